@@ -1,0 +1,1 @@
+"""selfheal: everything behind the Chalice handlers."""

@@ -1,0 +1,1 @@
+"""Pure core: parsing, grouping, redaction. Imports nothing that talks to a network."""

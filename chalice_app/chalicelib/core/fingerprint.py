@@ -1,0 +1,201 @@
+"""Group tracebacks: the same bug gives the same fingerprint, a different raise site another.
+
+Like Sentry's grouping, the hash is built from named components, each saying whether it
+contributed and why, so a reader can see the reason two events group next to the hash:
+
+- every exception of the chain contributes its type (the class name: the Lambda runtime prints
+  no module) and its in-app frames; library frames count only when it has no in-app frame;
+- a frame contributes its file name (never the directory: deployment roots such as
+  ``/var/task/``, ``/srv/app/src/orders/`` or a release directory vary between hosts), its
+  function and its source line with whitespace folded; never its line number;
+- recursion collapses: a run of repeated frames or frame cycles counts once;
+- exception groups add their sub-exceptions (sorted, de-duplicated);
+- only when no exception of the trace has a frame does the message count, with its variable
+  parts (numbers, quoted values, UUIDs, hex, IPs, paths, emails, timestamps) replaced.
+
+Secrets are redacted before anything is hashed, so traces that differ only in secrets group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chalicelib.core.models import Frame, RaisedException, Traceback
+from chalicelib.core.redact import redact
+
+_LIBRARY = re.compile(
+    r"(?:^|/)(?:site-packages|dist-packages|\.venv|venv|virtualenvs?)/"
+    r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?/"
+    r"|^/var/runtime/|^/var/lang/|^/usr/lib/|^<frozen |^<string>$|^<__array_function__"
+)
+_VARIABLE_PARTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
+    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "<hex>"),
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "<str>"),
+    (re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?"), "<path>"),
+    (re.compile(r"[-+]?\b\d+(?:\.\d+)?\b"), "<num>"),
+]
+_SPACE = re.compile(r"\s+")
+# Exceptions CPython renamed or merged between releases: the same bug keeps its group when the
+# runtime is upgraded (re.error became re.PatternError in 3.13, socket.timeout TimeoutError in 3.10).
+_TYPE_ALIASES = {
+    "re.PatternError": "re.error",
+    "PatternError": "error",
+    "IOError": "OSError",
+    "EnvironmentError": "OSError",
+    "socket.error": "OSError",
+    "select.error": "OSError",
+    "socket.timeout": "TimeoutError",
+    "asyncio.TimeoutError": "TimeoutError",
+    "asyncio.exceptions.TimeoutError": "TimeoutError",
+    "concurrent.futures._base.TimeoutError": "TimeoutError",
+}
+
+
+@dataclass(frozen=True)
+class Component:
+    """One named part of the grouping string, and why it does or does not count."""
+
+    name: str
+    value: str
+    contributes: bool
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A traceback's fingerprint, the canonical string it hashes, and the parts it came from."""
+
+    fingerprint: str
+    raw_fingerprint: str
+    canonical: str
+    components: tuple[Component, ...]
+
+
+def is_in_app(path: str) -> bool:
+    """Whether a frame's file is the application's own code rather than a library's."""
+    return _LIBRARY.search(path.replace("\\", "/")) is None
+
+
+def module_key(path: str) -> str:
+    """The part of a path that names the same file on every host: its name without ``.py``,
+    with the parent directory for ``__init__`` and ``__main__`` files."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    if not parts:
+        return path
+    name = parts[-1]
+    stem = name[:-3] if name.endswith(".py") else name
+    if stem in ("__init__", "__main__") and len(parts) > 1:
+        return f"{parts[-2]}/{stem}"
+    return stem
+
+
+def canonical_type(name: str) -> str:
+    """The class name a type groups under: renamed aliases folded, module dropped (the
+    Lambda runtime prints only the class name)."""
+    return _TYPE_ALIASES.get(name, name).rsplit(".", 1)[-1]
+
+
+def normalize_message(message: str) -> str:
+    """A message with its variable parts replaced by typed placeholders."""
+    text = redact(message)
+    for pattern, placeholder in _VARIABLE_PARTS:
+        text = pattern.sub(placeholder, text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _frame_key(frame: Frame) -> str:
+    source = _SPACE.sub(" ", redact(frame.source)).strip()
+    return f"{module_key(frame.file)}:{frame.function or ''}:{source}"
+
+
+def collapse_recursion(keys: Sequence[str], max_period: int = 8) -> list[str]:
+    """Drop repeats of any run of up to ``max_period`` frames (direct or mutual recursion)."""
+    out: list[str] = []
+    for key in keys:
+        out.append(key)
+        for period in range(1, max_period + 1):
+            if len(out) >= 2 * period and out[-period:] == out[-2 * period : -period]:
+                del out[-period:]
+                break
+    return out
+
+
+def _frame_components(exc: RaisedException, label: str) -> list[Component]:
+    in_app = [f for f in exc.frames if is_in_app(f.file)]
+    chosen = in_app or list(exc.frames)
+    hint = "in-app frame" if in_app else "library frame (no in-app frame)"
+    keys = collapse_recursion([_frame_key(f) for f in chosen])
+    parts = [Component(f"{label}.frame", key, True, hint) for key in keys]
+    if in_app:
+        parts.extend(
+            Component(f"{label}.frame", _frame_key(f), False, "library frame")
+            for f in exc.frames
+            if not is_in_app(f.file)
+        )
+    return parts
+
+
+def _exception_components(exc: RaisedException, label: str, use_message: bool) -> list[Component]:
+    parts = [Component(f"{label}.type", canonical_type(exc.type) or "<unknown>", True)]
+    if exc.syntax_error is not None:
+        loc = exc.syntax_error
+        source = _SPACE.sub(" ", redact(loc.source)).strip()
+        parts.append(Component(f"{label}.syntax_error", f"{module_key(loc.file)}:{source}", True))
+    parts.extend(_frame_components(exc, label))
+    parts.append(
+        Component(
+            f"{label}.message",
+            normalize_message(exc.message),
+            use_message,
+            "no frames in the trace" if use_message else "frames identify the site",
+        )
+    )
+    if exc.children:
+        child_keys = sorted(
+            {
+                "|".join(c.value for c in _exception_components(child, "g", use_message) if c.contributes)
+                for child in exc.children
+            }
+        )
+        parts.extend(Component(f"{label}.group", key, True, "sub-exception") for key in child_keys)
+    return parts
+
+
+def components(tb: Traceback) -> list[Component]:
+    """The named parts of a traceback's grouping string, contributing or not."""
+    has_frames = any(e.frames or e.syntax_error for e in tb.exceptions)
+    parts: list[Component] = []
+    for n, exc in enumerate(tb.exceptions):
+        parts.extend(_exception_components(exc, f"chain[{n}]", not has_frames))
+    return parts
+
+
+def grouping(tb: Traceback) -> Grouping:
+    """The traceback's fingerprint: md5 of the canonical grouping string, 32 hex chars."""
+    parts = tuple(components(tb))
+    canonical = "\n".join(f"{c.name}={c.value}" for c in parts if c.contributes)
+    return Grouping(
+        hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest(),
+        raw_fingerprint(tb),
+        canonical,
+        parts,
+    )
+
+
+def fingerprint(tb: Traceback) -> str:
+    """Shorthand for ``grouping(tb).fingerprint``."""
+    return grouping(tb).fingerprint
+
+
+def raw_fingerprint(tb: Traceback) -> str:
+    """md5 of the whole trace text, as the original AWS guidance grouped: for comparison only."""
+    return hashlib.md5(tb.text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()

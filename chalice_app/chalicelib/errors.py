@@ -1,0 +1,23 @@
+"""The SelfHealError hierarchy: what went wrong, and what the caller should do about it."""
+
+from __future__ import annotations
+
+
+class SelfHealError(Exception):
+    """Base class for every error selfheal raises on purpose."""
+
+
+class PayloadError(SelfHealError):
+    """Malformed input: report the record failed so the dead-letter queue keeps it."""
+
+
+class TransientError(SelfHealError):
+    """Throttling, timeouts, lost races: report the record failed so it is retried."""
+
+
+class ConfigError(SelfHealError):
+    """Missing or invalid configuration: fail at cold start, loudly."""
+
+
+class FixRejected(SelfHealError):  # noqa: N818 - a result, not a failure
+    """A fix attempt ended with a recorded reason (FAILED / SKIPPED); the record succeeded."""
