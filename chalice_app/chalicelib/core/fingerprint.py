@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.core.models import Frame, RaisedException, Traceback
 from chalicelib.core.redact import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from chalicelib.core.models import Frame, RaisedException, Traceback
 
 _LIBRARY = re.compile(
     r"(?:^|/)(?:site-packages|dist-packages|\.venv|venv|virtualenvs?)/"
@@ -33,7 +37,7 @@ _LIBRARY = re.compile(
 )
 _VARIABLE_PARTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), "<uuid>"),
     (re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
     (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),

@@ -18,12 +18,14 @@ import gzip
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.logs_payload import LogEvent, decode_data, find_in_batch, find_in_events, parse_batch
-from chalicelib.core.models import Traceback
 from chalicelib.core.tracebacks import LogLine, find_in_lines, find_in_records, split_lines
 from chalicelib.errors import PayloadError
+
+if TYPE_CHECKING:
+    from chalicelib.core.models import Traceback
 
 _BASE64 = re.compile(rb"^[A-Za-z0-9+/=\s]{16,}$")
 

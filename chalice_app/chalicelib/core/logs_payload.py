@@ -15,8 +15,8 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from chalicelib.core.models import Traceback
 from chalicelib.core.tracebacks import (
     LogLine,
     find_in_lines,
@@ -25,6 +25,9 @@ from chalicelib.core.tracebacks import (
     split_lines,
 )
 from chalicelib.errors import PayloadError
+
+if TYPE_CHECKING:
+    from chalicelib.core.models import Traceback
 
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 DATA_MESSAGE = "DATA_MESSAGE"

@@ -521,3 +521,38 @@ def find_in_records(records: Iterable[tuple[Mapping[str, object], int]]) -> list
         if message and may_contain_traceback(message):
             out.extend(replace(tb, origin=origin) for tb in find_in_text(message, origin))
     return out
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _render_exception(exc: RaisedException) -> list[str]:
+    out: list[str] = []
+    if exc.frames or exc.syntax_error:
+        out.append("Traceback (most recent call last):")
+    for f in exc.frames:
+        out.append(f'  File "{f.file}", line {f.line}, in {f.function}')
+        if f.source:
+            out.append(f"    {f.source}")
+        if f.repeated:
+            out.append(f"  [Previous line repeated {f.repeated} more times]")
+    if exc.syntax_error is not None:
+        loc = exc.syntax_error
+        out.append(f'  File "{loc.file}", line {loc.line}')
+        if loc.source:
+            out += [f"    {loc.source}", "    ^"]
+    out.append(f"{exc.type}: {exc.message}" if exc.message else exc.type)
+    out.extend(exc.notes)
+    for child in exc.children:  # flattened: the boxed form is for people, not for prompts
+        out += ["", *(f"  {line}" for line in _render_exception(child))]
+    return out
+
+
+def render(tb: Traceback) -> str:
+    """The traceback printed the way CPython prints it (exception groups flattened)."""
+    out: list[str] = []
+    for exc in tb.exceptions:
+        out.extend(_render_exception(exc))
+        if exc.link is not None:
+            out += ["", _CAUSE if exc.link == "cause" else _CONTEXT, ""]
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""A tiny order service with real bugs: selfheal's bundled demo application."""
