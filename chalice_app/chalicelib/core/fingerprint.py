@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.redact import redact
@@ -84,11 +85,13 @@ class Grouping:
     components: tuple[Component, ...]
 
 
+@lru_cache(maxsize=4096)
 def is_in_app(path: str) -> bool:
     """Whether a frame's file is the application's own code rather than a library's."""
     return _LIBRARY.search(path.replace("\\", "/")) is None
 
 
+@lru_cache(maxsize=4096)
 def module_key(path: str) -> str:
     """The part of a path that names the same file on every host: its name without ``.py``,
     with the parent directory for ``__init__`` and ``__main__`` files."""
@@ -116,9 +119,14 @@ def normalize_message(message: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=4096)
+def _clean_source(source: str) -> str:
+    # The same lines recur in every occurrence of a bug: cache their redaction.
+    return _SPACE.sub(" ", redact(source)).strip()
+
+
 def _frame_key(frame: Frame) -> str:
-    source = _SPACE.sub(" ", redact(frame.source)).strip()
-    return f"{module_key(frame.file)}:{frame.function or ''}:{source}"
+    return f"{module_key(frame.file)}:{frame.function or ''}:{_clean_source(frame.source)}"
 
 
 def collapse_recursion(keys: Sequence[str], max_period: int = 8) -> list[str]:
@@ -152,7 +160,7 @@ def _exception_components(exc: RaisedException, label: str, use_message: bool) -
     parts = [Component(f"{label}.type", canonical_type(exc.type) or "<unknown>", True)]
     if exc.syntax_error is not None:
         loc = exc.syntax_error
-        source = _SPACE.sub(" ", redact(loc.source)).strip()
+        source = _clean_source(loc.source)
         parts.append(Component(f"{label}.syntax_error", f"{module_key(loc.file)}:{source}", True))
     parts.extend(_frame_components(exc, label))
     parts.append(

@@ -13,15 +13,16 @@ import base64
 import binascii
 import json
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.core.tracebacks import (
     LogLine,
-    find_in_lines,
     find_in_records,
-    may_contain_traceback,
+    scan_lines,
     split_lines,
 )
 from chalicelib.errors import PayloadError
@@ -33,8 +34,7 @@ CONTROL_MESSAGE = "CONTROL_MESSAGE"
 DATA_MESSAGE = "DATA_MESSAGE"
 
 
-@dataclass(frozen=True)
-class LogEvent:
+class LogEvent(NamedTuple):
     """One log event: CloudWatch's id and epoch-ms timestamp, its text, its index in the batch."""
 
     id: str
@@ -46,19 +46,30 @@ class LogEvent:
 
 @dataclass(frozen=True)
 class LogsBatch:
-    """A decoded subscription payload."""
+    """A decoded subscription payload. Events are held as columns (ids, timestamps, messages):
+    a batch holds up to 10,000 events and most are only ever tested for a substring."""
 
     message_type: str
     owner: str
     log_group: str
     log_stream: str
     subscription_filters: tuple[str, ...]
-    events: tuple[LogEvent, ...]
+    ids: tuple[str, ...] = ()
+    timestamps: tuple[int, ...] = ()
+    messages: tuple[str, ...] = ()
 
     @property
     def is_control(self) -> bool:
         """CloudWatch's reachability check, sent when a subscription is created: no events."""
         return self.message_type == CONTROL_MESSAGE
+
+    @property
+    def events(self) -> tuple[LogEvent, ...]:
+        """The log events in delivered order."""
+        return tuple(
+            LogEvent(i, t, m, n, self.log_stream)
+            for n, (i, t, m) in enumerate(zip(self.ids, self.timestamps, self.messages, strict=True))
+        )
 
 
 def decode_data(data: str | bytes) -> bytes:
@@ -98,15 +109,16 @@ def parse_batch(obj: object) -> LogsBatch:
         return LogsBatch(CONTROL_MESSAGE, str(obj.get("owner", "")), "", "", (), ())
     if message_type != DATA_MESSAGE:
         raise PayloadError(f"unknown logs messageType {message_type!r}")
-    raw_events = _require(obj, "logEvents", list)
-    events: list[LogEvent] = []
-    for index, item in enumerate(raw_events):  # type: ignore[arg-type]
-        if not isinstance(item, Mapping) or not isinstance(item.get("message"), str):
-            raise PayloadError(f"log event {index} has no message string")
-        ts = item.get("timestamp")
-        if not isinstance(ts, int):
-            raise PayloadError(f"log event {index} has no integer timestamp")
-        events.append(LogEvent(str(item.get("id", index)), ts, item["message"], index))
+    raw_events: list[Any] = _require(obj, "logEvents", list)  # type: ignore[assignment]
+    try:  # the fast path: plain columns, checked after; a precise error only when it fails
+        messages = tuple([e["message"] for e in raw_events])
+        timestamps = tuple([e["timestamp"] for e in raw_events])
+        ids = tuple([str(e["id"]) for e in raw_events])
+        valid = set(map(type, messages)) <= {str} and set(map(type, timestamps)) <= {int}
+    except (KeyError, TypeError):
+        valid = False
+    if not valid:
+        _explain_bad_event(raw_events)
     filters = obj.get("subscriptionFilters") or ()
     return LogsBatch(
         DATA_MESSAGE,
@@ -114,8 +126,20 @@ def parse_batch(obj: object) -> LogsBatch:
         str(_require(obj, "logGroup", str)),
         str(_require(obj, "logStream", str)),
         tuple(str(f) for f in filters) if isinstance(filters, list) else (),
-        tuple(events),
+        ids,
+        timestamps,
+        messages,
     )
+
+
+def _explain_bad_event(raw_events: list[Any]) -> None:
+    for index, item in enumerate(raw_events):
+        if not isinstance(item, Mapping) or not isinstance(item.get("message"), str):
+            raise PayloadError(f"log event {index} has no message string")
+        if not isinstance(item.get("timestamp"), int):
+            raise PayloadError(f"log event {index} has no integer timestamp")
+        if "id" not in item:
+            raise PayloadError(f"log event {index} has no id")
 
 
 def decode_batch(data: str | bytes) -> LogsBatch:
@@ -123,14 +147,28 @@ def decode_batch(data: str | bytes) -> LogsBatch:
     return parse_batch(loads_text(decode_data(data)))
 
 
-def _order_key(event: LogEvent) -> tuple[int, int, str]:
-    # Event ids are decimal strings of equal length within a stream; compare them as numbers.
-    return (event.timestamp, int(event.id) if event.id.isdigit() else event.index, event.id)
+def _delivery_order(ids: Sequence[str], timestamps: Sequence[int]) -> list[int] | None:
+    """Positions by (timestamp, id), or None when the events already are in that order.
+
+    Deliveries are nearly always in order; checking that with C-level sorts of plain lists
+    costs far less than sorting by a Python key. Event ids are decimal strings: a shorter one
+    is a smaller number.
+    """
+    stamps = list(timestamps)
+    if stamps == sorted(stamps):
+        if len(set(stamps)) == len(stamps):
+            return None
+        if len({len(i) for i in ids}) <= 1 and list(ids) == sorted(ids):
+            return None
+    return sorted(range(len(ids)), key=lambda k: (timestamps[k], len(ids[k]), ids[k]))
 
 
 def _as_record(message: str) -> Mapping[str, object] | None:
+    """A JSON log record that may carry an error; plain text and other records give None."""
     text = message.lstrip()
     if not text.startswith("{"):
+        return None
+    if "rror" not in text and '"exception"' not in text and "Traceback" not in text:
         return None
     try:
         value = json.loads(text)
@@ -139,42 +177,104 @@ def _as_record(message: str) -> Mapping[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
-def find_in_events(events: Iterable[LogEvent], log_stream: str = "") -> list[Traceback]:
-    """Tracebacks of one stream's events: JSON records read structurally, text reassembled.
+class _Stream:
+    """One stream's events in (timestamp, id) order, as columns; ``origins`` are batch indexes."""
 
-    Origins are the events' indexes in their batch. A traceback whose header is the stream's
-    last line comes back ``truncated``: the caller may fetch the rest of the stream.
-    """
-    ordered = sorted(events, key=_order_key)
-    if not any(may_contain_traceback(e.message) or "errorType" in e.message for e in ordered):
-        return []
-    lines: list[LogLine] = []
-    records: list[tuple[Mapping[str, object], int]] = []
-    for event in ordered:
-        record = _as_record(event.message)
-        if record is not None:
-            records.append((record, event.index))
-            continue
-        message = event.message
-        if "\n" in message or "\r" in message or "\u00a0" in message:
-            lines.extend(split_lines(message, event.index, event.timestamp))
+    def __init__(self, ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str]) -> None:
+        order = _delivery_order(ids, timestamps)
+        if order is None:
+            self.messages, self.timestamps = messages, timestamps
+            self.origins: Sequence[int] = range(len(messages))
         else:
-            lines.append(LogLine(message, event.index, event.timestamp))
-    found = find_in_lines(lines, "line_events") + find_in_records(records)
+            self.messages = [messages[k] for k in order]
+            self.timestamps = [timestamps[k] for k in order]
+            self.origins = order
+
+    def lines(self, start: int, end: int) -> tuple[list[LogLine], list[int]]:
+        """The lines of events ``start:end``, and for each line the position of its event."""
+        lines: list[LogLine] = []
+        positions: list[int] = []
+        for pos in range(start, end):
+            message = self.messages[pos]
+            if "\n" in message or "\r" in message or "\u00a0" in message:
+                split = split_lines(message, self.origins[pos], self.timestamps[pos])
+                lines.extend(split)
+                positions.extend([pos] * len(split))
+            else:
+                lines.append(LogLine(message, self.origins[pos], self.timestamps[pos]))
+                positions.append(pos)
+        return lines, positions
+
+    def scan_from(self, start: int) -> tuple[list[Traceback], int]:
+        """Tracebacks of the text events from ``start``, and the last event position they used."""
+        size = 1  # a whole traceback in one event needs no more
+        while True:
+            end = min(len(self.messages), start + size)
+            lines, positions = self.lines(start, end)
+            found = scan_lines(lines, "line_events")
+            # Read further when the last traceback may go on past the window, or when the
+            # candidate event alone held none (its header may be followed by one line per event).
+            cut = found[-1][1] >= len(lines) if found else size == 1
+            if cut and end < len(self.messages):
+                size *= 8
+                continue
+            last = positions[found[-1][1] - 1] if found else start
+            return [tb for tb, _ in found], last
+
+
+# What an event must contain to start a traceback or carry a structured error.
+_MARKERS = ("Traceback (", 'File "', "| ", "[ERROR]", "errorType", '"exception"')
+
+
+def _candidates(messages: Sequence[str]) -> list[int]:
+    """Positions of the events that hold a marker. This runs for every event of every batch, so
+    it searches one joined string with ``str.find`` instead of testing each event in Python."""
+    joined = "\x00".join(messages)
+    ends = list(accumulate(len(m) + 1 for m in messages))  # end offset (exclusive) + separator
+    hits: set[int] = set()
+    for marker in _MARKERS:
+        at = joined.find(marker)
+        while at != -1:
+            k = bisect_right(ends, at)
+            hits.add(k)
+            at = joined.find(marker, ends[k])
+    return sorted(hits)
+
+
+def _find(
+    ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str], log_stream: str
+) -> list[Traceback]:
+    stream = _Stream(ids, timestamps, messages)
+    candidates = _candidates(stream.messages)
+    found: list[Traceback] = []
+    covered = -1
+    for pos in candidates:
+        record = _as_record(stream.messages[pos])
+        if record is not None:  # a JSON record stands alone, wherever a text scan reached
+            found.extend(find_in_records([(record, stream.origins[pos])]))
+            continue
+        if pos <= covered:
+            continue
+        tracebacks, covered = stream.scan_from(pos)
+        found.extend(tracebacks)
     found.sort(key=lambda tb: tb.origin)
-    return [replace(tb, log_stream=log_stream) for tb in found]
+    return [replace(tb, log_stream=log_stream) for tb in found] if log_stream else found
+
+
+def find_in_events(events: Iterable[LogEvent], log_stream: str = "") -> list[Traceback]:
+    """Tracebacks of one stream's events: JSON records read structurally, text reassembled in
+    (timestamp, id) order. Origins are the events' ``index`` values. A traceback whose header is
+    the stream's last line comes back ``truncated``: the caller may fetch the rest of the stream.
+    """
+    listed = list(events)
+    found = _find(
+        [e.id for e in listed], [e.timestamp for e in listed], [e.message for e in listed], log_stream
+    )
+    return [replace(tb, origin=listed[tb.origin].index) for tb in found]
 
 
 def find_in_batch(batch: LogsBatch) -> list[Traceback]:
     """Every traceback of a subscription batch (none for a CONTROL_MESSAGE)."""
     if batch.is_control:
         return []
-    return find_in_events(batch.events, batch.log_stream)
-
-
-def group_by_stream(events: Sequence[LogEvent]) -> dict[str, list[LogEvent]]:
-    """Events of an export that mixes streams, per stream, in their original order."""
-    streams: dict[str, list[LogEvent]] = {}
-    for event in events:
-        streams.setdefault(event.log_stream, []).append(event)
-    return streams
+    return _find(batch.ids, batch.timestamps, batch.messages, batch.log_stream)

@@ -1,0 +1,103 @@
+"""Grouping: what makes two tracebacks the same bug, and what keeps them apart."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.core.fingerprint import (
+    collapse_recursion,
+    fingerprint,
+    grouping,
+    is_in_app,
+    module_key,
+    normalize_message,
+)
+from chalicelib.core.tracebacks import find_in_text
+
+TEMPLATE = """\
+Traceback (most recent call last):
+  File "{root}/app/handler.py", line {a}, in handle
+    return orders.total(event)
+  File "{lib}/requests/api.py", line 59, in get
+    return request("get", url)
+  File "{root}/app/orders.py", line {b}, in total
+    return price / count
+ZeroDivisionError: {msg}
+"""
+
+
+def fp(**kw) -> str:
+    values = {"root": "/var/task", "lib": "/var/task", "a": 10, "b": 20, "msg": "division by zero"} | kw
+    [tb] = find_in_text(TEMPLATE.format(**values))
+    return fingerprint(tb)
+
+
+def test_fingerprint_is_32_hex_chars() -> None:
+    assert re.fullmatch(r"[0-9a-f]{32}", fp())
+
+
+def test_same_bug_groups_across_hosts_releases_and_line_shifts() -> None:
+    base = fp()
+    assert fp(root="/home/deploy/releases/r42", a=11, b=31) == base
+    assert fp(root="/srv/app/src") == base
+    assert fp(msg="division by zero for order 7 at 0x7f3a2b") == fp(msg="division by zero for order 9 at 0x11")
+
+
+def test_library_frames_do_not_count_when_in_app_frames_exist() -> None:
+    assert fp(lib="/var/lang/lib/python3.12/site-packages") == fp(lib="/opt/python/lib/python3.9/site-packages")
+
+
+def test_different_raise_site_or_type_differs() -> None:
+    [tb] = find_in_text(TEMPLATE.format(root="/x", lib="/x", a=1, b=2, msg="m"))
+    other_type = find_in_text(TEMPLATE.replace("ZeroDivisionError", "ValueError").format(
+        root="/x", lib="/x", a=1, b=2, msg="m"))[0]
+    other_site = find_in_text(TEMPLATE.replace("price / count", "price / qty").format(
+        root="/x", lib="/x", a=1, b=2, msg="m"))[0]
+    assert len({fingerprint(tb), fingerprint(other_type), fingerprint(other_site)}) == 3
+
+
+def test_message_counts_only_without_frames() -> None:
+    a = find_in_text("Traceback (most recent call last):\nValueError: order 7 failed at 10.0.0.1")
+    b = find_in_text("Traceback (most recent call last):\nValueError: order 9 failed at 10.0.0.2")
+    c = find_in_text("Traceback (most recent call last):\nValueError: payment declined")
+    assert fingerprint(a[0]) == fingerprint(b[0]) != fingerprint(c[0])
+
+
+def test_components_explain_the_grouping() -> None:
+    [tb] = find_in_text(TEMPLATE.format(root="/var/task", lib="/x/site-packages", a=1, b=2, msg="m"))
+    result = grouping(tb)
+    contributing = [c.name for c in result.components if c.contributes]
+    assert contributing == ["chain[0].type", "chain[0].frame", "chain[0].frame"]
+    assert any(c.hint == "library frame" and not c.contributes for c in result.components)
+    assert result.raw_fingerprint != result.fingerprint
+
+
+def test_raw_fingerprint_changes_with_any_byte_but_grouping_does_not() -> None:
+    [a] = find_in_text(TEMPLATE.format(root="/var/task", lib="/l", a=1, b=2, msg="m"))
+    [b] = find_in_text(TEMPLATE.format(root="/var/task", lib="/l", a=1, b=3, msg="m"))
+    assert grouping(a).raw_fingerprint != grouping(b).raw_fingerprint
+    assert grouping(a).fingerprint == grouping(b).fingerprint
+
+
+def test_in_app_classification() -> None:
+    assert is_in_app("/var/task/app/orders.py")
+    assert is_in_app("<stdin>")
+    assert not is_in_app("/var/lang/lib/python3.12/json/decoder.py")
+    assert not is_in_app("/usr/local/lib/python3.11/site-packages/requests/api.py")
+    assert not is_in_app("<frozen importlib._bootstrap>")
+    assert not is_in_app("/var/runtime/bootstrap.py")
+
+
+def test_module_key_drops_deployment_roots() -> None:
+    assert module_key("/var/task/service/worker.py") == module_key("/srv/app/src/orders/worker.py") == "worker"
+    assert module_key("/app/models/__init__.py") == "models/__init__"
+
+
+def test_recursion_collapses_direct_and_mutual() -> None:
+    assert collapse_recursion(["m", "f", "f", "f", "f"]) == ["m", "f"]
+    assert collapse_recursion(["m", "a", "b", "a", "b", "a", "b", "a"]) == ["m", "a", "b", "a"]
+
+
+def test_message_variables_are_normalized() -> None:
+    text = "user 42 id 1b4e28ba-2fa1-11d2-883f-0016d3cca427 at 10.1.2.3:8080 'x' /tmp/a/b.txt a@b.io 0xdeadbeef"
+    assert normalize_message(text) == "user <num> id <uuid> at <ip> <str> <path> <redacted:email> <hex>"

@@ -1,0 +1,62 @@
+"""`selfheal inspect`: the contract shape and error handling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SAMPLES
+from tests.factories import encode_payload, payload
+
+SCRIPT = ROOT / "scripts" / "selfheal.py"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False)
+
+
+def test_json_output_has_exactly_the_contract_shape(tmp_path) -> None:
+    # GIVEN a text log and a base64 payload, read in one run
+    log = tmp_path / "app.log"
+    log.write_text(
+        "boot\nTraceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    g()\n"
+        "KeyError: 'x'\n\nDuring handling of the above exception, another exception occurred:\n\n"
+        "Traceback (most recent call last):\n  File \"/a.py\", line 3, in f\n    h()\nValueError: bad\n"
+    )
+    lines = ["noise", "Traceback (most recent call last):", '  File "/b.py", line 2, in k', "    z()", "OSError: e"]
+    pay = tmp_path / "payload.b64"
+    pay.write_text(encode_payload(payload(lines)))
+    # WHEN
+    result = run("inspect", str(log), str(pay), "--json")
+    # THEN
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert list(doc) == ["tracebacks"]
+    first, second = doc["tracebacks"]
+    assert list(first) == ["fingerprint", "exception_type", "exception_message", "frames", "chain", "source"]
+    assert first["frames"] == [{"file": "/a.py", "line": 3, "function": "f"}]
+    assert first["chain"] == [
+        {"exception_type": "KeyError", "exception_message": "'x'"},
+        {"exception_type": "ValueError", "exception_message": "bad"},
+    ]
+    assert first["source"] == f"{log}:2"
+    assert second["source"] == f"{pay}:1"
+    assert second["exception_type"] == "OSError"
+
+
+def test_human_output_lists_groups_of_the_bundled_samples() -> None:
+    result = run("inspect")
+    assert result.returncode == 0, result.stderr
+    assert "group(s)" in result.stdout
+    assert "pricing.py in discount_percent" in result.stdout
+
+
+def test_bad_file_is_reported_and_the_rest_still_read(tmp_path) -> None:
+    good = SAMPLES / "tracebacks" / "0001.log"
+    bad = tmp_path / "broken.gz"
+    bad.write_bytes(b"\x1f\x8b\x08garbage")
+    result = run("inspect", str(bad), str(tmp_path / "missing.log"), str(good), "--json")
+    assert result.returncode == 1
+    assert "broken.gz" in result.stderr and "missing.log" in result.stderr
+    assert len(json.loads(result.stdout)["tracebacks"]) == 1
