@@ -64,7 +64,9 @@ def build(events: int, seed: int = 7) -> tuple[list[str], int]:
                     [
                         f"START RequestId: {rid} Version: $LATEST",
                         f"2026-11-22T10:00:00.000Z\t{rid}\tINFO\torder {rng.randint(1, 9999)} accepted",
-                        json.dumps({"level": "INFO", "message": "cart updated", "request_id": rid, "items": 3}),
+                        json.dumps(
+                            {"level": "INFO", "message": "cart updated", "request_id": rid, "items": 3}
+                        ),
                         f"REPORT RequestId: {rid}\tDuration: 12.31 ms\tBilled Duration: 13 ms",
                         f"10.0.{rng.randint(0, 255)}.{rng.randint(0, 255)} - - GET /orders HTTP/1.1 200 512",
                     ]
@@ -91,7 +93,9 @@ def build(events: int, seed: int = 7) -> tuple[list[str], int]:
 def floor(payloads: list[str]) -> int:
     n = 0
     for data in payloads:
-        doc = json.loads(zlib.decompress(base64.b64decode(data), zlib.MAX_WBITS | 32).decode("utf-8", "replace"))
+        doc = json.loads(
+            zlib.decompress(base64.b64decode(data), zlib.MAX_WBITS | 32).decode("utf-8", "replace")
+        )
         n += len(doc["logEvents"])
     return n
 
@@ -123,8 +127,10 @@ def main() -> None:
     found = detect(payloads)
     t_floor = best(floor, payloads, args.repeat)
     t_detect = best(detect, payloads, args.repeat)
-    print(f"events: {args.events} in {len(payloads)} batches; {tb_events} events hold tracebacks "
-          f"({100 * tb_events / args.events:.1f}%); tracebacks found: {found}")
+    print(
+        f"events: {args.events} in {len(payloads)} batches; {tb_events} events hold tracebacks "
+        f"({100 * tb_events / args.events:.1f}%); tracebacks found: {found}"
+    )
     print(f"floor  (base64+gzip+json):              {args.events / t_floor:>10,.0f} events/s")
     print(f"detect (floor + detect + fingerprint):  {args.events / t_detect:>10,.0f} events/s")
     print(f"ratio detect/floor time: {t_detect / t_floor:.2f}x (goal <= 2x)")

@@ -6,7 +6,10 @@ import base64
 import gzip
 import json
 import uuid
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 BASE_TS = 1_795_000_000_000
 

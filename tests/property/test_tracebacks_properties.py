@@ -18,7 +18,9 @@ TYPE = st.builds(lambda a, b: a.capitalize() + b, IDENT, st.sampled_from(["Error
 WORDS = st.text(alphabet=string.ascii_letters + string.digits + " ._-'", min_size=1, max_size=40)
 SOURCE = WORDS.map(str.strip).filter(bool).map(lambda s: f"call({s!r})")
 MESSAGE = WORDS.map(str.strip)
-ROOTS = st.sampled_from(["/var/task", "/srv/app/src/orders", "/home/deploy/releases/r42", "/opt/python", "/app"])
+ROOTS = st.sampled_from(
+    ["/var/task", "/srv/app/src/orders", "/home/deploy/releases/r42", "/opt/python", "/app"]
+)
 
 
 @st.composite
@@ -112,7 +114,11 @@ def test_fingerprint_survives_splitting_across_log_events(tb: Traceback, noise: 
     assert found.origin == noise
 
 
-@given(tracebacks(), st.sampled_from(["hunter2", "S3cr3t!pass"]), st.sampled_from(["AKIAABCDEFGHIJKLMNOP", "AKIAZZZZZZZZZZZZZZZZ"]))
+@given(
+    tracebacks(),
+    st.sampled_from(["hunter2", "S3cr3t!pass"]),
+    st.sampled_from(["AKIAABCDEFGHIJKLMNOP", "AKIAZZZZZZZZZZZZZZZZ"]),
+)
 def test_fingerprint_ignores_secrets_and_survives_redaction(tb: Traceback, pw: str, key: str) -> None:
     final = tb.final
     frame = Frame(final.frames[-1].file, 1, "connect", f'db.connect("postgres://u:{pw}@h/x", key="{key}")')

@@ -20,11 +20,17 @@ def test_json_output_has_exactly_the_contract_shape(tmp_path) -> None:
     # GIVEN a text log and a base64 payload, read in one run
     log = tmp_path / "app.log"
     log.write_text(
-        "boot\nTraceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    g()\n"
+        'boot\nTraceback (most recent call last):\n  File "/a.py", line 1, in f\n    g()\n'
         "KeyError: 'x'\n\nDuring handling of the above exception, another exception occurred:\n\n"
-        "Traceback (most recent call last):\n  File \"/a.py\", line 3, in f\n    h()\nValueError: bad\n"
+        'Traceback (most recent call last):\n  File "/a.py", line 3, in f\n    h()\nValueError: bad\n'
     )
-    lines = ["noise", "Traceback (most recent call last):", '  File "/b.py", line 2, in k', "    z()", "OSError: e"]
+    lines = [
+        "noise",
+        "Traceback (most recent call last):",
+        '  File "/b.py", line 2, in k',
+        "    z()",
+        "OSError: e",
+    ]
     pay = tmp_path / "payload.b64"
     pay.write_text(encode_payload(payload(lines)))
     # WHEN

@@ -141,7 +141,7 @@ def test_two_tracebacks_in_one_file() -> None:
 
 def test_render_round_trips_a_chain() -> None:
     text = (
-        'Traceback (most recent call last):\n  File "/a.py", line 1, in f\n    x()\nKeyError: \'k\'\n\n'
+        "Traceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    x()\nKeyError: 'k'\n\n"
         "During handling of the above exception, another exception occurred:\n\n"
         'Traceback (most recent call last):\n  File "/a.py", line 3, in f\n    y()\nValueError: v'
     )
