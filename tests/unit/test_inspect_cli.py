@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT
 from tests.factories import encode_payload, payload
 
 SCRIPT = ROOT / "scripts" / "selfheal.py"
@@ -59,10 +59,10 @@ def test_human_output_lists_groups_of_the_bundled_samples() -> None:
 
 
 def test_bad_file_is_reported_and_the_rest_still_read(tmp_path) -> None:
-    good = SAMPLES / "tracebacks" / "0001.log"
+    good = ROOT / "scripts" / "sample_app" / "logs" / "jobs.log"
     bad = tmp_path / "broken.gz"
     bad.write_bytes(b"\x1f\x8b\x08garbage")
     result = run("inspect", str(bad), str(tmp_path / "missing.log"), str(good), "--json")
     assert result.returncode == 1
     assert "broken.gz" in result.stderr and "missing.log" in result.stderr
-    assert len(json.loads(result.stdout)["tracebacks"]) == 1
+    assert len(json.loads(result.stdout)["tracebacks"]) == 2
