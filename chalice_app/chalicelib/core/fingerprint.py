@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from chalicelib.core.models import Observation
 from chalicelib.core.redact import redact
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from chalicelib.core.models import Frame, RaisedException, Traceback
 
@@ -211,3 +212,22 @@ def fingerprint(tb: Traceback) -> str:
 def raw_fingerprint(tb: Traceback) -> str:
     """md5 of the whole trace text, as the original AWS guidance grouped: for comparison only."""
     return hashlib.md5(tb.text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
+
+
+def observe(tracebacks: Iterable[Traceback], log_group: str, default_ts: int = 0) -> list[Observation]:
+    """Aggregate a batch's tracebacks per fingerprint: one Observation (count, first/last seen,
+    first traceback) per bug, so the store writes once per bug per batch."""
+    seen: dict[str, Observation] = {}
+    for tb in tracebacks:
+        fp = fingerprint(tb)
+        ts = tb.timestamp if tb.timestamp is not None else default_ts
+        known = seen.get(fp)
+        if known is None:
+            seen[fp] = Observation(fp, tb, 1, ts, ts, log_group)
+        else:
+            # Prefer a complete traceback as the group's sample over a truncated one.
+            sample = tb if known.traceback.truncated and not tb.truncated else known.traceback
+            seen[fp] = Observation(
+                fp, sample, known.count + 1, min(known.first_seen, ts), max(known.last_seen, ts), log_group
+            )
+    return list(seen.values())

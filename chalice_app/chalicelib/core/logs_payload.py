@@ -251,7 +251,10 @@ def _find(
     for pos in candidates:
         record = _as_record(stream.messages[pos])
         if record is not None:  # a JSON record stands alone, wherever a text scan reached
-            found.extend(find_in_records([(record, stream.origins[pos])]))
+            stamp = stream.timestamps[pos]
+            found.extend(
+                replace(tb, timestamp=stamp) for tb in find_in_records([(record, stream.origins[pos])])
+            )
             continue
         if pos <= covered:
             continue

@@ -66,3 +66,107 @@ class Traceback:
     def final(self) -> RaisedException:
         """The exception that ended the program or request."""
         return self.exceptions[-1]
+
+
+class Status:
+    """Error group states. Every change is a conditional write (see adapters/store.py)."""
+
+    NEW = "NEW"
+    QUEUED = "QUEUED"
+    FIXING = "FIXING"
+    PR_OPENED = "PR_OPENED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+    ALL = frozenset({NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED})
+    # NEW → QUEUED → FIXING → PR_OPENED; FIXING → FAILED (retried while attempts remain) or
+    # SKIPPED; FAILED / SKIPPED / PR_OPENED → NEW is the explicit re-open.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        NEW: frozenset({QUEUED, SKIPPED}),
+        QUEUED: frozenset({FIXING, SKIPPED}),
+        FIXING: frozenset({PR_OPENED, FAILED, SKIPPED, FIXING}),
+        FAILED: frozenset({FIXING, NEW}),
+        SKIPPED: frozenset({NEW}),
+        PR_OPENED: frozenset({NEW}),
+    }
+    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED})
+
+    @classmethod
+    def sources(cls, target: str) -> frozenset[str]:
+        """The states from which ``target`` may be entered."""
+        return frozenset(s for s, targets in cls.TRANSITIONS.items() if target in targets)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one log batch saw of one bug: the first traceback and how often it occurred."""
+
+    fingerprint: str
+    traceback: Traceback
+    count: int
+    first_seen: int
+    last_seen: int
+    log_group: str
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """One bug: the error group item of the DynamoDB table, as the domain sees it."""
+
+    fingerprint: str
+    status: str
+    exception_type: str = ""
+    message: str = ""
+    frames: tuple[Frame, ...] = ()
+    sample: str = ""
+    occurrences: int = 0
+    first_seen: int = 0
+    last_seen: int = 0
+    log_groups: frozenset[str] = frozenset()
+    attempts: int = 0
+    pr_url: str = ""
+    branch: str = ""
+    reason: str = ""
+    updated_at: int = 0
+    expires_at: int = 0
+    raw_fingerprint: str = ""
+    culprit: str = ""
+    lease_owner: str = ""
+    lease_until: int = 0
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What a fix attempt ended in: a PR, a skip with its reason, or a failure with its reason."""
+
+    status: str  # Status.PR_OPENED, Status.SKIPPED or Status.FAILED
+    reason: str = ""
+    pr_url: str = ""
+    branch: str = ""
+    details: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class FixJob:
+    """A queued request to fix one group: what the fixer needs to start (the rest it reads)."""
+
+    fingerprint: str
+    exception_type: str = ""
+    occurrences: int = 0
+    trigger: str = "new"  # "new" or "reopened"
+    token: str = ""  # the stream record that made it: a replay sends the same job again
+
+    def to_body(self) -> str:
+        """The SQS message body (JSON)."""
+        import json
+
+        return json.dumps(
+            {
+                "fingerprint": self.fingerprint,
+                "exception_type": self.exception_type,
+                "occurrences": self.occurrences,
+                "trigger": self.trigger,
+                "token": self.token,
+            },
+            sort_keys=True,
+        )

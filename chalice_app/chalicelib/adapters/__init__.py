@@ -1,0 +1,1 @@
+"""Thin adapters over AWS and other services; each translates its errors into SelfHealError."""

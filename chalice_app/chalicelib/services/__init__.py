@@ -1,0 +1,1 @@
+"""Use cases over injected ports: ingest, enqueue, fix."""

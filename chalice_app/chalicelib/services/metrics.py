@@ -1,0 +1,32 @@
+"""Counting what happens, as CloudWatch EMF metrics through Powertools."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+
+class Counter(Protocol):
+    """The port services count through."""
+
+    def count(self, name: str, value: int = 1) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class EmfCounter:
+    """Counts as Powertools EMF metrics (one JSON line on stdout per flush)."""
+
+    def __init__(self, namespace: str, service: str = "selfheal") -> None:
+        self._metrics = Metrics(namespace=namespace, service=service)
+        self.totals: dict[str, int] = {}
+
+    def count(self, name: str, value: int = 1) -> None:
+        self.totals[name] = self.totals.get(name, 0) + value
+        if value:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def flush(self) -> None:
+        self._metrics.flush_metrics(raise_on_empty_metrics=False)
