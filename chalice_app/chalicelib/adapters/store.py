@@ -148,31 +148,40 @@ class ErrorGroupStore:
         tb = observation.traceback
         final = tb.final
         result = grouping(tb)
-        names = {"#s": "status", "#m": "message"}
-        values = {
-            ":new": _av(Status.NEW),
-            ":type": _av(final.type),
-            ":msg": _av(redact(final.message)),
-            ":frames": _av(_frames_value(final.frames)),
-            ":sample": _av(redact(render(tb))[:SAMPLE_LIMIT]),
-            ":raw": _av(result.raw_fingerprint),
-            ":first": _av(observation.first_seen),
-            ":last": _av(observation.last_seen),
-            ":n": _av(observation.count),
-            ":groups": {"SS": [observation.log_group or "-"]},
-            ":zero": _av(0),
-            ":now": _av(now),
-            ":exp": _av(observation.last_seen // 1000 + self._stale_s),
+        # Set once, on creation (if_not_exists), then never overwritten by later batches.
+        created = {
+            "status": Status.NEW,
+            "exception_type": final.type,
+            "message": redact(final.message),
+            "frames": _frames_value(final.frames),
+            "sample": redact(render(tb))[:SAMPLE_LIMIT],
+            "raw_fingerprint": result.raw_fingerprint,
+            "first_seen": observation.first_seen,
+            "attempts": 0,
         }
-        expression = (
-            "SET #s = if_not_exists(#s, :new), exception_type = if_not_exists(exception_type, :type), "
-            "#m = if_not_exists(#m, :msg), frames = if_not_exists(frames, :frames), "
-            "sample = if_not_exists(sample, :sample), "
-            "raw_fingerprint = if_not_exists(raw_fingerprint, :raw), "
-            "first_seen = if_not_exists(first_seen, :first), attempts = if_not_exists(attempts, :zero), "
-            "last_seen = :last, updated_at = :now, expires_at = :exp "
-            "ADD occurrences :n, log_groups :groups"
-        )
+        updated = {
+            "last_seen": observation.last_seen,
+            "updated_at": now,
+            "expires_at": observation.last_seen // 1000 + self._stale_s,
+        }
+        added = {"occurrences": _av(observation.count), "log_groups": {"SS": [observation.log_group or "-"]}}
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        clauses: list[str] = []
+        for n, (attr, value) in enumerate(created.items()):
+            names[f"#c{n}"] = attr  # every name aliased: "sample", "status" are reserved words
+            values[f":c{n}"] = _av(value)
+            clauses.append(f"#c{n} = if_not_exists(#c{n}, :c{n})")
+        for n, (attr, value) in enumerate(updated.items()):
+            names[f"#u{n}"] = attr
+            values[f":u{n}"] = _av(value)
+            clauses.append(f"#u{n} = :u{n}")
+        adds = []
+        for n, (attr, value) in enumerate(added.items()):
+            names[f"#a{n}"] = attr
+            values[f":a{n}"] = value
+            adds.append(f"#a{n} :a{n}")
+        expression = "SET " + ", ".join(clauses) + " ADD " + ", ".join(adds)
         try:
             answer = self._db.update_item(
                 TableName=self._table,

@@ -208,8 +208,8 @@ def _plain_block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | No
     if found is None:
         if fallback is not None:  # the Lambda runtime prints the exception in its header
             return _Block(RaisedException(fallback[0], fallback[1], tuple(frames)))
-        if not frames and location is None:
-            return None
+        if not frames and location is None and cur.line is not None:
+            return None  # a header followed by unrelated text: a mention, not a traceback
         return _Block(RaisedException("", "", tuple(frames), syntax_error=location), truncated=True)
     cur.advance()
     notes = _notes(cur, start_origin, exc_origin)

@@ -49,7 +49,15 @@ class Ingest:
         so Lambda retries the delivery and, failing that, keeps it at the failure destination."""
         if batch.is_control:
             return {"tracebacks": 0, "groups": 0, "new_groups": 0}
-        tracebacks = [self._complete(batch, tb) for tb in find_in_batch(batch)]
+        tracebacks = []
+        for tb in find_in_batch(batch):
+            tb = self._complete(batch, tb)
+            if not tb.final.type and not any(e.frames for e in tb.exceptions):
+                # Only a header, and the stream holds no more: nothing to group or fix by.
+                log.warning("traceback header without a body", extra={"log_stream": batch.log_stream})
+                self._metrics.count("TracebacksUnreadable")
+                continue
+            tracebacks.append(tb)
         observations = observe(tracebacks, batch.log_group, default_ts=self._clock())
         new = self._store.record_all(observations, self._clock())
         self._metrics.count("ErrorsSeen", len(tracebacks))

@@ -22,11 +22,15 @@ class EmfCounter:
     def __init__(self, namespace: str, service: str = "selfheal") -> None:
         self._metrics = Metrics(namespace=namespace, service=service)
         self.totals: dict[str, int] = {}
+        self._pending = False
 
     def count(self, name: str, value: int = 1) -> None:
         self.totals[name] = self.totals.get(name, 0) + value
         if value:
             self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            self._pending = True
 
     def flush(self) -> None:
-        self._metrics.flush_metrics(raise_on_empty_metrics=False)
+        if self._pending:
+            self._metrics.flush_metrics()
+            self._pending = False

@@ -1,0 +1,168 @@
+"""The selfheal stack through boto3, and the event-source loop Lambda would run, for one machine.
+
+Used by local mode (against an embedded moto server or any endpoint) and by the integration
+tests. In AWS, Terraform creates these resources and Lambda's event source mappings drive the
+handlers; here ``EventSources`` polls the same stream and queue and builds the same events.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Names and addresses of the resources the handlers use."""
+
+    table_name: str
+    stream_arn: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    log_group: str
+
+
+def create_stack(
+    clients: Any, prefix: str = "selfheal", log_group: str = "/aws/lambda/shop", max_receives: int = 3
+) -> Stack:
+    """Create (or find) the table with its stream and TTL, the fix queue with its DLQ, and the
+    application log group."""
+    ddb, sqs, logs = clients.dynamodb, clients.sqs, clients.logs
+    table = f"{prefix}-error-groups"
+    try:
+        ddb.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "fingerprint", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "fingerprint", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        ddb.get_waiter("table_exists").wait(TableName=table)
+        ddb.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        )
+    except ddb.exceptions.ResourceInUseException:
+        pass
+    stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    dlq_url = sqs.create_queue(QueueName=f"{prefix}-fix-jobs-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=f"{prefix}-fix-jobs",
+        Attributes={
+            "VisibilityTimeout": "5",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    try:
+        logs.create_log_group(logGroupName=log_group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    return Stack(table, stream_arn, queue_url, queue_arn, dlq_url, log_group)
+
+
+class EventSources:
+    """Polls the table's stream and the fix queue, yielding Lambda-shaped events."""
+
+    def __init__(self, clients: Any, stack: Stack) -> None:
+        self._streams = clients.client("dynamodbstreams")
+        self._sqs = clients.sqs
+        self._stack = stack
+        self._iterators: dict[str, str] = {}
+
+    def _shard_iterators(self) -> Iterator[tuple[str, str]]:
+        description = self._streams.describe_stream(StreamArn=self._stack.stream_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._stack.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            yield shard_id, self._iterators[shard_id]
+
+    def stream_records(self, limit: int = 100) -> list[dict[str, Any]]:
+        """New stream records since the last call, as Lambda delivers them."""
+        records: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self._shard_iterators()):
+            answer = self._streams.get_records(ShardIterator=iterator, Limit=limit)
+            self._iterators[shard_id] = answer.get("NextShardIterator") or iterator
+            for record in answer.get("Records", []):
+                record = dict(record)
+                record["eventSourceARN"] = self._stack.stream_arn
+                change = dict(record.get("dynamodb", {}))
+                created = change.get("ApproximateCreationDateTime")
+                if hasattr(created, "timestamp"):  # boto3 parsed it; Lambda sends epoch seconds
+                    change["ApproximateCreationDateTime"] = created.timestamp()
+                record["dynamodb"] = change
+                records.append(record)
+        return records
+
+    def stream_event(self, limit: int = 100) -> dict[str, Any] | None:
+        """The next DynamoDB stream event, or None when no record is waiting."""
+        records = self.stream_records(limit)
+        return {"Records": records} if records else None
+
+    def queue_event(self, max_messages: int = 1, wait_seconds: int = 0) -> dict[str, Any] | None:
+        """The next SQS event (messages stay in flight until ``delete`` is called), or None."""
+        answer = self._sqs.receive_message(
+            QueueUrl=self._stack.queue_url,
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["All"],
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return None
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self._stack.queue_arn,
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+        }
+
+    def settle(self, event: dict[str, Any], response: dict[str, Any] | None) -> None:
+        """Do what Lambda does after a batch: delete the messages that did not fail."""
+        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                self._sqs.delete_message(
+                    QueueUrl=self._stack.queue_url, ReceiptHandle=record["receiptHandle"]
+                )
+
+
+def put_log_lines(clients: Any, log_group: str, lines: list[str], stream: str | None = None) -> str:
+    """Write lines to a new stream of ``log_group``, one event each, 1 ms apart; returns the stream."""
+    stream = stream or f"local/{uuid.uuid4().hex[:12]}"
+    clients.logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
+    start = int(time.time() * 1000) - len(lines)
+    for begin in range(0, len(lines), 1000):
+        chunk = lines[begin : begin + 1000]
+        clients.logs.put_log_events(
+            logGroupName=log_group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": start + begin + k, "message": m or " "} for k, m in enumerate(chunk)],
+        )
+    return stream

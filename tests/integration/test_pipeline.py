@@ -1,0 +1,259 @@
+"""The pipeline against a real local AWS (moto server): handlers invoked through chalice.test."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from app import app
+from chalice.test import Client
+from local_stack import put_log_lines
+
+from chalicelib import runtime
+from chalicelib.core.models import FixOutcome, Status
+from chalicelib.errors import FixRejected, PayloadError, TransientError
+from tests.factories import logs_event, payload
+
+pytestmark = pytest.mark.integration
+
+
+def tb_lines(
+    func: str = "total", site: str = "return price / count", exc: str = "ZeroDivisionError: division by zero"
+):
+    return [
+        "Traceback (most recent call last):",
+        '  File "/var/task/app/handler.py", line 10, in handle',
+        "    return orders.total(event)",
+        f'  File "/var/task/app/orders.py", line 20, in {func}',
+        f"    {site}",
+        exc,
+    ]
+
+
+def whole(lines: list[str]) -> str:
+    return "\n".join(lines)
+
+
+def drain_stream(client: Client, aws) -> list[dict]:
+    """Feed every waiting stream record to stream_processor, as Lambda would."""
+    responses = []
+    while (event := aws.sources.stream_event()) is not None:
+        responses.append(client.lambda_.invoke("stream_processor", event).payload)
+    return responses
+
+
+def group(aws, fingerprint: str) -> dict:
+    return runtime.store().get(fingerprint).__dict__
+
+
+def test_payload_in_groups_out_with_one_write_per_bug(aws) -> None:
+    # GIVEN a batch with 3 occurrences of one bug, 1 of another, and noise
+    messages = (
+        ["START RequestId: 1"] + [whole(tb_lines())] * 3 + [whole(tb_lines(exc="KeyError: 'x'")), "END"]
+    )
+    # WHEN
+    with Client(app) as client:
+        result = client.lambda_.invoke("log_processor", logs_event(payload(messages))).payload
+    # THEN
+    assert result == {"tracebacks": 4, "groups": 2, "new_groups": 2}
+    assert aws.calls["dynamodb.UpdateItem"] == 2
+    counts = sorted(int(item["occurrences"]["N"]) for item in aws.items())
+    assert counts == [1, 3]
+    item = next(i for i in aws.items() if i["occurrences"]["N"] == "3")
+    assert item["status"]["S"] == Status.NEW
+    assert item["log_groups"]["SS"] == ["/aws/lambda/shop"]
+    assert item["exception_type"]["S"] == "ZeroDivisionError"
+    assert "return price / count" in item["sample"]["S"]
+
+
+def test_same_payload_twice_counts_twice_and_queues_one_job(aws) -> None:
+    event = logs_event(payload([whole(tb_lines())] * 2))
+    with Client(app) as client:
+        client.lambda_.invoke("log_processor", event)
+        client.lambda_.invoke("log_processor", event)
+        drain_stream(client, aws)
+    [item] = aws.items()
+    assert item["occurrences"]["N"] == "4"
+    assert item["status"]["S"] == Status.QUEUED
+    assert len(aws.queued()) == 1
+
+
+def test_twenty_concurrent_deliveries_of_a_new_bug_queue_exactly_one_job(aws) -> None:
+    events = [logs_event(payload([whole(tb_lines(func="burst"))])) for _ in range(20)]
+    with Client(app) as client:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            list(pool.map(lambda e: client.lambda_.invoke("log_processor", e), events))
+        drain_stream(client, aws)
+    [item] = aws.items()
+    assert item["occurrences"]["N"] == "20"
+    jobs = aws.queued()
+    assert len(jobs) == 1
+    assert json.loads(jobs[0]["Body"])["fingerprint"] == item["fingerprint"]["S"]
+
+
+def test_counter_bumps_make_no_jobs_but_a_reopen_does(aws) -> None:
+    with Client(app) as client:
+        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))
+        drain_stream(client, aws)
+        fp = aws.items()[0]["fingerprint"]["S"]
+        assert len(aws.queued()) == 1
+        # WHEN the bug recurs (MODIFY, counters only) and then the job is fixed and re-opened
+        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))
+        drain_stream(client, aws)
+        assert aws.queued() == []
+        job = aws.sources.queue_event()
+        assert job is None  # the one job is in flight (received above)
+        store = runtime.store()
+        claim = store.claim(fp, "worker-1", 10**13, 60, 3)
+        store.finish(fp, "worker-1", Status.SKIPPED, 10**13, reason="test")
+        store.reopen(fp, 10**13)
+        drain_stream(client, aws)
+    bodies = [json.loads(m["Body"]) for m in aws.queued()]
+    assert claim.claimed
+    assert [b["trigger"] for b in bodies] == ["reopened"]
+
+
+def test_malformed_payload_raises_a_clear_error_and_writes_nothing(aws) -> None:
+    with Client(app) as client:
+        with pytest.raises(PayloadError, match="not base64"):
+            client.lambda_.invoke("log_processor", {"awslogs": {"data": "%%%"}})
+        with pytest.raises(PayloadError, match="not a CloudWatch Logs subscription event"):
+            client.lambda_.invoke("log_processor", {"Records": []})
+    assert aws.items() == []
+
+
+def test_control_message_is_ignored(aws) -> None:
+    with Client(app) as client:
+        event = logs_event({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logEvents": []})
+        assert client.lambda_.invoke("log_processor", event).payload["tracebacks"] == 0
+    assert aws.items() == []
+
+
+def test_cut_off_traceback_is_completed_from_the_stream(aws) -> None:
+    # GIVEN a stream written one line per event, and a delivery of only its header line
+    lines = tb_lines(func="split_bug")
+    stream = put_log_lines(aws.clients, aws.stack.log_group, ["booting", *lines, "next request"])
+    stored = aws.clients.logs.get_log_events(logGroupName=aws.stack.log_group, logStreamName=stream)["events"]
+    header = next(e for e in stored if e["message"].startswith("Traceback"))
+    doc = payload(
+        [header["message"]], log_group=aws.stack.log_group, log_stream=stream, start=header["timestamp"]
+    )
+    # WHEN
+    with Client(app) as client:
+        client.lambda_.invoke("log_processor", logs_event(doc))
+    # THEN the group holds the whole traceback
+    [item] = aws.items()
+    assert item["exception_type"]["S"] == "ZeroDivisionError"
+    assert aws.calls["cloudwatch-logs.GetLogEvents"] == 2  # one by the test, one by the handler
+
+
+class FakeFixer:
+    """A fixer for the tests: answers from a script."""
+
+    def __init__(self, *answers) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def fix(self, group, lease):
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        lease.set_branch(answer.branch)
+        return answer
+
+
+def queue_one_job(client: Client, aws, func: str = "fixme") -> str:
+    client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func=func))])))
+    drain_stream(client, aws)
+    return aws.items()[0]["fingerprint"]["S"]
+
+
+def test_fixer_claims_opens_pr_and_a_redelivery_does_nothing(aws) -> None:
+    fixer = FakeFixer(FixOutcome(Status.PR_OPENED, pr_url="https://gh/pr/1", branch="selfheal/abc"))
+    runtime.override(fixer=fixer)
+    with Client(app) as client:
+        fp = queue_one_job(client, aws)
+        event = aws.sources.queue_event()
+        first = client.lambda_.invoke("fixer", event).payload
+        second = client.lambda_.invoke("fixer", event).payload  # the same message, redelivered
+    assert first == second == {"batchItemFailures": []}
+    assert fixer.calls == 1
+    g = group(aws, fp)
+    assert (g["status"], g["pr_url"], g["branch"], g["attempts"]) == (
+        Status.PR_OPENED,
+        "https://gh/pr/1",
+        "selfheal/abc",
+        1,
+    )
+
+
+def test_claim_is_refused_while_leased_and_granted_after_expiry(aws) -> None:
+    with Client(app) as client:
+        fp = queue_one_job(client, aws)
+    store = runtime.store()
+    assert store.claim(fp, "a", 1_000_000, 60, 3).claimed
+    refused = store.claim(fp, "b", 1_000_000 + 59_000, 60, 3)
+    assert (refused.claimed, refused.why) == (False, "busy")
+    assert store.claim(fp, "c", 1_000_000 + 61_000, 60, 3).claimed
+
+
+def test_failures_are_recorded_retried_then_dead_lettered(aws) -> None:
+    runtime.override(
+        fixer=FakeFixer(TransientError("throttled"), RuntimeError("boom"), TransientError("again"))
+    )
+    with Client(app) as client:
+        fp = queue_one_job(client, aws)
+        event = aws.sources.queue_event()
+        outcomes = []
+        for _ in range(4):
+            try:
+                outcomes.append(client.lambda_.invoke("fixer", event).payload)
+            except Exception as exc:  # Powertools fails the whole batch when every record failed
+                outcomes.append(type(exc).__name__)
+    g = group(aws, fp)
+    assert g["status"] == Status.FAILED
+    assert g["attempts"] == 3
+    assert "again" in g["reason"]
+    assert outcomes == ["BatchProcessingError"] * 4
+
+
+def test_rejected_fix_is_a_recorded_result_not_a_retry(aws) -> None:
+    runtime.override(fixer=FakeFixer(FixRejected("edits did not apply")))
+    with Client(app) as client:
+        fp = queue_one_job(client, aws)
+        response = client.lambda_.invoke("fixer", aws.sources.queue_event()).payload
+    assert response == {"batchItemFailures": []}
+    g = group(aws, fp)
+    assert (g["status"], g["reason"]) == (Status.FAILED, "edits did not apply")
+
+
+def test_default_fixer_skips_with_a_reason(aws) -> None:
+    with Client(app) as client:
+        fp = queue_one_job(client, aws)
+        client.lambda_.invoke("fixer", aws.sources.queue_event())
+    g = group(aws, fp)
+    assert g["status"] == Status.SKIPPED
+    assert "not configured" in g["reason"]
+
+
+def test_partial_stream_failure_reports_only_the_bad_record(aws) -> None:
+    with Client(app) as client:
+        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func="p"))])))
+        event = aws.sources.stream_event()
+        bad_image = {"SequenceNumber": "999", "NewImage": {"status": {"XX": "not a DynamoDB type"}}}
+        event["Records"].append({"eventID": "x", "eventName": "INSERT", "dynamodb": bad_image})
+        response = client.lambda_.invoke("stream_processor", event).payload
+    assert response == {"batchItemFailures": [{"itemIdentifier": "999"}]}
+    assert len(aws.queued()) == 1
+
+
+def test_invalid_transition_is_refused_with_a_clear_error(aws) -> None:
+    from chalicelib.adapters.store import InvalidTransition
+
+    with Client(app) as client:
+        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func="t"))])))
+    fp = aws.items()[0]["fingerprint"]["S"]
+    with pytest.raises(InvalidTransition, match=f"group {fp} cannot move to NEW from NEW"):
+        runtime.store().reopen(fp, 1)
