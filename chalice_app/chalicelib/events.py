@@ -1,4 +1,4 @@
-"""Typed, read-only views of the raw Lambda events, made once at the edge.
+"""Typed, read-only views of the raw stream and queue events, made once at the edge.
 
 Core code never sees AWS shapes: these classes decode payloads, deserialize DynamoDB images and
 parse message bodies, raising PayloadError when an event is malformed.
@@ -7,72 +7,17 @@ parse message bodies, raising PayloadError when an event is malformed.
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
-from chalice.app import BaseLambdaEvent, Chalice
 
-from chalicelib.core.logs_payload import LogsBatch, decode_batch
 from chalicelib.core.models import FixJob, Status
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
 _DE = TypeDeserializer()
-
-
-class CloudWatchLogsEvent(BaseLambdaEvent):
-    """A CloudWatch Logs subscription delivery: ``{"awslogs": {"data": base64(gzip(json))}}``.
-
-    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#LambdaFunctionExample
-    """
-
-    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
-        awslogs = event_dict.get("awslogs") if isinstance(event_dict, dict) else None
-        data = awslogs.get("data") if isinstance(awslogs, dict) else None
-        self.data: str | None = data if isinstance(data, str) else None
-
-    @cached_property
-    def batch(self) -> LogsBatch:
-        """The decoded payload; PayloadError when it is not a subscription delivery."""
-        if self.data is None:
-            raise PayloadError("event has no awslogs.data string: not a CloudWatch Logs subscription event")
-        return decode_batch(self.data)
-
-    @property
-    def log_group(self) -> str:
-        """The log group the events came from."""
-        return self.batch.log_group
-
-    @property
-    def log_stream(self) -> str:
-        """The log stream the events came from."""
-        return self.batch.log_stream
-
-    def __str__(self) -> str:
-        return f"CloudWatchLogsEvent(data=<{len(self.data or '')} chars>)"
-
-
-def on_cw_logs(
-    app: Chalice, name: str | None = None
-) -> Callable[[Callable[[CloudWatchLogsEvent], Any]], Any]:
-    """Register a CloudWatch Logs subscription handler (Chalice has no decorator for it).
-
-    The function receives a CloudWatchLogsEvent. Which log groups feed it, and with which filter
-    pattern, is deploy-time configuration (Terraform variables), not code.
-    """
-
-    def register(func: Callable[[CloudWatchLogsEvent], Any]) -> Any:
-        @app.lambda_function(name=name or func.__name__)
-        def handler(event: dict[str, Any], context: Any) -> Any:
-            return func(CloudWatchLogsEvent(event, context))
-
-        handler.__doc__ = func.__doc__
-        return handler
-
-    return register
 
 
 class GroupStreamRecord:

@@ -257,3 +257,24 @@ def test_invalid_transition_is_refused_with_a_clear_error(aws) -> None:
     fp = aws.items()[0]["fingerprint"]["S"]
     with pytest.raises(InvalidTransition, match=f"group {fp} cannot move to NEW from NEW"):
         runtime.store().reopen(fp, 1)
+
+
+def test_message_of_a_group_out_of_attempts_ends_in_the_dead_letter_queue(aws) -> None:
+    runtime.override(fixer=FakeFixer(*[TransientError(f"throttled {n}") for n in range(5)]))
+    sqs = aws.clients.sqs
+    with Client(app) as client:
+        fp = queue_one_job(client, aws)
+        for _ in range(5):  # Lambda's poller: receive, invoke, failed → visible again
+            event = aws.sources.queue_event()
+            if event is None:
+                break
+            with pytest.raises(Exception, match="All records failed"):
+                client.lambda_.invoke("fixer", event)
+            receipt = event["Records"][0]["receiptHandle"]
+            sqs.change_message_visibility(
+                QueueUrl=aws.stack.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+            )
+    dead = sqs.receive_message(QueueUrl=aws.stack.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["fingerprint"] for m in dead] == [fp]
+    g = group(aws, fp)
+    assert (g["status"], g["attempts"]) == (Status.FAILED, 3)
