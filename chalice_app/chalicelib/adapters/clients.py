@@ -26,6 +26,8 @@ class Clients:
         kwargs: dict[str, Any] = {"region_name": self._settings.region, "config": RETRIES}
         if self._settings.endpoint_url:
             kwargs["endpoint_url"] = self._settings.endpoint_url
+            if self._session.get_credentials() is None:  # a local server accepts any keys
+                kwargs |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         return self._session.client(service, **kwargs)
 
     @cached_property
