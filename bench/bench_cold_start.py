@@ -20,11 +20,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
     times = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", CODE], cwd=APP, check=True, capture_output=True, text=True
-            ).stdout
-        )
+        float(subprocess.run([sys.executable, "-c", CODE], cwd=APP, check=True, capture_output=True, text=True).stdout)
         for _ in range(runs)
     ]
     print(

@@ -64,9 +64,7 @@ def build(events: int, seed: int = 7) -> tuple[list[str], int]:
                     [
                         f"START RequestId: {rid} Version: $LATEST",
                         f"2026-11-22T10:00:00.000Z\t{rid}\tINFO\torder {rng.randint(1, 9999)} accepted",
-                        json.dumps(
-                            {"level": "INFO", "message": "cart updated", "request_id": rid, "items": 3}
-                        ),
+                        json.dumps({"level": "INFO", "message": "cart updated", "request_id": rid, "items": 3}),
                         f"REPORT RequestId: {rid}\tDuration: 12.31 ms\tBilled Duration: 13 ms",
                         f"10.0.{rng.randint(0, 255)}.{rng.randint(0, 255)} - - GET /orders HTTP/1.1 200 512",
                     ]
@@ -93,9 +91,7 @@ def build(events: int, seed: int = 7) -> tuple[list[str], int]:
 def floor(payloads: list[str]) -> int:
     n = 0
     for data in payloads:
-        doc = json.loads(
-            zlib.decompress(base64.b64decode(data), zlib.MAX_WBITS | 32).decode("utf-8", "replace")
-        )
+        doc = json.loads(zlib.decompress(base64.b64decode(data), zlib.MAX_WBITS | 32).decode("utf-8", "replace"))
         n += len(doc["logEvents"])
     return n
 

@@ -106,9 +106,7 @@ def main() -> None:
     settings = Settings(endpoint_url=endpoint, table_name=stack.table_name, queue_url=stack.queue_url)
     clients = Clients(settings)
     calls: Counter[str] = Counter()
-    clients.dynamodb.meta.events.register(
-        "before-call.*.*", lambda event_name, **_: calls.update([event_name])
-    )
+    clients.dynamodb.meta.events.register("before-call.*.*", lambda event_name, **_: calls.update([event_name]))
     clients.logs.meta.events.register("before-call.*.*", lambda event_name, **_: calls.update([event_name]))
     runtime.override(settings=settings, clients=clients)
 

@@ -52,21 +52,15 @@ def create_stack(
         pass
     stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     dlq_url = sqs.create_queue(QueueName=f"{prefix}-fix-jobs-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=f"{prefix}-fix-jobs",
         Attributes={
             "VisibilityTimeout": "5",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
-            ),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}),
         },
     )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     try:
         logs.create_log_group(logGroupName=log_group)
     except logs.exceptions.ResourceAlreadyExistsException:
@@ -148,9 +142,7 @@ class EventSources:
         failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
         for record in event["Records"]:
             if record["messageId"] not in failed:
-                self._sqs.delete_message(
-                    QueueUrl=self._stack.queue_url, ReceiptHandle=record["receiptHandle"]
-                )
+                self._sqs.delete_message(QueueUrl=self._stack.queue_url, ReceiptHandle=record["receiptHandle"])
 
 
 def put_log_lines(clients: Any, log_group: str, lines: list[str], stream: str | None = None) -> str:

@@ -49,9 +49,7 @@ class CloudWatchLogsEvent(BaseLambdaEvent):
         return f"CloudWatchLogsEvent(data=<{len(self.data or '')} chars>)"
 
 
-def on_cw_logs(
-    app: Chalice, name: str | None = None
-) -> Callable[[Callable[[CloudWatchLogsEvent], Any]], Any]:
+def on_cw_logs(app: Chalice, name: str | None = None) -> Callable[[Callable[[CloudWatchLogsEvent], Any]], Any]:
     """Register a CloudWatch Logs subscription handler (Chalice has no decorator for it).
 
     The function receives a CloudWatchLogsEvent. Which log groups feed it, and with which filter

@@ -18,9 +18,7 @@ from tests.factories import logs_event, payload
 pytestmark = pytest.mark.integration
 
 
-def tb_lines(
-    func: str = "total", site: str = "return price / count", exc: str = "ZeroDivisionError: division by zero"
-):
+def tb_lines(func: str = "total", site: str = "return price / count", exc: str = "ZeroDivisionError: division by zero"):
     return [
         "Traceback (most recent call last):",
         '  File "/var/task/app/handler.py", line 10, in handle',
@@ -49,9 +47,7 @@ def group(aws, fingerprint: str) -> dict:
 
 def test_payload_in_groups_out_with_one_write_per_bug(aws) -> None:
     # GIVEN a batch with 3 occurrences of one bug, 1 of another, and noise
-    messages = (
-        ["START RequestId: 1"] + [whole(tb_lines())] * 3 + [whole(tb_lines(exc="KeyError: 'x'")), "END"]
-    )
+    messages = ["START RequestId: 1"] + [whole(tb_lines())] * 3 + [whole(tb_lines(exc="KeyError: 'x'")), "END"]
     # WHEN
     with Client(app) as client:
         result = client.lambda_.invoke("log_processor", logs_event(payload(messages))).payload
@@ -136,9 +132,7 @@ def test_cut_off_traceback_is_completed_from_the_stream(aws) -> None:
     stream = put_log_lines(aws.clients, aws.stack.log_group, ["booting", *lines, "next request"])
     stored = aws.clients.logs.get_log_events(logGroupName=aws.stack.log_group, logStreamName=stream)["events"]
     header = next(e for e in stored if e["message"].startswith("Traceback"))
-    doc = payload(
-        [header["message"]], log_group=aws.stack.log_group, log_stream=stream, start=header["timestamp"]
-    )
+    doc = payload([header["message"]], log_group=aws.stack.log_group, log_stream=stream, start=header["timestamp"])
     # WHEN
     with Client(app) as client:
         client.lambda_.invoke("log_processor", logs_event(doc))
@@ -200,9 +194,7 @@ def test_claim_is_refused_while_leased_and_granted_after_expiry(aws) -> None:
 
 
 def test_failures_are_recorded_retried_then_dead_lettered(aws) -> None:
-    runtime.override(
-        fixer=FakeFixer(TransientError("throttled"), RuntimeError("boom"), TransientError("again"))
-    )
+    runtime.override(fixer=FakeFixer(TransientError("throttled"), RuntimeError("boom"), TransientError("again")))
     with Client(app) as client:
         fp = queue_one_job(client, aws)
         event = aws.sources.queue_event()
@@ -271,9 +263,7 @@ def test_message_of_a_group_out_of_attempts_ends_in_the_dead_letter_queue(aws) -
             with pytest.raises(Exception, match="All records failed"):
                 client.lambda_.invoke("fixer", event)
             receipt = event["Records"][0]["receiptHandle"]
-            sqs.change_message_visibility(
-                QueueUrl=aws.stack.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
-            )
+            sqs.change_message_visibility(QueueUrl=aws.stack.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
     dead = sqs.receive_message(QueueUrl=aws.stack.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"])["fingerprint"] for m in dead] == [fp]
     g = group(aws, fp)

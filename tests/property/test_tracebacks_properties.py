@@ -18,9 +18,7 @@ TYPE = st.builds(lambda a, b: a.capitalize() + b, IDENT, st.sampled_from(["Error
 WORDS = st.text(alphabet=string.ascii_letters + string.digits + " ._-'", min_size=1, max_size=40)
 SOURCE = WORDS.map(str.strip).filter(bool).map(lambda s: f"call({s!r})")
 MESSAGE = WORDS.map(str.strip)
-ROOTS = st.sampled_from(
-    ["/var/task", "/srv/app/src/orders", "/home/deploy/releases/r42", "/opt/python", "/app"]
-)
+ROOTS = st.sampled_from(["/var/task", "/srv/app/src/orders", "/home/deploy/releases/r42", "/opt/python", "/app"])
 
 
 @st.composite

@@ -61,9 +61,7 @@ def test_fix_job_message_that_is_not_a_job_is_a_payload_error(body: str) -> None
 
 
 def test_settings_from_env_with_types_and_validation() -> None:
-    s = Settings.from_env(
-        {"SELFHEAL_MAX_ATTEMPTS": "5", "SELFHEAL_TABLE_NAME": "t", "AWS_REGION": "eu-west-1"}
-    )
+    s = Settings.from_env({"SELFHEAL_MAX_ATTEMPTS": "5", "SELFHEAL_TABLE_NAME": "t", "AWS_REGION": "eu-west-1"})
     assert (s.max_attempts, s.table_name, s.region) == (5, "t", "eu-west-1")
     with pytest.raises(ConfigError, match="SELFHEAL_LEASE_SECONDS must be a whole number"):
         Settings.from_env({"SELFHEAL_LEASE_SECONDS": "soon"})

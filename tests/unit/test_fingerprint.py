@@ -40,15 +40,11 @@ def test_same_bug_groups_across_hosts_releases_and_line_shifts() -> None:
     base = fp()
     assert fp(root="/home/deploy/releases/r42", a=11, b=31) == base
     assert fp(root="/srv/app/src") == base
-    assert fp(msg="division by zero for order 7 at 0x7f3a2b") == fp(
-        msg="division by zero for order 9 at 0x11"
-    )
+    assert fp(msg="division by zero for order 7 at 0x7f3a2b") == fp(msg="division by zero for order 9 at 0x11")
 
 
 def test_library_frames_do_not_count_when_in_app_frames_exist() -> None:
-    assert fp(lib="/var/lang/lib/python3.12/site-packages") == fp(
-        lib="/opt/python/lib/python3.9/site-packages"
-    )
+    assert fp(lib="/var/lang/lib/python3.12/site-packages") == fp(lib="/opt/python/lib/python3.9/site-packages")
 
 
 def test_different_raise_site_or_type_differs() -> None:
@@ -95,9 +91,7 @@ def test_in_app_classification() -> None:
 
 
 def test_module_key_drops_deployment_roots() -> None:
-    assert (
-        module_key("/var/task/service/worker.py") == module_key("/srv/app/src/orders/worker.py") == "worker"
-    )
+    assert module_key("/var/task/service/worker.py") == module_key("/srv/app/src/orders/worker.py") == "worker"
     assert module_key("/app/models/__init__.py") == "models/__init__"
 
 
@@ -107,7 +101,5 @@ def test_recursion_collapses_direct_and_mutual() -> None:
 
 
 def test_message_variables_are_normalized() -> None:
-    text = (
-        "user 42 id 1b4e28ba-2fa1-11d2-883f-0016d3cca427 at 10.1.2.3:8080 'x' /tmp/a/b.txt a@b.io 0xdeadbeef"
-    )
+    text = "user 42 id 1b4e28ba-2fa1-11d2-883f-0016d3cca427 at 10.1.2.3:8080 'x' /tmp/a/b.txt a@b.io 0xdeadbeef"
     assert normalize_message(text) == "user <num> id <uuid> at <ip> <str> <path> <redacted:email> <hex>"

@@ -34,8 +34,7 @@ def test_plain_traceback_is_read_without_surrounding_lines() -> None:
 
 def test_logging_prefix_on_every_line_is_stripped() -> None:
     prefixed = "\n".join(
-        f"2024-05-01 12:00:0{n % 10},{n:03d} ERROR [req-{n}] {line}"
-        for n, line in enumerate(PLAIN.splitlines()[1:-1])
+        f"2024-05-01 12:00:0{n % 10},{n:03d} ERROR [req-{n}] {line}" for n, line in enumerate(PLAIN.splitlines()[1:-1])
     )
     [tb] = find_in_text(prefixed)
     [plain] = find_in_text(PLAIN)

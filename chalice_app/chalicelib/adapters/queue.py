@@ -39,9 +39,7 @@ class FixQueue:
                 continue
             for entry in answer.get("Failed", []):
                 job = chunk[int(entry["Id"][1:])]
-                log.warning(
-                    "job not queued", extra={"fingerprint": job.fingerprint, "code": entry.get("Code")}
-                )
+                log.warning("job not queued", extra={"fingerprint": job.fingerprint, "code": entry.get("Code")})
                 failed.append(job)
         return failed
 

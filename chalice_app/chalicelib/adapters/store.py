@@ -74,8 +74,7 @@ def _av(value: object) -> dict[str, Any]:
 
 def _frames_value(frames: Sequence[Frame]) -> list[dict[str, object]]:
     return [
-        {"file": f.file, "line": f.line or 0, "function": f.function or "", "source": redact(f.source)}
-        for f in frames
+        {"file": f.file, "line": f.line or 0, "function": f.function or "", "source": redact(f.source)} for f in frames
     ]
 
 
@@ -129,9 +128,7 @@ def _translate(exc: ClientError, what: str) -> SelfHealError:
 class ErrorGroupStore:
     """The error-group table. ``now`` arguments are epoch milliseconds."""
 
-    def __init__(
-        self, client: Any, table_name: str, stale_after_days: int = 30, resolved_ttl_days: int = 14
-    ) -> None:
+    def __init__(self, client: Any, table_name: str, stale_after_days: int = 30, resolved_ttl_days: int = 14) -> None:
         self._db = client
         self._table = table_name
         self._stale_s = stale_after_days * DAY
@@ -310,10 +307,7 @@ class ErrorGroupStore:
                 return Claim(False, None, "missing")
             if current.status == Status.FIXING and current.lease_until >= now:
                 return Claim(False, current, "busy")
-            if (
-                current.status in (Status.QUEUED, Status.FAILED, Status.FIXING)
-                and current.attempts >= max_attempts
-            ):
+            if current.status in (Status.QUEUED, Status.FAILED, Status.FIXING) and current.attempts >= max_attempts:
                 return Claim(False, current, "exhausted")
             log.info("claim refused", extra={"fingerprint": fingerprint, "status": refused.current})
             return Claim(False, current, "done")

@@ -241,9 +241,7 @@ def _candidates(messages: Sequence[str]) -> list[int]:
     return sorted(hits)
 
 
-def _find(
-    ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str], log_stream: str
-) -> list[Traceback]:
+def _find(ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str], log_stream: str) -> list[Traceback]:
     stream = _Stream(ids, timestamps, messages)
     candidates = _candidates(stream.messages)
     found: list[Traceback] = []
@@ -252,9 +250,7 @@ def _find(
         record = _as_record(stream.messages[pos])
         if record is not None:  # a JSON record stands alone, wherever a text scan reached
             stamp = stream.timestamps[pos]
-            found.extend(
-                replace(tb, timestamp=stamp) for tb in find_in_records([(record, stream.origins[pos])])
-            )
+            found.extend(replace(tb, timestamp=stamp) for tb in find_in_records([(record, stream.origins[pos])]))
             continue
         if pos <= covered:
             continue
@@ -270,9 +266,7 @@ def find_in_events(events: Iterable[LogEvent], log_stream: str = "") -> list[Tra
     the stream's last line comes back ``truncated``: the caller may fetch the rest of the stream.
     """
     listed = list(events)
-    found = _find(
-        [e.id for e in listed], [e.timestamp for e in listed], [e.message for e in listed], log_stream
-    )
+    found = _find([e.id for e in listed], [e.timestamp for e in listed], [e.message for e in listed], log_stream)
     return [replace(tb, origin=listed[tb.origin].index) for tb in found]
 
 

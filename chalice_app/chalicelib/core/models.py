@@ -170,3 +170,23 @@ class FixJob:
             },
             sort_keys=True,
         )
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``search`` (found exactly once in ``path``) by ``replace``."""
+
+    path: str
+    search: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class FixProposal:
+    """What the model proposed through the ``propose_fix`` tool."""
+
+    root_cause: str
+    explanation: str
+    confidence: float
+    edits: tuple[Edit, ...]
+    title: str = ""

@@ -43,9 +43,7 @@ class Fixer(Protocol):
 class Lease:
     """What a fixer may do with its claim: record the branch before the PR exists."""
 
-    def __init__(
-        self, store: ErrorGroupStore, fingerprint: str, owner: str, clock: Callable[[], int]
-    ) -> None:
+    def __init__(self, store: ErrorGroupStore, fingerprint: str, owner: str, clock: Callable[[], int]) -> None:
         self._store = store
         self.fingerprint = fingerprint
         self.owner = owner
@@ -90,9 +88,7 @@ class FixService:
         Powertools' BatchProcessor runs each record; when all fail it raises, failing the batch."""
         processor = BatchProcessor(event_type=EventType.SQS)
         try:
-            response = process_partial_response(
-                event=dict(event), record_handler=self._record, processor=processor
-            )
+            response = process_partial_response(event=dict(event), record_handler=self._record, processor=processor)
         finally:
             self._metrics.count("JobsFailed", len(processor.fail_messages))
             self._metrics.flush()
@@ -124,9 +120,7 @@ class FixService:
         except Exception as exc:
             retryable = group.attempts < self._max_attempts
             reason = f"{type(exc).__name__}: {exc}"[:1000]
-            self._store.finish(
-                fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable
-            )
+            self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable)
             raise
         self._store.finish(
             fingerprint,
@@ -138,7 +132,5 @@ class FixService:
             branch=outcome.branch,
             extra=outcome.details,
         )
-        self._metrics.count(
-            "PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}"
-        )
+        self._metrics.count("PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}")
         return outcome.status

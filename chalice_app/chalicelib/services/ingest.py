@@ -79,9 +79,7 @@ class Ingest:
         if not tb.truncated or self._reader is None or tb.timestamp is None:
             return tb
         try:
-            events = self._reader.events_from(
-                batch.log_group, batch.log_stream, tb.timestamp, self._fetch_lines
-            )
+            events = self._reader.events_from(batch.log_group, batch.log_stream, tb.timestamp, self._fetch_lines)
         except TransientError:
             log.warning("could not read the rest of a cut-off traceback", exc_info=True)
             return tb
