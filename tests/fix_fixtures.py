@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 
@@ -11,6 +11,9 @@ from chalicelib.core.fingerprint import fingerprint
 from chalicelib.core.models import ErrorGroup, Status
 from chalicelib.core.tracebacks import find_in_text, render
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SAMPLE_APP = ROOT / "scripts" / "sample_app"
 
