@@ -69,7 +69,7 @@ def test_model_rejecting_forced_tool_choice_falls_back_to_auto(client) -> None:
 def test_other_validation_errors_are_not_swallowed(client) -> None:
     from botocore.exceptions import ClientError
 
-    client.stub.add_client_error("converse", "AccessDeniedException", "no model access", 403, expected_params=expected())
+    client.stub.add_client_error("converse", "AccessDeniedException", "no access", 403, expected_params=expected())
     with pytest.raises(ClientError, match="AccessDenied"):
         BedrockModel(client, MODEL).converse(SYSTEM_PROMPT, MESSAGES)
 
