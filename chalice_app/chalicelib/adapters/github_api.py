@@ -1,0 +1,133 @@
+"""GitHub API mode: PyGithub only, no git binary, no clone.
+
+Files are read at the default branch head through the Git Data API (one recursive tree, then a
+blob per file needed); the fix is written as blobs → tree → commit → branch ref; the PR is opened,
+or the open one for the branch updated. ``base_url`` points at GitHub Enterprise when set.
+https://docs.github.com/en/rest/git
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from github import Auth, Github, GithubException, InputGitTreeElement
+
+from chalicelib.errors import ConfigError, TransientError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+DEFAULT_BASE_URL = "https://api.github.com"
+
+
+def _client(token: str, base_url: str) -> Github:
+    if not token:
+        raise ConfigError("GitHub API mode needs a token (SSM parameter github_token)")
+    return Github(auth=Auth.Token(token), base_url=base_url or DEFAULT_BASE_URL, retry=3, timeout=30)
+
+
+def _translate(exc: GithubException, what: str) -> Exception:
+    if exc.status in (429, 500, 502, 503, 504) or (exc.status == 403 and "rate limit" in str(exc.data).lower()):
+        return TransientError(f"GitHub {what}: {exc.status}")
+    return ConfigError(f"GitHub {what}: {exc.status} {exc.data}")
+
+
+class GitHubRepository:
+    """The repository ``owner/name`` at its default branch head."""
+
+    def __init__(self, full_name: str, token: str, base_url: str = "") -> None:
+        try:
+            self._repo = _client(token, base_url).get_repo(full_name)
+            self.default_branch = self._repo.default_branch
+            self.head = self._repo.get_branch(self.default_branch).commit.sha
+            tree = self._repo.get_git_tree(self.head, recursive=True)
+        except GithubException as exc:
+            raise _translate(exc, f"reading {full_name}") from exc
+        self._blobs = {e.path: e.sha for e in tree.tree if e.type == "blob"}
+        self._cache: dict[str, str | None] = {}
+
+    def paths(self) -> list[str]:
+        return sorted(self._blobs)
+
+    def read(self, path: str) -> str | None:
+        if path not in self._cache:
+            sha = self._blobs.get(path)
+            text: str | None = None
+            if sha is not None:
+                blob = self._repo.get_git_blob(sha)
+                try:
+                    text = base64.b64decode(blob.content).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    text = None
+            self._cache[path] = text
+        return self._cache[path]
+
+    def publish(self, branch: str, files: Mapping[str, str], message: str) -> str:
+        """blobs → tree (on the head's tree) → commit (parent: head) → create or move the branch."""
+        try:
+            elements = [
+                InputGitTreeElement(path, "100644", "blob", sha=self._repo.create_git_blob(text, "utf-8").sha)
+                for path, text in files.items()
+            ]
+            base = self._repo.get_git_tree(self.head)
+            tree = self._repo.create_git_tree(elements, base)
+            commit = self._repo.create_git_commit(message, tree, [self._repo.get_git_commit(self.head)])
+            try:
+                self._repo.create_git_ref(f"refs/heads/{branch}", commit.sha)
+            except GithubException as exc:
+                if exc.status != 422:  # 422: the branch exists (an earlier attempt): move it
+                    raise
+                ref = self._repo.get_git_ref(f"heads/{branch}")
+                _ = ref.object  # load it, so the update goes to the ref's canonical URL
+                ref.edit(commit.sha, force=True)
+        except GithubException as exc:
+            raise _translate(exc, f"publishing {branch}") from exc
+        return commit.sha
+
+    def __enter__(self) -> GitHubRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class GitHubPullRequests:
+    """One pull request per branch: opened once, then updated."""
+
+    def __init__(self, full_name: str, token: str, base_url: str = "") -> None:
+        self._name = full_name
+        self._token = token
+        self._base_url = base_url
+        self._repo: Any = None
+
+    def _repository(self) -> Any:
+        if self._repo is None:
+            self._repo = _client(self._token, self._base_url).get_repo(self._name)
+        return self._repo
+
+    def open_or_update(self, branch: str, base: str, title: str, body: str, draft: bool, labels: Sequence[str]) -> str:
+        repo = self._repository()
+        owner = self._name.split("/", 1)[0]
+        try:
+            existing = list(repo.get_pulls(state="open", head=f"{owner}:{branch}"))
+            if existing:
+                pr = existing[0]
+                pr.edit(title=title, body=body)
+            else:
+                try:
+                    pr = repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+                except GithubException as exc:
+                    if exc.status != 422:
+                        raise
+                    # "A pull request already exists": opened by a concurrent attempt.
+                    found = list(repo.get_pulls(state="open", head=f"{owner}:{branch}"))
+                    if not found:
+                        raise
+                    pr = found[0]
+                    pr.edit(title=title, body=body)
+            if labels:
+                pr.add_to_labels(*labels)
+        except GithubException as exc:
+            raise _translate(exc, f"pull request for {branch}") from exc
+        return str(pr.html_url)

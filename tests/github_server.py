@@ -1,0 +1,289 @@
+"""A small local HTTP server that answers like GitHub's REST API for the endpoints selfheal uses.
+
+Repository state is kept in memory (blobs, flat trees, commits, refs, pulls, labels). Status codes
+and error bodies follow GitHub's documentation: 401 without the token, 404 for unknown objects,
+422 "Reference already exists" and "A pull request already exists for owner:branch".
+URLs in answers point back at this server (PyGithub checks their host against ``base_url``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+PREFIX = "/api/v3"  # GitHub Enterprise style base_url
+
+
+def _sha(kind: str, data: Any) -> str:
+    return hashlib.sha1(f"{kind}:{json.dumps(data, sort_keys=True)}".encode()).hexdigest()  # noqa: S324
+
+
+class FakeGitHub:
+    """State of one repository ``owner/name`` and the HTTP server serving it."""
+
+    def __init__(self, owner: str, name: str, files: dict[str, str], token: str = "ghp_" + "t" * 36) -> None:
+        self.owner, self.name, self.token = owner, name, token
+        self.blobs: dict[str, bytes] = {}
+        self.trees: dict[str, dict[str, dict[str, str]]] = {}
+        self.commits: dict[str, dict[str, Any]] = {}
+        self.refs: dict[str, str] = {}
+        self.pulls: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []
+        self.stale_pull_lists = 0  # answer this many pull listings with [] (a replica lagging behind)
+        entries = {
+            p: {"path": p, "mode": "100644", "type": "blob", "sha": self._blob(t.encode())} for p, t in files.items()
+        }
+        tree = self._tree(entries)
+        self.refs["heads/main"] = self._commit("initial", tree, [])
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def _blob(self, data: bytes) -> str:
+        sha = _sha("blob", base64.b64encode(data).decode())
+        self.blobs[sha] = data
+        return sha
+
+    def _tree(self, entries: dict[str, dict[str, str]]) -> str:
+        sha = _sha("tree", entries)
+        self.trees[sha] = entries
+        return sha
+
+    def _commit(self, message: str, tree: str, parents: list[str]) -> str:
+        sha = _sha("commit", [message, tree, parents, len(self.commits)])
+        self.commits[sha] = {"message": message, "tree": tree, "parents": parents}
+        return sha
+
+    def file_at(self, ref: str, path: str) -> str | None:
+        """A file's text at a branch (for assertions)."""
+        commit = self.refs.get(f"heads/{ref}")
+        if commit is None:
+            return None
+        entry = self.trees[self.commits[commit]["tree"]].get(path)
+        return self.blobs[entry["sha"]].decode() if entry else None
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    def start(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        gh = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def _send(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _route(self, method: str) -> None:
+                auth = self.headers.get("Authorization", "")
+                if auth not in (f"token {gh.token}", f"Bearer {gh.token}"):
+                    self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+                    return
+                parsed = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null") if length else None
+                gh.requests.append((method, parsed.path))
+                status, answer = gh.answer(method, parsed.path, parse_qs(parsed.query), body)
+                self._send(status, answer)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._route("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._route("POST")
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                self._route("PATCH")
+
+        return Handler
+
+    def _url(self, tail: str) -> str:
+        return f"{self.base_url}/repos/{self.owner}/{self.name}{tail}"
+
+    def _commit_json(self, sha: str) -> dict[str, Any]:
+        c = self.commits[sha]
+        return {
+            "sha": sha,
+            "url": self._url(f"/git/commits/{sha}"),
+            "message": c["message"],
+            "tree": {"sha": c["tree"], "url": self._url(f"/git/trees/{c['tree']}")},
+            "parents": [{"sha": p, "url": self._url(f"/git/commits/{p}")} for p in c["parents"]],
+        }
+
+    def _tree_json(self, sha: str) -> dict[str, Any]:
+        return {
+            "sha": sha,
+            "url": self._url(f"/git/trees/{sha}"),
+            "truncated": False,
+            "tree": [
+                {**e, "size": len(self.blobs[e["sha"]]), "url": self._url(f"/git/blobs/{e['sha']}")}
+                for e in self.trees[sha].values()
+            ],
+        }
+
+    def _ref_json(self, ref: str) -> dict[str, Any]:
+        sha = self.refs[ref]
+        return {
+            "ref": f"refs/{ref}",
+            "url": self._url(f"/git/refs/{ref}"),
+            "object": {"sha": sha, "type": "commit", "url": self._url(f"/git/commits/{sha}")},
+        }
+
+    def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
+        n = pr["number"]
+        return {
+            **pr,
+            "url": self._url(f"/pulls/{n}"),
+            "issue_url": self._url(f"/issues/{n}"),
+            "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}",
+            "head": {
+                "ref": pr["head_ref"],
+                "label": f"{self.owner}:{pr['head_ref']}",
+                "sha": self.refs.get(f"heads/{pr['head_ref']}"),
+            },
+            "base": {"ref": pr["base_ref"], "label": f"{self.owner}:{pr['base_ref']}"},
+        }
+
+    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912, PLR0915
+        repo = f"{PREFIX}/repos/{self.owner}/{self.name}"
+        not_found = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        if not path.startswith(repo):
+            return not_found
+        tail = path[len(repo) :]
+        if method == "GET" and tail == "":
+            return 200, {
+                "name": self.name,
+                "full_name": f"{self.owner}/{self.name}",
+                "owner": {"login": self.owner},
+                "default_branch": "main",
+                "url": self._url(""),
+                "html_url": f"https://github.example/{self.owner}/{self.name}",
+            }
+        if m := re.fullmatch(r"/branches/(.+)", tail):
+            sha = self.refs.get(f"heads/{m[1]}")
+            return (200, {"name": m[1], "commit": self._commit_json(sha)}) if sha else not_found
+        if method == "GET" and (m := re.fullmatch(r"/git/trees/(\w+)", tail)):
+            sha = self.commits[m[1]]["tree"] if m[1] in self.commits else m[1]  # a commit is a tree-ish
+            return (200, self._tree_json(sha)) if sha in self.trees else not_found
+        if method == "GET" and (m := re.fullmatch(r"/git/blobs/(\w+)", tail)):
+            data = self.blobs.get(m[1])
+            if data is None:
+                return not_found
+            return 200, {
+                "sha": m[1],
+                "size": len(data),
+                "encoding": "base64",
+                "content": base64.b64encode(data).decode(),
+                "url": self._url(f"/git/blobs/{m[1]}"),
+            }
+        if method == "GET" and (m := re.fullmatch(r"/git/commits/(\w+)", tail)):
+            return (200, self._commit_json(m[1])) if m[1] in self.commits else not_found
+        if method == "POST" and tail == "/git/blobs":
+            raw = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else body["content"].encode()
+            sha = self._blob(raw)
+            return 201, {"sha": sha, "url": self._url(f"/git/blobs/{sha}")}
+        if method == "POST" and tail == "/git/trees":
+            entries = dict(self.trees.get(body.get("base_tree") or "", {}))
+            for e in body["tree"]:
+                if e.get("sha") not in self.blobs:
+                    return 422, {"message": "Invalid tree info", "errors": [{"field": "tree.sha"}]}
+                entries[e["path"]] = {"path": e["path"], "mode": e["mode"], "type": e["type"], "sha": e["sha"]}
+            return 201, self._tree_json(self._tree(entries))
+        if method == "POST" and tail == "/git/commits":
+            if body["tree"] not in self.trees or any(p not in self.commits for p in body["parents"]):
+                return 422, {"message": "Tree SHA does not exist"}
+            return 201, self._commit_json(self._commit(body["message"], body["tree"], body["parents"]))
+        if method == "POST" and tail == "/git/refs":
+            ref = body["ref"].removeprefix("refs/")
+            if ref in self.refs:
+                return 422, {
+                    "message": "Reference already exists",
+                    "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
+                }
+            self.refs[ref] = body["sha"]
+            return 201, self._ref_json(ref)
+        if m := re.fullmatch(r"/git/refs?/(heads/.+)", tail):
+            ref = m[1]
+            if ref not in self.refs:
+                return not_found
+            if method == "PATCH":
+                self.refs[ref] = body["sha"]
+            return 200, self._ref_json(ref)
+        if method == "GET" and tail == "/pulls" and self.stale_pull_lists > 0:
+            self.stale_pull_lists -= 1
+            return 200, []
+        if method == "GET" and tail == "/pulls":
+            state = (query.get("state") or ["open"])[0]
+            head = (query.get("head") or [""])[0]
+            found = [
+                self._pull_json(p)
+                for p in self.pulls
+                if p["state"] == state and (not head or f"{self.owner}:{p['head_ref']}" == head)
+            ]
+            return 200, found
+        if method == "POST" and tail == "/pulls":
+            head = body["head"]
+            if f"heads/{head}" not in self.refs:
+                return 422, {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+                }
+            if any(p["head_ref"] == head and p["state"] == "open" for p in self.pulls):
+                return 422, {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {self.owner}:{head}.",
+                        }
+                    ],
+                }
+            pr = {
+                "number": len(self.pulls) + 1,
+                "state": "open",
+                "title": body["title"],
+                "body": body.get("body", ""),
+                "draft": bool(body.get("draft")),
+                "head_ref": head,
+                "base_ref": body["base"],
+                "labels": [],
+            }
+            self.pulls.append(pr)
+            return 201, self._pull_json(pr)
+        if m := re.fullmatch(r"/pulls/(\d+)", tail):
+            pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
+            if pr is None:
+                return not_found
+            if method == "PATCH":
+                pr.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+            return 200, self._pull_json(pr)
+        if method == "POST" and (m := re.fullmatch(r"/issues/(\d+)/labels", tail)):
+            pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
+            if pr is None:
+                return not_found
+            names = body if isinstance(body, list) else body.get("labels", [])
+            pr["labels"] = sorted(set(pr["labels"]) | set(names))
+            return 200, [{"name": n, "url": self._url(f"/labels/{n}")} for n in pr["labels"]]
+        return not_found
