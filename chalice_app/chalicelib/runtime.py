@@ -10,11 +10,15 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.settings import Settings
+from chalicelib.errors import ConfigError
 
 # Adapters and services import boto3 and Powertools (~200 ms): they are imported on first use,
 # inside the builders below, so importing app.py (cold start, `chalice package`) stays cheap.
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.parameters import FixConfig
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.services.enqueue import Enqueue
     from chalicelib.services.fix import Fixer, FixService
@@ -89,9 +93,56 @@ def enqueue() -> Enqueue:
 
 
 def fixer() -> Fixer:
-    from chalicelib.services.fix import NotConfiguredFixer
+    """The configured Fixer: model fixes when a repository is configured, else skip with a reason."""
+    if _overrides.get("fixer") is not None:
+        return _overrides["fixer"]
+    from chalicelib.adapters.parameters import FixConfig, load_parameters
 
-    return _overrides.get("fixer") or NotConfiguredFixer()
+    config = FixConfig.from_parameters(load_parameters(clients().ssm, settings().parameter_prefix))
+    return build_fixer(config, clients())
+
+
+def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None] | None = None) -> Fixer:
+    """Compose a ModelFixer from configuration: repository mode from the URL, model from the id."""
+    from chalicelib.adapters.bedrock import BedrockModel, ReplayModel
+    from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
+    from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
+    from chalicelib.core.localize import DEFAULT_PREFIXES
+    from chalicelib.core.repos import parse_repo_url
+    from chalicelib.services.fix import NotConfiguredFixer
+    from chalicelib.services.fix_generation import FixSettings, ModelFixer
+
+    if not config.repo_url or not config.model_id:
+        return NotConfiguredFixer()
+    ref = parse_repo_url(config.repo_url)
+    base_url = config.github_url or ref.api_base_url
+    if ref.kind == "github":
+
+        def open_repo() -> Any:
+            return GitHubRepository(ref.full_name, config.github_token, base_url)
+
+        pulls: Any = GitHubPullRequests(ref.full_name, config.github_token, base_url)
+    else:
+
+        def open_repo() -> Any:
+            return GitRepository(ref.url, config.ssh_private_key, config.known_hosts)
+
+        if ref.kind == "local":
+            pulls = LocalPullRequests(ref.url)
+        elif config.github_token:
+            pulls = GitHubPullRequests(ref.full_name, config.github_token, base_url)
+        else:
+            raise ConfigError("git over SSH pushes the branch, but opening its PR needs the github_token parameter")
+    if config.model_id.startswith("replay:"):
+        model: Any = ReplayModel(config.model_id.removeprefix("replay:"), announce=announce)
+    else:
+        model = BedrockModel(aws.client("bedrock-runtime"), config.model_id)
+    settings = FixSettings(
+        path_prefixes=config.path_prefixes + DEFAULT_PREFIXES,
+        labels=config.labels,
+        min_occurrences=config.min_occurrences,
+    )
+    return ModelFixer(open_repo, pulls, model, settings)
 
 
 @cache

@@ -268,3 +268,31 @@ def test_message_of_a_group_out_of_attempts_ends_in_the_dead_letter_queue(aws) -
     assert [json.loads(m["Body"])["fingerprint"] for m in dead] == [fp]
     g = group(aws, fp)
     assert (g["status"], g["attempts"]) == (Status.FAILED, 3)
+
+
+def test_configured_pipeline_turns_a_log_line_into_a_fix_branch(aws, tmp_path) -> None:
+    # GIVEN the repository and a recorded model answer configured in SSM under the prefix
+    import git
+
+    from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, bare_repo_of_sample_app, converse_answer
+
+    bare = bare_repo_of_sample_app(tmp_path)
+    replay = tmp_path / "answers.json"
+    replay.write_text(json.dumps([converse_answer([GOOD_EDIT])]))
+    ssm = aws.clients.ssm
+    for name, value in {"repo_url": str(bare), "model_id": f"replay:{replay}"}.items():
+        ssm.put_parameter(Name=f"/selfheal/{name}", Value=value, Type="SecureString")
+    runtime._overrides.pop("fixer", None)
+    runtime.reset()
+    # WHEN the trace arrives and the pipeline runs
+    with Client(app) as client:
+        client.lambda_.invoke("log_processor", logs_event(payload([NONE_DISCOUNT_TRACE])))
+        drain_stream(client, aws)
+        client.lambda_.invoke("fixer", aws.sources.queue_event())
+    # THEN
+    [item] = aws.items()
+    g = group(aws, item["fingerprint"]["S"])
+    assert g["status"] == Status.PR_OPENED, g["reason"]
+    assert g["branch"] in [h.name for h in git.Repo(bare).heads]
+    assert g["pr_url"].startswith("file://")
+    assert item["tokens_in"]["N"] == "1200" and item["model"]["S"] == "replay:answers.json"
