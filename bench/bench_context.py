@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
 
+from typing import TYPE_CHECKING
+
 from chalicelib.core.context import estimate_tokens, select_context  # noqa: E402
 from chalicelib.core.localize import RepoIndex, locate  # noqa: E402
 from chalicelib.core.models import Frame  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _requests() -> None:
