@@ -15,11 +15,10 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
-
-from typing import TYPE_CHECKING
 
 from chalicelib.core.context import estimate_tokens, select_context  # noqa: E402
 from chalicelib.core.localize import RepoIndex, locate  # noqa: E402
