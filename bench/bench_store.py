@@ -22,7 +22,6 @@ import random
 import sys
 import time
 import uuid
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -95,8 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)
     # No EMF metric lines between the results.
-    os.environ |= {"POWERTOOLS_DEV": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
-    warnings.simplefilter("ignore")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

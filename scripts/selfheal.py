@@ -3,19 +3,25 @@
 
 Commands:
   inspect FILE... [--json] [--explain]   find and group the Python tracebacks in log files
+  local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
+                                         run the whole pipeline on this machine
+  status [--status S] [--json]           error groups of a deployed (or --endpoint-url) stack
+  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from chalicelib.core.fingerprint import grouping, is_in_app  # noqa: E402
 from chalicelib.core.log_files import read_tracebacks  # noqa: E402
@@ -26,7 +32,8 @@ if TYPE_CHECKING:
 
     from chalicelib.core.models import Traceback
 
-SAMPLE_LOGS = ROOT / "scripts" / "sample_app" / "logs"
+SAMPLE_APP = ROOT / "scripts" / "sample_app"
+SAMPLE_LOGS = SAMPLE_APP / "logs"
 
 
 def traceback_json(tb: Traceback, source: str) -> dict[str, object]:
@@ -100,6 +107,93 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _sample_repo() -> str:
+    """A git repository of the bundled sample app (made once, in a temporary directory)."""
+    import shutil
+    import tempfile
+
+    import git
+
+    work = Path(tempfile.mkdtemp(prefix="selfheal-sample-")) / "shop"
+    shutil.copytree(SAMPLE_APP, work, ignore=shutil.ignore_patterns("logs", "__pycache__", "*.json", "make_logs.py"))
+    repo = git.Repo.init(work, initial_branch="main")
+    repo.index.add([str(p.relative_to(work)) for p in sorted(work.rglob("*.py"))])
+    author = git.Actor("selfheal sample", "sample@selfheal.invalid")
+    repo.index.commit("The sample shop service", author=author, committer=author)
+    return str(work)
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from local_mode import DEFAULT_PATTERN, LocalRun, run, stderr, summary, table
+
+    logs = [Path(p) for p in args.logs] or [SAMPLE_LOGS / "app.log"]
+    repo = args.repo or _sample_repo()
+    model = args.model_id or args.model or f"replay:{SAMPLE_APP / 'replay.json'}"
+    if not args.repo:
+        stderr(f"repository: the bundled sample app, committed to {repo}")
+    groups = run(
+        LocalRun(
+            logs=logs,
+            repo=repo,
+            model=model,
+            path_prefixes=args.path_prefix,
+            filter_pattern=DEFAULT_PATTERN if args.filter_pattern is None else args.filter_pattern,
+            endpoint_url=args.endpoint_url or "",
+            github_url=args.github_url or "",
+            github_token=args.github_token or "",
+            min_occurrences=args.min_occurrences,
+        ),
+        stderr,
+    )
+    if args.json:
+        print(json.dumps(summary(groups), indent=2))
+    else:
+        print(table(groups))
+    return 0
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.settings import Settings
+    from chalicelib.adapters.store import ErrorGroupStore
+
+    settings = Settings.from_env(os.environ, endpoint_url=args.endpoint_url, table_name=args.table, region=args.region)
+    return ErrorGroupStore(Clients(settings).dynamodb, settings.table_name)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from local_mode import summary, table
+
+    groups = _store(args).scan(args.status)
+    print(json.dumps(summary(groups), indent=2) if args.json else table(groups))
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    import time
+
+    from chalicelib.adapters.store import InvalidTransition
+
+    store = _store(args)
+    matches = [g for g in store.scan() if g.fingerprint.startswith(args.fingerprint)]
+    if len(matches) != 1:
+        print(f"selfheal retry: {len(matches)} groups match {args.fingerprint!r}", file=sys.stderr)
+        return 2
+    try:
+        group = store.reopen(matches[0].fingerprint, int(time.time() * 1000), reason="re-opened by selfheal retry")
+    except InvalidTransition as exc:
+        print(f"selfheal retry: {exc}", file=sys.stderr)
+        return 2
+    print(f"{group.fingerprint} re-opened: the stream turns it into a fix job")
+    return 0
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="one URL for every AWS service (a local moto server)")
+    parser.add_argument("--table", help="error-group table (default: SELFHEAL_TABLE_NAME or selfheal-error-groups)")
+    parser.add_argument("--region", help="AWS region")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfheal", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +207,37 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON document (contract shape)")
     inspect.add_argument("--explain", action="store_true", help="show the grouping components of each group")
     inspect.set_defaults(func=cmd_inspect)
+
+    local = sub.add_parser(
+        "local",
+        help="run the whole pipeline on this machine",
+        description="Embedded moto server (or --endpoint-url), the stack through boto3, your logs into a "
+        "CloudWatch log group, and the deployed handlers driven until the fix queue drains. With no "
+        "options: the bundled sample app, its logs and its recorded model answers.",
+    )
+    local.add_argument("--logs", action="append", default=[], metavar="FILE", help="log file (repeatable)")
+    local.add_argument("--repo", help="local path (work tree or bare), owner/name, or git URL")
+    local.add_argument("--model", help="replay:FILE (recorded Converse answers) or a Bedrock model id")
+    local.add_argument("--model-id", help="Bedrock model or inference profile id (needs AWS credentials)")
+    local.add_argument("--path-prefix", action="append", default=[], help="deployment prefix to strip from paths")
+    local.add_argument("--filter-pattern", default=None, help="subscription filter pattern (text patterns)")
+    local.add_argument("--min-occurrences", type=int, default=1, help="fix a group only after this many")
+    local.add_argument("--github-url", help="GitHub(-compatible) API base URL for PRs")
+    local.add_argument("--github-token", default=os.environ.get("GITHUB_TOKEN"), help="token (default $GITHUB_TOKEN)")
+    local.add_argument("--endpoint-url", help="use this AWS endpoint instead of an embedded moto server")
+    local.add_argument("--json", action="store_true", help="print the summary as JSON (contract shape)")
+    local.set_defaults(func=cmd_local)
+
+    status = sub.add_parser("status", help="error groups, newest first")
+    status.add_argument("--status", help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED)")
+    status.add_argument("--json", action="store_true")
+    _aws_options(status)
+    status.set_defaults(func=cmd_status)
+
+    retry = sub.add_parser("retry", help="re-open a FAILED / SKIPPED / PR_OPENED group")
+    retry.add_argument("fingerprint", help="the group's fingerprint (or a unique prefix)")
+    _aws_options(retry)
+    retry.set_defaults(func=cmd_retry)
     return parser
 
 

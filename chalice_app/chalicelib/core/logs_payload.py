@@ -211,7 +211,7 @@ class _Stream:
         while True:
             end = min(len(self.messages), start + size)
             lines, positions = self.lines(start, end)
-            found = scan_lines(lines, "line_events")
+            found = scan_lines(lines, "line_events", bare_headers=True)
             # Read further when the last traceback may go on past the window, or when the
             # candidate event alone held none (its header may be followed by one line per event).
             cut = found[-1][1] >= len(lines) if found else size == 1

@@ -85,10 +85,11 @@ def may_contain_traceback(text: str) -> bool:
 class _Cursor:
     """Walks a list of lines, stripping the log prefix found on the traceback's first line."""
 
-    def __init__(self, lines: Sequence[LogLine], pos: int) -> None:
+    def __init__(self, lines: Sequence[LogLine], pos: int, bare_headers: bool = False) -> None:
         self.lines = lines
         self.pos = pos
         self.prefix: re.Pattern[str] | None = None
+        self.bare_headers = bare_headers
 
     @property
     def has(self) -> bool:
@@ -207,8 +208,9 @@ def _plain_block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | No
     found = _exception_line(cur.line)
     if found is None:
         if fallback is not None:  # the Lambda runtime prints the exception in its header
-            return _Block(RaisedException(fallback[0], fallback[1], tuple(frames)))
-        if not frames and location is None and cur.line is not None:
+            # Picked out by a subscription filter, a frameless one may have its frames in the stream.
+            return _Block(RaisedException(fallback[0], fallback[1], tuple(frames)), cur.bare_headers and not frames)
+        if not frames and location is None and cur.line is not None and not cur.bare_headers:
             return None  # a header followed by unrelated text: a mention, not a traceback
         return _Block(RaisedException("", "", tuple(frames), syntax_error=location), truncated=True)
     cur.advance()
@@ -336,10 +338,10 @@ def _syntax_error_alone(cur: _Cursor) -> RaisedException | None:
     return RaisedException(found[0], found[1], (), syntax_error=location)
 
 
-def _parse_at(lines: Sequence[LogLine], i: int, form: str) -> tuple[Traceback, int] | None:
+def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False) -> tuple[Traceback, int] | None:
     """Try to read a traceback starting at line ``i``; return it and the index after it."""
     text = lines[i].text.rstrip()
-    cur = _Cursor(lines, i)
+    cur = _Cursor(lines, i, bare_headers)
     fallback: tuple[str, str] | None = None
     lam = _LAMBDA_HEADER.match(text)
     if lam and i + 1 < len(lines) and _HEADER.match(lines[i + 1].text.strip()):
@@ -380,8 +382,15 @@ def _starts(text: str, nxt: str | None) -> bool:
     return stripped.startswith("| ") and nxt is not None and nxt.lstrip().startswith("+-+")
 
 
-def scan_lines(lines: Sequence[LogLine], form: str = "plain") -> list[tuple[Traceback, int]]:
-    """Every traceback in a sequence of lines with the index of the line after it, in order."""
+def scan_lines(
+    lines: Sequence[LogLine], form: str = "plain", bare_headers: bool = False
+) -> list[tuple[Traceback, int]]:
+    """Every traceback in a sequence of lines with the index of the line after it, in order.
+
+    With ``bare_headers`` (lines a subscription filter picked out of a stream, which need not be
+    adjacent there), a header line with no traceback body after it yields an empty ``truncated``
+    traceback for the caller to complete from the stream, instead of nothing.
+    """
     out: list[tuple[Traceback, int]] = []
     i, n = 0, len(lines)
     while i < n:
@@ -390,7 +399,7 @@ def scan_lines(lines: Sequence[LogLine], form: str = "plain") -> list[tuple[Trac
         if not may_contain_traceback(text) or not _starts(text, nxt):
             i += 1
             continue
-        found = _parse_at(lines, i, form)
+        found = _parse_at(lines, i, form, bare_headers)
         if found is None:
             i += 1
             continue

@@ -1,0 +1,252 @@
+"""`selfheal local`: the whole pipeline on one machine.
+
+An embedded moto server (or ``--endpoint-url``) stands in for AWS; the stack is created through
+boto3 (scripts/local_stack.py); log lines go into a CloudWatch log group; a small event-source
+loop then does what Lambda's event source mappings do: events matching the subscription filter
+pattern → log_processor, stream records → stream_processor, queue messages → fixer, until the
+queue drains. The handlers are the deployed ones, called in-process.
+
+Jobs are fixed oldest bug first (by first_seen), so a replay file's answers meet their groups
+in a known order.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from local_stack import EventSources, Stack, create_stack
+
+from chalicelib import runtime
+from chalicelib.adapters.clients import Clients
+from chalicelib.adapters.parameters import FixConfig
+from chalicelib.adapters.settings import Settings
+from chalicelib.core.filter_pattern import parse_filter_pattern
+from chalicelib.core.logs_payload import decode_data, parse_batch
+from chalicelib.errors import PayloadError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from chalicelib.core.models import ErrorGroup
+
+LOG_GROUP = "/selfheal/local/app"
+DEFAULT_PATTERN = '?"Traceback (most recent call last)" ?"[ERROR]" ?errorType ?"\\"exception\\""'
+BATCH_EVENTS = 1_000
+SUMMARY_KEYS = ("fingerprint", "status", "occurrences", "exception_type", "branch", "pr_url", "reason")
+
+
+@dataclass
+class LocalRun:
+    """Options of one local run."""
+
+    logs: Sequence[Path]
+    repo: str
+    model: str
+    path_prefixes: Sequence[str] = ()
+    filter_pattern: str = DEFAULT_PATTERN
+    endpoint_url: str = ""
+    github_url: str = ""
+    github_token: str = ""
+    min_occurrences: int = 1
+
+
+def _log_lines(path: Path) -> list[str]:
+    """What a log file would have been as CloudWatch events: a payload's events, else its lines."""
+    data = path.read_bytes()
+    stripped = data.strip()
+    try:
+        doc = json.loads(stripped) if stripped.startswith(b"{") else json.loads(decode_data(stripped))
+    except (ValueError, PayloadError):
+        doc = None
+    if isinstance(doc, dict) and doc.get("messageType"):
+        return [e.message for e in parse_batch(doc).events]
+    # Lines end at \n only: the Lambda runtime joins one event's lines with \r, kept within the event.
+    return data.decode("utf-8", errors="replace").split("\n")
+
+
+def _payload(stack: Stack, stream: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    doc = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "000000000000",
+        "logGroup": stack.log_group,
+        "logStream": stream,
+        "subscriptionFilters": ["selfheal-local"],
+        "logEvents": [{"id": e["eventId"], "timestamp": e["timestamp"], "message": e["message"]} for e in events],
+    }
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(doc).encode())).decode()}}
+
+
+def _stream_events(clients: Clients, log_group: str, stream: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    token = None
+    while True:
+        kwargs: dict[str, Any] = {"logGroupName": log_group, "logStreamName": stream, "startFromHead": True}
+        if token:
+            kwargs["nextToken"] = token
+        page = clients.logs.get_log_events(**kwargs)
+        events.extend(page["events"])
+        if not page["events"] or page.get("nextForwardToken") == token:
+            return [
+                {**e, "eventId": e.get("eventId") or f"{e['timestamp']:020d}{n:036d}"} for n, e in enumerate(events)
+            ]
+        token = page.get("nextForwardToken")
+
+
+def _put_lines(clients: Clients, log_group: str, stream: str, lines: list[str]) -> None:
+    clients.logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
+    start = int(time.time() * 1000) - len(lines) - 1
+    for begin in range(0, len(lines), 1_000):
+        chunk = lines[begin : begin + 1_000]
+        clients.logs.put_log_events(
+            logGroupName=log_group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": start + begin + k, "message": m or " "} for k, m in enumerate(chunk)],
+        )
+
+
+def summary(groups: Sequence[ErrorGroup]) -> dict[str, list[dict[str, Any]]]:
+    """The ``local --json`` / ``status --json`` document (contract)."""
+    return {"groups": [{k: getattr(g, k) for k in SUMMARY_KEYS} for g in groups]}
+
+
+def table(groups: Sequence[ErrorGroup]) -> str:
+    """The summary as a table for people."""
+    rows = [f"{'GROUP':<12}  {'STATUS':<10} {'COUNT':>5}  {'EXCEPTION':<28} BRANCH / PR / REASON"]
+    for g in groups:
+        where = g.pr_url or g.reason or "-"
+        if g.branch:
+            where = f"{g.branch}  {where}"
+        rows.append(f"{g.fingerprint[:12]:<12}  {g.status:<10} {g.occurrences:>5}  {g.exception_type[:28]:<28} {where}")
+    return "\n".join(rows)
+
+
+class LocalPipeline:
+    """Drives the deployed handlers against a stack, as Lambda's event sources would."""
+
+    def __init__(self, clients: Clients, stack: Stack, say: Callable[[str], None]) -> None:
+        import app  # the handlers, as deployed (imported here: runtime must be configured first)
+
+        self._app = app
+        self._clients = clients
+        self._stack = stack
+        self._sources = EventSources(clients, stack)
+        self._say = say
+
+    def deliver(self, stream: str, pattern: str) -> int:
+        """Send the stream's events that match the filter pattern to log_processor, in batches."""
+        matcher = parse_filter_pattern(pattern)
+        events = [
+            e for e in _stream_events(self._clients, self._stack.log_group, stream) if matcher.matches(e["message"])
+        ]
+        for begin in range(0, len(events), BATCH_EVENTS):
+            result = self._app.log_processor(_payload(self._stack, stream, events[begin : begin + BATCH_EVENTS]), None)
+            self._say(f"log_processor: {result['tracebacks']} traceback(s), {result['new_groups']} new group(s)")
+        return len(events)
+
+    def drain(self, timeout_s: float = 300.0) -> None:
+        """Run stream records and queue messages through their handlers until nothing is left."""
+        sqs = self._clients.sqs
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            event = self._sources.stream_event()
+            if event is not None:
+                failures = self._app.stream_processor(event, None)["batchItemFailures"]
+                self._say(f"stream_processor: {len(event['Records'])} record(s), {len(failures)} failed")
+                continue
+            queued = self._sources.queue_event(max_messages=10)
+            if queued is not None:
+                self._run_jobs(queued)
+                continue
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=self._stack.queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            if int(attributes.get("ApproximateNumberOfMessagesNotVisible", "0")) == 0:
+                return
+            time.sleep(0.2)
+        self._say("stopped waiting: the queue did not drain in time")
+
+    def _run_jobs(self, queued: dict[str, Any]) -> None:
+        store = runtime.store()
+
+        def first_seen(record: dict[str, Any]) -> tuple[int, str]:
+            fp = json.loads(record["body"]).get("fingerprint", "")
+            group = store.get(fp)
+            return (group.first_seen if group else 0, fp)
+
+        for record in sorted(queued["Records"], key=first_seen):
+            event = {"Records": [record]}
+            fp = json.loads(record["body"]).get("fingerprint", "?")
+            try:
+                response = self._app.fixer(event, None)
+            except Exception as exc:  # every record failed: Lambda would retry after the timeout
+                response = {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+                self._say(f"fixer: {fp[:12]} failed: {exc}")
+            self._sources.settle(event, response)
+            if response["batchItemFailures"]:
+                self._clients.sqs.change_message_visibility(
+                    QueueUrl=self._stack.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+                )
+            group = store.get(fp)
+            if group is not None:
+                self._say(f"fixer: {fp[:12]} {group.exception_type} → {group.status} {group.pr_url or group.reason}")
+
+
+def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
+    """Create the stack, load the logs, run the pipeline; returns the groups, newest first."""
+    # Progress is ours to print: handler logs at WARNING, no access log, no EMF metric lines.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    for name, level in (("werkzeug", logging.WARNING), ("chalicelib", logging.WARNING)):
+        logging.getLogger(name).setLevel(level)
+    server = None
+    endpoint = options.endpoint_url
+    if not endpoint:
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        say(f"local AWS: embedded moto server at {endpoint}")
+    try:
+        base = Settings(endpoint_url=endpoint)
+        clients = Clients(base)
+        stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
+        settings = replace(base, table_name=stack.table_name, queue_url=stack.queue_url)
+        clients = Clients(settings)
+        config = FixConfig(
+            repo_url=options.repo,
+            model_id=options.model,
+            github_url=options.github_url,
+            github_token=options.github_token,
+            path_prefixes=tuple(options.path_prefixes),
+            min_occurrences=options.min_occurrences,
+        )
+        runtime.override(settings=settings, clients=clients, fixer=runtime.build_fixer(config, clients, announce=say))
+        pipeline = LocalPipeline(clients, stack, say)
+        for n, path in enumerate(options.logs):
+            lines = _log_lines(path)
+            stream = f"local/{n}-{path.name}"
+            _put_lines(clients, stack.log_group, stream, lines)
+            delivered = pipeline.deliver(stream, options.filter_pattern)
+            say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")
+        pipeline.drain()
+        return runtime.store().scan()
+    finally:
+        runtime._overrides.clear()
+        runtime.reset()
+        if server is not None:
+            server.stop()
+
+
+def stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
