@@ -141,6 +141,7 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
         path_prefixes=config.path_prefixes + DEFAULT_PREFIXES,
         labels=config.labels,
         min_occurrences=config.min_occurrences,
+        extra_allowed=config.allowed_paths,
     )
     return ModelFixer(open_repo, pulls, model, settings)
 

@@ -26,6 +26,7 @@ class FixConfig:
     path_prefixes: tuple[str, ...] = ()
     labels: tuple[str, ...] = ("selfheal",)
     min_occurrences: int = 1
+    allowed_paths: tuple[str, ...] = ()  # files a fix may edit beyond those in the trace
     github_token: str = field(default="", repr=False)
     ssh_private_key: str = field(default="", repr=False)
 
@@ -47,6 +48,7 @@ class FixConfig:
             path_prefixes=listed("path_prefixes", ()),
             labels=listed("labels", ("selfheal",)),
             min_occurrences=min_occurrences,
+            allowed_paths=listed("allowed_paths", ()),
             github_token=values.get("github_token", ""),
             ssh_private_key=values.get("ssh_private_key", ""),
         )
