@@ -57,11 +57,12 @@ def on_cw_logs(app: Chalice, name: str | None = None) -> Callable[[Callable[[Clo
     """
 
     def register(func: Callable[[CloudWatchLogsEvent], Any]) -> Any:
-        @app.lambda_function(name=name or func.__name__)
         def handler(event: dict[str, Any], context: Any) -> Any:
             return func(CloudWatchLogsEvent(event, context))
 
+        # The Lambda handler string is "app.<__name__>": it must be the name app.py binds.
+        handler.__name__ = handler.__qualname__ = func.__name__
         handler.__doc__ = func.__doc__
-        return handler
+        return app.lambda_function(name=name or func.__name__)(handler)
 
     return register
