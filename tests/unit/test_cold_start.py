@@ -22,13 +22,16 @@ def test_app_import_declares_handlers_and_builds_no_clients() -> None:
 
 
 def test_every_handler_string_names_a_module_attribute_of_app() -> None:
-    """Chalice packages each function with handler "app.<function __name__>"."""
+    """Chalice packages each function with its handler string "app.<name>": it must resolve."""
     code = (
-        "import app; "
-        "print(*sorted(f'{n}={h.__name__}:{callable(getattr(app, h.__name__, None))}' "
-        "for n, h in app.app.handler_map.items()))"
+        "import app; fs = app.app.pure_lambda_functions + app.app.event_sources; "
+        "print(*sorted(f'{f.name}={f.handler_string}:{callable(getattr(app, f.handler_string[4:], None))}' for f in fs))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT / "chalice_app", check=True, capture_output=True, text=True
     ).stdout.split()
-    assert out == ["fixer=fixer:True", "log_processor=log_processor:True", "stream_processor=stream_processor:True"]
+    assert out == [
+        "fixer=app.fixer:True",
+        "log_processor=app.log_processor:True",
+        "stream_processor=app.stream_processor:True",
+    ]
