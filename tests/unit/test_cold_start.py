@@ -25,7 +25,8 @@ def test_every_handler_string_names_a_module_attribute_of_app() -> None:
     """Chalice packages each function with its handler string "app.<name>": it must resolve."""
     code = (
         "import app; fs = app.app.pure_lambda_functions + app.app.event_sources; "
-        "print(*sorted(f'{f.name}={f.handler_string}:{callable(getattr(app, f.handler_string[4:], None))}' for f in fs))"
+        "ok = lambda f: callable(getattr(app, f.handler_string[4:], None)); "
+        "print(*sorted(f'{f.name}={f.handler_string}:{ok(f)}' for f in fs))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT / "chalice_app", check=True, capture_output=True, text=True
