@@ -1,0 +1,180 @@
+"""`selfheal package` / `deploy`: Chalice's Terraform output, made fit for today's Terraform.
+
+``chalice package --pkg-format terraform`` writes ``chalice.tf.json`` pinned to Terraform < 1.4,
+AWS provider < 5 and a ``null`` provider, with the stream ARN and queue as literals, no KMS key on
+the environment and no way to say ``ReportBatchItemFailures``, filter criteria, failure
+destinations or maximum concurrency. This step asserts the shape it expects (so a Chalice upgrade
+fails loudly), then rewrites it: the hardening goes into the generated JSON itself, where
+``terraform validate`` and checkov both see it (checkov ignores ``*_override.tf``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "chalice_app"
+TERRAFORM = ROOT / "terraform"
+FUNCTIONS = ("log_processor", "stream_processor", "fixer")
+STREAM_MAPPING = "stream_processor-dynamodb-event-source"
+QUEUE_MAPPING = "fixer-sqs-event-source"
+REOPENABLE = ["FAILED", "SKIPPED", "PR_OPENED"]
+
+
+class PackageError(RuntimeError):
+    """chalice package failed, or produced a shape this step does not know."""
+
+
+def _expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise PackageError(f"unexpected chalice.tf.json: {what} (did Chalice change its output?)")
+
+
+def check_shape(doc: dict[str, Any]) -> None:
+    """Assert the generated document is what the rewrite below was written for."""
+    _expect(set(doc) >= {"resource", "terraform", "data"}, "top-level blocks")
+    res = doc["resource"]
+    known = {"aws_iam_role", "aws_iam_role_policy", "aws_lambda_function", "aws_lambda_event_source_mapping"}
+    _expect(set(res) == known, f"resource types {sorted(res)}")
+    _expect(set(res["aws_lambda_function"]) == set(FUNCTIONS), f"functions {sorted(res['aws_lambda_function'])}")
+    _expect(set(res["aws_lambda_event_source_mapping"]) == {STREAM_MAPPING, QUEUE_MAPPING}, "event source mappings")
+    _expect(set(res["aws_iam_role"]) == {f"{f}_role" for f in FUNCTIONS}, "roles")
+    for name, fn in res["aws_lambda_function"].items():
+        _expect({"function_name", "role", "handler", "filename", "environment"} <= set(fn), f"{name} attributes")
+        _expect(fn["handler"] == f"app.{name}", f"{name} handler {fn['handler']!r}")
+    stream = res["aws_lambda_event_source_mapping"][STREAM_MAPPING]
+    _expect(":table/" in stream["event_source_arn"], "stream mapping source")
+    queue = res["aws_lambda_event_source_mapping"][QUEUE_MAPPING]
+    _expect(":sqs:" in queue["event_source_arn"], "queue mapping source")
+    _expect("null_data_source" in doc["data"], "the null_data_source Chalice adds")
+
+
+def _pattern(obj: dict[str, Any]) -> dict[str, str]:
+    return {"pattern": json.dumps(obj, separators=(",", ":"))}
+
+
+def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
+    """The generated document, hardened and wired to the hand-written resources."""
+    check_shape(doc)
+    res = doc["resource"]
+    out: dict[str, Any] = {"resource": {k: v for k, v in res.items() if k != "aws_iam_role_policy"}}
+    for name in FUNCTIONS:
+        role = out["resource"]["aws_iam_role"][f"{name}_role"]
+        role["name"] = f"${{local.functions.{name}}}"
+        fn = out["resource"]["aws_lambda_function"][name]
+        fn["function_name"] = f"${{local.functions.{name}}}"
+        fn["kms_key_arn"] = "${aws_kms_key.this.arn}"
+        fn["environment"]["variables"].update(
+            {
+                "SELFHEAL_TABLE_NAME": "${aws_dynamodb_table.error_groups.name}",
+                "SELFHEAL_QUEUE_URL": "${aws_sqs_queue.fix_queue.url}",
+                "SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}",
+                "SELFHEAL_MAX_ATTEMPTS": "${var.max_attempts}",
+            }
+        )
+        fn["tracing_config"] = [{"mode": "Active"}]
+        # The log group (retention, KMS) and the permissions exist before the function runs.
+        fn["depends_on"] = ["aws_cloudwatch_log_group.functions", "aws_iam_role_policy.own_logs"]
+    mappings = out["resource"]["aws_lambda_event_source_mapping"]
+    stream = mappings[STREAM_MAPPING]
+    stream.update(
+        {
+            "event_source_arn": "${aws_dynamodb_table.error_groups.stream_arn}",
+            "starting_position": "TRIM_HORIZON",
+            "function_response_types": ["ReportBatchItemFailures"],
+            "maximum_retry_attempts": 5,
+            "bisect_batch_on_function_error": True,
+            "destination_config": [{"on_failure": [{"destination_arn": "${aws_sqs_queue.failed_events.arn}"}]}],
+            # Only new groups and explicit re-opens wake the function; counter bumps do not.
+            "filter_criteria": [
+                {
+                    "filter": [
+                        _pattern({"eventName": ["INSERT"]}),
+                        _pattern(
+                            {
+                                "eventName": ["MODIFY"],
+                                "dynamodb": {
+                                    "NewImage": {"status": {"S": ["NEW"]}},
+                                    "OldImage": {"status": {"S": REOPENABLE}},
+                                },
+                            }
+                        ),
+                    ]
+                }
+            ],
+            "depends_on": ["aws_iam_role_policy.stream_processor"],
+        }
+    )
+    queue = mappings[QUEUE_MAPPING]
+    queue.update(
+        {
+            "event_source_arn": "${aws_sqs_queue.fix_queue.arn}",
+            "function_response_types": ["ReportBatchItemFailures"],
+            "scaling_config": [{"maximum_concurrency": "${var.fixer_max_concurrency}"}],
+            "depends_on": ["aws_iam_role_policy.fixer"],
+        }
+    )
+    return out
+
+
+def chalice_package(stage: str, into: Path) -> Path:
+    """Run ``chalice package --pkg-format terraform`` for ``stage``; returns the output folder."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    chalice = Path(sys.executable).with_name("chalice")
+    command = [str(chalice) if chalice.exists() else "chalice", "package", "--pkg-format", "terraform",
+               "--stage", stage, str(into)]  # fmt: skip
+    run = subprocess.run(command, cwd=APP, env=env, capture_output=True, text=True, check=False)
+    if run.returncode != 0 or not (into / "chalice.tf.json").exists():
+        raise PackageError(f"chalice package failed ({run.returncode}): {run.stderr.strip()[-2000:]}")
+    return into
+
+
+def package(stage: str = "dev", terraform_dir: Path = TERRAFORM) -> Path:
+    """Package the app into ``terraform_dir``: chalice.tf.json (rewritten) and deployment.zip."""
+    with tempfile.TemporaryDirectory(prefix="selfheal-package-") as tmp:
+        out = chalice_package(stage, Path(tmp) / "out")
+        doc = json.loads((out / "chalice.tf.json").read_text())
+        (terraform_dir / "chalice.tf.json").write_text(json.dumps(rewrite(doc), indent=2) + "\n")
+        shutil.copyfile(out / "deployment.zip", terraform_dir / "deployment.zip")
+    return terraform_dir / "chalice.tf.json"
+
+
+def terraform(*args: str, cwd: Path = TERRAFORM, env: dict[str, str] | None = None) -> None:
+    """Run terraform, output passing through; PackageError when it fails."""
+    binary = shutil.which("terraform")
+    if binary is None:
+        raise PackageError("terraform is not on PATH (Terraform >= 1.11 is needed)")
+    run = subprocess.run([binary, f"-chdir={cwd}", *args], env={**os.environ, **(env or {})}, check=False)
+    if run.returncode != 0:
+        raise PackageError(f"terraform {args[0]} failed ({run.returncode})")
+
+
+def find_provider_mirror() -> Path | None:
+    """A local filesystem mirror holding registry.terraform.io/hashicorp/aws, if this machine has one."""
+    candidates = [os.environ.get("SELFHEAL_TF_PLUGIN_MIRROR", ""), "/opt/tf-plugins",
+                  str(Path.home() / ".terraform.d" / "plugins"), "/usr/local/share/terraform/plugins",
+                  "/usr/share/terraform/plugins"]  # fmt: skip
+    for base in filter(None, candidates):
+        if (Path(base) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return Path(base)
+    for root in ("/opt", "/usr/local", "/usr/share"):
+        for found in Path(root).glob("**/registry.terraform.io/hashicorp/aws"):
+            return found.parent.parent.parent
+    return None
+
+
+def cli_config(path: Path, mirror: Path) -> Path:
+    """A Terraform CLI config that installs hashicorp providers from ``mirror`` only."""
+    path.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
+        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
+    )
+    return path

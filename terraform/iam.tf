@@ -1,0 +1,161 @@
+# Least privilege, exact ARNs. The roles come from the generated chalice.tf.json (Chalice's own
+# policies are removed by the package step); every action below is a call the adapters make
+# (tests/terraform checks the two sets are equal) or one Lambda makes for the event sources.
+
+locals {
+  roles = {
+    log_processor    = aws_iam_role.log_processor_role
+    stream_processor = aws_iam_role.stream_processor_role
+    fixer            = aws_iam_role.fixer_role
+  }
+  watched_log_group_arns = [
+    for name in var.log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:*"
+  ]
+}
+
+# --- every function: its own logs, its environment key --------------------------------------
+
+data "aws_iam_policy_document" "own_logs" {
+  for_each = local.functions
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.functions[each.key].arn}:*"]
+  }
+  statement {
+    sid       = "EnvironmentKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["lambda.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "own_logs" {
+  for_each = local.functions
+  name     = "${each.value}-logs"
+  role     = local.roles[each.key].id
+  policy   = data.aws_iam_policy_document.own_logs[each.key].json
+}
+
+# --- log_processor ------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "log_processor" {
+  statement {
+    sid       = "RecordErrorGroups"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.error_groups.arn]
+  }
+  dynamic "statement" {
+    for_each = length(local.watched_log_group_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadTheRestOfCutOffTracebacks"
+      actions   = ["logs:GetLogEvents"]
+      resources = local.watched_log_group_arns
+    }
+  }
+  statement {
+    sid       = "KeepFailedBatches"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failed_events.arn]
+  }
+  statement {
+    sid       = "QueueKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "log_processor" {
+  name   = "${local.functions.log_processor}-work"
+  role   = aws_iam_role.log_processor_role.id
+  policy = data.aws_iam_policy_document.log_processor.json
+}
+
+# --- stream_processor ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "stream_processor" {
+  statement {
+    sid       = "QueueGroups"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.error_groups.arn]
+  }
+  statement {
+    sid       = "ReadTheStream"
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+    resources = [aws_dynamodb_table.error_groups.stream_arn]
+  }
+  statement {
+    sid       = "SendJobs"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.fix_queue.arn, aws_sqs_queue.failed_events.arn]
+  }
+  statement {
+    sid       = "QueueKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "stream_processor" {
+  name   = "${local.functions.stream_processor}-work"
+  role   = aws_iam_role.stream_processor_role.id
+  policy = data.aws_iam_policy_document.stream_processor.json
+}
+
+# --- fixer --------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "fixer" {
+  statement {
+    sid       = "ClaimAndRecord"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.error_groups.arn]
+  }
+  statement {
+    sid       = "ConsumeJobs"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.fix_queue.arn]
+  }
+  statement {
+    sid     = "ReadSettings"
+    actions = ["ssm:GetParametersByPath"]
+    resources = [
+      "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}",
+      "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}/*",
+    ]
+  }
+  statement {
+    sid       = "AskTheModel"
+    actions   = ["bedrock:InvokeModel"]
+    resources = local.model_arns
+  }
+  statement {
+    sid       = "Keys"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "fixer" {
+  name   = "${local.functions.fixer}-work"
+  role   = aws_iam_role.fixer_role.id
+  policy = data.aws_iam_policy_document.fixer.json
+}

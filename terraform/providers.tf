@@ -1,0 +1,36 @@
+locals {
+  # With endpoint_url set (a local moto server), every service is reached there with fake keys.
+  local_endpoint = var.endpoint_url != ""
+  endpoint_services = [
+    "cloudwatch", "cloudwatchlogs", "dynamodb", "iam", "kms", "lambda", "sqs", "ssm", "sts",
+  ]
+}
+
+provider "aws" {
+  region = var.region
+
+  access_key                  = local.local_endpoint ? "local" : null
+  secret_key                  = local.local_endpoint ? "local" : null
+  skip_credentials_validation = local.local_endpoint
+  skip_requesting_account_id  = local.local_endpoint
+  skip_metadata_api_check     = local.local_endpoint
+
+  dynamic "endpoints" {
+    for_each = local.local_endpoint ? [1] : []
+    content {
+      cloudwatch = var.endpoint_url
+      logs       = var.endpoint_url
+      dynamodb   = var.endpoint_url
+      iam        = var.endpoint_url
+      kms        = var.endpoint_url
+      lambda     = var.endpoint_url
+      sqs        = var.endpoint_url
+      ssm        = var.endpoint_url
+      sts        = var.endpoint_url
+    }
+  }
+
+  default_tags {
+    tags = local.tags
+  }
+}

@@ -1,0 +1,86 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (the Chalice app name: Lambda functions are <prefix>-<stage>-<name>)."
+  type        = string
+  default     = "selfheal"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix: lower-case letters, digits and dashes, 2-31 characters, starting with a letter."
+  }
+}
+
+variable "stage" {
+  description = "Chalice stage the functions were packaged for."
+  type        = string
+  default     = "dev"
+}
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "endpoint_url" {
+  description = "One endpoint for every AWS service (a local moto server for tests); empty for real AWS."
+  type        = string
+  default     = ""
+}
+
+variable "log_group_names" {
+  description = "Application log groups to watch: one subscription filter each."
+  type        = list(string)
+  default     = []
+}
+
+variable "filter_pattern" {
+  description = "Subscription filter pattern: which log events reach the log processor."
+  type        = string
+  default     = "?\"Traceback (most recent call last)\" ?\"[ERROR]\" ?errorType ?\"\\\"exception\\\"\""
+}
+
+variable "parameter_prefix" {
+  description = "SSM path under which the configure script stores settings and secrets (SecureString)."
+  type        = string
+  default     = "/selfheal/"
+
+  validation {
+    condition     = startswith(var.parameter_prefix, "/") && endswith(var.parameter_prefix, "/")
+    error_message = "parameter_prefix must start and end with '/'."
+  }
+}
+
+variable "model_ids" {
+  description = "Bedrock foundation model ids and/or inference profile ids the fixer may invoke."
+  type        = list(string)
+  default     = ["anthropic.claude-sonnet-4-20250514-v1:0", "us.anthropic.claude-sonnet-4-20250514-v1:0"]
+}
+
+variable "fixer_max_concurrency" {
+  description = "At most this many fixes run at once (SQS event source maximum concurrency, 2-1000)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.fixer_max_concurrency >= 2 && var.fixer_max_concurrency <= 1000
+    error_message = "fixer_max_concurrency must be between 2 and 1000."
+  }
+}
+
+variable "max_attempts" {
+  description = "Fix attempts per group; also the fix queue's maxReceiveCount before the dead-letter queue."
+  type        = number
+  default     = 3
+}
+
+variable "log_retention_days" {
+  description = "Retention of the selfheal functions' own logs."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
