@@ -7,6 +7,10 @@ Commands:
                                          run the whole pipeline on this machine
   status [--status S] [--json]           error groups of a deployed (or --endpoint-url) stack
   retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group
+  configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
+  delete-parameters                      remove them
+  package [--stage dev]                  chalice package → terraform/ (post-processed)
+  deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
 """
 
 from __future__ import annotations
@@ -188,13 +192,102 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ssm(args: argparse.Namespace) -> Any:
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.settings import Settings
+
+    settings = Settings.from_env(os.environ, endpoint_url=args.endpoint_url, region=args.region)
+    return Clients(settings).ssm
+
+
+def cmd_configure(args: argparse.Namespace) -> int:
+    import configure
+
+    ssm = _ssm(args)
+    given = {
+        "repo_url": args.repo_url,
+        "model_id": args.model_id,
+        "github_token": args.github_token,
+        "ssh_private_key": Path(args.ssh_key_file).read_text() if args.ssh_key_file else None,
+        "known_hosts": Path(args.known_hosts_file).read_text() if args.known_hosts_file else None,
+        "github_url": args.github_url,
+        "labels": args.labels,
+        "min_occurrences": str(args.min_occurrences) if args.min_occurrences else None,
+        "path_prefixes": args.path_prefixes,
+        "allowed_paths": args.allowed_paths,
+    }
+    existing = configure.existing_parameters(ssm, args.prefix)
+    if args.non_interactive or not sys.stdin.isatty():
+        values = {**existing, **{k: v for k, v in given.items() if v}}
+    else:
+        values = configure.ask({**existing, **{k: v for k, v in given.items() if v}})
+    try:
+        clean = configure.validate(values)
+        for required in ("repo_url", "model_id"):
+            if required not in clean:
+                raise configure.ConfigureError(f"{required} is required (--{required.replace('_', '-')})")
+    except configure.ConfigureError as exc:
+        print(f"selfheal configure: {exc}", file=sys.stderr)
+        return 2
+    names = configure.store(ssm, args.prefix, clean, args.kms_key_id)
+    print(
+        f"stored {len(names)} SecureString parameter(s) under {args.prefix} with {args.kms_key_id}: "
+        + ", ".join(n.removeprefix(args.prefix) for n in names)
+    )
+    return 0
+
+
+def cmd_delete_parameters(args: argparse.Namespace) -> int:
+    import configure
+
+    names = configure.delete_all(_ssm(args), args.prefix)
+    print(f"deleted {len(names)} parameter(s) under {args.prefix}")
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    import package
+
+    try:
+        out = package.package(args.stage)
+    except package.PackageError as exc:
+        print(f"selfheal package: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} and {out.with_name('deployment.zip')}; next: terraform -chdir=terraform init && validate")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import package
+
+    env: dict[str, str] = {}
+    mirror = package.find_provider_mirror()
+    if mirror is not None and "TF_CLI_CONFIG_FILE" not in os.environ:
+        env["TF_CLI_CONFIG_FILE"] = str(package.cli_config(Path(tempfile.mkdtemp()) / "cli.tfrc", mirror))
+    variables = [f"endpoint_url={args.endpoint_url}"] if args.endpoint_url else []
+    variables += args.var
+    try:
+        package.package(args.stage)
+        package.terraform("init", "-input=false", env=env)
+        apply = ["apply", "-input=false", *[f"-var={v}" for v in variables]]
+        if args.auto_approve:
+            apply.append("-auto-approve")
+        package.terraform(*apply, env=env)
+    except package.PackageError as exc:
+        print(f"selfheal deploy: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _aws_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-url", help="one URL for every AWS service (a local moto server)")
     parser.add_argument("--table", help="error-group table (default: SELFHEAL_TABLE_NAME or selfheal-error-groups)")
     parser.add_argument("--region", help="AWS region")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = argparse.ArgumentParser(prog="selfheal", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     inspect = sub.add_parser(
@@ -238,6 +331,41 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("fingerprint", help="the group's fingerprint (or a unique prefix)")
     _aws_options(retry)
     retry.set_defaults(func=cmd_retry)
+
+    conf = sub.add_parser("configure", help="store settings and secrets as SSM SecureString parameters")
+    conf.add_argument("--repo-url")
+    conf.add_argument("--model-id")
+    conf.add_argument("--github-token", default=os.environ.get("GITHUB_TOKEN"), help="default $GITHUB_TOKEN")
+    conf.add_argument("--ssh-key-file", help="private key for git over SSH")
+    conf.add_argument("--known-hosts-file", help="known_hosts lines pinning the git host's key")
+    conf.add_argument("--github-url", help="GitHub API base URL (GitHub Enterprise)")
+    conf.add_argument("--labels", help="PR labels, comma-separated")
+    conf.add_argument("--min-occurrences", type=int)
+    conf.add_argument("--path-prefixes", help="deployment prefixes to strip, comma-separated")
+    conf.add_argument("--allowed-paths", help="extra files a fix may edit, comma-separated")
+    conf.add_argument("--prefix", default="/selfheal/", help="SSM path prefix")
+    conf.add_argument("--kms-key-id", default="alias/selfheal", help="the project's KMS key (Terraform output)")
+    conf.add_argument("--non-interactive", action="store_true", help="never prompt; flags and stored values only")
+    conf.add_argument("--endpoint-url")
+    conf.add_argument("--region")
+    conf.set_defaults(func=cmd_configure)
+
+    delete = sub.add_parser("delete-parameters", help="remove every parameter under the prefix (uninstall)")
+    delete.add_argument("--prefix", default="/selfheal/")
+    delete.add_argument("--endpoint-url")
+    delete.add_argument("--region")
+    delete.set_defaults(func=cmd_delete_parameters)
+
+    pack = sub.add_parser("package", help="chalice package into terraform/, post-processed")
+    pack.add_argument("--stage", default="dev")
+    pack.set_defaults(func=cmd_package)
+
+    deploy = sub.add_parser("deploy", help="package + terraform init + terraform apply")
+    deploy.add_argument("--stage", default="dev")
+    deploy.add_argument("--auto-approve", action="store_true")
+    deploy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
+    deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
+    deploy.set_defaults(func=cmd_deploy)
     return parser
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import boto3
@@ -125,3 +126,19 @@ def test_validate_apply_check_destroy(workdir) -> None:
         assert "selfheal-error-groups" not in boto3.client("dynamodb", **aws).list_tables()["TableNames"]
     finally:
         server.stop()
+
+
+def test_package_command_then_init_and_validate_in_the_repository(tmp_path) -> None:
+    """The `package` contract: afterwards `terraform -chdir=terraform init` and `validate` succeed."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "package"], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(package.cli_config(tmp_path / "cli.tfrc", MIRROR))}
+    tf(ROOT / "terraform", "init", "-input=false", env=env)
+    tf(ROOT / "terraform", "validate", env=env)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "terraform/chalice.tf.json", "terraform/deployment.zip", "terraform/.terraform"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert len(ignored.stdout.split()) == 3  # generated files stay out of git

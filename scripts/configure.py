@@ -1,0 +1,165 @@
+"""`selfheal configure` / `delete-parameters`: settings and secrets as SSM SecureString parameters
+under the prefix, encrypted with the project's KMS key. Values never pass through Terraform (so
+never land in its state) and are never printed."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.repos import RepoUrlError, parse_repo_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+TOKEN = re.compile(r"^(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}|[0-9a-f]{40})$")
+SSH_KEY = re.compile(
+    r"^-----BEGIN (?:OPENSSH|RSA|EC|DSA) PRIVATE KEY-----\n.+\n-----END (?:OPENSSH|RSA|EC|DSA) PRIVATE KEY-----\n?$",
+    re.S,
+)
+MODEL_ID = re.compile(r"^(?:(?:us|eu|apac|global)\.)?[a-z0-9-]+\.[A-Za-z0-9.:_-]+$|^arn:aws[a-z-]*:bedrock:")
+KNOWN_HOSTS = re.compile(r"^\S+ (?:ssh-(?:rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", re.M)
+SECRET_NAMES = frozenset({"github_token", "ssh_private_key"})
+
+
+class ConfigureError(ValueError):
+    """An input that does not validate; the message says what is expected."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    prompt: str
+    check: Callable[[str], None]
+    secret: bool = False
+    required: bool = False
+
+
+def _repo(value: str) -> None:
+    try:
+        parse_repo_url(value)
+    except RepoUrlError as exc:
+        raise ConfigureError(str(exc)) from exc
+
+
+def _token(value: str) -> None:
+    if not TOKEN.match(value):
+        raise ConfigureError("github_token must be a GitHub token (ghp_…, github_pat_…, or 40 hex characters)")
+
+
+def _ssh_key(value: str) -> None:
+    if not SSH_KEY.match(value.strip() + "\n"):
+        raise ConfigureError("ssh_private_key must be a PEM/OpenSSH private key (-----BEGIN … PRIVATE KEY-----)")
+
+
+def _model(value: str) -> None:
+    if not MODEL_ID.match(value):
+        raise ConfigureError("model_id must be a Bedrock model id, an inference profile id or ARN")
+
+
+def _known_hosts(value: str) -> None:
+    if not KNOWN_HOSTS.search(value):
+        raise ConfigureError("known_hosts must hold known_hosts lines: 'host key-type base64-key'")
+
+
+def _count(value: str) -> None:
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigureError("min_occurrences must be a whole number of at least 1")
+
+
+def _anything(value: str) -> None:
+    return None
+
+
+FIELDS = [
+    Field(
+        "repo_url", "Repository (owner/name, https URL, git@host:owner/name.git, or local path)", _repo, required=True
+    ),
+    Field("model_id", "Bedrock model or inference profile id", _model, required=True),
+    Field("github_token", "GitHub token (input hidden; empty for none)", _token, secret=True),
+    Field("ssh_private_key", "SSH private key file for git mode (empty for none)", _ssh_key, secret=True),
+    Field("known_hosts", "known_hosts file pinning the git host's key (git over SSH)", _known_hosts),
+    Field("github_url", "GitHub API base URL (empty: from the repository host)", _anything),
+    Field("labels", "PR labels, comma-separated", _anything),
+    Field("min_occurrences", "Fix a group after this many occurrences", _count),
+    Field("path_prefixes", "Deployment path prefixes to strip, comma-separated", _anything),
+    Field("allowed_paths", "Files a fix may edit beyond the traced ones, comma-separated", _anything),
+]
+
+
+def validate(values: Mapping[str, str]) -> dict[str, str]:
+    """The non-empty values, each checked; ConfigureError for the first that is wrong."""
+    clean = {k: v.strip() if k != "ssh_private_key" else v for k, v in values.items() if v and v.strip()}
+    by_name = {f.name: f for f in FIELDS}
+    for name, value in clean.items():
+        if name not in by_name:
+            raise ConfigureError(f"unknown setting {name!r}")
+        by_name[name].check(value)
+    ref = parse_repo_url(clean["repo_url"]) if "repo_url" in clean else None
+    if ref and ref.kind == "ssh" and "ssh_private_key" in clean and "known_hosts" not in clean:
+        raise ConfigureError("git over SSH needs known_hosts: host keys are always checked")
+    return clean
+
+
+def ask(existing: Mapping[str, str], read: Callable[[str], str] = input) -> dict[str, str]:
+    """The interactive wizard: every field, the current value offered as default (secrets hidden)."""
+    answers: dict[str, str] = {}
+    for f in FIELDS:
+        shown = "(set, Enter keeps it)" if f.secret and f.name in existing else existing.get(f.name, "")
+        while True:
+            prompt = f"{f.prompt} [{shown}]: "
+            raw = getpass.getpass(prompt) if f.name == "github_token" else read(prompt)
+            value = raw.strip() or existing.get(f.name, "")
+            if f.name in ("ssh_private_key", "known_hosts") and raw.strip():
+                value = Path(raw.strip()).expanduser().read_text()
+            if not value and f.required:
+                print(f"  {f.name} is required", file=sys.stderr)
+                continue
+            try:
+                if value:
+                    f.check(value)
+            except ConfigureError as exc:
+                print(f"  {exc}", file=sys.stderr)
+                continue
+            answers[f.name] = value
+            break
+    return answers
+
+
+def existing_parameters(ssm: Any, prefix: str) -> dict[str, str]:
+    """Current values under the prefix, decrypted."""
+    values: dict[str, str] = {}
+    for page in ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=prefix.rstrip("/"), Recursive=True, WithDecryption=True
+    ):
+        for p in page["Parameters"]:
+            values[p["Name"][len(prefix) :]] = p["Value"]
+    return values
+
+
+def store(ssm: Any, prefix: str, values: Mapping[str, str], key_id: str) -> list[str]:
+    """Write every value as a SecureString (overwriting): re-running converges. Returns the names."""
+    names = []
+    for name, value in sorted(values.items()):
+        ssm.put_parameter(
+            Name=f"{prefix}{name}",
+            Value=value,
+            Type="SecureString",
+            KeyId=key_id,
+            Overwrite=True,
+            Description=f"selfheal setting {name}",
+        )
+        names.append(f"{prefix}{name}")
+    return names
+
+
+def delete_all(ssm: Any, prefix: str) -> list[str]:
+    """Remove every parameter under the prefix. Returns the names removed."""
+    names = [f"{prefix}{n}" for n in existing_parameters(ssm, prefix)]
+    for start in range(0, len(names), 10):
+        ssm.delete_parameters(Names=names[start : start + 10])
+    return names

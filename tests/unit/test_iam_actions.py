@@ -1,0 +1,60 @@
+"""Every AWS API action the Lambda code calls is allowed by terraform/iam.tf, and nothing more."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from tests.conftest import ROOT
+
+ADAPTERS = ROOT / "chalice_app" / "chalicelib" / "adapters"
+# boto3 method → IAM action, for the clients the deployed functions use.
+ACTIONS = {
+    "update_item": "dynamodb:UpdateItem",
+    "get_item": "dynamodb:GetItem",
+    "send_message_batch": "sqs:SendMessage",
+    "get_log_events": "logs:GetLogEvents",
+    "converse": "bedrock:InvokeModel",
+    "get_multiple": "ssm:GetParametersByPath",  # Powertools SSMProvider.get_multiple
+}
+# Calls Lambda itself makes for the event sources, destinations and logs (not in our code).
+SERVICE_ACTIONS = {
+    "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "logs:CreateLogStream", "logs:PutLogEvents",
+    "kms:Decrypt", "kms:GenerateDataKey",
+}  # fmt: skip
+# Adapter calls made only by the command line (status, configure), never by a deployed function.
+CLI_ONLY = {"scan", "get_paginator"}
+
+
+def called_methods() -> set[str]:
+    names = set()
+    for path in ADAPTERS.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                target = node.func.value
+                if isinstance(target, ast.Attribute) and target.attr in ("_db", "_sqs", "_logs", "_client"):
+                    names.add(node.func.attr)
+                elif isinstance(target, ast.Name) and target.id == "provider":
+                    names.add(node.func.attr)
+    return names
+
+
+def allowed_actions() -> set[str]:
+    text = (ROOT / "terraform" / "iam.tf").read_text()
+    return {a for block in re.findall(r"actions\s*=\s*\[([^\]]*)\]", text) for a in re.findall(r'"([^"]+)"', block)}
+
+
+def test_iam_allows_exactly_what_the_code_calls() -> None:
+    calls = called_methods() - CLI_ONLY
+    assert {"update_item", "send_message_batch", "converse"} <= calls  # the scan sees the adapters
+    unknown = calls - set(ACTIONS)
+    assert unknown == set(), f"map these boto3 calls to IAM actions: {unknown}"
+    needed = {ACTIONS[c] for c in calls} | SERVICE_ACTIONS
+    assert allowed_actions() == needed
+
+
+def test_no_wildcard_actions_or_resources_in_function_policies() -> None:
+    text = (ROOT / "terraform" / "iam.tf").read_text()
+    assert '"*"' not in text and ':*"]' not in text.replace(':*"', "")
