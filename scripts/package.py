@@ -80,8 +80,15 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             }
         )
         fn["tracing_config"] = [{"mode": "Active"}]
-        # The log group (retention, KMS) and the permissions exist before the function runs.
-        fn["depends_on"] = ["aws_cloudwatch_log_group.functions", "aws_iam_role_policy.own_logs"]
+        # Async invocations that still fail are kept (the log processor's are, by CloudWatch Logs).
+        fn["dead_letter_config"] = [{"target_arn": "${aws_sqs_queue.failed_events.arn}"}]
+        # Terraform JSON's comment key (Terraform ignores it); checkov reads skip annotations there.
+        fn["//"] = [
+            "checkov:skip=CKV_AWS_117: the functions call only AWS APIs and the Git host; a VPC would add NAT gateways "
+            "and cost without narrowing what they reach",
+            "checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the user owns; deployment.zip is "
+            "built by the package step from this repository",
+        ]
     mappings = out["resource"]["aws_lambda_event_source_mapping"]
     stream = mappings[STREAM_MAPPING]
     stream.update(

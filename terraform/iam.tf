@@ -130,6 +130,11 @@ data "aws_iam_policy_document" "fixer" {
     resources = [aws_sqs_queue.fix_queue.arn]
   }
   statement {
+    sid       = "KeepFailedInvocations"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failed_events.arn]
+  }
+  statement {
     sid     = "ReadSettings"
     actions = ["ssm:GetParametersByPath"]
     resources = [
@@ -144,7 +149,7 @@ data "aws_iam_policy_document" "fixer" {
   }
   statement {
     sid       = "Keys"
-    actions   = ["kms:Decrypt"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.this.arn]
     condition {
       test     = "StringEquals"

@@ -74,9 +74,9 @@ variable "max_attempts" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the selfheal functions' own logs."
+  description = "Retention of the selfheal functions' own logs (a year: they are the audit trail of every fix)."
   type        = number
-  default     = 30
+  default     = 365
 }
 
 variable "tags" {
