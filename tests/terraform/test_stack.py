@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from typing import TYPE_CHECKING
 
 import boto3
@@ -26,7 +27,8 @@ MIRROR = package.find_provider_mirror()
 if TERRAFORM is None or MIRROR is None:
     pytest.skip("needs terraform on PATH and a local mirror of hashicorp/aws", allow_module_level=True)
 
-APP_LOG_GROUP = "/aws/lambda/shop"
+# moto servers in one process share their state: a name no other test uses.
+APP_LOG_GROUP = f"/aws/lambda/shop-tf-{uuid.uuid4().hex[:8]}"
 
 
 def tf(workdir: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
