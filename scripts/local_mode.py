@@ -18,11 +18,13 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_stack import EventSources, Stack, create_stack
+from local_stack import EventSources, Stack, create_stack, create_stack_with_terraform
 
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
@@ -34,7 +36,6 @@ from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     from chalicelib.core.models import ErrorGroup
 
@@ -57,6 +58,7 @@ class LocalRun:
     github_url: str = ""
     github_token: str = ""
     min_occurrences: int = 1
+    stack: str = "boto3"  # or "terraform": the deployment itself, applied to the local endpoint
 
 
 def _log_lines(path: Path) -> list[str]:
@@ -220,7 +222,12 @@ def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
     try:
         base = Settings(endpoint_url=endpoint)
         clients = Clients(base)
-        stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
+        if options.stack == "terraform":
+            say("stack: package + terraform apply against the local endpoint (about two minutes)")
+            workdir = Path(tempfile.mkdtemp(prefix="selfheal-tf-"))
+            stack = create_stack_with_terraform(clients, endpoint, LOG_GROUP, workdir)
+        else:
+            stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
         settings = replace(base, table_name=stack.table_name, queue_url=stack.queue_url)
         clients = Clients(settings)
         config = FixConfig(

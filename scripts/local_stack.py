@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -158,3 +159,47 @@ def put_log_lines(clients: Any, log_group: str, lines: list[str], stream: str | 
             logEvents=[{"timestamp": start + begin + k, "message": m or " "} for k, m in enumerate(chunk)],
         )
     return stream
+
+
+def create_stack_with_terraform(clients: Any, endpoint_url: str, log_group: str, workdir: Path) -> Stack:
+    """The real deployment: package + terraform init + apply of terraform/ against ``endpoint_url``
+    (a moto server), then the stack read from the Terraform outputs."""
+    import shutil
+
+    import package
+
+    mirror = package.find_provider_mirror()
+    env = {"TF_IN_AUTOMATION": "1"}
+    if mirror is not None:
+        env["TF_CLI_CONFIG_FILE"] = str(package.cli_config(workdir / "cli.tfrc", mirror))
+    for tf_file in package.TERRAFORM.glob("*.tf"):
+        shutil.copy(tf_file, workdir)
+    try:
+        clients.logs.create_log_group(logGroupName=log_group)
+    except clients.logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    package.package("dev", workdir)
+    quiet = ["-no-color", "-input=false"]
+    package.terraform("init", *quiet, cwd=workdir, env=env, quiet=True)
+    # moto hands stream records to event source mappings itself and, without Docker, cannot run the
+    # Lambda: the records would be lost. The local loop plays the mappings' part instead.
+    variables = [
+        f"-var=endpoint_url={endpoint_url}",
+        f"-var=log_group_names=[{json.dumps(log_group)}]",
+        "-var=event_source_mappings=false",
+    ]
+    package.terraform("apply", "-auto-approve", *quiet, *variables, cwd=workdir, env=env, quiet=True)
+    outputs = package.terraform_outputs(workdir, env)
+    queue_url = outputs["fix_queue_url"]
+    attributes = clients.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    table = outputs["error_groups_table_name"]
+    # The live stream, not the one in state: moto starts a new stream when the table is updated.
+    stream_arn = clients.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    return Stack(
+        table,
+        stream_arn,
+        queue_url,
+        attributes["QueueArn"],
+        outputs["fix_dlq_url"],
+        log_group,
+    )

@@ -119,6 +119,8 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "depends_on": ["aws_iam_role_policy.stream_processor"],
         }
     )
+    for mapping in mappings.values():
+        mapping["count"] = "${var.event_source_mappings ? 1 : 0}"
     queue = mappings[QUEUE_MAPPING]
     queue.update(
         {
@@ -153,14 +155,25 @@ def package(stage: str = "dev", terraform_dir: Path = TERRAFORM) -> Path:
     return terraform_dir / "chalice.tf.json"
 
 
-def terraform(*args: str, cwd: Path = TERRAFORM, env: dict[str, str] | None = None) -> None:
-    """Run terraform, output passing through; PackageError when it fails."""
+def terraform(*args: str, cwd: Path = TERRAFORM, env: dict[str, str] | None = None, quiet: bool = False) -> str:
+    """Run terraform (output passing through, or captured when ``quiet``); PackageError on failure."""
     binary = shutil.which("terraform")
     if binary is None:
         raise PackageError("terraform is not on PATH (Terraform >= 1.11 is needed)")
-    run = subprocess.run([binary, f"-chdir={cwd}", *args], env={**os.environ, **(env or {})}, check=False)
+    run = subprocess.run(
+        [binary, f"-chdir={cwd}", *args], env={**os.environ, **(env or {})}, check=False,
+        capture_output=quiet, text=True,
+    )  # fmt: skip
     if run.returncode != 0:
-        raise PackageError(f"terraform {args[0]} failed ({run.returncode})")
+        detail = f": {(run.stdout or '')[-1500:]}{(run.stderr or '')[-1500:]}" if quiet else ""
+        raise PackageError(f"terraform {args[0]} failed ({run.returncode}){detail}")
+    return run.stdout or ""
+
+
+def terraform_outputs(cwd: Path = TERRAFORM, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The root module's outputs, by name."""
+    raw = json.loads(terraform("output", "-json", cwd=cwd, env=env, quiet=True))
+    return {name: value["value"] for name, value in raw.items()}
 
 
 def find_provider_mirror() -> Path | None:

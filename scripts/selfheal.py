@@ -146,6 +146,7 @@ def cmd_local(args: argparse.Namespace) -> int:
             github_url=args.github_url or "",
             github_token=args.github_token or "",
             min_occurrences=args.min_occurrences,
+            stack=args.stack,
         ),
         stderr,
     )
@@ -318,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.add_argument("--github-url", help="GitHub(-compatible) API base URL for PRs")
     local.add_argument("--github-token", default=os.environ.get("GITHUB_TOKEN"), help="token (default $GITHUB_TOKEN)")
     local.add_argument("--endpoint-url", help="use this AWS endpoint instead of an embedded moto server")
+    local.add_argument(
+        "--stack",
+        choices=["boto3", "terraform"],
+        default="boto3",
+        help="create the resources through boto3 (fast, default) or by applying terraform/ (the real deployment)",
+    )
     local.add_argument("--json", action="store_true", help="print the summary as JSON (contract shape)")
     local.set_defaults(func=cmd_local)
 

@@ -84,3 +84,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "event_source_mappings" {
+  description = "Connect the stream and the fix queue to their functions (false only for local mode on moto, which plays their part)."
+  type        = bool
+  default     = true
+}

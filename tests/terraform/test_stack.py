@@ -144,3 +144,14 @@ def test_package_command_then_init_and_validate_in_the_repository(tmp_path) -> N
         cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert len(ignored.stdout.split()) == 3  # generated files stay out of git
+
+
+def test_local_mode_on_the_terraform_stack() -> None:
+    """`local --stack terraform`: the real deployment applied to an embedded moto server."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "local", "--stack", "terraform", "--json"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    groups = json.loads(run.stdout)["groups"]
+    assert len(groups) == 5 and {g["status"] for g in groups} == {"PR_OPENED"}
