@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_stack import EventSources, Stack, create_stack, create_stack_with_terraform
+from local_stack import EventSources, Stack, create_stack, create_stack_with_terraform, put_log_lines
 
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
@@ -101,18 +101,6 @@ def _stream_events(clients: Clients, log_group: str, stream: str) -> list[dict[s
                 {**e, "eventId": e.get("eventId") or f"{e['timestamp']:020d}{n:036d}"} for n, e in enumerate(events)
             ]
         token = page.get("nextForwardToken")
-
-
-def _put_lines(clients: Clients, log_group: str, stream: str, lines: list[str]) -> None:
-    clients.logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
-    start = int(time.time() * 1000) - len(lines) - 1
-    for begin in range(0, len(lines), 1_000):
-        chunk = lines[begin : begin + 1_000]
-        clients.logs.put_log_events(
-            logGroupName=log_group,
-            logStreamName=stream,
-            logEvents=[{"timestamp": start + begin + k, "message": m or " "} for k, m in enumerate(chunk)],
-        )
 
 
 def summary(groups: Sequence[ErrorGroup]) -> dict[str, list[dict[str, Any]]]:
@@ -243,7 +231,7 @@ def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
         for n, path in enumerate(options.logs):
             lines = _log_lines(path)
             stream = f"local/{n}-{path.name}"
-            _put_lines(clients, stack.log_group, stream, lines)
+            put_log_lines(clients, stack.log_group, lines, stream)
             delivered = pipeline.deliver(stream, options.filter_pattern)
             say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")
         pipeline.drain()
