@@ -128,14 +128,35 @@ def _sample_repo() -> str:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from local_mode import DEFAULT_PATTERN, LocalRun, run, stderr, summary, table
+    from local_mode import stderr, summary, table
 
     logs = [Path(p) for p in args.logs] or [SAMPLE_LOGS / "app.log"]
     repo = args.repo or _sample_repo()
     model = args.model_id or args.model or f"replay:{SAMPLE_APP / 'replay.json'}"
     if not args.repo:
         stderr(f"repository: the bundled sample app, committed to {repo}")
-    groups = run(
+    # Everything but the summary goes to stderr, whoever writes it (moto, terraform): stdout at the
+    # descriptor level points at stderr while the pipeline runs.
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        groups = _run_local(args, logs, repo, model)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    if args.json:
+        print(json.dumps(summary(groups), indent=2))
+    else:
+        print(table(groups))
+    return 0
+
+
+def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str) -> list[Any]:
+    from local_mode import DEFAULT_PATTERN, LocalRun, run, stderr
+
+    return run(
         LocalRun(
             logs=logs,
             repo=repo,
@@ -150,11 +171,6 @@ def cmd_local(args: argparse.Namespace) -> int:
         ),
         stderr,
     )
-    if args.json:
-        print(json.dumps(summary(groups), indent=2))
-    else:
-        print(table(groups))
-    return 0
 
 
 def _store(args: argparse.Namespace) -> Any:
