@@ -85,8 +85,6 @@ class FixJobMessage:
             trigger=str(body.get("trigger", "new")),
             token=str(body.get("token", "")),
         )
-        attributes = raw.get("attributes") or {}
-        self.receive_count = int(attributes.get("ApproximateReceiveCount", 1))
 
     def __str__(self) -> str:
         return f"FixJobMessage({self.message_id} {self.job.fingerprint})"

@@ -80,11 +80,6 @@ class GitRepository:
             raise TransientError(f"push of {branch} failed: {exc.stderr.strip()[:300]}") from exc
         return commit.hexsha
 
-    def delete_branch(self, branch: str) -> None:
-        """Remove a remote branch (one whose diff came out empty)."""
-        with self.repo.git.custom_environment(**self._env):
-            self.repo.git.push("origin", "--delete", branch)
-
     def close(self) -> None:
         """Remove the checkout and the key."""
         shutil.rmtree(self._tmp, ignore_errors=True)

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientError
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -42,8 +40,3 @@ class FixQueue:
                 log.warning("job not queued", extra={"fingerprint": job.fingerprint, "code": entry.get("Code")})
                 failed.append(job)
         return failed
-
-    def send_one(self, job: FixJob) -> None:
-        """Send one job or raise TransientError."""
-        if self.send([job]):
-            raise TransientError(f"fix job for {job.fingerprint} was not accepted by SQS")

@@ -16,9 +16,6 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "SELFHEAL_"
 # Environment variable names, one per Settings field: SELFHEAL_<FIELD NAME IN UPPER CASE>.
-TABLE_NAME = "SELFHEAL_TABLE_NAME"
-QUEUE_URL = "SELFHEAL_QUEUE_URL"
-ENDPOINT_URL = "SELFHEAL_ENDPOINT_URL"
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,12 @@ DAY = 86_400
 class InvalidTransition(SelfHealError):  # noqa: N818 - reads as a sentence
     """A conditional status change was refused: the group is not in a state that allows it."""
 
-    def __init__(self, fingerprint: str, target: str, current: str | None) -> None:
+    def __init__(self, fingerprint: str, target: str, current: str | None, group: ErrorGroup | None = None) -> None:
         super().__init__(f"group {fingerprint} cannot move to {target} from {current or 'nowhere'}")
         self.fingerprint = fingerprint
         self.target = target
         self.current = current
+        self.group = group  # the group as it was read after the refusal
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,6 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
         updated_at=int(plain.get("updated_at", 0)),
         expires_at=int(plain.get("expires_at", 0)),
         raw_fingerprint=str(plain.get("raw_fingerprint", "")),
-        culprit=str(plain.get("culprit", "")),
         lease_owner=str(plain.get("lease_owner", "")),
         lease_until=int(plain.get("lease_until", 0)),
     )
@@ -267,7 +267,7 @@ class ErrorGroupStore:
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 current = self.get(fingerprint)
-                raise InvalidTransition(fingerprint, target, current.status if current else None) from exc
+                raise InvalidTransition(fingerprint, target, current.status if current else None, current) from exc
             raise _translate(exc, "update") from exc
         return to_group(answer["Attributes"])
 
@@ -302,7 +302,7 @@ class ErrorGroupStore:
                 add={"attempts": 1},
             )
         except InvalidTransition as refused:
-            current = self.get(fingerprint)
+            current = refused.group  # read once, by _transition
             if current is None:
                 return Claim(False, None, "missing")
             if current.status == Status.FIXING and current.lease_until >= now:
@@ -360,10 +360,3 @@ class ErrorGroupStore:
             now,
             remove=("job_token", "lease_owner", "lease_until"),
         )
-
-    def skip(self, fingerprint: str, reason: str, now: int) -> ErrorGroup:
-        """NEW / QUEUED → SKIPPED with the reason (disabled, budget exhausted, not in-app code)."""
-        return self._transition(
-            fingerprint, Status.SKIPPED, "#s IN (:new, :queued)", {"reason": reason},
-            {":new": Status.NEW, ":queued": Status.QUEUED}, now,
-        )  # fmt: skip

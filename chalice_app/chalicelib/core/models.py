@@ -44,11 +44,6 @@ class RaisedException:
     children: tuple[RaisedException, ...] = ()
     syntax_error: Location | None = None
 
-    @property
-    def short_type(self) -> str:
-        """The class name without its module: what Lambda's text form prints."""
-        return self.type.rsplit(".", 1)[-1]
-
 
 @dataclass(frozen=True)
 class Traceback:
@@ -78,23 +73,9 @@ class Status:
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
 
-    ALL = frozenset({NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED})
     # NEW → QUEUED → FIXING → PR_OPENED; FIXING → FAILED (retried while attempts remain) or
-    # SKIPPED; FAILED / SKIPPED / PR_OPENED → NEW is the explicit re-open.
-    TRANSITIONS: dict[str, frozenset[str]] = {
-        NEW: frozenset({QUEUED, SKIPPED}),
-        QUEUED: frozenset({FIXING, SKIPPED}),
-        FIXING: frozenset({PR_OPENED, FAILED, SKIPPED, FIXING}),
-        FAILED: frozenset({FIXING, NEW}),
-        SKIPPED: frozenset({NEW}),
-        PR_OPENED: frozenset({NEW}),
-    }
+    # SKIPPED; FAILED / SKIPPED / PR_OPENED → NEW is the explicit re-open (adapters/store.py).
     REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED})
-
-    @classmethod
-    def sources(cls, target: str) -> frozenset[str]:
-        """The states from which ``target`` may be entered."""
-        return frozenset(s for s, targets in cls.TRANSITIONS.items() if target in targets)
 
 
 @dataclass(frozen=True)
@@ -130,7 +111,6 @@ class ErrorGroup:
     updated_at: int = 0
     expires_at: int = 0
     raw_fingerprint: str = ""
-    culprit: str = ""
     lease_owner: str = ""
     lease_until: int = 0
 
