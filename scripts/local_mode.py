@@ -103,6 +103,23 @@ def _stream_events(clients: Clients, log_group: str, stream: str) -> list[dict[s
         token = page.get("nextForwardToken")
 
 
+SAMPLE_APP = Path(__file__).resolve().parent / "sample_app"
+
+
+def commit_sample_app(work: Path) -> Path:
+    """A git work tree at ``work`` whose main branch holds the bundled sample app's code."""
+    import shutil
+
+    import git
+
+    shutil.copytree(SAMPLE_APP, work, ignore=shutil.ignore_patterns("logs", "__pycache__", "*.json", "make_logs.py"))
+    repo = git.Repo.init(work, initial_branch="main")
+    repo.index.add([str(p.relative_to(work)) for p in sorted(work.rglob("*.py"))])
+    author = git.Actor("selfheal sample", "sample@selfheal.invalid")
+    repo.index.commit("The sample shop service", author=author, committer=author)
+    return work
+
+
 def summary(groups: Sequence[ErrorGroup]) -> dict[str, list[dict[str, Any]]]:
     """The ``local --json`` / ``status --json`` document (contract)."""
     return {"groups": [{k: getattr(g, k) for k in SUMMARY_KEYS} for g in groups]}

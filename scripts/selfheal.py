@@ -111,27 +111,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _sample_repo() -> str:
-    """A git repository of the bundled sample app (made once, in a temporary directory)."""
-    import shutil
+def cmd_local(args: argparse.Namespace) -> int:
     import tempfile
 
-    import git
-
-    work = Path(tempfile.mkdtemp(prefix="selfheal-sample-")) / "shop"
-    shutil.copytree(SAMPLE_APP, work, ignore=shutil.ignore_patterns("logs", "__pycache__", "*.json", "make_logs.py"))
-    repo = git.Repo.init(work, initial_branch="main")
-    repo.index.add([str(p.relative_to(work)) for p in sorted(work.rglob("*.py"))])
-    author = git.Actor("selfheal sample", "sample@selfheal.invalid")
-    repo.index.commit("The sample shop service", author=author, committer=author)
-    return str(work)
-
-
-def cmd_local(args: argparse.Namespace) -> int:
-    from local_mode import stderr, summary, table
+    from local_mode import commit_sample_app, stderr, summary, table
 
     logs = [Path(p) for p in args.logs] or [SAMPLE_LOGS / "app.log"]
-    repo = args.repo or _sample_repo()
+    repo = args.repo or str(commit_sample_app(Path(tempfile.mkdtemp(prefix="selfheal-sample-")) / "shop"))
     model = args.model_id or args.model or f"replay:{SAMPLE_APP / 'replay.json'}"
     if not args.repo:
         stderr(f"repository: the bundled sample app, committed to {repo}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 import git
+from local_mode import commit_sample_app
 
 from chalicelib.core.fingerprint import fingerprint
 from chalicelib.core.models import ErrorGroup, Status
@@ -20,12 +20,7 @@ SAMPLE_APP = ROOT / "scripts" / "sample_app"
 
 def bare_repo_of_sample_app(tmp: Path) -> Path:
     """A bare repository whose main branch holds the sample app's code."""
-    work = tmp / "sample-work"
-    shutil.copytree(SAMPLE_APP, work, ignore=shutil.ignore_patterns("logs", "__pycache__", "*.json"))
-    repo = git.Repo.init(work, initial_branch="main")
-    repo.index.add([str(p.relative_to(work)) for p in work.rglob("*.py")])
-    author = git.Actor("dev", "dev@example.com")
-    repo.index.commit("sample app", author=author, committer=author)
+    work = commit_sample_app(tmp / "sample-work")
     bare = tmp / "sample.git"
     git.Repo.clone_from(str(work), str(bare), bare=True)
     return bare
