@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import runtime, sources
-from chalicelib.cw_logs import CloudWatchLogsEvent, on_cw_logs
+from chalicelib.events.logs import CloudWatchLogsEvent, on_cw_logs
 
 app = Chalice(app_name="selfheal")
 

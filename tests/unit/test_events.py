@@ -11,7 +11,8 @@ from boto3.dynamodb.types import TypeSerializer
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.models import Status
 from chalicelib.errors import ConfigError, PayloadError
-from chalicelib.events import FixJobMessage, GroupStreamRecord
+from chalicelib.events.queue import FixJobMessage
+from chalicelib.events.streams import GroupStreamRecord
 
 FP = "0123456789abcdef0123456789abcdef"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.events import GroupStreamRecord
+from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.batches import PartialItemFailureResponse, failures
 from chalicelib.services.ingest import now_ms
 

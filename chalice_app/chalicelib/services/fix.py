@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
 from chalicelib.errors import FixRejected, PayloadError, SelfHealError
-from chalicelib.events import FixJobMessage
+from chalicelib.events.queue import FixJobMessage
 from chalicelib.services.ingest import now_ms
 
 if TYPE_CHECKING:

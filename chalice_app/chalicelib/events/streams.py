@@ -1,12 +1,10 @@
-"""Typed, read-only views of the raw stream and queue events, made once at the edge.
+"""Typed, read-only view of the error-group table's DynamoDB stream records, made once at the edge.
 
-Core code never sees AWS shapes: these classes decode payloads, deserialize DynamoDB images and
-parse message bodies, raising PayloadError when an event is malformed.
+Images are deserialized once; a malformed record raises PayloadError.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -63,28 +61,3 @@ class GroupStreamRecord:
 
     def __str__(self) -> str:
         return f"GroupStreamRecord({self.event_name} {self.fingerprint} #{self.sequence_number})"
-
-
-class FixJobMessage:
-    """One SQS fix-job message."""
-
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-        self.message_id = str(raw.get("messageId", ""))
-        try:
-            body = json.loads(raw["body"])
-            fingerprint = body["fingerprint"]
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise PayloadError(f"fix job message {self.message_id} is not a job: {exc}") from exc
-        if not isinstance(fingerprint, str) or len(fingerprint) != 32:
-            raise PayloadError(f"fix job message {self.message_id} has no 32-char fingerprint")
-        self.job = FixJob(
-            fingerprint=fingerprint,
-            exception_type=str(body.get("exception_type", "")),
-            occurrences=int(body.get("occurrences", 0) or 0),
-            trigger=str(body.get("trigger", "new")),
-            token=str(body.get("token", "")),
-        )
-
-    def __str__(self) -> str:
-        return f"FixJobMessage({self.message_id} {self.job.fingerprint})"
