@@ -21,3 +21,11 @@ class ConfigError(SelfHealError):
 
 class FixRejected(SelfHealError):  # noqa: N818 - a result, not a failure
     """A fix attempt ended with a recorded reason (FAILED / SKIPPED); the record succeeded."""
+
+
+class Conflict(SelfHealError):  # noqa: N818 - a result, not a failure
+    """A conditional write lost to another writer: the state moved on; a result to record, not retry blindly."""
+
+
+class NotFound(SelfHealError):  # noqa: N818 - a fact about the world
+    """The resource an action names does not exist (any more)."""
