@@ -1,0 +1,156 @@
+"""What selfheal tells people: one Notice per action, escalation or approval request. Pure.
+
+A Notice renders two ways from the same data: plain text a person reads at a glance (e-mail, the
+SNS default), and AWS Chatbot's custom-notification JSON (``version`` 1.0, ``source`` custom,
+``content`` + ``metadata``: https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html).
+Every string goes through ``redact`` when rendered: a reason or a resource name may quote log or
+event text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.redact import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+# One headline per decision; decisions that are audited only (suppressed, ignore) are not published.
+_HEADLINES = {
+    "act": "✅ {runbook} acted on {resource}",
+    "dry_run": "📝 {runbook} would act on {resource} (dry run)",
+    "awaiting_approval": "✋ {runbook} on {resource} awaits approval",
+    "approved": "✅ {runbook} on {resource} approved and run",
+    "denied": "🚫 {runbook} on {resource} denied",
+    "escalate": "🚨 {runbook} on {resource} needs a human",
+    "failed": "❌ {runbook} failed on {resource}",
+    "healed": "💚 {resource} healed after {runbook}",
+}
+PUBLISHED = frozenset(_HEADLINES)
+# Chatbot limits the title and description; keep each message readable at a glance.
+_MAX_TITLE = 250
+_MAX_DESCRIPTION = 3_500
+_MAX_CALLS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message: what happened, why, and what a person may do next."""
+
+    kind: str
+    title: str
+    description: str
+    next_steps: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    thread_id: str = ""  # one thread per resource in chat
+    resources: tuple[str, ...] = ()
+    context: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """Plain text for e-mail and the SNS default message, redacted."""
+        lines = [self.title, "", self.description]
+        if self.next_steps:
+            lines += ["", "Next steps:", *(f"- {step}" for step in self.next_steps)]
+        if self.context:
+            lines += ["", *(f"{key}: {value}" for key, value in self.context.items())]
+        return redact("\n".join(lines))
+
+    def chatbot(self) -> dict[str, Any]:
+        """AWS Chatbot custom-notification document, redacted."""
+        return {
+            "version": "1.0",
+            "source": "custom",
+            "id": redact(self.context.get("action_id", "")) or None,
+            "content": {
+                "textType": "client-markdown",
+                "title": redact(self.title)[:_MAX_TITLE],
+                "description": redact(self.description)[:_MAX_DESCRIPTION],
+                "nextSteps": [redact(step) for step in self.next_steps],
+                "keywords": [redact(k) for k in self.keywords],
+            },
+            "metadata": {
+                "threadId": redact(self.thread_id),
+                "summary": redact(self.title)[:_MAX_TITLE],
+                "eventType": self.kind,
+                "relatedResources": [redact(r) for r in self.resources],
+                "additionalContext": {k: redact(v) for k, v in self.context.items()},
+            },
+        }
+
+    def subject(self) -> str:
+        """An e-mail subject: SNS allows 100 printable ASCII characters, no line breaks."""
+        ascii_title = redact(self.title).encode("ascii", "ignore").decode().strip()
+        return " ".join(ascii_title.split())[:100] or "selfheal"
+
+    def sns_message(self) -> str:
+        """The SNS ``MessageStructure=json`` body: Chatbot JSON by default, plain text for e-mail."""
+        document = json.dumps(self.chatbot(), ensure_ascii=False)
+        return json.dumps({"default": document, "email": self.text(), "email-json": document})
+
+
+def decision_notice(
+    decision: str,
+    *,
+    runbook: str,
+    resource: str,
+    reason: str,
+    action_id: str = "",
+    subject: str = "",
+    calls: Sequence[Mapping[str, Any]] = (),
+    expires_ms: int = 0,
+    digest: str = "",
+) -> Notice | None:
+    """The Notice for one governor decision, or None for decisions that are only audited."""
+    if decision not in PUBLISHED:
+        return None
+    resource = resource or "(no target)"
+    title = _HEADLINES[decision].format(runbook=runbook or "selfheal", resource=resource)
+    parts = [reason]
+    if subject:
+        parts.append(f"Trigger: {subject}")
+    if calls:
+        verb = "Calls made" if decision in ("act", "approved") else "Calls planned"
+        shown = [f"`{c.get('service')}.{c.get('operation')}`" for c in calls[:_MAX_CALLS_SHOWN]]
+        more = len(calls) - len(shown)
+        parts.append(f"{verb}: " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
+    steps = _next_steps(decision, action_id, resource, expires_ms)
+    context = {"action_id": action_id, "runbook": runbook, "resource": resource, "decision": decision}
+    if digest:
+        context["plan_digest"] = digest
+    return Notice(
+        kind=f"selfheal.{decision}",
+        title=title,
+        description="\n".join(p for p in parts if p),
+        next_steps=steps,
+        keywords=tuple(k for k in ("selfheal", runbook, decision) if k),
+        thread_id=f"selfheal/{resource}",
+        resources=(resource,),
+        context={k: v for k, v in context.items() if v},
+    )
+
+
+def _next_steps(decision: str, action_id: str, resource: str, expires_ms: int) -> tuple[str, ...]:
+    if decision == "awaiting_approval":
+        by = f" before {_iso(expires_ms)}" if expires_ms else ""
+        return (
+            f"Approve{by}: `selfheal.py approve {action_id}`",
+            f"Or deny: `selfheal.py deny {action_id}`",
+        )
+    if decision == "escalate":
+        return (
+            f"Look at {resource}; automation stands down on it",
+            f"When it is safe again: `selfheal.py resume {resource}`",
+        )
+    if decision == "dry_run":
+        return ("Enable the runbook in the catalog to let it act",)
+    if decision == "failed":
+        return (f"Read the audit record: `selfheal.py actions --resource {resource}`",)
+    return ()
+
+
+def _iso(epoch_ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_ms / 1000))
