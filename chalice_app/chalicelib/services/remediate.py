@@ -1,0 +1,173 @@
+"""The remediator's use case: an EventBridge event in, at most one governed repair out, always audited.
+
+    event ─▶ view.incident() ─▶ catalog match ─▶ runbook plan (after its reads)
+          ─▶ governor store admit (decide + claim + audit, one conditional step)
+          ─▶ act: executor runs exactly the plan ─▶ complete (after-state) │ failed: slot released
+             dry_run: nothing runs │ awaiting_approval: plan stored, bound to its digest
+          ─▶ notify (act, dry_run, approval request, escalation, failure, healed)
+
+A resolved incident (alarm back to OK) closes the open action on that resource as healed; the
+verifier (a schedule) escalates actions that did not heal by their deadline. Approvals run exactly
+the stored plan (services/approve.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chalicelib.core.notices import decision_notice
+from chalicelib.core.runbooks.plan import Call, Plan, Target
+from chalicelib.errors import SelfHealError, TransientError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from chalicelib.core.notices import Notice
+    from chalicelib.core.runbooks.plan import Incident, Limits
+    from chalicelib.services.metrics import Counter
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Planner(Protocol):
+    """Catalog + runbooks + the reads they need: what would be done about an incident."""
+
+    def plan(self, incident: Incident) -> tuple[Plan | None, Limits | None, int | None]:
+        """(plan, limits, fleet size) for the matching runbook; (None, None, None) when none matches."""
+        ...
+
+
+class Executor(Protocol):
+    def run(self, plan: Plan) -> list[Any]: ...
+
+
+class Notifier(Protocol):
+    def publish(self, notice: Notice) -> str: ...
+
+
+class Governor(Protocol):
+    """adapters/governor_store.GovernorStore, as the remediator uses it."""
+
+    def admit(self, incident: Incident, plan: Plan | None, limits: Limits | None, now_ms: int, **kw: Any) -> Any: ...
+
+    def complete(self, action_id: str, outcome: str, now_ms: int, **kw: Any) -> None: ...
+
+    def resolve(self, incident: Incident, now_ms: int) -> list[Any]: ...
+
+    def overdue(self, now_ms: int) -> list[Any]: ...
+
+
+class Remediate:
+    """One EventBridge event → one audited decision (and, when allowed, one repair)."""
+
+    def __init__(
+        self,
+        parse_event: Callable[[Mapping[str, Any]], Any],
+        planner: Planner,
+        governor: Governor,
+        executor: Executor,
+        notifier: Notifier,
+        kill_switch: Callable[[], bool],
+        metrics: Counter,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._parse = parse_event
+        self._planner = planner
+        self._governor = governor
+        self._executor = executor
+        self._notifier = notifier
+        self._kill_switch = kill_switch
+        self._metrics = metrics
+        self._clock = clock
+
+    def handle(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Decide and act on one event. PayloadError (not an event we know) propagates to the DLQ;
+        TransientError propagates so Lambda's async retry tries again (admission is exactly-once)."""
+        incident = self._parse(raw).incident()
+        plan, limits, fleet_size = self._planner.plan(incident)
+        now = self._clock()
+        record = self._governor.admit(
+            incident, plan, limits, now, fleet_size=fleet_size, kill_switch=self._kill_switch()
+        )
+        decision, reason = record.decision, record.reason
+        if decision == "act" and plan is not None:
+            decision, reason = self.execute(record, plan)
+        elif decision == "healed":
+            self._governor.resolve(incident, now)
+        self.announce(record, decision, incident.subject, reason)
+        self._metrics.count(f"Runbook{_camel(decision)}")
+        self._metrics.flush()
+        return {
+            "decision": decision,
+            "rule": record.rule,
+            "runbook": record.runbook or None,
+            "target": record.resource or None,
+            "action_id": record.action_id,
+        }
+
+    def verify(self) -> dict[str, int]:
+        """The verifier's pass: actions that did not heal by their deadline escalate (one notice each)."""
+        overdue = self._governor.overdue(self._clock())
+        for record in overdue:
+            self.announce(record, "escalate", "", reason=f"no return to OK by the deadline: {record.reason}")
+        self._metrics.count("RunbookEscalate", len(overdue))
+        self._metrics.flush()
+        return {"escalated": len(overdue)}
+
+    def execute(self, record: Any, plan: Plan) -> tuple[str, str]:
+        """Run an admitted (or approved) plan and record its outcome: ('act' | 'failed', reason)."""
+        try:
+            results = self._executor.run(plan)
+        except TransientError:
+            # The claim stays; the slot is released so the retried delivery is not blocked by itself.
+            self._governor.complete(record.action_id, "failed", self._clock(), reason="transient failure, retried")
+            raise
+        except SelfHealError as exc:
+            log.warning("runbook %s failed on %s: %s", record.runbook, record.resource, exc, exc_info=True)
+            self._governor.complete(record.action_id, "failed", self._clock(), reason=str(exc))
+            return "failed", str(exc)
+        self._governor.complete(record.action_id, "act", self._clock(), after={"results": _summary(results)})
+        return "act", record.reason
+
+    def announce(self, record: Any, decision: str, subject: str = "", reason: str | None = None) -> None:
+        """Publish the notice for a decision (audited already; a lost notice never repeats an action)."""
+        notice = decision_notice(
+            decision,
+            runbook=record.runbook,
+            resource=record.resource,
+            reason=reason or record.reason,
+            action_id=record.action_id,
+            subject=subject,
+            calls=record.calls,
+            expires_ms=getattr(record, "expires_ms", 0),
+            digest=record.digest,
+        )
+        if notice is None:
+            return
+        try:
+            self._notifier.publish(notice)
+        except SelfHealError:
+            # The decision is audited already; a lost notification must not undo or repeat an action.
+            log.warning("notification for %s not published", record.action_id, exc_info=True)
+            self._metrics.count("NotificationsFailed")
+
+
+def plan_from_record(record: Any) -> Plan:
+    """The stored plan of an audit record, exactly as it was hashed when the action was admitted."""
+    calls = tuple(Call(c["service"], c["operation"], c.get("params") or {}) for c in record.calls)
+    target = Target(kind=record.target_kind, id=record.resource, fleet=record.fleet) if record.resource else None
+    return Plan(record.runbook, target, calls)
+
+
+def _summary(results: Sequence[Any]) -> list[str]:
+    return [str(r)[:200] for r in results][:20]
+
+
+def _camel(decision: str) -> str:
+    return "".join(part.capitalize() for part in decision.split("_"))
