@@ -15,3 +15,25 @@ ERROR_GROUPS_STREAM_ARN = os.environ.get(
 )
 STREAM_BATCH_SIZE = 100
 FIX_BATCH_SIZE = 1  # one fix per invocation: a fix takes minutes and its own budget
+
+# EventBridge patterns of the remediators: narrow by design (deployment narrows them further with
+# alarm-name prefixes, finding types and severities, Health event types: scripts/package.py).
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+ALARM_PATTERN = {
+    "source": ["aws.cloudwatch"],
+    "detail-type": ["CloudWatch Alarm State Change"],
+    "detail": {"state": {"value": ["ALARM", "OK"]}},
+}
+# https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings_eventbridge.html
+FINDING_PATTERN = {
+    "source": ["aws.guardduty"],
+    "detail-type": ["GuardDuty Finding"],
+    "detail": {"type": [{"prefix": "Backdoor:EC2/C&CActivity.B"}], "severity": [{"numeric": [">=", 7]}]},
+}
+# https://docs.aws.amazon.com/health/latest/ug/aws-health-concepts-and-terms.html
+HEALTH_PATTERN = {
+    "source": ["aws.health"],
+    "detail-type": ["AWS Health Event"],
+    "detail": {"service": ["EC2"], "eventTypeCategory": ["scheduledChange"]},
+}
+VERIFY_SCHEDULE = "rate(5 minutes)"
