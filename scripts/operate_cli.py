@@ -1,0 +1,236 @@
+"""The operator's commands over the runbooks: actions, approve, deny, resume, kill-switch, runbooks list.
+
+Each takes ``--endpoint-url`` like ``status``, prints a table for people and ``--json`` for scripts,
+and exits 0, or 2 with one line on stderr when the request cannot be honoured (expired approval,
+already decided, unknown action).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import SelfHealError
+
+if TYPE_CHECKING:
+    import argparse
+
+COLUMNS = ("WHEN", "DECISION", "RUNBOOK", "RESOURCE", "ACTION", "RULE / REASON")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from chalicelib.adapters.settings import Settings
+
+    return Settings.from_env(os.environ, endpoint_url=args.endpoint_url, region=args.region)
+
+
+def _governor(args: argparse.Namespace) -> Any:
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.governor_store import GovernorStore
+
+    settings = _settings(args)
+    table = args.governor_table or settings.governor_table_name
+    return GovernorStore(Clients(settings).dynamodb, table)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.runbook_config import RunbookConfig
+    from chalicelib.core.runbooks.catalog import load_catalog
+
+    settings = _settings(args)
+    return RunbookConfig(Clients(settings).ssm, args.prefix or settings.parameter_prefix, load_catalog)
+
+
+def _fail(command: str, exc: Exception) -> int:
+    print(f"selfheal {command}: {exc}", file=sys.stderr)
+    return 2
+
+
+def record_json(record: Any) -> dict[str, Any]:
+    """One audit record as the `actions --json` document lists it."""
+    return {
+        "action_id": record.action_id,
+        "time": record.created_ms,
+        "decision": record.decision,
+        "outcome": record.outcome,
+        "runbook": record.runbook,
+        "resource": record.resource,
+        "fleet": record.fleet,
+        "rule": record.rule,
+        "reason": record.reason,
+        "calls": list(record.calls),
+        "digest": record.digest,
+    }
+
+
+def _when(epoch_ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch_ms / 1000)) if epoch_ms else "-"
+
+
+def render_actions(records: list[Any]) -> str:
+    """The audit trail as a table, newest first."""
+    rows = [
+        (
+            _when(r.created_ms),
+            r.decision + (f" ({r.outcome})" if r.outcome else ""),
+            r.runbook or "-",
+            r.resource or "-",
+            r.action_id[:12],
+            f"{r.rule}: {r.reason}"[:70],
+        )
+        for r in records
+    ]
+    return _table(COLUMNS, rows) if rows else "no actions recorded"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in (header, *rows)]
+    return "\n".join(lines)
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    records = _governor(args).actions(
+        runbook=args.runbook, resource=args.resource, decision=args.decision, limit=args.limit
+    )
+    if args.json:
+        print(json.dumps({"actions": [record_json(r) for r in records]}, indent=2))
+    else:
+        print(render_actions(records))
+    return 0
+
+
+def _approvals(args: argparse.Namespace) -> Any:
+    from chalicelib import runtime
+
+    runtime.override(settings=_override_settings(args))
+    return runtime.approvals()
+
+
+def _override_settings(args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    settings = _settings(args)
+    return replace(settings, governor_table_name=args.governor_table or settings.governor_table_name)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    try:
+        result = _approvals(args).approve(args.action_id)
+    except SelfHealError as exc:
+        return _fail("approve", exc)
+    print(json.dumps(result, indent=2) if args.json else f"{args.action_id}: approved, {result['outcome']}")
+    return 0
+
+
+def cmd_deny(args: argparse.Namespace) -> int:
+    try:
+        result = _approvals(args).deny(args.action_id)
+    except SelfHealError as exc:
+        return _fail("deny", exc)
+    print(json.dumps(result, indent=2) if args.json else f"{args.action_id}: denied")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    try:
+        _governor(args).resume(args.resource_id, int(time.time() * 1000))
+    except SelfHealError as exc:
+        return _fail("resume", exc)
+    doc = {"resource": args.resource_id, "paused": False}
+    print(json.dumps(doc) if args.json else f"{args.resource_id}: resumed; runbooks may act on it again")
+    return 0
+
+
+def cmd_kill_switch(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        if args.state in ("on", "off"):
+            config.set_kill_switch(args.state == "on")
+        on = config.kill_switch()
+    except SelfHealError as exc:
+        return _fail("kill-switch", exc)
+    text = "on: every runbook only dry-runs" if on else "off: enabled runbooks act"
+    print(json.dumps({"kill_switch": "on" if on else "off"}) if args.json else f"kill switch {text}")
+    return 0
+
+
+def cmd_runbooks_list(args: argparse.Namespace) -> int:
+    from chalicelib.core.runbooks.catalog import load_catalog
+
+    try:
+        catalog = load_catalog(Path(args.catalog).read_text()) if args.catalog else _config(args).catalog()
+    except (OSError, SelfHealError) as exc:
+        return _fail("runbooks list", exc)
+    entries = [entry_json(e) for e in catalog]
+    if args.json:
+        print(json.dumps({"runbooks": entries}, indent=2))
+    else:
+        rows = [
+            (
+                e["name"],
+                "dry-run" if e["dry_run"] else "enabled",
+                e["trigger"],
+                e["limits"],
+                "yes" if e["approval"] else "no",
+            )
+            for e in entries
+        ]
+        print(_table(("RUNBOOK", "MODE", "TRIGGER", "LIMITS", "APPROVAL"), rows))
+    return 0
+
+
+def entry_json(entry: Any) -> dict[str, Any]:
+    """One catalog entry as `runbooks list --json` shows it."""
+    limits = entry.limits
+    return {
+        "name": entry.name,
+        "dry_run": limits.dry_run,
+        "approval": limits.approval,
+        "trigger": entry.describe_trigger(),
+        "limits": f"cooldown {limits.cooldown_s}s, {limits.max_attempts}/{limits.attempt_window_s}s, "
+        f"in flight {limits.max_in_flight}"
+        + (f" or {limits.max_in_flight_pct:g}%" if limits.max_in_flight_pct else "")
+        + f", {limits.hourly_rate}/h",
+    }
+
+
+def _aws(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="one URL for every AWS service (a local moto server)")
+    parser.add_argument("--region", help="AWS region")
+    parser.add_argument("--governor-table", help="governor table (default: SELFHEAL_GOVERNOR_TABLE_NAME)")
+    parser.add_argument("--prefix", help="SSM parameter prefix (default: SELFHEAL_PARAMETER_PREFIX or /selfheal/)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def register(sub: Any, runbooks: Any) -> None:
+    """Add the operator's commands to the CLI (``runbooks`` is the `runbooks` command's sub-parsers)."""
+    actions = sub.add_parser("actions", help="the runbooks' audit trail, newest first")
+    actions.add_argument("--runbook")
+    actions.add_argument("--resource")
+    actions.add_argument("--decision")
+    actions.add_argument("--limit", type=int, default=100)
+    _aws(actions)
+    actions.set_defaults(func=cmd_actions)
+    for name, func, what in (("approve", cmd_approve, "run"), ("deny", cmd_deny, "close")):
+        p = sub.add_parser(name, help=f"{what} a pending critical action exactly as planned")
+        p.add_argument("action_id")
+        _aws(p)
+        p.set_defaults(func=func)
+    resume = sub.add_parser("resume", help="clear the pause an escalation set on a resource")
+    resume.add_argument("resource_id")
+    _aws(resume)
+    resume.set_defaults(func=cmd_resume)
+    kill = sub.add_parser("kill-switch", help="turn every runbook to dry-run (on), back (off), or show it")
+    kill.add_argument("state", choices=["on", "off", "status"])
+    _aws(kill)
+    kill.set_defaults(func=cmd_kill_switch)
+    listing = runbooks.add_parser("list", help="the catalog: enabled / dry-run, trigger, limits, approval")
+    listing.add_argument("--catalog", help="a catalog JSON file instead of the deployed one")
+    _aws(listing)
+    listing.set_defaults(func=cmd_runbooks_list)
