@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, ec2_reboot, ec2_retire, ecs_redeploy, lambda_rollback
@@ -28,6 +27,7 @@ from chalicelib.core.runbooks.targets import instance_tags
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from types import ModuleType
 
 RUNBOOKS: dict[str, ModuleType] = {
     m.NAME: m for m in (ec2_reboot, disk_cleanup, ecs_redeploy, lambda_rollback, ec2_isolate, ec2_retire)
