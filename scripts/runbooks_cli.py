@@ -85,7 +85,8 @@ def decisions(paths: list[Path], catalog: Catalog) -> list[dict[str, Any]]:
                 limits = enabled.get(planned.entry.name) if planned.entry else None
                 decision, rule, reason = _decide_empty_state(planned.incident, planned.plan, limits)
                 if rule == "no-runbook" and planned.reason:
-                    reason = planned.reason
+                    own = planned.incident.caused_by_selfheal
+                    reason = f"caused by selfheal ({own}); {planned.reason}" if own else planned.reason
                 out.append(
                     _row(source, planned.entry.name if planned.entry else None, planned.plan, decision, reason, rule)
                 )
