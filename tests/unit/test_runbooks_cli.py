@@ -175,7 +175,8 @@ def test_planning_loads_no_aws_sdk() -> None:
     code = (
         "import sys; sys.path[:0] = ['scripts', 'chalice_app']; import runbooks_cli, pathlib;"
         "runbooks_cli.decisions(sorted(pathlib.Path('tests/events').glob('*.json')), "
-        "runbooks_cli.default_catalog()); print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
+        "runbooks_cli.default_catalog());"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
