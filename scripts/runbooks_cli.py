@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import plan_for
 from chalicelib.core.runbooks.catalog import Catalog, default_catalog, load_catalog
+from chalicelib.core.runbooks.plan import Limits
 from chalicelib.errors import ConfigError, PayloadError
 from chalicelib.events.eventbridge import parse_event
 
 if TYPE_CHECKING:
     import argparse
 
-    from chalicelib.core.runbooks.plan import Incident, Limits, Plan
+    from chalicelib.core.runbooks.plan import Incident, Plan
 
 try:  # the governor branch's pure decide(); until it is merged, the same rules for an empty state
     from chalicelib.core.governor import State, decide
@@ -44,7 +45,7 @@ def _decide_empty_state(incident: Incident, plan: Plan | None, limits: Limits | 
     if decide is not None and State is not None:
         verdict = decide(incident, plan, limits, State(), 0)
         return str(verdict.decision), str(verdict.rule), str(verdict.reason)
-    if plan is None:
+    if plan is None or limits is None:
         return "ignore", "no-runbook", "no runbook matches"
     if incident.caused_by_selfheal:
         return "ignore", "own-action", f"caused by selfheal: {incident.caused_by_selfheal}"
@@ -54,7 +55,7 @@ def _decide_empty_state(incident: Incident, plan: Plan | None, limits: Limits | 
         return "escalate", "ambiguous-target", plan.problem
     if plan.stand_down:
         return "suppressed", "stand-down", plan.stand_down
-    if limits is not None and limits.approval:
+    if limits.approval:
         return "awaiting_approval", "approval", f"{plan.runbook} needs a person's approval of this exact plan"
     return "act", "ok", f"{plan.runbook} acts on {plan.target.id if plan.target else 'its target'}"
 
@@ -82,7 +83,8 @@ def decisions(paths: list[Path], catalog: Catalog) -> list[dict[str, Any]]:
                 continue
             for incident in incidents:
                 planned = plan_for(catalog, incident)
-                limits = enabled.get(planned.entry.name) if planned.entry else None
+                # An ambiguous alarm no runbook matches still escalates: it gets the default limits.
+                limits = enabled[planned.entry.name] if planned.entry else Limits(dry_run=False)
                 decision, rule, reason = _decide_empty_state(planned.incident, planned.plan, limits)
                 if rule == "no-runbook" and planned.reason:
                     own = planned.incident.caused_by_selfheal

@@ -98,7 +98,7 @@ def test_insufficient_data_never_matches() -> None:
         (lambda d: d["runbooks"][0].update(action="ec2-reboots"), "runbooks[0] (ec2-reboot).action: unknown runbook"),
         (lambda d: d["runbooks"][0]["limits"].update(cooldown=5), "limits.cooldown: unknown limit"),
         (lambda d: d["runbooks"][0]["limits"].update(cooldown_s=-1), "limits.cooldown_s: must be a non-negative"),
-        (lambda d: d["runbooks"][0]["limits"].update(max_in_flight_pct=10), "max_in_flight_pct: is a share"),
+        (lambda d: d["runbooks"][0]["limits"].update(max_in_flight_pct=150), "max_in_flight_pct: is a percentage"),
         (lambda d: d["runbooks"][1].update(params={"commands": []}), "(disk-cleanup).params: commands must be"),
         (lambda d: d["runbooks"][1].update(params={"command": ["x"]}), "unknown parameter 'command'"),
         (lambda d: d["runbooks"][0]["triggers"][0].update(source="sns"), "triggers[0].source: must be one of"),

@@ -9,7 +9,7 @@ path, so operators change runbooks without changing code::
        "description": "...",
        "triggers": [{"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization"}],
        "params": {},                         # checked against the runbook's PARAMS
-       "limits": {"cooldown_s": 900, "max_in_flight_pct": 0.1},   # core.runbooks.plan.Limits fields
+       "limits": {"cooldown_s": 900, "max_in_flight_pct": 10},    # core.runbooks.plan.Limits fields
        "approval": false,                    # critical: a human approves the exact plan
        "dry_run": true}                      # audit and notify, change nothing (safe default)
     ]}
@@ -174,8 +174,8 @@ def _limits(raw: Any, entry: Mapping[str, Any], where: str) -> Limits:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise _fail(f"{where}.limits.{key}", f"must be a non-negative number, not {value!r}")
         values[key] = kind(value)
-    if values.get("max_in_flight_pct", 0.0) > 1:
-        raise _fail(f"{where}.limits.max_in_flight_pct", "is a share of the fleet, between 0 and 1")
+    if values.get("max_in_flight_pct", 0.0) > 100:  # noqa: PLR2004 - a percentage
+        raise _fail(f"{where}.limits.max_in_flight_pct", "is a percentage of the fleet, between 0 and 100")
     for flag in ("approval", "dry_run"):
         if flag in entry:
             if not isinstance(entry[flag], bool):
@@ -284,7 +284,7 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
         {
             "name": "ec2-reboot",
             "triggers": [_alarm("AWS/EC2", "CPUUtilization", "InstanceId")],
-            "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 2, "max_in_flight_pct": 0.1},
+            "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 2, "max_in_flight_pct": 10.0},
         },
         {
             "name": "disk-cleanup",
@@ -292,7 +292,7 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
                 _alarm("CWAgent", "disk_used_percent", "InstanceId"),
                 _alarm("System/Linux", "DiskSpaceUtilization", "InstanceId"),
             ],
-            "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 5, "max_in_flight_pct": 0.25},
+            "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 5, "max_in_flight_pct": 25.0},
         },
         {
             "name": "ecs-redeploy",

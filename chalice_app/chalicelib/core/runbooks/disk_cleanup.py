@@ -27,8 +27,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "journalctl --vacuum-size=200M || true",
         "find /var/log -type f -name '*.gz' -mtime +7 -delete",
         "find /tmp -xdev -type f -atime +7 -delete",
-        "(command -v dnf && dnf clean all) || (command -v yum && yum clean all) || (command -v apt-get && apt-get clean)"
-        " || true",
+        "(command -v dnf && dnf clean all) || (command -v yum && yum clean all)"
+        " || (command -v apt-get && apt-get clean) || true",
         "df -h",
     ],
     "execution_timeout_s": 600,
