@@ -21,7 +21,7 @@ from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.executor import Executor
 from chalicelib.adapters.facts import Facts
 from chalicelib.adapters.settings import Settings
-from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, plan_for, reads_for
+from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, ec2_retire, plan_for, reads_for, targets
 from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.events.eventbridge import parse_event
@@ -240,7 +240,7 @@ def test_ec2_isolate_quarantines_every_interface_and_records_the_pre_state(aws: 
     swaps = [
         (c.params["NetworkInterfaceId"], c.params["Groups"][0]) for c in planned.plan.calls if "Groups" in c.params
     ]
-    enis = sorted(pre["network_interfaces"])
+    enis = list(pre["network_interfaces"])  # in the order the instance lists them
     assert len(enis) == 2 and swaps == [(e, untrack) for e in enis] + [(e, isolate) for e in enis]
     # every interface is in the empty quarantine group (read per interface: moto's instance view may lag)
     answer = ec2.describe_network_interfaces(NetworkInterfaceIds=enis)["NetworkInterfaces"]
@@ -279,7 +279,7 @@ def test_ec2_retire_stops_and_starts_an_instance_outside_any_group(aws: Aws) -> 
     planned, _, results = run(aws, parse_event(raw).incident())
     assert [r.call.operation for r in results] == ["stop_instances", "start_instances"] and all(r.ok for r in results)
     assert aws.calls["StopInstances"] == aws.calls["StartInstances"] == 1 and aws.calls["DescribeInstances"] >= 2
-    assert instance_of(aws, instance)["State"]["Name"] == "running"
+    assert ec2_retire.verified(Facts(aws.client).read([targets.describe_instance(instance)]))
 
 
 def test_ec2_retire_replaces_a_group_member_through_auto_scaling(aws: Aws) -> None:

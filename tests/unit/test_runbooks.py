@@ -441,3 +441,43 @@ def test_executor_refuses_a_plan_with_unresolved_parameters_before_any_call() ->
     with pytest.raises(PayloadError, match="Groups"):
         Executor(made.append).run(plan.calls)
     assert made == []
+
+
+def test_an_entry_can_name_the_dimension_that_holds_the_target() -> None:
+    # GIVEN a custom metric whose "Host" dimension holds the instance id
+    doc = {
+        "runbooks": [
+            {
+                "name": "app-reboot",
+                "action": "ec2-reboot",
+                "target": {"dimension": "Host"},
+                "triggers": [{"source": "alarm", "namespace": "MyApp", "metric": "Latency"}],
+            }
+        ]
+    }
+    catalog = load_catalog(json.dumps(doc))
+    raw = load_event("alarm_ec2_cpu")
+    raw["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"].update(
+        namespace="MyApp", name="Latency", dimensions={"Host": I2, "Stage": "prod"}
+    )
+    # WHEN it is planned THEN the instance comes from that dimension
+    planned = plan_for(catalog, parse_event(raw).incident())
+    assert planned.plan.calls[0].params == {"InstanceIds": [I2]}
+    assert load_catalog(json.dumps({"runbooks": [e.as_dict() for e in catalog]})) == catalog
+    raw["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = {"Stage": "prod"}
+    assert "lacks dimension Host" in plan_for(catalog, parse_event(raw).incident()).plan.problem
+
+
+def test_a_target_dimension_on_a_non_alarm_entry_is_refused() -> None:
+    doc = {
+        "runbooks": [
+            {
+                "name": "x",
+                "action": "ec2-isolate",
+                "target": {"dimension": "Host"},
+                "triggers": [{"source": "guardduty", "types": ["*"]}],
+            }
+        ]
+    }
+    with pytest.raises(ConfigError, match="target dimension needs alarm triggers"):
+        load_catalog(json.dumps(doc))

@@ -210,7 +210,7 @@ class AlarmStateChange(EventBridgeEvent):
     @property
     def is_composite(self) -> bool:
         """A composite alarm: it names other alarms, no metric and so no resource."""
-        return bool(self.alarm_rule) or not self.configuration.get("metrics")
+        return bool(self.alarm_rule)
 
     @cached_property
     def metrics(self) -> tuple[MetricInput, ...]:
@@ -244,7 +244,7 @@ class AlarmStateChange(EventBridgeEvent):
     def _target(self) -> tuple[tuple[str, ...], str]:
         """(resources named, ambiguity): one resource, or why the alarm names none or several."""
         if self.is_composite:
-            return (), f"composite alarm {self.alarm_name!r} ({self.alarm_rule or 'no rule'}) names alarms, no resource"
+            return (), f"composite alarm {self.alarm_name!r} ({self.alarm_rule}) names alarms, no resource"
         stats = self.stats
         if not stats:
             return (), f"alarm {self.alarm_name!r} has no metric input (a query or expression only)"
@@ -280,6 +280,7 @@ class AlarmStateChange(EventBridgeEvent):
                 "metric": metric,
                 "dimensions": dict(single.dimensions) if single else {},
                 "dimension_names": sorted({d for m in self.stats for d in m.dimensions}),
+                "metric_dimensions": [dict(m.dimensions) for m in self.stats],
                 "reason": self.reason,
                 "reason_data": self.reason_data,
             },

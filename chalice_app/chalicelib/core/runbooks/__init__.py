@@ -57,7 +57,7 @@ def module(entry: RunbookEntry) -> ModuleType:
 
 def reads_for(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     """The non-mutating calls the entry's runbook needs before it plans (empty when the target is bad)."""
-    return tuple(module(entry).reads(entry, incident))
+    return tuple(module(entry).reads(entry, entry.target_of(incident)))
 
 
 def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping[str, Any] | None = None) -> Planned:
@@ -68,6 +68,7 @@ def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping
         if alarm_open and incident.ambiguity and not incident.never_act:
             return Planned(None, incident, Plan(runbook="", target=None, problem=incident.ambiguity), why)
         return Planned(None, incident, None, why)
+    incident = entry.target_of(incident)
     if facts is not None and not incident.caused_by_selfheal:
         marked = marked_by_selfheal(instance_tags(facts))
         if marked:

@@ -8,6 +8,7 @@ path, so operators change runbooks without changing code::
        "action": "ec2-reboot",               # runbook module (default: the name)
        "description": "...",
        "triggers": [{"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization"}],
+       "target": {"dimension": "Host"},      # optional, alarms: the dimension naming the resource
        "params": {},                         # checked against the runbook's PARAMS
        "limits": {"cooldown_s": 900, "max_in_flight_pct": 10},    # core.runbooks.plan.Limits fields
        "approval": false,                    # critical: a human approves the exact plan
@@ -17,8 +18,11 @@ path, so operators change runbooks without changing code::
 Triggers: ``alarm`` (``namespace`` + ``metric``, optional ``dimensions`` the metric must carry,
 optional ``alarm_names`` globs), ``guardduty`` (``types``: finding types, ``*`` globs;
 ``min_severity``), ``health`` (``types``: event type codes). The first entry whose trigger matches
-wins. How the target is found is the runbook's (its ``TARGET`` names the kind: an instance from
-``InstanceId``, an ECS service from ``ClusterName``+``ServiceName``, a Lambda alias from ``Resource``).
+wins. How the target is found: by default from the alarm's dimensions (an instance from
+``InstanceId``, an ECS service from ``ClusterName``+``ServiceName``, a Lambda alias from ``Resource``;
+the runbook's ``TARGET`` names the kind it needs), from the finding's instance, from the Health
+entity; an entry's ``target.dimension`` names another dimension that holds the resource id (a
+custom metric with ``Host`` = instance id). Every metric input must carry it with one value.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("alarm", "guardduty", "health")
 LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
-ENTRY_KEYS = {"name", "action", "description", "triggers", "params", "limits", "approval", "dry_run"}
+ENTRY_KEYS = {"name", "action", "description", "triggers", "target", "params", "limits", "approval", "dry_run"}
 TRIGGER_KEYS = {
     "alarm": {"source", "namespace", "metric", "dimensions", "alarm_names"},
     "guardduty": {"source", "types", "min_severity"},
@@ -95,6 +99,24 @@ class RunbookEntry:
     params: Mapping[str, Any] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     description: str = ""
+    # The alarm dimension that holds the target's id, when not one selfheal knows ('' = the default).
+    target_dimension: str = ""
+
+    def target_of(self, incident: Incident) -> Incident:
+        """``incident`` with its resources read from ``target_dimension`` (unchanged without one)."""
+        per_metric = incident.facts.get("metric_dimensions") or []
+        if not self.target_dimension or incident.source != "alarm" or not per_metric:
+            return incident
+        values = [d.get(self.target_dimension, "") for d in per_metric]
+        named = tuple(dict.fromkeys(v for v in values if v))
+        ambiguity = ""
+        if "" in values:
+            ambiguity = f"a metric of the alarm lacks dimension {self.target_dimension}"
+        elif len(named) > 1:
+            ambiguity = (
+                f"the alarm's metrics name {len(named)} resources by {self.target_dimension}: {', '.join(named)}"
+            )
+        return dataclasses.replace(incident, resources=named, ambiguity=ambiguity)
 
     def as_dict(self) -> dict[str, Any]:
         """The entry in the catalog's JSON shape (``load_catalog`` reads it back)."""
@@ -111,6 +133,7 @@ class RunbookEntry:
                 }
                 for t in self.triggers
             ],
+            **({"target": {"dimension": self.target_dimension}} if self.target_dimension else {}),
             "params": dict(self.params),
             "limits": {k: v for k, v in limits.items() if k not in ("approval", "dry_run")},
             "approval": self.limits.approval,
@@ -213,6 +236,11 @@ def _entry(raw: Any, where: str) -> RunbookEntry:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise _fail(f"{where}.description", "must be a string")
+    target = raw.get("target", {})
+    if not isinstance(target, dict) or set(target) - {"dimension"} or not isinstance(target.get("dimension", ""), str):
+        raise _fail(f"{where}.target", 'must be {"dimension": "<alarm dimension name>"}')
+    if target and any(t.source != "alarm" for t in parsed):
+        raise _fail(f"{where}.target", "a target dimension needs alarm triggers only")
     return RunbookEntry(
         name=name,
         action=action,
@@ -220,6 +248,7 @@ def _entry(raw: Any, where: str) -> RunbookEntry:
         params={**runbook.DEFAULT_PARAMS, **params},
         limits=_limits(raw.get("limits", {}), raw, where),
         description=description or runbook.SUMMARY,
+        target_dimension=target.get("dimension", ""),
     )
 
 
