@@ -12,7 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.adapters.executor import Executor, unresolved
-from chalicelib.core.runbooks import RUNBOOKS, disk_cleanup, ec2_isolate, lambda_rollback, plan_for, reads_for
+from chalicelib.core.runbooks import (
+    RUNBOOKS,
+    before_for,
+    disk_cleanup,
+    ec2_isolate,
+    followup_for,
+    lambda_rollback,
+    plan_for,
+    reads_for,
+)
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, default_catalog, load_catalog, match
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
@@ -481,3 +490,18 @@ def test_a_target_dimension_on_a_non_alarm_entry_is_refused() -> None:
     }
     with pytest.raises(ConfigError, match="target dimension needs alarm triggers"):
         load_catalog(json.dumps(doc))
+
+
+def test_before_and_followup_are_reached_through_the_entry() -> None:
+    entries = {e.name: e for e in CATALOG}
+    assert before_for(entries["ec2-reboot"], instance_facts()) == {"state": "running", "launch_time": ""}
+    plan = plan_for(CATALOG, incident("alarm_cwagent_disk")).plan
+    assert followup_for(entries["disk-cleanup"], plan, [{"Command": {"CommandId": "c"}}])[0].operation == (
+        "list_command_invocations"
+    )
+    assert followup_for(entries["ec2-reboot"], plan, [{}]) == ()
+
+
+def test_executor_takes_a_plan_or_its_calls() -> None:
+    plan = plan_for(CATALOG, incident("alarm_ec2_cpu")).plan
+    assert [r.call for r in Executor(list).run(plan, dry_run=True)] == list(plan.calls)

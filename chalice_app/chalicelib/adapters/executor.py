@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, WaiterError
 
 from chalicelib.adapters.aws_errors import translate
+from chalicelib.core.runbooks.plan import Plan
 from chalicelib.errors import PayloadError, SelfHealError, TransientError
 
 if TYPE_CHECKING:
@@ -69,13 +70,13 @@ class Executor:
             self._clients[service] = self._client(service)
         return self._clients[service]
 
-    def run(self, calls: Iterable[Call], *, dry_run: bool = False) -> list[CallResult]:
+    def run(self, plan: Plan | Iterable[Call], *, dry_run: bool = False) -> list[CallResult]:
         """One result per call made, in order; the last one carries the error that stopped the run.
 
-        Dry run: no call at all, one result per call. Raises PayloadError, before any call, when a
-        parameter is None.
+        ``plan``: a Plan (its calls) or the calls themselves. Dry run: no call at all, one result per
+        call. Raises PayloadError, before any call, when a parameter is None.
         """
-        calls = tuple(calls)
+        calls = plan.calls if isinstance(plan, Plan) else tuple(plan)
         for call in calls:
             missing = unresolved(dict(call.params))
             if missing:

@@ -60,6 +60,17 @@ def reads_for(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     return tuple(module(entry).reads(entry, entry.target_of(incident)))
 
 
+def before_for(entry: RunbookEntry, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The pre-state the audit records before the entry's runbook acts (from its facts)."""
+    return dict(module(entry).before(facts))
+
+
+def followup_for(entry: RunbookEntry, plan: Plan, responses: Sequence[Mapping[str, Any]]) -> tuple[Call, ...]:
+    """The reads that record an asynchronous action's status after it ran (disk-cleanup's Run Command)."""
+    followup = getattr(module(entry), "followup", None)
+    return tuple(followup(plan, responses)) if followup else ()
+
+
 def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping[str, Any] | None = None) -> Planned:
     """Match ``incident`` in ``catalog`` and plan it with ``facts`` (None: no reads were made)."""
     entry, why = explain(catalog, incident)
