@@ -2,7 +2,8 @@
 
 What is knowable, and where (documented in docs/runbooks.md):
 
-- An instance selfheal acted on carries the tag ``MARKER_TAG`` (value: the runbook). GuardDuty
+- An instance selfheal quarantined carries the tag ``MARKER_TAG`` (value: the runbook; only runbooks
+  whose result itself raises events mark, so a rebooted instance can be rebooted again). GuardDuty
   findings list the instance's tags (``resource.instanceDetails.tags``) and AWS Health events may
   list the entity's tags (``affectedEntities[].tags``): the event itself shows the mark.
 - A GuardDuty finding about API calls (``resource.accessKeyDetails``) names the principal that made
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-# Tag selfheal puts on every resource it changes (value: the runbook that changed it).
+# Tag selfheal puts on a resource it holds in a changed state (value: the runbook), e.g. ec2-isolate.
 MARKER_TAG = "selfheal:action"
 # Default prefix of selfheal's IAM role names (<name_prefix>-<stage>-<function>).
 DEFAULT_PRINCIPAL = "selfheal-"
