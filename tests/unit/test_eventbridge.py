@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from chalicelib.core.runbooks import plan_for
+from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.errors import PayloadError
 from chalicelib.events.eventbridge import AlarmStateChange, GuardDutyFinding, HealthEvent, parse_event
@@ -13,6 +17,7 @@ from tests.conftest import EVENTS, load_event
 
 I1, I2 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"
 ALARM_ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-cpu-high"
+CATALOG = default_catalog()
 
 
 def test_every_fixture_parses_into_a_view_with_incidents() -> None:
@@ -176,3 +181,37 @@ def test_fixtures_keep_reason_data_as_a_json_string_like_aws() -> None:
     raw = load_event("alarm_ec2_cpu")
     assert isinstance(raw["detail"]["state"]["reasonData"], str)
     assert json.loads(raw["detail"]["state"]["reasonData"])["threshold"] == 80.0
+
+
+def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _paths(value, (*prefix, index))
+    return out
+
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.just([]), st.just({}), st.just("{"))
+
+
+@given(st.sampled_from(sorted(p.name for p in EVENTS.glob("*.json"))), st.data())
+def test_a_malformed_event_never_crashes_and_never_acts_on_garbage(name: str, data: st.DataObject) -> None:
+    # GIVEN a fixture with one field anywhere replaced by junk
+    raw = load_event(name)
+    path = data.draw(st.sampled_from(_paths(raw)))
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = data.draw(JUNK)
+    # WHEN it is parsed and planned THEN it is refused as a payload, or planned without crashing
+    try:
+        incidents = parse_event(raw).incidents()
+    except PayloadError:
+        return
+    for found in incidents:
+        planned = plan_for(CATALOG, found)
+        if planned.plan is not None and planned.plan.calls:
+            assert planned.plan.target is not None and planned.plan.target.id

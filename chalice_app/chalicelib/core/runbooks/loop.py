@@ -29,13 +29,18 @@ DEFAULT_PRINCIPAL = "selfheal-"
 
 
 def tag_map(tags: Iterable[Mapping[str, object]] | Mapping[str, object] | None) -> dict[str, str]:
-    """Tags as a plain map, from AWS's ``[{"Key"|"key", "Value"|"value"}]`` list or a map already."""
-    if not tags:
+    """Tags as a plain map, from AWS's ``[{"Key"|"key", "Value"|"value"}]`` list or a map already.
+
+    Anything else (a malformed event) reads as no tags.
+    """
+    if isinstance(tags, dict):
+        return {str(k): str(v) for k, v in tags.items()}
+    if not isinstance(tags, list):
         return {}
-    if hasattr(tags, "items"):
-        return {str(k): str(v) for k, v in tags.items()}  # type: ignore[union-attr]
     out: dict[str, str] = {}
     for tag in tags:
+        if not isinstance(tag, dict):
+            continue
         key = tag.get("Key", tag.get("key"))
         if key is not None:
             out[str(key)] = str(tag.get("Value", tag.get("value", "")))
