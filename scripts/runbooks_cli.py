@@ -147,8 +147,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``runbooks`` command and its subcommands to the CLI."""
+def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Add the ``runbooks`` command and its subcommands to the CLI; returns its sub-parsers (for more)."""
     runbooks = sub.add_parser("runbooks", help="what the infrastructure runbooks would do with events")
     commands = runbooks.add_subparsers(dest="runbooks_command", required=True)
     plan = commands.add_parser(
@@ -164,3 +164,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     catalog = commands.add_parser("catalog", help="print the runbook catalog as JSON")
     catalog.add_argument("--catalog", help="validate and print this catalog instead of the built-in one")
     catalog.set_defaults(func=cmd_catalog)
+    return commands

@@ -1,6 +1,6 @@
 # Least privilege for the runbooks: one policy document per runbook whose actions are exactly the
-# calls its code makes (core/runbooks/<name>.py: reads, plan, follow-up, release — tests/unit/
-# test_iam_runbooks.py checks the two sets are equal). Every mutating action on the resource a
+# calls its code makes (core/runbooks/<name>.py: reads, plan, follow-up, release, and the read of
+# its target's fleet size — tests/unit/test_iam_runbooks.py checks the two sets are equal). Every mutating action on the resource a
 # runbook repairs is allowed only when that resource carries the tag var.runbook_target_tag
 # (aws:ResourceTag condition): selfheal changes nothing an operator did not opt in.
 #
@@ -81,7 +81,7 @@ locals {
 data "aws_iam_policy_document" "runbook_ec2_reboot" {
   statement {
     sid       = "ReadInstanceAndGroup"
-    actions   = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances"]
+    actions   = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"]
     resources = ["*"] # no resource-level permissions for these reads
   }
   statement {
@@ -101,7 +101,7 @@ data "aws_iam_policy_document" "runbook_ec2_reboot" {
 data "aws_iam_policy_document" "runbook_disk_cleanup" {
   statement {
     sid       = "ReadInstanceGroupAndCommandStatus"
-    actions   = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances", "ssm:ListCommandInvocations"]
+    actions   = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups", "ssm:ListCommandInvocations"]
     resources = ["*"] # no resource-level permissions for these reads
   }
   statement {
@@ -128,6 +128,11 @@ data "aws_iam_policy_document" "runbook_ecs_redeploy" {
     sid       = "ReadDeployments"
     actions   = ["ecs:DescribeServices"]
     resources = [local.services_arn]
+  }
+  statement {
+    sid       = "ReadFleetSize"
+    actions   = ["ecs:DescribeClusters"]
+    resources = ["${local.arn_prefix}:ecs:${local.region}:${local.account_id}:cluster/*"]
   }
   statement {
     sid       = "RedeployTaggedServices"
@@ -168,7 +173,7 @@ data "aws_iam_policy_document" "runbook_ec2_isolate" {
     sid = "ReadInstanceGroupProtectionAndQuarantineGroups"
     actions = [
       "ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeSecurityGroups",
-      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups",
     ]
     resources = ["*"] # no resource-level permissions for these reads
   }
@@ -232,7 +237,7 @@ data "aws_iam_policy_document" "runbook_ec2_isolate" {
 data "aws_iam_policy_document" "runbook_ec2_retire" {
   statement {
     sid       = "ReadInstanceAndGroup"
-    actions   = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances"]
+    actions   = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"]
     resources = ["*"] # no resource-level permissions for these reads (and the instance_stopped waiter)
   }
   statement {

@@ -21,7 +21,16 @@ from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.executor import Executor
 from chalicelib.adapters.facts import Facts
 from chalicelib.adapters.settings import Settings
-from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, ec2_retire, plan_for, reads_for, targets
+from chalicelib.core.runbooks import (
+    disk_cleanup,
+    ec2_isolate,
+    ec2_retire,
+    fleet_reads_for,
+    fleet_size,
+    plan_for,
+    reads_for,
+    targets,
+)
 from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.events.eventbridge import parse_event
@@ -105,6 +114,7 @@ def test_ec2_reboot_reboots_the_alarmed_instance_of_its_group(aws: Aws) -> None:
     group, (instance, _), _ = fleet(aws)
     planned, facts, results = run(aws, alarm_on("alarm_ec2_cpu", InstanceId=instance))
     assert planned.plan.target.fleet == f"asg:{group}" and all(r.ok for r in results)
+    assert fleet_size(Facts(aws.client).read(fleet_reads_for(planned.plan))) == 2  # the blast radius's base
     # moto gap: a reboot leaves no trace in moto's state, so the call is counted at the client
     assert aws.calls["RebootInstances"] == 1
     assert instance_of(aws, instance)["State"]["Name"] == "running"

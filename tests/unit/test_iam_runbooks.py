@@ -15,6 +15,8 @@ import boto3
 import pytest
 
 from chalicelib.core.runbooks import RUNBOOKS
+from chalicelib.core.runbooks.plan import Target
+from chalicelib.core.runbooks.targets import fleet_reads
 from tests.conftest import ROOT
 
 RUNBOOK_DIR = ROOT / "chalice_app" / "chalicelib" / "core" / "runbooks"
@@ -92,6 +94,20 @@ def code_calls(runbook: str) -> set[tuple[str, bool]]:
     return actions
 
 
+# The fleet each target kind belongs to, as the runbooks write it (targets.instance_target, ecs_redeploy).
+FLEETS = {"ec2-instance": "asg:web", "ecs-service": "ecs:prod", "lambda-alias": "lambda:orders"}
+
+
+def fleet_actions(runbook: str) -> set[str]:
+    """The IAM actions of the read of the runbook's fleet size."""
+    target = Target(kind=RUNBOOKS[runbook].TARGET, id="x", fleet=FLEETS[RUNBOOKS[runbook].TARGET])
+    out = set()
+    for call in fleet_reads(target):
+        client = boto3.client(call.service, region_name="us-east-1")
+        out.add(f"{call.service}:{client.meta.method_to_api_mapping[call.operation]}")
+    return out
+
+
 def allowed(statements: list[dict]) -> set[str]:
     return {a for s in statements for a in s["actions"]}
 
@@ -100,7 +116,9 @@ def allowed(statements: list[dict]) -> set[str]:
 def test_each_runbook_policy_allows_exactly_the_calls_its_code_makes(runbook: str) -> None:
     calls = code_calls(runbook)
     assert any(mutating for _, mutating in calls)  # the scan sees the plan's calls
-    assert allowed(documents()[f"runbook_{runbook.replace('-', '_')}"]) == {a for a, _ in calls}
+    assert allowed(documents()[f"runbook_{runbook.replace('-', '_')}"]) == {a for a, _ in calls} | fleet_actions(
+        runbook
+    )
 
 
 @pytest.mark.parametrize("runbook", sorted(RUNBOOKS))

@@ -17,6 +17,8 @@ from chalicelib.core.runbooks import (
     before_for,
     disk_cleanup,
     ec2_isolate,
+    fleet_reads_for,
+    fleet_size,
     followup_for,
     lambda_rollback,
     plan_for,
@@ -421,20 +423,29 @@ def test_executor_stops_at_the_first_error_translated() -> None:
         Call("ec2", "reboot_instances", {"InstanceIds": [I1]}),
         Call("ec2", "reboot_instances", {"InstanceIds": [I2]}),
     ]
-    with stub:
-        results = Executor(lambda _: client).run(calls)
-    assert len(results) == 1 and isinstance(results[0].error, NotFound) and not results[0].ok
+    with stub, pytest.raises(NotFound) as raised:
+        Executor(lambda _: client).run(calls)
+    # the error carries what was done: the failing call, and nothing after it
+    results = raised.value.results
+    assert len(results) == 1 and results[0].error is raised.value and not results[0].ok
     assert results[0].as_dict()["error"].startswith("ec2.reboot_instances")
+
+
+def test_executor_can_return_the_error_instead_of_raising_it() -> None:
+    client, stub = stubbed("ec2")
+    stub.add_client_error("reboot_instances", "UnauthorizedOperation", "not allowed")
+    with stub:
+        (result,) = Executor(lambda _: client).run(
+            [Call("ec2", "reboot_instances", {"InstanceIds": [I1]})], raise_error=False
+        )
+    assert isinstance(result.error, ConfigError)
 
 
 def test_executor_translates_throttling_as_transient() -> None:
     client, stub = stubbed("ecs")
     stub.add_client_error("update_service", "ThrottlingException", "slow down")
-    with stub:
-        (result,) = Executor(lambda _: client).run(
-            [Call("ecs", "update_service", {"service": "s", "forceNewDeployment": True})]
-        )
-    assert isinstance(result.error, TransientError)
+    with stub, pytest.raises(TransientError):
+        Executor(lambda _: client).run([Call("ecs", "update_service", {"service": "s", "forceNewDeployment": True})])
 
 
 def test_dry_run_makes_no_call_and_returns_the_same_calls() -> None:
@@ -505,3 +516,29 @@ def test_before_and_followup_are_reached_through_the_entry() -> None:
 def test_executor_takes_a_plan_or_its_calls() -> None:
     plan = plan_for(CATALOG, incident("alarm_ec2_cpu")).plan
     assert [r.call for r in Executor(list).run(plan, dry_run=True)] == list(plan.calls)
+
+
+def test_triggers_describe_themselves_in_a_few_words() -> None:
+    entries = {e.name: e for e in CATALOG}
+    assert entries["ec2-reboot"].describe_trigger() == "alarm AWS/EC2 CPUUtilization [InstanceId]"
+    assert entries["disk-cleanup"].describe_trigger().count(" | ") == 1
+    assert entries["ec2-isolate"].describe_trigger() == (
+        "guardduty Backdoor:EC2/C&CActivity.B or Backdoor:EC2/C&CActivity.B!DNS severity >= 7"
+    )
+    assert entries["ec2-retire"].describe_trigger() == "health AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
+
+
+def test_fleet_size_is_read_for_groups_and_clusters() -> None:
+    reboot = plan_for(CATALOG, incident("alarm_ec2_cpu"), instance_facts()).plan
+    (read,) = fleet_reads_for(reboot)
+    assert (read.operation, dict(read.params), read.mutating) == (
+        "describe_auto_scaling_groups",
+        {"AutoScalingGroupNames": ["web-asg"]},
+        False,
+    )
+    assert fleet_size({"describe_auto_scaling_groups": {"AutoScalingGroups": [{"DesiredCapacity": 100}]}}) == 100
+    redeploy = plan_for(CATALOG, incident("alarm_ecs_memory")).plan
+    assert fleet_reads_for(redeploy)[0].params == {"clusters": ["prod"]}
+    assert fleet_size({"describe_clusters": {"clusters": [{"activeServicesCount": 12}]}}) == 12
+    assert fleet_reads_for(plan_for(CATALOG, incident("alarm_lambda_errors_alias")).plan) == ()
+    assert fleet_size({}) is None and fleet_reads_for(None) == ()

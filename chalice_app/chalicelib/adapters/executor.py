@@ -3,7 +3,9 @@
 One generic executor for every runbook: a Call is ``getattr(client(service), operation)(**params)``.
 It refuses a plan with a parameter only a read could fill (None) before making any call, stops at
 the first failed call (later calls assume the earlier ones happened: a quarantine group before the
-tag, a stop before the start), and translates ClientError in one place (``aws_errors.translate``).
+tag, a stop before the start) and raises that call's error, translated in one place
+(``aws_errors.translate``: TransientError → retry, others → the action failed), with the per-call
+results so far on the error's ``results`` attribute (the audit keeps what was done).
 A call with ``wait_for`` is followed by that boto3 waiter, given the call's matching parameters.
 """
 
@@ -70,11 +72,12 @@ class Executor:
             self._clients[service] = self._client(service)
         return self._clients[service]
 
-    def run(self, plan: Plan | Iterable[Call], *, dry_run: bool = False) -> list[CallResult]:
-        """One result per call made, in order; the last one carries the error that stopped the run.
+    def run(self, plan: Plan | Iterable[Call], *, dry_run: bool = False, raise_error: bool = True) -> list[CallResult]:
+        """One result per call, in order. ``plan``: a Plan (its calls) or the calls themselves.
 
-        ``plan``: a Plan (its calls) or the calls themselves. Dry run: no call at all, one result per
-        call. Raises PayloadError, before any call, when a parameter is None.
+        Dry run: no call at all, one result per call. Raises PayloadError, before any call, when a
+        parameter is None. A failed call stops the run: its translated error is raised (with
+        ``.results``, the failing call last), or, with ``raise_error=False``, returned as the last result.
         """
         calls = plan.calls if isinstance(plan, Plan) else tuple(plan)
         for call in calls:
@@ -87,10 +90,11 @@ class Executor:
         for call in calls:
             result = self._run_one(call)
             results.append(result)
-            if not result.ok:
-                log.warning(
-                    "plan stopped", extra={"call": f"{call.service}.{call.operation}", "error": str(result.error)}
-                )
+            if result.error is not None:
+                log.warning("plan stopped at %s.%s: %s", call.service, call.operation, result.error)
+                if raise_error:
+                    result.error.results = results  # type: ignore[attr-defined]
+                    raise result.error
                 break
         return results
 
@@ -106,7 +110,7 @@ class Executor:
         except WaiterError as exc:
             return CallResult(call, error=TransientError(f"{what}: waiting for {call.wait_for}: {exc}"))
         answer.pop("ResponseMetadata", None)
-        log.info("call made", extra={"call": what})
+        log.info("call made: %s", what)
         return CallResult(call, answer)
 
     def _wait(self, client: Any, call: Call) -> None:

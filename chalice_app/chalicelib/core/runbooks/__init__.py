@@ -23,7 +23,7 @@ from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, ec2_reboot, ec2_
 from chalicelib.core.runbooks.catalog import RunbookEntry, explain
 from chalicelib.core.runbooks.loop import marked_by_selfheal
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
-from chalicelib.core.runbooks.targets import instance_tags
+from chalicelib.core.runbooks.targets import fleet_reads, fleet_size, instance_tags
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -58,6 +58,23 @@ def module(entry: RunbookEntry) -> ModuleType:
 def reads_for(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     """The non-mutating calls the entry's runbook needs before it plans (empty when the target is bad)."""
     return tuple(module(entry).reads(entry, entry.target_of(incident)))
+
+
+def fleet_reads_for(plan: Plan | None) -> tuple[Call, ...]:
+    """The read of the plan's fleet size (an Auto Scaling group, an ECS cluster); () when it has none."""
+    return fleet_reads(plan.target if plan is not None else None)
+
+
+__all__ = [
+    "RUNBOOKS",
+    "Planned",
+    "before_for",
+    "fleet_reads_for",
+    "fleet_size",
+    "followup_for",
+    "plan_for",
+    "reads_for",
+]
 
 
 def before_for(entry: RunbookEntry, facts: Mapping[str, Any]) -> dict[str, Any]:

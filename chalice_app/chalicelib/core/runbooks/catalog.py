@@ -61,6 +61,16 @@ class Trigger:
     types: tuple[str, ...] = ()
     min_severity: float = 0.0
 
+    def describe(self) -> str:
+        """The trigger in a few words, e.g. ``alarm AWS/EC2 CPUUtilization [InstanceId]``."""
+        if self.source == "alarm":
+            words = [f"{self.namespace} {self.metric}" if self.metric else ""]
+            words += [f"[{', '.join(self.dimensions)}]" if self.dimensions else ""]
+            words += [f"named {' or '.join(self.alarm_names)}" if self.alarm_names else ""]
+        else:
+            words = [" or ".join(self.types), f"severity >= {self.min_severity:g}" if self.min_severity else ""]
+        return " ".join(w for w in (self.source, *words) if w)
+
     def mismatch(self, incident: Incident) -> str:
         """Why ``incident`` does not match this trigger ('' when it does)."""
         if incident.source != self.source:
@@ -117,6 +127,10 @@ class RunbookEntry:
                 f"the alarm's metrics name {len(named)} resources by {self.target_dimension}: {', '.join(named)}"
             )
         return dataclasses.replace(incident, resources=named, ambiguity=ambiguity)
+
+    def describe_trigger(self) -> str:
+        """Every trigger of the entry in a few words, ``|`` between them."""
+        return " | ".join(t.describe() for t in self.triggers)
 
     def as_dict(self) -> dict[str, Any]:
         """The entry in the catalog's JSON shape (``load_catalog`` reads it back)."""

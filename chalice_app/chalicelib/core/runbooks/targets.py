@@ -122,3 +122,24 @@ def check_params(params: Mapping[str, Any], types: Mapping[str, Any]) -> str:
         elif not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             return f"{name} must be {kind.__name__}, not {type(value).__name__}"
     return ""
+
+
+def fleet_reads(target: Target | None) -> tuple[Call, ...]:
+    """The read that tells how large the target's fleet is (the blast radius's percentage needs it)."""
+    kind, _, name = (target.fleet if target else "").partition(":")
+    if kind == "asg" and name:
+        return (Call("autoscaling", "describe_auto_scaling_groups", {"AutoScalingGroupNames": [name]}, mutating=False),)
+    if kind == "ecs" and name:
+        return (Call("ecs", "describe_clusters", {"clusters": [name]}, mutating=False),)
+    return ()
+
+
+def fleet_size(facts: Mapping[str, Any]) -> int | None:
+    """Members of the fleet ``fleet_reads`` read: the group's desired capacity, the cluster's services."""
+    groups = (facts.get("describe_auto_scaling_groups") or {}).get("AutoScalingGroups") or []
+    if groups:
+        return int(groups[0].get("DesiredCapacity") or len(groups[0].get("Instances") or []))
+    clusters = (facts.get("describe_clusters") or {}).get("clusters") or []
+    if clusters:
+        return int(clusters[0].get("activeServicesCount") or 0) or None
+    return None
