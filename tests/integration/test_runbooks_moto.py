@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 
 from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.executor import Executor
-from chalicelib.adapters.facts import Facts
+from chalicelib.adapters.facts import Facts, RunbookPlanner
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.runbooks import (
     disk_cleanup,
@@ -307,3 +307,21 @@ def test_ec2_retire_replaces_a_group_member_through_auto_scaling(aws: Aws) -> No
 def test_a_missing_instance_is_a_fact_that_escalates(aws: Aws) -> None:
     planned, facts, results = run(aws, alarm_on("alarm_ec2_cpu", InstanceId="i-0123456789abcdef0"))
     assert "error" in facts["describe_instances"] and results == [] and "NotFound" in planned.plan.problem
+
+
+def test_the_planner_reads_plans_and_sizes_the_fleet_for_the_remediate_service(aws: Aws) -> None:
+    group, (instance, other), _ = fleet(aws)
+    planner = RunbookPlanner(lambda: CATALOG, aws.client)
+    plan, limits, size = planner.plan(alarm_on("alarm_ec2_cpu", InstanceId=instance))
+    assert [c.operation for c in plan.calls] == ["reboot_instances"] and limits.max_in_flight_pct == 10.0
+    assert size == 2 and plan.target.fleet == f"asg:{group}"
+    # an instance selfheal quarantined: its alarm is selfheal's own doing, nothing is planned
+    aws.client("ec2").create_tags(Resources=[other], Tags=[{"Key": MARKER_TAG, "Value": "ec2-isolate"}])
+    assert planner.plan(alarm_on("alarm_ec2_cpu", InstanceId=other)) == (None, None, None)
+    planned, _ = planner.planned(alarm_on("alarm_ec2_cpu", InstanceId=other))
+    assert MARKER_TAG in planned.incident.caused_by_selfheal
+    # an ambiguous alarm escalates with the default limits; nothing is read
+    calls_before = sum(aws.calls.values())
+    plan, limits, size = planner.plan(parse_event(load_event("alarm_composite")).incident())
+    assert plan.problem and plan.calls == () and limits is not None and size is None
+    assert sum(aws.calls.values()) == calls_before
