@@ -542,3 +542,14 @@ def test_fleet_size_is_read_for_groups_and_clusters() -> None:
     assert fleet_size({"describe_clusters": {"clusters": [{"activeServicesCount": 12}]}}) == 12
     assert fleet_reads_for(plan_for(CATALOG, incident("alarm_lambda_errors_alias")).plan) == ()
     assert fleet_size({}) is None and fleet_reads_for(None) == ()
+
+
+def test_ec2_retire_escalates_an_event_sent_after_the_retirement_date() -> None:
+    raw = load_event("health_instance_retirement")
+    raw["time"] = "2026-12-07T00:00:01Z"  # the fixture's date is Mon, 07 Dec 2026 00:00:00 GMT
+    planned = plan_for(CATALOG, parse_event(raw).incident())
+    assert planned.plan.calls == () and "had passed" in planned.plan.problem
+    raw["time"] = "2026-12-06T23:59:59Z"
+    assert plan_for(CATALOG, parse_event(raw).incident()).plan.calls
+    raw["detail"]["startTime"] = "soon"
+    assert plan_for(CATALOG, parse_event(raw).incident()).plan.calls  # an unreadable date does not block

@@ -9,6 +9,8 @@ closes, or the instance runs again (``verified``).
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
@@ -38,11 +40,27 @@ def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     return () if problem else (targets.describe_instance(instance), targets.describe_membership(instance))
 
 
+def _when(text: str) -> datetime | None:
+    """A Health date (RFC 1123, "Mon, 07 Dec 2026 00:00:00 GMT") or an EventBridge time (ISO 8601)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text[:4].isdigit() else parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def too_late(incident: Incident) -> str:
+    """Why the event came after the retirement date ('' when in time or when a date is unknown)."""
+    start, sent = _when(str(incident.facts.get("start_time", ""))), _when(incident.time)
+    if start is None or sent is None or start.tzinfo is None or sent.tzinfo is None or sent < start:
+        return ""
+    return f"the retirement date {incident.facts['start_time']} had passed when the event was sent ({incident.time})"
+
+
 def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | None) -> Plan:
-    """Replace through Auto Scaling, or stop → wait → start."""
+    """Replace through Auto Scaling, or stop → wait → start — before the retirement date."""
     instance, problem = targets.instance_id(incident)
-    if problem:
-        return targets.no_target(entry.name, problem)
+    if problem or too_late(incident):
+        return targets.no_target(entry.name, problem or too_late(incident))
     group = targets.group_name(facts, incident.facts.get("tags") or {})
     target = targets.instance_target(instance, group, incident.region)
     if facts is not None:
