@@ -43,7 +43,9 @@ def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
 def _when(text: str) -> datetime | None:
     """A Health date (RFC 1123, "Mon, 07 Dec 2026 00:00:00 GMT") or an EventBridge time (ISO 8601)."""
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text[:4].isdigit() else parsedate_to_datetime(text)
+        if text[:4].isdigit():
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
 
