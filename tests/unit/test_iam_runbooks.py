@@ -70,6 +70,7 @@ def _literal_calls(tree: ast.AST) -> list[tuple[str, str, bool, str]]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Call":
             service, operation = (a.value for a in node.args[:2])
             kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+            kw.setdefault("wait_for", "")
             calls.append((service, operation, kw.get("mutating", True), kw.get("wait_for", "")))
     return calls
 
@@ -85,6 +86,8 @@ def code_calls(runbook: str) -> set[tuple[str, bool]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "targets":
             calls += helpers.get(node.attr, [])
+    # waiters named through the module's WAITS table (``wait_for=WAITS[...]``)
+    calls += [(s, op, True, w) for (s, op), w in getattr(RUNBOOKS[runbook], "WAITS", {}).items()]
     actions = set()
     for service, operation, mutating, waiter in calls:
         client = boto3.client(service, region_name="us-east-1")

@@ -23,6 +23,7 @@ from chalicelib.core.runbooks import (
     lambda_rollback,
     plan_for,
     reads_for,
+    with_waits,
 )
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, default_catalog, load_catalog, match
 from chalicelib.core.runbooks.loop import MARKER_TAG
@@ -553,3 +554,10 @@ def test_ec2_retire_escalates_an_event_sent_after_the_retirement_date() -> None:
     assert plan_for(CATALOG, parse_event(raw).incident()).plan.calls
     raw["detail"]["startTime"] = "soon"
     assert plan_for(CATALOG, parse_event(raw).incident()).plan.calls  # an unreadable date does not block
+
+
+def test_a_plan_rebuilt_from_the_audit_shape_gets_its_waiters_back() -> None:
+    planned = plan_for(CATALOG, incident("health_instance_retirement"), instance_facts(I2, group=None))
+    rebuilt = Plan(planned.plan.runbook, planned.plan.target, tuple(Call(**c.as_dict()) for c in planned.plan.calls))
+    assert rebuilt.calls[0].wait_for == "" and rebuilt.digest() == planned.plan.digest()
+    assert with_waits(rebuilt) == planned.plan

@@ -77,6 +77,15 @@ __all__ = [
 ]
 
 
+def with_waits(plan: Plan) -> Plan:
+    """``plan`` with the waiters its runbook puts after some calls (a plan rebuilt from the audit's
+    ``{service, operation, params}`` shape lacks them: an approved ec2-retire must wait for the stop)."""
+    runbook = RUNBOOKS.get(plan.runbook)
+    waits = getattr(runbook, "WAITS", {})
+    calls = tuple(dataclasses.replace(c, wait_for=waits.get((c.service, c.operation), c.wait_for)) for c in plan.calls)
+    return dataclasses.replace(plan, calls=calls)
+
+
 def before_for(entry: RunbookEntry, facts: Mapping[str, Any]) -> dict[str, Any]:
     """The pre-state the audit records before the entry's runbook acts (from its facts)."""
     return dict(module(entry).before(facts))

@@ -27,6 +27,8 @@ TARGET = "ec2-instance"
 DEFAULT_PARAMS: dict[str, Any] = {}
 PARAM_TYPES: dict[str, Any] = {}
 VERIFY = "the Health event closes, or the instance runs again after the start"
+# The waiter after a call, so the next call finds the state it needs (kept out of the audit's call shape).
+WAITS = {("ec2", "stop_instances"): "instance_stopped"}
 
 
 def check_params(params: Mapping[str, Any]) -> str:
@@ -85,7 +87,7 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
         )
         return Plan(entry.name, target, (call,))
     calls = (
-        Call("ec2", "stop_instances", {"InstanceIds": [instance]}, wait_for="instance_stopped"),
+        Call("ec2", "stop_instances", {"InstanceIds": [instance]}, wait_for=WAITS["ec2", "stop_instances"]),
         Call("ec2", "start_instances", {"InstanceIds": [instance]}),
     )
     return Plan(entry.name, target, calls)
