@@ -80,6 +80,7 @@ class Executor:
         ``.results``, the failing call last), or, with ``raise_error=False``, returned as the last result.
         """
         calls = plan.calls if isinstance(plan, Plan) else tuple(plan)
+        # All or nothing on parameters: a plan made without reads must never half-run.
         for call in calls:
             missing = unresolved(dict(call.params))
             if missing:
@@ -115,6 +116,8 @@ class Executor:
 
     def _wait(self, client: Any, call: Call) -> None:
         """Run the call's waiter with the call's parameters its operation accepts (InstanceIds, ...)."""
+        # A waiter polls another operation (stop_instances → DescribeInstances): pass only the
+        # parameters that operation accepts.
         waiter = client.get_waiter(call.wait_for)
         members = client.meta.service_model.operation_model(waiter.config.operation).input_shape.members
         waiter.wait(**{k: v for k, v in call.params.items() if k in members}, WaiterConfig=self._waiter)

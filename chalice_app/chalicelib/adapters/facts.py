@@ -53,6 +53,7 @@ class Facts:
             client = self._for(call.service)
             what = f"{call.service}.{call.operation}"
             try:
+                # Read to the end: a function's versions or a command's invocations span pages.
                 if client.can_paginate(call.operation):
                     answer = client.get_paginator(call.operation).paginate(**call.params).build_full_result()
                 else:
@@ -84,7 +85,7 @@ class RunbookPlanner:
         """(the catalog's and runbook's answer after the reads, fleet size or None when unknown)."""
         catalog = self._catalog()
         first = runbooks.plan_for(catalog, incident)
-        if first.entry is None:
+        if first.entry is None:  # no reads for an event no runbook handles (nor for ambiguous alarms)
             return first, None
         facts = self._facts.read(runbooks.reads_for(first.entry, incident))
         planned = runbooks.plan_for(catalog, incident, facts)

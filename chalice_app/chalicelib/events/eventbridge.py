@@ -261,6 +261,7 @@ class AlarmStateChange(EventBridgeEvent):
 
     def incident(self) -> Incident:
         """Identity = alarm ARN + state timestamp; ALARM/INSUFFICIENT_DATA open, OK resolved."""
+        # A redelivered event repeats the state timestamp; a new transition (flapping) has a new one.
         namespace, metric = self._subject()
         resources, ambiguity = self._target()
         single = self.stats[0] if len(self.stats) == 1 else None
@@ -396,6 +397,7 @@ class GuardDutyFinding(EventBridgeEvent):
         ambiguity = ""
         if self.resource_type == "Instance" and not self.instance_id:
             ambiguity = "the finding names no instance id"
+        # A re-published finding keeps its id and grows service.count: the same identity acts once.
         return Incident(
             source="guardduty",
             identity=f"guardduty:{self.finding_id}#{self.action_type}",

@@ -101,11 +101,14 @@ def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping
     """Match ``incident`` in ``catalog`` and plan it with ``facts`` (None: no reads were made)."""
     entry, why = explain(catalog, incident)
     if entry is None:
+        # An alarm routed to selfheal that names no single resource is escalated, not dropped: a
+        # person expected a repair (composite alarms, metric math over several resources).
         alarm_open = incident.source == "alarm" and incident.facts.get("state_value") == "ALARM"
         if alarm_open and incident.ambiguity and not incident.never_act:
             return Planned(None, incident, Plan(runbook="", target=None, problem=incident.ambiguity), why)
         return Planned(None, incident, None, why)
     incident = entry.target_of(incident)
+    # Alarm events carry no resource tags: selfheal's mark is seen only once the facts are read.
     if facts is not None and not incident.caused_by_selfheal:
         marked = marked_by_selfheal(instance_tags(facts))
         if marked:

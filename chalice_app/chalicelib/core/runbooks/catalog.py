@@ -303,6 +303,7 @@ def explain(catalog: Sequence[RunbookEntry], incident: Incident) -> tuple[Runboo
     if incident.source == "alarm" and incident.state == "open" and state != "ALARM":
         return None, f"alarm state {state or 'unknown'} is not ALARM"
     reasons = []
+    # First match wins, in catalog order: put narrow entries (alarm names) before broad ones.
     for entry in catalog:
         for trigger in entry.triggers:
             why = trigger.mismatch(incident)

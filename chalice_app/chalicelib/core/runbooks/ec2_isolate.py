@@ -110,11 +110,14 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
     group = targets.group_name(facts, incident.facts.get("tags") or {})
     finding = str(incident.facts.get("finding_id", ""))
     calls: list[Call] = []
+    # Detach first: Auto Scaling replaces an unhealthy member even when it is protected. None means
+    # a group is unknown without the read; the call stays in the plan with its name null.
     if group or group is None:
         calls.append(
             Call("autoscaling", "detach_instances",
                  {"InstanceIds": [instance], "AutoScalingGroupName": group, "ShouldDecrementDesiredCapacity": False})
         )  # fmt: skip
+    # The mark goes on before the quarantine, so events the quarantine raises already show it.
     marks = [{"Key": MARKER_TAG, "Value": NAME}, {"Key": FINDING_TAG, "Value": finding}]
     calls += [
         Call("ec2", "modify_instance_attribute", {"InstanceId": instance, "DisableApiTermination": {"Value": True}}),
@@ -130,6 +133,8 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
         ),
         Call("ec2", "create_tags", {"Resources": [instance], "Tags": marks}),
     ]
+    # Every interface to the untrack group first, then every one to the isolate group: a flow on one
+    # interface must not stay tracked while another is already isolated.
     calls += [
         Call("ec2", "modify_network_interface_attribute", {"NetworkInterfaceId": e, "Groups": [untrack]}) for e in enis
     ]

@@ -51,6 +51,8 @@ def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
 def in_progress(service: Mapping[str, Any]) -> str:
     """The id of a deployment still rolling out ('' when none)."""
     deployments = service.get("deployments") or []
+    # rolloutState exists only with the deployment circuit breaker; otherwise a second live
+    # deployment (the PRIMARY beside an ACTIVE one) means a rollout has not finished.
     for deployment in deployments:
         if deployment.get("rolloutState") == "IN_PROGRESS" or (
             len(deployments) > 1 and deployment.get("status") == "PRIMARY"

@@ -58,6 +58,7 @@ def previous_version(current: str, versions: list[str]) -> str | None:
     """The highest published version below ``current`` (None when there is none)."""
     if not current.isdigit():
         return None
+    # Versions are numbered in publication order; $LATEST is not a version an alias can roll back to.
     older = [int(v) for v in versions if v.isdigit() and int(v) < int(current)]
     return str(max(older)) if older else None
 
@@ -80,6 +81,7 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
         version = previous_version(current, published)
         if version is None:
             return targets.no_target(entry.name, f"alias {function}:{alias} serves version {current!r}: none before it")
+    # Weighted routing is dropped too: during a canary the alias still sends traffic to the new version.
     call = Call(
         "lambda",
         "update_alias",

@@ -84,6 +84,7 @@ def group_name(facts: Mapping[str, Any] | None, tags: Mapping[str, str] | None =
         answer = facts.get("describe_auto_scaling_instances") or {}
         for member in answer.get("AutoScalingInstances", []) if isinstance(answer, dict) else []:
             return str(member.get("AutoScalingGroupName", ""))
+        # Auto Scaling tags its members with their group; a member being detached may miss the read.
         return instance_tags(facts).get(ASG_TAG, "")
     if tags is not None:
         return tags.get(ASG_TAG, "")
