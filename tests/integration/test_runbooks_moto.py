@@ -320,8 +320,10 @@ def test_the_planner_reads_plans_and_sizes_the_fleet_for_the_remediate_service(a
     assert planner.plan(alarm_on("alarm_ec2_cpu", InstanceId=other)) == (None, None, None)
     planned, _ = planner.planned(alarm_on("alarm_ec2_cpu", InstanceId=other))
     assert MARKER_TAG in planned.incident.caused_by_selfheal
-    # an ambiguous alarm escalates with the default limits; nothing is read
+    # an ambiguous alarm escalates with the default limits; nothing is read for it, nor for an OK
     calls_before = sum(aws.calls.values())
     plan, limits, size = planner.plan(parse_event(load_event("alarm_composite")).incident())
     assert plan.problem and plan.calls == () and limits is not None and size is None
+    plan, limits, size = planner.plan(alarm_on("alarm_ec2_cpu_ok", InstanceId=instance))
+    assert plan.runbook == "ec2-reboot" and limits is not None
     assert sum(aws.calls.values()) == calls_before

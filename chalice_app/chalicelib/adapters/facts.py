@@ -85,7 +85,9 @@ class RunbookPlanner:
         """(the catalog's and runbook's answer after the reads, fleet size or None when unknown)."""
         catalog = self._catalog()
         first = runbooks.plan_for(catalog, incident)
-        if first.entry is None:  # no reads for an event no runbook handles (nor for ambiguous alarms)
+        # No reads for an event no runbook handles (nor an ambiguous alarm), nor for a resolved one:
+        # the governor only closes the open action on it.
+        if first.entry is None or incident.state == "resolved":
             return first, None
         facts = self._facts.read(runbooks.reads_for(first.entry, incident))
         planned = runbooks.plan_for(catalog, incident, facts)
