@@ -11,6 +11,7 @@ Commands:
   delete-parameters                      remove them
   package [--stage dev]                  chalice package → terraform/ (post-processed)
   deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
+  runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
 """
 
 from __future__ import annotations
@@ -375,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
+
+    import runbooks_cli  # noqa: PLC0415 - the command's own module (scripts/runbooks_cli.py)
+
+    runbooks_cli.register(sub)
     return parser
 
 

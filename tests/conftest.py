@@ -32,8 +32,9 @@ def load_corpus(name: str) -> list[dict]:
 
 
 def load_event(name: str) -> dict:
-    """A sample event from ``tests/events``."""
-    return json.loads((EVENTS / name).read_text())
+    """A sample event from ``tests/events`` (``name`` with or without ``.json``), a fresh copy each call."""
+    path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
+    return json.loads(path.read_text())
 
 
 @pytest.fixture(autouse=True)

@@ -3,4 +3,114 @@
 A runbook module knows its trigger, how the target is read from the event, the Plan of AWS calls a
 repair makes and how the repair is verified; it makes no call itself (adapters/executor.py runs a
 Plan's calls, so dry-run, approval hashing, execution and the IAM test all read the same data).
+
+Every runbook module has: ``NAME``, ``SUMMARY``, ``TARGET`` (target kind), ``DEFAULT_PARAMS``,
+``check_params(params)``, ``reads(entry, incident)`` (the non-mutating calls its facts need),
+``plan(entry, incident, facts)`` (facts None: no read was made, read-only values are None),
+``before(facts)`` (pre-state for the audit) and ``VERIFY`` (how the repair is verified); some add
+``followup``/``outcome`` (disk-cleanup), ``release`` (ec2-isolate) and ``verified``.
+
+Use ``plan_for`` (match → loop check on the facts → plan) rather than the modules one by one.
 """
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, ec2_reboot, ec2_retire, ecs_redeploy, lambda_rollback
+from chalicelib.core.runbooks.catalog import RunbookEntry, explain
+from chalicelib.core.runbooks.loop import marked_by_selfheal
+from chalicelib.core.runbooks.plan import Call, Incident, Plan
+from chalicelib.core.runbooks.targets import fleet_reads, fleet_size, instance_tags
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from types import ModuleType
+
+RUNBOOKS: dict[str, ModuleType] = {
+    m.NAME: m for m in (ec2_reboot, disk_cleanup, ecs_redeploy, lambda_rollback, ec2_isolate, ec2_retire)
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the catalog and a runbook make of one incident.
+
+    ``plan`` is None when no runbook matches (``reason`` says why); an open alarm that names no single
+    resource and matches no runbook gets a plan with a ``problem`` and no runbook, so it escalates
+    instead of being dropped. ``incident`` carries ``caused_by_selfheal`` when the facts show selfheal's
+    mark on the target (alarm events cannot show it; see core/runbooks/loop.py).
+    """
+
+    entry: RunbookEntry | None
+    incident: Incident
+    plan: Plan | None
+    reason: str = ""
+
+
+def module(entry: RunbookEntry) -> ModuleType:
+    """The runbook module of a catalog entry."""
+    return RUNBOOKS[entry.action]
+
+
+def reads_for(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
+    """The non-mutating calls the entry's runbook needs before it plans (empty when the target is bad)."""
+    return tuple(module(entry).reads(entry, entry.target_of(incident)))
+
+
+def fleet_reads_for(plan: Plan | None) -> tuple[Call, ...]:
+    """The read of the plan's fleet size (an Auto Scaling group, an ECS cluster); () when it has none."""
+    return fleet_reads(plan.target if plan is not None else None)
+
+
+__all__ = [
+    "RUNBOOKS",
+    "Planned",
+    "before_for",
+    "fleet_reads_for",
+    "fleet_size",
+    "followup_for",
+    "plan_for",
+    "reads_for",
+]
+
+
+def with_waits(plan: Plan) -> Plan:
+    """``plan`` with the waiters its runbook puts after some calls (a plan rebuilt from the audit's
+    ``{service, operation, params}`` shape lacks them: an approved ec2-retire must wait for the stop)."""
+    runbook = RUNBOOKS.get(plan.runbook)
+    waits = getattr(runbook, "WAITS", {})
+    calls = tuple(dataclasses.replace(c, wait_for=waits.get((c.service, c.operation), c.wait_for)) for c in plan.calls)
+    return dataclasses.replace(plan, calls=calls)
+
+
+def before_for(entry: RunbookEntry, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The pre-state the audit records before the entry's runbook acts (from its facts)."""
+    return dict(module(entry).before(facts))
+
+
+def followup_for(entry: RunbookEntry, plan: Plan, responses: Sequence[Mapping[str, Any]]) -> tuple[Call, ...]:
+    """The reads that record an asynchronous action's status after it ran (disk-cleanup's Run Command)."""
+    followup = getattr(module(entry), "followup", None)
+    return tuple(followup(plan, responses)) if followup else ()
+
+
+def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping[str, Any] | None = None) -> Planned:
+    """Match ``incident`` in ``catalog`` and plan it with ``facts`` (None: no reads were made)."""
+    entry, why = explain(catalog, incident)
+    if entry is None:
+        # An alarm routed to selfheal that names no single resource is escalated, not dropped: a
+        # person expected a repair (composite alarms, metric math over several resources).
+        alarm_open = incident.source == "alarm" and incident.facts.get("state_value") == "ALARM"
+        if alarm_open and incident.ambiguity and not incident.never_act:
+            return Planned(None, incident, Plan(runbook="", target=None, problem=incident.ambiguity), why)
+        return Planned(None, incident, None, why)
+    incident = entry.target_of(incident)
+    # Alarm events carry no resource tags: selfheal's mark is seen only once the facts are read.
+    if facts is not None and not incident.caused_by_selfheal:
+        marked = marked_by_selfheal(instance_tags(facts))
+        if marked:
+            incident = dataclasses.replace(incident, caused_by_selfheal=marked)
+    return Planned(entry, incident, module(entry).plan(entry, incident, facts))

@@ -48,6 +48,9 @@ class Incident:
     ambiguity: str = ""
     # Set when the event was caused by selfheal's own action (loop protection), with how it is known.
     caused_by_selfheal: str = ""
+    # Set when the event must never cause an action whatever the catalog says (a GuardDuty sample
+    # finding, an archived finding), with why; no runbook matches such an incident.
+    never_act: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class Call:
     operation: str
     params: Mapping[str, Any] = field(default_factory=dict)
     mutating: bool = True
+    # A boto3 waiter the executor runs after the call (with the call's matching params), when the
+    # next call needs the state this one starts (stop_instances → "instance_stopped" → start_instances).
+    wait_for: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of the `runbooks plan` contract: {"service", "operation", "params"}."""
@@ -90,6 +96,9 @@ class Plan:
     target: Target | None
     calls: tuple[Call, ...] = ()
     problem: str = ""
+    # Set when the runbook stands down without escalating (e.g. an ECS deployment already in
+    # progress): no calls; the event is recorded as suppressed with this reason.
+    stand_down: str = ""
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the plan: approval binds to exactly these calls."""

@@ -1,0 +1,374 @@
+"""The runbook catalog as data: which events trigger which runbook, with which parameters and limits.
+
+A catalog is a JSON document (``load_catalog``), validated with errors that name the offending
+path, so operators change runbooks without changing code::
+
+    {"runbooks": [
+      {"name": "ec2-reboot",                 # unique entry name (audit, cooldown keys, IAM)
+       "action": "ec2-reboot",               # runbook module (default: the name)
+       "description": "...",
+       "triggers": [{"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization"}],
+       "target": {"dimension": "Host"},      # optional, alarms: the dimension naming the resource
+       "params": {},                         # checked against the runbook's PARAMS
+       "limits": {"cooldown_s": 900, "max_in_flight_pct": 10},    # core.runbooks.plan.Limits fields
+       "approval": false,                    # critical: a human approves the exact plan
+       "dry_run": true}                      # audit and notify, change nothing (safe default)
+    ]}
+
+Triggers: ``alarm`` (``namespace`` + ``metric``, optional ``dimensions`` the metric must carry,
+optional ``alarm_names`` globs), ``guardduty`` (``types``: finding types, ``*`` globs;
+``min_severity``), ``health`` (``types``: event type codes). The first entry whose trigger matches
+wins. How the target is found: by default from the alarm's dimensions (an instance from
+``InstanceId``, an ECS service from ``ClusterName``+``ServiceName``, a Lambda alias from ``Resource``;
+the runbook's ``TARGET`` names the kind it needs), from the finding's instance, from the Health
+entity; an entry's ``target.dimension`` names another dimension that holds the resource id (a
+custom metric with ``Host`` = instance id). Every metric input must carry it with one value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.runbooks.plan import Incident, Limits
+from chalicelib.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+SOURCES = ("alarm", "guardduty", "health")
+LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
+ENTRY_KEYS = {"name", "action", "description", "triggers", "target", "params", "limits", "approval", "dry_run"}
+TRIGGER_KEYS = {
+    "alarm": {"source", "namespace", "metric", "dimensions", "alarm_names"},
+    "guardduty": {"source", "types", "min_severity"},
+    "health": {"source", "types"},
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Which incidents start a runbook."""
+
+    source: str
+    namespace: str = ""
+    metric: str = ""
+    dimensions: tuple[str, ...] = ()
+    alarm_names: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    min_severity: float = 0.0
+
+    def describe(self) -> str:
+        """The trigger in a few words, e.g. ``alarm AWS/EC2 CPUUtilization [InstanceId]``."""
+        if self.source == "alarm":
+            words = [f"{self.namespace} {self.metric}" if self.metric else ""]
+            words += [f"[{', '.join(self.dimensions)}]" if self.dimensions else ""]
+            words += [f"named {' or '.join(self.alarm_names)}" if self.alarm_names else ""]
+        else:
+            words = [" or ".join(self.types), f"severity >= {self.min_severity:g}" if self.min_severity else ""]
+        return " ".join(w for w in (self.source, *words) if w)
+
+    def mismatch(self, incident: Incident) -> str:
+        """Why ``incident`` does not match this trigger ('' when it does)."""
+        if incident.source != self.source:
+            return f"source {incident.source} is not {self.source}"
+        facts = incident.facts
+        if self.source == "alarm":
+            return self._alarm_mismatch(facts)
+        if self.types and not any(fnmatchcase(incident.subject, t) for t in self.types):
+            return f"type {incident.subject!r} is not one of {list(self.types)}"
+        severity = float(facts.get("severity", 0) or 0)
+        if self.source == "guardduty" and severity < self.min_severity:
+            return f"severity {severity:g} is below {self.min_severity:g}"
+        return ""
+
+    def _alarm_mismatch(self, facts: Mapping[str, Any]) -> str:
+        name = str(facts.get("alarm_name", ""))
+        if self.alarm_names and any(fnmatchcase(name, g) for g in self.alarm_names):
+            return ""
+        metric = (facts.get("namespace"), facts.get("metric"))
+        if not metric[1]:
+            return "the alarm has no metric"
+        if not self.namespace or metric != (self.namespace, self.metric):
+            return f"metric {metric[0]}/{metric[1]} is not {self.namespace}/{self.metric}"
+        dims = facts.get("dimension_names") or list(facts.get("dimensions") or {})
+        missing = [d for d in self.dimensions if d not in dims]
+        return f"the metric lacks dimension(s) {missing}" if missing else ""
+
+
+@dataclass(frozen=True)
+class RunbookEntry:
+    """One catalog entry: trigger, runbook (``action``), its parameters and its safety limits."""
+
+    name: str
+    action: str
+    triggers: tuple[Trigger, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    description: str = ""
+    # The alarm dimension that holds the target's id, when not one selfheal knows ('' = the default).
+    target_dimension: str = ""
+
+    def target_of(self, incident: Incident) -> Incident:
+        """``incident`` with its resources read from ``target_dimension`` (unchanged without one)."""
+        per_metric = incident.facts.get("metric_dimensions") or []
+        if not self.target_dimension or incident.source != "alarm" or not per_metric:
+            return incident
+        values = [d.get(self.target_dimension, "") for d in per_metric]
+        named = tuple(dict.fromkeys(v for v in values if v))
+        ambiguity = ""
+        if "" in values:
+            ambiguity = f"a metric of the alarm lacks dimension {self.target_dimension}"
+        elif len(named) > 1:
+            ambiguity = (
+                f"the alarm's metrics name {len(named)} resources by {self.target_dimension}: {', '.join(named)}"
+            )
+        return dataclasses.replace(incident, resources=named, ambiguity=ambiguity)
+
+    def describe_trigger(self) -> str:
+        """Every trigger of the entry in a few words, ``|`` between them."""
+        return " | ".join(t.describe() for t in self.triggers)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry in the catalog's JSON shape (``load_catalog`` reads it back)."""
+        limits = dataclasses.asdict(self.limits)
+        return {
+            "name": self.name,
+            "action": self.action,
+            "description": self.description,
+            "triggers": [
+                {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in dataclasses.asdict(t).items()
+                    if v or k == "source"
+                }
+                for t in self.triggers
+            ],
+            **({"target": {"dimension": self.target_dimension}} if self.target_dimension else {}),
+            "params": dict(self.params),
+            "limits": {k: v for k, v in limits.items() if k not in ("approval", "dry_run")},
+            "approval": self.limits.approval,
+            "dry_run": self.limits.dry_run,
+        }
+
+
+Catalog = tuple[RunbookEntry, ...]
+
+
+def _fail(where: str, problem: str) -> ConfigError:
+    return ConfigError(f"runbook catalog {where}: {problem}")
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(where, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _trigger(raw: Any, where: str) -> Trigger:
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be an object")
+    source = raw.get("source")
+    if source not in SOURCES:
+        raise _fail(f"{where}.source", f"must be one of {list(SOURCES)}, not {source!r}")
+    unknown = set(raw) - TRIGGER_KEYS[source]
+    if unknown:
+        raise _fail(where, f"unknown key(s) {sorted(unknown)} for a {source} trigger")
+    kwargs: dict[str, Any] = {"source": source}
+    for key in ("namespace", "metric"):
+        if key in raw:
+            if not isinstance(raw[key], str) or not raw[key]:
+                raise _fail(f"{where}.{key}", "must be a non-empty string")
+            kwargs[key] = raw[key]
+    for key in ("dimensions", "alarm_names", "types"):
+        if key in raw:
+            kwargs[key] = _strings(raw[key], f"{where}.{key}")
+    if "min_severity" in raw:
+        if not isinstance(raw["min_severity"], int | float) or isinstance(raw["min_severity"], bool):
+            raise _fail(f"{where}.min_severity", "must be a number")
+        kwargs["min_severity"] = float(raw["min_severity"])
+    if source == "alarm" and not kwargs.get("alarm_names") and not (kwargs.get("namespace") and kwargs.get("metric")):
+        raise _fail(where, "an alarm trigger needs namespace and metric (or alarm_names)")
+    if source != "alarm" and not kwargs.get("types"):
+        raise _fail(where, f"a {source} trigger needs types")
+    return Trigger(**kwargs)
+
+
+def _limits(raw: Any, entry: Mapping[str, Any], where: str) -> Limits:
+    if not isinstance(raw, dict):
+        raise _fail(f"{where}.limits", "must be an object")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        spec = LIMIT_FIELDS.get(key)
+        if spec is None or key in ("approval", "dry_run"):
+            raise _fail(
+                f"{where}.limits.{key}", f"unknown limit (known: {sorted(set(LIMIT_FIELDS) - {'approval', 'dry_run'})})"
+            )
+        kind = float if isinstance(spec.default, float) else int
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise _fail(f"{where}.limits.{key}", f"must be a non-negative number, not {value!r}")
+        values[key] = kind(value)
+    if values.get("max_in_flight_pct", 0.0) > 100:  # noqa: PLR2004 - a percentage
+        raise _fail(f"{where}.limits.max_in_flight_pct", "is a percentage of the fleet, between 0 and 100")
+    for flag in ("approval", "dry_run"):
+        if flag in entry:
+            if not isinstance(entry[flag], bool):
+                raise _fail(f"{where}.{flag}", "must be true or false")
+            values[flag] = entry[flag]
+    return Limits(**values)
+
+
+def _entry(raw: Any, where: str) -> RunbookEntry:
+    from chalicelib.core.runbooks import RUNBOOKS  # the runbook modules import this module
+
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be an object")
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise _fail(where, f"unknown key(s) {sorted(unknown)} (known: {sorted(ENTRY_KEYS)})")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise _fail(f"{where}.name", "must be a non-empty string")
+    where = f"{where} ({name})"
+    action = raw.get("action", name)
+    runbook = RUNBOOKS.get(action)
+    if runbook is None:
+        raise _fail(f"{where}.action", f"unknown runbook {action!r} (known: {sorted(RUNBOOKS)})")
+    triggers = raw.get("triggers")
+    if not isinstance(triggers, list) or not triggers:
+        raise _fail(f"{where}.triggers", "must be a non-empty list")
+    parsed = tuple(_trigger(t, f"{where}.triggers[{i}]") for i, t in enumerate(triggers))
+    params = raw.get("params", {})
+    if not isinstance(params, dict):
+        raise _fail(f"{where}.params", "must be an object")
+    problem = runbook.check_params(params)
+    if problem:
+        raise _fail(f"{where}.params", problem)
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise _fail(f"{where}.description", "must be a string")
+    target = raw.get("target", {})
+    if not isinstance(target, dict) or set(target) - {"dimension"} or not isinstance(target.get("dimension", ""), str):
+        raise _fail(f"{where}.target", 'must be {"dimension": "<alarm dimension name>"}')
+    if target and any(t.source != "alarm" for t in parsed):
+        raise _fail(f"{where}.target", "a target dimension needs alarm triggers only")
+    return RunbookEntry(
+        name=name,
+        action=action,
+        triggers=parsed,
+        params={**runbook.DEFAULT_PARAMS, **params},
+        limits=_limits(raw.get("limits", {}), raw, where),
+        description=description or runbook.SUMMARY,
+        target_dimension=target.get("dimension", ""),
+    )
+
+
+def load_catalog(source: str | Mapping[str, Any]) -> Catalog:
+    """The catalog in ``source`` (JSON text or the parsed document); ConfigError naming what is wrong."""
+    if isinstance(source, str):
+        try:
+            doc: Any = json.loads(source)
+        except json.JSONDecodeError as exc:
+            raise _fail("JSON", str(exc)) from exc
+    else:
+        doc = source
+    if not isinstance(doc, dict) or set(doc) != {"runbooks"} or not isinstance(doc["runbooks"], list):
+        raise _fail("document", 'must be {"runbooks": [entry, ...]}')
+    entries = tuple(_entry(e, f"runbooks[{i}]") for i, e in enumerate(doc["runbooks"]))
+    names = [e.name for e in entries]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise _fail("runbooks", f"duplicate name(s) {duplicates}")
+    return entries
+
+
+def match(catalog: Sequence[RunbookEntry], incident: Incident) -> RunbookEntry | None:
+    """The first entry a trigger of which matches ``incident``; None for none.
+
+    Never matches an incident that must never act (sample or archived finding), nor an open alarm
+    that is not in ALARM (INSUFFICIENT_DATA). A resolved incident (alarm OK, Health closed) matches
+    the entry that acted on it, so the governor can close the action as healed.
+    """
+    return explain(catalog, incident)[0]
+
+
+def explain(catalog: Sequence[RunbookEntry], incident: Incident) -> tuple[RunbookEntry | None, str]:
+    """(matching entry or None, why none matched — '' when one did)."""
+    if incident.never_act:
+        return None, incident.never_act
+    state = incident.facts.get("state_value")
+    if incident.source == "alarm" and incident.state == "open" and state != "ALARM":
+        return None, f"alarm state {state or 'unknown'} is not ALARM"
+    reasons = []
+    # First match wins, in catalog order: put narrow entries (alarm names) before broad ones.
+    for entry in catalog:
+        for trigger in entry.triggers:
+            why = trigger.mismatch(incident)
+            if not why:
+                return entry, ""
+            if trigger.source == incident.source:
+                reasons.append(f"{entry.name}: {why}")
+    return None, "no runbook matches" + (f" ({'; '.join(reasons)})" if reasons else f" {incident.source} events")
+
+
+def _alarm(namespace: str, metric: str, *dimensions: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"source": "alarm", "namespace": namespace, "metric": metric}
+    if dimensions:
+        out["dimensions"] = list(dimensions)
+    return out
+
+
+# The default catalog matches alarms people already have, by namespace and metric. Every entry is
+# dry-run until an operator enables it (the deployment's safe default).
+DEFAULT_DOCUMENT: dict[str, Any] = {
+    "runbooks": [
+        {
+            "name": "ec2-reboot",
+            "triggers": [_alarm("AWS/EC2", "CPUUtilization", "InstanceId")],
+            "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 2, "max_in_flight_pct": 10.0},
+        },
+        {
+            "name": "disk-cleanup",
+            "triggers": [
+                _alarm("CWAgent", "disk_used_percent", "InstanceId"),
+                _alarm("System/Linux", "DiskSpaceUtilization", "InstanceId"),
+            ],
+            "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 5, "max_in_flight_pct": 25.0},
+        },
+        {
+            "name": "ecs-redeploy",
+            "triggers": [_alarm("AWS/ECS", "MemoryUtilization", "ClusterName", "ServiceName")],
+            "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 1},
+        },
+        {
+            "name": "lambda-rollback",
+            "triggers": [_alarm("AWS/Lambda", "Errors", "Resource")],
+            "limits": {"cooldown_s": 3600, "max_attempts": 1, "max_in_flight": 1},
+        },
+        {
+            "name": "ec2-isolate",
+            "triggers": [
+                {
+                    "source": "guardduty",
+                    "types": ["Backdoor:EC2/C&CActivity.B", "Backdoor:EC2/C&CActivity.B!DNS"],
+                    "min_severity": 7.0,
+                }
+            ],  # fmt: skip
+            "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 5, "approval_ttl_s": 3600},
+            "approval": True,
+        },
+        {
+            "name": "ec2-retire",
+            "triggers": [{"source": "health", "types": ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"]}],
+            "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 1, "verify_deadline_s": 3600},
+        },
+    ]
+}
+
+
+def default_catalog() -> Catalog:
+    """The default catalog, validated like any other."""
+    return load_catalog(DEFAULT_DOCUMENT)

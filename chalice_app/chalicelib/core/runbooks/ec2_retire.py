@@ -1,0 +1,108 @@
+"""ec2-retire: an AWS Health scheduled retirement → move the instance off the degraded host before
+the date: an Auto Scaling member is replaced (terminated with the desired capacity kept); an
+EBS-backed instance is stopped, waited for, and started (it starts on healthy hardware).
+
+An instance-store root cannot be stopped without losing its data: that escalates. A stopped
+instance stands down (retirement does not touch it until it starts). Verify: the Health event
+closes, or the instance runs again (``verified``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.plan import Call, Incident, Plan
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chalicelib.core.runbooks.catalog import RunbookEntry
+
+NAME = "ec2-retire"
+SUMMARY = "Move an instance scheduled for retirement to healthy hardware (stop/start or ASG replacement)"
+TARGET = "ec2-instance"
+DEFAULT_PARAMS: dict[str, Any] = {}
+PARAM_TYPES: dict[str, Any] = {}
+VERIFY = "the Health event closes, or the instance runs again after the start"
+# The waiter after a call, so the next call finds the state it needs (kept out of the audit's call shape).
+WAITS = {("ec2", "stop_instances"): "instance_stopped"}
+
+
+def check_params(params: Mapping[str, Any]) -> str:
+    """Why ``params`` are not this runbook's ('' when they are)."""
+    return targets.check_params(params, PARAM_TYPES)
+
+
+def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
+    """The instance (state, root device type) and its Auto Scaling group."""
+    instance, problem = targets.instance_id(incident)
+    return () if problem else (targets.describe_instance(instance), targets.describe_membership(instance))
+
+
+def _when(text: str) -> datetime | None:
+    """A Health date (RFC 1123, "Mon, 07 Dec 2026 00:00:00 GMT") or an EventBridge time (ISO 8601)."""
+    try:
+        if text[:4].isdigit():
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def too_late(incident: Incident) -> str:
+    """Why the event came after the retirement date ('' when in time or when a date is unknown)."""
+    start, sent = _when(str(incident.facts.get("start_time", ""))), _when(incident.time)
+    if start is None or sent is None or start.tzinfo is None or sent.tzinfo is None or sent < start:
+        return ""
+    return f"the retirement date {incident.facts['start_time']} had passed when the event was sent ({incident.time})"
+
+
+def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | None) -> Plan:
+    """Replace through Auto Scaling, or stop → wait → start — before the retirement date."""
+    instance, problem = targets.instance_id(incident)
+    if problem or too_late(incident):
+        return targets.no_target(entry.name, problem or too_late(incident))
+    group = targets.group_name(facts, incident.facts.get("tags") or {})
+    target = targets.instance_target(instance, group, incident.region)
+    if facts is not None:
+        problem = targets.instance_problem(facts, instance)
+        found = targets.instance(facts) or {}
+        state = (found.get("State") or {}).get("Name")
+        if not problem and state in ("terminated", "shutting-down"):
+            problem = f"instance {instance} is {state}"
+        if not problem and not group and found.get("RootDeviceType") == "instance-store":
+            problem = f"instance {instance} has an instance-store root: stopping it loses its data; replace it by hand"
+        if problem:
+            return targets.no_target(entry.name, problem)
+        if state in ("stopped", "stopping"):
+            return Plan(entry.name, target, stand_down=f"instance {instance} is {state}: retirement leaves it alone")
+    if group:
+        call = Call(
+            "autoscaling",
+            "terminate_instance_in_auto_scaling_group",
+            {"InstanceId": instance, "ShouldDecrementDesiredCapacity": False},
+        )
+        return Plan(entry.name, target, (call,))
+    calls = (
+        Call("ec2", "stop_instances", {"InstanceIds": [instance]}, wait_for=WAITS["ec2", "stop_instances"]),
+        Call("ec2", "start_instances", {"InstanceIds": [instance]}),
+    )
+    return Plan(entry.name, target, calls)
+
+
+def before(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The pre-state recorded in the audit: state, host placement, group."""
+    found = targets.instance(facts) or {}
+    return {
+        "state": (found.get("State") or {}).get("Name"),
+        "root_device_type": found.get("RootDeviceType"),
+        "auto_scaling_group": targets.group_name(facts) or None,
+    }
+
+
+def verified(facts: Mapping[str, Any]) -> bool:
+    """The read instance runs again."""
+    return ((targets.instance(facts) or {}).get("State") or {}).get("Name") == "running"

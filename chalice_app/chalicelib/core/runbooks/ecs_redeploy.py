@@ -1,0 +1,89 @@
+"""ecs-redeploy: an ECS service memory alarm (ClusterName + ServiceName) → force a new deployment.
+
+Stands down (no call, no escalation) while a deployment of the service is already in progress.
+Verify: the alarm returns to OK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chalicelib.core.runbooks.catalog import RunbookEntry
+
+NAME = "ecs-redeploy"
+SUMMARY = "Force a new deployment of the ECS service a memory alarm names"
+TARGET = "ecs-service"
+DEFAULT_PARAMS: dict[str, Any] = {}
+PARAM_TYPES: dict[str, Any] = {}
+VERIFY = "the alarm returns to OK"
+
+
+def check_params(params: Mapping[str, Any]) -> str:
+    """Why ``params`` are not this runbook's ('' when they are)."""
+    return targets.check_params(params, PARAM_TYPES)
+
+
+def service_of(incident: Incident) -> tuple[str, str, str]:
+    """(cluster, service, '') or ('', '', why the incident names no ECS service)."""
+    resource, problem = targets.one_resource(incident)
+    if problem:
+        return "", "", problem
+    cluster, _, service = resource.partition("/")
+    if not cluster or not service or "/" in service:
+        return "", "", f"{resource!r} is not an ECS cluster/service"
+    return cluster, service, ""
+
+
+def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
+    """The service's deployments."""
+    cluster, service, problem = service_of(incident)
+    if problem:
+        return ()
+    return (Call("ecs", "describe_services", {"cluster": cluster, "services": [service]}, mutating=False),)
+
+
+def in_progress(service: Mapping[str, Any]) -> str:
+    """The id of a deployment still rolling out ('' when none)."""
+    deployments = service.get("deployments") or []
+    # rolloutState exists only with the deployment circuit breaker; otherwise a second live
+    # deployment (the PRIMARY beside an ACTIVE one) means a rollout has not finished.
+    for deployment in deployments:
+        if deployment.get("rolloutState") == "IN_PROGRESS" or (
+            len(deployments) > 1 and deployment.get("status") == "PRIMARY"
+        ):
+            return str(deployment.get("id", "?"))
+    return ""
+
+
+def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | None) -> Plan:
+    """``update_service(forceNewDeployment=True)``, unless a deployment is in progress."""
+    cluster, service, problem = service_of(incident)
+    if problem:
+        return targets.no_target(entry.name, problem)
+    target = Target(kind="ecs-service", id=f"{cluster}/{service}", fleet=f"ecs:{cluster}", region=incident.region)
+    if facts is not None:
+        found = ((facts.get("describe_services") or {}).get("services") or [None])[0]
+        error = targets.read_error(facts, "describe_services")
+        if error or not found or found.get("status") != "ACTIVE":
+            return targets.no_target(entry.name, error or f"service {cluster}/{service} is not an active service")
+        rolling = in_progress(found)
+        if rolling:
+            return Plan(entry.name, target, stand_down=f"deployment {rolling} of {cluster}/{service} is in progress")
+    call = Call("ecs", "update_service", {"cluster": cluster, "service": service, "forceNewDeployment": True})
+    return Plan(entry.name, target, (call,))
+
+
+def before(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The pre-state recorded in the audit: the service's deployments and task counts."""
+    found = ((facts.get("describe_services") or {}).get("services") or [{}])[0]
+    return {
+        "task_definition": found.get("taskDefinition"),
+        "running_count": found.get("runningCount"),
+        "deployments": [d.get("id") for d in found.get("deployments") or []],
+    }

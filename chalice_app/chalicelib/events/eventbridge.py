@@ -1,0 +1,531 @@
+"""Typed, read-only views of the EventBridge events the runbooks handle, each turned into an Incident.
+
+- ``AlarmStateChange``: "CloudWatch Alarm State Change" (source ``aws.cloudwatch``)
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+- ``GuardDutyFinding``: "GuardDuty Finding" (source ``aws.guardduty``)
+  https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings_eventbridge.html
+- ``HealthEvent``: "AWS Health Event" (source ``aws.health``)
+  https://docs.aws.amazon.com/health/latest/ug/aws-health-events-eventbridge-schema.html
+
+The shapes that matter: alarm dimensions are a map; ``reasonData`` is a JSON *string*; a metric-math
+alarm lists several ``metricStat`` inputs beside an ``expression``; a composite alarm has an
+``alarmRule`` and no metrics; GuardDuty re-publishes an open finding (same ``id``) with a higher
+``service.count``, and marks generated samples with ``service.additionalInfo.sample``; a Health event
+lists ``affectedEntities``. Fields are read leniently (a missing field is empty), so that a malformed
+event reaches the governor as an empty or ambiguous target, which escalates; only an envelope that is
+not an EventBridge event of these sources raises PayloadError.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.runbooks.loop import DEFAULT_PRINCIPAL, is_own_principal, marked_by_selfheal, tag_map
+from chalicelib.core.runbooks.plan import Incident
+from chalicelib.errors import PayloadError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+ALARM = ("aws.cloudwatch", "CloudWatch Alarm State Change")
+FINDING = ("aws.guardduty", "GuardDuty Finding")
+HEALTH = ("aws.health", "AWS Health Event")
+
+# Alarm dimensions that name the resource a metric is about, most specific first: (dimension names,
+# how the resource id is written). ECS service metrics name "cluster/service"; a Lambda alias
+# metric's ``Resource`` dimension is "function:alias" (FunctionName alone means no alias).
+RESOURCE_DIMENSIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("InstanceId",), "{InstanceId}"),
+    (("ClusterName", "ServiceName"), "{ClusterName}/{ServiceName}"),
+    (("Resource",), "{Resource}"),
+    (("FunctionName",), "{FunctionName}"),
+    (("AutoScalingGroupName",), "asg:{AutoScalingGroupName}"),
+)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def resource_of(dimensions: Mapping[str, str]) -> str:
+    """The resource id a metric's dimensions name, or '' when they name none selfheal knows."""
+    for names, template in RESOURCE_DIMENSIONS:
+        if all(dimensions.get(n) for n in names):
+            return template.format(**{n: dimensions[n] for n in names})
+    return ""
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """One entry of an alarm's ``configuration.metrics``: a metric (``metricStat``) or an ``expression``."""
+
+    id: str
+    namespace: str = ""
+    metric_name: str = ""
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    expression: str = ""
+    return_data: bool = True
+
+    @property
+    def resource(self) -> str:
+        """The resource this metric is about ('' for an expression or unknown dimensions)."""
+        return resource_of(self.dimensions)
+
+
+class EventBridgeEvent:
+    """The EventBridge envelope every view shares; ``raw`` is kept but never printed."""
+
+    source_name = ""
+
+    def __init__(self, raw: Mapping[str, Any], *, principal: str = DEFAULT_PRINCIPAL) -> None:
+        self.raw = raw
+        # Prefix of selfheal's own IAM principals (loop protection).
+        self.principal = principal
+
+    @property
+    def event_id(self) -> str:
+        """EventBridge's id of this delivery (a redelivery may reuse it; identity is per source)."""
+        return _str(self.raw.get("id"))
+
+    @property
+    def source(self) -> str:
+        """The emitting service, e.g. ``aws.cloudwatch``."""
+        return _str(self.raw.get("source"))
+
+    @property
+    def detail_type(self) -> str:
+        """EventBridge's ``detail-type``, e.g. ``CloudWatch Alarm State Change``."""
+        return _str(self.raw.get("detail-type"))
+
+    @property
+    def account(self) -> str:
+        """The AWS account the event is about."""
+        return _str(self.raw.get("account"))
+
+    @property
+    def region(self) -> str:
+        """The region the event comes from."""
+        return _str(self.raw.get("region"))
+
+    @property
+    def time(self) -> str:
+        """When EventBridge received the event (ISO 8601, UTC)."""
+        return _str(self.raw.get("time"))
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """The envelope's ``resources`` (ARNs or ids, by source)."""
+        return tuple(str(r) for r in _list(self.raw.get("resources")))
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The source-specific ``detail`` object."""
+        return _dict(self.raw.get("detail"))
+
+    def incidents(self) -> tuple[Incident, ...]:
+        """Every incident this event reports (one, except a Health event naming several entities)."""
+        return (self.incident(),)
+
+    def incident(self) -> Incident:
+        """What the event reports, independent of its wire shape."""
+        raise NotImplementedError
+
+    def _envelope(self) -> dict[str, str]:
+        return {"region": self.region, "account": self.account, "time": self.time}
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}({self.event_id} {self.detail_type!r})"
+
+    __repr__ = __str__
+
+
+class AlarmStateChange(EventBridgeEvent):
+    """A CloudWatch alarm changed state (ALARM, OK or INSUFFICIENT_DATA)."""
+
+    source_name = "alarm"
+
+    @property
+    def alarm_name(self) -> str:
+        """The alarm's name."""
+        return _str(self.detail.get("alarmName"))
+
+    @property
+    def alarm_arn(self) -> str:
+        """The alarm's ARN (the envelope's only resource)."""
+        return self.resources[0] if self.resources else ""
+
+    @property
+    def state_value(self) -> str:
+        """The new state: ALARM, OK or INSUFFICIENT_DATA."""
+        return _str(_dict(self.detail.get("state")).get("value"))
+
+    @property
+    def previous_state_value(self) -> str:
+        """The state before this change."""
+        return _str(_dict(self.detail.get("previousState")).get("value"))
+
+    @property
+    def state_timestamp(self) -> str:
+        """When the alarm entered the new state: with the ARN, the identity of this transition."""
+        return _str(_dict(self.detail.get("state")).get("timestamp"))
+
+    @property
+    def reason(self) -> str:
+        """CloudWatch's sentence for the change (or the SetAlarmState caller's)."""
+        return _str(_dict(self.detail.get("state")).get("reason"))
+
+    @cached_property
+    def reason_data(self) -> dict[str, Any]:
+        """``state.reasonData``, which AWS sends as a JSON string: datapoints, threshold ({} when absent)."""
+        text = _dict(self.detail.get("state")).get("reasonData")
+        if not isinstance(text, str) or not text:
+            return {}
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        """The alarm's configuration as the event carries it."""
+        return _dict(self.detail.get("configuration"))
+
+    @property
+    def alarm_rule(self) -> str:
+        """A composite alarm's rule over other alarms ('' for a metric alarm)."""
+        return _str(self.configuration.get("alarmRule"))
+
+    @property
+    def is_composite(self) -> bool:
+        """A composite alarm: it names other alarms, no metric and so no resource."""
+        return bool(self.alarm_rule)
+
+    @cached_property
+    def metrics(self) -> tuple[MetricInput, ...]:
+        """The alarm's metric inputs: one for a single-metric alarm; several (and expressions) for metric math."""
+        out = []
+        for entry in _list(self.configuration.get("metrics")):
+            entry = _dict(entry)
+            metric = _dict(_dict(entry.get("metricStat")).get("metric"))
+            dims = {str(k): str(v) for k, v in _dict(metric.get("dimensions")).items()}
+            out.append(
+                MetricInput(
+                    id=_str(entry.get("id")),
+                    namespace=_str(metric.get("namespace")),
+                    metric_name=_str(metric.get("name")),
+                    dimensions=dims,
+                    expression=_str(entry.get("expression")),
+                    return_data=bool(entry.get("returnData", True)),
+                )
+            )
+        return tuple(out)
+
+    @property
+    def stats(self) -> tuple[MetricInput, ...]:
+        """The inputs that are metrics (not expressions)."""
+        return tuple(m for m in self.metrics if m.namespace and m.metric_name)
+
+    def _subject(self) -> tuple[str, str]:
+        pairs = list(dict.fromkeys((m.namespace, m.metric_name) for m in self.stats))
+        return pairs[0] if pairs else ("", "")
+
+    def _target(self) -> tuple[tuple[str, ...], str]:
+        """(resources named, ambiguity): one resource, or why the alarm names none or several."""
+        if self.is_composite:
+            return (), f"composite alarm {self.alarm_name!r} ({self.alarm_rule}) names alarms, no resource"
+        stats = self.stats
+        if not stats:
+            return (), f"alarm {self.alarm_name!r} has no metric input (a query or expression only)"
+        named = tuple(dict.fromkeys(m.resource for m in stats))
+        if "" in named:
+            missing = next(m for m in stats if not m.resource)
+            return tuple(r for r in named if r), (
+                f"metric {missing.namespace}/{missing.metric_name} of alarm {self.alarm_name!r} has dimensions "
+                f"{sorted(missing.dimensions)} that name no resource"
+            )
+        if len(named) > 1:
+            return named, f"metric-math alarm {self.alarm_name!r} names {len(named)} resources: {', '.join(named)}"
+        return named, ""
+
+    def incident(self) -> Incident:
+        """Identity = alarm ARN + state timestamp; ALARM/INSUFFICIENT_DATA open, OK resolved."""
+        # A redelivered event repeats the state timestamp; a new transition (flapping) has a new one.
+        namespace, metric = self._subject()
+        resources, ambiguity = self._target()
+        single = self.stats[0] if len(self.stats) == 1 else None
+        return Incident(
+            source="alarm",
+            identity=f"{self.alarm_arn or self.alarm_name}#{self.state_timestamp}",
+            state="resolved" if self.state_value == "OK" else "open",
+            subject=f"{namespace}/{metric}" if metric else "",
+            resources=resources,
+            ambiguity=ambiguity,
+            facts={
+                "alarm_name": self.alarm_name,
+                "alarm_arn": self.alarm_arn,
+                "state_value": self.state_value,
+                "previous_state_value": self.previous_state_value,
+                "namespace": namespace,
+                "metric": metric,
+                "dimensions": dict(single.dimensions) if single else {},
+                "dimension_names": sorted({d for m in self.stats for d in m.dimensions}),
+                "metric_dimensions": [dict(m.dimensions) for m in self.stats],
+                "reason": self.reason,
+                "reason_data": self.reason_data,
+            },
+            **self._envelope(),
+        )
+
+
+class GuardDutyFinding(EventBridgeEvent):
+    """A GuardDuty finding was created or updated (re-published with a higher ``service.count``)."""
+
+    source_name = "guardduty"
+
+    @property
+    def finding_id(self) -> str:
+        """The finding's id: stable across re-publications of the same finding."""
+        return _str(self.detail.get("id"))
+
+    @property
+    def finding_arn(self) -> str:
+        """The finding's ARN."""
+        return _str(self.detail.get("arn"))
+
+    @property
+    def finding_type(self) -> str:
+        """The finding type, e.g. ``Backdoor:EC2/C&CActivity.B!DNS``."""
+        return _str(self.detail.get("type"))
+
+    @property
+    def severity(self) -> float:
+        """Severity, 1.0-8.9 (low < 4, medium < 7, high)."""
+        value = self.detail.get("severity")
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    @property
+    def service(self) -> dict[str, Any]:
+        """The ``service`` block: action, count, archived, additional info."""
+        return _dict(self.detail.get("service"))
+
+    @property
+    def count(self) -> int:
+        """How many times GuardDuty saw the activity (grows on re-publication)."""
+        value = self.service.get("count")
+        return int(value) if isinstance(value, int | float) else 0
+
+    @property
+    def is_sample(self) -> bool:
+        """A sample finding GuardDuty generated on request (``additionalInfo.sample``): never act."""
+        sample = _dict(self.service.get("additionalInfo")).get("sample")
+        return sample is True or sample == "true"
+
+    @property
+    def is_archived(self) -> bool:
+        """The finding was archived (by a person or a suppression rule): never act."""
+        return self.service.get("archived") is True
+
+    @property
+    def action_type(self) -> str:
+        """What the actor did: NETWORK_CONNECTION, DNS_REQUEST, AWS_API_CALL, PORT_PROBE, ..."""
+        return _str(_dict(self.service.get("action")).get("actionType"))
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        """The ``resource`` block: what the finding is about."""
+        return _dict(self.detail.get("resource"))
+
+    @property
+    def resource_type(self) -> str:
+        """``Instance``, ``AccessKey``, ``S3Bucket``, ..."""
+        return _str(self.resource.get("resourceType"))
+
+    @property
+    def instance(self) -> dict[str, Any]:
+        """``resource.instanceDetails`` ({} for findings not about an instance)."""
+        return _dict(self.resource.get("instanceDetails"))
+
+    @property
+    def instance_id(self) -> str:
+        """The instance the finding is about ('' when none)."""
+        return _str(self.instance.get("instanceId"))
+
+    @property
+    def instance_tags(self) -> dict[str, str]:
+        """The instance's tags when GuardDuty saw it."""
+        return tag_map(_list(self.instance.get("tags")))
+
+    @property
+    def network_interfaces(self) -> tuple[dict[str, Any], ...]:
+        """The instance's network interfaces as the finding lists them: id, VPC, groups."""
+        out = []
+        for eni in _list(self.instance.get("networkInterfaces")):
+            eni = _dict(eni)
+            groups = [_str(_dict(g).get("groupId")) for g in _list(eni.get("securityGroups"))]
+            out.append({"id": _str(eni.get("networkInterfaceId")), "vpc_id": _str(eni.get("vpcId")), "groups": groups})
+        return tuple(out)
+
+    @property
+    def api_caller(self) -> str:
+        """The IAM user or role session that made the API calls an API finding is about ('' otherwise)."""
+        details = _dict(self.resource.get("accessKeyDetails"))
+        return _str(details.get("userName")) or _str(details.get("principalId"))
+
+    def incident(self) -> Incident:
+        """Identity = finding id + action type, so a re-published finding is the same incident."""
+        own = ""
+        if is_own_principal(self.api_caller, self.principal):
+            own = f"the finding is about API calls of selfheal's own principal {self.api_caller}"
+        own = own or marked_by_selfheal(self.instance_tags)
+        never = ""
+        if self.is_sample:
+            never = "GuardDuty sample finding (service.additionalInfo.sample is true)"
+        elif self.is_archived:
+            never = "the finding is archived"
+        ambiguity = ""
+        if self.resource_type == "Instance" and not self.instance_id:
+            ambiguity = "the finding names no instance id"
+        # A re-published finding keeps its id and grows service.count: the same identity acts once.
+        return Incident(
+            source="guardduty",
+            identity=f"guardduty:{self.finding_id}#{self.action_type}",
+            state="open",
+            subject=self.finding_type,
+            resources=(self.instance_id,) if self.instance_id else (),
+            ambiguity=ambiguity,
+            caused_by_selfheal=own,
+            never_act=never,
+            facts={
+                "finding_id": self.finding_id,
+                "finding_arn": self.finding_arn,
+                "severity": self.severity,
+                "count": self.count,
+                "resource_type": self.resource_type,
+                "action_type": self.action_type,
+                "tags": self.instance_tags,
+                "network_interfaces": [dict(e) for e in self.network_interfaces],
+            },
+            **self._envelope(),
+        )
+
+
+class HealthEvent(EventBridgeEvent):
+    """An AWS Health event about this account's resources (e.g. a scheduled instance retirement)."""
+
+    source_name = "health"
+
+    @property
+    def event_arn(self) -> str:
+        """The Health event's ARN: with an entity, the identity of an incident."""
+        return _str(self.detail.get("eventArn"))
+
+    @property
+    def service(self) -> str:
+        """The affected AWS service, e.g. ``EC2``."""
+        return _str(self.detail.get("service"))
+
+    @property
+    def event_type_code(self) -> str:
+        """e.g. ``AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED``."""
+        return _str(self.detail.get("eventTypeCode"))
+
+    @property
+    def category(self) -> str:
+        """``issue``, ``scheduledChange``, ``accountNotification`` or ``investigation``."""
+        return _str(self.detail.get("eventTypeCategory"))
+
+    @property
+    def status_code(self) -> str:
+        """``open``, ``upcoming`` or ``closed`` (closed resolves)."""
+        return _str(self.detail.get("statusCode"))
+
+    @property
+    def start_time(self) -> str:
+        """When the event starts; for a scheduled retirement, the retirement date (RFC 1123 text)."""
+        return _str(self.detail.get("startTime"))
+
+    @property
+    def end_time(self) -> str:
+        """When the event ended ('' while open)."""
+        return _str(self.detail.get("endTime"))
+
+    @property
+    def affected_entities(self) -> tuple[tuple[str, dict[str, str]], ...]:
+        """(entity value, tags) of every affected entity (instance ids for EC2 events)."""
+        out = []
+        for entity in _list(self.detail.get("affectedEntities")):
+            entity = _dict(entity)
+            value = _str(entity.get("entityValue"))
+            if value:
+                out.append((value, tag_map(entity.get("tags"))))
+        if not out:  # older events list the entities only in the envelope
+            out = [(r, {}) for r in self.resources if not r.startswith("arn:")]
+        return tuple(out)
+
+    def _incident(self, entity: str, tags: Mapping[str, str], ambiguity: str = "") -> Incident:
+        return Incident(
+            source="health",
+            identity=f"{self.event_arn}#{entity}",
+            state="resolved" if self.status_code == "closed" else "open",
+            subject=self.event_type_code,
+            resources=(entity,) if entity else (),
+            ambiguity=ambiguity,
+            caused_by_selfheal=marked_by_selfheal(tags),
+            facts={
+                "event_arn": self.event_arn,
+                "service": self.service,
+                "category": self.category,
+                "status_code": self.status_code,
+                "start_time": self.start_time,
+                "end_time": self.end_time,
+                "tags": dict(tags),
+            },
+            **self._envelope(),
+        )
+
+    def incidents(self) -> tuple[Incident, ...]:
+        """One incident per affected entity (identity = event ARN + entity)."""
+        entities = self.affected_entities
+        if not entities:
+            return (self._incident("", {}, "the Health event names no affected entity"),)
+        return tuple(self._incident(value, tags) for value, tags in entities)
+
+    def incident(self) -> Incident:
+        """The incident of a single-entity event; several entities make it ambiguous (use ``incidents``)."""
+        found = self.incidents()
+        if len(found) == 1:
+            return found[0]
+        names = ", ".join(i.resources[0] for i in found)
+        return self._incident("", {}, f"the Health event names {len(found)} entities: {names}")
+
+
+VIEWS: dict[tuple[str, str], type[EventBridgeEvent]] = {
+    ALARM: AlarmStateChange,
+    FINDING: GuardDutyFinding,
+    HEALTH: HealthEvent,
+}
+
+
+def parse_event(raw: Any, *, principal: str = DEFAULT_PRINCIPAL) -> EventBridgeEvent:
+    """The view for ``raw`` by its ``source`` and ``detail-type``; PayloadError for any other event."""
+    if not isinstance(raw, dict):
+        raise PayloadError(f"an EventBridge event is a JSON object, not {type(raw).__name__}")
+    key = (_str(raw.get("source")), _str(raw.get("detail-type")))
+    view = VIEWS.get(key)
+    if view is None:
+        raise PayloadError(f"not an event selfheal handles: source={key[0]!r} detail-type={key[1]!r}")
+    if not isinstance(raw.get("detail"), dict):
+        raise PayloadError(f"{key[1]} event {raw.get('id')!r} has no detail object")
+    return view(raw, principal=principal)
