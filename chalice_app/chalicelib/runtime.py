@@ -18,12 +18,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.governor_store import GovernorStore
     from chalicelib.adapters.parameters import FixConfig
+    from chalicelib.adapters.runbook_config import RunbookConfig
     from chalicelib.adapters.store import ErrorGroupStore
+    from chalicelib.services.approve import Approvals
     from chalicelib.services.enqueue import Enqueue
     from chalicelib.services.fix import Fixer, FixService
     from chalicelib.services.ingest import Ingest
     from chalicelib.services.metrics import EmfCounter
+    from chalicelib.services.remediate import Remediate
 
 _overrides: dict[str, Any] = {}
 
@@ -36,7 +40,18 @@ def override(**parts: Any) -> None:
 
 def reset() -> None:
     """Forget every built part (tests; a new configuration)."""
-    for built in (settings, clients, store, ingest, enqueue, fix_service):
+    for built in (
+        settings,
+        clients,
+        store,
+        ingest,
+        enqueue,
+        fix_service,
+        runbook_config,
+        governor,
+        remediate,
+        approvals,
+    ):
         built.cache_clear()
 
 
@@ -152,3 +167,50 @@ def fix_service() -> FixService:
 
     s = settings()
     return FixService(store(), fixer(), metrics(), s.lease_seconds, s.max_attempts)
+
+
+# --- runbooks -------------------------------------------------------------------------------------
+
+
+@cache
+def runbook_config() -> RunbookConfig:
+    from chalicelib.adapters.runbook_config import RunbookConfig
+    from chalicelib.core.runbooks.catalog import load_catalog
+
+    return _overrides.get("runbook_config") or RunbookConfig(clients().ssm, settings().parameter_prefix, load_catalog)
+
+
+@cache
+def governor() -> GovernorStore:
+    from chalicelib.adapters.governor_store import GovernorStore
+
+    s = settings()
+    return GovernorStore(clients().dynamodb, s.governor_table_name, audit_days=s.governor_audit_days)
+
+
+@cache
+def remediate() -> Remediate:
+    from chalicelib.adapters.executor import Executor
+    from chalicelib.adapters.facts import RunbookPlanner
+    from chalicelib.adapters.notify import SnsNotifier
+    from chalicelib.events.eventbridge import parse_event
+    from chalicelib.services.remediate import Remediate
+
+    config = runbook_config()
+    aws = clients()
+    return Remediate(
+        parse_event=parse_event,
+        planner=RunbookPlanner(config.catalog, aws.client),
+        governor=governor(),
+        executor=Executor(aws.client),
+        notifier=_overrides.get("notifier") or SnsNotifier(aws.client("sns"), settings().topic_arn),
+        kill_switch=config.kill_switch,
+        metrics=metrics(),
+    )
+
+
+@cache
+def approvals() -> Approvals:
+    from chalicelib.services.approve import Approvals
+
+    return Approvals(governor(), remediate())

@@ -36,6 +36,10 @@ class Settings:
     # When a subscription delivered only a traceback's first lines, how many more to fetch.
     fetch_lines: int = 200
     metrics_namespace: str = "selfheal"
+    # Runbooks: the governor's table (decisions, cooldowns, slots, audit) and the notification topic.
+    governor_table_name: str = "selfheal-governor"
+    topic_arn: str = ""
+    governor_audit_days: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
