@@ -40,10 +40,10 @@ def _governor(args: argparse.Namespace) -> Any:
 def _config(args: argparse.Namespace) -> Any:
     from chalicelib.adapters.clients import Clients
     from chalicelib.adapters.runbook_config import RunbookConfig
-    from chalicelib.core.runbooks.catalog import load_catalog
+    from chalicelib.core.runbooks.catalog import stored_catalog
 
     settings = _settings(args)
-    return RunbookConfig(Clients(settings).ssm, args.prefix or settings.parameter_prefix, load_catalog)
+    return RunbookConfig(Clients(settings).ssm, args.prefix or settings.parameter_prefix, stored_catalog)
 
 
 def _fail(command: str, exc: Exception) -> int:

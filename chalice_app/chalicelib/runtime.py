@@ -175,9 +175,9 @@ def fix_service() -> FixService:
 @cache
 def runbook_config() -> RunbookConfig:
     from chalicelib.adapters.runbook_config import RunbookConfig
-    from chalicelib.core.runbooks.catalog import load_catalog
+    from chalicelib.core.runbooks.catalog import stored_catalog
 
-    return _overrides.get("runbook_config") or RunbookConfig(clients().ssm, settings().parameter_prefix, load_catalog)
+    return _overrides.get("runbook_config") or RunbookConfig(clients().ssm, settings().parameter_prefix, stored_catalog)
 
 
 @cache

@@ -372,3 +372,8 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
 def default_catalog() -> Catalog:
     """The default catalog, validated like any other."""
     return load_catalog(DEFAULT_DOCUMENT)
+
+
+def stored_catalog(raw: str | None) -> Catalog:
+    """The catalog a deployment stored (JSON text), or the default catalog when none is stored."""
+    return default_catalog() if raw is None else load_catalog(raw)
