@@ -72,7 +72,7 @@ def plain_line(text: str, fallback: str = "", limit: int = TITLE_LIMIT) -> str:
     format characters dropped, no leading Markdown markers, references broken, at most ``limit``."""
     lines = [ln for ln in redact(text).splitlines() if ln.strip()]
     line = lines[0] if lines else ""
-    line = "".join(ch for ch in line if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    line = "".join(ch for ch in line if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
     line = " ".join(_MARKDOWN_LEAD.sub("", line).split())
     line = _PLAIN_REFERENCE.sub(r"\1 \2", line)
     if not line:
