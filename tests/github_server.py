@@ -27,7 +27,16 @@ def _sha(kind: str, data: Any) -> str:
 class FakeGitHub:
     """State of one repository ``owner/name`` and the HTTP server serving it."""
 
-    def __init__(self, owner: str, name: str, files: dict[str, str], token: str = "ghp_" + "t" * 36) -> None:
+    def __init__(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str],
+        token: str = "ghp_" + "t" * 36,
+        modes: dict[str, str] | None = None,
+    ) -> None:
+        """``files`` are the default branch's blobs (path → text); ``modes`` gives some of them another
+        tree mode than 100644 (100755 executable, 120000 a symbolic link whose text is its target)."""
         self.owner, self.name, self.token = owner, name, token
         self.blobs: dict[str, bytes] = {}
         self.trees: dict[str, dict[str, dict[str, str]]] = {}
@@ -36,8 +45,10 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.stale_pull_lists = 0  # answer this many pull listings with [] (a replica lagging behind)
+        modes = modes or {}
         entries = {
-            p: {"path": p, "mode": "100644", "type": "blob", "sha": self._blob(t.encode())} for p, t in files.items()
+            p: {"path": p, "mode": modes.get(p, "100644"), "type": "blob", "sha": self._blob(t.encode())}
+            for p, t in files.items()
         }
         tree = self._tree(entries)
         self.refs["heads/main"] = self._commit("initial", tree, [])
@@ -61,6 +72,11 @@ class FakeGitHub:
         sha = _sha("commit", [message, tree, parents, len(self.commits)])
         self.commits[sha] = {"message": message, "tree": tree, "parents": parents}
         return sha
+
+    def mode_at(self, ref: str, path: str) -> str | None:
+        """A tree entry's mode at a branch (for assertions)."""
+        entry = self.trees[self.commits[self.refs[f"heads/{ref}"]]["tree"]].get(path)
+        return entry["mode"] if entry else None
 
     def file_at(self, ref: str, path: str) -> str | None:
         """A file's text at a branch (for assertions)."""
