@@ -166,10 +166,24 @@ class FakeGitHub:
             "object": {"sha": sha, "type": "commit", "url": self._url(f"/git/commits/{sha}")},
         }
 
+    def graphql(self, body: Any) -> tuple[int, Any]:
+        """The one GraphQL mutation selfheal sends: convertPullRequestToDraft (REST cannot)."""
+        node = ((body or {}).get("variables") or {}).get("input", {}).get("pullRequestId")
+        pr = next((p for p in self.pulls if f"PR_{p['number']}" == node), None)
+        if "convertPullRequestToDraft" not in (body or {}).get("query", "") or pr is None:
+            return 200, {
+                "errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the id {node}"}]
+            }
+        pr["draft"] = True
+        return 200, {
+            "data": {"convertPullRequestToDraft": {"clientMutationId": None, "pullRequest": {"isDraft": True}}}
+        }
+
     def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
         n = pr["number"]
         return {
             **pr,
+            "node_id": f"PR_{n}",
             "url": self._url(f"/pulls/{n}"),
             "issue_url": self._url(f"/issues/{n}"),
             "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}",
@@ -184,6 +198,8 @@ class FakeGitHub:
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912, PLR0915
         repo = f"{PREFIX}/repos/{self.owner}/{self.name}"
         not_found = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        if method == "POST" and path == "/api/graphql":
+            return self.graphql(body)
         if not path.startswith(repo):
             return not_found
         tail = path[len(repo) :]

@@ -186,3 +186,16 @@ def test_pr_body_and_title_in_api_mode_are_inert(github) -> None:
     [pr] = github.pulls
     assert pr["title"] == "Fix"
     assert "Closes `#1` cc `@acme/security` \\<\\!\\-\\- hide" in pr["body"]
+
+
+def test_an_open_pr_becomes_a_draft_when_a_later_fix_adds_risky_code(github, tmp_path) -> None:
+    # GIVEN a ready PR from an earlier, harmless fix
+    group = group_from_log(NONE_DISCOUNT_TRACE)
+    fixer(github, tmp_path, [converse_answer([GOOD_EDIT], confidence=0.9)]).fix(group, Lease())
+    assert github.pulls[0]["draft"] is False
+    # WHEN the next fix of the group adds a shell command
+    risky = {**GOOD_EDIT, "replace": "    import os; os.system('id')\n    return DISCOUNTS[code.upper()]"}
+    outcome = fixer(github, tmp_path, [converse_answer([risky], confidence=0.95)]).fix(group, Lease())
+    # THEN the same PR is a draft now, with the warning
+    [pr] = github.pulls
+    assert outcome.details["draft"] is True and pr["draft"] is True and "Risky additions" in pr["body"]

@@ -135,6 +135,8 @@ class GitHubPullRequests:
         return self._repo
 
     def open_or_update(self, branch: str, base: str, title: str, body: str, draft: bool, labels: Sequence[str]) -> str:
+        """The URL of the branch's open PR, opened or updated (title, body, labels; a PR that must now
+        be a draft is converted, one that was a draft stays one)."""
         repo = self._repository()
         owner = self._name.split("/", 1)[0]
         try:
@@ -154,6 +156,9 @@ class GitHubPullRequests:
                         raise
                     pr = found[0]
                     pr.edit(title=title, body=body)
+            if draft and not pr.draft:
+                # REST cannot turn a PR back into a draft; GraphQL convertPullRequestToDraft can.
+                pr.convert_to_draft()
             if labels:
                 pr.add_to_labels(*labels)
         except GithubException as exc:
