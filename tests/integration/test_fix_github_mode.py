@@ -53,8 +53,8 @@ def github_with():
 
 def model_fixer(github, model) -> ModelFixer:
     return ModelFixer(
-        lambda: GitHubRepository("acme/shop", github.token, github.base_url),
-        GitHubPullRequests("acme/shop", github.token, github.base_url),
+        lambda: GitHubRepository("acme/shop", github.token, github.base_url, paced=False),
+        GitHubPullRequests("acme/shop", github.token, github.base_url, paced=False),
         model,
     )
 
@@ -63,8 +63,8 @@ def fixer(github, tmp_path, answers) -> ModelFixer:
     replay = tmp_path / "answers.json"
     replay.write_text(json.dumps(answers))
     return ModelFixer(
-        lambda: GitHubRepository("acme/shop", github.token, github.base_url),
-        GitHubPullRequests("acme/shop", github.token, github.base_url),
+        lambda: GitHubRepository("acme/shop", github.token, github.base_url, paced=False),
+        GitHubPullRequests("acme/shop", github.token, github.base_url, paced=False),
         ReplayModel(replay, announce=lambda s: None),
     )
 
@@ -98,8 +98,8 @@ def test_second_fix_moves_the_branch_and_updates_the_same_pr(github, tmp_path) -
 
 
 def test_a_pr_opened_meanwhile_is_found_after_422(github, tmp_path) -> None:
-    prs = GitHubPullRequests("acme/shop", github.token, github.base_url)
-    repo = GitHubRepository("acme/shop", github.token, github.base_url)
+    prs = GitHubPullRequests("acme/shop", github.token, github.base_url, paced=False)
+    repo = GitHubRepository("acme/shop", github.token, github.base_url, paced=False)
     repo.publish("selfheal/x", {"shop/pricing.py": "X = 1\n"}, "m")
     first = prs.open_or_update("selfheal/x", "main", "t", "b", False, [])
     # GIVEN the list call misses the open PR (a race), so the create answers 422
@@ -126,7 +126,7 @@ def test_a_tree_entry_that_is_a_link_is_never_read_or_written(github_with) -> No
     # THEN the link's blob was never fetched, nothing was written, no branch, no PR
     assert ("GET", f"/api/v3/repos/acme/shop/git/blobs/{link_sha}") not in github.requests
     assert not any(m == "POST" for m, _ in github.requests) and github.pulls == []
-    repo = GitHubRepository("acme/shop", github.token, github.base_url)
+    repo = GitHubRepository("acme/shop", github.token, github.base_url, paced=False)
     assert "shop/pricing.py" not in repo.paths() and repo.read("shop/pricing.py") is None
     with pytest.raises(FixRejected, match="links are never written"):
         repo.publish("selfheal/x", {"shop/pricing.py": "X = 1\n"}, "m")
@@ -143,7 +143,7 @@ def test_an_executable_file_keeps_its_mode_in_api_mode(github_with) -> None:
 
 
 def test_an_empty_diff_is_never_committed_in_api_mode(github) -> None:
-    repo = GitHubRepository("acme/shop", github.token, github.base_url)
+    repo = GitHubRepository("acme/shop", github.token, github.base_url, paced=False)
     with pytest.raises(FixRejected, match="changes nothing"):
         repo.publish("selfheal/x", {"shop/pricing.py": repo.read("shop/pricing.py")}, "m")
     assert list(github.refs) == ["heads/main"] and len(github.commits) == 1
@@ -167,7 +167,7 @@ def test_a_fix_that_crashed_after_its_push_is_completed_by_the_next_attempt_not_
     # GIVEN an earlier attempt pushed the branch and died before opening the PR
     group = group_from_log(NONE_DISCOUNT_TRACE)
     branch = f"selfheal/{group.fingerprint[:12]}"
-    earlier = GitHubRepository("acme/shop", github.token, github.base_url)
+    earlier = GitHubRepository("acme/shop", github.token, github.base_url, paced=False)
     earlier.publish(branch, {"shop/pricing.py": FILES["shop/pricing.py"] + "# half done\n"}, "earlier")
     # WHEN the job runs again, twice (the second time after a crash after the PR was opened)
     for _ in range(2):
