@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import subprocess
+from typing import TYPE_CHECKING, Any
 
 import git
 from local_mode import commit_sample_app
@@ -13,14 +14,21 @@ from chalicelib.core.tracebacks import find_in_text, render
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
 SAMPLE_APP = ROOT / "scripts" / "sample_app"
 
 
-def bare_repo_of_sample_app(tmp: Path) -> Path:
-    """A bare repository whose main branch holds the sample app's code."""
+def bare_repo_of_sample_app(tmp: Path, change: Callable[[Path], None] | None = None) -> Path:
+    """A bare repository whose main branch holds the sample app's code, after ``change(work)``
+    (links, line endings, modes) is committed on top when given."""
     work = commit_sample_app(tmp / "sample-work")
+    if change is not None:
+        change(work)
+        run = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+        subprocess.run([*run, "add", "-A"], check=True)
+        subprocess.run([*run, "commit", "-qm", "change"], check=True)
     bare = tmp / "sample.git"
     git.Repo.clone_from(str(work), str(bare), bare=True)
     return bare
@@ -89,3 +97,18 @@ def converse_answer(edits: list[dict], confidence: float = 0.8, tool_id: str = "
         "usage": {"inputTokens": 1200, "outputTokens": 150, "totalTokens": 1350},
         "metrics": {"latencyMs": 900},
     }
+
+
+class RecordingModel:
+    """A Model that records every request (the prompt texts) and answers from a list, in order."""
+
+    def __init__(self, answers: Sequence[dict[str, Any]], model_id: str = "recording") -> None:
+        self.answers = list(answers)
+        self.model_id = model_id
+        self.requests: list[str] = []
+
+    def converse(self, system: str, messages: Sequence[Mapping[str, Any]], group: Any = None) -> dict[str, Any]:
+        self.requests.append("\n".join(str(block.get("text", "")) for m in messages for block in m["content"]))
+        if not self.answers:
+            raise AssertionError("the model was called once more than expected")
+        return self.answers.pop(0)

@@ -27,7 +27,16 @@ def _sha(kind: str, data: Any) -> str:
 class FakeGitHub:
     """State of one repository ``owner/name`` and the HTTP server serving it."""
 
-    def __init__(self, owner: str, name: str, files: dict[str, str], token: str = "ghp_" + "t" * 36) -> None:
+    def __init__(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str],
+        token: str = "ghp_" + "t" * 36,
+        modes: dict[str, str] | None = None,
+    ) -> None:
+        """``files`` are the default branch's blobs (path → text); ``modes`` gives some of them another
+        tree mode than 100644 (100755 executable, 120000 a symbolic link whose text is its target)."""
         self.owner, self.name, self.token = owner, name, token
         self.blobs: dict[str, bytes] = {}
         self.trees: dict[str, dict[str, dict[str, str]]] = {}
@@ -36,8 +45,10 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.stale_pull_lists = 0  # answer this many pull listings with [] (a replica lagging behind)
+        modes = modes or {}
         entries = {
-            p: {"path": p, "mode": "100644", "type": "blob", "sha": self._blob(t.encode())} for p, t in files.items()
+            p: {"path": p, "mode": modes.get(p, "100644"), "type": "blob", "sha": self._blob(t.encode())}
+            for p, t in files.items()
         }
         tree = self._tree(entries)
         self.refs["heads/main"] = self._commit("initial", tree, [])
@@ -61,6 +72,11 @@ class FakeGitHub:
         sha = _sha("commit", [message, tree, parents, len(self.commits)])
         self.commits[sha] = {"message": message, "tree": tree, "parents": parents}
         return sha
+
+    def mode_at(self, ref: str, path: str) -> str | None:
+        """A tree entry's mode at a branch (for assertions)."""
+        entry = self.trees[self.commits[self.refs[f"heads/{ref}"]]["tree"]].get(path)
+        return entry["mode"] if entry else None
 
     def file_at(self, ref: str, path: str) -> str | None:
         """A file's text at a branch (for assertions)."""
@@ -150,10 +166,24 @@ class FakeGitHub:
             "object": {"sha": sha, "type": "commit", "url": self._url(f"/git/commits/{sha}")},
         }
 
+    def graphql(self, body: Any) -> tuple[int, Any]:
+        """The one GraphQL mutation selfheal sends: convertPullRequestToDraft (REST cannot)."""
+        node = ((body or {}).get("variables") or {}).get("input", {}).get("pullRequestId")
+        pr = next((p for p in self.pulls if f"PR_{p['number']}" == node), None)
+        if "convertPullRequestToDraft" not in (body or {}).get("query", "") or pr is None:
+            return 200, {
+                "errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the id {node}"}]
+            }
+        pr["draft"] = True
+        return 200, {
+            "data": {"convertPullRequestToDraft": {"clientMutationId": None, "pullRequest": {"isDraft": True}}}
+        }
+
     def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
         n = pr["number"]
         return {
             **pr,
+            "node_id": f"PR_{n}",
             "url": self._url(f"/pulls/{n}"),
             "issue_url": self._url(f"/issues/{n}"),
             "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}",
@@ -168,6 +198,8 @@ class FakeGitHub:
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912, PLR0915
         repo = f"{PREFIX}/repos/{self.owner}/{self.name}"
         not_found = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        if method == "POST" and path == "/api/graphql":
+            return self.graphql(body)
         if not path.startswith(repo):
             return not_found
         tail = path[len(repo) :]

@@ -7,7 +7,7 @@ import string
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from chalicelib.core.edits import EditError, apply_edit
+from chalicelib.core.edits import EditError, apply_edit, apply_edits
 from chalicelib.core.models import Edit
 
 LINE = st.text(alphabet=string.ascii_letters + string.digits + " =()+-_:", min_size=1, max_size=30)
@@ -38,3 +38,23 @@ def test_ambiguous_search_is_always_refused(line: str, copies: int) -> None:
         assert "occurs" in str(exc) or "matches" in str(exc)
     else:
         raise AssertionError("an ambiguous edit was applied")
+
+
+@given(FILE, st.data(), LINE, st.lists(st.booleans(), min_size=30, max_size=30))
+def test_line_endings_are_kept_and_the_diff_is_the_real_change(text: str, data, replacement: str, crlf) -> None:
+    # GIVEN a file whose lines end in CRLF or LF, as drawn (all CRLF in the first example)
+    lines = text.splitlines()
+    raw = "".join(line + ("\r\n" if crlf[n] else "\n") for n, line in enumerate(lines))
+    target = data.draw(st.integers(0, len(lines) - 1))
+    assume(text.count(lines[target]) == 1 and lines[target].strip() and replacement.strip())
+    assume(replacement != lines[target] and "\r" not in replacement)
+    # WHEN one line is replaced
+    result = apply_edits({"f.txt": raw}, [Edit("f.txt", lines[target], replacement)])
+    after = result.files["f.txt"]
+    # THEN the content is the edit's, the diff is one line out and one in, and a file with one
+    # line ending style keeps it everywhere
+    assert after.replace("\r\n", "\n") == text.replace(lines[target], replacement, 1)
+    assert (result.lines_added, result.lines_removed) == (1, 1)
+    assert len(after.split("\n")) == len(raw.split("\n"))
+    if all(crlf[: len(lines)]):
+        assert after == text.replace(lines[target], replacement, 1).replace("\n", "\r\n")

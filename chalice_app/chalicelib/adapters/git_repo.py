@@ -1,30 +1,63 @@
-"""Git mode: GitPython over a shallow clone (SSH with a pinned host key, or a local path).
+"""Git mode: GitPython over a shallow bare clone (SSH with a pinned host key, or a local path).
+
+There is no work tree: files are read from the object database and the fix is written as blobs
+into a private index (plumbing: hash-object, update-index, write-tree, commit-tree), then pushed.
+So nothing is ever read or written through a symbolic link, on disk or in the tree: only regular
+files (modes 100644 and 100755) are listed and read, a path that is a link (120000) or a
+submodule (160000) is never written, each file keeps its mode, and content goes in byte for byte
+(``--no-filters``: no CRLF or attribute conversion). A commit whose tree equals the head's is
+never pushed (FixRejected: an empty diff is never a PR). The branch push is forced: the branch
+is ours, and a retry after a crash replaces what the earlier attempt pushed.
 
 The SSH private key is written 0600 into a private temporary directory for the life of the
-checkout and removed after; host keys come from a known_hosts setting and are checked strictly.
-PRs for a local repository are Markdown files next to it (``<repo>.selfheal-prs/<branch>.md``).
+clone and removed after; host keys come from a known_hosts setting and are checked strictly.
+PRs for a local repository are Markdown files next to it (``<repo>.selfheal-prs/<branch>.md``),
+one per branch, rewritten by a later attempt.
 """
 
 from __future__ import annotations
 
+import binascii
+import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import git
 
-from chalicelib.errors import ConfigError, TransientError
+from chalicelib.core.redact import redact
+from chalicelib.errors import ConfigError, FixRejected, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 AUTHOR = git.Actor("selfheal", "selfheal@users.noreply.github.com")
+REGULAR = frozenset({"100644", "100755"})  # git's modes for files; 120000 is a link, 160000 a submodule
+
+
+class Entry(NamedTuple):
+    """A tree entry at the default head."""
+
+    mode: str
+    sha: str
+
+
+def _tree_entries(repo: git.Repo, commit: str) -> dict[str, Entry]:
+    """Every blob and submodule of the commit's tree, by path (``ls-tree -r -z``: names verbatim)."""
+    entries: dict[str, Entry] = {}
+    for record in repo.git.ls_tree("-r", "-z", "--full-tree", commit).split("\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition("\t")
+        mode, _kind, sha = meta.split()
+        entries[path] = Entry(mode, sha)
+    return entries
 
 
 class GitRepository:
-    """A shallow checkout of the default branch that can publish a fix branch."""
+    """A shallow bare clone of the default branch that can publish a fix branch."""
 
     def __init__(self, url: str, ssh_key: str = "", known_hosts: str = "") -> None:
         self.url = url
@@ -44,44 +77,77 @@ class GitRepository:
             )
         self._env = env
         try:
-            self.repo = git.Repo.clone_from(url, self._tmp / "work", depth=1, env=env or None)
+            self.repo = git.Repo.clone_from(url, self._tmp / "repo.git", bare=True, depth=1, env=env or None)
         except git.GitCommandError as exc:
             self.close()
-            raise TransientError(f"could not clone {url}: {exc.stderr.strip()[:300]}") from exc
+            raise TransientError(redact(f"could not clone {url}: {exc.stderr.strip()[:300]}")) from exc
         self.default_branch = self.repo.active_branch.name
         self.head = self.repo.head.commit.hexsha
+        self._entries = _tree_entries(self.repo, self.head)
 
     def paths(self) -> list[str]:
-        """Every tracked file."""
-        return self.repo.git.ls_files().splitlines()
+        """Every regular file at the default head (links and submodules left out)."""
+        return sorted(p for p, e in self._entries.items() if e.mode in REGULAR)
+
+    def mode(self, path: str) -> str | None:
+        """The git mode of ``path`` at the default head, or None when the tree has no such entry."""
+        entry = self._entries.get(path)
+        return entry.mode if entry else None
 
     def read(self, path: str) -> str | None:
-        """A file's text at the default branch head, or None."""
-        target = Path(self.repo.working_tree_dir or "") / path
+        """A regular file's exact text at the default head (line endings kept), or None."""
+        entry = self._entries.get(path)
+        if entry is None or entry.mode not in REGULAR:
+            return None
+        data = self.repo.odb.stream(binascii.unhexlify(entry.sha)).read()
         try:
-            return target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
             return None
 
+    def _blob(self, text: str) -> str:
+        """Store ``text`` (UTF-8, byte for byte) as a blob; its sha."""
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(text.encode("utf-8"))
+        try:
+            return self.repo.git.hash_object("-w", "--no-filters", "--", name).strip()
+        finally:
+            Path(name).unlink()
+
     def publish(self, branch: str, files: Mapping[str, str], message: str) -> str:
-        """Commit ``files`` on ``branch`` (from the default head) and push it; returns the commit."""
-        work = self.repo
-        work.git.checkout("-B", branch, self.head)
-        root = Path(work.working_tree_dir or "")
-        for path, text in files.items():
-            (root / path).write_text(text, encoding="utf-8")
-        work.index.add(list(files))
-        commit = work.index.commit(message, author=AUTHOR, committer=AUTHOR)
+        """Commit ``files`` on ``branch`` (parent: the default head) and push it; returns the commit.
+
+        Each path must be a regular file at the head: its mode is kept. FixRejected when a path is
+        a link, a submodule or absent, or when the commit would change nothing (then nothing is
+        pushed). TransientError when the push fails.
+        """
+        work = self.repo.git
+        index = {"GIT_INDEX_FILE": str(self._tmp / "index")}
+        with work.custom_environment(**index):
+            work.read_tree(self.head)
+            for path, text in sorted(files.items()):
+                entry = self._entries.get(path)
+                if entry is None or entry.mode not in REGULAR:
+                    raise FixRejected(redact(f"{path}: not a regular file of the repository; links are never written"))
+                work.update_index("--cacheinfo", f"{entry.mode},{self._blob(text)},{path}")
+            tree = work.write_tree().strip()
+        if tree == self.repo.head.commit.tree.hexsha:
+            raise FixRejected("the fix changes nothing in the repository: no branch pushed, no pull request")
+        commit = git.Commit.create_from_tree(
+            self.repo, self.repo.tree(tree), message, parent_commits=[self.repo.head.commit],
+            author=AUTHOR, committer=AUTHOR,
+        )  # fmt: skip
         try:
             # Our own branch: a retry replaces what an earlier attempt pushed.
-            with work.git.custom_environment(**self._env):
-                work.git.push("--force", "origin", f"{branch}:refs/heads/{branch}")
+            with work.custom_environment(**self._env):
+                work.push("--force", "origin", f"{commit.hexsha}:refs/heads/{branch}")
         except git.GitCommandError as exc:
-            raise TransientError(f"push of {branch} failed: {exc.stderr.strip()[:300]}") from exc
+            raise TransientError(redact(f"push of {branch} failed: {exc.stderr.strip()[:300]}")) from exc
         return commit.hexsha
 
     def close(self) -> None:
-        """Remove the checkout and the key."""
+        """Remove the clone and the key."""
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> GitRepository:

@@ -4,6 +4,13 @@ Files are read at the default branch head through the Git Data API (one recursiv
 blob per file needed); the fix is written as blobs → tree → commit → branch ref; the PR is opened,
 or the open one for the branch updated. ``base_url`` points at GitHub Enterprise when set.
 https://docs.github.com/en/rest/git
+
+Only regular files (tree modes 100644 and 100755) are listed, read and written: an entry with mode
+120000 is a symbolic link (its blob is the link's target path) and 160000 a submodule, and neither
+is ever followed or replaced. A written file keeps the mode the tree gives it. A tree equal to the
+head's is never committed (FixRejected: an empty diff is never a PR). Publishing is idempotent: an
+existing branch (an earlier attempt that crashed after its push) is moved, and the open PR of the
+branch is updated rather than a second one opened.
 """
 
 from __future__ import annotations
@@ -13,44 +20,57 @@ from typing import TYPE_CHECKING, Any
 
 from github import Auth, Github, GithubException, InputGitTreeElement
 
-from chalicelib.errors import ConfigError, TransientError
+from chalicelib.core.redact import redact
+from chalicelib.errors import ConfigError, FixRejected, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 DEFAULT_BASE_URL = "https://api.github.com"
+REGULAR = frozenset({"100644", "100755"})
 
 
-def _client(token: str, base_url: str) -> Github:
+def _client(token: str, base_url: str, paced: bool = True) -> Github:
+    """A PyGithub client; ``paced`` keeps PyGithub's spacing of requests (0.25 s, writes 1 s) that
+    GitHub's secondary rate limits ask for — only a local test server goes without it."""
     if not token:
         raise ConfigError("GitHub API mode needs a token (SSM parameter github_token)")
-    return Github(auth=Auth.Token(token), base_url=base_url or DEFAULT_BASE_URL, retry=3, timeout=30)
+    pacing: dict[str, Any] = {} if paced else {"seconds_between_requests": None, "seconds_between_writes": None}
+    return Github(auth=Auth.Token(token), base_url=base_url or DEFAULT_BASE_URL, retry=3, timeout=30, **pacing)
 
 
 def _translate(exc: GithubException, what: str) -> Exception:
     if exc.status in (429, 500, 502, 503, 504) or (exc.status == 403 and "rate limit" in str(exc.data).lower()):
         return TransientError(f"GitHub {what}: {exc.status}")
-    return ConfigError(f"GitHub {what}: {exc.status} {exc.data}")
+    return ConfigError(redact(f"GitHub {what}: {exc.status} {exc.data}"[:500]))
 
 
 class GitHubRepository:
     """The repository ``owner/name`` at its default branch head."""
 
-    def __init__(self, full_name: str, token: str, base_url: str = "") -> None:
+    def __init__(self, full_name: str, token: str, base_url: str = "", paced: bool = True) -> None:
         try:
-            self._repo = _client(token, base_url).get_repo(full_name)
+            self._repo = _client(token, base_url, paced).get_repo(full_name)
             self.default_branch = self._repo.default_branch
             self.head = self._repo.get_branch(self.default_branch).commit.sha
             tree = self._repo.get_git_tree(self.head, recursive=True)
         except GithubException as exc:
             raise _translate(exc, f"reading {full_name}") from exc
-        self._blobs = {e.path: e.sha for e in tree.tree if e.type == "blob"}
+        self._entries = {e.path: (e.mode, e.sha) for e in tree.tree if e.type == "blob"}
+        self._blobs = {path: sha for path, (mode, sha) in self._entries.items() if mode in REGULAR}
         self._cache: dict[str, str | None] = {}
 
     def paths(self) -> list[str]:
+        """Every regular file at the default head (links and submodules left out)."""
         return sorted(self._blobs)
 
+    def mode(self, path: str) -> str | None:
+        """The tree mode of ``path`` at the default head, or None."""
+        entry = self._entries.get(path)
+        return entry[0] if entry else None
+
     def read(self, path: str) -> str | None:
+        """A regular file's exact text at the default head, or None."""
         if path not in self._cache:
             sha = self._blobs.get(path)
             text: str | None = None
@@ -64,14 +84,25 @@ class GitHubRepository:
         return self._cache[path]
 
     def publish(self, branch: str, files: Mapping[str, str], message: str) -> str:
-        """blobs → tree (on the head's tree) → commit (parent: head) → create or move the branch."""
+        """blobs → tree (on the head's tree) → commit (parent: head) → create or move the branch.
+
+        Each path must be a regular file at the head (its mode is kept); FixRejected otherwise, or
+        when the new tree equals the head's (nothing is committed or pushed then).
+        """
+        for path in files:
+            if path not in self._blobs:
+                raise FixRejected(redact(f"{path}: not a regular file of the repository; links are never written"))
         try:
             elements = [
-                InputGitTreeElement(path, "100644", "blob", sha=self._repo.create_git_blob(text, "utf-8").sha)
-                for path, text in files.items()
+                InputGitTreeElement(
+                    path, self._entries[path][0], "blob", sha=self._repo.create_git_blob(text, "utf-8").sha
+                )
+                for path, text in sorted(files.items())
             ]
             base = self._repo.get_git_tree(self.head)
             tree = self._repo.create_git_tree(elements, base)
+            if tree.sha == base.sha:
+                raise FixRejected("the fix changes nothing in the repository: no branch pushed, no pull request")
             commit = self._repo.create_git_commit(message, tree, [self._repo.get_git_commit(self.head)])
             try:
                 self._repo.create_git_ref(f"refs/heads/{branch}", commit.sha)
@@ -95,18 +126,21 @@ class GitHubRepository:
 class GitHubPullRequests:
     """One pull request per branch: opened once, then updated."""
 
-    def __init__(self, full_name: str, token: str, base_url: str = "") -> None:
+    def __init__(self, full_name: str, token: str, base_url: str = "", paced: bool = True) -> None:
         self._name = full_name
         self._token = token
         self._base_url = base_url
+        self._paced = paced
         self._repo: Any = None
 
     def _repository(self) -> Any:
         if self._repo is None:
-            self._repo = _client(self._token, self._base_url).get_repo(self._name)
+            self._repo = _client(self._token, self._base_url, self._paced).get_repo(self._name)
         return self._repo
 
     def open_or_update(self, branch: str, base: str, title: str, body: str, draft: bool, labels: Sequence[str]) -> str:
+        """The URL of the branch's open PR, opened or updated (title, body, labels; a PR that must now
+        be a draft is converted, one that was a draft stays one)."""
         repo = self._repository()
         owner = self._name.split("/", 1)[0]
         try:
@@ -126,6 +160,9 @@ class GitHubPullRequests:
                         raise
                     pr = found[0]
                     pr.edit(title=title, body=body)
+            if draft and not pr.draft:
+                # REST cannot turn a PR back into a draft; GraphQL convertPullRequestToDraft can.
+                pr.convert_to_draft()
             if labels:
                 pr.add_to_labels(*labels)
         except GithubException as exc:

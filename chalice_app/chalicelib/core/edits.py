@@ -2,9 +2,12 @@
 
 An edit replaces text that occurs exactly once in its file; when the exact text is absent, a
 whitespace-tolerant match (indentation and trailing spaces ignored, line by line) is tried, again
-only if unique. Untouched code is never reformatted. Validation refuses paths outside the
-allowed set, CI/workflow and secret files, diffs over a size limit, Python that no longer parses,
-and pyflakes errors the edit introduced (undefined names, unused imports it added).
+only if unique. Untouched code is never reformatted: edits are applied to the text with its line
+endings made ``\n``, then every line the edit did not change gets its original bytes back and the
+new lines take the file's own ending (CRLF files stay CRLF), so the diff and its limits are those of
+the real change. Validation refuses paths outside the allowed set, CI/workflow and secret files,
+diffs over a size limit (lines, characters per added line, characters per edit), Python that no
+longer parses, and pyflakes errors the edit introduced (undefined names, unused imports it added).
 """
 
 from __future__ import annotations
@@ -44,6 +47,31 @@ class EditResult:
     diff: str
     lines_added: int
     lines_removed: int
+
+
+def split_lines(text: str) -> list[str]:
+    """``text`` cut after each ``\\n`` only (``str.splitlines`` also cuts at ``\\r``, form feeds and
+    U+2028, which would change what counts as a line); endings kept."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
+
+
+def restore_endings(original: str, before: str, after: str) -> str:
+    """``after`` (an edit of ``before``, which is ``original`` with CRLF made LF) with the lines the
+    edit kept as they were in ``original`` and new lines ending like most of ``original``'s lines."""
+    if "\r\n" not in original:
+        return after
+    crlf = original.count("\r\n") * 2 >= original.count("\n")
+    raw, old, new = split_lines(original), split_lines(before), split_lines(after)
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.extend(raw[i1:i2])
+        else:
+            out.extend(ln[:-1] + "\r\n" if crlf and ln.endswith("\n") else ln for ln in new[j1:j2])
+    return "".join(out)
 
 
 def normalize_path(path: str) -> str:
@@ -131,19 +159,39 @@ def check_python(path: str, before: str, after: str) -> None:
         raise EditError(f"{path}: the edit introduces: " + "; ".join(sorted(new)))
 
 
-def apply_edits(
+def _diff(path: str, before: str, after: str) -> list[str]:
+    return list(difflib.unified_diff(split_lines(before), split_lines(after), f"a/{path}", f"b/{path}"))
+
+
+def _check_sizes(path: str, before: str, diff: list[str], max_line_chars: int) -> None:
+    """EditError when an added line is longer than ``max_line_chars`` and than every line the file had."""
+    limit = max(max_line_chars, max((len(ln.rstrip("\r\n")) for ln in split_lines(before)), default=0))
+    for line in diff:
+        if line.startswith("+") and not line.startswith("+++"):
+            size = len(line[1:].rstrip("\r\n"))
+            if size > limit:
+                raise EditError(f"{path}: an added line has {size} characters, more than the {limit} allowed")
+
+
+def apply_edits(  # noqa: C901 - one loop per check, in the order the model is told about them
     files: Mapping[str, str],
     edits: Iterable[Edit],
     allowed: Iterable[str] | None = None,
     max_changed_lines: int = 200,
+    max_line_chars: int = 400,
+    max_edit_chars: int = 20_000,
 ) -> EditResult:
     """Apply every edit (in order, several per file allowed) and validate the result.
 
     ``files`` holds the current content of every file an edit may touch; ``allowed`` limits the
-    paths (default: the keys of ``files``). Raises EditError naming the first problem.
+    paths (default: the keys of ``files``). Size limits: ``max_changed_lines`` lines added plus
+    removed over all files; no added line longer than ``max_line_chars`` characters (or than the
+    longest line the file already had); no edit whose replacement exceeds ``max_edit_chars``.
+    Line endings are kept (see the module docstring). Raises EditError naming the first problem.
     """
     allow = {normalize_path(p) for p in (allowed if allowed is not None else files)}
-    current = {normalize_path(p): t for p, t in files.items()}
+    original = {normalize_path(p): t for p, t in files.items()}
+    current = {p: t.replace("\r\n", "\n") for p, t in original.items()}
     changed: dict[str, str] = {}
     edits = list(edits)
     if not edits:
@@ -156,25 +204,28 @@ def apply_edits(
             raise EditError(f"{path}: not one of the files in the trace ({', '.join(sorted(allow))})")
         if path not in current:
             raise EditError(f"{path}: no such file in the repository")
+        if len(edit.replace) > max_edit_chars:
+            raise EditError(
+                f"{path}: an edit replaces with {len(edit.replace)} characters, more than the {max_edit_chars} allowed"
+            )
         text = changed.get(path, current[path])
-        changed[path] = apply_edit(text, Edit(path, edit.search, edit.replace))
+        lf = Edit(path, edit.search.replace("\r\n", "\n"), edit.replace.replace("\r\n", "\n"))
+        changed[path] = apply_edit(text, lf)
     diff_parts: list[str] = []
     added = removed = 0
+    result: dict[str, str] = {}
     for path, after in sorted(changed.items()):
-        before = current[path]
         if path.endswith(".py"):
-            check_python(path, before, after)
-        diff = list(
-            difflib.unified_diff(
-                before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-            )
-        )
+            check_python(path, current[path], after)
+        result[path] = restore_endings(original[path], current[path], after)
+        diff = _diff(path, original[path], result[path])
+        _check_sizes(path, original[path], diff, max_line_chars)
         added += sum(1 for ln in diff if ln.startswith("+") and not ln.startswith("+++"))
         removed += sum(1 for ln in diff if ln.startswith("-") and not ln.startswith("---"))
         diff_parts.append("".join(diff))
     if added + removed > max_changed_lines:
         raise EditError(f"the edits change {added + removed} lines, more than the {max_changed_lines} allowed")
-    changed = {p: t for p, t in changed.items() if t != current[p]}
-    if not changed:
+    result = {p: t for p, t in result.items() if t != original[p]}
+    if not result:
         raise EditError("the edits change nothing")
-    return EditResult(changed, "".join(diff_parts), added, removed)
+    return EditResult(result, "".join(diff_parts), added, removed)
