@@ -1,0 +1,107 @@
+# Runbooks (infrastructure healing): the governor's table, the notification topic, and the catalog
+# and kill switch the remediators read from SSM. The EventBridge rules and the remediator functions
+# come from the generated chalice.tf.json (scripts/package.py narrows the rules with the variables
+# below); IAM per runbook is in iam_runbooks.tf, the remediators' own access in iam_remediation.tf.
+
+# --- the governor: decisions, cooldowns, budgets, fleet slots, approvals and the audit trail ---------
+
+resource "aws_dynamodb_table" "governor" {
+  name         = "${local.name}-governor"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  dynamic "attribute" {
+    for_each = ["pk", "sk", "audit", "ordering", "runbook", "resource", "decision", "open_flag", "open_resource"]
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+  attribute {
+    name = "deadline_ms"
+    type = "N"
+  }
+
+  # Mirrors adapters/governor_store.table_definition (tests create the table from that function).
+  dynamic "global_secondary_index" {
+    for_each = {
+      by_time          = ["audit", "ordering"]
+      by_runbook       = ["runbook", "ordering"]
+      by_resource      = ["resource", "ordering"]
+      by_decision      = ["decision", "ordering"]
+      open_by_deadline = ["open_flag", "deadline_ms"]
+      open_by_resource = ["open_resource", "deadline_ms"]
+    }
+    content {
+      name            = global_secondary_index.key
+      hash_key        = global_secondary_index.value[0]
+      range_key       = global_secondary_index.value[1]
+      projection_type = "ALL"
+    }
+  }
+
+  # State items (identity markers, cooldowns, slots) expire; audit records are kept for
+  # var.audit_retention_days (the store sets expires_at on each from SELFHEAL_GOVERNOR_AUDIT_DAYS).
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.this.arn
+  }
+}
+
+# --- notifications: one topic for actions, escalations, approval requests and fix outcomes --------
+
+resource "aws_sns_topic" "notifications" {
+  name              = "${local.name}-notifications"
+  kms_master_key_id = aws_kms_key.this.arn
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each  = toset(var.notification_emails)
+  topic_arn = aws_sns_topic.notifications.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# --- configuration the remediators read -----------------------------------------------------------
+
+locals {
+  # The catalog as load_catalog reads it: Terraform's unset optional attributes (null) left out.
+  runbook_catalog = [
+    for r in var.runbooks : { for k, v in merge(r, {
+      triggers = [for t in r.triggers : { for tk, tv in t : tk => tv if tv != null }]
+      params   = { for pk, pv in r.params : pk => pv if pv != null }
+    }) : k => v if v != null }
+  ]
+}
+
+# The catalog is not secret: a String parameter, so `runbooks list` and people can read it.
+resource "aws_ssm_parameter" "runbook_catalog" {
+  name        = "${var.parameter_prefix}runbooks/catalog"
+  description = "selfheal runbook catalog (JSON): rendered from var.runbooks"
+  type        = "String"
+  tier        = "Advanced" # a catalog can pass the 4 KB of the standard tier
+  value       = jsonencode({ runbooks = local.runbook_catalog })
+}
+
+# The kill switch belongs to the operators (`selfheal.py kill-switch on|off`): Terraform creates
+# it off and never puts it back.
+resource "aws_ssm_parameter" "kill_switch" {
+  name        = "${var.parameter_prefix}runbooks/kill_switch"
+  description = "selfheal kill switch: on = every runbook only dry-runs"
+  type        = "String"
+  value       = "off"
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}

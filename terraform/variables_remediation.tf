@@ -1,0 +1,113 @@
+variable "runbooks" {
+  description = <<-EOT
+    The runbook catalog (chalicelib/core/runbooks/catalog.py documents each field). Safe default:
+    every runbook of the default catalog in dry-run (audits and notifies what it would do, changes
+    nothing); enable one at a time with dry_run = false.
+  EOT
+  type = list(object({
+    name        = string
+    action      = optional(string)
+    description = optional(string, "")
+    triggers = list(object({
+      source       = string
+      namespace    = optional(string)
+      metric       = optional(string)
+      dimensions   = optional(list(string))
+      alarm_names  = optional(list(string))
+      types        = optional(list(string))
+      min_severity = optional(number)
+    }))
+    target = optional(object({ dimension = string }))
+    params = optional(object({
+      commands            = optional(list(string))
+      execution_timeout_s = optional(number)
+    }), {})
+    limits   = optional(map(number), {})
+    approval = optional(bool, false)
+    dry_run  = optional(bool, true)
+  }))
+  default = [
+    { name = "ec2-reboot", triggers = [{ source = "alarm", namespace = "AWS/EC2", metric = "CPUUtilization" }] },
+    {
+      name = "disk-cleanup"
+      triggers = [
+        { source = "alarm", namespace = "CWAgent", metric = "disk_used_percent" },
+        { source = "alarm", namespace = "System/Linux", metric = "DiskSpaceUtilization" },
+      ]
+    },
+    { name = "ecs-redeploy", triggers = [{ source = "alarm", namespace = "AWS/ECS", metric = "MemoryUtilization" }] },
+    { name = "lambda-rollback", triggers = [{ source = "alarm", namespace = "AWS/Lambda", metric = "Errors" }] },
+    {
+      name     = "ec2-isolate"
+      triggers = [{ source = "guardduty", types = ["Backdoor:EC2/C&CActivity.B*"], min_severity = 7 }]
+      approval = true
+    },
+    { name = "ec2-retire", triggers = [{ source = "health", types = ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"] }] },
+  ]
+
+  validation {
+    condition     = length(distinct([for r in var.runbooks : r.name])) == length(var.runbooks)
+    error_message = "runbooks: every entry needs a unique name."
+  }
+  validation {
+    condition = alltrue([for r in var.runbooks : contains(
+      ["ec2-reboot", "disk-cleanup", "ecs-redeploy", "lambda-rollback", "ec2-isolate", "ec2-retire"], coalesce(r.action, r.name)
+    )])
+    error_message = "runbooks: action (or name) must be one of ec2-reboot, disk-cleanup, ecs-redeploy, lambda-rollback, ec2-isolate, ec2-retire."
+  }
+  validation {
+    condition     = alltrue(flatten([for r in var.runbooks : [for t in r.triggers : contains(["alarm", "guardduty", "health"], t.source)]]))
+    error_message = "runbooks: trigger source must be alarm, guardduty or health."
+  }
+}
+
+variable "notification_emails" {
+  description = "E-mail addresses subscribed to the notification topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notification_emails: each must be an e-mail address."
+  }
+}
+
+variable "audit_retention_days" {
+  description = "How long the governor keeps audit records (days)."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.audit_retention_days >= 30 && var.audit_retention_days <= 3650
+    error_message = "audit_retention_days must be between 30 and 3650."
+  }
+}
+
+variable "alarm_name_prefixes" {
+  description = "Only alarms whose names start with one of these reach the alarm remediator ([] = every alarm)."
+  type        = list(string)
+  default     = []
+}
+
+variable "guardduty_finding_types" {
+  description = "GuardDuty finding type prefixes that reach the finding remediator."
+  type        = list(string)
+  default     = ["Backdoor:EC2/C&CActivity.B"]
+}
+
+variable "guardduty_min_severity" {
+  description = "Lowest GuardDuty severity that reaches the finding remediator (1-10)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.guardduty_min_severity >= 1 && var.guardduty_min_severity <= 10
+    error_message = "guardduty_min_severity must be between 1 and 10."
+  }
+}
+
+variable "health_event_types" {
+  description = "AWS Health event type codes that reach the health remediator."
+  type        = list(string)
+  default     = ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"]
+}
