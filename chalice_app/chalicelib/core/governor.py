@@ -128,8 +128,12 @@ def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None,
     return None
 
 
-def _limits(plan: Plan, limits: Limits, state: State, now_ms: int) -> Verdict | None:
-    """The rules of the runbook's limits: pause, cooldown, attempt budget, hourly rate, blast radius."""
+def gate(plan: Plan, limits: Limits, state: State, now_ms: int) -> Verdict | None:
+    """The rules of the runbook's limits alone — pause, cooldown, attempt budget, hourly rate, blast radius.
+
+    None when the plan may act as far as the limits go; what an approval must still pass before it
+    runs. ``decide`` applies it after the preliminaries.
+    """
     target = plan.target.id if plan.target else "?"
     if state.paused:
         return Verdict("suppressed", "paused", f"{target} is paused until resumed: {state.paused}")
@@ -175,7 +179,7 @@ def decide(incident: Incident, plan: Plan | None, limits: Limits | None, state: 
     if verdict is not None:
         return verdict
     assert plan is not None and limits is not None  # noqa: S101 - _preliminaries returned for None
-    verdict = _limits(plan, limits, state, now_ms)
+    verdict = gate(plan, limits, state, now_ms)
     if verdict is not None:
         return verdict
     target = plan.target.id if plan.target else "?"
