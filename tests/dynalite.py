@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -63,13 +64,21 @@ def install() -> str:
     return str(CLI)
 
 
+def free_port() -> int:
+    """A port nobody listens on now (dynalite reads ``--port 0`` as its default 4567, so it cannot pick one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def dynalite_endpoint() -> Iterator[str]:
     """The URL of a dynalite server (in memory) for this test session."""
     cli = install()
     node = shutil.which("node") or "node"
+    port = str(free_port())
     server = subprocess.Popen(  # noqa: S603 - fixed arguments
-        [node, cli, "--host", "127.0.0.1", "--port", "0", "--createTableMs", "0", "--deleteTableMs", "0"],
+        [node, cli, "--host", "127.0.0.1", "--port", port, "--createTableMs", "0", "--deleteTableMs", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -121,13 +121,13 @@ class Ledger:
         entry.closed_at, entry.closed_seq = now, self.seq
         self.fleet_leases[entry.fleet].pop(action_id, None)
 
-    def fail(self, resource: str, now: int) -> str:
-        """The executor reports the open action on ``resource`` failed: its fleet slot is freed."""
+    def fail(self, resource: str, now: int) -> list[str]:
+        """The executor reports the open actions on ``resource`` failed: their fleet slots are freed."""
         self.seq += 1
-        action_id = next((a for a, e in self.open.items() if e.resource == resource), "")
-        if action_id:
+        failed = [a for a, e in self.open.items() if e.resource == resource]
+        for action_id in failed:
             self._close(action_id, now)
-        return action_id
+        return failed
 
     def overdue(self, resource: str, now: int) -> list[str]:  # noqa: ARG002 - the sweep covers every resource
         self.seq += 1

@@ -23,7 +23,7 @@ import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,6 +55,7 @@ _SER = TypeSerializer()
 _DE = TypeDeserializer()
 _CCF = "ConditionalCheckFailedException"
 _FREE = "attribute_not_exists(pk) OR lease_until <= :now OR holder = :me"  # a slot anyone (or we again) may take
+_SLOT_TRIES = 3
 _OPEN = "1"  # value of the sparse ``open_flag`` while an action is in flight
 _DAY_S = 86_400
 _KEPT_AFTER_LEASE_S = 7 * _DAY_S  # state items outlive their last lease by this much before TTL removes them
@@ -300,8 +301,12 @@ class GovernorStore:
         return _Slots(pk, live, tuple(k for k in range(capacity) if k not in held))
 
     def _claim_slot(self, slots: _Slots, me: str, lease_until: int, now_ms: int, about: Mapping[str, str]) -> str:
-        """Take one free slot of ``slots`` (tried in random order); its sort key, or Conflict when all were taken."""
-        for k in random.sample(slots.free, len(slots.free)):
+        """Take one slot read free (a few, in random order); its sort key, or Conflict: read again.
+
+        Random order spreads concurrent claimers over the free slots; past a few lost slots the read
+        is stale and a fresh one is cheaper than trying the rest.
+        """
+        for k in random.sample(slots.free, min(len(slots.free), _SLOT_TRIES)):
             sk = f"slot#{k}"
             item = {"pk": slots.key, "sk": sk, "holder": me, "lease_until": lease_until, **about}
             item[TTL_ATTRIBUTE] = lease_until // 1000 + _KEPT_AFTER_LEASE_S
@@ -356,48 +361,64 @@ class GovernorStore:
 
     # -- reading the state -------------------------------------------------------------------------
 
+    def _get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Items by (pk, sk), strongly consistent, in one BatchGetItem (absent keys are left out)."""
+        wanted = [_key(pk, sk) for pk, sk in keys]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        while wanted:
+            try:
+                answer = self._db.batch_get_item(RequestItems={self._table: {"Keys": wanted, "ConsistentRead": True}})
+            except ClientError as exc:
+                raise translate(exc, "DynamoDB batch_get_item") from exc
+            for raw in answer.get("Responses", {}).get(self._table, []):
+                found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
+            wanted = answer.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if wanted:
+                time.sleep(random.uniform(0.005, 0.02))  # throttled: DynamoDB asks for a backoff
+        return found
+
     def _read(
         self,
         incident: Incident | None,
         plan: Plan | None,
-        limits: Limits | None,
         now_ms: int,
         me: str,
         *,
         fleet_size: int | None = None,
         kill_switch: bool = False,
-        in_flight_cap: int | None = None,
     ) -> _Snapshot:
+        """The state a decision needs, except the fleet and hourly counts (``_count`` adds them).
+
+        One BatchGetItem (the identity's record, the resource's state item), plus the open actions
+        on the resource for a resolved incident.
+        """
         resource = (
             _resource_of(incident, plan) if incident is not None else (plan.target.id if plan and plan.target else "")
         )
-        seen = incident is not None and self._get(f"action#{me}", "action") is not None
-        item: dict[str, Any] = {}
-        if resource:
-            raw = self._get(f"res#{resource}", "state")
-            item = _load(raw) if raw else {}
-        fleet = rate = _Slots("")
+        identity_key, resource_key = (f"action#{me}", "action"), (f"res#{resource}", "state")
+        found = self._get_many([identity_key, resource_key] if resource else [identity_key])
+        item = _load(found[resource_key]) if resource_key in found else {}
+        last, attempts = _resource_state(item, plan.runbook, me, now_ms) if plan is not None else (None, 0)
         open_ids: tuple[str, ...] = ()
-        last, attempts = None, 0
-        if plan is not None and limits is not None and plan.target is not None:
-            last, attempts = _resource_state(item, plan.runbook, me, now_ms)
-            cap = in_flight_cap if in_flight_cap is not None else governor.in_flight_limit(limits, fleet_size)
-            fleet = self._slots(f"fleet#{_fleet_of(plan)}", cap, me, now_ms)
-            rate = self._slots(f"rate#{plan.runbook}", limits.hourly_rate, me, now_ms)
         if incident is not None and incident.state == "resolved" and resource:
             open_ids = tuple(r.action_id for r in self._open_on(resource))
         state = governor.State(
-            seen=seen,
+            seen=incident is not None and identity_key in found,
             paused=str(item.get("paused", "")),
             last_action_ms=last,
             attempts_in_window=attempts,
-            in_flight=fleet.live,
             fleet_size=fleet_size,
-            runbook_last_hour=rate.live,
             open_action=open_ids[0] if open_ids else "",
             kill_switch=kill_switch,
         )
-        return _Snapshot(state, resource, item, fleet, rate, open_ids)
+        return _Snapshot(state, resource, item, _Slots(""), _Slots(""), open_ids)
+
+    def _count(self, snap: _Snapshot, plan: Plan, limits: Limits, now_ms: int, me: str, cap: int) -> _Snapshot:
+        """The snapshot with the fleet's in-flight slots and the runbook's hourly slots read."""
+        fleet = self._slots(f"fleet#{_fleet_of(plan)}", cap, me, now_ms)
+        rate = self._slots(f"rate#{plan.runbook}", limits.hourly_rate, me, now_ms)
+        state = replace(snap.state, in_flight=fleet.live, runbook_last_hour=rate.live)
+        return replace(snap, state=state, fleet=fleet, rate=rate)
 
     def _open_on(self, resource: str) -> list[ActionRecord]:
         items = self._query(
@@ -508,15 +529,16 @@ class GovernorStore:
     def _claim_act(
         self, snap: _Snapshot, plan: Plan, limits: Limits, me: str, now_ms: int, deadline_ms: int, undo: list[Any]
     ) -> dict[str, Any]:
-        """Claims 1–3 of an act (see ``admit``); each success appends its undo; the slot fields for the record."""
+        """Claims 1–3 of an act (see ``admit``); each success appends its undo; returns the record's slot fields."""
+        # Most contended first: a member that finds the fleet full gives up before touching anything else.
         runbook = plan.runbook
-        self._claim_resource(snap, runbook, me, now_ms, limits.attempt_window_s * 1000)
-        undo.append(lambda: self._unclaim_resource(snap.resource, runbook, me, now_ms))
         about = {"for_resource": snap.resource, "for_runbook": runbook}
-        rate_sk = self._claim_slot(snap.rate, me, now_ms + governor.HOUR_MS, now_ms, about)
-        undo.append(lambda: self._release_slot(snap.rate.key, rate_sk, me))
         fleet_sk = self._claim_slot(snap.fleet, me, deadline_ms, now_ms, about)
         undo.append(lambda: self._release_slot(snap.fleet.key, fleet_sk, me))
+        rate_sk = self._claim_slot(snap.rate, me, now_ms + governor.HOUR_MS, now_ms, about)
+        undo.append(lambda: self._release_slot(snap.rate.key, rate_sk, me))
+        self._claim_resource(snap, runbook, me, now_ms, limits.attempt_window_s * 1000)
+        undo.append(lambda: self._unclaim_resource(snap.resource, runbook, me, now_ms))
         return {
             "rate_key": snap.rate.key,
             "rate_slot": rate_sk,
@@ -569,25 +591,31 @@ class GovernorStore:
 
         Timeline of an ``act`` — every step one single-item conditional write; step 4 commits::
 
-            read    GetItem action#<first id> (seen?)   GetItem res#R   Query fleet#F, rate#RB
+            read    BatchGet action#<first id> (seen?), res#R     Query fleet#F, rate#RB (only when the
+                    rules up to the attempt budget let it through: the counts decide nothing earlier)
             decide  governor.decide(...) → act
-            1 claim res#R       Put if ver = <ver read>: cool[RB] = me@now, tries[me] = now..now+window
-            2 claim rate#RB     Put slot#k (any k read free) if absent, lease over, or ours: lease now+1h
-            3 claim fleet#F     Put slot#k  (k < in-flight limit), same condition: lease = verify deadline
+            1 claim fleet#F     Put slot#k (k < in-flight limit, any read free) if absent, lease over or ours:
+                                holder = me, lease_until = verify deadline
+            2 claim rate#RB     Put slot#k (k < hourly rate), same condition: lease_until = now + 1 h
+            3 claim res#R       Put if ver = <ver read>: cool[RB] = me@now, tries[me] = now..now+window
             4 COMMIT            Put action#<first id> if attribute_not_exists: audit + open + slot refs
             ─ a condition fails → undo 3..1 (each only if still ours) → read again, decide again
             ─ crash before 4    → no record, so no action; the claims are ours (me = first id), the
                                   retried event ignores and re-takes them, or their leases end them
             ─ crash after 4     → the executor never ran: the verify deadline escalates it (overdue)
 
-        Escalation with pause: claim 1 sets ``paused`` instead, then commits. Healed: commit first,
+        Escalation with pause: claim 3 sets ``paused`` instead, then commits. Healed: commit first,
         then close each open action (conditional on it still being open) and free its slot.
         Everything else only commits its audit record.
         """
         me = first_id(incident.identity, plan.runbook if plan is not None else "")
         for attempt in range(self._rounds):
-            snap = self._read(incident, plan, limits, now_ms, me, fleet_size=fleet_size, kill_switch=kill_switch)
+            snap = self._read(incident, plan, now_ms, me, fleet_size=fleet_size, kill_switch=kill_switch)
             verdict = governor.decide(incident, plan, limits, snap.state, now_ms)
+            if verdict.rule in governor.AFTER_COUNTS and plan is not None and limits is not None:
+                # Only now can the hourly rate or the blast radius decide: read their slots, decide again.
+                snap = self._count(snap, plan, limits, now_ms, me, governor.in_flight_limit(limits, fleet_size))
+                verdict = governor.decide(incident, plan, limits, snap.state, now_ms)
             item = self._record(incident, plan, limits, verdict, snap, now_ms, me, before)
             undo: list[Any] = []
             try:
@@ -756,7 +784,8 @@ class GovernorStore:
             )
             plan = record.plan()
             me = f"{action_id}.approved"
-            snap = self._read(None, plan, limits, now_ms, me, in_flight_cap=cap)
+            snap = self._read(None, plan, now_ms, me)
+            snap = self._count(snap, plan, limits, now_ms, me, cap)
             blocked = governor.gate(plan, limits, snap.state, now_ms)
             if blocked is not None:
                 raise Refused(f"approved plan cannot run now ({blocked.rule}): {blocked.reason}")

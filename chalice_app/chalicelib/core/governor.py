@@ -52,6 +52,9 @@ RULES: tuple[str, ...] = (
     "dry-run",
     "ok",
 )
+# Rules that apply only after the hourly rate and the blast radius passed: a verdict by any other rule
+# holds whatever the in-flight and hourly counts are, so the store reads those slots only for these.
+AFTER_COUNTS: frozenset[str] = frozenset({"kill-switch", "dry-run", "approval", "ok"})
 # The decisions that take the resource's cooldown, an attempt, an hourly slot and a fleet slot.
 CONSUMING: frozenset[str] = frozenset({"act", "approved"})
 HOUR_MS = 3_600_000
