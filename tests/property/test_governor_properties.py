@@ -10,13 +10,14 @@ audit the ledger wrote, not from its internal counters.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.governor import RULES, in_flight_limit
-from chalicelib.core.runbooks.plan import Incident, Limits
-from tests.governor_model import FLEET_SIZE, LIMITS, STEPS, Entry, Ledger, Run, plan_for, play, replay
+from chalicelib.core.governor import AFTER_COUNTS, RULES, State, decide, in_flight_limit
+from chalicelib.core.runbooks.plan import Incident, Limits, Plan
+from tests.governor_model import FLEET_SIZE, LIMITS, START_MS, STEPS, Entry, Ledger, Run, plan_for, play, replay
 
 SEQUENCES = st.lists(STEPS, min_size=1, max_size=60)
 
@@ -122,3 +123,44 @@ def test_flapping_one_instance_acts_once_per_cooldown_window(windows: int, per_w
     # THEN one act per window at most, and at least one whenever the window starts with an ALARM
     assert acts <= windows + 1
     assert acts >= 1
+
+
+STATES = st.builds(
+    State,
+    seen=st.booleans(),
+    paused=st.sampled_from(["", "acted twice"]),
+    last_action_ms=st.one_of(st.none(), st.integers(START_MS - 3_600_000, START_MS)),
+    attempts_in_window=st.integers(0, 4),
+    in_flight=st.integers(0, 6),
+    fleet_size=st.one_of(st.none(), st.integers(1, 100)),
+    runbook_last_hour=st.integers(0, 10),
+    open_action=st.sampled_from(["", "a1"]),
+    kill_switch=st.booleans(),
+)
+INCIDENTS = st.builds(
+    Incident,
+    source=st.just("alarm"),
+    identity=st.just("cpu#1"),
+    state=st.sampled_from(["open", "resolved"]),
+    subject=st.just("AWS/EC2/CPUUtilization"),
+    resources=st.just(("i-1",)),
+    caused_by_selfheal=st.sampled_from(["", "tag"]),
+)
+
+
+@given(
+    INCIDENTS,
+    st.sampled_from([plan_for("i-1"), Plan("ec2-reboot", None, (), "composite")]),
+    LIMITS,
+    STATES,
+    st.booleans(),
+    st.booleans(),
+)
+def test_a_verdict_made_before_the_counts_holds_whatever_the_counts(
+    incident, plan, limits, state, dry_run, approval
+) -> None:
+    # The store reads the fleet and hourly slots only when the verdict without them is one of AFTER_COUNTS.
+    limits = replace(limits, dry_run=dry_run, approval=approval)
+    uncounted = decide(incident, plan, limits, replace(state, in_flight=0, runbook_last_hour=0), START_MS)
+    if uncounted.rule not in AFTER_COUNTS:
+        assert decide(incident, plan, limits, state, START_MS) == uncounted
