@@ -29,3 +29,7 @@ class Conflict(SelfHealError):  # noqa: N818 - a result, not a failure
 
 class NotFound(SelfHealError):  # noqa: N818 - a fact about the world
     """The resource an action names does not exist (any more)."""
+
+
+class Refused(SelfHealError):  # noqa: N818 - a result, not a failure
+    """A person's request that cannot be honoured (approve an expired plan, resume a running resource), with why."""
