@@ -213,4 +213,4 @@ def remediate() -> Remediate:
 def approvals() -> Approvals:
     from chalicelib.services.approve import Approvals
 
-    return Approvals(governor(), remediate())
+    return Approvals(governor(), remediate(), runbook_config().kill_switch)

@@ -312,18 +312,20 @@ def test_a_missing_instance_is_a_fact_that_escalates(aws: Aws) -> None:
 def test_the_planner_reads_plans_and_sizes_the_fleet_for_the_remediate_service(aws: Aws) -> None:
     group, (instance, other), _ = fleet(aws)
     planner = RunbookPlanner(lambda: CATALOG, aws.client)
-    plan, limits, size = planner.plan(alarm_on("alarm_ec2_cpu", InstanceId=instance))
+    proposal = planner.propose(alarm_on("alarm_ec2_cpu", InstanceId=instance))
+    plan, limits = proposal.plan, proposal.limits
     assert [c.operation for c in plan.calls] == ["reboot_instances"] and limits.max_in_flight_pct == 10.0
-    assert size == 2 and plan.target.fleet == f"asg:{group}"
-    # an instance selfheal quarantined: its alarm is selfheal's own doing, nothing is planned
+    assert proposal.fleet_size == 2 and plan.target.fleet == f"asg:{group}"
+    assert proposal.before  # the instance as read, for the audit record
+    # an instance selfheal quarantined: its alarm is selfheal's own doing, marked for the governor
     aws.client("ec2").create_tags(Resources=[other], Tags=[{"Key": MARKER_TAG, "Value": "ec2-isolate"}])
-    assert planner.plan(alarm_on("alarm_ec2_cpu", InstanceId=other)) == (None, None, None)
-    planned, _ = planner.planned(alarm_on("alarm_ec2_cpu", InstanceId=other))
-    assert MARKER_TAG in planned.incident.caused_by_selfheal
+    marked = planner.propose(alarm_on("alarm_ec2_cpu", InstanceId=other))
+    assert MARKER_TAG in marked.incident.caused_by_selfheal
     # an ambiguous alarm escalates with the default limits; nothing is read for it, nor for an OK
     calls_before = sum(aws.calls.values())
-    plan, limits, size = planner.plan(parse_event(load_event("alarm_composite")).incident())
-    assert plan.problem and plan.calls == () and limits is not None and size is None
-    plan, limits, size = planner.plan(alarm_on("alarm_ec2_cpu_ok", InstanceId=instance))
-    assert plan.runbook == "ec2-reboot" and limits is not None
+    ambiguous = planner.propose(parse_event(load_event("alarm_composite")).incident())
+    assert ambiguous.plan.problem and ambiguous.plan.calls == () and ambiguous.limits is not None
+    assert ambiguous.fleet_size is None
+    ok = planner.propose(alarm_on("alarm_ec2_cpu_ok", InstanceId=instance))
+    assert ok.plan.runbook == "ec2-reboot" and ok.limits is not None
     assert sum(aws.calls.values()) == calls_before

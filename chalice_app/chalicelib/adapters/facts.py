@@ -15,15 +15,15 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
 from chalicelib.core import runbooks
-from chalicelib.core.runbooks.plan import Limits
+from chalicelib.core.runbooks.plan import Limits, Proposal
 from chalicelib.errors import NotFound, PayloadError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from chalicelib.core.runbooks import Planned
     from chalicelib.core.runbooks.catalog import Catalog
-    from chalicelib.core.runbooks.plan import Call, Incident, Plan
+    from chalicelib.core.runbooks.plan import Call, Incident
 
 log = logging.getLogger(__name__)
 
@@ -81,34 +81,31 @@ class RunbookPlanner:
         self._catalog = catalog
         self._facts = Facts(client)
 
-    def planned(self, incident: Incident) -> tuple[Planned, int | None]:
-        """(the catalog's and runbook's answer after the reads, fleet size or None when unknown)."""
+    def planned(self, incident: Incident) -> tuple[Planned, Mapping[str, Any], int | None]:
+        """(the catalog's and runbook's answer after the reads, the facts read, fleet size or None)."""
         catalog = self._catalog()
         first = runbooks.plan_for(catalog, incident)
         # No reads for an event no runbook handles (nor an ambiguous alarm), nor for a resolved one:
         # the governor only closes the open action on it.
         if first.entry is None or incident.state == "resolved":
-            return first, None
+            return first, {}, None
         facts = self._facts.read(runbooks.reads_for(first.entry, incident))
         planned = runbooks.plan_for(catalog, incident, facts)
         reads = runbooks.fleet_reads_for(planned.plan)
-        return planned, runbooks.fleet_size(self._facts.read(reads)) if reads else None
+        return planned, facts, runbooks.fleet_size(self._facts.read(reads)) if reads else None
 
-    def plan(self, incident: Incident) -> tuple[Plan | None, Limits | None, int | None]:
-        """(plan, limits, fleet size) for services/remediate.py; (None, None, None) when nothing is to be done.
+    def propose(self, incident: Incident) -> Proposal:
+        """The remediate service's Planner: what to decide about ``incident``, with its reads made.
 
-        A target the facts show selfheal already holds (its mark) and a runbook standing down (a
-        deployment in progress) come back as None too — never acted on, no slot taken; ``planned``
-        says which. An open alarm that names no single resource gets a plan with a problem and the
-        default limits, so the governor escalates it.
+        The incident comes back marked ``caused_by_selfheal`` when the facts show selfheal's mark on
+        the target, and a plan may carry ``stand_down`` (a deployment in progress): the governor
+        audits both without acting. An open alarm that names no single resource gets a plan with a
+        problem and the default limits, so the governor escalates it.
         """
-        planned, size = self.planned(incident)
-        plan = planned.plan
-        if plan is None or planned.incident.caused_by_selfheal or plan.stand_down:
-            if plan is not None:
-                log.info(
-                    "no action on %s: %s", incident.identity, planned.incident.caused_by_selfheal or plan.stand_down
-                )
-            return None, None, None
-        limits = planned.entry.limits if planned.entry is not None else Limits()
-        return plan, limits, size
+        planned, facts, size = self.planned(incident)
+        if planned.plan is None:
+            return Proposal(planned.incident)
+        entry = planned.entry
+        limits = entry.limits if entry is not None else Limits()
+        before = runbooks.before_for(entry, facts) if entry is not None and facts else {}
+        return Proposal(planned.incident, planned.plan, limits, size, before)

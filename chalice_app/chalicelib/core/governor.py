@@ -12,6 +12,7 @@ Rule order (the first that applies decides)::
     incident resolved (alarm back to OK) → healed            resolved     (an action is open on the resource)
                                          → ignore            resolved     (nothing open)
     plan names no single target          → escalate          ambiguous-target   (zero calls)
+    runbook stands down (rollout running)→ suppressed        stand-down
     resource paused by an escalation     → suppressed        paused
     last act within the cooldown         → suppressed        cooldown
     attempts in the window ≥ budget      → escalate, pause   attempt-budget
@@ -42,6 +43,7 @@ RULES: tuple[str, ...] = (
     "own-action",
     "resolved",
     "ambiguous-target",
+    "stand-down",
     "paused",
     "kill-switch",
     "cooldown",
@@ -114,7 +116,8 @@ def _seconds(ms: int) -> str:
 
 
 def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None, state: State) -> Verdict | None:
-    """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, ambiguous target."""
+    """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, ambiguous target,
+    stand-down."""
     if plan is None or limits is None:
         return Verdict("ignore", "no-runbook", f"no runbook matches {incident.subject or incident.source}")
     if state.seen:
@@ -128,6 +131,8 @@ def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None,
     if plan.problem or plan.target is None:
         why = plan.problem or "the event names no target"
         return Verdict("escalate", "ambiguous-target", f"no single target, nothing done: {why}")
+    if plan.stand_down:
+        return Verdict("suppressed", "stand-down", f"{plan.runbook} stands down on {plan.target.id}: {plan.stand_down}")
     return None
 
 

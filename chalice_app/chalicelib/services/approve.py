@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import Refused
-from chalicelib.services.remediate import now_ms, plan_from_record
+from chalicelib.services.remediate import now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,18 +21,27 @@ if TYPE_CHECKING:
 class Approvals:
     """The approve / deny entry points (the operator's CLI calls these)."""
 
-    def __init__(self, governor: Any, remediate: Remediate, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        governor: Any,
+        remediate: Remediate,
+        kill_switch: Callable[[], bool],
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
         self._governor = governor
         self._remediate = remediate
+        self._kill_switch = kill_switch
         self._clock = clock
 
     def approve(self, action_id: str) -> dict[str, Any]:
         """Run exactly the stored plan of a pending action; Refused when it cannot be approved."""
         stored = self._governor.get(action_id)
-        plan = plan_from_record(stored)
+        if stored is None:
+            raise Refused(f"no action {action_id}")
+        plan = stored.plan()
         if plan.digest() != stored.digest:
             raise Refused(f"action {action_id}: the stored plan does not match its digest; not run")
-        record = self._governor.approve(action_id, stored.digest, self._clock())
+        record = self._governor.approve(action_id, stored.digest, self._clock(), kill_switch=self._kill_switch())
         self._remediate.announce(record, "approved")
         outcome, reason = self._remediate.execute(record, plan)
         if outcome == "failed":

@@ -6,9 +6,9 @@
              dry_run: nothing runs │ awaiting_approval: plan stored, bound to its digest
           ─▶ notify (act, dry_run, approval request, escalation, failure, healed)
 
-A resolved incident (alarm back to OK) closes the open action on that resource as healed; the
-verifier (a schedule) escalates actions that did not heal by their deadline. Approvals run exactly
-the stored plan (services/approve.py).
+A resolved incident (alarm back to OK) closes the open action on that resource as healed (in the
+governor's admission); the verifier (a schedule) escalates actions that did not heal by their
+deadline. Approvals run exactly the stored plan (services/approve.py).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.notices import decision_notice
-from chalicelib.core.runbooks.plan import Call, Plan, Target
 from chalicelib.errors import SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from chalicelib.core.notices import Notice
-    from chalicelib.core.runbooks.plan import Incident, Limits
+    from chalicelib.core.runbooks.plan import Incident, Limits, Plan, Proposal
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
@@ -38,9 +37,7 @@ def now_ms() -> int:
 class Planner(Protocol):
     """Catalog + runbooks + the reads they need: what would be done about an incident."""
 
-    def plan(self, incident: Incident) -> tuple[Plan | None, Limits | None, int | None]:
-        """(plan, limits, fleet size) for the matching runbook; (None, None, None) when none matches."""
-        ...
+    def propose(self, incident: Incident) -> Proposal: ...
 
 
 class Executor(Protocol):
@@ -57,8 +54,6 @@ class Governor(Protocol):
     def admit(self, incident: Incident, plan: Plan | None, limits: Limits | None, now_ms: int, **kw: Any) -> Any: ...
 
     def complete(self, action_id: str, outcome: str, now_ms: int, **kw: Any) -> None: ...
-
-    def resolve(self, incident: Incident, now_ms: int) -> list[Any]: ...
 
     def overdue(self, now_ms: int) -> list[Any]: ...
 
@@ -156,13 +151,6 @@ class Remediate:
             # The decision is audited already; a lost notification must not undo or repeat an action.
             log.warning("notification for %s not published", record.action_id, exc_info=True)
             self._metrics.count("NotificationsFailed")
-
-
-def plan_from_record(record: Any) -> Plan:
-    """The stored plan of an audit record, exactly as it was hashed when the action was admitted."""
-    calls = tuple(Call(c["service"], c["operation"], c.get("params") or {}) for c in record.calls)
-    target = Target(kind=record.target_kind, id=record.resource, fleet=record.fleet) if record.resource else None
-    return Plan(record.runbook, target, calls)
 
 
 def _summary(results: Sequence[Any]) -> list[str]:

@@ -133,3 +133,14 @@ class Limits:
     approval: bool = False  # critical: wait for a human, bound to the plan's digest
     approval_ttl_s: int = 3600
     dry_run: bool = True  # safe default: audit and notify what it would do, change nothing
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the catalog, a runbook and its reads make of one incident, for the governor to decide."""
+
+    incident: Incident  # as the reads left it (selfheal's own mark on the target → caused_by_selfheal)
+    plan: Plan | None = None  # None: no runbook matches
+    limits: Limits | None = None
+    fleet_size: int | None = None
+    before: Mapping[str, Any] = field(default_factory=dict)  # the resource as read, for the audit
