@@ -41,6 +41,11 @@ def drain_stream(client: Client, aws) -> list[dict]:
     return responses
 
 
+def items(aws) -> list[dict]:
+    """The error-group items (not the budget counters the table also holds)."""
+    return [i for i in aws.items() if "status" in i]
+
+
 def group(aws, fingerprint: str) -> dict:
     return runtime.store().get(fingerprint).__dict__
 
@@ -52,25 +57,27 @@ def test_payload_in_groups_out_with_one_write_per_bug(aws) -> None:
     with Client(app) as client:
         result = client.lambda_.invoke("log_processor", logs_event(payload(messages))).payload
     # THEN
-    assert result == {"tracebacks": 4, "groups": 2, "new_groups": 2}
+    assert result == {"tracebacks": 4, "groups": 2, "new_groups": 2, "duplicates": 0, "rejected": 0}
     assert aws.calls["dynamodb.UpdateItem"] == 2
-    counts = sorted(int(item["occurrences"]["N"]) for item in aws.items())
+    counts = sorted(int(item["occurrences"]["N"]) for item in items(aws))
     assert counts == [1, 3]
-    item = next(i for i in aws.items() if i["occurrences"]["N"] == "3")
+    item = next(i for i in items(aws) if i["occurrences"]["N"] == "3")
     assert item["status"]["S"] == Status.NEW
     assert item["log_groups"]["SS"] == ["/aws/lambda/shop"]
     assert item["exception_type"]["S"] == "ZeroDivisionError"
     assert "return price / count" in item["sample"]["S"]
 
 
-def test_same_payload_twice_counts_twice_and_queues_one_job(aws) -> None:
+def test_a_retried_delivery_counts_once_and_queues_one_job(aws) -> None:
     event = logs_event(payload([whole(tb_lines())] * 2))
     with Client(app) as client:
-        client.lambda_.invoke("log_processor", event)
-        client.lambda_.invoke("log_processor", event)
+        first = client.lambda_.invoke("log_processor", event).payload
+        again = client.lambda_.invoke("log_processor", event).payload  # Lambda's retry of the same delivery
+        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))  # a new delivery
         drain_stream(client, aws)
-    [item] = aws.items()
-    assert item["occurrences"]["N"] == "4"
+    assert (first["duplicates"], again["duplicates"]) == (0, 1)
+    [item] = items(aws)
+    assert item["occurrences"]["N"] == "3"
     assert item["status"]["S"] == Status.QUEUED
     assert len(aws.queued()) == 1
 
@@ -81,7 +88,7 @@ def test_twenty_concurrent_deliveries_of_a_new_bug_queue_exactly_one_job(aws) ->
         with ThreadPoolExecutor(max_workers=20) as pool:
             list(pool.map(lambda e: client.lambda_.invoke("log_processor", e), events))
         drain_stream(client, aws)
-    [item] = aws.items()
+    [item] = items(aws)
     # moto's server applies concurrent UpdateItems without isolation (a count may be lost, seen
     # 19 of 20); real DynamoDB's ADD is atomic. Exact counts are checked by the serial tests.
     assert 1 <= int(item["occurrences"]["N"]) <= 20
@@ -94,7 +101,7 @@ def test_counter_bumps_make_no_jobs_but_a_reopen_does(aws) -> None:
     with Client(app) as client:
         client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))
         drain_stream(client, aws)
-        fp = aws.items()[0]["fingerprint"]["S"]
+        fp = items(aws)[0]["fingerprint"]["S"]
         assert len(aws.queued()) == 1
         # WHEN the bug recurs (MODIFY, counters only) and then the job is fixed and re-opened
         client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))
@@ -118,14 +125,14 @@ def test_malformed_payload_raises_a_clear_error_and_writes_nothing(aws) -> None:
             client.lambda_.invoke("log_processor", {"awslogs": {"data": "%%%"}})
         with pytest.raises(PayloadError, match="not a CloudWatch Logs subscription event"):
             client.lambda_.invoke("log_processor", {"Records": []})
-    assert aws.items() == []
+    assert items(aws) == []
 
 
 def test_control_message_is_ignored(aws) -> None:
     with Client(app) as client:
         event = logs_event({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logEvents": []})
         assert client.lambda_.invoke("log_processor", event).payload["tracebacks"] == 0
-    assert aws.items() == []
+    assert items(aws) == []
 
 
 def test_cut_off_traceback_is_completed_from_the_stream(aws) -> None:
@@ -139,7 +146,7 @@ def test_cut_off_traceback_is_completed_from_the_stream(aws) -> None:
     with Client(app) as client:
         client.lambda_.invoke("log_processor", logs_event(doc))
     # THEN the group holds the whole traceback
-    [item] = aws.items()
+    [item] = items(aws)
     assert item["exception_type"]["S"] == "ZeroDivisionError"
     assert aws.calls["cloudwatch-logs.GetLogEvents"] == 2  # one by the test, one by the handler
 
@@ -163,7 +170,7 @@ class FakeFixer:
 def queue_one_job(client: Client, aws, func: str = "fixme") -> str:
     client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func=func))])))
     drain_stream(client, aws)
-    return aws.items()[0]["fingerprint"]["S"]
+    return items(aws)[0]["fingerprint"]["S"]
 
 
 def test_fixer_claims_opens_pr_and_a_redelivery_does_nothing(aws) -> None:
@@ -248,7 +255,7 @@ def test_invalid_transition_is_refused_with_a_clear_error(aws) -> None:
 
     with Client(app) as client:
         client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func="t"))])))
-    fp = aws.items()[0]["fingerprint"]["S"]
+    fp = items(aws)[0]["fingerprint"]["S"]
     with pytest.raises(InvalidTransition, match=f"group {fp} cannot move to NEW from NEW"):
         runtime.store().reopen(fp, 1)
 
@@ -292,7 +299,7 @@ def test_configured_pipeline_turns_a_log_line_into_a_fix_branch(aws, tmp_path) -
         drain_stream(client, aws)
         client.lambda_.invoke("fixer", aws.sources.queue_event())
     # THEN
-    [item] = aws.items()
+    [item] = items(aws)
     g = group(aws, item["fingerprint"]["S"])
     assert g["status"] == Status.PR_OPENED, g["reason"]
     assert g["branch"] in [h.name for h in git.Repo(bare).heads]
