@@ -404,17 +404,19 @@ def test_a_delivery_retried_after_throttling_counts_every_group_exactly_once(aws
 def test_out_of_time_writes_stop_and_the_retry_finishes_without_double_counting(aws) -> None:
     from chalicelib.core.logs_payload import decode_batch
 
-    # GIVEN 40 new bugs and an invocation whose remaining time runs out after two rounds of writes
-    messages = [whole(tb_lines(func=f"storm_{n}")) for n in range(40)]
+    # GIVEN 60 new bugs and an invocation whose remaining time runs out after three rounds of writes
+    messages = [whole(tb_lines(func=f"storm_{n}")) for n in range(60)]
     batch = decode_batch(logs_event(payload(messages))["awslogs"]["data"])
-    ticks = iter([60_000, 59_000, 58_000] + [1_000] * 100)  # ms left, read once per round of writes
+    ticks = iter([60_000, 59_000, 58_000, 57_000] + [1_000] * 100)  # ms left: once at the start, once a round
     # WHEN
-    with pytest.raises(TransientError, match="24 of 40 groups not written"):
+    with pytest.raises(TransientError, match="36 of 60 groups not written"):
         runtime.ingest().handle(batch, lambda: next(ticks))
-    written = len(items(aws))
+    written, writes = len(items(aws)), aws.calls["dynamodb.UpdateItem"]
     result = runtime.ingest().handle(batch, lambda: 60_000)  # Lambda's retry, with time to spare
-    # THEN
-    assert written == 16 and result["duplicates"] == 16 and result["new_groups"] == 24
+    # THEN the retry read which groups were written (one BatchGetItem) and wrote only the others
+    assert (written, writes) == (24, 24)
+    assert (result["duplicates"], result["new_groups"]) == (24, 36)
+    assert aws.calls["dynamodb.UpdateItem"] - writes == 36 and aws.calls["dynamodb.BatchGetItem"] == 2
     assert {i["occurrences"]["N"] for i in items(aws)} == {"1"}
 
 

@@ -58,6 +58,7 @@ DAY = 86_400
 BATCH_MEMORY = 64  # delivery tokens remembered per group (~30 bytes each)
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
 BUDGET_PREFIX = "~budget~"
+BATCH_GET = 100  # BatchGetItem's limit
 _STATUSES = (Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED)
 
 # --- named sub-conditions ---------------------------------------------------------------------
@@ -308,6 +309,31 @@ class ErrorGroupStore:
             self._update(observation.fingerprint, request, "NONE", "trim")
 
     # --- reads ----------------------------------------------------------------------------------
+
+    def counted(self, fingerprints: Sequence[str], batch: str) -> set[str]:
+        """The groups among ``fingerprints`` that already counted delivery ``batch`` (a retry's
+        groups written by an earlier attempt): BatchGetItem, 100 keys a call, consistent reads.
+        Keys DynamoDB leaves unprocessed count as not counted (their write's condition still holds)."""
+        found: set[str] = set()
+        for start in range(0, len(fingerprints), BATCH_GET):
+            keys = [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]]
+            request = {
+                self._table: {
+                    "Keys": keys,
+                    "ProjectionExpression": "#f, #b",
+                    "ExpressionAttributeNames": {"#f": "fingerprint", "#b": "batches"},
+                    "ConsistentRead": True,
+                }
+            }
+            try:
+                answer = self._db.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise translate(exc, "DynamoDB BatchGetItem") from exc
+            for item in answer.get("Responses", {}).get(self._table, []):
+                plain = _plain(item)
+                if batch in (plain.get("batches") or ()):
+                    found.add(str(plain["fingerprint"]))
+        return found
 
     def get(self, fingerprint: str) -> ErrorGroup | None:
         """The group, read consistently, or None."""
