@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import app as handlers
 import pytest
 from app import app
+from chalice.local import LambdaContext
 from chalice.test import Client
 from local_stack import put_log_lines
 
@@ -28,6 +29,12 @@ def tb_lines(func: str = "total", site: str = "return price / count", exc: str =
         f"    {site}",
         exc,
     ]
+
+
+def deliver(event: dict) -> dict:
+    """Invoke log_processor as Lambda does, with the deployed 60 s timeout (chalice.test's context
+    gives 3 s, which ingest's time budget would honour on a busy test machine)."""
+    return handlers.log_processor(event, LambdaContext("log_processor", 512, max_runtime_ms=60_000))
 
 
 def whole(lines: list[str]) -> str:
@@ -55,8 +62,7 @@ def test_payload_in_groups_out_with_one_write_per_bug(aws) -> None:
     # GIVEN a batch with 3 occurrences of one bug, 1 of another, and noise
     messages = ["START RequestId: 1"] + [whole(tb_lines())] * 3 + [whole(tb_lines(exc="KeyError: 'x'")), "END"]
     # WHEN
-    with Client(app) as client:
-        result = client.lambda_.invoke("log_processor", logs_event(payload(messages))).payload
+    result = deliver(logs_event(payload(messages)))
     # THEN
     assert result == {"tracebacks": 4, "groups": 2, "new_groups": 2, "duplicates": 0, "rejected": 0}
     assert aws.calls["dynamodb.UpdateItem"] == 2
@@ -72,9 +78,9 @@ def test_payload_in_groups_out_with_one_write_per_bug(aws) -> None:
 def test_a_retried_delivery_counts_once_and_queues_one_job(aws) -> None:
     event = logs_event(payload([whole(tb_lines())] * 2))
     with Client(app) as client:
-        first = client.lambda_.invoke("log_processor", event).payload
-        again = client.lambda_.invoke("log_processor", event).payload  # Lambda's retry of the same delivery
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))  # a new delivery
+        first = deliver(event)
+        again = deliver(event)  # Lambda's retry of the same delivery
+        deliver(logs_event(payload([whole(tb_lines())])))  # a new delivery
         drain_stream(client, aws)
     assert (first["duplicates"], again["duplicates"]) == (0, 1)
     [item] = items(aws)
@@ -87,7 +93,7 @@ def test_twenty_concurrent_deliveries_of_a_new_bug_queue_exactly_one_job(aws) ->
     events = [logs_event(payload([whole(tb_lines(func="burst"))])) for _ in range(20)]
     with Client(app) as client:
         with ThreadPoolExecutor(max_workers=20) as pool:
-            list(pool.map(lambda e: client.lambda_.invoke("log_processor", e), events))
+            list(pool.map(deliver, events))
         drain_stream(client, aws)
     [item] = items(aws)
     # moto's server applies concurrent UpdateItems without isolation (a count may be lost, seen
@@ -100,12 +106,12 @@ def test_twenty_concurrent_deliveries_of_a_new_bug_queue_exactly_one_job(aws) ->
 
 def test_counter_bumps_make_no_jobs_but_a_reopen_does(aws) -> None:
     with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))
+        deliver(logs_event(payload([whole(tb_lines())])))
         drain_stream(client, aws)
         fp = items(aws)[0]["fingerprint"]["S"]
         assert len(aws.queued()) == 1
         # WHEN the bug recurs (MODIFY, counters only) and then the job is fixed and re-opened
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines())])))
+        deliver(logs_event(payload([whole(tb_lines())])))
         drain_stream(client, aws)
         assert aws.queued() == []
         job = aws.sources.queue_event()
@@ -121,18 +127,16 @@ def test_counter_bumps_make_no_jobs_but_a_reopen_does(aws) -> None:
 
 
 def test_malformed_payload_raises_a_clear_error_and_writes_nothing(aws) -> None:
-    with Client(app) as client:
-        with pytest.raises(PayloadError, match="not base64"):
-            client.lambda_.invoke("log_processor", {"awslogs": {"data": "%%%"}})
-        with pytest.raises(PayloadError, match="not a CloudWatch Logs subscription event"):
-            client.lambda_.invoke("log_processor", {"Records": []})
+    with pytest.raises(PayloadError, match="not base64"):
+        deliver({"awslogs": {"data": "%%%"}})
+    with pytest.raises(PayloadError, match="not a CloudWatch Logs subscription event"):
+        deliver({"Records": []})
     assert items(aws) == []
 
 
 def test_control_message_is_ignored(aws) -> None:
-    with Client(app) as client:
-        event = logs_event({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logEvents": []})
-        assert client.lambda_.invoke("log_processor", event).payload["tracebacks"] == 0
+    event = logs_event({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logEvents": []})
+    assert deliver(event)["tracebacks"] == 0
     assert items(aws) == []
 
 
@@ -144,8 +148,7 @@ def test_cut_off_traceback_is_completed_from_the_stream(aws) -> None:
     header = next(e for e in stored if e["message"].startswith("Traceback"))
     doc = payload([header["message"]], log_group=aws.stack.log_group, log_stream=stream, start=header["timestamp"])
     # WHEN
-    with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(doc))
+    deliver(logs_event(doc))
     # THEN the group holds the whole traceback
     [item] = items(aws)
     assert item["exception_type"]["S"] == "ZeroDivisionError"
@@ -169,7 +172,7 @@ class FakeFixer:
 
 
 def queue_one_job(client: Client, aws, func: str = "fixme") -> str:
-    client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func=func))])))
+    deliver(logs_event(payload([whole(tb_lines(func=func))])))
     drain_stream(client, aws)
     return items(aws)[0]["fingerprint"]["S"]
 
@@ -242,7 +245,7 @@ def test_default_fixer_skips_with_a_reason(aws) -> None:
 
 def test_partial_stream_failure_reports_only_the_bad_record(aws) -> None:
     with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func="p"))])))
+        deliver(logs_event(payload([whole(tb_lines(func="p"))])))
         event = aws.sources.stream_event()
         bad_image = {"SequenceNumber": "999", "NewImage": {"status": {"XX": "not a DynamoDB type"}}}
         event["Records"].append({"eventID": "x", "eventName": "INSERT", "dynamodb": bad_image})
@@ -254,8 +257,7 @@ def test_partial_stream_failure_reports_only_the_bad_record(aws) -> None:
 def test_invalid_transition_is_refused_with_a_clear_error(aws) -> None:
     from chalicelib.adapters.store import InvalidTransition
 
-    with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func="t"))])))
+    deliver(logs_event(payload([whole(tb_lines(func="t"))])))
     fp = items(aws)[0]["fingerprint"]["S"]
     with pytest.raises(InvalidTransition, match=f"group {fp} cannot move to NEW from NEW"):
         runtime.store().reopen(fp, 1)
@@ -296,7 +298,7 @@ def test_configured_pipeline_turns_a_log_line_into_a_fix_branch(aws, tmp_path) -
     runtime.reset()
     # WHEN the trace arrives and the pipeline runs
     with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(payload([NONE_DISCOUNT_TRACE])))
+        deliver(logs_event(payload([NONE_DISCOUNT_TRACE])))
         drain_stream(client, aws)
         client.lambda_.invoke("fixer", aws.sources.queue_event())
     # THEN
@@ -433,7 +435,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
     messages = [whole(tb_lines(func=f"storm_{n}")) for n in range(30)]
     started = time.monotonic()
     with Client(app) as client:
-        assert client.lambda_.invoke("log_processor", logs_event(payload(messages))).payload["new_groups"] == 30
+        assert deliver(logs_event(payload(messages)))["new_groups"] == 30
         drain_stream(client, aws)
     elapsed = time.monotonic() - started
     # THEN 5 jobs are queued and 25 groups SKIPPED for the budget, none lost, in bounded time
@@ -446,7 +448,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
     # WHEN a skipped bug occurs again, an hour later
     func = next(f"storm_{n}" for n in range(30) if f'"storm_{n}"' in json.dumps(skipped[0]["frames"]))
     with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func=func))])))
+        deliver(logs_event(payload([whole(tb_lines(func=func))])))
     later = Enqueue(
         runtime.store(),
         FixQueue(aws.clients.sqs, aws.stack.queue_url),
@@ -464,7 +466,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
 
 def test_a_stream_record_without_a_sequence_number_is_dropped_and_never_fails_the_batch(aws) -> None:
     with Client(app) as client:
-        client.lambda_.invoke("log_processor", logs_event(payload([whole(tb_lines(func="seq"))])))
+        deliver(logs_event(payload([whole(tb_lines(func="seq"))])))
         event = aws.sources.stream_event()
         event["Records"].insert(0, {"eventID": "y", "eventName": "INSERT", "dynamodb": {"NewImage": {}}})
         event["Records"].append({"eventID": "z", "eventName": "INSERT"})
