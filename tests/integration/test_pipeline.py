@@ -513,3 +513,16 @@ def test_retry_reopens_a_fixing_group_whose_lease_expired_and_refuses_a_live_lea
         drain_stream(client, aws)
     bodies = [json.loads(m["Body"]) for m in aws.queued()]
     assert [b["trigger"] for b in bodies] == ["new", "reopened"]
+
+
+def test_remembered_deliveries_and_log_group_names_stay_bounded_on_a_hot_group(aws) -> None:
+    from chalicelib.adapters.store import BATCH_MEMORY, MAX_LOG_GROUPS
+
+    # GIVEN one bug delivered 34 times, each time from another log group
+    for n in range(BATCH_MEMORY + 2):
+        deliver(logs_event(payload([whole(tb_lines(func="hot"))], log_group=f"/aws/lambda/svc-{n}", start=10**12 + n)))
+    # THEN every delivery counted, and the item's token set and log group names are bounded
+    [item] = items(aws)
+    assert item["occurrences"]["N"] == str(BATCH_MEMORY + 2)
+    assert BATCH_MEMORY // 2 <= len(item["batches"]["SS"]) <= BATCH_MEMORY
+    assert len(item["log_groups"]["SS"]) == MAX_LOG_GROUPS

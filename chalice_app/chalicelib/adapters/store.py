@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
 DAY = 86_400
-BATCH_MEMORY = 64  # delivery tokens remembered per group (~30 bytes each)
+BATCH_MEMORY = 32  # delivery tokens remembered per group (~24 bytes each)
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
 BUDGET_PREFIX = "~budget~"
 BATCH_GET = 100  # BatchGetItem's limit
@@ -299,7 +299,9 @@ class ErrorGroupStore:
         """Keep the remembered tokens and log group names bounded (a second write, rarely)."""
         update = Update()
         if batch and len(batches) + 1 > BATCH_MEMORY:
-            oldest = sorted(batches, key=_token_time)[: len(batches) + 1 - BATCH_MEMORY // 2]
+            # The oldest by their deliveries' time; never the one this write added.
+            older = sorted(batches - {batch}, key=_token_time)
+            oldest = older[: len(older) + 1 - BATCH_MEMORY // 2]
             update.delete("batches", oldest)
         group_name = observation.log_group or "-"
         if group_name not in log_groups and len(log_groups) >= MAX_LOG_GROUPS:

@@ -109,11 +109,11 @@ def bounded_reason(reason: str) -> str:
 
 
 def batch_token(log_group: str, log_stream: str, event_ids: Iterable[str], last_timestamp: int) -> str:
-    """The identity of one log delivery, the same on every retry of it: ``<epoch s, hex>.<md5/16>``.
+    """The identity of one log delivery, the same on every retry of it: ``<epoch ms, hex>.<md5, 12 hex>``.
 
     The time prefix (the batch's newest event) lets the store forget the oldest tokens first.
     """
     digest = hashlib.md5(usedforsecurity=False)
     for part in (log_group, log_stream, *event_ids):
         digest.update(part.encode("utf-8", "replace") + b"\0")
-    return f"{max(0, last_timestamp) // 1000:x}.{digest.hexdigest()[:16]}"
+    return f"{max(0, last_timestamp):x}.{digest.hexdigest()[:12]}"
