@@ -12,11 +12,13 @@ words in the right column are the code's):
     record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
              ADD occurrences :n, log_groups :g, batches :token          if batch_not_counted
     enqueue  NEW → QUEUED                          if is_new OR queued_by_this_record
-    budget   NEW/QUEUED → SKIPPED ("budget")       if queued_by_this_record (no job left this hour)
+    budget   counter item: ADD used 1              if budget_left
+    skip     QUEUED → SKIPPED ("budget")           if queued_by_this_record (the hour's jobs are spent)
     claim    → FIXING, attempts += 1               if (is_queued OR retryable_failure OR lease_expired)
                                                       AND attempts_left
     finish   FIXING → PR_OPENED | SKIPPED | FAILED if held_by_owner
-    reopen   → NEW                                 if reopenable OR lease_expired   (``retry``)
+    reopen   → NEW                                 if reopenable OR lease_expired
+                                                   (``retry``; ingest, for a budget skip that recurs)
 
 Why counts are applied once per delivery: a CloudWatch Logs delivery that fails is retried
 whole by Lambda (twice, asynchronously). Its token (``core.group_fields.batch_token``: the hash
