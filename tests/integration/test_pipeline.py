@@ -526,3 +526,11 @@ def test_remembered_deliveries_and_log_group_names_stay_bounded_on_a_hot_group(a
     assert item["occurrences"]["N"] == str(BATCH_MEMORY + 2)
     assert BATCH_MEMORY // 2 <= len(item["batches"]["SS"]) <= BATCH_MEMORY
     assert len(item["log_groups"]["SS"]) == MAX_LOG_GROUPS
+
+
+def test_a_table_the_function_may_not_write_fails_the_delivery_loudly_not_group_by_group(aws) -> None:
+    from chalicelib.errors import ConfigError
+
+    refuse_update_items(aws, "AccessDeniedException", 400, lambda _: True)
+    with pytest.raises(ConfigError, match="AccessDeniedException"):
+        deliver(logs_event(payload([whole(tb_lines(func="a")), whole(tb_lines(func="b"))])))

@@ -45,7 +45,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.aws_errors import translate
 from chalicelib.core.group_fields import bounded_reason, clip, new_group_fields
 from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
-from chalicelib.errors import Conflict, InvalidTransition, SelfHealError, TransientError
+from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -248,8 +248,8 @@ class ErrorGroupStore:
         """
         try:
             return self._record(observation, now, batch, minimal=False)
-        except (TransientError, Conflict):
-            raise
+        except (TransientError, Conflict, ConfigError, NotFound):
+            raise  # retry, or the deployment is wrong: no smaller item would help
         except SelfHealError as refused:
             log.error(
                 "group fields refused, recording a minimal group: %s",

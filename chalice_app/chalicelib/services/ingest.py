@@ -24,7 +24,7 @@ from chalicelib.core.fingerprint import observe
 from chalicelib.core.group_fields import batch_token
 from chalicelib.core.logs_payload import find_in_batch, find_in_events
 from chalicelib.core.models import Status
-from chalicelib.errors import InvalidTransition, SelfHealError, TransientError
+from chalicelib.errors import ConfigError, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -145,6 +145,8 @@ class Ingest:
                     break
                 chunk = ordered[start : start + self._writers]
                 for observation, result in zip(chunk, pool.map(lambda o: self._one(o, now, token), chunk), strict=True):
+                    if isinstance(result, (ConfigError, NotFound)):
+                        raise result  # the table is missing or not ours to write: fail the delivery loudly
                     self._tally(tally, observation, result)
         return tally
 
