@@ -11,7 +11,7 @@ app = Chalice(app_name="selfheal")
 @on_cw_logs(app, name="log_processor")
 def log_processor(event: CloudWatchLogsEvent) -> dict:
     """Subscription batch → error groups (one write per bug)."""
-    return runtime.ingest().handle(event.batch)
+    return runtime.ingest().handle(event.batch, event.remaining_ms)
 
 
 @app.on_dynamodb_record(stream_arn=sources.ERROR_GROUPS_STREAM_ARN, batch_size=sources.STREAM_BATCH_SIZE)

@@ -4,25 +4,43 @@ never land in its state) and are never printed."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import getpass
 import re
+import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.settings import parameter_prefix_problem
 from chalicelib.core.repos import RepoUrlError, parse_repo_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 TOKEN = re.compile(r"^(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}|[0-9a-f]{40})$")
-SSH_KEY = re.compile(
-    r"^-----BEGIN (?:OPENSSH|RSA|EC|DSA) PRIVATE KEY-----\n.+\n-----END (?:OPENSSH|RSA|EC|DSA) PRIVATE KEY-----\n?$",
+PEM = re.compile(
+    r"^-----BEGIN (?P<kind>OPENSSH |RSA |EC |DSA |ENCRYPTED |)PRIVATE KEY-----\n(?P<body>.+?)\n"
+    r"-----END (?P=kind)PRIVATE KEY-----\n?$",
     re.S,
 )
 MODEL_ID = re.compile(r"^(?:(?:us|eu|apac|global)\.)?[a-z0-9-]+\.[A-Za-z0-9.:_-]+$|^arn:aws[a-z-]*:bedrock:")
-KNOWN_HOSTS = re.compile(r"^\S+ (?:ssh-(?:rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", re.M)
+HOST_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    }
+)
+# known_hosts host field: hashed (|1|salt|hash) or comma-separated names / [name]:port / patterns.
+_HOST = r"!?[A-Za-z0-9.*?:\[\]_-]+"
+HOSTS = re.compile(rf"^(?:\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+|{_HOST}(?:,{_HOST})*)$")
 SECRET_NAMES = frozenset({"github_token", "ssh_private_key"})
 
 
@@ -51,9 +69,32 @@ def _token(value: str) -> None:
         raise ConfigureError("github_token must be a GitHub token (ghp_…, github_pat_…, or 40 hex characters)")
 
 
+def _b64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _ssh_key(value: str) -> None:
-    if not SSH_KEY.match(value.strip() + "\n"):
+    """An unencrypted OpenSSH or PEM private key whose body decodes as one (the fixer has no passphrase)."""
+    match = PEM.match(value.strip() + "\n")
+    if not match:
         raise ConfigureError("ssh_private_key must be a PEM/OpenSSH private key (-----BEGIN … PRIVATE KEY-----)")
+    body = match["body"]
+    if match["kind"] == "ENCRYPTED " or "Proc-Type: 4,ENCRYPTED" in body:
+        raise ConfigureError("ssh_private_key is passphrase-protected: the fixer cannot unlock it")
+    blob = _b64(body if match["kind"] == "OPENSSH " else body.split("\n\n")[-1])
+    if match["kind"] == "OPENSSH ":
+        magic = b"openssh-key-v1\0"
+        if blob is None or not blob.startswith(magic) or len(blob) < len(magic) + 4:
+            raise ConfigureError("ssh_private_key: the OpenSSH key body is not a key (openssh-key-v1)")
+        size = struct.unpack(">I", blob[len(magic) : len(magic) + 4])[0]
+        cipher = blob[len(magic) + 4 : len(magic) + 4 + size]
+        if cipher != b"none":
+            raise ConfigureError("ssh_private_key is passphrase-protected: the fixer cannot unlock it")
+    elif blob is None or len(blob) < 64 or blob[0] != 0x30:  # DER: a SEQUENCE
+        raise ConfigureError("ssh_private_key: the PEM body is not a DER-encoded private key")
 
 
 def _model(value: str) -> None:
@@ -62,7 +103,24 @@ def _model(value: str) -> None:
 
 
 def _known_hosts(value: str) -> None:
-    if not KNOWN_HOSTS.search(value):
+    """Every line a known_hosts entry (``[@marker] hosts key-type base64-key [comment]``) whose key
+    decodes and names its own type; comments and blank lines allowed; at least one entry."""
+    entries = 0
+    for n, line in enumerate(value.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if fields[0] in ("@cert-authority", "@revoked"):
+            fields = fields[1:]
+        if len(fields) < 3 or not HOSTS.match(fields[0]) or fields[1] not in HOST_KEY_TYPES:
+            types = ", ".join(sorted(HOST_KEY_TYPES))
+            raise ConfigureError(f"known_hosts line {n} is not 'host key-type base64-key' (key types: {types})")
+        blob = _b64(fields[2])
+        kind = fields[1].encode()
+        if blob is None or blob[:4] != struct.pack(">I", len(kind)) or blob[4 : 4 + len(kind)] != kind:
+            raise ConfigureError(f"known_hosts line {n}: the key is not a base64 {fields[1]} public key")
+        entries += 1
+    if not entries:
         raise ConfigureError("known_hosts must hold known_hosts lines: 'host key-type base64-key'")
 
 
@@ -89,6 +147,17 @@ FIELDS = [
     Field("path_prefixes", "Deployment path prefixes to strip, comma-separated", _anything),
     Field("allowed_paths", "Files a fix may edit beyond the traced ones, comma-separated", _anything),
 ]
+
+
+def prefix_problem(prefix: str) -> str:
+    """Why the SSM prefix cannot be used ('' when it can): the runtime's own rule."""
+    return parameter_prefix_problem(prefix)
+
+
+def known(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The values selfheal uses, and the names of the others (reported, left in place)."""
+    names = {f.name for f in FIELDS}
+    return {k: v for k, v in values.items() if k in names}, sorted(k for k in values if k not in names)
 
 
 def validate(values: Mapping[str, str]) -> dict[str, str]:
@@ -158,7 +227,10 @@ def store(ssm: Any, prefix: str, values: Mapping[str, str], key_id: str) -> list
 
 
 def delete_all(ssm: Any, prefix: str) -> list[str]:
-    """Remove every parameter under the prefix. Returns the names removed."""
+    """Remove every parameter under the prefix. Returns the names removed. ConfigureError for a
+    prefix that is not ``/name/`` (an empty or root prefix would name every parameter)."""
+    if problem := prefix_problem(prefix):
+        raise ConfigureError(problem)
     names = [f"{prefix}{n}" for n in existing_parameters(ssm, prefix)]
     for start in range(0, len(names), 10):
         ssm.delete_parameters(Names=names[start : start + 10])

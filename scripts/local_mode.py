@@ -20,11 +20,20 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_stack import EventSources, Stack, create_stack, create_stack_with_terraform, put_log_lines
+from local_stack import (
+    LOCAL_LEASE_SECONDS,
+    LOCAL_VISIBILITY_SECONDS,
+    EventSources,
+    Stack,
+    create_stack,
+    create_stack_with_terraform,
+    put_log_lines,
+)
 
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
@@ -32,6 +41,7 @@ from chalicelib.adapters.parameters import FixConfig
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.filter_pattern import parse_filter_pattern
 from chalicelib.core.logs_payload import decode_data, parse_batch
+from chalicelib.core.models import Status
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
@@ -198,13 +208,28 @@ class LocalPipeline:
                 response = {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
                 self._say(f"fixer: {fp[:12]} failed: {exc}")
             self._sources.settle(event, response)
-            if response["batchItemFailures"]:
+            group = store.get(fp)
+            # A failed job is retried at once, except one refused because its group is FIXING under
+            # a live lease: SQS hands it out again after its visibility timeout, as in AWS, and by
+            # then the lease has expired.
+            if response["batchItemFailures"] and not (group is not None and group.status == Status.FIXING):
                 self._clients.sqs.change_message_visibility(
                     QueueUrl=self._stack.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
                 )
-            group = store.get(fp)
             if group is not None:
                 self._say(f"fixer: {fp[:12]} {group.exception_type} → {group.status} {group.pr_url or group.reason}")
+
+
+def local_settings(base: Settings, stack: Stack) -> Settings:
+    """Settings for the handlers against a local stack: its names, and a lease that ends before
+    its queue's visibility timeout."""
+    return replace(
+        base,
+        table_name=stack.table_name,
+        queue_url=stack.queue_url,
+        lease_seconds=LOCAL_LEASE_SECONDS,
+        queue_visibility_seconds=LOCAL_VISIBILITY_SECONDS,
+    )
 
 
 def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
@@ -233,7 +258,7 @@ def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
             stack = create_stack_with_terraform(clients, endpoint, LOG_GROUP, workdir)
         else:
             stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
-        settings = replace(base, table_name=stack.table_name, queue_url=stack.queue_url)
+        settings = local_settings(base, stack)
         clients = Clients(settings)
         config = FixConfig(
             repo_url=options.repo,
@@ -245,9 +270,10 @@ def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
         )
         runtime.override(settings=settings, clients=clients, fixer=runtime.build_fixer(config, clients, announce=say))
         pipeline = LocalPipeline(clients, stack, say)
+        run_id = uuid.uuid4().hex[:8]  # a second run against the same endpoint writes new streams
         for n, path in enumerate(options.logs):
             lines = _log_lines(path)
-            stream = f"local/{n}-{path.name}"
+            stream = f"local/{run_id}/{n}-{path.name}"
             put_log_lines(clients, stack.log_group, lines, stream)
             delivered = pipeline.deliver(stream, options.filter_pattern)
             say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")

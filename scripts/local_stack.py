@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+# The fix queue's visibility timeout here, and the lease local mode gives a fix: shorter by a
+# margin, as in AWS (adapters/settings.py), so a job whose fixer died is reclaimed when SQS hands
+# it out again. Local mode runs one job at a time, so a short lease never meets a live fix.
+LOCAL_VISIBILITY_SECONDS = 5
+LOCAL_LEASE_SECONDS = 3
+
+
 @dataclass(frozen=True)
 class Stack:
     """Names and addresses of the resources the handlers use."""
@@ -57,7 +64,7 @@ def create_stack(
     queue_url = sqs.create_queue(
         QueueName=f"{prefix}-fix-jobs",
         Attributes={
-            "VisibilityTimeout": "5",
+            "VisibilityTimeout": str(LOCAL_VISIBILITY_SECONDS),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}),
         },
     )["QueueUrl"]
@@ -147,9 +154,13 @@ class EventSources:
 
 
 def put_log_lines(clients: Any, log_group: str, lines: list[str], stream: str | None = None) -> str:
-    """Write lines to a new stream of ``log_group``, one event each, 1 ms apart; returns the stream."""
+    """Write lines to a stream of ``log_group`` (created unless it exists), one event each, 1 ms
+    apart; returns the stream."""
     stream = stream or f"local/{uuid.uuid4().hex[:12]}"
-    clients.logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
+    try:
+        clients.logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
+    except clients.logs.exceptions.ResourceAlreadyExistsException:
+        pass
     start = int(time.time() * 1000) - len(lines)
     for begin in range(0, len(lines), 1000):
         chunk = lines[begin : begin + 1000]

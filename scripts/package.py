@@ -21,11 +21,18 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "chalice_app"
+if str(APP) not in sys.path:
+    sys.path.insert(0, str(APP))
+
+from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings  # noqa: E402
+from chalicelib.core.models import Status  # noqa: E402
+
 TERRAFORM = ROOT / "terraform"
 FUNCTIONS = ("log_processor", "stream_processor", "fixer")
 STREAM_MAPPING = "stream_processor-dynamodb-event-source"
 QUEUE_MAPPING = "fixer-sqs-event-source"
-REOPENABLE = ["FAILED", "SKIPPED", "PR_OPENED"]
+# A MODIFY to NEW from these is a re-open (a new job); from NEW it is a counter bump.
+REOPENED_FROM = sorted(Status.REOPENED_FROM)
 
 
 class PackageError(RuntimeError):
@@ -56,6 +63,20 @@ def check_shape(doc: dict[str, Any]) -> None:
     _expect("null_data_source" in doc["data"], "the null_data_source Chalice adds")
 
 
+def check_timing(config: dict[str, Any], stage: str = "dev") -> None:
+    """The fixer's timeout < the default lease, and the lease ends LEASE_MARGIN_SECONDS before the
+    queue's visibility timeout: a running fix keeps its group, a dead one's job is reclaimed.
+    (Terraform checks the deployed values again: variables.tf, and a precondition below.)"""
+    functions = config["stages"][stage]["lambda_functions"]
+    timeout = int(functions["fixer"]["lambda_timeout"])
+    defaults = Settings()
+    if not timeout < defaults.lease_seconds <= defaults.queue_visibility_seconds - LEASE_MARGIN_SECONDS:
+        raise PackageError(
+            f"fixer timeout {timeout} s, lease {defaults.lease_seconds} s and visibility timeout "
+            f"{defaults.queue_visibility_seconds} s must satisfy timeout < lease <= visibility - {LEASE_MARGIN_SECONDS}"
+        )
+
+
 def _pattern(obj: dict[str, Any]) -> dict[str, str]:
     return {"pattern": json.dumps(obj, separators=(",", ":"))}
 
@@ -77,6 +98,9 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
                 "SELFHEAL_QUEUE_URL": "${aws_sqs_queue.fix_queue.url}",
                 "SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}",
                 "SELFHEAL_MAX_ATTEMPTS": "${var.max_attempts}",
+                "SELFHEAL_LEASE_SECONDS": "${var.fix_lease_seconds}",
+                "SELFHEAL_QUEUE_VISIBILITY_SECONDS": "${aws_sqs_queue.fix_queue.visibility_timeout_seconds}",
+                "SELFHEAL_MAX_JOBS_PER_HOUR": "${var.max_jobs_per_hour}",
             }
         )
         fn["tracing_config"] = [{"mode": "Active"}]
@@ -99,17 +123,18 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "maximum_retry_attempts": 5,
             "bisect_batch_on_function_error": True,
             "destination_config": [{"on_failure": [{"destination_arn": "${aws_sqs_queue.failed_events.arn}"}]}],
-            # Only new groups and explicit re-opens wake the function; counter bumps do not.
+            # Only new groups and explicit re-opens wake the function; counter bumps and the
+            # budget counters (items without a status) do not.
             "filter_criteria": [
                 {
                     "filter": [
-                        _pattern({"eventName": ["INSERT"]}),
+                        _pattern({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["NEW"]}}}}),
                         _pattern(
                             {
                                 "eventName": ["MODIFY"],
                                 "dynamodb": {
                                     "NewImage": {"status": {"S": ["NEW"]}},
-                                    "OldImage": {"status": {"S": REOPENABLE}},
+                                    "OldImage": {"status": {"S": REOPENED_FROM}},
                                 },
                             }
                         ),
@@ -128,6 +153,17 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "function_response_types": ["ReportBatchItemFailures"],
             "scaling_config": [{"maximum_concurrency": "${var.fixer_max_concurrency}"}],
             "depends_on": ["aws_iam_role_policy.fixer"],
+            # A lease shorter than the fixer's timeout would let a second delivery take a running fix.
+            "lifecycle": [
+                {
+                    "precondition": [
+                        {
+                            "condition": "${var.fix_lease_seconds > aws_lambda_function.fixer.timeout}",
+                            "error_message": "fix_lease_seconds must be longer than the fixer's timeout.",
+                        }
+                    ]
+                }
+            ],
         }
     )
     return out
@@ -148,6 +184,7 @@ def chalice_package(stage: str, into: Path) -> Path:
 def package(stage: str = "dev", terraform_dir: Path = TERRAFORM) -> Path:
     """Package the app into ``terraform_dir``: chalice.tf.json (rewritten) and deployment.zip."""
     with tempfile.TemporaryDirectory(prefix="selfheal-package-") as tmp:
+        check_timing(json.loads((APP / ".chalice" / "config.json").read_text()), stage)
         out = chalice_package(stage, Path(tmp) / "out")
         doc = json.loads((out / "chalice.tf.json").read_text())
         (terraform_dir / "chalice.tf.json").write_text(json.dumps(rewrite(doc), indent=2) + "\n")

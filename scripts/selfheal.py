@@ -6,7 +6,7 @@ Commands:
   local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
                                          run the whole pipeline on this machine
   status [--status S] [--json]           error groups of a deployed (or --endpoint-url) stack
-  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group
+  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
   delete-parameters                      remove them
   package [--stage dev]                  chalice package → terraform/ (post-processed)
@@ -180,17 +180,28 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_retry(args: argparse.Namespace) -> int:
     import time
 
-    from chalicelib.adapters.store import InvalidTransition
+    from chalicelib.core.models import Status
+    from chalicelib.errors import InvalidTransition
 
     store = _store(args)
     matches = [g for g in store.scan() if g.fingerprint.startswith(args.fingerprint)]
     if len(matches) != 1:
         print(f"selfheal retry: {len(matches)} groups match {args.fingerprint!r}", file=sys.stderr)
         return 2
+    now = int(time.time() * 1000)
     try:
-        group = store.reopen(matches[0].fingerprint, int(time.time() * 1000), reason="re-opened by selfheal retry")
+        group = store.reopen(matches[0].fingerprint, now, reason="re-opened by selfheal retry")
     except InvalidTransition as exc:
-        print(f"selfheal retry: {exc}", file=sys.stderr)
+        current = exc.group
+        if current is not None and current.status == Status.FIXING:
+            left = max(0, (current.lease_until - now) // 1000)
+            print(
+                f"selfheal retry: group {current.fingerprint} is being fixed (lease held by {current.lease_owner} "
+                f"for {left} s more); retry it after the lease expires",
+                file=sys.stderr,
+            )
+        else:
+            print(f"selfheal retry: {exc}", file=sys.stderr)
         return 2
     print(f"{group.fingerprint} re-opened: the stream turns it into a fix job")
     return 0
@@ -216,11 +227,19 @@ def cmd_configure(args: argparse.Namespace) -> int:
         "known_hosts": Path(args.known_hosts_file).read_text() if args.known_hosts_file else None,
         "github_url": args.github_url,
         "labels": args.labels,
-        "min_occurrences": str(args.min_occurrences) if args.min_occurrences else None,
+        "min_occurrences": str(args.min_occurrences) if args.min_occurrences is not None else None,
         "path_prefixes": args.path_prefixes,
         "allowed_paths": args.allowed_paths,
     }
-    existing = configure.existing_parameters(ssm, args.prefix)
+    if problem := configure.prefix_problem(args.prefix):
+        print(f"selfheal configure: {problem}", file=sys.stderr)
+        return 2
+    existing, unknown = configure.known(configure.existing_parameters(ssm, args.prefix))
+    if unknown:
+        print(
+            f"selfheal configure: not a selfheal setting, left as is under {args.prefix}: {', '.join(unknown)}",
+            file=sys.stderr,
+        )
     if args.non_interactive or not sys.stdin.isatty():
         values = {**existing, **{k: v for k, v in given.items() if v}}
     else:
@@ -244,7 +263,11 @@ def cmd_configure(args: argparse.Namespace) -> int:
 def cmd_delete_parameters(args: argparse.Namespace) -> int:
     import configure
 
-    names = configure.delete_all(_ssm(args), args.prefix)
+    try:
+        names = configure.delete_all(_ssm(args), args.prefix)
+    except configure.ConfigureError as exc:
+        print(f"selfheal delete-parameters: {exc}", file=sys.stderr)
+        return 2
     print(f"deleted {len(names)} parameter(s) under {args.prefix}")
     return 0
 
@@ -337,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     _aws_options(status)
     status.set_defaults(func=cmd_status)
 
-    retry = sub.add_parser("retry", help="re-open a FAILED / SKIPPED / PR_OPENED group")
+    retry = sub.add_parser("retry", help="re-open a FAILED / SKIPPED / PR_OPENED group, or a stuck FIXING one")
     retry.add_argument("fingerprint", help="the group's fingerprint (or a unique prefix)")
     _aws_options(retry)
     retry.set_defaults(func=cmd_retry)

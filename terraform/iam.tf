@@ -46,7 +46,7 @@ resource "aws_iam_role_policy" "own_logs" {
 data "aws_iam_policy_document" "log_processor" {
   statement {
     sid       = "RecordErrorGroups"
-    actions   = ["dynamodb:UpdateItem"]
+    actions   = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"]
     resources = [aws_dynamodb_table.error_groups.arn]
   }
   dynamic "statement" {

@@ -7,8 +7,10 @@ resource "aws_sqs_queue" "fix_dlq" {
 resource "aws_sqs_queue" "fix_queue" {
   name              = "${local.name}-fix-jobs"
   kms_master_key_id = aws_kms_key.this.arn
-  # More than the fixer's 600 s timeout, so a job is never handed out twice while it runs.
-  visibility_timeout_seconds = 900
+  # More than the fixer's 600 s timeout, so a job is never handed out twice while it runs, and
+  # more than the fix lease (var.fix_lease_seconds) by a margin, so the delivery after a fixer
+  # died (timeout, OOM) finds the lease expired and reclaims the group.
+  visibility_timeout_seconds = var.fix_queue_visibility_seconds
   message_retention_seconds  = 345600
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.fix_dlq.arn

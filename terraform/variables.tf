@@ -73,6 +73,39 @@ variable "max_attempts" {
   default     = 3
 }
 
+variable "fix_queue_visibility_seconds" {
+  description = "The fix queue's visibility timeout: how long a delivered job stays hidden before SQS hands it out again."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.fix_queue_visibility_seconds >= 660 && var.fix_queue_visibility_seconds <= 43200
+    error_message = "fix_queue_visibility_seconds must be between 660 (the fixer's 600 s timeout plus a margin) and 43200."
+  }
+}
+
+variable "fix_lease_seconds" {
+  description = "How long a fixer's claim on a group lasts: longer than the fixer's timeout, and at least 60 s shorter than the queue's visibility timeout so a dead fixer's job is reclaimed."
+  type        = number
+  default     = 660
+
+  validation {
+    condition     = var.fix_lease_seconds >= 30 && var.fix_lease_seconds + 60 <= var.fix_queue_visibility_seconds
+    error_message = "fix_lease_seconds must be at least 30 and end at least 60 s before fix_queue_visibility_seconds."
+  }
+}
+
+variable "max_jobs_per_hour" {
+  description = "At most this many new fix jobs an hour (0: no limit); groups past it are SKIPPED with reason budget and re-opened when they occur again."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.max_jobs_per_hour >= 0 && floor(var.max_jobs_per_hour) == var.max_jobs_per_hour
+    error_message = "max_jobs_per_hour must be a whole number, 0 or more."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the selfheal functions' own logs (a year: they are the audit trail of every fix)."
   type        = number

@@ -33,3 +33,22 @@ class NotFound(SelfHealError):  # noqa: N818 - a fact about the world
 
 class Refused(SelfHealError):  # noqa: N818 - a result, not a failure
     """A person's request that cannot be honoured (approve an expired plan, resume a running resource), with why."""
+
+
+class InvalidTransition(Conflict):
+    """A conditional status change was refused: the group is not in a state that allows it.
+
+    ``group`` is the group as read after the refusal (None when it does not exist), so the caller
+    can tell "busy" from "done" without reading it again.
+    """
+
+    def __init__(self, fingerprint: str, target: str, current: str | None, group: object | None = None) -> None:
+        super().__init__(f"group {fingerprint} cannot move to {target} from {current or 'nowhere'}")
+        self.fingerprint = fingerprint
+        self.target = target
+        self.current = current
+        self.group = group
+
+
+class RetryLimitReached(SelfHealError):  # a fact about the group, not a failure of this call
+    """The group used its attempts; the message is reported failed so SQS moves it to the DLQ."""

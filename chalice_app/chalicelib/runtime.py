@@ -104,7 +104,8 @@ def enqueue() -> Enqueue:
     from chalicelib.adapters.queue import FixQueue
     from chalicelib.services.enqueue import Enqueue
 
-    return Enqueue(store(), FixQueue(clients().sqs, settings().queue_url), metrics())
+    s = settings()
+    return Enqueue(store(), FixQueue(clients().sqs, s.queue_url), metrics(), jobs_per_hour=s.max_jobs_per_hour)
 
 
 def fixer() -> Fixer:

@@ -95,3 +95,80 @@ def test_quick_start_default_runs_the_bundled_sample() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("PR_OPENED") == 5
+
+
+def test_local_twice_against_the_same_endpoint_updates_the_same_groups(moto_endpoint, tmp_path) -> None:
+    from local_mode import LocalRun, run
+
+    # GIVEN a local run against a standing AWS endpoint (audit D2: the second one crashed)
+    bare = bare_repo_of_sample_app(tmp_path)
+    options = LocalRun(logs=[SAMPLE / "logs" / "app.log"], repo=str(bare), model=f"replay:{SAMPLE / 'replay.json'}",
+                       endpoint_url=moto_endpoint)  # fmt: skip
+    first = run(options, say=lambda _: None)
+    # WHEN it runs again with the same logs
+    second = run(options, say=lambda _: None)
+    # THEN the same groups are updated: counted again, still one PR each
+    assert sorted(g.fingerprint for g in second) == sorted(g.fingerprint for g in first)
+    assert {g.status for g in second} == {"PR_OPENED"}
+    assert sum(g.occurrences for g in second) == 2 * sum(g.occurrences for g in first) == 20
+    assert len([h for h in git.Repo(bare).heads if h.name.startswith("selfheal/")]) == 5
+
+
+class Crash(BaseException):  # noqa: N818 - what it simulates, not an error the code may catch
+    """The process dies (SIGKILL, OOM, timeout): nothing after the push runs, no handler sees it."""
+
+
+def test_a_fixer_that_dies_after_its_push_is_reclaimed_by_the_next_delivery(moto_endpoint, tmp_path) -> None:
+    import uuid
+
+    from local_mode import DEFAULT_PATTERN, LocalPipeline, commit_sample_app, local_settings
+    from local_stack import create_stack, put_log_lines
+
+    from chalicelib import runtime
+    from chalicelib.adapters.bedrock import ReplayModel
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
+    from chalicelib.adapters.settings import Settings
+    from chalicelib.core.localize import DEFAULT_PREFIXES
+    from chalicelib.services.fix_generation import FixSettings, ModelFixer
+    from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, converse_answer
+
+    # GIVEN the local pipeline, one bug in the logs, and a fixer that dies right after its first push
+    work = commit_sample_app(tmp_path / "shop")
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps([converse_answer([GOOD_EDIT])] * 2))
+    base = Settings(endpoint_url=moto_endpoint)
+    stack = create_stack(Clients(base), prefix=f"d3{uuid.uuid4().hex[:8]}", log_group=f"/d3/{uuid.uuid4().hex}")
+    settings = local_settings(base, stack)
+    clients = Clients(settings)
+    pushed: list[str] = []
+
+    class PushThenDie(GitRepository):
+        def publish(self, branch, files, message):
+            commit = super().publish(branch, files, message)
+            pushed.append(branch)
+            if len(pushed) == 1:
+                raise Crash(branch)
+            return commit
+
+    fixer = ModelFixer(lambda: PushThenDie(str(work)), LocalPullRequests(work), ReplayModel(replay, announce=None),
+                       FixSettings(path_prefixes=DEFAULT_PREFIXES))  # fmt: skip
+    runtime.override(settings=settings, clients=clients, fixer=fixer)
+    try:
+        pipeline = LocalPipeline(clients, stack, say=lambda _: None)
+        pipeline.deliver(put_log_lines(clients, stack.log_group, NONE_DISCOUNT_TRACE.splitlines()), DEFAULT_PATTERN)
+        with pytest.raises(Crash):
+            pipeline.drain(timeout_s=60)
+        [stuck] = runtime.store().scan()
+        assert (stuck.status, stuck.branch) == ("FIXING", pushed[0])
+        # WHEN the event sources resume: SQS hands the job out again after its visibility timeout
+        pipeline.drain(timeout_s=60)
+        # THEN the next delivery reclaimed the group (its lease had expired) and finished the fix
+        [done] = runtime.store().scan()
+    finally:
+        runtime._overrides.clear()
+        runtime.reset()
+    assert done.status == "PR_OPENED", done.reason
+    assert (done.attempts, done.branch, pushed) == (2, pushed[0], [pushed[0], pushed[0]])
+    assert [h.name for h in git.Repo(work).heads if h.name.startswith("selfheal/")] == [done.branch]
+    assert len(list((work.parent / "shop.selfheal-prs").iterdir())) == 1

@@ -15,6 +15,7 @@ import package
 import pytest
 from moto.server import ThreadedMotoServer
 
+from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -77,6 +78,17 @@ def test_shape_check_fails_loudly_on_an_unknown_chalice_output() -> None:
         package.rewrite({"resource": {}, "terraform": {}, "data": {}})
 
 
+def test_a_lease_that_outlasts_the_visibility_timeout_is_refused_at_plan(workdir) -> None:
+    work, env = workdir
+    run = subprocess.run(
+        [TERRAFORM, f"-chdir={work}", "plan", "-input=false", "-no-color", "-refresh=false",
+         "-var", "fix_lease_seconds=900", "-var", "endpoint_url=http://127.0.0.1:9"],
+        env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "fix_lease_seconds must be at least 30 and end at least 60 s before" in run.stderr
+
+
 def test_validate_apply_check_destroy(workdir) -> None:
     work, env = workdir
     tf(work, "validate", env=env)
@@ -119,6 +131,12 @@ def test_validate_apply_check_destroy(workdir) -> None:
         assert config["KMSKeyArn"] == key_arn
         assert config["Environment"]["Variables"]["SELFHEAL_QUEUE_URL"] == outputs["fix_queue_url"]["value"]
         assert config["Handler"] == "app.log_processor"
+        # The fixer's lease ends a margin before SQS hands a job out again (audit D3), as deployed.
+        fixer_env = lam.get_function_configuration(FunctionName="selfheal-dev-fixer")["Environment"]["Variables"]
+        deployed = Settings.from_env(fixer_env)
+        assert deployed.queue_visibility_seconds == int(attrs["VisibilityTimeout"])
+        assert deployed.lease_seconds + LEASE_MARGIN_SECONDS <= int(attrs["VisibilityTimeout"])
+        assert deployed.max_jobs_per_hour == 50
         mappings = lam.list_event_source_mappings()["EventSourceMappings"]
         sources = {m["FunctionArn"].rsplit(":", 1)[-1]: m["EventSourceArn"] for m in mappings}
         assert sources["selfheal-dev-stream_processor"] == outputs["error_groups_stream_arn"]["value"]

@@ -38,6 +38,10 @@ def stream_record(name: str, new: dict | None, old: dict | None = None, seq: str
         ("MODIFY", {"status": Status.NEW, "occurrences": 4}, {"status": Status.NEW, "occurrences": 3}, None),
         ("MODIFY", {"status": Status.NEW}, {"status": Status.FAILED}, "reopened"),
         ("MODIFY", {"status": Status.NEW}, {"status": Status.PR_OPENED}, "reopened"),
+        # `retry` of a FIXING group whose fixer died (its lease expired)
+        ("MODIFY", {"status": Status.NEW}, {"status": Status.FIXING}, "reopened"),
+        # a budget counter of the same table: no status, no job
+        ("INSERT", {"used": 1}, None, None),
         ("MODIFY", {"status": Status.QUEUED}, {"status": Status.NEW}, None),
         ("REMOVE", None, {"status": Status.NEW}, None),
     ],
@@ -68,3 +72,14 @@ def test_settings_from_env_with_types_and_validation() -> None:
         Settings.from_env({"SELFHEAL_LEASE_SECONDS": "soon"})
     with pytest.raises(ConfigError, match="SELFHEAL_MAX_ATTEMPTS must be at least 1"):
         Settings.from_env({"SELFHEAL_MAX_ATTEMPTS": "0"})
+
+
+def test_logs_event_hands_ingest_the_invocations_remaining_time() -> None:
+    from chalice.local import LambdaContext
+
+    from chalicelib.events.logs import CloudWatchLogsEvent
+
+    context = LambdaContext("log_processor", 512, max_runtime_ms=60_000)
+    remaining = CloudWatchLogsEvent({"awslogs": {"data": "x"}}, context).remaining_ms
+    assert remaining is not None and 0 < remaining() <= 60_000
+    assert CloudWatchLogsEvent({"awslogs": {"data": "x"}}, None).remaining_ms is None

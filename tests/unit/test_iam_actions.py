@@ -12,6 +12,7 @@ ADAPTERS = ROOT / "chalice_app" / "chalicelib" / "adapters"
 ACTIONS = {
     "update_item": "dynamodb:UpdateItem",
     "get_item": "dynamodb:GetItem",
+    "batch_get_item": "dynamodb:BatchGetItem",
     "send_message_batch": "sqs:SendMessage",
     "get_log_events": "logs:GetLogEvents",
     "converse": "bedrock:InvokeModel",

@@ -28,3 +28,18 @@ def test_repo_url_forms(url, kind, name, api) -> None:
 def test_other_forms_are_refused_with_the_accepted_ones_named(url) -> None:
     with pytest.raises(RepoUrlError, match="owner/name"):
         parse_repo_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:ghp_secret@github.com/acme/shop",
+        "https://ghp_secret@github.com/acme/shop",
+        "https://x-access-token:tok@ghe.corp.example/acme/shop.git",
+        "ssh://git:password@ghe.corp.example/acme/shop.git",
+    ],
+)
+def test_repository_urls_with_credentials_are_refused_and_the_secret_not_echoed(url) -> None:
+    with pytest.raises(RepoUrlError, match="carries credentials") as refused:
+        parse_repo_url(url)
+    assert "secret" not in str(refused.value) and "password" not in str(refused.value)

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.aws_errors import translate
 from chalicelib.core.logs_payload import LogEvent
-from chalicelib.errors import TransientError
 
 
 class LogStreamReader:
@@ -17,7 +17,8 @@ class LogStreamReader:
         self._logs = client
 
     def events_from(self, log_group: str, log_stream: str, start_ms: int, limit: int) -> list[LogEvent]:
-        """Up to ``limit`` events of the stream from ``start_ms`` on, oldest first."""
+        """Up to ``limit`` events of the stream from ``start_ms`` on, oldest first; the SelfHealError
+        ``aws_errors.translate`` gives when the read fails."""
         try:
             answer = self._logs.get_log_events(
                 logGroupName=log_group,
@@ -27,8 +28,7 @@ class LogStreamReader:
                 limit=limit,
             )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise TransientError(f"GetLogEvents {log_group}/{log_stream} failed: {code}") from exc
+            raise translate(exc, f"GetLogEvents {log_group}/{log_stream}") from exc
         return [
             LogEvent(str(e.get("eventId", n)), int(e["timestamp"]), str(e["message"]), n, log_stream)
             for n, e in enumerate(answer.get("events", []))

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.aws_errors import translate
 from chalicelib.errors import ConfigError, TransientError
 
 CACHE_SECONDS = 300
@@ -55,14 +56,17 @@ class FixConfig:
 
 
 def load_parameters(ssm_client: Any, prefix: str) -> dict[str, str]:
-    """Every parameter under ``prefix``, decrypted, by its name relative to the prefix."""
+    """Every parameter under ``prefix``, decrypted, by its name relative to the prefix.
+    TransientError when SSM throttles; ConfigError for anything else (the deployment is wrong)."""
     provider = SSMProvider(boto3_client=ssm_client)
     try:
         values = provider.get_multiple(prefix.rstrip("/"), decrypt=True, recursive=True, max_age=CACHE_SECONDS)
     except (ClientError, GetParameterError) as exc:
         cause = exc if isinstance(exc, ClientError) else exc.__cause__
-        code = cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else str(exc)
-        if code in ("ThrottlingException", "InternalServerError"):
-            raise TransientError(f"SSM {code} reading {prefix}") from exc
-        raise ConfigError(f"cannot read SSM parameters under {prefix}: {code}") from exc
+        if isinstance(cause, ClientError):
+            error = translate(cause, f"SSM GetParametersByPath {prefix}")
+            if isinstance(error, TransientError):
+                raise error from exc
+            raise ConfigError(f"cannot read SSM parameters under {prefix}: {error}") from exc
+        raise ConfigError(f"cannot read SSM parameters under {prefix}: {exc}") from exc
     return {str(k).strip("/"): str(v) for k, v in values.items()}

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.aws_errors import translate
+from chalicelib.errors import ConfigError
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -24,7 +27,8 @@ class FixQueue:
         self._url = queue_url
 
     def send(self, jobs: Sequence[FixJob]) -> list[FixJob]:
-        """Send every job; return the ones SQS did not accept (the caller reports them failed)."""
+        """Send every job; return the ones SQS did not accept (the caller reports them failed).
+        ConfigError (access denied: the deployment is wrong) is raised, not retried per job."""
         failed: list[FixJob] = []
         for start in range(0, len(jobs), SQS_BATCH):
             chunk = jobs[start : start + SQS_BATCH]
@@ -32,7 +36,10 @@ class FixQueue:
             try:
                 answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             except ClientError as exc:
-                log.warning("send_message_batch failed: %s", exc, exc_info=True)
+                error = translate(exc, "SQS SendMessageBatch")
+                if isinstance(error, ConfigError):
+                    raise error from exc
+                log.warning("jobs not queued: %s", error, exc_info=True)
                 failed.extend(chunk)
                 continue
             for entry in answer.get("Failed", []):

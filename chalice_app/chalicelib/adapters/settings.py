@@ -6,6 +6,7 @@ SSM SecureString parameters, fetched lazily by the adapters that need them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,19 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "SELFHEAL_"
 # Environment variable names, one per Settings field: SELFHEAL_<FIELD NAME IN UPPER CASE>.
+# A fix's lease must end this long before SQS hands its message out again (see Settings).
+LEASE_MARGIN_SECONDS = 60
+_PREFIX = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)+$")
+
+
+def parameter_prefix_problem(prefix: str) -> str:
+    """Why ``prefix`` is not a usable SSM path prefix ('' when it is): ``/name/`` or ``/a/b/``,
+    never the root, never AWS's reserved ``/aws/`` or ``/ssm/`` trees."""
+    if not _PREFIX.match(prefix):
+        return f"parameter prefix {prefix!r} must look like /name/ (letters, digits, _ . -; '/' around each part)"
+    if prefix.lower().startswith(("/aws/", "/ssm/")):
+        return f"parameter prefix {prefix!r} is in a tree AWS reserves"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -30,9 +44,15 @@ class Settings:
     # Error groups expire (DynamoDB TTL) this long after they were last seen / resolved.
     stale_after_days: int = 30
     resolved_ttl_days: int = 14
-    # Fix jobs: how long a claim lasts, and how many attempts a group gets.
-    lease_seconds: int = 900
+    # Fix jobs: how long a claim lasts, and how many attempts a group gets. The lease outlives the
+    # fixer's 600 s timeout (a running fix is never taken from it) and ends LEASE_MARGIN_SECONDS
+    # before the fix queue's visibility timeout, so the delivery SQS makes after a fixer died
+    # finds the lease expired and reclaims the group (terraform/sqs.tf, variables.tf).
+    lease_seconds: int = 660
+    queue_visibility_seconds: int = 900
     max_attempts: int = 3
+    # At most this many new fix jobs an hour (0: no limit); groups past it are SKIPPED "budget".
+    max_jobs_per_hour: int = 50
     # When a subscription delivered only a traceback's first lines, how many more to fetch.
     fetch_lines: int = 200
     metrics_namespace: str = "selfheal"
@@ -71,5 +91,13 @@ class Settings:
             raise ConfigError("SELFHEAL_MAX_ATTEMPTS must be at least 1")
         if self.lease_seconds < 30:
             raise ConfigError("SELFHEAL_LEASE_SECONDS must be at least 30")
-        if not self.parameter_prefix.startswith("/") or not self.parameter_prefix.endswith("/"):
-            raise ConfigError("SELFHEAL_PARAMETER_PREFIX must start and end with '/'")
+        if self.lease_seconds + LEASE_MARGIN_SECONDS > self.queue_visibility_seconds:
+            raise ConfigError(
+                f"SELFHEAL_LEASE_SECONDS ({self.lease_seconds}) must end at least {LEASE_MARGIN_SECONDS} s before "
+                f"the fix queue's visibility timeout SELFHEAL_QUEUE_VISIBILITY_SECONDS "
+                f"({self.queue_visibility_seconds}): otherwise a job whose fixer died is dropped as busy"
+            )
+        if self.max_jobs_per_hour < 0:
+            raise ConfigError("SELFHEAL_MAX_JOBS_PER_HOUR must be 0 (no limit) or more")
+        if problem := parameter_prefix_problem(self.parameter_prefix):
+            raise ConfigError(f"SELFHEAL_PARAMETER_PREFIX: {problem}")

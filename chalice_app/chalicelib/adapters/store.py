@@ -1,63 +1,151 @@
 """DynamoDB error-group store: one item per fingerprint, every status change conditional.
 
 Item (partition key ``fingerprint``): status, exception_type, message and sample (redacted),
-frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set), attempts,
-pr_url, branch, reason, updated_at, expires_at (TTL, epoch s), lease_owner, lease_until.
+frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
+MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
+lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted).
+What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
 
-Writes, and why they are safe under concurrency and replays:
+Writes, each one UpdateItem whose condition is built from the named sub-conditions below (the
+words in the right column are the code's):
 
-    ingest   UpdateItem  SET status = if_not_exists(status, NEW), first_seen = if_not_exists(..)
-                         ADD occurrences :n, log_groups :g          (one per fingerprint per batch)
-    enqueue  NEW → QUEUED        if status = NEW, or QUEUED by this same stream record (replay)
-    claim    QUEUED|FAILED → FIXING, or FIXING whose lease expired; attempts += 1 < max
-    finish   FIXING → PR_OPENED | SKIPPED | FAILED   if lease_owner = me
-    reopen   FAILED | SKIPPED | PR_OPENED → NEW      (a MODIFY the stream turns into a job)
+    record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
+             ADD occurrences :n, log_groups :g, batches :token          if batch_not_counted
+    enqueue  NEW → QUEUED                          if is_new OR queued_by_this_record
+    budget   counter item: ADD used 1              if budget_left
+    skip     QUEUED → SKIPPED ("budget")           if queued_by_this_record (the hour's jobs are spent)
+    claim    → FIXING, attempts += 1               if (is_queued OR retryable_failure OR lease_expired)
+                                                      AND attempts_left
+    finish   FIXING → PR_OPENED | SKIPPED | FAILED if held_by_owner
+    reopen   → NEW                                 if reopenable OR lease_expired
+                                                   (``retry``; ingest, for a budget skip that recurs)
+
+Why counts are applied once per delivery: a CloudWatch Logs delivery that fails is retried
+whole by Lambda (twice, asynchronously). Its token (``core.group_fields.batch_token``: the hash
+of its event ids, prefixed by its newest event's time) is ADDed to the group's ``batches`` set
+in the same write as the counts, on condition that it is not there yet, so a retry's write of a
+group already counted fails its condition and counts nothing. The set keeps the newest
+BATCH_MEMORY tokens (a second write trims it when it grows past that): a retry older than the
+newest BATCH_MEMORY deliveries of the same bug would count again (docs/pipeline.md, accepted).
+
+The table also holds one small counter item per budget window (key ``~budget~<name>~<start>``,
+TTL'd): it has no status, so ``scan`` skips it and the stream turns it into no job.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.core.fingerprint import grouping
+from chalicelib.adapters.aws_errors import translate
+from chalicelib.core.group_fields import bounded_reason, clip, new_group_fields
 from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
-from chalicelib.core.redact import redact
-from chalicelib.core.tracebacks import render
-from chalicelib.errors import SelfHealError, TransientError
+from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = ["Claim", "ErrorGroupStore", "InvalidTransition", "Recorded", "to_group"]
 
 log = logging.getLogger(__name__)
 
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
-_THROTTLING = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "TransactionConflictException",
-    }
-)
-SAMPLE_LIMIT = 8_000  # characters of redacted trace text kept on the item
 DAY = 86_400
+BATCH_MEMORY = 32  # delivery tokens remembered per group (~24 bytes each)
+MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
+BUDGET_PREFIX = "~budget~"
+BATCH_GET = 100  # BatchGetItem's limit
+_STATUSES = (Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED)
+
+# --- named sub-conditions ---------------------------------------------------------------------
+# Attribute names are written #name and values :name; status values (:NEW, :FIXING…) bind
+# themselves. The module docstring's table uses the same words.
+IS_NEW = "#status = :NEW"
+IS_QUEUED = "#status = :QUEUED"
+QUEUED_BY_THIS_RECORD = "(#status = :QUEUED AND #job_token = :token)"
+RETRYABLE_FAILURE = "(#status = :FAILED AND #retryable = :true)"
+LEASE_EXPIRED = "(#status = :FIXING AND #lease_until < :now)"
+ATTEMPTS_LEFT = "#attempts < :max_attempts"
+HELD_BY_OWNER = "(#status = :FIXING AND #lease_owner = :owner)"
+REOPENABLE = "#status IN (" + ", ".join(f":{s}" for s in sorted(Status.REOPENABLE)) + ")"  # Status.REOPENABLE
+BATCH_NOT_COUNTED = "NOT contains(#batches, :batch)"
+BUDGET_LEFT = "(attribute_not_exists(#used) OR #used < :limit)"
 
 
-class InvalidTransition(SelfHealError):  # noqa: N818 - reads as a sentence
-    """A conditional status change was refused: the group is not in a state that allows it."""
+def any_of(*conditions: str) -> str:
+    """The disjunction of named conditions."""
+    return "(" + " OR ".join(conditions) + ")"
 
-    def __init__(self, fingerprint: str, target: str, current: str | None, group: ErrorGroup | None = None) -> None:
-        super().__init__(f"group {fingerprint} cannot move to {target} from {current or 'nowhere'}")
-        self.fingerprint = fingerprint
-        self.target = target
-        self.current = current
-        self.group = group  # the group as it was read after the refusal
+
+def all_of(*conditions: str) -> str:
+    """The conjunction of named conditions."""
+    return "(" + " AND ".join(conditions) + ")"
+
+
+def _av(value: object) -> dict[str, Any]:
+    return _SER.serialize(value)
+
+
+class Update:
+    """One UpdateItem request: SET / ADD / DELETE / REMOVE clauses and an optional condition.
+
+    Every attribute name is aliased ``#name`` (``status``, ``sample`` are reserved words) and every
+    value bound, so callers only say what changes.
+    """
+
+    def __init__(self) -> None:
+        self._clauses: dict[str, list[str]] = {"SET": [], "ADD": [], "DELETE": [], "REMOVE": []}
+        self._values: dict[str, Any] = {}
+
+    def _bind(self, typed: dict[str, Any]) -> str:
+        key = f":v{len(self._values)}"
+        self._values[key] = typed
+        return key
+
+    def set(self, attr: str, value: object) -> Update:
+        self._clauses["SET"].append(f"#{attr} = {self._bind(_av(value))}")
+        return self
+
+    def set_if_absent(self, attr: str, value: object) -> Update:
+        """Set on creation only: later writes keep what the first one stored."""
+        self._clauses["SET"].append(f"#{attr} = if_not_exists(#{attr}, {self._bind(_av(value))})")
+        return self
+
+    def add(self, attr: str, value: object) -> Update:
+        """ADD a number, or members to a set (a ``{"SS": [...]}`` typed value)."""
+        typed = value if isinstance(value, dict) else _av(value)
+        self._clauses["ADD"].append(f"#{attr} {self._bind(typed)}")
+        return self
+
+    def delete(self, attr: str, members: Sequence[str]) -> Update:
+        """DELETE members from a string set."""
+        self._clauses["DELETE"].append(f"#{attr} {self._bind({'SS': list(members)})}")
+        return self
+
+    def remove(self, *attrs: str) -> Update:
+        self._clauses["REMOVE"].extend(f"#{a}" for a in attrs)
+        return self
+
+    def request(self, condition: str = "", **values: object) -> dict[str, Any]:
+        """The UpdateItem keyword arguments; ``values`` bind the condition's ``:name`` placeholders."""
+        expression = " ".join(f"{verb} {', '.join(parts)}" for verb, parts in self._clauses.items() if parts)
+        names = {f"#{n}": n for n in re.findall(r"#(\w+)", f"{expression} {condition}")}
+        bound = dict(self._values)
+        used = set(re.findall(r":(\w+)", condition))
+        bound.update({f":{s}": _av(s) for s in _STATUSES if s in used})
+        bound.update({f":{k}": _av(v) for k, v in values.items()})
+        out: dict[str, Any] = {"UpdateExpression": expression, "ExpressionAttributeNames": names}
+        if bound:
+            out["ExpressionAttributeValues"] = bound
+        if condition:
+            out["ConditionExpression"] = condition
+        return out
 
 
 @dataclass(frozen=True)
@@ -69,19 +157,27 @@ class Claim:
     why: str = ""  # when not claimed: "busy", "done", "exhausted", "missing"
 
 
-def _av(value: object) -> dict[str, Any]:
-    return _SER.serialize(value)
+@dataclass(frozen=True)
+class Recorded:
+    """What recording one batch's observation of a bug did."""
+
+    new: bool  # the group was created by this write
+    duplicate: bool = False  # this delivery was already counted (a retry): nothing changed
+    degraded: bool = False  # the full fields were refused; the group holds a minimal record
+    previous: ErrorGroup | None = None  # the group before this write (None when new or duplicate)
 
 
 def _frames_value(frames: Sequence[Frame]) -> list[dict[str, object]]:
-    return [
-        {"file": f.file, "line": f.line or 0, "function": f.function or "", "source": redact(f.source)} for f in frames
-    ]
+    return [{"file": f.file, "line": f.line or 0, "function": f.function or "", "source": f.source} for f in frames]
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _DE.deserialize(v) if isinstance(v, dict) and len(v) == 1 else v for k, v in item.items()}
 
 
 def to_group(item: Mapping[str, Any]) -> ErrorGroup:
     """An ErrorGroup from a DynamoDB item (typed ``{"S": ...}`` JSON or already plain)."""
-    plain = {k: _DE.deserialize(v) if isinstance(v, dict) and len(v) == 1 else v for k, v in item.items()}
+    plain = _plain(item)
     frames = tuple(
         Frame(
             str(f.get("file", "")),
@@ -114,15 +210,11 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
     )
 
 
-def _is_conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _translate(exc: ClientError, what: str) -> SelfHealError:
-    code = exc.response.get("Error", {}).get("Code", "")
-    if code in _THROTTLING:
-        return TransientError(f"DynamoDB {what} throttled: {code}")
-    return SelfHealError(f"DynamoDB {what} failed: {code}: {exc}")
+def _token_time(token: str) -> int:
+    try:
+        return int(token.split(".", 1)[0], 16)
+    except ValueError:
+        return 0
 
 
 class ErrorGroupStore:
@@ -134,69 +226,118 @@ class ErrorGroupStore:
         self._stale_s = stale_after_days * DAY
         self._resolved_s = resolved_ttl_days * DAY
 
-    # --- ingest -------------------------------------------------------------------------------
-
-    def record(self, observation: Observation, now: int) -> bool:
-        """Add one batch's occurrences of a bug; create the group on first sight. True if new.
-
-        One UpdateItem: creation and counting are a single atomic write, so concurrent batches
-        of the same new bug create it once and lose no count.
-        """
-        tb = observation.traceback
-        final = tb.final
-        result = grouping(tb)
-        # Set once, on creation (if_not_exists), then never overwritten by later batches.
-        created = {
-            "status": Status.NEW,
-            "exception_type": final.type,
-            "message": redact(final.message),
-            "frames": _frames_value(final.frames),
-            "sample": redact(render(tb))[:SAMPLE_LIMIT],
-            "raw_fingerprint": result.raw_fingerprint,
-            "first_seen": observation.first_seen,
-            "attempts": 0,
-        }
-        updated = {
-            "last_seen": observation.last_seen,
-            "updated_at": now,
-            "expires_at": observation.last_seen // 1000 + self._stale_s,
-        }
-        added = {"occurrences": _av(observation.count), "log_groups": {"SS": [observation.log_group or "-"]}}
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        clauses: list[str] = []
-        for n, (attr, value) in enumerate(created.items()):
-            names[f"#c{n}"] = attr  # every name aliased: "sample", "status" are reserved words
-            values[f":c{n}"] = _av(value)
-            clauses.append(f"#c{n} = if_not_exists(#c{n}, :c{n})")
-        for n, (attr, value) in enumerate(updated.items()):
-            names[f"#u{n}"] = attr
-            values[f":u{n}"] = _av(value)
-            clauses.append(f"#u{n} = :u{n}")
-        adds = []
-        for n, (attr, value) in enumerate(added.items()):
-            names[f"#a{n}"] = attr
-            values[f":a{n}"] = value
-            adds.append(f"#a{n} :a{n}")
-        expression = "SET " + ", ".join(clauses) + " ADD " + ", ".join(adds)
+    def _update(self, key: str, request: Mapping[str, Any], returns: str, what: str) -> dict[str, Any]:
         try:
             answer = self._db.update_item(
-                TableName=self._table,
-                Key={"fingerprint": _av(observation.fingerprint)},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_OLD",
+                TableName=self._table, Key={"fingerprint": _av(key)}, ReturnValues=returns, **request
             )
         except ClientError as exc:
-            raise _translate(exc, "update") from exc
-        return "occurrences" not in answer.get("Attributes", {})
+            raise translate(exc, f"DynamoDB {what} {key}") from exc
+        return dict(answer.get("Attributes") or {})
 
-    def record_all(self, observations: Iterable[Observation], now: int) -> int:
-        """``record`` each observation; returns how many groups were new."""
-        return sum(self.record(o, now) for o in observations)
+    # --- ingest -------------------------------------------------------------------------------
+
+    def record(self, observation: Observation, now: int, batch: str = "") -> Recorded:
+        """Add one delivery's occurrences of a bug; create the group on first sight.
+
+        One UpdateItem: creation and counting are a single atomic write, so concurrent batches of
+        the same new bug create it once and lose no count. With a ``batch`` token, a second write
+        of the same delivery (a retry) counts nothing (``duplicate``). When DynamoDB refuses the
+        fields (an item it finds too large), the group is written once more with a minimal record
+        (``degraded``) so its count is not lost; SelfHealError if that is refused too.
+        """
+        try:
+            return self._record(observation, now, batch, minimal=False)
+        except (TransientError, Conflict, ConfigError, NotFound):
+            raise  # retry, or the deployment is wrong: no smaller item would help
+        except SelfHealError as refused:
+            log.error(
+                "group fields refused, recording a minimal group: %s",
+                refused,
+                extra={"fingerprint": observation.fingerprint},
+            )
+            result = self._record(observation, now, batch, minimal=True, why=str(refused))
+            return Recorded(result.new, result.duplicate, True, result.previous)
+
+    def _record(self, observation: Observation, now: int, batch: str, minimal: bool, why: str = "") -> Recorded:
+        fields = new_group_fields(observation)
+        update = Update().set_if_absent("status", Status.NEW)
+        if minimal:
+            update.set_if_absent("exception_type", fields.exception_type)
+            update.set_if_absent("message", clip(fields.message, 256))
+            update.set_if_absent("sample", clip(f"(trace not stored: {why})", 512))
+        else:
+            update.set_if_absent("exception_type", fields.exception_type)
+            update.set_if_absent("message", fields.message)
+            update.set_if_absent("frames", _frames_value(fields.frames))
+            update.set_if_absent("sample", fields.sample)
+        update.set_if_absent("raw_fingerprint", fields.raw_fingerprint)
+        update.set_if_absent("first_seen", observation.first_seen)
+        update.set_if_absent("attempts", 0)
+        update.set("last_seen", observation.last_seen)
+        update.set("updated_at", now)
+        update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
+        update.add("occurrences", observation.count)
+        update.add("log_groups", {"SS": [observation.log_group or "-"]})
+        condition = ""
+        if batch:
+            update.add("batches", {"SS": [batch]})
+            condition = BATCH_NOT_COUNTED
+        try:
+            old = self._update(
+                observation.fingerprint, update.request(condition, batch=batch) if batch else update.request(),
+                "ALL_OLD", "record",
+            )  # fmt: skip
+        except Conflict:
+            log.info("delivery already counted", extra={"fingerprint": observation.fingerprint, "batch": batch})
+            return Recorded(new=False, duplicate=True)
+        if not old or "occurrences" not in old:
+            return Recorded(new=True)
+        plain = _plain(old)
+        self._trim(observation, batch, set(plain.get("batches") or ()), set(plain.get("log_groups") or ()))
+        return Recorded(new=False, previous=to_group(old))
+
+    def _trim(self, observation: Observation, batch: str, batches: set[str], log_groups: set[str]) -> None:
+        """Keep the remembered tokens and log group names bounded (a second write, rarely)."""
+        update = Update()
+        if batch and len(batches) + 1 > BATCH_MEMORY:
+            # The oldest by their deliveries' time; never the one this write added.
+            older = sorted(batches - {batch}, key=_token_time)
+            oldest = older[: len(older) + 1 - BATCH_MEMORY // 2]
+            update.delete("batches", oldest)
+        group_name = observation.log_group or "-"
+        if group_name not in log_groups and len(log_groups) >= MAX_LOG_GROUPS:
+            update.delete("log_groups", [group_name])
+        request = update.request()
+        if request["UpdateExpression"]:
+            self._update(observation.fingerprint, request, "NONE", "trim")
 
     # --- reads ----------------------------------------------------------------------------------
+
+    def counted(self, fingerprints: Sequence[str], batch: str) -> set[str]:
+        """The groups among ``fingerprints`` that already counted delivery ``batch`` (a retry's
+        groups written by an earlier attempt): BatchGetItem, 100 keys a call, consistent reads.
+        Keys DynamoDB leaves unprocessed count as not counted (their write's condition still holds)."""
+        found: set[str] = set()
+        for start in range(0, len(fingerprints), BATCH_GET):
+            keys = [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]]
+            request = {
+                self._table: {
+                    "Keys": keys,
+                    "ProjectionExpression": "#f, #b",
+                    "ExpressionAttributeNames": {"#f": "fingerprint", "#b": "batches"},
+                    "ConsistentRead": True,
+                }
+            }
+            try:
+                answer = self._db.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise translate(exc, "DynamoDB BatchGetItem") from exc
+            for item in answer.get("Responses", {}).get(self._table, []):
+                plain = _plain(item)
+                if batch in (plain.get("batches") or ()):
+                    found.add(str(plain["fingerprint"]))
+        return found
 
     def get(self, fingerprint: str) -> ErrorGroup | None:
         """The group, read consistently, or None."""
@@ -205,18 +346,19 @@ class ErrorGroupStore:
                 TableName=self._table, Key={"fingerprint": _av(fingerprint)}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise _translate(exc, "read") from exc
-        return to_group(item) if item else None
+            raise translate(exc, f"DynamoDB read {fingerprint}") from exc
+        return to_group(item) if item and "status" in item else None
 
     def scan(self, status: str | None = None) -> list[ErrorGroup]:
-        """Every group (optionally of one status), newest last_seen first."""
-        kwargs: dict[str, Any] = {"TableName": self._table}
+        """Every group (optionally of one status), newest last_seen first. Budget counters,
+        which have no status, are not groups."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "attribute_exists(#s)",
+            "ExpressionAttributeNames": {"#s": "status"},
+        }
         if status:
-            kwargs |= {
-                "FilterExpression": "#s = :s",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":s": _av(status)},
-            }
+            kwargs |= {"FilterExpression": "#s = :s", "ExpressionAttributeValues": {":s": _av(status)}}
         groups: list[ErrorGroup] = []
         paginator = self._db.get_paginator("scan")
         for page in paginator.paginate(**kwargs):
@@ -226,83 +368,64 @@ class ErrorGroupStore:
     # --- transitions ----------------------------------------------------------------------------
 
     def _transition(
-        self,
-        fingerprint: str,
-        target: str,
-        condition: str,
-        sets: Mapping[str, object],
-        values: Mapping[str, object],
-        now: int,
-        remove: Sequence[str] = (),
-        add: Mapping[str, int] | None = None,
+        self, fingerprint: str, target: str, update: Update, condition: str, now: int, /, **values: object
     ) -> ErrorGroup:
-        names = {"#s": "status"}
-        assignments = ["#s = :target", "updated_at = :now"]
-        all_values: dict[str, Any] = {":target": _av(target), ":now": _av(now)}
-        for n, (attr, value) in enumerate(sets.items()):
-            names[f"#a{n}"] = attr
-            assignments.append(f"#a{n} = :a{n}")
-            all_values[f":a{n}"] = _av(value)
-        all_values.update({k: _av(v) for k, v in values.items()})
-        expression = "SET " + ", ".join(assignments)
-        if add:
-            increments = []
-            for n, (attr, amount) in enumerate(add.items()):
-                names[f"#i{n}"] = attr
-                increments.append(f"#i{n} :i{n}")
-                all_values[f":i{n}"] = _av(amount)
-            expression += " ADD " + ", ".join(increments)
-        if remove:
-            expression += " REMOVE " + ", ".join(remove)
+        """Move the group to ``target`` if ``condition`` holds; InvalidTransition (carrying the group
+        as read after the refusal) when it does not."""
+        update.set("status", target).set("updated_at", now)
         try:
-            answer = self._db.update_item(
-                TableName=self._table,
-                Key={"fingerprint": _av(fingerprint)},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=all_values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _is_conditional_failure(exc):
-                current = self.get(fingerprint)
-                raise InvalidTransition(fingerprint, target, current.status if current else None, current) from exc
-            raise _translate(exc, "update") from exc
-        return to_group(answer["Attributes"])
+            answer = self._update(fingerprint, update.request(condition, **values), "ALL_NEW", f"{target} for")
+        except Conflict as exc:
+            current = self.get(fingerprint)
+            raise InvalidTransition(fingerprint, target, current.status if current else None, current) from exc
+        return to_group(answer)
 
     def mark_queued(self, fingerprint: str, token: str, now: int) -> bool:
         """NEW → QUEUED, remembering the stream record that did it. True when this call (or an
         earlier delivery of the same record) queued the group: the job may be sent."""
+        update = Update().set("job_token", token).set("reason", "")
         try:
             self._transition(
-                fingerprint,
-                Status.QUEUED,
-                "#s = :new OR (#s = :target AND job_token = :token)",
-                {"job_token": token, "reason": ""},
-                {":new": Status.NEW, ":token": token},
-                now,
+                fingerprint, Status.QUEUED, update, any_of(IS_NEW, QUEUED_BY_THIS_RECORD), now, token=token
             )
         except InvalidTransition:
             return False
         return True
 
+    def skip_queued(self, fingerprint: str, token: str, now: int, reason: str) -> bool:
+        """QUEUED (by this stream record) → SKIPPED with ``reason``: the job is not sent. False when
+        the group moved on meanwhile."""
+        update = Update().set("reason", bounded_reason(reason)).set("retryable", False)
+        try:
+            self._transition(fingerprint, Status.SKIPPED, update, QUEUED_BY_THIS_RECORD, now, token=token)
+        except InvalidTransition:
+            return False
+        return True
+
+    def take_budget(self, name: str, window_start_s: int, window_s: int, limit: int) -> bool:
+        """Take one unit of the ``name`` budget of the window starting at ``window_start_s``;
+        False when ``limit`` units were already taken. The counter item expires after a day."""
+        update = Update().add("used", 1).set("expires_at", window_start_s + window_s + DAY)
+        try:
+            self._update(
+                f"{BUDGET_PREFIX}{name}~{window_start_s}", update.request(BUDGET_LEFT, limit=limit), "NONE", "budget"
+            )
+        except Conflict:
+            return False
+        return True
+
     def claim(self, fingerprint: str, owner: str, now: int, lease_seconds: int, max_attempts: int) -> Claim:
         """Take the group for one fix attempt: QUEUED or retryable FAILED, or FIXING whose lease
-        expired. A second claim of the same job while the lease runs is refused."""
+        expired (its fixer crashed). A second claim of the same job while the lease runs is refused."""
+        update = Update().set("lease_owner", owner).set("lease_until", now + lease_seconds * 1000)
+        update.set("retryable", False).add("attempts", 1)
+        condition = all_of(any_of(IS_QUEUED, RETRYABLE_FAILURE, LEASE_EXPIRED), ATTEMPTS_LEFT)
         try:
             group = self._transition(
-                fingerprint,
-                Status.FIXING,
-                "(#s = :queued OR (#s = :failed AND retryable = :yes) "
-                "OR (#s = :target AND lease_until < :now)) AND attempts < :max",
-                {"lease_owner": owner, "lease_until": now + lease_seconds * 1000, "retryable": False},
-                {":queued": Status.QUEUED, ":failed": Status.FAILED, ":yes": True, ":max": max_attempts},
-                now,
-                add={"attempts": 1},
+                fingerprint, Status.FIXING, update, condition, now, true=True, now=now, max_attempts=max_attempts
             )
         except InvalidTransition as refused:
-            current = refused.group  # read once, by _transition
+            current = refused.group if isinstance(refused.group, ErrorGroup) else None
             if current is None:
                 return Claim(False, None, "missing")
             if current.status == Status.FIXING and current.lease_until >= now:
@@ -325,38 +448,33 @@ class ErrorGroupStore:
         retryable: bool = False,
         extra: Mapping[str, object] | None = None,
     ) -> ErrorGroup:
-        """FIXING → PR_OPENED / SKIPPED / FAILED, only by the claim's owner."""
+        """FIXING → PR_OPENED / SKIPPED / FAILED, only by the claim's owner. The reason is stored
+        redacted and bounded."""
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
-        sets: dict[str, object] = {"reason": reason, "retryable": retryable, "lease_until": 0}
+        update = Update().set("reason", bounded_reason(reason)).set("retryable", retryable).set("lease_until", 0)
         if pr_url:
-            sets["pr_url"] = pr_url
+            update.set("pr_url", pr_url)
         if branch:
-            sets["branch"] = branch
+            update.set("branch", branch)
         if target == Status.PR_OPENED:
-            sets["expires_at"] = now // 1000 + self._resolved_s
-        sets.update(extra or {})
-        return self._transition(
-            fingerprint, target, "#s = :fixing AND lease_owner = :owner", sets,
-            {":fixing": Status.FIXING, ":owner": owner}, now,
-        )  # fmt: skip
+            update.set("expires_at", now // 1000 + self._resolved_s)
+        for attr, value in (extra or {}).items():
+            update.set(attr, value)
+        return self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
 
     def set_branch(self, fingerprint: str, owner: str, branch: str, now: int) -> None:
         """Store the branch name before the PR exists, so a retry reuses branch and PR."""
-        self._transition(
-            fingerprint, Status.FIXING, "#s = :target AND lease_owner = :owner",
-            {"branch": branch}, {":owner": owner}, now,
-        )  # fmt: skip
+        self._transition(fingerprint, Status.FIXING, Update().set("branch", branch), HELD_BY_OWNER, now, owner=owner)
 
     def reopen(self, fingerprint: str, now: int, reason: str = "re-opened") -> ErrorGroup:
-        """FAILED / SKIPPED / PR_OPENED → NEW with a fresh attempt budget: the stream turns this
-        MODIFY into a fix job."""
-        return self._transition(
-            fingerprint,
-            Status.NEW,
-            "#s IN (:a, :b, :c)",
-            {"attempts": 0, "reason": reason, "retryable": False},
-            {":a": Status.FAILED, ":b": Status.SKIPPED, ":c": Status.PR_OPENED},
-            now,
-            remove=("job_token", "lease_owner", "lease_until"),
-        )
+        """FAILED / SKIPPED / PR_OPENED → NEW with a fresh attempt budget, or a FIXING group whose
+        lease expired (its fixer died before recording a result): the stream turns this MODIFY
+        into a fix job. A FIXING group under a live lease is refused (InvalidTransition)."""
+        update = Update().set("attempts", 0).set("reason", bounded_reason(reason)).set("retryable", False)
+        update.remove("job_token", "lease_owner", "lease_until")
+        return self._transition(fingerprint, Status.NEW, update, any_of(REOPENABLE, LEASE_EXPIRED), now, now=now)
+
+    def record_all(self, observations: Iterable[Observation], now: int, batch: str = "") -> int:
+        """``record`` each observation one after the other; returns how many groups were new."""
+        return sum(self.record(o, now, batch).new for o in observations)

@@ -76,6 +76,9 @@ class Status:
     # NEW → QUEUED → FIXING → PR_OPENED; FIXING → FAILED (retried while attempts remain) or
     # SKIPPED; FAILED / SKIPPED / PR_OPENED → NEW is the explicit re-open (adapters/store.py).
     REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED})
+    # What a re-open (a MODIFY to NEW) may come from: those, and FIXING whose lease expired (a
+    # fixer that died before recording its result, re-opened by `selfheal retry`).
+    REOPENED_FROM = REOPENABLE | {FIXING}
 
 
 @dataclass(frozen=True)

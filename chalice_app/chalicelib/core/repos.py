@@ -40,9 +40,21 @@ class RepoRef:
         return f"https://{self.host}/api/v3"
 
 
+_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@|^https?://[^/\s]*@", re.I)
+
+
 def parse_repo_url(url: str) -> RepoRef:
-    """Classify ``url``; RepoUrlError says what forms are accepted."""
+    """Classify ``url``; RepoUrlError says what forms are accepted.
+
+    A URL carrying credentials (``https://user:token@host/…``, ``ssh://git:password@host/…``) is
+    refused rather than stripped: the token would otherwise sit in a plain setting, in git's
+    remote configuration and in error messages; it belongs in the ``github_token`` SecureString.
+    """
     text = url.strip()
+    if _CREDENTIALS.match(text):
+        raise RepoUrlError(
+            "repository URL carries credentials: give the URL without them and the token as github_token"
+        )
     if m := _SHORT.match(text):
         return RepoRef("github", f"https://github.com/{text}", "github.com", text)
     if m := _HTTPS.match(text):

@@ -45,6 +45,11 @@ class CloudWatchLogsEvent(BaseLambdaEvent):
         """The log stream the events came from."""
         return self.batch.log_stream
 
+    @property
+    def remaining_ms(self) -> Callable[[], int] | None:
+        """The invocation's ``get_remaining_time_in_millis`` (None outside Lambda): the time budget."""
+        return getattr(self.context, "get_remaining_time_in_millis", None)
+
     def __str__(self) -> str:
         return f"CloudWatchLogsEvent(data=<{len(self.data or '')} chars>)"
 

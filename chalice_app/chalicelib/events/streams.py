@@ -47,7 +47,7 @@ class GroupStreamRecord:
             return None
         if self.event_name == "INSERT":
             trigger = "new"
-        elif self.event_name == "MODIFY" and self.old_image.get("status") in Status.REOPENABLE:
+        elif self.event_name == "MODIFY" and self.old_image.get("status") in Status.REOPENED_FROM:
             trigger = "reopened"
         else:
             return None

@@ -1,9 +1,12 @@
 """fixer's use case: claim a group, run the fixer behind the Fixer port, record the result.
 
 message ──claim──▶ FIXING (lease, attempts+1) ──Fixer.fix──▶ PR_OPENED | SKIPPED | FAILED
-  │ not claimed: duplicate or already done → success (message deleted)
+  │ not claimed, already done → success (message deleted)
+  │ not claimed, FIXING under a live lease → failure reported: SQS hands the message out again
+  │   after its visibility timeout, which is longer than the lease (adapters/settings.py), so a
+  │   fixer that died mid-fix (timeout, OOM, crash after the push) leaves a claimable group
   │ retry budget spent → failure reported, SQS redrive moves it to the DLQ
-  └ TransientError / crash → FAILED (retryable while attempts remain), failure reported
+  └ TransientError / error → FAILED (retryable while attempts remain), failure reported
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
-from chalicelib.errors import FixRejected, PayloadError, SelfHealError
+from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, TransientError
 from chalicelib.events.queue import FixJobMessage
 from chalicelib.services.ingest import now_ms
 
@@ -51,10 +54,6 @@ class Lease:
 
     def set_branch(self, branch: str) -> None:
         self._store.set_branch(self.fingerprint, self.owner, branch, self._clock())
-
-
-class RetryLimitReached(SelfHealError):  # noqa: N818
-    """The group used its attempts; the message is reported failed so SQS moves it to the DLQ."""
 
 
 class NotConfiguredFixer:
@@ -108,9 +107,14 @@ class FixService:
                 raise RetryLimitReached(f"group {fingerprint} used its {self._max_attempts} attempts")
             if claim.why == "missing":
                 raise PayloadError(f"no error group {fingerprint}")
+            if claim.why == "busy":
+                # Not deleted: if the lease holder died, this delivery after the visibility
+                # timeout finds the lease expired and reclaims the group.
+                raise TransientError(f"group {fingerprint} is being fixed under a live lease")
             return claim.group.status if claim.group else ""
         group = claim.group
-        assert group is not None
+        if group is None:  # a granted claim always returns the group
+            raise PayloadError(f"no error group {fingerprint}")
         lease = Lease(self._store, fingerprint, owner, self._clock)
         try:
             outcome = self._fixer.fix(group, lease)

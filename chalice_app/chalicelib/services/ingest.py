@@ -1,30 +1,62 @@
-"""log_processor's use case: a subscription batch in, one write per bug out."""
+"""log_processor's use case: a subscription batch in, one write per bug out.
+
+Bounded and safe to retry:
+
+- writes run WRITERS at a time, and stop when the invocation's remaining time falls under a
+  reserve; what was not written is reported by raising TransientError, so Lambda retries the
+  delivery;
+- a retry counts nothing twice: each write carries the delivery's token and DynamoDB refuses it
+  for a group that already counted that delivery (adapters/store.py); a large delivery first
+  reads which groups counted it already, so a retry spends its time on the groups left;
+- one group whose write DynamoDB refuses (after a minimal record was tried) is reported, logged
+  and counted (``GroupsRejected``), and never fails its neighbours.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chalicelib.core.fingerprint import observe
+from chalicelib.core.group_fields import batch_token
 from chalicelib.core.logs_payload import find_in_batch, find_in_events
-from chalicelib.errors import TransientError
+from chalicelib.core.models import Status
+from chalicelib.errors import ConfigError, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from chalicelib.adapters.logs import LogStreamReader
-    from chalicelib.adapters.store import ErrorGroupStore
+    from chalicelib.adapters.store import ErrorGroupStore, Recorded
     from chalicelib.core.logs_payload import LogsBatch
-    from chalicelib.core.models import Traceback
+    from chalicelib.core.models import Observation, Traceback
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
 
+WRITERS = 8  # concurrent UpdateItems: 10,000 new bugs at ~6 ms each take ~8 s, not 60
+PRECHECK_OVER = 50  # groups in a delivery above which a retry's written groups are read first, not rewritten
+RESERVE_MS = 5_000  # stop writing when less than this (or a fifth of the time left) remains
+# The reason a group is SKIPPED with when the hour's fix-job budget is spent (services/enqueue.py).
+# Such a group is re-opened (a new job) the next time it occurs; `selfheal retry` re-opens it by hand.
+BUDGET_REASON = "budget: the hour's new fix jobs are spent"
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+@dataclass
+class _Tally:
+    new: int = 0
+    counted: int = 0  # tracebacks counted by this delivery (not by an earlier attempt of it)
+    duplicates: int = 0
+    degraded: int = 0
+    rejected: int = 0
+    unwritten: int = 0  # transient failures and groups left when the time ran out
 
 
 class Ingest:
@@ -37,18 +69,25 @@ class Ingest:
         reader: LogStreamReader | None = None,
         fetch_lines: int = 200,
         clock: Callable[[], int] = now_ms,
+        writers: int = WRITERS,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._reader = reader
         self._fetch_lines = fetch_lines
         self._clock = clock
+        self._writers = max(1, writers)
 
-    def handle(self, batch: LogsBatch) -> dict[str, int]:
-        """Process one subscription batch; PayloadError (malformed) and TransientError propagate
-        so Lambda retries the delivery and, failing that, keeps it at the failure destination."""
+    def handle(self, batch: LogsBatch, remaining_ms: Callable[[], int] | None = None) -> dict[str, int]:
+        """Process one subscription batch.
+
+        ``remaining_ms`` is the Lambda context's ``get_remaining_time_in_millis`` (None: no limit).
+        PayloadError (malformed) propagates; TransientError when some groups could not be written
+        (throttling, or the time budget ran out) so Lambda retries the delivery, and, failing that,
+        keeps it at the failure destination.
+        """
         if batch.is_control:
-            return {"tracebacks": 0, "groups": 0, "new_groups": 0}
+            return {"tracebacks": 0, "groups": 0, "new_groups": 0, "duplicates": 0, "rejected": 0}
         tracebacks = []
         for tb in find_in_batch(batch):
             tb = self._complete(batch, tb)
@@ -59,19 +98,90 @@ class Ingest:
                 continue
             tracebacks.append(tb)
         observations = observe(tracebacks, batch.log_group, default_ts=self._clock())
-        new = self._store.record_all(observations, self._clock())
-        self._metrics.count("ErrorsSeen", len(tracebacks))
-        self._metrics.count("NewGroups", new)
+        token = batch_token(batch.log_group, batch.log_stream, batch.ids, max(batch.timestamps, default=0))
+        tally = self._record(observations, token, remaining_ms)
+        self._metrics.count("ErrorsSeen", tally.counted)
+        self._metrics.count("NewGroups", tally.new)
+        self._metrics.count("GroupsDegraded", tally.degraded)
+        self._metrics.count("GroupsRejected", tally.rejected)
         self._metrics.flush()
         log.info(
             "batch processed",
-            extra={
-                "log_group": batch.log_group,
-                "events": len(batch.messages),
-                "tracebacks": len(tracebacks),
-            },
+            extra={"log_group": batch.log_group, "events": len(batch.messages), "tracebacks": len(tracebacks)},
         )
-        return {"tracebacks": len(tracebacks), "groups": len(observations), "new_groups": new}
+        if tally.unwritten:
+            raise TransientError(
+                f"{tally.unwritten} of {len(observations)} groups not written (throttled or out of time); "
+                "a retry of this delivery writes them and counts the others nothing"
+            )
+        return {
+            "tracebacks": len(tracebacks),
+            "groups": len(observations),
+            "new_groups": tally.new,
+            "duplicates": tally.duplicates,
+            "rejected": tally.rejected,
+        }
+
+    def _record(
+        self, observations: Sequence[Observation], token: str, remaining_ms: Callable[[], int] | None
+    ) -> _Tally:
+        """Write the observations WRITERS at a time until done or out of time."""
+        tally = _Tally()
+        ordered = sorted(observations, key=lambda o: o.fingerprint)
+        if len(ordered) > PRECHECK_OVER:
+            # Perhaps a retry of a delivery that ran out of time: skip, at one read per 100 groups,
+            # the groups an earlier attempt wrote, so that each attempt makes progress.
+            done = self._store.counted([o.fingerprint for o in ordered], token)
+            tally.duplicates += len(done)
+            ordered = [o for o in ordered if o.fingerprint not in done]
+        now = self._clock()
+        # Keep a fifth of the time the invocation started with, at most RESERVE_MS, for the rest.
+        reserve = min(RESERVE_MS, remaining_ms() // 5) if remaining_ms is not None else 0
+        with ThreadPoolExecutor(max_workers=self._writers) as pool:
+            for start in range(0, len(ordered), self._writers):
+                if remaining_ms is not None and remaining_ms() <= reserve:
+                    tally.unwritten += len(ordered) - start
+                    log.warning("time budget spent", extra={"unwritten": len(ordered) - start})
+                    break
+                chunk = ordered[start : start + self._writers]
+                for observation, result in zip(chunk, pool.map(lambda o: self._one(o, now, token), chunk), strict=True):
+                    if isinstance(result, (ConfigError, NotFound)):
+                        raise result  # the table is missing or not ours to write: fail the delivery loudly
+                    self._tally(tally, observation, result)
+        return tally
+
+    def _one(self, observation: Observation, now: int, token: str) -> Recorded | SelfHealError:
+        """Record one group; its error is returned, not raised, so it fails no neighbour."""
+        try:
+            recorded = self._store.record(observation, now, token)
+        except SelfHealError as exc:
+            return exc
+        previous = recorded.previous
+        if previous is not None and previous.status == Status.SKIPPED and previous.reason.startswith(BUDGET_REASON):
+            # Skipped only because the hour's jobs were spent: its recurrence asks for a fix again.
+            try:
+                self._store.reopen(observation.fingerprint, now, reason="re-opened: occurred again after a budget skip")
+            except InvalidTransition:
+                pass  # re-opened meanwhile by another batch
+            except SelfHealError:
+                log.warning("could not re-open a budget-skipped group", exc_info=True)
+        return recorded
+
+    @staticmethod
+    def _tally(tally: _Tally, observation: Observation, result: Recorded | SelfHealError) -> None:
+        fingerprint = observation.fingerprint
+        if isinstance(result, TransientError):
+            log.warning("group not written: %s", result, extra={"fingerprint": fingerprint})
+            tally.unwritten += 1
+        elif isinstance(result, SelfHealError):
+            log.error("group rejected: %s", result, extra={"fingerprint": fingerprint})
+            tally.rejected += 1
+        elif result.duplicate:
+            tally.duplicates += 1
+        else:
+            tally.new += result.new
+            tally.degraded += result.degraded
+            tally.counted += observation.count
 
     def _complete(self, batch: LogsBatch, tb: Traceback) -> Traceback:
         """A traceback the subscription filter cut off (only matching lines are delivered):
@@ -80,7 +190,7 @@ class Ingest:
             return tb
         try:
             events = self._reader.events_from(batch.log_group, batch.log_stream, tb.timestamp, self._fetch_lines)
-        except TransientError:
+        except SelfHealError:  # best effort: the part delivered is still recorded
             log.warning("could not read the rest of a cut-off traceback", exc_info=True)
             return tb
         for full in find_in_events(events, batch.log_stream):
