@@ -18,7 +18,17 @@ def test_app_import_declares_handlers_and_builds_no_clients() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT / "chalice_app", check=True, capture_output=True, text=True
     ).stdout.split()
-    assert out == ["0", "0", "fixer", "log_processor", "stream_processor"]
+    assert out == [
+        "0",
+        "0",
+        "alarm_remediator",
+        "finding_remediator",
+        "fixer",
+        "health_remediator",
+        "log_processor",
+        "remediation_verifier",
+        "stream_processor",
+    ]
 
 
 def test_every_handler_string_names_a_module_attribute_of_app() -> None:
@@ -32,7 +42,11 @@ def test_every_handler_string_names_a_module_attribute_of_app() -> None:
         [sys.executable, "-c", code], cwd=ROOT / "chalice_app", check=True, capture_output=True, text=True
     ).stdout.split()
     assert out == [
+        "alarm_remediator=app.alarm_remediator:True",
+        "finding_remediator=app.finding_remediator:True",
         "fixer=app.fixer:True",
+        "health_remediator=app.health_remediator:True",
         "log_processor=app.log_processor:True",
+        "remediation_verifier=app.remediation_verifier:True",
         "stream_processor=app.stream_processor:True",
     ]
