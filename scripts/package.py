@@ -24,11 +24,20 @@ APP = ROOT / "chalice_app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
+from chalicelib import sources  # noqa: E402
 from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings  # noqa: E402
 from chalicelib.core.models import Status  # noqa: E402
 
 TERRAFORM = ROOT / "terraform"
-FUNCTIONS = ("log_processor", "stream_processor", "fixer")
+CODE_HEALING = ("log_processor", "stream_processor", "fixer")
+# Runbooks: EventBridge rules (patterns narrowed by Terraform variables) and the verifier's schedule.
+RULE_PATTERNS = {
+    "alarm_remediator": sources.ALARM_PATTERN,
+    "finding_remediator": sources.FINDING_PATTERN,
+    "health_remediator": sources.HEALTH_PATTERN,
+}
+REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
+FUNCTIONS = CODE_HEALING + REMEDIATORS
 STREAM_MAPPING = "stream_processor-dynamodb-event-source"
 QUEUE_MAPPING = "fixer-sqs-event-source"
 # A MODIFY to NEW from these is a re-open (a new job); from NEW it is a counter bump.
@@ -48,8 +57,24 @@ def check_shape(doc: dict[str, Any]) -> None:
     """Assert the generated document is what the rewrite below was written for."""
     _expect(set(doc) >= {"resource", "terraform", "data"}, "top-level blocks")
     res = doc["resource"]
-    known = {"aws_iam_role", "aws_iam_role_policy", "aws_lambda_function", "aws_lambda_event_source_mapping"}
+    known = {
+        "aws_iam_role", "aws_iam_role_policy", "aws_lambda_function", "aws_lambda_event_source_mapping",
+        "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission",
+    }  # fmt: skip
     _expect(set(res) == known, f"resource types {sorted(res)}")
+    rules = {f"{name}-event" for name in REMEDIATORS}
+    for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
+        _expect(set(res[kind]) == rules, f"{kind} {sorted(res[kind])}")
+    for name, pattern in RULE_PATTERNS.items():
+        _expect(json.loads(res["aws_cloudwatch_event_rule"][f"{name}-event"]["event_pattern"]) == pattern, name)
+    verifier = res["aws_cloudwatch_event_rule"]["remediation_verifier-event"]
+    _expect(verifier.get("schedule_expression") == sources.VERIFY_SCHEDULE, "the verifier's schedule")
+    for name in REMEDIATORS:
+        _expect(res["aws_cloudwatch_event_target"][f"{name}-event"]["arn"] == f"${{aws_lambda_function.{name}.arn}}",
+                f"{name} rule target")  # fmt: skip
+        _expect(
+            res["aws_lambda_permission"][f"{name}-event"]["principal"] == "events.amazonaws.com", f"{name} permission"
+        )
     _expect(set(res["aws_lambda_function"]) == set(FUNCTIONS), f"functions {sorted(res['aws_lambda_function'])}")
     _expect(set(res["aws_lambda_event_source_mapping"]) == {STREAM_MAPPING, QUEUE_MAPPING}, "event source mappings")
     _expect(set(res["aws_iam_role"]) == {f"{f}_role" for f in FUNCTIONS}, "roles")
@@ -81,6 +106,25 @@ def _pattern(obj: dict[str, Any]) -> dict[str, str]:
     return {"pattern": json.dumps(obj, separators=(",", ":"))}
 
 
+def _environment(name: str) -> dict[str, str]:
+    """The SELFHEAL_* variables a function reads (adapters/settings.py), wired to the Terraform resources."""
+    common = {"SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}"}
+    if name in REMEDIATORS:
+        return common | {
+            "SELFHEAL_GOVERNOR_TABLE_NAME": "${aws_dynamodb_table.governor.name}",
+            "SELFHEAL_TOPIC_ARN": "${aws_sns_topic.notifications.arn}",
+            "SELFHEAL_GOVERNOR_AUDIT_DAYS": "${var.audit_retention_days}",
+        }
+    return common | {
+        "SELFHEAL_TABLE_NAME": "${aws_dynamodb_table.error_groups.name}",
+        "SELFHEAL_QUEUE_URL": "${aws_sqs_queue.fix_queue.url}",
+        "SELFHEAL_MAX_ATTEMPTS": "${var.max_attempts}",
+        "SELFHEAL_LEASE_SECONDS": "${var.fix_lease_seconds}",
+        "SELFHEAL_QUEUE_VISIBILITY_SECONDS": "${aws_sqs_queue.fix_queue.visibility_timeout_seconds}",
+        "SELFHEAL_MAX_JOBS_PER_HOUR": "${var.max_jobs_per_hour}",
+    }
+
+
 def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
     """The generated document, hardened and wired to the hand-written resources."""
     check_shape(doc)
@@ -92,17 +136,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         fn = out["resource"]["aws_lambda_function"][name]
         fn["function_name"] = f"${{local.functions.{name}}}"
         fn["kms_key_arn"] = "${aws_kms_key.this.arn}"
-        fn["environment"]["variables"].update(
-            {
-                "SELFHEAL_TABLE_NAME": "${aws_dynamodb_table.error_groups.name}",
-                "SELFHEAL_QUEUE_URL": "${aws_sqs_queue.fix_queue.url}",
-                "SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}",
-                "SELFHEAL_MAX_ATTEMPTS": "${var.max_attempts}",
-                "SELFHEAL_LEASE_SECONDS": "${var.fix_lease_seconds}",
-                "SELFHEAL_QUEUE_VISIBILITY_SECONDS": "${aws_sqs_queue.fix_queue.visibility_timeout_seconds}",
-                "SELFHEAL_MAX_JOBS_PER_HOUR": "${var.max_jobs_per_hour}",
-            }
-        )
+        fn["environment"]["variables"].update(_environment(name))
         fn["tracing_config"] = [{"mode": "Active"}]
         # Async invocations that still fail are kept (the log processor's are, by CloudWatch Logs).
         fn["dead_letter_config"] = [{"target_arn": "${aws_sqs_queue.failed_events.arn}"}]
@@ -113,6 +147,11 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the user owns; deployment.zip is "
             "built by the package step from this repository",
         ]
+    for name in REMEDIATORS:
+        rule = out["resource"]["aws_cloudwatch_event_rule"][f"{name}-event"]
+        rule["name"] = f"${{local.functions.{name}}}"
+        if name in RULE_PATTERNS:  # narrowed by the variables (terraform/remediation.tf)
+            rule["event_pattern"] = f"${{local.event_patterns.{name}}}"
     mappings = out["resource"]["aws_lambda_event_source_mapping"]
     stream = mappings[STREAM_MAPPING]
     stream.update(

@@ -3,11 +3,11 @@
 # (tests/terraform checks the two sets are equal) or one Lambda makes for the event sources.
 
 locals {
-  roles = {
+  roles = merge({
     log_processor    = aws_iam_role.log_processor_role
     stream_processor = aws_iam_role.stream_processor_role
     fixer            = aws_iam_role.fixer_role
-  }
+  }, local.remediator_roles)
   watched_log_group_arns = [
     for name in var.log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:*"
   ]

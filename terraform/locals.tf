@@ -12,6 +12,11 @@ locals {
     log_processor    = "${var.name_prefix}-${var.stage}-log_processor"
     stream_processor = "${var.name_prefix}-${var.stage}-stream_processor"
     fixer            = "${var.name_prefix}-${var.stage}-fixer"
+    # Runbooks (infrastructure healing): EventBridge rules and a schedule.
+    alarm_remediator     = "${var.name_prefix}-${var.stage}-alarm_remediator"
+    finding_remediator   = "${var.name_prefix}-${var.stage}-finding_remediator"
+    health_remediator    = "${var.name_prefix}-${var.stage}-health_remediator"
+    remediation_verifier = "${var.name_prefix}-${var.stage}-remediation_verifier"
   }
   parameter_path = trimsuffix(var.parameter_prefix, "/")
 

@@ -105,3 +105,33 @@ resource "aws_ssm_parameter" "kill_switch" {
     ignore_changes = [value]
   }
 }
+
+# --- the EventBridge patterns, narrowed by the variables (scripts/package.py points the rules here) --
+# With the defaults they equal chalicelib/sources.py's patterns (the terraform test checks it).
+
+locals {
+  alarm_detail = merge(
+    { state = { value = ["ALARM", "OK"] } },
+    length(var.alarm_name_prefixes) > 0 ? { alarmName = [for p in var.alarm_name_prefixes : { prefix = p }] } : {},
+  )
+  event_patterns = {
+    alarm_remediator = jsonencode({
+      source        = ["aws.cloudwatch"]
+      "detail-type" = ["CloudWatch Alarm State Change"]
+      detail        = local.alarm_detail
+    })
+    finding_remediator = jsonencode({
+      source        = ["aws.guardduty"]
+      "detail-type" = ["GuardDuty Finding"]
+      detail = {
+        type     = [for t in var.guardduty_finding_types : { prefix = t }]
+        severity = [{ numeric = [">=", var.guardduty_min_severity] }]
+      }
+    })
+    health_remediator = jsonencode({
+      source        = ["aws.health"]
+      "detail-type" = ["AWS Health Event"]
+      detail        = { service = ["EC2"], eventTypeCategory = ["scheduledChange"], eventTypeCode = var.health_event_types }
+    })
+  }
+}

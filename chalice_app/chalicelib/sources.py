@@ -34,6 +34,10 @@ FINDING_PATTERN = {
 HEALTH_PATTERN = {
     "source": ["aws.health"],
     "detail-type": ["AWS Health Event"],
-    "detail": {"service": ["EC2"], "eventTypeCategory": ["scheduledChange"]},
+    "detail": {
+        "service": ["EC2"],
+        "eventTypeCategory": ["scheduledChange"],
+        "eventTypeCode": ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"],
+    },
 }
 VERIFY_SCHEDULE = "rate(5 minutes)"
