@@ -33,7 +33,7 @@ _overrides: dict[str, Any] = {}
 
 
 def override(**parts: Any) -> None:
-    """Replace parts (``settings``, ``fixer``, ``clients``) and forget everything built from them."""
+    """Replace parts (``settings``, ``fixer``, ``clients``, ``notifier``, ``clock``…) and forget what was built."""
     _overrides.update(parts)
     reset()
 
@@ -207,6 +207,7 @@ def remediate() -> Remediate:
         notifier=_overrides.get("notifier") or SnsNotifier(aws.client("sns"), settings().topic_arn),
         kill_switch=config.kill_switch,
         metrics=metrics(),
+        **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
     )
 
 
@@ -214,4 +215,5 @@ def remediate() -> Remediate:
 def approvals() -> Approvals:
     from chalicelib.services.approve import Approvals
 
-    return Approvals(governor(), remediate(), runbook_config().kill_switch)
+    clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
+    return Approvals(governor(), remediate(), runbook_config().kill_switch, **clock)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.runbooks import with_waits
 from chalicelib.errors import Refused
-from chalicelib.services.remediate import now_ms
+from chalicelib.services.remediate import decision_json, now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,13 +44,15 @@ class Approvals:
             raise Refused(f"action {action_id}: the stored plan does not match its digest; not run")
         record = self._governor.approve(action_id, stored.digest, self._clock(), kill_switch=self._kill_switch())
         self._remediate.announce(record, "approved")
-        outcome, reason = self._remediate.execute(record, plan)
+        # The audit's call shape carries no waiters: put back the ones the runbook needs (a stop
+        # must finish before the start); the digest is over the calls, which stay as approved.
+        outcome, reason = self._remediate.execute(record, with_waits(plan))
         if outcome == "failed":
             self._remediate.announce(record, "failed", reason=reason)
-        return {"action_id": action_id, "decision": "approved", "outcome": outcome, "reason": reason}
+        return decision_json(record, "approved" if outcome == "act" else outcome, reason)
 
     def deny(self, action_id: str) -> dict[str, Any]:
         """Close a pending action without running it; Refused when it is no longer pending."""
         record = self._governor.deny(action_id, self._clock())
         self._remediate.announce(record, "denied", reason="denied by an operator")
-        return {"action_id": action_id, "decision": "denied"}
+        return decision_json(record, "denied", "denied by an operator")

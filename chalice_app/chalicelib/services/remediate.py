@@ -82,38 +82,41 @@ class Remediate:
         self._clock = clock
 
     def handle(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Decide and act on one event. PayloadError (not an event we know) propagates to the DLQ;
+        """Decide and act on one event: ``{"decisions": [...]}``, one per incident it reports (a Health
+        event may name several instances). PayloadError (not an event we know) propagates to the DLQ;
         TransientError propagates so Lambda's async retry tries again (admission is exactly-once)."""
-        incident = self._parse(raw).incident()
-        plan, limits, fleet_size = self._planner.plan(incident)
-        now = self._clock()
+        decisions = [self._decide(incident) for incident in self._parse(raw).incidents()]
+        self._metrics.flush()
+        return {"decisions": decisions}
+
+    def _decide(self, incident: Incident) -> dict[str, Any]:
+        proposal = self._planner.propose(incident)
         record = self._governor.admit(
-            incident, plan, limits, now, fleet_size=fleet_size, kill_switch=self._kill_switch()
+            proposal.incident,
+            proposal.plan,
+            proposal.limits,
+            self._clock(),
+            fleet_size=proposal.fleet_size,
+            kill_switch=self._kill_switch(),
+            before=proposal.before,
         )
         decision, reason = record.decision, record.reason
-        if decision == "act" and plan is not None:
-            decision, reason = self.execute(record, plan)
-        elif decision == "healed":
-            self._governor.resolve(incident, now)
-        self.announce(record, decision, incident.subject, reason)
+        if decision == "act" and proposal.plan is not None:
+            decision, reason = self.execute(record, proposal.plan)
+        self.announce(record, decision, proposal.incident.subject, reason)
         self._metrics.count(f"Runbook{_camel(decision)}")
-        self._metrics.flush()
-        return {
-            "decision": decision,
-            "rule": record.rule,
-            "runbook": record.runbook or None,
-            "target": record.resource or None,
-            "action_id": record.action_id,
-        }
+        return decision_json(record, decision, reason)
 
-    def verify(self) -> dict[str, int]:
+    def verify(self) -> dict[str, Any]:
         """The verifier's pass: actions that did not heal by their deadline escalate (one notice each)."""
-        overdue = self._governor.overdue(self._clock())
-        for record in overdue:
-            self.announce(record, "escalate", "", reason=f"no return to OK by the deadline: {record.reason}")
-        self._metrics.count("RunbookEscalate", len(overdue))
+        decisions = []
+        for record in self._governor.overdue(self._clock()):
+            reason = f"not verified healed by its deadline: {record.reason}"
+            self.announce(record, "escalate", "", reason=reason)
+            decisions.append(decision_json(record, "escalate", reason))
+        self._metrics.count("RunbookEscalate", len(decisions))
         self._metrics.flush()
-        return {"escalated": len(overdue)}
+        return {"decisions": decisions}
 
     def execute(self, record: Any, plan: Plan) -> tuple[str, str]:
         """Run an admitted (or approved) plan and record its outcome: ('act' | 'failed', reason)."""
@@ -151,6 +154,18 @@ class Remediate:
             # The decision is audited already; a lost notification must not undo or repeat an action.
             log.warning("notification for %s not published", record.action_id, exc_info=True)
             self._metrics.count("NotificationsFailed")
+
+
+def decision_json(record: Any, decision: str, reason: str) -> dict[str, Any]:
+    """One decision as handlers return it and `local --infra --json` lists it."""
+    return {
+        "runbook": record.runbook or None,
+        "target": record.resource or None,
+        "decision": decision,
+        "rule": record.rule,
+        "reason": reason,
+        "action_id": record.action_id,
+    }
 
 
 def _summary(results: Sequence[Any]) -> list[str]:
