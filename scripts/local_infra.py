@@ -1,0 +1,366 @@
+"""`selfheal local --infra`: one scripted incident through the real remediator handlers, on one machine.
+
+An embedded moto server (or ``--endpoint-url``) holds a small estate — an Auto Scaling group of EC2
+instances with quarantine security groups, an ECS service, a Lambda function with versions and an
+alias, the governor table, the notification topic with a queue subscribed to it — and the catalog
+with every runbook enabled. The incident's EventBridge events are sent to app.py's handlers
+(moto cannot deliver EventBridge events to a Lambda), with a clock the script moves forward so that
+cooldowns, attempt windows and verification deadlines pass in seconds:
+
+ 1. a CPU alarm on one instance: the instance is rebooted; the same event again is a duplicate
+ 2. it flaps: OK (healed), ALARM again inside the cooldown (suppressed)
+ 3. it needs the same repair twice more: the second acts, the third escalates and pauses it
+ 4. an alarm storm over the whole group: the blast radius lets 10 % of it be repaired at once
+ 5. a memory alarm on an ECS service that is still rolling out: the runbook stands down
+ 6. a GuardDuty finding on an instance: isolation waits for approval, then an operator approves it
+ 7. a Lambda error-rate alarm on an alias: the alias goes back to the previous version
+ 8. the verifier runs after the deadlines: actions that never healed escalate
+
+The events are the real-shaped samples of ``tests/events`` with this estate's ids put in.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import runtime
+from chalicelib.adapters.clients import Clients
+from chalicelib.adapters.governor_store import TTL_ATTRIBUTE, table_definition
+from chalicelib.adapters.runbook_config import CATALOG
+from chalicelib.adapters.settings import Settings
+from chalicelib.core.governor import in_flight_limit
+from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, load_catalog
+from chalicelib.core.runbooks.ec2_isolate import QUARANTINE_TAG
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+EVENTS = Path(__file__).resolve().parent.parent / "tests" / "events"
+AMI = "ami-760aaa0f"  # moto's bundled Amazon Linux image
+FLEET_SIZE = 10
+START_MS = 1_795_000_000_000  # a fixed start: the run is the same every time
+MINUTE_MS = 60_000
+
+
+class Clock:
+    """The remediators' clock: epoch milliseconds the script moves forward."""
+
+    def __init__(self, now_ms: int = START_MS) -> None:
+        self.now_ms = now_ms
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+    def advance(self, minutes: float) -> None:
+        self.now_ms += int(minutes * MINUTE_MS)
+
+
+@dataclass
+class Estate:
+    """What the incident happens to, by id."""
+
+    group: str
+    instances: list[str]
+    cluster: str
+    service: str
+    function: str
+    topic_arn: str
+    inbox_url: str
+    governor_table: str
+    prefix: str
+
+
+@dataclass
+class Incident:
+    """What the run saw: every decision, the notifications, the in-flight peaks per fleet."""
+
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    notifications: int = 0
+    peaks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    limits: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The `local --infra --json` document (contract)."""
+        keys = ("runbook", "target", "decision", "reason")
+        return {
+            "decisions": [{k: d.get(k) for k in keys} for d in self.decisions],
+            "notifications": self.notifications,
+            "escalations": sum(d["decision"] == "escalate" for d in self.decisions),
+            "in_flight": {fleet: {"peak": peak, "limit": self.limits.get(fleet, 1)} for fleet, peak in self.peaks.items()},
+        }
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def enabled_catalog() -> dict[str, Any]:
+    """The default catalog with every runbook enabled (isolation still awaits approval)."""
+    return {"runbooks": [{**entry, "dry_run": False} for entry in DEFAULT_DOCUMENT["runbooks"]]}
+
+
+def build_estate(clients: Clients, size: int = FLEET_SIZE) -> Estate:
+    """Create the estate and selfheal's own resources on the endpoint ``clients`` points at."""
+    client = clients.client
+    ec2, autoscaling = client("ec2"), client("autoscaling")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
+    template = _unique("web")
+    ec2.create_launch_template(LaunchTemplateName=template, LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.micro"})
+    group = _unique("web-asg")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=group,
+        LaunchTemplate={"LaunchTemplateName": template},
+        MinSize=size,
+        MaxSize=size + 2,
+        DesiredCapacity=size,
+        VPCZoneIdentifier=subnet["SubnetId"],
+    )
+    members = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]
+    instances = sorted(i["InstanceId"] for i in members["Instances"])
+    quarantine_groups(ec2, vpc)
+    cluster, service = ecs_service(client("ecs"))
+    function = lambda_function(client("iam"), client("lambda"))
+    topic_arn, inbox_url = topic_with_inbox(client("sns"), clients.sqs)
+    governor_table = _unique("selfheal-governor")
+    clients.dynamodb.create_table(**table_definition(governor_table))
+    clients.dynamodb.update_time_to_live(
+        TableName=governor_table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    prefix = f"/{_unique('selfheal-local')}/"
+    clients.ssm.put_parameter(Name=prefix + CATALOG, Value=json.dumps(enabled_catalog()), Type="String")
+    return Estate(group, instances, cluster, service, function, topic_arn, inbox_url, governor_table, prefix)
+
+
+def quarantine_groups(ec2: Any, vpc: str) -> tuple[str, str]:
+    """ec2-isolate's two groups in ``vpc``: allow-all (flows become untracked), then empty."""
+    ids = []
+    for role in ("untrack", "isolate"):
+        group = ec2.create_security_group(GroupName=_unique(f"quarantine-{role}"), Description=role, VpcId=vpc)
+        ec2.create_tags(Resources=[group["GroupId"]], Tags=[{"Key": QUARANTINE_TAG, "Value": role}])
+        ids.append(group["GroupId"])
+    untrack, isolate = ids
+    everything = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_ingress(GroupId=untrack, IpPermissions=everything)
+    ec2.revoke_security_group_egress(GroupId=isolate, IpPermissions=everything)
+    return untrack, isolate
+
+
+def ecs_service(ecs: Any, desired: int = 2) -> tuple[str, str]:
+    """A cluster and a service (moto never starts tasks: with desired tasks it stays IN_PROGRESS)."""
+    cluster, service = _unique("prod"), _unique("orders")
+    ecs.create_cluster(clusterName=cluster)
+    family = ecs.register_task_definition(
+        family=service, containerDefinitions=[{"name": "app", "image": "nginx", "memory": 128}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=family, desiredCount=desired)
+    return cluster, service
+
+
+def lambda_function(iam: Any, lam: Any) -> str:
+    """A function with versions 1-3 and an alias ``live`` on version 3."""
+    role = iam.create_role(RoleName=_unique("fn-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    function = _unique("orders")
+
+    def code(body: str) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", body)
+        return buffer.getvalue()
+
+    lam.create_function(
+        FunctionName=function,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code("def handler(e, c): return 1\n")},
+        Publish=True,
+    )
+    for n in (2, 3):
+        lam.update_function_code(FunctionName=function, ZipFile=code(f"def handler(e, c): return {n}\n"))
+        lam.publish_version(FunctionName=function)
+    lam.create_alias(FunctionName=function, Name="live", FunctionVersion="3")
+    return function
+
+
+def topic_with_inbox(sns: Any, sqs: Any) -> tuple[str, str]:
+    """The notification topic and a queue subscribed to it, to read what was published."""
+    name = _unique("selfheal-notifications")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return topic, inbox
+
+
+# --- the events --------------------------------------------------------------------------------
+
+
+def _sample(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def _iso(epoch_ms: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_ms / 1000)) + f".{epoch_ms % 1000:03d}+0000"
+
+
+def alarm(sample: str, name: str, now_ms: int, **dimensions: str) -> dict[str, Any]:
+    """A sample alarm event for alarm ``name`` on ``dimensions``, changing state at ``now_ms``."""
+    raw = _sample(sample)
+    arn = f"arn:aws:cloudwatch:{raw['region']}:{raw['account']}:alarm:{name}"
+    raw["id"] = str(uuid.uuid4())
+    raw["resources"] = [arn]
+    raw["detail"]["alarmName"] = name
+    raw["detail"]["state"]["timestamp"] = _iso(now_ms)
+    raw["time"] = _iso(now_ms)[:19] + "Z"
+    for metric in raw["detail"]["configuration"]["metrics"]:
+        if "metricStat" in metric:
+            metric["metricStat"]["metric"]["dimensions"] = dict(dimensions)
+    return raw
+
+
+def finding(instance: str, now_ms: int) -> dict[str, Any]:
+    """A GuardDuty command-and-control finding about ``instance``."""
+    raw = _sample("guardduty_cc_activity_b")
+    raw["id"] = str(uuid.uuid4())
+    raw["detail"]["id"] = uuid.uuid4().hex
+    raw["detail"]["resource"]["instanceDetails"]["instanceId"] = instance
+    raw["detail"]["resource"]["instanceDetails"]["tags"] = [{"key": "selfheal", "value": "enabled"}]
+    raw["time"] = _iso(now_ms)[:19] + "Z"
+    return raw
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+class Incidents:
+    """Sends events to app.py's handlers and keeps what happened."""
+
+    def __init__(self, clients: Clients, estate: Estate, clock: Clock, say: Callable[[str], None]) -> None:
+        import app  # the deployed handlers, in-process
+
+        self._app = app
+        self._clients = clients
+        self._estate = estate
+        self._clock = clock
+        self._say = say
+        self.seen = Incident()
+        limits = {e.name: e.limits for e in load_catalog(enabled_catalog())}
+        self._fleet_limits = {f"asg:{estate.group}": in_flight_limit(limits["ec2-reboot"], len(estate.instances))}
+
+    def send(self, handler: str, event: dict[str, Any], what: str) -> list[dict[str, Any]]:
+        """Deliver ``event`` to the named remediator handler, as EventBridge would."""
+        answer = getattr(self._app, handler)(event, None)
+        return self._keep(answer["decisions"], what)
+
+    def verify(self, what: str) -> list[dict[str, Any]]:
+        return self._keep(self._app.remediation_verifier({"source": "aws.events"}, None)["decisions"], what)
+
+    def approve(self, action_id: str, what: str) -> list[dict[str, Any]]:
+        return self._keep([runtime.approvals().approve(action_id)], what)
+
+    def _keep(self, decisions: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+        for d in decisions:
+            self._say(f"{what}: {d['decision']} ({d['rule']}) {d['runbook'] or '-'} {d['target'] or '-'}")
+        self.seen.decisions.extend(decisions)
+        self._measure()
+        return decisions
+
+    def _measure(self) -> None:
+        """The actions in flight now, per fleet (open acted or approved actions), and their peak."""
+        now: Counter[str] = Counter(r.fleet for r in runtime.governor().actions(limit=1000) if r.open and r.fleet)
+        for fleet, count in now.items():
+            self.seen.peaks[fleet] = max(self.seen.peaks[fleet], count)
+            self.seen.limits.setdefault(fleet, self._fleet_limits.get(fleet, 1))
+
+    def notifications(self) -> int:
+        """How many messages reached the queue subscribed to the topic."""
+        count, sqs = 0, self._clients.sqs
+        while True:
+            answer = sqs.receive_message(QueueUrl=self._estate.inbox_url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return count
+            count += len(messages)
+            for m in messages:
+                sqs.delete_message(QueueUrl=self._estate.inbox_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def script(run: Incidents, estate: Estate, clock: Clock) -> None:
+    """The incident, step by step (module docstring)."""
+    first, *others = estate.instances
+    cpu = f"web-cpu-high-{first}"
+
+    def cpu_alarm(name: str, instance: str, state: str = "ALARM") -> dict[str, Any]:
+        sample = "alarm_ec2_cpu" if state == "ALARM" else "alarm_ec2_cpu_ok"
+        return alarm(sample, name, clock(), InstanceId=instance)
+
+    event = cpu_alarm(cpu, first)
+    run.send("alarm_remediator", event, "1 CPU alarm")
+    run.send("alarm_remediator", event, "1 the same event, delivered again")
+    clock.advance(5)
+    run.send("alarm_remediator", cpu_alarm(cpu, first, "OK"), "2 back to OK")
+    clock.advance(1)
+    run.send("alarm_remediator", cpu_alarm(cpu, first), "2 flaps back to ALARM")
+    clock.advance(31)
+    run.send("alarm_remediator", cpu_alarm(cpu, first), "3 ALARM after the cooldown")
+    clock.advance(5)
+    run.send("alarm_remediator", cpu_alarm(cpu, first, "OK"), "3 back to OK")
+    clock.advance(31)
+    run.send("alarm_remediator", cpu_alarm(cpu, first), "3 ALARM a third time")
+    clock.advance(1)
+    storm = [cpu_alarm(f"web-cpu-high-{i}", i) for i in others]
+    acted = [d for e in storm for d in run.send("alarm_remediator", e, "4 storm") if d["decision"] == "act"]
+    clock.advance(5)
+    for d in acted:
+        run.send("alarm_remediator", cpu_alarm(f"web-cpu-high-{d['target']}", d["target"], "OK"), "4 storm heals")
+    memory = alarm("alarm_ecs_memory", "orders-memory-high", clock(), ClusterName=estate.cluster,
+                   ServiceName=estate.service)  # fmt: skip
+    run.send("alarm_remediator", memory, "5 ECS memory alarm")
+    suspect = others[-1]
+    [pending] = run.send("finding_remediator", finding(suspect, clock()), "6 GuardDuty finding")
+    clock.advance(10)
+    if pending["decision"] == "awaiting_approval":
+        run.approve(pending["action_id"], "6 an operator approves")
+    errors = alarm(
+        "alarm_lambda_errors_alias",
+        f"{estate.function}-errors",
+        clock(),
+        FunctionName=estate.function,
+        Resource=f"{estate.function}:live",
+    )
+    run.send("alarm_remediator", errors, "7 Lambda error rate on the alias")
+    clock.advance(24 * 60)
+    run.verify("8 the verifier, after the deadlines")
+
+
+def run_infra(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[Any]]:
+    """Build the estate on ``endpoint_url``, play the incident; (what happened, the audit trail)."""
+    base = Settings(endpoint_url=endpoint_url)
+    clients = Clients(base)
+    estate = build_estate(clients)
+    say(f"estate: {len(estate.instances)} instances in {estate.group}, {estate.service}, {estate.function}")
+    settings = replace(
+        base,
+        governor_table_name=estate.governor_table,
+        topic_arn=estate.topic_arn,
+        parameter_prefix=estate.prefix,
+    )
+    clock = Clock()
+    runtime.override(settings=settings, clients=Clients(settings), clock=clock)
+    try:
+        run = Incidents(clients, estate, clock, say)
+        script(run, estate, clock)
+        run.seen.notifications = run.notifications()
+        return run.seen, runtime.governor().actions(limit=1000)
+    finally:
+        runtime.clear()
