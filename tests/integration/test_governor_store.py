@@ -399,6 +399,8 @@ def test_1000_flapping_events_for_one_instance_act_once_per_cooldown_window(
     acts = sorted(r.created_ms for r in records if r.decision == "act")
     assert all(b - a >= 900_000 for a, b in zip(acts, acts[1:], strict=False))
     assert 1 <= len(acts) <= 10
+    healed = [r for r in records if r.decision == "healed"]
+    assert len(healed) <= len(acts)  # only the OK that actually closed an action records "healed"
     assert len(store.actions(limit=2000)) == 1000
     with capsys.disabled():
         print(
