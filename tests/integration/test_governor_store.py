@@ -56,13 +56,15 @@ def store(dynalite_table) -> GovernorStore:  # noqa: F811 - the fixture imported
     return GovernorStore(client, name)
 
 
-def items(store: GovernorStore, prefix: str) -> list[dict]:
-    found = store._db.scan(TableName=store._table)["Items"]
-    return [i for i in found if i["pk"]["S"].startswith(prefix)]
-
-
 def live_slots(store: GovernorStore, fleet: str, now: int) -> int:
-    return sum(1 for i in items(store, f"fleet#{fleet}") if int(i["lease_until"]["N"]) > now)
+    """Slots of a fleet whose lease is running, read from the slot items themselves (strongly consistent)."""
+    found = store._db.query(
+        TableName=store._table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"fleet#{fleet}"}},
+        ConsistentRead=True,
+    )["Items"]
+    return sum(1 for i in found if int(i["lease_until"]["N"]) > now)
 
 
 # -- one event at a time -------------------------------------------------------------------------
