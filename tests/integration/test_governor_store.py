@@ -485,3 +485,19 @@ def test_the_store_decides_every_sequence_as_the_in_memory_ledger(
         assert replay(run, limits, StoreUnderTest(GovernorStore(client, name))) == expected
     finally:
         client.delete_table(TableName=name)
+
+
+def test_only_audit_records_carry_index_keys(store: GovernorStore) -> None:
+    # GIVEN every kind of item: audit records, resource state, fleet and hourly slots, a pause
+    store.admit(alarm("i-1"), reboot("i-1"), LIVE, NOW)
+    store.admit(alarm("i-2"), reboot("i-2"), replace(LIVE, max_attempts=0), NOW)
+    index_keys = {"audit", "ordering", "runbook", "resource", "decision", "open_flag", "open_resource"}
+    # THEN state and slot items stay out of every index, and audit records are in by_time
+    scanned = store._db.scan(TableName=store._table)["Items"]
+    kinds = Counter(i["pk"]["S"].split("#", 1)[0] for i in scanned)
+    assert kinds == {"action": 2, "res": 2, "fleet": 1, "rate": 1}
+    for item in scanned:
+        if item["pk"]["S"].startswith("action#"):
+            assert {"audit", "ordering", "decision"} <= item.keys()
+        else:
+            assert not index_keys & item.keys(), item["pk"]["S"]
