@@ -194,3 +194,13 @@ def test_in_flight_limit_is_the_stricter_of_n_and_p_percent_never_below_one(
     max_n: int, pct: float, size: int | None, expected: int
 ) -> None:
     assert in_flight_limit(Limits(max_in_flight=max_n, max_in_flight_pct=pct), size) == expected
+
+
+def test_the_table_defines_exactly_the_attributes_its_keys_use() -> None:
+    from chalicelib.adapters.governor_store import table_definition
+
+    table = table_definition("governor")
+    keys = {k["AttributeName"] for k in table["KeySchema"]}
+    for index in table["GlobalSecondaryIndexes"]:
+        keys |= {k["AttributeName"] for k in index["KeySchema"]}
+    assert {a["AttributeName"] for a in table["AttributeDefinitions"]} == keys  # DynamoDB rejects any other

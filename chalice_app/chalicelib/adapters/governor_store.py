@@ -604,9 +604,9 @@ class GovernorStore:
                                   retried event ignores and re-takes them, or their leases end them
             ─ crash after 4     → the executor never ran: the verify deadline escalates it (overdue)
 
-        Escalation with pause: claim 3 sets ``paused`` instead, then commits. Healed: commit first,
-        then close each open action (conditional on it still being open) and free its slot.
-        Everything else only commits its audit record.
+        Escalation with pause: claim 3 sets ``paused`` instead, then commits. Healed: close each open
+        action (conditional on it still being open) and free its slot, then commit; when another event
+        closed them all first, read again (→ ignore). Everything else only commits its audit record.
         """
         me = first_id(incident.identity, plan.runbook if plan is not None else "")
         for attempt in range(self._rounds):
@@ -624,6 +624,12 @@ class GovernorStore:
                     item.update(self._claim_act(snap, plan, limits, me, now_ms, item["deadline_ms"], undo))
                 elif verdict.pause:
                     self._claim_pause(snap, verdict.reason, me, now_ms, undo)
+                elif verdict.decision == "healed":
+                    # Close first: only the event that actually closed an action records "healed".
+                    healed = self._heal(snap.open_ids, incident, now_ms)
+                    if not healed:
+                        raise Conflict(f"the open actions on {snap.resource} closed meanwhile")
+                    item["reason"] = f"resolved: {', '.join(r.action_id for r in healed)} verified as healed"
                 self._put_record(item)
             except Conflict as lost:
                 self._undo(undo)
@@ -635,8 +641,6 @@ class GovernorStore:
             except Exception:
                 self._undo(undo)
                 raise
-            if verdict.decision == "healed":
-                self._heal(snap.open_ids, incident, now_ms)
             log.info(
                 "governor decided",
                 extra={
@@ -764,13 +768,13 @@ class GovernorStore:
         exactly once), then the approved record is written.
         """
         for attempt in range(self._rounds):
-            record = self.get(action_id)
-            if record is None:
+            raw = self._get(f"action#{action_id}", "action")
+            if raw is None:
                 raise Refused(f"no action {action_id}")
+            record = to_record(raw)
             self._approvable(record, digest, now_ms)
             if kill_switch:
                 raise Refused("the kill switch is on: nothing runs until it is turned off")
-            raw = self._get(f"action#{action_id}", "action") or {}
             saved = json.loads(_load(raw).get("limits_json", "{}"))
             cap = int(saved.get("in_flight_cap", 1))
             limits = Limits(
