@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from local_stack import local_aws
 
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
@@ -93,7 +96,9 @@ class Incident:
             "decisions": [{k: d.get(k) for k in keys} for d in self.decisions],
             "notifications": self.notifications,
             "escalations": sum(d["decision"] == "escalate" for d in self.decisions),
-            "in_flight": {fleet: {"peak": peak, "limit": self.limits.get(fleet, 1)} for fleet, peak in self.peaks.items()},
+            "in_flight": {
+                fleet: {"peak": peak, "limit": self.limits.get(fleet, 1)} for fleet, peak in self.peaks.items()
+            },
         }
 
 
@@ -113,7 +118,9 @@ def build_estate(clients: Clients, size: int = FLEET_SIZE) -> Estate:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
     template = _unique("web")
-    ec2.create_launch_template(LaunchTemplateName=template, LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.micro"})
+    ec2.create_launch_template(
+        LaunchTemplateName=template, LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.micro"}
+    )
     group = _unique("web-asg")
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=group,
@@ -208,8 +215,6 @@ def _sample(name: str) -> dict[str, Any]:
 
 
 def _iso(epoch_ms: int) -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_ms / 1000)) + f".{epoch_ms % 1000:03d}+0000"
 
 
@@ -263,7 +268,19 @@ class Incidents:
         return self._keep(answer["decisions"], what)
 
     def verify(self, what: str) -> list[dict[str, Any]]:
-        return self._keep(self._app.remediation_verifier({"source": "aws.events"}, None)["decisions"], what)
+        """Run the verifier as its schedule would (an EventBridge Scheduled Event)."""
+        tick = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": _iso(self._clock())[:19] + "Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/selfheal-local-remediation_verifier"],
+            "detail": {},
+        }
+        return self._keep(self._app.remediation_verifier(tick, None)["decisions"], what)
 
     def approve(self, action_id: str, what: str) -> list[dict[str, Any]]:
         return self._keep([runtime.approvals().approve(action_id)], what)
@@ -344,7 +361,13 @@ def script(run: Incidents, estate: Estate, clock: Clock) -> None:
 
 
 def run_infra(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[Any]]:
-    """Build the estate on ``endpoint_url``, play the incident; (what happened, the audit trail)."""
+    """Build the estate on ``endpoint_url`` (an embedded moto server when empty), play the incident;
+    returns what happened and the audit trail, newest first."""
+    with local_aws(endpoint_url, say) as endpoint:
+        return _run(endpoint, say)
+
+
+def _run(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[Any]]:
     base = Settings(endpoint_url=endpoint_url)
     clients = Clients(base)
     estate = build_estate(clients)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import logging
-import os
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ from local_stack import (
     Stack,
     create_stack,
     create_stack_with_terraform,
+    local_aws,
     put_log_lines,
 )
 
@@ -234,21 +233,11 @@ def local_settings(base: Settings, stack: Stack) -> Settings:
 
 def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
     """Create the stack, load the logs, run the pipeline; returns the groups, newest first."""
-    # Progress is ours to print: handler logs at WARNING, no access log, no EMF metric lines.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    for name, level in (("werkzeug", logging.WARNING), ("chalicelib", logging.WARNING)):
-        logging.getLogger(name).setLevel(level)
-    server = None
-    endpoint = options.endpoint_url
-    if not endpoint:
-        from moto.server import ThreadedMotoServer
+    with local_aws(options.endpoint_url, say) as endpoint:
+        return _run(options, endpoint, say)
 
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        say(f"local AWS: embedded moto server at {endpoint}")
+
+def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[ErrorGroup]:
     try:
         base = Settings(endpoint_url=endpoint)
         clients = Clients(base)
@@ -280,10 +269,7 @@ def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
         pipeline.drain()
         return runtime.store().scan()
     finally:
-        runtime._overrides.clear()
-        runtime.reset()
-        if server is not None:
-            server.stop()
+        runtime.clear()
 
 
 def stderr(message: str) -> None:

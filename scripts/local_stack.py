@@ -8,13 +8,16 @@ handlers; here ``EventSources`` polls the same stream and queue and builds the s
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 
@@ -214,3 +217,28 @@ def create_stack_with_terraform(clients: Any, endpoint_url: str, log_group: str,
         outputs["fix_dlq_url"],
         log_group,
     )
+
+
+@contextmanager
+def local_aws(endpoint_url: str, say: Callable[[str], None]) -> Iterator[str]:
+    """The AWS endpoint of a local run: ``endpoint_url``, or an embedded moto server while it lasts.
+
+    Progress is the caller's to print: handler logs at WARNING, no access log, no EMF metric lines.
+    """
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    for name in ("werkzeug", "chalicelib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if endpoint_url:
+        yield endpoint_url
+        return
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    say(f"local AWS: embedded moto server at http://{host}:{port}")
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -115,6 +115,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_local(args: argparse.Namespace) -> int:
     import tempfile
 
+    if args.infra:
+        return _local_infra(args)
+
     from local_mode import commit_sample_app, stderr, summary, table
 
     logs = [Path(p) for p in args.logs] or [SAMPLE_LOGS / "app.log"]
@@ -137,6 +140,31 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(json.dumps(summary(groups), indent=2))
     else:
         print(table(groups))
+    return 0
+
+
+def _local_infra(args: argparse.Namespace) -> int:
+    from local_infra import run_infra
+    from local_mode import stderr
+    from operate_cli import render_actions
+
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        seen, audit = run_infra(args.endpoint_url or "", stderr)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    doc = seen.summary()
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(render_actions(audit))
+        peaks = ", ".join(f"{fleet} {v['peak']}/{v['limit']}" for fleet, v in doc["in_flight"].items())
+        print(f"\nnotifications published: {doc['notifications']}; escalations: {doc['escalations']}; "
+              f"peak in flight (limit): {peaks or '-'}")  # fmt: skip
     return 0
 
 
@@ -350,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         choices=["boto3", "terraform"],
         default="boto3",
         help="create the resources through boto3 (fast, default) or by applying terraform/ (the real deployment)",
+    )
+    local.add_argument(
+        "--infra",
+        action="store_true",
+        help="instead: a scripted infrastructure incident through the remediators (runbooks, governor, approval)",
     )
     local.add_argument("--json", action="store_true", help="print the summary as JSON (contract shape)")
     local.set_defaults(func=cmd_local)

@@ -38,6 +38,12 @@ def override(**parts: Any) -> None:
     reset()
 
 
+def clear() -> None:
+    """Drop every override and everything built (tests; the end of a local run)."""
+    _overrides.clear()
+    reset()
+
+
 def reset() -> None:
     """Forget every built part (tests; a new configuration)."""
     for built in (
