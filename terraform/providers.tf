@@ -1,9 +1,6 @@
 locals {
   # With endpoint_url set (a local moto server), every service is reached there with fake keys.
   local_endpoint = var.endpoint_url != ""
-  endpoint_services = [
-    "cloudwatch", "cloudwatchlogs", "dynamodb", "iam", "kms", "lambda", "sqs", "ssm", "sts",
-  ]
 }
 
 provider "aws" {
@@ -21,6 +18,8 @@ provider "aws" {
       cloudwatch = var.endpoint_url
       logs       = var.endpoint_url
       dynamodb   = var.endpoint_url
+      events     = var.endpoint_url
+      sns        = var.endpoint_url
       iam        = var.endpoint_url
       kms        = var.endpoint_url
       lambda     = var.endpoint_url
