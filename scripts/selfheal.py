@@ -11,6 +11,7 @@ Commands:
   delete-parameters                      remove them
   package [--stage dev]                  chalice package → terraform/ (post-processed)
   deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
+  redact [FILE...]                       print text as it may leave the account (secrets replaced)
 """
 
 from __future__ import annotations
@@ -375,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
+
+    import redact_cli
+
+    redact_cli.add_parser(sub)
     return parser
 
 

@@ -166,26 +166,32 @@ def _is_card(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and _issuer(digits) and _luhn(digits)
 
 
-_GROUP = re.compile(r"\d+")
+_GROUP = re.compile(r"[0-9]+")
 
 
 def _cards(m: re.Match[str]) -> str:
-    """Replace every Luhn-valid card number inside a run of digit groups (``order 12 4111 1111 …``)."""
+    """Replace every Luhn-valid card number inside a run of digit groups (``order 12 4111 1111 …``).
+
+    A card is one group of 13-19 digits, or 2-5 groups of 3 or more digits (4-4-4-4, 4-6-5,
+    4-4-4-4-3); groups glued to a letter are part of an identifier.
+    """
     text = m.group(0)
     groups = [(g.start(), g.end()) for g in _GROUP.finditer(text)]
-    # A digit group glued to a letter (``…1111abc``) is an identifier, not part of a card.
     if m.string[m.end() : m.end() + 1].isalpha() or m.string[m.end() : m.end() + 1] == "_":
         groups.pop()
     out: list[str] = []
     pos = i = 0
     while i < len(groups):
         found = 0
-        n = 0
-        for j in range(i, len(groups)):
-            n += groups[j][1] - groups[j][0]
-            if n > 19:
+        digits = ""
+        for j in range(i, min(i + 5, len(groups))):
+            a, b = groups[j]
+            if b - a < 3:
                 break
-            if n >= 13 and _is_card("".join(text[a:b] for a, b in groups[i : j + 1])):
+            digits += text[a:b]
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and _is_card(digits):
                 found = j + 1  # the longest valid run starting at group i
         if found:
             out.append(text[pos : groups[i][0]] + placeholder("card-number"))
@@ -458,7 +464,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "card-number",
-        re.compile(r"(?<![0-9A-Za-z_.])(?<!\d[ -])\d(?:[ -]?\d){12,}+"),
+        re.compile(r"(?<![0-9A-Za-z_.])(?<![0-9][ -])[0-9](?:[ -]?[0-9]){12,}+"),
         "selfheal (personal data, Luhn-valid)",
         replace=_cards,
     ),
@@ -492,7 +498,7 @@ def _substitute(rule: Rule) -> Callable[[re.Match[str]], str]:
 
 
 _SUBS = tuple((rule, _substitute(rule)) for rule in RULES)
-_DIGITS = re.compile(r"\d{13}|\d[ -]\d")
+_DIGITS = re.compile(r"[0-9]{13}|[0-9][ -][0-9]")
 
 
 def _applies(rule: Rule, low: str) -> bool:
