@@ -19,7 +19,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.core.redact import redact
+from chalicelib.core.redact import RULES, redact
 from tests.unit.test_redact import SAMPLES
 
 _PLACEHOLDER = re.compile(r"<redacted:[a-z0-9-]+>")
@@ -36,8 +36,11 @@ ADVERSARIAL = [
     "M" * 24 + ".", "hooks.slack.com/services/", "Q~", "1Q~", "=", "'", '"', "AC", "-us1", "SG.", "AIza",
     "\r", "\u00a0", "é", "\udcff",
 ]  # fmt: skip
-BIG = 50_000
-BUDGET_S = 1.5  # linear code takes ~0.05 s here; quadratic code takes minutes at this size
+# Every rule's needle once, one a line (a rule that eats to the end of a line eats one), at the
+# end: no rule is skipped by the cheap pre-check.
+TRIGGER = "\n" + "\n".join(needle for rule in RULES for needle in rule.needles) + "\n4111 1111"
+BIG = 30_000
+BUDGET_S = 1.0  # linear code takes 0.05-0.15 s here; quadratic code takes minutes at this size
 
 
 def _only_replaces(text: str, out: str) -> bool:
@@ -87,7 +90,7 @@ _HARMLESS = st.one_of(
 )
 
 
-@given(st.lists(st.tuples(_HARMLESS, st.sampled_from([" ", "\n", "\r\n", ", ", ". ", "(", ")", " - "])), max_size=60))
+@given(st.lists(st.tuples(_HARMLESS, st.sampled_from([" ", "\n", "\r\n", ", ", ". ", "(", ")", " - "])), max_size=30))
 def test_text_with_no_secret_like_token_is_unchanged(parts: list[tuple[str, str]]) -> None:
     text = "".join(token + sep for token, sep in parts)
     assert redact(text) == text
@@ -99,7 +102,7 @@ def _timed(text: str) -> float:
     return time.perf_counter() - start
 
 
-@settings(max_examples=25)
+@settings(max_examples=10)
 @given(
     st.one_of(st.sampled_from(ADVERSARIAL), st.text(min_size=1, max_size=12)),
     st.one_of(st.just(""), st.sampled_from(ADVERSARIAL)),
@@ -107,7 +110,7 @@ def _timed(text: str) -> float:
 def test_adversarial_text_is_redacted_in_linear_time(unit: str, other: str) -> None:
     # GIVEN one unit (or two, interleaved) repeated to BIG characters
     pair = unit + other
-    text = (pair * (BIG // len(pair) + 1))[:BIG]
+    text = (pair * (BIG // len(pair) + 1))[:BIG] + TRIGGER
     # THEN redaction stays within a budget quadratic work could never meet
     assert _timed(text) < BUDGET_S, repr(pair[:40])
 
@@ -115,7 +118,7 @@ def test_adversarial_text_is_redacted_in_linear_time(unit: str, other: str) -> N
 def test_every_adversarial_unit_is_linear() -> None:
     slow = {}
     for unit in ADVERSARIAL:
-        elapsed = _timed((unit * (BIG // len(unit) + 1))[:BIG])
+        elapsed = _timed((unit * (BIG // len(unit) + 1))[:BIG] + TRIGGER)
         if elapsed >= BUDGET_S:
             slow[unit[:30]] = round(elapsed, 2)
     assert not slow
