@@ -33,6 +33,26 @@ from dataclasses import dataclass
 _Accept = Callable[[re.Match[str], str], bool]
 
 
+class _Lazy:
+    """A regular expression compiled on its first use: in a Lambda container most rules never run,
+    and compiling all of them at import would add to every cold start."""
+
+    __slots__ = ("_compiled", "flags", "source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.source = source
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled
+
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str) -> str:
+        return self.compiled().sub(repl, text)
+
+
 @dataclass(frozen=True)
 class Rule:
     """One kind of secret: where it is in a match, how to confirm it, and where the rule comes from.
@@ -44,7 +64,7 @@ class Rule:
     """
 
     kind: str
-    pattern: re.Pattern[str]
+    pattern: _Lazy
     source: str
     groups: tuple[str, ...] = ()
     needles: tuple[str, ...] = ()
@@ -65,7 +85,7 @@ _E = r"(?![A-Za-z0-9_-])"
 
 
 def _token(kind: str, body: str, source: str, needles: tuple[str, ...], flags: int = 0) -> Rule:
-    return Rule(kind, re.compile(_B + body + _E, flags), source, needles=needles)
+    return Rule(kind, _Lazy(_B + body + _E, flags), source, needles=needles)
 
 
 # --- value checks ------------------------------------------------------------------------------
@@ -221,7 +241,7 @@ _VALUE_GROUPS = ("ev", "dv", "sv", "uv")
 
 def _keyword(kind: str, names: str, source: str, needles: tuple[str, ...]) -> Rule:
     """``NAME = value`` where NAME ends with one of ``names``: only the value is replaced."""
-    pattern = re.compile(r"(?<![/\\])(?P<name>" + names + ")" + _SEP + _VALUE)
+    pattern = _Lazy(r"(?<![/\\])(?P<name>" + names + ")" + _SEP + _VALUE)
     return Rule(kind, pattern, source, groups=_VALUE_GROUPS, needles=needles, accept=_is_value)
 
 
@@ -242,7 +262,7 @@ _SECRET_NAMES = (
 RULES: tuple[Rule, ...] = (
     Rule(
         "private-key",
-        re.compile(
+        _Lazy(
             r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
             r"(?:.*?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
             re.DOTALL,
@@ -252,7 +272,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "private-key",
-        re.compile(r"PuTTY-User-Key-File-\d:.*?(?:Private-MAC: [0-9a-fA-F]+|\Z)", re.DOTALL),
+        _Lazy(r"PuTTY-User-Key-File-\d:.*?(?:Private-MAC: [0-9a-fA-F]+|\Z)", re.DOTALL),
         "detect-secrets PrivateKeyDetector (PuTTY)",
         needles=("putty-user-key-file",),
     ),
@@ -282,20 +302,20 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "slack-webhook",
-        re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{8,}+"),
+        _Lazy(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{8,}+"),
         "detect-secrets SlackDetector",
         needles=("hooks.slack.com",),
     ),
     Rule(
         "discord-webhook",
-        re.compile(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}+"),
+        _Lazy(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}+"),
         "gitleaks discord-webhook",
         needles=("discord",),
     ),
     _token("anthropic-key", r"sk-ant-[A-Za-z0-9_-]{16,}+", "gitleaks anthropic-api-key", ("sk-ant-",)),
     Rule(
         "openai-key",
-        re.compile(_B + r"sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}+" + _E),
+        _Lazy(_B + r"sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}+" + _E),
         "detect-secrets OpenAIDetector (T3BlbkFJ keys) widened to sk-proj-/sk-svcacct- keys",
         needles=("sk-",),
         accept=_has_digit_and_letter,
@@ -342,13 +362,13 @@ RULES: tuple[Rule, ...] = (
     _token("age-secret-key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}", "gitleaks age-secret-key", ("age-secret-key-",)),
     Rule(
         "azure-client-secret",
-        re.compile(r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"),
+        _Lazy(r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"),
         "gitleaks azure-ad-client-secret",
         needles=("q~",),
     ),
     Rule(
         "azure-sas-signature",
-        re.compile(r"[?&;]sig=(?P<v>[A-Za-z0-9%+/=]{16,}+)"),
+        _Lazy(r"[?&;]sig=(?P<v>[A-Za-z0-9%+/=]{16,}+)"),
         "selfheal (Azure SAS URLs)",
         groups=("v",),
         needles=("sig=",),
@@ -363,7 +383,7 @@ RULES: tuple[Rule, ...] = (
         # A 40-character secret key shortly after a key id (credentials CSV, tuples, prose). It
         # needs a letter a hex digest cannot have, so a git SHA next to a key id stays.
         "aws-secret-access-key",
-        re.compile(
+        _Lazy(
             re.escape(placeholder("aws-access-key-id")) + r"[^\r\n]{0,80}?(?<![A-Za-z0-9/+=])"
             r"(?P<v>(?=[A-Za-z0-9/+]{0,39}[G-Zg-z/+])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
@@ -379,7 +399,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "basic-auth",
-        re.compile(
+        _Lazy(
             r"(?i)(?P<hdr>authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)?(?<![A-Za-z0-9_])basic[ \t]+"
             r"(?P<v>[A-Za-z0-9+/]{4,}+={0,2})(?![A-Za-z0-9+/=])"
         ),
@@ -390,7 +410,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "token",
-        re.compile(
+        _Lazy(
             r"(?i)(?<![A-Za-z0-9_-])(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
             r"(?:(?P<scheme>bearer|token|basic|digest|negotiate|ntlm|apikey|key|sso-key)[ \t]+)?"
             r"(?!(?:bearer|token|basic|digest|negotiate|ntlm|apikey|key|sso-key)[ \t])(?P<v>[A-Za-z0-9._~+/=:-]{4,}+)"
@@ -401,7 +421,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "token",
-        re.compile(r"(?i)(?<![A-Za-z0-9_])(?:bearer|token)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}+=*)"),
+        _Lazy(r"(?i)(?<![A-Za-z0-9_])(?:bearer|token)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}+=*)"),
         "selfheal (bearer tokens)",
         groups=("v",),
         needles=("bearer", "token"),
@@ -409,9 +429,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "cookie",
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9_-])(?:set-)?cookie\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?P<v>[^\r\n\"'\\]{1,4096})"
-        ),
+        _Lazy(r"(?i)(?<![A-Za-z0-9_-])(?:set-)?cookie\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?P<v>[^\r\n\"'\\]{1,4096})"),
         "selfheal (Cookie headers)",
         groups=("v",),
         needles=("cookie",),
@@ -421,7 +439,7 @@ RULES: tuple[Rule, ...] = (
         # scheme://user:password@host; the user may be empty (redis://:pw@host) and the password
         # may hold '/' or ':'. It stops at the next '://', so each scheme is scanned once.
         "password",
-        re.compile(
+        _Lazy(
             r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}+://[^\s:/?#@\"'<>]{0,256}+:"
             r"(?P<v>(?:(?!://)[^\s@\"'<>]){1,1024}+)@"
         ),
@@ -456,7 +474,7 @@ RULES: tuple[Rule, ...] = (
     _keyword("secret", _SECRET_NAMES, "detect-secrets KeywordDetector", ("secret", "credential", "key")),
     Rule(
         "email",
-        re.compile(
+        _Lazy(
             r"(?<![A-Za-z0-9._%+-])(?!git@)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])"
         ),
         "selfheal (personal data)",
@@ -464,14 +482,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "card-number",
-        re.compile(r"(?<![0-9A-Za-z_.])(?<![0-9][ -])[0-9](?:[ -]?[0-9]){12,}+"),
+        _Lazy(r"(?<![0-9A-Za-z_.])(?<![0-9][ -])[0-9](?:[ -]?[0-9]){12,}+"),
         "selfheal (personal data, Luhn-valid)",
         replace=_cards,
     ),
     Rule(
         # A bare 40-character secret key: mixed case, digits and a '/' or '+' (no word, path or digest).
         "aws-secret-access-key",
-        re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
+        _Lazy(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
         "detect-secrets AWSKeyDetector (bare key)",
         needles=("/", "+"),
         accept=_looks_random,
