@@ -84,8 +84,22 @@ _B = r"(?<![A-Za-z0-9_-])"
 _E = r"(?![A-Za-z0-9_-])"
 
 
+_LITERAL = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _token(kind: str, body: str, source: str, needles: tuple[str, ...], flags: int = 0) -> Rule:
-    return Rule(kind, _Lazy(_B + body + _E, flags), source, needles=needles)
+    """A token rule. When the body starts with a literal, the boundary check follows it, so the
+    pattern starts with the literal and the regex engine skips to its occurrences (several times
+    faster than trying a look-behind at every position)."""
+    lead = _LITERAL.match(body)
+    prefix = lead.group(0) if lead and "|" not in body else ""
+    if prefix and body[len(prefix) : len(prefix) + 1] in ("{", "*", "+", "?"):
+        prefix = prefix[:-1]
+    if prefix:
+        regex = prefix + r"(?<![A-Za-z0-9_-]" + prefix + ")" + body[len(prefix) :] + _E
+    else:
+        regex = _B + body + _E
+    return Rule(kind, _Lazy(regex, flags), source, needles=needles)
 
 
 # --- value checks ------------------------------------------------------------------------------
