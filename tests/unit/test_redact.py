@@ -109,6 +109,7 @@ SAMPLES: list[tuple[str, list[tuple[str, str]]]] = [
         "Protocol=https;AccountName=acct;AccountKey=", "Zm9vYmFyYmF6cXV4cXV1eHF1dXo=", "azure-storage-key", ";Suffix=x"
     ),
     one('"private_key_id": "', "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", "gcp-private-key-id", '"'),
+    one("f(password=", "s3cret", "password", ", user=bob)"),
     one("client_secret=", "abcd1234efgh", "secret"),
     one("x_api_key=", "abc123def", "secret"),
     one("X-Api-Key: ", "k3y-v4lu3", "secret"),
@@ -132,6 +133,7 @@ NOT_SECRETS = [
     "password = get_password()",
     "token = self._token",
     "password=db_password",
+    "password=${DB_PASSWORD} and password=%s",
     "max_tokens=4096, tokenizer=bpe, bypass=True",
     "PWD=/var/task OLDPWD=/tmp",
     "open('/etc/passwd'): permission denied",

@@ -126,7 +126,7 @@ def _is_value(m: re.Match[str], value: str) -> bool:
     if quoted:
         return True
     after = m.string[m.end() : m.end() + 1]
-    if after in ("(", "["):
+    if after in ("(", "[", "{"):  # a call, a subscript, a ${TEMPLATE}
         return False
     if value.startswith(_CODE_PREFIX):
         return False
