@@ -250,3 +250,10 @@ def test_the_shared_corpus_of_real_tracebacks_has_nothing_to_redact() -> None:
         pytest.skip(f"no sample corpus at {SAMPLES_DIR}")
     changed = [p.name for p in files if redact(t := p.read_text(errors="surrogateescape")) != t]
     assert changed == []
+
+
+def test_what_a_placeholder_uncovers_is_redacted_in_the_same_call() -> None:
+    """Found by hypothesis: the first address ends at 'ghp', its placeholder frees '_a@b.key'."""
+    out = redact("a@b.ghp_a@b.key: x")
+    assert out == "<redacted:email><redacted:email>: x"
+    assert redact(out) == out

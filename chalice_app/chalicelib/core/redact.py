@@ -539,15 +539,31 @@ def _applies(rule: Rule, low: str) -> bool:
     return _DIGITS.search(low) is not None  # the card rule needs digits
 
 
-def redact(text: str) -> str:
-    """``text`` with every secret and personal datum replaced by ``<redacted:KIND>``, the rest unchanged."""
-    if not text:
-        return text
+_MAX_ROUNDS = 8
+
+
+def _once(text: str) -> str:
     low = text.lower()
     for rule, sub in _SUBS:
         if _applies(rule, low):
             text = rule.pattern.sub(sub, text)
             low = text.lower()
+    return text
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret and personal datum replaced by ``<redacted:KIND>``, the rest unchanged.
+
+    The rules run again until nothing changes (twice for text that held a secret): a placeholder
+    can end a token where the secret did not (``a@b.ghp_a@b.key``), and what it uncovers is
+    redacted now rather than on a second call, so ``redact`` is idempotent. Each round replaces at
+    least one character that is not a placeholder, so the rounds end; the bound is a guard.
+    """
+    for _ in range(_MAX_ROUNDS):
+        out = _once(text)
+        if out == text:
+            break
+        text = out
     return text
 
 
