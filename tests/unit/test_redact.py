@@ -12,7 +12,7 @@ import time
 import pytest
 
 from chalicelib.core.fingerprint import fingerprint
-from chalicelib.core.redact import RULES, findings, placeholder, redact
+from chalicelib.core.redact import _SEP, _VALUE, RULES, _keywords, _substitute, findings, placeholder, redact
 from chalicelib.core.tracebacks import find_in_text
 from tests.conftest import SAMPLES as SAMPLES_DIR
 
@@ -257,3 +257,37 @@ def test_what_a_placeholder_uncovers_is_redacted_in_the_same_call() -> None:
     out = redact("a@b.ghp_a@b.key: x")
     assert out == "<redacted:email><redacted:email>: x"
     assert redact(out) == out
+
+
+KEYWORD_NAMES = [
+    "DB_PASSWORD", "password", "passwords", "passwd", "passphrase", "passcode", "pass", "DB_PASS", "dbPass", "dbPASS",
+    "bypass", "compass", "passenger", "MYSQL_PWD", "pwd", "PWD", "OLDPWD", "dbPwd", "x.pwd", "token", "GITHUB_TOKEN",
+    "_authToken", "max_tokens", "tokenizer", "session_token", "aws_session_token", "X-Amz-Security-Token",
+    "security_token", "secret", "secrets", "client_secret", "secretary", "api_key", "x_api_key", "apikey", "X-Api-Key",
+    "x-functions-key", "private_key", "private_key_id", "AccountKey", "SharedAccessKey", "aws_secret_access_key",
+    "SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "SECRET_KEY", "signing_key", "credentials", "KeyError", "key", "monkey",
+    "/etc/passwd", "etc\\passwd", "the_password", "user",
+]  # fmt: skip
+
+
+# The keyword rules as written, fused into one forward pattern (slow, but plainly the spec).
+_KEYWORD_RULES = [rule for rule in RULES if rule.fuse == "keyword"]
+_HEAD, _TAIL = r"(?<![/\\])(?P<name>", ")" + _SEP + _VALUE
+FORWARD = re.compile(
+    _HEAD
+    + "|".join(f"(?P<k{i}>{r.pattern.source[len(_HEAD) : -len(_TAIL)]})" for i, r in enumerate(_KEYWORD_RULES))
+    + _TAIL
+)
+
+
+def _forward_sub(m: re.Match[str]) -> str:
+    rule = next(r for i, r in enumerate(_KEYWORD_RULES) if m.group(f"k{i}") is not None)
+    return _substitute(rule)(m)
+
+
+@pytest.mark.parametrize("name", KEYWORD_NAMES)
+def test_keyword_names_read_backwards_agree_with_the_rules_as_written(name: str) -> None:
+    """The keyword rules run as reversed names from each separator; their forward spelling is the spec."""
+    for sep in ("=", " = ", ": ", '": "', '\\": \\"', ":="):
+        text = f"x {name}{sep}v4lue; y"
+        assert _keywords(text) == FORWARD.sub(_forward_sub, text), sep

@@ -71,6 +71,9 @@ class Rule:
     accept: _Accept | None = None
     # Only the card rule replaces a part it chooses itself (a Luhn-valid run inside a digit run).
     replace: Callable[[re.Match[str]], str] | None = None
+    # Keyword rules run together, from the separators leftwards: ``body`` is their reversed names.
+    fuse: str = ""
+    body: str = ""
 
 
 def placeholder(kind: str) -> str:
@@ -117,20 +120,23 @@ def _is_value(m: re.Match[str], value: str) -> bool:
     """A keyword's value is a secret unless it is a placeholder, a literal like ``None``, a
     template, or code (a call, a subscript, an attribute of ``self``, a name holding the keyword:
     ``password = get_password()``, ``token = self.token``, ``password=db_password``)."""
+    after = m.string[m.end() : m.end() + 1]
+    return _is_keyword_value(m.group("name"), value, m.group("uv") is None, after)
+
+
+def _is_keyword_value(name: str, value: str, quoted: bool, after: str) -> bool:
     low = value.lower()
     if not value or value.startswith(_PLACEHOLDER) or low in _NOT_SECRETS or _TEMPLATE.match(value):
         return False
     if set(value) <= {"*", "x", "X", "•"}:
         return False
-    quoted = m.group("uv") is None
     if quoted:
         return True
-    after = m.string[m.end() : m.end() + 1]
     if after in ("(", "[", "{"):  # a call, a subscript, a ${TEMPLATE}
         return False
     if value.startswith(_CODE_PREFIX):
         return False
-    word = m.group("name").lower().replace("-", "_")
+    word = name.lower().replace("-", "_")
     return not (_IDENTIFIER.fullmatch(value) and ("_" in value or "." in value or low == word) and word in low)
 
 
@@ -253,10 +259,25 @@ _VALUE = (
 _VALUE_GROUPS = ("ev", "dv", "sv", "uv")
 
 
-def _keyword(kind: str, names: str, source: str, needles: tuple[str, ...]) -> Rule:
-    """``NAME = value`` where NAME ends with one of ``names``: only the value is replaced."""
+def _keyword(kind: str, names: str, reversed_names: str, source: str, needles: tuple[str, ...]) -> Rule:
+    """``NAME = value`` where NAME ends with one of ``names``: only the value is replaced.
+
+    ``pattern`` is the rule as one reads it. It runs as ``reversed_names`` (the same names spelled
+    backwards, look-behinds turned into look-aheads), matched leftwards from each separator in one
+    pass for all keyword rules: the regex engine then skips to ``=`` and ``:`` instead of trying
+    every name at every position (a test checks that both spellings agree).
+    """
     pattern = _Lazy(r"(?<![/\\])(?P<name>" + names + ")" + _SEP + _VALUE)
-    return Rule(kind, pattern, source, groups=_VALUE_GROUPS, needles=needles, accept=_is_value)
+    return Rule(
+        kind,
+        pattern,
+        source,
+        groups=_VALUE_GROUPS,
+        needles=needles,
+        accept=_is_value,
+        fuse="keyword",
+        body=reversed_names,
+    )
 
 
 _PASSWORD_NAMES = (
@@ -268,6 +289,17 @@ _SECRET_NAMES = (
     r"(?i:secrets?|credentials?|api[_-]?key|apikey|x-functions-key|private[_-]?key"
     r"|(?:access|account|signing|encryption|master|client|app|auth|storage|subscription|consumer|webhook"
     r"|license|service|shared|secret|session|sas|primary|secondary|admin)[_-]?key)"
+)
+
+_PASSWORD_NAMES_REVERSED = (
+    r"(?i:s?drowssap|dwssap|esarhpssap|edocssap)"
+    r"|(?i:ssap)(?![A-Za-z])|ssaP(?=[a-z])|SSAP(?=[a-z])"
+    r"|(?i:dwp)(?=[_.-])|dwP(?=[a-z])|dwp(?![A-Za-z0-9_])"
+)
+_SECRET_NAMES_REVERSED = (
+    r"(?i:s?terces|s?laitnederc|yek[_-]?ipa|yekipa|yek-snoitcnuf-x|yek[_-]?etavirp"
+    r"|yek[_-]?(?:ssecca|tnuocca|gningis|noitpyrcne|retsam|tneilc|ppa|htua|egarots|noitpircsbus|remusnoc|koohbew"
+    r"|esnecil|ecivres|derahs|terces|noisses|sas|yramirp|yradnoces|nimda))"
 )
 
 # --- the rules, in order: most specific first, so a token inside a URL or after a keyword is
@@ -465,27 +497,40 @@ RULES: tuple[Rule, ...] = (
     _keyword(
         "aws-secret-access-key",
         r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)",
+        r"(?i:yek[_-]?(?:ssecca[_-]?)?terces[_-]?swa|yek[_-]?ssecca[_-]?terces)",
         "detect-secrets AWSKeyDetector (any value, quoted or not)",
         ("secret",),
     ),
     _keyword(
         "aws-session-token",
         r"(?i:(?:aws[_-]?)?session[_-]?token|x-amz-security-token|security[_-]?token)",
+        r"(?i:nekot[_-]?noisses(?:[_-]?swa)?|nekot-ytiruces-zma-x|nekot[_-]?ytiruces)",
         "selfheal",
         ("token",),
     ),
     _keyword(
-        "azure-storage-key", r"(?i:AccountKey|SharedAccessKey)", "detect-secrets AzureStorageKeyDetector", ("key",)
+        "azure-storage-key",
+        r"(?i:AccountKey|SharedAccessKey)",
+        r"(?i:yektnuocca|yeksseccaderahs)",
+        "detect-secrets AzureStorageKeyDetector",
+        ("key",),
     ),
     _keyword(
         "gcp-private-key-id",
         r"(?i:private[_-]?key[_-]?id)",
+        r"(?i:di[_-]?yek[_-]?etavirp)",
         "selfheal (service-account JSON)",
         ("key_id", "keyid", "key-id"),
     ),
-    _keyword("password", _PASSWORD_NAMES, "detect-secrets KeywordDetector", ("pass", "pwd")),
-    _keyword("token", r"(?i:token)", "detect-secrets KeywordDetector", ("token",)),
-    _keyword("secret", _SECRET_NAMES, "detect-secrets KeywordDetector", ("secret", "credential", "key")),
+    _keyword("password", _PASSWORD_NAMES, _PASSWORD_NAMES_REVERSED, "detect-secrets KeywordDetector", ("pass", "pwd")),
+    _keyword("token", r"(?i:token)", r"(?i:nekot)", "detect-secrets KeywordDetector", ("token",)),
+    _keyword(
+        "secret",
+        _SECRET_NAMES,
+        _SECRET_NAMES_REVERSED,
+        "detect-secrets KeywordDetector",
+        ("secret", "credential", "key"),
+    ),
     Rule(
         "email",
         _Lazy(
@@ -529,7 +574,50 @@ def _substitute(rule: Rule) -> Callable[[re.Match[str]], str]:
     return sub
 
 
-_SUBS = tuple((rule, _substitute(rule)) for rule in RULES)
+_KEYWORDS = tuple(rule for rule in RULES if rule.fuse == "keyword")
+_SEPARATOR = re.compile(r"=>|:=|==|=|:")
+_AFTER_SEPARATOR = _Lazy(r"[ \t]*" + _VALUE)
+# Read leftwards from a separator: spaces, a closing quote (escaped or not), then a name.
+_NAME_BEFORE = _Lazy(
+    r"[ \t]*[\"']?\\?(?:" + "|".join(f"(?P<k{i}>{rule.body})" for i, rule in enumerate(_KEYWORDS)) + r")(?![/\\])"
+)
+
+
+def _keywords(text: str) -> str:
+    """Every keyword rule in one pass: ``NAME = value`` found from its separator."""
+    names, values = _NAME_BEFORE.compiled(), _AFTER_SEPARATOR.compiled()
+    backwards, n = text[::-1], len(text)
+    out: list[str] = []
+    copied = skip = 0
+    for sep in _SEPARATOR.finditer(text):
+        start, end = sep.span()
+        named = names.match(backwards, n - start) if start >= skip else None
+        value = values.match(text, end) if named else None
+        if named is None or value is None:
+            continue
+        i = next(k for k in range(len(_KEYWORDS)) if named.group(f"k{k}") is not None)
+        group = next(g for g in _VALUE_GROUPS if value.group(g) is not None)
+        word = text[n - named.end(f"k{i}") : n - named.start(f"k{i}")]
+        skip = value.end()  # as re.sub does, a match is consumed even when its value is kept
+        after = text[value.end() : value.end() + 1]
+        if _is_keyword_value(word, value.group(group), group != "uv", after):
+            out += (text[copied : value.start(group)], placeholder(_KEYWORDS[i].kind))
+            copied = value.end(group)
+    out.append(text[copied:])
+    return "".join(out)
+
+
+_KEYWORD_STEP = Rule(
+    "keywords",
+    _Lazy(""),
+    "every keyword rule, run together",
+    needles=tuple(needle for rule in _KEYWORDS for needle in rule.needles),
+    replace=lambda m: m.group(0),
+)
+_SUBS = tuple(
+    (rule, _substitute(rule))
+    for rule in dict.fromkeys(_KEYWORD_STEP if rule.fuse == "keyword" else rule for rule in RULES)
+)
 _DIGITS = re.compile(r"[0-9]{13}|[0-9][ -][0-9]")
 
 
@@ -546,7 +634,7 @@ def _once(text: str) -> str:
     low = text.lower()
     for rule, sub in _SUBS:
         if _applies(rule, low):
-            text = rule.pattern.sub(sub, text)
+            text = _keywords(text) if rule is _KEYWORD_STEP else rule.pattern.sub(sub, text)
             low = text.lower()
     return text
 
