@@ -621,21 +621,33 @@ _SUBS = tuple(
 _DIGITS = re.compile(r"[0-9]{13}|[0-9][ -][0-9]")
 
 
-def _applies(rule: Rule, low: str) -> bool:
-    if rule.needles:
-        return any(n in low for n in rule.needles)
-    return _DIGITS.search(low) is not None  # the card rule needs digits
+# Which steps each needle enables (``""``: the digits a card needs), for the cheap pre-check.
+_BY_NEEDLE: dict[str, list[int]] = {}
+for _i, (_rule, _) in enumerate(_SUBS):
+    for _needle in _rule.needles or ("",):
+        _BY_NEEDLE.setdefault(_needle, []).append(_i)
+
+
+def _steps_from(text: str, first: int) -> list[int]:
+    """The steps at or after ``first`` whose needles ``text`` holds, in rule order."""
+    low = text.lower()
+    steps = {i for needle, ids in _BY_NEEDLE.items() if needle in low for i in ids if i >= first}
+    if _DIGITS.search(low) is None:
+        steps.difference_update(i for i in _BY_NEEDLE[""])
+    return sorted(steps)
 
 
 _MAX_ROUNDS = 8
 
 
 def _once(text: str) -> str:
-    low = text.lower()
-    for rule, sub in _SUBS:
-        if _applies(rule, low):
-            text = _keywords(text) if rule is _KEYWORD_STEP else rule.pattern.sub(sub, text)
-            low = text.lower()
+    steps = _steps_from(text, 0)
+    while steps:
+        i = steps.pop(0)
+        rule, sub = _SUBS[i]
+        out = _keywords(text) if rule is _KEYWORD_STEP else rule.pattern.sub(sub, text)
+        if out != text:  # a placeholder can hold a later rule's needle (``<redacted:aws-access-key-id>``)
+            text, steps = out, _steps_from(out, i + 1)
     return text
 
 
