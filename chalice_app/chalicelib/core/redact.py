@@ -9,8 +9,9 @@ Contract of :func:`redact`:
   the one secret that spans lines, and it becomes one placeholder;
 - placeholders match no rule, so ``redact(redact(x)) == redact(x)``;
 - time is linear in the length of the text: every rule starts only where its literal prefix or
-  token begins, and every repetition either stops at a delimiter it cannot cross or has a bound
-  (see docs/redact.md; ``tests/property/test_redact_properties.py`` holds it to a time budget).
+  token begins (keyword rules: read leftwards from each ``=`` or ``:``), and every repetition
+  either stops at a delimiter it cannot cross or has a bound (see docs/redact.md;
+  ``tests/property/test_redact_properties.py`` holds it to a time budget).
 
 The rules are data (:data:`RULES`). Most vendor patterns are those of Yelp's detect-secrets
 (Apache-2.0; the plugin named in each rule's ``source``), copied as data rather than imported:
@@ -59,8 +60,9 @@ class Rule:
 
     ``groups`` names the match groups that hold the secret (the first that took part is
     replaced); an empty tuple replaces the whole match. ``needles`` are lower-case substrings
-    of which the text must hold one for the rule to run at all (a cheap pre-check; empty: always
-    run). ``accept`` confirms a candidate (Luhn, base64 ``user:pass``…).
+    of which the text must hold one for the rule to run at all (a cheap pre-check; empty: the
+    card rule, which runs on text with a long enough digit run). ``accept`` confirms a candidate
+    (Luhn, base64 ``user:pass``…).
     """
 
     kind: str
@@ -668,7 +670,7 @@ def redact(text: str) -> str:
 
 
 def findings(text: str) -> list[str]:
-    """The kinds of secret ``text`` contains, in rule order, each once: for reports and tests."""
+    """The kinds of secret ``text`` contains, in order of appearance, each once: for reports and tests."""
     kinds: list[str] = []
     for kind in re.findall(r"<redacted:([a-z0-9-]+)>", redact(text)):
         if kind not in kinds:
