@@ -172,7 +172,7 @@ def test_text_without_secrets_is_unchanged(text: str) -> None:
     assert redact(text) == text
 
 
-def test_the_audits_b2_samples_are_all_redacted() -> None:
+def test_the_audits_b1_and_b2_samples_are_all_redacted() -> None:
     """Probe B2 of the adversarial audit (2026-11-23): each of these printed 'unchanged'."""
     b2 = [
         "DB_PASSWORD=hunter2secret",
@@ -187,7 +187,19 @@ def test_the_audits_b2_samples_are_all_redacted() -> None:
         "AIza" + "SyA-abcdefghijklmnopqrstuvwxyz012345",
         "sk-ant-" + "api03-abcdefghijklmnopqrstuvwx",
     ]
-    for text in b2:
+    b1 = [  # probe B1: redacted before this work, and still
+        "AKIA" + "IOSFODNN7EXAMPLE",
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "Authorization: Bearer " + JWT,
+        PEM,
+        "postgres://app:pw@db:5432/x",
+        "jane.doe@example.com",
+        "xoxb-" + "1234567890-0987654321-AbCdEfGhIjKlMnOp",
+        '{"private_key": "' + PEM.replace("\n", "\\n") + '"}',
+    ]
+    for text in b1 + b2:
         assert "<redacted:" in redact(text), text
     assert "ab/cd" not in redact("postgres://app:ab/cd@db:5432/x")  # not half of it
 
