@@ -12,6 +12,10 @@ Commands:
   package [--stage dev]                  chalice package → terraform/ (post-processed)
   deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
+  runbooks list                          the catalog: enabled / dry-run, trigger, limits, approval
+  actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts)
+  local --infra [--json]                 a scripted infrastructure incident through the remediators
+  redact [FILE...]                       print text as it may leave the account (secrets replaced)
 """
 
 from __future__ import annotations
@@ -433,9 +437,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
 
-    import runbooks_cli  # noqa: PLC0415 - the command's own module (scripts/runbooks_cli.py)
+    import operate_cli
+    import redact_cli
+    import runbooks_cli
 
-    runbooks_cli.register(sub)
+    operate_cli.register(sub, runbooks_cli.register(sub))
+    redact_cli.add_parser(sub)
     return parser
 
 
