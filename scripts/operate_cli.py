@@ -18,14 +18,22 @@ from chalicelib.errors import SelfHealError
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
 COLUMNS = ("WHEN", "DECISION", "RUNBOOK", "RESOURCE", "ACTION", "RULE / REASON")
 
 
 def _settings(args: argparse.Namespace) -> Any:
+    """Settings from the environment, with the command's options over them."""
     from chalicelib.adapters.settings import Settings
 
-    return Settings.from_env(os.environ, endpoint_url=args.endpoint_url, region=args.region)
+    return Settings.from_env(
+        os.environ,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        governor_table_name=args.governor_table,
+        parameter_prefix=args.prefix,
+    )
 
 
 def _governor(args: argparse.Namespace) -> Any:
@@ -33,8 +41,7 @@ def _governor(args: argparse.Namespace) -> Any:
     from chalicelib.adapters.governor_store import GovernorStore
 
     settings = _settings(args)
-    table = args.governor_table or settings.governor_table_name
-    return GovernorStore(Clients(settings).dynamodb, table)
+    return GovernorStore(Clients(settings).dynamodb, settings.governor_table_name)
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -43,7 +50,7 @@ def _config(args: argparse.Namespace) -> Any:
     from chalicelib.core.runbooks.catalog import stored_catalog
 
     settings = _settings(args)
-    return RunbookConfig(Clients(settings).ssm, args.prefix or settings.parameter_prefix, stored_catalog)
+    return RunbookConfig(Clients(settings).ssm, settings.parameter_prefix, stored_catalog)
 
 
 def _fail(command: str, exc: Exception) -> int:
@@ -108,40 +115,24 @@ def cmd_actions(args: argparse.Namespace) -> int:
 def _approvals(args: argparse.Namespace) -> Any:
     from chalicelib import runtime
 
-    runtime.override(settings=_override_settings(args))
+    runtime.override(settings=_settings(args))
     return runtime.approvals()
 
 
-def _override_settings(args: argparse.Namespace) -> Any:
-    from dataclasses import replace
-
-    settings = _settings(args)
-    return replace(settings, governor_table_name=args.governor_table or settings.governor_table_name)
-
-
 def cmd_approve(args: argparse.Namespace) -> int:
-    try:
-        result = _approvals(args).approve(args.action_id)
-    except SelfHealError as exc:
-        return _fail("approve", exc)
+    result = _approvals(args).approve(args.action_id)
     print(json.dumps(result, indent=2) if args.json else f"{args.action_id}: approved, {result['outcome']}")
     return 0
 
 
 def cmd_deny(args: argparse.Namespace) -> int:
-    try:
-        result = _approvals(args).deny(args.action_id)
-    except SelfHealError as exc:
-        return _fail("deny", exc)
+    result = _approvals(args).deny(args.action_id)
     print(json.dumps(result, indent=2) if args.json else f"{args.action_id}: denied")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    try:
-        _governor(args).resume(args.resource_id, int(time.time() * 1000))
-    except SelfHealError as exc:
-        return _fail("resume", exc)
+    _governor(args).resume(args.resource_id, int(time.time() * 1000))
     doc = {"resource": args.resource_id, "paused": False}
     print(json.dumps(doc) if args.json else f"{args.resource_id}: resumed; runbooks may act on it again")
     return 0
@@ -149,12 +140,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_kill_switch(args: argparse.Namespace) -> int:
     config = _config(args)
-    try:
-        if args.state in ("on", "off"):
-            config.set_kill_switch(args.state == "on")
-        on = config.kill_switch()
-    except SelfHealError as exc:
-        return _fail("kill-switch", exc)
+    if args.state in ("on", "off"):
+        config.set_kill_switch(args.state == "on")
+    on = config.kill_switch()
     text = "on: every runbook only dry-runs" if on else "off: enabled runbooks act"
     print(json.dumps({"kill_switch": "on" if on else "off"}) if args.json else f"kill switch {text}")
     return 0
@@ -163,10 +151,7 @@ def cmd_kill_switch(args: argparse.Namespace) -> int:
 def cmd_runbooks_list(args: argparse.Namespace) -> int:
     from chalicelib.core.runbooks.catalog import load_catalog
 
-    try:
-        catalog = load_catalog(Path(args.catalog).read_text()) if args.catalog else _config(args).catalog()
-    except (OSError, SelfHealError) as exc:
-        return _fail("runbooks list", exc)
+    catalog = load_catalog(Path(args.catalog).read_text()) if args.catalog else _config(args).catalog()
     entries = [entry_json(e) for e in catalog]
     if args.json:
         print(json.dumps({"runbooks": entries}, indent=2))
@@ -208,6 +193,19 @@ def _aws(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
+def _guarded(command: str, func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """One line on stderr and exit 2 for what a person can act on: no credentials, no endpoint, refusals."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except (SelfHealError, BotoCoreError, ClientError, OSError) as exc:
+            return _fail(command, exc)
+
+    return run
+
+
 def register(sub: Any, runbooks: Any) -> None:
     """Add the operator's commands to the CLI (``runbooks`` is the `runbooks` command's sub-parsers)."""
     actions = sub.add_parser("actions", help="the runbooks' audit trail, newest first")
@@ -216,21 +214,21 @@ def register(sub: Any, runbooks: Any) -> None:
     actions.add_argument("--decision")
     actions.add_argument("--limit", type=int, default=100)
     _aws(actions)
-    actions.set_defaults(func=cmd_actions)
+    actions.set_defaults(func=_guarded("actions", cmd_actions))
     for name, func, what in (("approve", cmd_approve, "run"), ("deny", cmd_deny, "close")):
         p = sub.add_parser(name, help=f"{what} a pending critical action exactly as planned")
         p.add_argument("action_id")
         _aws(p)
-        p.set_defaults(func=func)
+        p.set_defaults(func=_guarded(name, func))
     resume = sub.add_parser("resume", help="clear the pause an escalation set on a resource")
     resume.add_argument("resource_id")
     _aws(resume)
-    resume.set_defaults(func=cmd_resume)
+    resume.set_defaults(func=_guarded("resume", cmd_resume))
     kill = sub.add_parser("kill-switch", help="turn every runbook to dry-run (on), back (off), or show it")
     kill.add_argument("state", choices=["on", "off", "status"])
     _aws(kill)
-    kill.set_defaults(func=cmd_kill_switch)
+    kill.set_defaults(func=_guarded("kill-switch", cmd_kill_switch))
     listing = runbooks.add_parser("list", help="the catalog: enabled / dry-run, trigger, limits, approval")
     listing.add_argument("--catalog", help="a catalog JSON file instead of the deployed one")
     _aws(listing)
-    listing.set_defaults(func=cmd_runbooks_list)
+    listing.set_defaults(func=_guarded("runbooks list", cmd_runbooks_list))
