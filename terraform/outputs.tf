@@ -32,3 +32,18 @@ output "log_processor_function_arn" {
   description = "Destination of the subscription filters."
   value       = aws_lambda_function.log_processor.arn
 }
+
+output "notification_topic_arn" {
+  description = "SNS topic of actions, escalations, approval requests and fix outcomes (subscribe AWS Chatbot here)."
+  value       = aws_sns_topic.notifications.arn
+}
+
+output "governor_table_name" {
+  description = "The runbooks' governor table: decisions, cooldowns, budgets, approvals and the audit trail."
+  value       = aws_dynamodb_table.governor.name
+}
+
+output "kill_switch_parameter" {
+  description = "SSM parameter of the kill switch (`selfheal.py kill-switch on|off`)."
+  value       = aws_ssm_parameter.kill_switch.name
+}

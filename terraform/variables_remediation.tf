@@ -26,14 +26,47 @@ variable "runbooks" {
     approval = optional(bool, false)
     dry_run  = optional(bool, true)
   }))
+  # Mirrors chalicelib/core/runbooks/catalog.py DEFAULT_DOCUMENT (the terraform test compares them).
   default = [
-    { name = "ec2-reboot", triggers = [{ source = "alarm", namespace = "AWS/EC2", metric = "CPUUtilization" }] },
+    {
+      name     = "ec2-reboot"
+      triggers = [{ source = "alarm", namespace = "AWS/EC2", metric = "CPUUtilization", dimensions = ["InstanceId"] }]
+      limits   = { cooldown_s = 1800, max_attempts = 2, max_in_flight = 2, max_in_flight_pct = 10 }
+    },
     {
       name = "disk-cleanup"
       triggers = [
-        { source = "alarm", namespace = "CWAgent", metric = "disk_used_percent" },
-        { source = "alarm", namespace = "System/Linux", metric = "DiskSpaceUtilization" },
+        { source = "alarm", namespace = "CWAgent", metric = "disk_used_percent", dimensions = ["InstanceId"] },
+        { source = "alarm", namespace = "System/Linux", metric = "DiskSpaceUtilization", dimensions = ["InstanceId"] },
       ]
+      limits = { cooldown_s = 3600, max_attempts = 2, max_in_flight = 5, max_in_flight_pct = 25 }
+    },
+    {
+      name = "ecs-redeploy"
+      triggers = [{
+        source = "alarm", namespace = "AWS/ECS", metric = "MemoryUtilization", dimensions = ["ClusterName", "ServiceName"]
+      }]
+      limits = { cooldown_s = 1800, max_attempts = 2, max_in_flight = 1 }
+    },
+    {
+      name     = "lambda-rollback"
+      triggers = [{ source = "alarm", namespace = "AWS/Lambda", metric = "Errors", dimensions = ["Resource"] }]
+      limits   = { cooldown_s = 3600, max_attempts = 1, max_in_flight = 1 }
+    },
+    {
+      name = "ec2-isolate"
+      triggers = [{
+        source = "guardduty", types = ["Backdoor:EC2/C&CActivity.B", "Backdoor:EC2/C&CActivity.B!DNS"], min_severity = 7
+      }]
+      limits   = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 5, approval_ttl_s = 3600 }
+      approval = true
+    },
+    {
+      name     = "ec2-retire"
+      triggers = [{ source = "health", types = ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"] }]
+      limits   = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 1, verify_deadline_s = 3600 }
+    },
+  ]
     },
     { name = "ecs-redeploy", triggers = [{ source = "alarm", namespace = "AWS/ECS", metric = "MemoryUtilization" }] },
     { name = "lambda-rollback", triggers = [{ source = "alarm", namespace = "AWS/Lambda", metric = "Errors" }] },

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import boto3
@@ -15,7 +16,9 @@ import package
 import pytest
 from moto.server import ThreadedMotoServer
 
+from chalicelib.adapters.governor_store import table_definition
 from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings
+from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -141,6 +144,7 @@ def test_validate_apply_check_destroy(workdir) -> None:
         sources = {m["FunctionArn"].rsplit(":", 1)[-1]: m["EventSourceArn"] for m in mappings}
         assert sources["selfheal-dev-stream_processor"] == outputs["error_groups_stream_arn"]["value"]
         assert sources["selfheal-dev-fixer"].endswith(":selfheal-fix-jobs")
+        check_runbook_resources(aws, outputs)
 
         tf(work, "destroy", "-auto-approve", "-input=false", *variables, env=env)
         assert "selfheal-error-groups" not in boto3.client("dynamodb", **aws).list_tables()["TableNames"]
@@ -173,3 +177,24 @@ def test_local_mode_on_the_terraform_stack() -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     groups = json.loads(run.stdout)["groups"]
     assert len(groups) == 5 and {g["status"] for g in groups} == {"PR_OPENED"}
+
+
+def check_runbook_resources(aws: dict[str, str], outputs: dict) -> None:
+    """Runbooks as deployed: the rendered catalog is the default one, every runbook dry-run until
+    enabled; the kill switch starts off; the rules carry the code's patterns with the default
+    variables; the remediators find the governor table and the topic; the indexes match the store's."""
+    ssm = boto3.client("ssm", **aws)
+    stored = ssm.get_parameter(Name="/selfheal/runbooks/catalog")["Parameter"]["Value"]
+    dry = tuple(replace(e, limits=replace(e.limits, dry_run=True)) for e in default_catalog())
+    assert load_catalog(stored) == dry
+    assert ssm.get_parameter(Name="/selfheal/runbooks/kill_switch")["Parameter"]["Value"] == "off"
+    events = boto3.client("events", **aws)
+    for name, pattern in package.RULE_PATTERNS.items():
+        assert json.loads(events.describe_rule(Name=f"selfheal-dev-{name}")["EventPattern"]) == pattern
+    remediator = boto3.client("lambda", **aws).get_function_configuration(FunctionName="selfheal-dev-alarm_remediator")
+    settings = Settings.from_env(remediator["Environment"]["Variables"])
+    assert settings.governor_table_name == outputs["governor_table_name"]["value"] == "selfheal-governor"
+    assert settings.topic_arn == outputs["notification_topic_arn"]["value"]
+    governor = boto3.client("dynamodb", **aws).describe_table(TableName="selfheal-governor")["Table"]
+    expected = {i["IndexName"] for i in table_definition("x")["GlobalSecondaryIndexes"]}
+    assert {i["IndexName"] for i in governor["GlobalSecondaryIndexes"]} == expected
