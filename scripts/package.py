@@ -108,11 +108,13 @@ def _pattern(obj: dict[str, Any]) -> dict[str, str]:
 
 def _environment(name: str) -> dict[str, str]:
     """The SELFHEAL_* variables a function reads (adapters/settings.py), wired to the Terraform resources."""
-    common = {"SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}"}
+    common = {
+        "SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}",
+        "SELFHEAL_TOPIC_ARN": "${aws_sns_topic.notifications.arn}",
+    }
     if name in REMEDIATORS:
         return common | {
             "SELFHEAL_GOVERNOR_TABLE_NAME": "${aws_dynamodb_table.governor.name}",
-            "SELFHEAL_TOPIC_ARN": "${aws_sns_topic.notifications.arn}",
             "SELFHEAL_GOVERNOR_AUDIT_DAYS": "${var.audit_retention_days}",
         }
     return common | {

@@ -99,13 +99,18 @@ data "aws_iam_policy_document" "stream_processor" {
     resources = [aws_sqs_queue.fix_queue.arn, aws_sqs_queue.failed_events.arn]
   }
   statement {
+    sid       = "SummariseBursts"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+  }
+  statement {
     sid       = "QueueKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.this.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
     }
   }
 }
@@ -143,6 +148,11 @@ data "aws_iam_policy_document" "fixer" {
     ]
   }
   statement {
+    sid       = "NotifyOutcomes"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+  }
+  statement {
     sid       = "AskTheModel"
     actions   = ["bedrock:InvokeModel"]
     resources = local.model_arns
@@ -154,7 +164,7 @@ data "aws_iam_policy_document" "fixer" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+      values   = ["sqs.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
     }
   }
 }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.fix import Fixer, FixService
     from chalicelib.services.ingest import Ingest
     from chalicelib.services.metrics import EmfCounter
+    from chalicelib.services.notifications import Notifier
     from chalicelib.services.remediate import Remediate
 
 _overrides: dict[str, Any] = {}
@@ -111,7 +112,13 @@ def enqueue() -> Enqueue:
     from chalicelib.services.enqueue import Enqueue
 
     s = settings()
-    return Enqueue(store(), FixQueue(clients().sqs, s.queue_url), metrics(), jobs_per_hour=s.max_jobs_per_hour)
+    return Enqueue(
+        store(),
+        FixQueue(clients().sqs, s.queue_url),
+        metrics(),
+        jobs_per_hour=s.max_jobs_per_hour,
+        notifier=notifier(),
+    )
 
 
 def fixer() -> Fixer:
@@ -173,7 +180,16 @@ def fix_service() -> FixService:
     from chalicelib.services.fix import FixService
 
     s = settings()
-    return FixService(store(), fixer(), metrics(), s.lease_seconds, s.max_attempts)
+    return FixService(store(), fixer(), metrics(), s.lease_seconds, s.max_attempts, notifier=notifier())
+
+
+def notifier() -> Notifier:
+    """The notification topic's publisher (code fixes and runbooks share the topic)."""
+    if "notifier" in _overrides:
+        return _overrides["notifier"]
+    from chalicelib.adapters.notify import SnsNotifier
+
+    return SnsNotifier(clients().client("sns"), settings().topic_arn)
 
 
 # --- runbooks -------------------------------------------------------------------------------------
@@ -199,7 +215,6 @@ def governor() -> GovernorStore:
 def remediate() -> Remediate:
     from chalicelib.adapters.executor import Executor
     from chalicelib.adapters.facts import RunbookPlanner
-    from chalicelib.adapters.notify import SnsNotifier
     from chalicelib.events.eventbridge import parse_event
     from chalicelib.services.remediate import Remediate
 
@@ -210,7 +225,7 @@ def remediate() -> Remediate:
         planner=RunbookPlanner(config.catalog, aws.client),
         governor=governor(),
         executor=Executor(aws.client),
-        notifier=_overrides.get("notifier") or SnsNotifier(aws.client("sns"), settings().topic_arn),
+        notifier=notifier(),
         kill_switch=config.kill_switch,
         metrics=metrics(),
         **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),

@@ -17,6 +17,7 @@ ACTIONS = {
     "get_log_events": "logs:GetLogEvents",
     "converse": "bedrock:InvokeModel",
     "get_multiple": "ssm:GetParametersByPath",  # Powertools SSMProvider.get_multiple
+    "publish": "sns:Publish",  # notifications (adapters/notify.py)
 }
 # Calls Lambda itself makes for the event sources, destinations and logs (not in our code).
 SERVICE_ACTIONS = {
@@ -35,7 +36,7 @@ def called_methods() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 target = node.func.value
-                if isinstance(target, ast.Attribute) and target.attr in ("_db", "_sqs", "_logs", "_client"):
+                if isinstance(target, ast.Attribute) and target.attr in ("_db", "_sqs", "_logs", "_client", "_sns"):
                     names.add(node.func.attr)
                 elif isinstance(target, ast.Name) and target.id == "provider":
                     names.add(node.func.attr)

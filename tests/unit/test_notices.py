@@ -58,3 +58,63 @@ def test_secrets_in_a_reason_never_reach_the_topic() -> None:
     assert notice is not None
     assert secret not in notice.sns_message()
     assert secret not in notice.subject()
+
+
+def test_a_pr_opened_says_where_how_sure_and_how_big() -> None:
+    from chalicelib.core.notices import fix_notice
+
+    notice = fix_notice(
+        "PR_OPENED",
+        fingerprint="0123456789abcdef" * 2,
+        exception_type="KeyError",
+        pr_url="https://github.com/acme/shop/pull/7",
+        details={"confidence": "0.82", "lines_changed": 4, "draft": False},
+    )
+    assert notice is not None
+    text = notice.text()
+    assert "https://github.com/acme/shop/pull/7" in text and "0.82" in text and "Lines changed: 4" in text
+    assert "KeyError" in notice.title and "0123456789ab" in notice.title
+
+
+def test_a_failed_fix_says_why_redacted_and_skipped_says_nothing() -> None:
+    from chalicelib.core.notices import fix_notice
+
+    secret = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2"
+    failed = fix_notice("FAILED", fingerprint="f" * 32, exception_type="ValueError", reason=f"model echoed {secret}")
+    assert failed is not None and "retry ffffffffffff" in " ".join(failed.next_steps)
+    assert secret not in failed.sns_message()
+    assert fix_notice("SKIPPED", fingerprint="f" * 32, exception_type="ValueError") is None
+
+
+def test_a_burst_of_new_groups_is_one_summary() -> None:
+    from chalicelib.core.notices import burst_notice
+
+    assert burst_notice(new_groups=1, queued=1, over_budget=0, budget=50) is None
+    notice = burst_notice(new_groups=300, queued=50, over_budget=250, budget=50)
+    assert notice is not None
+    assert "300" in notice.title and "budget" in notice.title
+    assert "250 over the fix budget of 50 an hour" in notice.description
+
+
+def test_a_lost_notification_is_counted_never_raised() -> None:
+    from chalicelib.core.notices import burst_notice
+    from chalicelib.errors import TransientError
+    from chalicelib.services.notifications import tell
+
+    class Throttled:
+        def publish(self, notice: object) -> str:
+            raise TransientError("SNS Publish: Throttling")
+
+    class Counts:
+        def __init__(self) -> None:
+            self.counted: dict[str, int] = {}
+
+        def count(self, name: str, value: int = 1) -> None:
+            self.counted[name] = self.counted.get(name, 0) + value
+
+        def flush(self) -> None:
+            pass
+
+    metrics = Counts()
+    tell(Throttled(), burst_notice(new_groups=5, queued=5, over_budget=0, budget=50), metrics)
+    assert metrics.counted == {"NotificationsFailed": 1}

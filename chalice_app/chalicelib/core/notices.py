@@ -154,3 +154,63 @@ def _next_steps(decision: str, action_id: str, resource: str, expires_ms: int) -
 
 def _iso(epoch_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_ms / 1000))
+
+
+def fix_notice(
+    status: str,
+    *,
+    fingerprint: str,
+    exception_type: str,
+    reason: str = "",
+    pr_url: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> Notice | None:
+    """The Notice for a code fix's outcome: a PR opened, or a fix that ended FAILED; None otherwise."""
+    group = fingerprint[:12]
+    details = details or {}
+    if status == "PR_OPENED":
+        draft = " (draft)" if details.get("draft") else ""
+        facts = [f"Pull request{draft}: {pr_url}"]
+        if "confidence" in details:
+            facts.append(f"Confidence: {details['confidence']}")
+        if "lines_changed" in details:
+            facts.append(f"Lines changed: {details['lines_changed']}")
+        if details.get("risk_flags"):
+            facts.append(f"Risky additions flagged: {details['risk_flags']} (see the PR's warning section)")
+        title = f"🔧 selfheal opened a fix for {exception_type or 'an error'} ({group})"
+        steps: tuple[str, ...] = ("Review the pull request; its own CI runs the tests",)
+    elif status == "FAILED":
+        facts = [f"Reason: {reason}"]
+        title = f"❌ selfheal could not fix {exception_type or 'an error'} ({group})"
+        steps = (f"Retry once fixed: `selfheal.py retry {group}`",)
+    else:
+        return None
+    return Notice(
+        kind=f"selfheal.fix.{status.lower()}",
+        title=title,
+        description="\n".join(facts),
+        next_steps=steps,
+        keywords=("selfheal", "fix", exception_type) if exception_type else ("selfheal", "fix"),
+        thread_id=f"selfheal/group/{group}",
+        resources=(pr_url,) if pr_url else (),
+        context={"fingerprint": fingerprint, "status": status},
+    )
+
+
+def burst_notice(*, new_groups: int, queued: int, over_budget: int, budget: int) -> Notice | None:
+    """One summary for a batch of new error groups, instead of a message per group (a bad deploy
+    can open hundreds at once); None when the batch holds no more than one and none over budget."""
+    if new_groups <= 1 and over_budget == 0:
+        return None
+    parts = [f"{new_groups} new error groups in one batch: {queued} queued for a fix"]
+    if over_budget:
+        parts.append(f"{over_budget} over the fix budget of {budget} an hour: SKIPPED, re-opened when they occur again")
+    return Notice(
+        kind="selfheal.fix.burst",
+        title=f"📈 {new_groups} new error groups at once" + (" — fix budget reached" if over_budget else ""),
+        description="\n".join(parts),
+        next_steps=("See them: `selfheal.py status`",),
+        keywords=("selfheal", "burst"),
+        thread_id="selfheal/burst",
+        context={"new_groups": str(new_groups), "queued": str(queued), "over_budget": str(over_budget)},
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.notices import burst_notice
 from chalicelib.errors import PayloadError
 from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.batches import PartialItemFailureResponse, failures
 from chalicelib.services.ingest import BUDGET_REASON, now_ms
+from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import FixJob
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.notifications import Notifier
 
 log = logging.getLogger(__name__)
 HOUR_S = 3_600
@@ -42,12 +45,14 @@ class Enqueue:
         metrics: Counter,
         clock: Callable[[], int] = now_ms,
         jobs_per_hour: int = 0,  # 0: no budget
+        notifier: Notifier | None = None,
     ) -> None:
         self._store = store
         self._queue = queue
         self._metrics = metrics
         self._clock = clock
         self._jobs_per_hour = jobs_per_hour
+        self._notifier = notifier
 
     def handle(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:
         """Process a stream batch; returns the records to retry.
@@ -91,6 +96,12 @@ class Enqueue:
         self._metrics.count("JobsQueued", len(pending) - len(unsent))
         self._metrics.count("JobsOverBudget", over_budget)
         self._metrics.count("StreamRecordsDropped", dropped)
+        # A burst (a bad deploy) is one summary, never a message per group.
+        queued = len(pending) - len(unsent)
+        notice = burst_notice(
+            new_groups=queued + over_budget, queued=queued, over_budget=over_budget, budget=self._jobs_per_hour
+        )
+        tell(self._notifier, notice, self._metrics)
         self._metrics.flush()
         return failures(failed)
 

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
+from chalicelib.core.notices import fix_notice
 from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, TransientError
 from chalicelib.events.queue import FixJobMessage
 from chalicelib.services.ingest import now_ms
+from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.services.batches import PartialItemFailureResponse
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +77,12 @@ class FixService:
         lease_seconds: int = 900,
         max_attempts: int = 3,
         clock: Callable[[], int] = now_ms,
+        notifier: Notifier | None = None,
     ) -> None:
         self._store = store
         self._fixer = fixer
         self._metrics = metrics
+        self._notifier = notifier
         self._lease_seconds = lease_seconds
         self._max_attempts = max_attempts
         self._clock = clock
@@ -120,6 +125,7 @@ class FixService:
             outcome = self._fixer.fix(group, lease)
         except FixRejected as rejected:
             self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected))
+            self._tell(group, FixOutcome(Status.FAILED, reason=str(rejected)))
             return Status.FAILED
         except Exception as exc:
             retryable = group.attempts < self._max_attempts
@@ -137,4 +143,17 @@ class FixService:
             extra=outcome.details,
         )
         self._metrics.count("PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}")
+        self._tell(group, outcome)
         return outcome.status
+
+    def _tell(self, group: ErrorGroup, outcome: FixOutcome) -> None:
+        """One notification per PR opened or fix FAILED (the job budget bounds how many an hour)."""
+        notice = fix_notice(
+            outcome.status,
+            fingerprint=group.fingerprint,
+            exception_type=group.exception_type,
+            reason=outcome.reason,
+            pr_url=outcome.pr_url,
+            details=outcome.details,
+        )
+        tell(self._notifier, notice, self._metrics)

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.notices import decision_notice
 from chalicelib.errors import SelfHealError, TransientError
+from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from chalicelib.core.notices import Notice
     from chalicelib.core.runbooks.plan import Incident, Limits, Plan, Proposal
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ class Planner(Protocol):
 
 class Executor(Protocol):
     def run(self, plan: Plan) -> list[Any]: ...
-
-
-class Notifier(Protocol):
-    def publish(self, notice: Notice) -> str: ...
 
 
 class Governor(Protocol):
@@ -146,14 +143,7 @@ class Remediate:
             expires_ms=getattr(record, "expires_ms", 0),
             digest=record.digest,
         )
-        if notice is None:
-            return
-        try:
-            self._notifier.publish(notice)
-        except SelfHealError:
-            # The decision is audited already; a lost notification must not undo or repeat an action.
-            log.warning("notification for %s not published", record.action_id, exc_info=True)
-            self._metrics.count("NotificationsFailed")
+        tell(self._notifier, notice, self._metrics)
 
 
 def decision_json(record: Any, decision: str, reason: str) -> dict[str, Any]:
