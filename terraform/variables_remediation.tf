@@ -67,16 +67,6 @@ variable "runbooks" {
       limits   = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 1, verify_deadline_s = 3600 }
     },
   ]
-    },
-    { name = "ecs-redeploy", triggers = [{ source = "alarm", namespace = "AWS/ECS", metric = "MemoryUtilization" }] },
-    { name = "lambda-rollback", triggers = [{ source = "alarm", namespace = "AWS/Lambda", metric = "Errors" }] },
-    {
-      name     = "ec2-isolate"
-      triggers = [{ source = "guardduty", types = ["Backdoor:EC2/C&CActivity.B*"], min_severity = 7 }]
-      approval = true
-    },
-    { name = "ec2-retire", triggers = [{ source = "health", types = ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"] }] },
-  ]
 
   validation {
     condition     = length(distinct([for r in var.runbooks : r.name])) == length(var.runbooks)

@@ -630,6 +630,8 @@ class GovernorStore:
                     if not healed:
                         raise Conflict(f"the open actions on {snap.resource} closed meanwhile")
                     item["reason"] = f"resolved: {', '.join(r.action_id for r in healed)} verified as healed"
+                    # How long the repair took to heal, from the act to this event (dashboards).
+                    item["after_json"] = json.dumps({"time_to_heal_ms": now_ms - min(r.created_ms for r in healed)})
                 self._put_record(item)
             except Conflict as lost:
                 self._undo(undo)

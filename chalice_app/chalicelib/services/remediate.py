@@ -102,6 +102,9 @@ class Remediate:
             decision, reason = self.execute(record, proposal.plan)
         self.announce(record, decision, proposal.incident.subject, reason)
         self._metrics.count(f"Runbook{_camel(decision)}")
+        if decision == "healed" and "time_to_heal_ms" in record.after:
+            # EMF has one unit per metric: this one's values are seconds (the dashboard says so).
+            self._metrics.count("TimeToHealSeconds", int(record.after["time_to_heal_ms"]) // 1000)
         return decision_json(record, decision, reason)
 
     def verify(self) -> dict[str, Any]:

@@ -1,0 +1,72 @@
+# What people want to see without reading logs: the EMF metrics the handlers emit (namespace
+# "selfheal", dimension service = selfheal), the queues' depth and the functions' errors.
+
+locals {
+  metrics_namespace = "selfheal"
+  decisions         = ["Act", "DryRun", "Suppressed", "AwaitingApproval", "Approved", "Escalate", "Failed", "Healed", "Ignore"]
+
+  dashboard_widgets = [
+    {
+      type = "metric", x = 0, y = 0, width = 12, height = 6
+      properties = {
+        title = "Errors seen and new groups", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
+        metrics = [
+          [local.metrics_namespace, "ErrorsSeen", "service", "selfheal"],
+          [local.metrics_namespace, "NewGroups", "service", "selfheal"],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 0, width = 12, height = 6
+      properties = {
+        title = "Fix outcomes", region = local.region, stat = "Sum", period = 3600, view = "timeSeries", stacked = true
+        metrics = [
+          [local.metrics_namespace, "PullRequests", "service", "selfheal", { label = "PRs opened" }],
+          [local.metrics_namespace, "FixFailed", "service", "selfheal", { label = "failed" }],
+          [local.metrics_namespace, "FixSkipped", "service", "selfheal", { label = "skipped" }],
+          [local.metrics_namespace, "JobsOverBudget", "service", "selfheal", { label = "over budget" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 6, width = 12, height = 6
+      properties = {
+        title   = "Runbook decisions by kind", region = local.region, stat = "Sum", period = 3600, view = "timeSeries", stacked = true
+        metrics = [for d in local.decisions : [local.metrics_namespace, "Runbook${d}", "service", "selfheal", { label = d }]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 6, width = 6, height = 6
+      properties = {
+        title   = "Escalations (need a human)", region = local.region, stat = "Sum", period = 86400, view = "singleValue"
+        metrics = [[local.metrics_namespace, "RunbookEscalate", "service", "selfheal"]]
+      }
+    },
+    {
+      type = "metric", x = 18, y = 6, width = 6, height = 6
+      properties = {
+        title = "Time to heal (seconds, act → OK)", region = local.region, period = 86400, view = "singleValue"
+        metrics = [
+          [local.metrics_namespace, "TimeToHealSeconds", "service", "selfheal", { stat = "Average", label = "average" }],
+          [local.metrics_namespace, "TimeToHealSeconds", "service", "selfheal", { stat = "Maximum", label = "max" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 12, width = 24, height = 6
+      properties = {
+        title = "Work waiting or failed", region = local.region, stat = "Maximum", period = 300, view = "timeSeries"
+        metrics = concat(
+          [for q in [aws_sqs_queue.fix_queue.name, aws_sqs_queue.fix_dlq.name, aws_sqs_queue.failed_events.name] :
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q]],
+          [for f in values(local.functions) : ["AWS/Lambda", "Errors", "FunctionName", f, { stat = "Sum" }]],
+        )
+      }
+    },
+  ]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = "${local.name}-${var.stage}"
+  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+}
