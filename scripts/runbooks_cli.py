@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.governor import State, decide
 from chalicelib.core.runbooks import plan_for
 from chalicelib.core.runbooks.catalog import Catalog, default_catalog, load_catalog
 from chalicelib.core.runbooks.plan import Limits
@@ -30,34 +31,14 @@ if TYPE_CHECKING:
 
     from chalicelib.core.runbooks.plan import Incident, Plan
 
-try:  # the governor branch's pure decide(); until it is merged, the same rules for an empty state
-    from chalicelib.core.governor import State, decide
-except ImportError:  # pragma: no cover - replaced when core/governor.py lands
-    State = None  # type: ignore[assignment,misc]
-    decide = None  # type: ignore[assignment]
-
 # Decisions a call list belongs to (the calls a real run makes now or after approval).
 WITH_CALLS = ("act", "awaiting_approval", "approved", "dry_run")
 
 
 def _decide_empty_state(incident: Incident, plan: Plan | None, limits: Limits | None) -> tuple[str, str, str]:
     """(decision, rule, reason) with no prior state: the governor's rules that an empty state can reach."""
-    if decide is not None and State is not None:
-        verdict = decide(incident, plan, limits, State(), 0)
-        return str(verdict.decision), str(verdict.rule), str(verdict.reason)
-    if plan is None or limits is None:
-        return "ignore", "no-runbook", "no runbook matches"
-    if incident.caused_by_selfheal:
-        return "ignore", "own-action", f"caused by selfheal: {incident.caused_by_selfheal}"
-    if incident.state == "resolved":
-        return "ignore", "resolved", "the incident resolved and no action of selfheal is open on it"
-    if plan.problem:
-        return "escalate", "ambiguous-target", plan.problem
-    if plan.stand_down:
-        return "suppressed", "stand-down", plan.stand_down
-    if limits.approval:
-        return "awaiting_approval", "approval", f"{plan.runbook} needs a person's approval of this exact plan"
-    return "act", "ok", f"{plan.runbook} acts on {plan.target.id if plan.target else 'its target'}"
+    verdict = decide(incident, plan, limits, State(), 0)
+    return str(verdict.decision), str(verdict.rule), str(verdict.reason)
 
 
 def events_in(path: Path) -> list[Any]:
