@@ -18,6 +18,7 @@ provider "aws" {
       cloudwatch = var.endpoint_url
       logs       = var.endpoint_url
       dynamodb   = var.endpoint_url
+      ec2        = var.endpoint_url
       events     = var.endpoint_url
       sns        = var.endpoint_url
       iam        = var.endpoint_url
