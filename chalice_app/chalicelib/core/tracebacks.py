@@ -237,7 +237,7 @@ def _prefix_pattern(prefix: str) -> re.Pattern[str]:
     raw = prefix
     prefix = prefix.rstrip()  # a blank line under the prefix is printed without the space
     if not prefix:  # indentation only: strip up to as much of it
-        return re.compile(r"[ \t]{0,%d}+" % len(raw))
+        return re.compile(rf"[ \t]{{0,{len(raw)}}}+")
     for m in _PREFIX_TOKEN.finditer(prefix):
         if not any(c.isdigit() for c in m[0]):
             continue
