@@ -83,7 +83,10 @@ def _from_document(doc: object) -> list[Traceback] | None:
             return find_in_batch(parse_batch(doc))
         if isinstance(doc.get("events"), list):
             events = _events_from_export(doc["events"])
-            return _from_events(events) if events is not None else None
+            if events is not None:
+                return _from_events(events)
+            # Not log events: records such as a Step Functions execution history.
+            return find_in_records([(item, n) for n, item in enumerate(doc["events"]) if isinstance(item, Mapping)])
         return find_in_records([(doc, 1)])
     if isinstance(doc, list):
         events = _events_from_export(doc)

@@ -261,12 +261,15 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
         s = cur.line
         if s is None:
             return out, flat
-        if not s.strip():
+        if not s.strip():  # blank lines inside: skip them when the frame's source goes on
             nxt = cur.after_blanks()
-            if nxt is None or out:
+            if nxt is None:
                 return out, flat
             following = cur.at(nxt) or ""
-            if _indent(following) <= frame_indent or _frame(following) or _location(following):
+            if _is_marker_line(following):
+                cur.pos = nxt
+                continue
+            if out or _indent(following) <= frame_indent or _frame(following) or _location(following):
                 return out, flat
             cur.pos = nxt
             continue
