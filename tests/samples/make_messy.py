@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent / "messy"
 
 # The application's code, loaded under a deployment path so frames look like a service's.
 APP = {
-    "/var/task/shop/orders.py": '''\
+    "/var/task/shop/orders.py": """\
 from shop import pricing
 
 
@@ -33,8 +33,8 @@ def handle(event):
 def place(order):
     total = pricing.total(order["items"])
     return {"total": total}
-''',
-    "/var/task/shop/pricing.py": '''\
+""",
+    "/var/task/shop/pricing.py": """\
 PRICES = {"apple": 3, "pear": 4}
 
 
@@ -44,8 +44,8 @@ def total(items):
 
 def price(item):
     return PRICES[item["sku"]] * item["qty"]
-''',
-    "/var/task/shop/fetch.py": '''\
+""",
+    "/var/task/shop/fetch.py": """\
 import urllib.error
 import urllib.request
 
@@ -63,15 +63,15 @@ def stock(sku):
 
 def check(order):
     return [stock(item["sku"]) for item in order["items"]]
-''',
-    "/var/task/shop/report.py": '''\
+""",
+    "/var/task/shop/report.py": """\
 def render(template, value):
     code = compile(template.format(value=value), "/var/task/shop/templates/generated.py", "exec")
     namespace = {}
     exec(code, namespace)
     return namespace
-''',
-    "/var/task/shop/batch.py": '''\
+""",
+    "/var/task/shop/batch.py": """\
 def validate(rows):
     errors = []
     for n, row in enumerate(rows):
@@ -82,7 +82,7 @@ def validate(rows):
     nested = ExceptionGroup("row checks", errors[:2]) if len(errors) > 1 else None
     if nested is not None:
         raise ExceptionGroup("batch rejected", [nested, TypeError("rows must be dicts")])
-''',
+""",
 }
 
 
@@ -131,7 +131,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _tree(exc: BaseException) -> dict:
     node = {"exception_type": _printed_type(exc), "exception_message": str(exc).split("\n")[0]}
     if isinstance(exc, BaseExceptionGroup):
-        node["exception_message"] = exc.message + f" ({len(exc.exceptions)} sub-exception{'s' * (len(exc.exceptions) > 1)})"
+        n = len(exc.exceptions)
+        node["exception_message"] = f"{exc.message} ({n} sub-exception{'s' * (n > 1)})"
         node["children"] = [_tree(e) for e in exc.exceptions]
     return node
 
@@ -145,7 +146,10 @@ def _truth(exc: BaseException) -> dict:
     truth = {
         "exception_type": _printed_type(exc),
         "exception_message": message,
-        "frames": [{"file": _rewrite(f.filename), "line": f.lineno, "function": f.name} for f in traceback.extract_tb(exc.__traceback__)],
+        "frames": [
+            {"file": _rewrite(f.filename), "line": f.lineno, "function": f.name}
+            for f in traceback.extract_tb(exc.__traceback__)
+        ],
         "chain": [_printed_type(e) for e in _chain(exc)],
     }
     if isinstance(exc, SyntaxError):
@@ -207,7 +211,8 @@ def indented_in_build_log(text: str) -> str:
 
 
 def quoted(text: str) -> str:
-    return "Hi, this is what I get:\n\n" + "\n".join("> " + line if line else ">" for line in text.split("\n")) + "\nThanks!\n"
+    body = "\n".join("> " + line if line else ">" for line in text.split("\n"))
+    return f"Hi, this is what I get:\n\n{body}\nThanks!\n"
 
 
 def piped(text: str) -> str:
@@ -215,7 +220,8 @@ def piped(text: str) -> str:
 
 
 def compose(text: str) -> str:
-    return "app_1  | INFO booting\n" + "\n".join("app_1  | " + line for line in text.split("\n")) + "\nworker_1  | INFO ready\n"
+    body = "\n".join("app_1  | " + line for line in text.split("\n"))
+    return f"app_1  | INFO booting\n{body}\nworker_1  | INFO ready\n"
 
 
 def prefix_on_some(text: str) -> str:
@@ -235,7 +241,8 @@ def ipython(text: str) -> str:
     """Blank line under the header and between frames, as IPython / Spyder pastes carry."""
     out = []
     for line in text.rstrip("\n").split("\n"):
-        if line.lstrip().startswith("File ") or (line and not line.startswith(" ") and out and out[-1].startswith("    ")):
+        exception_line = line and not line.startswith(" ") and out and out[-1].startswith("    ")
+        if line.lstrip().startswith("File ") or exception_line:
             out.append("")
         out.append(line)
     return "\n".join(out) + "\n"
@@ -251,7 +258,8 @@ def fragment(text: str) -> str:
 def lambda_legacy(exc: BaseException) -> str:
     body = "".join(traceback.format_exception(exc, chain=False))
     lines = [line.lstrip() for line in body.rstrip("\n").split("\n")]
-    return f"START RequestId: 8d2f Version: $LATEST\n{exc}: {type(exc).__name__}\n" + "\n".join(lines) + "\nEND RequestId: 8d2f\n"
+    header = f"{exc}: {type(exc).__name__}"
+    return f"START RequestId: 8d2f Version: $LATEST\n{header}\n" + "\n".join(lines) + "\nEND RequestId: 8d2f\n"
 
 
 def lambda_legacy_no_header(exc: BaseException) -> str:
@@ -277,7 +285,12 @@ def step_functions_history(exc: BaseException) -> str:
         "timestamp": "2026-11-22T10:00:00.000Z",
         "type": "TaskFailed",
         "id": 7,
-        "taskFailedEventDetails": {"resourceType": "lambda", "resource": "invoke", "error": type(exc).__name__, "cause": json.dumps(_lambda_error(exc))},
+        "taskFailedEventDetails": {
+            "resourceType": "lambda",
+            "resource": "invoke",
+            "error": type(exc).__name__,
+            "cause": json.dumps(_lambda_error(exc)),
+        },
     }
     return json.dumps({"events": [event]}) + "\n"
 
@@ -306,7 +319,13 @@ LAMBDA_FORMS = {
     "step_functions_history": step_functions_history,
     "error_object": error_object,
 }
-GROUP_FORMS = {"trimmed_box": no_indent, "box_one_space_trim": lambda t: "\n".join(line[1:] if line.startswith(" ") else line for line in t.split("\n"))}
+
+
+def trim_one_space(text: str) -> str:
+    return "\n".join(line[1:] if line.startswith(" ") else line for line in text.split("\n"))
+
+
+GROUP_FORMS = {"trimmed_box": no_indent, "box_one_space_trim": trim_one_space}
 
 
 def main() -> None:
