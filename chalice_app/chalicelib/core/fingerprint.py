@@ -119,12 +119,17 @@ def canonical_type(name: str) -> str:
     return _TYPE_ALIASES.get(name, name).rsplit(".", 1)[-1]
 
 
-def normalize_message(message: str) -> str:
-    """A message with its variable parts replaced by typed placeholders."""
-    text = redact(message)
+def normalize_variables(text: str) -> str:
+    """``text`` with its variable parts (numbers, quoted values, UUIDs, hex, IPs, paths, emails,
+    timestamps) replaced by typed placeholders and whitespace folded; linear in ``len(text)``."""
     for pattern, placeholder in _VARIABLE_PARTS:
         text = pattern.sub(placeholder, text)
     return _SPACE.sub(" ", text).strip()
+
+
+def normalize_message(message: str) -> str:
+    """A message redacted, then with its variable parts replaced by typed placeholders."""
+    return normalize_variables(redact(message))
 
 
 @lru_cache(maxsize=4096)

@@ -634,8 +634,13 @@ def _legacy_start(text: str, nxt: str | None) -> bool:
     return _legacy_header(text.rstrip()) is not None
 
 
-def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False) -> tuple[Traceback, int] | None:
-    """Try to read a traceback starting at line ``i``; return it and the index after it."""
+def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False) -> tuple[Traceback | None, int]:
+    """Try to read a traceback starting at line ``i``: (it or None, the index to go on from).
+
+    A fragment that ends without an exception line skips every frame it read: a fragment
+    starting at any of them would end the same way (so a run of frames is read once, not once
+    per frame).
+    """
     text = lines[i].text.rstrip()
     cur = _Cursor(lines, i, bare_headers)
     fallback: tuple[str, str] | None = None
@@ -658,20 +663,22 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
         if m and not _GROUP_HEADER.match(text):
             head = text[: m.start()]
             if len(head) > MAX_PREFIX:
-                return None  # "Traceback" deep inside a long line: a mention
+                return None, i + 1  # "Traceback" deep inside a long line: a mention
             if head:
                 cur.prefix = _prefix_pattern(head)
                 if head.strip():
                     form = "logging"
     start_origin = lines[i].origin
     chain, truncated = _chain(cur, start_origin, fallback, fragment)
+    if not chain and fragment:
+        return None, max(cur.pos, i + 1)
     if not chain:
         alone = _syntax_error_alone(cur)
         if alone is None:
-            return None
+            return None, i + 1
         chain = [alone]
     elif not (fallback or fragment or _HEADER.search(text) or _GROUP_HEADER.match(text) or "|" in text):
-        return None  # a bare "Error: ..." line is not a traceback
+        return None, i + 1  # a bare "Error: ..." line is not a traceback
     end = max(cur.pos, i + 1)
     raw = "\n".join(line.text for line in lines[i:end])
     reasons = cur.ctx.reasons
@@ -725,12 +732,10 @@ def scan_lines(
         elif not _legacy_start(text, nxt):
             i += 1
             continue
-        found = _parse_at(lines, i, form, bare_headers)
-        if found is None:
-            i += 1
-            continue
-        out.append(found)
-        i = found[1]
+        tb, after = _parse_at(lines, i, form, bare_headers)
+        if tb is not None:
+            out.append((tb, after))
+        i = after
     return out
 
 
