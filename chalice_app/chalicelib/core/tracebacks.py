@@ -87,6 +87,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Cheap test of whether an entry can hold any part of a traceback start.
 _MAYBE = re.compile(r'Traceback \(most|File "|\| \w|^\[ERROR\]', re.MULTILINE)
 _MARKER_CHARS = "^~-+ \t"
+_MARKER_STARTS = "^~-+."  # first character of a marker or elision line
 
 
 class LogLine(NamedTuple):
@@ -273,14 +274,18 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
                 return out, flat
             cur.pos = nxt
             continue
-        if _frame(s) or _location(s) or _repeat(s):
+        t = s.lstrip()  # cheap first-character tests before any pattern: this loop is hot
+        if t.startswith('File "'):
+            if _frame(s) or _location(s):
+                return out, flat
+        elif t.startswith("[Previous") and _repeat(s):
             return out, flat
-        if _is_marker_line(s):
+        if t[0] in _MARKER_STARTS and _is_marker_line(s):
             cur.advance()
             continue
-        ind = _indent(s)
+        ind = len(s) - len(t)
         if ind > frame_indent:
-            out.append(s.strip())
+            out.append(t.rstrip())
             cur.advance()
             continue
         if out or ind < frame_indent or _is_header(s) or s in (_CAUSE, _CONTEXT):
@@ -320,14 +325,15 @@ def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
                 cur.pos = nxt  # type: ignore[assignment]
                 continue
             break
-        m = _frame(s)
+        file_line = s.lstrip().startswith('File "')
+        m = _frame(s) if file_line else None
         if m:
             cur.advance()
             indent = _indent(s)
             src, flat = _source_lines(cur, indent)
             frames.append(Frame(m["file"], int(m["line"]), m["func"].rstrip(), src[0] if src else ""))
             continue
-        m = _location(s)
+        m = _location(s) if file_line else None
         if m:
             cur.advance()
             indent = _indent(s)
