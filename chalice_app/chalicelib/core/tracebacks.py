@@ -262,7 +262,8 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
         s = cur.line
         if s is None:
             return out, flat
-        if not s.strip():  # blank lines inside: skip them when the frame's source goes on
+        t = s.lstrip()  # cheap first-character tests before any pattern: this loop is hot
+        if not t:  # blank lines inside: skip them when the frame's source goes on
             nxt = cur.after_blanks()
             if nxt is None:
                 return out, flat
@@ -274,7 +275,6 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
                 return out, flat
             cur.pos = nxt
             continue
-        t = s.lstrip()  # cheap first-character tests before any pattern: this loop is hot
         if t.startswith('File "'):
             if _frame(s) or _location(s):
                 return out, flat
@@ -318,18 +318,19 @@ def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
         s = cur.line
         if s is None:
             break
-        if not s.strip():
+        t = s.lstrip()
+        if not t:
             nxt = cur.after_blanks()
             following = cur.at(nxt) if nxt is not None else None
             if following is not None and (_frame(following) or _location(following) or _repeat(following)):
                 cur.pos = nxt  # type: ignore[assignment]
                 continue
             break
-        file_line = s.lstrip().startswith('File "')
+        file_line = t.startswith('File "')
         m = _frame(s) if file_line else None
         if m:
             cur.advance()
-            indent = _indent(s)
+            indent = len(s) - len(t)
             src, flat = _source_lines(cur, indent)
             frames.append(Frame(m["file"], int(m["line"]), m["func"].rstrip(), src[0] if src else ""))
             continue
