@@ -75,3 +75,22 @@ def test_lambda_forms_of_a_bug_group_together() -> None:
         rows = [r for r in ROWS if r["scenario"] == scenario and r["form"] in FINAL_ONLY - {"fragment"}]
         fps = {fingerprint(read_tracebacks((MESSY / r["file"]).read_bytes())[0]) for r in rows}
         assert len(rows) == 5 and len(fps) == 1, scenario
+
+
+def test_a_python_upgrade_does_not_split_a_group_whose_cause_was_raised_in_the_standard_library() -> None:
+    # GIVEN the library_cause sample as Python 3.12 would print it: other stdlib paths, lines, source
+    original = (MESSY / "library_cause__original.log").read_text()
+    upgraded = original.replace("/python3.11/", "/python3.12/").replace("sock.connect(sa)", "sock.connect(address)")
+    upgraded = upgraded.replace("line 836, in create_connection", "line 852, in create_connection")
+    assert upgraded != original
+    # THEN the same group
+    [a], [b] = read_tracebacks(original.encode()), read_tracebacks(upgraded.encode())
+    assert fingerprint(a) == fingerprint(b)
+
+
+def test_generated_code_with_other_values_keeps_its_syntax_error_group() -> None:
+    original = (MESSY / "generated_syntax__original.log").read_text()
+    other = original.replace("x = 41 +", "x = 7 +").replace('generated.py", line 1\n', 'generated.py", line 3\n')
+    assert other != original
+    [a], [b] = read_tracebacks(original.encode()), read_tracebacks(other.encode())
+    assert fingerprint(a) == fingerprint(b)
