@@ -92,6 +92,9 @@ def _print_table(found: list[tuple[Traceback, str]], explain: bool) -> None:
                 hint = f"  ({c.hint})" if c.hint else ""
                 print(f"      {mark} {c.name} = {_clip(c.value, 90)}{hint}")
             print(f"      seen at: {', '.join(s for _, s in members[:5])}{' …' if len(members) > 5 else ''}")
+            reasons = sorted({m[0].truncated_reason for m in members if m[0].truncated_reason})
+            for reason in reasons:
+                print(f"      truncated: {reason}")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

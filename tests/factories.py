@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
 import uuid
 from typing import TYPE_CHECKING
+
+from chalicelib.core.logs_payload import encode_data
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,7 +35,7 @@ def payload(
 
 def encode_payload(doc: dict) -> str:
     """The subscription wire form: base64(gzip(json))."""
-    return base64.b64encode(gzip.compress(json.dumps(doc).encode())).decode()
+    return encode_data(doc)
 
 
 def logs_event(doc: dict) -> dict:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from chalicelib.core.fingerprint import fingerprint
 from chalicelib.core.logs_payload import LogEvent, find_in_events
-from chalicelib.core.models import Frame, RaisedException, Traceback
+from chalicelib.core.models import Frame, Location, RaisedException, Traceback
 from chalicelib.core.redact import redact
 from chalicelib.core.tracebacks import find_in_text, render
 
@@ -161,3 +161,65 @@ def test_text_without_a_traceback_yields_nothing(lines: list[str]) -> None:
     text = "\n".join(lines)
     assume("Traceback (most recent call last):" not in text and 'File "' not in text)
     assert find_in_text(text) == []
+
+
+@given(st.text(max_size=2000))
+def test_a_read_traceback_has_a_type_or_says_why_not(text: str) -> None:
+    for tb in find_in_text(text):
+        assert tb.final.type or (tb.truncated and tb.truncated_reason)
+
+
+LIB_ROOTS = st.sampled_from(
+    ["/var/lang/lib/python3.{v}/", "/usr/local/lib/python3.{v}/", "/opt/venv/lib/python3.{v}/site-packages/"]
+)
+
+
+@st.composite
+def library_frames(draw: st.DrawFn) -> tuple[Frame, ...]:
+    root = draw(LIB_ROOTS).format(v=draw(st.integers(8, 13)))
+    names = draw(st.lists(IDENT, min_size=1, max_size=4))
+    return tuple(Frame(f"{root}{n}.py", draw(st.integers(1, 3000)), n, draw(SOURCE)) for n in names)
+
+
+@given(tracebacks(), library_frames(), library_frames(), TYPE)
+def test_a_library_only_exception_contributes_its_type_alone(
+    tb: Traceback, lib_a: tuple[Frame, ...], lib_b: tuple[Frame, ...], cause_type: str
+) -> None:
+    # GIVEN a cause raised and caught inside a library (another Python or library version
+    # prints other files, lines and source), before the app's own exceptions
+    def with_cause(frames: tuple[Frame, ...], type_: str) -> str:
+        cause = RaisedException(type_, "connection refused", frames, link="context")
+        return render(Traceback((cause, *tb.exceptions), "", "plain"))
+
+    # THEN its frames do not count, its type does
+    assert fingerprint(parse_one(with_cause(lib_a, cause_type))) == fingerprint(
+        parse_one(with_cause(lib_b, cause_type))
+    )
+    other = cause_type + "Other"
+    assert fingerprint(parse_one(with_cause(lib_a, cause_type))) != fingerprint(parse_one(with_cause(lib_a, other)))
+
+
+@given(library_frames(), library_frames())
+def test_library_frames_still_count_when_no_exception_has_an_in_app_frame(
+    lib_a: tuple[Frame, ...], lib_b: tuple[Frame, ...]
+) -> None:
+    assume([(f.function, f.source) for f in lib_a] != [(f.function, f.source) for f in lib_b])
+    a = render(Traceback((RaisedException("ValueError", "x", lib_a),), "", "plain"))
+    b = render(Traceback((RaisedException("ValueError", "x", lib_b),), "", "plain"))
+    assert fingerprint(parse_one(a)) != fingerprint(parse_one(b))
+
+
+@given(tracebacks(), IDENT, WORDS, WORDS, st.integers(1, 500), st.integers(1, 500))
+def test_a_syntax_error_location_contributes_its_file_name_only(
+    tb: Traceback, name: str, src_a: str, src_b: str, line_a: int, line_b: int
+) -> None:
+    # GIVEN code generated at run time: its text and line vary with the values it was built from
+    def syntax(file: str, source: str, line: int) -> str:
+        final = RaisedException(
+            "SyntaxError", "invalid syntax", tb.final.frames, syntax_error=Location(file, line, source.strip() or "x")
+        )
+        return render(Traceback((*tb.exceptions[:-1], final), "", "plain"))
+
+    a = fingerprint(parse_one(syntax(f"/var/task/gen/{name}.py", src_a, line_a)))
+    assert a == fingerprint(parse_one(syntax(f"/srv/app/gen/{name}.py", src_b, line_b)))
+    assert a != fingerprint(parse_one(syntax(f"/var/task/gen/{name}_other.py", src_a, line_a)))

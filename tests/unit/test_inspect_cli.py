@@ -66,3 +66,30 @@ def test_bad_file_is_reported_and_the_rest_still_read(tmp_path) -> None:
     assert result.returncode == 1
     assert "broken.gz" in result.stderr and "missing.log" in result.stderr
     assert len(json.loads(result.stdout)["tracebacks"]) == 2
+
+
+def test_malformed_wire_payloads_and_gzip_bombs_exit_1_with_a_reason(tmp_path) -> None:
+    # GIVEN A12's .b64 files (read silently as text before) and A14's bomb (2.1 GB RSS before)
+    import base64
+    import gzip
+
+    good = gzip.compress(json.dumps(payload(["x"])).encode())
+    (tmp_path / "truncated.b64").write_bytes(base64.b64encode(good[: len(good) // 2]))
+    (tmp_path / "notgzip.b64").write_bytes(base64.b64encode(b"hello this is not gzip at all, just text"))
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"\0" * (16 << 20)) * 5)
+    # WHEN
+    result = run("inspect", *(str(tmp_path / n) for n in ("truncated.b64", "notgzip.b64", "bomb.gz")), "--json")
+    # THEN
+    assert result.returncode == 1
+    assert "truncated.b64: logs payload is truncated" in result.stderr
+    assert "notgzip.b64: logs payload is not gzip data" in result.stderr
+    assert "bomb.gz: gzip file is corrupt or too large" in result.stderr and "refused" in result.stderr
+    assert json.loads(result.stdout) == {"tracebacks": []}
+
+
+def test_explain_says_why_a_traceback_is_truncated(tmp_path) -> None:
+    log = tmp_path / "cut.log"
+    log.write_text('Traceback (most recent call last):\n  File "/srv/app/jobs.py", line 3, in run\n    go()\n')
+    result = run("inspect", str(log), "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "truncated: no exception line after the frames" in result.stdout

@@ -157,3 +157,46 @@ def test_json_lines_export_with_mixed_records_and_text(tmp_path) -> None:
     ]
     found = read_tracebacks("\n".join(lines).encode())
     assert [(tb.final.type, tb.origin) for tb in found] == [("KeyError", 2), ("ZeroDivisionError", 3)]
+
+
+def test_a_log_line_ending_in_a_word_before_a_header_is_not_a_legacy_lambda_header() -> None:
+    text = (
+        "handler: Failed\nTraceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    g()\nKeyError: 'k'\n"
+    )
+    [tb] = find_in_text(text)
+    assert (tb.origin, tb.form, tb.final.type) == (2, "plain", "KeyError")
+
+
+def test_legacy_lambda_header_gives_the_exception_when_the_text_stops_early() -> None:
+    [tb] = find_in_text("'sku': KeyError\nFile \"/var/task/app.py\", line 3, in handler\nreturn event['sku']\n")
+    assert (tb.form, tb.final.type, tb.final.message) == ("lambda_legacy", "KeyError", "'sku'")
+    assert tb.final.frames[0].source == "return event['sku']"
+
+
+def test_a_frame_line_without_an_exception_line_after_it_is_not_a_fragment() -> None:
+    text = '  File "/srv/app/jobs.py", line 3, in run\n    go()\nINFO retrying\n'
+    assert find_in_text(text) == []
+
+
+def test_headerless_fragment_ending_at_its_exception_line_is_read() -> None:
+    text = 'see below\n  File "/srv/app/jobs.py", line 3, in run\n    go()\nValueError: bad\nthanks\n'
+    [tb] = find_in_text(text)
+    assert (tb.origin, tb.final.type, tb.final.frames[0].function, tb.truncated) == (2, "ValueError", "run", False)
+
+
+def test_lambda_error_nested_as_a_step_functions_cause_string() -> None:
+    inner = {
+        "errorType": "KeyError",
+        "errorMessage": "'sku'",
+        "stackTrace": ['  File "/var/task/a.py", line 3, in h\n'],
+    }
+    [tb] = from_record({"Error": "KeyError", "Cause": json.dumps(inner)})
+    assert (tb.form, tb.final.type, tb.final.frames[0].function) == ("lambda_json", "KeyError", "h")
+    assert from_record({"Error": "States.Timeout", "Cause": "not json"}) is None
+
+
+def test_whole_traceback_indented_inside_other_output_keeps_its_exception_line() -> None:
+    body = "\n".join("      " + line for line in PLAIN.splitlines()[1:-1])
+    [tb] = find_in_text("pip output\n" + body + "\n    note: subprocess failed\n")
+    assert (tb.final.type, tb.final.message) == ("ZeroDivisionError", "division by zero")
+    assert [f.function for f in tb.final.frames] == ["handle", "process"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+# Linear: each character has one way to match and the repeats never give back (possessive).
+_TOKEN = re.compile(r'([?-]?)(?:"((?:[^"\\]++|\\.)*+)"|(\S++))')
 
 
 class FilterPatternError(ValueError):

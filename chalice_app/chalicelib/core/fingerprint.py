@@ -4,7 +4,12 @@ Like Sentry's grouping, the hash is built from named components, each saying whe
 contributed and why, so a reader can see the reason two events group next to the hash:
 
 - every exception of the chain contributes its type (the class name: the Lambda runtime prints
-  no module) and its in-app frames; library frames count only when it has no in-app frame;
+  no module) and its in-app frames. An exception with no in-app frame (raised inside the
+  standard library or a dependency) contributes its type alone when another exception of the
+  trace has in-app frames: library source lines change between Python and library versions.
+  Library frames count only when no exception of the trace has an in-app frame;
+- a SyntaxError location contributes its file name only, never its source text or line number
+  (code generated or loaded at run time carries values in that text);
 - a frame contributes its file name (never the directory: deployment roots such as
   ``/var/task/``, ``/srv/app/src/orders/`` or a release directory vary between hosts), its
   function and its source line with whitespace folded; never its line number;
@@ -37,17 +42,19 @@ _LIBRARY = re.compile(
     r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?/"
     r"|^/var/runtime/|^/var/lang/|^/usr/lib/|^<frozen |^<string>$|^<__array_function__"
 )
+# Linear patterns only (they read log text): possessive repeats, and searches that can start
+# inside a run begin only where the run begins (lookbehind), so no run is scanned twice.
 _VARIABLE_PARTS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d++)?)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
     (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), "<uuid>"),
-    (re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
+    (re.compile(r"(?<![\w.%+-])[\w.%+-]++@[\w-]++(?:\.[\w-]++)++"), "<email>"),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d++)?\b"), "<ip>"),
     (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
-    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
-    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "<hex>"),
-    (re.compile(r"'[^']*'|\"[^\"]*\""), "<str>"),
-    (re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?"), "<path>"),
-    (re.compile(r"[-+]?\b\d+(?:\.\d+)?\b"), "<num>"),
+    (re.compile(r"\b0x[0-9a-fA-F]++\b"), "<hex>"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}+\b"), "<hex>"),
+    (re.compile(r"'[^']*+'|\"[^\"]*+\""), "<str>"),
+    (re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]++){2,}+/?"), "<path>"),
+    (re.compile(r"[-+]?\b\d++(?:\.\d++)?\b"), "<num>"),
 ]
 _SPACE = re.compile(r"\s+")
 # Exceptions CPython renamed or merged between releases: the same bug keeps its group when the
@@ -112,12 +119,17 @@ def canonical_type(name: str) -> str:
     return _TYPE_ALIASES.get(name, name).rsplit(".", 1)[-1]
 
 
-def normalize_message(message: str) -> str:
-    """A message with its variable parts replaced by typed placeholders."""
-    text = redact(message)
+def normalize_variables(text: str) -> str:
+    """``text`` with its variable parts (numbers, quoted values, UUIDs, hex, IPs, paths, emails,
+    timestamps) replaced by typed placeholders and whitespace folded; linear in ``len(text)``."""
     for pattern, placeholder in _VARIABLE_PARTS:
         text = pattern.sub(placeholder, text)
     return _SPACE.sub(" ", text).strip()
+
+
+def normalize_message(message: str) -> str:
+    """A message redacted, then with its variable parts replaced by typed placeholders."""
+    return normalize_variables(redact(message))
 
 
 @lru_cache(maxsize=4096)
@@ -142,10 +154,26 @@ def collapse_recursion(keys: Sequence[str], max_period: int = 8) -> list[str]:
     return out
 
 
-def _frame_components(exc: RaisedException, label: str) -> list[Component]:
+def _has_in_app(exc: RaisedException) -> bool:
+    """Whether ``exc`` or one of its sub-exceptions (at any depth) has an in-app frame."""
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if any(is_in_app(f.file) for f in e.frames):
+            return True
+        todo.extend(e.children)
+    return False
+
+
+def _frame_components(exc: RaisedException, label: str, trace_in_app: bool) -> list[Component]:
     in_app = [f for f in exc.frames if is_in_app(f.file)]
+    if not in_app and trace_in_app:
+        # Raised inside a library while another exception of the trace is the app's: the type
+        # says enough, and the library's lines change with every Python or library upgrade.
+        hint = "library frame (another exception of the trace has in-app frames)"
+        return [Component(f"{label}.frame", _frame_key(f), False, hint) for f in exc.frames]
     chosen = in_app or list(exc.frames)
-    hint = "in-app frame" if in_app else "library frame (no in-app frame)"
+    hint = "in-app frame" if in_app else "library frame (no in-app frame in the trace)"
     keys = collapse_recursion([_frame_key(f) for f in chosen])
     parts = [Component(f"{label}.frame", key, True, hint) for key in keys]
     if in_app:
@@ -157,13 +185,15 @@ def _frame_components(exc: RaisedException, label: str) -> list[Component]:
     return parts
 
 
-def _exception_components(exc: RaisedException, label: str, use_message: bool) -> list[Component]:
+def _exception_components(exc: RaisedException, label: str, use_message: bool, trace_in_app: bool) -> list[Component]:
     parts = [Component(f"{label}.type", canonical_type(exc.type) or "<unknown>", True)]
     if exc.syntax_error is not None:
         loc = exc.syntax_error
-        source = _clean_source(loc.source)
-        parts.append(Component(f"{label}.syntax_error", f"{module_key(loc.file)}:{source}", True))
-    parts.extend(_frame_components(exc, label))
+        parts.append(Component(f"{label}.syntax_error", module_key(loc.file), True, "file name only"))
+        parts.append(
+            Component(f"{label}.syntax_error.source", _clean_source(loc.source), False, "generated code varies")
+        )
+    parts.extend(_frame_components(exc, label, trace_in_app))
     parts.append(
         Component(
             f"{label}.message",
@@ -175,7 +205,7 @@ def _exception_components(exc: RaisedException, label: str, use_message: bool) -
     if exc.children:
         child_keys = sorted(
             {
-                "|".join(c.value for c in _exception_components(child, "g", use_message) if c.contributes)
+                "|".join(c.value for c in _exception_components(child, "g", use_message, trace_in_app) if c.contributes)
                 for child in exc.children
             }
         )
@@ -186,9 +216,10 @@ def _exception_components(exc: RaisedException, label: str, use_message: bool) -
 def components(tb: Traceback) -> list[Component]:
     """The named parts of a traceback's grouping string, contributing or not."""
     has_frames = any(e.frames or e.syntax_error for e in tb.exceptions)
+    trace_in_app = any(_has_in_app(e) for e in tb.exceptions)
     parts: list[Component] = []
     for n, exc in enumerate(tb.exceptions):
-        parts.extend(_exception_components(exc, f"chain[{n}]", not has_frames))
+        parts.extend(_exception_components(exc, f"chain[{n}]", not has_frames, trace_in_app))
     return parts
 
 

@@ -10,24 +10,34 @@ Accepted, tried in this order:
    lines are raw log text.
 
 Origins are 1-based line numbers for text and JSON lines, 0-based event indexes for payloads.
+
+Bounded: a gzip file inflates to at most ``MAX_FILE_BYTES`` and a base64 payload to the
+subscription limit (``logs_payload.MAX_PAYLOAD_BYTES``), in bounded steps; encodings nest at most
+``MAX_ENCODING_LAYERS`` deep. A file that is base64 but not a gzip payload, or a cut-off gzip,
+raises PayloadError rather than being read as text.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.logs_payload import LogEvent, decode_data, find_in_batch, find_in_events, parse_batch
+from chalicelib.core.logs_payload import LogEvent, decode_data, find_in_batch, find_in_events, inflate, parse_batch
 from chalicelib.core.tracebacks import LogLine, find_in_lines, find_in_records, split_lines
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
     from chalicelib.core.models import Traceback
 
-_BASE64 = re.compile(rb"^[A-Za-z0-9+/=\s]{16,}$")
+# The wire form as a file: base64 characters, possibly wrapped over lines, nothing else.
+_BASE64 = re.compile(rb"[A-Za-z0-9+/=\r\n]{16,}+")
+# What a gzip file may inflate to. A log file compresses 10-20x; 64 MiB of text is already a
+# few minutes of parsing on one core. Bigger logs: decompress them yourself and pass the text.
+MAX_FILE_BYTES = 64 << 20
+# gzip of base64 of gzip...: more layers than this is not a log file.
+MAX_ENCODING_LAYERS = 3
 
 
 def _text(data: bytes) -> str:
@@ -73,7 +83,10 @@ def _from_document(doc: object) -> list[Traceback] | None:
             return find_in_batch(parse_batch(doc))
         if isinstance(doc.get("events"), list):
             events = _events_from_export(doc["events"])
-            return _from_events(events) if events is not None else None
+            if events is not None:
+                return _from_events(events)
+            # Not log events: records such as a Step Functions execution history.
+            return find_in_records([(item, n) for n, item in enumerate(doc["events"]) if isinstance(item, Mapping)])
         return find_in_records([(doc, 1)])
     if isinstance(doc, list):
         events = _events_from_export(doc)
@@ -102,25 +115,27 @@ def _from_lines(text: str) -> list[Traceback]:
     return sorted(found, key=lambda tb: tb.origin)
 
 
-def read_tracebacks(data: bytes) -> list[Traceback]:
+def read_tracebacks(data: bytes, _layer: int = 0) -> list[Traceback]:
     """Every traceback in the bytes of one log file, whatever of the accepted forms it is in.
 
-    Raises PayloadError when the file claims to be a payload (base64/gzip/JSON payload shape)
-    but is malformed.
+    Raises PayloadError when the file claims to be a payload (gzip, base64 wire form, JSON
+    payload shape) but is malformed, too large once inflated, or nested too deep.
     """
+    if _layer > MAX_ENCODING_LAYERS:
+        raise PayloadError(f"more than {MAX_ENCODING_LAYERS} layers of gzip / base64: not a log file")
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise PayloadError(f"gzip file is corrupt: {exc}") from exc
+            data = inflate(data, MAX_FILE_BYTES, "gzip file", members=True)
+        except PayloadError as exc:
+            raise PayloadError(f"gzip file is corrupt or too large: {exc}") from exc
+        return read_tracebacks(data, _layer + 1)
     stripped = data.strip()
-    if _BASE64.match(stripped) and not stripped.isalpha():
-        try:
-            decoded = decode_data(b"".join(stripped.split()))
-        except PayloadError:
-            decoded = None
-        if decoded is not None:
-            return read_tracebacks(decoded)
+    if _BASE64.fullmatch(stripped) and not stripped.isalpha():
+        joined = b"".join(stripped.split())
+        if len(joined) % 4 == 0:
+            # Base64 from end to end: the subscription wire form, so anything but a payload in it
+            # is a malformed payload, not text (a single word or hex hash is not base64-padded).
+            return read_tracebacks(decode_data(joined), _layer + 1)
     text = _text(data)
     if text.lstrip().startswith(("{", "[")):
         try:

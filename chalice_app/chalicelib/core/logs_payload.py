@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import json
 import zlib
 from bisect import bisect_right
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
 
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 DATA_MESSAGE = "DATA_MESSAGE"
+
+# The most a subscription payload may inflate to. CloudWatch Logs puts at most 1 MiB of messages
+# (plus 26 bytes per event) in a PutLogEvents batch and a subscription delivery is smaller than
+# Lambda's 1 MiB invoke payload; as JSON, escaping can grow a message up to 6x (``\u0001``) and
+# 10,000 events add about 1 MB of ids and timestamps. 8 MiB covers all of that with room to
+# spare, and stays far below a 512 MB function's memory: a gzip bomb is refused, not inflated.
+MAX_PAYLOAD_BYTES = 8 << 20
+_INFLATE_STEP = 1 << 20
 
 
 class LogEvent(NamedTuple):
@@ -72,17 +81,55 @@ class LogsBatch:
         )
 
 
+def inflate(compressed: bytes, limit: int, what: str = "logs payload", members: bool = False) -> bytes:
+    """gzip (or zlib) data → bytes, never more than ``limit`` bytes of output.
+
+    Decompresses in steps of at most 1 MiB with ``zlib.decompressobj(...).decompress(data,
+    max_length)``, so memory stays bounded whatever the ratio. PayloadError when the data is not
+    gzip, is cut off, or inflates past ``limit``. With ``members``, concatenated gzip members are
+    read one after the other (``cat a.gz b.gz``); otherwise bytes after the first end are ignored.
+    """
+    out = bytearray()
+    data = compressed
+    while True:
+        # MAX_WBITS | 32 accepts a gzip or a zlib header.
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        try:
+            chunk = inflater.decompress(data, _INFLATE_STEP)
+            while True:
+                out += chunk
+                if len(out) > limit:
+                    raise PayloadError(f"{what} inflates past {limit:,} bytes: refused (a gzip bomb?)")
+                tail = inflater.unconsumed_tail
+                if inflater.eof or (not tail and len(chunk) < _INFLATE_STEP):
+                    break  # the end, or the input is used up with no output pending
+                chunk = inflater.decompress(tail, _INFLATE_STEP)
+        except zlib.error as exc:
+            raise PayloadError(f"{what} is not gzip data: {exc}") from exc
+        if not inflater.eof:
+            raise PayloadError(f"{what} is truncated: the gzip stream ends before its end marker")
+        data = inflater.unused_data
+        if not members or not data.strip(b"\0"):
+            return bytes(out)
+
+
 def decode_data(data: str | bytes) -> bytes:
-    """base64 + gzip (or zlib) → bytes, with a PayloadError saying which step failed."""
+    """base64 + gzip (or zlib) → bytes, with a PayloadError saying which step failed; at most
+    ``MAX_PAYLOAD_BYTES`` are inflated."""
     try:
         compressed = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise PayloadError(f"logs payload is not base64: {exc}") from exc
-    try:
-        # MAX_WBITS | 32 accepts a gzip or a zlib header.
-        return zlib.decompress(compressed, zlib.MAX_WBITS | 32)
-    except zlib.error as exc:
-        raise PayloadError(f"logs payload is not gzip data: {exc}") from exc
+    return inflate(compressed, MAX_PAYLOAD_BYTES)
+
+
+def encode_data(payload: Mapping[str, object] | bytes) -> str:
+    """The subscription wire encoding, ``decode_data``'s inverse: base64(gzip(json)).
+
+    ``payload`` is the decoded document (serialized as JSON) or bytes already serialized.
+    """
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return base64.b64encode(gzip.compress(raw)).decode()
 
 
 def loads_text(raw: bytes) -> object:

@@ -56,6 +56,8 @@ class Traceback:
     truncated: bool = False
     log_stream: str = ""
     timestamp: int | None = None
+    # Why the parser stopped early when ``truncated`` (no exception line, a depth or size limit).
+    truncated_reason: str = ""
 
     @property
     def final(self) -> RaisedException:

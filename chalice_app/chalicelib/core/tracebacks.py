@@ -7,11 +7,22 @@ Reads every form a Python service's logs carry:
   ``<frozen ...>`` / ``<string>`` / ``<stdin>`` frames, multi-line messages and notes;
 - ``logging.exception`` output, with a log prefix on the first line or on every line;
 - the AWS Lambda runtime's ``[ERROR] Type: message`` text form (``\\r`` line breaks, no-break
-  space indentation, final exception only) and its JSON forms (``errorType`` / ``stackTrace``);
-- aws-lambda-powertools Logger records (``exception`` / ``exception_name`` / ``stack_trace``).
+  space indentation, final exception only), its legacy 2.7 / 3.6 ``'message': Type`` text form
+  and its JSON forms (``errorType`` / ``stackTrace``), also nested in another JSON error
+  (a Step Functions ``Cause``);
+- aws-lambda-powertools Logger records (``exception`` / ``exception_name`` / ``stack_trace``);
+- real-world pastes: indentation lost or changed (none, one space, tabs, the whole traceback
+  indented), a quote or log prefix on every line or on some, blank lines inside, fragments that
+  start at a ``File "..."`` line, exception-group boxes with their leading spaces trimmed.
 
 Text that merely mentions "Traceback" or an error name yields nothing. A traceback cut off before
-its exception line yields what was read, flagged ``truncated``.
+its exception line yields what was read, flagged ``truncated`` with a ``truncated_reason``.
+
+Bounded work (see docs/parser.md): every pattern that reads log text is linear (possessive
+quantifiers, anchors, no nested ambiguous repeats), structural lines longer than ``MAX_LINE``
+are never matched as structure, a log prefix is at most ``MAX_PREFIX`` characters, and exception
+groups are parsed without recursion; nesting deeper than ``MAX_GROUP_DEPTH`` is dropped and the
+traceback marked truncated.
 """
 
 from __future__ import annotations
@@ -19,40 +30,64 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from chalicelib.core.models import ChainLink, Frame, Location, RaisedException, Traceback
 
-# --- line grammar -------------------------------------------------------------------------------
+# --- limits -------------------------------------------------------------------------------------
 
-_HEADER = re.compile(r"(?:Exception Group )?Traceback \(most recent call last\):\s*$")
-_GROUP_HEADER = re.compile(r"^(\s*)\+ Exception Group Traceback \(most recent call last\):\s*$")
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>\S.*?)\s*$')
-_LOCATION = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)\s*$')
-_REPEAT = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
-_MARKERS = re.compile(r"^\s*[\^~\-+ ]*[\^~][\^~\-+ ]*$")
-_ELISION = re.compile(r"^\s*\.\.\.<\d+ lines?>\.\.\.\s*$")
-_EXC_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w]*(?:\.[A-Za-z_<][\w<>]*)*)(?::(?: (?P<msg>.*))?)?$")
-_SYNTAX_TYPES = re.compile(r"^(?:\w+\.)*(?:SyntaxError|IndentationError|TabError|\w*SyntaxError)\b")
+# A header, frame, location, marker or box line longer than this is text, never structure: a
+# frame line is a path (PATH_MAX 4096) plus a function name. Exception lines are not capped.
+MAX_LINE = 8192
+# A log prefix (the text before "Traceback" on its line) longer than this is not a prefix.
+MAX_PREFIX = 256
+# Exception groups nested deeper than this keep their first MAX_GROUP_DEPTH levels (CPython
+# prints 10 by default); the rest is read past and the traceback marked truncated.
+MAX_GROUP_DEPTH = 100
+# Chains printed inside exception-group boxes inside chains ...: deeper ones are not parsed.
+MAX_NESTED_CHAINS = 20
+# Blank lines skipped inside a traceback (IPython pastes, shippers that split on "\r").
+MAX_BLANK_RUN = 2
+# A JSON error nested in another (Step Functions Cause): levels searched, text size parsed.
+MAX_JSON_NESTING = 4
+MAX_NESTED_JSON_TEXT = 1 << 20
+
+# --- line grammar -------------------------------------------------------------------------------
+# Every pattern is linear: possessive quantifiers (``*+``, ``++``) never give back what they
+# matched, and no two adjacent repeats can match the same character.
+
+_HEADER = re.compile(r"(?:Exception Group )?Traceback \(most recent call last\):\s*+$")
+_GROUP_HEADER = re.compile(r"^(\s*+)\+ Exception Group Traceback \(most recent call last\):\s*+$")
+_FRAME = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++), in (?P<func>\S.*+)$')
+_LOCATION = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++)\s*+$')
+_REPEAT = re.compile(r"^\s*+\[Previous line repeated (\d++) more times?\]\s*+$")
+_ELISION = re.compile(r"^\s*+\.\.\.<\d++ lines?>\.\.\.\s*+$")
+# Used with ``match(s, pos)``: no ``^`` (it would only match at the string's real start).
+_EXC_LINE = re.compile(r"(?P<type>[A-Za-z_]\w*+(?:\.[A-Za-z_<][\w<>]*+)*+)(?::(?: (?P<msg>.*+))?)?$")
+_TYPE_NAME = re.compile(r"[A-Za-z_]\w*+(?:\.[A-Za-z_]\w*+)*+")
+# Class names that only an exception has (builtins and common conventions).
+_STRONG_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Iteration", "Group", "Failure", "Timeout")
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
 _LAMBDA_HEADER = re.compile(
-    r"^\[ERROR\]\s+(?:\d{4}-\d\d-\d\dT\S+\s+[0-9a-fA-F-]{8,}\s+)?"
-    r"(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*))?$"
+    r"^\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
+    r"(?P<type>[A-Za-z_][\w.]*+)(?:: (?P<msg>.*+))?$"
 )
 # A line that starts a new log record rather than continuing an exception's message.
 _LOG_RECORD = re.compile(
     r"^(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[?(?:DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL|TRACE)\b"
-    r"|(?:START|END|REPORT) RequestId|INIT_START|[{\[]|>>> |\s*File \")"
+    r"|(?:START|END|REPORT) RequestId|INIT_START|[{\[]|>>> |\s*+File \")"
 )
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "TRACE"})
-_BOX_SEP = re.compile(r"^\+-+ (?:\d+|\.\.\.) -+$")
-_BOX_END = re.compile(r"^\+-+$")
-_PREFIX_TOKEN = re.compile(r"[0-9a-fA-F-]*\d[0-9a-fA-F-]*")
+_BOX_SEP = re.compile(r"^\+-++ (?:\d++|\.\.\.) -++$")
+_BOX_END = re.compile(r"^\+-++$")
+_PREFIX_TOKEN = re.compile(r"[0-9a-fA-F-]++")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Cheap test of whether an entry can hold any part of a traceback start.
 _MAYBE = re.compile(r'Traceback \(most|File "|\| \w|^\[ERROR\]', re.MULTILINE)
+_MARKER_CHARS = "^~-+ \t"
+_MARKER_STARTS = "^~-+."  # first character of a marker or elision line
 
 
 class LogLine(NamedTuple):
@@ -79,32 +114,102 @@ def may_contain_traceback(text: str) -> bool:
     )
 
 
+def _frame(s: str) -> re.Match[str] | None:
+    return _FRAME.match(s) if len(s) <= MAX_LINE else None
+
+
+def _location(s: str) -> re.Match[str] | None:
+    return _LOCATION.match(s) if len(s) <= MAX_LINE else None
+
+
+def _repeat(s: str) -> re.Match[str] | None:
+    return _REPEAT.match(s) if len(s) <= MAX_LINE else None
+
+
+def _is_header(s: str) -> bool:
+    """A ``Traceback`` header line with nothing but indentation before it."""
+    return len(s) <= MAX_LINE and _HEADER.match(s.lstrip()) is not None
+
+
+def _is_marker_line(s: str) -> bool:
+    """Caret / tilde lines (PEP 657) and ``...<N lines>...`` elisions: never source."""
+    t = s.strip()
+    if not t or len(t) > MAX_LINE:
+        return False
+    if not t.strip(_MARKER_CHARS):
+        return "^" in t or "~" in t
+    return _ELISION.match(t) is not None
+
+
+def _indent(s: str) -> int:
+    return len(s) - len(s.lstrip())
+
+
+def _strong_type(name: str) -> bool:
+    """Whether a name can only be an exception class (``ValueError``, ``botocore.x.ClientError``)."""
+    last = name.rsplit(".", 1)[-1]
+    return last[:1].isupper() and (last.endswith(_STRONG_SUFFIXES) or ("." in name and last.isidentifier()))
+
+
+def _is_syntax_type(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1]
+    return last.endswith("SyntaxError") or last in ("IndentationError", "TabError")
+
+
 # --- the scanner --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What one traceback's parse learned on the way: why it stopped early, if it did."""
+
+    reasons: list[str] = field(default_factory=list)
+
+    def stop(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
 
 
 class _Cursor:
     """Walks a list of lines, stripping the log prefix found on the traceback's first line."""
 
-    def __init__(self, lines: Sequence[LogLine], pos: int, bare_headers: bool = False) -> None:
+    def __init__(
+        self,
+        lines: Sequence[LogLine],
+        pos: int,
+        bare_headers: bool = False,
+        ctx: _Context | None = None,
+        nesting: int = 0,
+    ) -> None:
         self.lines = lines
         self.pos = pos
         self.prefix: re.Pattern[str] | None = None
         self.bare_headers = bare_headers
+        self.ctx = ctx if ctx is not None else _Context()
+        self.nesting = nesting
+        self._cache: tuple[int, str | None] = (-1, None)
 
-    @property
-    def has(self) -> bool:
-        return self.pos < len(self.lines)
-
-    @property
-    def line(self) -> str | None:
-        if self.pos >= len(self.lines):
+    def at(self, pos: int) -> str | None:
+        """The line at ``pos`` as the parser sees it: prefix stripped, tabs of its indentation
+        expanded, trailing space dropped."""
+        if pos >= len(self.lines):
             return None
-        text = self.lines[self.pos].text.rstrip()
+        text = self.lines[pos].text.rstrip()
         if self.prefix is not None:
             m = self.prefix.match(text)
             if m:
-                return text[m.end() :]
+                text = text[m.end() :]
+        if "\t" in text:
+            lead = _indent(text)
+            if "\t" in text[:lead]:
+                text = text[:lead].expandtabs(4) + text[lead:]
         return text
+
+    @property
+    def line(self) -> str | None:
+        if self._cache[0] != self.pos:
+            self._cache = (self.pos, self.at(self.pos))
+        return self._cache[1]
 
     @property
     def origin(self) -> int:
@@ -113,66 +218,146 @@ class _Cursor:
     def advance(self) -> None:
         self.pos += 1
 
+    def after_blanks(self) -> int | None:
+        """When the cursor is on a blank line: the position of the next non-blank line, if at
+        most ``MAX_BLANK_RUN`` blank lines away."""
+        pos = self.pos
+        while pos < len(self.lines) and pos - self.pos < MAX_BLANK_RUN:
+            s = self.at(pos)
+            if s is None or s.strip():
+                break
+            pos += 1
+        s = self.at(pos)
+        return pos if s is not None and s.strip() else None
+
 
 def _prefix_pattern(prefix: str) -> re.Pattern[str]:
     """A pattern for a log prefix: digits and hex runs (timestamps, request ids) may vary."""
     parts: list[str] = []
     last = 0
+    raw = prefix
     prefix = prefix.rstrip()  # a blank line under the prefix is printed without the space
+    if not prefix:  # indentation only: strip up to as much of it
+        return re.compile(rf"[ \t]{{0,{len(raw)}}}+")
     for m in _PREFIX_TOKEN.finditer(prefix):
+        if not any(c.isdigit() for c in m[0]):
+            continue
         parts.append(re.escape(prefix[last : m.start()]))
-        parts.append(r"[0-9a-fA-F-]+")
+        parts.append(r"[0-9a-fA-F-]++")
         last = m.end()
     parts.append(re.escape(prefix[last:]))
     return re.compile("".join(parts) + "[ \t]?")
 
 
-def _source_lines(cur: _Cursor) -> list[str]:
-    """Consume the indented source / marker lines that follow a ``File`` line."""
+def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
+    """Consume the source / marker lines that follow a ``File`` line indented ``frame_indent``.
+
+    Source is indented deeper than its ``File`` line; where indentation was lost (the same
+    column or none), one line that is not the exception line counts. Returns (lines, flat):
+    ``flat`` when the source was taken without indentation to tell it apart.
+    """
     out: list[str] = []
+    flat = False
     while True:
         s = cur.line
-        if s is None or not s.startswith("    ") or _FRAME.match(s) or _LOCATION.match(s):
-            return out
-        if _REPEAT.match(s):
-            return out
-        if not (_MARKERS.match(s) or _ELISION.match(s)):
-            out.append(s.strip())
+        if s is None:
+            return out, flat
+        t = s.lstrip()  # cheap first-character tests before any pattern: this loop is hot
+        if not t:  # blank lines inside: skip them when the frame's source goes on
+            nxt = cur.after_blanks()
+            if nxt is None:
+                return out, flat
+            following = cur.at(nxt) or ""
+            if _is_marker_line(following):
+                cur.pos = nxt
+                continue
+            if out or _indent(following) <= frame_indent or _frame(following) or _location(following):
+                return out, flat
+            cur.pos = nxt
+            continue
+        if t.startswith('File "'):
+            if _frame(s) or _location(s):
+                return out, flat
+        elif t.startswith("[Previous") and _repeat(s):
+            return out, flat
+        if t[0] in _MARKER_STARTS and _is_marker_line(s):
+            cur.advance()
+            continue
+        ind = len(s) - len(t)
+        if ind > frame_indent:
+            out.append(t.rstrip())
+            cur.advance()
+            continue
+        if out or ind < frame_indent or _is_header(s) or s in (_CAUSE, _CONTEXT):
+            return out, flat
+        found = _exception_line(s, frame_indent)
+        if found is not None and (_strong_type(found[0]) or _ends_frames(cur)):
+            return out, flat
+        out.append(s.strip())
+        flat = True
         cur.advance()
 
 
-def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None]:
+def _ends_frames(cur: _Cursor) -> bool:
+    """Whether the line after the cursor's cannot continue a traceback (so the cursor's line,
+    where indentation was lost, is the exception line rather than source)."""
+    nxt = cur.at(cur.pos + 1)
+    if nxt is None or not nxt.strip():
+        return True
+    return not (_frame(nxt) or _location(nxt) or _repeat(nxt) or _is_marker_line(nxt) or _exception_line(nxt, 0))
+
+
+def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
+    """Frames from the cursor on. Returns (frames, SyntaxError location, the last frame line's
+    indentation or -1, whether the last frame's source was taken without indentation)."""
     frames: list[Frame] = []
     location: Location | None = None
+    indent = -1
+    flat = False
     while True:
         s = cur.line
         if s is None:
             break
-        m = _FRAME.match(s)
+        t = s.lstrip()
+        if not t:
+            nxt = cur.after_blanks()
+            following = cur.at(nxt) if nxt is not None else None
+            if following is not None and (_frame(following) or _location(following) or _repeat(following)):
+                cur.pos = nxt  # type: ignore[assignment]
+                continue
+            break
+        file_line = t.startswith('File "')
+        m = _frame(s) if file_line else None
         if m:
             cur.advance()
-            src = _source_lines(cur)
-            frames.append(Frame(m["file"], int(m["line"]), m["func"], src[0] if src else ""))
+            indent = len(s) - len(t)
+            src, flat = _source_lines(cur, indent)
+            frames.append(Frame(m["file"], int(m["line"]), m["func"].rstrip(), src[0] if src else ""))
             continue
-        m = _LOCATION.match(s)
+        m = _location(s) if file_line else None
         if m:
             cur.advance()
-            src = _source_lines(cur)
+            indent = _indent(s)
+            src, flat = _source_lines(cur, indent)
             location = Location(m["file"], int(m["line"]), src[0] if src else "")
             continue
-        m = _REPEAT.match(s)
+        m = _repeat(s)
         if m and frames:
             frames[-1] = replace(frames[-1], repeated=int(m[1]))
             cur.advance()
             continue
         break
-    return frames, location
+    return frames, location, indent, flat
 
 
-def _exception_line(s: str | None) -> tuple[str, str] | None:
-    if s is None or not s or s[0].isspace():
+def _exception_line(s: str | None, max_indent: int = 0) -> tuple[str, str] | None:
+    """(type, message) of an exception line indented at most ``max_indent``."""
+    if s is None or not s:
         return None
-    m = _EXC_LINE.match(s)
+    ind = _indent(s)
+    if ind > max_indent or ind == len(s):
+        return None
+    m = _EXC_LINE.match(s, ind)
     if not m or m["type"] in _LOG_LEVELS:
         return None
     return m["type"], m["msg"] or ""
@@ -184,7 +369,7 @@ def _notes(cur: _Cursor, start_origin: int, exc_origin: int) -> list[str]:
     split = start_origin != exc_origin  # the traceback arrived spread over several entries
     while True:
         s = cur.line
-        if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or _HEADER.search(s):
+        if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or (len(s) <= MAX_LINE and _HEADER.search(s)):
             return notes
         if _LOG_RECORD.match(s) or s.lstrip().startswith(("|", "+-")):
             return notes
@@ -200,18 +385,50 @@ class _Block:
     truncated: bool = False
 
 
-def _plain_block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None) -> _Block | None:
-    """Parse ``Traceback ...`` + frames + exception line, the cursor on the header."""
-    cur.advance()
-    frames, location = _frames(cur)
+_NO_EXCEPTION_LINE = "no exception line after the frames: the text was cut off"
+
+
+def _plain_block(
+    cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None, header: bool = True
+) -> _Block | None:
+    """Parse ``Traceback ...`` + frames + exception line, the cursor on the header; with
+    ``header`` false, a fragment that starts at its first ``File`` line."""
+    if header:
+        cur.advance()
+        if cur.line is not None and not cur.line.strip():  # blank lines under the header
+            nxt = cur.after_blanks()
+            if nxt is not None and (_frame(cur.at(nxt) or "") or _location(cur.at(nxt) or "")):
+                cur.pos = nxt
+    frames, location, indent, flat = _frames(cur)
+    if cur.line is not None and not cur.line.strip() and (frames or location):
+        nxt = cur.after_blanks()  # a blank line between the last frame and the exception line
+        if nxt is not None and _exception_line(cur.at(nxt), max(indent, 0)) is not None:
+            cur.pos = nxt
     exc_origin = cur.origin
-    found = _exception_line(cur.line)
+    found = _exception_line(cur.line, max(indent, 0))
+    if found is None and flat and frames:
+        # Indentation lost: what was read as the last frame's source is the exception line.
+        last = frames[-1]
+        found = _exception_line(last.source)
+        if found is not None:
+            frames[-1] = replace(last, source="")
+            exc_origin = cur.lines[cur.pos - 1].origin
+            cur.pos -= 1
     if found is None:
         if fallback is not None:  # the Lambda runtime prints the exception in its header
             # Picked out by a subscription filter, a frameless one may have its frames in the stream.
-            return _Block(RaisedException(fallback[0], fallback[1], tuple(frames)), cur.bare_headers and not frames)
+            cut = cur.bare_headers and not frames
+            if cut:
+                cur.ctx.stop("only the header arrived: the rest of the traceback is in the log stream")
+            return _Block(RaisedException(fallback[0], fallback[1], tuple(frames)), cut)
+        if not header:
+            return None  # a fragment must end at its exception line
         if not frames and location is None and cur.line is not None and not cur.bare_headers:
             return None  # a header followed by unrelated text: a mention, not a traceback
+        if cur.bare_headers and not frames and location is None:
+            cur.ctx.stop("only the header arrived: the rest of the traceback is in the log stream")
+        else:
+            cur.ctx.stop(_NO_EXCEPTION_LINE)
         return _Block(RaisedException("", "", tuple(frames), syntax_error=location), truncated=True)
     cur.advance()
     notes = _notes(cur, start_origin, exc_origin)
@@ -226,8 +443,8 @@ def _at(s: str | None, col: int) -> str | None:
     return s[col:]
 
 
-def _boxed(cur: _Cursor, col: int, start_origin: int) -> RaisedException | None:
-    """Parse one box of an exception group (PEP 654 print form) whose bars stand at ``col``."""
+def _box_content(cur: _Cursor, col: int, start_origin: int, depth: int) -> tuple[bool, RaisedException | None]:
+    """Read the ``+ ``/``| `` lines of one box whose bars stand at ``col``: (any line, exception)."""
     content: list[LogLine] = []
     first = _at(cur.line, col)
     if first is not None and first.startswith("+ "):
@@ -240,49 +457,112 @@ def _boxed(cur: _Cursor, col: int, start_origin: int) -> RaisedException | None:
         content.append(LogLine(rest[2:], cur.origin))
         cur.advance()
     if not content:
-        return None
-    inner = _Cursor(content, 0)
+        return False, None
+    if depth > MAX_GROUP_DEPTH:
+        return True, None  # read past, not parsed
+    inner = _Cursor(content, 0, ctx=cur.ctx, nesting=cur.nesting + 1)
     chain, _ = _chain(inner, start_origin)
-    if chain:
-        exc = chain[-1]
-    else:  # "| and 3 more exceptions" and other text we do not model
-        exc = None
-    children: list[RaisedException] = []
-    rest = _at(cur.line, col)
-    if rest is not None and rest.startswith("+-+"):
-        cur.advance()
-        while True:
-            child = _boxed(cur, col + 2, start_origin)
-            if child is not None:
-                children.append(child)
-            rest = _at(cur.line, col + 2)
+    # "| and 3 more exceptions" and other text we do not model give no exception.
+    return True, (chain[-1] if chain else None)
+
+
+@dataclass
+class _Box:
+    col: int
+    depth: int
+    exc: RaisedException | None
+    children: list[RaisedException] = field(default_factory=list)
+    state: str = "open"  # open → children → after → ... → done
+    child_col: int = 0
+
+
+def _child_col(cur: _Cursor, col: int) -> int:
+    """Where the sub-exceptions' bars stand: two columns right, or the same column when the
+    leading spaces were trimmed (then nesting is told by the ``+-+`` / ``+---`` brackets)."""
+    nxt = cur.line
+    inner = _at(nxt, col + 2)
+    if inner is not None and inner.startswith(("| ", "+ ")):
+        return col + 2
+    same = _at(nxt, col)
+    return col if same is not None and same.startswith("| ") else col + 2
+
+
+def _boxed(cur: _Cursor, col: int, start_origin: int) -> RaisedException | None:
+    """Parse one exception group (PEP 654 print form) whose outer bars stand at ``col``.
+
+    Iterative, with an explicit stack: any nesting depth ends in linear time and bounded stack;
+    levels deeper than ``MAX_GROUP_DEPTH`` are read past and dropped.
+    """
+    had, exc = _box_content(cur, col, start_origin, 0)
+    if not had:
+        return None
+    stack = [_Box(col, 0, exc)]
+    result: RaisedException | None = None
+    while stack:
+        box = stack[-1]
+        if box.state == "open":
+            rest = _at(cur.line, box.col)
+            if rest is not None and rest.startswith("+-+"):
+                cur.advance()
+                box.child_col = _child_col(cur, box.col)
+                box.state = "child"
+            else:
+                box.state = "done"
+            continue
+        if box.state == "child":
+            box.state = "after"
+            had, exc = _box_content(cur, box.child_col, start_origin, box.depth + 1)
+            if had:
+                stack.append(_Box(box.child_col, box.depth + 1, exc))
+            continue
+        if box.state == "after":
+            rest = _at(cur.line, box.child_col)
             if rest is not None and _BOX_SEP.match(rest):
                 cur.advance()
+                box.state = "child"
                 continue
             if rest is not None and _BOX_END.match(rest):
                 cur.advance()
-            break
-    if exc is None:
-        return None
-    return replace(exc, children=tuple(children)) if children else exc
+            box.state = "done"
+            continue
+        stack.pop()
+        node = box.exc
+        if node is not None and box.children:
+            node = replace(node, children=tuple(box.children))
+        if box.depth > MAX_GROUP_DEPTH:
+            cur.ctx.stop(
+                f"exception groups nested deeper than {MAX_GROUP_DEPTH} levels: the deeper levels were skipped"
+            )
+            node = None
+        if not stack:
+            result = node
+        elif node is not None:
+            stack[-1].children.append(node)
+    return result
 
 
 def _block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None) -> _Block | None:
     s = cur.line
-    if s is None:
+    if s is None or len(s) > MAX_LINE and not _exception_line(s):
         return None
-    m = _GROUP_HEADER.match(s)
+    m = _GROUP_HEADER.match(s) if len(s) <= MAX_LINE else None
     if m:
+        if cur.nesting > MAX_NESTED_CHAINS:
+            cur.ctx.stop(f"chains inside exception groups nested deeper than {MAX_NESTED_CHAINS}: not read")
+            return None
         exc = _boxed(cur, len(m[1]), start_origin)
         return _Block(exc) if exc else None
     stripped = s.lstrip()
-    if _HEADER.match(stripped):
+    if _is_header(s):
         return _plain_block(cur, start_origin, fallback)
     # A group printed without its header (it was never raised, only chained), or a bare
     # exception line: both appear after a chain separator.
     col = len(s) - len(stripped)
-    nxt = cur.lines[cur.pos + 1].text if cur.pos + 1 < len(cur.lines) else None
+    nxt = cur.at(cur.pos + 1)
     if stripped.startswith("| ") and (_at(nxt, col) or "").startswith("+-+"):
+        if cur.nesting > MAX_NESTED_CHAINS:
+            cur.ctx.stop(f"chains inside exception groups nested deeper than {MAX_NESTED_CHAINS}: not read")
+            return None
         exc = _boxed(cur, col, start_origin)
         return _Block(exc) if exc else None
     found = _exception_line(s)
@@ -294,13 +574,16 @@ def _block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None) ->
 
 
 def _chain(
-    cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None = None
+    cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None = None, fragment: bool = False
 ) -> tuple[list[RaisedException], bool]:
     """Parse exceptions joined by cause/context separators. Returns (chain, truncated)."""
     chain: list[RaisedException] = []
     truncated = False
     while True:
-        block = _block(cur, start_origin, fallback if not chain else None)
+        if fragment and not chain:
+            block = _plain_block(cur, start_origin, fallback, header=False)
+        else:
+            block = _block(cur, start_origin, fallback if not chain else None)
         if block is None:
             break
         chain.append(block.exception)
@@ -325,58 +608,110 @@ def _chain(
 def _syntax_error_alone(cur: _Cursor) -> RaisedException | None:
     """``File "x", line N`` + source + caret + ``SyntaxError: msg`` printed without a header."""
     s = cur.line
-    m = _LOCATION.match(s or "")
+    m = _location(s or "")
     if not m:
         return None
-    probe = _Cursor(cur.lines, cur.pos + 1)
-    src = _source_lines(probe)
-    found = _exception_line(probe.line)
-    if found is None or not _SYNTAX_TYPES.match(found[0]):
+    probe = _Cursor(cur.lines, cur.pos + 1, ctx=cur.ctx)
+    probe.prefix = cur.prefix
+    src, _ = _source_lines(probe, _indent(s or ""))
+    found = _exception_line(probe.line, _indent(s or ""))
+    if found is None or not _is_syntax_type(found[0]):
         return None
     cur.pos = probe.pos + 1
     location = Location(m["file"], int(m["line"]), src[0] if src else "")
     return RaisedException(found[0], found[1], (), syntax_error=location)
 
 
-def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False) -> tuple[Traceback, int] | None:
-    """Try to read a traceback starting at line ``i``; return it and the index after it."""
+def _legacy_header(text: str) -> tuple[str, str] | None:
+    """The Lambda runtime's Python 2.7 / 3.6 header ``'message': Type`` as (type, message)."""
+    if len(text) > MAX_LINE or _LOG_RECORD.match(text):
+        return None
+    message, sep, name = text.rpartition(": ")
+    if not sep or not _TYPE_NAME.fullmatch(name) or not _strong_type(name):
+        return None
+    return name, message
+
+
+def _legacy_start(text: str, nxt: str | None) -> bool:
+    """Whether ``text`` is a legacy Lambda header followed by a header or an unindented frame."""
+    if nxt is None or ": " not in text:
+        return False
+    if not (nxt.startswith('File "') or nxt.rstrip() == "Traceback (most recent call last):"):
+        return False
+    return _legacy_header(text.rstrip()) is not None
+
+
+def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False) -> tuple[Traceback | None, int]:
+    """Try to read a traceback starting at line ``i``: (it or None, the index to go on from).
+
+    A fragment that ends without an exception line skips every frame it read: a fragment
+    starting at any of them would end the same way (so a run of frames is read once, not once
+    per frame).
+    """
     text = lines[i].text.rstrip()
     cur = _Cursor(lines, i, bare_headers)
     fallback: tuple[str, str] | None = None
-    lam = _LAMBDA_HEADER.match(text)
-    if lam and i + 1 < len(lines) and _HEADER.match(lines[i + 1].text.strip()):
+    fragment = False
+    lam = _LAMBDA_HEADER.match(text) if len(text) <= MAX_LINE else None
+    nxt = lines[i + 1].text if i + 1 < len(lines) else None
+    if lam and nxt is not None and _is_header(nxt.strip()):
         fallback = (lam["type"], lam["msg"] or "")
         cur.advance()
         form = "lambda_text"
+    elif _legacy_start(text, nxt):
+        fallback = _legacy_header(text)
+        cur.advance()
+        form = "lambda_legacy"
+        fragment = not _is_header(nxt or "")
+    elif _frame(text) and not bare_headers:
+        fragment = True
     else:
-        m = _HEADER.search(text)
+        m = _HEADER.search(text) if len(text) <= MAX_LINE + MAX_PREFIX else None
         if m and not _GROUP_HEADER.match(text):
             head = text[: m.start()]
-            if head.strip(" |+"):
+            if len(head) > MAX_PREFIX:
+                return None, i + 1  # "Traceback" deep inside a long line: a mention
+            if head:
                 cur.prefix = _prefix_pattern(head)
-                form = "logging"
+                if head.strip():
+                    form = "logging"
     start_origin = lines[i].origin
-    chain, truncated = _chain(cur, start_origin, fallback)
+    chain, truncated = _chain(cur, start_origin, fallback, fragment)
+    if not chain and fragment:
+        return None, max(cur.pos, i + 1)
     if not chain:
         alone = _syntax_error_alone(cur)
         if alone is None:
-            return None
+            return None, i + 1
         chain = [alone]
-    elif not (_HEADER.search(text) or _GROUP_HEADER.match(text) or fallback or "|" in text):
-        return None  # a bare "Error: ..." line is not a traceback
+    elif not (fallback or fragment or _HEADER.search(text) or _GROUP_HEADER.match(text) or "|" in text):
+        return None, i + 1  # a bare "Error: ..." line is not a traceback
     end = max(cur.pos, i + 1)
     raw = "\n".join(line.text for line in lines[i:end])
-    tb = Traceback(tuple(chain), raw, form, start_origin, truncated, timestamp=lines[i].timestamp)
+    reasons = cur.ctx.reasons
+    if not chain[-1].type and not reasons:
+        reasons = [_NO_EXCEPTION_LINE]
+    tb = Traceback(
+        tuple(chain),
+        raw,
+        form,
+        start_origin,
+        truncated or bool(reasons),
+        timestamp=lines[i].timestamp,
+        truncated_reason="; ".join(reasons),
+    )
     return tb, end
 
 
-def _starts(text: str, nxt: str | None) -> bool:
+def _starts(text: str, nxt: str | None, bare_headers: bool) -> bool:
     s = text.rstrip()
+    if len(s) > MAX_LINE + MAX_PREFIX:
+        return False
     if _HEADER.search(s):
         return True
     if _LAMBDA_HEADER.match(s):
-        return nxt is not None and _HEADER.match(nxt.strip()) is not None
-    if _LOCATION.match(s):
+        return nxt is not None and _is_header(nxt.strip())
+    if _location(s) or (not bare_headers and _frame(s)):
         return True
     stripped = s.lstrip()
     return stripped.startswith("| ") and nxt is not None and nxt.lstrip().startswith("+-+")
@@ -389,22 +724,25 @@ def scan_lines(
 
     With ``bare_headers`` (lines a subscription filter picked out of a stream, which need not be
     adjacent there), a header line with no traceback body after it yields an empty ``truncated``
-    traceback for the caller to complete from the stream, instead of nothing.
+    traceback for the caller to complete from the stream, instead of nothing; fragments without
+    a header are not read there (their header is in another batch).
     """
     out: list[tuple[Traceback, int]] = []
     i, n = 0, len(lines)
     while i < n:
         text = lines[i].text
         nxt = lines[i + 1].text if i + 1 < n else None
-        if not may_contain_traceback(text) or not _starts(text, nxt):
+        if may_contain_traceback(text):
+            if not _starts(text, nxt, bare_headers):
+                i += 1
+                continue
+        elif not _legacy_start(text, nxt):
             i += 1
             continue
-        found = _parse_at(lines, i, form, bare_headers)
-        if found is None:
-            i += 1
-            continue
-        out.append(found)
-        i = found[1]
+        tb, after = _parse_at(lines, i, form, bare_headers)
+        if tb is not None:
+            out.append((tb, after))
+        i = after
     return out
 
 
@@ -452,7 +790,7 @@ def _stack_frames(stack: object) -> tuple[Frame, ...]:
                 frames.append(frame)
     if text_parts:
         cur = _Cursor(split_lines("".join(text_parts), 0), 0)
-        parsed, _ = _frames(cur)
+        parsed, _, _, _ = _frames(cur)
         frames.extend(parsed)
     return tuple(frames)
 
@@ -479,22 +817,60 @@ def _record_text(record: Mapping[str, object]) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
+def _lambda_error(record: Mapping[str, object], origin: int) -> Traceback | None:
+    etype = record.get("errorType")
+    if not isinstance(etype, str) or not etype:
+        return None
+    message = record.get("errorMessage")
+    exc = RaisedException(
+        etype,
+        str(message).split("\n", 1)[0] if message is not None else "",
+        _stack_frames(record.get("stackTrace")),
+    )
+    return Traceback((exc,), _record_text(record), "lambda_json", origin)
+
+
+# Where a JSON error carries the one it wraps: Step Functions (``Error`` / ``Cause`` in a state's
+# output, ``error`` / ``cause`` in execution history ``*EventDetails``), and error objects.
+_NESTING_KEYS = ("Cause", "cause", "error", "Error", "errorInfo", "exception", "detail")
+
+
+def _nested_error(value: object, origin: int, depth: int = 0) -> Traceback | None:
+    """A Lambda JSON error nested in ``value``: an object, or a JSON string (a ``Cause``)."""
+    if depth > MAX_JSON_NESTING:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.startswith("{") and "errorType" in text) or len(text) > MAX_NESTED_JSON_TEXT:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(value, Mapping):
+        return None
+    found = _lambda_error(value, origin)
+    if found is not None:
+        return found
+    for key, inner in value.items():
+        if key in _NESTING_KEYS or key.endswith("EventDetails"):
+            found = _nested_error(inner, origin, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback] | None:
     """Tracebacks of a structured (JSON) log record, or None when it has no error fields.
 
     Lambda's ``errorType``/``errorMessage``/``stackTrace`` (the unhandled-error JSON and the
-    JSON log format) give the final exception only; a Powertools ``exception`` field holds the
-    whole formatted traceback, chain included, and its ``stack_trace`` is the fallback.
+    JSON log format) give the final exception only, also when nested in another JSON error (a
+    Step Functions ``Cause`` string or an ``error`` object); a Powertools ``exception`` field
+    holds the whole formatted traceback, chain included, and its ``stack_trace`` is the fallback.
     """
-    etype = record.get("errorType")
-    if isinstance(etype, str) and etype:
-        message = record.get("errorMessage")
-        exc = RaisedException(
-            etype,
-            str(message).split("\n", 1)[0] if message is not None else "",
-            _stack_frames(record.get("stackTrace")),
-        )
-        return [Traceback((exc,), _record_text(record), "lambda_json", origin)]
+    direct = _lambda_error(record, origin)
+    if direct is not None:
+        return [direct]
     text = record.get("exception")
     if isinstance(text, str) and text.strip():
         found = find_in_text(text, origin)
@@ -513,7 +889,12 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
             found_line = _exception_line(last)
             msg = found_line[1] if found_line else ""
             exc = RaisedException(name, msg)
-            return [Traceback((exc,), _record_text(record), "powertools_json", origin, truncated=True)]
+            reason = "the record's exception text holds no readable traceback"
+            tb = Traceback((exc,), _record_text(record), "powertools_json", origin, True, truncated_reason=reason)
+            return [tb]
+    nested = _nested_error(record, origin)
+    if nested is not None:
+        return [replace(nested, text=_record_text(record))]
     return None
 
 
