@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.context import select_context
 from chalicelib.core.edits import EditError, EditResult, apply_edits
-from chalicelib.core.localize import DEFAULT_PREFIXES, RepoIndex, locate
+from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
 from chalicelib.core.prompt import (
     SYSTEM_PROMPT,
@@ -147,15 +147,19 @@ class ModelFixer:
         if group.occurrences < s.min_occurrences:
             return FixOutcome(Status.SKIPPED, f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}")
         with self._open_repo() as repo:
-            index = RepoIndex(repo.paths())
-            located = locate(group.frames, index, repo.read, s.path_prefixes)
+            # Every exception of the chain, the definitions its raising lines use, and the
+            # allowed_paths files: all loaded, so an edit of any of them applies.
+            found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed)
+            located = list(found.located)
             if not located:
                 return FixOutcome(
                     Status.SKIPPED,
                     "no frame of the trace maps to a repository file (library code only, or path prefixes to set)",
                 )
-            files = {loc.path: text for loc in located if (text := repo.read(loc.path)) is not None}
-            context = select_context(located, repo.read, s.context_tokens)
+            files = {path: text for path in found.editable if (text := repo.read(path)) is not None}
+            context = select_context(
+                located, repo.read, s.context_tokens, definitions=found.definitions, extra=found.extra
+            )
             usage = _Usage()
             proposal, result = self._propose(group, request_text(group, context), files, usage)
             branch = f"selfheal/{group.fingerprint[:12]}"
