@@ -11,6 +11,7 @@ Commands:
   delete-parameters                      remove them
   package [--stage dev]                  chalice package → terraform/ (post-processed)
   deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
+  localize TRACE_FILE --repo DIR [--json]  the code a fix would be shown for one traceback (no AWS)
 """
 
 from __future__ import annotations
@@ -218,6 +219,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
         "min_occurrences": str(args.min_occurrences) if args.min_occurrences else None,
         "path_prefixes": args.path_prefixes,
         "allowed_paths": args.allowed_paths,
+        "context_tokens": str(args.context_tokens) if args.context_tokens else None,
     }
     existing = configure.existing_parameters(ssm, args.prefix)
     if args.non_interactive or not sys.stdin.isatty():
@@ -352,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--min-occurrences", type=int)
     conf.add_argument("--path-prefixes", help="deployment prefixes to strip, comma-separated")
     conf.add_argument("--allowed-paths", help="extra files a fix may edit, comma-separated")
+    conf.add_argument("--context-tokens", type=int, help="token budget of the code shown to the model per fix")
     conf.add_argument("--prefix", default="/selfheal/", help="SSM path prefix")
     conf.add_argument("--kms-key-id", default="alias/selfheal", help="the project's KMS key (Terraform output)")
     conf.add_argument("--non-interactive", action="store_true", help="never prompt; flags and stored values only")
@@ -375,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
+
+    import localize_cli  # noqa: PLC0415 - the command's own module (scripts/localize_cli.py)
+
+    localize_cli.register(sub)
     return parser
 
 
