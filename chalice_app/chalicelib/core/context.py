@@ -82,6 +82,12 @@ class Context:
         return "\n".join(f"{path}: {', '.join(ranges)}" for path, ranges in per_file.items())
 
 
+def shown_section(context: Context) -> str:
+    """A short PR-body section listing the files and line ranges the model was shown."""
+    lines = ["- `" + line.replace("`", "'") + "`" for line in context.describe().splitlines()]
+    return "\n\n## Code shown to the model\n" + "\n".join(lines) if lines else ""
+
+
 def enclosing_range(source: str | ast.Module, line: int) -> tuple[int, int] | None:
     """The smallest function or class (decorators included) that contains ``line``."""
     if isinstance(source, str):

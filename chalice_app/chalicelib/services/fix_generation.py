@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.core.context import select_context
+from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
 from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
@@ -171,7 +171,8 @@ class ModelFixer:
                 f"{title}\n\n{proposal.root_cause}\n\nselfheal group {group.fingerprint}",
             )
             url = self._pulls.open_or_update(
-                branch, repo.default_branch, title, pr_body(group, proposal, result, self._model.model_id, usage),
+                branch, repo.default_branch, title,
+                pr_body(group, proposal, result, self._model.model_id, usage) + shown_section(context),
                 proposal.confidence < s.draft_below, s.labels,
             )  # fmt: skip
         return FixOutcome(
@@ -183,6 +184,7 @@ class ModelFixer:
                 "tokens_in": usage.tokens_in,
                 "tokens_out": usage.tokens_out,
                 "rounds": usage.rounds,
+                "context_shown": "; ".join(f"{p}:{a}-{b}" for p, a, b in context.shown),
                 "confidence": str(round(proposal.confidence, 2)),
                 "lines_changed": result.lines_added + result.lines_removed,
                 "apply_result": f"applied in round {usage.rounds}",
