@@ -2,13 +2,13 @@
 
 The token budget is spent in order of evidence, each step only while the budget holds:
 
-1. a window around each raising line (the final exception's, then its causes'); the first is
-   always kept, whatever the budget;
+1. a window around each raising line (the final exception's, then its causes'), inside its
+   enclosing function; the first is always kept, whatever the budget;
 2. the whole enclosing function (or class, for class-level code, via ``ast``) of those raising
    lines; a function longer than ``MAX_FUNCTION_LINES`` gives its signature only;
 3. the definitions the raising lines use (callee, class, constant) — whole when short, else
    their head;
-4. a window around each caller's line, innermost first;
+4. a window around each caller's line (inside its function), innermost first;
 5. the callers' whole enclosing functions;
 6. the configured extra files (``allowed_paths``), whole.
 
@@ -215,20 +215,24 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     top = [loc for loc in located if loc.evidence != "caller"] or list(located[:1])
     callers = [loc for loc in located if loc not in top]
 
-    def around(line: int) -> list[tuple[int, int]]:
-        return [(line - window, line + window)]
+    def around(path: str, line: int) -> list[tuple[int, int]]:
+        """The window around ``line``, inside its enclosing function when it has one."""
+        tree = sel.tree(path) if sel.source(path) is not None else None
+        inside = enclosing_range(tree, line) if tree is not None else None
+        lo, hi = inside or (line - window, line + window)
+        return [(max(line - window, lo), min(line + window, hi))]
 
     for loc in located:  # every traced line is marked wherever it ends up shown
         sel.marks.setdefault(loc.path, set()).add(loc.current_line)
     for n, loc in enumerate(top):
-        sel.add(loc.path, around(loc.current_line), force=n == 0)
+        sel.add(loc.path, around(loc.path, loc.current_line), force=n == 0)
     for loc in top:
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
     for d in definitions:
         length = d.end - d.start + 1
         sel.add(d.path, [(d.start, d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1)])
     for loc in callers:
-        sel.add(loc.path, around(loc.current_line))
+        sel.add(loc.path, around(loc.path, loc.current_line))
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
