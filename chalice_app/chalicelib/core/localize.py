@@ -44,6 +44,10 @@ DEFAULT_PREFIXES = ("/var/task/", "/opt/python/", "/app/", "/usr/src/app/", "/sr
 
 Evidence = Literal["raising", "cause", "caller"]
 _BUILTINS = frozenset(dir(builtins)) | {"self", "cls"}
+# Methods of built-in types: `code.upper()` on an unknown object is searched for in no repository.
+_BUILTIN_METHODS = frozenset(
+    name for kind in (str, bytes, list, dict, set, tuple, int, float, object) for name in dir(kind)
+)
 
 
 @dataclass(frozen=True)
@@ -519,7 +523,7 @@ class _Resolver:
         return self._by_name
 
     def _unique(self, name: str, methods: bool) -> list[tuple[str, ast.stmt]]:
-        if name.startswith("__") or name in _BUILTINS and not methods:
+        if name.startswith("__") or name in (_BUILTIN_METHODS if methods else _BUILTINS):
             return []
         found = self._scan().get(("." if methods else "") + name, [])
         return found if len(found) == 1 else []
