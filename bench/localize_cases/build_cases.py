@@ -29,6 +29,7 @@ import difflib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+IMPORT_ROOT = "."  # where the package is imported from, inside the sdist (``src`` layouts)
 CACHE = Path(os.environ.get("LOCALIZE_CASES_CACHE", Path(tempfile.gettempdir()) / "localize-cases-cache"))
 PLUGIN = """
 import json, os, traceback, pytest
@@ -45,6 +47,9 @@ OUT = os.environ["CASES_OUT"]; TESTS = os.environ["CASES_TESTS"]
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    if rep.when == "call" and rep.passed:
+        with open(OUT, "a") as f:
+            f.write(json.dumps({"nodeid": item.nodeid, "passed": True}) + "\\n")
     if rep.when == "call" and rep.failed and call.excinfo is not None:
         exc = call.excinfo.value
         tb = exc.__traceback__
@@ -108,6 +113,15 @@ def new_tests(old: Path, new: Path, tests: str) -> list[str]:
 
 def run_tests(src: Path, tests_copy: Path, ids: list[str]) -> list[dict]:
     """Failures of ``ids`` with ``src`` first on the import path."""
+    return [r for r in _run(src, tests_copy, ids) if not r.get("passed")]
+
+
+def passed(src: Path, tests_copy: Path, nodeid: str) -> bool:
+    """Whether the test ran and passed (a collection or import error is no pass)."""
+    return any(r.get("passed") for r in _run(src, tests_copy, [nodeid]))
+
+
+def _run(src: Path, tests_copy: Path, ids: list[str]) -> list[dict]:
     out = tests_copy.parent / "failures.jsonl"
     out.unlink(missing_ok=True)
     (tests_copy.parent / "cases_plugin.py").write_text(PLUGIN)
@@ -151,7 +165,7 @@ def passes_with(old: Path, pkg: str, files: dict[str, str], tests_copy: Path, no
     shutil.copytree(old / pkg, tree / pkg)
     for rel, text in files.items():
         (tree / rel).write_text(text, encoding="utf-8")
-    return not run_tests(tree, tests_copy, [nodeid])
+    return passed(tree / IMPORT_ROOT, tests_copy, nodeid)
 
 
 def package_files(root: Path, pkg: str) -> dict[str, str]:
@@ -191,7 +205,7 @@ def build(package: str, old_v: str, new_v: str, pkg: str, tests: str, limit: int
     print(f"{package} {old_v}->{new_v}: {len(ids)} new or changed test(s)", file=sys.stderr)
     if not ids:
         return []
-    failures = run_tests(old, tests_copy, ids)
+    failures = run_tests(old / IMPORT_ROOT, tests_copy, ids)
     pkg_root = str(old / pkg)
     bugs = [f for f in failures if f["type"] not in ("AssertionError", "Failed") and f["inner"].startswith(pkg_root)]
     print(f"  {len(failures)} fail on {old_v}, {len(bugs)} raise inside {pkg}", file=sys.stderr)
@@ -200,8 +214,8 @@ def build(package: str, old_v: str, new_v: str, pkg: str, tests: str, limit: int
     written = []
     for bug in bugs[:limit]:
         nodeid = bug["nodeid"]
-        if run_tests(new, tests_copy, [nodeid]):
-            print(f"  {nodeid}: fails on {new_v} too, skipped", file=sys.stderr)
+        if not passed(new / IMPORT_ROOT, tests_copy, nodeid):
+            print(f"  {nodeid}: does not pass on {new_v}, skipped", file=sys.stderr)
             continue
         fix: list[dict[str, object]] = []
         for path in changed:
@@ -231,7 +245,7 @@ def build(package: str, old_v: str, new_v: str, pkg: str, tests: str, limit: int
             print(f"  {nodeid}: same fix as a case already kept, skipped", file=sys.stderr)
             continue
         trace = bug["trace"].replace(str(old) + "/", "/var/task/").replace(str(tests_copy) + "/", "/var/task/tests/")
-        case_id = f"{package}-{new_v}-" + nodeid.split("::")[-1][:60]
+        case_id = f"{package}-{new_v}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", nodeid.split("::")[-1])[:60]
         doc = {
             "id": case_id,
             "package": package,
@@ -258,7 +272,10 @@ def main() -> None:
     parser.add_argument("pkg", help="the import package's directory in the sdist")
     parser.add_argument("tests", help="the tests directory in the sdist")
     parser.add_argument("--limit", type=int, default=3, help="cases kept per release pair")
+    parser.add_argument("--import-root", default=".", help="import path inside the sdist (src for src layouts)")
     args = parser.parse_args()
+    global IMPORT_ROOT  # noqa: PLW0603 - one run, one layout
+    IMPORT_ROOT = args.import_root
     build(args.package, args.old, args.new, args.pkg, args.tests, args.limit)
 
 
