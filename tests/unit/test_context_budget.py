@@ -90,3 +90,15 @@ def test_what_was_shown_is_reported_for_the_pr() -> None:
     start, end = function_range("app/a.py", "f5")
     assert ctx.shown == (("app/a.py", start, end),)
     assert shown_section(ctx) == f"\n\n## Code shown to the model\n- `app/a.py: {start}-{end}`"
+
+
+def test_the_raising_files_imports_are_shown_so_a_fix_can_add_one() -> None:
+    # GIVEN a long module whose raising function is far below its imports
+    text = '"""m."""\n\nimport os\nfrom json import loads\n\n' + big_module("m").split('"""m."""', 1)[1]
+    files = {"app/m.py": text}
+    n = next(i for i, ln in enumerate(text.splitlines(), 1) if "step 4 of f9" in ln)
+    loc = Located(Frame("/var/task/app/m.py", n, "f9", ""), "app/m.py", n, "raising")
+    # WHEN
+    ctx = select_context([loc], files.get)
+    # THEN lines 3-4 (the imports) are shown beside the raising function
+    assert ctx.covers("app/m.py", 3) and ctx.covers("app/m.py", 4) and not ctx.covers("app/m.py", 20)

@@ -6,11 +6,12 @@ The token budget is spent in order of evidence, each step only while the budget 
    enclosing function; the first is always kept, whatever the budget;
 2. the whole enclosing function (or class, for class-level code, via ``ast``) of those raising
    lines; a function longer than ``MAX_FUNCTION_LINES`` gives its signature only;
-3. the definitions the raising lines use (callee, class, constant) — whole when short, else
+3. the imports of the raising files (a fix that needs an import edits them);
+4. the definitions the raising lines use (callee, class, constant) — whole when short, else
    their head;
-4. a window around each caller's line (inside its function), innermost first;
-5. the callers' whole enclosing functions;
-6. the configured extra files (``allowed_paths``), whole.
+5. a window around each caller's line (inside its function), innermost first;
+6. the callers' whole enclosing functions;
+7. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
 one file are merged, so code is sent once. ``Context.shown`` lists what was selected, for the PR.
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
+MAX_IMPORT_LINES = 40
 
 
 def estimate_tokens(text: str) -> int:
@@ -188,6 +190,23 @@ class _Selection:
         return Context(snippets, sum(estimate_tokens(s.render()) for s in snippets))
 
 
+def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
+    """The module's leading block of imports (at most ``MAX_IMPORT_LINES``): a fix that needs a
+    new import edits it, and the model copies search text only from what it was shown."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    if tree is None:
+        return []
+    spans = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+        elif spans and not isinstance(node, ast.Expr):
+            break
+    if not spans or spans[-1][1] - spans[0][0] + 1 > MAX_IMPORT_LINES:
+        return []
+    return [(spans[0][0], spans[-1][1])]
+
+
 def _function_of(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
     lines = sel.source(path)
     tree = sel.tree(path) if lines is not None else None
@@ -228,6 +247,8 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, around(loc.path, loc.current_line), force=n == 0)
     for loc in top:
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+    for path in dict.fromkeys(loc.path for loc in top):
+        sel.add(path, _imports_of(sel, path))
     for d in definitions:
         length = d.end - d.start + 1
         sel.add(d.path, [(d.start, d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1)])
