@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
 MAX_IMPORT_LINES = 40
+MERGE_GAP = 3  # ranges this close are shown as one (the blank lines between two functions)
 
 
 def estimate_tokens(text: str) -> int:
@@ -112,7 +113,7 @@ def enclosing_range(source: str | ast.Module, line: int) -> tuple[int, int] | No
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1] + 1:
+        if merged and start <= merged[-1][1] + 1 + MERGE_GAP:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
