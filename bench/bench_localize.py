@@ -122,6 +122,7 @@ def main() -> None:  # noqa: PLR0915 - one report
         rows.append(
             {
                 "id": case["id"],
+                "release": f"{case['package']}-{case['new']}",
                 "whole": (*score(case, repo, whole, enclosing_range), whole_tokens),
                 "selfheal": (*score(case, repo, ranges, enclosing_range), ctx.tokens),
                 "fix_file_located": any(h["path"] in located for h in case["fix"]),
@@ -156,7 +157,9 @@ def main() -> None:  # noqa: PLR0915 - one report
     if args.json:
         print(json.dumps({"cases": len(rows), "code": code, **totals}, indent=2))
         return
-    print(f"{len(rows)} cases, {len({r['id'].rsplit('-', 1)[0] for r in rows})} releases; selfheal = {code}")
+    releases = {r["release"] for r in rows}
+    packages = {r.rsplit("-", 1)[0] for r in releases}
+    print(f"{len(rows)} cases, {len(releases)} releases, {len(packages)} packages; selfheal = {code}")
     print(f"{'strategy':<12} {'file':>6} {'function':>9} {'line':>6} {'all lines':>10} {'tokens (median / mean)':>24}")
     for name in ("whole", "selfheal"):
         t = totals[name]
