@@ -193,6 +193,7 @@ def test_relative_imports_aliases_and_module_constants_resolve() -> None:
     found = localize(exceptions, REPO, REPO.get)
     names = {(d.name, d.path) for d in found.definitions}
     assert {("normalize", "shop/codes.py"), ("Rounding", "shop/rounding.py"), ("DISCOUNTS", "shop/pricing.py")} <= names
+    assert ("apply", "shop/rounding.py") in names  # the member called on the imported class
     # their files become editable beside the traced ones
     assert {"shop/codes.py", "shop/rounding.py"} <= set(found.editable)
 

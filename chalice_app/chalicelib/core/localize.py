@@ -413,7 +413,7 @@ def _uses(stmt: ast.stmt) -> list[tuple[str, tuple[str, ...]]]:
                 cur = cur.value
             if isinstance(cur, ast.Name):
                 seen.setdefault((cur.id, tuple(chain)))
-            elif isinstance(cur, ast.Call) or chain:
+            else:
                 seen.setdefault(("", (chain[-1],)))  # a method on an unknown object
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             seen.setdefault((node.id, ()))
@@ -459,20 +459,29 @@ class _Resolver:
                     return self.in_module(target, attr, depth + 1)
         return None
 
-    def resolve(self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None) -> list:
+    def resolve(
+        self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None
+    ) -> list[tuple[str, ast.stmt]]:
+        """Definitions of ``base.chain`` used in ``path``: a class found with its member ``chain[0]``."""
+        found = self._resolve(path, base, chain, klass)
+        if chain and base not in ("", "self", "cls") and len(found) == 1 and isinstance(found[0][1], ast.ClassDef):
+            member = self._member(found[0][1], chain[0])
+            if member is not None:
+                found.append((found[0][0], member))
+        return found
+
+    def _resolve(
+        self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None
+    ) -> list[tuple[str, ast.stmt]]:
         mod = self.module(path)
         if mod is None:
             return []
         if base in ("self", "cls") and chain and klass is not None:
-            return [(path, s) for s in [self._member(klass, chain[0], path)] if s is not None]
+            return [(path, s) for s in [self._member(klass, chain[0])] if s is not None]
         if not base:
             return self._unique(chain[0], methods=True)
         if base in mod.top:
-            hit = (path, mod.top[base])
-            if chain and isinstance(mod.top[base], ast.ClassDef):
-                member = self._member(mod.top[base], chain[0], path)
-                return [hit, (path, member)] if member is not None else [hit]
-            return [hit]
+            return [(path, mod.top[base])]
         if base in mod.imports:
             module, attr = mod.imports[base]
             if attr is not None:
@@ -494,7 +503,7 @@ class _Resolver:
             return []
         return self._unique(base, methods=False)
 
-    def _member(self, klass: ast.ClassDef, name: str, path: str) -> ast.stmt | None:
+    def _member(self, klass: ast.ClassDef, name: str) -> ast.stmt | None:
         for node in klass.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
                 return node
@@ -558,7 +567,7 @@ def find_definitions(
                 start, end = _span(node)
                 if path == loc.path and start <= line <= end:
                     continue  # the frame's own function
-                name = getattr(node, "name", None) or (chain[-1] if not base else base)
+                name = getattr(node, "name", None) or (chain[-1] if base in ("", "self", "cls") else base)
                 found.setdefault((path, start), Definition(name, path, start, end, loc.path))
                 if len(found) >= limits.max_definitions:
                     return list(found.values())
