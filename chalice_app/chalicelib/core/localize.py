@@ -266,6 +266,7 @@ def locate(
         ranked = ranked_frames((RaisedException("", "", tuple(frames)),))  # type: ignore[arg-type]
     located: list[Located] = []
     seen: set[tuple[str, int]] = set()
+    lines: dict[tuple[str, int | None, str, str | None], int] = {}  # a recursion repeats frames
     for frame, evidence in ranked:
         candidates = index.candidates(frame.file, prefixes)
         if len(candidates) > 1:
@@ -275,13 +276,15 @@ def locate(
             candidates = near or [c for c in candidates if _holds_source(read(c), frame, slack=None)]
         if len(candidates) != 1:
             continue
-        text = read(candidates[0])
-        line = refind_line(text, frame) if text is not None else (frame.line or 0)
-        key = (candidates[0], line)
+        memo = (candidates[0], frame.line, frame.source, frame.function)
+        if memo not in lines:
+            text = read(candidates[0])
+            lines[memo] = refind_line(text, frame) if text is not None else (frame.line or 0)
+        key = (candidates[0], lines[memo])
         if key in seen:
             continue
         seen.add(key)
-        located.append(Located(frame, candidates[0], line, evidence))
+        located.append(Located(frame, candidates[0], lines[memo], evidence))
     return located
 
 
