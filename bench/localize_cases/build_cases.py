@@ -9,7 +9,8 @@ For a pair of consecutive releases (OLD, NEW) of a pure-Python package whose sdi
    chain, as CPython prints it) is the case's trace; the same test must pass against NEW;
 4. attribute the human fix: the package files that differ between the releases are applied one at
    a time onto OLD until the test passes; then that file's hunks one at a time; the fix is the
-   single hunk that makes the test pass, else every hunk of that file; when no single file makes
+   single hunk that makes the test pass, else the hunks of that file left after dropping, one at a
+   time, each hunk the test still passes without (a 1-minimal set); when no single file makes
    it pass, the fix cannot be told from the rest of the release and the bug is left out.
    Fixed line ranges are in OLD's numbering (a pure insertion counts as the line before it).
 
@@ -148,10 +149,12 @@ def hunks(before: str, after: str) -> list[tuple[int, int, int, int]]:
     return [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
 
 
-def apply_hunk(before: str, after: str, h: tuple[int, int, int, int]) -> str:
+def apply_hunks(before: str, after: str, chosen: list[tuple[int, int, int, int]]) -> str:
+    """``before`` with only the ``chosen`` hunks of the diff to ``after`` applied."""
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    i1, i2, j1, j2 = h
-    return "".join(a[:i1] + b[j1:j2] + a[i2:])
+    for i1, i2, j1, j2 in sorted(chosen, reverse=True):  # from the end: earlier indexes stay valid
+        a = a[:i1] + b[j1:j2] + a[i2:]
+    return "".join(a)
 
 
 def old_range(h: tuple[int, int, int, int]) -> tuple[int, int]:
@@ -222,15 +225,18 @@ def build(package: str, old_v: str, new_v: str, pkg: str, tests: str, limit: int
         for path in changed:
             if passes_with(old, pkg, {path: after[path]}, tests_copy, nodeid, work):
                 hs = hunks(before[path], after[path])
-                single = [
-                    h
-                    for h in hs
-                    if len(hs) > 1
-                    and passes_with(
-                        old, pkg, {path: apply_hunk(before[path], after[path], h)}, tests_copy, nodeid, work
-                    )
-                ]
-                for h in single[:1] or hs:
+
+                def fixes(chosen: list[tuple[int, int, int, int]], path: str = path, nodeid: str = nodeid) -> bool:
+                    text = apply_hunks(before[path], after[path], chosen)
+                    return passes_with(old, pkg, {path: text}, tests_copy, nodeid, work)
+
+                single = [h for h in hs if len(hs) > 1 and fixes([h])]
+                needed = single[:1] or list(hs)
+                if not single and len(hs) > 1:  # drop every hunk the test passes without (1-minimal)
+                    for h in hs:
+                        if len(needed) > 1 and fixes([k for k in needed if k != h]):
+                            needed = [k for k in needed if k != h]
+                for h in needed:
                     start, end = old_range(h)
                     fix.append({"path": path, "start": start, "end": end})
                 break
