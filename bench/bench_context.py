@@ -4,7 +4,8 @@ Real exceptions are raised inside real open-source packages installed here (requ
 botocore, hypothesis, PyGithub, Jinja2, PyYAML, urllib3, python-dateutil, the json module); each
 package is treated as the repository and its frames as deployed under /var/task/. For every
 traceback: tokens of the whole files of all traced frames (what the original guidance sent),
-tokens of the selected context, and whether the line that raised is inside it.
+tokens of the selected context (raising functions, the definitions their lines use, callers, under
+the default budget), and whether the line that raised is inside it.
 Goal: <= 1/3 of the whole-file tokens with 100% of raising lines kept.
 
     python bench/bench_context.py
@@ -21,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
 
 from chalicelib.core.context import estimate_tokens, select_context  # noqa: E402
-from chalicelib.core.localize import RepoIndex, locate  # noqa: E402
-from chalicelib.core.models import Frame  # noqa: E402
+from chalicelib.core.localize import localize  # noqa: E402
+from chalicelib.core.models import Frame, RaisedException  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -128,11 +129,12 @@ def run(package: str, trigger: Callable[[], None]) -> tuple[int, int, bool, int]
             cache[path] = p.read_text(encoding="utf-8") if p else None
         return cache[path]
 
-    located = locate(frames, RepoIndex(repo_files), read)
+    found = localize((RaisedException("Error", "", tuple(frames)),), repo_files, read)
+    located = found.located
     if not located:
         return None
     whole = sum(estimate_tokens(read(p) or "") for p in {loc.path for loc in located})
-    context = select_context(located, read)
+    context = select_context(located, read, definitions=found.definitions)
     raising = located[0]
     kept = context.covers(raising.path, raising.frame.line or 0)
     return whole, context.tokens, kept, len(located)

@@ -129,6 +129,11 @@ def _count(value: str) -> None:
         raise ConfigureError("min_occurrences must be a whole number of at least 1")
 
 
+def _budget(value: str) -> None:
+    if not value.isdigit() or not 500 <= int(value) <= 200_000:
+        raise ConfigureError("context_tokens must be a whole number between 500 and 200000")
+
+
 def _anything(value: str) -> None:
     return None
 
@@ -146,6 +151,7 @@ FIELDS = [
     Field("min_occurrences", "Fix a group after this many occurrences", _count),
     Field("path_prefixes", "Deployment path prefixes to strip, comma-separated", _anything),
     Field("allowed_paths", "Files a fix may edit beyond the traced ones, comma-separated", _anything),
+    Field("context_tokens", "Token budget of the code shown to the model per fix (default 6000)", _budget),
 ]
 
 

@@ -16,6 +16,7 @@ Commands:
   actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts)
   local --infra [--json]                 a scripted infrastructure incident through the remediators
   redact [FILE...]                       print text as it may leave the account (secrets replaced)
+  localize TRACE_FILE --repo DIR [--json]  the code a fix would be shown for one traceback (no AWS)
 """
 
 from __future__ import annotations
@@ -265,6 +266,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
         "min_occurrences": str(args.min_occurrences) if args.min_occurrences is not None else None,
         "path_prefixes": args.path_prefixes,
         "allowed_paths": args.allowed_paths,
+        "context_tokens": str(args.context_tokens) if args.context_tokens else None,
     }
     if problem := configure.prefix_problem(args.prefix):
         print(f"selfheal configure: {problem}", file=sys.stderr)
@@ -416,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--min-occurrences", type=int)
     conf.add_argument("--path-prefixes", help="deployment prefixes to strip, comma-separated")
     conf.add_argument("--allowed-paths", help="extra files a fix may edit, comma-separated")
+    conf.add_argument("--context-tokens", type=int, help="token budget of the code shown to the model per fix")
     conf.add_argument("--prefix", default="/selfheal/", help="SSM path prefix")
     conf.add_argument("--kms-key-id", default="alias/selfheal", help="the project's KMS key (Terraform output)")
     conf.add_argument("--non-interactive", action="store_true", help="never prompt; flags and stored values only")
@@ -440,12 +443,14 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
 
+    import localize_cli
     import operate_cli
     import redact_cli
     import runbooks_cli
 
     operate_cli.register(sub, runbooks_cli.register(sub))
     redact_cli.add_parser(sub)
+    localize_cli.register(sub)
     return parser
 
 

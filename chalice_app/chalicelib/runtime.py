@@ -171,6 +171,7 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
         labels=config.labels,
         min_occurrences=config.min_occurrences,
         extra_allowed=config.allowed_paths,
+        context_tokens=config.context_tokens,
     )
     return ModelFixer(open_repo, pulls, model, settings)
 

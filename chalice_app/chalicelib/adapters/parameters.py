@@ -28,6 +28,7 @@ class FixConfig:
     labels: tuple[str, ...] = ("selfheal",)
     min_occurrences: int = 1
     allowed_paths: tuple[str, ...] = ()  # files a fix may edit beyond those in the trace
+    context_tokens: int = 6_000  # the budget of code shown to the model per fix
     github_token: str = field(default="", repr=False)
     ssh_private_key: str = field(default="", repr=False)
 
@@ -39,8 +40,9 @@ class FixConfig:
 
         try:
             min_occurrences = int(values.get("min_occurrences", "1"))
+            context_tokens = int(values.get("context_tokens", "6000"))
         except ValueError as exc:
-            raise ConfigError("parameter min_occurrences must be a whole number") from exc
+            raise ConfigError("parameters min_occurrences and context_tokens must be whole numbers") from exc
         return cls(
             repo_url=values.get("repo_url", ""),
             model_id=values.get("model_id", ""),
@@ -50,6 +52,7 @@ class FixConfig:
             labels=listed("labels", ("selfheal",)),
             min_occurrences=min_occurrences,
             allowed_paths=listed("allowed_paths", ()),
+            context_tokens=context_tokens,
             github_token=values.get("github_token", ""),
             ssh_private_key=values.get("ssh_private_key", ""),
         )

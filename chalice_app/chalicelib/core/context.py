@@ -1,9 +1,20 @@
-"""Choose the code the model sees: the traced functions, not whole files.
+"""Choose the code the model sees: the traced functions and what they use, not whole files.
 
-For each located frame, the raising one first and then its callers, the enclosing function (or
-class, for code at class level) found with ``ast``, plus a window around the traced line; ranges
-of one file are merged, so code is sent once. A file short enough is sent whole. Selection stops
-at a token budget, but the raising frame's window is always kept.
+The token budget is spent in order of evidence, each step only while the budget holds:
+
+1. a window around each raising line (the final exception's, then its causes'), inside its
+   enclosing function; the first is always kept, whatever the budget;
+2. the whole enclosing function (or class, for class-level code, via ``ast``) of those raising
+   lines; a function longer than ``MAX_FUNCTION_LINES`` gives its signature only;
+3. the imports of the raising files (a fix that needs an import edits them);
+4. the definitions the raising lines use (callee, class, constant) — whole when short, else
+   their head;
+5. a window around each caller's line (inside its function), innermost first;
+6. the callers' whole enclosing functions;
+7. the configured extra files (``allowed_paths``), whole.
+
+A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
+one file are merged, so code is sent once. ``Context.shown`` lists what was selected, for the PR.
 """
 
 from __future__ import annotations
@@ -15,9 +26,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from chalicelib.core.localize import Located
+    from chalicelib.core.localize import Definition, Located
 
 MAX_FUNCTION_LINES = 150
+DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
+MAX_IMPORT_LINES = 40
+MERGE_GAP = 3  # ranges this close are shown as one (the blank lines between two functions)
 
 
 def estimate_tokens(text: str) -> int:
@@ -58,13 +72,34 @@ class Context:
     def covers(self, path: str, line: int) -> bool:
         return any(s.path == path and s.start <= line <= s.end for s in self.snippets)
 
+    @property
+    def shown(self) -> tuple[tuple[str, int, int], ...]:
+        """(path, start, end) of every snippet, 1-based inclusive, in the order shown."""
+        return tuple((s.path, s.start, s.end) for s in self.snippets)
 
-def enclosing_range(source: str, line: int) -> tuple[int, int] | None:
+    def describe(self) -> str:
+        """One line per file: ``path: 3-40, 52-60 (whole file)`` — what the model was shown."""
+        per_file: dict[str, list[str]] = {}
+        for s in self.snippets:
+            per_file.setdefault(s.path, []).append("whole file" if s.whole_file else f"{s.start}-{s.end}")
+        return "\n".join(f"{path}: {', '.join(ranges)}" for path, ranges in per_file.items())
+
+
+def shown_section(context: Context) -> str:
+    """A short PR-body section listing the files and line ranges the model was shown."""
+    lines = ["- `" + line.replace("`", "'") + "`" for line in context.describe().splitlines()]
+    return "\n\n## Code shown to the model\n" + "\n".join(lines) if lines else ""
+
+
+def enclosing_range(source: str | ast.Module, line: int) -> tuple[int, int] | None:
     """The smallest function or class (decorators included) that contains ``line``."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
+    if isinstance(source, str):
+        try:
+            tree: ast.AST = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return None
+    else:
+        tree = source
     best: tuple[int, int] | None = None
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -78,74 +113,152 @@ def enclosing_range(source: str, line: int) -> tuple[int, int] | None:
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1] + 1:
+        if merged and start <= merged[-1][1] + 1 + MERGE_GAP:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return merged
 
 
-def _ranges_for(source: str, line: int, window: int) -> list[tuple[int, int]]:
-    total = len(source.splitlines())
-    line = min(max(line, 1), max(total, 1))
-    around = (max(1, line - window), min(total, line + window))
-    enclosing = enclosing_range(source, line)
-    if enclosing is None:
-        return [around]
-    start, end = enclosing
+class _Selection:
+    """Ranges per file under a budget; a request that does not fit is dropped whole."""
+
+    def __init__(self, read: Callable[[str], str | None], budget: int, whole_file_lines: int) -> None:
+        self._read = read
+        self.budget = budget
+        self.whole_file_lines = whole_file_lines
+        self.lines: dict[str, list[str]] = {}
+        self.trees: dict[str, ast.Module | None] = {}
+        self.ranges: dict[str, list[tuple[int, int]]] = {}
+        self.marks: dict[str, set[int]] = {}
+
+    def source(self, path: str) -> list[str] | None:
+        if path not in self.lines:
+            text = self._read(path)
+            if text is None:
+                return None
+            self.lines[path] = text.splitlines()
+        return self.lines[path]
+
+    def tree(self, path: str) -> ast.Module | None:
+        if path not in self.trees:
+            try:
+                self.trees[path] = ast.parse("\n".join(self.lines.get(path, [])))
+            except (SyntaxError, ValueError):
+                self.trees[path] = None
+        return self.trees[path]
+
+    def whole(self, path: str) -> bool:
+        lines = self.lines.get(path)
+        return lines is not None and len(lines) <= self.whole_file_lines
+
+    def tokens(self, ranges: dict[str, list[tuple[int, int]]]) -> int:
+        return sum(
+            estimate_tokens(
+                Snippet(path, s, e, tuple(self.lines[path][s - 1 : e]), frozenset(), self.whole(path)).render()
+            )
+            for path, spans in ranges.items()
+            for s, e in spans
+        )
+
+    def add(self, path: str, wanted: list[tuple[int, int]], force: bool = False) -> bool:
+        lines = self.source(path)
+        if lines is None:
+            return False
+        total = max(len(lines), 1)
+        if self.whole(path):
+            wanted = [(1, total)]
+        wanted = [(max(1, s), min(total, e)) for s, e in wanted if s <= total and e >= 1 and s <= e]
+        trial = {**self.ranges, path: _merge(self.ranges.get(path, []) + wanted)}
+        if not force and self.tokens(trial) > self.budget:
+            return False
+        self.ranges = trial
+        return True
+
+    def context(self) -> Context:
+        snippets = tuple(
+            Snippet(
+                path,
+                start,
+                end,
+                tuple(self.lines[path][start - 1 : end]),
+                frozenset(m for m in self.marks.get(path, ()) if start <= m <= end),
+                whole_file=self.whole(path),
+            )
+            for path, spans in self.ranges.items()
+            for start, end in spans
+        )
+        return Context(snippets, sum(estimate_tokens(s.render()) for s in snippets))
+
+
+def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
+    """The module's leading block of imports (at most ``MAX_IMPORT_LINES``): a fix that needs a
+    new import edits it, and the model copies search text only from what it was shown."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    if tree is None:
+        return []
+    spans = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+        elif spans and not isinstance(node, ast.Expr):
+            break
+    if not spans or spans[-1][1] - spans[0][0] + 1 > MAX_IMPORT_LINES:
+        return []
+    return [(spans[0][0], spans[-1][1])]
+
+
+def _function_of(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+    lines = sel.source(path)
+    tree = sel.tree(path) if lines is not None else None
+    found = enclosing_range(tree, line) if tree is not None else None
+    if found is None:
+        return []
+    start, end = found
     if end - start + 1 > MAX_FUNCTION_LINES:
-        # A huge function: its signature and the window around the line.
-        return [(start, min(start + 2, end)), around]
-    return [(start, end), around]
+        return [(start, min(start + 2, end))]  # a huge function: its signature (the window has the line)
+    return [found]
 
 
-def select_context(
+def select_context(  # noqa: PLR0913 - the budget's knobs
     located: Sequence[Located],
     read: Callable[[str], str | None],
     budget_tokens: int = 6_000,
     window: int = 8,
     whole_file_lines: int = 60,
+    definitions: Sequence[Definition] = (),
+    extra: Sequence[str] = (),
 ) -> Context:
-    """Snippets for the located frames (raising frame first) under ``budget_tokens``."""
-    per_file: dict[str, list[tuple[int, int]]] = {}
-    marks: dict[str, set[int]] = {}
-    sources: dict[str, list[str]] = {}
-    whole: set[str] = set()
-    for n, loc in enumerate(located):
-        source = read(loc.path)
-        if source is None:
-            continue
-        lines = source.splitlines()
-        sources[loc.path] = lines
-        line = loc.frame.line or 1
-        if len(lines) <= whole_file_lines:
-            wanted = [(1, max(len(lines), 1))]
-            whole.add(loc.path)
-        else:
-            wanted = _ranges_for(source, line, window)
-        trial = {**per_file, loc.path: _merge(per_file.get(loc.path, []) + wanted)}
-        if n > 0 and _tokens(trial, sources) > budget_tokens:
-            continue  # a caller that does not fit; the raising frame is always kept
-        per_file = trial
-        marks.setdefault(loc.path, set()).add(line)
-    snippets = tuple(
-        Snippet(
-            path,
-            start,
-            end,
-            tuple(sources[path][start - 1 : end]),
-            frozenset(m for m in marks.get(path, ()) if start <= m <= end),
-            whole_file=path in whole,
-        )
-        for path, ranges in per_file.items()
-        for start, end in ranges
-    )
-    return Context(snippets, sum(estimate_tokens(s.render()) for s in snippets))
+    """Snippets for the located frames (best evidence first) and their definitions, under
+    ``budget_tokens`` (the first raising window is kept whatever the budget)."""
+    sel = _Selection(read, budget_tokens, whole_file_lines)
+    top = [loc for loc in located if loc.evidence != "caller"] or list(located[:1])
+    callers = [loc for loc in located if loc not in top]
 
+    def around(path: str, line: int) -> list[tuple[int, int]]:
+        """The window around ``line``, inside its enclosing function when it has one."""
+        tree = sel.tree(path) if sel.source(path) is not None else None
+        inside = enclosing_range(tree, line) if tree is not None else None
+        lo, hi = inside or (line - window, line + window)
+        return [(max(line - window, lo), min(line + window, hi))]
 
-def _tokens(per_file: dict[str, list[tuple[int, int]]], sources: dict[str, list[str]]) -> int:
-    return sum(
-        estimate_tokens("\n".join(sources[p][s - 1 : e])) + 10 * (e - s + 1) // 4
-        for p, ranges in per_file.items()
-        for s, e in ranges
-    )
+    for loc in located:  # every traced line is marked wherever it ends up shown
+        sel.marks.setdefault(loc.path, set()).add(loc.current_line)
+    for n, loc in enumerate(top):
+        sel.add(loc.path, around(loc.path, loc.current_line), force=n == 0)
+    for loc in top:
+        sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+    for path in dict.fromkeys(loc.path for loc in top):
+        sel.add(path, _imports_of(sel, path))
+    for d in definitions:
+        length = d.end - d.start + 1
+        sel.add(d.path, [(d.start, d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1)])
+    for loc in callers:
+        sel.add(loc.path, around(loc.path, loc.current_line))
+    for loc in callers:
+        if loc.path in sel.ranges:
+            sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+    for path in extra:
+        if sel.source(path) is not None:
+            sel.add(path, [(1, len(sel.lines[path]) or 1)])
+    return sel.context()

@@ -1,34 +1,111 @@
-"""Map traceback frames to files of the repository.
+"""Map a traceback to the repository: the files and lines of its frames, and the definitions they use.
 
-A deployed path (``/var/task/app/orders.py``, ``/srv/app/src/orders/worker.py``) is matched to
-the repository path that shares the longest suffix of path components with it, after configured
-prefixes are stripped. When several files share that suffix (two ``handlers.py``), the one whose
-line holds the frame's source text wins; when none or several do, the frame is left unmapped
-rather than guessed by basename.
+1. **Frames → files.** A deployed path (``/var/task/app/orders.py``, ``/srv/app/src/orders/worker.py``)
+   is matched to the repository path that shares the longest suffix of path components with it,
+   after configured prefixes are stripped. When several files share that suffix (two
+   ``handlers.py``), the one holding the frame's source text wins; when none or several do, the
+   frame is left unmapped rather than guessed by basename.
+2. **Every exception of the chain**, ranked by evidence: the raising in-app frame of the final
+   exception first, then the raising frame of each earlier exception (its ``__cause__`` /
+   ``__context__``, newest first, and the leaves of exception groups), then the callers
+   (innermost first). A frame seen twice (the same call in the cause and the final exception)
+   counts once, at its best rank.
+3. **Stale line numbers.** The repository may have moved on since the trace was logged. A frame's
+   line is re-found by its printed source text (the match nearest the logged number, inside a
+   function of the frame's name when there is one), then by the function's name (via ``ast``),
+   before the logged number is trusted.
+4. **Beyond the trace.** The names used on the raising lines (the callee, the class, the
+   module-level constant, ``self.method``) are resolved with ``ast`` through the file's own
+   definitions and imports, then by a bounded search of the repository's Python files for a unique
+   top-level definition. Their files join the traced ones as files a fix may edit.
+
+Pure: the repository is reached through ``paths`` and ``read`` callables.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import posixpath
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core.fingerprint import is_in_app
+from chalicelib.core.models import RaisedException
+from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
-    from chalicelib.core.models import Frame
+    from chalicelib.core.models import ErrorGroup, Frame
 
 DEFAULT_PREFIXES = ("/var/task/", "/opt/python/", "/app/", "/usr/src/app/", "/srv/app/", "/workspace/")
+
+Evidence = Literal["raising", "cause", "caller"]
+_BUILTINS = frozenset(dir(builtins)) | {"self", "cls"}
+# Methods of built-in types: `code.upper()` on an unknown object is searched for in no repository.
+_BUILTIN_METHODS = frozenset(
+    name for kind in (str, bytes, list, dict, set, tuple, int, float, object) for name in dir(kind)
+)
 
 
 @dataclass(frozen=True)
 class Located:
-    """A frame and the repository file it runs."""
+    """A frame and the repository file it runs; ``line`` is where that code is in the file today
+    (the logged number, or where its source text was re-found when the file moved on)."""
 
     frame: Frame
     path: str
+    line: int = 0
+    evidence: Evidence = "raising"
+
+    @property
+    def current_line(self) -> int:
+        """The line to show: the re-found one, else the logged one (1 when there is none)."""
+        return self.line or self.frame.line or 1
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A repository definition (function, class, constant) used on a raising line."""
+
+    name: str
+    path: str
+    start: int
+    end: int
+    used_in: str  # the path of the frame whose line uses it
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds of the search beyond the trace."""
+
+    max_definitions: int = 8  # definitions added in all
+    max_scan_files: int = 200  # Python files parsed when searching the repository by name
+    max_file_bytes: int = 300_000  # larger files are never parsed
+    top_frames: int = 3  # raising lines whose names are resolved
+
+
+@dataclass(frozen=True)
+class Localization:
+    """What localization found: frames best first, then definitions; ``editable`` lists every
+    repository file a fix may edit (traced, defining, and configured extra files that exist)."""
+
+    located: tuple[Located, ...]
+    definitions: tuple[Definition, ...] = ()
+    extra: tuple[str, ...] = ()
+
+    @property
+    def editable(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for path in (
+            *(loc.path for loc in self.located),
+            *(d.path for d in self.definitions),
+            *self.extra,
+        ):
+            seen.setdefault(path)
+        return tuple(seen)
 
 
 def _components(path: str) -> list[str]:
@@ -40,10 +117,12 @@ class RepoIndex:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self._by_name: dict[str, list[list[str]]] = defaultdict(list)
+        self.paths: list[str] = []
         for path in paths:
             parts = _components(path)
             if parts:
                 self._by_name[parts[-1]].append(parts)
+                self.paths.append("/".join(parts))
 
     def candidates(self, file: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> list[str]:
         """Repository paths sharing the longest component suffix with ``file`` (at least the name)."""
@@ -66,32 +145,455 @@ class RepoIndex:
                 best.append(candidate)
         return ["/".join(c) for c in best]
 
+    def modules(self, dotted: str) -> list[str]:
+        """Repository files that can be module ``dotted`` (``a.b`` → ``…/a/b.py``, ``…/a/b/__init__.py``)."""
+        parts = [p for p in dotted.split(".") if p]
+        if not parts:
+            return []
+        found = []
+        for tail in ([*parts[:-1], parts[-1] + ".py"], [*parts, "__init__.py"]):
+            for candidate in self._by_name.get(tail[-1], []):
+                if candidate[-len(tail) :] == tail:
+                    found.append("/".join(candidate))
+        return found
 
-def _holds_source(read: Callable[[str], str | None], path: str, frame: Frame, slack: int = 3) -> bool:
-    text = read(path)
-    if text is None or not frame.source:
+
+# --- line re-finding (stale line numbers) -------------------------------------------------------
+
+
+def _parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _functions(tree: ast.AST, name: str) -> list[tuple[int, int]]:
+    return [
+        (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+    ]
+
+
+def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
+    """Where the frame's code is in ``text`` today; 0 when the frame has no line and none is found.
+
+    The logged line when it still holds the frame's source text; else the line holding that text
+    nearest the logged number (inside a function of the frame's name when one holds it); else,
+    when the logged line is not inside a function of that name but one exists, that function's
+    first line; else the logged number.
+    """
+    lines = text.splitlines()
+    logged = frame.line or 0
+    want = frame.source.strip().splitlines()[0].strip() if frame.source.strip() else ""
+    if want and 1 <= logged <= len(lines) and lines[logged - 1].strip() == want:
+        return logged
+    named: list[tuple[int, int]] = []
+    if frame.function and frame.function.isidentifier():
+        tree = tree or _parse(text)
+        named = _functions(tree, frame.function) if tree is not None else []
+    if want:
+        hits = [n for n, line in enumerate(lines, start=1) if line.strip() == want]
+        inside = [n for n in hits if any(s <= n <= e for s, e in named)]
+        if inside or hits:
+            return min(inside or hits, key=lambda n: (abs(n - logged), n))
+    if named and not any(s <= logged <= e for s, e in named):
+        return min(named, key=lambda r: abs(r[0] - logged))[0]
+    return min(logged, len(lines)) if lines else logged
+
+
+def _holds_source(text: str | None, frame: Frame, slack: int | None = 3) -> bool:
+    if text is None or not frame.source.strip():
         return False
     lines = text.splitlines()
-    line = (frame.line or 1) - 1
-    window = lines[max(0, line - slack) : line + slack + 1] if frame.line else lines
-    return any(ln.strip() == frame.source.strip() for ln in window)
+    want = frame.source.strip().splitlines()[0].strip()
+    if slack is not None and frame.line:
+        line = frame.line - 1
+        lines = lines[max(0, line - slack) : line + slack + 1]
+    return any(ln.strip() == want for ln in lines)
+
+
+# --- frames of the chain, ranked -----------------------------------------------------------------
+
+
+def _with_leaves(exc: RaisedException) -> list[RaisedException]:
+    """``exc`` and the sub-exceptions of an exception group, leaves after their group."""
+    out = [exc]
+    for child in exc.children:
+        out.extend(_with_leaves(child))
+    return out
+
+
+def ranked_frames(exceptions: Sequence[RaisedException]) -> list[tuple[Frame, Evidence]]:
+    """Every in-app frame of the chain, by evidence: the final exception's raising frame, the
+    raising frames of the others (group leaves, then causes, newest first), then the callers."""
+    order = [e for exc in reversed(exceptions) for e in _with_leaves(exc)]
+    raising: list[tuple[Frame, Evidence]] = []
+    callers: list[tuple[Frame, Evidence]] = []
+    for n, exc in enumerate(order):
+        in_app = [f for f in reversed(exc.frames) if is_in_app(f.file)]
+        if not in_app:
+            continue
+        raising.append((in_app[0], "raising" if n == 0 else "cause"))
+        callers.extend((f, "caller") for f in in_app[1:])
+    return raising + callers
+
+
+def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
+    """The group's exception chain, read back from its sample trace; the final exception's frames
+    alone when the sample does not parse (or was cut before any frame)."""
+    found = find_in_text(group.sample) if group.sample else []
+    for tb in found:
+        if any(e.frames for exc in tb.exceptions for e in _with_leaves(exc)):
+            return tb.exceptions
+    return (RaisedException(group.exception_type, group.message, group.frames),)
 
 
 def locate(
-    frames: Sequence[Frame],
+    frames: Sequence[Frame] | Sequence[RaisedException],
     index: RepoIndex,
     read: Callable[[str], str | None],
     prefixes: Sequence[str] = DEFAULT_PREFIXES,
 ) -> list[Located]:
-    """The in-app frames that map to one repository file, innermost (the raising frame) first."""
+    """The in-app frames that map to one repository file, best evidence first.
+
+    ``frames`` is one exception's frames (outermost first) or a whole chain of exceptions.
+    """
+    if frames and isinstance(frames[0], RaisedException):
+        ranked = ranked_frames(frames)  # type: ignore[arg-type]
+    else:
+        ranked = ranked_frames((RaisedException("", "", tuple(frames)),))  # type: ignore[arg-type]
     located: list[Located] = []
-    for frame in reversed(frames):
-        if not is_in_app(frame.file):
-            continue
+    seen: set[tuple[str, int]] = set()
+    lines: dict[tuple[str, int | None, str, str | None], int] = {}  # a recursion repeats frames
+    for frame, evidence in ranked:
         candidates = index.candidates(frame.file, prefixes)
         if len(candidates) > 1:
-            # Ambiguous by path: decide by the code on the line, never by name alone.
-            candidates = [c for c in candidates if _holds_source(read, c, frame)]
-        if len(candidates) == 1:
-            located.append(Located(frame, candidates[0]))
+            # Ambiguous by path: decide by the code near the line, then anywhere in the file
+            # (the file may have moved on), never by name alone.
+            near = [c for c in candidates if _holds_source(read(c), frame)]
+            candidates = near or [c for c in candidates if _holds_source(read(c), frame, slack=None)]
+        if len(candidates) != 1:
+            continue
+        memo = (candidates[0], frame.line, frame.source, frame.function)
+        if memo not in lines:
+            text = read(candidates[0])
+            lines[memo] = refind_line(text, frame) if text is not None else (frame.line or 0)
+        key = (candidates[0], lines[memo])
+        if key in seen:
+            continue
+        seen.add(key)
+        located.append(Located(frame, candidates[0], lines[memo], evidence))
     return located
+
+
+# --- definitions beyond the trace ---------------------------------------------------------------
+
+
+@dataclass
+class _Module:
+    path: str
+    tree: ast.Module
+    top: dict[str, ast.stmt] = field(default_factory=dict)  # name -> defining statement
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # alias -> (module, name)
+
+
+def _module_name_of(path: str) -> str:
+    parts = _components(path)
+    if parts and parts[-1] == "__init__.py":
+        parts = parts[:-1]
+    elif parts:
+        parts[-1] = parts[-1].removesuffix(".py")
+    return ".".join(parts)
+
+
+def _absolute(path: str, level: int, module: str | None) -> str:
+    """The dotted name of a (possibly relative) import made in ``path``."""
+    if level == 0:
+        return module or ""
+    package = _components(posixpath.dirname(path))
+    if level > 1:
+        package = package[: len(package) - (level - 1)]
+    return ".".join([*package, *([module] if module else [])])
+
+
+def _index_module(path: str, tree: ast.Module) -> _Module:
+    mod = _Module(path, tree)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            mod.top[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for name in ast.walk(t):
+                    if isinstance(name, ast.Name):
+                        mod.top.setdefault(name.id, node)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    mod.imports[alias.asname] = (alias.name, None)
+                else:
+                    head = alias.name.split(".")[0]
+                    mod.imports[head] = (head, None)
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(path, node.level, node.module)
+            for alias in node.names:
+                if alias.name != "*":
+                    mod.imports[alias.asname or alias.name] = (base, alias.name)
+    return mod
+
+
+def _span(node: ast.stmt) -> tuple[int, int]:
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(d.lineno for d in decorators)]), node.end_lineno or node.lineno
+
+
+_BODY_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+
+
+def _blocks(node: ast.AST) -> Iterator[list[ast.stmt]]:
+    """The statement lists nested directly in ``node`` (bodies, else/finally, handlers, cases)."""
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            yield [s for s in value if isinstance(s, ast.stmt)]
+    for part in [*getattr(node, "handlers", []), *getattr(node, "cases", [])]:
+        yield part.body
+
+
+def _statement_at(tree: ast.Module, line: int) -> tuple[ast.stmt | None, list[ast.ClassDef], list[ast.AST]]:
+    """The innermost statement holding ``line`` (a compound one when the line is its header), the
+    classes around it, and the functions around it."""
+    found: ast.stmt | None = None
+    classes: list[ast.ClassDef] = []
+    functions: list[ast.AST] = []
+    node: ast.AST = tree
+    while True:
+        nxt = next(
+            (s for block in _blocks(node) for s in block if s.lineno <= line <= (s.end_lineno or s.lineno)),
+            None,
+        )
+        if nxt is None:
+            return found, classes, functions
+        found = nxt
+        if isinstance(nxt, ast.ClassDef):
+            classes.append(nxt)
+        elif isinstance(nxt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(nxt)
+        node = nxt
+
+
+def _header_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
+    """The expressions of a statement, not those of the statements nested in its body."""
+    for name, value in ast.iter_fields(stmt):
+        if name in _BODY_FIELDS or name == "decorator_list":
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.AST):
+                yield from ast.walk(item)
+
+
+def _locals(function: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _uses(stmt: ast.stmt) -> list[tuple[str, tuple[str, ...]]]:
+    """(base name, attribute chain) pairs used by a statement, in source order."""
+    seen: dict[tuple[str, tuple[str, ...]], None] = {}
+    for node in _header_nodes(stmt):
+        if isinstance(node, ast.Attribute):
+            chain: list[str] = []
+            cur: ast.AST = node
+            while isinstance(cur, ast.Attribute):
+                chain.insert(0, cur.attr)
+                cur = cur.value
+            if isinstance(cur, ast.Name):
+                seen.setdefault((cur.id, tuple(chain)))
+            else:
+                seen.setdefault(("", (chain[-1],)))  # a method on an unknown object
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            seen.setdefault((node.id, ()))
+    return sorted(seen, key=lambda k: k[0] == "")
+
+
+class _Resolver:
+    """Name → definition, through files' own definitions and imports, then a bounded search."""
+
+    def __init__(self, index: RepoIndex, read: Callable[[str], str | None], limits: Limits) -> None:
+        self.index = index
+        self.read = read
+        self.limits = limits
+        self._modules: dict[str, _Module | None] = {}
+        self._by_name: dict[str, list[tuple[str, ast.stmt]]] | None = None
+
+    def module(self, path: str) -> _Module | None:
+        if path not in self._modules:
+            text = self.read(path) if path.endswith(".py") else None
+            tree = _parse(text) if text is not None and len(text) <= self.limits.max_file_bytes else None
+            self._modules[path] = _index_module(path, tree) if tree is not None else None
+        return self._modules[path]
+
+    def _module_file(self, dotted: str, near: str) -> str | None:
+        files = self.index.modules(dotted)
+        if len(files) > 1:  # prefer the copy in the using file's tree
+            root = _components(near)[:1]
+            files = [f for f in files if _components(f)[:1] == root] or files
+        return files[0] if len(files) == 1 else None
+
+    def in_module(self, path: str, name: str, depth: int = 0) -> tuple[str, ast.stmt] | None:
+        """The statement defining ``name`` in module file ``path`` (following re-exports once)."""
+        mod = self.module(path)
+        if mod is None:
+            return None
+        if name in mod.top:
+            return path, mod.top[name]
+        if name in mod.imports and depth < 2:
+            base, attr = mod.imports[name]
+            if attr is not None:
+                target = self._module_file(base, path)
+                if target is not None:
+                    return self.in_module(target, attr, depth + 1)
+        return None
+
+    def resolve(
+        self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None
+    ) -> list[tuple[str, ast.stmt]]:
+        """Definitions of ``base.chain`` used in ``path``: a class found with its member ``chain[0]``."""
+        found = self._resolve(path, base, chain, klass)
+        if chain and base not in ("", "self", "cls") and len(found) == 1 and isinstance(found[0][1], ast.ClassDef):
+            member = self._member(found[0][1], chain[0])
+            if member is not None:
+                found.append((found[0][0], member))
+        return found
+
+    def _resolve(
+        self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None
+    ) -> list[tuple[str, ast.stmt]]:
+        mod = self.module(path)
+        if mod is None:
+            return []
+        if base in ("self", "cls") and chain and klass is not None:
+            return [(path, s) for s in [self._member(klass, chain[0])] if s is not None]
+        if not base:
+            return self._unique(chain[0], methods=True)
+        if base in mod.top:
+            return [(path, mod.top[base])]
+        if base in mod.imports:
+            module, attr = mod.imports[base]
+            if attr is not None:
+                # `from pkg import name`: a definition of pkg, or the submodule pkg/name.py
+                found = self._module_file(module, path)
+                hit = self.in_module(found, attr) if found else None
+                if hit is not None:
+                    return [hit]
+                sub = self._module_file(f"{module}.{attr}", path)
+                return [r for r in [self.in_module(sub, chain[0])] if r] if sub and chain else []
+            # `import a.b` then `a.b.name(...)`: the longest module prefix, then the name
+            for k in range(len(chain), 0, -1):
+                target = self._module_file(".".join([module, *chain[: k - 1]]), path)
+                if target is not None:
+                    hit = self.in_module(target, chain[k - 1])
+                    return [hit] if hit else []
+            return []
+        if base in _BUILTINS:
+            return []
+        return self._unique(base, methods=False)
+
+    def _member(self, klass: ast.ClassDef, name: str) -> ast.stmt | None:
+        for node in klass.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                return node
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                    return node
+        return None
+
+    def _scan(self) -> dict[str, list[tuple[str, ast.stmt]]]:
+        """Top-level definitions (and methods) of at most ``max_scan_files`` Python files."""
+        if self._by_name is None:
+            self._by_name = defaultdict(list)
+            python = [p for p in self.index.paths if p.endswith(".py") and is_in_app(p)]
+            for path in python[: self.limits.max_scan_files]:
+                mod = self.module(path)
+                if mod is None:
+                    continue
+                for node in mod.tree.body:
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        self._by_name[node.name].append((path, node))
+                    if isinstance(node, ast.ClassDef):
+                        for member in node.body:
+                            if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                                self._by_name["." + member.name].append((path, member))
+        return self._by_name
+
+    def _unique(self, name: str, methods: bool) -> list[tuple[str, ast.stmt]]:
+        if name.startswith("__") or name in (_BUILTIN_METHODS if methods else _BUILTINS):
+            return []
+        found = self._scan().get(("." if methods else "") + name, [])
+        return found if len(found) == 1 else []
+
+
+def find_definitions(
+    located: Sequence[Located],
+    index: RepoIndex,
+    read: Callable[[str], str | None],
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+) -> list[Definition]:
+    """Definitions in the repository of the names used on the raising lines of the chain."""
+    resolver = _Resolver(index, read, limits)
+    found: dict[tuple[str, int], Definition] = {}
+    top = [loc for loc in located if loc.evidence != "caller"][: limits.top_frames]
+    for loc in top:
+        mod = resolver.module(loc.path)
+        if mod is None:
+            continue
+        line = loc.current_line
+        stmt, classes, functions = _statement_at(mod.tree, line)
+        if stmt is None:
+            continue
+        local = _locals(functions[-1]) if functions else set()
+        klass = classes[-1] if classes else None
+        for base, chain in _uses(stmt):
+            if base in local and base not in ("self", "cls"):
+                if not chain:
+                    continue
+                base, chain = "", chain[:1]  # a method called on a local object
+            for path, node in resolver.resolve(loc.path, base, chain, klass):
+                start, end = _span(node)
+                if path == loc.path and start <= line <= end:
+                    continue  # the frame's own function
+                name = getattr(node, "name", None) or (chain[-1] if base in ("", "self", "cls") else base)
+                found.setdefault((path, start), Definition(name, path, start, end, loc.path))
+                if len(found) >= limits.max_definitions:
+                    return list(found.values())
+    return list(found.values())
+
+
+def localize(
+    exceptions: Sequence[RaisedException],
+    paths: Iterable[str],
+    read: Callable[[str], str | None],
+    prefixes: Sequence[str] = DEFAULT_PREFIXES,
+    extra: Iterable[str] = (),
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+) -> Localization:
+    """Frames of the whole chain mapped to files, the definitions their raising lines use, and the
+    configured extra files (``allowed_paths``) that exist in the repository."""
+    index = RepoIndex(paths)
+    located = locate(exceptions, index, read, prefixes)
+    definitions = find_definitions(located, index, read, limits) if located else []
+    known = set(index.paths)
+    extras = []
+    for raw in extra:
+        clean = posixpath.normpath(raw.replace("\\", "/")).lstrip("/")
+        if clean in known and read(clean) is not None:
+            extras.append(clean)
+    return Localization(tuple(located), tuple(definitions), tuple(extras))

@@ -20,9 +20,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.core.context import select_context
+from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
-from chalicelib.core.localize import DEFAULT_PREFIXES, RepoIndex, locate
+from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
 from chalicelib.core.pr_text import commit_message, plain_line, pr_body
 from chalicelib.core.prompt import (
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from chalicelib.adapters.bedrock import Model
+    from chalicelib.core.context import Context
     from chalicelib.core.localize import Located
     from chalicelib.services.fix import Lease
 
@@ -119,21 +120,25 @@ class ModelFixer:
         if group.occurrences < s.min_occurrences:
             return FixOutcome(Status.SKIPPED, f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}")
         with self._open_repo() as repo:
-            index = RepoIndex(repo.paths())
-            located = locate(group.frames, index, repo.read, s.path_prefixes)
+            # Every exception of the chain, the definitions its raising lines use, and the
+            # allowed_paths files: all loaded, so an edit of any of them applies.
+            found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed)
+            located = list(found.located)
             if not located:
                 return FixOutcome(
                     Status.SKIPPED,
                     "no frame of the trace maps to a repository file (library code only, or path prefixes to set)",
                 )
-            files = {loc.path: text for loc in located if (text := repo.read(loc.path)) is not None}
-            context = select_context(located, repo.read, s.context_tokens)
+            files = {path: text for path in found.editable if (text := repo.read(path)) is not None}
+            context = select_context(
+                located, repo.read, s.context_tokens, definitions=found.definitions, extra=found.extra
+            )
             usage = _Usage()
             proposal, result = self._propose(group, request_text(group, context), files, usage)
             findings = scan_changes(files, result.files)
             branch = f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
-            url, draft = self._publish(repo, group, branch, proposal, result, usage, findings, located)
+            url, draft = self._publish(repo, group, branch, proposal, result, usage, findings, located, context)
         return FixOutcome(
             Status.PR_OPENED,
             pr_url=url,
@@ -143,6 +148,7 @@ class ModelFixer:
                 "tokens_in": usage.tokens_in,
                 "tokens_out": usage.tokens_out,
                 "rounds": usage.rounds,
+                "context_shown": "; ".join(f"{p}:{a}-{b}" for p, a, b in context.shown),
                 "confidence": str(round(proposal.confidence, 2)),
                 "lines_changed": result.lines_added + result.lines_removed,
                 "apply_result": f"applied in round {usage.rounds}",
@@ -162,6 +168,7 @@ class ModelFixer:
         usage: _Usage,
         findings: tuple[Finding, ...],
         located: list[Located],
+        context: Context,
     ) -> tuple[str, bool]:
         """Commit and push the branch, then open or update its PR; returns its URL and draft flag."""
         s = self._settings
@@ -174,7 +181,7 @@ class ModelFixer:
                 "risky additions, opening a draft: %s", "; ".join(map(str, findings)),
                 extra={"fingerprint": group.fingerprint},
             )  # fmt: skip
-        body = pr_body(group, proposal, result, self._model.model_id, usage, findings)
+        body = pr_body(group, proposal, result, self._model.model_id, usage, findings) + shown_section(context)
         return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels), draft
 
     def _propose(

@@ -1,0 +1,175 @@
+"""Localization on real bugs: does the code shown to the model hold the lines the human fix changed?
+
+The cases (``bench/localize_cases/*.json``, built by ``bench/localize_cases/build_cases.py``) are
+real bugs of PyPI packages (astroid, pyflakes, sqlparse, pyparsing): a regression test added by a
+patch release, run against the previous release, raised an exception inside the package; the
+trace is that exception's (whole chain, as CPython prints it, paths as deployed under
+``/var/task/``); the human fix is the part of the release diff that makes the test pass
+(attributed by applying files, then hunks, onto the old release). The repository is the old
+release's package source (``localize_cases/repos/``, tests left out).
+
+For each case and each strategy, with the fixed lines in the old release's numbering:
+
+- **file**: share of the files the fix changed that the context shows (any line of them);
+- **function**: share of the fix's hunks whose enclosing function (or class; the hunk itself at
+  module level) the context shows entirely;
+- **line**: share of the fixed lines the context shows;
+- **tokens**: the context's estimated tokens (about four characters a token, with line numbers).
+
+Strategies: ``whole files`` (every repository file of an in-app frame of the chain, whole: the
+original guidance's prompt) and ``selfheal`` (the localization and context selection of the code
+imported, ``--code DIR`` pointing at a ``chalice_app`` directory; an older checkout without
+``localize()`` is run the way it ran: the final exception's frames, default budget).
+
+    python bench/bench_localize.py [--code OTHER/chalice_app] [--budget 6000] [--cases]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "bench" / "localize_cases"
+
+
+class Repo:
+    """An old release's package snapshot, unpacked once."""
+
+    def __init__(self, archive: Path) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
+        with tarfile.open(archive) as tar:
+            tar.extractall(self.root, filter="data")
+        self.paths = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.py"))
+        self._cache: dict[str, str | None] = {}
+
+    def read(self, path: str) -> str | None:
+        if path not in self._cache:
+            p = self.root / path
+            self._cache[path] = p.read_text(encoding="utf-8") if p.is_file() else None
+        return self._cache[path]
+
+
+def _shown(ranges: list[tuple[str, int, int]], path: str, line: int) -> bool:
+    return any(p == path and s <= line <= e for p, s, e in ranges)
+
+
+def score(case: dict, repo: Repo, ranges: list[tuple[str, int, int]], enclosing) -> tuple[float, float, float]:  # noqa: ANN001
+    """(file, function, line) coverage of the case's fix by the shown ``ranges``."""
+    fix = case["fix"]
+    files = sorted({h["path"] for h in fix})
+    shown_files = {p for p, _, _ in ranges}
+    file_cov = sum(f in shown_files for f in files) / len(files)
+    fn_hits = 0
+    lines = [(h["path"], n) for h in fix for n in range(h["start"], h["end"] + 1)]
+    for h in fix:
+        text = repo.read(h["path"]) or ""
+        span = enclosing(text, h["start"]) or (h["start"], h["end"])
+        fn_hits += all(_shown(ranges, h["path"], n) for n in range(span[0], span[1] + 1))
+    line_cov = sum(_shown(ranges, p, n) for p, n in lines) / len(lines)
+    return file_cov, fn_hits / len(fix), line_cov
+
+
+def main() -> None:  # noqa: PLR0915 - one report
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--code", default=str(ROOT / "chalice_app"), help="the chalice_app directory to measure")
+    parser.add_argument("--budget", type=int, default=6_000, help="context token budget (new code)")
+    parser.add_argument("--cases", action="store_true", help="one line per case")
+    parser.add_argument("--json", action="store_true", help="print the totals as JSON")
+    args = parser.parse_args()
+    sys.path.insert(0, args.code)
+    from chalicelib.core import localize as loc_mod
+    from chalicelib.core.context import Snippet, enclosing_range, estimate_tokens, select_context
+    from chalicelib.core.fingerprint import is_in_app
+    from chalicelib.core.log_files import read_tracebacks
+
+    new_api = hasattr(loc_mod, "localize")
+    repos: dict[str, Repo] = {}
+    rows = []
+    for path in sorted(CASES.glob("*.json")):
+        case = json.loads(path.read_text())
+        repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
+        [tb, *_] = read_tracebacks(case["trace"].encode())
+        index = loc_mod.RepoIndex(repo.paths)
+        # whole files: every repository file an in-app frame of the chain maps to
+        traced: dict[str, None] = {}
+        for exc in tb.exceptions:
+            for f in exc.frames:
+                cands = index.candidates(f.file) if is_in_app(f.file) else []
+                if len(cands) == 1:
+                    traced.setdefault(cands[0])
+        whole = [(p, 1, len((repo.read(p) or "").splitlines())) for p in traced]
+        whole_tokens = sum(
+            estimate_tokens(Snippet(p, 1, e, tuple((repo.read(p) or "").splitlines()), frozenset(), True).render())
+            for p, _, e in whole
+        )
+        if new_api:
+            found = loc_mod.localize(tb.exceptions, repo.paths, repo.read)
+            ctx = select_context(
+                found.located, repo.read, args.budget, definitions=found.definitions, extra=found.extra
+            )
+            located = [loc.path for loc in found.located]
+        else:
+            old_located = loc_mod.locate(tb.final.frames, index, repo.read)
+            ctx = select_context(old_located, repo.read)
+            located = [loc.path for loc in old_located]
+        ranges = [(s.path, s.start, s.end) for s in ctx.snippets]
+        rows.append(
+            {
+                "id": case["id"],
+                "release": f"{case['package']}-{case['new']}",
+                "whole": (*score(case, repo, whole, enclosing_range), whole_tokens),
+                "selfheal": (*score(case, repo, ranges, enclosing_range), ctx.tokens),
+                "fix_file_located": any(h["path"] in located for h in case["fix"]),
+                "fix_file_first": bool(located) and located[0] in {h["path"] for h in case["fix"]},
+            }
+        )
+    if not rows:
+        print("no cases")
+        return
+    if args.cases:
+        print(f"{'case':<62} {'whole f/fn/ln':>15} {'tok':>7}   {'selfheal f/fn/ln':>16} {'tok':>6}")
+        for r in rows:
+            w, s = r["whole"], r["selfheal"]
+            print(
+                f"{r['id'][:62]:<62} {w[0]:.1f}/{w[1]:.1f}/{w[2]:.2f} {w[3]:>7,}   "
+                f"{s[0]:.1f}/{s[1]:.1f}/{s[2]:.2f}    {s[3]:>6,}"
+            )
+    totals = {}
+    for name in ("whole", "selfheal"):
+        cols = list(zip(*(r[name] for r in rows), strict=True))
+        totals[name] = {
+            "file": statistics.mean(cols[0]),
+            "function": statistics.mean(cols[1]),
+            "line": statistics.mean(cols[2]),
+            "all_lines": sum(v == 1 for v in cols[2]) / len(rows),
+            "tokens_median": statistics.median(cols[3]),
+            "tokens_mean": statistics.mean(cols[3]),
+        }
+    totals["selfheal"]["fix_file_located"] = sum(r["fix_file_located"] for r in rows) / len(rows)
+    totals["selfheal"]["fix_file_first"] = sum(r["fix_file_first"] for r in rows) / len(rows)
+    code = "localize() (whole chain + definitions)" if new_api else "locate() (final exception)"
+    if args.json:
+        print(json.dumps({"cases": len(rows), "code": code, **totals}, indent=2))
+        return
+    releases = {r["release"] for r in rows}
+    packages = {r.rsplit("-", 1)[0] for r in releases}
+    print(f"{len(rows)} cases, {len(releases)} releases, {len(packages)} packages; selfheal = {code}")
+    print(f"{'strategy':<12} {'file':>6} {'function':>9} {'line':>6} {'all lines':>10} {'tokens (median / mean)':>24}")
+    for name in ("whole", "selfheal"):
+        t = totals[name]
+        print(
+            f"{'whole files' if name == 'whole' else 'selfheal':<12} {t['file']:>6.0%} {t['function']:>9.0%} "
+            f"{t['line']:>6.0%} {t['all_lines']:>10.0%} {t['tokens_median']:>11,.0f} / {t['tokens_mean']:>9,.0f}"
+        )
+    t = totals["selfheal"]
+    print(f"fixed file among the located frames: {t['fix_file_located']:.0%}; located first: {t['fix_file_first']:.0%}")
+
+
+if __name__ == "__main__":
+    main()
