@@ -18,6 +18,7 @@ resource "aws_security_group" "quarantine_untrack" {
   #checkov:skip=CKV_AWS_24: allowing everything is the point: flows through this group become untracked, so the next step cuts them
   #checkov:skip=CKV_AWS_25: as above
   #checkov:skip=CKV_AWS_260: as above
+  #checkov:skip=CKV_AWS_277: as above (every port)
   #checkov:skip=CKV_AWS_382: as above (egress too)
   #checkov:skip=CKV2_AWS_5: attached by ec2-isolate at run time, never by Terraform
   for_each    = toset(var.quarantine_vpc_ids)

@@ -84,11 +84,13 @@ locals {
   ]
 }
 
-# The catalog is not secret: a String parameter, so `runbooks list` and people can read it.
+# Encrypted with the project's key like every parameter under the prefix; the remediators decrypt
+# through SSM (kms:ViaService in iam_remediation.tf).
 resource "aws_ssm_parameter" "runbook_catalog" {
   name        = "${var.parameter_prefix}runbooks/catalog"
   description = "selfheal runbook catalog (JSON): rendered from var.runbooks"
-  type        = "String"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
   tier        = "Advanced" # a catalog can pass the 4 KB of the standard tier
   value       = jsonencode({ runbooks = local.runbook_catalog })
 }
@@ -98,7 +100,8 @@ resource "aws_ssm_parameter" "runbook_catalog" {
 resource "aws_ssm_parameter" "kill_switch" {
   name        = "${var.parameter_prefix}runbooks/kill_switch"
   description = "selfheal kill switch: on = every runbook only dry-runs"
-  type        = "String"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
   value       = "off"
 
   lifecycle {

@@ -184,10 +184,10 @@ def check_runbook_resources(aws: dict[str, str], outputs: dict) -> None:
     enabled; the kill switch starts off; the rules carry the code's patterns with the default
     variables; the remediators find the governor table and the topic; the indexes match the store's."""
     ssm = boto3.client("ssm", **aws)
-    stored = ssm.get_parameter(Name="/selfheal/runbooks/catalog")["Parameter"]["Value"]
+    stored = ssm.get_parameter(Name="/selfheal/runbooks/catalog", WithDecryption=True)["Parameter"]["Value"]
     dry = tuple(replace(e, limits=replace(e.limits, dry_run=True)) for e in default_catalog())
     assert load_catalog(stored) == dry
-    assert ssm.get_parameter(Name="/selfheal/runbooks/kill_switch")["Parameter"]["Value"] == "off"
+    assert ssm.get_parameter(Name="/selfheal/runbooks/kill_switch", WithDecryption=True)["Parameter"]["Value"] == "off"
     events = boto3.client("events", **aws)
     for name, pattern in package.RULE_PATTERNS.items():
         assert json.loads(events.describe_rule(Name=f"selfheal-dev-{name}")["EventPattern"]) == pattern

@@ -62,11 +62,11 @@ class RunbookConfig:
         return (value or "").strip().lower() in _ON
 
     def set_kill_switch(self, on: bool) -> None:
-        """Write the switch (operators' command)."""
+        """Write the switch (operators' command). A deployed switch keeps its type and key (Terraform
+        made it a SecureString); one that does not exist yet (a local stack) is created."""
+        new = {} if self._get(KILL_SWITCH) is not None else {"Type": "String"}
         try:
-            self._ssm.put_parameter(
-                Name=self._prefix + KILL_SWITCH, Value="on" if on else "off", Type="String", Overwrite=True
-            )
+            self._ssm.put_parameter(Name=self._prefix + KILL_SWITCH, Value="on" if on else "off", Overwrite=True, **new)
         except ClientError as exc:
             raise translate(exc, "SSM PutParameter kill_switch") from exc
 
