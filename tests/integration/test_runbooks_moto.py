@@ -8,12 +8,11 @@ with tasks to start stays IN_PROGRESS, one with none is COMPLETED).
 
 from __future__ import annotations
 
-import io
 import uuid
-import zipfile
 from collections import Counter
 from typing import Any
 
+import local_infra
 import pytest
 from botocore.stub import Stubber
 
@@ -106,6 +105,19 @@ def run(aws: Aws, incident: Any, facts_override: dict | None = None) -> tuple[An
     return planned, facts, results
 
 
+# The estate's builders are local --infra's (scripts/local_infra.py), on these counted clients.
+def ecs_service(aws: Aws, desired: int) -> tuple[str, str]:
+    return local_infra.ecs_service(aws.client("ecs"), desired)
+
+
+def lambda_function(aws: Aws) -> str:
+    return local_infra.lambda_function(aws.client("iam"), aws.client("lambda"))
+
+
+def quarantine_groups(aws: Aws, vpc: str) -> tuple[str, str]:
+    return local_infra.quarantine_groups(aws.client("ec2"), vpc)
+
+
 def instance_of(aws: Aws, instance: str) -> dict:
     return aws.client("ec2").describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
 
@@ -142,17 +154,6 @@ def test_disk_cleanup_runs_the_commands_and_records_the_command_status(aws: Aws)
     assert disk_cleanup.outcome(facts) == "failed: Failed"
 
 
-def ecs_service(aws: Aws, desired: int) -> tuple[str, str]:
-    ecs = aws.client("ecs")
-    cluster, service = name("prod"), name("orders")
-    ecs.create_cluster(clusterName=cluster)
-    family = ecs.register_task_definition(
-        family=service, containerDefinitions=[{"name": "app", "image": "nginx", "memory": 128}]
-    )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=family, desiredCount=desired)
-    return cluster, service
-
-
 def test_ecs_redeploy_forces_a_new_deployment(aws: Aws) -> None:
     # moto gap: no rollout; a service with no task to start reads COMPLETED
     cluster, service = ecs_service(aws, desired=0)
@@ -171,32 +172,6 @@ def test_ecs_redeploy_stands_down_while_a_deployment_rolls_out(aws: Aws) -> None
     assert aws.calls["UpdateService"] == 0
 
 
-def lambda_function(aws: Aws) -> str:
-    iam, lam = aws.client("iam"), aws.client("lambda")
-    role = iam.create_role(RoleName=name("fn-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    function = name("orders")
-
-    def code(body: str) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("app.py", body)
-        return buffer.getvalue()
-
-    lam.create_function(
-        FunctionName=function,
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": code("def handler(e, c): return 1\n")},
-        Publish=True,
-    )
-    for n in (2, 3):
-        lam.update_function_code(FunctionName=function, ZipFile=code(f"def handler(e, c): return {n}\n"))
-        lam.publish_version(FunctionName=function)
-    lam.create_alias(FunctionName=function, Name="live", FunctionVersion="3")
-    return function
-
-
 def test_lambda_rollback_moves_the_alias_to_the_previous_version(aws: Aws) -> None:
     function = lambda_function(aws)
     incident = alarm_on("alarm_lambda_errors_alias", FunctionName=function, Resource=f"{function}:live")
@@ -204,25 +179,6 @@ def test_lambda_rollback_moves_the_alias_to_the_previous_version(aws: Aws) -> No
     assert all(r.ok for r in results) and planned.plan.calls[0].params["FunctionVersion"] == "2"
     assert aws.client("lambda").get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "2"
     assert facts["get_alias"]["FunctionVersion"] == "3"  # the pre-state the audit keeps
-
-
-def quarantine_groups(aws: Aws, vpc: str) -> tuple[str, str]:
-    ec2 = aws.client("ec2")
-    ids = []
-    for role in ("untrack", "isolate"):
-        group = ec2.create_security_group(GroupName=name(f"quarantine-{role}"), Description=role, VpcId=vpc)["GroupId"]
-        ec2.create_tags(Resources=[group], Tags=[{"Key": ec2_isolate.QUARANTINE_TAG, "Value": role}])
-        ids.append(group)
-    untrack, isolate = ids
-    # the untrack group allows all traffic in and out: flows through it are untracked
-    ec2.authorize_security_group_ingress(
-        GroupId=untrack, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
-    )
-    # the isolate group has no rule at all
-    ec2.revoke_security_group_egress(
-        GroupId=isolate, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
-    )
-    return untrack, isolate
 
 
 def finding_about(instance: str) -> Any:

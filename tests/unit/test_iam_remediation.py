@@ -8,9 +8,9 @@ made by people's credentials through the CLI, never by a function.
 from __future__ import annotations
 
 import ast
-import re
 
 from tests.conftest import ROOT
+from tests.unit.test_iam_actions import policy_actions
 
 ADAPTERS = ROOT / "chalice_app" / "chalicelib" / "adapters"
 ACTIONS = {
@@ -42,18 +42,13 @@ def calls_in(module: str) -> set[str]:
     return names
 
 
-def policy_actions() -> set[str]:
-    text = (ROOT / "terraform" / "iam_remediation.tf").read_text()
-    return {a for block in re.findall(r"actions\s*=\s*\[([^\]]*)\]", text) for a in re.findall(r'"([^"]+)"', block)}
-
-
 def test_the_remediators_policy_allows_exactly_what_their_adapters_call() -> None:
     calls = calls_in("governor_store.py") | calls_in("runbook_config.py") | calls_in("notify.py")
     assert {"put_item", "get_parameter", "publish"} <= calls  # the scan sees the adapters
     calls -= OPERATOR_ONLY
     unknown = calls - set(ACTIONS)
     assert unknown == set(), f"map these boto3 calls to IAM actions: {unknown}"
-    assert policy_actions() == {ACTIONS[c] for c in calls} | SERVICE_ACTIONS
+    assert policy_actions("iam_remediation.tf") == {ACTIONS[c] for c in calls} | SERVICE_ACTIONS
 
 
 def test_the_remediators_policy_names_exact_resources() -> None:
