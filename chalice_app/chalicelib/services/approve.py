@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import with_waits
 from chalicelib.errors import Refused
-from chalicelib.services.remediate import decision_json, now_ms
+from chalicelib.services.ingest import now_ms
+from chalicelib.services.remediate import decision_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -14,11 +14,11 @@ deadline. Approvals run exactly the stored plan (services/approve.py).
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.notices import decision_notice
-from chalicelib.errors import SelfHealError, TransientError
+from chalicelib.errors import SelfHealError
+from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
     from chalicelib.services.notifications import Notifier
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Planner(Protocol):
@@ -81,7 +77,8 @@ class Remediate:
     def handle(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Decide and act on one event: ``{"decisions": [...]}``, one per incident it reports (a Health
         event may name several instances). PayloadError (not an event we know) propagates to the DLQ;
-        TransientError propagates so Lambda's async retry tries again (admission is exactly-once)."""
+        TransientError before admission (a read or the governor throttled) propagates so Lambda's
+        async retry tries again; admission is exactly once, so a retry never acts twice."""
         decisions = [self._decide(incident) for incident in self._parse(raw).incidents()]
         self._metrics.flush()
         return {"decisions": decisions}
@@ -120,12 +117,10 @@ class Remediate:
 
     def execute(self, record: Any, plan: Plan) -> tuple[str, str]:
         """Run an admitted (or approved) plan and record its outcome: ('act' | 'failed', reason)."""
+        # Any failure of the calls (throttling included) ends the action FAILED with its reason and a
+        # notice: admission is exactly once, so a retried event would only be audited as a duplicate.
         try:
             results = self._executor.run(plan)
-        except TransientError:
-            # The claim stays; the slot is released so the retried delivery is not blocked by itself.
-            self._governor.complete(record.action_id, "failed", self._clock(), reason="transient failure, retried")
-            raise
         except SelfHealError as exc:
             log.warning("runbook %s failed on %s: %s", record.runbook, record.resource, exc, exc_info=True)
             self._governor.complete(record.action_id, "failed", self._clock(), reason=str(exc))
@@ -143,7 +138,7 @@ class Remediate:
             action_id=record.action_id,
             subject=subject,
             calls=record.calls,
-            expires_ms=getattr(record, "expires_ms", 0),
+            expires_ms=record.expires_ms,
             digest=record.digest,
         )
         tell(self._notifier, notice, self._metrics)
