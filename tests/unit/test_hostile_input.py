@@ -205,3 +205,14 @@ def test_header_with_many_frames_and_no_exception_line_is_linear() -> None:
     [tb], took = _cpu(find_in_text, "Traceback (most recent call last):\n" + frames)
     assert tb.truncated and tb.truncated_reason and len(tb.final.frames) == 20_000
     assert took < 3 * BUDGET
+
+
+def test_json_nested_past_the_stack_is_text_not_a_recursion_crash() -> None:
+    # Found by the linear-readers property: json.loads raises RecursionError, not JSONDecodeError,
+    # on "[[[[…" nested deeper than the interpreter's stack; a log line may hold exactly that.
+    from chalicelib.core.log_files import read_tracebacks
+    from chalicelib.core.tracebacks import find_in_text
+
+    deep = "[" * 50_000
+    assert find_in_text(deep) == []
+    assert read_tracebacks(deep.encode()) == []

@@ -105,7 +105,7 @@ def _from_lines(text: str) -> list[Traceback]:
         if stripped.startswith("{") and stripped.endswith("}"):
             try:
                 value = json.loads(stripped)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # nesting past the stack is not a log record
                 value = None
             if isinstance(value, dict):
                 records.append((value, n))
@@ -140,7 +140,7 @@ def read_tracebacks(data: bytes, _layer: int = 0) -> list[Traceback]:
     if text.lstrip().startswith(("{", "[")):
         try:
             doc = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nesting past the stack is not a log record
             doc = None
         if doc is not None:
             found = _from_document(doc)

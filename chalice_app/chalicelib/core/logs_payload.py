@@ -136,7 +136,7 @@ def loads_text(raw: bytes) -> object:
     """JSON from bytes; invalid UTF-8 is kept as U+FFFD rather than dropped or ASCII-folded."""
     try:
         return json.loads(raw.decode("utf-8", errors="replace"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # nesting past the stack is not a log record
         raise PayloadError(f"logs payload is not JSON: {exc.msg} at {exc.pos}") from exc
 
 
@@ -219,7 +219,7 @@ def _as_record(message: str) -> Mapping[str, object] | None:
         return None
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # nesting past the stack is not a log record
         return None
     return value if isinstance(value, dict) else None
 

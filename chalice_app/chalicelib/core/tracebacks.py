@@ -845,7 +845,7 @@ def _nested_error(value: object, origin: int, depth: int = 0) -> Traceback | Non
             return None
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nesting past the stack is not a log record
             return None
     if not isinstance(value, Mapping):
         return None
