@@ -74,5 +74,4 @@ def aws(moto_endpoint: str) -> Iterator[Aws]:
         client.meta.events.register("before-call.*.*", count)
     runtime.override(settings=settings, clients=clients, fixer=None)
     yield Aws(settings, clients, stack, EventSources(clients, stack), calls)
-    runtime._overrides.clear()
-    runtime.reset()
+    runtime.clear()

@@ -166,8 +166,7 @@ def test_a_fixer_that_dies_after_its_push_is_reclaimed_by_the_next_delivery(moto
         # THEN the next delivery reclaimed the group (its lease had expired) and finished the fix
         [done] = runtime.store().scan()
     finally:
-        runtime._overrides.clear()
-        runtime.reset()
+        runtime.clear()
     assert done.status == "PR_OPENED", done.reason
     assert (done.attempts, done.branch, pushed) == (2, pushed[0], [pushed[0], pushed[0]])
     assert [h.name for h in git.Repo(work).heads if h.name.startswith("selfheal/")] == [done.branch]

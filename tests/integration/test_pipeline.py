@@ -294,8 +294,8 @@ def test_configured_pipeline_turns_a_log_line_into_a_fix_branch(aws, tmp_path) -
     ssm = aws.clients.ssm
     for name, value in {"repo_url": str(bare), "model_id": f"replay:{replay}"}.items():
         ssm.put_parameter(Name=f"/selfheal/{name}", Value=value, Type="SecureString")
-    runtime._overrides.pop("fixer", None)
-    runtime.reset()
+    runtime.clear()
+    runtime.override(settings=aws.settings, clients=aws.clients)  # the fixer from SSM, not an override
     # WHEN the trace arrives and the pipeline runs
     with Client(app) as client:
         deliver(logs_event(payload([NONE_DISCOUNT_TRACE])))
