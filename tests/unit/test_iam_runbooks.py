@@ -77,10 +77,20 @@ def _literal_calls(tree: ast.AST) -> list[tuple[str, str, bool, str]]:
 
 def code_calls(runbook: str) -> set[tuple[str, bool]]:
     """{(IAM action, mutating)} of every call a runbook module can make, waiters' reads included."""
-    helpers = {}
-    for node in ast.parse((RUNBOOK_DIR / "targets.py").read_text()).body:
-        if isinstance(node, ast.FunctionDef) and _literal_calls(node):
-            helpers[node.name] = _literal_calls(node)
+    # targets.py helpers with the calls they make, through the helpers they call in turn
+    functions = {
+        n.name: n for n in ast.parse((RUNBOOK_DIR / "targets.py").read_text()).body if isinstance(n, ast.FunctionDef)
+    }
+
+    def helper_calls(name: str, seen: frozenset[str] = frozenset()) -> list[tuple[str, str, bool, str]]:
+        calls = _literal_calls(functions[name])
+        for node in ast.walk(functions[name]):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
+                if node.func.id not in seen | {name}:
+                    calls += helper_calls(node.func.id, seen | {name})
+        return calls
+
+    helpers = {name: found for name in functions if (found := helper_calls(name))}
     tree = ast.parse((RUNBOOK_DIR / f"{runbook.replace('-', '_')}.py").read_text())
     calls = _literal_calls(tree)
     for node in ast.walk(tree):

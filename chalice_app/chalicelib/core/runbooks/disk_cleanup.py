@@ -47,8 +47,7 @@ def check_params(params: Mapping[str, Any]) -> str:
 
 def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     """The instance (running? Linux?) and its Auto Scaling group (fleet)."""
-    instance, problem = targets.instance_id(incident)
-    return () if problem else (targets.describe_instance(instance), targets.describe_membership(instance))
+    return targets.instance_reads(incident)
 
 
 def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | None) -> Plan:

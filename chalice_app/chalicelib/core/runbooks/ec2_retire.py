@@ -38,8 +38,7 @@ def check_params(params: Mapping[str, Any]) -> str:
 
 def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     """The instance (state, root device type) and its Auto Scaling group."""
-    instance, problem = targets.instance_id(incident)
-    return () if problem else (targets.describe_instance(instance), targets.describe_membership(instance))
+    return targets.instance_reads(incident)
 
 
 def _when(text: str) -> datetime | None:

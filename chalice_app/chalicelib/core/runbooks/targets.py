@@ -54,6 +54,12 @@ def describe_membership(instance: str) -> Call:
     return Call("autoscaling", "describe_auto_scaling_instances", {"InstanceIds": [instance]}, mutating=False)
 
 
+def instance_reads(incident: Incident) -> tuple[Call, ...]:
+    """The instance an incident names and its Auto Scaling group; none when it names no instance."""
+    instance, problem = instance_id(incident)
+    return () if problem else (describe_instance(instance), describe_membership(instance))
+
+
 def read_error(facts: Mapping[str, Any], operation: str) -> str:
     """The error a read ended with ('' when it answered)."""
     answer = facts.get(operation)
