@@ -1,6 +1,6 @@
 """selfheal's handlers: a table of contents. All logic lives in chalicelib."""
 
-from chalice import Chalice
+from chalice import Chalice, Response
 
 from chalicelib import runtime, sources
 from chalicelib.events.logs import CloudWatchLogsEvent, on_cw_logs
@@ -48,3 +48,11 @@ def health_remediator(event) -> dict:
 def remediation_verifier(event) -> dict:
     """Actions that did not heal by their deadline → one escalation each."""
     return runtime.remediate().verify()
+
+
+@app.route("/github/webhook", methods=["POST"], content_types=["application/json"])
+def github_webhook() -> Response:
+    """GitHub delivery → signature checked → PR merged / closed / commented → the group's fate."""
+    request = app.current_request
+    status, body = runtime.resolve().webhook(dict(request.headers), request.raw_body)
+    return Response(body=body, status_code=status)
