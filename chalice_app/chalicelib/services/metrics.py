@@ -13,6 +13,8 @@ class Counter(Protocol):
 
     def count(self, name: str, value: int = 1) -> None: ...
 
+    def seconds(self, name: str, value: float) -> None: ...
+
     def flush(self) -> None: ...
 
 
@@ -29,6 +31,11 @@ class EmfCounter:
         if value:
             self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
             self._pending = True
+
+    def seconds(self, name: str, value: float) -> None:
+        """A duration, in the Seconds unit (CloudWatch keeps one unit per metric name)."""
+        self._metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=value)
+        self._pending = True
 
     def flush(self) -> None:
         if self._pending:

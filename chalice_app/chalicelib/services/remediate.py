@@ -101,7 +101,7 @@ class Remediate:
         self._metrics.count(f"Runbook{_camel(decision)}")
         if decision == "healed" and "time_to_heal_ms" in record.after:
             # EMF has one unit per metric: this one's values are seconds (the dashboard says so).
-            self._metrics.count("TimeToHealSeconds", int(record.after["time_to_heal_ms"]) // 1000)
+            self._metrics.seconds("TimeToHealSeconds", int(record.after["time_to_heal_ms"]) / 1000)
         return decision_json(record, decision, reason)
 
     def verify(self) -> dict[str, Any]:
