@@ -174,6 +174,53 @@ def test_the_verifier_escalates_an_action_that_never_healed(estate: Any) -> None
     assert any("needs a human" in t for t in titles)
 
 
+def test_the_verifier_reads_an_approved_isolation_healed_since_guardduty_sends_no_ok(estate: Any) -> None:
+    # GIVEN an approved, executed isolation (GuardDuty never reports a finding "resolved")
+    estate, clients, clock = estate
+    import app
+
+    suspect = estate.instances[2]
+    tick = load_event("alarm_ec2_cpu") | {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    with Client(app.app) as client:
+        [pending] = invoke(client, "finding_remediator", finding(suspect, clock()))["decisions"]
+        runtime.approvals().approve(pending["action_id"])
+        clock.advance(5)
+        # WHEN the verifier runs, before the deadline
+        answer = invoke(client, "remediation_verifier", tick)
+        # THEN it read every interface in the isolate group: healed, its slot freed, nothing escalated
+        assert [(d["decision"], d["target"]) for d in answer["decisions"]] == [("healed", suspect)]
+        [record] = [r for r in runtime.governor().actions(resource=suspect) if r.decision == "approved"]
+        assert record.outcome == "healed" and not record.open
+        # AND past the deadline there is nothing left to escalate
+        clock.advance(60 * 24)
+        assert invoke(client, "remediation_verifier", tick)["decisions"] == []
+    titles = [n["content"]["title"] for n in published(clients, estate)]
+    assert not any("needs a human" in t for t in titles)
+
+
+def test_the_verifier_leaves_an_isolation_undone_by_hand_to_its_deadline(estate: Any) -> None:
+    # GIVEN an approved isolation that someone reverted (an interface back in its old group)
+    estate, clients, clock = estate
+    import app
+
+    suspect = estate.instances[2]
+    ec2 = clients.client("ec2")
+    before = ec2.describe_instances(InstanceIds=[suspect])["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+    old = {e["NetworkInterfaceId"]: [g["GroupId"] for g in e["Groups"]] for e in before}
+    tick = load_event("alarm_ec2_cpu") | {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    with Client(app.app) as client:
+        [pending] = invoke(client, "finding_remediator", finding(suspect, clock()))["decisions"]
+        runtime.approvals().approve(pending["action_id"])
+        for eni, groups in old.items():
+            ec2.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=groups)
+        # WHEN the verifier runs before and after the deadline
+        assert invoke(client, "remediation_verifier", tick)["decisions"] == []
+        clock.advance(60 * 24 + 1)
+        answer = invoke(client, "remediation_verifier", tick)
+    # THEN it is not read as healed: it escalates at its deadline
+    assert [(d["decision"], d["target"]) for d in answer["decisions"]] == [("escalate", suspect)]
+
+
 def test_a_remediation_settings_change_reaches_the_handlers(estate: Any) -> None:
     estate, _, _ = estate
     assert runtime.settings().governor_table_name == estate.governor_table

@@ -28,7 +28,6 @@ from chalicelib.core.runbooks import (
     fleet_size,
     plan_for,
     reads_for,
-    targets,
 )
 from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
@@ -245,7 +244,7 @@ def test_ec2_retire_stops_and_starts_an_instance_outside_any_group(aws: Aws) -> 
     planned, _, results = run(aws, parse_event(raw).incident())
     assert [r.call.operation for r in results] == ["stop_instances", "start_instances"] and all(r.ok for r in results)
     assert aws.calls["StopInstances"] == aws.calls["StartInstances"] == 1 and aws.calls["DescribeInstances"] >= 2
-    assert ec2_retire.verified(Facts(aws.client).read([targets.describe_instance(instance)]))
+    assert ec2_retire.verified(planned.plan, Facts(aws.client).read(ec2_retire.verify_reads(planned.plan)))
 
 
 def test_ec2_retire_replaces_a_group_member_through_auto_scaling(aws: Aws) -> None:
@@ -258,6 +257,8 @@ def test_ec2_retire_replaces_a_group_member_through_auto_scaling(aws: Aws) -> No
         "AutoScalingGroups"
     ][0]
     assert instance not in [i["InstanceId"] for i in members["Instances"]] and len(members["Instances"]) == 2
+    # AND the verifier reads it healed: the member is gone, its group runs the replacement
+    assert ec2_retire.verified(planned.plan, Facts(aws.client).read(ec2_retire.verify_reads(planned.plan)))
 
 
 def test_a_missing_instance_is_a_fact_that_escalates(aws: Aws) -> None:

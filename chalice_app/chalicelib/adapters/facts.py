@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from chalicelib.core.runbooks import Planned
     from chalicelib.core.runbooks.catalog import Catalog
-    from chalicelib.core.runbooks.plan import Call, Incident
+    from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,12 @@ class RunbookPlanner:
         planned = runbooks.plan_for(catalog, incident, facts)
         reads = runbooks.fleet_reads_for(planned.plan)
         return planned, facts, runbooks.fleet_size(self._facts.read(reads)) if reads else None
+
+    def verified(self, plan: Plan) -> bool | None:
+        """Whether an executed plan's target reads as repaired; None when its runbook verifies only
+        by an event (an alarm back to OK)."""
+        reads = runbooks.verify_reads_for(plan)
+        return runbooks.verified_for(plan, self._facts.read(reads)) if reads else None
 
     def propose(self, incident: Incident) -> Proposal:
         """The remediate service's Planner: what to decide about ``incident``, with its reads made.

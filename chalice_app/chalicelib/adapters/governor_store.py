@@ -94,6 +94,7 @@ class ActionRecord:
     approval_of: str = ""  # for decision "approved": the awaiting_approval record it approves
     outcome_reason: str = ""  # why the outcome (failure message, overdue, which event resolved it)
     open: bool = False  # acted and neither verified, failed nor overdue: holds a fleet slot
+    executed_ms: int = 0  # when the executor finished its calls (0: not run yet)
 
     def plan(self) -> Plan:
         """The plan this record holds, rebuilt so that ``plan().digest() == digest``."""
@@ -197,6 +198,7 @@ def to_record(item: Mapping[str, Any]) -> ActionRecord:
         approval_of=p.get("approval_of", ""),
         outcome_reason=p.get("outcome_reason", ""),
         open=p.get("open_flag") == _OPEN,
+        executed_ms=int(p.get("executed_ms", 0)),
     )
 
 
@@ -730,6 +732,19 @@ class GovernorStore:
         """
         open_ids = [r.action_id for resource in incident.resources for r in self._open_on(resource)]
         return self._heal(open_ids, incident, now_ms)
+
+    def open_actions(self) -> list[ActionRecord]:
+        """Acted actions neither verified, failed nor overdue (each holds a fleet slot: few)."""
+        items = self._query(
+            IndexName=INDEX_OPEN,
+            KeyConditionExpression="open_flag = :open",
+            ExpressionAttributeValues=_values(open=_OPEN),
+        )
+        return [to_record(raw) for raw in items]
+
+    def heal(self, action_id: str, now_ms: int, reason: str) -> ActionRecord | None:
+        """Close an open action as healed (its fleet slot freed); None when it was no longer open."""
+        return self._close(action_id, "healed", now_ms, reason)
 
     def overdue(self, now_ms: int) -> list[ActionRecord]:
         """Acted actions not verified by their deadline → outcome ``escalated``, fleet slot freed."""

@@ -36,6 +36,8 @@ class Planner(Protocol):
 
     def propose(self, incident: Incident) -> Proposal: ...
 
+    def verified(self, plan: Plan) -> bool | None: ...
+
 
 class Executor(Protocol):
     def run(self, plan: Plan) -> list[Any]: ...
@@ -49,6 +51,10 @@ class Governor(Protocol):
     def complete(self, action_id: str, outcome: str, now_ms: int, **kw: Any) -> None: ...
 
     def overdue(self, now_ms: int) -> list[Any]: ...
+
+    def open_actions(self) -> list[Any]: ...
+
+    def heal(self, action_id: str, now_ms: int, reason: str) -> Any: ...
 
 
 class Remediate:
@@ -105,15 +111,42 @@ class Remediate:
         return decision_json(record, decision, reason)
 
     def verify(self) -> dict[str, Any]:
-        """The verifier's pass: actions that did not heal by their deadline escalate (one notice each)."""
-        decisions = []
+        """The verifier's pass: executed actions whose runbook verifies by reading (a GuardDuty finding
+        never sends an OK) are read and closed healed when the repair is in place; then actions that
+        did not heal by their deadline escalate (one notice each)."""
+        decisions = self._verify_by_reads()
+        escalated = 0
         for record in self._governor.overdue(self._clock()):
+            escalated += 1
             reason = f"not verified healed by its deadline: {record.reason}"
             self.announce(record, "escalate", "", reason=reason)
             decisions.append(decision_json(record, "escalate", reason))
-        self._metrics.count("RunbookEscalate", len(decisions))
+        self._metrics.count("RunbookEscalate", escalated)
         self._metrics.flush()
         return {"decisions": decisions}
+
+    def _verify_by_reads(self) -> list[dict[str, Any]]:
+        decisions = []
+        for record in self._governor.open_actions():
+            if not record.executed_ms:
+                continue  # admitted, its calls not run yet: the target still reads as before
+            try:
+                healed = self._planner.verified(record.plan())
+            except SelfHealError:  # a read failed: the deadline still escalates it if it never reads healed
+                log.warning("could not verify %s by reading", record.action_id, exc_info=True)
+                continue
+            if not healed:
+                continue
+            now = self._clock()
+            closed = self._governor.heal(record.action_id, now, "verified by reading the target")
+            if closed is None:
+                continue  # closed meanwhile (an event, the deadline)
+            reason = f"verified healed by reading the target: {record.reason}"
+            self.announce(closed, "healed", "", reason=reason)
+            self._metrics.count("RunbookHealed")
+            self._metrics.seconds("TimeToHealSeconds", (now - record.created_ms) / 1000)
+            decisions.append(decision_json(closed, "healed", reason))
+        return decisions
 
     def execute(self, record: Any, plan: Plan) -> tuple[str, str]:
         """Run an admitted (or approved) plan and record its outcome: ('act' | 'failed', reason)."""

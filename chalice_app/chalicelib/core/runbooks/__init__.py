@@ -8,7 +8,8 @@ Every runbook module has: ``NAME``, ``SUMMARY``, ``TARGET`` (target kind), ``DEF
 ``check_params(params)``, ``reads(entry, incident)`` (the non-mutating calls its facts need),
 ``plan(entry, incident, facts)`` (facts None: no read was made, read-only values are None),
 ``before(facts)`` (pre-state for the audit) and ``VERIFY`` (how the repair is verified); some add
-``followup``/``outcome`` (disk-cleanup), ``release`` (ec2-isolate) and ``verified``.
+``followup``/``outcome`` (disk-cleanup), ``release`` (ec2-isolate), and ``verify_reads(plan)`` with
+``verified(plan, facts)`` (ec2-isolate, ec2-retire: the verifier reads the target instead of waiting for an event).
 
 Use ``plan_for`` (match → loop check on the facts → plan) rather than the modules one by one.
 """
@@ -74,6 +75,8 @@ __all__ = [
     "followup_for",
     "plan_for",
     "reads_for",
+    "verified_for",
+    "verify_reads_for",
 ]
 
 
@@ -95,6 +98,18 @@ def followup_for(entry: RunbookEntry, plan: Plan, responses: Sequence[Mapping[st
     """The reads that record an asynchronous action's status after it ran (disk-cleanup's Run Command)."""
     followup = getattr(module(entry), "followup", None)
     return tuple(followup(plan, responses)) if followup else ()
+
+
+def verify_reads_for(plan: Plan) -> tuple[Call, ...]:
+    """The reads that show an executed plan healed its target; () when only an event can tell (an
+    alarm back to OK). A GuardDuty finding never sends one, so ec2-isolate verifies by reading."""
+    reads = getattr(RUNBOOKS.get(plan.runbook), "verify_reads", None)
+    return tuple(reads(plan)) if reads else ()
+
+
+def verified_for(plan: Plan, facts: Mapping[str, Any]) -> bool:
+    """Whether the facts read by ``verify_reads_for(plan)`` show the repair in place."""
+    return bool(RUNBOOKS[plan.runbook].verified(plan, facts))
 
 
 def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping[str, Any] | None = None) -> Planned:

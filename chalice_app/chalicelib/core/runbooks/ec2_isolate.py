@@ -177,8 +177,15 @@ def release(pre: Mapping[str, Any]) -> Plan:
     return Plan(NAME, targets.instance_target(instance, pre.get("auto_scaling_group"), ""), tuple(calls))
 
 
-def verified(facts: Mapping[str, Any], isolate_group: str) -> bool:
-    """Every interface of the read instance is in the isolate group alone."""
+def verify_reads(plan: Plan) -> tuple[Call, ...]:
+    """The instance again, to see its interfaces' groups."""
+    return (targets.describe_instance(plan.target.id),) if plan.target else ()
+
+
+def verified(plan: Plan, facts: Mapping[str, Any]) -> bool:
+    """Every interface of the read instance is in the plan's isolate group alone (the group of its
+    last call: every interface moves there last)."""
+    isolate_group = plan.calls[-1].params["Groups"][0] if plan.calls else None
     found = targets.instance(facts) or {}
     enis = found.get("NetworkInterfaces", [])
     return bool(enis) and all([g["GroupId"] for g in e.get("Groups", [])] == [isolate_group] for e in enis)

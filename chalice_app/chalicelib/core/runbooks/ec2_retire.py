@@ -102,6 +102,14 @@ def before(facts: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def verified(facts: Mapping[str, Any]) -> bool:
-    """The read instance runs again."""
-    return ((targets.instance(facts) or {}).get("State") or {}).get("Name") == "running"
+def verify_reads(plan: Plan) -> tuple[Call, ...]:
+    """The instance again, to see it run."""
+    return (targets.describe_instance(plan.target.id),) if plan.target else ()
+
+
+def verified(plan: Plan, facts: Mapping[str, Any]) -> bool:
+    """The read instance runs again after the plan's stop and start; a group member the plan had
+    terminated (its group launches the replacement) is healed once it is gone."""
+    state = ((targets.instance(facts) or {}).get("State") or {}).get("Name")
+    replaced = any(c.operation == "terminate_instance_in_auto_scaling_group" for c in plan.calls)
+    return state in ("shutting-down", "terminated") if replaced else state == "running"
