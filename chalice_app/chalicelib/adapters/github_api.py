@@ -16,16 +16,19 @@ branch is updated rather than a second one opened.
 from __future__ import annotations
 
 import base64
+import logging
 from typing import TYPE_CHECKING, Any
 
 from github import Auth, Github, GithubException, InputGitTreeElement
 
+from chalicelib.core.codeowners import MAX_REVIEWERS, Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, FixRejected, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.github.com"
 REGULAR = frozenset({"100644", "100755"})
 
@@ -132,15 +135,26 @@ class GitHubPullRequests:
         self._base_url = base_url
         self._paced = paced
         self._repo: Any = None
+        self.reviews: dict[str, ReviewRequest] = {}  # by branch: what the last review request did
 
     def _repository(self) -> Any:
         if self._repo is None:
             self._repo = _client(self._token, self._base_url, self._paced).get_repo(self._name)
         return self._repo
 
-    def open_or_update(self, branch: str, base: str, title: str, body: str, draft: bool, labels: Sequence[str]) -> str:
+    def open_or_update(  # noqa: PLR0913 - the Protocol's arguments, and the reviewers
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        draft: bool,
+        labels: Sequence[str],
+        reviewers: Reviewers | None = None,
+    ) -> str:
         """The URL of the branch's open PR, opened or updated (title, body, labels; a PR that must now
-        be a draft is converted, one that was a draft stays one)."""
+        be a draft is converted, one that was a draft stays one). ``reviewers`` are requested
+        afterwards; what happened is in ``reviews[branch]`` and a refusal never fails the call."""
         repo = self._repository()
         owner = self._name.split("/", 1)[0]
         try:
@@ -167,4 +181,81 @@ class GitHubPullRequests:
                 pr.add_to_labels(*labels)
         except GithubException as exc:
             raise _translate(exc, f"pull request for {branch}") from exc
+        if reviewers:
+            self.reviews[branch] = self._request_reviews(pr, reviewers)
         return str(pr.html_url)
+
+    def _request_reviews(self, pr: Any, reviewers: Reviewers) -> ReviewRequest:
+        """Request ``reviewers`` on ``pr``; never raises (the PR exists, the fix is done).
+
+        Left out before asking: the PR's author (the token's user: GitHub answers 422 "Review
+        cannot be requested from pull request author"), teams of another organisation (the API
+        takes slugs of the repository owner's teams only), those already requested, and any beyond
+        MAX_REVIEWERS. One 422 ("Reviews may only be requested from collaborators…") refuses the
+        whole request, so then each reviewer is asked alone: the valid ones are still requested.
+        https://docs.github.com/en/rest/pulls/review-requests
+        """
+        owner = self._name.split("/", 1)[0]
+        notes: list[str] = []
+        try:
+            author = str(pr.user.login) if pr.user is not None else ""
+            already = {u.login.lower() for u in pr.requested_reviewers or []}
+            already_teams = {t.slug.lower() for t in pr.requested_teams or []}
+        except (GithubException, AttributeError) as exc:
+            log.warning("could not read the PR's author and reviewers: %s", exc)
+            author, already, already_teams = "", set(), set()
+        wanted = reviewers.without(author)
+        if wanted.users != reviewers.users:
+            notes.append(f"{author}: the PR's author (the token's user) cannot review it")
+        users = [u for u in wanted.users if u.lower() not in already]
+        teams: list[str] = []
+        for team in wanted.teams:
+            org, _, slug = team.partition("/")
+            if org.lower() != owner.lower():
+                notes.append(f"@{team}: a team of another organisation than {owner} cannot be requested")
+            elif slug.lower() not in already_teams:
+                teams.append(slug)
+        if len(users) + len(teams) > MAX_REVIEWERS:
+            notes.append(f"{len(users) + len(teams) - MAX_REVIEWERS} reviewer(s) beyond {MAX_REVIEWERS} left out")
+            users = users[:MAX_REVIEWERS]
+            teams = teams[: MAX_REVIEWERS - len(users)]
+        if not users and not teams:
+            return ReviewRequest(Reviewers(), (), tuple(notes))
+        refused: list[str] = []
+        try:
+            pr.create_review_request(reviewers=users, team_reviewers=teams)
+        except GithubException as exc:
+            if exc.status != 422 or len(users) + len(teams) == 1:
+                refused += [f"{name}: {_message(exc)}" for name in [*users, *(f"@{owner}/{t}" for t in teams)]]
+                users, teams = [], []
+            else:
+                users, teams = self._one_by_one(pr, users, teams, owner, refused)
+        if refused:
+            log.warning("review request refused: %s", "; ".join(refused))
+        requested = Reviewers(tuple(users), tuple(f"{owner}/{t}" for t in teams))
+        return ReviewRequest(requested, tuple(refused), tuple(notes))
+
+    @staticmethod
+    def _one_by_one(
+        pr: Any, users: list[str], teams: list[str], owner: str, refused: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """Ask each reviewer alone (after a 422 on all of them); the ones GitHub accepted."""
+        ok_users: list[str] = []
+        ok_teams: list[str] = []
+        for kind, name in [*(("user", u) for u in users), *(("team", t) for t in teams)]:
+            try:
+                if kind == "user":
+                    pr.create_review_request(reviewers=[name])
+                else:
+                    pr.create_review_request(team_reviewers=[name])
+            except GithubException as exc:
+                refused.append(f"{name if kind == 'user' else f'@{owner}/{name}'}: {_message(exc)}")
+            else:
+                (ok_users if kind == "user" else ok_teams).append(name)
+        return ok_users, ok_teams
+
+
+def _message(exc: GithubException) -> str:
+    """GitHub's own words for a refusal (``message`` of the error body), bounded and redacted."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return redact(f"{exc.status} {data.get('message') or exc.data}"[:300])
