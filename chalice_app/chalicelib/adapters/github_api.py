@@ -190,56 +190,49 @@ class GitHubPullRequests:
 
         Left out before asking: the PR's author (the token's user: GitHub answers 422 "Review
         cannot be requested from pull request author"), teams of another organisation (the API
-        takes slugs of the repository owner's teams only), those already requested, and any beyond
-        MAX_REVIEWERS. One 422 ("Reviews may only be requested from collaborators…") refuses the
-        whole request, so then each reviewer is asked alone: the valid ones are still requested.
-        https://docs.github.com/en/rest/pulls/review-requests
+        takes slugs of the repository owner's teams only) and any beyond MAX_REVIEWERS. Those the
+        PR already has count as requested without a call. One 422 ("Reviews may only be requested
+        from collaborators…") refuses the whole request, so then each reviewer is asked alone and
+        the valid ones are still requested. https://docs.github.com/en/rest/pulls/review-requests
         """
         owner = self._name.split("/", 1)[0]
-        notes: list[str] = []
         try:
             author = str(pr.user.login) if pr.user is not None else ""
-            already = {u.login.lower() for u in pr.requested_reviewers or []}
-            already_teams = {t.slug.lower() for t in pr.requested_teams or []}
+            had = {u.login.lower() for u in pr.requested_reviewers or []}
+            had |= {f"@{t.slug.lower()}" for t in pr.requested_teams or []}
         except (GithubException, AttributeError) as exc:
             log.warning("could not read the PR's author and reviewers: %s", exc)
-            author, already, already_teams = "", set(), set()
-        wanted = reviewers.without(author)
-        if wanted.users != reviewers.users:
-            notes.append(f"{author}: the PR's author (the token's user) cannot review it")
-        users = [u for u in wanted.users if u.lower() not in already]
-        teams: list[str] = []
-        for team in wanted.teams:
-            org, _, slug = team.partition("/")
-            if org.lower() != owner.lower():
-                notes.append(f"@{team}: a team of another organisation than {owner} cannot be requested")
-            elif slug.lower() not in already_teams:
-                teams.append(slug)
-        if len(users) + len(teams) > MAX_REVIEWERS:
-            notes.append(f"{len(users) + len(teams) - MAX_REVIEWERS} reviewer(s) beyond {MAX_REVIEWERS} left out")
-            users = users[:MAX_REVIEWERS]
-            teams = teams[: MAX_REVIEWERS - len(users)]
-        if not users and not teams:
-            return ReviewRequest(Reviewers(), (), tuple(notes))
+            author, had = "", set()
+        users, teams, notes = _askable(reviewers, author, owner)
+        kept_users = [u for u in users if u.lower() in had]
+        kept_teams = [t for t in teams if f"@{t.lower()}" in had]
+        new_users = [u for u in users if u not in kept_users]
+        new_teams = [t for t in teams if t not in kept_teams]
         refused: list[str] = []
+        if new_users or new_teams:
+            new_users, new_teams = self._ask(pr, new_users, new_teams, owner, refused)
+        if refused:
+            log.warning("review request refused: %s", "; ".join(refused))
+        requested = Reviewers(
+            tuple(sorted([*kept_users, *new_users], key=str.lower)),
+            tuple(sorted((f"{owner}/{t}" for t in [*kept_teams, *new_teams]), key=str.lower)),
+        )
+        return ReviewRequest(requested, tuple(refused), tuple(notes))
+
+    @staticmethod
+    def _ask(
+        pr: Any, users: list[str], teams: list[str], owner: str, refused: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """One request for all; after a 422 on several, one request each. The ones GitHub
+        accepted; each refusal is appended to ``refused`` in GitHub's words."""
         try:
             pr.create_review_request(reviewers=users, team_reviewers=teams)
         except GithubException as exc:
             if exc.status != 422 or len(users) + len(teams) == 1:
                 refused += [f"{name}: {_message(exc)}" for name in [*users, *(f"@{owner}/{t}" for t in teams)]]
-                users, teams = [], []
-            else:
-                users, teams = self._one_by_one(pr, users, teams, owner, refused)
-        if refused:
-            log.warning("review request refused: %s", "; ".join(refused))
-        requested = Reviewers(tuple(users), tuple(f"{owner}/{t}" for t in teams))
-        return ReviewRequest(requested, tuple(refused), tuple(notes))
-
-    @staticmethod
-    def _one_by_one(
-        pr: Any, users: list[str], teams: list[str], owner: str, refused: list[str]
-    ) -> tuple[list[str], list[str]]:
-        """Ask each reviewer alone (after a 422 on all of them); the ones GitHub accepted."""
+                return [], []
+        else:
+            return users, teams
         ok_users: list[str] = []
         ok_teams: list[str] = []
         for kind, name in [*(("user", u) for u in users), *(("team", t) for t in teams)]:
@@ -253,6 +246,28 @@ class GitHubPullRequests:
             else:
                 (ok_users if kind == "user" else ok_teams).append(name)
         return ok_users, ok_teams
+
+
+def _askable(reviewers: Reviewers, author: str, owner: str) -> tuple[list[str], list[str], list[str]]:
+    """The logins and team slugs that may be asked on a PR of ``owner``'s repository opened by
+    ``author``, at most MAX_REVIEWERS of them, and notes on who was left out and why."""
+    notes: list[str] = []
+    wanted = reviewers.without(author)
+    if wanted.users != reviewers.users:
+        notes.append(f"{author}: the PR's author (the token's user) cannot review it")
+    teams: list[str] = []
+    for team in wanted.teams:
+        org, _, slug = team.partition("/")
+        if org.lower() == owner.lower():
+            teams.append(slug)
+        else:
+            notes.append(f"@{team}: a team of another organisation than {owner} cannot be requested")
+    users = list(wanted.users)
+    if len(users) + len(teams) > MAX_REVIEWERS:
+        notes.append(f"{len(users) + len(teams) - MAX_REVIEWERS} reviewer(s) beyond {MAX_REVIEWERS} left out")
+        users = users[:MAX_REVIEWERS]
+        teams = teams[: MAX_REVIEWERS - len(users)]
+    return users, teams, notes
 
 
 def _message(exc: GithubException) -> str:
