@@ -47,6 +47,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _CONFIGURED_USER = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9_-]{0,38}))")
 _CONFIGURED_TEAM = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9_.-]{1,100})")
 _SPACE = " \t"
+_PLAIN_TOKEN = re.compile(r"[^ \t]+")
+_GLOB_SYNTAX = re.compile(r"[\\*?\[\]]")
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,15 @@ class Pattern:
 
     text: str
     tokens: tuple[_Glob | str, ...] = field(repr=False)
+    lead: tuple[str, ...] = field(default=(), repr=False)  # the literal components it starts with
+    needles: tuple[str, ...] = field(default=(), repr=False)  # literal runs any match contains
 
     def matches(self, path: str) -> bool:
         """Whether this pattern owns the repository file ``path`` (``a/b.py``, no leading ``/``)."""
+        if any(needle not in path for needle in self.needles):
+            return False  # cheap tests first: they reject most lines of a large file
         parts = [p for p in path.split("/") if p]
-        if not parts:
+        if not parts or tuple(parts[: len(self.lead)]) != self.lead:
             return False
         tokens = self.tokens
         states = self._closure({0})
@@ -146,6 +152,8 @@ def _segment(text: str) -> _Glob | str:
     """One ``/``-free piece of a pattern (escapes still in it) as a glob, or ``**``."""
     if text == "**":
         return _ZERO_OR_MORE
+    if not _GLOB_SYNTAX.search(text):
+        return tuple(text)
     if "**" in text.replace("\\*", ""):
         # gitignore: "Other consecutive asterisks are considered regular asterisks"; say ``*``.
         text = re.sub(r"(?<!\\)\*{2,}", "*", text)
@@ -202,7 +210,30 @@ def compile_pattern(text: str) -> Pattern:
         # A name owns the file of that name and, when it is a directory, everything in it; a
         # last segment of just ``*`` (``docs/*``) owns the directory's direct children only.
         tokens.append(_ZERO_OR_MORE)
-    return Pattern(text, tuple(tokens))
+    lead: list[str] = []
+    for token in tokens:
+        if token == _ZERO_OR_MORE or any(not isinstance(c, str) for c in token):
+            break
+        lead.append("".join(token))  # type: ignore[arg-type]
+    return Pattern(text, tuple(tokens), tuple(lead), _needles(tokens))
+
+
+def _needles(tokens: Sequence[_Glob | str]) -> tuple[str, ...]:
+    """The runs of literal characters in the segment globs: a path a pattern matches contains
+    each of them (inside one component), so a missing one rejects the path at C speed."""
+    runs: list[str] = []
+    for token in tokens:
+        if token == _ZERO_OR_MORE:
+            continue
+        run = ""
+        for c in token:
+            if isinstance(c, str):
+                run += c
+            else:
+                runs.append(run)
+                run = ""
+        runs.append(run)
+    return tuple(sorted({r for r in runs if r}, key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -241,6 +272,8 @@ class Codeowners:
 def _tokens(line: str) -> list[tuple[int, str]]:
     """Split a stripped line at unescaped blanks, up to a ``#`` (the rest is a comment); each token
     with its 1-based column. A ``\\`` keeps the next character (a blank too) in the token."""
+    if "\\" not in line and "#" not in line:  # the common line: blanks are the only syntax
+        return [(m.start() + 1, m.group()) for m in _PLAIN_TOKEN.finditer(line)]
     tokens: list[tuple[int, str]] = []
     current: list[str] = []
     start = 0
