@@ -4,6 +4,7 @@ reviewers: in GitHub API mode against the local GitHub-like server, and in local
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -242,3 +243,57 @@ def test_local_mode_without_reviewers_writes_no_reviewers_line(tmp_path) -> None
     outcome = fixer.fix(group_from_log(NONE_DISCOUNT_TRACE), Lease())
     record = (bare.parent / "sample.git.selfheal-prs" / f"{outcome.branch.replace('/', '-')}.md").read_text()
     assert "reviewers" not in record.split("\n\n", 2)[1]
+
+
+# --- through the pipeline (moto): the reviewers are stored on the group --------------------------------
+
+
+@pytest.mark.integration
+def test_the_pipeline_stores_the_reviewers_on_the_group(moto_endpoint, tmp_path) -> None:
+    import uuid
+
+    from local_mode import DEFAULT_PATTERN, LocalPipeline, commit_sample_app, local_settings
+    from local_stack import create_stack, put_log_lines
+
+    from chalicelib import runtime
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.settings import Settings
+    from chalicelib.core.localize import DEFAULT_PREFIXES
+
+    # GIVEN a repository whose .github/CODEOWNERS owns shop/ (and refuses a malformed line)
+    work = commit_sample_app(tmp_path / "shop")
+    (work / ".github").mkdir()
+    (work / ".github/CODEOWNERS").write_text("* @acme/platform\nshop/[a-z]* @nobody\nshop/ @alice @acme/shop-team\n")
+    run = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*run, "add", "-A"], check=True)
+    subprocess.run([*run, "commit", "-qm", "codeowners"], check=True)
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps([converse_answer([GOOD_EDIT])]))
+    base = Settings(endpoint_url=moto_endpoint)
+    stack = create_stack(Clients(base), prefix=f"co{uuid.uuid4().hex[:8]}", log_group=f"/co/{uuid.uuid4().hex}")
+    settings = local_settings(base, stack)
+    clients = Clients(settings)
+    fixer = ModelFixer(
+        lambda: GitRepository(str(work)),
+        LocalPullRequests(work),
+        ReplayModel(replay, announce=None),
+        FixSettings(path_prefixes=DEFAULT_PREFIXES, reviewers=("oncall",)),
+    )
+    runtime.override(settings=settings, clients=clients, fixer=fixer)
+    try:
+        # WHEN the bug's log lines go through the pipeline
+        pipeline = LocalPipeline(clients, stack, say=lambda _: None)
+        pipeline.deliver(put_log_lines(clients, stack.log_group, NONE_DISCOUNT_TRACE.splitlines()), DEFAULT_PATTERN)
+        pipeline.drain(timeout_s=60)
+        [group] = runtime.store().scan()
+        item = clients.dynamodb.get_item(TableName=stack.table_name, Key={"fingerprint": {"S": group.fingerprint}})
+    finally:
+        runtime.clear()
+    # THEN the PR record and the group both name the code owners, and the skipped line is reported
+    assert group.status == "PR_OPENED", group.reason
+    stored = {k: v["S"] for k, v in item["Item"].items() if k.startswith("reviewers")}
+    assert stored["reviewers"] == "alice, @acme/shop-team"
+    assert stored["reviewers_source"] == ".github/CODEOWNERS"
+    assert "line 2 column 1: Invalid pattern ([ ] character ranges" in stored["reviewers_notes"]
+    record = next((work.parent / "shop.selfheal-prs").iterdir()).read_text()
+    assert "- reviewers: alice, @acme/shop-team\n" in record
