@@ -187,6 +187,13 @@ def test_a_hostile_pattern_is_matched_in_linear_time() -> None:
     assert time.perf_counter() - started < 0.5
 
 
+def test_a_huge_hostile_line_is_parsed_in_linear_time() -> None:
+    line = "*.py " + "a@" + "a." * 200_000 + " @ok\n"
+    started = time.perf_counter()
+    parsed = parse(line + "*.py @" + "a" * 100_000 + "\n")
+    assert time.perf_counter() - started < 2 and [e.kind for e in parsed.errors] == ["Invalid owner"] * 2
+
+
 # --- what GitHub rejects: the line is skipped and reported ------------------------------------
 
 

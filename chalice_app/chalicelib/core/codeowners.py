@@ -302,7 +302,9 @@ def _tokens(line: str) -> list[tuple[int, str]]:
 
 
 def _owner_kind(token: str) -> str:
-    """ "user", "team", "email" or "" (not an owner GitHub accepts)."""
+    """The kind of an owner token: user, team, email, or empty (not an owner GitHub accepts)."""
+    if len(token) > 254:  # no login, team or e-mail address is longer (RFC 5321 path limit)
+        return ""
     if _TEAM.fullmatch(token):
         return "team"
     if _USER.fullmatch(token):
