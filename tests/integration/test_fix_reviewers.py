@@ -181,6 +181,24 @@ def test_the_authors_422_is_survived_when_the_author_is_not_known() -> None:
     assert review.refused == ("selfheal-bot: 422 Review cannot be requested from pull request author.",)
 
 
+class ReviewRequestsDown(FakeGitHub):
+    """A server whose review-request endpoint fails (502) while the rest works."""
+
+    def request_reviewers(self, number: int, body: dict) -> tuple[int, dict]:
+        return 502, {"message": "Server Error"}
+
+
+def test_a_failing_review_request_endpoint_does_not_fail_the_fix(tmp_path) -> None:
+    github = ReviewRequestsDown("acme", "shop", {**FILES, "CODEOWNERS": "* @alice @acme/ops\n"}).start()
+    try:
+        outcome = api_fixer(github, tmp_path).fix(group_from_log(NONE_DISCOUNT_TRACE), Lease())
+    finally:
+        github.stop()
+    assert outcome.status == Status.PR_OPENED and len(github.pulls) == 1
+    assert outcome.details["reviewers"] == ""
+    assert outcome.details["reviewers_refused"] == "alice: 502 Server Error; @acme/ops: 502 Server Error"
+
+
 def test_a_second_fix_does_not_request_the_same_reviewers_again(github_with, tmp_path) -> None:
     github = github_with({".github/CODEOWNERS": CODEOWNERS})
     group = group_from_log(NONE_DISCOUNT_TRACE)

@@ -20,6 +20,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from github import Auth, Github, GithubException, InputGitTreeElement
+from requests import RequestException
 
 from chalicelib.core.codeowners import MAX_REVIEWERS, Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
@@ -182,7 +183,12 @@ class GitHubPullRequests:
         except GithubException as exc:
             raise _translate(exc, f"pull request for {branch}") from exc
         if reviewers:
-            self.reviews[branch] = self._request_reviews(pr, reviewers)
+            try:
+                self.reviews[branch] = self._request_reviews(pr, reviewers)
+            except RequestException as exc:  # the network, after PyGithub's retries: the PR exists
+                log.warning("review request for %s failed: %s", branch, exc, exc_info=True)
+                failed = tuple(f"{name}: {type(exc).__name__}" for name in reviewers.names())
+                self.reviews[branch] = ReviewRequest(refused=failed)
         return str(pr.html_url)
 
     def _request_reviews(self, pr: Any, reviewers: Reviewers) -> ReviewRequest:
