@@ -45,6 +45,9 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.stale_pull_lists = 0  # answer this many pull listings with [] (a replica lagging behind)
+        self.author = "selfheal-bot"  # the token's user: the author of every PR it opens
+        self.collaborators: set[str] | None = None  # logins that may be requested (None: anyone)
+        self.teams: set[str] | None = None  # team slugs with access (None: any)
         modes = modes or {}
         entries = {
             p: {"path": p, "mode": modes.get(p, "100644"), "type": "blob", "sha": self._blob(t.encode())}
@@ -193,7 +196,32 @@ class FakeGitHub:
                 "sha": self.refs.get(f"heads/{pr['head_ref']}"),
             },
             "base": {"ref": pr["base_ref"], "label": f"{self.owner}:{pr['base_ref']}"},
+            "user": {"login": self.author},
+            "requested_reviewers": [{"login": u} for u in pr.get("reviewers", [])],
+            "requested_teams": [{"slug": t, "name": t} for t in pr.get("team_reviewers", [])],
         }
+
+    def request_reviewers(self, number: int, body: Any) -> tuple[int, Any]:
+        """POST /pulls/{n}/requested_reviewers as GitHub answers it: 201 with the PR, or 422 (and
+        nobody requested) when one reviewer is the author or not a collaborator."""
+        pr = next((p for p in self.pulls if p["number"] == number), None)
+        if pr is None:
+            return 404, {"message": "Not Found"}
+        users, teams = body.get("reviewers") or [], body.get("team_reviewers") or []
+        if any(u.lower() == self.author.lower() for u in users):
+            return 422, {"message": "Review cannot be requested from pull request author."}
+        known = {c.lower() for c in self.collaborators} if self.collaborators is not None else None
+        slugs = {t.lower() for t in self.teams} if self.teams is not None else None
+        if (known is not None and any(u.lower() not in known for u in users)) or (
+            slugs is not None and any(t.lower() not in slugs for t in teams)
+        ):
+            return 422, {
+                "message": "Reviews may only be requested from collaborators. One or more of the users or teams "
+                f"you specified is not a collaborator of the {self.owner}/{self.name} repository."
+            }
+        pr["reviewers"] = sorted({*pr.get("reviewers", []), *users})
+        pr["team_reviewers"] = sorted({*pr.get("team_reviewers", []), *teams})
+        return 201, self._pull_json(pr)
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912, PLR0915
         repo = f"{PREFIX}/repos/{self.owner}/{self.name}"
@@ -318,4 +346,6 @@ class FakeGitHub:
             names = body if isinstance(body, list) else body.get("labels", [])
             pr["labels"] = sorted(set(pr["labels"]) | set(names))
             return 200, [{"name": n, "url": self._url(f"/labels/{n}")} for n in pr["labels"]]
+        if method == "POST" and (m := re.fullmatch(r"/pulls/(\d+)/requested_reviewers", tail)):
+            return self.request_reviewers(int(m[1]), body)
         return not_found

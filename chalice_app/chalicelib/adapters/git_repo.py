@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import git
 
+from chalicelib.core.codeowners import Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, FixRejected, TransientError
 
@@ -163,12 +164,26 @@ class LocalPullRequests:
     def __init__(self, repo_path: str | Path) -> None:
         base = Path(repo_path).resolve()
         self.dir = base.parent / f"{base.name}.selfheal-prs"
+        self.reviews: dict[str, ReviewRequest] = {}  # by branch: the reviewers the record names
 
-    def open_or_update(self, branch: str, base: str, title: str, body: str, draft: bool, labels: Any) -> str:
+    def open_or_update(  # noqa: PLR0913 - the Protocol's arguments, and the reviewers
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        draft: bool,
+        labels: Any,
+        reviewers: Reviewers | None = None,
+    ) -> str:
+        """Write the branch's PR record; ``reviewers`` are listed in it (no forge refuses any)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         target = self.dir / f"{branch.replace('/', '-')}.md"
         header = f"# {title}\n\n- branch: `{branch}` → `{base}`\n- draft: {'yes' if draft else 'no'}\n"
         if labels:
             header += f"- labels: {', '.join(labels)}\n"
+        if reviewers:
+            header += f"- reviewers: {', '.join(reviewers.names())}\n"
+            self.reviews[branch] = ReviewRequest(reviewers)
         target.write_text(header + "\n" + body)
         return target.as_uri()

@@ -16,16 +16,20 @@ branch is updated rather than a second one opened.
 from __future__ import annotations
 
 import base64
+import logging
 from typing import TYPE_CHECKING, Any
 
 from github import Auth, Github, GithubException, InputGitTreeElement
+from requests import RequestException
 
+from chalicelib.core.codeowners import MAX_REVIEWERS, Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, FixRejected, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.github.com"
 REGULAR = frozenset({"100644", "100755"})
 
@@ -132,15 +136,26 @@ class GitHubPullRequests:
         self._base_url = base_url
         self._paced = paced
         self._repo: Any = None
+        self.reviews: dict[str, ReviewRequest] = {}  # by branch: what the last review request did
 
     def _repository(self) -> Any:
         if self._repo is None:
             self._repo = _client(self._token, self._base_url, self._paced).get_repo(self._name)
         return self._repo
 
-    def open_or_update(self, branch: str, base: str, title: str, body: str, draft: bool, labels: Sequence[str]) -> str:
+    def open_or_update(  # noqa: PLR0913 - the Protocol's arguments, and the reviewers
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        draft: bool,
+        labels: Sequence[str],
+        reviewers: Reviewers | None = None,
+    ) -> str:
         """The URL of the branch's open PR, opened or updated (title, body, labels; a PR that must now
-        be a draft is converted, one that was a draft stays one)."""
+        be a draft is converted, one that was a draft stays one). ``reviewers`` are requested
+        afterwards; what happened is in ``reviews[branch]`` and a refusal never fails the call."""
         repo = self._repository()
         owner = self._name.split("/", 1)[0]
         try:
@@ -167,4 +182,101 @@ class GitHubPullRequests:
                 pr.add_to_labels(*labels)
         except GithubException as exc:
             raise _translate(exc, f"pull request for {branch}") from exc
+        if reviewers:
+            try:
+                self.reviews[branch] = self._request_reviews(pr, reviewers)
+            except RequestException as exc:  # the network, after PyGithub's retries: the PR exists
+                log.warning("review request for %s failed: %s", branch, exc, exc_info=True)
+                failed = tuple(f"{name}: {type(exc).__name__}" for name in reviewers.names())
+                self.reviews[branch] = ReviewRequest(refused=failed)
         return str(pr.html_url)
+
+    def _request_reviews(self, pr: Any, reviewers: Reviewers) -> ReviewRequest:
+        """Request ``reviewers`` on ``pr``; never raises (the PR exists, the fix is done).
+
+        Left out before asking: the PR's author (the token's user: GitHub answers 422 "Review
+        cannot be requested from pull request author"), teams of another organisation (the API
+        takes slugs of the repository owner's teams only) and any beyond MAX_REVIEWERS. Those the
+        PR already has count as requested without a call. One 422 ("Reviews may only be requested
+        from collaborators…") refuses the whole request, so then each reviewer is asked alone and
+        the valid ones are still requested. https://docs.github.com/en/rest/pulls/review-requests
+        """
+        owner = self._name.split("/", 1)[0]
+        try:
+            author = str(pr.user.login) if pr.user is not None else ""
+            had = {u.login.lower() for u in pr.requested_reviewers or []}
+            had |= {f"@{t.slug.lower()}" for t in pr.requested_teams or []}
+        except (GithubException, AttributeError) as exc:
+            log.warning("could not read the PR's author and reviewers: %s", exc)
+            author, had = "", set()
+        users, teams, notes = _askable(reviewers, author, owner)
+        kept_users = [u for u in users if u.lower() in had]
+        kept_teams = [t for t in teams if f"@{t.lower()}" in had]
+        new_users = [u for u in users if u not in kept_users]
+        new_teams = [t for t in teams if t not in kept_teams]
+        refused: list[str] = []
+        if new_users or new_teams:
+            new_users, new_teams = self._ask(pr, new_users, new_teams, owner, refused)
+        if refused:
+            log.warning("review request refused: %s", "; ".join(refused))
+        requested = Reviewers(
+            tuple(sorted([*kept_users, *new_users], key=str.lower)),
+            tuple(sorted((f"{owner}/{t}" for t in [*kept_teams, *new_teams]), key=str.lower)),
+        )
+        return ReviewRequest(requested, tuple(refused), tuple(notes))
+
+    @staticmethod
+    def _ask(
+        pr: Any, users: list[str], teams: list[str], owner: str, refused: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """One request for all; after a 422 on several, one request each. The ones GitHub
+        accepted; each refusal is appended to ``refused`` in GitHub's words."""
+        try:
+            pr.create_review_request(reviewers=users, team_reviewers=teams)
+        except GithubException as exc:
+            if exc.status != 422 or len(users) + len(teams) == 1:
+                refused += [f"{name}: {_message(exc)}" for name in [*users, *(f"@{owner}/{t}" for t in teams)]]
+                return [], []
+        else:
+            return users, teams
+        ok_users: list[str] = []
+        ok_teams: list[str] = []
+        for kind, name in [*(("user", u) for u in users), *(("team", t) for t in teams)]:
+            try:
+                if kind == "user":
+                    pr.create_review_request(reviewers=[name])
+                else:
+                    pr.create_review_request(team_reviewers=[name])
+            except GithubException as exc:
+                refused.append(f"{name if kind == 'user' else f'@{owner}/{name}'}: {_message(exc)}")
+            else:
+                (ok_users if kind == "user" else ok_teams).append(name)
+        return ok_users, ok_teams
+
+
+def _askable(reviewers: Reviewers, author: str, owner: str) -> tuple[list[str], list[str], list[str]]:
+    """The logins and team slugs that may be asked on a PR of ``owner``'s repository opened by
+    ``author``, at most MAX_REVIEWERS of them, and notes on who was left out and why."""
+    notes: list[str] = []
+    wanted = reviewers.without(author)
+    if wanted.users != reviewers.users:
+        notes.append(f"{author}: the PR's author (the token's user) cannot review it")
+    teams: list[str] = []
+    for team in wanted.teams:
+        org, _, slug = team.partition("/")
+        if org.lower() == owner.lower():
+            teams.append(slug)
+        else:
+            notes.append(f"@{team}: a team of another organisation than {owner} cannot be requested")
+    users = list(wanted.users)
+    if len(users) + len(teams) > MAX_REVIEWERS:
+        notes.append(f"{len(users) + len(teams) - MAX_REVIEWERS} reviewer(s) beyond {MAX_REVIEWERS} left out")
+        users = users[:MAX_REVIEWERS]
+        teams = teams[: MAX_REVIEWERS - len(users)]
+    return users, teams, notes
+
+
+def _message(exc: GithubException) -> str:
+    """GitHub's own words for a refusal (``message`` of the error body), bounded and redacted."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return redact(f"{exc.status} {data.get('message') or exc.data}"[:300])

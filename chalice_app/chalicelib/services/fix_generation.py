@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.core.codeowners import ReviewerChoice, ReviewRequest, choose, find
 from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
 from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from chalicelib.adapters.bedrock import Model
+    from chalicelib.core.codeowners import Reviewers
     from chalicelib.core.context import Context
     from chalicelib.core.localize import Located
     from chalicelib.services.fix import Lease
@@ -71,10 +73,22 @@ class Repository(Protocol):
 
 
 class PullRequests(Protocol):
-    """Opens a PR for a branch, or updates the open one: never two for one group."""
+    """Opens a PR for a branch, or updates the open one: never two for one group.
 
-    def open_or_update(
-        self, branch: str, base: str, title: str, body: str, draft: bool, labels: Sequence[str]
+    ``reviewers`` (passed only when there is someone to ask) are requested on the PR; a refused
+    request never fails the call. An implementation may leave what it did in ``reviews[branch]``
+    (a ReviewRequest), which the fixer records on the outcome.
+    """
+
+    def open_or_update(  # noqa: PLR0913 - one PR's parts
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        draft: bool,
+        labels: Sequence[str],
+        reviewers: Reviewers | None = None,
     ) -> str: ...
 
 
@@ -91,6 +105,7 @@ class FixSettings:
     labels: tuple[str, ...] = ("selfheal",)
     min_occurrences: int = 1
     extra_allowed: tuple[str, ...] = ()  # files the model may edit beyond those in the trace
+    reviewers: tuple[str, ...] = ()  # the service's reviewers (logins, org/team): when CODEOWNERS names nobody
 
 
 @dataclass
@@ -138,7 +153,10 @@ class ModelFixer:
             findings = scan_changes(files, result.files)
             branch = f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
-            url, draft = self._publish(repo, group, branch, proposal, result, usage, findings, located, context)
+            choice = self._reviewers(repo, result.files, group)
+            url, draft = self._publish(
+                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=choice.reviewers
+            )
         return FixOutcome(
             Status.PR_OPENED,
             pr_url=url,
@@ -155,8 +173,17 @@ class ModelFixer:
                 "context_tokens": context.tokens,
                 "risk_flags": len(findings),
                 "draft": draft,
+                **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
             },
         )
+
+    def _reviewers(self, repo: Repository, changed: Mapping[str, str], group: ErrorGroup) -> ReviewerChoice:
+        """The code owners of the changed files (the repository's CODEOWNERS, GitHub's location
+        order, read at the default head like every other file), else the service's reviewers."""
+        choice = choose(sorted(changed), find(repo.read), self._settings.reviewers)
+        for note in choice.notes:
+            log.info("reviewers: %s", note, extra={"fingerprint": group.fingerprint})
+        return choice
 
     def _publish(  # noqa: PLR0913 - the parts of one publication
         self,
@@ -169,8 +196,10 @@ class ModelFixer:
         findings: tuple[Finding, ...],
         located: list[Located],
         context: Context,
+        reviewers: Reviewers | None = None,
     ) -> tuple[str, bool]:
-        """Commit and push the branch, then open or update its PR; returns its URL and draft flag."""
+        """Commit and push the branch, then open or update its PR (requesting ``reviewers`` when
+        there are any); returns its URL and draft flag."""
         s = self._settings
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
@@ -182,7 +211,8 @@ class ModelFixer:
                 extra={"fingerprint": group.fingerprint},
             )  # fmt: skip
         body = pr_body(group, proposal, result, self._model.model_id, usage, findings) + shown_section(context)
-        return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels), draft
+        asked = {"reviewers": reviewers} if reviewers else {}  # implementations without reviewers still work
+        return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked), draft
 
     def _propose(
         self, group: ErrorGroup, request: str, files: Mapping[str, str], usage: _Usage
@@ -234,3 +264,16 @@ class ModelFixer:
                 continue
             return proposal, result
         raise FixRejected(f"the model's edits did not apply in 2 rounds: {error}"[:1000])
+
+
+def _review_details(choice: ReviewerChoice, done: ReviewRequest | None) -> dict[str, object]:
+    """The outcome's reviewer fields (strings, every one always set, so a retry overwrites them):
+    who was requested, from where (a CODEOWNERS path, ``service`` or ``""``), who was refused or
+    left out and why."""
+    done = done if done is not None else ReviewRequest(choice.reviewers)
+    return {
+        "reviewers": ", ".join(done.requested.names()),
+        "reviewers_source": choice.source,
+        "reviewers_refused": redact("; ".join(done.refused))[:1000],
+        "reviewers_notes": redact("; ".join([*choice.notes, *done.notes]))[:1000],
+    }
