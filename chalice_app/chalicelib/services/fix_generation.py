@@ -91,6 +91,11 @@ class FixSettings:
     labels: tuple[str, ...] = ("selfheal",)
     min_occurrences: int = 1
     extra_allowed: tuple[str, ...] = ()  # files the model may edit beyond those in the trace
+    # Per service (core/services.py): every PR a draft; people to ask for review when CODEOWNERS
+    # names nobody; the service's name.
+    draft: bool = False
+    reviewers: tuple[str, ...] = ()
+    service: str = "default"
 
 
 @dataclass
@@ -175,7 +180,7 @@ class ModelFixer:
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
         repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
-        draft = proposal.confidence < s.draft_below or bool(findings)
+        draft = s.draft or proposal.confidence < s.draft_below or bool(findings)
         if findings:
             log.warning(
                 "risky additions, opening a draft: %s", "; ".join(map(str, findings)),
