@@ -125,6 +125,10 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     if args.infra:
         return _local_infra(args)
+    if args.services:
+        from local_services import cmd_local_services
+
+        return cmd_local_services(args)
 
     from local_mode import commit_sample_app, stderr, summary, table
 
@@ -392,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         "--infra",
         action="store_true",
         help="instead: a scripted infrastructure incident through the remediators (runbooks, governor, approval)",
+    )
+    local.add_argument(
+        "--services", metavar="FILE", help='several services at once: {"services": [{"name", "logs", "repo", "model"}]}'
     )
     local.add_argument("--json", action="store_true", help="print the summary as JSON (contract shape)")
     local.set_defaults(func=cmd_local)
