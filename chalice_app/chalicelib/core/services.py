@@ -81,7 +81,7 @@ class Service:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or (f.name not in ("name", "log_groups") and value in ("", (), 0, False)):
+            if f.name not in ("name", "log_groups") and value == f.default:
                 continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
