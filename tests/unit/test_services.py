@@ -110,8 +110,8 @@ def test_a_log_group_no_service_owns_routes_nowhere() -> None:
 
 def test_groups_from_before_services_belong_to_default_even_when_the_catalog_omits_it() -> None:
     services = catalog({"name": "billing", "log_groups": ["/b"]})
-    assert services.get("default") == DEFAULT and services.get("") == DEFAULT
-    assert services.get("gone") is None
+    assert services.get("default") == DEFAULT
+    assert services.get("gone") is None and services.get("") is None  # "": a log group of no service
 
 
 # --- repositories and folders -------------------------------------------------------------------

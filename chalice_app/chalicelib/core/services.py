@@ -117,13 +117,14 @@ class ServiceCatalog:
         return best[1] if best else None
 
     def get(self, name: str) -> Service | None:
-        """The service called ``name``; groups stored without a service are ``default``'s. When the
-        catalog has no ``default`` entry, ``default`` still names DEFAULT, so groups from before the
-        catalog can still be fixed with the global parameters."""
+        """The service called ``name``, or None. When the catalog has no ``default`` entry,
+        ``default`` still names DEFAULT, so groups from before the catalog (read as ``default``,
+        adapters/store.py) can still be fixed with the global parameters. The empty name (a log
+        group of no service) names none."""
         for service in self.services:
-            if service.name == (name or DEFAULT_NAME):
+            if service.name == name:
                 return service
-        return DEFAULT if (name or DEFAULT_NAME) == DEFAULT_NAME else None
+        return DEFAULT if name == DEFAULT_NAME else None
 
     @property
     def names(self) -> tuple[str, ...]:
