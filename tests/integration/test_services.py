@@ -245,3 +245,43 @@ def test_local_services_runs_several_services_at_once_and_names_each_groups_serv
     assert not {g["fingerprint"] for g in by_service["billing"]} & BEFORE_SERVICES
     for name, service in (("shop", "default"), ("billing", "billing")):
         assert branches(tmp_path / name / "sample.git") == sorted(g["branch"] for g in by_service[service])
+
+
+def test_repository_secrets_are_stored_per_repository_and_used_only_for_it(aws, capsys) -> None:
+    from chalicelib.adapters.parameters import load_parameters, service_config
+    from chalicelib.core.services import DEFAULT, Service
+
+    # GIVEN a global token, and one stored for billing's repository only
+    prefix = f"/t{uuid.uuid4().hex[:10]}/"
+    key = boto3.client("kms", endpoint_url=aws.settings.endpoint_url, region_name="us-east-1").create_key()
+    options = ["--prefix", prefix, "--kms-key-id", key["KeyMetadata"]["KeyId"], "--endpoint-url",
+               aws.settings.endpoint_url]  # fmt: skip
+    billing_token, global_token = "ghp_" + "B" * 36, "ghp_" + "G" * 36
+    assert selfheal.main(["configure", "--repo-secrets-for", "Acme/Billing", "--github-token", billing_token,
+                          *options]) == 0  # fmt: skip
+    assert selfheal.main(["configure", "--non-interactive", "--repo-url", "acme/shop", "--model-id", "a.b",
+                          "--github-token", global_token, *options]) == 0  # fmt: skip
+    out, err = capsys.readouterr()
+    assert billing_token not in out + err and "not a selfheal setting" not in err
+    # WHEN each service's configuration is read
+    values = load_parameters(aws.clients.ssm, prefix)
+    billing = service_config(values, Service("billing", ("/b",), repo_url="acme/billing"))
+    # THEN billing's repository uses its token, every other repository the global one
+    assert values["repos/github.com/acme/billing/github_token"] == billing_token
+    assert (billing.github_token, service_config(values, DEFAULT).github_token) == (billing_token, global_token)
+    # AND a malformed secret is refused before anything is stored
+    assert selfheal.main(["configure", "--repo-secrets-for", "acme/x", "--github-token", "nope", *options]) == 2
+
+
+def test_the_catalog_is_read_from_ssm_once_a_minute_and_absent_means_the_default_service(aws) -> None:
+    from chalicelib.adapters.service_catalog import CATALOG_SECONDS, ServiceCatalogConfig
+
+    prefix = f"/t{uuid.uuid4().hex[:10]}/"
+    now = [0.0]
+    config = ServiceCatalogConfig(aws.clients.ssm, prefix, clock=lambda: now[0])
+    assert not config.catalog().configured  # absent
+    aws.clients.ssm.put_parameter(Name=f"{prefix}services/catalog", Type="SecureString",
+                                  Value=json.dumps({"services": [{"name": "b", "log_groups": ["/b"]}]}))  # fmt: skip
+    assert not config.catalog().configured  # cached
+    now[0] += CATALOG_SECONDS + 1
+    assert config.catalog().names == ("b",)
