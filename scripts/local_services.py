@@ -120,7 +120,7 @@ def load_services(path: Path) -> list[LocalService]:
         names = [logs] if isinstance(logs, str) else logs
         if not isinstance(names, list) or not names or not all(isinstance(x, str) and x for x in names):
             raise ConfigError(f"{where}: logs must be a log file (or a list of them)")
-        log_files = tuple(Path(_resolve(base, x)) for x in names)
+        log_files = tuple(base / Path(x).expanduser() for x in names)  # an absolute path stays as it is
         for log_file in log_files:
             if not log_file.is_file():
                 raise ConfigError(f"{where}: logs: no file {log_file}")
@@ -213,6 +213,12 @@ def _run(options: ServicesRun, endpoint: str, say: Callable[[str], None]) -> lis
 def cmd_local_services(args: argparse.Namespace) -> int:
     """``local --services FILE``: exit 0 with the summary on stdout, or 2 with one line on stderr
     when the services file is wrong."""
+    given = {"--logs": args.logs, "--repo": args.repo, "--model": args.model, "--model-id": args.model_id,
+             "--path-prefix": args.path_prefix}  # fmt: skip
+    if mixed := [flag for flag, value in given.items() if value]:
+        print(f"selfheal local: --services reads each service's logs, repository and model from FILE, "
+              f"not from {', '.join(mixed)}", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         services = load_services(Path(args.services))
     except ConfigError as exc:

@@ -285,3 +285,14 @@ def test_the_catalog_is_read_from_ssm_once_a_minute_and_absent_means_the_default
     assert not config.catalog().configured  # cached
     now[0] += CATALOG_SECONDS + 1
     assert config.catalog().names == ("b",)
+
+
+def test_local_services_refuses_a_wrong_services_file_with_one_line(tmp_path) -> None:
+    (tmp_path / "services.json").write_text(json.dumps({"services": [{"name": "a", "logs": "missing.log",
+                                                                      "repo": "r", "model": "replay:x"}]}))  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "local", "--services", str(tmp_path / "services.json")],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip() == f"selfheal local: service 'a': logs: no file {tmp_path / 'missing.log'}"
