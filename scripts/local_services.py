@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
     from chalicelib.core.models import ErrorGroup
 
+LOCAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LOCAL_FIELDS = frozenset({"name", "logs", "repo", "model", "path_prefixes", "log_group"})
 # Catalog fields a services file may also set; log_groups and repo_url come from log_group and repo.
 CATALOG_FIELDS = frozenset({"repo_folder", "labels", "reviewers", "draft", "min_occurrences"})
@@ -125,12 +127,23 @@ def load_services(path: Path) -> list[LocalService]:
             if not log_file.is_file():
                 raise ConfigError(f"{where}: logs: no file {log_file}")
         name = _text(where, entry, "name")
+        if not LOCAL_NAME.match(name):
+            raise ConfigError(f"{where}: name must be letters, digits, '_', '.' or '-' (at most 63)")
         repo = _resolve(base, _text(where, entry, "repo"))
         log_group = entry.get("log_group") or f"{LOG_GROUP.rsplit('/', 1)[0]}/{name}"
         catalog_entry = {k: entry[k] for k in CATALOG_FIELDS | {"path_prefixes"} if k in entry}
-        service = parse_service({"name": name, "log_groups": [log_group], "repo_url": repo, **catalog_entry}, n)
+        # A deployed catalog's names are lower case (core/services.py); a local run keeps the name
+        # it is given, so the output names each service as the file does.
+        try:
+            service = parse_service({"name": "local", "log_groups": [log_group], "repo_url": repo, **catalog_entry})
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("service 'local'", where, 1)) from exc
+        service = replace(service, name=name)
         found.append(LocalService(service, log_files, repo, _model(base, _text(where, entry, "model"))))
-    ServiceCatalog.from_document({"services": [s.service.to_json() for s in found]})  # names and log groups unique
+    for attribute in ("name", "log_group"):
+        values = [s.service.name if attribute == "name" else s.log_group for s in found]
+        if twice := sorted({v for v in values if values.count(v) > 1}):
+            raise ConfigError(f"services file {path}: {attribute} {', '.join(twice)} used by two services")
     return found
 
 
