@@ -413,7 +413,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
 
     status = sub.add_parser("status", help="error groups, newest first")
     status.add_argument("--status", help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED)")
-    status.add_argument("--service", help="only the groups of this service (default: the groups from before services)")
+    status.add_argument(
+        "--service", help="only this service's groups ('default' has those from before services; '' log groups of none)"
+    )
     status.add_argument("--json", action="store_true")
     _aws_options(status)
     status.set_defaults(func=cmd_status)
