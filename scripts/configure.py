@@ -161,9 +161,12 @@ def prefix_problem(prefix: str) -> str:
 
 
 def known(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """The values selfheal uses, and the names of the others (reported, left in place)."""
+    """The values selfheal uses, and the names of the others (reported, left in place). The
+    catalogs and per-repository secrets (``services/``, ``repos/``, ``runbooks/``) are selfheal's,
+    managed by their own options: neither settings nor reported."""
     names = {f.name for f in FIELDS}
-    return {k: v for k, v in values.items() if k in names}, sorted(k for k in values if k not in names)
+    ours = [k for k in values if k not in names and not k.startswith(MANAGED_TREES)]
+    return {k: v for k, v in values.items() if k in names}, sorted(ours)
 
 
 def validate(values: Mapping[str, str]) -> dict[str, str]:
@@ -241,3 +244,49 @@ def delete_all(ssm: Any, prefix: str) -> list[str]:
     for start in range(0, len(names), 10):
         ssm.delete_parameters(Names=names[start : start + 10])
     return names
+
+
+# --- services (issue 14) ------------------------------------------------------------------------
+
+MANAGED_TREES = ("services/", "repos/", "runbooks/")
+SERVICES_PARAMETER = "services/catalog"
+REPO_SECRETS = ("github_token", "ssh_private_key", "known_hosts")
+
+
+def store_services(ssm: Any, prefix: str, text: str, key_id: str) -> list[str]:
+    """Validate a service catalog (core/services.py) and store it as the SecureString
+    ``<prefix>services/catalog``; returns the service names. ConfigureError names the entry and
+    field that are wrong."""
+    from chalicelib.core.services import ServiceCatalog
+    from chalicelib.errors import ConfigError
+
+    try:
+        catalog = ServiceCatalog.parse(text)
+    except ConfigError as exc:
+        raise ConfigureError(str(exc)) from exc
+    ssm.put_parameter(
+        Name=f"{prefix}{SERVICES_PARAMETER}",
+        Value=catalog.to_json(),
+        Type="SecureString",
+        KeyId=key_id,
+        Overwrite=True,
+        Description="selfheal service catalog",
+    )
+    return list(catalog.names)
+
+
+def store_repo_secrets(ssm: Any, prefix: str, repo_url: str, values: Mapping[str, str], key_id: str) -> list[str]:
+    """Store one repository's secrets (``github_token``, ``ssh_private_key``, ``known_hosts``) as
+    SecureStrings under ``<prefix>repos/<repo_key>/``, each checked like the global one; returns
+    the names written."""
+    from chalicelib.core.services import repo_key
+
+    _repo(repo_url)
+    by_name = {f.name: f for f in FIELDS}
+    clean = {k: v for k, v in values.items() if k in REPO_SECRETS and v and v.strip()}
+    if not clean:
+        raise ConfigureError("give at least one of --github-token, --ssh-key-file, --known-hosts-file")
+    for name, value in clean.items():
+        by_name[name].check(value.strip() if name != "ssh_private_key" else value)
+    key = repo_key(repo_url)
+    return store(ssm, f"{prefix}repos/{key}/", clean, key_id)

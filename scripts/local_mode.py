@@ -84,11 +84,11 @@ def _log_lines(path: Path) -> list[str]:
     return data.decode("utf-8", errors="replace").split("\n")
 
 
-def _payload(stack: Stack, stream: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+def _payload(stack: Stack, stream: str, events: list[dict[str, Any]], log_group: str = "") -> dict[str, Any]:
     doc = {
         "messageType": "DATA_MESSAGE",
         "owner": "000000000000",
-        "logGroup": stack.log_group,
+        "logGroup": log_group or stack.log_group,
         "logStream": stream,
         "subscriptionFilters": ["selfheal-local"],
         "logEvents": [{"id": e["eventId"], "timestamp": e["timestamp"], "message": e["message"]} for e in events],
@@ -129,19 +129,25 @@ def commit_sample_app(work: Path) -> Path:
     return work
 
 
-def summary(groups: Sequence[ErrorGroup]) -> dict[str, list[dict[str, Any]]]:
-    """The ``local --json`` / ``status --json`` document (contract)."""
-    return {"groups": [{k: getattr(g, k) for k in SUMMARY_KEYS} for g in groups]}
+def summary(groups: Sequence[ErrorGroup], with_service: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """The ``local --json`` / ``status --json`` document (contract); ``with_service`` adds each
+    group's ``service`` (``local --services``, ``status``)."""
+    keys = (*SUMMARY_KEYS, "service") if with_service else SUMMARY_KEYS
+    return {"groups": [{k: getattr(g, k) for k in keys} for g in groups]}
 
 
-def table(groups: Sequence[ErrorGroup]) -> str:
-    """The summary as a table for people."""
-    rows = [f"{'GROUP':<12}  {'STATUS':<10} {'COUNT':>5}  {'EXCEPTION':<28} BRANCH / PR / REASON"]
+def table(groups: Sequence[ErrorGroup], with_service: bool = False) -> str:
+    """The summary as a table for people (with a SERVICE column when ``with_service``)."""
+    service = f"{'SERVICE':<16} " if with_service else ""
+    rows = [f"{'GROUP':<12}  {service}{'STATUS':<10} {'COUNT':>5}  {'EXCEPTION':<28} BRANCH / PR / REASON"]
     for g in groups:
         where = g.pr_url or g.reason or "-"
         if g.branch:
             where = f"{g.branch}  {where}"
-        rows.append(f"{g.fingerprint[:12]:<12}  {g.status:<10} {g.occurrences:>5}  {g.exception_type[:28]:<28} {where}")
+        service = f"{(g.service or '-')[:16]:<16} " if with_service else ""
+        rows.append(
+            f"{g.fingerprint[:12]:<12}  {service}{g.status:<10} {g.occurrences:>5}  {g.exception_type[:28]:<28} {where}"
+        )
     return "\n".join(rows)
 
 
@@ -157,14 +163,15 @@ class LocalPipeline:
         self._sources = EventSources(clients, stack)
         self._say = say
 
-    def deliver(self, stream: str, pattern: str) -> int:
-        """Send the stream's events that match the filter pattern to log_processor, in batches."""
+    def deliver(self, stream: str, pattern: str, log_group: str = "") -> int:
+        """Send the stream's events that match the filter pattern to log_processor, in batches
+        (the stream of ``log_group``, by default the stack's)."""
         matcher = parse_filter_pattern(pattern)
-        events = [
-            e for e in _stream_events(self._clients, self._stack.log_group, stream) if matcher.matches(e["message"])
-        ]
+        log_group = log_group or self._stack.log_group
+        events = [e for e in _stream_events(self._clients, log_group, stream) if matcher.matches(e["message"])]
         for begin in range(0, len(events), BATCH_EVENTS):
-            result = self._app.log_processor(_payload(self._stack, stream, events[begin : begin + BATCH_EVENTS]), None)
+            batch = events[begin : begin + BATCH_EVENTS]
+            result = self._app.log_processor(_payload(self._stack, stream, batch, log_group), None)
             self._say(f"log_processor: {result['tracebacks']} traceback(s), {result['new_groups']} new group(s)")
         return len(events)
 

@@ -5,7 +5,8 @@ Commands:
   inspect FILE... [--json] [--explain]   find and group the Python tracebacks in log files
   local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
                                          run the whole pipeline on this machine
-  status [--status S] [--json]           error groups of a deployed (or --endpoint-url) stack
+  local --services FILE [--json]         the same for several services, each its own log group and repository
+  status [--status S] [--service S] [--json]   error groups of a deployed (or --endpoint-url) stack
   retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
   delete-parameters                      remove them
@@ -125,6 +126,10 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     if args.infra:
         return _local_infra(args)
+    if args.services:
+        from local_services import cmd_local_services
+
+        return cmd_local_services(args)
 
     from local_mode import commit_sample_app, stderr, summary, table
 
@@ -208,8 +213,8 @@ def _store(args: argparse.Namespace) -> Any:
 def cmd_status(args: argparse.Namespace) -> int:
     from local_mode import summary, table
 
-    groups = _store(args).scan(args.status)
-    print(json.dumps(summary(groups), indent=2) if args.json else table(groups))
+    groups = _store(args).scan(args.status, service=args.service)
+    print(json.dumps(summary(groups, with_service=True), indent=2) if args.json else table(groups, with_service=True))
     return 0
 
 
@@ -223,6 +228,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
     matches = [g for g in store.scan() if g.fingerprint.startswith(args.fingerprint)]
     if len(matches) != 1:
         print(f"selfheal retry: {len(matches)} groups match {args.fingerprint!r}", file=sys.stderr)
+        return 2
+    if not matches[0].service:  # a log group of no service (adapters/store.py record_unrouted)
+        print(f"selfheal retry: {matches[0].reason}; nothing to fix", file=sys.stderr)
         return 2
     now = int(time.time() * 1000)
     try:
@@ -239,7 +247,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
         else:
             print(f"selfheal retry: {exc}", file=sys.stderr)
         return 2
-    print(f"{group.fingerprint} re-opened: the stream turns it into a fix job")
+    print(f"{group.fingerprint} ({group.service}) re-opened: the stream turns it into a fix job")
     return 0
 
 
@@ -255,6 +263,10 @@ def cmd_configure(args: argparse.Namespace) -> int:
     import configure
 
     ssm = _ssm(args)
+    if args.services or args.repo_secrets_for:
+        from configure_services import configure_services
+
+        return configure_services(args, ssm)
     given = {
         "repo_url": args.repo_url,
         "model_id": args.model_id,
@@ -393,11 +405,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         action="store_true",
         help="instead: a scripted infrastructure incident through the remediators (runbooks, governor, approval)",
     )
+    local.add_argument(
+        "--services", metavar="FILE", help='several services at once: {"services": [{"name", "logs", "repo", "model"}]}'
+    )
     local.add_argument("--json", action="store_true", help="print the summary as JSON (contract shape)")
     local.set_defaults(func=cmd_local)
 
     status = sub.add_parser("status", help="error groups, newest first")
     status.add_argument("--status", help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED)")
+    status.add_argument(
+        "--service", help="only this service's groups ('default' has those from before services; '' log groups of none)"
+    )
     status.add_argument("--json", action="store_true")
     _aws_options(status)
     status.set_defaults(func=cmd_status)
@@ -419,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--path-prefixes", help="deployment prefixes to strip, comma-separated")
     conf.add_argument("--allowed-paths", help="extra files a fix may edit, comma-separated")
     conf.add_argument("--context-tokens", type=int, help="token budget of the code shown to the model per fix")
+    conf.add_argument("--services", metavar="FILE", help="validate the service catalog (JSON) and store it")
+    conf.add_argument("--repo-secrets-for", metavar="REPO_URL", help="store the secrets given for this repository only")
     conf.add_argument("--prefix", default="/selfheal/", help="SSM path prefix")
     conf.add_argument("--kms-key-id", default="alias/selfheal", help="the project's KMS key (Terraform output)")
     conf.add_argument("--non-interactive", action="store_true", help="never prompt; flags and stored values only")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.governor_store import GovernorStore
     from chalicelib.adapters.parameters import FixConfig
     from chalicelib.adapters.runbook_config import RunbookConfig
+    from chalicelib.adapters.service_catalog import ServiceCatalogConfig
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.services.approve import Approvals
     from chalicelib.services.enqueue import Enqueue
@@ -58,6 +59,7 @@ def reset() -> None:
         governor,
         remediate,
         approvals,
+        service_catalog,
     ):
         built.cache_clear()
 
@@ -103,7 +105,17 @@ def ingest() -> Ingest:
     from chalicelib.adapters.logs import LogStreamReader
     from chalicelib.services.ingest import Ingest
 
-    return Ingest(store(), metrics(), LogStreamReader(clients().logs), settings().fetch_lines)
+    return Ingest(
+        store(), metrics(), LogStreamReader(clients().logs), settings().fetch_lines, catalog=service_catalog().catalog
+    )
+
+
+@cache
+def service_catalog() -> ServiceCatalogConfig:
+    """The service catalog (``<prefix>services/catalog``; absent: one default service), cached."""
+    from chalicelib.adapters.service_catalog import ServiceCatalogConfig
+
+    return _overrides.get("service_catalog") or ServiceCatalogConfig(clients().ssm, settings().parameter_prefix)
 
 
 @cache
@@ -125,10 +137,30 @@ def fixer() -> Fixer:
     """The configured Fixer: model fixes when a repository is configured, else skip with a reason."""
     if _overrides.get("fixer") is not None:
         return _overrides["fixer"]
-    from chalicelib.adapters.parameters import FixConfig, load_parameters
+    return service_fixers(clients())
 
-    config = FixConfig.from_parameters(load_parameters(clients().ssm, settings().parameter_prefix))
-    return build_fixer(config, clients())
+
+def service_fixers(aws: Clients, announce: Callable[[str], None] | None = None) -> Fixer:
+    """One fixer per service of the catalog, from the parameters under the prefix (read with the
+    fixer's GetParametersByPath, cached by Powertools). Without a catalog, the default service's
+    fixer is built at once (today's behaviour: a ConfigError fails the cold start)."""
+    from chalicelib.adapters.parameters import load_parameters, service_config
+    from chalicelib.adapters.service_catalog import CATALOG
+    from chalicelib.core.services import DEFAULT, ServiceCatalog
+    from chalicelib.services.service_fixers import ServiceFixers
+
+    prefix = settings().parameter_prefix
+
+    def catalog() -> ServiceCatalog:
+        return ServiceCatalog.parse(load_parameters(aws.ssm, prefix).get(CATALOG))
+
+    def build(service: Any) -> Fixer:
+        return build_fixer(service_config(load_parameters(aws.ssm, prefix), service), aws, announce)
+
+    fixers = ServiceFixers(catalog, build)
+    if not catalog().configured:
+        fixers.fixer_for(DEFAULT)
+    return fixers
 
 
 def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None] | None = None) -> Fixer:
@@ -172,7 +204,19 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
         min_occurrences=config.min_occurrences,
         extra_allowed=config.allowed_paths,
         context_tokens=config.context_tokens,
+        draft=config.draft,
+        reviewers=config.reviewers,
+        service=config.service,
     )
+    if config.repo_folder:
+        # A monorepo service sees only its folder (services/service_fixers.py).
+        from chalicelib.services.service_fixers import FolderView
+
+        whole_repo = open_repo
+
+        def open_repo() -> Any:
+            return FolderView(whole_repo(), config.repo_folder)
+
     return ModelFixer(open_repo, pulls, model, settings)
 
 

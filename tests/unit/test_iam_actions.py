@@ -17,6 +17,7 @@ ACTIONS = {
     "get_log_events": "logs:GetLogEvents",
     "converse": "bedrock:InvokeModel",
     "get_multiple": "ssm:GetParametersByPath",  # Powertools SSMProvider.get_multiple
+    "get_parameter": "ssm:GetParameter",  # the service catalog (adapters/service_catalog.py)
     "publish": "sns:Publish",  # notifications (adapters/notify.py)
 }
 # Calls Lambda itself makes for the event sources, destinations and logs (not in our code).
@@ -27,7 +28,9 @@ SERVICE_ACTIONS = {
     "kms:Decrypt", "kms:GenerateDataKey",
 }  # fmt: skip
 # Adapter calls made only by the command line (status, configure), never by a deployed function.
-CLI_ONLY = {"scan", "get_paginator"}
+CLI_ONLY = {"scan", "get_paginator", "put_parameter"}
+# The attributes the adapters keep their boto3 clients in.
+CLIENTS = ("_db", "_sqs", "_logs", "_client", "_sns", "_ssm")
 
 
 def called_methods() -> set[str]:
@@ -36,7 +39,7 @@ def called_methods() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 target = node.func.value
-                if isinstance(target, ast.Attribute) and target.attr in ("_db", "_sqs", "_logs", "_client", "_sns"):
+                if isinstance(target, ast.Attribute) and target.attr in CLIENTS:
                     names.add(node.func.attr)
                 elif isinstance(target, ast.Name) and target.id == "provider":
                     names.add(node.func.attr)

@@ -3,15 +3,22 @@ fetched lazily and cached with a TTL by Powertools Parameters. Values are never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
+from chalicelib.core.repos import RepoUrlError
+from chalicelib.core.services import repo_key
 from chalicelib.errors import ConfigError, TransientError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chalicelib.core.services import Service
 
 CACHE_SECONDS = 300
 
@@ -31,6 +38,11 @@ class FixConfig:
     context_tokens: int = 6_000  # the budget of code shown to the model per fix
     github_token: str = field(default="", repr=False)
     ssh_private_key: str = field(default="", repr=False)
+    # Per service (core/services.py; the defaults are the default service's, i.e. today's).
+    service: str = "default"
+    repo_folder: str = ""
+    draft: bool = False
+    reviewers: tuple[str, ...] = ()
 
     @classmethod
     def from_parameters(cls, values: dict[str, str]) -> FixConfig:
@@ -73,3 +85,37 @@ def load_parameters(ssm_client: Any, prefix: str) -> dict[str, str]:
             raise ConfigError(f"cannot read SSM parameters under {prefix}: {error}") from exc
         raise ConfigError(f"cannot read SSM parameters under {prefix}: {exc}") from exc
     return {str(k).strip("/"): str(v) for k, v in values.items()}
+
+
+SECRET_NAMES = ("github_token", "ssh_private_key", "known_hosts")
+
+
+def service_config(values: Mapping[str, str], service: Service) -> FixConfig:
+    """The FixConfig of one service: the global parameters, with the service's own fields over
+    them (an empty or absent field keeps the global value), and the secrets of its repository.
+
+    Secrets are per repository: ``repos/<repo_key>/github_token`` (and ``ssh_private_key``,
+    ``known_hosts``) under the prefix, each falling back to the global parameter of that name.
+    """
+    base = FixConfig.from_parameters(dict(values))
+    repo_url = service.repo_url or base.repo_url
+    secrets = {name: getattr(base, name) for name in SECRET_NAMES}
+    if repo_url:
+        try:
+            key = repo_key(repo_url)
+        except RepoUrlError as exc:
+            raise ConfigError(f"service {service.name!r}: repo_url: {exc}") from exc
+        secrets |= {name: values[f"repos/{key}/{name}"] for name in SECRET_NAMES if values.get(f"repos/{key}/{name}")}
+    return replace(
+        base,
+        repo_url=repo_url,
+        model_id=service.model or base.model_id,
+        path_prefixes=base.path_prefixes if service.path_prefixes is None else service.path_prefixes,
+        labels=base.labels if service.labels is None else service.labels,
+        min_occurrences=base.min_occurrences if service.min_occurrences is None else service.min_occurrences,
+        service=service.name,
+        repo_folder=service.repo_folder,
+        draft=service.draft,
+        reviewers=service.reviewers,
+        **secrets,
+    )

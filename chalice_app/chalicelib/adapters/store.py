@@ -28,12 +28,18 @@ group already counted fails its condition and counts nothing. The set keeps the 
 BATCH_MEMORY tokens (a second write trims it when it grows past that): a retry older than the
 newest BATCH_MEMORY deliveries of the same bug would count again (docs/pipeline.md, accepted).
 
+A log group that belongs to no service (services/ingest.py) is recorded in one item per log group
+(key ``~unrouted~<md5 of the name>``, status SKIPPED with the reason, ``service`` empty): its
+tracebacks and deliveries are counted there, so ``status`` shows them; being SKIPPED from its
+first write, the stream turns it into no job.
+
 The table also holds one small counter item per budget window (key ``~budget~<name>~<start>``,
 TTL'd): it has no status, so ``scan`` skips it and the stream turns it into no job.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -60,6 +66,7 @@ DAY = 86_400
 BATCH_MEMORY = 32  # delivery tokens remembered per group (~24 bytes each)
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
 BUDGET_PREFIX = "~budget~"
+UNROUTED_PREFIX = "~unrouted~"
 BATCH_GET = 100  # BatchGetItem's limit
 _STATUSES = (Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED)
 
@@ -207,7 +214,18 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
         raw_fingerprint=str(plain.get("raw_fingerprint", "")),
         lease_owner=str(plain.get("lease_owner", "")),
         lease_until=int(plain.get("lease_until", 0)),
+        service=str(plain.get("service") if "service" in plain else "default"),
     )
+
+
+def unrouted_key(log_group: str) -> str:
+    """The key of the item counting a log group that belongs to no service."""
+    return UNROUTED_PREFIX + hashlib.md5(log_group.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
+
+
+def unrouted_reason(log_group: str) -> str:
+    """Why a log group's tracebacks are not grouped."""
+    return f"log group {log_group} belongs to no service: add it to a service of the catalog"
 
 
 def _token_time(token: str) -> int:
@@ -272,6 +290,7 @@ class ErrorGroupStore:
             update.set_if_absent("frames", _frames_value(fields.frames))
             update.set_if_absent("sample", fields.sample)
         update.set_if_absent("raw_fingerprint", fields.raw_fingerprint)
+        update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
         update.set("last_seen", observation.last_seen)
@@ -349,9 +368,10 @@ class ErrorGroupStore:
             raise translate(exc, f"DynamoDB read {fingerprint}") from exc
         return to_group(item) if item and "status" in item else None
 
-    def scan(self, status: str | None = None) -> list[ErrorGroup]:
-        """Every group (optionally of one status), newest last_seen first. Budget counters,
-        which have no status, are not groups."""
+    def scan(self, status: str | None = None, service: str | None = None) -> list[ErrorGroup]:
+        """Every group (optionally of one status, of one service), newest last_seen first. Budget
+        counters, which have no status, are not groups; groups stored without a service are the
+        default service's."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "FilterExpression": "attribute_exists(#s)",
@@ -363,6 +383,8 @@ class ErrorGroupStore:
         paginator = self._db.get_paginator("scan")
         for page in paginator.paginate(**kwargs):
             groups.extend(to_group(item) for item in page.get("Items", []))
+        if service is not None:
+            groups = [g for g in groups if g.service == service]
         return sorted(groups, key=lambda g: g.last_seen, reverse=True)
 
     # --- transitions ----------------------------------------------------------------------------
@@ -474,6 +496,33 @@ class ErrorGroupStore:
         update = Update().set("attempts", 0).set("reason", bounded_reason(reason)).set("retryable", False)
         update.remove("job_token", "lease_owner", "lease_until")
         return self._transition(fingerprint, Status.NEW, update, any_of(REOPENABLE, LEASE_EXPIRED), now, now=now)
+
+    def record_unrouted(self, log_group: str, tracebacks: int, now: int, batch: str = "") -> bool:
+        """Count one delivery from a log group no service owns (and its tracebacks) in that log
+        group's item, created SKIPPED with the reason. A retried delivery (same ``batch`` token)
+        counts nothing. Returns whether the item is new."""
+        key = unrouted_key(log_group)
+        update = Update().set_if_absent("status", Status.SKIPPED)
+        update.set_if_absent("exception_type", "(log group of no service)")
+        update.set_if_absent("reason", bounded_reason(unrouted_reason(log_group)))
+        update.set_if_absent("message", clip(log_group, 1024))
+        update.set_if_absent("first_seen", now).set_if_absent("attempts", 0).set_if_absent("service", "")
+        update.set("last_seen", now).set("updated_at", now).set("expires_at", now // 1000 + self._stale_s)
+        update.add("occurrences", tracebacks).add("deliveries", 1).add("log_groups", {"SS": [clip(log_group, 512)]})
+        condition = ""
+        if batch:
+            update.add("batches", {"SS": [batch]})
+            condition = BATCH_NOT_COUNTED
+        try:
+            old = self._update(key, update.request(condition, batch=batch) if batch else update.request(),
+                               "ALL_OLD", "unrouted")  # fmt: skip
+        except Conflict:
+            return False
+        if old and batch and len(_plain(old).get("batches") or ()) + 1 > BATCH_MEMORY:
+            older = sorted(set(_plain(old)["batches"]) - {batch}, key=_token_time)
+            self._update(key, Update().delete("batches", older[: len(older) + 1 - BATCH_MEMORY // 2]).request(),
+                         "NONE", "trim")  # fmt: skip
+        return not old
 
     def record_all(self, observations: Iterable[Observation], now: int, batch: str = "") -> int:
         """``record`` each observation one after the other; returns how many groups were new."""

@@ -19,18 +19,23 @@ contributed and why, so a reader can see the reason two events group next to the
   parts (numbers, quoted values, UUIDs, hex, IPs, paths, emails, timestamps) replaced.
 
 Secrets are redacted before anything is hashed, so traces that differ only in secrets group.
+
+The service (core/services.py) is part of the key: a service other than ``default`` adds a first
+component ``service=<name>``, so the same bug in two services is two groups (two PRs, each in its
+own repository), while the default service's fingerprints are exactly those from before services.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.models import Observation
 from chalicelib.core.redact import redact
+from chalicelib.core.services import DEFAULT_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -223,9 +228,12 @@ def components(tb: Traceback) -> list[Component]:
     return parts
 
 
-def grouping(tb: Traceback) -> Grouping:
-    """The traceback's fingerprint: md5 of the canonical grouping string, 32 hex chars."""
+def grouping(tb: Traceback, service: str = DEFAULT_NAME) -> Grouping:
+    """The traceback's fingerprint: md5 of the canonical grouping string, 32 hex chars; the
+    service's name is a component of it unless it is the default service."""
     parts = tuple(components(tb))
+    if service and service != DEFAULT_NAME:
+        parts = (Component("service", service, True, "groups are per service"), *parts)
     canonical = "\n".join(f"{c.name}={c.value}" for c in parts if c.contributes)
     return Grouping(
         hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest(),
@@ -235,9 +243,9 @@ def grouping(tb: Traceback) -> Grouping:
     )
 
 
-def fingerprint(tb: Traceback) -> str:
-    """Shorthand for ``grouping(tb).fingerprint``."""
-    return grouping(tb).fingerprint
+def fingerprint(tb: Traceback, service: str = DEFAULT_NAME) -> str:
+    """Shorthand for ``grouping(tb, service).fingerprint``."""
+    return grouping(tb, service).fingerprint
 
 
 def raw_fingerprint(tb: Traceback) -> str:
@@ -245,20 +253,24 @@ def raw_fingerprint(tb: Traceback) -> str:
     return hashlib.md5(tb.text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
 
 
-def observe(tracebacks: Iterable[Traceback], log_group: str, default_ts: int = 0) -> list[Observation]:
+def observe(
+    tracebacks: Iterable[Traceback], log_group: str, default_ts: int = 0, service: str = DEFAULT_NAME
+) -> list[Observation]:
     """Aggregate a batch's tracebacks per fingerprint: one Observation (count, first/last seen,
-    first traceback) per bug, so the store writes once per bug per batch."""
+    first traceback) per bug, so the store writes once per bug per batch; ``service`` owns the
+    batch's log group and is part of each fingerprint."""
     seen: dict[str, Observation] = {}
     for tb in tracebacks:
-        fp = fingerprint(tb)
+        fp = fingerprint(tb, service)
         ts = tb.timestamp if tb.timestamp is not None else default_ts
         known = seen.get(fp)
         if known is None:
-            seen[fp] = Observation(fp, tb, 1, ts, ts, log_group)
+            seen[fp] = Observation(fp, tb, 1, ts, ts, log_group, service or DEFAULT_NAME)
         else:
             # Prefer a complete traceback as the group's sample over a truncated one.
             sample = tb if known.traceback.truncated and not tb.truncated else known.traceback
-            seen[fp] = Observation(
-                fp, sample, known.count + 1, min(known.first_seen, ts), max(known.last_seen, ts), log_group
-            )
+            seen[fp] = replace(
+                known, traceback=sample, count=known.count + 1,
+                first_seen=min(known.first_seen, ts), last_seen=max(known.last_seen, ts),
+            )  # fmt: skip
     return list(seen.values())

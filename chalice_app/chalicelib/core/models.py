@@ -93,6 +93,7 @@ class Observation:
     first_seen: int
     last_seen: int
     log_group: str
+    service: str = "default"  # the service that owns the log group (core/services.py)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class ErrorGroup:
     raw_fingerprint: str = ""
     lease_owner: str = ""
     lease_until: int = 0
+    # The service the group belongs to (core/services.py); groups stored before services read as default.
+    service: str = "default"
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class FixJob:
     occurrences: int = 0
     trigger: str = "new"  # "new" or "reopened"
     token: str = ""  # the stream record that made it: a replay sends the same job again
+    service: str = "default"  # the group's service (not in the message body: the fixer reads the group)
 
     def to_body(self) -> str:
         """The SQS message body (JSON)."""

@@ -164,24 +164,27 @@ def fix_notice(
     reason: str = "",
     pr_url: str = "",
     details: Mapping[str, Any] | None = None,
+    service: str = "default",
 ) -> Notice | None:
-    """The Notice for a code fix's outcome: a PR opened, or a fix that ended FAILED; None otherwise."""
+    """The Notice for a code fix's outcome: a PR opened, or a fix that ended FAILED; None otherwise.
+    It names the group's service (core/services.py) in its title, first line and context."""
     group = fingerprint[:12]
     details = details or {}
+    service = service or "default"
     if status == "PR_OPENED":
         draft = " (draft)" if details.get("draft") else ""
-        facts = [f"Pull request{draft}: {pr_url}"]
+        facts = [f"Service: {service}", f"Pull request{draft}: {pr_url}"]
         if "confidence" in details:
             facts.append(f"Confidence: {details['confidence']}")
         if "lines_changed" in details:
             facts.append(f"Lines changed: {details['lines_changed']}")
         if details.get("risk_flags"):
             facts.append(f"Risky additions flagged: {details['risk_flags']} (see the PR's warning section)")
-        title = f"🔧 selfheal opened a fix for {exception_type or 'an error'} ({group})"
+        title = f"🔧 selfheal opened a fix for {exception_type or 'an error'} in {service} ({group})"
         steps: tuple[str, ...] = ("Review the pull request; its own CI runs the tests",)
     elif status == "FAILED":
-        facts = [f"Reason: {reason}"]
-        title = f"❌ selfheal could not fix {exception_type or 'an error'} ({group})"
+        facts = [f"Service: {service}", f"Reason: {reason}"]
+        title = f"❌ selfheal could not fix {exception_type or 'an error'} in {service} ({group})"
         steps = (f"Retry once fixed: `selfheal.py retry {group}`",)
     else:
         return None
@@ -190,19 +193,24 @@ def fix_notice(
         title=title,
         description="\n".join(facts),
         next_steps=steps,
-        keywords=("selfheal", "fix", exception_type) if exception_type else ("selfheal", "fix"),
+        keywords=tuple(k for k in ("selfheal", "fix", service, exception_type) if k),
         thread_id=f"selfheal/group/{group}",
         resources=(pr_url,) if pr_url else (),
-        context={"fingerprint": fingerprint, "status": status},
+        context={"fingerprint": fingerprint, "status": status, "service": service},
     )
 
 
-def burst_notice(*, new_groups: int, queued: int, over_budget: int, budget: int) -> Notice | None:
+def burst_notice(
+    *, new_groups: int, queued: int, over_budget: int, budget: int, services: Mapping[str, int] | None = None
+) -> Notice | None:
     """One summary for a batch of new error groups, instead of a message per group (a bad deploy
-    can open hundreds at once); None when the batch holds no more than one and none over budget."""
+    can open hundreds at once); None when the batch holds no more than one and none over budget.
+    ``services`` counts the new groups per service, named in the summary."""
     if new_groups <= 1 and over_budget == 0:
         return None
     parts = [f"{new_groups} new error groups in one batch: {queued} queued for a fix"]
+    if services:
+        parts.append("Services: " + ", ".join(f"{name} {n}" for name, n in sorted(services.items())))
     if over_budget:
         parts.append(f"{over_budget} over the fix budget of {budget} an hour: SKIPPED, re-opened when they occur again")
     return Notice(
@@ -212,5 +220,10 @@ def burst_notice(*, new_groups: int, queued: int, over_budget: int, budget: int)
         next_steps=("See them: `selfheal.py status`",),
         keywords=("selfheal", "burst"),
         thread_id="selfheal/burst",
-        context={"new_groups": str(new_groups), "queued": str(queued), "over_budget": str(over_budget)},
+        context={
+            "new_groups": str(new_groups),
+            "queued": str(queued),
+            "over_budget": str(over_budget),
+            **({"services": ", ".join(sorted(services))} if services else {}),
+        },
     )

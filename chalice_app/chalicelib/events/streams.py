@@ -57,6 +57,7 @@ class GroupStreamRecord:
             occurrences=int(self.new_image.get("occurrences", 0)),
             trigger=trigger,
             token=self.event_id,
+            service=str(self.new_image.get("service") or "default"),
         )
 
     def __str__(self) -> str:

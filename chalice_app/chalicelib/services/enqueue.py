@@ -65,6 +65,7 @@ class Enqueue:
         failed: list[str] = []
         pending: list[tuple[str, FixJob]] = []
         dropped = over_budget = 0
+        services: dict[str, int] = {}
         for raw in event.get("Records", []):
             sequence = str((raw.get("dynamodb") or {}).get("SequenceNumber", "") if isinstance(raw, dict) else "")
             try:
@@ -72,6 +73,7 @@ class Enqueue:
                 job = record.job()
                 if job is None or not self._store.mark_queued(job.fingerprint, job.token, self._clock()):
                     continue
+                services[job.service] = services.get(job.service, 0) + 1
                 if self._within_budget():
                     pending.append((record.sequence_number, job))
                 else:
@@ -99,7 +101,11 @@ class Enqueue:
         # A burst (a bad deploy) is one summary, never a message per group.
         queued = len(pending) - len(unsent)
         notice = burst_notice(
-            new_groups=queued + over_budget, queued=queued, over_budget=over_budget, budget=self._jobs_per_hour
+            new_groups=queued + over_budget,
+            queued=queued,
+            over_budget=over_budget,
+            budget=self._jobs_per_hour,
+            services=services,
         )
         tell(self._notifier, notice, self._metrics)
         self._metrics.flush()

@@ -155,5 +155,6 @@ class FixService:
             reason=outcome.reason,
             pr_url=outcome.pr_url,
             details=outcome.details,
+            service=group.service,
         )
         tell(self._notifier, notice, self._metrics)

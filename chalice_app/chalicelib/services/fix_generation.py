@@ -105,7 +105,11 @@ class FixSettings:
     labels: tuple[str, ...] = ("selfheal",)
     min_occurrences: int = 1
     extra_allowed: tuple[str, ...] = ()  # files the model may edit beyond those in the trace
-    reviewers: tuple[str, ...] = ()  # the service's reviewers (logins, org/team): when CODEOWNERS names nobody
+    # Per service (core/services.py): every PR a draft; the service's reviewers (logins,
+    # org/team) asked when CODEOWNERS names nobody; the service's name.
+    draft: bool = False
+    reviewers: tuple[str, ...] = ()
+    service: str = "default"
 
 
 @dataclass
@@ -204,7 +208,7 @@ class ModelFixer:
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
         repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
-        draft = proposal.confidence < s.draft_below or bool(findings)
+        draft = s.draft or proposal.confidence < s.draft_below or bool(findings)
         if findings:
             log.warning(
                 "risky additions, opening a draft: %s", "; ".join(map(str, findings)),

@@ -10,6 +10,11 @@ Bounded and safe to retry:
   reads which groups counted it already, so a retry spends its time on the groups left;
 - one group whose write DynamoDB refuses (after a minimal record was tried) is reported, logged
   and counted (``GroupsRejected``), and never fails its neighbours.
+
+Each batch's log group is routed to its service (core/services.py: exact name, then the longest
+prefix), which is part of every fingerprint of the batch. A log group no service owns is never
+dropped silently: the delivery and its tracebacks are counted in that log group's SKIPPED item
+(``status`` lists it with the reason) and in the ``UnknownLogGroups`` metric.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from chalicelib.core.fingerprint import observe
 from chalicelib.core.group_fields import batch_token
 from chalicelib.core.logs_payload import find_in_batch, find_in_events
 from chalicelib.core.models import Status
+from chalicelib.core.services import DEFAULT
 from chalicelib.errors import ConfigError, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store import ErrorGroupStore, Recorded
     from chalicelib.core.logs_payload import LogsBatch
     from chalicelib.core.models import Observation, Traceback
+    from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
@@ -70,7 +77,9 @@ class Ingest:
         fetch_lines: int = 200,
         clock: Callable[[], int] = now_ms,
         writers: int = WRITERS,
+        catalog: Callable[[], ServiceCatalog] | None = None,
     ) -> None:
+        self._catalog = catalog  # None: the default catalog (one service owns every log group)
         self._store = store
         self._metrics = metrics
         self._reader = reader
@@ -88,6 +97,9 @@ class Ingest:
         """
         if batch.is_control:
             return {"tracebacks": 0, "groups": 0, "new_groups": 0, "duplicates": 0, "rejected": 0}
+        service = self._catalog().route(batch.log_group) if self._catalog is not None else DEFAULT
+        if service is None:
+            return self._unrouted(batch)
         tracebacks = []
         for tb in find_in_batch(batch):
             tb = self._complete(batch, tb)
@@ -97,7 +109,7 @@ class Ingest:
                 self._metrics.count("TracebacksUnreadable")
                 continue
             tracebacks.append(tb)
-        observations = observe(tracebacks, batch.log_group, default_ts=self._clock())
+        observations = observe(tracebacks, batch.log_group, default_ts=self._clock(), service=service.name)
         token = batch_token(batch.log_group, batch.log_stream, batch.ids, max(batch.timestamps, default=0))
         tally = self._record(observations, token, remaining_ms)
         self._metrics.count("ErrorsSeen", tally.counted)
@@ -121,6 +133,19 @@ class Ingest:
             "duplicates": tally.duplicates,
             "rejected": tally.rejected,
         }
+
+    def _unrouted(self, batch: LogsBatch) -> dict[str, int]:
+        """A delivery from a log group no service owns: counted in its item and a metric, not grouped."""
+        found = sum(1 for _ in find_in_batch(batch))
+        token = batch_token(batch.log_group, batch.log_stream, batch.ids, max(batch.timestamps, default=0))
+        log.warning("log group belongs to no service", extra={"log_group": batch.log_group, "tracebacks": found})
+        try:
+            self._store.record_unrouted(batch.log_group, found, self._clock(), token)
+        finally:
+            self._metrics.count("UnknownLogGroups")
+            self._metrics.count("TracebacksUnrouted", found)
+            self._metrics.flush()
+        return {"tracebacks": found, "groups": 0, "new_groups": 0, "duplicates": 0, "rejected": 0, "unrouted": 1}
 
     def _record(
         self, observations: Sequence[Observation], token: str, remaining_ms: Callable[[], int] | None
