@@ -206,10 +206,10 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from local_mode import summary, table
+    from spend_view import status_summary, status_table
 
     groups = _store(args).scan(args.status)
-    print(json.dumps(summary(groups), indent=2) if args.json else table(groups))
+    print(json.dumps(status_summary(groups), indent=2) if args.json else status_table(groups))
     return 0
 
 
