@@ -50,6 +50,12 @@ def remediation_verifier(event) -> dict:
     return runtime.remediate().verify()
 
 
+@app.schedule(sources.SWEEP_SCHEDULE, name="budget_sweeper")
+def budget_sweeper(event) -> dict:
+    """Groups SKIPPED for budget → re-opened oldest first while budget remains (hourly)."""
+    return runtime.sweep().run()
+
+
 @app.route("/github/webhook", methods=["POST"], content_types=["application/json"])
 def github_webhook() -> Response:
     """GitHub delivery → signature checked → PR merged / closed / commented → the group's fate."""

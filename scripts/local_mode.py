@@ -254,7 +254,8 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             stack = create_stack_with_terraform(clients, endpoint, LOG_GROUP, workdir)
         else:
             stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
-        settings = local_settings(base, stack)
+        # The stream gates on the same minimum the fixer is given (`--min-occurrences`, 1 by default).
+        settings = replace(local_settings(base, stack), min_occurrences=options.min_occurrences)
         clients = Clients(settings)
         config = FixConfig(
             repo_url=options.repo,

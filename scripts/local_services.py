@@ -198,7 +198,7 @@ def _run(options: ServicesRun, endpoint: str, say: Callable[[str], None]) -> lis
             clients.logs.create_log_group(logGroupName=local.log_group)
         except clients.logs.exceptions.ResourceAlreadyExistsException:
             pass
-    settings = local_settings(base, stack)
+    settings = replace(local_settings(base, stack), min_occurrences=options.min_occurrences)
     clients = Clients(settings)
     catalog = ServiceCatalog(tuple(s.service for s in options.services), configured=True)
     by_name = {s.service.name: s for s in options.services}

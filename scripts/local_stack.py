@@ -50,8 +50,23 @@ def create_stack(
     try:
         ddb.create_table(
             TableName=table,
-            AttributeDefinitions=[{"AttributeName": "fingerprint", "AttributeType": "S"}],
+            AttributeDefinitions=[
+                {"AttributeName": "fingerprint", "AttributeType": "S"},
+                {"AttributeName": "budget_wait", "AttributeType": "S"},
+                {"AttributeName": "budget_since", "AttributeType": "N"},
+            ],
             KeySchema=[{"AttributeName": "fingerprint", "KeyType": "HASH"}],
+            # Groups waiting for fix budget, oldest first (sparse: only they carry budget_wait).
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "budget_wait",
+                    "KeySchema": [
+                        {"AttributeName": "budget_wait", "KeyType": "HASH"},
+                        {"AttributeName": "budget_since", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )

@@ -29,7 +29,8 @@ from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings  # noqa:
 from chalicelib.core.models import Status  # noqa: E402
 
 TERRAFORM = ROOT / "terraform"
-CODE_HEALING = ("log_processor", "stream_processor", "fixer")
+SWEEPER = "budget_sweeper"  # hourly: groups waiting for fix budget re-opened oldest first
+CODE_HEALING = ("log_processor", "stream_processor", "fixer", SWEEPER)
 # Runbooks: EventBridge rules (patterns narrowed by Terraform variables) and the verifier's schedule.
 RULE_PATTERNS = {
     "alarm_remediator": sources.ALARM_PATTERN,
@@ -38,6 +39,7 @@ RULE_PATTERNS = {
 }
 REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
 FUNCTIONS = CODE_HEALING + REMEDIATORS
+EVENT_RULES = (*REMEDIATORS, SWEEPER)  # functions Chalice gives an EventBridge rule (patterns, schedules)
 STREAM_MAPPING = "stream_processor-dynamodb-event-source"
 QUEUE_MAPPING = "fixer-sqs-event-source"
 # A MODIFY to NEW from these is a re-open (a new job); from NEW it is a counter bump.
@@ -62,14 +64,16 @@ def check_shape(doc: dict[str, Any]) -> None:
         "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission",
     }  # fmt: skip
     _expect(set(res) == known, f"resource types {sorted(res)}")
-    rules = {f"{name}-event" for name in REMEDIATORS}
+    rules = {f"{name}-event" for name in EVENT_RULES}
     for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
         _expect(set(res[kind]) == rules, f"{kind} {sorted(res[kind])}")
     for name, pattern in RULE_PATTERNS.items():
         _expect(json.loads(res["aws_cloudwatch_event_rule"][f"{name}-event"]["event_pattern"]) == pattern, name)
     verifier = res["aws_cloudwatch_event_rule"]["remediation_verifier-event"]
     _expect(verifier.get("schedule_expression") == sources.VERIFY_SCHEDULE, "the verifier's schedule")
-    for name in REMEDIATORS:
+    sweeper = res["aws_cloudwatch_event_rule"][f"{SWEEPER}-event"]
+    _expect(sweeper.get("schedule_expression") == sources.SWEEP_SCHEDULE, "the budget sweeper's schedule")
+    for name in EVENT_RULES:
         _expect(res["aws_cloudwatch_event_target"][f"{name}-event"]["arn"] == f"${{aws_lambda_function.{name}.arn}}",
                 f"{name} rule target")  # fmt: skip
         _expect(
@@ -124,6 +128,9 @@ def _environment(name: str) -> dict[str, str]:
         "SELFHEAL_LEASE_SECONDS": "${var.fix_lease_seconds}",
         "SELFHEAL_QUEUE_VISIBILITY_SECONDS": "${aws_sqs_queue.fix_queue.visibility_timeout_seconds}",
         "SELFHEAL_MAX_JOBS_PER_HOUR": "${var.max_jobs_per_hour}",
+        "SELFHEAL_MAX_JOBS_PER_DAY": "${var.max_jobs_per_day}",
+        "SELFHEAL_MIN_OCCURRENCES": "${var.min_occurrences}",
+        "SELFHEAL_MAX_TOKENS_PER_DAY": "${var.max_tokens_per_day}",
     }
 
 
@@ -149,7 +156,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the user owns; deployment.zip is "
             "built by the package step from this repository",
         ]
-    for name in REMEDIATORS:
+    for name in EVENT_RULES:
         rule = out["resource"]["aws_cloudwatch_event_rule"][f"{name}-event"]
         rule["name"] = f"${{local.functions.{name}}}"
         if name in RULE_PATTERNS:  # narrowed by the variables (terraform/remediation.tf)

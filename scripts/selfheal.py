@@ -211,10 +211,10 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from local_mode import summary, table
+    from spend_view import status_summary, status_table
 
     groups = _store(args).scan(args.status, service=args.service)
-    print(json.dumps(summary(groups, with_service=True), indent=2) if args.json else table(groups, with_service=True))
+    print(json.dumps(status_summary(groups), indent=2) if args.json else status_table(groups))
     return 0
 
 

@@ -8,6 +8,25 @@ resource "aws_dynamodb_table" "error_groups" {
     type = "S"
   }
 
+  # Groups SKIPPED for fix budget carry budget_wait (always "budget") and budget_since: the hourly
+  # budget_sweeper reads them oldest first from this sparse index (no scan of the table).
+  attribute {
+    name = "budget_wait"
+    type = "S"
+  }
+
+  attribute {
+    name = "budget_since"
+    type = "N"
+  }
+
+  global_secondary_index {
+    name            = "budget_wait"
+    hash_key        = "budget_wait"
+    range_key       = "budget_since"
+    projection_type = "KEYS_ONLY"
+  }
+
   # The stream turns new and re-opened groups into fix jobs (filter criteria in the package step).
   stream_enabled   = true
   stream_view_type = "NEW_AND_OLD_IMAGES"

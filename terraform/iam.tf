@@ -7,6 +7,7 @@ locals {
     log_processor    = aws_iam_role.log_processor_role
     stream_processor = aws_iam_role.stream_processor_role
     fixer            = aws_iam_role.fixer_role
+    budget_sweeper   = aws_iam_role.budget_sweeper_role
   }, local.remediator_roles)
   watched_log_group_arns = [
     for name in var.log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:*"
@@ -179,4 +180,35 @@ resource "aws_iam_role_policy" "fixer" {
   name   = "${local.functions.fixer}-work"
   role   = aws_iam_role.fixer_role.id
   policy = data.aws_iam_policy_document.fixer.json
+}
+
+# --- budget_sweeper -----------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "budget_sweeper" {
+  statement {
+    sid       = "ReadBudgetAndReopenWaitingGroups"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.error_groups.arn]
+  }
+  statement {
+    sid       = "ListWaitingGroups"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.error_groups.arn}/index/budget_wait"]
+  }
+  statement {
+    sid       = "TableKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "budget_sweeper" {
+  name   = "${local.functions.budget_sweeper}-work"
+  role   = aws_iam_role.budget_sweeper_role.id
+  policy = data.aws_iam_policy_document.budget_sweeper.json
 }

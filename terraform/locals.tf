@@ -12,6 +12,7 @@ locals {
     log_processor    = "${var.name_prefix}-${var.stage}-log_processor"
     stream_processor = "${var.name_prefix}-${var.stage}-stream_processor"
     fixer            = "${var.name_prefix}-${var.stage}-fixer"
+    budget_sweeper   = "${var.name_prefix}-${var.stage}-budget_sweeper"
     # Runbooks (infrastructure healing): EventBridge rules and a schedule.
     alarm_remediator     = "${var.name_prefix}-${var.stage}-alarm_remediator"
     finding_remediator   = "${var.name_prefix}-${var.stage}-finding_remediator"

@@ -96,13 +96,46 @@ variable "fix_lease_seconds" {
 }
 
 variable "max_jobs_per_hour" {
-  description = "At most this many new fix jobs an hour (0: no limit); groups past it are SKIPPED with reason budget and re-opened when they occur again."
+  description = "At most this many fix jobs an hour (0: no limit); groups past it are SKIPPED (hourly-budget) and picked up oldest first when budget returns (docs/spend.md)."
   type        = number
-  default     = 50
+  default     = 10
 
   validation {
     condition     = var.max_jobs_per_hour >= 0 && floor(var.max_jobs_per_hour) == var.max_jobs_per_hour
     error_message = "max_jobs_per_hour must be a whole number, 0 or more."
+  }
+}
+
+variable "max_jobs_per_day" {
+  description = "At most this many fix jobs a UTC day (0: no limit); groups past it are SKIPPED (daily-budget) and picked up when budget returns."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.max_jobs_per_day >= 0 && floor(var.max_jobs_per_day) == var.max_jobs_per_day && (var.max_jobs_per_day == 0 || var.max_jobs_per_day >= var.max_jobs_per_hour)
+    error_message = "max_jobs_per_day must be a whole number, 0 (no limit) or at least max_jobs_per_hour."
+  }
+}
+
+variable "min_occurrences" {
+  description = "A group is fixed once seen this many times (0 or 1: at once); below it, SKIPPED (min-occurrences) and re-opened when it reaches the minimum."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.min_occurrences >= 0 && floor(var.min_occurrences) == var.min_occurrences
+    error_message = "min_occurrences must be a whole number, 0 or more."
+  }
+}
+
+variable "max_tokens_per_day" {
+  description = "Daily ceiling of model tokens (in + out) for fixes (0: no limit); checked before a job is sent and when it is claimed."
+  type        = number
+  default     = 2000000
+
+  validation {
+    condition     = var.max_tokens_per_day == 0 || (var.max_tokens_per_day >= 20000 && floor(var.max_tokens_per_day) == var.max_tokens_per_day)
+    error_message = "max_tokens_per_day must be 0 (no limit) or a whole number of at least 20000 (one fix)."
   }
 }
 

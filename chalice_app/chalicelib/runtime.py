@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.metrics import EmfCounter
     from chalicelib.services.notifications import Notifier
     from chalicelib.services.remediate import Remediate
+    from chalicelib.services.sweep import BudgetSweep
 
 _overrides: dict[str, Any] = {}
 
@@ -60,6 +61,7 @@ def reset() -> None:
         remediate,
         approvals,
         service_catalog,
+        sweep,
     ):
         built.cache_clear()
 
@@ -130,6 +132,8 @@ def enqueue() -> Enqueue:
         metrics(),
         jobs_per_hour=s.max_jobs_per_hour,
         notifier=notifier(),
+        limits=s.spend_limits(),
+        **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
     )
 
 
@@ -225,7 +229,26 @@ def fix_service() -> FixService:
     from chalicelib.services.fix import FixService
 
     s = settings()
-    return FixService(store(), fixer(), metrics(), s.lease_seconds, s.max_attempts, notifier=notifier())
+    clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
+    return FixService(
+        store(),
+        fixer(),
+        metrics(),
+        s.lease_seconds,
+        s.max_attempts,
+        notifier=notifier(),
+        limits=s.spend_limits(),
+        **clock,
+    )
+
+
+@cache
+def sweep() -> BudgetSweep:
+    """The budget sweeper: budget-waiting groups re-opened oldest first while budget remains."""
+    from chalicelib.services.sweep import BudgetSweep
+
+    clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
+    return BudgetSweep(store(), settings().spend_limits(), metrics(), **clock)
 
 
 def notifier() -> Notifier:

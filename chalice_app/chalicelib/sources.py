@@ -41,3 +41,5 @@ HEALTH_PATTERN = {
     },
 }
 VERIFY_SCHEDULE = "rate(5 minutes)"
+# The budget sweeper: two minutes into every hour, when the hour's fix-job budget has just returned.
+SWEEP_SCHEDULE = "cron(2 * * * ? *)"

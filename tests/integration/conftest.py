@@ -61,8 +61,13 @@ def aws(moto_endpoint: str) -> Iterator[Aws]:
     settings = Settings(endpoint_url=moto_endpoint, table_name=f"{prefix}-error-groups", lease_seconds=60)
     clients = Clients(settings)
     stack = create_stack(clients, prefix=prefix)
+    # One occurrence is enough here: the tests of the minimum set it themselves (test_spend.py).
     settings = Settings(
-        endpoint_url=moto_endpoint, table_name=stack.table_name, queue_url=stack.queue_url, lease_seconds=60
+        endpoint_url=moto_endpoint,
+        table_name=stack.table_name,
+        queue_url=stack.queue_url,
+        lease_seconds=60,
+        min_occurrences=1,
     )
     clients = Clients(settings)
     calls: Counter = Counter()

@@ -137,7 +137,7 @@ def test_a_fixer_that_dies_after_its_push_is_reclaimed_by_the_next_delivery(moto
     work = commit_sample_app(tmp_path / "shop")
     replay = tmp_path / "replay.json"
     replay.write_text(json.dumps([converse_answer([GOOD_EDIT])] * 2))
-    base = Settings(endpoint_url=moto_endpoint)
+    base = Settings(endpoint_url=moto_endpoint, min_occurrences=1)  # one occurrence is enough here
     stack = create_stack(Clients(base), prefix=f"d3{uuid.uuid4().hex[:8]}", log_group=f"/d3/{uuid.uuid4().hex}")
     settings = local_settings(base, stack)
     clients = Clients(settings)

@@ -139,7 +139,7 @@ def test_validate_apply_check_destroy(workdir) -> None:
         deployed = Settings.from_env(fixer_env)
         assert deployed.queue_visibility_seconds == int(attrs["VisibilityTimeout"])
         assert deployed.lease_seconds + LEASE_MARGIN_SECONDS <= int(attrs["VisibilityTimeout"])
-        assert deployed.max_jobs_per_hour == 50
+        assert (deployed.max_jobs_per_hour, deployed.max_jobs_per_day, deployed.min_occurrences) == (10, 50, 2)
         mappings = lam.list_event_source_mappings()["EventSourceMappings"]
         sources = {m["FunctionArn"].rsplit(":", 1)[-1]: m["EventSourceArn"] for m in mappings}
         assert sources["selfheal-dev-stream_processor"] == outputs["error_groups_stream_arn"]["value"]

@@ -22,6 +22,7 @@ def test_app_import_declares_handlers_and_builds_no_clients() -> None:
         "0",
         "0",
         "alarm_remediator",
+        "budget_sweeper",
         "finding_remediator",
         "fixer",
         "github_webhook",
@@ -44,6 +45,7 @@ def test_every_handler_string_names_a_module_attribute_of_app() -> None:
     ).stdout.split()
     assert out == [
         "alarm_remediator=app.alarm_remediator:True",
+        "budget_sweeper=app.budget_sweeper:True",
         "finding_remediator=app.finding_remediator:True",
         "fixer=app.fixer:True",
         "health_remediator=app.health_remediator:True",

@@ -13,6 +13,7 @@ ACTIONS = {
     "update_item": "dynamodb:UpdateItem",
     "get_item": "dynamodb:GetItem",
     "batch_get_item": "dynamodb:BatchGetItem",
+    "query": "dynamodb:Query",  # the budget sweeper reads the sparse budget_wait index
     "send_message_batch": "sqs:SendMessage",
     "get_log_events": "logs:GetLogEvents",
     "converse": "bedrock:InvokeModel",

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from chalicelib.core.governor import SpendLimits
 from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ ENV_PREFIX = "SELFHEAL_"
 # A fix's lease must end this long before SQS hands its message out again (see Settings).
 LEASE_MARGIN_SECONDS = 60
 _PREFIX = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)+$")
+# A daily token ceiling below one fix (a 6,000-token context, the prompt and two rounds) stops every fix.
+MIN_TOKENS_PER_DAY = 20_000
 
 
 def parameter_prefix_problem(prefix: str) -> str:
@@ -51,8 +54,14 @@ class Settings:
     lease_seconds: int = 660
     queue_visibility_seconds: int = 900
     max_attempts: int = 3
-    # At most this many new fix jobs an hour (0: no limit); groups past it are SKIPPED "budget".
-    max_jobs_per_hour: int = 50
+    # Spend limits of code fixes (core/governor.py decide_spend; docs/spend.md says why these
+    # defaults), 0 meaning no limit: fix jobs an hour and a day, occurrences before a group is
+    # fixed, model tokens (in + out) a day. A group past a limit is SKIPPED with the reason and
+    # picked up when budget returns (the hourly budget_sweeper, or its next occurrence).
+    max_jobs_per_hour: int = 10
+    max_jobs_per_day: int = 50
+    min_occurrences: int = 2
+    max_tokens_per_day: int = 2_000_000
     # When a subscription delivered only a traceback's first lines, how many more to fetch.
     fetch_lines: int = 200
     metrics_namespace: str = "selfheal"
@@ -99,5 +108,31 @@ class Settings:
             )
         if self.max_jobs_per_hour < 0:
             raise ConfigError("SELFHEAL_MAX_JOBS_PER_HOUR must be 0 (no limit) or more")
+        self._validate_spend()
         if problem := parameter_prefix_problem(self.parameter_prefix):
             raise ConfigError(f"SELFHEAL_PARAMETER_PREFIX: {problem}")
+
+    def _validate_spend(self) -> None:
+        """The spend limits: whole numbers, 0 (no limit) or more, an hour's budget within the day's."""
+        for name in ("max_jobs_per_day", "min_occurrences", "max_tokens_per_day"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be 0 (no limit) or more")
+        if 0 < self.max_jobs_per_day < self.max_jobs_per_hour:
+            raise ConfigError(
+                f"SELFHEAL_MAX_JOBS_PER_HOUR ({self.max_jobs_per_hour}) is more than SELFHEAL_MAX_JOBS_PER_DAY "
+                f"({self.max_jobs_per_day}): one hour could spend the whole day"
+            )
+        if 0 < self.max_tokens_per_day < MIN_TOKENS_PER_DAY:
+            raise ConfigError(
+                f"SELFHEAL_MAX_TOKENS_PER_DAY ({self.max_tokens_per_day}) is below one fix's worth "
+                f"({MIN_TOKENS_PER_DAY}): no fix could ever run; use 0 for no limit"
+            )
+
+    def spend_limits(self) -> SpendLimits:
+        """The limits decide_spend applies (field names of the service catalog)."""
+        return SpendLimits(
+            fixes_per_hour=self.max_jobs_per_hour,
+            fixes_per_day=self.max_jobs_per_day,
+            min_occurrences=self.min_occurrences,
+            tokens_per_day=self.max_tokens_per_day,
+        )

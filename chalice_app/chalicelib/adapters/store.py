@@ -49,12 +49,23 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
+from chalicelib.core.governor import (
+    DAY_MS,
+    EXPLICIT_REOPENERS,
+    HOUR_MS,
+    WAIT_BUDGET,
+    WAIT_OCCURRENCES,
+    SpendState,
+    day_start,
+)
 from chalicelib.core.group_fields import bounded_reason, clip, new_group_fields
 from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
 from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+
+    from chalicelib.core.governor import SpendVerdict
 
 __all__ = ["Claim", "ErrorGroupStore", "InvalidTransition", "Recorded", "to_group"]
 
@@ -83,6 +94,15 @@ HELD_BY_OWNER = "(#status = :FIXING AND #lease_owner = :owner)"
 REOPENABLE = "#status IN (" + ", ".join(f":{s}" for s in sorted(Status.REOPENABLE)) + ")"  # Status.REOPENABLE
 BATCH_NOT_COUNTED = "NOT contains(#batches, :batch)"
 BUDGET_LEFT = "(attribute_not_exists(#used) OR #used < :limit)"
+# Spend (core/governor.py): the day's counter item holds the day's jobs, each hour's jobs (h00..h23)
+# and the day's tokens; a group waiting for budget carries the sparse index's key.
+IS_SKIPPED = "#status = :SKIPPED"
+WAITING = "(attribute_exists(#budget_wait) OR attribute_exists(#reopen_at))"
+DAY_JOBS_LEFT = "(attribute_not_exists(#jobs) OR #jobs < :per_day)"
+BELOW_OCCURRENCES = "#occurrences < :below"
+NOT_SENT_BY_THIS_RECORD = "(attribute_not_exists(#sent_token) OR #sent_token <> :token)"
+SPEND_INDEX = "budget_wait"  # sparse GSI: partition budget_wait (always "budget"), sort budget_since
+WAIT_ATTRIBUTES = ("budget_wait", "wait_until", "reopen_at")
 
 
 def any_of(*conditions: str) -> str:
@@ -215,6 +235,15 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
         lease_owner=str(plain.get("lease_owner", "")),
         lease_until=int(plain.get("lease_until", 0)),
         service=str(plain.get("service") if "service" in plain else "default"),
+        wait=WAIT_BUDGET if plain.get("budget_wait") else (WAIT_OCCURRENCES if plain.get("reopen_at") else ""),
+        wait_until=int(plain.get("wait_until", 0)),
+        budget_since=int(plain.get("budget_since", 0)),
+        reopen_at=int(plain.get("reopen_at", 0)),
+        reopened_by=str(plain.get("reopened_by", "")),
+        resumed_by=str(plain.get("resumed_by", "")),
+        auto_jobs=int(plain.get("auto_jobs", 0)),
+        spent_tokens_in=int(plain.get("spent_tokens_in", 0)),
+        spent_tokens_out=int(plain.get("spent_tokens_out", 0)),
     )
 
 
@@ -469,12 +498,16 @@ class ErrorGroupStore:
         branch: str = "",
         retryable: bool = False,
         extra: Mapping[str, object] | None = None,
+        spent: tuple[int, int] = (0, 0),
     ) -> ErrorGroup:
         """FIXING → PR_OPENED / SKIPPED / FAILED, only by the claim's owner. The reason is stored
-        redacted and bounded."""
+        redacted and bounded; ``spent`` (model tokens in, out of this attempt) is ADDed to the
+        group's ``spent_tokens_in`` / ``spent_tokens_out``."""
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
         update = Update().set("reason", bounded_reason(reason)).set("retryable", retryable).set("lease_until", 0)
+        if any(spent):
+            update.add("spent_tokens_in", spent[0]).add("spent_tokens_out", spent[1])
         if pr_url:
             update.set("pr_url", pr_url)
         if branch:
@@ -489,12 +522,19 @@ class ErrorGroupStore:
         """Store the branch name before the PR exists, so a retry reuses branch and PR."""
         self._transition(fingerprint, Status.FIXING, Update().set("branch", branch), HELD_BY_OWNER, now, owner=owner)
 
-    def reopen(self, fingerprint: str, now: int, reason: str = "re-opened") -> ErrorGroup:
+    def reopen(self, fingerprint: str, now: int, reason: str = "re-opened", by: str = "retry") -> ErrorGroup:
         """FAILED / SKIPPED / PR_OPENED → NEW with a fresh attempt budget, or a FIXING group whose
         lease expired (its fixer died before recording a result): the stream turns this MODIFY
-        into a fix job. A FIXING group under a live lease is refused (InvalidTransition)."""
+        into a fix job. A FIXING group under a live lease is refused (InvalidTransition).
+
+        ``by`` names who re-opened it (``reopened_by``): an explicit re-open (``retry``,
+        ``regression``, ``webhook``: core.governor.EXPLICIT_REOPENERS) also resets the count of
+        automatic fix jobs, so the group gets its one automatic attempt again; any wait ends."""
         update = Update().set("attempts", 0).set("reason", bounded_reason(reason)).set("retryable", False)
         update.remove("job_token", "lease_owner", "lease_until")
+        update.set("reopened_by", by).remove("resumed_by", "budget_since", *WAIT_ATTRIBUTES)
+        if by in EXPLICIT_REOPENERS:
+            update.set("auto_jobs", 0)
         return self._transition(fingerprint, Status.NEW, update, any_of(REOPENABLE, LEASE_EXPIRED), now, now=now)
 
     def record_unrouted(self, log_group: str, tracebacks: int, now: int, batch: str = "") -> bool:
@@ -527,3 +567,141 @@ class ErrorGroupStore:
     def record_all(self, observations: Iterable[Observation], now: int, batch: str = "") -> int:
         """``record`` each observation one after the other; returns how many groups were new."""
         return sum(self.record(o, now, batch).new for o in observations)
+
+    # --- spend (core/governor.py decide_spend) ----------------------------------------------------
+    #
+    #   take job     day counter: ADD jobs 1, h<HH> 1        if day_jobs_left AND hour_jobs_left
+    #   tokens       day counter: ADD tokens_in, tokens_out  (after the fact: a soft ceiling)
+    #   skip         QUEUED → SKIPPED + wait                 if queued_by_this_record [AND below_occurrences]
+    #   job sent     QUEUED: ADD auto_jobs 1, sent_token     if queued_by_this_record AND not_sent_by_this_record
+    #   defer        FIXING → SKIPPED + wait, auto_jobs - 1  if held_by_owner (the claim-time token check)
+    #   resume       SKIPPED → NEW, resumed_by               if is_skipped AND waiting
+    #
+    # Both job windows live on one item, so a take is one conditional write: the day's unit is never
+    # taken when the hour refuses, nor the hour's when the day does.
+
+    @staticmethod
+    def _spend_key(now: int) -> str:
+        return f"{BUDGET_PREFIX}spend~{day_start(now) // 1000}"
+
+    @staticmethod
+    def _hour_attr(now: int) -> str:
+        return f"h{now % DAY_MS // HOUR_MS:02d}"
+
+    def spend_state(self, now: int) -> SpendState:
+        """The counters of the day and hour holding ``now``, read consistently."""
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key={"fingerprint": _av(self._spend_key(now))}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise translate(exc, "DynamoDB read of the spend counters") from exc
+        plain = _plain(item or {})
+        return SpendState(
+            hour_used=int(plain.get(self._hour_attr(now), 0)),
+            day_used=int(plain.get("jobs", 0)),
+            tokens_today=int(plain.get("tokens_in", 0)) + int(plain.get("tokens_out", 0)),
+        )
+
+    def take_fix_job(self, now: int, per_hour: int, per_day: int) -> bool:
+        """Take one fix job of the hour's and the day's budgets at once (0: no limit for that window);
+        False, taking nothing, when either is spent."""
+        hour = self._hour_attr(now)
+        update = Update().add("jobs", 1).add(hour, 1).set("expires_at", (day_start(now) + DAY_MS) // 1000 + DAY)
+        conditions: list[str] = []
+        values: dict[str, object] = {}
+        if per_day > 0:
+            conditions.append(DAY_JOBS_LEFT)
+            values["per_day"] = per_day
+        if per_hour > 0:
+            conditions.append(f"(attribute_not_exists(#{hour}) OR #{hour} < :per_hour)")
+            values["per_hour"] = per_hour
+        # DynamoDB refuses redundant parentheses: one condition stands alone.
+        condition = conditions[0] if len(conditions) == 1 else all_of(*conditions) if conditions else ""
+        try:
+            self._update(self._spend_key(now), update.request(condition, **values), "NONE", "fix job budget")
+        except Conflict:
+            return False
+        return True
+
+    def add_spent_tokens(self, now: int, tokens_in: int, tokens_out: int) -> None:
+        """Count model tokens in the day's counter (recorded after the model answered)."""
+        if tokens_in <= 0 and tokens_out <= 0:
+            return
+        update = Update().add("tokens_in", max(0, tokens_in)).add("tokens_out", max(0, tokens_out))
+        update.set("expires_at", (day_start(now) + DAY_MS) // 1000 + DAY)
+        self._update(self._spend_key(now), update.request(), "NONE", "token count")
+
+    def _wait(self, update: Update, verdict: SpendVerdict, now: int) -> Update:
+        update.set("reason", bounded_reason(verdict.stored_reason())).set("retryable", False)
+        if verdict.wait == WAIT_BUDGET:
+            update.set("budget_wait", WAIT_BUDGET).set_if_absent("budget_since", now)
+            update.set("wait_until", verdict.wait_until_ms)
+        elif verdict.wait == WAIT_OCCURRENCES:
+            update.set("reopen_at", verdict.reopen_at)
+        return update
+
+    def skip_for_spend(self, fingerprint: str, token: str, now: int, verdict: SpendVerdict) -> bool:
+        """QUEUED (by this stream record) → SKIPPED with the verdict's reason and wait. An
+        occurrences wait is written only while the stored count is below the minimum (a delivery
+        may have counted more since the stream record was written). False when refused."""
+        condition = QUEUED_BY_THIS_RECORD
+        values: dict[str, object] = {"token": token}
+        if verdict.wait == WAIT_OCCURRENCES:
+            condition = all_of(QUEUED_BY_THIS_RECORD, BELOW_OCCURRENCES)
+            values["below"] = verdict.reopen_at
+        try:
+            self._transition(fingerprint, Status.SKIPPED, self._wait(Update(), verdict, now), condition, now, **values)
+        except InvalidTransition:
+            return False
+        return True
+
+    def job_sent(self, fingerprint: str, token: str, now: int) -> bool:
+        """Count the job this stream record sends (``auto_jobs`` + 1) and end its waits; once per
+        record (a replay counts nothing). False when already counted or the group moved on."""
+        update = Update().add("auto_jobs", 1).set("sent_token", token).set("updated_at", now)
+        update.remove("budget_since", "resumed_by", *WAIT_ATTRIBUTES)
+        condition = all_of(QUEUED_BY_THIS_RECORD, NOT_SENT_BY_THIS_RECORD)
+        try:
+            self._update(fingerprint, update.request(condition, token=token), "NONE", "job sent for")
+        except Conflict:
+            return False
+        return True
+
+    def defer_claimed(self, fingerprint: str, owner: str, now: int, verdict: SpendVerdict) -> ErrorGroup:
+        """FIXING (held by ``owner``) → SKIPPED with a budget wait, before any model call: the job's
+        count is given back (``auto_jobs`` - 1), its resume is the same attempt."""
+        update = self._wait(Update(), verdict, now).set("lease_until", 0).add("auto_jobs", -1)
+        return self._transition(fingerprint, Status.SKIPPED, update, HELD_BY_OWNER, now, owner=owner)
+
+    def resume(self, fingerprint: str, now: int, by: str) -> ErrorGroup | None:
+        """A waiting SKIPPED group → NEW (the stream makes it a job again), ``resumed_by`` = ``by``
+        ("spend": budget returned; "occurrences": the minimum was reached). Keeps ``budget_since``
+        (its place in the sweep's order if refused again) and ``reopened_by``. None when it no
+        longer waits (resumed meanwhile, or re-opened by hand)."""
+        update = Update().set("resumed_by", by).set("attempts", 0).set("retryable", False)
+        update.set("reason", f"re-opened: {'budget returned' if by == 'spend' else 'occurrences reached'}")
+        update.remove("job_token", "lease_owner", "lease_until", *WAIT_ATTRIBUTES)
+        try:
+            return self._transition(fingerprint, Status.NEW, update, all_of(IS_SKIPPED, WAITING), now)
+        except InvalidTransition:
+            return None
+
+    def waiting(self, limit: int) -> list[str]:
+        """Up to ``limit`` groups waiting for budget, the longest-waiting first (one Query of the
+        sparse index; eventually consistent, so a group may already be resumed: ``resume`` says)."""
+        if limit <= 0:
+            return []
+        try:
+            answer = self._db.query(
+                TableName=self._table,
+                IndexName=SPEND_INDEX,
+                KeyConditionExpression="#w = :w",
+                ExpressionAttributeNames={"#w": "budget_wait"},
+                ExpressionAttributeValues={":w": _av(WAIT_BUDGET)},
+                ScanIndexForward=True,
+                Limit=limit,
+            )
+        except ClientError as exc:
+            raise translate(exc, f"DynamoDB query of {SPEND_INDEX}") from exc
+        return [str(_plain(item)["fingerprint"]) for item in answer.get("Items", [])]

@@ -121,6 +121,17 @@ class ErrorGroup:
     lease_until: int = 0
     # The service the group belongs to (core/services.py); groups stored before services read as default.
     service: str = "default"
+    # Spend (core/governor.py decide_spend; adapters/store.py): how a SKIPPED group waits, who
+    # re-opened it, the fix jobs sent since its last explicit re-open, and model tokens spent on it.
+    wait: str = ""  # "budget" (the sweep re-opens it), "occurrences" (ingest, at reopen_at), "" (none)
+    wait_until: int = 0  # epoch ms: the refusing budget window ends
+    budget_since: int = 0  # epoch ms: first refused for budget (the sweep's order)
+    reopen_at: int = 0  # occurrences at which an occurrences wait ends
+    reopened_by: str = ""  # "retry", "regression", "spend", "occurrences", ...
+    resumed_by: str = ""
+    auto_jobs: int = 0
+    spent_tokens_in: int = 0
+    spent_tokens_out: int = 0
 
 
 @dataclass(frozen=True)

@@ -200,18 +200,42 @@ def fix_notice(
     )
 
 
+# What happens next to a group each spend rule skipped (core/governor.py).
+_SKIP_WORDS = {
+    "hourly-budget": "picked up oldest first when the next hour's budget returns",
+    "daily-budget": "picked up oldest first when tomorrow's budget returns",
+    "token-ceiling": "picked up oldest first when tomorrow's token budget returns",
+    "min-occurrences": "re-opened when they reach the minimum occurrences",
+    "one-automatic-attempt": "they had their automatic fix; `selfheal.py retry` asks for another",
+}
+
+
 def burst_notice(
-    *, new_groups: int, queued: int, over_budget: int, budget: int, services: Mapping[str, int] | None = None
+    *,
+    new_groups: int,
+    queued: int,
+    over_budget: int,
+    budget: int,
+    skipped: Mapping[str, int] | None = None,
+    limits: str = "",
+    services: Mapping[str, int] | None = None,
 ) -> Notice | None:
     """One summary for a batch of new error groups, instead of a message per group (a bad deploy
     can open hundreds at once); None when the batch holds no more than one and none over budget.
+
+    ``skipped`` counts the groups each spend rule held back (core/governor.py SPEND_RULES) and
+    ``limits`` says the limits in words; without them the hourly ``budget`` is reported alone.
     ``services`` counts the new groups per service, named in the summary."""
     if new_groups <= 1 and over_budget == 0:
         return None
     parts = [f"{new_groups} new error groups in one batch: {queued} queued for a fix"]
     if services:
         parts.append("Services: " + ", ".join(f"{name} {n}" for name, n in sorted(services.items())))
-    if over_budget:
+    if skipped:
+        parts += [f"{n} SKIPPED by {rule}: {_SKIP_WORDS.get(rule, '')}" for rule, n in sorted(skipped.items()) if n]
+        if limits:
+            parts.append(f"Limits: {limits}")
+    elif over_budget:
         parts.append(f"{over_budget} over the fix budget of {budget} an hour: SKIPPED, re-opened when they occur again")
     return Notice(
         kind="selfheal.fix.burst",

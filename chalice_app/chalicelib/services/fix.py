@@ -1,6 +1,9 @@
 """fixer's use case: claim a group, run the fixer behind the Fixer port, record the result.
 
-message ──claim──▶ FIXING (lease, attempts+1) ──Fixer.fix──▶ PR_OPENED | SKIPPED | FAILED
+message ──claim──▶ FIXING (lease, attempts+1) ──token ceiling──▶ Fixer.fix ──▶ PR_OPENED | SKIPPED | FAILED
+  │ the day's model tokens at the ceiling → SKIPPED with a budget wait before any model call
+  │   (core/governor.py decide_claim; the sweep picks it up when budget returns)
+  │ tokens the attempt spent, whatever its end → ADDed to the group and to the day's counter
   │ not claimed, already done → success (message deleted)
   │ not claimed, FIXING under a live lease → failure reported: SQS hands the message out again
   │   after its visibility timeout, which is longer than the lease (adapters/settings.py), so a
@@ -17,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from chalicelib.core.governor import WAIT_OCCURRENCES, SpendLimits, SpendVerdict, decide_claim
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
 from chalicelib.core.notices import fix_notice
-from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, TransientError
+from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, SelfHealError, TransientError
 from chalicelib.events.queue import FixJobMessage
 from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
@@ -54,9 +58,29 @@ class Lease:
         self.fingerprint = fingerprint
         self.owner = owner
         self._clock = clock
+        self.tokens_in = 0
+        self.tokens_out = 0
 
     def set_branch(self, branch: str) -> None:
         self._store.set_branch(self.fingerprint, self.owner, branch, self._clock())
+
+    def record_usage(self, tokens_in: int, tokens_out: int) -> None:
+        """Model tokens this attempt spent (the fixer reports them even when the attempt fails)."""
+        self.tokens_in += max(0, tokens_in)
+        self.tokens_out += max(0, tokens_out)
+
+    def spent(self, details: Mapping[str, object] | None = None) -> tuple[int, int]:
+        """Tokens (in, out) of this attempt: what the fixer recorded, else what its outcome reports."""
+        if self.tokens_in or self.tokens_out or not details:
+            return self.tokens_in, self.tokens_out
+        return _int(details.get("tokens_in")), _int(details.get("tokens_out"))
+
+
+def _int(value: object) -> int:
+    try:
+        return max(0, int(str(value)))
+    except ValueError:
+        return 0
 
 
 class NotConfiguredFixer:
@@ -78,9 +102,11 @@ class FixService:
         max_attempts: int = 3,
         clock: Callable[[], int] = now_ms,
         notifier: Notifier | None = None,
+        limits: SpendLimits | None = None,
     ) -> None:
         self._store = store
         self._fixer = fixer
+        self._limits = limits or SpendLimits()
         self._metrics = metrics
         self._notifier = notifier
         self._lease_seconds = lease_seconds
@@ -120,18 +146,35 @@ class FixService:
         group = claim.group
         if group is None:  # a granted claim always returns the group
             raise PayloadError(f"no error group {fingerprint}")
+        deferred = self._over_token_ceiling(fingerprint, owner)
+        if deferred:
+            return deferred
         lease = Lease(self._store, fingerprint, owner, self._clock)
         try:
             outcome = self._fixer.fix(group, lease)
         except FixRejected as rejected:
-            self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected))
+            spent = lease.spent()
+            self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected), spent=spent)
+            self._count_tokens(fingerprint, spent)
             self._tell(group, FixOutcome(Status.FAILED, reason=str(rejected)))
             return Status.FAILED
         except Exception as exc:
             retryable = group.attempts < self._max_attempts
             reason = f"{type(exc).__name__}: {exc}"[:1000]
-            self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable)
+            spent = lease.spent()
+            self._store.finish(
+                fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable, spent=spent
+            )
+            self._count_tokens(fingerprint, spent)
             raise
+        if outcome.status == Status.SKIPPED and outcome.details and "reopen_at" in outcome.details:
+            # The fixer's own minimum (the min_occurrences parameter): a wait that ingest ends.
+            reopen_at = _int(outcome.details["reopen_at"])
+            wait = SpendVerdict(False, "min-occurrences", outcome.reason, WAIT_OCCURRENCES, reopen_at=reopen_at)
+            self._store.defer_claimed(fingerprint, owner, self._clock(), wait)
+            self._metrics.count("FixSkipped")
+            return Status.SKIPPED
+        spent = lease.spent(outcome.details)
         self._store.finish(
             fingerprint,
             owner,
@@ -141,10 +184,33 @@ class FixService:
             pr_url=outcome.pr_url,
             branch=outcome.branch,
             extra=outcome.details,
+            spent=spent,
         )
+        self._count_tokens(fingerprint, spent)
         self._metrics.count("PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}")
         self._tell(group, outcome)
         return outcome.status
+
+    def _over_token_ceiling(self, fingerprint: str, owner: str) -> str:
+        """The claim-time spend check: with the day's tokens at the ceiling, the claimed group goes
+        SKIPPED with a budget wait before any model call (returns SKIPPED); '' when it may go on."""
+        if self._limits.tokens_per_day <= 0:
+            return ""
+        now = self._clock()
+        verdict = decide_claim(self._limits, self._store.spend_state(now), now)
+        if verdict.send:
+            return ""
+        log.info("fix deferred: %s", verdict.stored_reason(), extra={"fingerprint": fingerprint})
+        self._store.defer_claimed(fingerprint, owner, now, verdict)
+        self._metrics.count("JobsOverBudget")
+        return Status.SKIPPED
+
+    def _count_tokens(self, fingerprint: str, spent: tuple[int, int]) -> None:
+        """Add the attempt's tokens to the day's counter; a failure is logged, never undoes the fix."""
+        try:
+            self._store.add_spent_tokens(self._clock(), *spent)
+        except SelfHealError:
+            log.warning("tokens not counted for the day", exc_info=True, extra={"fingerprint": fingerprint})
 
     def _tell(self, group: ErrorGroup, outcome: FixOutcome) -> None:
         """One notification per PR opened or fix FAILED (the job budget bounds how many an hour)."""

@@ -119,6 +119,13 @@ class _Usage:
     rounds: int = 0
 
 
+def _report_usage(lease: Lease, usage: _Usage) -> None:
+    """Tell the lease (services/fix.py) the tokens this attempt spent; leases without a ledger ignore it."""
+    record = getattr(lease, "record_usage", None)
+    if record is not None:
+        record(usage.tokens_in, usage.tokens_out)
+
+
 class ModelFixer:
     """The Fixer of the fix service: a model writes the fix, selfheal checks and publishes it."""
 
@@ -137,7 +144,12 @@ class ModelFixer:
     def fix(self, group: ErrorGroup, lease: Lease) -> FixOutcome:
         s = self._settings
         if group.occurrences < s.min_occurrences:
-            return FixOutcome(Status.SKIPPED, f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}")
+            # A wait, not an end: ingest re-opens the group when its count reaches the minimum.
+            return FixOutcome(
+                Status.SKIPPED,
+                f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}",
+                details={"reopen_at": s.min_occurrences},
+            )
         with self._open_repo() as repo:
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
@@ -153,7 +165,10 @@ class ModelFixer:
                 located, repo.read, s.context_tokens, definitions=found.definitions, extra=found.extra
             )
             usage = _Usage()
-            proposal, result = self._propose(group, request_text(group, context), files, usage)
+            try:
+                proposal, result = self._propose(group, request_text(group, context), files, usage)
+            finally:  # tokens are spent whether or not the rounds end in a fix (the spend ledger)
+                _report_usage(lease, usage)
             findings = scan_changes(files, result.files)
             branch = f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chalicelib.core.fingerprint import observe
+from chalicelib.core.governor import resume_on_recurrence
 from chalicelib.core.group_fields import batch_token
 from chalicelib.core.logs_payload import find_in_batch, find_in_events
 from chalicelib.core.models import Status
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.logs import LogStreamReader
     from chalicelib.adapters.store import ErrorGroupStore, Recorded
     from chalicelib.core.logs_payload import LogsBatch
-    from chalicelib.core.models import Observation, Traceback
+    from chalicelib.core.models import ErrorGroup, Observation, Traceback
     from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.metrics import Counter
 
@@ -185,12 +186,35 @@ class Ingest:
         if previous is not None and previous.status == Status.SKIPPED and previous.reason.startswith(BUDGET_REASON):
             # Skipped only because the hour's jobs were spent: its recurrence asks for a fix again.
             try:
-                self._store.reopen(observation.fingerprint, now, reason="re-opened: occurred again after a budget skip")
+                self._store.reopen(
+                    observation.fingerprint, now, reason="re-opened: occurred again after a budget skip", by="spend"
+                )
             except InvalidTransition:
                 pass  # re-opened meanwhile by another batch
             except SelfHealError:
                 log.warning("could not re-open a budget-skipped group", exc_info=True)
+        elif previous is not None:
+            self._resume(previous, observation, now)
         return recorded
+
+    def _resume(self, previous: ErrorGroup, observation: Observation, now: int) -> None:
+        """A group waiting for occurrences or budget (core/governor.py decide_spend) that occurs
+        again: re-open it once its wait is over — the minimum reached, or the refusing budget
+        window ended — never on every occurrence."""
+        by = resume_on_recurrence(
+            previous.status,
+            previous.wait,
+            previous.wait_until,
+            previous.reopen_at,
+            previous.occurrences + observation.count,
+            now,
+        )
+        if not by:
+            return
+        try:
+            self._store.resume(observation.fingerprint, now, by)
+        except SelfHealError:
+            log.warning("could not re-open a waiting group", exc_info=True)
 
     @staticmethod
     def _tally(tally: _Tally, observation: Observation, result: Recorded | SelfHealError) -> None:

@@ -1,0 +1,63 @@
+"""budget_sweeper's use case: groups SKIPPED for budget are re-opened, the longest-waiting first,
+while budget remains — so a group refused by a spend limit is picked up when budget returns even
+if it never occurs again.
+
+    hourly ─▶ counters of this hour and day ─spend_room─▶ n ─▶ Query the sparse index budget_wait
+      (oldest budget_since first, Limit n) ─▶ SKIPPED → NEW for each (conditional: still waiting)
+      ─▶ the stream decides each job again (core/governor.py decide_spend) and takes its units
+
+Bounded: one GetItem, one Query of at most ``max_per_run`` keys, and at most that many UpdateItems
+a run. The sweep takes no budget itself; the stream does when it sends the job, so a group
+re-opened here and beaten to the unit by a new bug is skipped again and keeps its place
+(``budget_since`` is kept across re-skips).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from chalicelib.core.governor import SpendState, spend_room
+from chalicelib.services.ingest import now_ms
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.adapters.store import ErrorGroupStore
+    from chalicelib.core.governor import SpendLimits
+    from chalicelib.services.metrics import Counter
+
+log = logging.getLogger(__name__)
+SWEEP_MAX = 50  # groups re-opened per run at most, whatever the budget (bounded work, bounded stream burst)
+
+
+class BudgetSweep:
+    """Re-opens budget-waiting groups oldest first, as many as the budget left allows."""
+
+    def __init__(
+        self,
+        store: ErrorGroupStore,
+        limits: SpendLimits,
+        metrics: Counter,
+        clock: Callable[[], int] = now_ms,
+        max_per_run: int = SWEEP_MAX,
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self._metrics = metrics
+        self._clock = clock
+        self._max = max(0, max_per_run)
+
+    def run(self) -> dict[str, int]:
+        """One sweep; returns ``{"room", "waiting", "resumed"}`` (room -1: no limit on the count)."""
+        now = self._clock()
+        limits = self._limits
+        limited = limits.fixes_per_hour or limits.fixes_per_day or limits.tokens_per_day
+        room = spend_room(limits, self._store.spend_state(now) if limited else SpendState())
+        wanted = self._max if room is None else min(room, self._max)
+        waiting = self._store.waiting(wanted)
+        resumed = sum(self._store.resume(fingerprint, now, "spend") is not None for fingerprint in waiting)
+        log.info("budget sweep: room %s, %d read, %d re-opened", room, len(waiting), resumed)
+        self._metrics.count("GroupsResumed", resumed)
+        self._metrics.flush()
+        return {"room": -1 if room is None else room, "waiting": len(waiting), "resumed": resumed}
