@@ -306,8 +306,8 @@ def rewrite_api(doc: dict[str, Any], out: dict[str, Any]) -> None:
             "statement_id": "github-webhook",
             "function_name": f"${{aws_lambda_function.{WEBHOOK}.function_name}}",
             # This API, its stage, POST, the webhook's path: nothing else may invoke the function.
-            "source_arn": "${aws_api_gateway_rest_api.rest_api.execution_arn}/${aws_api_gateway_stage.webhook.stage_name}"
-            "/POST/github/webhook",
+            "source_arn": "${aws_api_gateway_rest_api.rest_api.execution_arn}"
+            "/${aws_api_gateway_stage.webhook.stage_name}/POST/github/webhook",
         }
     )
 

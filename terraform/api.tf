@@ -129,16 +129,35 @@ resource "aws_iam_role" "api_gateway_logs" {
   assume_role_policy = data.aws_iam_policy_document.api_gateway_assume.json
 }
 
-resource "aws_iam_role_policy_attachment" "api_gateway_logs" {
-  count      = var.api_gateway_account_logging_role ? 1 : 0
-  role       = aws_iam_role.api_gateway_logs[0].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+# What AWS's AmazonAPIGatewayPushToCloudWatchLogs allows, narrowed to this API's two log groups
+# (Terraform creates them, so no logs:CreateLogGroup).
+data "aws_iam_policy_document" "api_gateway_logs" {
+  statement {
+    sid     = "WriteTheWebhookLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"]
+    resources = [
+      "${aws_cloudwatch_log_group.api_access.arn}:*",
+      "${aws_cloudwatch_log_group.api_execution.arn}:*",
+    ]
+  }
+  statement {
+    sid       = "FindThem"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "api_gateway_logs" {
+  count  = var.api_gateway_account_logging_role ? 1 : 0
+  name   = "${local.name}-${var.stage}-apigateway-logs"
+  role   = aws_iam_role.api_gateway_logs[0].id
+  policy = data.aws_iam_policy_document.api_gateway_logs.json
 }
 
 resource "aws_api_gateway_account" "this" {
   count               = var.api_gateway_account_logging_role ? 1 : 0
   cloudwatch_role_arn = aws_iam_role.api_gateway_logs[0].arn
-  depends_on          = [aws_iam_role_policy_attachment.api_gateway_logs]
+  depends_on          = [aws_iam_role_policy.api_gateway_logs]
 }
 
 # --- the webhook function: the error-group table and exactly one parameter ----------------------
