@@ -157,7 +157,10 @@ resource "aws_iam_role_policy" "api_gateway_logs" {
 resource "aws_api_gateway_account" "this" {
   count               = var.api_gateway_account_logging_role ? 1 : 0
   cloudwatch_role_arn = aws_iam_role.api_gateway_logs[0].arn
-  depends_on          = [aws_iam_role_policy.api_gateway_logs]
+  # On destroy, leave the account without a logging role rather than with a deleted one (provider 6
+  # always does; in 5.x the attribute is marked deprecated for that reason).
+  reset_on_delete = true
+  depends_on      = [aws_iam_role_policy.api_gateway_logs]
 }
 
 # --- the webhook function: the error-group table and exactly one parameter ----------------------
