@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import binascii
 import getpass
+import math
 import re
+import secrets
 import struct
 import sys
 from dataclasses import dataclass
@@ -41,7 +43,14 @@ HOST_KEY_TYPES = frozenset(
 # known_hosts host field: hashed (|1|salt|hash) or comma-separated names / [name]:port / patterns.
 _HOST = r"!?[A-Za-z0-9.*?:\[\]_-]+"
 HOSTS = re.compile(rf"^(?:\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+|{_HOST}(?:,{_HOST})*)$")
-SECRET_NAMES = frozenset({"github_token", "ssh_private_key"})
+SECRET_NAMES = frozenset({"github_token", "ssh_private_key", "webhook_secret"})
+# Parameters under the prefix that selfheal owns but configure does not write field by field:
+# Terraform's catalogs and kill switch, per-repository secrets. Not reported as unknown.
+MANAGED_ELSEWHERE = ("runbooks/", "services/", "repos/")  # Terraform, configure --services / --repo-secrets-for
+WEBHOOK_SECRET_MIN_LENGTH = 20
+WEBHOOK_SECRET_MIN_BITS = 64
+PATTERN_LENGTH = 8
+GENERATE = "generate"
 
 
 class ConfigureError(ValueError):
@@ -134,6 +143,72 @@ def _budget(value: str) -> None:
         raise ConfigureError("context_tokens must be a whole number between 500 and 200000")
 
 
+def secret_bits(value: str) -> float:
+    """An upper estimate of a secret's randomness: its characters' empirical Shannon entropy times
+    its length (a repeated or low-variety string scores low; a random one close to its true bits)."""
+    if not value:
+        return 0.0
+    counts = [value.count(c) for c in set(value)]
+    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts)
+    return per_char * len(value)
+
+
+def _patterned(value: str) -> bool:
+    """Typed, not random: a run of 8 equal or consecutive characters (aaaaaaaa, 12345678, hgfedcba),
+    or 8 characters that occur twice (passwordpassword…). A random secret has either by a chance
+    of about one in a million."""
+    steps = [ord(b) - ord(a) for a, b in zip(value, value[1:], strict=False)]
+    run = 1
+    for before, step in zip([None, *steps], steps, strict=False):
+        run = run + 1 if step == before and step in (-1, 0, 1) else 1
+        if run >= PATTERN_LENGTH - 1:
+            return True
+    seen: set[str] = set()
+    for i in range(len(value) - PATTERN_LENGTH + 1):
+        piece = value[i : i + PATTERN_LENGTH]
+        if piece in seen and value.find(piece, value.find(piece) + PATTERN_LENGTH) >= 0:
+            return True
+        seen.add(piece)
+    return False
+
+
+def _webhook_secret(value: str) -> None:
+    """The GitHub webhook's HMAC secret: printable, at least 20 characters, and random enough that a
+    guess is hopeless (``secrets.token_hex(32)``, what ``--generate-webhook-secret`` stores, has ~240 bits)."""
+    if len(value) < WEBHOOK_SECRET_MIN_LENGTH or not value.isprintable() or any(c.isspace() for c in value):
+        raise ConfigureError(
+            f"webhook_secret must be at least {WEBHOOK_SECRET_MIN_LENGTH} printable characters without spaces "
+            "(or let configure generate one: --generate-webhook-secret)"
+        )
+    if secret_bits(value) < WEBHOOK_SECRET_MIN_BITS or _patterned(value):
+        raise ConfigureError(
+            "webhook_secret is not random enough (repeats, sequences or few distinct characters): "
+            "use --generate-webhook-secret, or e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+
+
+def generate_webhook_secret() -> str:
+    """A new webhook secret: 32 random bytes as 64 hex characters (drawn again in the rare case it
+    looks patterned, so the check above never refuses what configure made)."""
+    while True:
+        value = secrets.token_hex(32)
+        if secret_bits(value) >= WEBHOOK_SECRET_MIN_BITS and not _patterned(value):
+            return value
+
+
+def webhook_instructions(prefix: str, region: str | None = None) -> str:
+    """How to give GitHub the secret that is now in SSM (the value itself is never printed)."""
+    where = f" --region {region}" if region else ""
+    return (
+        f"webhook secret stored in {prefix}webhook_secret. In GitHub, Settings → Webhooks → Add webhook:\n"
+        "  Payload URL:  terraform -chdir=terraform output -raw webhook_url\n"
+        "  Content type: application/json\n"
+        f"  Secret:       aws ssm get-parameter{where} --name {prefix}webhook_secret --with-decryption "
+        "--query Parameter.Value --output text\n"
+        "  Events:       Let me select individual events → Pull requests, Issue comments, Pull request reviews"
+    )
+
+
 def _anything(value: str) -> None:
     return None
 
@@ -152,6 +227,12 @@ FIELDS = [
     Field("path_prefixes", "Deployment path prefixes to strip, comma-separated", _anything),
     Field("allowed_paths", "Files a fix may edit beyond the traced ones, comma-separated", _anything),
     Field("context_tokens", "Token budget of the code shown to the model per fix (default 6000)", _budget),
+    Field(
+        "webhook_secret",
+        f"GitHub webhook secret (input hidden; '{GENERATE}' makes one; empty for none)",
+        _webhook_secret,
+        secret=True,
+    ),
 ]
 
 
@@ -165,8 +246,8 @@ def known(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     catalogs and per-repository secrets (``services/``, ``repos/``, ``runbooks/``) are selfheal's,
     managed by their own options: neither settings nor reported."""
     names = {f.name for f in FIELDS}
-    ours = [k for k in values if k not in names and not k.startswith(MANAGED_TREES)]
-    return {k: v for k, v in values.items() if k in names}, sorted(ours)
+    others = sorted(k for k in values if k not in names and not k.startswith(MANAGED_ELSEWHERE))
+    return {k: v for k, v in values.items() if k in names}, others
 
 
 def validate(values: Mapping[str, str]) -> dict[str, str]:
@@ -190,8 +271,10 @@ def ask(existing: Mapping[str, str], read: Callable[[str], str] = input) -> dict
         shown = "(set, Enter keeps it)" if f.secret and f.name in existing else existing.get(f.name, "")
         while True:
             prompt = f"{f.prompt} [{shown}]: "
-            raw = getpass.getpass(prompt) if f.name == "github_token" else read(prompt)
+            raw = getpass.getpass(prompt) if f.name in ("github_token", "webhook_secret") else read(prompt)
             value = raw.strip() or existing.get(f.name, "")
+            if f.name == "webhook_secret" and raw.strip().lower() == GENERATE:
+                value = generate_webhook_secret()
             if f.name in ("ssh_private_key", "known_hosts") and raw.strip():
                 value = Path(raw.strip()).expanduser().read_text()
             if not value and f.required:
@@ -248,7 +331,6 @@ def delete_all(ssm: Any, prefix: str) -> list[str]:
 
 # --- services (issue 14) ------------------------------------------------------------------------
 
-MANAGED_TREES = ("services/", "repos/", "runbooks/")
 SERVICES_PARAMETER = "services/catalog"
 REPO_SECRETS = ("github_token", "ssh_private_key", "known_hosts")
 

@@ -38,8 +38,13 @@ RULE_PATTERNS = {
     "health_remediator": sources.HEALTH_PATTERN,
 }
 REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
-FUNCTIONS = CODE_HEALING + REMEDIATORS
 EVENT_RULES = (*REMEDIATORS, SWEEPER)  # functions Chalice gives an EventBridge rule (patterns, schedules)
+# The REST API's handler (Chalice names the function of every @app.route "api_handler"): the
+# GitHub webhook, its only route. API Gateway itself is in the generated JSON; its stage, throttling
+# and access logs are hand-written (terraform/api.tf).
+WEBHOOK = "api_handler"
+WEBHOOK_ROUTES = {"/github/webhook": ["post"]}
+FUNCTIONS = (*CODE_HEALING, *REMEDIATORS, WEBHOOK)
 STREAM_MAPPING = "stream_processor-dynamodb-event-source"
 QUEUE_MAPPING = "fixer-sqs-event-source"
 # A MODIFY to NEW from these is a re-open (a new job); from NEW it is a counter bump.
@@ -62,11 +67,14 @@ def check_shape(doc: dict[str, Any]) -> None:
     known = {
         "aws_iam_role", "aws_iam_role_policy", "aws_lambda_function", "aws_lambda_event_source_mapping",
         "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission",
+        "aws_api_gateway_rest_api", "aws_api_gateway_deployment",
     }  # fmt: skip
     _expect(set(res) == known, f"resource types {sorted(res)}")
     rules = {f"{name}-event" for name in EVENT_RULES}
-    for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
+    for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"):
         _expect(set(res[kind]) == rules, f"{kind} {sorted(res[kind])}")
+    _expect(set(res["aws_lambda_permission"]) == rules | {"rest_api_invoke"}, "lambda permissions")
+    check_api_shape(doc)
     for name, pattern in RULE_PATTERNS.items():
         _expect(json.loads(res["aws_cloudwatch_event_rule"][f"{name}-event"]["event_pattern"]) == pattern, name)
     verifier = res["aws_cloudwatch_event_rule"]["remediation_verifier-event"]
@@ -84,12 +92,68 @@ def check_shape(doc: dict[str, Any]) -> None:
     _expect(set(res["aws_iam_role"]) == {f"{f}_role" for f in FUNCTIONS}, "roles")
     for name, fn in res["aws_lambda_function"].items():
         _expect({"function_name", "role", "handler", "filename", "environment"} <= set(fn), f"{name} attributes")
-        _expect(fn["handler"] == f"app.{name}", f"{name} handler {fn['handler']!r}")
+        handler = "app.app" if name == WEBHOOK else f"app.{name}"  # the REST API's handler is the Chalice app
+        _expect(fn["handler"] == handler, f"{name} handler {fn['handler']!r}")
     stream = res["aws_lambda_event_source_mapping"][STREAM_MAPPING]
     _expect(":table/" in stream["event_source_arn"], "stream mapping source")
     queue = res["aws_lambda_event_source_mapping"][QUEUE_MAPPING]
     _expect(":sqs:" in queue["event_source_arn"], "queue mapping source")
     _expect("null_data_source" in doc["data"], "the null_data_source Chalice adds")
+
+
+def check_api_shape(doc: dict[str, Any]) -> None:
+    """The REST API Chalice generates: one API, one deployment, a Swagger 2.0 body in a local, and
+    the webhook route only (a new @app.route must be added here, and to the throttling, on purpose)."""
+    res = doc["resource"]
+    _expect(set(res["aws_api_gateway_rest_api"]) == {"rest_api"}, "one REST API")
+    _expect(set(res["aws_api_gateway_deployment"]) == {"rest_api"}, "one deployment")
+    _expect(res["aws_api_gateway_rest_api"]["rest_api"].get("body") == "${local.chalice_api_swagger}", "API body")
+    permission = res["aws_lambda_permission"]["rest_api_invoke"]
+    _expect(permission["principal"] == "apigateway.amazonaws.com", "the API's permission")
+    _expect("chalice_api_swagger" in doc.get("locals", {}), "the Swagger local")
+    swagger = json.loads(doc["locals"]["chalice_api_swagger"])
+    _expect(swagger.get("swagger") == "2.0", "Swagger 2.0")
+    routes = {path: sorted(ops) for path, ops in swagger["paths"].items()}
+    _expect(routes == WEBHOOK_ROUTES, f"routes {routes} (the API serves the webhook only)")
+    for path, methods in WEBHOOK_ROUTES.items():
+        for method in methods:
+            integration = swagger["paths"][path][method]["x-amazon-apigateway-integration"]
+            _expect(integration["type"] == "aws_proxy", f"{path} {method} integration")
+            _expect(integration["uri"] == f"${{aws_lambda_function.{WEBHOOK}.invoke_arn}}", f"{path} target")
+
+
+def openapi3(swagger: dict[str, Any]) -> dict[str, Any]:
+    """Chalice's Swagger 2.0 definition as OpenAPI 3.0: API Gateway imports either; moto (the local
+    apply) only 3.x. The shape is the one check_api_shape accepts: proxy integrations, responses
+    whose schemas reference ``definitions``."""
+
+    def ref(schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in schema:
+            return {"$ref": schema["$ref"].replace("#/definitions/", "#/components/schemas/")}
+        return schema
+
+    paths: dict[str, Any] = {}
+    for path, ops in swagger["paths"].items():
+        paths[path] = {}
+        for method, op in ops.items():
+            produces = op.get("produces", ["application/json"])
+            responses = {
+                code: {
+                    "description": r.get("description", ""),
+                    **({"content": {t: {"schema": ref(r["schema"])} for t in produces}} if "schema" in r else {}),
+                }
+                for code, r in op.get("responses", {}).items()
+            }
+            kept = {k: v for k, v in op.items() if k not in ("consumes", "produces", "responses", "parameters")}
+            paths[path][method] = {**kept, "responses": responses}
+    extensions = {k: v for k, v in swagger.items() if k.startswith("x-")}
+    return {
+        "openapi": "3.0.1",
+        "info": swagger["info"],
+        "paths": paths,
+        "components": {"schemas": swagger.get("definitions", {})},
+        **extensions,
+    }
 
 
 def check_timing(config: dict[str, Any], stage: str = "dev") -> None:
@@ -116,6 +180,8 @@ def _environment(name: str) -> dict[str, str]:
         "SELFHEAL_PARAMETER_PREFIX": "${var.parameter_prefix}",
         "SELFHEAL_TOPIC_ARN": "${aws_sns_topic.notifications.arn}",
     }
+    if name == WEBHOOK:  # the group's fate: the table; the secret is read from SSM (<prefix>webhook_secret)
+        return common | {"SELFHEAL_TABLE_NAME": "${aws_dynamodb_table.error_groups.name}"}
     if name in REMEDIATORS:
         return common | {
             "SELFHEAL_GOVERNOR_TABLE_NAME": "${aws_dynamodb_table.governor.name}",
@@ -161,6 +227,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         rule["name"] = f"${{local.functions.{name}}}"
         if name in RULE_PATTERNS:  # narrowed by the variables (terraform/remediation.tf)
             rule["event_pattern"] = f"${{local.event_patterns.{name}}}"
+    rewrite_api(doc, out)
     mappings = out["resource"]["aws_lambda_event_source_mapping"]
     stream = mappings[STREAM_MAPPING]
     stream.update(
@@ -215,6 +282,41 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         }
     )
     return out
+
+
+def rewrite_api(doc: dict[str, Any], out: dict[str, Any]) -> None:
+    """The webhook's API: regional, replaced before it is destroyed, its body as OpenAPI 3.0, a
+    deployment redeployed when the body changes and no implicit stage (terraform/api.tf declares it,
+    with throttling, access logs and tracing), the Lambda permission scoped to that stage, method
+    and path. Chalice's outputs are dropped: outputs.tf names them."""
+    res = out["resource"]
+    api = res["aws_api_gateway_rest_api"]["rest_api"]
+    api.update(
+        {
+            "name": "${local.name}-${var.stage}-webhook",
+            "description": "selfheal: GitHub webhook deliveries (POST /github/webhook)",
+            "endpoint_configuration": [{"types": ["REGIONAL"]}],
+            "lifecycle": [{"create_before_destroy": True}],
+        }
+    )
+    swagger = json.loads(doc["locals"]["chalice_api_swagger"])
+    out["locals"] = {"chalice_api_swagger": json.dumps(openapi3(swagger), separators=(",", ":"))}
+    res["aws_api_gateway_deployment"]["rest_api"] = {
+        "rest_api_id": "${aws_api_gateway_rest_api.rest_api.id}",
+        "description": "selfheal webhook",
+        "triggers": {"redeployment": "${sha256(local.chalice_api_swagger)}"},
+        "lifecycle": [{"create_before_destroy": True}],
+    }
+    permission = res["aws_lambda_permission"]["rest_api_invoke"]
+    permission.update(
+        {
+            "statement_id": "github-webhook",
+            "function_name": f"${{aws_lambda_function.{WEBHOOK}.function_name}}",
+            # This API, its stage, POST, the webhook's path: nothing else may invoke the function.
+            "source_arn": "${aws_api_gateway_rest_api.rest_api.execution_arn}"
+            "/${aws_api_gateway_stage.webhook.stage_name}/POST/github/webhook",
+        }
+    )
 
 
 def chalice_package(stage: str, into: Path) -> Path:

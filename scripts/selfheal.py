@@ -279,6 +279,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
         "path_prefixes": args.path_prefixes,
         "allowed_paths": args.allowed_paths,
         "context_tokens": str(args.context_tokens) if args.context_tokens else None,
+        "webhook_secret": configure.generate_webhook_secret() if args.generate_webhook_secret else args.webhook_secret,
     }
     if problem := configure.prefix_problem(args.prefix):
         print(f"selfheal configure: {problem}", file=sys.stderr)
@@ -306,6 +307,8 @@ def cmd_configure(args: argparse.Namespace) -> int:
         f"stored {len(names)} SecureString parameter(s) under {args.prefix} with {args.kms_key_id}: "
         + ", ".join(n.removeprefix(args.prefix) for n in names)
     )
+    if given["webhook_secret"] or values.get("webhook_secret") != existing.get("webhook_secret"):
+        print(configure.webhook_instructions(args.prefix, args.region))
     return 0
 
 
@@ -439,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--context-tokens", type=int, help="token budget of the code shown to the model per fix")
     conf.add_argument("--services", metavar="FILE", help="validate the service catalog (JSON) and store it")
     conf.add_argument("--repo-secrets-for", metavar="REPO_URL", help="store the secrets given for this repository only")
+    conf.add_argument("--webhook-secret", help="GitHub webhook secret (20+ random characters)")
+    conf.add_argument("--generate-webhook-secret", action="store_true", help="store a new random webhook secret")
     conf.add_argument("--prefix", default="/selfheal/", help="SSM path prefix")
     conf.add_argument("--kms-key-id", default="alias/selfheal", help="the project's KMS key (Terraform output)")
     conf.add_argument("--non-interactive", action="store_true", help="never prompt; flags and stored values only")

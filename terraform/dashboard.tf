@@ -63,7 +63,31 @@ locals {
         )
       }
     },
+    # Did it heal? (issue 12): what became of the PRs, counted by the group's fate.
+    {
+      type = "metric", x = 0, y = 18, width = 12, height = 6
+      properties = {
+        title   = "Fix fate: merged, healed, regressed, rejected", region = local.region, stat = "Sum", period = 86400, view = "timeSeries"
+        metrics = [for m in local.fix_fates : [local.metrics_namespace, m, "service", "selfheal", { label = trimprefix(m, "Fixes") }]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 18, width = 6, height = 6
+      properties = {
+        title   = "Fix fate (last 7 days)", region = local.region, stat = "Sum", period = 604800, view = "singleValue"
+        metrics = [for m in local.fix_fates : [local.metrics_namespace, m, "service", "selfheal", { label = trimprefix(m, "Fixes") }]]
+      }
+    },
+    # Many services (issue 14): events from a log group no service owns are recorded and counted.
+    {
+      type = "metric", x = 18, y = 18, width = 6, height = 6
+      properties = {
+        title   = "Events from unknown log groups", region = local.region, stat = "Sum", period = 3600, view = "timeSeries"
+        metrics = [[local.metrics_namespace, "UnknownLogGroups", "service", "selfheal", { label = "unknown log groups" }]]
+      }
+    },
   ]
+  fix_fates = ["FixesMerged", "FixesHealed", "FixesRegressed", "FixesRejected"]
 }
 
 resource "aws_cloudwatch_dashboard" "this" {

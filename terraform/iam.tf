@@ -8,9 +8,10 @@ locals {
     stream_processor = aws_iam_role.stream_processor_role
     fixer            = aws_iam_role.fixer_role
     budget_sweeper   = aws_iam_role.budget_sweeper_role
+    api_handler      = aws_iam_role.api_handler_role
   }, local.remediator_roles)
   watched_log_group_arns = [
-    for name in var.log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:*"
+    for name in local.watched_log_groups : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:*"
   ]
 }
 

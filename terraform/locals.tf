@@ -18,6 +18,8 @@ locals {
     finding_remediator   = "${var.name_prefix}-${var.stage}-finding_remediator"
     health_remediator    = "${var.name_prefix}-${var.stage}-health_remediator"
     remediation_verifier = "${var.name_prefix}-${var.stage}-remediation_verifier"
+    # The GitHub webhook (the REST API's handler; terraform/api.tf).
+    api_handler = "${var.name_prefix}-${var.stage}-api_handler"
   }
   parameter_path = trimsuffix(var.parameter_prefix, "/")
 

@@ -6,10 +6,12 @@ resource "aws_cloudwatch_log_group" "functions" {
   kms_key_id        = aws_kms_key.this.arn
 }
 
-# One subscription filter per watched application log group, each allowed to invoke the log
-# processor from that log group only.
+# One subscription filter per watched application log group (var.log_group_names, or every log
+# group of the service catalog: services.tf), each allowed to invoke the log processor from that
+# log group only. Keyed by log group name either way, so moving log groups into a catalog keeps
+# their filters.
 resource "aws_lambda_permission" "logs" {
-  for_each       = toset(var.log_group_names)
+  for_each       = toset(local.watched_log_groups)
   statement_id   = "logs-${substr(sha256(each.value), 0, 16)}"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.log_processor.function_name
@@ -19,7 +21,7 @@ resource "aws_lambda_permission" "logs" {
 }
 
 resource "aws_cloudwatch_log_subscription_filter" "app" {
-  for_each        = toset(var.log_group_names)
+  for_each        = toset(local.watched_log_groups)
   name            = "${local.name}-tracebacks"
   log_group_name  = each.value
   filter_pattern  = var.filter_pattern

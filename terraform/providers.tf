@@ -15,6 +15,7 @@ provider "aws" {
   dynamic "endpoints" {
     for_each = local.local_endpoint ? [1] : []
     content {
+      apigateway = var.endpoint_url
       cloudwatch = var.endpoint_url
       logs       = var.endpoint_url
       dynamodb   = var.endpoint_url

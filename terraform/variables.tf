@@ -28,7 +28,7 @@ variable "endpoint_url" {
 }
 
 variable "log_group_names" {
-  description = "Application log groups to watch: one subscription filter each."
+  description = "Application log groups to watch, one subscription filter each (the default service's; with a service catalog, var.services lists them instead)."
   type        = list(string)
   default     = []
 }

@@ -159,3 +159,82 @@ def test_ssh_keys_and_known_hosts_are_validated_line_by_line_not_by_their_armor(
         with pytest.raises(configure.ConfigureError, match=says):
             configure.validate({**base, **values})
             pytest.fail(name)
+
+
+def test_configure_generates_and_stores_the_webhook_secret_without_printing_it(moto_endpoint) -> None:
+    """Issue 12: `configure --generate-webhook-secret` writes <prefix>webhook_secret (SecureString,
+    64 hex characters), says how to set GitHub's webhook (URL, content type, where the secret is,
+    which events) and never prints the value; re-running without the flag keeps it."""
+    ssm = boto3.client("ssm", endpoint_url=moto_endpoint, region_name="us-east-1")
+    base = ["configure", "--non-interactive", "--prefix", "/sh-hook/", "--kms-key-id", "alias/aws/ssm",
+            "--repo-url", "acme/shop", "--model-id", "anthropic.claude-v2"]  # fmt: skip
+    first = cli(moto_endpoint, *base, "--generate-webhook-secret")
+    assert first.returncode == 0, first.stderr
+    stored = ssm.get_parameter(Name="/sh-hook/webhook_secret", WithDecryption=True)["Parameter"]
+    secret = stored["Value"]
+    assert stored["Type"] == "SecureString" and len(secret) == 64 and int(secret, 16) >= 0
+    assert secret not in first.stdout + first.stderr
+    for says in ("/sh-hook/webhook_secret", "webhook_url", "application/json", "Pull requests", "Issue comments",
+                 "Pull request reviews", "--with-decryption"):  # fmt: skip
+        assert says in first.stdout
+    again = cli(moto_endpoint, *base)
+    assert again.returncode == 0, again.stderr
+    assert ssm.get_parameter(Name="/sh-hook/webhook_secret", WithDecryption=True)["Parameter"]["Value"] == secret
+    assert "Payload URL" not in again.stdout  # nothing changed, nothing to paste
+    rotated = cli(moto_endpoint, *base, "--generate-webhook-secret")
+    assert rotated.returncode == 0
+    assert ssm.get_parameter(Name="/sh-hook/webhook_secret", WithDecryption=True)["Parameter"]["Value"] != secret
+
+
+def test_configure_stores_a_given_webhook_secret_and_refuses_a_weak_one(moto_endpoint) -> None:
+    ssm = boto3.client("ssm", endpoint_url=moto_endpoint, region_name="us-east-1")
+    base = ["configure", "--non-interactive", "--prefix", "/sh-hook2/", "--kms-key-id", "alias/aws/ssm",
+            "--repo-url", "acme/shop", "--model-id", "anthropic.claude-v2"]  # fmt: skip
+    weak = "passwordpassword1234"
+    run = cli(moto_endpoint, *base, "--webhook-secret", weak)
+    assert run.returncode == 2 and "not random enough" in run.stderr and weak not in run.stdout + run.stderr
+    assert ssm.get_parameters_by_path(Path="/sh-hook2", Recursive=True)["Parameters"] == []
+    given = "Tr0ub4dor&3xQ!9zLm2#pVw"
+    ok = cli(moto_endpoint, *base, "--webhook-secret", given)
+    assert ok.returncode == 0, ok.stderr
+    assert ssm.get_parameter(Name="/sh-hook2/webhook_secret", WithDecryption=True)["Parameter"]["Value"] == given
+
+
+@pytest.mark.parametrize(
+    ("weak", "says"),
+    [
+        ("short-Secret-9", "at least 20"),
+        ("a long secret with spaces in it", "without spaces"),
+        ("a" * 40, "not random enough"),
+        ("abcdefghijklmnopqrstuvwxyz", "not random enough"),  # a sequence
+        ("x7Kq2-98765432-Z9pLmW4rT", "not random enough"),  # a run inside
+        ("abcabcabcabcabcabcabc", "not random enough"),  # one unit repeated
+        ("Q7x!Q7x!Q7x!Q7x!Q7x!Q7x!", "not random enough"),
+        ("0101010101010101010101", "not random enough"),  # two characters
+    ],
+)
+def test_a_weak_webhook_secret_is_refused(weak, says) -> None:
+    import configure
+
+    with pytest.raises(configure.ConfigureError, match=says):
+        configure.validate({"webhook_secret": weak})
+
+
+def test_generated_webhook_secrets_always_pass_the_check_and_never_repeat() -> None:
+    import configure
+
+    made = [configure.generate_webhook_secret() for _ in range(300)]
+    assert len(set(made)) == len(made)
+    for secret in made:
+        configure.validate({"webhook_secret": secret})
+        assert configure.secret_bits(secret) >= 2 * configure.WEBHOOK_SECRET_MIN_BITS
+
+
+def test_parameters_terraform_writes_under_the_prefix_are_not_reported_as_unknown() -> None:
+    import configure
+
+    values, unknown = configure.known(
+        {"repo_url": "acme/shop", "services/catalog": "{}", "runbooks/kill_switch": "off",
+         "repos/github.com/acme/shop/github_token": "t", "legacy": "x"}
+    )  # fmt: skip
+    assert values == {"repo_url": "acme/shop"} and unknown == ["legacy"]

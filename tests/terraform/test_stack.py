@@ -32,7 +32,19 @@ if TERRAFORM is None or MIRROR is None:
     pytest.skip("needs terraform on PATH and a local mirror of hashicorp/aws", allow_module_level=True)
 
 # moto servers in one process share their state: a name no other test uses.
-APP_LOG_GROUP = f"/aws/lambda/shop-tf-{uuid.uuid4().hex[:8]}"
+RUN = uuid.uuid4().hex[:8]
+APP_LOG_GROUP = f"/aws/lambda/shop-tf-{RUN}"
+BILLING_LOG_GROUP = f"/aws/lambda/billing-tf-{RUN}"
+BILLING_PREFIX = f"/ecs/billing-tf-{RUN}-"
+BILLING_ECS_GROUPS = [f"{BILLING_PREFIX}web", f"{BILLING_PREFIX}worker"]
+# Two services, the first taking over today's log group (log_group_names): its filter must stay.
+SERVICES = [
+    {"name": "shop", "log_groups": [APP_LOG_GROUP], "draft": True, "reviewers": ["alice"]},
+    {"name": "billing", "log_groups": [BILLING_LOG_GROUP, f"{BILLING_PREFIX}*"], "repo_url": "acme/monorepo",
+     "repo_folder": "services/billing", "labels": ["selfheal", "billing"], "fixes_per_day": 5},
+    # selfheal's own log groups are never subscribed, even when a prefix covers them.
+    {"name": "ops", "log_groups": ["/aws/lambda/selfheal-dev-*"]},
+]  # fmt: skip
 
 
 def tf(workdir: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -68,12 +80,55 @@ def test_terraform_is_formatted() -> None:
 def test_generated_json_is_rewritten_for_todays_terraform(workdir) -> None:
     work, _ = workdir
     doc = json.loads((work / "chalice.tf.json").read_text())
-    assert set(doc) == {"resource"}  # no pinned old versions, no null provider
+    assert set(doc) == {"resource", "locals"}  # no pinned old versions, no null provider, no Chalice outputs
     fns = doc["resource"]["aws_lambda_function"]
     assert {f["kms_key_arn"] for f in fns.values()} == {"${aws_kms_key.this.arn}"}
     mappings = doc["resource"]["aws_lambda_event_source_mapping"]
     assert all(m["function_response_types"] == ["ReportBatchItemFailures"] for m in mappings.values())
     assert "aws_iam_role_policy" not in doc["resource"]
+
+
+def test_the_api_serves_the_webhook_route_only_through_a_scoped_permission(workdir) -> None:
+    """Issue 12: the REST API from `chalice package`, rewritten: one route (POST /github/webhook) as
+    OpenAPI 3.0, regional, replaced before destroyed, its stage declared in api.tf (throttling, logs),
+    and the function invocable by this API's stage, method and path only."""
+    work, _ = workdir
+    res = json.loads((work / "chalice.tf.json").read_text())["resource"]
+    body = json.loads(json.loads((work / "chalice.tf.json").read_text())["locals"]["chalice_api_swagger"])
+    assert body["openapi"].startswith("3.0") and list(body["paths"]) == ["/github/webhook"]
+    assert list(body["paths"]["/github/webhook"]) == ["post"]
+    integration = body["paths"]["/github/webhook"]["post"]["x-amazon-apigateway-integration"]
+    assert integration["type"] == "aws_proxy" and integration["uri"] == "${aws_lambda_function.api_handler.invoke_arn}"
+    api = res["aws_api_gateway_rest_api"]["rest_api"]
+    assert api["endpoint_configuration"] == [{"types": ["REGIONAL"]}]
+    assert api["lifecycle"] == [{"create_before_destroy": True}]
+    deployment = res["aws_api_gateway_deployment"]["rest_api"]
+    assert "stage_name" not in deployment  # the stage is aws_api_gateway_stage.webhook (api.tf)
+    assert deployment["triggers"] == {"redeployment": "${sha256(local.chalice_api_swagger)}"}
+    permission = res["aws_lambda_permission"]["rest_api_invoke"]
+    assert permission["source_arn"] == (
+        "${aws_api_gateway_rest_api.rest_api.execution_arn}/${aws_api_gateway_stage.webhook.stage_name}"
+        "/POST/github/webhook"
+    )
+    webhook = res["aws_lambda_function"]["api_handler"]
+    assert webhook["function_name"] == "${local.functions.api_handler}"
+    assert webhook["kms_key_arn"] == "${aws_kms_key.this.arn}" and webhook["reserved_concurrent_executions"] > 0
+    assert webhook["timeout"] < 29  # API Gateway's integration timeout
+
+
+def test_a_second_route_is_refused_by_the_package_step() -> None:
+    """The webhook route only: a new @app.route reaches API Gateway only by changing WEBHOOK_ROUTES."""
+    swagger = {"swagger": "2.0", "info": {}, "paths": {"/github/webhook": {"post": {}}, "/admin": {"get": {}}}}
+    chalice_shaped = {
+        "resource": {
+            "aws_api_gateway_rest_api": {"rest_api": {"body": "${local.chalice_api_swagger}"}},
+            "aws_api_gateway_deployment": {"rest_api": {}},
+            "aws_lambda_permission": {"rest_api_invoke": {"principal": "apigateway.amazonaws.com"}},
+        },
+        "locals": {"chalice_api_swagger": json.dumps(swagger)},
+    }
+    with pytest.raises(package.PackageError, match="the API serves the webhook only"):
+        package.check_api_shape(chalice_shaped)
 
 
 def test_shape_check_fails_loudly_on_an_unknown_chalice_output() -> None:
@@ -145,7 +200,9 @@ def test_validate_apply_check_destroy(workdir) -> None:
         assert sources["selfheal-dev-stream_processor"] == outputs["error_groups_stream_arn"]["value"]
         assert sources["selfheal-dev-fixer"].endswith(":selfheal-fix-jobs")
         check_runbook_resources(aws, outputs)
+        check_webhook_api(aws, outputs)
 
+        variables = migrate_to_two_services(work, env, aws, endpoint)
         tf(work, "destroy", "-auto-approve", "-input=false", *variables, env=env)
         assert "selfheal-error-groups" not in boto3.client("dynamodb", **aws).list_tables()["TableNames"]
     finally:
@@ -198,3 +255,119 @@ def check_runbook_resources(aws: dict[str, str], outputs: dict) -> None:
     governor = boto3.client("dynamodb", **aws).describe_table(TableName="selfheal-governor")["Table"]
     expected = {i["IndexName"] for i in table_definition("x")["GlobalSecondaryIndexes"]}
     assert {i["IndexName"] for i in governor["GlobalSecondaryIndexes"]} == expected
+
+
+ACCOUNT_ARN = "arn:aws:{service}:us-east-1:123456789012"  # moto's account and the test's region
+
+
+def _document(policy: dict | str) -> dict:
+    return json.loads(policy) if isinstance(policy, str) else policy
+
+
+def _statements(aws: dict[str, str], role: str, name: str) -> dict[str, dict]:
+    doc = boto3.client("iam", **aws).get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    return {st["Sid"]: st for st in _document(doc)["Statement"]}
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def check_webhook_api(aws: dict[str, str], outputs: dict) -> None:
+    """Issue 12's API as applied (moto's API Gateway imports the OpenAPI 3.0 body): the webhook
+    route only, throttled, JSON access logs into a KMS-encrypted log group kept a year, tracing,
+    the URL output, a permission for this stage/method/path, and the function reading exactly the
+    webhook secret `configure` writes."""
+    import configure
+
+    api_gw = boto3.client("apigateway", **aws)
+    [api] = [a for a in api_gw.get_rest_apis()["items"] if a["name"] == "selfheal-dev-webhook"]
+    assert api["endpointConfiguration"]["types"] == ["REGIONAL"]
+    resources = {r["path"]: r for r in api_gw.get_resources(restApiId=api["id"])["items"]}
+    assert set(resources) == {"/", "/github", "/github/webhook"}
+    methods = resources["/github/webhook"]["resourceMethods"]
+    assert set(methods) == {"POST"}
+    integration = methods["POST"]["methodIntegration"]
+    assert integration["type"] == "aws_proxy" and integration["uri"].endswith(
+        ":function:selfheal-dev-api_handler/invocations"
+    )
+    stage = api_gw.get_stage(restApiId=api["id"], stageName="dev")
+    settings = stage["methodSettings"]["*/*"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (10.0, 20)
+    assert settings["loggingLevel"] == "ERROR" and settings["dataTraceEnabled"] is False
+    assert stage["tracingEnabled"] is True
+    access = stage["accessLogSettings"]
+    assert set(json.loads(access["format"])) >= {"requestId", "ip", "status", "resourcePath", "throttled"}
+    log_group_name = access["destinationArn"].split(":log-group:", 1)[1]
+    [group] = boto3.client("logs", **aws).describe_log_groups(logGroupNamePrefix=log_group_name)["logGroups"]
+    assert group["kmsKeyId"] == outputs["kms_key_arn"]["value"] and group["retentionInDays"] == 365
+    assert (
+        outputs["webhook_url"]["value"] == f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/dev/github/webhook"
+    )
+    assert api_gw.get_account()["cloudwatchRoleArn"].endswith(":role/selfheal-dev-apigateway-logs")
+
+    policy = _document(boto3.client("lambda", **aws).get_policy(FunctionName="selfheal-dev-api_handler")["Policy"])
+    [permission] = [st for st in policy["Statement"] if st["Sid"] == "github-webhook"]
+    # The provider builds execution_arn with the account id it skips looking up on moto: blank here.
+    source = permission["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert source.startswith("arn:aws:execute-api:us-east-1:") and source.endswith(
+        f":{api['id']}/dev/POST/github/webhook"
+    )
+
+    assert "webhook_secret" in {f.name for f in configure.FIELDS}
+    secret_arn = f"{ACCOUNT_ARN.format(service='ssm')}:parameter/selfheal/webhook_secret"
+    statements = _statements(aws, "selfheal-dev-api_handler", "selfheal-dev-api_handler-work")
+    assert set(statements) == {"GroupFate", "WebhookSecret", "DecryptTheSecret", "TableKey"}
+    assert _as_list(statements["WebhookSecret"]["Action"]) == ["ssm:GetParameter"]
+    assert _as_list(statements["WebhookSecret"]["Resource"]) == [secret_arn]
+    decrypt = statements["DecryptTheSecret"]["Condition"]["StringEquals"]
+    assert decrypt["kms:EncryptionContext:PARAMETER_ARN"] == secret_arn
+    assert decrypt["kms:ViaService"] == "ssm.us-east-1.amazonaws.com"
+
+
+CATALOG_DEFAULTS = {
+    "repo_url": "", "repo_folder": "", "reviewers": [], "model": "", "min_occurrences": 1, "draft": False,
+    "fixes_per_hour": 0, "fixes_per_day": 0, "tokens_per_day": 0,
+}  # fmt: skip
+
+
+def migrate_to_two_services(work: Path, env: dict[str, str], aws: dict[str, str], endpoint: str) -> list[str]:
+    """Issue 14: today's log group moved into a service catalog beside a second service (an exact
+    name and a prefix). The plan keeps today's subscription filter (same address, no change) and
+    creates the others; after the apply every log group has its filter, selfheal's own have none,
+    and the catalog parameter holds the normalised catalog. Returns the variables now applied."""
+    logs = boto3.client("logs", **aws)
+    for name in [BILLING_LOG_GROUP, *BILLING_ECS_GROUPS]:
+        logs.create_log_group(logGroupName=name)
+    variables = ["-var", f"endpoint_url={endpoint}", "-var", f"services={json.dumps(SERVICES)}"]
+    tf(work, "plan", "-input=false", "-out=services.plan", *variables, env=env)
+    plan = json.loads(tf(work, "show", "-json", "services.plan", env=env).stdout)
+    changes = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]}
+    filters = {a: v for a, v in changes.items() if a.startswith("aws_cloudwatch_log_subscription_filter.app[")}
+    expected = {APP_LOG_GROUP: ["no-op"], BILLING_LOG_GROUP: ["create"]} | dict.fromkeys(BILLING_ECS_GROUPS, ["create"])
+    assert filters == {f"aws_cloudwatch_log_subscription_filter.app[{json.dumps(k)}]": v for k, v in expected.items()}
+    assert changes["aws_ssm_parameter.service_catalog[0]"] == ["create"]
+    tf(work, "apply", "-input=false", "services.plan", env=env)
+
+    outputs = json.loads(tf(work, "output", "-json", env=env).stdout)
+    processor = outputs["log_processor_function_arn"]["value"]
+    for name in expected:
+        [subscription] = logs.describe_subscription_filters(logGroupName=name)["subscriptionFilters"]
+        assert subscription["destinationArn"] == processor
+    for function in ("log_processor", "fixer", "api_handler"):
+        own = f"/aws/lambda/selfheal-dev-{function}"
+        assert logs.describe_subscription_filters(logGroupName=own)["subscriptionFilters"] == []
+
+    stored = boto3.client("ssm", **aws).get_parameter(Name="/selfheal/services/catalog", WithDecryption=True)
+    assert stored["Parameter"]["Type"] == "SecureString"
+    assert outputs["service_catalog_parameter"]["value"] == "/selfheal/services/catalog"
+    assert json.loads(stored["Parameter"]["Value"]) == {"services": [CATALOG_DEFAULTS | s for s in SERVICES]}
+
+    catalog_arn = f"{ACCOUNT_ARN.format(service='ssm')}:parameter/selfheal/services/catalog"
+    reads = _statements(aws, "selfheal-dev-log_processor", "selfheal-dev-log_processor-services")
+    assert _as_list(reads["ReadTheServiceCatalog"]["Resource"]) == [catalog_arn]
+    work_policy = _statements(aws, "selfheal-dev-log_processor", "selfheal-dev-log_processor-work")
+    watched = {r.split(":log-group:", 1)[1].removesuffix(":*")
+               for r in _as_list(work_policy["ReadTheRestOfCutOffTracebacks"]["Resource"])}  # fmt: skip
+    assert watched == set(expected)
+    return variables

@@ -1,0 +1,182 @@
+# Many services, many repositories (issue 14): the service catalog. Each service owns log groups
+# (exact names, or prefixes ending in "*"); Terraform subscribes every one of them to the log
+# processor (logs.tf) and writes the catalog into SSM, where the log processor routes each event to
+# its service and the fixer finds the service's repository. Secrets stay per repository under
+# <prefix>repos/<repo_key>/ (written by `configure`, never by Terraform).
+#
+# services = [] (the default) is today's deployment: one service, "default", over var.log_group_names
+# and the global parameters; no catalog parameter is written (absent = the default service).
+
+variable "services" {
+  description = "The service catalog (chalicelib/core/services.py documents each field); [] = one default service over log_group_names."
+  type = list(object({
+    name            = string
+    log_groups      = list(string)
+    repo_url        = optional(string, "")
+    repo_folder     = optional(string, "")
+    path_prefixes   = optional(list(string))
+    labels          = optional(list(string))
+    reviewers       = optional(list(string), [])
+    model           = optional(string, "")
+    min_occurrences = optional(number, 1)
+    draft           = optional(bool, false)
+    fixes_per_hour  = optional(number, 0)
+    fixes_per_day   = optional(number, 0)
+    tokens_per_day  = optional(number, 0)
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for s in var.services : s.name])) == length(var.services)
+    error_message = "services: every service needs a unique name."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", s.name))])
+    error_message = "services: name must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and dashes)."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : length(s.log_groups) > 0 && alltrue([for g in s.log_groups : length(trimspace(g)) > 0 && length(g) <= 512])])
+    error_message = "services: log_groups must list at least one log group name (or prefix ending in *) per service, none empty."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : alltrue([for g in s.log_groups : !strcontains(trimsuffix(g, "*"), "*")])])
+    error_message = "services: a log group is an exact name or a prefix with one * at its end."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : s.min_occurrences >= 1 && floor(s.min_occurrences) == s.min_occurrences])
+    error_message = "services: min_occurrences must be a whole number, 1 or more."
+  }
+  validation {
+    condition = alltrue([for s in var.services : alltrue([
+      for v in [s.fixes_per_hour, s.fixes_per_day, s.tokens_per_day] : v >= 0 && floor(v) == v
+    ])])
+    error_message = "services: fixes_per_hour, fixes_per_day and tokens_per_day must be whole numbers, 0 (no limit) or more."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : !startswith(s.repo_folder, "/") && !strcontains(s.repo_folder, "..")])
+    error_message = "services: repo_folder is a folder inside the repository (relative, no ..)."
+  }
+  validation {
+    condition     = length(var.services) == 0 || length(var.log_group_names) == 0
+    error_message = "services: with a service catalog, list every log group in a service's log_groups and leave log_group_names empty."
+  }
+}
+
+locals {
+  # The catalog as the services code reads it: unset optional attributes (null) left out, so the
+  # code's defaults apply (e.g. today's path_prefixes and labels).
+  service_catalog = [for s in var.services : { for k, v in s : k => v if v != null }]
+
+  service_log_groups = distinct(flatten([for s in var.services : s.log_groups]))
+  exact_log_groups   = [for g in local.service_log_groups : g if !endswith(g, "*")]
+  log_group_prefixes = toset([for g in local.service_log_groups : trimsuffix(g, "*") if endswith(g, "*")])
+  own_log_groups     = [for f in values(local.functions) : "/aws/lambda/${f}"]
+
+  # Every log group a subscription filter is written for: log_group_names without a catalog (the
+  # same for_each keys as before the catalog, so existing deployments plan no change), else the
+  # services' names plus the log groups that exist under their prefixes at plan time. selfheal's
+  # own log groups are never subscribed (a prefix like /aws/lambda/* would loop its errors back).
+  watched_log_groups = length(var.services) == 0 ? var.log_group_names : [
+    for g in distinct(concat(local.exact_log_groups, flatten([
+      for p in local.log_group_prefixes : tolist(data.aws_cloudwatch_log_groups.prefix[p].log_group_names)
+    ]))) : g if !contains(local.own_log_groups, g)
+  ]
+  service_catalog_parameter = "${var.parameter_prefix}services/catalog"
+}
+
+# A prefix entry ("/ecs/billing-*") has no subscription filter of its own: CloudWatch Logs filters
+# name one log group, and the account-level subscription filter policy selects only by
+# "LogGroupName NOT IN". The log groups under the prefix are resolved here at plan time; one created
+# later is routed to its service as soon as a filter reaches it, i.e. after the next apply.
+data "aws_cloudwatch_log_groups" "prefix" {
+  for_each              = local.log_group_prefixes
+  log_group_name_prefix = each.value
+}
+
+resource "aws_ssm_parameter" "service_catalog" {
+  count       = length(var.services) > 0 ? 1 : 0
+  name        = local.service_catalog_parameter
+  description = "selfheal service catalog (JSON): rendered from var.services"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
+  tier        = "Advanced" # an organisation's catalog can pass the 4 KB of the standard tier
+  value       = jsonencode({ services = local.service_catalog })
+}
+
+# --- who reads what: the catalog (routing, the service's repository), per-repository secrets -----
+
+locals {
+  ssm_parameter_arn   = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter"
+  service_catalog_arn = "${local.ssm_parameter_arn}${local.service_catalog_parameter}"
+  repo_secrets_arn    = "${local.ssm_parameter_arn}${var.parameter_prefix}repos/*"
+}
+
+data "aws_iam_policy_document" "log_processor_services" {
+  statement {
+    sid       = "ReadTheServiceCatalog"
+    actions   = ["ssm:GetParameter"]
+    resources = [local.service_catalog_arn]
+  }
+  statement {
+    sid       = "DecryptTheServiceCatalog"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [local.service_catalog_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "log_processor_services" {
+  name   = "${local.functions.log_processor}-services"
+  role   = aws_iam_role.log_processor_role.id
+  policy = data.aws_iam_policy_document.log_processor_services.json
+}
+
+# The fixer: the catalog (a group's service → its repository, folder, reviewers, model) and the
+# per-repository secrets (<prefix>repos/<repo_key>/github_token, ssh_private_key, known_hosts).
+data "aws_iam_policy_document" "fixer_services" {
+  statement {
+    sid       = "ReadTheCatalogAndRepositorySecrets"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = [local.service_catalog_arn, local.repo_secrets_arn]
+  }
+  statement {
+    sid       = "ReadRepositorySecretsByPath"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = ["${local.ssm_parameter_arn}${var.parameter_prefix}repos", local.repo_secrets_arn]
+  }
+  statement {
+    sid       = "DecryptThem"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [local.service_catalog_arn, local.repo_secrets_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "fixer_services" {
+  name   = "${local.functions.fixer}-services"
+  role   = aws_iam_role.fixer_role.id
+  policy = data.aws_iam_policy_document.fixer_services.json
+}
+
+output "service_catalog_parameter" {
+  description = "SSM SecureString holding the service catalog (absent with services = []: the default service)."
+  value       = length(var.services) > 0 ? aws_ssm_parameter.service_catalog[0].name : null
+}
