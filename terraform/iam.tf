@@ -65,19 +65,13 @@ data "aws_iam_policy_document" "log_processor" {
     resources = [aws_sqs_queue.failed_events.arn]
   }
   statement {
-    # Routing each log group to its service (adapters/service_catalog.py); absent = one default service.
-    sid       = "ReadServiceCatalog"
-    actions   = ["ssm:GetParameter"]
-    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}/services/catalog"]
-  }
-  statement {
     sid       = "QueueKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.this.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
+      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
     }
   }
 }

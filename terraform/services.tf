@@ -108,7 +108,6 @@ resource "aws_ssm_parameter" "service_catalog" {
 locals {
   ssm_parameter_arn   = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter"
   service_catalog_arn = "${local.ssm_parameter_arn}${local.service_catalog_parameter}"
-  repo_secrets_arn    = "${local.ssm_parameter_arn}${var.parameter_prefix}repos/*"
 }
 
 data "aws_iam_policy_document" "log_processor_services" {
@@ -140,41 +139,8 @@ resource "aws_iam_role_policy" "log_processor_services" {
   policy = data.aws_iam_policy_document.log_processor_services.json
 }
 
-# The fixer: the catalog (a group's service → its repository, folder, reviewers, model) and the
-# per-repository secrets (<prefix>repos/<repo_key>/github_token, ssh_private_key, known_hosts).
-data "aws_iam_policy_document" "fixer_services" {
-  statement {
-    sid       = "ReadTheCatalogAndRepositorySecrets"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = [local.service_catalog_arn, local.repo_secrets_arn]
-  }
-  statement {
-    sid       = "ReadRepositorySecretsByPath"
-    actions   = ["ssm:GetParametersByPath"]
-    resources = ["${local.ssm_parameter_arn}${var.parameter_prefix}repos", local.repo_secrets_arn]
-  }
-  statement {
-    sid       = "DecryptThem"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["ssm.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "StringLike"
-      variable = "kms:EncryptionContext:PARAMETER_ARN"
-      values   = [local.service_catalog_arn, local.repo_secrets_arn]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "fixer_services" {
-  name   = "${local.functions.fixer}-services"
-  role   = aws_iam_role.fixer_role.id
-  policy = data.aws_iam_policy_document.fixer_services.json
-}
+# The fixer reads the catalog and the per-repository secrets (<prefix>repos/<repo_key>/…) with the
+# rest of its settings: one GetParametersByPath over the whole prefix (iam.tf, ReadSettings).
 
 output "service_catalog_parameter" {
   description = "SSM SecureString holding the service catalog (absent with services = []: the default service)."

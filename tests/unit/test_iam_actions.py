@@ -1,4 +1,5 @@
-"""Every AWS API action the Lambda code calls is allowed by terraform/iam.tf, and nothing more."""
+"""Every AWS API action the Lambda code calls is allowed by terraform/iam.tf (and services.tf, the
+log processor's read of the service catalog), and nothing more."""
 
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ def called_methods() -> set[str]:
     return names
 
 
-def policy_actions(file: str = "iam.tf") -> set[str]:
-    """Every action named in a Terraform file's policy documents."""
-    text = (ROOT / "terraform" / file).read_text()
+def policy_actions(*files: str) -> set[str]:
+    """Every action named in the policy documents of Terraform files (the functions' own by default)."""
+    text = "\n".join((ROOT / "terraform" / file).read_text() for file in files or ("iam.tf", "services.tf"))
     return {a for block in re.findall(r"actions\s*=\s*\[([^\]]*)\]", text) for a in re.findall(r'"([^"]+)"', block)}
 
 
