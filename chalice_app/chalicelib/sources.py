@@ -41,3 +41,5 @@ HEALTH_PATTERN = {
     },
 }
 VERIFY_SCHEDULE = "rate(5 minutes)"
+# The heal checker: merged fixes quiet for SELFHEAL_QUIET_HOURS become HEALED (services/heal.py).
+HEAL_SCHEDULE = "rate(1 hour)"

@@ -30,6 +30,7 @@ from chalicelib.core.prompt import (
     TOOL_NAME,
     MalformedAnswer,
     ProposalError,
+    attempt_diff,
     parse_proposal,
     read_answer,
     request_text,
@@ -155,6 +156,8 @@ class ModelFixer:
                 "context_tokens": context.tokens,
                 "risk_flags": len(findings),
                 "draft": draft,
+                # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
+                "pr_diff": attempt_diff(files, result.files),
             },
         )
 

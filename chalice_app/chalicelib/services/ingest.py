@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store import ErrorGroupStore, Recorded
     from chalicelib.core.logs_payload import LogsBatch
     from chalicelib.core.models import Observation, Traceback
+    from chalicelib.services.fate import Fate
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Ingest:
         fetch_lines: int = 200,
         clock: Callable[[], int] = now_ms,
         writers: int = WRITERS,
+        fate: Fate | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
@@ -77,6 +79,7 @@ class Ingest:
         self._fetch_lines = fetch_lines
         self._clock = clock
         self._writers = max(1, writers)
+        self._fate = fate  # what a recurrence says about the group's PR (services/fate.py)
 
     def handle(self, batch: LogsBatch, remaining_ms: Callable[[], int] | None = None) -> dict[str, int]:
         """Process one subscription batch.
@@ -165,6 +168,8 @@ class Ingest:
                 pass  # re-opened meanwhile by another batch
             except SelfHealError:
                 log.warning("could not re-open a budget-skipped group", exc_info=True)
+        if previous is not None and self._fate is not None:
+            self._fate.after_record(previous, observation.last_seen)  # never raises
         return recorded
 
     @staticmethod
