@@ -24,6 +24,8 @@ def test_app_import_declares_handlers_and_builds_no_clients() -> None:
         "alarm_remediator",
         "finding_remediator",
         "fixer",
+        "github_webhook",
+        "heal_checker",
         "health_remediator",
         "log_processor",
         "remediation_verifier",
