@@ -47,6 +47,7 @@ def test_every_handler_string_names_a_module_attribute_of_app() -> None:
         "alarm_remediator=app.alarm_remediator:True",
         "finding_remediator=app.finding_remediator:True",
         "fixer=app.fixer:True",
+        "heal_checker=app.heal_checker:True",
         "health_remediator=app.health_remediator:True",
         "log_processor=app.log_processor:True",
         "remediation_verifier=app.remediation_verifier:True",
