@@ -1,6 +1,7 @@
 """A small local HTTP server that answers like GitHub's REST API for the endpoints selfheal uses.
 
-Repository state is kept in memory (blobs, flat trees, commits, refs, pulls, labels). Status codes
+Repository state is kept in memory (blobs, flat trees, commits, refs, pulls, labels, and for the
+pull request's fate: merges, reviews, issue comments, collaborators' permissions). Status codes
 and error bodies follow GitHub's documentation: 401 without the token, 404 for unknown objects,
 422 "Reference already exists" and "A pull request already exists for owner:branch".
 URLs in answers point back at this server (PyGithub checks their host against ``base_url``).
@@ -45,6 +46,9 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.stale_pull_lists = 0  # answer this many pull listings with [] (a replica lagging behind)
+        self.reviews: dict[int, list[dict[str, Any]]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.permissions: dict[str, str] = {owner: "admin"}  # login → admin | maintain | write | triage | read
         modes = modes or {}
         entries = {
             p: {"path": p, "mode": modes.get(p, "100644"), "type": "blob", "sha": self._blob(t.encode())}
@@ -85,6 +89,69 @@ class FakeGitHub:
             return None
         entry = self.trees[self.commits[commit]["tree"]].get(path)
         return self.blobs[entry["sha"]].decode() if entry else None
+
+    # --- the pull request's fate: what people do on GitHub ------------------------------------------
+
+    def _pull(self, number: int) -> dict[str, Any]:
+        return next(p for p in self.pulls if p["number"] == number)
+
+    def merge(self, number: int, at: str = "2026-11-20T10:00:00Z") -> None:
+        """A maintainer merges pull request ``number`` (the state GitHub then reports)."""
+        self._pull(number).update({"state": "closed", "merged": True, "merged_at": at, "closed_at": at})
+
+    def close(self, number: int, at: str = "2026-11-20T10:00:00Z") -> None:
+        """A maintainer closes pull request ``number`` without merging it."""
+        self._pull(number).update({"state": "closed", "merged": False, "merged_at": None, "closed_at": at})
+
+    def review(self, number: int, login: str, state: str, body: str, at: str = "2026-11-20T09:00:00Z") -> None:
+        """``login`` submits a review (APPROVED, CHANGES_REQUESTED or COMMENTED) on pull request ``number``."""
+        found = self.reviews.setdefault(number, [])
+        found.append({"id": 8000 + len(found), "login": login, "state": state, "body": body, "at": at})
+
+    def comment(self, number: int, login: str, body: str, at: str = "2026-11-20T09:30:00Z") -> None:
+        """``login`` comments on pull request ``number`` (an issue comment)."""
+        found = self.comments.setdefault(number, [])
+        found.append({"id": 9000 + len(found), "login": login, "body": body, "at": at})
+
+    def _user(self, login: str) -> dict[str, Any]:
+        return {"login": login, "id": abs(hash(login)) % 10**8, "type": "User", "url": f"{self.base_url}/users/{login}"}
+
+    def fate_answer(self, method: str, tail: str) -> tuple[int, Any] | None:
+        """Reviews, issue comments and collaborator permissions, as GitHub's REST API answers them
+        (https://docs.github.com/en/rest/pulls/reviews, /issues/comments, /collaborators); None for
+        any other request."""
+        if method != "GET":
+            return None
+        if m := re.fullmatch(r"/pulls/(\d+)/reviews", tail):
+            n = int(m[1])
+            return 200, [
+                {
+                    "id": r["id"], "node_id": f"PRR_{r['id']}", "user": self._user(r["login"]), "body": r["body"],
+                    "state": r["state"], "submitted_at": r["at"], "commit_id": self.refs.get("heads/main"),
+                    "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}#pullrequestreview-{r['id']}",
+                    "pull_request_url": self._url(f"/pulls/{n}"),
+                }
+                for r in self.reviews.get(n, [])
+            ]  # fmt: skip
+        if m := re.fullmatch(r"/issues/(\d+)/comments", tail):
+            n = int(m[1])
+            return 200, [
+                {
+                    "id": c["id"], "node_id": f"IC_{c['id']}", "user": self._user(c["login"]), "body": c["body"],
+                    "created_at": c["at"], "updated_at": c["at"], "url": self._url(f"/issues/comments/{c['id']}"),
+                    "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}#issuecomment-{c['id']}",
+                    "issue_url": self._url(f"/issues/{n}"), "author_association": "NONE",
+                }
+                for c in self.comments.get(n, [])
+            ]  # fmt: skip
+        if m := re.fullmatch(r"/collaborators/([^/]+)/permission", tail):
+            login = m[1]
+            if login.startswith("ghost-"):  # a login GitHub does not know
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            permission = self.permissions.get(login, "read")
+            legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
+            return 200, {"permission": legacy, "role_name": permission, "user": self._user(login)}
+        return None
 
     # --- HTTP -----------------------------------------------------------------------------------
 
@@ -203,6 +270,8 @@ class FakeGitHub:
         if not path.startswith(repo):
             return not_found
         tail = path[len(repo) :]
+        if (fate := self.fate_answer(method, tail)) is not None:
+            return fate
         if method == "GET" and tail == "":
             return 200, {
                 "name": self.name,
@@ -301,6 +370,9 @@ class FakeGitHub:
                 "head_ref": head,
                 "base_ref": body["base"],
                 "labels": [],
+                "merged": False,
+                "merged_at": None,
+                "closed_at": None,
             }
             self.pulls.append(pr)
             return 201, self._pull_json(pr)
