@@ -46,6 +46,7 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.stale_pull_lists = 0  # answer this many pull listings with [] (a replica lagging behind)
+        self.unavailable = 0  # answer this many next requests 503 (GitHub having a bad minute)
         self.reviews: dict[int, list[dict[str, Any]]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.permissions: dict[str, str] = {owner: "admin"}  # login → admin | maintain | write | triage | read
@@ -94,6 +95,16 @@ class FakeGitHub:
 
     def _pull(self, number: int) -> dict[str, Any]:
         return next(p for p in self.pulls if p["number"] == number)
+
+    def open_pull(self, head: str, body: str, title: str = "Fix an error seen in production") -> str:
+        """A pull request from ``head`` (a branch at main's head) as selfheal opens it; returns its html_url."""
+        self.refs.setdefault(f"heads/{head}", self.refs["heads/main"])
+        pr = {
+            "number": len(self.pulls) + 1, "state": "open", "title": title, "body": body, "draft": False,
+            "head_ref": head, "base_ref": "main", "labels": [], "merged": False, "merged_at": None, "closed_at": None,
+        }  # fmt: skip
+        self.pulls.append(pr)
+        return str(self._pull_json(pr)["html_url"])
 
     def merge(self, number: int, at: str = "2026-11-20T10:00:00Z") -> None:
         """A maintainer merges pull request ``number`` (the state GitHub then reports)."""
@@ -187,6 +198,10 @@ class FakeGitHub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"null") if length else None
                 gh.requests.append((method, parsed.path))
+                if gh.unavailable > 0:
+                    gh.unavailable -= 1
+                    self._send(503, {"message": "Service Unavailable"})
+                    return
                 status, answer = gh.answer(method, parsed.path, parse_qs(parsed.query), body)
                 self._send(status, answer)
 

@@ -213,12 +213,12 @@ class GitHubReads:
             pacing: dict[str, Any] = (
                 {} if self._paced else {"seconds_between_requests": None, "seconds_between_writes": None}
             )
+            # lazy: the repository is not fetched; each read below is one request
             client = Github(
                 auth=Auth.Token(self._token), base_url=self._base_url or DEFAULT_BASE_URL,
-                retry=self._retry, timeout=self._timeout, **pacing,
+                retry=self._retry, timeout=self._timeout, lazy=True, **pacing,
             )  # fmt: skip
-            # lazy: no request until an attribute is read
-            self._repo = client.get_repo(self._name, lazy=True)
+            self._repo = client.get_repo(self._name)
         return self._repo
 
     def pull(self, number: int) -> PullState:
