@@ -334,5 +334,6 @@ def heal_checker() -> HealChecker:
         metrics(),
         quiet_ms=s.quiet_hours * HOUR_MS,
         lookback_days=s.heal_lookback_days,
+        fate=fate(),
         **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
     )

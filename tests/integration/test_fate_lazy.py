@@ -176,7 +176,8 @@ def test_a_regressed_group_is_dropped_from_its_merge_day_without_healing(world: 
     world.occur(T0 + 2 * HOUR)
     world.occur(MERGED_MS + HOUR)
     result = heal(world.clock, MERGED_MS + 100 * HOUR)
-    assert (result["healed"], result["dropped"]) == (0, 1) and world.group().status == Status.REGRESSED
+    # it leaves both the set of its PR's opening day and the set of its merge day
+    assert (result["healed"], result["dropped"]) == (0, 2) and world.group().status == Status.REGRESSED
 
 
 def test_the_heal_checker_reads_merge_days_not_the_table(world: World) -> None:
@@ -186,5 +187,22 @@ def test_the_heal_checker_reads_merge_days_not_the_table(world: World) -> None:
     heal(world.clock, MERGED_MS + 73 * HOUR)
     calls = {k: v - before.get(k, 0) for k, v in world.aws.calls.items() if v != before.get(k, 0)}
     assert "dynamodb.Scan" not in calls and "dynamodb.Query" not in calls
-    # the days, the groups; HEALED, the day's set
-    assert calls == {"dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 2}
+    # opened days, their groups, one left the set; merge days, their groups, HEALED, one left the set
+    assert calls == {"dynamodb.BatchGetItem": 4, "dynamodb.UpdateItem": 3}
+
+
+def test_without_webhook_or_recurrence_a_merged_fix_is_found_and_healed_by_the_checker(world: World) -> None:
+    # GIVEN the PR is merged, no webhook says so, and the fix works: the bug never recurs
+    world.github.merge(world.number, MERGED_AT)
+    # WHEN the heal checker runs after the merge, then after the quiet period
+    first = heal(world.clock, MERGED_MS + HOUR)
+    assert first["prs_read"] == 1 and world.group().status == Status.MERGED
+    assert world.group().merged_at == MERGED_MS
+    # THEN the group heals
+    assert heal(world.clock, MERGED_MS + 73 * HOUR)["healed"] == 1 and world.group().status == Status.HEALED
+
+
+def test_the_checker_reads_an_open_pr_at_most_once_a_check_period(world: World) -> None:
+    assert heal(world.clock, T0 + 2 * HOUR)["prs_read"] == 1
+    assert heal(world.clock, T0 + 2 * HOUR + 30 * MINUTE)["prs_read"] == 0
+    assert heal(world.clock, T0 + 4 * HOUR)["prs_read"] == 1 and world.pr_reads() == 2

@@ -24,7 +24,8 @@ The pull request's fate and whether the fix held (issue 12, docs/fate.md; ``serv
 for the webhook, ``services/fate.py`` for the lazy read and regressions, ``services/heal.py``):
 
     merged   PR_OPENED | REJECTED → MERGED         if (is_pr_opened OR is_rejected) AND for_this_pr
-             (+ merged_at; the fingerprint ADDed to the merge day's ``~merged~<day>`` item)
+             (+ merged_at; the fingerprint ADDed to the merge day's ``~merged~<day>`` set, as ``finish``
+             to PR_OPENED ADDs it to the ``~opened~<day>`` set: the heal checker's index, no scan)
     reject   PR_OPENED → REJECTED                  if is_pr_opened AND for_this_pr  (closed, /selfheal stop)
     review   PR_OPENED | REJECTED → NEW            if (is_pr_opened OR is_rejected) AND for_this_pr
              (``/selfheal retry``: attempts 0, the reviewer's words kept for the next prompt)
@@ -45,8 +46,9 @@ newest BATCH_MEMORY deliveries of the same bug would count again (docs/pipeline.
 The table also holds one small counter item per budget window (key ``~budget~<name>~<start>``,
 TTL'd), and, for the pull request's fate, a delivery marker per webhook delivery
 (``~delivery~<id>``, TTL'd), a pointer per pull request (``~pr~<url>`` → fingerprint) and one set of
-merged fingerprints per merge day (``~merged~<yyyy-mm-dd>``, read by the heal checker instead of a
-scan): none has a status, so ``scan`` skips them and the stream turns them into no job.
+merged fingerprints per merge day (``~merged~<yyyy-mm-dd>``) and of PRs opened per day
+(``~opened~<yyyy-mm-dd>``), read by the heal checker instead of a scan: none has a status, so
+``scan`` skips them and the stream turns them into no job.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ BUDGET_PREFIX = "~budget~"
 DELIVERY_PREFIX = "~delivery~"
 PR_PREFIX = "~pr~"
 MERGED_PREFIX = "~merged~"
+OPENED_PREFIX = "~opened~"
 BATCH_GET = 100  # BatchGetItem's limit
 MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
 _STATUSES = (
@@ -510,7 +513,8 @@ class ErrorGroupStore:
             update.set(attr, value)
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
         if target == Status.PR_OPENED and pr_url:
-            self.link_pr(pr_url, fingerprint)
+            self.link_pr(pr_url, fingerprint, now)
+            self._note_day(OPENED_PREFIX, fingerprint, now)  # read by the heal checker (no webhook)
         return group
 
     def set_branch(self, fingerprint: str, owner: str, branch: str, now: int) -> None:
@@ -531,11 +535,12 @@ class ErrorGroupStore:
 
     # --- the pull request's fate (issue 12) -----------------------------------------------------
 
-    def link_pr(self, pr_url: str, fingerprint: str) -> None:
-        """Remember which group a pull request belongs to (``~pr~<url>``), so a webhook delivery
-        finds the group without a scan. Best effort: the PR body names the group too."""
+    def link_pr(self, pr_url: str, fingerprint: str, now: int) -> None:
+        """Remember which group a pull request belongs to (``~pr~<url>``, kept a year), so a webhook
+        delivery finds the group without a scan. Best effort: the PR body names the group too."""
+        update = Update().set("target", fingerprint).set("expires_at", now // 1000 + 365 * DAY)
         try:
-            self._update(f"{PR_PREFIX}{pr_url}", Update().set("target", fingerprint).request(), "NONE", "PR pointer")
+            self._update(f"{PR_PREFIX}{pr_url}", update.request(), "NONE", "PR pointer")
         except SelfHealError:
             log.warning("PR pointer not written", exc_info=True, extra={"fingerprint": fingerprint})
 
@@ -578,7 +583,7 @@ class ErrorGroupStore:
         update.set("expires_at", now // 1000 + self._resolved_s)
         condition = all_of(any_of(IS_PR_OPENED, IS_REJECTED), FOR_THIS_PR)
         group = self._transition(fingerprint, Status.MERGED, update, condition, now, pr_url=pr_url)
-        self._note_merged(fingerprint, merged_at)
+        self._note_day(MERGED_PREFIX, fingerprint, merged_at)
         return group
 
     def mark_rejected(self, fingerprint: str, pr_url: str, reason: str, review: str, now: int) -> ErrorGroup:
@@ -633,37 +638,37 @@ class ErrorGroupStore:
             return False
         return True
 
-    def _note_merged(self, fingerprint: str, merged_at: int) -> None:
-        day = _day(merged_at)
-        update = Update().add("members", {"SS": [fingerprint]}).set("expires_at", merged_at // 1000 + 60 * DAY)
+    def _note_day(self, prefix: str, fingerprint: str, at: int) -> None:
+        """ADD the fingerprint to the day's set ``<prefix><YYYY-MM-DD>`` (``~merged~``: merged that
+        day; ``~opened~``: its PR opened that day), where the heal checker finds it without a scan."""
+        update = Update().add("members", {"SS": [fingerprint]}).set("expires_at", at // 1000 + 60 * DAY)
         try:
-            self._update(f"{MERGED_PREFIX}{day}", update.request(), "NONE", "merged day")
+            self._update(f"{prefix}{_day(at)}", update.request(), "NONE", "day set")
         except SelfHealError:
-            # Not found by the heal checker: the group stays MERGED until it recurs (REGRESSED) or
-            # expires; logged, and the webhook still answers 200 (the merge itself is recorded).
-            log.error("merged group not indexed for the heal checker", exc_info=True,
-                      extra={"fingerprint": fingerprint})  # fmt: skip
+            # Not found by the heal checker: the group waits for a recurrence (REGRESSED, or the
+            # lazy PR read) or the webhook; logged, and the transition itself stands.
+            log.error("group not indexed for the heal checker", exc_info=True,
+                      extra={"fingerprint": fingerprint, "set": prefix})  # fmt: skip
 
-    def merged_days(self, days: Sequence[str]) -> dict[str, set[str]]:
-        """The merged fingerprints of each day in ``days`` (``YYYY-MM-DD``): BatchGetItem, 100 a call."""
+    def day_sets(self, prefix: str, days: Sequence[str]) -> dict[str, set[str]]:
+        """The fingerprints in each day's set (``YYYY-MM-DD`` in ``days``): BatchGetItem, 100 a call."""
         found: dict[str, set[str]] = {}
         for start in range(0, len(days), BATCH_GET):
-            keys = [{"fingerprint": _av(f"{MERGED_PREFIX}{d}")} for d in days[start : start + BATCH_GET]]
+            keys = [{"fingerprint": _av(f"{prefix}{d}")} for d in days[start : start + BATCH_GET]]
             request = {self._table: {"Keys": keys, "ConsistentRead": True}}
             try:
                 answer = self._db.batch_get_item(RequestItems=request)
             except ClientError as exc:
-                raise translate(exc, "DynamoDB BatchGetItem merged days") from exc
+                raise translate(exc, "DynamoDB BatchGetItem day sets") from exc
             for item in answer.get("Responses", {}).get(self._table, []):
                 plain = _plain(item)
-                found[str(plain["fingerprint"]).removeprefix(MERGED_PREFIX)] = set(plain.get("members") or ())
+                found[str(plain["fingerprint"]).removeprefix(prefix)] = set(plain.get("members") or ())
         return found
 
-    def forget_merged(self, day: str, fingerprints: Sequence[str]) -> None:
-        """Drop fingerprints the heal checker is done with from a merge day's set."""
+    def forget_in_day(self, prefix: str, day: str, fingerprints: Sequence[str]) -> None:
+        """Drop fingerprints the heal checker is done with from a day's set."""
         if fingerprints:
-            self._update(f"{MERGED_PREFIX}{day}", Update().delete("members", fingerprints).request(), "NONE",
-                         "merged day")  # fmt: skip
+            self._update(f"{prefix}{day}", Update().delete("members", fingerprints).request(), "NONE", "day set")
 
     def get_many(self, fingerprints: Sequence[str]) -> list[ErrorGroup]:
         """The groups among ``fingerprints`` that exist, read consistently (BatchGetItem)."""

@@ -58,7 +58,7 @@ class Fate:
         self._metrics = metrics
         self._notifier = notifier
         self._grace_ms = grace_ms
-        self._check_ms = check_period_ms
+        self.check_period_ms = check_period_ms
         self._clock = clock
         self._lock = threading.Lock()  # ingest's writer threads share this object and the counter
         self._paused_until = 0
@@ -66,16 +66,28 @@ class Fate:
     def after_record(self, previous: ErrorGroup, occurred_at: int) -> str:
         """Act on one recurrence of ``previous`` (the group before ingest's write) at ``occurred_at``;
         returns the status it moved the group to ('' for none). Never raises."""
-        try:
-            if previous.status in Status.REGRESSES_FROM and occurred_at > previous.merged_at + self._grace_ms:
+        if previous.status in Status.REGRESSES_FROM and occurred_at > previous.merged_at + self._grace_ms:
+            try:
                 return self._regress(previous, occurred_at)
-            if previous.status == Status.PR_OPENED and previous.pr_url:
-                return self._check(previous)
-        except SelfHealError:
-            log.warning("fate of a recurring group not decided", exc_info=True,
-                        extra={"fingerprint": previous.fingerprint})  # fmt: skip
-            self._count("FateChecksFailed")
+            except SelfHealError:
+                log.warning("regression not recorded", exc_info=True, extra={"fingerprint": previous.fingerprint})
+                self._count("FateChecksFailed")
+                return ""
+        if previous.status == Status.PR_OPENED and previous.pr_url:
+            return self.check_pr(previous)
         return ""
+
+    def check_pr(self, group: ErrorGroup) -> str:
+        """Read a PR_OPENED group's pull request when its check is due (at most once a check period)
+        and record what happened to it: MERGED, REJECTED, or '' (still open, not due, not on GitHub,
+        or GitHub could not be read). Never raises. Also the heal checker's sweep of open PRs, for
+        fixes that work and so never recur."""
+        try:
+            return self._check(group)
+        except SelfHealError:
+            log.warning("PR state not read", exc_info=True, extra={"fingerprint": group.fingerprint})
+            self._count("FateChecksFailed")
+            return ""
 
     def _regress(self, previous: ErrorGroup, occurred_at: int) -> str:
         try:
@@ -94,13 +106,13 @@ class Fate:
 
     def _check(self, previous: ErrorGroup) -> str:
         now = self._clock()
-        if now - previous.pr_checked_at < self._check_ms or now < self._paused_until:
+        if now - previous.pr_checked_at < self.check_period_ms or now < self._paused_until:
             return ""
         number = pr_number(previous.pr_url)
         if not number:
             return ""  # not a GitHub pull request (local mode's PR files)
         github = self._github()
-        if github is None or not self._store.check_pr_due(previous.fingerprint, now, self._check_ms):
+        if github is None or not self._store.check_pr_due(previous.fingerprint, now, self.check_period_ms):
             return ""
         try:
             state = github.pull(number)
