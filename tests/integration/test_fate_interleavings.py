@@ -117,6 +117,7 @@ class FateMachine(RuleBasedStateMachine):
         )
         self.last_delivery: tuple[dict[str, str], bytes] | None = None
         self.handled: set[str] = set()  # stream records the "stream processor" took
+        self.opened = ""  # the URL of the PR the fixer opened last
         self.store.record(self.seen, self.now)
 
     def clock(self) -> int:
@@ -125,12 +126,11 @@ class FateMachine(RuleBasedStateMachine):
     # --- the world --------------------------------------------------------------------------------
 
     def pr_url(self) -> str:
-        group = self.store.get(self.fp)
-        return group.pr_url if group else ""
+        """The group's PR, as the fixer last recorded it (kept here: one read less per rule)."""
+        return self.opened
 
     def number(self) -> int:
-        url = self.pr_url()
-        return int(url.rsplit("/", 1)[1]) if url else 0
+        return int(self.opened.rsplit("/", 1)[1]) if self.opened else 0
 
     def pipeline(self) -> None:
         """What the stream processor and the fixer do: jobs for NEW / re-opened / REGRESSED groups,
@@ -146,7 +146,7 @@ class FateMachine(RuleBasedStateMachine):
         if claim.claimed:
             number = len(self.github.pulls) + 1
             self.github.pulls[number] = PullState("open", False)
-            url = f"https://github.com/acme/shop/pull/{number}"
+            url = self.opened = f"https://github.com/acme/shop/pull/{number}"
             self.store.finish(
                 self.fp, "machine", Status.PR_OPENED, self.now, pr_url=url, branch=f"selfheal/{self.fp[:12]}",
                 extra={"pr_diff": f"diff of attempt {number}"},
