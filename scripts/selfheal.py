@@ -206,10 +206,10 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from local_mode import summary, table
+    from status_view import status_document, status_table
 
     groups = _store(args).scan(args.status)
-    print(json.dumps(summary(groups), indent=2) if args.json else table(groups))
+    print(json.dumps(status_document(groups), indent=2) if args.json else status_table(groups))
     return 0
 
 
@@ -397,7 +397,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.set_defaults(func=cmd_local)
 
     status = sub.add_parser("status", help="error groups, newest first")
-    status.add_argument("--status", help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED)")
+    status.add_argument(
+        "--status",
+        help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED, MERGED, REJECTED, "
+        "REGRESSED, HEALED)",
+    )
     status.add_argument("--json", action="store_true")
     _aws_options(status)
     status.set_defaults(func=cmd_status)
