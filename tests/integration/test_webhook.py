@@ -219,3 +219,11 @@ def test_no_secret_anywhere_refuses_every_delivery(hook: Hook, monkeypatch: pyte
     answer = hook.post("pull_request", hook.payload("pull_request_closed_merged"))
     assert answer.status_code == 500 and answer.body.decode() == "webhook secret not configured"
     assert hook.group().status == Status.PR_OPENED
+
+
+def test_a_merge_costs_four_dynamodb_requests_and_no_scan(hook: Hook) -> None:
+    before = dict(hook.aws.calls)
+    assert hook.post("pull_request", hook.payload("pull_request_closed_merged")).status_code == 200
+    calls = {k: v - before.get(k, 0) for k, v in hook.aws.calls.items() if v != before.get(k, 0)}
+    # the delivery marker, the group, MERGED, the merge day's set
+    assert calls == {"dynamodb.UpdateItem": 3, "dynamodb.GetItem": 1}
