@@ -111,10 +111,11 @@ class Fate:
         number = pr_number(previous.pr_url)
         if not number:
             return ""  # not a GitHub pull request (local mode's PR files)
-        github = self._github()
-        if github is None or not self._store.check_pr_due(previous.fingerprint, now, self.check_period_ms):
-            return ""
         try:
+            # The factory reads SSM (the token): a failure there pauses the reads like GitHub's.
+            github = self._github()
+            if github is None or not self._store.check_pr_due(previous.fingerprint, now, self.check_period_ms):
+                return ""
             state = github.pull(number)
             words = github.reviewer_words(number) if state.state == "closed" and not state.merged else ""
         except SelfHealError:
