@@ -329,11 +329,12 @@ def heal_checker() -> HealChecker:
     from chalicelib.services.heal import HOUR_MS, HealChecker
 
     s = settings()
+    counter = metrics()  # one counter, flushed by the checker, for its PR reads too
     return HealChecker(
         store(),
-        metrics(),
+        counter,
         quiet_ms=s.quiet_hours * HOUR_MS,
         lookback_days=s.heal_lookback_days,
-        fate=fate(),
+        fate=fate(counter),
         **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
     )
