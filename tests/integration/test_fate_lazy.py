@@ -191,15 +191,18 @@ def test_the_heal_checker_reads_merge_days_not_the_table(world: World) -> None:
     assert calls == {"dynamodb.BatchGetItem": 4, "dynamodb.UpdateItem": 3}
 
 
-def test_without_webhook_or_recurrence_a_merged_fix_is_found_and_healed_by_the_checker(world: World) -> None:
+def test_without_webhook_or_recurrence_a_merged_fix_is_found_and_healed_by_the_checker(
+    world: World, capsys: pytest.CaptureFixture
+) -> None:
     # GIVEN the PR is merged, no webhook says so, and the fix works: the bug never recurs
     world.github.merge(world.number, MERGED_AT)
     # WHEN the heal checker runs after the merge, then after the quiet period
     first = heal(world.clock, MERGED_MS + HOUR)
     assert first["prs_read"] == 1 and world.group().status == Status.MERGED
-    assert world.group().merged_at == MERGED_MS
+    assert world.group().merged_at == MERGED_MS and '"FixesMerged"' in capsys.readouterr().out
     # THEN the group heals
     assert heal(world.clock, MERGED_MS + 73 * HOUR)["healed"] == 1 and world.group().status == Status.HEALED
+    assert '"FixesHealed"' in capsys.readouterr().out
 
 
 def test_the_checker_reads_an_open_pr_at_most_once_a_check_period(world: World) -> None:
