@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 from status_view import fate_line
@@ -9,7 +11,7 @@ from status_view import fate_line
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.models import ErrorGroup, Status
 from chalicelib.core.notices import fate_notice
-from chalicelib.errors import ConfigError
+from chalicelib.errors import ConfigError, TransientError
 from chalicelib.events.streams import GroupStreamRecord
 
 _SER = TypeSerializer()
@@ -68,3 +70,35 @@ def test_the_status_line_says_what_happened_to_the_pr() -> None:
     assert fate_line(healed) == "merged 2026-11-18 11:06 UTC; healed 2026-11-21 22:26 UTC"
     rejected = ErrorGroup(FP, Status.REJECTED, review_reason="x" * 300)
     assert fate_line(rejected) == "review: " + "x" * 100 + "…"
+
+
+def _stubbed_store() -> tuple[Any, Any]:
+    import boto3
+    from botocore.stub import Stubber
+
+    from chalicelib.adapters.store import ErrorGroupStore
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    return ErrorGroupStore(client, "groups"), Stubber(client)
+
+
+def _item(fp: str) -> dict:
+    return {"fingerprint": {"S": fp}, "status": {"S": Status.MERGED}}
+
+
+def test_groups_dynamodb_left_unprocessed_are_asked_again() -> None:
+    store, stub = _stubbed_store()
+    keys = {"groups": {"Keys": [{"fingerprint": {"S": "b"}}], "ConsistentRead": True}}
+    stub.add_response("batch_get_item", {"Responses": {"groups": [_item("a")]}, "UnprocessedKeys": keys})
+    stub.add_response("batch_get_item", {"Responses": {"groups": [_item("b")]}}, {"RequestItems": keys})
+    with stub:
+        assert [g.fingerprint for g in store.get_many(["a", "b"])] == ["a", "b"]
+
+
+def test_groups_still_unprocessed_are_a_transient_error_never_missing_groups() -> None:
+    store, stub = _stubbed_store()
+    keys = {"groups": {"Keys": [{"fingerprint": {"S": "b"}}], "ConsistentRead": True}}
+    for _ in range(4):
+        stub.add_response("batch_get_item", {"Responses": {"groups": []}, "UnprocessedKeys": keys})
+    with stub, pytest.raises(TransientError):
+        store.get_many(["a", "b"])

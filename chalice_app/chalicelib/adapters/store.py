@@ -86,6 +86,7 @@ PR_PREFIX = "~pr~"
 MERGED_PREFIX = "~merged~"
 OPENED_PREFIX = "~opened~"
 BATCH_GET = 100  # BatchGetItem's limit
+BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
 MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
 _STATUSES = (
     Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
@@ -671,17 +672,29 @@ class ErrorGroupStore:
             self._update(f"{prefix}{day}", Update().delete("members", fingerprints).request(), "NONE", "day set")
 
     def get_many(self, fingerprints: Sequence[str]) -> list[ErrorGroup]:
-        """The groups among ``fingerprints`` that exist, read consistently (BatchGetItem)."""
+        """The groups among ``fingerprints`` that exist, read consistently (BatchGetItem). Keys
+        DynamoDB leaves unprocessed are asked again; TransientError when some still are, so that a
+        caller never takes an unread group for a missing one."""
         groups: list[ErrorGroup] = []
         for start in range(0, len(fingerprints), BATCH_GET):
-            keys = [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]]
-            try:
-                answer = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
-            except ClientError as exc:
-                raise translate(exc, "DynamoDB BatchGetItem groups") from exc
-            groups += [to_group(i) for i in answer.get("Responses", {}).get(self._table, []) if "status" in i]
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]],
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(BATCH_TRIES):
+                try:
+                    answer = self._db.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise translate(exc, "DynamoDB BatchGetItem groups") from exc
+                groups += [to_group(i) for i in answer.get("Responses", {}).get(self._table, []) if "status" in i]
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise TransientError("DynamoDB BatchGetItem left groups unprocessed (throttled)")
         return groups
-
 
 def _review(text: str) -> str:
     return clip(redact(text), MAX_REVIEW_CHARS)
