@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 PREFIX = "/api/v3"  # GitHub Enterprise style base_url
+NOT_FOUND = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
 
 def _sha(kind: str, data: Any) -> str:
@@ -277,132 +278,168 @@ class FakeGitHub:
             "base": {"ref": pr["base_ref"], "label": f"{self.owner}:{pr['base_ref']}"},
         }
 
-    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912, PLR0915
+    # --- routes: (method, tail pattern under /repos/{owner}/{name}) → handler(match, query, body) ---
+
+    def _routes(self) -> list[tuple[str, re.Pattern[str], Any]]:
+        return [
+            ("GET", re.compile(r""), self._get_repo),
+            ("*", re.compile(r"/branches/(.+)"), self._get_branch),
+            ("GET", re.compile(r"/git/trees/(\w+)"), self._get_tree),
+            ("GET", re.compile(r"/git/blobs/(\w+)"), self._get_blob),
+            ("GET", re.compile(r"/git/commits/(\w+)"), self._get_commit),
+            ("POST", re.compile(r"/git/blobs"), self._post_blob),
+            ("POST", re.compile(r"/git/trees"), self._post_tree),
+            ("POST", re.compile(r"/git/commits"), self._post_commit),
+            ("POST", re.compile(r"/git/refs"), self._post_ref),
+            ("*", re.compile(r"/git/refs?/(heads/.+)"), self._ref),
+            ("GET", re.compile(r"/pulls"), self._list_pulls),
+            ("POST", re.compile(r"/pulls"), self._post_pull),
+            ("*", re.compile(r"/pulls/(\d+)"), self._pull_route),
+            ("POST", re.compile(r"/issues/(\d+)/labels"), self._post_labels),
+        ]
+
+    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        """The status and JSON body GitHub would answer ``method path``."""
         repo = f"{PREFIX}/repos/{self.owner}/{self.name}"
-        not_found = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         if method == "POST" and path == "/api/graphql":
             return self.graphql(body)
         if not path.startswith(repo):
-            return not_found
+            return NOT_FOUND
         tail = path[len(repo) :]
         if (fate := self.fate_answer(method, tail)) is not None:
             return fate
-        if method == "GET" and tail == "":
-            return 200, {
-                "name": self.name,
-                "full_name": f"{self.owner}/{self.name}",
-                "owner": {"login": self.owner},
-                "default_branch": "main",
-                "url": self._url(""),
-                "html_url": f"https://github.example/{self.owner}/{self.name}",
+        for verb, pattern, handler in self._routes():
+            if verb in ("*", method) and (m := pattern.fullmatch(tail)):
+                return handler(method, m, query, body)
+        return NOT_FOUND
+
+    def _get_repo(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        return 200, {
+            "name": self.name,
+            "full_name": f"{self.owner}/{self.name}",
+            "owner": {"login": self.owner},
+            "default_branch": "main",
+            "url": self._url(""),
+            "html_url": f"https://github.example/{self.owner}/{self.name}",
+        }
+
+    def _get_branch(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        sha = self.refs.get(f"heads/{m[1]}")
+        return (200, {"name": m[1], "commit": self._commit_json(sha)}) if sha else NOT_FOUND
+
+    def _get_tree(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        sha = self.commits[m[1]]["tree"] if m[1] in self.commits else m[1]  # a commit is a tree-ish
+        return (200, self._tree_json(sha)) if sha in self.trees else NOT_FOUND
+
+    def _get_blob(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        data = self.blobs.get(m[1])
+        if data is None:
+            return NOT_FOUND
+        return 200, {
+            "sha": m[1],
+            "size": len(data),
+            "encoding": "base64",
+            "content": base64.b64encode(data).decode(),
+            "url": self._url(f"/git/blobs/{m[1]}"),
+        }
+
+    def _get_commit(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        return (200, self._commit_json(m[1])) if m[1] in self.commits else NOT_FOUND
+
+    def _post_blob(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        raw = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else body["content"].encode()
+        sha = self._blob(raw)
+        return 201, {"sha": sha, "url": self._url(f"/git/blobs/{sha}")}
+
+    def _post_tree(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        entries = dict(self.trees.get(body.get("base_tree") or "", {}))
+        for e in body["tree"]:
+            if e.get("sha") not in self.blobs:
+                return 422, {"message": "Invalid tree info", "errors": [{"field": "tree.sha"}]}
+            entries[e["path"]] = {"path": e["path"], "mode": e["mode"], "type": e["type"], "sha": e["sha"]}
+        return 201, self._tree_json(self._tree(entries))
+
+    def _post_commit(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        if body["tree"] not in self.trees or any(p not in self.commits for p in body["parents"]):
+            return 422, {"message": "Tree SHA does not exist"}
+        return 201, self._commit_json(self._commit(body["message"], body["tree"], body["parents"]))
+
+    def _post_ref(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        ref = body["ref"].removeprefix("refs/")
+        if ref in self.refs:
+            return 422, {
+                "message": "Reference already exists",
+                "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
             }
-        if m := re.fullmatch(r"/branches/(.+)", tail):
-            sha = self.refs.get(f"heads/{m[1]}")
-            return (200, {"name": m[1], "commit": self._commit_json(sha)}) if sha else not_found
-        if method == "GET" and (m := re.fullmatch(r"/git/trees/(\w+)", tail)):
-            sha = self.commits[m[1]]["tree"] if m[1] in self.commits else m[1]  # a commit is a tree-ish
-            return (200, self._tree_json(sha)) if sha in self.trees else not_found
-        if method == "GET" and (m := re.fullmatch(r"/git/blobs/(\w+)", tail)):
-            data = self.blobs.get(m[1])
-            if data is None:
-                return not_found
-            return 200, {
-                "sha": m[1],
-                "size": len(data),
-                "encoding": "base64",
-                "content": base64.b64encode(data).decode(),
-                "url": self._url(f"/git/blobs/{m[1]}"),
-            }
-        if method == "GET" and (m := re.fullmatch(r"/git/commits/(\w+)", tail)):
-            return (200, self._commit_json(m[1])) if m[1] in self.commits else not_found
-        if method == "POST" and tail == "/git/blobs":
-            raw = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else body["content"].encode()
-            sha = self._blob(raw)
-            return 201, {"sha": sha, "url": self._url(f"/git/blobs/{sha}")}
-        if method == "POST" and tail == "/git/trees":
-            entries = dict(self.trees.get(body.get("base_tree") or "", {}))
-            for e in body["tree"]:
-                if e.get("sha") not in self.blobs:
-                    return 422, {"message": "Invalid tree info", "errors": [{"field": "tree.sha"}]}
-                entries[e["path"]] = {"path": e["path"], "mode": e["mode"], "type": e["type"], "sha": e["sha"]}
-            return 201, self._tree_json(self._tree(entries))
-        if method == "POST" and tail == "/git/commits":
-            if body["tree"] not in self.trees or any(p not in self.commits for p in body["parents"]):
-                return 422, {"message": "Tree SHA does not exist"}
-            return 201, self._commit_json(self._commit(body["message"], body["tree"], body["parents"]))
-        if method == "POST" and tail == "/git/refs":
-            ref = body["ref"].removeprefix("refs/")
-            if ref in self.refs:
-                return 422, {
-                    "message": "Reference already exists",
-                    "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
-                }
+        self.refs[ref] = body["sha"]
+        return 201, self._ref_json(ref)
+
+    def _ref(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        ref = m[1]
+        if ref not in self.refs:
+            return NOT_FOUND
+        if method == "PATCH":
             self.refs[ref] = body["sha"]
-            return 201, self._ref_json(ref)
-        if m := re.fullmatch(r"/git/refs?/(heads/.+)", tail):
-            ref = m[1]
-            if ref not in self.refs:
-                return not_found
-            if method == "PATCH":
-                self.refs[ref] = body["sha"]
-            return 200, self._ref_json(ref)
-        if method == "GET" and tail == "/pulls" and self.stale_pull_lists > 0:
+        return 200, self._ref_json(ref)
+
+    def _list_pulls(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        if self.stale_pull_lists > 0:
             self.stale_pull_lists -= 1
             return 200, []
-        if method == "GET" and tail == "/pulls":
-            state = (query.get("state") or ["open"])[0]
-            head = (query.get("head") or [""])[0]
-            found = [
-                self._pull_json(p)
-                for p in self.pulls
-                if p["state"] == state and (not head or f"{self.owner}:{p['head_ref']}" == head)
-            ]
-            return 200, found
-        if method == "POST" and tail == "/pulls":
-            head = body["head"]
-            if f"heads/{head}" not in self.refs:
-                return 422, {
-                    "message": "Validation Failed",
-                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
-                }
-            if any(p["head_ref"] == head and p["state"] == "open" for p in self.pulls):
-                return 422, {
-                    "message": "Validation Failed",
-                    "errors": [
-                        {
-                            "resource": "PullRequest",
-                            "code": "custom",
-                            "message": f"A pull request already exists for {self.owner}:{head}.",
-                        }
-                    ],
-                }
-            pr = {
-                "number": len(self.pulls) + 1,
-                "state": "open",
-                "title": body["title"],
-                "body": body.get("body", ""),
-                "draft": bool(body.get("draft")),
-                "head_ref": head,
-                "base_ref": body["base"],
-                "labels": [],
-                "merged": False,
-                "merged_at": None,
-                "closed_at": None,
+        state = (query.get("state") or ["open"])[0]
+        head = (query.get("head") or [""])[0]
+        return 200, [
+            self._pull_json(p)
+            for p in self.pulls
+            if p["state"] == state and (not head or f"{self.owner}:{p['head_ref']}" == head)
+        ]
+
+    def _post_pull(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        head = body["head"]
+        if f"heads/{head}" not in self.refs:
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
             }
-            self.pulls.append(pr)
-            return 201, self._pull_json(pr)
-        if m := re.fullmatch(r"/pulls/(\d+)", tail):
-            pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
-            if pr is None:
-                return not_found
-            if method == "PATCH":
-                pr.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
-            return 200, self._pull_json(pr)
-        if method == "POST" and (m := re.fullmatch(r"/issues/(\d+)/labels", tail)):
-            pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
-            if pr is None:
-                return not_found
-            names = body if isinstance(body, list) else body.get("labels", [])
-            pr["labels"] = sorted(set(pr["labels"]) | set(names))
-            return 200, [{"name": n, "url": self._url(f"/labels/{n}")} for n in pr["labels"]]
-        return not_found
+        if any(p["head_ref"] == head and p["state"] == "open" for p in self.pulls):
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {self.owner}:{head}.",
+                    }
+                ],
+            }
+        pr = {
+            "number": len(self.pulls) + 1,
+            "state": "open",
+            "title": body["title"],
+            "body": body.get("body", ""),
+            "draft": bool(body.get("draft")),
+            "head_ref": head,
+            "base_ref": body["base"],
+            "labels": [],
+            "merged": False,
+            "merged_at": None,
+            "closed_at": None,
+        }
+        self.pulls.append(pr)
+        return 201, self._pull_json(pr)
+
+    def _pull_route(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return NOT_FOUND
+        if method == "PATCH":
+            pr.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+        return 200, self._pull_json(pr)
+
+    def _post_labels(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return NOT_FOUND
+        names = body if isinstance(body, list) else body.get("labels", [])
+        pr["labels"] = sorted(set(pr["labels"]) | set(names))
+        return 200, [{"name": n, "url": self._url(f"/labels/{n}")} for n in pr["labels"]]
