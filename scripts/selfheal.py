@@ -6,7 +6,8 @@ Commands:
   local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
                                          run the whole pipeline on this machine
   status [--status S] [--json]           error groups of a deployed (or --endpoint-url) stack
-  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group (or a stuck FIXING one)
+  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
+                                         (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
   delete-parameters                      remove them
   package [--stage dev]                  chalice package → terraform/ (post-processed)
@@ -406,7 +407,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     _aws_options(status)
     status.set_defaults(func=cmd_status)
 
-    retry = sub.add_parser("retry", help="re-open a FAILED / SKIPPED / PR_OPENED group, or a stuck FIXING one")
+    retry = sub.add_parser(
+        "retry", help="re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group, or a stuck FIXING one"
+    )
     retry.add_argument("fingerprint", help="the group's fingerprint (or a unique prefix)")
     _aws_options(retry)
     retry.set_defaults(func=cmd_retry)
