@@ -39,3 +39,13 @@ def test_status_shows_merged_rejected_with_the_review_and_regressed(aws: Aws, ca
     assert selfheal.main(["status", "--json", "--status", Status.REJECTED, *options]) == 0
     [row] = json.loads(capsys.readouterr().out)["groups"]
     assert row["status"] == Status.REJECTED and row["review_reason"] == review and row["merged_at"] == 0
+
+
+def test_selfheal_retry_reopens_a_rejected_group_by_hand(aws: Aws, capsys: pytest.CaptureFixture) -> None:
+    store = runtime.store()
+    seen = observation(T0, variant="_retry")
+    open_pr(store, seen, "https://github.com/acme/shop/pull/5", T0 + HOUR)
+    store.mark_rejected(seen.fingerprint, "https://github.com/acme/shop/pull/5", "rejected: closed", "no", T0)
+    options = ["--endpoint-url", aws.settings.endpoint_url, "--table", aws.settings.table_name]
+    assert selfheal.main(["retry", seen.fingerprint[:12], *options]) == 0
+    assert store.get(seen.fingerprint).status == Status.NEW and "re-opened" in capsys.readouterr().out
