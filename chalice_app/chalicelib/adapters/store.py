@@ -3,7 +3,9 @@
 Item (partition key ``fingerprint``): status, exception_type, message and sample (redacted),
 frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
 MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
-lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted).
+lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted);
+for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch ms),
+regressions, previous_attempt, review_reason and pr_diff (both redacted and bounded).
 What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
 
 Writes, each one UpdateItem whose condition is built from the named sub-conditions below (the
