@@ -62,3 +62,9 @@ def github_webhook() -> Response:
     request = app.current_request
     status, body = runtime.resolve().webhook(dict(request.headers), request.raw_body)
     return Response(body=body, status_code=status)
+
+
+@app.schedule(sources.HEAL_SCHEDULE, name="heal_checker")
+def heal_checker(event) -> dict:
+    """Merged fixes quiet for the quiet period → HEALED."""
+    return runtime.heal_checker().run()

@@ -49,6 +49,8 @@ STREAM_MAPPING = "stream_processor-dynamodb-event-source"
 QUEUE_MAPPING = "fixer-sqs-event-source"
 # A MODIFY to NEW from these is a re-open (a new job); from NEW it is a counter bump.
 REOPENED_FROM = sorted(Status.REOPENED_FROM)
+# A MODIFY to REGRESSED from these is a merged fix that did not hold: a new job (issue 12).
+REGRESSES_FROM = sorted(Status.REGRESSES_FROM)
 
 
 class PackageError(RuntimeError):
@@ -250,6 +252,16 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
                                 "dynamodb": {
                                     "NewImage": {"status": {"S": ["NEW"]}},
                                     "OldImage": {"status": {"S": REOPENED_FROM}},
+                                },
+                            }
+                        ),
+                        # A merged fix that did not hold (issue 12): a new job.
+                        _pattern(
+                            {
+                                "eventName": ["MODIFY"],
+                                "dynamodb": {
+                                    "NewImage": {"status": {"S": [Status.REGRESSED]}},
+                                    "OldImage": {"status": {"S": REGRESSES_FROM}},
                                 },
                             }
                         ),

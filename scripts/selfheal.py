@@ -7,7 +7,8 @@ Commands:
                                          run the whole pipeline on this machine
   local --services FILE [--json]         the same for several services, each its own log group and repository
   status [--status S] [--service S] [--json]   error groups of a deployed (or --endpoint-url) stack
-  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED group (or a stuck FIXING one)
+  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
+                                         (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
   delete-parameters                      remove them
   package [--stage dev]                  chalice package → terraform/ (post-processed)
@@ -211,10 +212,10 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from spend_view import status_summary, status_table
+    from status_view import status_document, status_table
 
     groups = _store(args).scan(args.status, service=args.service)
-    print(json.dumps(status_summary(groups), indent=2) if args.json else status_table(groups))
+    print(json.dumps(status_document(groups), indent=2) if args.json else status_table(groups))
     return 0
 
 
@@ -415,7 +416,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.set_defaults(func=cmd_local)
 
     status = sub.add_parser("status", help="error groups, newest first")
-    status.add_argument("--status", help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED)")
+    status.add_argument(
+        "--status",
+        help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED, MERGED, REJECTED, "
+        "REGRESSED, HEALED)",
+    )
     status.add_argument(
         "--service", help="only this service's groups ('default' has those from before services; '' log groups of none)"
     )
@@ -423,7 +428,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     _aws_options(status)
     status.set_defaults(func=cmd_status)
 
-    retry = sub.add_parser("retry", help="re-open a FAILED / SKIPPED / PR_OPENED group, or a stuck FIXING one")
+    retry = sub.add_parser(
+        "retry", help="re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group, or a stuck FIXING one"
+    )
     retry.add_argument("fingerprint", help="the group's fingerprint (or a unique prefix)")
     _aws_options(retry)
     retry.set_defaults(func=cmd_retry)

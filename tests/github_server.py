@@ -1,6 +1,7 @@
 """A small local HTTP server that answers like GitHub's REST API for the endpoints selfheal uses.
 
-Repository state is kept in memory (blobs, flat trees, commits, refs, pulls, labels). Status codes
+Repository state is kept in memory (blobs, flat trees, commits, refs, pulls, labels, and for the
+pull request's fate: merges, reviews, issue comments, collaborators' permissions). Status codes
 and error bodies follow GitHub's documentation: 401 without the token, 404 for unknown objects,
 422 "Reference already exists" and "A pull request already exists for owner:branch".
 URLs in answers point back at this server (PyGithub checks their host against ``base_url``).
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 PREFIX = "/api/v3"  # GitHub Enterprise style base_url
+NOT_FOUND = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
 
 def _sha(kind: str, data: Any) -> str:
@@ -48,6 +50,10 @@ class FakeGitHub:
         self.author = "selfheal-bot"  # the token's user: the author of every PR it opens
         self.collaborators: set[str] | None = None  # logins that may be requested (None: anyone)
         self.teams: set[str] | None = None  # team slugs with access (None: any)
+        self.unavailable = 0  # answer this many next requests 503 (GitHub having a bad minute)
+        self.reviews: dict[int, list[dict[str, Any]]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.permissions: dict[str, str] = {owner: "admin"}  # login → admin | maintain | write | triage | read
         modes = modes or {}
         entries = {
             p: {"path": p, "mode": modes.get(p, "100644"), "type": "blob", "sha": self._blob(t.encode())}
@@ -89,6 +95,79 @@ class FakeGitHub:
         entry = self.trees[self.commits[commit]["tree"]].get(path)
         return self.blobs[entry["sha"]].decode() if entry else None
 
+    # --- the pull request's fate: what people do on GitHub ------------------------------------------
+
+    def _pull(self, number: int) -> dict[str, Any]:
+        return next(p for p in self.pulls if p["number"] == number)
+
+    def open_pull(self, head: str, body: str, title: str = "Fix an error seen in production") -> str:
+        """A pull request from ``head`` (a branch at main's head) as selfheal opens it; returns its html_url."""
+        self.refs.setdefault(f"heads/{head}", self.refs["heads/main"])
+        pr = {
+            "number": len(self.pulls) + 1, "state": "open", "title": title, "body": body, "draft": False,
+            "head_ref": head, "base_ref": "main", "labels": [], "merged": False, "merged_at": None, "closed_at": None,
+        }  # fmt: skip
+        self.pulls.append(pr)
+        return str(self._pull_json(pr)["html_url"])
+
+    def merge(self, number: int, at: str = "2026-11-20T10:00:00Z") -> None:
+        """A maintainer merges pull request ``number`` (the state GitHub then reports)."""
+        self._pull(number).update({"state": "closed", "merged": True, "merged_at": at, "closed_at": at})
+
+    def close(self, number: int, at: str = "2026-11-20T10:00:00Z") -> None:
+        """A maintainer closes pull request ``number`` without merging it."""
+        self._pull(number).update({"state": "closed", "merged": False, "merged_at": None, "closed_at": at})
+
+    def review(self, number: int, login: str, state: str, body: str, at: str = "2026-11-20T09:00:00Z") -> None:
+        """``login`` submits a review (APPROVED, CHANGES_REQUESTED or COMMENTED) on pull request ``number``."""
+        found = self.reviews.setdefault(number, [])
+        found.append({"id": 8000 + len(found), "login": login, "state": state, "body": body, "at": at})
+
+    def comment(self, number: int, login: str, body: str, at: str = "2026-11-20T09:30:00Z") -> None:
+        """``login`` comments on pull request ``number`` (an issue comment)."""
+        found = self.comments.setdefault(number, [])
+        found.append({"id": 9000 + len(found), "login": login, "body": body, "at": at})
+
+    def _user(self, login: str) -> dict[str, Any]:
+        return {"login": login, "id": abs(hash(login)) % 10**8, "type": "User", "url": f"{self.base_url}/users/{login}"}
+
+    def fate_answer(self, method: str, tail: str) -> tuple[int, Any] | None:
+        """Reviews, issue comments and collaborator permissions, as GitHub's REST API answers them
+        (https://docs.github.com/en/rest/pulls/reviews, /issues/comments, /collaborators); None for
+        any other request."""
+        if method != "GET":
+            return None
+        if m := re.fullmatch(r"/pulls/(\d+)/reviews", tail):
+            n = int(m[1])
+            return 200, [
+                {
+                    "id": r["id"], "node_id": f"PRR_{r['id']}", "user": self._user(r["login"]), "body": r["body"],
+                    "state": r["state"], "submitted_at": r["at"], "commit_id": self.refs.get("heads/main"),
+                    "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}#pullrequestreview-{r['id']}",
+                    "pull_request_url": self._url(f"/pulls/{n}"),
+                }
+                for r in self.reviews.get(n, [])
+            ]  # fmt: skip
+        if m := re.fullmatch(r"/issues/(\d+)/comments", tail):
+            n = int(m[1])
+            return 200, [
+                {
+                    "id": c["id"], "node_id": f"IC_{c['id']}", "user": self._user(c["login"]), "body": c["body"],
+                    "created_at": c["at"], "updated_at": c["at"], "url": self._url(f"/issues/comments/{c['id']}"),
+                    "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}#issuecomment-{c['id']}",
+                    "issue_url": self._url(f"/issues/{n}"), "author_association": "NONE",
+                }
+                for c in self.comments.get(n, [])
+            ]  # fmt: skip
+        if m := re.fullmatch(r"/collaborators/([^/]+)/permission", tail):
+            login = m[1]
+            if login.startswith("ghost-"):  # a login GitHub does not know
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            permission = self.permissions.get(login, "read")
+            legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
+            return 200, {"permission": legacy, "role_name": permission, "user": self._user(login)}
+        return None
+
     # --- HTTP -----------------------------------------------------------------------------------
 
     def start(self) -> FakeGitHub:
@@ -123,6 +202,10 @@ class FakeGitHub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"null") if length else None
                 gh.requests.append((method, parsed.path))
+                if gh.unavailable > 0:
+                    gh.unavailable -= 1
+                    self._send(503, {"message": "Service Unavailable"})
+                    return
                 status, answer = gh.answer(method, parsed.path, parse_qs(parsed.query), body)
                 self._send(status, answer)
 
@@ -201,12 +284,12 @@ class FakeGitHub:
             "requested_teams": [{"slug": t, "name": t} for t in pr.get("team_reviewers", [])],
         }
 
-    def request_reviewers(self, number: int, body: Any) -> tuple[int, Any]:
+    def request_reviewers(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
         """POST /pulls/{n}/requested_reviewers as GitHub answers it: 201 with the PR, or 422 (and
         nobody requested) when one reviewer is the author or not a collaborator."""
-        pr = next((p for p in self.pulls if p["number"] == number), None)
+        pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
         if pr is None:
-            return 404, {"message": "Not Found"}
+            return NOT_FOUND
         users, teams = body.get("reviewers") or [], body.get("team_reviewers") or []
         if any(u.lower() == self.author.lower() for u in users):
             return 422, {"message": "Review cannot be requested from pull request author."}
@@ -223,129 +306,169 @@ class FakeGitHub:
         pr["team_reviewers"] = sorted({*pr.get("team_reviewers", []), *teams})
         return 201, self._pull_json(pr)
 
-    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912, PLR0915
+    # --- routes: (method, tail pattern under /repos/{owner}/{name}) → handler(match, query, body) ---
+
+    def _routes(self) -> list[tuple[str, re.Pattern[str], Any]]:
+        return [
+            ("GET", re.compile(r""), self._get_repo),
+            ("*", re.compile(r"/branches/(.+)"), self._get_branch),
+            ("GET", re.compile(r"/git/trees/(\w+)"), self._get_tree),
+            ("GET", re.compile(r"/git/blobs/(\w+)"), self._get_blob),
+            ("GET", re.compile(r"/git/commits/(\w+)"), self._get_commit),
+            ("POST", re.compile(r"/git/blobs"), self._post_blob),
+            ("POST", re.compile(r"/git/trees"), self._post_tree),
+            ("POST", re.compile(r"/git/commits"), self._post_commit),
+            ("POST", re.compile(r"/git/refs"), self._post_ref),
+            ("*", re.compile(r"/git/refs?/(heads/.+)"), self._ref),
+            ("GET", re.compile(r"/pulls"), self._list_pulls),
+            ("POST", re.compile(r"/pulls"), self._post_pull),
+            ("*", re.compile(r"/pulls/(\d+)"), self._pull_route),
+            ("POST", re.compile(r"/issues/(\d+)/labels"), self._post_labels),
+            ("POST", re.compile(r"/pulls/(\d+)/requested_reviewers"), self.request_reviewers),
+        ]
+
+    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        """The status and JSON body GitHub would answer ``method path``."""
         repo = f"{PREFIX}/repos/{self.owner}/{self.name}"
-        not_found = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         if method == "POST" and path == "/api/graphql":
             return self.graphql(body)
         if not path.startswith(repo):
-            return not_found
+            return NOT_FOUND
         tail = path[len(repo) :]
-        if method == "GET" and tail == "":
-            return 200, {
-                "name": self.name,
-                "full_name": f"{self.owner}/{self.name}",
-                "owner": {"login": self.owner},
-                "default_branch": "main",
-                "url": self._url(""),
-                "html_url": f"https://github.example/{self.owner}/{self.name}",
+        if (fate := self.fate_answer(method, tail)) is not None:
+            return fate
+        for verb, pattern, handler in self._routes():
+            if verb in ("*", method) and (m := pattern.fullmatch(tail)):
+                return handler(method, m, query, body)
+        return NOT_FOUND
+
+    def _get_repo(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        return 200, {
+            "name": self.name,
+            "full_name": f"{self.owner}/{self.name}",
+            "owner": {"login": self.owner},
+            "default_branch": "main",
+            "url": self._url(""),
+            "html_url": f"https://github.example/{self.owner}/{self.name}",
+        }
+
+    def _get_branch(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        sha = self.refs.get(f"heads/{m[1]}")
+        return (200, {"name": m[1], "commit": self._commit_json(sha)}) if sha else NOT_FOUND
+
+    def _get_tree(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        sha = self.commits[m[1]]["tree"] if m[1] in self.commits else m[1]  # a commit is a tree-ish
+        return (200, self._tree_json(sha)) if sha in self.trees else NOT_FOUND
+
+    def _get_blob(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        data = self.blobs.get(m[1])
+        if data is None:
+            return NOT_FOUND
+        return 200, {
+            "sha": m[1],
+            "size": len(data),
+            "encoding": "base64",
+            "content": base64.b64encode(data).decode(),
+            "url": self._url(f"/git/blobs/{m[1]}"),
+        }
+
+    def _get_commit(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        return (200, self._commit_json(m[1])) if m[1] in self.commits else NOT_FOUND
+
+    def _post_blob(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        raw = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else body["content"].encode()
+        sha = self._blob(raw)
+        return 201, {"sha": sha, "url": self._url(f"/git/blobs/{sha}")}
+
+    def _post_tree(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        entries = dict(self.trees.get(body.get("base_tree") or "", {}))
+        for e in body["tree"]:
+            if e.get("sha") not in self.blobs:
+                return 422, {"message": "Invalid tree info", "errors": [{"field": "tree.sha"}]}
+            entries[e["path"]] = {"path": e["path"], "mode": e["mode"], "type": e["type"], "sha": e["sha"]}
+        return 201, self._tree_json(self._tree(entries))
+
+    def _post_commit(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        if body["tree"] not in self.trees or any(p not in self.commits for p in body["parents"]):
+            return 422, {"message": "Tree SHA does not exist"}
+        return 201, self._commit_json(self._commit(body["message"], body["tree"], body["parents"]))
+
+    def _post_ref(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        ref = body["ref"].removeprefix("refs/")
+        if ref in self.refs:
+            return 422, {
+                "message": "Reference already exists",
+                "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
             }
-        if m := re.fullmatch(r"/branches/(.+)", tail):
-            sha = self.refs.get(f"heads/{m[1]}")
-            return (200, {"name": m[1], "commit": self._commit_json(sha)}) if sha else not_found
-        if method == "GET" and (m := re.fullmatch(r"/git/trees/(\w+)", tail)):
-            sha = self.commits[m[1]]["tree"] if m[1] in self.commits else m[1]  # a commit is a tree-ish
-            return (200, self._tree_json(sha)) if sha in self.trees else not_found
-        if method == "GET" and (m := re.fullmatch(r"/git/blobs/(\w+)", tail)):
-            data = self.blobs.get(m[1])
-            if data is None:
-                return not_found
-            return 200, {
-                "sha": m[1],
-                "size": len(data),
-                "encoding": "base64",
-                "content": base64.b64encode(data).decode(),
-                "url": self._url(f"/git/blobs/{m[1]}"),
-            }
-        if method == "GET" and (m := re.fullmatch(r"/git/commits/(\w+)", tail)):
-            return (200, self._commit_json(m[1])) if m[1] in self.commits else not_found
-        if method == "POST" and tail == "/git/blobs":
-            raw = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else body["content"].encode()
-            sha = self._blob(raw)
-            return 201, {"sha": sha, "url": self._url(f"/git/blobs/{sha}")}
-        if method == "POST" and tail == "/git/trees":
-            entries = dict(self.trees.get(body.get("base_tree") or "", {}))
-            for e in body["tree"]:
-                if e.get("sha") not in self.blobs:
-                    return 422, {"message": "Invalid tree info", "errors": [{"field": "tree.sha"}]}
-                entries[e["path"]] = {"path": e["path"], "mode": e["mode"], "type": e["type"], "sha": e["sha"]}
-            return 201, self._tree_json(self._tree(entries))
-        if method == "POST" and tail == "/git/commits":
-            if body["tree"] not in self.trees or any(p not in self.commits for p in body["parents"]):
-                return 422, {"message": "Tree SHA does not exist"}
-            return 201, self._commit_json(self._commit(body["message"], body["tree"], body["parents"]))
-        if method == "POST" and tail == "/git/refs":
-            ref = body["ref"].removeprefix("refs/")
-            if ref in self.refs:
-                return 422, {
-                    "message": "Reference already exists",
-                    "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
-                }
+        self.refs[ref] = body["sha"]
+        return 201, self._ref_json(ref)
+
+    def _ref(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        ref = m[1]
+        if ref not in self.refs:
+            return NOT_FOUND
+        if method == "PATCH":
             self.refs[ref] = body["sha"]
-            return 201, self._ref_json(ref)
-        if m := re.fullmatch(r"/git/refs?/(heads/.+)", tail):
-            ref = m[1]
-            if ref not in self.refs:
-                return not_found
-            if method == "PATCH":
-                self.refs[ref] = body["sha"]
-            return 200, self._ref_json(ref)
-        if method == "GET" and tail == "/pulls" and self.stale_pull_lists > 0:
+        return 200, self._ref_json(ref)
+
+    def _list_pulls(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        if self.stale_pull_lists > 0:
             self.stale_pull_lists -= 1
             return 200, []
-        if method == "GET" and tail == "/pulls":
-            state = (query.get("state") or ["open"])[0]
-            head = (query.get("head") or [""])[0]
-            found = [
-                self._pull_json(p)
-                for p in self.pulls
-                if p["state"] == state and (not head or f"{self.owner}:{p['head_ref']}" == head)
-            ]
-            return 200, found
-        if method == "POST" and tail == "/pulls":
-            head = body["head"]
-            if f"heads/{head}" not in self.refs:
-                return 422, {
-                    "message": "Validation Failed",
-                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
-                }
-            if any(p["head_ref"] == head and p["state"] == "open" for p in self.pulls):
-                return 422, {
-                    "message": "Validation Failed",
-                    "errors": [
-                        {
-                            "resource": "PullRequest",
-                            "code": "custom",
-                            "message": f"A pull request already exists for {self.owner}:{head}.",
-                        }
-                    ],
-                }
-            pr = {
-                "number": len(self.pulls) + 1,
-                "state": "open",
-                "title": body["title"],
-                "body": body.get("body", ""),
-                "draft": bool(body.get("draft")),
-                "head_ref": head,
-                "base_ref": body["base"],
-                "labels": [],
+        state = (query.get("state") or ["open"])[0]
+        head = (query.get("head") or [""])[0]
+        return 200, [
+            self._pull_json(p)
+            for p in self.pulls
+            if p["state"] == state and (not head or f"{self.owner}:{p['head_ref']}" == head)
+        ]
+
+    def _post_pull(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        head = body["head"]
+        if f"heads/{head}" not in self.refs:
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
             }
-            self.pulls.append(pr)
-            return 201, self._pull_json(pr)
-        if m := re.fullmatch(r"/pulls/(\d+)", tail):
-            pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
-            if pr is None:
-                return not_found
-            if method == "PATCH":
-                pr.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
-            return 200, self._pull_json(pr)
-        if method == "POST" and (m := re.fullmatch(r"/issues/(\d+)/labels", tail)):
-            pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
-            if pr is None:
-                return not_found
-            names = body if isinstance(body, list) else body.get("labels", [])
-            pr["labels"] = sorted(set(pr["labels"]) | set(names))
-            return 200, [{"name": n, "url": self._url(f"/labels/{n}")} for n in pr["labels"]]
-        if method == "POST" and (m := re.fullmatch(r"/pulls/(\d+)/requested_reviewers", tail)):
-            return self.request_reviewers(int(m[1]), body)
-        return not_found
+        if any(p["head_ref"] == head and p["state"] == "open" for p in self.pulls):
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {self.owner}:{head}.",
+                    }
+                ],
+            }
+        pr = {
+            "number": len(self.pulls) + 1,
+            "state": "open",
+            "title": body["title"],
+            "body": body.get("body", ""),
+            "draft": bool(body.get("draft")),
+            "head_ref": head,
+            "base_ref": body["base"],
+            "labels": [],
+            "merged": False,
+            "merged_at": None,
+            "closed_at": None,
+        }
+        self.pulls.append(pr)
+        return 201, self._pull_json(pr)
+
+    def _pull_route(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return NOT_FOUND
+        if method == "PATCH":
+            pr.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+        return 200, self._pull_json(pr)
+
+    def _post_labels(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        pr = next((p for p in self.pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return NOT_FOUND
+        names = body if isinstance(body, list) else body.get("labels", [])
+        pr["labels"] = sorted(set(pr["labels"]) | set(names))
+        return 200, [{"name": n, "url": self._url(f"/labels/{n}")} for n in pr["labels"]]

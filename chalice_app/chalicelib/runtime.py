@@ -25,11 +25,14 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.services.approve import Approvals
     from chalicelib.services.enqueue import Enqueue
+    from chalicelib.services.fate import Fate
     from chalicelib.services.fix import Fixer, FixService
+    from chalicelib.services.heal import HealChecker
     from chalicelib.services.ingest import Ingest
     from chalicelib.services.metrics import EmfCounter
     from chalicelib.services.notifications import Notifier
     from chalicelib.services.remediate import Remediate
+    from chalicelib.services.resolve import PullRequestReads, Resolve
     from chalicelib.services.sweep import BudgetSweep
 
 _overrides: dict[str, Any] = {}
@@ -62,6 +65,10 @@ def reset() -> None:
         approvals,
         service_catalog,
         sweep,
+        resolve,
+        heal_checker,
+        _github_reads,
+        _webhook_secret,
     ):
         built.cache_clear()
 
@@ -107,8 +114,14 @@ def ingest() -> Ingest:
     from chalicelib.adapters.logs import LogStreamReader
     from chalicelib.services.ingest import Ingest
 
+    counter = metrics()
     return Ingest(
-        store(), metrics(), LogStreamReader(clients().logs), settings().fetch_lines, catalog=service_catalog().catalog
+        store(),
+        counter,
+        LogStreamReader(clients().logs),
+        settings().fetch_lines,
+        catalog=service_catalog().catalog,
+        fate=fate(counter),
     )
 
 
@@ -306,3 +319,94 @@ def approvals() -> Approvals:
 
     clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
     return Approvals(governor(), remediate(), runbook_config().kill_switch, **clock)
+
+
+# --- the pull request's fate (issue 12) -----------------------------------------------------------
+
+
+def fate(counter: EmfCounter | None = None) -> Fate:
+    """Regressions and the lazy PR read on recurrence (ingest's collaborator; counts through its counter)."""
+    from chalicelib.services.fate import MINUTE_MS, Fate
+
+    s = settings()
+    return Fate(
+        store(),
+        github_reads,
+        counter or metrics(),
+        notifier=notifier(),
+        grace_ms=s.deploy_grace_minutes * MINUTE_MS,
+        check_period_ms=s.pr_check_minutes * MINUTE_MS,
+        **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
+    )
+
+
+def github_reads() -> PullRequestReads | None:
+    """GitHub reads for the configured repository (None when it is not on a GitHub), built on first
+    need from the SSM parameters (repo_url, github_token, github_url)."""
+    if "github_reads" in _overrides:
+        return _overrides["github_reads"]
+    return _github_reads()
+
+
+@cache
+def _github_reads() -> PullRequestReads | None:
+    from chalicelib.adapters.github_api import GitHubReads
+    from chalicelib.adapters.parameters import FixConfig, load_parameters
+    from chalicelib.core.repos import RepoUrlError, parse_repo_url
+
+    config = FixConfig.from_parameters(load_parameters(clients().ssm, settings().parameter_prefix))
+    if not config.repo_url or not config.github_token:
+        return None
+    try:
+        ref = parse_repo_url(config.repo_url)
+    except RepoUrlError:
+        return None
+    if ref.kind == "local" or not ref.full_name:
+        return None
+    return GitHubReads(ref.full_name, config.github_token, config.github_url or ref.api_base_url, timeout=5)
+
+
+@cache
+def _webhook_secret() -> bytes:
+    """The webhook secret: SELFHEAL_WEBHOOK_SECRET when set (local use), else the SSM SecureString
+    ``<prefix>webhook_secret``, read once per container. ConfigError when neither is set."""
+    from chalicelib.services.resolve import WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_PARAMETER
+
+    if os.environ.get(WEBHOOK_SECRET_ENV):
+        return os.environ[WEBHOOK_SECRET_ENV].encode()
+    from chalicelib.adapters.parameters import load_parameters
+
+    value = load_parameters(clients().ssm, settings().parameter_prefix).get(WEBHOOK_SECRET_PARAMETER, "")
+    if not value:
+        raise ConfigError(f"no webhook secret: set {WEBHOOK_SECRET_ENV} or the parameter {WEBHOOK_SECRET_PARAMETER}")
+    return value.encode()
+
+
+@cache
+def resolve() -> Resolve:
+    """The webhook's use case; nothing is built or read until a signed delivery needs it."""
+    from chalicelib.services.resolve import Resolve
+
+    return Resolve(
+        secret=_webhook_secret,
+        store=store,
+        github=github_reads,
+        metrics=metrics(),
+        **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
+    )
+
+
+@cache
+def heal_checker() -> HealChecker:
+    from chalicelib.services.heal import HOUR_MS, HealChecker
+
+    s = settings()
+    counter = metrics()  # one counter, flushed by the checker, for its PR reads too
+    return HealChecker(
+        store(),
+        counter,
+        quiet_ms=s.quiet_hours * HOUR_MS,
+        lookback_days=s.heal_lookback_days,
+        fate=fate(counter),
+        **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
+    )

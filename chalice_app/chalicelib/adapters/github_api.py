@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from github import Auth, Github, GithubException, InputGitTreeElement
@@ -280,3 +281,104 @@ def _message(exc: GithubException) -> str:
     """GitHub's own words for a refusal (``message`` of the error body), bounded and redacted."""
     data = exc.data if isinstance(exc.data, dict) else {}
     return redact(f"{exc.status} {data.get('message') or exc.data}"[:300])
+
+
+@dataclass(frozen=True)
+class PullState:
+    """A pull request's state as GitHub reports it."""
+
+    state: str  # "open" or "closed"
+    merged: bool
+    merged_at: int = 0  # epoch ms
+
+
+WRITE_ROLES = frozenset({"admin", "maintain", "write"})
+MAX_WORDS = 5  # reviews and comments kept as the reviewer's reason
+_COMMAND_PREFIX = "/selfheal"
+
+
+def _ms(moment: Any) -> int:
+    return int(moment.timestamp() * 1000) if moment is not None else 0
+
+
+class GitHubReads:
+    """What the pull request's fate needs from GitHub: a PR's state, what its reviewers said, and
+    whether a commenter may command selfheal. Reads only; ``timeout`` bounds each request (the lazy
+    path runs inside log_processor)."""
+
+    def __init__(  # noqa: PLR0913 - where and how to reach GitHub
+        self, full_name: str, token: str, base_url: str = "", paced: bool = True, timeout: int = 10, retry: int = 1
+    ) -> None:
+        self._name = full_name
+        self._token = token
+        self._base_url = base_url
+        self._paced = paced
+        self._timeout = timeout
+        self._retry = retry
+        self._repo: Any = None
+
+    def _repository(self) -> Any:
+        if self._repo is None:
+            if not self._token:
+                raise ConfigError("reading pull requests needs a token (SSM parameter github_token)")
+            pacing: dict[str, Any] = (
+                {} if self._paced else {"seconds_between_requests": None, "seconds_between_writes": None}
+            )
+            # lazy: the repository is not fetched; each read below is one request
+            client = Github(
+                auth=Auth.Token(self._token), base_url=self._base_url or DEFAULT_BASE_URL,
+                retry=self._retry, timeout=self._timeout, lazy=True, **pacing,
+            )  # fmt: skip
+            self._repo = client.get_repo(self._name)
+        return self._repo
+
+    def pull(self, number: int) -> PullState:
+        """The state of pull request ``number``; TransientError / ConfigError / NotFound as GitHub answers."""
+        try:
+            pr = self._repository().get_pull(number)
+            return PullState(str(pr.state), bool(pr.merged), _ms(pr.merged_at))
+        except GithubException as exc:
+            raise _translate(exc, f"reading pull request {number}") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub reading pull request {number}: {type(exc).__name__}") from exc
+
+    def reviewer_words(self, number: int, limit: int = MAX_WORDS) -> str:
+        """The last ``limit`` reviews (with a body or a verdict) and comments on pull request
+        ``number``, oldest first, one paragraph each (``@login (review CHANGES_REQUESTED): text``);
+        selfheal commands are left out. Redacted; '' when nobody said anything."""
+        try:
+            pr = self._repository().get_pull(number)
+            said: list[tuple[int, str]] = []
+            for review in pr.get_reviews():
+                body = (review.body or "").strip()
+                if body or review.state == "CHANGES_REQUESTED":
+                    who = review.user.login if review.user is not None else "?"
+                    said.append((_ms(review.submitted_at), f"@{who} (review {review.state}): {body or '-'}"))
+            for comment in pr.get_issue_comments():
+                body = (comment.body or "").strip()
+                if body and not body.startswith(_COMMAND_PREFIX):
+                    who = comment.user.login if comment.user is not None else "?"
+                    said.append((_ms(comment.created_at), f"@{who} (comment): {body}"))
+        except GithubException as exc:
+            raise _translate(exc, f"reading reviews of pull request {number}") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub reading reviews of {number}: {type(exc).__name__}") from exc
+        said.sort(key=lambda pair: pair[0])
+        return redact("\n\n".join(text for _, text in said[-limit:]))
+
+    def permission(self, login: str) -> str:
+        """The commenter's permission on the repository (``admin``, ``maintain``, ``write``,
+        ``triage``, ``read`` or ``none``): GET /repos/{owner}/{repo}/collaborators/{user}/permission.
+        A user GitHub does not know has ``none``."""
+        try:
+            return str(self._repository().get_collaborator_permission(login))
+        except GithubException as exc:
+            if exc.status == 404:
+                return "none"
+            raise _translate(exc, f"reading the permission of {login}") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub reading a permission: {type(exc).__name__}") from exc
+
+    def may_command(self, login: str) -> bool:
+        """True when ``login`` has write access (admin, maintain or write) to the repository."""
+        return bool(login) and self.permission(login) in WRITE_ROLES

@@ -69,6 +69,13 @@ class Settings:
     governor_table_name: str = "selfheal-governor"
     topic_arn: str = ""
     governor_audit_days: int = 90
+    # The pull request's fate (issue 12, docs/fate.md): an occurrence later than the merge plus the
+    # deploy grace is a regression; a merged group quiet this long healed; a PR_OPENED group that
+    # recurs has its PR read at most once a check period (teams without the webhook).
+    deploy_grace_minutes: int = 30
+    quiet_hours: int = 72
+    pr_check_minutes: int = 60
+    heal_lookback_days: int = 30  # merge days the heal checker reads back from the quiet cutoff
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -109,6 +116,9 @@ class Settings:
         if self.max_jobs_per_hour < 0:
             raise ConfigError("SELFHEAL_MAX_JOBS_PER_HOUR must be 0 (no limit) or more")
         self._validate_spend()
+        for name in ("deploy_grace_minutes", "quiet_hours", "pr_check_minutes", "heal_lookback_days"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be 0 or more")
         if problem := parameter_prefix_problem(self.parameter_prefix):
             raise ConfigError(f"SELFHEAL_PARAMETER_PREFIX: {problem}")
 

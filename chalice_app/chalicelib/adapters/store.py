@@ -3,7 +3,9 @@
 Item (partition key ``fingerprint``): status, exception_type, message and sample (redacted),
 frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
 MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
-lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted).
+lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted);
+for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch ms),
+regressions, previous_attempt, review_reason and pr_diff (both redacted and bounded).
 What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
 
 Writes, each one UpdateItem whose condition is built from the named sub-conditions below (the
@@ -11,7 +13,7 @@ words in the right column are the code's):
 
     record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
              ADD occurrences :n, log_groups :g, batches :token          if batch_not_counted
-    enqueue  NEW → QUEUED                          if is_new OR queued_by_this_record
+    enqueue  NEW | REGRESSED → QUEUED              if is_new OR is_regressed OR queued_by_this_record
     budget   counter item: ADD used 1              if budget_left
     skip     QUEUED → SKIPPED ("budget")           if queued_by_this_record (the hour's jobs are spent)
     claim    → FIXING, attempts += 1               if (is_queued OR retryable_failure OR lease_expired)
@@ -19,6 +21,21 @@ words in the right column are the code's):
     finish   FIXING → PR_OPENED | SKIPPED | FAILED if held_by_owner
     reopen   → NEW                                 if reopenable OR lease_expired
                                                    (``retry``; ingest, for a budget skip that recurs)
+
+The pull request's fate and whether the fix held (issue 12, docs/fate.md; ``services/resolve.py``
+for the webhook, ``services/fate.py`` for the lazy read and regressions, ``services/heal.py``):
+
+    merged   PR_OPENED | REJECTED → MERGED         if (is_pr_opened OR is_rejected) AND for_this_pr
+             (+ merged_at; the fingerprint ADDed to the merge day's ``~merged~<day>`` set, as ``finish``
+             to PR_OPENED ADDs it to the ``~opened~<day>`` set: the heal checker's index, no scan)
+    reject   PR_OPENED → REJECTED                  if is_pr_opened AND for_this_pr  (closed, /selfheal stop)
+    review   PR_OPENED | REJECTED → NEW            if (is_pr_opened OR is_rejected) AND for_this_pr
+             (``/selfheal retry``: attempts 0, the reviewer's words kept for the next prompt)
+    regress  MERGED | HEALED → REGRESSED           if (is_merged OR is_healed) AND merged_before_grace
+             (attempts 0: the stream turns it into a job)
+    heal     MERGED → HEALED                       if is_merged AND same_merge AND quiet_since
+    check    PR_OPENED: pr_checked_at = now        if is_pr_opened AND check_due  (one lazy read a period)
+    delivery ``~delivery~<id>`` marker             if delivery_unseen  (a webhook delivery applied once)
 
 Why counts are applied once per delivery: a CloudWatch Logs delivery that fails is retried
 whole by Lambda (twice, asynchronously). Its token (``core.group_fields.batch_token``: the hash
@@ -34,7 +51,11 @@ tracebacks and deliveries are counted there, so ``status`` shows them; being SKI
 first write, the stream turns it into no job.
 
 The table also holds one small counter item per budget window (key ``~budget~<name>~<start>``,
-TTL'd): it has no status, so ``scan`` skips it and the stream turns it into no job.
+TTL'd), and, for the pull request's fate, a delivery marker per webhook delivery
+(``~delivery~<id>``, TTL'd), a pointer per pull request (``~pr~<url>`` → fingerprint) and one set of
+merged fingerprints per merge day (``~merged~<yyyy-mm-dd>``) and of PRs opened per day
+(``~opened~<yyyy-mm-dd>``), read by the heal checker instead of a scan: none has a status, so
+``scan`` skips them and the stream turns them into no job.
 """
 
 from __future__ import annotations
@@ -42,6 +63,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +82,7 @@ from chalicelib.core.governor import (
 )
 from chalicelib.core.group_fields import bounded_reason, clip, new_group_fields
 from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
+from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
@@ -78,8 +101,17 @@ BATCH_MEMORY = 32  # delivery tokens remembered per group (~24 bytes each)
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
 BUDGET_PREFIX = "~budget~"
 UNROUTED_PREFIX = "~unrouted~"
+DELIVERY_PREFIX = "~delivery~"
+PR_PREFIX = "~pr~"
+MERGED_PREFIX = "~merged~"
+OPENED_PREFIX = "~opened~"
 BATCH_GET = 100  # BatchGetItem's limit
-_STATUSES = (Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED)
+BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
+MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
+_STATUSES = (
+    Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
+    Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED,
+)  # fmt: skip
 
 # --- named sub-conditions ---------------------------------------------------------------------
 # Attribute names are written #name and values :name; status values (:NEW, :FIXING…) bind
@@ -103,6 +135,18 @@ BELOW_OCCURRENCES = "#occurrences < :below"
 NOT_SENT_BY_THIS_RECORD = "(attribute_not_exists(#sent_token) OR #sent_token <> :token)"
 SPEND_INDEX = "budget_wait"  # sparse GSI: partition budget_wait (always "budget"), sort budget_since
 WAIT_ATTRIBUTES = ("budget_wait", "wait_until", "reopen_at")
+# The pull request's fate (issue 12).
+IS_REGRESSED = "#status = :REGRESSED"
+IS_PR_OPENED = "#status = :PR_OPENED"
+IS_REJECTED = "#status = :REJECTED"
+IS_MERGED = "#status = :MERGED"
+IS_HEALED = "#status = :HEALED"
+FOR_THIS_PR = "#pr_url = :pr_url"
+MERGED_BEFORE_GRACE = "#merged_at < :regress_before"  # the occurrence came after merge + deploy grace
+SAME_MERGE = "#merged_at = :merged_at"
+QUIET_SINCE = "(#last_seen <= :quiet_cutoff AND #merged_at <= :quiet_cutoff)"
+CHECK_DUE = "(attribute_not_exists(#pr_checked_at) OR #pr_checked_at < :check_before)"
+DELIVERY_UNSEEN = "attribute_not_exists(#seen)"
 
 
 def any_of(*conditions: str) -> str:
@@ -244,6 +288,14 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
         auto_jobs=int(plain.get("auto_jobs", 0)),
         spent_tokens_in=int(plain.get("spent_tokens_in", 0)),
         spent_tokens_out=int(plain.get("spent_tokens_out", 0)),
+        merged_at=int(plain.get("merged_at", 0)),
+        pr_checked_at=int(plain.get("pr_checked_at", 0)),
+        regressed_at=int(plain.get("regressed_at", 0)),
+        healed_at=int(plain.get("healed_at", 0)),
+        regressions=int(plain.get("regressions", 0)),
+        review_reason=str(plain.get("review_reason", "")),
+        pr_diff=str(plain.get("pr_diff", "")),
+        previous_attempt=str(plain.get("previous_attempt", "")),
     )
 
 
@@ -432,13 +484,14 @@ class ErrorGroupStore:
         return to_group(answer)
 
     def mark_queued(self, fingerprint: str, token: str, now: int) -> bool:
-        """NEW → QUEUED, remembering the stream record that did it. True when this call (or an
-        earlier delivery of the same record) queued the group: the job may be sent."""
+        """NEW (or REGRESSED) → QUEUED, remembering the stream record that did it. True when this call
+        (or an earlier delivery of the same record) queued the group: the job may be sent."""
         update = Update().set("job_token", token).set("reason", "")
         try:
             self._transition(
-                fingerprint, Status.QUEUED, update, any_of(IS_NEW, QUEUED_BY_THIS_RECORD), now, token=token
-            )
+                fingerprint, Status.QUEUED, update, any_of(IS_NEW, IS_REGRESSED, QUEUED_BY_THIS_RECORD), now,
+                token=token,
+            )  # fmt: skip
         except InvalidTransition:
             return False
         return True
@@ -516,7 +569,11 @@ class ErrorGroupStore:
             update.set("expires_at", now // 1000 + self._resolved_s)
         for attr, value in (extra or {}).items():
             update.set(attr, value)
-        return self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
+        group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
+        if target == Status.PR_OPENED and pr_url:
+            self.link_pr(pr_url, fingerprint, now)
+            self._note_day(OPENED_PREFIX, fingerprint, now)  # read by the heal checker (no webhook)
+        return group
 
     def set_branch(self, fingerprint: str, owner: str, branch: str, now: int) -> None:
         """Store the branch name before the PR exists, so a retry reuses branch and PR."""
@@ -705,3 +762,173 @@ class ErrorGroupStore:
         except ClientError as exc:
             raise translate(exc, f"DynamoDB query of {SPEND_INDEX}") from exc
         return [str(_plain(item)["fingerprint"]) for item in answer.get("Items", [])]
+
+    # --- the pull request's fate (issue 12) -----------------------------------------------------
+
+    def link_pr(self, pr_url: str, fingerprint: str, now: int) -> None:
+        """Remember which group a pull request belongs to (``~pr~<url>``, kept a year), so a webhook
+        delivery finds the group without a scan. Best effort: the PR body names the group too."""
+        update = Update().set("target", fingerprint).set("expires_at", now // 1000 + 365 * DAY)
+        try:
+            self._update(f"{PR_PREFIX}{pr_url}", update.request(), "NONE", "PR pointer")
+        except SelfHealError:
+            log.warning("PR pointer not written", exc_info=True, extra={"fingerprint": fingerprint})
+
+    def find_pr(self, pr_url: str) -> str:
+        """The fingerprint ``link_pr`` stored for ``pr_url`` ('' when none)."""
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key={"fingerprint": _av(f"{PR_PREFIX}{pr_url}")}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise translate(exc, "DynamoDB read PR pointer") from exc
+        return str(_plain(item).get("target", "")) if item else ""
+
+    def see_delivery(self, delivery_id: str, now: int, keep_seconds: int = 7 * DAY) -> bool:
+        """Mark a webhook delivery as applied; False when it was already (a redelivery). The marker
+        expires after ``keep_seconds``, longer than GitHub keeps a delivery redeliverable (3 days)."""
+        update = Update().set("seen", now).set("expires_at", now // 1000 + keep_seconds)
+        try:
+            self._update(f"{DELIVERY_PREFIX}{delivery_id}", update.request(DELIVERY_UNSEEN), "NONE", "delivery")
+        except Conflict:
+            return False
+        return True
+
+    def forget_delivery(self, delivery_id: str) -> None:
+        """Drop a delivery marker whose delivery could not be applied, so a redelivery is applied."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"fingerprint": _av(f"{DELIVERY_PREFIX}{delivery_id}")},
+                UpdateExpression="REMOVE #seen",
+                ExpressionAttributeNames={"#seen": "seen"},
+            )
+        except ClientError:
+            log.warning("delivery marker %s not released", delivery_id, exc_info=True)
+
+    def mark_merged(self, fingerprint: str, pr_url: str, merged_at: int, now: int) -> ErrorGroup:
+        """PR_OPENED (or REJECTED: a closed PR reopened and merged) → MERGED, for the group's own PR;
+        the fingerprint is ADDed to the merge day's set, where the heal checker finds it."""
+        update = Update().set("merged_at", merged_at).set("reason", "").set("healed_at", 0)
+        update.set("expires_at", now // 1000 + self._resolved_s)
+        condition = all_of(any_of(IS_PR_OPENED, IS_REJECTED), FOR_THIS_PR)
+        group = self._transition(fingerprint, Status.MERGED, update, condition, now, pr_url=pr_url)
+        self._note_day(MERGED_PREFIX, fingerprint, merged_at)
+        return group
+
+    def mark_rejected(self, fingerprint: str, pr_url: str, reason: str, review: str, now: int) -> ErrorGroup:
+        """PR_OPENED → REJECTED (closed unmerged, or ``/selfheal stop``), for the group's own PR, with
+        the reviewer's words: never proposed again automatically."""
+        update = Update().set("reason", bounded_reason(reason)).set("review_reason", _review(review))
+        update.set("retryable", False)
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
+        return self._transition(fingerprint, Status.REJECTED, update, condition, now, pr_url=pr_url)
+
+    def retry_from_review(self, fingerprint: str, pr_url: str, review: str, now: int) -> ErrorGroup:
+        """PR_OPENED | REJECTED → NEW for ``/selfheal retry`` on the group's own PR: a fresh attempt
+        budget, and the reviewer's words and the last diff kept for the next prompt."""
+        update = Update().set("attempts", 0).set("retryable", False).set("previous_attempt", "retry")
+        update.set("reason", bounded_reason("re-opened by /selfheal retry")).set("review_reason", _review(review))
+        update.remove("job_token", "lease_owner", "lease_until")
+        condition = all_of(any_of(IS_PR_OPENED, IS_REJECTED), FOR_THIS_PR)
+        return self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url)
+
+    def regress(self, fingerprint: str, occurred_at: int, grace_ms: int, now: int) -> ErrorGroup:
+        """MERGED | HEALED → REGRESSED when an occurrence at ``occurred_at`` came later than the merge
+        plus ``grace_ms``: attempts start again, and the stream turns the change into a fix job."""
+        update = Update().set("attempts", 0).set("retryable", False).set("previous_attempt", "regressed")
+        update.set("regressed_at", occurred_at).add("regressions", 1)
+        update.set("reason", bounded_reason("regressed: the error occurred again after the fix was merged"))
+        update.set("expires_at", occurred_at // 1000 + self._stale_s)
+        update.remove("job_token", "lease_owner", "lease_until")
+        condition = all_of(any_of(IS_MERGED, IS_HEALED), MERGED_BEFORE_GRACE)
+        return self._transition(
+            fingerprint, Status.REGRESSED, update, condition, now, regress_before=occurred_at - grace_ms
+        )
+
+    def mark_healed(self, fingerprint: str, merged_at: int, quiet_cutoff: int, now: int) -> ErrorGroup:
+        """MERGED → HEALED when neither the merge nor any occurrence is later than ``quiet_cutoff``
+        (now minus the quiet period) and the group was not merged again meanwhile."""
+        update = Update().set("healed_at", now).set("reason", "")
+        condition = all_of(IS_MERGED, SAME_MERGE, QUIET_SINCE)
+        return self._transition(
+            fingerprint, Status.HEALED, update, condition, now, merged_at=merged_at, quiet_cutoff=quiet_cutoff
+        )
+
+    def check_pr_due(self, fingerprint: str, now: int, period_ms: int) -> bool:
+        """Take the right to read a PR_OPENED group's pull request once this period (the lazy path
+        without a webhook): True for one caller a period, whatever the concurrency."""
+        update = Update().set("pr_checked_at", now)
+        try:
+            self._update(
+                fingerprint, update.request(all_of(IS_PR_OPENED, CHECK_DUE), check_before=now - period_ms),
+                "NONE", "PR check",
+            )  # fmt: skip
+        except Conflict:
+            return False
+        return True
+
+    def _note_day(self, prefix: str, fingerprint: str, at: int) -> None:
+        """ADD the fingerprint to the day's set ``<prefix><YYYY-MM-DD>`` (``~merged~``: merged that
+        day; ``~opened~``: its PR opened that day), where the heal checker finds it without a scan."""
+        update = Update().add("members", {"SS": [fingerprint]}).set("expires_at", at // 1000 + 60 * DAY)
+        try:
+            self._update(f"{prefix}{_day(at)}", update.request(), "NONE", "day set")
+        except SelfHealError:
+            # Not found by the heal checker: the group waits for a recurrence (REGRESSED, or the
+            # lazy PR read) or the webhook; logged, and the transition itself stands.
+            log.error("group not indexed for the heal checker", exc_info=True,
+                      extra={"fingerprint": fingerprint, "set": prefix})  # fmt: skip
+
+    def day_sets(self, prefix: str, days: Sequence[str]) -> dict[str, set[str]]:
+        """The fingerprints in each day's set (``YYYY-MM-DD`` in ``days``): BatchGetItem, 100 a call."""
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(days), BATCH_GET):
+            keys = [{"fingerprint": _av(f"{prefix}{d}")} for d in days[start : start + BATCH_GET]]
+            request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            try:
+                answer = self._db.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise translate(exc, "DynamoDB BatchGetItem day sets") from exc
+            for item in answer.get("Responses", {}).get(self._table, []):
+                plain = _plain(item)
+                found[str(plain["fingerprint"]).removeprefix(prefix)] = set(plain.get("members") or ())
+        return found
+
+    def forget_in_day(self, prefix: str, day: str, fingerprints: Sequence[str]) -> None:
+        """Drop fingerprints the heal checker is done with from a day's set."""
+        if fingerprints:
+            self._update(f"{prefix}{day}", Update().delete("members", fingerprints).request(), "NONE", "day set")
+
+    def get_many(self, fingerprints: Sequence[str]) -> list[ErrorGroup]:
+        """The groups among ``fingerprints`` that exist, read consistently (BatchGetItem). Keys
+        DynamoDB leaves unprocessed are asked again; TransientError when some still are, so that a
+        caller never takes an unread group for a missing one."""
+        groups: list[ErrorGroup] = []
+        for start in range(0, len(fingerprints), BATCH_GET):
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]],
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(BATCH_TRIES):
+                try:
+                    answer = self._db.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise translate(exc, "DynamoDB BatchGetItem groups") from exc
+                groups += [to_group(i) for i in answer.get("Responses", {}).get(self._table, []) if "status" in i]
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise TransientError("DynamoDB BatchGetItem left groups unprocessed (throttled)")
+        return groups
+
+
+def _review(text: str) -> str:
+    return clip(redact(text), MAX_REVIEW_CHARS)
+
+
+def _day(epoch_ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch_ms // 1000))

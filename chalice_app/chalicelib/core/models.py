@@ -74,13 +74,22 @@ class Status:
     PR_OPENED = "PR_OPENED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+    # The pull request's fate and whether the fix held (issue 12; docs/fate.md).
+    MERGED = "MERGED"
+    REJECTED = "REJECTED"
+    REGRESSED = "REGRESSED"
+    HEALED = "HEALED"
 
     # NEW → QUEUED → FIXING → PR_OPENED; FIXING → FAILED (retried while attempts remain) or
-    # SKIPPED; FAILED / SKIPPED / PR_OPENED → NEW is the explicit re-open (adapters/store.py).
-    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED})
+    # SKIPPED; PR_OPENED → MERGED → HEALED | REGRESSED (→ QUEUED, a new job); PR_OPENED → REJECTED.
+    # FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED → NEW is the explicit re-open
+    # (adapters/store.py): `selfheal retry`, or `/selfheal retry` on the PR.
+    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED, REJECTED, REGRESSED})
     # What a re-open (a MODIFY to NEW) may come from: those, and FIXING whose lease expired (a
     # fixer that died before recording its result, re-opened by `selfheal retry`).
     REOPENED_FROM = REOPENABLE | {FIXING}
+    # An occurrence after the merge (plus the deploy grace) means the fix did not hold.
+    REGRESSES_FROM = frozenset({MERGED, HEALED})
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,15 @@ class ErrorGroup:
     auto_jobs: int = 0
     spent_tokens_in: int = 0
     spent_tokens_out: int = 0
+    # The pull request's fate (issue 12): epoch ms, 0 when it did not happen.
+    merged_at: int = 0
+    pr_checked_at: int = 0  # the last lazy read of the PR's state (no webhook)
+    regressed_at: int = 0
+    healed_at: int = 0
+    regressions: int = 0
+    review_reason: str = ""  # the reviewer's last review or comment (redacted, bounded)
+    pr_diff: str = ""  # the diff of the last PR selfheal opened (redacted, bounded)
+    previous_attempt: str = ""  # why the next fix must see the last diff: "regressed" or "retry"
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,7 @@ class FixJob:
     fingerprint: str
     exception_type: str = ""
     occurrences: int = 0
-    trigger: str = "new"  # "new" or "reopened"
+    trigger: str = "new"  # "new", "reopened" or "regressed"
     token: str = ""  # the stream record that made it: a replay sends the same job again
     service: str = "default"  # the group's service (not in the message body: the fixer reads the group)
 

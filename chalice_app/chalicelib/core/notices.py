@@ -251,3 +251,29 @@ def burst_notice(
             **({"services": ", ".join(sorted(services))} if services else {}),
         },
     )
+
+
+def fate_notice(
+    status: str, *, fingerprint: str, exception_type: str, pr_url: str = "", reason: str = "", occurred_at: int = 0
+) -> Notice | None:
+    """The Notice for a merged fix that did not hold (REGRESSED); None for any other status (a merge,
+    a rejection and a heal are counted, not announced)."""
+    if status != "REGRESSED":
+        return None
+    group = fingerprint[:12]
+    facts = [f"The fix merged in {pr_url or 'its pull request'} did not hold: the error occurred again"]
+    if occurred_at:
+        facts[0] += f" at {_iso(occurred_at)}"
+    facts.append("A new fix job was queued; its prompt carries the failed attempt's diff")
+    if reason:
+        facts.append(f"Reason: {reason}")
+    return Notice(
+        kind="selfheal.fix.regressed",
+        title=f"🔁 the fix for {exception_type or 'an error'} ({group}) regressed",
+        description="\n".join(facts),
+        next_steps=("See the group: `selfheal.py status`", "Review the new pull request when it opens"),
+        keywords=("selfheal", "fix", "regressed"),
+        thread_id=f"selfheal/group/{group}",
+        resources=(pr_url,) if pr_url else (),
+        context={"fingerprint": fingerprint, "status": status},
+    )

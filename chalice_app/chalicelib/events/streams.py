@@ -40,9 +40,15 @@ class GroupStreamRecord:
         return str(image.get("fingerprint", ""))
 
     def job(self) -> FixJob | None:
-        """The fix job this change calls for: a new group, or one explicitly re-opened.
-        Counter bumps (MODIFY with status unchanged) and everything else call for none."""
+        """The fix job this change calls for: a new group, one explicitly re-opened, or a merged fix
+        that regressed. Counter bumps (MODIFY with status unchanged) and everything else call for none."""
         new_status = self.new_image.get("status")
+        if (
+            new_status == Status.REGRESSED
+            and self.event_name == "MODIFY"
+            and self.old_image.get("status") in Status.REGRESSES_FROM
+        ):
+            return self._job("regressed")  # the merged fix did not hold: a new attempt
         if new_status != Status.NEW:
             return None
         if self.event_name == "INSERT":
@@ -51,6 +57,9 @@ class GroupStreamRecord:
             trigger = "reopened"
         else:
             return None
+        return self._job(trigger)
+
+    def _job(self, trigger: str) -> FixJob:
         return FixJob(
             fingerprint=self.fingerprint,
             exception_type=str(self.new_image.get("exception_type", "")),

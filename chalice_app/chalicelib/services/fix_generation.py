@@ -31,6 +31,7 @@ from chalicelib.core.prompt import (
     TOOL_NAME,
     MalformedAnswer,
     ProposalError,
+    attempt_diff,
     parse_proposal,
     read_answer,
     request_text,
@@ -193,6 +194,8 @@ class ModelFixer:
                 "risk_flags": len(findings),
                 "draft": draft,
                 **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
+                # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
+                "pr_diff": attempt_diff(files, result.files),
             },
         )
 

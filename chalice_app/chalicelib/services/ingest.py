@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.core.logs_payload import LogsBatch
     from chalicelib.core.models import ErrorGroup, Observation, Traceback
     from chalicelib.core.services import ServiceCatalog
+    from chalicelib.services.fate import Fate
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Ingest:
         clock: Callable[[], int] = now_ms,
         writers: int = WRITERS,
         catalog: Callable[[], ServiceCatalog] | None = None,
+        fate: Fate | None = None,
     ) -> None:
         self._catalog = catalog  # None: the default catalog (one service owns every log group)
         self._store = store
@@ -87,6 +89,7 @@ class Ingest:
         self._fetch_lines = fetch_lines
         self._clock = clock
         self._writers = max(1, writers)
+        self._fate = fate  # what a recurrence says about the group's PR (services/fate.py)
 
     def handle(self, batch: LogsBatch, remaining_ms: Callable[[], int] | None = None) -> dict[str, int]:
         """Process one subscription batch.
@@ -195,6 +198,8 @@ class Ingest:
                 log.warning("could not re-open a budget-skipped group", exc_info=True)
         elif previous is not None:
             self._resume(previous, observation, now)
+        if previous is not None and self._fate is not None:
+            self._fate.after_record(previous, observation.last_seen)  # never raises
         return recorded
 
     def _resume(self, previous: ErrorGroup, observation: Observation, now: int) -> None:

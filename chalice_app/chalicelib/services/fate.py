@@ -1,0 +1,141 @@
+"""What a recurrence says about a group's pull request, decided after ingest recorded it.
+
+    PR_OPENED recurs ─check due (pr_checked_at older than the check period; one conditional write,
+      so one reader a period whatever the concurrency)─▶ GitHub: the PR's state
+        merged ─▶ MERGED (merged_at from GitHub)       closed ─▶ REJECTED (the reviewers' last words)
+    MERGED / HEALED recurs, later than merged_at + deploy grace ─▶ REGRESSED (conditional), a notice,
+      and the stream makes it a fix job whose prompt carries the failed attempt's diff
+
+This is the path for teams without the webhook (services/resolve.py does the same on delivery).
+It never fails a delivery: every error is logged and counted; after a GitHub failure the reads
+pause for ``PAUSE_MS`` in this container, so an outage costs one timeout, not one per group.
+Ingest calls ``after_record`` only when the group existed before (``Recorded.previous``), from its
+writer threads: the decision is cheap, and a read happens at most once a check period per group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from chalicelib.core.models import Status
+from chalicelib.core.notices import fate_notice
+from chalicelib.core.webhooks import pr_number
+from chalicelib.errors import InvalidTransition, SelfHealError
+from chalicelib.services.ingest import now_ms
+from chalicelib.services.notifications import tell
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.adapters.store import ErrorGroupStore
+    from chalicelib.core.models import ErrorGroup
+    from chalicelib.services.metrics import Counter
+    from chalicelib.services.notifications import Notifier
+    from chalicelib.services.resolve import PullRequestReads
+
+log = logging.getLogger(__name__)
+MINUTE_MS = 60_000
+PAUSE_MS = 5 * MINUTE_MS
+
+
+class Fate:
+    """Regressions and the lazy read of a PR's state, on recurrence."""
+
+    def __init__(  # noqa: PLR0913 - the collaborators and the two periods
+        self,
+        store: ErrorGroupStore,
+        github: Callable[[], PullRequestReads | None],
+        metrics: Counter,
+        notifier: Notifier | None = None,
+        grace_ms: int = 30 * MINUTE_MS,
+        check_period_ms: int = 60 * MINUTE_MS,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._github = github
+        self._metrics = metrics
+        self._notifier = notifier
+        self._grace_ms = grace_ms
+        self.check_period_ms = check_period_ms
+        self._clock = clock
+        self._lock = threading.Lock()  # ingest's writer threads share this object and the counter
+        self._paused_until = 0
+
+    def after_record(self, previous: ErrorGroup, occurred_at: int) -> str:
+        """Act on one recurrence of ``previous`` (the group before ingest's write) at ``occurred_at``;
+        returns the status it moved the group to ('' for none). Never raises."""
+        if previous.status in Status.REGRESSES_FROM and occurred_at > previous.merged_at + self._grace_ms:
+            try:
+                return self._regress(previous, occurred_at)
+            except SelfHealError:
+                log.warning("regression not recorded", exc_info=True, extra={"fingerprint": previous.fingerprint})
+                self._count("FateChecksFailed")
+                return ""
+        if previous.status == Status.PR_OPENED and previous.pr_url:
+            return self.check_pr(previous)
+        return ""
+
+    def check_pr(self, group: ErrorGroup) -> str:
+        """Read a PR_OPENED group's pull request when its check is due (at most once a check period)
+        and record what happened to it: MERGED, REJECTED, or '' (still open, not due, not on GitHub,
+        or GitHub could not be read). Never raises. Also the heal checker's sweep of open PRs, for
+        fixes that work and so never recur."""
+        try:
+            return self._check(group)
+        except SelfHealError:
+            log.warning("PR state not read", exc_info=True, extra={"fingerprint": group.fingerprint})
+            self._count("FateChecksFailed")
+            return ""
+
+    def _regress(self, previous: ErrorGroup, occurred_at: int) -> str:
+        try:
+            group = self._store.regress(previous.fingerprint, occurred_at, self._grace_ms, self._clock())
+        except InvalidTransition:
+            return ""  # another batch regressed it first, or it moved on
+        log.warning("merged fix regressed", extra={"fingerprint": group.fingerprint, "pr_url": group.pr_url})
+        self._count("FixesRegressed")
+        notice = fate_notice(
+            Status.REGRESSED, fingerprint=group.fingerprint, exception_type=group.exception_type,
+            pr_url=group.pr_url, occurred_at=occurred_at,
+        )  # fmt: skip
+        with self._lock:
+            tell(self._notifier, notice, self._metrics)
+        return Status.REGRESSED
+
+    def _check(self, previous: ErrorGroup) -> str:
+        now = self._clock()
+        if now - previous.pr_checked_at < self.check_period_ms or now < self._paused_until:
+            return ""
+        number = pr_number(previous.pr_url)
+        if not number:
+            return ""  # not a GitHub pull request (local mode's PR files)
+        try:
+            # The factory reads SSM (the token): a failure there pauses the reads like GitHub's.
+            github = self._github()
+            if github is None or not self._store.check_pr_due(previous.fingerprint, now, self.check_period_ms):
+                return ""
+            state = github.pull(number)
+            words = github.reviewer_words(number) if state.state == "closed" and not state.merged else ""
+        except SelfHealError:
+            self._paused_until = now + PAUSE_MS
+            raise
+        try:
+            if state.merged:
+                self._store.mark_merged(previous.fingerprint, previous.pr_url, state.merged_at or now, now)
+                self._count("FixesMerged")
+                return Status.MERGED
+            if state.state == "closed":
+                review = words or "closed without merging"
+                reason = "rejected: the pull request was closed (read lazily)"
+                self._store.mark_rejected(previous.fingerprint, previous.pr_url, reason, review, now)
+                self._count("FixesRejected")
+                return Status.REJECTED
+        except InvalidTransition:
+            pass  # the webhook (or a retry) moved it first
+        return ""
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._metrics.count(name)
