@@ -30,7 +30,8 @@ from chalicelib.core.models import Status  # noqa: E402
 
 TERRAFORM = ROOT / "terraform"
 SWEEPER = "budget_sweeper"  # hourly: groups waiting for fix budget re-opened oldest first
-CODE_HEALING = ("log_processor", "stream_processor", "fixer", SWEEPER)
+HEAL_CHECKER = "heal_checker"  # hourly: merged fixes quiet long enough become HEALED
+CODE_HEALING = ("log_processor", "stream_processor", "fixer", SWEEPER, HEAL_CHECKER)
 # Runbooks: EventBridge rules (patterns narrowed by Terraform variables) and the verifier's schedule.
 RULE_PATTERNS = {
     "alarm_remediator": sources.ALARM_PATTERN,
@@ -38,7 +39,7 @@ RULE_PATTERNS = {
     "health_remediator": sources.HEALTH_PATTERN,
 }
 REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
-EVENT_RULES = (*REMEDIATORS, SWEEPER)  # functions Chalice gives an EventBridge rule (patterns, schedules)
+EVENT_RULES = (*REMEDIATORS, SWEEPER, HEAL_CHECKER)  # functions Chalice gives an EventBridge rule (patterns, schedules)
 # The REST API's handler (Chalice names the function of every @app.route "api_handler"): the
 # GitHub webhook, its only route. API Gateway itself is in the generated JSON; its stage, throttling
 # and access logs are hand-written (terraform/api.tf).
@@ -83,6 +84,8 @@ def check_shape(doc: dict[str, Any]) -> None:
     _expect(verifier.get("schedule_expression") == sources.VERIFY_SCHEDULE, "the verifier's schedule")
     sweeper = res["aws_cloudwatch_event_rule"][f"{SWEEPER}-event"]
     _expect(sweeper.get("schedule_expression") == sources.SWEEP_SCHEDULE, "the budget sweeper's schedule")
+    healer = res["aws_cloudwatch_event_rule"][f"{HEAL_CHECKER}-event"]
+    _expect(healer.get("schedule_expression") == sources.HEAL_SCHEDULE, "the heal checker's schedule")
     for name in EVENT_RULES:
         _expect(res["aws_cloudwatch_event_target"][f"{name}-event"]["arn"] == f"${{aws_lambda_function.{name}.arn}}",
                 f"{name} rule target")  # fmt: skip

@@ -1,12 +1,14 @@
-"""`selfheal status`: the groups with their pull request's fate (merged, rejected and why, regressed,
-healed), as a table for people or one JSON document."""
+"""`selfheal status`: the groups with their service, spend (scripts/spend_view.py) and their pull
+request's fate (merged, rejected and why, regressed, healed), as a table for people or one JSON
+document."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
 
-from local_mode import summary, table
+from spend_view import status_summary
+from spend_view import status_table as spend_table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,8 +41,8 @@ def fate_line(group: ErrorGroup) -> str:
 
 
 def status_table(groups: Sequence[ErrorGroup]) -> str:
-    """The `local` table, with a second line under each group whose PR has a fate."""
-    lines = table(groups).splitlines()
+    """The spend table (service, tokens, waits), with a second line under each group whose PR has a fate."""
+    lines = spend_table(groups).splitlines()
     out = lines[:1]
     for line, group in zip(lines[1:], groups, strict=True):
         out.append(line)
@@ -50,8 +52,8 @@ def status_table(groups: Sequence[ErrorGroup]) -> str:
 
 
 def status_document(groups: Sequence[ErrorGroup]) -> dict[str, list[dict[str, Any]]]:
-    """`status --json`: the `local --json` keys and the fate's fields."""
-    doc = summary(groups)
+    """`status --json`: the `local --json` keys, the service and spend keys, and the fate's fields."""
+    doc = status_summary(groups)
     for row, group in zip(doc["groups"], groups, strict=True):
         row.update({k: getattr(group, k) for k in FATE_KEYS})
     return doc

@@ -193,13 +193,20 @@ data "aws_iam_policy_document" "webhook" {
     }
   }
   statement {
-    sid       = "TableKey"
+    # /selfheal retry|stop: the commenter's permission and the reviewers' words are read from
+    # GitHub with the repository settings (repo_url, github_token).
+    sid       = "ReadRepositorySettings"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = local.settings_arns
+  }
+  statement {
+    sid       = "TableAndSettingsKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.this.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com"]
+      values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
     }
   }
 }

@@ -8,8 +8,14 @@ locals {
     stream_processor = aws_iam_role.stream_processor_role
     fixer            = aws_iam_role.fixer_role
     budget_sweeper   = aws_iam_role.budget_sweeper_role
+    heal_checker     = aws_iam_role.heal_checker_role
     api_handler      = aws_iam_role.api_handler_role
   }, local.remediator_roles)
+  # The settings tree (GetParametersByPath, recursive): repo_url, github_token and the rest.
+  settings_arns = [
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}",
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}/*",
+  ]
   watched_log_group_arns = [
     for name in local.watched_log_groups : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:*"
   ]
@@ -65,13 +71,25 @@ data "aws_iam_policy_document" "log_processor" {
     resources = [aws_sqs_queue.failed_events.arn]
   }
   statement {
+    # A recurring PR_OPENED group's PR is read once a period without a webhook (services/fate.py):
+    # repo_url and github_token come with the settings.
+    sid       = "ReadSettingsForPullRequestReads"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = local.settings_arns
+  }
+  statement {
+    sid       = "NotifyRegressions"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+  }
+  statement {
     sid       = "QueueKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.this.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
     }
   }
 }
@@ -206,4 +224,42 @@ resource "aws_iam_role_policy" "budget_sweeper" {
   name   = "${local.functions.budget_sweeper}-work"
   role   = aws_iam_role.budget_sweeper_role.id
   policy = data.aws_iam_policy_document.budget_sweeper.json
+}
+
+# --- heal_checker -------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "heal_checker" {
+  statement {
+    # The day sets of merged and opened PRs (BatchGetItem), their groups, MERGED → HEALED, and a
+    # regression found by the lazy PR read (services/heal.py, services/fate.py).
+    sid       = "ReadDaySetsAndMarkHealed"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.error_groups.arn]
+  }
+  statement {
+    sid       = "ReadSettingsForPullRequestReads"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = local.settings_arns
+  }
+  statement {
+    sid       = "NotifyFates"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+  }
+  statement {
+    sid       = "Keys"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "heal_checker" {
+  name   = "${local.functions.heal_checker}-work"
+  role   = aws_iam_role.heal_checker_role.id
+  policy = data.aws_iam_policy_document.heal_checker.json
 }

@@ -13,6 +13,7 @@ locals {
     stream_processor = "${var.name_prefix}-${var.stage}-stream_processor"
     fixer            = "${var.name_prefix}-${var.stage}-fixer"
     budget_sweeper   = "${var.name_prefix}-${var.stage}-budget_sweeper"
+    heal_checker     = "${var.name_prefix}-${var.stage}-heal_checker"
     # Runbooks (infrastructure healing): EventBridge rules and a schedule.
     alarm_remediator     = "${var.name_prefix}-${var.stage}-alarm_remediator"
     finding_remediator   = "${var.name_prefix}-${var.stage}-finding_remediator"

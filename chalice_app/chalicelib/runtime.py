@@ -374,9 +374,10 @@ def _webhook_secret() -> bytes:
 
     if os.environ.get(WEBHOOK_SECRET_ENV):
         return os.environ[WEBHOOK_SECRET_ENV].encode()
-    from chalicelib.adapters.parameters import load_parameters
+    from chalicelib.adapters.parameters import read_parameter
 
-    value = load_parameters(clients().ssm, settings().parameter_prefix).get(WEBHOOK_SECRET_PARAMETER, "")
+    # One GetParameter of exactly this name: terraform/api.tf allows the handler nothing wider for it.
+    value = read_parameter(clients().ssm, settings().parameter_prefix + WEBHOOK_SECRET_PARAMETER)
     if not value:
         raise ConfigError(f"no webhook secret: set {WEBHOOK_SECRET_ENV} or the parameter {WEBHOOK_SECRET_PARAMETER}")
     return value.encode()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.aws_errors import translate
+from chalicelib.adapters.aws_errors import error_code, translate
 from chalicelib.core.repos import RepoUrlError
 from chalicelib.core.services import repo_key
 from chalicelib.errors import ConfigError, TransientError
@@ -85,6 +85,18 @@ def load_parameters(ssm_client: Any, prefix: str) -> dict[str, str]:
             raise ConfigError(f"cannot read SSM parameters under {prefix}: {error}") from exc
         raise ConfigError(f"cannot read SSM parameters under {prefix}: {exc}") from exc
     return {str(k).strip("/"): str(v) for k, v in values.items()}
+
+
+def read_parameter(ssm_client: Any, name: str) -> str | None:
+    """One parameter, decrypted (GetParameter of exactly ``name``); None when it does not exist.
+    TransientError when SSM throttles; the translated error otherwise."""
+    try:
+        answer = ssm_client.get_parameter(Name=name, WithDecryption=True)
+    except ClientError as exc:
+        if error_code(exc) == "ParameterNotFound":
+            return None
+        raise translate(exc, f"SSM GetParameter {name}") from exc
+    return str(answer["Parameter"]["Value"])
 
 
 SECRET_NAMES = ("github_token", "ssh_private_key", "known_hosts")

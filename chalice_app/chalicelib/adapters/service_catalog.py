@@ -13,9 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.aws_errors import error_code, translate
+from chalicelib.adapters.parameters import read_parameter
 from chalicelib.core.services import ServiceCatalog
 
 if TYPE_CHECKING:
@@ -46,10 +44,4 @@ class ServiceCatalogConfig:
         return self._catalog
 
     def _get(self) -> str | None:
-        try:
-            answer = self._ssm.get_parameter(Name=self._prefix + CATALOG, WithDecryption=True)
-        except ClientError as exc:
-            if error_code(exc) == "ParameterNotFound":
-                return None
-            raise translate(exc, f"SSM GetParameter {CATALOG}") from exc
-        return str(answer["Parameter"]["Value"])
+        return read_parameter(self._ssm, self._prefix + CATALOG)
