@@ -318,7 +318,11 @@ def check_webhook_api(aws: dict[str, str], outputs: dict) -> None:
     secret_arn = f"{ACCOUNT_ARN.format(service='ssm')}:parameter/selfheal/webhook_secret"
     statements = _statements(aws, "selfheal-dev-api_handler", "selfheal-dev-api_handler-work")
     assert set(statements) == {
-        "GroupFate", "WebhookSecret", "DecryptTheSecret", "ReadRepositorySettings", "TableAndSettingsKey"
+        "GroupFate",
+        "WebhookSecret",
+        "DecryptTheSecret",
+        "ReadRepositorySettings",
+        "TableAndSettingsKey",
     }
     assert _as_list(statements["WebhookSecret"]["Action"]) == ["ssm:GetParameter"]
     assert _as_list(statements["WebhookSecret"]["Resource"]) == [secret_arn]
