@@ -30,7 +30,6 @@ import gzip
 import json
 import logging
 import math
-import os
 import random
 import shutil
 import subprocess
@@ -86,7 +85,11 @@ STREAMS = 4  # log streams the app writes errors to at once (execution environme
 WINDOW_S = 2.0  # a subscription delivery carries what one stream wrote within this window
 BURST_MEAN = 2.0  # tracebacks per failing request: the client's retry fails the same way (geometric)
 TOOL_PROMPT_TOKENS = 313  # Anthropic's tool-use system prompt, Claude 3.5 Sonnet, forced tool choice
-CHARS_PER_TOKEN = 3.2  # calibrated on this bench's prompts with the Claude tokenizer (docs/cost.md)
+# Characters a token, counted on 60 of this bench's prompts and answers with Anthropic's published
+# tokenizer (npm @anthropic-ai/tokenizer 0.0.4: 3.70 in, 3.60 out); it is the pre-Claude-3 vocabulary,
+# so today's models may count somewhat differently.
+CHARS_PER_TOKEN_IN = 3.7
+CHARS_PER_TOKEN_OUT = 3.6
 MODEL_TTFT_S = 1.5  # time to the first token at ~4k input tokens
 MODEL_TOKENS_PER_S = 50.0  # output speed, Sonnet class on Bedrock
 SQS_POLLERS = 5  # the SQS event source mapping long-polls with 5 pollers when the queue is idle
@@ -108,8 +111,8 @@ def say(text: str = "") -> None:
     print(text, file=OUT, flush=True)
 
 
-def tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+def tokens(text: str, per_token: float = CHARS_PER_TOKEN_IN) -> int:
+    return math.ceil(len(text) / per_token)
 
 
 def function_config() -> dict[str, dict[str, int]]:
@@ -225,6 +228,21 @@ class _NoLease:
         return None
 
 
+def _blocks(messages: Any) -> list[dict[str, Any]]:
+    return [block for message in messages for block in message["content"]]
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    """What a content block puts before the model: text, a tool call's input, a tool result's text."""
+    if "text" in block:
+        return block["text"]
+    if "toolUse" in block:
+        return json.dumps(block["toolUse"]["input"], ensure_ascii=False)
+    if "toolResult" in block:
+        return "\n".join(c.get("text", "") for c in block["toolResult"]["content"])
+    return json.dumps(block, ensure_ascii=False)
+
+
 class MeasuringModel:
     """Answers from the bug's recorded fix and measures each request the fixer builds, in tokens."""
 
@@ -240,11 +258,13 @@ class MeasuringModel:
 
         from chalicelib.core.prompt import tool_config
 
-        text = system + json.dumps(tool_config(forced=True)) + json.dumps(list(messages), ensure_ascii=False)
+        text = "\n".join([system, json.dumps(tool_config(forced=True)), *map(_block_text, _blocks(messages))])
         self.texts.append(text)
         round_ = len(self.rounds) + 1
         answer = cost_corpus.tool_input(self.bug, good=round_ == 2 or not self.bug.retried)
-        tokens_out = tokens(json.dumps(answer, ensure_ascii=False)) + 12  # the toolUse block around it
+        tokens_out = (
+            tokens(json.dumps(answer, ensure_ascii=False), CHARS_PER_TOKEN_OUT) + 12
+        )  # the toolUse block around it
         tokens_in = tokens(text) + TOOL_PROMPT_TOKENS
         latency = int(1000 * (MODEL_TTFT_S + tokens_out / MODEL_TOKENS_PER_S))
         self.rounds.append((tokens_in, tokens_out, latency))
@@ -275,11 +295,11 @@ class Bench:
     """One moto server, the stack, the handlers and the meter."""
 
     def __init__(self, tmp: Path, meter: Any) -> None:
+        import boto3
         from chalice.local import LambdaContext
         from local_stack import EventSources, create_stack
         from moto.server import ThreadedMotoServer
 
-        import boto3
         from chalicelib import runtime
         from chalicelib.adapters.clients import Clients
         from chalicelib.adapters.settings import Settings
@@ -307,7 +327,9 @@ class Bench:
         self.sources = EventSources(self.clients, self.stack)
         self._iterators: dict[str, str] = {}
         self.stream_records_seen = 0
-        self.item_sizes: dict[str, int] = {}
+        self.item_sizes: dict[str, int] = {}  # the largest image of each item seen on the stream
+        self.first_sizes: dict[str, int] = {}  # its largest image before a fix began
+        self.tokens_seen: set[str] = set()  # delivery tokens of the items' ``batches`` sets
         self.config = function_config()
         self.runtime = runtime
         self._context = LambdaContext
@@ -351,8 +373,9 @@ class Bench:
         """The stream records Lambda's filter criteria let through to stream_processor (package.py):
         INSERT of a NEW group, or MODIFY to NEW from a re-openable status. moto writes two INSERT
         records for a new item where DynamoDB writes one: the second is dropped."""
-        from chalicelib.core.models import Status
         from cost_meter import item_size
+
+        from chalicelib.core.models import Status
 
         passed, seen = [], set()
         with self.meter.as_actor("setup"):  # Lambda's reads of a DynamoDB stream are not billed
@@ -376,7 +399,11 @@ class Bench:
                 passed.append(record)
             for image in ("NewImage", "OldImage"):
                 if fp and image in change:
-                    self.item_sizes[fp] = max(self.item_sizes.get(fp, 0), item_size(change[image]))
+                    size = item_size({k: v for k, v in change[image].items() if k != "batches"})
+                    self.item_sizes[fp] = max(self.item_sizes.get(fp, 0), size)
+                    if change[image].get("status", {}).get("S") in ("NEW", "QUEUED"):
+                        self.first_sizes[fp] = max(self.first_sizes.get(fp, 0), size)
+                    self.tokens_seen.update(change[image].get("batches", {}).get("SS", []))
         self.stream_records_seen += len(records)
         return passed
 
@@ -449,7 +476,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     slice_events = int(MONTH_EVENTS * args.slice)
     plan = deliveries(slice_events, order, args.seed)
     # The compressed clock puts every new bug in one clock hour: the hour's job budget is set to the
-    # number of fixes (+ the two GitHub-mode runs) so none is skipped (at ~1.4 new bugs an hour the deployed 50 an hour never binds).
+    # number of fixes (+ the two GitHub-mode runs) so none is skipped; at ~1.4 new bugs an hour the
+    # deployed 50 an hour never binds.
     rt.override(settings=replace(bench.settings, max_jobs_per_hour=args.fix_bugs + 2), clients=bench.clients)
     log_group = bench.stack.log_group
     now_ms = int(time.time() * 1000)
@@ -464,10 +492,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
             chunk = [bugs[b].messages[0] for b in in_slice[begin : begin + 100]]
             handlers.log_processor(payload(log_group, 99, now_ms, chunk), bench.context("log_processor"))
         bench.skip_stream()  # their INSERTs: not part of what is measured
-        for b in fix_set:
-            handlers.log_processor(
-                payload(log_group, 98, now_ms, [bugs[b].messages[0]]), bench.context("log_processor")
-            )
+    for b in fix_set:  # first occurrences: their cost is in the events slice; their EMF metrics are kept
+        event = payload(log_group, 98, now_ms, [bugs[b].messages[0]])
+        meter.invoke("log_processor_first", handlers.log_processor, event, bench.context("log_processor"))
     for record in bench.stream_jobs():  # one new group per stream batch, as at ~1.4 new bugs an hour
         meter.invoke(
             "stream_processor", handlers.stream_processor, {"Records": [record]}, bench.context("stream_processor")
@@ -496,7 +523,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     fixed = [bench.item(fp) for fp in sorted(bugs_by_fp)]
     n_fix_calls = len(meter.calls)
     say(
-        f"fixes: {len(fixed)} new bugs through stream_processor → queue → fixer in {time.perf_counter() - t_fix:.1f} s; "
+        f"fixes: {len(fixed)} new bugs through stream_processor → queue → fixer "
+        f"in {time.perf_counter() - t_fix:.1f} s; "
         f"statuses {dict(Counter(g.get('status') for g in fixed))}"
     )
 
@@ -663,7 +691,8 @@ def init_seconds() -> dict[str, float]:
     code = (
         "import sys,time;sys.path[:0]=[{app!r}];t=time.perf_counter();import app;"
         "from chalicelib.services import ingest, enqueue, fix, fix_generation, metrics;"
-        "from chalicelib.adapters import clients, store, queue, logs, parameters, bedrock, git_repo, github_api, notify;"
+        "from chalicelib.adapters import clients, store, queue, logs, parameters, bedrock;"
+        "from chalicelib.adapters import git_repo, github_api, notify;"
         "import boto3;boto3.session.Session().client('dynamodb',region_name='us-east-1');"
         "print(time.perf_counter()-t)"
     ).format(app=str(ROOT / "chalice_app"))
@@ -705,18 +734,36 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     verifier = MONTH_S / 300
     lines["Lambda"].append(
         (
-            f"remediation_verifier (runbooks, every 5 min): {verifier:,.0f} invocations × ~300 ms at 0.25 GB (estimated)",
+            f"remediation_verifier (runbooks, every 5 min): {verifier:,.0f} invocations × ~300 ms at 0.25 GB "
+            "(estimated)",
             verifier * (0.3 * 0.25 * PRICES["lambda_gb_s"] + PRICES["lambda_request"]),
             "not measured",
         )
     )
 
-    # DynamoDB: write units by item size (an update costs ceil(max(before, after) / 1 KB))
+    # DynamoDB: write units by item size (an update costs ceil(max(before, after) / 1 KB)). A known
+    # bug's item carries its fix's fields in steady state: the groups the events slice found unfixed
+    # (seeded) are sized as they would be once fixed, by the growth measured on the fixed ones.
+    fixed_fps = {g["fingerprint"] for g in result["fixed"]}
+    growth = [bench.item_sizes[fp] - bench.first_sizes[fp] for fp in fixed_fps if fp in bench.first_sizes]
+    fix_extra = sum(growth) / max(len(growth), 1)
+
+    # Sizes above leave out the ``batches`` set of delivery tokens, which holds 16 to 32 tokens in a
+    # group seen every day (adapters/store.py BATCH_MEMORY): counted at 24.
+    token = sum(map(len, bench.tokens_seen)) / max(len(bench.tokens_seen), 1)
+    batches_bytes = len("batches") + 24 * token
+
+    def steady(key: str) -> float:
+        if key not in bench.item_sizes:
+            return 200
+        size = bench.item_sizes[key] + batches_bytes
+        return size if key in fixed_fps else size + fix_extra
+
     def wru(calls: list[Any]) -> float:
         total = 0.0
         for c in calls:
             if c.service == "dynamodb" and c.operation in ("UpdateItem", "PutItem", "DeleteItem"):
-                total += max(1, math.ceil(bench.item_sizes.get(c.key, 200) / 1024))
+                total += max(1, math.ceil(steady(c.key) / 1024))
         return total
 
     def rru(calls: list[Any]) -> float:
@@ -725,21 +772,23 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             if c.service == "dynamodb" and c.operation in ("GetItem", "BatchGetItem", "Query"):
                 keys = c.keys or (c.key,)
                 for k in keys:
-                    units = max(1, math.ceil(bench.item_sizes.get(k, 200) / 4096))
+                    units = max(1, math.ceil(steady(k) / 4096))
                     total += units if c.consistent else units / 2
         return total
 
-    billed = [c for c in meter.calls if c.actor not in ("setup", "github_fixer")]
-    fix_calls = [c for c in billed[: len(billed)] if c in meter.calls[:n_fix_calls]]
-    event_calls = [c for c in meter.calls[n_fix_calls:] if c.actor not in ("setup", "github_fixer")]
+    unbilled = ("setup", "github_fixer")
+    billed = [c for c in meter.calls if c.actor not in unbilled]
+    fix_calls = [c for c in meter.calls[:n_fix_calls] if c.actor not in unbilled]
+    event_calls = [c for c in meter.calls[n_fix_calls:] if c.actor not in unbilled]
     w_ev, w_fix = wru(event_calls) * scale_events, wru(fix_calls) * scale_fix
     r_ev, r_fix = rru(event_calls) * scale_events, rru(fix_calls) * scale_fix
-    sizes = sorted(bench.item_sizes.values())
+    sizes = [steady(k) for k in bench.item_sizes if len(k) == 32]
     mean_kb = sum(sizes) / max(len(sizes), 1) / 1024
     lines["DynamoDB"].append(
         (
             f"writes: {w_ev:,.0f} WRU from log_processor + {w_fix:,.0f} WRU from fix jobs "
-            f"(error-group items ~{mean_kb:.1f} KB: {math.ceil(mean_kb)} WRU per update)",
+            f"(error-group items ~{mean_kb:.1f} KB once fixed: +{fix_extra:,.0f} B of fix fields, "
+            f"+{batches_bytes:,.0f} B of delivery tokens)",
             (w_ev + w_fix) * PRICES["dynamodb_wru"],
             f"{(w_ev + w_fix) / 1e6:.2f} M WRU",
         )
@@ -821,7 +870,8 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     per_in, per_out = t_in / max(len(fixed), 1), t_out / max(len(fixed), 1)
     lines["Bedrock"].append(
         (
-            f"{MONTH_BUGS:,} fixes × {per_in:,.0f} tokens in + {per_out:,.0f} out ({rounds / max(len(fixed), 1):.2f} rounds "
+            f"{MONTH_BUGS:,} fixes × {per_in:,.0f} tokens in + {per_out:,.0f} out "
+            f"({rounds / max(len(fixed), 1):.2f} rounds "
             "per fix)",
             MONTH_BUGS * (per_in * PRICES["bedrock_in"] + per_out * PRICES["bedrock_out"]),
             f"{MONTH_BUGS * per_in / 1e6:.2f} M in, {MONTH_BUGS * per_out / 1e6:.2f} M out",
@@ -849,23 +899,57 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     lines["Other"].append(("SNS: one notification per fix", sns * PRICES["sns_publish"], f"{sns:,.0f} publishes"))
     ssm = sum(1 for c in billed if c.service == "ssm") / jobs * MONTH_BUGS
     lines["Other"].append(("SSM Parameter Store: standard parameters, standard throughput", 0.0, f"{ssm:,.0f} calls"))
-    return {"lines": lines, "month": month, "ratio": ratio, "tokens": (per_in, per_out), "jobs": jobs}
+    lp_writes = sum(1 for c in event_calls if c.operation == "UpdateItem")
+    duplicate = sum(
+        len(t.encode())
+        for actor in ("log_processor", "stream_processor", "fixer")
+        for t in meter.log_text[actor]
+        if t.startswith("chalicelib.")
+    )
+    facts = {
+        "writes_per_event": lp_writes / max(result["slice_events"], 1),
+        "wru_per_write": wru([c for c in event_calls if c.operation == "UpdateItem"]) / max(lp_writes, 1),
+        "log_gb": gb,
+        "duplicate_share": duplicate / max(len(text.encode()), 1),
+        "gb_s": sum(m["gb_s"] for m in month.values()),
+        "lp_ms": month["log_processor"]["mean_ms"],
+        "model_s": sum(a["metrics"]["latencyMs"] for v in result["replay"].values() for a in v) / 1000 / jobs,
+        "per_fix": per_in * PRICES["bedrock_in"] + per_out * PRICES["bedrock_out"],
+        "tokens_in": per_in,
+        "rounds": rounds / max(len(fixed), 1),
+    }
+    return {"lines": lines, "month": month, "ratio": ratio, "tokens": (per_in, per_out), "jobs": jobs, "facts": facts}
 
 
-EXPLAIN = {
-    "DynamoDB": "the guidance writes once per error event (1M writes); log_processor folds a delivery's repeats "
-    "into one UpdateItem per bug, but each update of a ~2 KB item costs several WRU, and on-demand prices "
-    "halved in 2024-11",
-    "CloudWatch": "logs are small (one INFO line and one EMF line per delivery) but each chalicelib record is "
-    "printed twice (Chalice's text handler and Powertools' JSON handler share the 'selfheal' logger); "
-    "alarms and custom metrics are fixed costs the guidance's table may fold in differently",
-    "Lambda": "one log_processor invocation per delivery (a few events each) at 512 MB and a few ms of work; the "
-    "fixer's time is mostly waiting for the model",
-    "SQS": "fix jobs are few (one per bug); the event source mapping's idle long polling dominates and is "
-    "billed whether or not a job arrives",
-    "Bedrock": "the fixer sends only the selected code (bench_context: ~0.12 of the whole files) and one "
-    "corrective round when an edit does not apply",
-}
+def explain(priced: dict[str, Any]) -> dict[str, str]:
+    """Why each line differs from the guidance's, from the measured numbers."""
+    f = priced["facts"]
+    return {
+        "DynamoDB": (
+            f"one UpdateItem per bug per delivery ({f['writes_per_event']:.2f} per event), "
+            f"{f['wru_per_write']:.1f} WRU each (items carry the redacted trace); the guidance's $17.08 is "
+            f"{17.08 / PRICES['dynamodb_wru'] / 1e6:.0f} M "
+            f"WRU at today's price, {17.08 / 1.25:.1f} M at the pre-2024-11 $1.25/M"
+        ),
+        "CloudWatch": (
+            f"{f['log_gb']:.2f} GB of logs (the guidance's $8.77 buys "
+            f"{8.77 / PRICES['logs_ingest_gb']:.1f} GB of ingestion); "
+            f"{f['duplicate_share']:.0%} of the bytes are chalicelib records printed twice (see docs/cost.md); "
+            "the fixed part is alarms and custom metrics"
+        ),
+        "Lambda": (
+            f"{f['gb_s']:,.0f} GB-s (the guidance's $2.43 is {2.43 / PRICES['lambda_gb_s']:,.0f} GB-s): log_processor "
+            f"does ~{f['lp_ms']:.0f} ms a delivery; the fixer's time is mostly the model's ({f['model_s']:.1f} s a fix)"
+        ),
+        "SQS": (
+            "fix jobs are one per bug; the event source mapping's idle long polling is billed whether a job "
+            "arrives or not, which a one-message-a-job estimate leaves out"
+        ),
+        "Bedrock": (
+            f"${f['per_fix']:.4f} a fix against the guidance's ${32.0 / MONTH_BUGS:.3f}: the prompt is the selected "
+            f"code ({f['tokens_in']:,.0f} tokens in, {f['rounds']:.2f} rounds), not whole files"
+        ),
+    }
 
 
 def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -897,17 +981,27 @@ def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, An
     say()
     say(f"{'line':<11} {'selfheal':>10} {'guidance':>10}  detail")
     total = 0.0
+    why = explain(priced)
     for service in ("DynamoDB", "CloudWatch", "Lambda", "SQS", "Bedrock", "Other"):
         items = priced["lines"][service]
         cost = sum(c for _, c, _ in items)
         total += cost
         guide = GUIDANCE.get(service)
-        say(f"{service:<11} {cost:>10.2f} {('%.2f' % guide) if guide is not None else '-':>10}")
+        shown = "-" if guide is None else f"{guide:.2f}"
+        say(f"{service:<11} {cost:>10.2f} {shown:>10}")
         for item, c, detail in items:
             say(f"  {c:>17.4f}            {item}{'; ' + detail if detail else ''}")
-        if service in EXPLAIN:
-            say(f"  why: {EXPLAIN[service]}")
+        if service in why:
+            say(f"  why: {why[service]}")
     say(f"{'TOTAL':<11} {total:>10.2f} {GUIDANCE_TOTAL:>10.2f}  (USD a month)")
+    from chalicelib.adapters.settings import Settings
+
+    per_hour = Settings().max_jobs_per_hour
+    ceiling = per_hour * MONTH_S / 3600 * priced["facts"]["per_fix"]
+    say(
+        f"ceiling: the job budget ({per_hour} new fix jobs an hour, SELFHEAL_MAX_JOBS_PER_HOUR) bounds Bedrock at "
+        f"{per_hour * MONTH_S / 3600:,.0f} fixes, ${ceiling:,.0f} a month at these token counts, whatever the errors"
+    )
     say()
     for g in gh:
         kinds = ", ".join(f"{k} {n}" for k, n in g["kinds"].most_common())
@@ -927,7 +1021,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     quick = args.quick
-    args.slice = args.slice or (0.0002 if quick else 0.005)
+    args.slice = args.slice or (0.0001 if quick else 0.005)
     args.fix_bugs = args.fix_bugs or (2 if quick else 40)
     args.github_files = args.github_files or (2_000 if quick else 10_000)
     started = time.perf_counter()

@@ -22,8 +22,10 @@ import sysconfig
 import traceback
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEPLOY = "/var/task/"
 PER_MODULE = 10

@@ -98,8 +98,12 @@ class Meter:
 
     def hook(self, session: Any) -> None:
         """Count every request made by clients of ``session`` (botocore ``before-call`` / ``after-call``)."""
+        session.events.register("before-parameter-build", self._before_parameters)
         session.events.register("before-call", self._before_call)
         session.events.register("after-call", self._after_call)
+
+    def _before_parameters(self, params: dict[str, Any] | None = None, **_: Any) -> None:
+        self._open.params = params or {}  # the API parameters (before-call sees the serialized request)
 
     def _after_call(self, **_: Any) -> None:
         call = getattr(self._open, "call", None)
@@ -107,11 +111,12 @@ class Meter:
             call.end = time.perf_counter()
             self._open.call = None
 
-    def _before_call(self, event_name: str, params: dict[str, Any] | None = None, **_: Any) -> None:
+    def _before_call(self, event_name: str, **_: Any) -> None:
         _, service, operation = event_name.split(".", 2)
         call = Call(self.actor, service, operation, start=time.perf_counter())
         self._open.call = call
-        params = params or {}
+        params = getattr(self._open, "params", None) or {}
+        self._open.params = None
         if service == "dynamodb":
             key = params.get("Key") or params.get("Item") or {}
             if key:
