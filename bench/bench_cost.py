@@ -49,8 +49,8 @@ OUT = sys.stdout  # the report; handlers' stdout (their log lines) is counted, n
 
 # --- prices: public on-demand list prices, us-east-1, as data ------------------------------------------
 PRICES_SOURCE = (
-    "AWS public pricing pages, us-east-1, on-demand, as published 2025-11 "
-    "(DynamoDB on-demand after the 2024-11 price cut); free tiers not applied"
+    "AWS public pricing pages, us-east-1, on-demand list prices as of 2025-11 (DynamoDB after its 2024-11 "
+    "on-demand cut; not re-checked since: this machine has no network); free tiers not applied"
 )
 PRICES = {
     "dynamodb_wru": 0.625 / 1e6,  # per write request unit (1 KB of item per write)
@@ -917,6 +917,12 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "per_fix": per_in * PRICES["bedrock_in"] + per_out * PRICES["bedrock_out"],
         "tokens_in": per_in,
         "rounds": rounds / max(len(fixed), 1),
+        # the selected code's share of the prompt (recorded in chars/4 estimates), to price a prompt that
+        # fills the fixer's context budget (FixConfig.context_tokens, 6,000) instead
+        "context_tokens": sum(int(g.get("context_tokens", 0)) for g in fixed)
+        / max(len(fixed), 1)
+        * 4
+        / CHARS_PER_TOKEN_IN,
     }
     return {"lines": lines, "month": month, "ratio": ratio, "tokens": (per_in, per_out), "jobs": jobs, "facts": facts}
 
@@ -998,6 +1004,13 @@ def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, An
 
     per_hour = Settings().max_jobs_per_hour
     ceiling = per_hour * MONTH_S / 3600 * priced["facts"]["per_fix"]
+    facts = priced["facts"]
+    full_in = facts["tokens_in"] - facts["context_tokens"] + 6_000 * 4 / CHARS_PER_TOKEN_IN
+    full = MONTH_BUGS * (full_in * PRICES["bedrock_in"] + priced["tokens"][1] * PRICES["bedrock_out"])
+    say(
+        f"sensitivity: prompts that fill the 6,000-token context budget ({full_in:,.0f} tokens in, not "
+        f"{facts['tokens_in']:,.0f}) would make Bedrock ${full:.2f} a month"
+    )
     say(
         f"ceiling: the job budget ({per_hour} new fix jobs an hour, SELFHEAL_MAX_JOBS_PER_HOUR) bounds Bedrock at "
         f"{per_hour * MONTH_S / 3600:,.0f} fixes, ${ceiling:,.0f} a month at these token counts, whatever the errors"
