@@ -95,7 +95,6 @@ MODEL_TOKENS_PER_S = 50.0  # output speed, Sonnet class on Bedrock
 SQS_POLLERS = 5  # the SQS event source mapping long-polls with 5 pollers when the queue is idle
 SQS_WAIT_S = 20
 ALARMS = 2 + 7  # terraform/alarms.tf: the two dead-letter queues, one per function
-LOG_COMPRESSION_SAMPLE = 0  # measured below with gzip on the captured log text
 LOG_RETENTION_MONTHS = 12  # terraform/variables.tf log_retention_days = 365
 LAMBDA_PLATFORM_LINES = (
     "START RequestId: {rid} Version: $LATEST\n",
@@ -103,8 +102,6 @@ LAMBDA_PLATFORM_LINES = (
     "REPORT RequestId: {rid}\tDuration: {ms:.2f} ms\tBilled Duration: {billed} ms\tMemory Size: {mem} MB\t"
     "Max Memory Used: 112 MB\t\nXRAY TraceId: 1-6740a1b2-{trace}\tSegmentId: {seg}\tSampled: true\t\n",
 )
-
-FUNCTIONS = ("log_processor", "stream_processor", "fixer")
 
 
 def say(text: str = "") -> None:
@@ -598,6 +595,7 @@ def github_fix(result: dict[str, Any], total_files: int, paced: bool) -> dict[st
     """Re-open one fixed group and fix it again through the handlers, the repository now read
     through the GitHub API from tests/github_server.py; returns the timing and the requests made."""
     import app as handlers
+    from cost_meter import CountingStream
 
     from chalicelib.adapters.bedrock import ReplayModel
     from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
@@ -620,7 +618,7 @@ def github_fix(result: dict[str, Any], total_files: int, paced: bool) -> dict[st
         store = rt.store()
         target = next(g for g in result["fixed"] if g.get("status") == "PR_OPENED" and g.get("rounds") == 1)
         rt.override(fixer=fixer)
-        sys.stdout = CountingStreamFor(meter)
+        sys.stdout = CountingStream(meter)  # type: ignore[assignment]
         with meter.as_actor("setup"):
             store.reopen(target["fingerprint"], int(time.time() * 1000), reason="re-opened: GitHub mode timing")
             for record in bench.stream_jobs():
@@ -648,12 +646,6 @@ def github_fix(result: dict[str, Any], total_files: int, paced: bool) -> dict[st
         "status": after.status if after else "?",
         "paced": paced,
     }
-
-
-def CountingStreamFor(meter: Any) -> Any:  # noqa: N802 - a factory named for what it returns
-    from cost_meter import CountingStream
-
-    return CountingStream(meter)
 
 
 def _request_kind(method: str, path: str) -> str:
