@@ -1,0 +1,51 @@
+"""The cost benchmark's quick mode runs the real handlers on moto and prints every priced line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+SERVICES = {"DynamoDB": 17.08, "CloudWatch": 8.77, "Lambda": 2.43, "SQS": 0.01, "Bedrock": 32.00}
+
+
+def test_quick_cost_bench_prints_every_line_with_measured_numbers_beside_the_guidance() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_cost.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+
+    for service, guidance in SERVICES.items():
+        row = re.search(rf"^{service}\s+([0-9.]+)\s+([0-9.]+)$", out, re.MULTILINE)
+        assert row, f"no {service} row in:\n{out}"
+        assert float(row.group(1)) > 0, f"{service} priced at zero"
+        assert float(row.group(2)) == guidance
+    other = re.search(r"^Other\s+([0-9.]+)\s+-$", out, re.MULTILINE)
+    assert other and float(other.group(1)) > 0
+    total = re.search(r"^TOTAL\s+([0-9.]+)\s+60\.29", out, re.MULTILINE)
+    assert total and float(total.group(1)) > 0
+
+    # What was measured, not assumed: requests by operation, handler time, log bytes, tokens.
+    assert re.search(r"log_processor\s+per invocation: dynamodb\.UpdateItem [1-9]", out)
+    assert re.search(r"fixer\s+per invocation: .*ssm\.GetParametersByPath 1\.00", out)
+    assert re.search(r"log_processor: [\d,]+ invocations × [1-9]\d* ms at 0\.5 GB", out)
+    assert re.search(r"logs ingested: log_processor [1-9][\d,]* B/inv\.", out)
+    assert re.search(r"fixes × [1-9][\d,]* tokens in \+ [1-9][\d,]* out", out)
+    assert re.search(r"custom metrics \(EMF, dimension service\): [1-9]", out)
+    assert re.search(r"delivery sizes \(events\): mean [1-9]", out)
+    fix = re.search(
+        r"GitHub API mode, ([\d,]+)-file repository .*one fix end to end ([0-9.]+) s .*?(\d+) GitHub requests", out
+    )
+    assert fix and float(fix.group(2)) > 0 and int(fix.group(3)) > 0, out
