@@ -571,6 +571,7 @@ class ErrorGroupStore:
     # --- spend (core/governor.py decide_spend) ----------------------------------------------------
     #
     #   take job     day counter: ADD jobs 1, h<HH> 1        if day_jobs_left AND hour_jobs_left
+    #   give back    day counter: ADD jobs -1, h<HH> -1      (a service's unit, its job refused by the deployment's)
     #   tokens       day counter: ADD tokens_in, tokens_out  (after the fact: a soft ceiling)
     #   skip         QUEUED → SKIPPED + wait                 if queued_by_this_record [AND below_occurrences]
     #   job sent     QUEUED: ADD auto_jobs 1, sent_token     if queued_by_this_record AND not_sent_by_this_record
