@@ -139,8 +139,18 @@ resource "aws_iam_role_policy" "log_processor_services" {
   policy = data.aws_iam_policy_document.log_processor_services.json
 }
 
-# The fixer reads the catalog and the per-repository secrets (<prefix>repos/<repo_key>/…) with the
-# rest of its settings: one GetParametersByPath over the whole prefix (iam.tf, ReadSettings).
+# The stream processor reads the catalog too, for the services' own spend limits (fixes_per_hour,
+# fixes_per_day, tokens_per_day, min_occurrences: services/enqueue.py): the same two statements,
+# GetParameter on the catalog's ARN and Decrypt of that parameter only.
+resource "aws_iam_role_policy" "stream_processor_services" {
+  name   = "${local.functions.stream_processor}-services"
+  role   = aws_iam_role.stream_processor_role.id
+  policy = data.aws_iam_policy_document.log_processor_services.json
+}
+
+# The fixer reads the catalog (its services' repositories and token ceilings) and the
+# per-repository secrets (<prefix>repos/<repo_key>/…) with the rest of its settings: one
+# GetParametersByPath over the whole prefix (iam.tf, ReadSettings), nothing to add here.
 
 output "service_catalog_parameter" {
   description = "SSM SecureString holding the service catalog (absent with services = []: the default service)."

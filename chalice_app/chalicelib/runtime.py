@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.runbook_config import RunbookConfig
     from chalicelib.adapters.service_catalog import ServiceCatalogConfig
     from chalicelib.adapters.store import ErrorGroupStore
+    from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.approve import Approvals
     from chalicelib.services.enqueue import Enqueue
     from chalicelib.services.fate import Fate
@@ -146,6 +147,7 @@ def enqueue() -> Enqueue:
         jobs_per_hour=s.max_jobs_per_hour,
         notifier=notifier(),
         limits=s.spend_limits(),
+        services=service_catalog().catalog,  # per-service spend limits (core/service_spend.py)
         **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
     )
 
@@ -251,8 +253,22 @@ def fix_service() -> FixService:
         s.max_attempts,
         notifier=notifier(),
         limits=s.spend_limits(),
+        services=fixer_catalog(),
         **clock,
     )
+
+
+def fixer_catalog() -> Callable[[], ServiceCatalog]:
+    """The catalog as the fixer reads it: with its settings (one GetParametersByPath over the
+    prefix, cached by Powertools; the fixer's role reads nothing else), or the override."""
+    if _overrides.get("service_catalog") is not None:
+        return _overrides["service_catalog"].catalog
+    from chalicelib.adapters.parameters import load_parameters
+    from chalicelib.adapters.service_catalog import CATALOG
+    from chalicelib.core.services import ServiceCatalog
+
+    aws, prefix = clients(), settings().parameter_prefix
+    return lambda: ServiceCatalog.parse(load_parameters(aws.ssm, prefix).get(CATALOG))
 
 
 @cache

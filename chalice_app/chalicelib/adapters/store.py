@@ -628,6 +628,7 @@ class ErrorGroupStore:
     # --- spend (core/governor.py decide_spend) ----------------------------------------------------
     #
     #   take job     day counter: ADD jobs 1, h<HH> 1        if day_jobs_left AND hour_jobs_left
+    #   give back    day counter: ADD jobs -1, h<HH> -1      (a service's unit, its job refused by the deployment's)
     #   tokens       day counter: ADD tokens_in, tokens_out  (after the fact: a soft ceiling)
     #   skip         QUEUED → SKIPPED + wait                 if queued_by_this_record [AND below_occurrences]
     #   job sent     QUEUED: ADD auto_jobs 1, sent_token     if queued_by_this_record AND not_sent_by_this_record
@@ -635,21 +636,26 @@ class ErrorGroupStore:
     #   resume       SKIPPED → NEW, resumed_by               if is_skipped AND waiting
     #
     # Both job windows live on one item, so a take is one conditional write: the day's unit is never
-    # taken when the hour refuses, nor the hour's when the day does.
+    # taken when the hour refuses, nor the hour's when the day does. A service with limits of its own
+    # has its own counter item (scope = its name): ~budget~spend~svc~<service>~<day>.
 
     @staticmethod
-    def _spend_key(now: int) -> str:
-        return f"{BUDGET_PREFIX}spend~{day_start(now) // 1000}"
+    def _spend_key(now: int, scope: str = "") -> str:
+        """The day's counter item: ``~budget~spend~<day>`` for the deployment (scope ""), and
+        ``~budget~spend~svc~<service>~<day>`` for a service with limits of its own (scope = its name)."""
+        day = day_start(now) // 1000
+        return f"{BUDGET_PREFIX}spend~svc~{scope}~{day}" if scope else f"{BUDGET_PREFIX}spend~{day}"
 
     @staticmethod
     def _hour_attr(now: int) -> str:
         return f"h{now % DAY_MS // HOUR_MS:02d}"
 
-    def spend_state(self, now: int) -> SpendState:
-        """The counters of the day and hour holding ``now``, read consistently."""
+    def spend_state(self, now: int, scope: str = "") -> SpendState:
+        """The counters of the day and hour holding ``now``, read consistently (``scope``: "" the
+        deployment's, else the service's own counters)."""
         try:
             item = self._db.get_item(
-                TableName=self._table, Key={"fingerprint": _av(self._spend_key(now))}, ConsistentRead=True
+                TableName=self._table, Key={"fingerprint": _av(self._spend_key(now, scope))}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
             raise translate(exc, "DynamoDB read of the spend counters") from exc
@@ -660,9 +666,9 @@ class ErrorGroupStore:
             tokens_today=int(plain.get("tokens_in", 0)) + int(plain.get("tokens_out", 0)),
         )
 
-    def take_fix_job(self, now: int, per_hour: int, per_day: int) -> bool:
-        """Take one fix job of the hour's and the day's budgets at once (0: no limit for that window);
-        False, taking nothing, when either is spent."""
+    def take_fix_job(self, now: int, per_hour: int, per_day: int, scope: str = "") -> bool:
+        """Take one fix job of the hour's and the day's budgets at once (0: no limit for that window)
+        of ``scope`` ("" the deployment, else a service); False, taking nothing, when either is spent."""
         hour = self._hour_attr(now)
         update = Update().add("jobs", 1).add(hour, 1).set("expires_at", (day_start(now) + DAY_MS) // 1000 + DAY)
         conditions: list[str] = []
@@ -676,18 +682,24 @@ class ErrorGroupStore:
         # DynamoDB refuses redundant parentheses: one condition stands alone.
         condition = conditions[0] if len(conditions) == 1 else all_of(*conditions) if conditions else ""
         try:
-            self._update(self._spend_key(now), update.request(condition, **values), "NONE", "fix job budget")
+            self._update(self._spend_key(now, scope), update.request(condition, **values), "NONE", "fix job budget")
         except Conflict:
             return False
         return True
 
-    def add_spent_tokens(self, now: int, tokens_in: int, tokens_out: int) -> None:
-        """Count model tokens in the day's counter (recorded after the model answered)."""
+    def give_back_fix_job(self, now: int, scope: str) -> None:
+        """Return a unit ``take_fix_job`` took (its job did not leave: the other scope refused).
+        Unconditional: a decrement can only make room, never exceed a limit."""
+        update = Update().add("jobs", -1).add(self._hour_attr(now), -1)
+        self._update(self._spend_key(now, scope), update.request(), "NONE", "fix job budget returned")
+
+    def add_spent_tokens(self, now: int, tokens_in: int, tokens_out: int, scope: str = "") -> None:
+        """Count model tokens in the day's counter of ``scope`` (recorded after the model answered)."""
         if tokens_in <= 0 and tokens_out <= 0:
             return
         update = Update().add("tokens_in", max(0, tokens_in)).add("tokens_out", max(0, tokens_out))
         update.set("expires_at", (day_start(now) + DAY_MS) // 1000 + DAY)
-        self._update(self._spend_key(now), update.request(), "NONE", "token count")
+        self._update(self._spend_key(now, scope), update.request(), "NONE", "token count")
 
     def _wait(self, update: Update, verdict: SpendVerdict, now: int) -> Update:
         update.set("reason", bounded_reason(verdict.stored_reason())).set("retryable", False)

@@ -6,6 +6,11 @@ spend limits (core/governor.py ``decide_spend``).
                                          └▶ skip: QUEUED→SKIPPED with the rule, the reason and how
                                             it waits (budget: the sweep / a later recurrence;
                                             occurrences: ingest at the minimum; none: a person)
+
+A service of the catalog with limits of its own (core/service_spend.py) is decided against its own
+counters too, and its job takes the service's unit and the deployment's (see ``_take``). The
+catalog is read through ``services`` (runtime: ``runtime.service_catalog()``, cached a minute);
+a service without limits of its own is decided exactly as before, with no extra read or write.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from collections import Counter as Tally
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.governor import GroupFacts, SpendLimits, SpendState, SpendVerdict, decide_spend, hour_start
+from chalicelib.core.governor import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.core.models import Status
 from chalicelib.core.notices import burst_notice
-from chalicelib.errors import PayloadError, TransientError
+from chalicelib.core.service_spend import counts_jobs, decide_service_spend, reads_counters, service_limits
+from chalicelib.errors import PayloadError, SelfHealError, TransientError
 from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.batches import PartialItemFailureResponse, failures
 from chalicelib.services.ingest import now_ms
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.queue import FixQueue
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import FixJob
+    from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
 
@@ -78,6 +85,7 @@ class Enqueue:
         jobs_per_hour: int = 0,  # 0: no budget
         notifier: Notifier | None = None,
         limits: SpendLimits | None = None,
+        services: Callable[[], ServiceCatalog] | None = None,
     ) -> None:
         self._store = store
         self._queue = queue
@@ -85,7 +93,9 @@ class Enqueue:
         self._clock = clock
         self._limits = limits if limits is not None else SpendLimits(fixes_per_hour=jobs_per_hour)
         self._notifier = notifier
-        self._state: tuple[int, SpendState] | None = None  # (hour start, counters) read for this batch
+        self._services = services  # None: no catalog, every job decided by the deployment's limits alone
+        # Per scope ("" the deployment, else a service): (hour start, counters) read for this batch.
+        self._state: dict[str, tuple[int, SpendState]] = {}
 
     def handle(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:
         """Process a stream batch; returns the records to retry.
@@ -100,17 +110,20 @@ class Enqueue:
         skipped: Tally[str] = Tally()
         dropped = new_groups = 0
         services: dict[str, int] = {}
-        self._state = None
+        self._state = {}
         for raw in event.get("Records", []):
             sequence = str((raw.get("dynamodb") or {}).get("SequenceNumber", "") if isinstance(raw, dict) else "")
             try:
                 record = GroupStreamRecord(raw)
                 job = record.job()
-                if job is None or not self._store.mark_queued(job.fingerprint, job.token, self._clock()):
+                if job is None:
+                    continue
+                own = self._own_limits(job.service)  # before QUEUED: a failed catalog read leaves NEW
+                if not self._store.mark_queued(job.fingerprint, job.token, self._clock()):
                     continue
                 new_groups += job.trigger == "new"
                 services[job.service] = services.get(job.service, 0) + 1
-                verdict = self._admit(record, job)
+                verdict = self._admit(record, job, own)
                 if verdict is None:
                     continue
                 if verdict.send:
@@ -153,20 +166,27 @@ class Enqueue:
         self._metrics.flush()
         return failures(failed)
 
-    def _admit(self, record: GroupStreamRecord, job: FixJob) -> SpendVerdict | None:
+    def _own_limits(self, service: str) -> SpendLimits | None:
+        """The limits of the job's service of its own (None: the deployment's limits alone)."""
+        if self._services is None:
+            return None
+        return service_limits(self._services().get(service), self._limits)
+
+    def _admit(self, record: GroupStreamRecord, job: FixJob, own: SpendLimits | None = None) -> SpendVerdict | None:
         """Decide, then make the decision durable: take the job's units and count it, or skip the
         group with its wait. A lost race (the counters moved, or a delivery counted more
         occurrences) re-reads and decides again. None when the group moved on meanwhile."""
         facts = group_facts(record, job)
         for _ in range(DECIDE_TRIES):
             now = self._clock()
-            verdict = decide_spend(facts, self._limits, self._counters(now), now)
+            overall = self._counters(now, "", self._limits)
+            own_state = self._counters(now, job.service, own) if own is not None else SpendState()
+            verdict = decide_service_spend(facts, self._limits, overall, job.service, own, own_state, now)
             if verdict.send:
-                if self._take(now):
+                if self._take(now, job.service, own):
                     self._store.job_sent(job.fingerprint, job.token, now)
                     return verdict
-                self._state = None  # another stream processor took the last unit: read again
-                continue
+                continue  # another stream processor took the last unit: read again (_take forgot it)
             if self._store.skip_for_spend(job.fingerprint, job.token, now, verdict):
                 log.info("fix job skipped: %s", verdict.stored_reason(), extra={"fingerprint": job.fingerprint})
                 return verdict
@@ -176,23 +196,49 @@ class Enqueue:
             facts = replace(facts, occurrences=group.occurrences)  # counted past the minimum meanwhile
         raise TransientError(f"group {job.fingerprint}: the spend counters kept moving; retried")
 
-    def _counters(self, now: int) -> SpendState:
-        """The hour's and day's counters, read once per batch and hour (none when nothing is limited)."""
-        limits = self._limits
-        if not (limits.fixes_per_hour or limits.fixes_per_day or limits.tokens_per_day):
+    def _counters(self, now: int, scope: str, limits: SpendLimits | None) -> SpendState:
+        """The hour's and day's counters of ``scope`` ("" the deployment, else a service), read once
+        per batch and hour (none when ``limits`` limit nothing)."""
+        if not reads_counters(limits):
             return SpendState()
-        if self._state is None or self._state[0] != hour_start(now):
-            self._state = (hour_start(now), self._store.spend_state(now))
-        return self._state[1]
+        cached = self._state.get(scope)
+        if cached is None or cached[0] != hour_start(now):
+            cached = self._state[scope] = (hour_start(now), self._store.spend_state(now, scope=scope))
+        return cached[1]
 
-    def _take(self, now: int) -> bool:
-        """Take one unit of the hour's and the day's budgets (nothing to take without limits)."""
+    def _take(self, now: int, service: str = "", own: SpendLimits | None = None) -> bool:
+        """Take one unit of the hour's and the day's budgets: the service's own (when it has job
+        limits) and the deployment's, two conditional writes; nothing to take without limits.
+
+        Order: the service's unit first, then the deployment's. A service's limits are normally the
+        tighter ones (its share of the deployment's), so the likelier refusal comes first and takes
+        nothing. When the deployment then refuses, the service's unit is given back (an
+        unconditional decrement: it can only make room). Were the give-back lost (a crash, an
+        error), the service would count one job more than left: the budget errs towards fewer
+        jobs, never more. No job leaves without both units."""
+        if counts_jobs(own):
+            assert own is not None  # noqa: S101 - counts_jobs is False for None
+            if not self._store.take_fix_job(now, own.fixes_per_hour, own.fixes_per_day, scope=service):
+                self._state.pop(service, None)
+                return False
         limits = self._limits
-        if not (limits.fixes_per_hour or limits.fixes_per_day):
-            return True
-        if not self._store.take_fix_job(now, limits.fixes_per_hour, limits.fixes_per_day):
+        if counts_jobs(limits) and not self._store.take_fix_job(now, limits.fixes_per_hour, limits.fixes_per_day):
+            self._state.pop("", None)
+            if counts_jobs(own):
+                self._give_back(now, service)
             return False
-        if self._state is not None:
-            hour, state = self._state
-            self._state = (hour, replace(state, hour_used=state.hour_used + 1, day_used=state.day_used + 1))
+        for scope, taken in (("", counts_jobs(limits)), (service, counts_jobs(own))):
+            cached = self._state.get(scope)
+            if taken and cached is not None:
+                hour, state = cached
+                self._state[scope] = (hour, replace(state, hour_used=state.hour_used + 1, day_used=state.day_used + 1))
         return True
+
+    def _give_back(self, now: int, service: str) -> None:
+        """Return the service's unit of a job the deployment's budget refused; a failure is logged
+        (the service then counts one job more than left: fewer jobs, never more)."""
+        try:
+            self._store.give_back_fix_job(now, service)
+        except SelfHealError:
+            log.warning("service %s: a fix job unit was not given back", service, exc_info=True)
+        self._state.pop(service, None)

@@ -4,6 +4,7 @@ message ──claim──▶ FIXING (lease, attempts+1) ──token ceiling─�
   │ the day's model tokens at the ceiling → SKIPPED with a budget wait before any model call
   │   (core/governor.py decide_claim; the sweep picks it up when budget returns)
   │ tokens the attempt spent, whatever its end → ADDed to the group and to the day's counter
+  │   (and to its service's day counter when the service has limits of its own: core/service_spend.py)
   │ not claimed, already done → success (message deleted)
   │ not claimed, FIXING under a live lease → failure reported: SQS hands the message out again
   │   after its visibility timeout, which is longer than the lease (adapters/settings.py), so a
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from chalicelib.core.governor import WAIT_OCCURRENCES, SpendLimits, SpendVerdict, decide_claim
+from chalicelib.core.governor import WAIT_OCCURRENCES, SpendLimits, SpendState, SpendVerdict
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
 from chalicelib.core.notices import fix_notice
+from chalicelib.core.service_spend import decide_service_claim, service_limits
 from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, SelfHealError, TransientError
 from chalicelib.events.queue import FixJobMessage
 from chalicelib.services.ingest import now_ms
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from chalicelib.adapters.store import ErrorGroupStore
+    from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.batches import PartialItemFailureResponse
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
@@ -103,10 +106,12 @@ class FixService:
         clock: Callable[[], int] = now_ms,
         notifier: Notifier | None = None,
         limits: SpendLimits | None = None,
+        services: Callable[[], ServiceCatalog] | None = None,
     ) -> None:
         self._store = store
         self._fixer = fixer
         self._limits = limits or SpendLimits()
+        self._services = services  # None: no catalog, the deployment's limits alone
         self._metrics = metrics
         self._notifier = notifier
         self._lease_seconds = lease_seconds
@@ -131,6 +136,8 @@ class FixService:
         """Run one job; returns the status it left the group in. Raises to have it retried."""
         fingerprint = message.job.fingerprint
         owner = f"{message.message_id or 'local'}:{uuid.uuid4().hex[:8]}"
+        # Read before the claim: a catalog that cannot be read fails the message, claiming nothing.
+        catalog = self._services() if self._services is not None else None
         claim = self._store.claim(fingerprint, owner, self._clock(), self._lease_seconds, self._max_attempts)
         if not claim.claimed:
             log.info("job not claimed: %s", claim.why, extra={"fingerprint": fingerprint})
@@ -146,7 +153,9 @@ class FixService:
         group = claim.group
         if group is None:  # a granted claim always returns the group
             raise PayloadError(f"no error group {fingerprint}")
-        deferred = self._over_token_ceiling(fingerprint, owner)
+        own = service_limits(catalog.get(group.service), self._limits) if catalog is not None else None
+        scope = group.service if own is not None else ""
+        deferred = self._over_token_ceiling(fingerprint, owner, group.service, own)
         if deferred:
             return deferred
         lease = Lease(self._store, fingerprint, owner, self._clock)
@@ -155,7 +164,7 @@ class FixService:
         except FixRejected as rejected:
             spent = lease.spent()
             self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected), spent=spent)
-            self._count_tokens(fingerprint, spent)
+            self._count_tokens(fingerprint, spent, scope)
             self._tell(group, FixOutcome(Status.FAILED, reason=str(rejected)))
             return Status.FAILED
         except Exception as exc:
@@ -165,7 +174,7 @@ class FixService:
             self._store.finish(
                 fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable, spent=spent
             )
-            self._count_tokens(fingerprint, spent)
+            self._count_tokens(fingerprint, spent, scope)
             raise
         if outcome.status == Status.SKIPPED and outcome.details and "reopen_at" in outcome.details:
             # The fixer's own minimum (the min_occurrences parameter): a wait that ingest ends.
@@ -186,18 +195,24 @@ class FixService:
             extra=outcome.details,
             spent=spent,
         )
-        self._count_tokens(fingerprint, spent)
+        self._count_tokens(fingerprint, spent, scope)
         self._metrics.count("PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}")
         self._tell(group, outcome)
         return outcome.status
 
-    def _over_token_ceiling(self, fingerprint: str, owner: str) -> str:
-        """The claim-time spend check: with the day's tokens at the ceiling, the claimed group goes
-        SKIPPED with a budget wait before any model call (returns SKIPPED); '' when it may go on."""
-        if self._limits.tokens_per_day <= 0:
+    def _over_token_ceiling(
+        self, fingerprint: str, owner: str, service: str = "", own: SpendLimits | None = None
+    ) -> str:
+        """The claim-time spend check: with the day's tokens at the ceiling (the deployment's, or the
+        service's own ``tokens_per_day``), the claimed group goes SKIPPED with a budget wait before
+        any model call (returns SKIPPED); '' when it may go on."""
+        own_ceiling = own is not None and own.tokens_per_day > 0
+        if self._limits.tokens_per_day <= 0 and not own_ceiling:
             return ""
         now = self._clock()
-        verdict = decide_claim(self._limits, self._store.spend_state(now), now)
+        overall = self._store.spend_state(now) if self._limits.tokens_per_day > 0 else SpendState()
+        own_state = self._store.spend_state(now, scope=service) if own_ceiling else SpendState()
+        verdict = decide_service_claim(self._limits, overall, service, own, own_state, now)
         if verdict.send:
             return ""
         log.info("fix deferred: %s", verdict.stored_reason(), extra={"fingerprint": fingerprint})
@@ -205,12 +220,17 @@ class FixService:
         self._metrics.count("JobsOverBudget")
         return Status.SKIPPED
 
-    def _count_tokens(self, fingerprint: str, spent: tuple[int, int]) -> None:
-        """Add the attempt's tokens to the day's counter; a failure is logged, never undoes the fix."""
-        try:
-            self._store.add_spent_tokens(self._clock(), *spent)
-        except SelfHealError:
-            log.warning("tokens not counted for the day", exc_info=True, extra={"fingerprint": fingerprint})
+    def _count_tokens(self, fingerprint: str, spent: tuple[int, int], scope: str = "") -> None:
+        """Add the attempt's tokens to the day's counter, and to the day's counter of its service
+        (``scope``) when the service has limits of its own; a failure is logged, never undoes the fix."""
+        for where in ("", scope) if scope else ("",):
+            try:
+                self._store.add_spent_tokens(self._clock(), *spent, scope=where)
+            except SelfHealError:
+                log.warning(
+                    "tokens not counted for the day%s", f" of {where}" if where else "", exc_info=True,
+                    extra={"fingerprint": fingerprint},
+                )  # fmt: skip
 
     def _tell(self, group: ErrorGroup, outcome: FixOutcome) -> None:
         """One notification per PR opened or fix FAILED (the job budget bounds how many an hour)."""

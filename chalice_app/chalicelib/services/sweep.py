@@ -10,6 +10,13 @@ Bounded: one GetItem, one Query of at most ``max_per_run`` keys, and at most tha
 a run. The sweep takes no budget itself; the stream does when it sends the job, so a group
 re-opened here and beaten to the unit by a new bug is skipped again and keeps its place
 (``budget_since`` is kept across re-skips).
+
+Services with limits of their own (core/service_spend.py): the room is the deployment's alone, and
+the oldest waiting groups are re-opened whatever their service. A group whose service's budget is
+still spent is simply skipped again by the stream (its service's reason, its place kept): bounded
+by ``max_per_run`` re-opens and as many skips an hour. Such groups at the head of the index can
+take the run's room from other services' groups behind them until their service's window ends;
+those groups are still re-opened by a recurrence after their window (docs/spend.md, accepted).
 """
 
 from __future__ import annotations
