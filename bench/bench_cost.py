@@ -472,10 +472,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     fix_set = sorted(rng.sample(range(len(bugs)), args.fix_bugs))
     slice_events = int(MONTH_EVENTS * args.slice)
     plan = deliveries(slice_events, order, args.seed)
-    # The compressed clock puts every new bug in one clock hour: the hour's job budget is set to the
-    # number of fixes (+ the two GitHub-mode runs) so none is skipped; at ~1.4 new bugs an hour the
-    # deployed 50 an hour never binds.
-    rt.override(settings=replace(bench.settings, max_jobs_per_hour=args.fix_bugs + 2), clients=bench.clients)
+    # The compressed clock puts every new bug in one clock hour and day: the hour's and the day's job
+    # budgets are set to the number of fixes (+ the two GitHub-mode runs) so none is skipped, and one
+    # occurrence is enough (each fixed bug occurs once in the fix slice); at ~1.4 new bugs an hour
+    # the deployed 10 an hour / 50 a day never bind.
+    jobs = args.fix_bugs + 2
+    budgets = {"max_jobs_per_hour": jobs, "max_jobs_per_day": jobs, "min_occurrences": 1, "max_tokens_per_day": 0}
+    rt.override(settings=replace(bench.settings, **budgets), clients=bench.clients)
     log_group = bench.stack.log_group
     now_ms = int(time.time() * 1000)
     client = Client(handlers.app, project_dir=str(ROOT / "chalice_app"))
@@ -995,8 +998,8 @@ def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, An
     say(f"{'TOTAL':<11} {total:>10.2f} {GUIDANCE_TOTAL:>10.2f}  (USD a month)")
     from chalicelib.adapters.settings import Settings
 
-    per_hour = Settings().max_jobs_per_hour
-    ceiling = per_hour * MONTH_S / 3600 * priced["facts"]["per_fix"]
+    per_day = Settings().max_jobs_per_day
+    ceiling = per_day * MONTH_S / 86_400 * priced["facts"]["per_fix"]
     facts = priced["facts"]
     full_in = facts["tokens_in"] - facts["context_tokens"] + 6_000 * 4 / CHARS_PER_TOKEN_IN
     full = MONTH_BUGS * (full_in * PRICES["bedrock_in"] + priced["tokens"][1] * PRICES["bedrock_out"])
@@ -1005,8 +1008,8 @@ def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, An
         f"{facts['tokens_in']:,.0f}) would make Bedrock ${full:.2f} a month"
     )
     say(
-        f"ceiling: the job budget ({per_hour} new fix jobs an hour, SELFHEAL_MAX_JOBS_PER_HOUR) bounds Bedrock at "
-        f"{per_hour * MONTH_S / 3600:,.0f} fixes, ${ceiling:,.0f} a month at these token counts, whatever the errors"
+        f"ceiling: the job budget ({per_day} new fix jobs a day, SELFHEAL_MAX_JOBS_PER_DAY) bounds Bedrock at "
+        f"{per_day * MONTH_S / 86_400:,.0f} fixes, ${ceiling:,.0f} a month at these token counts, whatever the errors"
     )
     say()
     for g in gh:

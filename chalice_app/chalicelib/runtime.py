@@ -56,6 +56,7 @@ def reset() -> None:
     for built in (
         settings,
         clients,
+        _ssm_provider,
         store,
         ingest,
         enqueue,
@@ -159,22 +160,37 @@ def fixer() -> Fixer:
     return service_fixers(clients())
 
 
+def parameters(aws: Clients | None = None) -> dict[str, str]:
+    """Every parameter under the prefix (GetParametersByPath), read once per CACHE_SECONDS by one
+    provider per container: the fixer's catalog, its service's configuration and the PR reads share
+    one request."""
+    aws = aws or clients()
+    from chalicelib.adapters.parameters import load_parameters
+
+    return load_parameters(aws.ssm, settings().parameter_prefix, _ssm_provider(aws.ssm))
+
+
+@cache
+def _ssm_provider(ssm: Any) -> Any:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=ssm)
+
+
 def service_fixers(aws: Clients, announce: Callable[[str], None] | None = None) -> Fixer:
     """One fixer per service of the catalog, from the parameters under the prefix (read with the
     fixer's GetParametersByPath, cached by Powertools). Without a catalog, the default service's
     fixer is built at once (today's behaviour: a ConfigError fails the cold start)."""
-    from chalicelib.adapters.parameters import load_parameters, service_config
+    from chalicelib.adapters.parameters import service_config
     from chalicelib.adapters.service_catalog import CATALOG
     from chalicelib.core.services import DEFAULT, ServiceCatalog
     from chalicelib.services.service_fixers import ServiceFixers
 
-    prefix = settings().parameter_prefix
-
     def catalog() -> ServiceCatalog:
-        return ServiceCatalog.parse(load_parameters(aws.ssm, prefix).get(CATALOG))
+        return ServiceCatalog.parse(parameters(aws).get(CATALOG))
 
     def build(service: Any) -> Fixer:
-        return build_fixer(service_config(load_parameters(aws.ssm, prefix), service), aws, announce)
+        return build_fixer(service_config(parameters(aws), service), aws, announce)
 
     fixers = ServiceFixers(catalog, build)
     if not catalog().configured:
@@ -263,12 +279,11 @@ def fixer_catalog() -> Callable[[], ServiceCatalog]:
     prefix, cached by Powertools; the fixer's role reads nothing else), or the override."""
     if _overrides.get("service_catalog") is not None:
         return _overrides["service_catalog"].catalog
-    from chalicelib.adapters.parameters import load_parameters
     from chalicelib.adapters.service_catalog import CATALOG
     from chalicelib.core.services import ServiceCatalog
 
-    aws, prefix = clients(), settings().parameter_prefix
-    return lambda: ServiceCatalog.parse(load_parameters(aws.ssm, prefix).get(CATALOG))
+    aws = clients()
+    return lambda: ServiceCatalog.parse(parameters(aws).get(CATALOG))
 
 
 @cache
@@ -367,10 +382,10 @@ def github_reads() -> PullRequestReads | None:
 @cache
 def _github_reads() -> PullRequestReads | None:
     from chalicelib.adapters.github_api import GitHubReads
-    from chalicelib.adapters.parameters import FixConfig, load_parameters
+    from chalicelib.adapters.parameters import FixConfig
     from chalicelib.core.repos import RepoUrlError, parse_repo_url
 
-    config = FixConfig.from_parameters(load_parameters(clients().ssm, settings().parameter_prefix))
+    config = FixConfig.from_parameters(parameters())
     if not config.repo_url or not config.github_token:
         return None
     try:

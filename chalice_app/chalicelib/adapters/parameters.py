@@ -70,10 +70,11 @@ class FixConfig:
         )
 
 
-def load_parameters(ssm_client: Any, prefix: str) -> dict[str, str]:
+def load_parameters(ssm_client: Any, prefix: str, provider: SSMProvider | None = None) -> dict[str, str]:
     """Every parameter under ``prefix``, decrypted, by its name relative to the prefix.
-    TransientError when SSM throttles; ConfigError for anything else (the deployment is wrong)."""
-    provider = SSMProvider(boto3_client=ssm_client)
+    TransientError when SSM throttles; ConfigError for anything else (the deployment is wrong).
+    A ``provider`` kept by the caller serves repeated reads from its cache for CACHE_SECONDS."""
+    provider = provider or SSMProvider(boto3_client=ssm_client)
     try:
         values = provider.get_multiple(prefix.rstrip("/"), decrypt=True, recursive=True, max_age=CACHE_SECONDS)
     except (ClientError, GetParameterError) as exc:
