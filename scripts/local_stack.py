@@ -238,22 +238,37 @@ def create_stack_with_terraform(clients: Any, endpoint_url: str, log_group: str,
 def local_aws(endpoint_url: str, say: Callable[[str], None]) -> Iterator[str]:
     """The AWS endpoint of a local run: ``endpoint_url``, or an embedded moto server while it lasts.
 
-    Progress is the caller's to print: handler logs at WARNING, no access log, no EMF metric lines.
+    Progress is the caller's to print: handler logs at WARNING, no access log, no EMF metric lines
+    while it lasts; the environment and the log levels are put back afterwards (a run inside a
+    longer process — the tests — must not silence the metrics of what comes after it).
     """
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    for name in ("werkzeug", "chalicelib"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    if endpoint_url:
-        yield endpoint_url
-        return
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    say(f"local AWS: embedded moto server at http://{host}:{port}")
+    quiet = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    saved_env = {name: os.environ.get(name) for name in quiet}
+    loggers = [logging.getLogger(name) for name in ("werkzeug", "chalicelib")]
+    saved_levels = [logger.level for logger in loggers]
+    for name, value in quiet.items():
+        os.environ.setdefault(name, value)
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
     try:
-        yield f"http://{host}:{port}"
+        if endpoint_url:
+            yield endpoint_url
+            return
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        say(f"local AWS: embedded moto server at http://{host}:{port}")
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        for logger, level in zip(loggers, saved_levels, strict=True):
+            logger.setLevel(level)

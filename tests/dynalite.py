@@ -23,7 +23,7 @@ import socket
 import subprocess
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -120,8 +120,15 @@ def dynalite_table(dynalite_endpoint: str) -> Iterator[tuple[object, str]]:
     from chalicelib.adapters.governor_store import table_definition
 
     client = dynamodb_client(dynalite_endpoint)
-    name = f"governor-{uuid.uuid4().hex[:10]}"
-    client.create_table(**table_definition(name))
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100})
+    name = create_table(client, table_definition(f"governor-{uuid.uuid4().hex[:10]}"))
     yield client, name
     client.delete_table(TableName=name)
+
+
+def create_table(client: Any, definition: dict[str, Any]) -> str:
+    """Create a table and wait until it is ACTIVE: dynalite creates tables asynchronously (even with
+    --createTableMs 0), so a request made at once may find no table on a loaded machine."""
+    client.create_table(**definition)
+    name = definition["TableName"]
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100})
+    return name

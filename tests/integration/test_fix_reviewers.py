@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -184,7 +185,7 @@ def test_the_authors_422_is_survived_when_the_author_is_not_known() -> None:
 class ReviewRequestsDown(FakeGitHub):
     """A server whose review-request endpoint fails (502) while the rest works."""
 
-    def request_reviewers(self, number: int, body: dict) -> tuple[int, dict]:
+    def request_reviewers(self, method: str, m: Any, query: Any, body: Any) -> tuple[int, dict]:
         return 502, {"message": "Server Error"}
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from chalicelib.adapters.governor_store import GovernorStore, table_definition
 from chalicelib.core.runbooks.plan import Call, Incident, Limits, Plan, Target
 from chalicelib.errors import Refused
-from tests.dynalite import dynalite_endpoint, dynalite_table, dynamodb_client  # noqa: F401 - fixtures
+from tests.dynalite import create_table, dynalite_endpoint, dynalite_table, dynamodb_client  # noqa: F401 - fixtures
 from tests.governor_model import LIMITS, STEPS, Ledger, play, replay
 
 pytestmark = pytest.mark.integration
@@ -477,8 +477,7 @@ def test_the_store_decides_every_sequence_as_the_in_memory_ledger(
     limits,
 ) -> None:
     client = dynamodb_client(dynalite_endpoint, pool=4)
-    name = f"governor-diff-{time.perf_counter_ns()}"
-    client.create_table(**table_definition(name))
+    name = create_table(client, table_definition(f"governor-diff-{time.perf_counter_ns()}"))
     try:
         run = play(steps)
         expected = [(e.decision, e.rule) for e in replay(run, limits, Ledger())]
