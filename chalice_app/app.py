@@ -5,7 +5,9 @@ from chalice import Chalice, Response
 from chalicelib import runtime, sources
 from chalicelib.events.logs import CloudWatchLogsEvent, on_cw_logs
 
-app = Chalice(app_name="selfheal")
+# configure_logs=False: Powertools owns the "selfheal" logger (JSON lines); Chalice's handler on it
+# printed every chalicelib line a second time in plain text (runtime._configure_logging).
+app = Chalice(app_name="selfheal", configure_logs=False)
 
 
 @on_cw_logs(app, name="log_processor")
