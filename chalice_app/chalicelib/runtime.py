@@ -371,21 +371,27 @@ def fate(counter: EmfCounter | None = None) -> Fate:
     )
 
 
-def github_reads() -> PullRequestReads | None:
-    """GitHub reads for the configured repository (None when it is not on a GitHub), built on first
-    need from the SSM parameters (repo_url, github_token, github_url)."""
+def github_reads(service: str = "default") -> PullRequestReads | None:
+    """GitHub reads for the repository of ``service`` (None when it is not on a GitHub), built on
+    first need from the SSM parameters: the catalog's repository of that service (the global
+    repo_url for the default service, or one the catalog no longer has) and its repository's token
+    (``repos/<repo_key>/github_token``, else the global one), as the fixer that opened the PR used."""
     if "github_reads" in _overrides:
         return _overrides["github_reads"]
-    return _github_reads()
+    return _github_reads(service or "default")
 
 
 @cache
-def _github_reads() -> PullRequestReads | None:
+def _github_reads(service: str) -> PullRequestReads | None:
     from chalicelib.adapters.github_api import GitHubReads
-    from chalicelib.adapters.parameters import FixConfig
+    from chalicelib.adapters.parameters import service_config
+    from chalicelib.adapters.service_catalog import CATALOG
     from chalicelib.core.repos import RepoUrlError, parse_repo_url
+    from chalicelib.core.services import DEFAULT, ServiceCatalog
 
-    config = FixConfig.from_parameters(parameters())
+    values = parameters()
+    known = {s.name: s for s in ServiceCatalog.parse(values.get(CATALOG)).services}
+    config = service_config(values, known.get(service, DEFAULT))
     if not config.repo_url or not config.github_token:
         return None
     try:

@@ -110,8 +110,8 @@ class FateMachine(RuleBasedStateMachine):
         self.seen = observation(self.now, variant=self.variant)
         self.fp = self.seen.fingerprint
         self.store = self.shared.store
-        self.fate = Fate(self.store, lambda: self.github, Counter(), None, GRACE, CHECK, clock=self.clock)
-        self.resolve = Resolve(SECRET.encode, lambda: self.store, lambda: self.github, Counter(), self.clock)
+        self.fate = Fate(self.store, lambda service: self.github, Counter(), None, GRACE, CHECK, clock=self.clock)
+        self.resolve = Resolve(SECRET.encode, lambda: self.store, lambda service: self.github, Counter(), self.clock)
         self.heal_checker = HealChecker(
             self.store, Counter(), QUIET, lookback_days=60, clock=self.clock, fate=self.fate
         )

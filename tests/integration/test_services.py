@@ -296,3 +296,20 @@ def test_local_services_refuses_a_wrong_services_file_with_one_line(tmp_path) ->
     )  # fmt: skip
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip() == f"selfheal local: service 'a': logs: no file {tmp_path / 'missing.log'}"
+
+
+def test_a_services_pull_requests_are_read_in_its_own_repository_with_its_own_token(aws, tmp_path, capsys) -> None:
+    # GIVEN the global repository and token, and billing's repository with a token of its own
+    catalog = {"services": [{"name": "billing", "log_groups": ["/ecs/billing"], "repo_url": "acme/billing"}]}
+    configure(
+        aws, tmp_path, capsys, catalog, [],
+        repo_url="acme/shop", github_token="ghp_" + "g" * 36,
+        **{"repos/github.com/acme/billing/github_token": "ghp_" + "b" * 36},
+    )  # fmt: skip
+    # WHEN the fate of a group's PR is read (the webhook's commands, the lazy read, the heal checker)
+    billing, default, gone = (runtime.github_reads(s) for s in ("billing", "default", "left-the-catalog"))
+    # THEN billing's PRs are read in billing's repository with billing's token; the default service
+    # (and one the catalog no longer has) with the global ones, as the fixer that opened them did
+    assert (billing._name, billing._token) == ("acme/billing", "ghp_" + "b" * 36)
+    assert (default._name, default._token) == ("acme/shop", "ghp_" + "g" * 36)
+    assert (gone._name, gone._token) == ("acme/shop", "ghp_" + "g" * 36)

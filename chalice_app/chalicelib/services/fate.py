@@ -46,7 +46,7 @@ class Fate:
     def __init__(  # noqa: PLR0913 - the collaborators and the two periods
         self,
         store: ErrorGroupStore,
-        github: Callable[[], PullRequestReads | None],
+        github: Callable[[str], PullRequestReads | None],  # the reads of a service's repository
         metrics: Counter,
         notifier: Notifier | None = None,
         grace_ms: int = 30 * MINUTE_MS,
@@ -113,7 +113,7 @@ class Fate:
             return ""  # not a GitHub pull request (local mode's PR files)
         try:
             # The factory reads SSM (the token): a failure there pauses the reads like GitHub's.
-            github = self._github()
+            github = self._github(previous.service)
             if github is None or not self._store.check_pr_due(previous.fingerprint, now, self.check_period_ms):
                 return ""
             state = github.pull(number)

@@ -57,7 +57,7 @@ class Resolve:
         self,
         secret: Callable[[], bytes],
         store: Callable[[], ErrorGroupStore],
-        github: Callable[[], PullRequestReads | None],
+        github: Callable[[str], PullRequestReads | None],  # the reads of a service's repository
         metrics: Counter,
         clock: Callable[[], int] = now_ms,
     ) -> None:
@@ -131,19 +131,19 @@ class Resolve:
                 store.mark_merged(fingerprint, wanted.pr_url, wanted.merged_at or now, now)
                 self._metrics.count("FixesMerged")
             elif wanted.kind == "rejected":
-                review = self._words(wanted) or f"closed without merging by @{wanted.actor or '?'}"
+                review = self._words(wanted, group) or f"closed without merging by @{wanted.actor or '?'}"
                 store.mark_rejected(fingerprint, wanted.pr_url, "rejected: the pull request was closed", review, now)
                 self._metrics.count("FixesRejected")
             else:
-                refusal = self._refuse_command(wanted)
+                refusal = self._refuse_command(wanted, group)
                 if refusal:
                     return refusal
                 if wanted.kind == "stop":
                     reason = f"stopped by @{wanted.actor} with /selfheal stop"
-                    store.mark_rejected(fingerprint, wanted.pr_url, reason, self._words(wanted) or reason, now)
+                    store.mark_rejected(fingerprint, wanted.pr_url, reason, self._words(wanted, group) or reason, now)
                     self._metrics.count("FixesRejected")
                 else:
-                    store.retry_from_review(fingerprint, wanted.pr_url, self._words(wanted), now)
+                    store.retry_from_review(fingerprint, wanted.pr_url, self._words(wanted, group), now)
                     self._metrics.count("FixesRetried")
         except InvalidTransition as refused:
             log.info("webhook changes nothing: %s", refused, extra={"fingerprint": fingerprint})
@@ -153,9 +153,10 @@ class Resolve:
         log.info("webhook applied: %s", wanted.kind, extra={"fingerprint": fingerprint, "pr_url": wanted.pr_url})
         return f"{wanted.kind}: {fingerprint}"
 
-    def _refuse_command(self, wanted: Intent) -> str:
-        """Why a ``/selfheal`` command is not obeyed ('' when it is): its author needs write access."""
-        github = self._github()
+    def _refuse_command(self, wanted: Intent, group: ErrorGroup) -> str:
+        """Why a ``/selfheal`` command is not obeyed ('' when it is): its author needs write access
+        to the group's service's repository."""
+        github = self._github(group.service)
         if github is None:
             log.warning("cannot check who may command selfheal: no GitHub API configured")
             return "ignored: write access cannot be checked (no GitHub API configured)"
@@ -167,9 +168,9 @@ class Resolve:
             return f"ignored: @{wanted.actor} has no write access"
         return ""
 
-    def _words(self, wanted: Intent) -> str:
+    def _words(self, wanted: Intent, group: ErrorGroup) -> str:
         """The reviewers' last words on the PR (best effort: '' when GitHub cannot be read)."""
-        github = self._github()
+        github = self._github(group.service)
         if github is None or not wanted.number:
             return ""
         try:
