@@ -100,7 +100,7 @@ def test_the_burst_notice_says_what_each_rule_held_back_and_the_limits() -> None
 
 
 def test_status_shows_tokens_and_what_a_skipped_group_waits_for() -> None:
-    from spend_view import status_summary, status_table
+    from status_view import status_document, status_table
 
     waiting = ErrorGroup(
         "b" * 32, Status.SKIPPED, "KeyError", occurrences=3, reason="hourly-budget: this hour's 10 fix jobs are spent",
@@ -110,5 +110,5 @@ def test_status_shows_tokens_and_what_a_skipped_group_waits_for() -> None:
     text = status_table([waiting, fixed])
     assert "TOKENS IN/OUT" in text and "12,345/678" in text
     assert "hourly-budget: this hour's 10 fix jobs are spent — waits for budget (from 2027-01-15 08:00 UTC" in text
-    row = status_summary([fixed])["groups"][0]
+    row = status_document([fixed])["groups"][0]
     assert (row["spent_tokens_in"], row["spent_tokens_out"], row["status"]) == (12_345, 678, Status.PR_OPENED)
