@@ -145,7 +145,6 @@ def enqueue() -> Enqueue:
         store(),
         FixQueue(clients().sqs, s.queue_url),
         metrics(),
-        jobs_per_hour=s.max_jobs_per_hour,
         notifier=notifier(),
         limits=s.spend_limits(),
         services=service_catalog().catalog,  # per-service spend limits (core/service_spend.py)

@@ -427,6 +427,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
     from dataclasses import replace
 
     from chalicelib.adapters.queue import FixQueue
+    from chalicelib.core.governor import SpendLimits
     from chalicelib.services.enqueue import Enqueue
     from chalicelib.services.metrics import EmfCounter
 
@@ -457,7 +458,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
         FixQueue(aws.clients.sqs, aws.stack.queue_url),
         EmfCounter("test"),
         clock=lambda: int(time.time() * 1000) + 3_600_000,
-        jobs_per_hour=5,
+        limits=SpendLimits(fixes_per_hour=5),
     )
     while (event := aws.sources.stream_event()) is not None:
         later.handle(event)

@@ -72,8 +72,7 @@ class Enqueue:
     UTC day (one counter item a day, both taken in one conditional write), none once the day's
     model tokens reach ``tokens_per_day``, none for a group seen fewer than ``min_occurrences``
     times, and one automatic job per group (core/governor.py). A replayed record takes a second
-    unit: the budget errs towards fewer jobs, never more. ``jobs_per_hour`` alone (no ``limits``)
-    keeps the old single hourly budget.
+    unit: the budget errs towards fewer jobs, never more. Without ``limits`` nothing is limited.
     """
 
     def __init__(
@@ -82,7 +81,6 @@ class Enqueue:
         queue: FixQueue,
         metrics: Counter,
         clock: Callable[[], int] = now_ms,
-        jobs_per_hour: int = 0,  # 0: no budget
         notifier: Notifier | None = None,
         limits: SpendLimits | None = None,
         services: Callable[[], ServiceCatalog] | None = None,
@@ -91,7 +89,7 @@ class Enqueue:
         self._queue = queue
         self._metrics = metrics
         self._clock = clock
-        self._limits = limits if limits is not None else SpendLimits(fixes_per_hour=jobs_per_hour)
+        self._limits = limits if limits is not None else SpendLimits()  # none: no limit
         self._notifier = notifier
         self._services = services  # None: no catalog, every job decided by the deployment's limits alone
         # Per scope ("" the deployment, else a service): (hour start, counters) read for this batch.

@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)
 WRITERS = 8  # concurrent UpdateItems: 10,000 new bugs at ~6 ms each take ~8 s, not 60
 PRECHECK_OVER = 50  # groups in a delivery above which a retry's written groups are read first, not rewritten
 RESERVE_MS = 5_000  # stop writing when less than this (or a fifth of the time left) remains
-# The reason a group is SKIPPED with when the hour's fix-job budget is spent (services/enqueue.py).
-# Such a group is re-opened (a new job) the next time it occurs; `selfheal retry` re-opens it by hand.
+# The reason the single hourly budget before spend limits (core/governor.py) skipped groups with. Such
+# groups carry no wait for the sweeper to find, so their recurrence still re-opens them; groups skipped
+# by today's limits wait (``_resume``); `selfheal retry` re-opens either by hand.
 BUDGET_REASON = "budget: the hour's new fix jobs are spent"
 
 
