@@ -7,6 +7,9 @@ one event or a JSON list of them), with no prior state and every runbook of the 
 ``act``, ``awaiting_approval``, ``escalate`` or ``ignore``; ``calls`` are the mutating calls a real run
 makes, in order (empty unless it acts or awaits approval). No AWS call is made: a parameter only a
 read could tell is null. A Health event naming several instances gives one decision per instance.
+Extension: ``notify`` is true when a person is told about an ``ignore`` (no runbook applies to an
+open signal about a resource selfheal knows). ``--account``/``--region`` name the deployment's
+account and region: an event about another one is ignored, as the deployed remediator does.
 
 ``runbooks catalog [--catalog FILE]`` prints the (default) catalog as JSON, ready to edit.
 """
@@ -50,15 +53,16 @@ def events_in(path: Path) -> list[Any]:
     return doc if isinstance(doc, list) else [doc]
 
 
-def decisions(paths: list[Path], catalog: Catalog) -> list[dict[str, Any]]:
-    """One contract decision per incident of every event of ``paths``."""
+def decisions(paths: list[Path], catalog: Catalog, home: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """One contract decision per incident of every event of ``paths`` (``home``: the deployment's
+    account and region, None when unknown)."""
     enabled = {e.name: dataclasses.replace(e.limits, dry_run=False) for e in catalog}
     out = []
     for path in paths:
         for index, raw in enumerate(events_in(path)):
             source = f"{path}:{index}"
             try:
-                incidents = parse_event(raw).incidents()
+                incidents = parse_event(raw, home=home).incidents()
             except PayloadError as exc:
                 out.append(_row(source, None, None, "ignore", str(exc), None))
                 continue
@@ -70,9 +74,11 @@ def decisions(paths: list[Path], catalog: Catalog) -> list[dict[str, Any]]:
                 if rule == "no-runbook" and planned.reason:
                     own = planned.incident.caused_by_selfheal
                     reason = f"caused by selfheal ({own}); {planned.reason}" if own else planned.reason
-                out.append(
-                    _row(source, planned.entry.name if planned.entry else None, planned.plan, decision, reason, rule)
-                )
+                notify = bool(planned.notify) and decision == "ignore"
+                if notify:
+                    reason = f"a person is told: {planned.notify}"
+                row = _row(source, planned.entry.name if planned.entry else None, planned.plan, decision, reason, rule)
+                out.append({**row, "notify": notify})
     return out
 
 
@@ -80,7 +86,7 @@ def _row(source: str, runbook: str | None, plan: Plan | None, decision: str, rea
     calls = [c.as_dict() for c in plan.calls if c.mutating] if plan is not None and decision in WITH_CALLS else []
     target = plan.target.id if plan is not None and plan.target is not None else None
     row = {"source": source, "runbook": runbook, "target": target, "decision": decision, "reason": reason}
-    return {**row, "calls": calls, "rule": rule}
+    return {**row, "calls": calls, "rule": rule, "notify": False}
 
 
 def _catalog(path: str | None) -> Catalog:
@@ -96,7 +102,8 @@ def _catalog(path: str | None) -> Catalog:
 def _print_table(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         calls = ", ".join(f"{c['service']}.{c['operation']}" for c in row["calls"]) or "-"
-        print(f"{row['source']}  {row['decision']:<17} {row['runbook'] or '-':<15} {row['target'] or '-'}")
+        told = " (a person is told)" if row["notify"] else ""
+        print(f"{row['source']}  {row['decision']:<17} {row['runbook'] or '-':<15} {row['target'] or '-'}{told}")
         print(f"    {row['reason']}\n    calls: {calls}")
 
 
@@ -104,7 +111,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """`runbooks plan`: exit 0, or 2 with a message when a file or the catalog cannot be read."""
     try:
         catalog = _catalog(args.catalog)
-        rows = decisions([Path(f) for f in args.files], catalog)
+        home = (args.account or "", args.region or "") if args.account or args.region else None
+        rows = decisions([Path(f) for f in args.files], catalog, home)
     except (ConfigError, PayloadError) as exc:
         print(f"selfheal runbooks plan: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +149,8 @@ def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     plan.add_argument("files", nargs="+", metavar="EVENT_FILE")
     plan.add_argument("--catalog", help="runbook catalog JSON (default: the built-in catalog)")
     plan.add_argument("--json", action="store_true", help="print one JSON document (contract shape)")
+    plan.add_argument("--account", help="the deployment's account id: events about another are ignored")
+    plan.add_argument("--region", help="the deployment's region: events from another are ignored")
     plan.set_defaults(func=cmd_plan)
     catalog = commands.add_parser("catalog", help="print the runbook catalog as JSON")
     catalog.add_argument("--catalog", help="validate and print this catalog instead of the built-in one")

@@ -9,13 +9,17 @@ variable "runbooks" {
     action      = optional(string)
     description = optional(string, "")
     triggers = list(object({
-      source       = string
-      namespace    = optional(string)
-      metric       = optional(string)
-      dimensions   = optional(list(string))
-      alarm_names  = optional(list(string))
-      types        = optional(list(string))
-      min_severity = optional(number)
+      source           = string
+      namespace        = optional(string)
+      metric           = optional(string)
+      dimensions       = optional(list(string))
+      alarm_names      = optional(list(string))
+      types            = optional(list(string))
+      min_severity     = optional(number)
+      direction        = optional(string)
+      min_threshold    = optional(number)
+      max_threshold    = optional(number)
+      dimension_values = optional(map(list(string)))
     }))
     target = optional(object({ dimension = string }))
     params = optional(object({
@@ -62,9 +66,16 @@ variable "runbooks" {
       approval = true
     },
     {
-      name     = "ec2-retire"
-      triggers = [{ source = "health", types = ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"] }]
-      limits   = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 1, verify_deadline_s = 3600 }
+      name = "ec2-retire"
+      triggers = [{
+        source = "health",
+        types = [
+          "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+          "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+          "AWS_EC2_INSTANCE_STOP_SCHEDULED",
+        ]
+      }]
+      limits = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 1, verify_deadline_s = 3600 }
     },
   ]
 
@@ -81,6 +92,11 @@ variable "runbooks" {
   validation {
     condition     = alltrue(flatten([for r in var.runbooks : [for t in r.triggers : contains(["alarm", "guardduty", "health"], t.source)]]))
     error_message = "runbooks: trigger source must be alarm, guardduty or health."
+  }
+  validation {
+    condition = alltrue(flatten([for r in var.runbooks : [for t in r.triggers :
+    t.direction == null ? true : contains(["above", "below"], t.direction)]]))
+    error_message = "runbooks: a trigger's direction must be above or below."
   }
 }
 
@@ -130,7 +146,17 @@ variable "guardduty_min_severity" {
 }
 
 variable "health_event_types" {
-  description = "AWS Health event type codes that reach the health remediator."
+  description = <<-EOT
+    AWS Health event type codes that reach the health remediator. The retirement and stop codes are
+    ec2-retire's business; the scheduled reboots reach it so that a person is told (no runbook applies).
+  EOT
   type        = list(string)
-  default     = ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"]
+  default = [
+    "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+    "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+    "AWS_EC2_INSTANCE_STOP_SCHEDULED",
+    "AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED",
+    "AWS_EC2_INSTANCE_REBOOT_FLEXIBLE_MAINTENANCE_SCHEDULED",
+    "AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED",
+  ]
 }

@@ -149,7 +149,9 @@ def test_custom_entry_matches_alarm_names_and_carries_params_and_limits() -> Non
     }
     (entry,) = load_catalog(json.dumps(doc))
     assert entry.limits.cooldown_s == 60 and not entry.limits.dry_run and entry.params["execution_timeout_s"] == 600
-    planned = plan_for((entry,), incident("alarm_ec2_cpu"))
+    # (a disk alarm: disk-cleanup's commands repair the root filesystem, never a CPU alarm named web-*)
+    assert plan_for((entry,), incident("alarm_ec2_cpu")).plan is None
+    planned = plan_for((entry,), incident("alarm_cwagent_disk"))
     assert planned.entry == entry
     assert planned.plan.calls[0].params["Parameters"]["commands"] == ["rm -rf /tmp/cache"]
 
@@ -295,8 +297,9 @@ def test_lambda_rollback_points_the_alias_at_the_version_before_the_one_it_serve
 def test_lambda_rollback_needs_an_alias() -> None:
     raw = load_event("alarm_lambda_errors_alias")
     raw["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["Resource"] = "orders"
+    # An unaliased function has nothing to roll back: not the runbook's business, a person is told
     planned = plan_for(CATALOG, parse_event(raw).incident())
-    assert planned.plan.calls == () and "names no alias" in planned.plan.problem
+    assert planned.plan is None and "lambda-function" in planned.reason and "orders" in planned.notify
 
 
 def quarantine(vpc: str = "vpc-1") -> dict:
@@ -526,7 +529,10 @@ def test_triggers_describe_themselves_in_a_few_words() -> None:
     assert entries["ec2-isolate"].describe_trigger() == (
         "guardduty Backdoor:EC2/C&CActivity.B or Backdoor:EC2/C&CActivity.B!DNS severity >= 7"
     )
-    assert entries["ec2-retire"].describe_trigger() == "health AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
+    assert entries["ec2-retire"].describe_trigger() == (
+        "health AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED or AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
+        " or AWS_EC2_INSTANCE_STOP_SCHEDULED"
+    )
 
 
 def test_fleet_size_is_read_for_groups_and_clusters() -> None:

@@ -50,6 +50,32 @@ EXPECTED = {
     "guardduty_sample": (None, None, "ignore", []),
     "health_instance_retirement": ("ec2-retire", I2, "act", ["ec2.stop_instances", "ec2.start_instances"]),
     "health_instance_retirement_closed": ("ec2-retire", I2, "ignore", []),
+    # the meaning of a signal decides (tests/unit/test_runbook_meaning.py holds why, per fixture)
+    "alarm_cwagent_disk_data_volume": (None, None, "ignore", []),
+    "alarm_cwagent_disk_root_by_device": ("disk-cleanup", I1, "act", ["ssm.send_command"]),
+    "alarm_ec2_cpu_above_50": (None, None, "ignore", []),
+    "alarm_ec2_cpu_anomaly_above": ("ec2-reboot", I1, "act", ["ec2.reboot_instances"]),
+    "alarm_ec2_cpu_anomaly_above_low_band": (None, None, "ignore", []),
+    "alarm_ec2_cpu_anomaly_below": (None, None, "ignore", []),
+    # no --account/--region given: the offline planner cannot tell the event is another account's
+    "alarm_ec2_cpu_foreign_account": ("ec2-reboot", I1, "act", ["ec2.reboot_instances"]),
+    "alarm_ec2_cpu_high_sustained": ("ec2-reboot", I1, "act", ["ec2.reboot_instances"]),
+    "alarm_ec2_cpu_low_idle": (None, None, "ignore", []),
+    "alarm_ec2_cpu_missing_data": (None, None, "ignore", []),
+    "alarm_ec2_cpu_set_alarm_state": (None, None, "ignore", []),
+    "alarm_ec2_cpu_spike_one_minute": (None, None, "ignore", []),
+    "alarm_ecs_cluster_memory": (None, None, "ignore", []),
+    "alarm_lambda_errors_canary_alias": ("lambda-rollback", "orders:canary", "act", ["lambda.update_alias"]),
+    "alarm_lambda_errors_unaliased": (None, None, "ignore", []),
+    "alarm_lambda_errors_version": (None, None, "ignore", []),
+    "alarm_system_linux_disk_data_volume": (None, None, "ignore", []),
+    "guardduty_sample_flag_text": (None, None, "ignore", []),
+    "guardduty_sample_value_form": (None, None, "ignore", []),
+    "health_instance_stop": ("ec2-retire", I2, "act", ["ec2.stop_instances", "ec2.start_instances"]),
+    "health_persistent_retirement": ("ec2-retire", I2, "act", ["ec2.stop_instances", "ec2.start_instances"]),
+    "health_reboot_flexible_maintenance": (None, None, "ignore", []),
+    "health_reboot_maintenance": (None, None, "ignore", []),
+    "health_retirement_past_deadline": ("ec2-retire", None, "escalate", []),
 }
 
 
@@ -76,7 +102,8 @@ def test_every_fixture_gets_its_decision_in_the_contract_shape() -> None:
     assert [d["source"] for d in decisions] == [f"{f}:0" for f in files]
     got = {}
     for d in decisions:
-        assert set(d) == {"source", "runbook", "target", "decision", "reason", "calls"}
+        # the contract's keys, and its extension: whether a person is told about an ignore
+        assert set(d) == {"source", "runbook", "target", "decision", "reason", "calls", "notify"}
         assert d["decision"] in {"act", "awaiting_approval", "escalate", "ignore"} and d["reason"]
         assert all(set(c) == {"service", "operation", "params"} for c in d["calls"])
         name = d["source"].rsplit("/", 1)[1].removesuffix(".json:0")
@@ -149,14 +176,14 @@ def test_a_custom_catalog_is_used_and_everything_in_it_is_taken_as_enabled(tmp_p
                         "action": "disk-cleanup",
                         "dry_run": True,
                         "approval": False,
-                        "triggers": [{"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization"}],
+                        "triggers": [{"source": "alarm", "namespace": "CWAgent", "metric": "disk_used_percent"}],
                         "params": {"commands": ["echo hi"]},
                     }
                 ]
             }
         )
     )
-    (d,) = plan_json(str(EVENTS / "alarm_ec2_cpu.json"), extra=("--catalog", str(catalog)))
+    (d,) = plan_json(str(EVENTS / "alarm_cwagent_disk.json"), extra=("--catalog", str(catalog)))
     assert (d["runbook"], d["decision"]) == ("web-disk", "act")
     assert d["calls"][0]["params"]["Parameters"]["commands"] == ["echo hi"]
 

@@ -110,7 +110,7 @@ class RunbookPlanner:
         """
         planned, facts, size = self.planned(incident)
         if planned.plan is None:
-            return Proposal(planned.incident)
+            return Proposal(planned.incident, notify=planned.notify)
         entry = planned.entry
         limits = entry.limits if entry is not None else Limits()
         before = runbooks.before_for(entry, facts) if entry is not None and facts else {}

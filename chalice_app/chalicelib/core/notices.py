@@ -29,6 +29,7 @@ _HEADLINES = {
     "escalate": "🚨 {runbook} on {resource} needs a human",
     "failed": "❌ {runbook} failed on {resource}",
     "healed": "💚 {resource} healed after {runbook}",
+    "notify": "👀 {resource} needs a look: no runbook applies",
 }
 PUBLISHED = frozenset(_HEADLINES)
 # Chatbot limits the title and description; keep each message readable at a glance.

@@ -19,6 +19,8 @@ not an EventBridge event of these sources raises PayloadError.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -28,7 +30,7 @@ from chalicelib.core.runbooks.plan import Incident
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 ALARM = ("aws.cloudwatch", "CloudWatch Alarm State Change")
 FINDING = ("aws.guardduty", "GuardDuty Finding")
@@ -43,6 +45,47 @@ RESOURCE_DIMENSIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("Resource",), "{Resource}"),
     (("FunctionName",), "{FunctionName}"),
     (("AutoScalingGroupName",), "asg:{AutoScalingGroupName}"),
+    (("ClusterName",), "{ClusterName}"),
+)
+# What kind of resource a metric's dimensions are about (a runbook declares the kinds it repairs): an
+# ECS metric with ClusterName alone is about the cluster, not a service; a Lambda metric's Resource
+# is "function:alias" for an alias, "function:3" for a version, the bare name for the function.
+INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+
+# The alarm's comparison operator → the side of the threshold (or band) that is breaching.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+OPERATORS: dict[str, tuple[str, bool]] = {
+    "GreaterThanOrEqualToThreshold": ("above", False),
+    "GreaterThanThreshold": ("above", False),
+    "LessThanThreshold": ("below", False),
+    "LessThanOrEqualToThreshold": ("below", False),
+    "GreaterThanUpperThreshold": ("above", True),
+    "LessThanLowerThreshold": ("below", True),
+    "LessThanLowerOrGreaterThanUpperThreshold": ("outside band", True),
+}
+# CloudWatch's reason sentence names the operator when the configuration in the event does not, in
+# the forms "was greater than or equal to the threshold (80.0)", "was not less than the threshold
+# (2.0)" and "was less than the lower thresholds [0.02] or greater than the upper thresholds [0.30]".
+_STATIC_SENTENCE = re.compile(
+    r"(?:was|were) (?:not )?(greater than or equal to|greater than|less than or equal to|less than) the threshold"
+    r"(?: \(([-+0-9.eE]+)\))?"
+)
+_STATIC_WORDS = {
+    "greater than or equal to": "GreaterThanOrEqualToThreshold",
+    "greater than": "GreaterThanThreshold",
+    "less than": "LessThanThreshold",
+    "less than or equal to": "LessThanOrEqualToThreshold",
+}
+_BOTH_BANDS = re.compile(
+    r"(?:was|were) (?:not )?less than the lower thresholds.*(?:not )?greater than the upper thresholds"
+)
+_UPPER_BAND = re.compile(r"(?:was|were) (?:not )?greater than the upper thresholds")
+_LOWER_BAND = re.compile(r"(?:was|were) (?:not )?less than the lower thresholds")
+_OUT_OF = re.compile(r"(\d+) out of the last (\d+) datapoints?")
+_PLAIN_COUNT = re.compile(r"Crossed: (\d+) datapoints? \[")
+_MINIMUM = re.compile(r"minimum (\d+) datapoints? for")
+_MISSING = re.compile(
+    r"no datapoints were received for (\d+) periods? and (\d+) missing datapoints? (?:was|were) treated as \[(\w+)\]"
 )
 
 
@@ -58,12 +101,153 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _truthy(value: Any) -> bool:
+    """JSON true, or the text "true" in any case (GuardDuty writes both)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
 def resource_of(dimensions: Mapping[str, str]) -> str:
     """The resource id a metric's dimensions name, or '' when they name none selfheal knows."""
     for names, template in RESOURCE_DIMENSIONS:
         if all(dimensions.get(n) for n in names):
             return template.format(**{n: dimensions[n] for n in names})
     return ""
+
+
+def resource_kind(dimensions: Mapping[str, str]) -> str:
+    """What the dimensions are about: ec2-instance, ecs-service, ecs-cluster, lambda-alias,
+    lambda-version, lambda-function, asg; '' for none selfheal knows."""
+    if dimensions.get("InstanceId"):
+        return "ec2-instance"
+    if dimensions.get("ClusterName"):
+        return "ecs-service" if dimensions.get("ServiceName") else "ecs-cluster"
+    qualifier = dimensions.get("Resource", "")
+    if qualifier:
+        _, colon, alias = qualifier.partition(":")
+        if not colon:
+            return "lambda-function"
+        return "lambda-version" if alias.isdigit() or alias == "$LATEST" else "lambda-alias"
+    if dimensions.get("FunctionName"):
+        return "lambda-function"
+    return "asg" if dimensions.get("AutoScalingGroupName") else ""
+
+
+def _whole(value: Any) -> int | None:
+    """A positive whole number (a period, a count), None for anything else."""
+    number = _number(value)
+    return int(number) if number is not None and number > 0 and number == int(number) else None
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from JSON or the reason sentence (None for anything else)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _numbers(value: Any) -> tuple[float, ...]:
+    return tuple(n for n in (_number(v) for v in _list(value)) if n is not None)
+
+
+@dataclass(frozen=True)
+class AlarmMeaning:
+    """What an alarm says is wrong, read from the event: the side of its threshold that breached, and how.
+
+    ``comparison`` is the alarm's operator when the event tells it (its configuration, or CloudWatch's
+    reason sentence), '' otherwise. ``direction`` is the operator's side: ``above``, ``below``,
+    ``outside band`` (anomaly alarm breaching on either side) or ``unknown``. ``breached`` is the
+    side that did breach: the direction, or for an outside-band anomaly alarm the side the
+    datapoints in ``reasonData`` fall on against the band (``unknown`` without them). ``level`` is
+    the value called too high or too low: the threshold, or the band's edge on the breached side.
+    """
+
+    comparison: str = ""
+    direction: str = "unknown"
+    breached: str = "unknown"
+    anomaly: bool = False
+    threshold: float | None = None
+    level: float | None = None
+    statistic: str = ""
+    period: int | None = None
+    datapoints: tuple[float, ...] = ()
+    lower_band: tuple[float, ...] = ()
+    upper_band: tuple[float, ...] = ()
+    breaching_datapoints: int | None = None  # how many datapoints breached ("2 out of the last 3")
+    evaluated_datapoints: int | None = None
+    datapoints_to_alarm: int | None = None
+    treat_missing_data: str = ""  # breaching / notBreaching / ignore / missing, when the event tells
+    missing_data_breached: bool = False  # the alarm fired on missing datapoints treated as breaching
+
+    @property
+    def breach_seconds(self) -> int | None:
+        """How long the metric breached: breaching datapoints × period (None when either is unknown)."""
+        if self.breaching_datapoints is None or self.period is None:
+            return None
+        return self.breaching_datapoints * self.period
+
+    def as_facts(self) -> dict[str, Any]:
+        """The meaning as incident facts (plain JSON values)."""
+        return {
+            "comparison": self.comparison,
+            "direction": self.direction,
+            "breached": self.breached,
+            "anomaly": self.anomaly,
+            "threshold": self.threshold,
+            "level": self.level,
+            "statistic": self.statistic,
+            "period": self.period,
+            "datapoints": list(self.datapoints),
+            "band": {"lower": list(self.lower_band), "upper": list(self.upper_band)} if self.anomaly else {},
+            "breaching_datapoints": self.breaching_datapoints,
+            "evaluated_datapoints": self.evaluated_datapoints,
+            "datapoints_to_alarm": self.datapoints_to_alarm,
+            "breach_seconds": self.breach_seconds,
+            "treat_missing_data": self.treat_missing_data,
+            "missing_data_breached": self.missing_data_breached,
+        }
+
+
+def _operator_in(reason: str) -> tuple[str, float | None]:
+    """(operator, threshold) CloudWatch's reason sentence names; ('', None) when it names none."""
+    if _BOTH_BANDS.search(reason):
+        return "LessThanLowerOrGreaterThanUpperThreshold", None
+    if _UPPER_BAND.search(reason):
+        return "GreaterThanUpperThreshold", None
+    if _LOWER_BAND.search(reason):
+        return "LessThanLowerThreshold", None
+    found = _STATIC_SENTENCE.search(reason)
+    if found:
+        return _STATIC_WORDS[found.group(1)], _number(found.group(2))
+    return "", None
+
+
+def _side_of_band(points: Sequence[float], lower: Sequence[float], upper: Sequence[float]) -> str:
+    """The side of the band the datapoints left it on: above, below, or unknown (none or both)."""
+    sides = set()
+    for value, low, high in zip(points, lower, upper, strict=False):
+        if value > high:
+            sides.add("above")
+        elif value < low:
+            sides.add("below")
+    return sides.pop() if len(sides) == 1 else "unknown"
+
+
+def _counts(reason: str) -> tuple[int | None, int | None, int | None]:
+    """(breaching, evaluated, datapoints to alarm) as the reason sentence states them."""
+    out_of, plain, minimum = _OUT_OF.search(reason), _PLAIN_COUNT.search(reason), _MINIMUM.search(reason)
+    breaching = evaluated = None
+    if out_of:
+        breaching, evaluated = int(out_of.group(1)), int(out_of.group(2))
+    elif plain:
+        breaching = evaluated = int(plain.group(1))
+    return breaching, evaluated, int(minimum.group(1)) if minimum else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +260,8 @@ class MetricInput:
     dimensions: Mapping[str, str] = field(default_factory=dict)
     expression: str = ""
     return_data: bool = True
+    stat: str = ""
+    period: int | None = None
 
     @property
     def resource(self) -> str:
@@ -88,10 +274,26 @@ class EventBridgeEvent:
 
     source_name = ""
 
-    def __init__(self, raw: Mapping[str, Any], *, principal: str = DEFAULT_PRINCIPAL) -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], *, principal: str = DEFAULT_PRINCIPAL, home: tuple[str, str] | None = None
+    ) -> None:
         self.raw = raw
         # Prefix of selfheal's own IAM principals (loop protection).
         self.principal = principal
+        # (account, region) of the deployment; an event about another one is never acted on.
+        self.home = home
+
+    def foreign(self) -> str:
+        """Why the event is about another account or region than the deployment's ('' when it is ours,
+        or when the deployment's are not known: the offline planner)."""
+        if self.home is None:
+            return ""
+        account, region = self.home
+        if account and self.account != account:
+            return f"the event is about account {self.account or '(none)'}, this deployment runs in {account}"
+        if region and self.region != region:
+            return f"the event comes from region {self.region or '(none)'}, this deployment runs in {region}"
+        return ""
 
     @property
     def event_id(self) -> str:
@@ -228,6 +430,8 @@ class AlarmStateChange(EventBridgeEvent):
                     dimensions=dims,
                     expression=_str(entry.get("expression")),
                     return_data=bool(entry.get("returnData", True)),
+                    stat=_str(_dict(entry.get("metricStat")).get("stat")),
+                    period=_whole(_dict(entry.get("metricStat")).get("period")),
                 )
             )
         return tuple(out)
@@ -236,6 +440,58 @@ class AlarmStateChange(EventBridgeEvent):
     def stats(self) -> tuple[MetricInput, ...]:
         """The inputs that are metrics (not expressions)."""
         return tuple(m for m in self.metrics if m.namespace and m.metric_name)
+
+    @cached_property
+    def meaning(self) -> AlarmMeaning:
+        """What the alarm says is wrong: its operator, side, threshold or band, and the datapoints."""
+        config, data, reason = self.configuration, self.reason_data, self.reason
+        operator = _str(config.get("comparisonOperator"))
+        said, said_threshold = _operator_in(reason)
+        operator = operator if operator in OPERATORS else said
+        direction, band = OPERATORS.get(operator, ("unknown", False))
+        lower, upper = _numbers(data.get("recentLowerThresholds")), _numbers(data.get("recentUpperThresholds"))
+        anomaly = band or bool(lower or upper) or any(
+            m.expression.replace(" ", "").upper().startswith("ANOMALY_DETECTION_BAND(") for m in self.metrics
+        )
+        points = _numbers(data.get("recentDatapoints"))
+        breached = direction
+        if anomaly and direction in ("outside band", "unknown"):
+            breached = _side_of_band(points, lower, upper)
+        threshold = None
+        if not anomaly:
+            threshold = _number(config.get("threshold"))
+            threshold = _number(data.get("threshold")) if threshold is None else threshold
+            threshold = said_threshold if threshold is None else threshold
+        level = threshold
+        if anomaly and breached == "above" and upper:
+            level = max(upper)
+        elif anomaly and breached == "below" and lower:
+            level = min(lower)
+        single = self.stats[0] if len(self.stats) == 1 else None
+        breaching, evaluated, minimum = _counts(reason)
+        missing = _MISSING.search(reason)
+        treat = _str(config.get("treatMissingData"))
+        if missing and not treat:
+            word = missing.group(3)
+            treat = word[:1].lower() + word[1:]
+        return AlarmMeaning(
+            comparison=operator,
+            direction=direction,
+            breached=breached,
+            anomaly=anomaly,
+            threshold=threshold,
+            level=level,
+            statistic=_str(data.get("statistic")) or (single.stat if single else ""),
+            period=_whole(data.get("period")) or (single.period if single else None),
+            datapoints=points,
+            lower_band=lower,
+            upper_band=upper,
+            breaching_datapoints=0 if missing and breaching is None else breaching,
+            evaluated_datapoints=_whole(config.get("evaluationPeriods")) or evaluated,
+            datapoints_to_alarm=_whole(config.get("datapointsToAlarm")) or minimum,
+            treat_missing_data=treat,
+            missing_data_breached=bool(missing) and treat == "breaching",
+        )
 
     def _subject(self) -> tuple[str, str]:
         pairs = list(dict.fromkeys((m.namespace, m.metric_name) for m in self.stats))
@@ -259,6 +515,11 @@ class AlarmStateChange(EventBridgeEvent):
             return named, f"metric-math alarm {self.alarm_name!r} names {len(named)} resources: {', '.join(named)}"
         return named, ""
 
+    def _kind(self, resources: tuple[str, ...]) -> str:
+        """The kind of resource the alarm's metrics are about ('' when none, or several kinds)."""
+        kinds = {resource_kind(m.dimensions) for m in self.stats}
+        return kinds.pop() if resources and len(kinds) == 1 else ""
+
     def incident(self) -> Incident:
         """Identity = alarm ARN + state timestamp; ALARM/INSUFFICIENT_DATA open, OK resolved."""
         # A redelivered event repeats the state timestamp; a new transition (flapping) has a new one.
@@ -272,6 +533,7 @@ class AlarmStateChange(EventBridgeEvent):
             subject=f"{namespace}/{metric}" if metric else "",
             resources=resources,
             ambiguity=ambiguity,
+            never_act=self.foreign(),
             facts={
                 "alarm_name": self.alarm_name,
                 "alarm_arn": self.alarm_arn,
@@ -284,6 +546,8 @@ class AlarmStateChange(EventBridgeEvent):
                 "metric_dimensions": [dict(m.dimensions) for m in self.stats],
                 "reason": self.reason,
                 "reason_data": self.reason_data,
+                "resource_kind": self._kind(resources),
+                **self.meaning.as_facts(),
             },
             **self._envelope(),
         )
@@ -328,9 +592,22 @@ class GuardDutyFinding(EventBridgeEvent):
 
     @property
     def is_sample(self) -> bool:
-        """A sample finding GuardDuty generated on request (``additionalInfo.sample``): never act."""
-        sample = _dict(self.service.get("additionalInfo")).get("sample")
-        return sample is True or sample == "true"
+        """A sample finding GuardDuty generated on request: never act, never page.
+
+        Documented in two forms: ``service.additionalInfo.sample`` (true, or the text "true" in any
+        case), and ``additionalInfo = {"value": "<JSON text>", "type": "default"}`` whose JSON text
+        holds ``"sample": true``.
+        """
+        info = _dict(self.service.get("additionalInfo"))
+        if _truthy(info.get("sample")):
+            return True
+        value = info.get("value")
+        if isinstance(value, str) and value:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return False
+        return isinstance(value, dict) and _truthy(value.get("sample"))
 
     @property
     def is_archived(self) -> bool:
@@ -389,11 +666,11 @@ class GuardDutyFinding(EventBridgeEvent):
         if is_own_principal(self.api_caller, self.principal):
             own = f"the finding is about API calls of selfheal's own principal {self.api_caller}"
         own = own or marked_by_selfheal(self.instance_tags)
-        never = ""
+        never = self.foreign()
         if self.is_sample:
-            never = "GuardDuty sample finding (service.additionalInfo.sample is true)"
+            never = "GuardDuty sample finding (service.additionalInfo says sample: true)"
         elif self.is_archived:
-            never = "the finding is archived"
+            never = never or "the finding is archived"
         ambiguity = ""
         if self.resource_type == "Instance" and not self.instance_id:
             ambiguity = "the finding names no instance id"
@@ -408,6 +685,8 @@ class GuardDutyFinding(EventBridgeEvent):
             caused_by_selfheal=own,
             never_act=never,
             facts={
+                "resource_kind": "ec2-instance" if INSTANCE_ID.match(self.instance_id) else "",
+                "sample": self.is_sample,
                 "finding_id": self.finding_id,
                 "finding_arn": self.finding_arn,
                 "severity": self.severity,
@@ -483,7 +762,9 @@ class HealthEvent(EventBridgeEvent):
             resources=(entity,) if entity else (),
             ambiguity=ambiguity,
             caused_by_selfheal=marked_by_selfheal(tags),
+            never_act=self.foreign(),
             facts={
+                "resource_kind": "ec2-instance" if INSTANCE_ID.match(entity) else "",
                 "event_arn": self.event_arn,
                 "service": self.service,
                 "category": self.category,
@@ -518,8 +799,13 @@ VIEWS: dict[tuple[str, str], type[EventBridgeEvent]] = {
 }
 
 
-def parse_event(raw: Any, *, principal: str = DEFAULT_PRINCIPAL) -> EventBridgeEvent:
-    """The view for ``raw`` by its ``source`` and ``detail-type``; PayloadError for any other event."""
+def parse_event(
+    raw: Any, *, principal: str = DEFAULT_PRINCIPAL, home: tuple[str, str] | None = None
+) -> EventBridgeEvent:
+    """The view for ``raw`` by its ``source`` and ``detail-type``; PayloadError for any other event.
+
+    ``home`` is the deployment's (account, region): an event about another one never acts.
+    """
     if not isinstance(raw, dict):
         raise PayloadError(f"an EventBridge event is a JSON object, not {type(raw).__name__}")
     key = (_str(raw.get("source")), _str(raw.get("detail-type")))
@@ -528,4 +814,4 @@ def parse_event(raw: Any, *, principal: str = DEFAULT_PRINCIPAL) -> EventBridgeE
         raise PayloadError(f"not an event selfheal handles: source={key[0]!r} detail-type={key[1]!r}")
     if not isinstance(raw.get("detail"), dict):
         raise PayloadError(f"{key[1]} event {raw.get('id')!r} has no detail object")
-    return view(raw, principal=principal)
+    return view(raw, principal=principal, home=home)

@@ -104,6 +104,9 @@ class Remediate:
         if decision == "act" and proposal.plan is not None:
             decision, reason = self.execute(record, proposal.plan)
         self.announce(record, decision, proposal.incident.subject, reason)
+        if decision == "ignore" and record.rule == "no-runbook" and proposal.notify:
+            # A signal about a resource selfheal knows that no runbook applies to: told, not silent.
+            self.announce(record, "notify", proposal.incident.subject, proposal.notify)
         self._metrics.count(f"Runbook{_camel(decision)}")
         if decision == "healed" and "time_to_heal_ms" in record.after:
             # EMF has one unit per metric: this one's values are seconds (the dashboard says so).

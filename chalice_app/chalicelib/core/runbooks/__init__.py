@@ -43,12 +43,18 @@ class Planned:
     resource and matches no runbook gets a plan with a ``problem`` and no runbook, so it escalates
     instead of being dropped. ``incident`` carries ``caused_by_selfheal`` when the facts show selfheal's
     mark on the target (alarm events cannot show it; see core/runbooks/loop.py).
+
+    ``notify`` is set (the sentence a person reads) when no runbook applies to an open signal about
+    one resource selfheal knows (an instance, an ECS service or cluster, a Lambda function): nothing
+    is done, and a person is told instead of nobody. Never for a sample, archived, foreign or
+    resolved signal, nor for selfheal's own.
     """
 
     entry: RunbookEntry | None
     incident: Incident
     plan: Plan | None
     reason: str = ""
+    notify: str = ""
 
 
 def module(entry: RunbookEntry) -> ModuleType:
@@ -70,6 +76,7 @@ __all__ = [
     "RUNBOOKS",
     "Planned",
     "before_for",
+    "notify_only",
     "fleet_reads_for",
     "fleet_size",
     "followup_for",
@@ -112,6 +119,19 @@ def verified_for(plan: Plan, facts: Mapping[str, Any]) -> bool:
     return bool(RUNBOOKS[plan.runbook].verified(plan, facts))
 
 
+def notify_only(incident: Incident, why: str) -> str:
+    """The notice for an open signal about one known resource that no runbook applies to ('' for none)."""
+    kind = str(incident.facts.get("resource_kind") or "")
+    if incident.never_act or incident.caused_by_selfheal or incident.state != "open" or not kind:
+        return ""
+    if incident.source == "alarm" and incident.facts.get("state_value") != "ALARM":
+        return ""
+    if len(incident.resources) != 1 or incident.ambiguity:
+        return ""
+    what = incident.subject or incident.source
+    return f"{what} on {kind} {incident.resources[0]}: nothing done, no runbook applies ({why})"
+
+
 def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping[str, Any] | None = None) -> Planned:
     """Match ``incident`` in ``catalog`` and plan it with ``facts`` (None: no reads were made)."""
     entry, why = explain(catalog, incident)
@@ -121,7 +141,7 @@ def plan_for(catalog: Sequence[RunbookEntry], incident: Incident, facts: Mapping
         alarm_open = incident.source == "alarm" and incident.facts.get("state_value") == "ALARM"
         if alarm_open and incident.ambiguity and not incident.never_act:
             return Planned(None, incident, Plan(runbook="", target=None, problem=incident.ambiguity), why)
-        return Planned(None, incident, None, why)
+        return Planned(None, incident, None, why, notify_only(incident, why))
     incident = entry.target_of(incident)
     # Alarm events carry no resource tags: selfheal's mark is seen only once the facts are read.
     if facts is not None and not incident.caused_by_selfheal:

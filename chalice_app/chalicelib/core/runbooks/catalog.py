@@ -16,9 +16,16 @@ path, so operators change runbooks without changing code::
     ]}
 
 Triggers: ``alarm`` (``namespace`` + ``metric``, optional ``dimensions`` the metric must carry,
-optional ``alarm_names`` globs), ``guardduty`` (``types``: finding types, ``*`` globs;
-``min_severity``), ``health`` (``types``: event type codes). The first entry whose trigger matches
-wins. How the target is found: by default from the alarm's dimensions (an instance from
+optional ``alarm_names`` globs, ``direction`` "above"/"below" (the side the alarm breached),
+``min_threshold``/``max_threshold`` (bounds on the alarm's threshold, or its band's edge for an
+anomaly alarm), ``dimension_values`` ({"path": ["/"]}: each named dimension has one of the
+values, ``*`` globs)), ``guardduty`` (``types``: finding types, ``*`` globs; ``min_severity``),
+``health`` (``types``: event type codes). Every condition a trigger states must hold: naming alarms
+narrows a metric trigger, it never widens it; a trigger with ``alarm_names`` alone matches by name.
+Then the runbook's own ``MATCHES`` (core/runbooks/conditions.py) must hold too: a catalog can
+narrow what a runbook repairs, never widen it (ec2-reboot never reboots on an idle alarm). The
+first entry whose trigger and runbook match wins. How the target is found: by default from the
+alarm's dimensions (an instance from
 ``InstanceId``, an ECS service from ``ClusterName``+``ServiceName``, a Lambda alias from ``Resource``;
 the runbook's ``TARGET`` names the kind it needs), from the finding's instance, from the Health
 entity; an entry's ``target.dimension`` names another dimension that holds the resource id (a
@@ -29,10 +36,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.runbooks.conditions import (
+    DIRECTIONS,
+    dimension_mismatch,
+    direction_mismatch,
+    level_mismatch,
+)
 from chalicelib.core.runbooks.plan import Incident, Limits
 from chalicelib.errors import ConfigError
 
@@ -43,7 +57,10 @@ SOURCES = ("alarm", "guardduty", "health")
 LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
 ENTRY_KEYS = {"name", "action", "description", "triggers", "target", "params", "limits", "approval", "dry_run"}
 TRIGGER_KEYS = {
-    "alarm": {"source", "namespace", "metric", "dimensions", "alarm_names"},
+    "alarm": {
+        "source", "namespace", "metric", "dimensions", "alarm_names", "direction", "min_threshold", "max_threshold",
+        "dimension_values",
+    },
     "guardduty": {"source", "types", "min_severity"},
     "health": {"source", "types"},
 }
@@ -60,6 +77,11 @@ class Trigger:
     alarm_names: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     min_severity: float = 0.0
+    direction: str = ""
+    min_threshold: float | None = None
+    max_threshold: float | None = None
+    # dimension name → accepted values (globs), as (name, values) pairs so the trigger stays hashable
+    dimension_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def describe(self) -> str:
         """The trigger in a few words, e.g. ``alarm AWS/EC2 CPUUtilization [InstanceId]``."""
@@ -67,9 +89,25 @@ class Trigger:
             words = [f"{self.namespace} {self.metric}" if self.metric else ""]
             words += [f"[{', '.join(self.dimensions)}]" if self.dimensions else ""]
             words += [f"named {' or '.join(self.alarm_names)}" if self.alarm_names else ""]
+            words += [self.direction]
+            words += [f">= {self.min_threshold:g}" if self.min_threshold is not None else ""]
+            words += [f"<= {self.max_threshold:g}" if self.max_threshold is not None else ""]
+            words += [f"{k}={'|'.join(v)}" for k, v in self.dimension_values]
         else:
             words = [" or ".join(self.types), f"severity >= {self.min_severity:g}" if self.min_severity else ""]
         return " ".join(w for w in (self.source, *words) if w)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The trigger in the catalog's JSON shape (unset fields left out)."""
+        out: dict[str, Any] = {"source": self.source}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "source" or value in (None, "", ()) or (f.name == "min_severity" and not value):
+                continue
+            if f.name == "dimension_values":
+                value = {k: list(v) for k, v in value}
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
     def mismatch(self, incident: Incident) -> str:
         """Why ``incident`` does not match this trigger ('' when it does)."""
@@ -77,7 +115,7 @@ class Trigger:
             return f"source {incident.source} is not {self.source}"
         facts = incident.facts
         if self.source == "alarm":
-            return self._alarm_mismatch(facts)
+            return self._alarm_mismatch(incident)
         if self.types and not any(fnmatchcase(incident.subject, t) for t in self.types):
             return f"type {incident.subject!r} is not one of {list(self.types)}"
         severity = float(facts.get("severity", 0) or 0)
@@ -85,18 +123,26 @@ class Trigger:
             return f"severity {severity:g} is below {self.min_severity:g}"
         return ""
 
-    def _alarm_mismatch(self, facts: Mapping[str, Any]) -> str:
+    def _alarm_mismatch(self, incident: Incident) -> str:
+        # Every condition the trigger states must hold (names narrow a metric trigger, never widen it).
+        facts = incident.facts
         name = str(facts.get("alarm_name", ""))
-        if self.alarm_names and any(fnmatchcase(name, g) for g in self.alarm_names):
-            return ""
-        metric = (facts.get("namespace"), facts.get("metric"))
-        if not metric[1]:
-            return "the alarm has no metric"
-        if not self.namespace or metric != (self.namespace, self.metric):
-            return f"metric {metric[0]}/{metric[1]} is not {self.namespace}/{self.metric}"
+        if self.alarm_names and not any(fnmatchcase(name, g) for g in self.alarm_names):
+            return f"alarm {name[:200]!r} is not named {' or '.join(self.alarm_names)}"
+        if self.metric:
+            metric = (facts.get("namespace"), facts.get("metric"))
+            if not metric[1]:
+                return "the alarm has no metric"
+            if metric != (self.namespace, self.metric):
+                return f"metric {metric[0]}/{metric[1]} is not {self.namespace}/{self.metric}"
         dims = facts.get("dimension_names") or list(facts.get("dimensions") or {})
         missing = [d for d in self.dimensions if d not in dims]
-        return f"the metric lacks dimension(s) {missing}" if missing else ""
+        if missing:
+            return f"the metric lacks dimension(s) {missing}"
+        values = (dict(self.dimension_values),) if self.dimension_values else ()
+        return dimension_mismatch(values, facts) or direction_mismatch(incident, self.direction) or (
+            "" if incident.state == "resolved" else level_mismatch(facts, self.min_threshold, self.max_threshold)
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +174,22 @@ class RunbookEntry:
             )
         return dataclasses.replace(incident, resources=named, ambiguity=ambiguity)
 
+    def meaning_mismatch(self, incident: Incident, trigger: Trigger) -> str:
+        """Why ``incident`` is not the business of the entry's runbook ('' when it is): its ``MATCHES``,
+        with the trigger's threshold bounds. An entry naming its own target dimension says what the
+        metric is about, so the resource kind and metric are not checked."""
+        from chalicelib.core.runbooks import RUNBOOKS  # the runbook modules import this module
+
+        condition = getattr(RUNBOOKS[self.action], "MATCHES", None)
+        if condition is None:
+            return ""
+        custom = bool(self.target_dimension)
+        if custom:
+            condition = dataclasses.replace(condition, kinds=(), metrics=())
+        return condition.mismatch(
+            self.target_of(incident), min_level=trigger.min_threshold, max_level=trigger.max_threshold, kind=not custom
+        )
+
     def describe_trigger(self) -> str:
         """Every trigger of the entry in a few words, ``|`` between them."""
         return " | ".join(t.describe() for t in self.triggers)
@@ -139,14 +201,7 @@ class RunbookEntry:
             "name": self.name,
             "action": self.action,
             "description": self.description,
-            "triggers": [
-                {
-                    k: list(v) if isinstance(v, tuple) else v
-                    for k, v in dataclasses.asdict(t).items()
-                    if v or k == "source"
-                }
-                for t in self.triggers
-            ],
+            "triggers": [t.as_dict() for t in self.triggers],
             **({"target": {"dimension": self.target_dimension}} if self.target_dimension else {}),
             "params": dict(self.params),
             "limits": {k: v for k, v in limits.items() if k not in ("approval", "dry_run")},
@@ -168,6 +223,36 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _finite(value: Any, where: str, what: str = "a number") -> float:
+    """A finite JSON number (Python's json reads NaN, Infinity and 1e400 as floats: refused here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, f"must be {what}, not {value!r}")
+    if not math.isfinite(value):
+        raise _fail(where, f"must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _alarm_fields(raw: Mapping[str, Any], where: str, kwargs: dict[str, Any]) -> None:
+    """The alarm trigger's meaning fields: direction, threshold bounds, dimension values."""
+    if "direction" in raw:
+        if raw["direction"] not in DIRECTIONS:
+            raise _fail(f"{where}.direction", f"must be one of {list(DIRECTIONS)}, not {raw['direction']!r}")
+        kwargs["direction"] = raw["direction"]
+    for key in ("min_threshold", "max_threshold"):
+        if key in raw:
+            kwargs[key] = _finite(raw[key], f"{where}.{key}")
+    low, high = kwargs.get("min_threshold"), kwargs.get("max_threshold")
+    if low is not None and high is not None and low > high:
+        raise _fail(f"{where}.max_threshold", f"is below min_threshold ({high:g} < {low:g})")
+    if "dimension_values" in raw:
+        values = raw["dimension_values"]
+        if not isinstance(values, dict) or not values:
+            raise _fail(f"{where}.dimension_values", 'must be an object like {"path": ["/"]}')
+        kwargs["dimension_values"] = tuple(
+            (str(k), _strings(v, f"{where}.dimension_values.{k}")) for k, v in sorted(values.items())
+        )
+
+
 def _trigger(raw: Any, where: str) -> Trigger:
     if not isinstance(raw, dict):
         raise _fail(where, "must be an object")
@@ -187,11 +272,13 @@ def _trigger(raw: Any, where: str) -> Trigger:
         if key in raw:
             kwargs[key] = _strings(raw[key], f"{where}.{key}")
     if "min_severity" in raw:
-        if not isinstance(raw["min_severity"], int | float) or isinstance(raw["min_severity"], bool):
-            raise _fail(f"{where}.min_severity", "must be a number")
-        kwargs["min_severity"] = float(raw["min_severity"])
+        kwargs["min_severity"] = _finite(raw["min_severity"], f"{where}.min_severity")
+    if source == "alarm":
+        _alarm_fields(raw, where, kwargs)
     if source == "alarm" and not kwargs.get("alarm_names") and not (kwargs.get("namespace") and kwargs.get("metric")):
         raise _fail(where, "an alarm trigger needs namespace and metric (or alarm_names)")
+    if bool(kwargs.get("namespace")) != bool(kwargs.get("metric")):
+        raise _fail(where, "namespace and metric go together")
     if source != "alarm" and not kwargs.get("types"):
         raise _fail(where, f"a {source} trigger needs types")
     return Trigger(**kwargs)
@@ -208,9 +295,10 @@ def _limits(raw: Any, entry: Mapping[str, Any], where: str) -> Limits:
                 f"{where}.limits.{key}", f"unknown limit (known: {sorted(set(LIMIT_FIELDS) - {'approval', 'dry_run'})})"
             )
         kind = float if isinstance(spec.default, float) else int
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        number = _finite(value, f"{where}.limits.{key}", "a non-negative number")
+        if number < 0:
             raise _fail(f"{where}.limits.{key}", f"must be a non-negative number, not {value!r}")
-        values[key] = kind(value)
+        values[key] = kind(number)
     if values.get("max_in_flight_pct", 0.0) > 100:  # noqa: PLR2004 - a percentage
         raise _fail(f"{where}.limits.max_in_flight_pct", "is a percentage of the fleet, between 0 and 100")
     for flag in ("approval", "dry_run"):
@@ -302,15 +390,20 @@ def explain(catalog: Sequence[RunbookEntry], incident: Incident) -> tuple[Runboo
     state = incident.facts.get("state_value")
     if incident.source == "alarm" and incident.state == "open" and state != "ALARM":
         return None, f"alarm state {state or 'unknown'} is not ALARM"
-    reasons = []
+    reasons, meanings = [], []
     # First match wins, in catalog order: put narrow entries (alarm names) before broad ones.
     for entry in catalog:
         for trigger in entry.triggers:
             why = trigger.mismatch(incident)
             if not why:
-                return entry, ""
-            if trigger.source == incident.source:
+                why = entry.meaning_mismatch(incident, trigger)
+                if not why:
+                    return entry, ""
+                meanings.append(f"{entry.name}: {why}")
+            elif trigger.source == incident.source:
                 reasons.append(f"{entry.name}: {why}")
+    if meanings:  # the signal reached a runbook that does not repair what it means
+        return None, f"not what the runbook repairs ({'; '.join(dict.fromkeys(meanings))})"
     return None, "no runbook matches" + (f" ({'; '.join(reasons)})" if reasons else f" {incident.source} events")
 
 
@@ -362,7 +455,16 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
         },
         {
             "name": "ec2-retire",
-            "triggers": [{"source": "health", "types": ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"]}],
+            "triggers": [
+                {
+                    "source": "health",
+                    "types": [
+                        "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+                        "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+                        "AWS_EC2_INSTANCE_STOP_SCHEDULED",
+                    ],
+                }
+            ],
             "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 1, "verify_deadline_s": 3600},
         },
     ]

@@ -4,6 +4,11 @@ configured shell commands on the instance with SSM Run Command (``AWS-RunShellSc
 Run Command is asynchronous: the executor records the CommandId ``send_command`` returns, and
 ``followup`` reads the command's status (``list_command_invocations``), which ``outcome`` turns
 into succeeded / failed. Verify: the command succeeded and the alarm returns to OK.
+
+Its business (``MATCHES``): the *root* filesystem filling up (CWAgent ``path`` = "/", System/Linux
+``MountPath`` = "/", or a CWAgent metric with no path whose ``device`` is a root device). Its
+commands clean logs, caches and /tmp, which live there; a full data volume (/var/lib/postgresql,
+/data) is a person's decision, never a clean-up's.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.conditions import Condition
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -36,6 +42,20 @@ DEFAULT_PARAMS: dict[str, Any] = {
 PARAM_TYPES: dict[str, Any] = {"commands": (list, str), "execution_timeout_s": int}
 VERIFY = "the command's invocation ends in Success and the alarm returns to OK"
 DOCUMENT = "AWS-RunShellScript"
+# Device names of a root partition as CWAgent reports them when its configuration drops ``path``.
+ROOT_DEVICES = ("xvda1", "xvda", "nvme0n1p1", "nvme0n1", "sda1", "rootfs", "/dev/root")
+MATCHES = Condition(
+    source="alarm",
+    kinds=("ec2-instance",),
+    metrics=("CWAgent/disk_used_percent", "System/Linux/DiskSpaceUtilization"),
+    direction="above",
+    needs_datapoints=True,
+    dimension_values=(
+        {"path": ("/",)},
+        {"MountPath": ("/",)},
+        {"path": ("",), "MountPath": ("",), "device": ROOT_DEVICES},
+    ),
+)
 # Invocation statuses of Run Command that are final.
 FAILED = {"Failed", "TimedOut", "Cancelled", "Cancelling", "Undeliverable", "Terminated", "DeliveryTimedOut"}
 

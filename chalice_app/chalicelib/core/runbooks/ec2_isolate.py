@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.conditions import Condition
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
@@ -38,6 +39,8 @@ VERIFY = "every network interface of the instance is in the isolate group"
 QUARANTINE_TAG = "selfheal:quarantine"
 FINDING_TAG = "selfheal:finding"
 GONE = ("terminated", "shutting-down")
+# A finding about an instance; which finding types isolate is the catalog's choice.
+MATCHES = Condition(source="guardduty", kinds=("ec2-instance",))
 
 
 def check_params(params: Mapping[str, Any]) -> str:

@@ -1,4 +1,9 @@
-"""ec2-reboot: an EC2 CPU alarm → reboot the instance its dimensions name.
+"""ec2-reboot: CPU too high on an instance for a while → reboot the instance its dimensions name.
+
+Its business (``MATCHES``): a CPU alarm that breached *above* its threshold, a threshold of at least
+80 % (a catalog trigger's ``min_threshold`` changes it), for 5 minutes or more of measured
+datapoints. An idle alarm (CPU below 2 %), an anomaly alarm breached below its band, a spike of one
+1-minute datapoint or an alarm fired on missing data is not: a reboot does not repair it.
 
 Verify: the alarm returns to OK before the deadline (the governor closes the action as healed);
 otherwise it escalates.
@@ -9,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.conditions import Condition
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -22,6 +28,15 @@ TARGET = "ec2-instance"
 DEFAULT_PARAMS: dict[str, Any] = {}
 PARAM_TYPES: dict[str, Any] = {}
 VERIFY = "the alarm returns to OK"
+MATCHES = Condition(
+    source="alarm",
+    kinds=("ec2-instance",),
+    metrics=("AWS/EC2/CPUUtilization", "CWAgent/cpu_usage_*"),
+    direction="above",
+    min_level=80.0,
+    min_breach_s=300,
+    needs_datapoints=True,
+)
 
 
 def check_params(params: Mapping[str, Any]) -> str:

@@ -1,10 +1,19 @@
-"""ec2-retire: an AWS Health scheduled retirement → move the instance off the degraded host before
-the date: an Auto Scaling member is replaced (terminated with the desired capacity kept); an
+"""ec2-retire: an AWS Health scheduled retirement or stop → move the instance off the degraded host
+before the date: an Auto Scaling member is replaced (terminated with the desired capacity kept); an
 EBS-backed instance is stopped, waited for, and started (it starts on healthy hardware).
 
-An instance-store root cannot be stopped without losing its data: that escalates. A stopped
-instance stands down (retirement does not touch it until it starts). Verify: the Health event
-closes, or the instance runs again (``verified``).
+Its business (``MATCHES``), AWS Health's EC2 scheduled changes whose remedy is new hardware
+(https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/schedevents_actions_retire.html):
+``AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED`` and ``AWS_EC2_INSTANCE_STOP_SCHEDULED`` (an EBS
+root: AWS stops it on the date), ``AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED`` (the instance-store form:
+AWS terminates it on the date). Scheduled *reboots* (``AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED``,
+``..._REBOOT_FLEXIBLE_MAINTENANCE_SCHEDULED``, ``AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED``) are not:
+a stop/start is a longer outage than the reboot it would avoid, and the owner may reschedule it.
+
+An instance-store root cannot be stopped without losing its data: that escalates (the read tells the
+root device type). An event sent after its date escalates: the change happened or is happening. A
+stopped instance stands down (retirement does not touch it until it starts). Verify: the Health
+event closes, or the instance runs again (``verified``).
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.conditions import Condition
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -27,6 +37,10 @@ TARGET = "ec2-instance"
 DEFAULT_PARAMS: dict[str, Any] = {}
 PARAM_TYPES: dict[str, Any] = {}
 VERIFY = "the Health event closes, or the instance runs again after the start"
+PERSISTENT_RETIREMENT = "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED"
+RETIREMENT = "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
+STOP = "AWS_EC2_INSTANCE_STOP_SCHEDULED"
+MATCHES = Condition(source="health", kinds=("ec2-instance",), types=(PERSISTENT_RETIREMENT, RETIREMENT, STOP))
 # The waiter after a call, so the next call finds the state it needs (kept out of the audit's call shape).
 WAITS = {("ec2", "stop_instances"): "instance_stopped"}
 

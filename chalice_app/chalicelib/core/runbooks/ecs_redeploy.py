@@ -2,6 +2,9 @@
 
 Stands down (no call, no escalation) while a deployment of the service is already in progress.
 Verify: the alarm returns to OK.
+
+Its business (``MATCHES``): memory *above* the threshold of one service (``ClusterName`` and
+``ServiceName``). A cluster-wide alarm (``ClusterName`` alone) names no service to redeploy.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.conditions import Condition
 from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 
 if TYPE_CHECKING:
@@ -22,6 +26,10 @@ TARGET = "ecs-service"
 DEFAULT_PARAMS: dict[str, Any] = {}
 PARAM_TYPES: dict[str, Any] = {}
 VERIFY = "the alarm returns to OK"
+MATCHES = Condition(
+    source="alarm", kinds=("ecs-service",), metrics=("AWS/ECS/MemoryUtilization",), direction="above",
+    needs_datapoints=True,
+)  # fmt: skip
 
 
 def check_params(params: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
+from chalicelib.core.runbooks.conditions import Condition
 from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 
 if TYPE_CHECKING:
@@ -23,6 +24,10 @@ TARGET = "lambda-alias"
 DEFAULT_PARAMS: dict[str, Any] = {}
 PARAM_TYPES: dict[str, Any] = {}
 VERIFY = "the alarm returns to OK"
+# Errors above the threshold on an alias: an unaliased function or a version has nothing to roll back.
+MATCHES = Condition(
+    source="alarm", kinds=("lambda-alias",), metrics=("AWS/Lambda/Errors",), direction="above", needs_datapoints=True
+)
 
 
 def check_params(params: Mapping[str, Any]) -> str:

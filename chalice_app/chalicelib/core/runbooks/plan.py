@@ -144,3 +144,5 @@ class Proposal:
     limits: Limits | None = None
     fleet_size: int | None = None
     before: Mapping[str, Any] = field(default_factory=dict)  # the resource as read, for the audit
+    # No runbook applies to an open signal about a resource selfheal knows: what a person is told.
+    notify: str = ""
