@@ -6,7 +6,7 @@ Handlers in app.py ask this module for a service; tests swap parts with ``overri
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.settings import Settings
@@ -331,8 +331,11 @@ def remediate() -> Remediate:
 
     config = runbook_config()
     aws = clients()
+    s = settings()
+    # The deployment's account (its own topic's ARN names it) and region: another's events never act.
+    home = (s.topic_arn.split(":")[4] if s.topic_arn.count(":") >= 5 else "", s.region)
     return Remediate(
-        parse_event=parse_event,
+        parse_event=partial(parse_event, home=home),
         planner=RunbookPlanner(config.catalog, aws.client),
         governor=governor(),
         executor=Executor(aws.client),

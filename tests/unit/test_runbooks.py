@@ -281,14 +281,20 @@ def test_lambda_rollback_points_the_alias_at_the_version_before_the_one_it_serve
         "get_alias": {"FunctionVersion": "7", "RoutingConfig": {"AdditionalVersionWeights": {"8": 0.1}}},
         "list_versions_by_function": {"Versions": [{"Version": v} for v in ("$LATEST", "3", "5", "7", "8")]},
     }
+    # during a canary of 8 on top of 7, the rollback drops the weight and keeps 7 (never goes past it)
     planned = plan_for(CATALOG, incident("alarm_lambda_errors_alias"), facts)
     (call,) = planned.plan.calls
     assert call.params == {
         "FunctionName": "orders",
         "Name": "live",
-        "FunctionVersion": "5",
+        "FunctionVersion": "7",
         "RoutingConfig": {"AdditionalVersionWeights": {}},
     }
+    unweighted = {**facts, "get_alias": {"FunctionVersion": "7"}}
+    assert (
+        plan_for(CATALOG, incident("alarm_lambda_errors_alias"), unweighted).plan.calls[0].params["FunctionVersion"]
+        == "5"
+    )
     assert lambda_rollback.before(facts)["function_version"] == "7"
     first = {**facts, "get_alias": {"FunctionVersion": "3"}}
     assert "none before it" in plan_for(CATALOG, incident("alarm_lambda_errors_alias"), first).plan.problem

@@ -450,8 +450,10 @@ class AlarmStateChange(EventBridgeEvent):
         operator = operator if operator in OPERATORS else said
         direction, band = OPERATORS.get(operator, ("unknown", False))
         lower, upper = _numbers(data.get("recentLowerThresholds")), _numbers(data.get("recentUpperThresholds"))
-        anomaly = band or bool(lower or upper) or any(
-            m.expression.replace(" ", "").upper().startswith("ANOMALY_DETECTION_BAND(") for m in self.metrics
+        anomaly = (
+            band
+            or bool(lower or upper)
+            or any(m.expression.replace(" ", "").upper().startswith("ANOMALY_DETECTION_BAND(") for m in self.metrics)
         )
         points = _numbers(data.get("recentDatapoints"))
         breached = direction

@@ -58,7 +58,14 @@ LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
 ENTRY_KEYS = {"name", "action", "description", "triggers", "target", "params", "limits", "approval", "dry_run"}
 TRIGGER_KEYS = {
     "alarm": {
-        "source", "namespace", "metric", "dimensions", "alarm_names", "direction", "min_threshold", "max_threshold",
+        "source",
+        "namespace",
+        "metric",
+        "dimensions",
+        "alarm_names",
+        "direction",
+        "min_threshold",
+        "max_threshold",
         "dimension_values",
     },
     "guardduty": {"source", "types", "min_severity"},
@@ -140,8 +147,10 @@ class Trigger:
         if missing:
             return f"the metric lacks dimension(s) {missing}"
         values = (dict(self.dimension_values),) if self.dimension_values else ()
-        return dimension_mismatch(values, facts) or direction_mismatch(incident, self.direction) or (
-            "" if incident.state == "resolved" else level_mismatch(facts, self.min_threshold, self.max_threshold)
+        return (
+            dimension_mismatch(values, facts)
+            or direction_mismatch(incident, self.direction)
+            or ("" if incident.state == "resolved" else level_mismatch(facts, self.min_threshold, self.max_threshold))
         )
 
 
@@ -246,8 +255,8 @@ def _alarm_fields(raw: Mapping[str, Any], where: str, kwargs: dict[str, Any]) ->
         raise _fail(f"{where}.max_threshold", f"is below min_threshold ({high:g} < {low:g})")
     if "dimension_values" in raw:
         values = raw["dimension_values"]
-        if not isinstance(values, dict) or not values:
-            raise _fail(f"{where}.dimension_values", 'must be an object like {"path": ["/"]}')
+        if not isinstance(values, dict) or not values or not all(values.values()):
+            raise _fail(f"{where}.dimension_values", 'must be an object of non-empty lists like {"path": ["/"]}')
         kwargs["dimension_values"] = tuple(
             (str(k), _strings(v, f"{where}.dimension_values.{k}")) for k, v in sorted(values.items())
         )

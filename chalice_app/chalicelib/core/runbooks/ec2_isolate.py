@@ -68,13 +68,38 @@ def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
 
 
 def quarantine_groups(facts: Mapping[str, Any], vpc: str) -> dict[str, str]:
-    """{"untrack": group id, "isolate": group id} of the VPC (missing keys when absent)."""
+    """{"untrack": group id, "isolate": group id} of the VPC (missing keys when absent; the first of
+    several: ``quarantine_problem`` refuses that case)."""
     out: dict[str, str] = {}
+    for role, groups in _tagged(facts, vpc).items():
+        out[role] = str(groups[0]["GroupId"])
+    return out
+
+
+def _tagged(facts: Mapping[str, Any], vpc: str) -> dict[str, list[Mapping[str, Any]]]:
+    out: dict[str, list[Mapping[str, Any]]] = {}
     for group in (facts.get("describe_security_groups") or {}).get("SecurityGroups", []):
         role = next((t.get("Value") for t in group.get("Tags", []) if t.get("Key") == QUARANTINE_TAG), None)
         if group.get("VpcId") == vpc and role in ("untrack", "isolate"):
-            out.setdefault(str(role), str(group["GroupId"]))
+            out.setdefault(str(role), []).append(group)
     return out
+
+
+def quarantine_problem(facts: Mapping[str, Any], vpc: str) -> str:
+    """Why the VPC's quarantine groups cannot be trusted ('' when there is exactly one of each and the
+    isolate group has no rule). Never guess: a second group tagged for isolation may be anyone's (a
+    tag is easy to set), and an isolate group with a rule lets traffic through."""
+    tagged = _tagged(facts, vpc)
+    if set(tagged) != {"untrack", "isolate"}:
+        return f"{vpc} lacks security groups tagged {QUARANTINE_TAG}=untrack and =isolate (create them)"
+    for role, groups in sorted(tagged.items()):
+        if len(groups) > 1:
+            ids = ", ".join(str(g["GroupId"]) for g in groups)
+            return f"{vpc} has {len(groups)} security groups tagged {QUARANTINE_TAG}={role} ({ids}): keep one"
+    isolate = tagged["isolate"][0]
+    if isolate.get("IpPermissions") or isolate.get("IpPermissionsEgress"):
+        return f"the isolate group {isolate['GroupId']} of {vpc} has rules: it must allow nothing in or out"
+    return ""
 
 
 def interfaces(incident: Incident, facts: Mapping[str, Any] | None) -> tuple[list[str], str]:
@@ -104,11 +129,10 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
         return targets.no_target(entry.name, f"instance {instance} has no network interface to quarantine")
     untrack = isolate = None
     if facts is not None:
+        problem = quarantine_problem(facts, vpc)
+        if problem:
+            return targets.no_target(entry.name, problem)
         groups = quarantine_groups(facts, vpc)
-        if set(groups) != {"untrack", "isolate"}:
-            return targets.no_target(
-                entry.name, f"{vpc} lacks security groups tagged {QUARANTINE_TAG}=untrack and =isolate (create them)"
-            )
         untrack, isolate = groups["untrack"], groups["isolate"]
     group = targets.group_name(facts, incident.facts.get("tags") or {})
     finding = str(incident.facts.get("finding_id", ""))

@@ -1,6 +1,11 @@
 """lambda-rollback: an error alarm on a Lambda alias (``Resource`` = "function:alias") → point the
 alias at the version before the one it serves, and drop any weighted routing.
 
+During a weighted canary (CodeDeploy's traffic shifting keeps ``FunctionVersion`` on the stable
+version and gives the new one a weight in ``AdditionalVersionWeights``) the rollback drops the
+weight and keeps the stable version: it never goes past it. Weights on a version that is not newer
+than the one the alias serves say no clear stable version: that escalates.
+
 Verify: the alarm returns to OK. The pre-state (version, routing) is recorded, so a person can
 point the alias back.
 """
@@ -68,6 +73,18 @@ def previous_version(current: str, versions: list[str]) -> str | None:
     return str(max(older)) if older else None
 
 
+def canary_problem(current: str, weights: Mapping[str, Any]) -> str:
+    """Why weighted routing is not a canary of a newer version on top of ``current`` ('' when it is)."""
+    if not current.isdigit():
+        return f"serves {current!r} with weighted routing: no stable version to keep"
+    odd = sorted(str(v) for v in weights if not str(v).isdigit() or int(v) <= int(current))
+    return (
+        f"serves version {current} with weights on {odd}, not on a newer version: which is stable is unclear"
+        if odd
+        else ""
+    )
+
+
 def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | None) -> Plan:
     """``update_alias`` to the previous version (None without reads)."""
     function, alias, problem = alias_of(incident)
@@ -83,7 +100,14 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
         published = [
             str(v.get("Version", "")) for v in (facts.get("list_versions_by_function") or {}).get("Versions", [])
         ]
-        version = previous_version(current, published)
+        weights = ((facts.get("get_alias") or {}).get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        if weights:
+            problem = canary_problem(current, weights)
+            if problem:
+                return targets.no_target(entry.name, f"alias {function}:{alias} {problem}")
+            version = current  # the stable version: only the canary's weight goes
+        else:
+            version = previous_version(current, published)
         if version is None:
             return targets.no_target(entry.name, f"alias {function}:{alias} serves version {current!r}: none before it")
     # Weighted routing is dropped too: during a canary the alias still sends traffic to the new version.
