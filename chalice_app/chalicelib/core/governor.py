@@ -119,7 +119,8 @@ def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None,
     """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, ambiguous target,
     stand-down."""
     if plan is None or limits is None:
-        return Verdict("ignore", "no-runbook", f"no runbook matches {incident.subject or incident.source}")
+        why = incident.never_act or f"no runbook matches {incident.subject or incident.source}"
+        return Verdict("ignore", "no-runbook", why)
     if state.seen:
         return Verdict("suppressed", "duplicate", f"event {incident.identity} was already decided")
     if incident.caused_by_selfheal:

@@ -1,0 +1,96 @@
+"""The `runbooks` variable: its default renders the default catalog exactly (the mirror of
+catalog.DEFAULT_DOCUMENT, every entry dry-run), its new trigger fields render as load_catalog reads
+them, and a trigger direction other than above/below is refused at plan.
+
+Fast: the variable block and the catalog's `locals` exactly as terraform/ declares them, planned in a
+folder of their own (no provider, no AWS): about 0.4 s a plan.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.terraform
+TERRAFORM = shutil.which("terraform")
+if TERRAFORM is None:
+    pytest.skip("needs terraform on PATH", allow_module_level=True)
+
+
+def block(file: str, opening: str) -> str:
+    """The text of the block starting with ``opening`` in terraform/<file> (braces balance in it)."""
+    text = (ROOT / "terraform" / file).read_text()
+    start = text.index(opening)
+    depth = 0
+    for end in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0 and text[end] == "}":
+            return text[start : end + 1]
+    raise AssertionError(f"unbalanced block {opening!r} in {file}")
+
+
+@pytest.fixture(scope="module")
+def catalog_only(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("tf-runbooks")
+    parts = [
+        block("variables_remediation.tf", 'variable "runbooks" {'),
+        block("remediation.tf", "locals {\n  # The catalog as load_catalog reads it"),
+        'output "catalog" {\n  value = jsonencode({ runbooks = local.runbook_catalog })\n}',
+    ]
+    (work / "main.tf").write_text("\n\n".join(parts) + "\n")
+    return work
+
+
+def rendered(work: Path, runbooks: Any = None) -> subprocess.CompletedProcess[str]:
+    args = [] if runbooks is None else ["-var", f"runbooks={json.dumps(runbooks)}"]
+    plan = subprocess.run(
+        [TERRAFORM, f"-chdir={work}", "plan", "-input=false", "-no-color", "-out=p", *args],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if plan.returncode != 0:
+        return plan
+    return subprocess.run(
+        [TERRAFORM, f"-chdir={work}", "show", "-json", "p"], capture_output=True, text=True, check=True, timeout=60
+    )
+
+
+def catalog_of(show: subprocess.CompletedProcess[str]) -> str:
+    return json.loads(show.stdout)["planned_values"]["outputs"]["catalog"]["value"]
+
+
+def test_the_variable_default_renders_the_default_catalog_in_dry_run(catalog_only) -> None:
+    dry = tuple(replace(e, limits=replace(e.limits, dry_run=True)) for e in default_catalog())
+    assert load_catalog(catalog_of(rendered(catalog_only))) == dry
+
+
+def test_the_meaning_fields_of_a_trigger_render_as_the_catalog_reads_them(catalog_only) -> None:
+    trigger = {
+        "source": "alarm",
+        "namespace": "CWAgent",
+        "metric": "disk_used_percent",
+        "direction": "above",
+        "min_threshold": 85,
+        "max_threshold": 99.5,
+        "dimension_values": {"path": ["/", "/var"]},
+    }
+    [entry] = load_catalog(catalog_of(rendered(catalog_only, [{"name": "disk-cleanup", "triggers": [trigger]}])))
+    [read] = entry.triggers
+    assert (read.direction, read.min_threshold, read.max_threshold) == ("above", 85.0, 99.5)
+    assert read.dimension_values == (("path", ("/", "/var")),)
+
+
+def test_a_direction_other_than_above_or_below_is_refused_at_plan(catalog_only) -> None:
+    trigger = {"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization", "direction": "up"}
+    run = rendered(catalog_only, [{"name": "ec2-reboot", "triggers": [trigger]}])
+    assert run.returncode != 0 and "direction must be above or below" in " ".join(run.stderr.split())
