@@ -13,14 +13,14 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from runbooks_cli import decisions
 
-from chalicelib.core.runbooks import ec2_isolate, plan_for
+from chalicelib.core.runbooks import RUNBOOKS, ec2_isolate, plan_for
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, default_catalog, load_catalog
 from chalicelib.errors import ConfigError
-from chalicelib.events.eventbridge import AlarmStateChange, parse_event
+from chalicelib.events.eventbridge import OPERATORS, AlarmStateChange, parse_event
 from tests.conftest import EVENTS, load_event
 
 HOME = ("123456789012", "us-east-1")
@@ -193,6 +193,63 @@ def test_an_alarm_whose_side_is_not_the_runbooks_never_plans_a_mutating_call(
     # THEN no runbook takes it: nothing to call, and a person is told
     assert planned.plan is None
     assert planned.notify
+
+
+WIDE = load_catalog(
+    {
+        "runbooks": [
+            {"name": name, "triggers": [{"source": "alarm", "alarm_names": ["*"]}]}
+            for name in ("ec2-reboot", "disk-cleanup", "ecs-redeploy", "lambda-rollback")
+        ]
+    }
+)
+SENTENCES = {
+    "above": "1 out of the last 1 datapoints [{v} (23/11/26 10:40:00)] was greater than the threshold ({t})",
+    "below": "1 out of the last 1 datapoints [{v} (23/11/26 10:40:00)] was less than the threshold ({t})",
+    "band": "1 out of the last 1 datapoints [{v} (23/11/26 10:40:00)] was less than the lower thresholds [{lo}] "
+    "or greater than the upper thresholds [{hi}]",
+    "none": "{v}",
+}
+
+
+@given(
+    fixture=st.sampled_from(["alarm_ec2_cpu", "alarm_cwagent_disk", "alarm_ecs_memory", "alarm_lambda_errors_alias"]),
+    operator=st.sampled_from([*OPERATORS, ""]),
+    sentence=st.sampled_from(sorted(SENTENCES)),
+    value=st.floats(-10, 200),
+    threshold=st.floats(-10, 200),
+    band=st.tuples(st.floats(0, 100), st.floats(0, 100)).map(sorted),
+    with_data=st.booleans(),
+    catalog=st.sampled_from([default_catalog(), WIDE]),
+)
+def test_a_mutating_plan_only_ever_follows_an_alarm_breached_on_its_runbooks_side(
+    fixture: str,
+    operator: str,
+    sentence: str,
+    value: float,
+    threshold: float,
+    band: list[float],
+    with_data: bool,
+    catalog: tuple,
+) -> None:
+    # GIVEN any alarm on a resource a repair runbook knows: any operator, reason sentence and reasonData
+    raw = load_event(fixture)
+    state, config = raw["detail"]["state"], raw["detail"]["configuration"]
+    if operator:
+        config["comparisonOperator"] = operator
+    lo, hi = band
+    state["reason"] = "Threshold Crossed: " + SENTENCES[sentence].format(v=value, t=threshold, lo=lo, hi=hi)
+    data = {"period": 300, "recentDatapoints": [value], "threshold": threshold}
+    if sentence == "band" or "Upper" in operator or "Lower" in operator:
+        data.update(recentLowerThresholds=[lo], recentUpperThresholds=[hi])
+    state["reasonData"] = json.dumps(data) if with_data else ""
+    # WHEN it is planned, by the default catalog or one that sends every alarm to every runbook
+    incident = parse_event(raw, home=HOME).incident()
+    planned = plan_for(catalog, incident)
+    # THEN a plan with calls exists only when the alarm breached on the side its runbook repairs
+    if planned.plan is not None and planned.plan.calls:
+        assert incident.facts["breached"] == RUNBOOKS[planned.plan.runbook].MATCHES.direction == "above"
+    event(f"planned calls: {bool(planned.plan and planned.plan.calls)}")
 
 
 @given(side=st.sampled_from(["below", "unknown"]), low=st.floats(0, 50), high=st.floats(50.5, 100))
