@@ -417,3 +417,10 @@ def test_isolation_escalates_rather_than_guess_its_quarantine_group(groups: tupl
     assert planned.plan.calls == () and says in planned.plan.problem
     good = plan_for(default_catalog(), incident, isolate_facts(group("sg-u", "untrack"), group("sg-i", "isolate")))
     assert good.plan.calls[-1].params["Groups"] == ["sg-i"]
+
+
+def test_a_finding_that_names_no_instance_still_escalates() -> None:
+    raw = load_event("guardduty_cc_activity_b")
+    del raw["detail"]["resource"]["instanceDetails"]["instanceId"]
+    planned = plan_for(default_catalog(), parse_event(raw).incident())
+    assert planned.entry.name == "ec2-isolate" and planned.plan.calls == () and "no instance id" in planned.plan.problem

@@ -10,7 +10,7 @@
 The shapes that matter: alarm dimensions are a map; ``reasonData`` is a JSON *string*; a metric-math
 alarm lists several ``metricStat`` inputs beside an ``expression``; a composite alarm has an
 ``alarmRule`` and no metrics; GuardDuty re-publishes an open finding (same ``id``) with a higher
-``service.count``, and marks generated samples with ``service.additionalInfo.sample``; a Health event
+``service.count``, and marks generated samples in ``service.additionalInfo`` (two forms); a Health event
 lists ``affectedEntities``. Fields are read leniently (a missing field is empty), so that a malformed
 event reaches the governor as an empty or ambiguous target, which escalates; only an envelope that is
 not an EventBridge event of these sources raises PayloadError.

@@ -122,7 +122,8 @@ class Condition:
         facts = incident.facts
         if incident.source != self.source:
             return f"{incident.source} events are not {self.source} events"
-        if kind and self.kinds and facts.get("resource_kind") not in self.kinds:
+        # An event that names no single resource still reaches its runbook, whose plan escalates it.
+        if kind and self.kinds and not incident.ambiguity and facts.get("resource_kind") not in self.kinds:
             found = facts.get("resource_kind") or "no resource selfheal knows"
             return f"it is about {found}, not {' or '.join(self.kinds)}"
         if self.types and not any(fnmatchcase(incident.subject, t) for t in self.types):
