@@ -416,13 +416,8 @@ class Bench:
 
     def item(self, fingerprint: str) -> dict[str, Any]:
         """An error group's stored attributes as plain values (the fixer's tokens, rounds, …)."""
-        from boto3.dynamodb.types import TypeDeserializer
-
         with self.meter.as_actor("setup"):
-            raw = self.clients.dynamodb.get_item(
-                TableName=self.stack.table_name, Key={"fingerprint": {"S": fingerprint}}
-            )
-        return {k: TypeDeserializer().deserialize(v) for k, v in raw.get("Item", {}).items()}
+            return self.runtime.store().raw(fingerprint)
 
     def stop(self) -> None:
         self.runtime.clear()

@@ -12,6 +12,7 @@ in the hours they happen.
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Metrics
@@ -66,5 +67,10 @@ class EmfCounter:
                 self._metrics.add_metadata(key=name, value=value)
             self._metrics.flush_metrics()
             self._pending = False
-        elif logged:  # no metric to carry them: a line of their own, the shape EMF metadata has
+        elif logged and not _disabled():  # no metric to carry them: a line of their own
             print(json.dumps({"service": self._service, "counts": True, **logged}, separators=(",", ":")))
+
+
+def _disabled() -> bool:
+    """Powertools' switch for metrics output (local runs set it), honoured by the logged counts too."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")
