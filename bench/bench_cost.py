@@ -94,8 +94,13 @@ MODEL_TTFT_S = 1.5  # time to the first token at ~4k input tokens
 MODEL_TOKENS_PER_S = 50.0  # output speed, Sonnet class on Bedrock
 SQS_POLLERS = 5  # the SQS event source mapping long-polls with 5 pollers when the queue is idle
 SQS_WAIT_S = 20
-ALARMS = 2 + 7  # terraform/alarms.tf: the two dead-letter queues, one per function
+# terraform/alarms.tf with the default variables (tests/terraform/test_stack.py counts what apply creates)
+ALARMS = {"dead-letter queues not empty": 2, "webhook errors": 1}
+# The scheduled functions (chalicelib/sources.py) and how often each runs a month.
+SCHEDULES = {"remediation_verifier": 30 * 24 * 12, "budget_sweeper": 30 * 24, "heal_checker": 30 * 24}
 LOG_RETENTION_MONTHS = 12  # terraform/variables.tf log_retention_days = 365
+# terraform/variables.tf lambda_system_log_level: WARN drops Lambda's START/END/REPORT lines below
+SYSTEM_LOG_LEVEL = "WARN"
 LAMBDA_PLATFORM_LINES = (
     "START RequestId: {rid} Version: $LATEST\n",
     "END RequestId: {rid}\n",
@@ -313,12 +318,17 @@ class Bench:
         self.stack = create_stack(Clients(base, session), prefix="cost", log_group="/aws/lambda/shop")
         clients = Clients(base, session)
         topic = clients.client("sns").create_topic(Name="cost-notifications")["TopicArn"]
+        from chalicelib.adapters.governor_store import table_definition
+
+        governor = "cost-governor"
+        clients.dynamodb.create_table(**table_definition(governor))
         self.settings = replace(
             base,
             table_name=self.stack.table_name,
             queue_url=self.stack.queue_url,
             parameter_prefix="/selfheal-cost/",
             topic_arn=topic,
+            governor_table_name=governor,
         )
         self.clients = Clients(self.settings, session)
         self.sources = EventSources(self.clients, self.stack)
@@ -406,13 +416,8 @@ class Bench:
 
     def item(self, fingerprint: str) -> dict[str, Any]:
         """An error group's stored attributes as plain values (the fixer's tokens, rounds, …)."""
-        from boto3.dynamodb.types import TypeDeserializer
-
         with self.meter.as_actor("setup"):
-            raw = self.clients.dynamodb.get_item(
-                TableName=self.stack.table_name, Key={"fingerprint": {"S": fingerprint}}
-            )
-        return {k: TypeDeserializer().deserialize(v) for k, v in raw.get("Item", {}).items()}
+            return self.runtime.store().raw(fingerprint)
 
     def stop(self) -> None:
         self.runtime.clear()
@@ -484,6 +489,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     client = Client(handlers.app, project_dir=str(ROOT / "chalice_app"))
     client.__enter__()
 
+    # --- idle: each scheduled function once on the empty deployment (what runs with no error at all) --
+    emf_before = len(meter.emf)
+    for name in SCHEDULES:
+        done, _ = meter.invoke(f"idle:{name}", getattr(handlers, name), scheduled_event(), bench.context(name))
+        if isinstance(done, Exception):
+            raise RuntimeError(f"the idle run of {name} failed: {done!r}") from done
+    idle_metrics = {m["Name"] for d in meter.emf[emf_before:] for x in d.get("_aws", {}).get("CloudWatchMetrics", [])
+                    for m in x.get("Metrics", [])}  # fmt: skip
+
     # --- fixes: first occurrences → stream_processor → queue → fixer -----------------------------------
     t_fix = time.perf_counter()
     in_slice = sorted({b for _, _, batch in plan for b in batch} - set(fix_set))
@@ -553,6 +567,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
         "slice_events": slice_events,
         "fixed": fixed,
         "n_fix_calls": n_fix_calls,
+        "idle_metrics": idle_metrics,
         "replay": replay,
         "bugs": bugs,
         "files": files,
@@ -698,8 +713,69 @@ def init_seconds() -> dict[str, float]:
     return {"log_processor": best, "stream_processor": best, "fixer": best}
 
 
+def scheduled_event() -> dict[str, Any]:
+    """What EventBridge sends a scheduled function."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-12-05T12:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/selfheal-dev-schedule"],
+        "detail": {},
+    }
+
+
+def schedule_lines(meter: Any, conf: dict[str, Any], init: dict[str, float]) -> list[tuple[str, float, str]]:
+    """Each scheduled function, run once on the empty deployment and scaled to its schedule: Lambda
+    time (a run every 5 minutes stays warm, an hourly one starts cold), requests and X-Ray traces."""
+    out = []
+    for name, per_month in SCHEDULES.items():
+        actor = f"idle:{name}"
+        if not meter.seconds[actor]:
+            continue
+        secs = durations(meter, actor)
+        mean = sum(secs) / len(secs)
+        cold = 24 * 30 if per_month > 24 * 30 else per_month  # a 5-minute schedule: ~one cold start an hour
+        gb = conf[name]["lambda_memory_size"] / 1024
+        gbs = (mean * per_month + cold * init["stream_processor"]) * gb
+        calls = Counter(f"{c.service}.{c.operation}" for run in meter.requests_per_invocation[actor] for c in run)
+        made = ", ".join(f"{op} {n / len(secs):g}" for op, n in sorted(calls.items())) or "no AWS request"
+        reads = sum(n for op, n in calls.items() if op.startswith("dynamodb.")) / len(secs)  # ~1 RRU each
+        cost = gbs * PRICES["lambda_gb_s"] + per_month * (
+            PRICES["lambda_request"] + PRICES["xray_trace"] + reads * PRICES["dynamodb_rru"]
+        )
+        out.append(
+            (
+                f"{name} (schedule, {per_month:,} runs a month): {mean * 1000:.0f} ms at {gb:g} GB idle, {made} "
+                "per run, traced",
+                cost,
+                f"{gbs:,.0f} GB-s, {per_month:,} traces",
+            )
+        )
+    return out
+
+
+def idle_floor(priced: dict[str, Any], idle_metrics: set[str]) -> list[tuple[str, float]]:
+    """What a deployment costs a month with no error at all: the fixed lines and the schedules."""
+    polls = SQS_POLLERS * MONTH_S / SQS_WAIT_S
+    fixed = [
+        ("the customer-managed KMS key", PRICES["kms_key"]),
+        (f"alarms ({sum(ALARMS.values())})", sum(ALARMS.values()) * PRICES["alarm"]),
+        ("the fixer's event source mapping polling an idle queue", polls * PRICES["sqs_request"]),
+        (f"custom metrics emitted when idle ({len(idle_metrics)})", len(idle_metrics) * PRICES["custom_metric"]),
+        ("dashboard (free within an account's first 3)", 0.0),
+    ]
+    schedules = [(item.split(" (schedule")[0] + " schedule", cost) for item, cost, _ in priced["schedules"]]
+    return fixed + schedules
+
+
 def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915
     """Scale the two slices to the month and price every line."""
+    from package import HOT_PATH
+
     meter, bench = result["meter"], result["bench"]
     conf = function_config()
     scale_events = 1 / args.slice
@@ -727,15 +803,8 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                 f"{gbs:,.0f} GB-s (wall time against moto: {1000 * raw:.0f} ms)",
             )
         )
-    verifier = MONTH_S / 300
-    lines["Lambda"].append(
-        (
-            f"remediation_verifier (runbooks, every 5 min): {verifier:,.0f} invocations × ~300 ms at 0.25 GB "
-            "(estimated)",
-            verifier * (0.3 * 0.25 * PRICES["lambda_gb_s"] + PRICES["lambda_request"]),
-            "not measured",
-        )
-    )
+    for item, cost, detail in schedule_lines(meter, conf, init):
+        lines["Lambda"].append((item, cost, detail))
 
     # DynamoDB: write units by item size (an update costs ceil(max(before, after) / 1 KB)). A known
     # bug's item carries its fix's fields in steady state: the groups the events slice found unfixed
@@ -772,10 +841,12 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                     total += units if c.consistent else units / 2
         return total
 
-    unbilled = ("setup", "github_fixer")
-    billed = [c for c in meter.calls if c.actor not in unbilled]
-    fix_calls = [c for c in meter.calls[:n_fix_calls] if c.actor not in unbilled]
-    event_calls = [c for c in meter.calls[n_fix_calls:] if c.actor not in unbilled]
+    def unbilled(c: Any) -> bool:  # the bench's own work; the idle runs are priced on their own (idle_floor)
+        return c.actor in ("setup", "github_fixer") or c.actor.startswith("idle:")
+
+    billed = [c for c in meter.calls if not unbilled(c)]
+    fix_calls = [c for c in meter.calls[:n_fix_calls] if not unbilled(c)]
+    event_calls = [c for c in meter.calls[n_fix_calls:] if not unbilled(c)]
     w_ev, w_fix = wru(event_calls) * scale_events, wru(fix_calls) * scale_fix
     r_ev, r_fix = rru(event_calls) * scale_events, rru(fix_calls) * scale_fix
     sizes = [steady(k) for k in bench.item_sizes if len(k) == 32]
@@ -820,9 +891,13 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     )
 
     # CloudWatch: log bytes (handlers' output + Lambda's START/END/REPORT lines), metrics, alarms
-    platform = sum(
-        len(t.format(rid="0" * 36, ms=12.34, billed=13, mem=512, trace="0" * 24, seg="0" * 16))
-        for t in LAMBDA_PLATFORM_LINES
+    platform = (
+        sum(
+            len(t.format(rid="0" * 36, ms=12.34, billed=13, mem=512, trace="0" * 24, seg="0" * 16))
+            for t in LAMBDA_PLATFORM_LINES
+        )
+        if SYSTEM_LOG_LEVEL != "WARN"
+        else 0  # JSON log format at system level WARN: Lambda writes no START/END/REPORT lines
     )
     log_month = 0.0
     detail = []
@@ -850,12 +925,16 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     names = sorted({m[1] for m in metrics})
     lines["CloudWatch"].append(
         (
-            f"custom metrics (EMF, dimension service): {len(metrics)} — {', '.join(names)}",
+            f"custom metrics (EMF, dimension service): {len(metrics)} — {', '.join(names) or 'none'} "
+            "(counts of routine traffic are logged: var.routine_metrics)",
             len(metrics) * PRICES["custom_metric"],
             "metric-months",
         )
     )
-    lines["CloudWatch"].append((f"alarms: {ALARMS} (terraform/alarms.tf)", ALARMS * PRICES["alarm"], ""))
+    alarms = sum(ALARMS.values())
+    lines["CloudWatch"].append(
+        (f"alarms: {alarms} ({', '.join(f'{k} {n}' for k, n in ALARMS.items())})", alarms * PRICES["alarm"], "")
+    )
     lines["CloudWatch"].append(("dashboard: 1 (free within an account's first 3; else $3.00)", 0.0, ""))
 
     # Bedrock: tokens the fixer recorded per fix (all rounds)
@@ -887,9 +966,13 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     lines["Other"].append(
         ("KMS requests (DynamoDB, SQS, Lambda environment, SSM)", kms * PRICES["kms_request"], f"{kms:,.0f}")
     )
-    traces = sum(m["invocations"] for m in month.values())
+    traces = sum(m["invocations"] for name, m in month.items() if name not in HOT_PATH)
     lines["Other"].append(
-        ("X-Ray: active tracing on every function", traces * PRICES["xray_trace"], f"{traces:,.0f} traces")
+        (
+            f"X-Ray: active tracing on every function but {', '.join(HOT_PATH)} (var.trace_hot_path)",
+            traces * PRICES["xray_trace"],
+            f"{traces:,.0f} traces",
+        )
     )
     sns = sum(1 for c in billed if c.service == "sns") / jobs * MONTH_BUGS
     lines["Other"].append(("SNS: one notification per fix", sns * PRICES["sns_publish"], f"{sns:,.0f} publishes"))
@@ -920,7 +1003,15 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         * 4
         / CHARS_PER_TOKEN_IN,
     }
-    return {"lines": lines, "month": month, "ratio": ratio, "tokens": (per_in, per_out), "jobs": jobs, "facts": facts}
+    return {
+        "lines": lines,
+        "month": month,
+        "ratio": ratio,
+        "tokens": (per_in, per_out),
+        "jobs": jobs,
+        "facts": facts,
+        "schedules": schedule_lines(meter, conf, init),
+    }
 
 
 def explain(priced: dict[str, Any]) -> dict[str, str]:
@@ -996,6 +1087,13 @@ def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, An
         if service in why:
             say(f"  why: {why[service]}")
     say(f"{'TOTAL':<11} {total:>10.2f} {GUIDANCE_TOTAL:>10.2f}  (USD a month)")
+    aws = total - sum(c for _, c, _ in priced["lines"]["Bedrock"])
+    say(f"{'AWS':<11} {aws:>10.2f} {GUIDANCE_TOTAL - GUIDANCE['Bedrock']:>10.2f}  (every line but Bedrock)")
+    floor = idle_floor(priced, result["idle_metrics"])
+    say(
+        f"idle floor: {sum(c for _, c in floor):.2f} a month with no error at all — "
+        + ", ".join(f"{item} {c:.2f}" for item, c in floor)
+    )
     from chalicelib.adapters.settings import Settings
 
     per_day = Settings().max_jobs_per_day

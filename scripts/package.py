@@ -46,6 +46,12 @@ EVENT_RULES = (*REMEDIATORS, SWEEPER, HEAL_CHECKER)  # functions Chalice gives a
 WEBHOOK = "api_handler"
 WEBHOOK_ROUTES = {"/github/webhook": ["post"]}
 FUNCTIONS = (*CODE_HEALING, *REMEDIATORS, WEBHOOK)
+# The hot path runs once per log delivery (~556,000 times a month at the reference's sizing): active
+# tracing there samples nearly every invocation (Lambda's fixed rule, one a second plus 5 %; Lambda
+# ignores X-Ray sampling rules) and was the largest AWS line of the bill. It is traced only when
+# var.trace_hot_path is set; every other function (a new group's job, a fix, a repair, a webhook) is
+# always traced: a trace there explains something and costs little.
+HOT_PATH = ("log_processor",)
 STREAM_MAPPING = "stream_processor-dynamodb-event-source"
 QUEUE_MAPPING = "fixer-sqs-event-source"
 # A MODIFY to NEW from these is a re-open (a new job); from NEW it is a counter bump.
@@ -202,7 +208,19 @@ def _environment(name: str) -> dict[str, str]:
         "SELFHEAL_MAX_JOBS_PER_DAY": "${var.max_jobs_per_day}",
         "SELFHEAL_MIN_OCCURRENCES": "${var.min_occurrences}",
         "SELFHEAL_MAX_TOKENS_PER_DAY": "${var.max_tokens_per_day}",
+        "SELFHEAL_ROUTINE_METRICS": "${var.routine_metrics ? 1 : 0}",
     }
+
+
+def _tracing(name: str) -> str:
+    """X-Ray mode of a function: Active, or on the hot path only when var.trace_hot_path says so."""
+    return '${var.trace_hot_path ? "Active" : "PassThrough"}' if name in HOT_PATH else "Active"
+
+
+def _logging() -> dict[str, str]:
+    """JSON log format, so Lambda can filter its own START/END/REPORT lines (358 of a log delivery's
+    ~780 bytes) at var.lambda_system_log_level; the handlers' JSON lines and EMF lines are kept."""
+    return {"log_format": "JSON", "system_log_level": "${var.lambda_system_log_level}", "application_log_level": "INFO"}
 
 
 def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +235,8 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         fn["function_name"] = f"${{local.functions.{name}}}"
         fn["kms_key_arn"] = "${aws_kms_key.this.arn}"
         fn["environment"]["variables"].update(_environment(name))
-        fn["tracing_config"] = [{"mode": "Active"}]
+        fn["tracing_config"] = [{"mode": _tracing(name)}]
+        fn["logging_config"] = [_logging()]
         # Async invocations that still fail are kept (the log processor's are, by CloudWatch Logs).
         fn["dead_letter_config"] = [{"target_arn": "${aws_sqs_queue.failed_events.arn}"}]
         # Terraform JSON's comment key (Terraform ignores it); checkov reads skip annotations there.

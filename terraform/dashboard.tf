@@ -7,13 +7,19 @@ locals {
 
   dashboard_widgets = [
     {
-      type = "metric", x = 0, y = 0, width = 12, height = 6
+      # Counts of routine traffic are logged, not custom metrics (each would be billed all month; with
+      # var.routine_metrics they are metrics too): Logs Insights sums them when the dashboard is read.
+      type = "log", x = 0, y = 0, width = 12, height = 6
       properties = {
-        title = "Errors seen and new groups", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
-        metrics = [
-          [local.metrics_namespace, "ErrorsSeen", "service", "selfheal"],
-          [local.metrics_namespace, "NewGroups", "service", "selfheal"],
-        ]
+        title = "Errors seen and new groups", region = local.region, view = "timeSeries"
+        query = "SOURCE '${aws_cloudwatch_log_group.functions["log_processor"].name}' | filter ispresent(ErrorsSeen) or ispresent(NewGroups) | stats sum(ErrorsSeen) as errors_seen, sum(NewGroups) as new_groups by bin(5m)"
+      }
+    },
+    {
+      type = "log", x = 0, y = 24, width = 12, height = 6
+      properties = {
+        title = "Fix jobs queued and PRs opened", region = local.region, view = "timeSeries"
+        query = "SOURCE '${aws_cloudwatch_log_group.functions["stream_processor"].name}' | SOURCE '${aws_cloudwatch_log_group.functions["fixer"].name}' | filter ispresent(JobsQueued) or ispresent(PullRequests) | stats sum(JobsQueued) as jobs_queued, sum(PullRequests) as prs_opened by bin(1h)"
       }
     },
     {
@@ -21,7 +27,6 @@ locals {
       properties = {
         title = "Fix outcomes", region = local.region, stat = "Sum", period = 3600, view = "timeSeries", stacked = true
         metrics = [
-          [local.metrics_namespace, "PullRequests", "service", "selfheal", { label = "PRs opened" }],
           [local.metrics_namespace, "FixFailed", "service", "selfheal", { label = "failed" }],
           [local.metrics_namespace, "FixSkipped", "service", "selfheal", { label = "skipped" }],
           [local.metrics_namespace, "JobsOverBudget", "service", "selfheal", { label = "over budget" }],

@@ -145,6 +145,35 @@ variable "log_retention_days" {
   default     = 365
 }
 
+variable "trace_hot_path" {
+  description = "Active X-Ray tracing on the log processor too (every other function is always traced). Off: at one trace per log delivery it was the largest AWS line of the bill."
+  type        = bool
+  default     = false
+}
+
+variable "function_error_alarms" {
+  description = "An errors alarm on every function, not only the webhook (failed asynchronous work already alarms through the dead-letter queues)."
+  type        = bool
+  default     = false
+}
+
+variable "routine_metrics" {
+  description = "Counts of routine traffic (errors seen, new groups, fix jobs, PRs opened) as custom metrics too, each about $0.30 a month; off, they are logged and the dashboard sums them with Logs Insights."
+  type        = bool
+  default     = false
+}
+
+variable "lambda_system_log_level" {
+  description = "Lambda's own log lines kept (JSON log format): WARN drops START/END/REPORT (their figures are in Lambda's metrics), INFO keeps them, DEBUG adds more."
+  type        = string
+  default     = "WARN"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN"], var.lambda_system_log_level)
+    error_message = "lambda_system_log_level must be DEBUG, INFO or WARN."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

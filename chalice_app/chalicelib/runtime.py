@@ -106,9 +106,10 @@ def store() -> ErrorGroupStore:
 
 
 def metrics() -> EmfCounter:
-    from chalicelib.services.metrics import EmfCounter
+    from chalicelib.services.metrics import ROUTINE_COUNTS, EmfCounter
 
-    return EmfCounter(settings().metrics_namespace)
+    s = settings()
+    return EmfCounter(s.metrics_namespace, logged_only=() if s.routine_metrics else ROUTINE_COUNTS)
 
 
 @cache

@@ -43,7 +43,14 @@ def test_quick_cost_bench_prints_every_line_with_measured_numbers_beside_the_gui
     assert re.search(r"log_processor: [\d,]+ invocations × [1-9]\d* ms at 0\.5 GB", out)
     assert re.search(r"logs ingested: log_processor [1-9][\d,]* B/inv\.", out)
     assert re.search(r"fixes × [1-9][\d,]* tokens in \+ [1-9][\d,]* out", out)
-    assert re.search(r"custom metrics \(EMF, dimension service\): [1-9]", out)
+    # Counts of routine traffic are logged, not billed metrics, by default (var.routine_metrics).
+    assert re.search(r"custom metrics \(EMF, dimension service\): 0 — none", out)
+    # The AWS part beside the guidance's, and the floor of a deployment that sees no error.
+    aws = re.search(r"^AWS\s+([0-9.]+)\s+28\.29", out, re.MULTILINE)
+    assert aws and 0 < float(aws.group(1)) < float(total.group(1))
+    floor = re.search(r"^idle floor: ([0-9.]+) a month .*KMS key 1\.00, alarms \(3\) 0\.30", out, re.MULTILINE)
+    assert floor and float(floor.group(1)) >= 1.3, out
+    assert re.search(r"remediation_verifier \(schedule, 8,640 runs a month\): [1-9]\d* ms", out)
     assert re.search(r"delivery sizes \(events\): mean [1-9]", out)
     fix = re.search(
         r"GitHub API mode, ([\d,]+)-file repository .*one fix end to end ([0-9.]+) s .*?(\d+) GitHub requests", out

@@ -58,21 +58,29 @@ def group(aws, fingerprint: str) -> dict:
     return runtime.store().get(fingerprint).__dict__
 
 
+def detail(aws, item: dict) -> dict:
+    """The detail item (trace, frames, whole message) of a group item."""
+    key = {"fingerprint": {"S": "~detail~" + item["fingerprint"]["S"]}}
+    return aws.clients.dynamodb.get_item(TableName=aws.stack.table_name, Key=key)["Item"]
+
+
 def test_payload_in_groups_out_with_one_write_per_bug(aws) -> None:
     # GIVEN a batch with 3 occurrences of one bug, 1 of another, and noise
     messages = ["START RequestId: 1"] + [whole(tb_lines())] * 3 + [whole(tb_lines(exc="KeyError: 'x'")), "END"]
     # WHEN
     result = deliver(logs_event(payload(messages)))
-    # THEN
+    # THEN: a new bug is two writes (its small group item, its detail once), a known bug's delivery one
     assert result == {"tracebacks": 4, "groups": 2, "new_groups": 2, "duplicates": 0, "rejected": 0}
-    assert aws.calls["dynamodb.UpdateItem"] == 2
+    assert aws.calls["dynamodb.UpdateItem"] == 2 * 2
     counts = sorted(int(item["occurrences"]["N"]) for item in items(aws))
     assert counts == [1, 3]
     item = next(i for i in items(aws) if i["occurrences"]["N"] == "3")
     assert item["status"]["S"] == Status.NEW
     assert item["log_groups"]["SS"] == ["/aws/lambda/shop"]
     assert item["exception_type"]["S"] == "ZeroDivisionError"
-    assert "return price / count" in item["sample"]["S"]
+    assert "return price / count" in detail(aws, item)["sample"]["S"]
+    deliver(logs_event(payload([whole(tb_lines())] * 2)))
+    assert aws.calls["dynamodb.UpdateItem"] == 2 * 2 + 1
 
 
 def test_a_retried_delivery_counts_once_and_queues_one_job(aws) -> None:
@@ -307,7 +315,8 @@ def test_configured_pipeline_turns_a_log_line_into_a_fix_branch(aws, tmp_path) -
     assert g["status"] == Status.PR_OPENED, g["reason"]
     assert g["branch"] in [h.name for h in git.Repo(bare).heads]
     assert g["pr_url"].startswith("file://")
-    assert item["tokens_in"]["N"] == "1200" and item["model"]["S"] == "replay:answers.json"
+    report = runtime.store().raw(item["fingerprint"]["S"])  # the attempt's report lives in the group's detail
+    assert report["tokens_in"] == 1200 and report["model"] == "replay:answers.json"
 
 
 # --- hardening (audit 2026-11-23: A19, A20, D3, D5) ----------------------------------------------
@@ -356,7 +365,7 @@ def test_an_oversized_traceback_is_stored_bounded_and_its_neighbours_are_counted
     assert [r["duplicates"] for r in results] == [0, 3, 3]
     found = items(aws)
     assert sorted(int(i["occurrences"]["N"]) for i in found) == [1, 1, 1]
-    big = next(i for i in found if "rejected body" in i["message"]["S"])
+    big = detail(aws, next(i for i in found if "rejected body" in i["message"]["S"]))
     assert len(json.dumps(big).encode()) < 150 * 1024
     assert len(big["frames"]["L"]) == 50
 
@@ -371,7 +380,7 @@ def test_a_group_dynamodb_refuses_fails_alone_and_keeps_a_minimal_record(aws) ->
     result = handlers.log_processor(logs_event(payload(messages)), None)
     # THEN the neighbour is recorded in full, the refused group minimally (count kept), none lost
     assert len(refused) == 1 and result["rejected"] == 0 and result["new_groups"] == 2
-    poisoned = group(aws, refused[0])
+    poisoned = group(aws, refused[0].removeprefix("~detail~"))  # the trace lives in the group's detail item
     assert poisoned["occurrences"] == 1 and poisoned["frames"] == ()
     assert "trace not stored" in poisoned["sample"]
 
@@ -386,11 +395,17 @@ def test_a_group_refused_twice_is_reported_and_its_neighbours_still_written(aws)
 
 
 def test_a_delivery_retried_after_throttling_counts_every_group_exactly_once(aws) -> None:
-    # GIVEN one group's first write is throttled
+    # GIVEN one group's first write is throttled (a write that counts; the frames are in the detail item)
     throttled: list[str] = []
-    refused = refuse_update_items(
-        aws, "ProvisionedThroughputExceededException", 400, lambda p: "beta" in json.dumps(p) and not throttled
-    )
+    counting: list[str] = []
+
+    def first_counting_write(request: dict) -> bool:
+        if throttled or "occurrences" not in json.dumps(request):
+            return False
+        counting.append(request["Key"]["fingerprint"]["S"])
+        return len(counting) == 1
+
+    refused = refuse_update_items(aws, "ProvisionedThroughputExceededException", 400, first_counting_write)
     messages = [whole(tb_lines(func=f)) for f in ("alpha", "beta", "gamma") for _ in range(2)]
     event = logs_event(payload(messages))
     # WHEN the delivery fails (TransientError: Lambda retries it) and is retried
@@ -416,9 +431,10 @@ def test_out_of_time_writes_stop_and_the_retry_finishes_without_double_counting(
     written, writes = len(items(aws)), aws.calls["dynamodb.UpdateItem"]
     result = runtime.ingest().handle(batch, lambda: 60_000)  # Lambda's retry, with time to spare
     # THEN the retry read which groups were written (one BatchGetItem) and wrote only the others
-    assert (written, writes) == (24, 24)
+    # (each new group: its item and its detail)
+    assert (written, writes) == (24, 24 * 2)
     assert (result["duplicates"], result["new_groups"]) == (24, 36)
-    assert aws.calls["dynamodb.UpdateItem"] - writes == 36 and aws.calls["dynamodb.BatchGetItem"] == 2
+    assert aws.calls["dynamodb.UpdateItem"] - writes == 36 * 2 and aws.calls["dynamodb.BatchGetItem"] == 2
     assert {i["occurrences"]["N"] for i in items(aws)} == {"1"}
 
 
@@ -450,7 +466,8 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
     from chalicelib.core.logs_payload import decode_batch
     from chalicelib.services.ingest import Ingest
 
-    func = next(f"storm_{n}" for n in range(30) if f'"storm_{n}"' in json.dumps(skipped[0]["frames"]))
+    frames = detail(aws, skipped[0])["frames"]
+    func = next(f"storm_{n}" for n in range(30) if f'"storm_{n}"' in json.dumps(frames))
     an_hour_later = Ingest(runtime.store(), EmfCounter("test"), clock=lambda: int(time.time() * 1000) + 3_600_000)
     an_hour_later.handle(decode_batch(logs_event(payload([whole(tb_lines(func=func))]))["awslogs"]["data"]))
     later = Enqueue(

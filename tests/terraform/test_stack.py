@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import package
@@ -70,6 +71,14 @@ def workdir(tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
     yield work, env
 
 
+def _bench_cost() -> Any:
+    """bench/bench_cost.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_cost", ROOT / "bench" / "bench_cost.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_terraform_is_formatted() -> None:
     run = subprocess.run(
         [TERRAFORM, "fmt", "-check", "-recursive", str(ROOT / "terraform")], capture_output=True, text=True, check=False
@@ -86,6 +95,18 @@ def test_generated_json_is_rewritten_for_todays_terraform(workdir) -> None:
     mappings = doc["resource"]["aws_lambda_event_source_mapping"]
     assert all(m["function_response_types"] == ["ReportBatchItemFailures"] for m in mappings.values())
     assert "aws_iam_role_policy" not in doc["resource"]
+
+
+def test_every_function_is_traced_but_the_hot_path_and_lambda_keeps_its_own_lines_quiet(workdir) -> None:
+    """Cost: the log processor runs once per log delivery; its trace is opt-in (var.trace_hot_path),
+    every other function's is on; Lambda's START/END/REPORT lines follow var.lambda_system_log_level."""
+    work, _ = workdir
+    fns = json.loads((work / "chalice.tf.json").read_text())["resource"]["aws_lambda_function"]
+    modes = {name: fn["tracing_config"][0]["mode"] for name, fn in fns.items()}
+    assert modes.pop("log_processor") == '${var.trace_hot_path ? "Active" : "PassThrough"}'
+    assert set(modes.values()) == {"Active"}
+    assert {fn["logging_config"][0]["system_log_level"] for fn in fns.values()} == {"${var.lambda_system_log_level}"}
+    assert {fn["logging_config"][0]["log_format"] for fn in fns.values()} == {"JSON"}
 
 
 def test_the_api_serves_the_webhook_route_only_through_a_scoped_permission(workdir) -> None:
@@ -201,6 +222,9 @@ def test_validate_apply_check_destroy(workdir) -> None:
         assert sources["selfheal-dev-fixer"].endswith(":selfheal-fix-jobs")
         check_runbook_resources(aws, outputs)
         check_webhook_api(aws, outputs)
+        # bench_cost prices the alarms the default deployment creates: the same number
+        alarms = boto3.client("cloudwatch", **aws).describe_alarms()["MetricAlarms"]
+        assert len(alarms) == sum(_bench_cost().ALARMS.values()), [a["AlarmName"] for a in alarms]
 
         variables = migrate_to_two_services(work, env, aws, endpoint)
         tf(work, "destroy", "-auto-approve", "-input=false", *variables, env=env)

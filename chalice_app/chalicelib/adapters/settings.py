@@ -65,6 +65,9 @@ class Settings:
     # When a subscription delivered only a traceback's first lines, how many more to fetch.
     fetch_lines: int = 200
     metrics_namespace: str = "selfheal"
+    # 1: counts of routine traffic (errors seen, new groups, jobs, PRs) are EMF metrics too, each billed
+    # all month; 0: they are logged only and the dashboard sums them (services/metrics.py).
+    routine_metrics: int = 0
     # Runbooks: the governor's table (decisions, cooldowns, slots, audit) and the notification topic.
     governor_table_name: str = "selfheal-governor"
     topic_arn: str = ""

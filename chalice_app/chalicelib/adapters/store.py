@@ -60,6 +60,7 @@ merged fingerprints per merge day (``~merged~<yyyy-mm-dd>``) and of PRs opened p
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -80,7 +81,7 @@ from chalicelib.core.governor import (
     SpendState,
     day_start,
 )
-from chalicelib.core.group_fields import bounded_reason, clip, new_group_fields
+from chalicelib.core.group_fields import NewGroupFields, bounded_reason, clip, new_group_fields, token_time
 from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound, SelfHealError, TransientError
@@ -97,7 +98,8 @@ log = logging.getLogger(__name__)
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
 DAY = 86_400
-BATCH_MEMORY = 32  # delivery tokens remembered per group (~24 bytes each)
+BATCH_MEMORY = 32  # delivery tokens remembered per group (19 bytes each)
+DETAIL_LIFETIME_FACTOR = 4  # a detail item lives 4 stale periods; a group that outlives it rewrites it
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
 BUDGET_PREFIX = "~budget~"
 UNROUTED_PREFIX = "~unrouted~"
@@ -108,6 +110,12 @@ OPENED_PREFIX = "~opened~"
 BATCH_GET = 100  # BatchGetItem's limit
 BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
 MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
+# A group's large fields, written once (and by a fix or a review), live in a detail item of their own
+# (key ~detail~<fingerprint>): an occurrence then rewrites only the small group item (≤ 1 KB, one write
+# unit), not the trace (DynamoDB bills an update by the size of the whole item).
+DETAIL_PREFIX = "~detail~"
+DETAIL_FIELDS = ("message", "frames", "sample", "pr_diff", "review_reason")
+TITLE_BYTES = 200  # the group item's copy of the message (status views); the whole one is in the detail
 _STATUSES = (
     Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
     Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED,
@@ -299,6 +307,21 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
     )
 
 
+def _merged(group: ErrorGroup, detail: Mapping[str, Any] | None) -> ErrorGroup:
+    """``group`` with the fields its detail item holds (unchanged without one)."""
+    if not detail:
+        return group
+    full = to_group({**detail, "fingerprint": {"S": group.fingerprint}})
+    return dataclasses.replace(
+        group,
+        message=full.message or group.message,
+        frames=full.frames,
+        sample=full.sample,
+        pr_diff=full.pr_diff,
+        review_reason=full.review_reason,
+    )
+
+
 def unrouted_key(log_group: str) -> str:
     """The key of the item counting a log group that belongs to no service."""
     return UNROUTED_PREFIX + hashlib.md5(log_group.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
@@ -307,13 +330,6 @@ def unrouted_key(log_group: str) -> str:
 def unrouted_reason(log_group: str) -> str:
     """Why a log group's tracebacks are not grouped."""
     return f"log group {log_group} belongs to no service: add it to a service of the catalog"
-
-
-def _token_time(token: str) -> int:
-    try:
-        return int(token.split(".", 1)[0], 16)
-    except ValueError:
-        return 0
 
 
 class ErrorGroupStore:
@@ -339,41 +355,23 @@ class ErrorGroupStore:
     def record(self, observation: Observation, now: int, batch: str = "") -> Recorded:
         """Add one delivery's occurrences of a bug; create the group on first sight.
 
-        One UpdateItem: creation and counting are a single atomic write, so concurrent batches of
-        the same new bug create it once and lose no count. With a ``batch`` token, a second write
-        of the same delivery (a retry) counts nothing (``duplicate``). When DynamoDB refuses the
-        fields (an item it finds too large), the group is written once more with a minimal record
-        (``degraded``) so its count is not lost; SelfHealError if that is refused too.
+        One UpdateItem of the small group item: creation and counting are a single atomic write, so
+        concurrent batches of the same new bug create it once and lose no count. With a ``batch``
+        token, a second write of the same delivery (a retry) counts nothing (``duplicate``). A new
+        group's large fields then go to its detail item, once (``_write_detail``); when a crash came
+        between the two writes, the retry of the delivery finds no detail and writes it. When DynamoDB
+        refuses those fields (an item it finds too large), the detail holds a minimal record
+        (``degraded``).
         """
-        try:
-            return self._record(observation, now, batch, minimal=False)
-        except (TransientError, Conflict, ConfigError, NotFound):
-            raise  # retry, or the deployment is wrong: no smaller item would help
-        except SelfHealError as refused:
-            log.error(
-                "group fields refused, recording a minimal group: %s",
-                refused,
-                extra={"fingerprint": observation.fingerprint},
-            )
-            result = self._record(observation, now, batch, minimal=True, why=str(refused))
-            return Recorded(result.new, result.duplicate, True, result.previous)
-
-    def _record(self, observation: Observation, now: int, batch: str, minimal: bool, why: str = "") -> Recorded:
         fields = new_group_fields(observation)
         update = Update().set_if_absent("status", Status.NEW)
-        if minimal:
-            update.set_if_absent("exception_type", fields.exception_type)
-            update.set_if_absent("message", clip(fields.message, 256))
-            update.set_if_absent("sample", clip(f"(trace not stored: {why})", 512))
-        else:
-            update.set_if_absent("exception_type", fields.exception_type)
-            update.set_if_absent("message", fields.message)
-            update.set_if_absent("frames", _frames_value(fields.frames))
-            update.set_if_absent("sample", fields.sample)
+        update.set_if_absent("exception_type", fields.exception_type)
+        update.set_if_absent("message", clip(fields.message, TITLE_BYTES))
         update.set_if_absent("raw_fingerprint", fields.raw_fingerprint)
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
+        update.set_if_absent("detail_until", now // 1000 + DETAIL_LIFETIME_FACTOR * self._stale_s)
         update.set("last_seen", observation.last_seen)
         update.set("updated_at", now)
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
@@ -390,19 +388,101 @@ class ErrorGroupStore:
             )  # fmt: skip
         except Conflict:
             log.info("delivery already counted", extra={"fingerprint": observation.fingerprint, "batch": batch})
-            return Recorded(new=False, duplicate=True)
-        if not old or "occurrences" not in old:
-            return Recorded(new=True)
-        plain = _plain(old)
+            degraded = not self._has_detail(observation.fingerprint) and self._write_detail(observation, fields, now)
+            return Recorded(new=False, duplicate=True, degraded=degraded)
+        plain = _plain(old) if old else {}
+        degraded = False
+        if "occurrences" not in plain or self._detail_expiring(plain, now):
+            degraded = self._write_detail(observation, fields, now, legacy=plain)
+        if "occurrences" not in plain:
+            return Recorded(new=True, degraded=degraded)
         self._trim(observation, batch, set(plain.get("batches") or ()), set(plain.get("log_groups") or ()))
-        return Recorded(new=False, previous=to_group(old))
+        return Recorded(new=False, degraded=degraded, previous=to_group(old))
+
+    def _detail_expiring(self, group: Mapping[str, Any], now: int) -> bool:
+        """Whether the group would outlive its detail item (whose TTL no occurrence refreshes)."""
+        return int(group.get("detail_until", 0) or 0) < now // 1000 + self._stale_s
+
+    def _has_detail(self, fingerprint: str) -> bool:
+        """Whether the group's detail item exists (read on a retried delivery only)."""
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key={"fingerprint": _av(DETAIL_PREFIX + fingerprint)}, ConsistentRead=True,
+                ProjectionExpression="#k", ExpressionAttributeNames={"#k": "fingerprint"},
+            ).get("Item")  # fmt: skip
+        except ClientError as exc:
+            raise translate(exc, f"DynamoDB read the detail of {fingerprint}") from exc
+        return bool(item)
+
+    def _write_detail(
+        self, observation: Observation, fields: NewGroupFields, now: int, legacy: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Write the group's large fields (the first writer's stay) with their expiry. A group whose
+        detail would expire before it (``_detail_expiring``) notes the new expiry; one stored before
+        details existed (``legacy``: its item still holds them) has its fields moved. Returns whether
+        only a minimal record fitted."""
+        fp = observation.fingerprint
+        until = now // 1000 + DETAIL_LIFETIME_FACTOR * self._stale_s
+        full: dict[str, object] = {
+            "message": fields.message, "frames": _frames_value(fields.frames), "sample": fields.sample
+        }  # fmt: skip
+        moved = [k for k in DETAIL_FIELDS if k != "message" and k in (legacy or {})]
+        if moved:
+            full |= {k: legacy[k] for k in (*moved, "message") if k in legacy}
+        degraded = False
+        try:
+            self._put_detail(fp, full, until)
+        except (TransientError, Conflict, ConfigError, NotFound):
+            raise  # retry, or the deployment is wrong: no smaller item would help
+        except SelfHealError as refused:
+            log.error("group fields refused, recording a minimal detail: %s", refused, extra={"fingerprint": fp})
+            minimal = {"message": clip(fields.message, 256), "sample": clip(f"(trace not stored: {refused})", 512)}
+            self._put_detail(fp, minimal, until)
+            degraded = True
+        if legacy and "occurrences" in legacy:  # a known group: its item says until when the detail lives
+            update = Update().set("detail_until", until)
+            if moved:
+                update.remove(*moved)
+                update.set("message", clip(str(legacy.get("message", "")), TITLE_BYTES))
+            try:
+                self._update(fp, update.request("attribute_exists(fingerprint)"), "NONE", "detail noted")
+            except Conflict:
+                log.info("group gone before its detail was noted", extra={"fingerprint": fp})
+        return degraded
+
+    def _put_detail(self, fingerprint: str, fields: Mapping[str, object], until: int) -> None:
+        """SET the detail item's trace fields if absent (the first observation's trace is the group's)
+        and its expiry."""
+        update = Update().set("expires_at", until)
+        for attr, value in fields.items():
+            update.set_if_absent(attr, value)
+        self._update(DETAIL_PREFIX + fingerprint, update.request(), "NONE", "detail of")
+
+    def _set_detail(self, fingerprint: str, fields: Mapping[str, object]) -> None:
+        """Overwrite detail fields written after creation (a fix's diff, the reviewer's words)."""
+        if not fields:
+            return
+        update = Update()
+        for attr, value in fields.items():
+            update.set(attr, value)
+        self._update(DETAIL_PREFIX + fingerprint, update.request(), "NONE", "detail of")
+
+    def _with_detail(self, group: ErrorGroup) -> ErrorGroup:
+        """``group`` with its detail item's fields (one consistent GetItem)."""
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key={"fingerprint": _av(DETAIL_PREFIX + group.fingerprint)}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise translate(exc, f"DynamoDB read the detail of {group.fingerprint}") from exc
+        return _merged(group, item)
 
     def _trim(self, observation: Observation, batch: str, batches: set[str], log_groups: set[str]) -> None:
         """Keep the remembered tokens and log group names bounded (a second write, rarely)."""
         update = Update()
         if batch and len(batches) + 1 > BATCH_MEMORY:
             # The oldest by their deliveries' time; never the one this write added.
-            older = sorted(batches - {batch}, key=_token_time)
+            older = sorted(batches - {batch}, key=token_time)
             oldest = older[: len(older) + 1 - BATCH_MEMORY // 2]
             update.delete("batches", oldest)
         group_name = observation.log_group or "-"
@@ -439,31 +519,73 @@ class ErrorGroupStore:
                     found.add(str(plain["fingerprint"]))
         return found
 
-    def get(self, fingerprint: str) -> ErrorGroup | None:
-        """The group, read consistently, or None."""
-        try:
-            item = self._db.get_item(
-                TableName=self._table, Key={"fingerprint": _av(fingerprint)}, ConsistentRead=True
-            ).get("Item")
-        except ClientError as exc:
-            raise translate(exc, f"DynamoDB read {fingerprint}") from exc
-        return to_group(item) if item and "status" in item else None
+    def get(self, fingerprint: str, detail: bool = True) -> ErrorGroup | None:
+        """The group with its detail (trace, diff, reviewer's words; ``detail=False``: the group item
+        alone, one GetItem), read consistently, or None."""
+        if not detail:
+            try:
+                item = self._db.get_item(
+                    TableName=self._table, Key={"fingerprint": _av(fingerprint)}, ConsistentRead=True
+                ).get("Item")
+            except ClientError as exc:
+                raise translate(exc, f"DynamoDB read {fingerprint}") from exc
+            return to_group(item) if item and "status" in item else None
+        keys = [{"fingerprint": _av(fingerprint)}, {"fingerprint": _av(DETAIL_PREFIX + fingerprint)}]
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        items: dict[str, Mapping[str, Any]] = {}
+        for _ in range(BATCH_TRIES):
+            try:
+                answer = self._db.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise translate(exc, f"DynamoDB read {fingerprint}") from exc
+            items |= {i["fingerprint"]["S"]: i for i in answer.get("Responses", {}).get(self._table, [])}
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise TransientError(f"DynamoDB read {fingerprint}: keys left unprocessed (throttled)")
+        item = items.get(fingerprint)
+        if not item or "status" not in item:
+            return None
+        return _merged(to_group(item), items.get(DETAIL_PREFIX + fingerprint))
+
+    def raw(self, fingerprint: str) -> dict[str, Any]:
+        """The group's stored attributes as plain values with its detail's (the attempt's report:
+        model, tokens, context shown…; the whole message); {} when there is no such group."""
+        group, detail = ({}, {})
+        for key, into in ((fingerprint, group), (DETAIL_PREFIX + fingerprint, detail)):
+            try:
+                item = self._db.get_item(TableName=self._table, Key={"fingerprint": _av(key)}, ConsistentRead=True)
+            except ClientError as exc:
+                raise translate(exc, f"DynamoDB read {key}") from exc
+            into.update(_plain(item.get("Item") or {}))
+        if not group:
+            return {}
+        return group | {k: v for k, v in detail.items() if k not in ("fingerprint", "expires_at")}
 
     def scan(self, status: str | None = None, service: str | None = None) -> list[ErrorGroup]:
         """Every group (optionally of one status, of one service), newest last_seen first. Budget
         counters, which have no status, are not groups; groups stored without a service are the
         default service's."""
+        # Details ride along (a scan reads the whole table whatever it returns) and are joined.
+        wanted = "#s = :s" if status else "attribute_exists(#s)"
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "FilterExpression": "attribute_exists(#s)",
-            "ExpressionAttributeNames": {"#s": "status"},
+            "FilterExpression": f"{wanted} OR begins_with(#k, :detail)",
+            "ExpressionAttributeNames": {"#s": "status", "#k": "fingerprint"},
+            "ExpressionAttributeValues": {":detail": _av(DETAIL_PREFIX)} | ({":s": _av(status)} if status else {}),
         }
-        if status:
-            kwargs |= {"FilterExpression": "#s = :s", "ExpressionAttributeValues": {":s": _av(status)}}
-        groups: list[ErrorGroup] = []
+        found: list[ErrorGroup] = []
+        details: dict[str, Mapping[str, Any]] = {}
         paginator = self._db.get_paginator("scan")
         for page in paginator.paginate(**kwargs):
-            groups.extend(to_group(item) for item in page.get("Items", []))
+            for item in page.get("Items", []):
+                key = item["fingerprint"]["S"]
+                if key.startswith(DETAIL_PREFIX):
+                    details[key.removeprefix(DETAIL_PREFIX)] = item
+                else:
+                    found.append(to_group(item))
+        groups = [_merged(g, details.get(g.fingerprint)) for g in found]
         if service is not None:
             groups = [g for g in groups if g.service == service]
         return sorted(groups, key=lambda g: g.last_seen, reverse=True)
@@ -538,7 +660,7 @@ class ErrorGroupStore:
                 return Claim(False, current, "exhausted")
             log.info("claim refused", extra={"fingerprint": fingerprint, "status": refused.current})
             return Claim(False, current, "done")
-        return Claim(True, group)
+        return Claim(True, self._with_detail(group))
 
     def finish(
         self,
@@ -555,7 +677,8 @@ class ErrorGroupStore:
     ) -> ErrorGroup:
         """FIXING → PR_OPENED / SKIPPED / FAILED, only by the claim's owner. The reason is stored
         redacted and bounded; ``spent`` (model tokens in, out of this attempt) is ADDed to the
-        group's ``spent_tokens_in`` / ``spent_tokens_out``."""
+        group's ``spent_tokens_in`` / ``spent_tokens_out``; ``extra`` (the attempt's report) is written
+        to the group's detail item (``raw``)."""
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
         update = Update().set("reason", bounded_reason(reason)).set("retryable", retryable).set("lease_until", 0)
@@ -567,9 +690,10 @@ class ErrorGroupStore:
             update.set("branch", branch)
         if target == Status.PR_OPENED:
             update.set("expires_at", now // 1000 + self._resolved_s)
-        for attr, value in (extra or {}).items():
-            update.set(attr, value)
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
+        # The attempt's report (model, tokens, context shown, the diff, reviewers…) is read by people and
+        # the next prompt, never by a condition: the detail item keeps it, so occurrences stay small.
+        self._set_detail(fingerprint, dict(extra or {}))  # after the transition: only the claim's owner writes it
         if target == Status.PR_OPENED and pr_url:
             self.link_pr(pr_url, fingerprint, now)
             self._note_day(OPENED_PREFIX, fingerprint, now)  # read by the heal checker (no webhook)
@@ -616,7 +740,7 @@ class ErrorGroupStore:
         except Conflict:
             return False
         if old and batch and len(_plain(old).get("batches") or ()) + 1 > BATCH_MEMORY:
-            older = sorted(set(_plain(old)["batches"]) - {batch}, key=_token_time)
+            older = sorted(set(_plain(old)["batches"]) - {batch}, key=token_time)
             self._update(key, Update().delete("batches", older[: len(older) + 1 - BATCH_MEMORY // 2]).request(),
                          "NONE", "trim")  # fmt: skip
         return not old
@@ -831,19 +955,23 @@ class ErrorGroupStore:
     def mark_rejected(self, fingerprint: str, pr_url: str, reason: str, review: str, now: int) -> ErrorGroup:
         """PR_OPENED → REJECTED (closed unmerged, or ``/selfheal stop``), for the group's own PR, with
         the reviewer's words: never proposed again automatically."""
-        update = Update().set("reason", bounded_reason(reason)).set("review_reason", _review(review))
-        update.set("retryable", False)
+        update = Update().set("reason", bounded_reason(reason)).set("retryable", False)
         condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
-        return self._transition(fingerprint, Status.REJECTED, update, condition, now, pr_url=pr_url)
+        group = self._transition(fingerprint, Status.REJECTED, update, condition, now, pr_url=pr_url)
+        self._set_detail(fingerprint, {"review_reason": _review(review)})
+        return dataclasses.replace(group, review_reason=_review(review))
 
     def retry_from_review(self, fingerprint: str, pr_url: str, review: str, now: int) -> ErrorGroup:
         """PR_OPENED | REJECTED → NEW for ``/selfheal retry`` on the group's own PR: a fresh attempt
         budget, and the reviewer's words and the last diff kept for the next prompt."""
         update = Update().set("attempts", 0).set("retryable", False).set("previous_attempt", "retry")
-        update.set("reason", bounded_reason("re-opened by /selfheal retry")).set("review_reason", _review(review))
+        update.set("reason", bounded_reason("re-opened by /selfheal retry"))
         update.remove("job_token", "lease_owner", "lease_until")
         condition = all_of(any_of(IS_PR_OPENED, IS_REJECTED), FOR_THIS_PR)
-        return self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url)
+        # The words first: the transition wakes the stream, and the job's prompt reads them.
+        self._set_detail(fingerprint, {"review_reason": _review(review)})
+        group = self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url)
+        return dataclasses.replace(group, review_reason=_review(review))
 
     def regress(self, fingerprint: str, occurred_at: int, grace_ms: int, now: int) -> ErrorGroup:
         """MERGED | HEALED → REGRESSED when an occurrence at ``occurred_at`` came later than the merge

@@ -109,11 +109,31 @@ def bounded_reason(reason: str) -> str:
 
 
 def batch_token(log_group: str, log_stream: str, event_ids: Iterable[str], last_timestamp: int) -> str:
-    """The identity of one log delivery, the same on every retry of it: ``<epoch ms, hex>.<md5, 12 hex>``.
+    """The identity of one log delivery, the same on every retry of it: ``<epoch ms, base 36>.<md5, 10 hex>``
+    (19 characters: a group keeps up to 32, in the item every occurrence rewrites).
 
     The time prefix (the batch's newest event) lets the store forget the oldest tokens first.
     """
     digest = hashlib.md5(usedforsecurity=False)
     for part in (log_group, log_stream, *event_ids):
         digest.update(part.encode("utf-8", "replace") + b"\0")
-    return f"{max(0, last_timestamp):x}.{digest.hexdigest()[:12]}"
+    return f"{_base36(max(0, last_timestamp))}.{digest.hexdigest()[:10]}"
+
+
+def token_time(token: str) -> int:
+    """The epoch ms a delivery token carries (tokens of 11 hex digits came before base 36); 0 if none."""
+    prefix = token.split(".", 1)[0]
+    try:
+        return int(prefix, 16 if len(prefix) >= 11 else 36)
+    except ValueError:
+        return 0
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out

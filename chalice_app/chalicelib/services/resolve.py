@@ -114,7 +114,7 @@ class Resolve:
         (a PR body naming someone else's group changes nothing)."""
         store = self._store()
         fingerprint = wanted.fingerprint or store.find_pr(wanted.pr_url)
-        group = store.get(fingerprint) if fingerprint else None
+        group = store.get(fingerprint, detail=False) if fingerprint else None  # its status and PR are enough
         if group is None or not group.pr_url or group.pr_url != wanted.pr_url:
             return None
         return group
