@@ -68,6 +68,31 @@ class LocalRun:
     github_token: str = ""
     min_occurrences: int = 1
     stack: str = "boto3"  # or "terraform": the deployment itself, applied to the local endpoint
+    region: str = ""  # of the real Bedrock a model id is called in (default: the AWS configuration's)
+
+
+class LocalClients(Clients):
+    """The clients of a local run: every service at the local endpoint, except Bedrock.
+
+    A model id (``--model-id``) is answered by the real Amazon Bedrock, with the user's own
+    credentials and region, while the table, queue and logs stay on the local server: a local
+    server has no models, and its answer to Converse is an HTML error page.
+    """
+
+    def __init__(self, settings: Settings, bedrock_region: str = "", session: Any = None) -> None:
+        import boto3
+
+        self._real = session or boto3.session.Session()
+        super().__init__(settings, self._real)
+        self._bedrock_region = bedrock_region or self._real.region_name or settings.region
+
+    def client(self, service: str) -> Any:
+        """The local endpoint's client, or the real one for ``bedrock-runtime``."""
+        if service != "bedrock-runtime":
+            return super().client(service)
+        from chalicelib.adapters.clients import BEDROCK
+
+        return self._real.client(service, region_name=self._bedrock_region, config=BEDROCK)
 
 
 def _log_lines(path: Path) -> list[str]:
@@ -212,7 +237,9 @@ class LocalPipeline:
                 response = self._app.fixer(event, None)
             except Exception as exc:  # every record failed: Lambda would retry after the timeout
                 response = {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
-                self._say(f"fixer: {fp[:12]} failed: {exc}")
+                # Powertools' error carries every record's traceback: its last line says what failed.
+                lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+                self._say(f"fixer: {fp[:12]} failed: {lines[-1].strip()}")
             self._sources.settle(event, response)
             group = store.get(fp)
             # A failed job is retried at once, except one refused because its group is FIXING under
@@ -256,7 +283,7 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
         # The stream gates on the same minimum the fixer is given (`--min-occurrences`, 1 by default).
         settings = replace(local_settings(base, stack), min_occurrences=options.min_occurrences)
-        clients = Clients(settings)
+        clients = LocalClients(settings, options.region)
         config = FixConfig(
             repo_url=options.repo,
             model_id=options.model,

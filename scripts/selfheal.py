@@ -29,7 +29,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from chalicelib.core.fingerprint import grouping, is_in_app  # noqa: E402
 from chalicelib.core.log_files import read_tracebacks  # noqa: E402
-from chalicelib.errors import PayloadError  # noqa: E402
+from chalicelib.errors import PayloadError, SelfHealError  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,15 +122,34 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _fail(command: str, problem: str, code: int = 2) -> int:
+    """One line on stderr saying what is wrong and what to do; the exit code."""
+    print(f"selfheal {command}: {problem}", file=sys.stderr)
+    return code
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     import tempfile
 
     if args.infra:
         return _local_infra(args)
     if args.services:
+        from local_inputs import services_problem
         from local_services import cmd_local_services
 
+        if problem := services_problem(args.services):
+            return _fail("local", problem)
         return cmd_local_services(args)
+    from local_inputs import local_problem
+
+    if args.repo and Path(args.repo).expanduser().exists():  # `.`, `shop`: a path, whatever it looks like
+        args.repo = str(Path(args.repo).expanduser().resolve())
+    if problem := local_problem(args):
+        return _fail("local", problem)
+    if args.answer_template:
+        from local_answers import answer_template
+
+        return answer_template(args)
 
     from local_mode import commit_sample_app, stderr, summary, table
 
@@ -146,6 +165,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     os.dup2(2, 1)
     try:
         groups = _run_local(args, logs, repo, model)
+    except SelfHealError as exc:
+        return _fail("local", str(exc), 1)
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -197,6 +218,7 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             github_token=args.github_token or "",
             min_occurrences=args.min_occurrences,
             stack=args.stack,
+            region=args.region or "",
         ),
         stderr,
     )
@@ -367,8 +389,16 @@ def _aws_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (what is wrong, where help is) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line and exit 2 (argparse prints the whole usage first)."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
-    parser = argparse.ArgumentParser(prog="selfheal", description=__doc__.split("\n")[0])
+    parser = Parser(prog="selfheal", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     inspect = sub.add_parser(
         "inspect",
@@ -391,7 +421,18 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.add_argument("--logs", action="append", default=[], metavar="FILE", help="log file (repeatable)")
     local.add_argument("--repo", help="local path (work tree or bare), owner/name, or git URL")
     local.add_argument("--model", help="replay:FILE (recorded Converse answers) or a Bedrock model id")
-    local.add_argument("--model-id", help="Bedrock model or inference profile id (needs AWS credentials)")
+    local.add_argument(
+        "--model-id",
+        help="Bedrock model or inference profile id: the real Bedrock, with your AWS credentials and region "
+        "(everything else stays local)",
+    )
+    local.add_argument("--region", help="AWS region of --model-id (default: AWS_REGION or your AWS configuration)")
+    local.add_argument(
+        "--answer-template",
+        metavar="FINGERPRINT",
+        help="print a replay answer to fill in for this group of --logs (any unique prefix), and the code it "
+        "would be shown; nothing runs",
+    )
     local.add_argument("--path-prefix", action="append", default=[], help="deployment prefix to strip from paths")
     local.add_argument("--filter-pattern", default=None, help="subscription filter pattern (text patterns)")
     local.add_argument("--min-occurrences", type=int, default=1, help="fix a group only after this many")
