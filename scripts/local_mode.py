@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ from local_stack import (
     Stack,
     create_stack,
     create_stack_with_terraform,
+    event_times,
     local_aws,
     put_log_lines,
 )
@@ -69,6 +71,7 @@ class LocalRun:
     min_occurrences: int = 1
     stack: str = "boto3"  # or "terraform": the deployment itself, applied to the local endpoint
     region: str = ""  # of the real Bedrock a model id is called in (default: the AWS configuration's)
+    state_dir: str = ""  # where the stack is kept for later commands (scripts/local_state.py); '' keeps none
 
 
 class LocalClients(Clients):
@@ -107,6 +110,40 @@ def _log_lines(path: Path) -> list[str]:
         return [e.message for e in parse_batch(doc).events]
     # Lines end at \n only: the Lambda runtime joins one event's lines with \r, kept within the event.
     return data.decode("utf-8", errors="replace").split("\n")
+
+
+# A date and time near the start of a line (ISO 8601, Python logging's, the Lambda runtime's).
+_LOG_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?")
+LOG_TIME_WITHIN = 80  # characters from a line's start a timestamp is looked for in
+
+
+def log_times(lines: Sequence[str]) -> list[int | None]:
+    """Each line's time by the log itself (epoch ms): the timestamp near its start, else the
+    previous line's (a traceback's frames carry none); None before the first. The events of a
+    local run are written at these times (local_stack.event_times), so a group's first and
+    last seen are the log's, as in AWS."""
+    times: list[int | None] = []
+    last: int | None = None
+    for line in lines:
+        if match := _LOG_TIME.search(line[:LOG_TIME_WITHIN]):
+            last = _epoch_ms(match) or last
+        times.append(last)
+    return times
+
+
+def _epoch_ms(match: re.Match[str]) -> int | None:
+    from datetime import UTC, datetime, timedelta
+
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        when = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        when -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return int(when.timestamp() * 1000) + int((fraction or "0")[:3].ljust(3, "0"))
 
 
 def _payload(stack: Stack, stream: str, events: list[dict[str, Any]], log_group: str = "") -> dict[str, Any]:
@@ -293,18 +330,44 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             min_occurrences=options.min_occurrences,
         )
         runtime.override(settings=settings, clients=clients, fixer=runtime.build_fixer(config, clients, announce=say))
+        _load_state(options, clients, say)
         pipeline = LocalPipeline(clients, stack, say)
         run_id = uuid.uuid4().hex[:8]  # a second run against the same endpoint writes new streams
         for n, path in enumerate(options.logs):
             lines = _log_lines(path)
             stream = f"local/{run_id}/{n}-{path.name}"
-            put_log_lines(clients, stack.log_group, lines, stream)
+            stamps, shifted = event_times(len(lines), log_times(lines), int(time.time() * 1000))
+            if shifted:
+                days = shifted / 86_400_000
+                say(f"{path}: its times are older than CloudWatch accepts (14 days): moved {days:.1f} days later")
+            put_log_lines(clients, stack.log_group, lines, stream, stamps)
             delivered = pipeline.deliver(stream, options.filter_pattern)
             say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")
+        say("pipeline: grouping, enqueueing and fixing (a fix takes a few seconds with a model)")
         pipeline.drain()
+        if options.state_dir:
+            from local_state import LocalState, save
+
+            state = LocalState(options.endpoint_url, stack.table_name, region=settings.region, repo=options.repo)
+            save(Path(options.state_dir), state, clients)
         return runtime.store().scan()
     finally:
         runtime.clear()
+
+
+def _load_state(options: LocalRun, clients: Clients, say: Callable[[str], None]) -> None:
+    """Load the state an earlier run for the same repository left on the embedded server: its
+    groups are counted again, not fixed again, and a group re-opened since (``retry``) is fixed."""
+    if not options.state_dir or options.endpoint_url or options.stack != "boto3":
+        return
+    from local_state import load, restore, saved_dump
+
+    directory = Path(options.state_dir)
+    previous = load(directory)
+    if previous is None or previous.endpoint_url or previous.repo != options.repo:
+        return
+    items = restore(clients, saved_dump(directory) or {})
+    say(f"local state: {items} item(s) of the earlier run on this repository, from {directory}")
 
 
 def stderr(message: str) -> None:

@@ -6,7 +6,9 @@ Commands:
   local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
                                          run the whole pipeline on this machine
   local --services FILE [--json]         the same for several services, each its own log group and repository
-  status [--status S] [--service S] [--json]   error groups of a deployed (or --endpoint-url) stack
+  status [--status S] [--service S] [--since 2d] [--local] [--json]
+                                         error groups of a deployed (or --endpoint-url, or --local) stack
+  show GROUP [--local] [--json]          one group whole (any unique prefix of its fingerprint)
   retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
                                          (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
@@ -171,11 +173,40 @@ def cmd_local(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
+    stderr(
+        f"state kept in {_state_dir(args)}: selfheal status --local, show --local GROUP, retry --local GROUP; "
+        "the next local run on this repository continues from it"
+    )
     if args.json:
         print(json.dumps(summary(groups), indent=2))
     else:
         print(table(groups))
     return 0
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    from local_state import state_dir
+
+    return state_dir(getattr(args, "state_dir", None))
+
+
+# Commands that read a local run's state with --local; those that write to it save it back.
+STATE_READERS = ("status", "show", "retry", "actions", "approve", "deny", "resume", "kill-switch")
+STATE_WRITERS = frozenset({"retry", "approve", "deny", "resume", "kill-switch"})
+
+
+def _with_local_state(args: argparse.Namespace) -> int:
+    """Run the command against the stack a `local` run kept (scripts/local_state.py)."""
+    from local_mode import stderr
+    from local_state import opened
+
+    if getattr(args, "endpoint_url", None):
+        return _fail(args.command, "give --local (the last local run's stack) or --endpoint-url, not both")
+    try:
+        with opened(_state_dir(args), args.command in STATE_WRITERS, stderr):
+            return int(args.func(args))
+    except LookupError as exc:
+        return _fail(args.command, str(exc.args[0]))
 
 
 def _local_infra(args: argparse.Namespace) -> int:
@@ -219,6 +250,7 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             min_occurrences=args.min_occurrences,
             stack=args.stack,
             region=args.region or "",
+            state_dir=str(_state_dir(args)),
         ),
         stderr,
     )
@@ -234,10 +266,32 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from status_view import status_document, status_table
+    import time
+
+    from status_view import since_ms, status_document, status_table
 
     groups = _store(args).scan(args.status, service=args.service)
+    if args.since:
+        try:
+            start = since_ms(args.since, int(time.time() * 1000))
+        except ValueError as exc:
+            return _fail("status", str(exc))
+        groups = [g for g in groups if g.last_seen >= start]
     print(json.dumps(status_document(groups), indent=2) if args.json else status_table(groups))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from status_view import show_document, show_text
+
+    prefix = args.fingerprint.lower()
+    matches = [g for g in _store(args).scan() if g.fingerprint.startswith(prefix)]
+    if len(matches) != 1:
+        which = ", ".join(g.fingerprint[:12] for g in matches[:10])
+        more = f": {which}" if matches else " (selfheal status lists them)"
+        return _fail("show", f"{len(matches)} groups match {args.fingerprint!r}{more}")
+    group = matches[0]
+    print(json.dumps(show_document(group), indent=2, default=list) if args.json else show_text(group))
     return 0
 
 
@@ -465,9 +519,19 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     status.add_argument(
         "--service", help="only this service's groups ('default' has those from before services; '' log groups of none)"
     )
+    status.add_argument("--since", help="only groups seen since: 30m, 6h, 2d, 1w or a date YYYY-MM-DD")
     status.add_argument("--json", action="store_true")
     _aws_options(status)
     status.set_defaults(func=cmd_status)
+
+    show = sub.add_parser(
+        "show",
+        help="one group whole: exception, culprit, first/last seen, sample, PR and fate, tokens, reasons",
+    )
+    show.add_argument("fingerprint", metavar="GROUP", help="the group's fingerprint or any unique prefix")
+    show.add_argument("--json", action="store_true", help="the group's fields as one JSON document")
+    _aws_options(show)
+    show.set_defaults(func=cmd_show)
 
     retry = sub.add_parser(
         "retry", help="re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group, or a stuck FIXING one"
@@ -524,13 +588,28 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     operate_cli.register(sub, runbooks_cli.register(sub))
     redact_cli.add_parser(sub)
     localize_cli.register(sub)
+    for name in STATE_READERS:
+        if name in sub.choices:
+            _state_options(sub.choices[name])
+    local.add_argument(
+        "--state-dir", help="where the run's stack is kept (default $SELFHEAL_STATE_DIR or ~/.selfheal/local)"
+    )
     return parser
+
+
+def _state_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--local", action="store_true", help="the stack the last `selfheal local` run kept (instead of AWS)"
+    )
+    parser.add_argument("--state-dir", help="the local state to use (implies --local; default ~/.selfheal/local)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `selfheal inspect | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
+    if args.command != "local" and (getattr(args, "local", False) or getattr(args, "state_dir", None)):
+        return _with_local_state(args)
     return int(args.func(args))
 
 
