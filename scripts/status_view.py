@@ -9,6 +9,7 @@ whole: the exception, the frames, the redacted sample, the last PR's diff and ev
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from pathlib import PurePosixPath
@@ -57,7 +58,7 @@ def since_ms(text: str, now_ms: int) -> int:
     if match := _SINCE.match(text.strip()):
         return now_ms - int(match[1]) * _UNIT_MS[match[2]]
     try:
-        return int(time.mktime(time.strptime(text.strip(), "%Y-%m-%d")) - time.timezone) * 1000
+        return calendar.timegm(time.strptime(text.strip(), "%Y-%m-%d")) * 1000
     except ValueError:
         raise ValueError(f"--since {text!r}: give 30m, 6h, 2d, 1w or a date YYYY-MM-DD") from None
 
