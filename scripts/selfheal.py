@@ -12,7 +12,7 @@ Commands:
   retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
                                          (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
-  delete-parameters                      remove them
+  delete-parameters [--yes]              remove them (asks first; never what Terraform manages)
   package [--stage dev]                  chalice package → terraform/ (post-processed)
   deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
@@ -344,12 +344,15 @@ def cmd_configure(args: argparse.Namespace) -> int:
         from configure_services import configure_services
 
         return configure_services(args, ssm)
+    for option, path in (("--ssh-key-file", args.ssh_key_file), ("--known-hosts-file", args.known_hosts_file)):
+        if path and not Path(path).expanduser().is_file():
+            return _fail("configure", f"{option} {path} is not a readable file")
     given = {
         "repo_url": args.repo_url,
         "model_id": args.model_id,
         "github_token": args.github_token,
-        "ssh_private_key": Path(args.ssh_key_file).read_text() if args.ssh_key_file else None,
-        "known_hosts": Path(args.known_hosts_file).read_text() if args.known_hosts_file else None,
+        "ssh_private_key": Path(args.ssh_key_file).expanduser().read_text() if args.ssh_key_file else None,
+        "known_hosts": Path(args.known_hosts_file).expanduser().read_text() if args.known_hosts_file else None,
         "github_url": args.github_url,
         "labels": args.labels,
         "min_occurrences": str(args.min_occurrences) if args.min_occurrences is not None else None,
@@ -379,7 +382,10 @@ def cmd_configure(args: argparse.Namespace) -> int:
     except configure.ConfigureError as exc:
         print(f"selfheal configure: {exc}", file=sys.stderr)
         return 2
-    names = configure.store(ssm, args.prefix, clean, args.kms_key_id)
+    try:
+        names = configure.store(ssm, args.prefix, clean, args.kms_key_id)
+    except configure.ConfigureError as exc:
+        return _fail("configure", str(exc), 1)
     print(
         f"stored {len(names)} SecureString parameter(s) under {args.prefix} with {args.kms_key_id}: "
         + ", ".join(n.removeprefix(args.prefix) for n in names)
@@ -392,11 +398,27 @@ def cmd_configure(args: argparse.Namespace) -> int:
 def cmd_delete_parameters(args: argparse.Namespace) -> int:
     import configure
 
+    ssm = _ssm(args)
     try:
-        names = configure.delete_all(_ssm(args), args.prefix)
+        names, kept = configure.deletion_plan(ssm, args.prefix)
     except configure.ConfigureError as exc:
-        print(f"selfheal delete-parameters: {exc}", file=sys.stderr)
-        return 2
+        return _fail("delete-parameters", str(exc))
+    if kept:
+        print(f"kept (Terraform manages them; terraform destroy removes them): {', '.join(kept)}", file=sys.stderr)
+    if not names:
+        print(f"nothing to delete under {args.prefix}")
+        return 0
+    print(f"to delete under {args.prefix}: {', '.join(n.removeprefix(args.prefix) for n in names)}", file=sys.stderr)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _fail("delete-parameters", f"not deleting {len(names)} parameter(s) unasked: pass --yes")
+        if input(f"Delete these {len(names)} parameter(s)? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    try:
+        configure.delete_all(ssm, args.prefix, names)
+    except configure.ConfigureError as exc:
+        return _fail("delete-parameters", str(exc))
     print(f"deleted {len(names)} parameter(s) under {args.prefix}")
     return 0
 
@@ -563,8 +585,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--region")
     conf.set_defaults(func=cmd_configure)
 
-    delete = sub.add_parser("delete-parameters", help="remove every parameter under the prefix (uninstall)")
+    delete = sub.add_parser(
+        "delete-parameters",
+        help="remove the parameters configure stored under the prefix (asks first; never Terraform's)",
+    )
     delete.add_argument("--prefix", default="/selfheal/")
+    delete.add_argument("--yes", action="store_true", help="delete without asking (scripts)")
     delete.add_argument("--endpoint-url")
     delete.add_argument("--region")
     delete.set_defaults(func=cmd_delete_parameters)
