@@ -14,7 +14,8 @@ Commands:
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
   delete-parameters [--yes]              remove them (asks first; never what Terraform manages)
   package [--stage dev]                  chalice package → terraform/ (post-processed)
-  deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
+  deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply, then next steps
+  destroy [--auto-approve]               terraform destroy with the variables deploy applied
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
   runbooks list                          the catalog: enabled / dry-run, trigger, limits, approval
   actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts)
@@ -435,7 +436,16 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
+def _terraform_problem() -> str:
+    """Why terraform cannot run here ('' when it can): checked before packaging starts."""
+    import shutil
+
+    if shutil.which("terraform") is None:
+        return "terraform is not on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)"
+    return ""
+
+
+def _terraform_env() -> dict[str, str]:
     import tempfile
 
     import package
@@ -444,19 +454,93 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     mirror = package.find_provider_mirror()
     if mirror is not None and "TF_CLI_CONFIG_FILE" not in os.environ:
         env["TF_CLI_CONFIG_FILE"] = str(package.cli_config(Path(tempfile.mkdtemp()) / "cli.tfrc", mirror))
+    return env
+
+
+def _deploy_vars_file() -> Path:
+    """Where deploy keeps the ``--var`` values it applied, so destroy uses the same ones
+    (inside terraform/.terraform/, which is never committed)."""
+    import package
+
+    return package.TERRAFORM / ".terraform" / "selfheal-deploy-vars.json"
+
+
+def next_steps(outputs: dict[str, Any], region: str) -> str:
+    """What to do after the first deploy, with the deployment's own names."""
+    key = outputs.get("kms_key_arn", "KMS_KEY_ARN")
+    lines = [
+        "deployed. Next:",
+        "  1. settings and secrets (SSM SecureString, never in Terraform state):",
+        f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} \\",
+        "       --repo-url OWNER/NAME --model-id MODEL_ID --github-token \"$GITHUB_TOKEN\"",
+    ]
+    if outputs.get("webhook_url"):
+        lines += [
+            "  2. PR outcomes (merged, closed, reviews): a GitHub webhook, secret made and stored by",
+            f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} --generate-webhook-secret",
+        ]
+    lines += [
+        "  3. watch it: python scripts/selfheal.py status; runbooks: python scripts/selfheal.py actions",
+        "  teardown: python scripts/selfheal.py destroy (the same variables), then delete-parameters",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import package
+
+    if problem := _terraform_problem():
+        return _fail("deploy", problem)
+    env = _terraform_env()
     variables = [f"endpoint_url={args.endpoint_url}"] if args.endpoint_url else []
     variables += args.var
     try:
+        _progress(args, "package: chalice package into terraform/ (about a minute)")
         package.package(args.stage)
+        _progress(args, "terraform init")
         package.terraform("init", "-input=false", env=env)
         apply = ["apply", "-input=false", *[f"-var={v}" for v in variables]]
         if args.auto_approve:
             apply.append("-auto-approve")
+        _progress(args, "terraform apply (a first deployment takes a few minutes)")
         package.terraform(*apply, env=env)
+        _deploy_vars_file().write_text(json.dumps(variables) + "\n")
+        outputs = package.terraform_outputs(env=env)
     except package.PackageError as exc:
-        print(f"selfheal deploy: {exc}", file=sys.stderr)
-        return 1
+        return _fail("deploy", str(exc), 1)
+    region = next((v.split("=", 1)[1] for v in variables if v.startswith("region=")), "us-east-1")
+    print(next_steps(outputs, region))
     return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    import package
+
+    if problem := _terraform_problem():
+        return _fail("destroy", problem)
+    try:
+        variables = json.loads(_deploy_vars_file().read_text())
+    except (OSError, ValueError):
+        variables = []
+    variables += args.var
+    destroy = ["destroy", "-input=false", *[f"-var={v}" for v in variables]]
+    if args.auto_approve:
+        destroy.append("-auto-approve")
+    try:
+        if not (package.TERRAFORM / "chalice.tf.json").exists():
+            _progress(args, "package: the configuration to destroy is generated first")
+            package.package(args.stage)
+        package.terraform(*destroy, env=_terraform_env())
+    except package.PackageError as exc:
+        return _fail("destroy", str(exc), 1)
+    print("destroyed. The settings stay in SSM until: python scripts/selfheal.py delete-parameters")
+    return 0
+
+
+def _progress(args: argparse.Namespace, message: str) -> None:
+    """A progress line on stderr (none under --json)."""
+    if not getattr(args, "json", False):
+        print(message, file=sys.stderr, flush=True)
 
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
@@ -605,6 +689,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
+
+    destroy = sub.add_parser("destroy", help="terraform destroy with the variables the last deploy applied")
+    destroy.add_argument("--stage", default="dev")
+    destroy.add_argument("--auto-approve", action="store_true")
+    destroy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
+    destroy.set_defaults(func=cmd_destroy)
 
     import localize_cli
     import operate_cli

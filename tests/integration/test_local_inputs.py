@@ -186,3 +186,18 @@ def test_a_model_id_is_answered_by_the_real_bedrock_not_the_local_server(tmp_pat
             "system", [{"role": "user", "content": [{"text": "x"}]}]
         )
     assert got["stopReason"] == "tool_use"
+
+
+def test_deploy_prints_next_steps_with_the_deployments_own_names() -> None:
+    from selfheal import next_steps
+
+    text = next_steps({"kms_key_arn": "arn:aws:kms:eu-west-1:1:key/k", "webhook_url": "https://h/webhook"}, "eu-west-1")
+    assert "configure --region eu-west-1 --kms-key-id arn:aws:kms:eu-west-1:1:key/k" in text
+    assert "--generate-webhook-secret" in text and "selfheal.py destroy" in text
+
+
+def test_destroy_without_terraform_is_one_line(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # no terraform binary on PATH
+    code, _, err = run_cli(capsys, "destroy", "--auto-approve")
+    assert_one_line(code, err, "terraform is not on PATH")
+    assert code == 2
