@@ -201,3 +201,29 @@ def test_destroy_without_terraform_is_one_line(capsys, monkeypatch) -> None:
     code, _, err = run_cli(capsys, "destroy", "--auto-approve")
     assert_one_line(code, err, "terraform is not on PATH")
     assert code == 2
+
+
+def test_the_readmes_complete_answer_applies_to_the_sample_app(tmp_path) -> None:
+    # The README shows one complete replay answer: it must load, name its group and apply.
+    import re
+    from pathlib import Path
+
+    from chalicelib.adapters.bedrock import ReplayModel
+    from chalicelib.core.edits import apply_edits
+    from chalicelib.core.prompt import parse_proposal, read_answer
+
+    readme = (ROOT / "README.md").read_text()
+    [block] = re.findall(r"A complete answer.*?```json\n(.*?)```", readme, re.S)
+    doc = json.loads(block)
+    path = tmp_path / "answers.json"
+    path.write_text(block)
+    ReplayModel(path, announce=lambda _: None)
+    [(key, answer)] = doc.items()
+    from local_answers import find_group
+
+    tracebacks, _ = find_group([Path(APP_LOG)], key)
+    assert tracebacks, f"the README's key {key} is no group of the sample logs"
+    edits = parse_proposal(read_answer(answer).tool_input).edits
+    source = (SAMPLE / "shop" / "pricing.py").read_text()
+    result = apply_edits({"shop/pricing.py": source}, edits, {"shop/pricing.py"}, 200, 400, 20_000)
+    assert "if not prices" in result.files["shop/pricing.py"]
