@@ -29,6 +29,7 @@ from local_stack import (
     LOCAL_VISIBILITY_SECONDS,
     EventSources,
     Stack,
+    clear_stack,
     create_stack,
     create_stack_with_terraform,
     event_times,
@@ -317,6 +318,8 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             workdir = Path(tempfile.mkdtemp(prefix="selfheal-tf-"))
             stack = create_stack_with_terraform(clients, endpoint, LOG_GROUP, workdir)
         else:
+            if not options.endpoint_url:
+                clear_stack(clients, prefix="selfheal-local")
             stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
         # The stream gates on the same minimum the fixer is given (`--min-occurrences`, 1 by default).
         settings = replace(local_settings(base, stack), min_occurrences=options.min_occurrences)

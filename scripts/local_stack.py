@@ -94,6 +94,25 @@ def create_stack(
     return Stack(table, stream_arn, queue_url, queue_arn, dlq_url, log_group)
 
 
+def clear_stack(clients: Any, prefix: str) -> None:
+    """Remove the table and queues ``create_stack(prefix=…)`` makes, where they exist.
+
+    An embedded moto server starts empty in a process of its own (the command line); in a process
+    that ran one before (the tests) it shares moto's in-memory backends with every other server
+    of that process, so a run that means to start from nothing removes what an earlier one left.
+    """
+    ddb, sqs = clients.dynamodb, clients.sqs
+    try:
+        ddb.delete_table(TableName=f"{prefix}-error-groups")
+    except ddb.exceptions.ResourceNotFoundException:
+        pass
+    for name in (f"{prefix}-fix-jobs", f"{prefix}-fix-jobs-dlq"):
+        try:
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        except sqs.exceptions.QueueDoesNotExist:
+            pass
+
+
 class EventSources:
     """Polls the table's stream and the fix queue, yielding Lambda-shaped events."""
 

@@ -124,9 +124,9 @@ def dump(clients: Any) -> dict[str, Any]:
     return _encode({"tables": tables, "parameters": parameters})
 
 
-def restore(clients: Any, doc: dict[str, Any]) -> int:
-    """Create the dumped tables (those that do not exist yet) with their items, and the
-    parameters; returns the number of items written."""
+def restore(clients: Any, doc: dict[str, Any], replace: bool = False) -> int:
+    """Create the dumped tables (those that do not exist yet, or every one when ``replace``) with
+    their items, and the parameters; returns the number of items written."""
     doc = _decode(doc)
     ddb = clients.dynamodb
     existing = set(ddb.list_tables().get("TableNames", []))
@@ -135,6 +135,9 @@ def restore(clients: Any, doc: dict[str, Any]) -> int:
         definition = dict(table["definition"])
         ttl = definition.pop("$ttl", None)
         name = definition["TableName"]
+        if replace and name in existing:  # see local_stack.clear_stack: a shared in-process backend
+            ddb.delete_table(TableName=name)
+            existing.discard(name)
         if name not in existing:
             ddb.create_table(**definition)
             ddb.get_waiter("table_exists").wait(TableName=name)
@@ -200,7 +203,7 @@ def opened(directory: Path, write_back: bool, say: Callable[[str], None]) -> Ite
 
         with local_aws("", lambda _: None) as endpoint:
             clients = Clients(Settings(endpoint_url=endpoint, region=state.region))
-            restore(clients, saved_dump(directory) or {})
+            restore(clients, saved_dump(directory) or {}, replace=True)
             _export(state, endpoint)
             say(f"local state: {directory} (saved {time.strftime('%Y-%m-%d %H:%M', time.localtime(state.saved_at))})")
             yield state
