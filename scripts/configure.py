@@ -378,7 +378,7 @@ def delete_all(ssm: Any, prefix: str, names: list[str] | None = None) -> list[st
     return names
 
 
-# --- services (issue 14) ------------------------------------------------------------------------
+# --- services ----------------------------------------------------------------------------------
 
 SERVICES_PARAMETER = "services/catalog"
 REPO_SECRETS = ("github_token", "ssh_private_key", "known_hosts")

@@ -3,13 +3,15 @@
 
 Commands:
   inspect FILE... [--json] [--explain]   find and group the Python tracebacks in log files
-  local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
-                                         run the whole pipeline on this machine
+  local [--logs FILE --repo PATH] [--model replay:FILE | --model-id ID [--region R]] [--state-dir D] [--json]
+                                         run the whole pipeline on this machine (docs/local.md); the stack
+                                         is kept for the commands given --local
+  local --logs FILE --repo PATH --answer-template GROUP   a replay answer to fill in for one group
   local --services FILE [--json]         the same for several services, each its own log group and repository
   status [--status S] [--service S] [--since 2d] [--local] [--json]
                                          error groups of a deployed (or --endpoint-url, or --local) stack
   show GROUP [--local] [--json]          one group whole (any unique prefix of its fingerprint)
-  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
+  retry FINGERPRINT [--local]            re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
                                          (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
   delete-parameters [--yes]              remove them (asks first; never what Terraform manages)
@@ -18,7 +20,7 @@ Commands:
   destroy [--auto-approve]               terraform destroy with the variables deploy applied
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
   runbooks list                          the catalog: enabled / dry-run, trigger, limits, approval
-  actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts)
+  actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts, --local)
   local --infra [--json]                 a scripted infrastructure incident through the remediators
   redact [FILE...]                       print text as it may leave the account (secrets replaced)
   localize TRACE_FILE --repo DIR [--json]  the code a fix would be shown for one traceback (no AWS)
