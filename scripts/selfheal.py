@@ -726,9 +726,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `selfheal inspect | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    if args.command != "local" and (getattr(args, "local", False) or getattr(args, "state_dir", None)):
-        return _with_local_state(args)
-    return int(args.func(args))
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    try:
+        if args.command != "local" and (getattr(args, "local", False) or getattr(args, "state_dir", None)):
+            return _with_local_state(args)
+        return int(args.func(args))
+    except NoCredentialsError:
+        return _fail(args.command, "no AWS credentials found: set AWS_PROFILE or run `aws configure` "
+                     "(or --local for the stack of the last local run)")  # fmt: skip
+    except NoRegionError:
+        return _fail(args.command, "no AWS region: pass --region or set AWS_REGION")
+    except EndpointConnectionError as exc:
+        return _fail(args.command, f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}: is it running?")
 
 
 if __name__ == "__main__":

@@ -227,3 +227,16 @@ def test_the_readmes_complete_answer_applies_to_the_sample_app(tmp_path) -> None
     source = (SAMPLE / "shop" / "pricing.py").read_text()
     result = apply_edits({"shop/pricing.py": source}, edits, {"shop/pricing.py"}, 200, 400, 20_000)
     assert "if not prices" in result.files["shop/pricing.py"]
+
+
+def test_status_without_credentials_is_one_line(capsys, monkeypatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code, _, err = run_cli(capsys, "status")
+    assert_one_line(code, err, "no AWS credentials", "--local")
+
+
+def test_status_against_an_endpoint_that_is_not_there_is_one_line(capsys) -> None:
+    code, _, err = run_cli(capsys, "show", "abc", "--endpoint-url", "http://127.0.0.1:9")
+    assert_one_line(code, err, "cannot reach http://127.0.0.1:9")
