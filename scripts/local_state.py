@@ -9,6 +9,10 @@ tables go with it. So ``local`` writes what the commands after it need to a stat
 - ``tables.json``: for the embedded server, every DynamoDB table's definition and items, and the
   SSM parameters (mode 0600: a parameter may be a secret).
 
+``local --infra`` keeps its estate's governor table and parameters the same way (the code
+groups of an earlier ``local`` run are kept beside them), so ``actions --local``, ``approve
+--local`` and ``kill-switch --local`` work on the incident's audit afterwards.
+
 A command given ``--local`` (``status``, ``show``, ``retry``, ``actions``, ``approve``, ``deny``,
 ``resume``, ``kill-switch``, ``runbooks list``) opens the state: a standing endpoint is used as
 it is; a dumped one is loaded into a fresh embedded moto server for the command's duration and,
@@ -44,6 +48,7 @@ class LocalState:
     endpoint_url: str  # '' when the stack was the embedded server's (then it is in tables.json)
     table_name: str
     governor_table_name: str = ""
+    parameter_prefix: str = ""  # the runbooks' catalog and kill switch (local --infra)
     region: str = "us-east-1"
     repo: str = ""
     saved_at: int = 0  # epoch seconds
@@ -178,6 +183,7 @@ ENV_NAMES = {
     "endpoint_url": "SELFHEAL_ENDPOINT_URL",
     "table_name": "SELFHEAL_TABLE_NAME",
     "governor_table_name": "SELFHEAL_GOVERNOR_TABLE_NAME",
+    "parameter_prefix": "SELFHEAL_PARAMETER_PREFIX",
     "region": "AWS_REGION",
 }
 
@@ -222,3 +228,25 @@ def _export(state: LocalState, endpoint: str) -> None:
     for field, name in ENV_NAMES.items():
         if values.get(field):
             os.environ[name] = str(values[field])
+
+
+def save_infra(directory: Path, clients: Any, governor_table: str, prefix: str) -> Path:
+    """Keep a ``local --infra`` run's stack: its tables and parameters, merged over the dump an
+    earlier ``local`` run left (its error groups stay readable), and the governor's names."""
+    previous = load(directory)
+    earlier = saved_dump(directory) if previous is not None and not previous.endpoint_url else None
+    doc = dump(clients)
+    if earlier:
+        names = {t["definition"]["TableName"] for t in doc["tables"]}
+        doc["tables"] += [t for t in earlier.get("tables", []) if t["definition"]["TableName"] not in names]
+        known = {p["Name"] for p in doc["parameters"]}
+        doc["parameters"] += [p for p in earlier.get("parameters", []) if p["Name"] not in known]
+    base = previous if earlier else LocalState("", "")
+    state = LocalState(**{**asdict(base), "governor_table_name": governor_table, "parameter_prefix": prefix,
+                          "saved_at": int(time.time())})  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / DUMP_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(doc, handle)
+    (directory / STATE_FILE).write_text(json.dumps(asdict(state), indent=2) + "\n")
+    return directory

@@ -221,7 +221,7 @@ def _local_infra(args: argparse.Namespace) -> int:
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        seen, audit = run_infra(args.endpoint_url or "", stderr)
+        seen, audit = _run_infra_kept(args, run_infra, stderr)
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -235,6 +235,29 @@ def _local_infra(args: argparse.Namespace) -> int:
         print(f"\nnotifications published: {doc['notifications']}; escalations: {doc['escalations']}; "
               f"peak in flight (limit): {peaks or '-'}")  # fmt: skip
     return 0
+
+
+def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
+    """The incident on an embedded server (or ``--endpoint-url``), its stack kept in the state
+    directory for ``actions --local``, ``approve --local``, ``kill-switch --local``."""
+    if args.endpoint_url:
+        return run_infra(args.endpoint_url, say)
+    from local_stack import local_aws
+    from local_state import save_infra
+
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.settings import Settings
+
+    with local_aws("", say) as endpoint:
+        result = run_infra(endpoint, say)
+        clients = Clients(Settings(endpoint_url=endpoint))
+        tables = clients.dynamodb.list_tables().get("TableNames", [])
+        governor = next((t for t in tables if t.startswith("selfheal-governor")), "")
+        catalogs = [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
+        prefix = next((n.removesuffix("runbooks/catalog") for n in catalogs if n.endswith("/runbooks/catalog")), "")
+        directory = save_infra(_state_dir(args), clients, governor, prefix)
+    say(f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status")
+    return result
 
 
 def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str) -> list[Any]:

@@ -96,3 +96,27 @@ def test_show_and_status_without_state_say_what_to_do(capsys, tmp_path: Path) ->
 def test_local_and_an_endpoint_are_exclusive(capsys, tmp_path: Path) -> None:
     code, _, err = cli(capsys, "show", "abc", "--local", "--endpoint-url", "http://127.0.0.1:1")
     assert code == 2 and "not both" in err
+
+
+def test_an_operators_change_to_a_kept_state_is_kept(capsys, tmp_path: Path) -> None:
+    # GIVEN a state as local --infra keeps it: a governor table and the runbooks' parameters
+    from local_state import LocalState, save
+
+    from chalicelib.adapters.governor_store import table_definition
+
+    state = tmp_path / "state"
+    state.mkdir()
+    dump = {
+        "tables": [{"definition": table_definition("selfheal-governor-kept"), "items": []}],
+        "parameters": [{"Name": "/sh-kept/runbooks/catalog", "Type": "String", "Value": '{"runbooks": []}'}],
+    }
+    (state / "tables.json").write_text(json.dumps(dump))
+    save(state, LocalState("", "", "selfheal-governor-kept", "/sh-kept/"))  # no clients: the dump stays
+    # WHEN the kill switch is turned on in it, and read back by the next command (a new server)
+    assert cli(capsys, "kill-switch", "on", "--state-dir", str(state))[0] == 0
+    code, out, err = cli(capsys, "kill-switch", "status", "--json", "--state-dir", str(state))
+    # THEN the change outlived the server it was made on
+    assert code == 0, err
+    assert json.loads(out) == {"kill_switch": "on"}
+    code, out, _ = cli(capsys, "actions", "--json", "--state-dir", str(state))
+    assert code == 0 and json.loads(out)["actions"] == []
