@@ -23,17 +23,17 @@ class Terminal(io.StringIO):
 @pytest.fixture
 def ssm(moto_endpoint: str):
     client = boto3.client("ssm", endpoint_url=moto_endpoint, region_name="us-east-1")
-    client.put_parameter(Name=f"{PREFIX}repo_url", Value="acme/shop", Type="SecureString",
+    client.put_parameter(Name=f"{PREFIX}repo_url", Value="acme/shop", Type="SecureString", Overwrite=True,
                          Description="selfheal setting repo_url")  # fmt: skip
     # What Terraform writes under the same prefix (terraform/remediation.tf, services.tf)
-    client.put_parameter(Name=f"{PREFIX}runbooks/kill_switch", Value="off", Type="SecureString",
+    client.put_parameter(Name=f"{PREFIX}runbooks/kill_switch", Value="off", Type="SecureString", Overwrite=True,
                          Description="selfheal kill switch: on = every runbook only dry-runs")  # fmt: skip
-    client.put_parameter(Name=f"{PREFIX}services/catalog", Value="{}", Type="SecureString",
+    client.put_parameter(Name=f"{PREFIX}services/catalog", Value="{}", Type="SecureString", Overwrite=True,
                          Description="selfheal service catalog (JSON): rendered from var.services")  # fmt: skip
     yield client
-    names = [p["Name"] for p in client.describe_parameters()["Parameters"] if p["Name"].startswith(PREFIX)]
-    if names:
-        client.delete_parameters(Names=names)
+    left = sorted(names(client))
+    if left:
+        client.delete_parameters(Names=left)
 
 
 def names(ssm) -> set[str]:

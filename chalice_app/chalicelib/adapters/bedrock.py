@@ -215,15 +215,20 @@ class ReplayModel:
         return answers[round_]
 
 
+_REFUSED = "Your edits could not be used: "  # core.prompt.retry_text's opening
+
+
 def _rejection(message: Mapping[str, Any]) -> str:
-    """Why the previous answer was refused, from the follow-up turn the fix service sent ('' if none)."""
+    """Why the previous answer was refused, from the follow-up turn the fix service sent (its
+    ``toolResult`` with status error, or its retry text); '' when the turn is no such follow-up."""
     for part in message.get("content") or ():
         result = part.get("toolResult") if isinstance(part, dict) else None
-        if isinstance(result, dict):
+        if isinstance(result, dict) and result.get("status") == "error":
             texts = [c.get("text", "") for c in result.get("content") or () if isinstance(c, dict)]
-            if texts:
+            if any(texts):
                 return " ".join(texts)
     for part in message.get("content") or ():
-        if isinstance(part, dict) and isinstance(part.get("text"), str):
-            return part["text"].split("\n", 1)[0].removeprefix("Your edits could not be used: ")
+        text = part.get("text") if isinstance(part, dict) else None
+        if isinstance(text, str) and text.startswith(_REFUSED):
+            return text.split("\n", 1)[0].removeprefix(_REFUSED)
     return ""
