@@ -111,6 +111,10 @@ def answer_template(args: argparse.Namespace) -> int:
     if not args.logs or not args.repo:
         print("selfheal local: --answer-template needs --logs and --repo (the group's logs and code)", file=sys.stderr)
         return 2
+    if not Path(args.repo).exists():
+        print("selfheal local: --answer-template reads the code from a local clone: give its path as --repo",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         tracebacks, fingerprints = find_group([Path(p) for p in args.logs], args.answer_template)
     except (OSError, PayloadError) as exc:
