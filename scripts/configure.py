@@ -276,7 +276,11 @@ def ask(existing: Mapping[str, str], read: Callable[[str], str] = input) -> dict
             if f.name == "webhook_secret" and raw.strip().lower() == GENERATE:
                 value = generate_webhook_secret()
             if f.name in ("ssh_private_key", "known_hosts") and raw.strip():
-                value = Path(raw.strip()).expanduser().read_text()
+                try:
+                    value = Path(raw.strip()).expanduser().read_text()
+                except (OSError, UnicodeDecodeError) as exc:
+                    print(f"  {raw.strip()}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+                    continue
             if not value and f.required:
                 print(f"  {f.name} is required", file=sys.stderr)
                 continue
@@ -303,33 +307,78 @@ def existing_parameters(ssm: Any, prefix: str) -> dict[str, str]:
 
 
 def store(ssm: Any, prefix: str, values: Mapping[str, str], key_id: str) -> list[str]:
-    """Write every value as a SecureString (overwriting): re-running converges. Returns the names."""
-    names = []
+    """Write every value as a SecureString (overwriting): re-running converges. Returns the names.
+
+    A write AWS refuses (no such KMS key, no permission) ends the run with ConfigureError naming
+    what was stored before it and what was not: nothing is reported stored that is not."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    names: list[str] = []
     for name, value in sorted(values.items()):
-        ssm.put_parameter(
-            Name=f"{prefix}{name}",
-            Value=value,
-            Type="SecureString",
-            KeyId=key_id,
-            Overwrite=True,
-            Description=f"selfheal setting {name}",
-        )
+        try:
+            ssm.put_parameter(
+                Name=f"{prefix}{name}",
+                Value=value,
+                Type="SecureString",
+                KeyId=key_id,
+                Overwrite=True,
+                Description=f"selfheal setting {name}",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            done = ", ".join(n.removeprefix(prefix) for n in names) or "none"
+            left = ", ".join(sorted(set(values) - {n.removeprefix(prefix) for n in names}))
+            hint = " (is --kms-key-id the project's key? terraform output kms_key_arn)" if "Key" in str(exc) else ""
+            raise ConfigureError(
+                f"could not store {prefix}{name}: {_aws_message(exc)}; stored before it: {done}; not stored: {left}"
+                + hint
+            ) from exc
         names.append(f"{prefix}{name}")
     return names
 
 
-def delete_all(ssm: Any, prefix: str) -> list[str]:
-    """Remove every parameter under the prefix. Returns the names removed. ConfigureError for a
-    prefix that is not ``/name/`` (an empty or root prefix would name every parameter)."""
+def _aws_message(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error", {})
+    return f"{error.get('Code', type(exc).__name__)}: {error.get('Message', '')}".rstrip(": ") if error else str(exc)
+
+
+# Parameters under the prefix that Terraform writes (its state owns them: `terraform destroy`
+# removes them, and deleting them by hand would leave the deployment's state wrong).
+TERRAFORM_PATHS = ("runbooks/",)
+TERRAFORM_DESCRIPTION = "rendered from var."  # terraform/services.tf, terraform/remediation.tf
+
+
+def deletion_plan(ssm: Any, prefix: str) -> tuple[list[str], list[str]]:
+    """The parameters under the prefix ``delete-parameters`` removes, and those it keeps because
+    Terraform manages them. ConfigureError for a prefix that is not ``/name/`` (an empty or root
+    prefix would name every parameter)."""
     if problem := prefix_problem(prefix):
         raise ConfigureError(problem)
-    names = [f"{prefix}{n}" for n in existing_parameters(ssm, prefix)]
+    delete: list[str] = []
+    kept: list[str] = []
+    filters = [{"Key": "Path", "Option": "Recursive", "Values": [prefix.rstrip("/")]}]
+    for page in ssm.get_paginator("describe_parameters").paginate(ParameterFilters=filters):
+        for p in page["Parameters"]:
+            name = p["Name"]
+            managed = name.removeprefix(prefix).startswith(TERRAFORM_PATHS)
+            managed = managed or TERRAFORM_DESCRIPTION in (p.get("Description") or "")
+            (kept if managed else delete).append(name)
+    return sorted(delete), sorted(kept)
+
+
+def delete_all(ssm: Any, prefix: str, names: list[str] | None = None) -> list[str]:
+    """Remove the parameters of ``deletion_plan`` (or ``names``, a plan already shown). Returns
+    the names removed."""
+    if names is None:
+        names, _ = deletion_plan(ssm, prefix)
+    elif problem := prefix_problem(prefix):
+        raise ConfigureError(problem)
     for start in range(0, len(names), 10):
         ssm.delete_parameters(Names=names[start : start + 10])
     return names
 
 
-# --- services (issue 14) ------------------------------------------------------------------------
+# --- services ----------------------------------------------------------------------------------
 
 SERVICES_PARAMETER = "services/catalog"
 REPO_SECRETS = ("github_token", "ssh_private_key", "known_hosts")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 import sys
 import tempfile
 import time
@@ -28,8 +29,10 @@ from local_stack import (
     LOCAL_VISIBILITY_SECONDS,
     EventSources,
     Stack,
+    clear_stack,
     create_stack,
     create_stack_with_terraform,
+    event_times,
     local_aws,
     put_log_lines,
 )
@@ -68,6 +71,32 @@ class LocalRun:
     github_token: str = ""
     min_occurrences: int = 1
     stack: str = "boto3"  # or "terraform": the deployment itself, applied to the local endpoint
+    region: str = ""  # of the real Bedrock a model id is called in (default: the AWS configuration's)
+    state_dir: str = ""  # where the stack is kept for later commands (scripts/local_state.py); '' keeps none
+
+
+class LocalClients(Clients):
+    """The clients of a local run: every service at the local endpoint, except Bedrock.
+
+    A model id (``--model-id``) is answered by the real Amazon Bedrock, with the user's own
+    credentials and region, while the table, queue and logs stay on the local server: a local
+    server has no models, and its answer to Converse is an HTML error page.
+    """
+
+    def __init__(self, settings: Settings, bedrock_region: str = "", session: Any = None) -> None:
+        import boto3
+
+        self._real = session or boto3.session.Session()
+        super().__init__(settings, self._real)
+        self._bedrock_region = bedrock_region or self._real.region_name or settings.region
+
+    def client(self, service: str) -> Any:
+        """The local endpoint's client, or the real one for ``bedrock-runtime``."""
+        if service != "bedrock-runtime":
+            return super().client(service)
+        from chalicelib.adapters.clients import BEDROCK
+
+        return self._real.client(service, region_name=self._bedrock_region, config=BEDROCK)
 
 
 def _log_lines(path: Path) -> list[str]:
@@ -82,6 +111,40 @@ def _log_lines(path: Path) -> list[str]:
         return [e.message for e in parse_batch(doc).events]
     # Lines end at \n only: the Lambda runtime joins one event's lines with \r, kept within the event.
     return data.decode("utf-8", errors="replace").split("\n")
+
+
+# A date and time near the start of a line (ISO 8601, Python logging's, the Lambda runtime's).
+_LOG_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?")
+LOG_TIME_WITHIN = 80  # characters from a line's start a timestamp is looked for in
+
+
+def log_times(lines: Sequence[str]) -> list[int | None]:
+    """Each line's time by the log itself (epoch ms): the timestamp near its start, else the
+    previous line's (a traceback's frames carry none); None before the first. The events of a
+    local run are written at these times (local_stack.event_times), so a group's first and
+    last seen are the log's, as in AWS."""
+    times: list[int | None] = []
+    last: int | None = None
+    for line in lines:
+        if match := _LOG_TIME.search(line[:LOG_TIME_WITHIN]):
+            last = _epoch_ms(match) or last
+        times.append(last)
+    return times
+
+
+def _epoch_ms(match: re.Match[str]) -> int | None:
+    from datetime import UTC, datetime, timedelta
+
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        when = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        when -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return int(when.timestamp() * 1000) + int((fraction or "0")[:3].ljust(3, "0"))
 
 
 def _payload(stack: Stack, stream: str, events: list[dict[str, Any]], log_group: str = "") -> dict[str, Any]:
@@ -212,7 +275,9 @@ class LocalPipeline:
                 response = self._app.fixer(event, None)
             except Exception as exc:  # every record failed: Lambda would retry after the timeout
                 response = {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
-                self._say(f"fixer: {fp[:12]} failed: {exc}")
+                # Powertools' error carries every record's traceback: its last line says what failed.
+                lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+                self._say(f"fixer: {fp[:12]} failed: {lines[-1].strip()}")
             self._sources.settle(event, response)
             group = store.get(fp)
             # A failed job is retried at once, except one refused because its group is FIXING under
@@ -253,10 +318,12 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             workdir = Path(tempfile.mkdtemp(prefix="selfheal-tf-"))
             stack = create_stack_with_terraform(clients, endpoint, LOG_GROUP, workdir)
         else:
+            if not options.endpoint_url:
+                clear_stack(clients, prefix="selfheal-local")
             stack = create_stack(clients, prefix="selfheal-local", log_group=LOG_GROUP)
         # The stream gates on the same minimum the fixer is given (`--min-occurrences`, 1 by default).
         settings = replace(local_settings(base, stack), min_occurrences=options.min_occurrences)
-        clients = Clients(settings)
+        clients = LocalClients(settings, options.region)
         config = FixConfig(
             repo_url=options.repo,
             model_id=options.model,
@@ -266,18 +333,44 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             min_occurrences=options.min_occurrences,
         )
         runtime.override(settings=settings, clients=clients, fixer=runtime.build_fixer(config, clients, announce=say))
+        _load_state(options, clients, say)
         pipeline = LocalPipeline(clients, stack, say)
         run_id = uuid.uuid4().hex[:8]  # a second run against the same endpoint writes new streams
         for n, path in enumerate(options.logs):
             lines = _log_lines(path)
             stream = f"local/{run_id}/{n}-{path.name}"
-            put_log_lines(clients, stack.log_group, lines, stream)
+            stamps, shifted = event_times(len(lines), log_times(lines), int(time.time() * 1000))
+            if shifted:
+                days = shifted / 86_400_000
+                say(f"{path}: its times are older than CloudWatch accepts (14 days): moved {days:.1f} days later")
+            put_log_lines(clients, stack.log_group, lines, stream, stamps)
             delivered = pipeline.deliver(stream, options.filter_pattern)
             say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")
+        say("pipeline: grouping, enqueueing and fixing (a fix takes a few seconds with a model)")
         pipeline.drain()
+        if options.state_dir:
+            from local_state import LocalState, save
+
+            state = LocalState(options.endpoint_url, stack.table_name, region=settings.region, repo=options.repo)
+            save(Path(options.state_dir), state, clients)
         return runtime.store().scan()
     finally:
         runtime.clear()
+
+
+def _load_state(options: LocalRun, clients: Clients, say: Callable[[str], None]) -> None:
+    """Load the state an earlier run for the same repository left on the embedded server: its
+    groups are counted again, not fixed again, and a group re-opened since (``retry``) is fixed."""
+    if not options.state_dir or options.endpoint_url or options.stack != "boto3":
+        return
+    from local_state import load, restore, saved_dump
+
+    directory = Path(options.state_dir)
+    previous = load(directory)
+    if previous is None or previous.endpoint_url or previous.repo != options.repo:
+        return
+    items = restore(clients, saved_dump(directory) or {})
+    say(f"local state: {items} item(s) of the earlier run on this repository, from {directory}")
 
 
 def stderr(message: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
 
 
@@ -92,6 +92,25 @@ def create_stack(
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
     return Stack(table, stream_arn, queue_url, queue_arn, dlq_url, log_group)
+
+
+def clear_stack(clients: Any, prefix: str) -> None:
+    """Remove the table and queues ``create_stack(prefix=…)`` makes, where they exist.
+
+    An embedded moto server starts empty in a process of its own (the command line); in a process
+    that ran one before (the tests) it shares moto's in-memory backends with every other server
+    of that process, so a run that means to start from nothing removes what an earlier one left.
+    """
+    ddb, sqs = clients.dynamodb, clients.sqs
+    try:
+        ddb.delete_table(TableName=f"{prefix}-error-groups")
+    except ddb.exceptions.ResourceNotFoundException:
+        pass
+    for name in (f"{prefix}-fix-jobs", f"{prefix}-fix-jobs-dlq"):
+        try:
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        except sqs.exceptions.QueueDoesNotExist:
+            pass
 
 
 class EventSources:
@@ -171,21 +190,48 @@ class EventSources:
                 self._sqs.delete_message(QueueUrl=self._stack.queue_url, ReceiptHandle=record["receiptHandle"])
 
 
-def put_log_lines(clients: Any, log_group: str, lines: list[str], stream: str | None = None) -> str:
-    """Write lines to a stream of ``log_group`` (created unless it exists), one event each, 1 ms
-    apart; returns the stream."""
+# CloudWatch (and moto) refuse events older than 14 days or more than 2 hours ahead.
+OLDEST_ACCEPTED_MS = 14 * 86_400_000 - 3_600_000  # with an hour's margin for a long run
+
+
+def event_times(count: int, times: Sequence[int | None], now_ms: int) -> tuple[list[int], int]:
+    """Timestamps for ``count`` events, strictly increasing (1 ms at least, so the lines after an
+    event are found by time): the log's own ``times`` where given (a line without one follows
+    the one before; lines before the first time precede it), else 1 ms apart ending at
+    ``now_ms``. Times CloudWatch would refuse are moved later, all by the same amount, so the
+    last is ``now_ms``; returns the times and that amount in milliseconds (0 when none)."""
+    first = next((t for t in times if t is not None), None)
+    if first is None or len(times) != count:
+        return [now_ms - count + k for k in range(count)], 0
+    lead = next(k for k, t in enumerate(times) if t is not None)
+    result = [first - lead + k for k in range(lead)]
+    for given in times[lead:]:
+        base = given if given is not None else result[-1]
+        result.append(max(base, result[-1] + 1) if result else base)
+    shift = 0
+    if result and (result[0] < now_ms - OLDEST_ACCEPTED_MS or result[-1] > now_ms):
+        shift = now_ms - result[-1]
+    return [t + shift for t in result], shift
+
+
+def put_log_lines(
+    clients: Any, log_group: str, lines: list[str], stream: str | None = None, stamps: Sequence[int] = ()
+) -> str:
+    """Write lines to a stream of ``log_group`` (created unless it exists), one event each, at
+    ``stamps`` (event_times) or 1 ms apart ending now; returns the stream."""
     stream = stream or f"local/{uuid.uuid4().hex[:12]}"
     try:
         clients.logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
     except clients.logs.exceptions.ResourceAlreadyExistsException:
         pass
-    start = int(time.time() * 1000) - len(lines)
+    if len(stamps) != len(lines):
+        stamps, _ = event_times(len(lines), (), int(time.time() * 1000))
     for begin in range(0, len(lines), 1000):
         chunk = lines[begin : begin + 1000]
         clients.logs.put_log_events(
             logGroupName=log_group,
             logStreamName=stream,
-            logEvents=[{"timestamp": start + begin + k, "message": m or " "} for k, m in enumerate(chunk)],
+            logEvents=[{"timestamp": stamps[begin + k], "message": m or " "} for k, m in enumerate(chunk)],
         )
     return stream
 

@@ -3,19 +3,24 @@
 
 Commands:
   inspect FILE... [--json] [--explain]   find and group the Python tracebacks in log files
-  local [--logs FILE] [--repo PATH] [--model replay:FILE | --model-id ID] [--json]
-                                         run the whole pipeline on this machine
+  local [--logs FILE --repo PATH] [--model replay:FILE | --model-id ID [--region R]] [--state-dir D] [--json]
+                                         run the whole pipeline on this machine (docs/local.md); the stack
+                                         is kept for the commands given --local
+  local --logs FILE --repo PATH --answer-template GROUP   a replay answer to fill in for one group
   local --services FILE [--json]         the same for several services, each its own log group and repository
-  status [--status S] [--service S] [--json]   error groups of a deployed (or --endpoint-url) stack
-  retry FINGERPRINT                      re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
+  status [--status S] [--service S] [--since 2d] [--local] [--json]
+                                         error groups of a deployed (or --endpoint-url, or --local) stack
+  show GROUP [--local] [--json]          one group whole (any unique prefix of its fingerprint)
+  retry FINGERPRINT [--local]            re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group
                                          (or a stuck FIXING one)
   configure [--repo-url …] [--non-interactive]   settings and secrets into SSM (SecureString)
-  delete-parameters                      remove them
+  delete-parameters [--yes]              remove them (asks first; never what Terraform manages)
   package [--stage dev]                  chalice package → terraform/ (post-processed)
-  deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply
+  deploy [--auto-approve] [--var k=v] [--endpoint-url URL]   package + terraform init + apply, then next steps
+  destroy [--auto-approve]               terraform destroy with the variables deploy applied
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
   runbooks list                          the catalog: enabled / dry-run, trigger, limits, approval
-  actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts)
+  actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts, --local)
   local --infra [--json]                 a scripted infrastructure incident through the remediators
   redact [FILE...]                       print text as it may leave the account (secrets replaced)
   localize TRACE_FILE --repo DIR [--json]  the code a fix would be shown for one traceback (no AWS)
@@ -29,7 +34,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
@@ -37,7 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from chalicelib.core.fingerprint import grouping, is_in_app  # noqa: E402
 from chalicelib.core.log_files import read_tracebacks  # noqa: E402
-from chalicelib.errors import PayloadError  # noqa: E402
+from chalicelib.errors import PayloadError, SelfHealError  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,15 +127,34 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _fail(command: str, problem: str, code: int = 2) -> int:
+    """One line on stderr saying what is wrong and what to do; the exit code."""
+    print(f"selfheal {command}: {problem}", file=sys.stderr)
+    return code
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     import tempfile
 
     if args.infra:
         return _local_infra(args)
     if args.services:
+        from local_inputs import services_problem
         from local_services import cmd_local_services
 
+        if problem := services_problem(args.services):
+            return _fail("local", problem)
         return cmd_local_services(args)
+    from local_inputs import local_problem
+
+    if args.repo and Path(args.repo).expanduser().exists():  # `.`, `shop`: a path, whatever it looks like
+        args.repo = str(Path(args.repo).expanduser().resolve())
+    if problem := local_problem(args):
+        return _fail("local", problem)
+    if args.answer_template:
+        from local_answers import answer_template
+
+        return answer_template(args)
 
     from local_mode import commit_sample_app, stderr, summary, table
 
@@ -146,15 +170,46 @@ def cmd_local(args: argparse.Namespace) -> int:
     os.dup2(2, 1)
     try:
         groups = _run_local(args, logs, repo, model)
+    except SelfHealError as exc:
+        return _fail("local", str(exc), 1)
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
+    stderr(
+        f"state kept in {_state_dir(args)}: selfheal status --local, show --local GROUP, retry --local GROUP; "
+        "the next local run on this repository continues from it"
+    )
     if args.json:
         print(json.dumps(summary(groups), indent=2))
     else:
         print(table(groups))
     return 0
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    from local_state import state_dir
+
+    return state_dir(getattr(args, "state_dir", None))
+
+
+# Commands that read a local run's state with --local; those that write to it save it back.
+STATE_READERS = ("status", "show", "retry", "actions", "approve", "deny", "resume", "kill-switch")
+STATE_WRITERS = frozenset({"retry", "approve", "deny", "resume", "kill-switch"})
+
+
+def _with_local_state(args: argparse.Namespace) -> int:
+    """Run the command against the stack a `local` run kept (scripts/local_state.py)."""
+    from local_mode import stderr
+    from local_state import opened
+
+    if getattr(args, "endpoint_url", None):
+        return _fail(args.command, "give --local (the last local run's stack) or --endpoint-url, not both")
+    try:
+        with opened(_state_dir(args), args.command in STATE_WRITERS, stderr):
+            return int(args.func(args))
+    except LookupError as exc:
+        return _fail(args.command, str(exc.args[0]))
 
 
 def _local_infra(args: argparse.Namespace) -> int:
@@ -166,7 +221,7 @@ def _local_infra(args: argparse.Namespace) -> int:
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        seen, audit = run_infra(args.endpoint_url or "", stderr)
+        seen, audit = _run_infra_kept(args, run_infra, stderr)
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -180,6 +235,29 @@ def _local_infra(args: argparse.Namespace) -> int:
         print(f"\nnotifications published: {doc['notifications']}; escalations: {doc['escalations']}; "
               f"peak in flight (limit): {peaks or '-'}")  # fmt: skip
     return 0
+
+
+def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
+    """The incident on an embedded server (or ``--endpoint-url``), its stack kept in the state
+    directory for ``actions --local``, ``approve --local``, ``kill-switch --local``."""
+    if args.endpoint_url:
+        return run_infra(args.endpoint_url, say)
+    from local_stack import local_aws
+    from local_state import save_infra
+
+    from chalicelib.adapters.clients import Clients
+    from chalicelib.adapters.settings import Settings
+
+    with local_aws("", say) as endpoint:
+        result = run_infra(endpoint, say)
+        clients = Clients(Settings(endpoint_url=endpoint))
+        tables = clients.dynamodb.list_tables().get("TableNames", [])
+        governor = next((t for t in tables if t.startswith("selfheal-governor")), "")
+        catalogs = [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
+        prefix = next((n.removesuffix("runbooks/catalog") for n in catalogs if n.endswith("/runbooks/catalog")), "")
+        directory = save_infra(_state_dir(args), clients, governor, prefix)
+    say(f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status")
+    return result
 
 
 def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str) -> list[Any]:
@@ -197,6 +275,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             github_token=args.github_token or "",
             min_occurrences=args.min_occurrences,
             stack=args.stack,
+            region=args.region or "",
+            state_dir=str(_state_dir(args)),
         ),
         stderr,
     )
@@ -212,10 +292,32 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from status_view import status_document, status_table
+    import time
+
+    from status_view import since_ms, status_document, status_table
 
     groups = _store(args).scan(args.status, service=args.service)
+    if args.since:
+        try:
+            start = since_ms(args.since, int(time.time() * 1000))
+        except ValueError as exc:
+            return _fail("status", str(exc))
+        groups = [g for g in groups if g.last_seen >= start]
     print(json.dumps(status_document(groups), indent=2) if args.json else status_table(groups))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from status_view import show_document, show_text
+
+    prefix = args.fingerprint.lower()
+    matches = [g for g in _store(args).scan() if g.fingerprint.startswith(prefix)]
+    if len(matches) != 1:
+        which = ", ".join(g.fingerprint[:12] for g in matches[:10])
+        more = f": {which}" if matches else " (selfheal status lists them)"
+        return _fail("show", f"{len(matches)} groups match {args.fingerprint!r}{more}")
+    group = matches[0]
+    print(json.dumps(show_document(group), indent=2, default=list) if args.json else show_text(group))
     return 0
 
 
@@ -268,12 +370,15 @@ def cmd_configure(args: argparse.Namespace) -> int:
         from configure_services import configure_services
 
         return configure_services(args, ssm)
+    for option, path in (("--ssh-key-file", args.ssh_key_file), ("--known-hosts-file", args.known_hosts_file)):
+        if path and not Path(path).expanduser().is_file():
+            return _fail("configure", f"{option} {path} is not a readable file")
     given = {
         "repo_url": args.repo_url,
         "model_id": args.model_id,
         "github_token": args.github_token,
-        "ssh_private_key": Path(args.ssh_key_file).read_text() if args.ssh_key_file else None,
-        "known_hosts": Path(args.known_hosts_file).read_text() if args.known_hosts_file else None,
+        "ssh_private_key": Path(args.ssh_key_file).expanduser().read_text() if args.ssh_key_file else None,
+        "known_hosts": Path(args.known_hosts_file).expanduser().read_text() if args.known_hosts_file else None,
         "github_url": args.github_url,
         "labels": args.labels,
         "min_occurrences": str(args.min_occurrences) if args.min_occurrences is not None else None,
@@ -303,7 +408,10 @@ def cmd_configure(args: argparse.Namespace) -> int:
     except configure.ConfigureError as exc:
         print(f"selfheal configure: {exc}", file=sys.stderr)
         return 2
-    names = configure.store(ssm, args.prefix, clean, args.kms_key_id)
+    try:
+        names = configure.store(ssm, args.prefix, clean, args.kms_key_id)
+    except configure.ConfigureError as exc:
+        return _fail("configure", str(exc), 1)
     print(
         f"stored {len(names)} SecureString parameter(s) under {args.prefix} with {args.kms_key_id}: "
         + ", ".join(n.removeprefix(args.prefix) for n in names)
@@ -316,11 +424,27 @@ def cmd_configure(args: argparse.Namespace) -> int:
 def cmd_delete_parameters(args: argparse.Namespace) -> int:
     import configure
 
+    ssm = _ssm(args)
     try:
-        names = configure.delete_all(_ssm(args), args.prefix)
+        names, kept = configure.deletion_plan(ssm, args.prefix)
     except configure.ConfigureError as exc:
-        print(f"selfheal delete-parameters: {exc}", file=sys.stderr)
-        return 2
+        return _fail("delete-parameters", str(exc))
+    if kept:
+        print(f"kept (Terraform manages them; terraform destroy removes them): {', '.join(kept)}", file=sys.stderr)
+    if not names:
+        print(f"nothing to delete under {args.prefix}")
+        return 0
+    print(f"to delete under {args.prefix}: {', '.join(n.removeprefix(args.prefix) for n in names)}", file=sys.stderr)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _fail("delete-parameters", f"not deleting {len(names)} parameter(s) unasked: pass --yes")
+        if input(f"Delete these {len(names)} parameter(s)? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    try:
+        configure.delete_all(ssm, args.prefix, names)
+    except configure.ConfigureError as exc:
+        return _fail("delete-parameters", str(exc))
     print(f"deleted {len(names)} parameter(s) under {args.prefix}")
     return 0
 
@@ -337,7 +461,16 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
+def _terraform_problem() -> str:
+    """Why terraform cannot run here ('' when it can): checked before packaging starts."""
+    import shutil
+
+    if shutil.which("terraform") is None:
+        return "terraform is not on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)"
+    return ""
+
+
+def _terraform_env() -> dict[str, str]:
     import tempfile
 
     import package
@@ -346,19 +479,93 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     mirror = package.find_provider_mirror()
     if mirror is not None and "TF_CLI_CONFIG_FILE" not in os.environ:
         env["TF_CLI_CONFIG_FILE"] = str(package.cli_config(Path(tempfile.mkdtemp()) / "cli.tfrc", mirror))
+    return env
+
+
+def _deploy_vars_file() -> Path:
+    """Where deploy keeps the ``--var`` values it applied, so destroy uses the same ones
+    (inside terraform/.terraform/, which is never committed)."""
+    import package
+
+    return package.TERRAFORM / ".terraform" / "selfheal-deploy-vars.json"
+
+
+def next_steps(outputs: dict[str, Any], region: str) -> str:
+    """What to do after the first deploy, with the deployment's own names."""
+    key = outputs.get("kms_key_arn", "KMS_KEY_ARN")
+    lines = [
+        "deployed. Next:",
+        "  1. settings and secrets (SSM SecureString, never in Terraform state):",
+        f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} \\",
+        "       --repo-url OWNER/NAME --model-id MODEL_ID --github-token \"$GITHUB_TOKEN\"",
+    ]
+    if outputs.get("webhook_url"):
+        lines += [
+            "  2. PR outcomes (merged, closed, reviews): a GitHub webhook, secret made and stored by",
+            f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} --generate-webhook-secret",
+        ]
+    lines += [
+        "  3. watch it: python scripts/selfheal.py status; runbooks: python scripts/selfheal.py actions",
+        "  teardown: python scripts/selfheal.py destroy (the same variables), then delete-parameters",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import package
+
+    if problem := _terraform_problem():
+        return _fail("deploy", problem)
+    env = _terraform_env()
     variables = [f"endpoint_url={args.endpoint_url}"] if args.endpoint_url else []
     variables += args.var
     try:
+        _progress(args, "package: chalice package into terraform/ (about a minute)")
         package.package(args.stage)
+        _progress(args, "terraform init")
         package.terraform("init", "-input=false", env=env)
         apply = ["apply", "-input=false", *[f"-var={v}" for v in variables]]
         if args.auto_approve:
             apply.append("-auto-approve")
+        _progress(args, "terraform apply (a first deployment takes a few minutes)")
         package.terraform(*apply, env=env)
+        _deploy_vars_file().write_text(json.dumps(variables) + "\n")
+        outputs = package.terraform_outputs(env=env)
     except package.PackageError as exc:
-        print(f"selfheal deploy: {exc}", file=sys.stderr)
-        return 1
+        return _fail("deploy", str(exc), 1)
+    region = next((v.split("=", 1)[1] for v in variables if v.startswith("region=")), "us-east-1")
+    print(next_steps(outputs, region))
     return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    import package
+
+    if problem := _terraform_problem():
+        return _fail("destroy", problem)
+    try:
+        variables = json.loads(_deploy_vars_file().read_text())
+    except (OSError, ValueError):
+        variables = []
+    variables += args.var
+    destroy = ["destroy", "-input=false", *[f"-var={v}" for v in variables]]
+    if args.auto_approve:
+        destroy.append("-auto-approve")
+    try:
+        if not (package.TERRAFORM / "chalice.tf.json").exists():
+            _progress(args, "package: the configuration to destroy is generated first")
+            package.package(args.stage)
+        package.terraform(*destroy, env=_terraform_env())
+    except package.PackageError as exc:
+        return _fail("destroy", str(exc), 1)
+    print("destroyed. The settings stay in SSM until: python scripts/selfheal.py delete-parameters")
+    return 0
+
+
+def _progress(args: argparse.Namespace, message: str) -> None:
+    """A progress line on stderr (none under --json)."""
+    if not getattr(args, "json", False):
+        print(message, file=sys.stderr, flush=True)
 
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
@@ -367,8 +574,16 @@ def _aws_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (what is wrong, where help is) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line and exit 2 (argparse prints the whole usage first)."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
-    parser = argparse.ArgumentParser(prog="selfheal", description=__doc__.split("\n")[0])
+    parser = Parser(prog="selfheal", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     inspect = sub.add_parser(
         "inspect",
@@ -391,7 +606,18 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.add_argument("--logs", action="append", default=[], metavar="FILE", help="log file (repeatable)")
     local.add_argument("--repo", help="local path (work tree or bare), owner/name, or git URL")
     local.add_argument("--model", help="replay:FILE (recorded Converse answers) or a Bedrock model id")
-    local.add_argument("--model-id", help="Bedrock model or inference profile id (needs AWS credentials)")
+    local.add_argument(
+        "--model-id",
+        help="Bedrock model or inference profile id: the real Bedrock, with your AWS credentials and region "
+        "(everything else stays local)",
+    )
+    local.add_argument("--region", help="AWS region of --model-id (default: AWS_REGION or your AWS configuration)")
+    local.add_argument(
+        "--answer-template",
+        metavar="FINGERPRINT",
+        help="print a replay answer to fill in for this group of --logs (any unique prefix), and the code it "
+        "would be shown; nothing runs",
+    )
     local.add_argument("--path-prefix", action="append", default=[], help="deployment prefix to strip from paths")
     local.add_argument("--filter-pattern", default=None, help="subscription filter pattern (text patterns)")
     local.add_argument("--min-occurrences", type=int, default=1, help="fix a group only after this many")
@@ -424,9 +650,19 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     status.add_argument(
         "--service", help="only this service's groups ('default' has those from before services; '' log groups of none)"
     )
+    status.add_argument("--since", help="only groups seen since: 30m, 6h, 2d, 1w or a date YYYY-MM-DD")
     status.add_argument("--json", action="store_true")
     _aws_options(status)
     status.set_defaults(func=cmd_status)
+
+    show = sub.add_parser(
+        "show",
+        help="one group whole: exception, culprit, first/last seen, sample, PR and fate, tokens, reasons",
+    )
+    show.add_argument("fingerprint", metavar="GROUP", help="the group's fingerprint or any unique prefix")
+    show.add_argument("--json", action="store_true", help="the group's fields as one JSON document")
+    _aws_options(show)
+    show.set_defaults(func=cmd_show)
 
     retry = sub.add_parser(
         "retry", help="re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group, or a stuck FIXING one"
@@ -458,8 +694,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--region")
     conf.set_defaults(func=cmd_configure)
 
-    delete = sub.add_parser("delete-parameters", help="remove every parameter under the prefix (uninstall)")
+    delete = sub.add_parser(
+        "delete-parameters",
+        help="remove the parameters configure stored under the prefix (asks first; never Terraform's)",
+    )
     delete.add_argument("--prefix", default="/selfheal/")
+    delete.add_argument("--yes", action="store_true", help="delete without asking (scripts)")
     delete.add_argument("--endpoint-url")
     delete.add_argument("--region")
     delete.set_defaults(func=cmd_delete_parameters)
@@ -475,6 +715,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
 
+    destroy = sub.add_parser("destroy", help="terraform destroy with the variables the last deploy applied")
+    destroy.add_argument("--stage", default="dev")
+    destroy.add_argument("--auto-approve", action="store_true")
+    destroy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
+    destroy.set_defaults(func=cmd_destroy)
+
     import localize_cli
     import operate_cli
     import redact_cli
@@ -483,14 +729,39 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     operate_cli.register(sub, runbooks_cli.register(sub))
     redact_cli.add_parser(sub)
     localize_cli.register(sub)
+    for name in STATE_READERS:
+        if name in sub.choices:
+            _state_options(sub.choices[name])
+    local.add_argument(
+        "--state-dir", help="where the run's stack is kept (default $SELFHEAL_STATE_DIR or ~/.selfheal/local)"
+    )
     return parser
+
+
+def _state_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--local", action="store_true", help="the stack the last `selfheal local` run kept (instead of AWS)"
+    )
+    parser.add_argument("--state-dir", help="the local state to use (implies --local; default ~/.selfheal/local)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `selfheal inspect | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    try:
+        if args.command != "local" and (getattr(args, "local", False) or getattr(args, "state_dir", None)):
+            return _with_local_state(args)
+        return int(args.func(args))
+    except NoCredentialsError:
+        return _fail(args.command, "no AWS credentials found: set AWS_PROFILE or run `aws configure` "
+                     "(or --local for the stack of the last local run)")  # fmt: skip
+    except NoRegionError:
+        return _fail(args.command, "no AWS region: pass --region or set AWS_REGION")
+    except EndpointConnectionError as exc:
+        return _fail(args.command, f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}: is it running?")
 
 
 if __name__ == "__main__":

@@ -38,8 +38,10 @@ def load_event(name: str) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real credentials never reach a test: every client gets fake keys and a fixed region."""
+def no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Real credentials never reach a test: every client gets fake keys and a fixed region; and
+    `selfheal local` keeps its state in a directory of the test's, never the user's home."""
+    monkeypatch.setenv("SELFHEAL_STATE_DIR", str(tmp_path_factory.mktemp("selfheal-state")))
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

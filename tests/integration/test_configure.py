@@ -48,7 +48,7 @@ def test_configure_stores_secure_strings_idempotently_and_uninstall_removes_them
     assert {p["Type"] for p in params} == {"SecureString"}
     config = FixConfig.from_parameters(load_parameters(ssm, "/sh-test/"))
     assert (config.repo_url, config.github_token, config.labels) == ("acme/shop", TOKEN, ("selfheal", "bot"))
-    removed = cli(moto_endpoint, "delete-parameters", "--prefix", "/sh-test/")
+    removed = cli(moto_endpoint, "delete-parameters", "--prefix", "/sh-test/", "--yes")  # no terminal: --yes
     assert removed.returncode == 0 and "deleted 4" in removed.stdout
     assert ssm.get_parameters_by_path(Path="/sh-test", Recursive=True)["Parameters"] == []
 

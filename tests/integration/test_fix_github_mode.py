@@ -185,7 +185,7 @@ def test_pr_body_and_title_in_api_mode_are_inert(github) -> None:
     model_fixer(github, RecordingModel([hostile])).fix(group_from_log(NONE_DISCOUNT_TRACE), Lease())
     [pr] = github.pulls
     assert pr["title"] == "Fix"
-    assert "Closes `#1` cc `@acme/security` \\<\\!\\-\\- hide" in pr["body"]
+    assert "Closes `#1` cc `@acme/security` \\<\\!-- hide" in pr["body"]
 
 
 def test_an_open_pr_becomes_a_draft_when_a_later_fix_adds_risky_code(github, tmp_path) -> None:

@@ -51,12 +51,12 @@ def test_title_and_commit_cannot_close_issues_or_leak_tokens() -> None:
         ("Closes #1", "Closes `#1`"),
         ("fixes acme/shop#2", "fixes `acme/shop#2`"),
         ("cc @acme/security and @alice", "cc `@acme/security` and `@alice`"),
-        ("![t](https://attacker.example/p.png)", "\\!\\[t\\]\\(`https://attacker.example/p.png)`"),
-        ("<!-- hide the rest", "\\<\\!\\-\\- hide the rest"),
-        ("<img src=x onerror=alert(1)>", "\\<img src\\=x onerror\\=alert\\(1\\)\\>"),
+        ("![t](https://attacker.example/p.png)", "\\!\\[t\\](`https://attacker.example/p.png)`"),
+        ("<!-- hide the rest", "\\<\\!-- hide the rest"),
+        ("<img src=x onerror=alert(1)>", "\\<img src=x onerror=alert(1)\\>"),
         ("## Approved by security", "\\#\\# Approved by security"),
-        ("[click](javascript:alert(1))", "\\[click\\]\\(javascript\\:alert\\(1\\)\\)"),
-        ("a\u202eb", "a\\[U\\+202E\\]b"),  # renders as a[U+202E]b
+        ("[click](javascript:alert(1))", "\\[click\\](javascript:alert(1))"),
+        ("a\u202eb", "a\\[U+202E\\]b"),  # renders as a[U+202E]b
         ("```", "\\`\\`\\`"),
     ],
 )
@@ -84,7 +84,7 @@ def test_code_span_survives_backticks() -> None:
 def test_secrets_in_every_field_are_redacted_before_escaping() -> None:
     text = body(message=f"token {TOKEN}", root_cause=f"the code uses {TOKEN}", sample=f"Error: {TOKEN}")
     assert TOKEN not in text and "ghp" not in text.replace("redacted:github", "")
-    assert text.count("redacted\\:github\\-token") == 2 and text.count("<redacted:github-token>") == 1
+    assert text.count("\\<redacted:github-token\\>") == 2 and text.count("<redacted:github-token>") == 1
 
 
 def test_risky_additions_open_the_body_with_each_finding_named() -> None:
@@ -95,9 +95,28 @@ def test_risky_additions_open_the_body_with_each_finding_named() -> None:
     text = body(findings=findings)
     warning = text.index("Risky additions")
     assert warning < text.index("## Root cause")
-    assert "`shop/pricing.py` line 10: runs a shell command \\(os\\.system\\)" in text
+    assert "`shop/pricing.py` line 10: runs a shell command (os.system)" in text
     assert "`x.py` line 3: imports socket" in text and "risky additions flagged: 2" in text
     assert "Risky additions" not in body()
+
+
+@pytest.mark.parametrize(
+    ("prose", "markdown"),
+    [
+        # Prose reads as written: identifiers, paths, calls, colons, quotes, hyphens and sentences.
+        ("order_total passes None; discount_percent calls .upper() on it.",
+         "order_total passes None; discount_percent calls .upper() on it."),
+        ("KeyError: 'WINTER' in shop/pricing.py (line 10) - a well-known code",
+         "KeyError: 'WINTER' in shop/pricing.py (line 10) - a well-known code"),
+        # What could still form Markdown is escaped: emphasis, word-edge underscores, list and
+        # heading markers at a line's start, ordered-list numbers, e-mail autolinks, math.
+        ("*all* __init__ and _x_", "\\*all\\* \\_\\_init\\_\\_ and \\_x\\_"),
+        ("- item\n+ item\n  1. one\n2) two\n===", "\\- item\n\\+ item\n  1\\. one\n2\\) two\n\\==="),
+        ("ops@acme.example pays $5 at a@b", "\\<redacted:email\\> pays \\$5 at a\\@b"),  # e-mails are redacted
+    ],
+)  # fmt: skip
+def test_prose_is_readable_and_only_what_forms_markdown_is_escaped(prose: str, markdown: str) -> None:
+    assert inert(prose) == markdown
 
 
 def test_no_raw_html_or_link_survives_any_field() -> None:

@@ -202,8 +202,33 @@ class ReplayModel:
         if not ranked or group is None:
             who = f"{group.fingerprint} ({group.exception_type})" if group else "a request without a group"
             raise ConfigError(f"replay file {self.path} has no answer for {who}")
-        answers = self._keyed[max(ranked)[1]]
+        key = max(ranked)[1]
+        answers = self._keyed[key]
         round_ = sum(1 for m in messages if m.get("role") == "assistant")
         if round_ >= len(answers):
+            if round_ and (why := _rejection(messages[-1])):
+                # The recorded answer was used and refused: say why, not that a next one is missing.
+                raise ConfigError(
+                    f"replay file {self.path}: the answer {key!r} for {group.fingerprint[:12]} did not apply: {why}"
+                )
             raise ConfigError(f"replay file {self.path} has no answer for round {round_ + 1} of {group.fingerprint}")
         return answers[round_]
+
+
+_REFUSED = "Your edits could not be used: "  # core.prompt.retry_text's opening
+
+
+def _rejection(message: Mapping[str, Any]) -> str:
+    """Why the previous answer was refused, from the follow-up turn the fix service sent (its
+    ``toolResult`` with status error, or its retry text); '' when the turn is no such follow-up."""
+    for part in message.get("content") or ():
+        result = part.get("toolResult") if isinstance(part, dict) else None
+        if isinstance(result, dict) and result.get("status") == "error":
+            texts = [c.get("text", "") for c in result.get("content") or () if isinstance(c, dict)]
+            if any(texts):
+                return " ".join(texts)
+    for part in message.get("content") or ():
+        text = part.get("text") if isinstance(part, dict) else None
+        if isinstance(text, str) and text.startswith(_REFUSED):
+            return text.split("\n", 1)[0].removeprefix(_REFUSED)
+    return ""

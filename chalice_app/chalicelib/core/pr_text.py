@@ -8,9 +8,13 @@ recognisable), then made inert for where it goes:
   control and format characters removed, no Markdown heading or quote marker, at most 72
   characters; issue references are broken (``#1`` → ``# 1``) so that a "Fixes #1" cannot close an
   issue when the commit lands on the default branch;
-- **Markdown prose** (root cause, explanation, the log message): every ASCII punctuation character
-  is backslash-escaped (CommonMark: any of them may be), so no heading, list, link, image, raw HTML
-  or HTML comment can form; mentions (``@user``, ``@org/team``), issue references (``#1``,
+- **Markdown prose** (root cause, explanation, the log message): the punctuation that can start
+  Markdown is backslash-escaped (CommonMark: any ASCII punctuation may be), so no heading, list,
+  link, image, emphasis, table, math, raw HTML or HTML comment can form: ``\ ` * [ ] < > ! # | ~ &
+  $ @`` everywhere, ``_`` except inside a word (where GFM never reads it as emphasis), and the list,
+  heading and rule markers ``- + =`` and ``1.`` / ``1)`` at the start of a line; the rest (``. : ( )
+  ' " , - /``…) is left as written, so the prose reads as the words it is; mentions (``@user``,
+  ``@org/team``), issue references (``#1``,
   ``owner/repo#2``, ``GH-3``) and URLs become code spans, which GitHub neither links, notifies nor
   reads for closing keywords; invisible and bidi characters are shown as ``[U+202E]``;
 - **code blocks** (the trace) are fenced with more backticks than the longest run inside.
@@ -33,7 +37,11 @@ if TYPE_CHECKING:
     from chalicelib.core.risks import Finding
 
 TITLE_LIMIT = 72
-_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# Escaped wherever they are: code, emphasis, links and images, HTML, headings, tables,
+# strikethrough and fences, entities, math, e-mail autolinks.
+_ALWAYS = frozenset("\\`*[]<>!#|~&$@")
+_LINE_START = frozenset("-+=")  # lists, setext headings, thematic breaks (``*``, ``#``, ``>``: always)
+_LIST_NUMBER = re.compile(r"[ \t]*\d{1,9}\Z")  # what precedes the ``.``/``)`` of an ordered list item
 # Things GitHub turns into links, notifications or closing references.
 _ACTIVE = re.compile(
     r"(?:https?|ftp|file)://[^\s`]+"  # URLs
@@ -109,8 +117,26 @@ def fenced(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def _escape(text: str) -> str:
-    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in text)
+def _needs_escape(text: str, i: int) -> bool:
+    """Whether ``text[i]`` could start or end Markdown where it stands."""
+    ch = text[i]
+    if ch in _ALWAYS:
+        return True
+    if ch == "_":  # intraword underscores never emphasise (GFM); at a word's edge they may
+        return not (0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum())
+    if ch not in _LINE_START and ch not in ".)":
+        return False
+    line = text[text.rfind("\n", 0, i) + 1 : i]
+    if ch in _LINE_START:
+        return not line.strip(" \t")
+    return bool(_LIST_NUMBER.match(line))
+
+
+def _escape(text: str, start: int = 0, end: int | None = None) -> str:
+    """``text[start:end]`` with what could form Markdown backslash-escaped (the whole ``text`` is
+    read to know where lines and words begin)."""
+    end = len(text) if end is None else end
+    return "".join("\\" + text[i] if _needs_escape(text, i) else text[i] for i in range(start, end))
 
 
 def inert(text: str) -> str:
@@ -119,10 +145,10 @@ def inert(text: str) -> str:
     out: list[str] = []
     last = 0
     for match in _ACTIVE.finditer(text):
-        out.append(_escape(text[last : match.start()]))
+        out.append(_escape(text, last, match.start()))
         out.append(code_span(match.group(0)))
         last = match.end()
-    out.append(_escape(text[last:]))
+    out.append(_escape(text, last))
     return "".join(out)
 
 
