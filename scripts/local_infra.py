@@ -36,7 +36,7 @@ from local_stack import local_aws
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.governor_store import TTL_ATTRIBUTE, table_definition
-from chalicelib.adapters.runbook_config import CATALOG
+from chalicelib.adapters.runbook_config import CATALOG, KILL_SWITCH
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.governor import in_flight_limit
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, load_catalog
@@ -143,6 +143,8 @@ def build_estate(clients: Clients, size: int = FLEET_SIZE) -> Estate:
     )
     prefix = f"/{_unique('selfheal-local')}/"
     clients.ssm.put_parameter(Name=prefix + CATALOG, Value=json.dumps(enabled_catalog()), Type="String")
+    # As Terraform creates it: off. An absent switch reads as on (fail safe).
+    clients.ssm.put_parameter(Name=prefix + KILL_SWITCH, Value="off", Type="String")
     return Estate(group, instances, cluster, service, function, topic_arn, inbox_url, governor_table, prefix)
 
 

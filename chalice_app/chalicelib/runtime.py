@@ -326,11 +326,18 @@ def governor() -> GovernorStore:
 def remediate() -> Remediate:
     from chalicelib.adapters.executor import Executor
     from chalicelib.adapters.facts import RunbookPlanner
+    from chalicelib.adapters.signals import SignalReader
+    from chalicelib.core.notices import quiet_kinds
+    from chalicelib.errors import ConfigError
     from chalicelib.events.eventbridge import parse_event
     from chalicelib.services.remediate import Remediate
 
     config = runbook_config()
     aws = clients()
+    try:
+        quiet = quiet_kinds(settings().quiet_notices)
+    except ValueError as exc:
+        raise ConfigError(f"SELFHEAL_QUIET_NOTICES: {exc}") from exc
     return Remediate(
         parse_event=parse_event,
         planner=RunbookPlanner(config.catalog, aws.client),
@@ -340,6 +347,9 @@ def remediate() -> Remediate:
         kill_switch=config.kill_switch,
         metrics=metrics(),
         **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
+        signals=SignalReader(aws.client("cloudwatch")),
+        quiet=quiet,
+        switch_problem=getattr(config, "kill_switch_problem", None),
     )
 
 
