@@ -253,9 +253,9 @@ def _to_held(p: Mapping[str, Any]) -> Held:
     return Held(
         key=str(p["sk"]),
         incident=incident_from_json(p.get("incident_json", "{}")),
-        runbook=str(p.get("runbook", "")),
-        resource=str(p.get("resource", "")),
-        fleet=str(p.get("fleet", "")),
+        runbook=str(p.get("held_runbook", "")),
+        resource=str(p.get("held_resource", "")),
+        fleet=str(p.get("held_fleet", "")),
         rule=str(p.get("rule", "")),
         reason=str(p.get("reason", "")),
         priority=int(p.get("prio", governor.REPAIR)),
@@ -624,11 +624,11 @@ class GovernorStore:
             Key=_key(HELD_PK, me),
             UpdateExpression=(
                 "SET since_ms = if_not_exists(since_ms, :now), deadline_ms = if_not_exists(deadline_ms, :d), "
-                "#rule = :rule, reason = :reason, last_ms = :now, incident_json = :inc, runbook = :rb, "
-                "#res = :res, fleet = :fleet, prio = :p, looks = if_not_exists(looks, :zero) + :one, "
+                "#rule = :rule, reason = :reason, last_ms = :now, incident_json = :inc, held_runbook = :rb, "
+                "held_resource = :res, held_fleet = :fleet, prio = :p, looks = if_not_exists(looks, :zero) + :one, "
                 f"{TTL_ATTRIBUTE} = :ttl"
             ),
-            ExpressionAttributeNames={"#rule": "rule", "#res": "resource"},
+            ExpressionAttributeNames={"#rule": "rule"},
             ExpressionAttributeValues=_values(
                 now=now_ms,
                 d=deadline,
