@@ -345,9 +345,12 @@ def digest_notice(
             + (f" ({g.example})" if g.example else "")
         )
     if groups:
-        parts.append(f"Held work is decided again at {_iso(next_look_ms)} (next wave) while its signal is active")
-    if waiting > held:
-        parts.append(f"{waiting} held incidents wait in all")
+        parts.append(
+            "Held work is decided again now and every 5 minutes while its signal is active "
+            f"(next wave {_iso(next_look_ms)}); past its deadline a person is told"
+        )
+    if waiting:
+        parts.append(f"{waiting} held incident(s) wait after this run")
     if escalated:
         parts += [f"{len(escalated)} held past their deadline, given up for a person:", *(f"- {e}" for e in escalated)]
     if notes:

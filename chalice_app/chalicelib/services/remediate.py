@@ -185,8 +185,9 @@ class Remediate:
         escalated += len(interrupted)
         decisions += interrupted
         given_up: list[str] = []
+        fresh = [h for h in self._governor.held() if not h.told_ms and h.rule in HELD_RULES]
         decisions += self.revisit(given_up)
-        self._digest(given_up)
+        self._digest(fresh, given_up)
         self._tell_switch()
         self._metrics.count("RunbookEscalate", escalated)
         self._metrics.flush()
@@ -261,11 +262,11 @@ class Remediate:
             given_up.append(f"{h.runbook} on {h.resource}: {h.reason}")
         return [decision_json(record, "escalate", reason)]
 
-    def _digest(self, given_up: Sequence[str]) -> None:
-        """One notice for the burst: held work not told yet (grouped), work given up, notify-only lines."""
+    def _digest(self, fresh: Sequence[Any], given_up: Sequence[str]) -> None:
+        """One notice for the burst: held work not told yet (grouped, as the run found it before
+        deciding it again), work given up, notify-only lines."""
         now = self._clock()
         held = self._governor.held()
-        fresh = [h for h in held if not h.told_ms and h.rule in HELD_RULES]
         groups = Tally((h.rule, h.runbook, h.fleet) for h in fresh)
         examples = {(h.rule, h.runbook, h.fleet): h.reason for h in fresh}
         notes = self._governor.notes()
