@@ -13,8 +13,8 @@ The verifier (every ``REVISIT_EVERY_MS``) does the rest, so nothing waits foreve
 
     verify by reads ─▶ healed │ overdue ─▶ escalate │ interrupted mid-plan ─▶ escalate
     revisit held work (highest priority, nearest deadline first):
-        past its deadline ─▶ given up: escalate (a person is told)
         signal ended (alarm OK / gone) ─▶ closed
+        past its deadline ─▶ given up: escalate (a person is told)
         still active ─▶ decided again (may act now that the limit freed; held again otherwise)
     digest: one notice for what was held back since the last one, given up, or notify-only
 
@@ -221,20 +221,19 @@ class Remediate:
         held = self._governor.held()
         if not held:
             return []
-        live = [h for h in held if now < h.deadline_ms]
-        states = self._signals.states(h.incident for h in live) if self._signals is not None else {}
+        states = self._signals.states(h.incident for h in held) if self._signals is not None else {}
         decisions: list[dict[str, Any]] = []
         full: set[tuple[str, str]] = set()
         decided = 0
         for h in held:
-            if now >= h.deadline_ms:
-                decisions += self._give_up(h, now, given_up)
-                continue
             if states.get(h.incident.identity, "active") == "ended":
                 reason = f"its signal ended (alarm back to OK or gone) while held back by {h.rule}"
                 record = self._governor.release_held(h, "ignore", "signal-ended", reason, now)
                 if record is not None:
                     decisions.append(decision_json(record, "ignore", reason))
+                continue
+            if now >= h.deadline_ms:
+                decisions += self._give_up(h, now, given_up)
                 continue
             if decided >= REVISITS_PER_RUN or (h.rule, h.fleet if h.rule == "blast-radius" else h.runbook) in full:
                 continue
