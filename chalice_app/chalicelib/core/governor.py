@@ -40,7 +40,7 @@ and the verifier decides it again while its signal is active (``hold_deadline`` 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
@@ -256,6 +256,8 @@ def decide(incident: Incident, plan: Plan | None, limits: Limits | None, state: 
     ``awaiting_approval``: hold them until a human approves the plan's digest; ``escalate``: tell a
     human, run nothing (and pause the resource when ``pause``).
     """
+    # The incident's own priority, whatever the caller read (the store reads the same).
+    state = replace(state, priority=priority_of(incident.source))
     verdict = _preliminaries(incident, plan, limits, state)
     if verdict is not None:
         return verdict
