@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import re
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.unit.test_iam_actions import policy_actions
 
@@ -38,3 +40,15 @@ def test_the_verifier_runs_every_runbook_by_default() -> None:
     default = text[start : text.index("validation", start)]
     lists = re.findall(r'"([a-z0-9-]+)"\s*=\s*\[([^\]]*)\]', default)
     assert lists and all('"remediation_verifier"' in functions for _, functions in lists)
+
+
+def test_the_terraform_list_of_notice_kinds_is_the_codes() -> None:
+    from chalicelib.core.notices import NOTICE_KINDS, quiet_kinds
+
+    text = (ROOT / "terraform" / "variables_remediation.tf").read_text()
+    block = text[text.index('variable "quiet_notices"') :]
+    listed = re.findall(r'"([a-z_]+)"', block[block.index("contains([") : block.index("], kind)")])
+    assert set(listed) == NOTICE_KINDS
+    assert quiet_kinds("dry_run, digest") == {"dry_run", "digest"}
+    with pytest.raises(ValueError, match="unknown notice kind"):
+        quiet_kinds("act,everything")
