@@ -171,3 +171,18 @@ def test_digest_notes_are_kept_until_forgotten(store: GovernorStore) -> None:
     ]
     store.forget_notes(key for key, _, _ in notes)
     assert store.notes() == []
+
+
+def test_a_held_item_left_by_a_crash_is_dropped_when_its_identity_is_found_decided(store: GovernorStore) -> None:
+    store.admit(alarm("i-1"), plan("ec2-reboot", "i-1"), LIVE, NOW)
+    store.admit(alarm("i-2"), plan("ec2-reboot", "i-2"), LIVE, NOW)
+    [waiting] = store.held()
+    raw = store._db.get_item(TableName=store._table, Key={"pk": {"S": "held"}, "sk": {"S": waiting.key}})["Item"]
+    store.heal(store.actions(decision="act")[0].action_id, NOW + MIN, "healed")
+    assert store.admit(alarm("i-2"), plan("ec2-reboot", "i-2"), LIVE, NOW + 2 * MIN).decision == "act"
+    # GIVEN a crash between the final record and the held item's delete (the item put back)
+    store._db.put_item(TableName=store._table, Item=raw)
+    # WHEN the verifier decides it again THEN it is a duplicate, and no longer held
+    again = store.admit(alarm("i-2"), plan("ec2-reboot", "i-2"), LIVE, NOW + 3 * MIN, revisit=True)
+    assert again.rule == "duplicate"
+    assert store.held() == []

@@ -901,8 +901,9 @@ class GovernorStore:
                     # How long the repair took to heal, from the act to this event (dashboards).
                     item["after_json"] = json.dumps({"time_to_heal_ms": now_ms - min(r.created_ms for r in healed)})
                 self._put_record(item)
-                if snap.held is not None and item["action_id"] == me:
-                    self._call("delete_item", Key=_key(HELD_PK, me))  # decided at last: no longer held
+                if snap.held is not None and (item["action_id"] == me or verdict.rule == "duplicate"):
+                    # Decided at last (or found decided: a crash kept the held item): no longer held.
+                    self._call("delete_item", Key=_key(HELD_PK, me))
             except Conflict as lost:
                 self._undo(undo)
                 log.info(
