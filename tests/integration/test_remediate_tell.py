@@ -6,7 +6,7 @@ are small fakes (no AWS estate is needed: what is tested is what the service tel
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
@@ -213,3 +213,22 @@ def test_an_unreadable_kill_switch_is_told_once_an_hour(store: GovernorStore) ->
     clock.now += 31 * MIN
     remediate.verify()
     assert kept.kinds() == ["kill_switch", "kill_switch"]
+
+
+def test_a_verifier_run_stops_deciding_held_work_when_its_time_budget_is_spent(store: GovernorStore) -> None:
+    # GIVEN a held repair in each of two fleets, and a run whose every revisit takes 200 s (a slow stop/start)
+    plans = {f"{f}{n}": (Plan("ec2-reboot", Target("ec2-instance", f"{f}{n}", f"asg:{f}"), (Call("ec2", "x", {}),)),
+                         REBOOT) for f in ("a", "b") for n in (1, 2)}  # fmt: skip
+    ticks = iter(range(0, 10_000, 200))
+    remediate, _, clock = service(store, plans, timer=lambda: float(next(ticks)))
+    for f in ("a", "b"):
+        store.admit(replace(cpu(1, f"{f}1"), facts={"runbook": f"{f}1"}), plans[f"{f}1"][0], REBOOT, NOW)
+        held = remediate.handle(replace(cpu(2, f"{f}2"), facts={"runbook": f"{f}2"}))["decisions"][0]
+        assert held["rule"] == "blast-radius"
+    for action in store.open_actions():
+        store.heal(action.action_id, NOW + MIN, "healed")
+    clock.now += 5 * MIN
+    # WHEN the verifier runs THEN it decides one (200 s), then the 240 s budget stops it; the other waits
+    acted = [d for d in remediate.verify()["decisions"] if d["decision"] == "act"]
+    assert len(acted) == 1
+    assert len(store.held()) == 1

@@ -25,6 +25,7 @@ not published; the audit keeps everything.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter as Tally
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -48,6 +49,9 @@ REVISIT_EVERY_MS = 5 * 60_000  # the verifier's schedule (sources.VERIFY_SCHEDUL
 # remediator timeout is 600 s). The verifier escalates it at its next run: within 16 minutes.
 RUN_LEASE_MS = 11 * 60_000
 REVISITS_PER_RUN = 50  # held incidents decided again per verifier run at most (bounded work)
+# Decide no more held work once a run has spent this long (the verifier's timeout is 600 s, and an
+# ec2-retire waits up to 300 s for its stop): the rest waits for the next run, its deadline still holds.
+REVISIT_BUDGET_S = 240
 
 
 class Planner(Protocol):
@@ -115,6 +119,7 @@ class Remediate:
         signals: Signals | None = None,
         quiet: frozenset[str] = frozenset(),
         switch_problem: Callable[[], str] | None = None,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._parse = parse_event
         self._planner = planner
@@ -127,6 +132,7 @@ class Remediate:
         self._signals = signals
         self._quiet = quiet
         self._switch_problem = switch_problem or (lambda: "")
+        self._timer = timer
 
     def handle(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Decide and act on one event: ``{"decisions": [...]}``, one per incident it reports (a Health
@@ -224,7 +230,7 @@ class Remediate:
         states = self._signals.states(h.incident for h in held) if self._signals is not None else {}
         decisions: list[dict[str, Any]] = []
         full: set[tuple[str, str]] = set()
-        decided = 0
+        decided, started = 0, self._timer()
         for h in held:
             if states.get(h.incident.identity, "active") == "ended":
                 reason = f"its signal ended (alarm back to OK or gone) while held back by {h.rule}"
@@ -235,7 +241,12 @@ class Remediate:
             if now >= h.deadline_ms:
                 decisions += self._give_up(h, now, given_up)
                 continue
-            if decided >= REVISITS_PER_RUN or (h.rule, h.fleet if h.rule == "blast-radius" else h.runbook) in full:
+            spent = self._timer() - started >= REVISIT_BUDGET_S
+            if (
+                spent
+                or decided >= REVISITS_PER_RUN
+                or (h.rule, h.fleet if h.rule == "blast-radius" else h.runbook) in full
+            ):
                 continue
             decided += 1
             try:
