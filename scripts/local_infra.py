@@ -10,7 +10,8 @@ cooldowns, attempt windows and verification deadlines pass in seconds:
  1. a CPU alarm on one instance: the instance is rebooted; the same event again is a duplicate
  2. it flaps: OK (healed), ALARM again inside the cooldown (suppressed)
  3. it needs the same repair twice more: the second acts, the third escalates and pauses it
- 4. an alarm storm over the whole group: the blast radius lets 10 % of it be repaired at once
+ 4. an alarm storm over the whole group: the blast radius lets 10 % of it be repaired at once; the
+    rest is held back, told in one digest, and the verifier repairs the next wave once the first healed
  5. a memory alarm on an ECS service that is still rolling out: the runbook stands down
  6. a GuardDuty finding on an instance: isolation waits for approval, then an operator approves it
  7. a Lambda error-rate alarm on an alias: the alias goes back to the previous version
@@ -36,7 +37,7 @@ from local_stack import local_aws
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.governor_store import TTL_ATTRIBUTE, table_definition
-from chalicelib.adapters.runbook_config import CATALOG
+from chalicelib.adapters.runbook_config import CATALOG, KILL_SWITCH
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.governor import in_flight_limit
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, load_catalog
@@ -143,6 +144,8 @@ def build_estate(clients: Clients, size: int = FLEET_SIZE) -> Estate:
     )
     prefix = f"/{_unique('selfheal-local')}/"
     clients.ssm.put_parameter(Name=prefix + CATALOG, Value=json.dumps(enabled_catalog()), Type="String")
+    # As Terraform creates it: off. An absent switch reads as on (fail safe).
+    clients.ssm.put_parameter(Name=prefix + KILL_SWITCH, Value="off", Type="String")
     return Estate(group, instances, cluster, service, function, topic_arn, inbox_url, governor_table, prefix)
 
 
@@ -282,6 +285,16 @@ class Incidents:
         }
         return self._keep(self._app.remediation_verifier(tick, None)["decisions"], what)
 
+    def alarm_state(self, name: str, instance: str, state: str) -> None:
+        """Put the alarm in CloudWatch (the verifier reads its state before deciding held work again)."""
+        cloudwatch = self._clients.client("cloudwatch")
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/EC2", MetricName="CPUUtilization", Statistic="Average", Period=60,
+            EvaluationPeriods=3, Threshold=90.0, ComparisonOperator="GreaterThanThreshold",
+            Dimensions=[{"Name": "InstanceId", "Value": instance}],
+        )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="local --infra")
+
     def approve(self, action_id: str, what: str) -> list[dict[str, Any]]:
         return self._keep([runtime.approvals().approve(action_id)], what)
 
@@ -335,11 +348,17 @@ def script(run: Incidents, estate: Estate, clock: Clock) -> None:
     clock.advance(31)
     run.send("alarm_remediator", cpu_alarm(cpu, first), "3 ALARM a third time")
     clock.advance(1)
+    for i in others:
+        run.alarm_state(f"web-cpu-high-{i}", i, "ALARM")
     storm = [cpu_alarm(f"web-cpu-high-{i}", i) for i in others]
     acted = [d for e in storm for d in run.send("alarm_remediator", e, "4 storm") if d["decision"] == "act"]
-    clock.advance(5)
-    for d in acted:
-        run.send("alarm_remediator", cpu_alarm(f"web-cpu-high-{d['target']}", d["target"], "OK"), "4 storm heals")
+    for wave in ("4 storm heals", "4 the next wave heals"):
+        clock.advance(5)
+        for d in acted:
+            run.alarm_state(f"web-cpu-high-{d['target']}", d["target"], "OK")
+            run.send("alarm_remediator", cpu_alarm(f"web-cpu-high-{d['target']}", d["target"], "OK"), wave)
+        if wave == "4 storm heals":
+            acted = [d for d in run.verify("4 the verifier decides held work again") if d["decision"] == "act"]
     memory = alarm("alarm_ecs_memory", "orders-memory-high", clock(), ClusterName=estate.cluster,
                    ServiceName=estate.service)  # fmt: skip
     run.send("alarm_remediator", memory, "5 ECS memory alarm")

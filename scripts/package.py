@@ -197,6 +197,7 @@ def _environment(name: str) -> dict[str, str]:
         return common | {
             "SELFHEAL_GOVERNOR_TABLE_NAME": "${aws_dynamodb_table.governor.name}",
             "SELFHEAL_GOVERNOR_AUDIT_DAYS": "${var.audit_retention_days}",
+            "SELFHEAL_QUIET_NOTICES": '${join(",", var.quiet_notices)}',
         }
     return common | {
         "SELFHEAL_TABLE_NAME": "${aws_dynamodb_table.error_groups.name}",

@@ -25,15 +25,15 @@ variable "runbook_target_tag" {
 }
 
 variable "runbook_functions" {
-  description = "Remediator functions that run each runbook: its policy is attached to their roles."
+  description = "Remediator functions that run each runbook: its policy is attached to their roles. The verifier decides held-back work again (a wave of a storm, a retirement that waited) and runs what it admits, so it runs every runbook."
   type        = map(list(string))
   default = {
-    "ec2-reboot"      = ["alarm_remediator"]
-    "disk-cleanup"    = ["alarm_remediator"]
-    "ecs-redeploy"    = ["alarm_remediator"]
-    "lambda-rollback" = ["alarm_remediator"]
-    "ec2-isolate"     = ["finding_remediator"]
-    "ec2-retire"      = ["health_remediator"]
+    "ec2-reboot"      = ["alarm_remediator", "remediation_verifier"]
+    "disk-cleanup"    = ["alarm_remediator", "remediation_verifier"]
+    "ecs-redeploy"    = ["alarm_remediator", "remediation_verifier"]
+    "lambda-rollback" = ["alarm_remediator", "remediation_verifier"]
+    "ec2-isolate"     = ["finding_remediator", "remediation_verifier"]
+    "ec2-retire"      = ["health_remediator", "remediation_verifier"]
   }
 
   validation {

@@ -160,3 +160,17 @@ variable "health_event_types" {
     "AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED",
   ]
 }
+
+variable "quiet_notices" {
+  description = "Runbook notice kinds nobody should receive (the audit keeps them): act, dry_run, awaiting_approval, approved, denied, escalate, failed, healed, repeat, notify, digest, kill_switch."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for kind in var.quiet_notices :
+      contains(["act", "dry_run", "awaiting_approval", "approved", "denied", "escalate", "failed", "healed", "repeat", "notify", "digest", "kill_switch"], kind)
+    ])
+    error_message = "quiet_notices: each must be one of act, dry_run, awaiting_approval, approved, denied, escalate, failed, healed, repeat, notify, digest, kill_switch."
+  }
+}

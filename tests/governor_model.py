@@ -37,11 +37,23 @@ class Entry:
     rule: str
     at: int
     pause: bool = False
+    priority: int = 0
+    signal: str = ""
     closed_at: int | None = None
     deadline: int = 0
     healed: tuple[str, ...] = ()
     seq: int = 0  # position in the order things happened
     closed_seq: int | None = None
+    held_deadline: int = 0  # a held-back decision: by when it must be acted on, escalated or closed
+
+
+@dataclass
+class HeldWork:
+    """An incident a limit held back, as the store's held item keeps it."""
+
+    delivery: Delivery
+    since: int
+    deadline: int
 
 
 @dataclass
@@ -51,27 +63,34 @@ class Ledger:
     seen: set[tuple[str, str]] = field(default_factory=set)
     cool: dict[tuple[str, str], int] = field(default_factory=dict)
     tries: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # until (ms) per act
-    paused: dict[str, str] = field(default_factory=dict)
-    fleet_leases: dict[str, dict[str, int]] = field(default_factory=dict)  # fleet → action → lease end
+    paused: dict[str, tuple[str, int]] = field(default_factory=dict)  # resource → (why, priority)
+    fleet_leases: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)  # fleet → action → (end, prio)
     rate_leases: dict[str, list[int]] = field(default_factory=dict)
     open: dict[str, Entry] = field(default_factory=dict)
     audit: list[Entry] = field(default_factory=list)
     resumes: list[tuple[str, int]] = field(default_factory=list)  # (resource, seq) of every resume asked
+    held: dict[tuple[str, str], HeldWork] = field(default_factory=dict)  # (identity, runbook) → held work
+    signals: dict[str, str] = field(default_factory=dict)  # alarm signal → last state ("open"/"resolved")
     seq: int = 0
 
     def state(self, incident: Incident, plan: Plan, limits: Limits, now: int, fleet_size: int | None, kill: bool):
         key = (plan.runbook, plan.target.id if plan.target else "")
         resource, fleet = key[1], fleet_of(plan)
+        priority = governor.priority_of(incident.source)
+        why, paused_priority = self.paused.get(resource, ("", 0))
+        signal = governor.signal_of(incident.identity)
         return governor.State(
             seen=(incident.identity, plan.runbook) in self.seen,
-            paused=self.paused.get(resource, ""),
+            paused=why,
             last_action_ms=self.cool.get(key),
             attempts_in_window=sum(1 for until in self.tries.get(key, []) if until > now),
-            in_flight=sum(1 for end in self.fleet_leases.get(fleet, {}).values() if end > now),
+            in_flight=sum(1 for end, p in self.fleet_leases.get(fleet, {}).values() if end > now and p >= priority),
             fleet_size=fleet_size,
             runbook_last_hour=sum(1 for end in self.rate_leases.get(plan.runbook, []) if end > now),
-            open_action=next((a for a, e in self.open.items() if e.resource == resource), ""),
+            open_action=next((a for a, e in self.open.items() if e.resource == resource and e.signal == signal), ""),
             kill_switch=kill,
+            priority=priority,
+            paused_priority=paused_priority,
         )
 
     def admit(
@@ -83,29 +102,43 @@ class Ledger:
         *,
         fleet_size: int | None = None,
         kill: bool = False,
+        revisit: bool = False,
     ) -> Entry:
         state = self.state(incident, plan, limits, now, fleet_size, kill)
         verdict = governor.decide(incident, plan, limits, state, now)
         resource, fleet = (plan.target.id if plan.target else ""), fleet_of(plan)
-        self.seq += 1
+        held = verdict.decision == "suppressed" and verdict.rule in governor.HELD_RULES
+        key = (incident.identity, plan.runbook)
         entry = Entry(
             f"a{len(self.audit)}", incident.identity, plan.runbook, resource, fleet, verdict.decision, verdict.rule, now
         )
-        entry.seq, entry.pause = self.seq, verdict.pause
-        if verdict.rule != "duplicate":
-            self.seen.add((incident.identity, plan.runbook))
+        entry.pause, entry.priority, entry.signal = verdict.pause, state.priority, governor.signal_of(incident.identity)
+        if incident.source == "alarm":
+            self.signals[entry.signal] = incident.state
+        if held:
+            work = self.held.get(key)
+            if work is None:
+                delivery = Delivery(incident, plan, now, kill, fleet_size)
+                work = self.held[key] = HeldWork(delivery, now, governor.hold_deadline(incident, now))
+            entry.held_deadline = work.deadline
+            if revisit:
+                return entry  # held again: no audit record
+        elif verdict.rule != "duplicate":
+            self.seen.add(key)
+            self.held.pop(key, None)
+        self.seq += 1
+        entry.seq = self.seq
         if verdict.decision == "act":
-            key = (plan.runbook, resource)
             entry.deadline = now + limits.verify_deadline_s * 1000
-            self.cool[key] = now
-            self.tries.setdefault(key, []).append(now + limits.attempt_window_s * 1000)
-            self.fleet_leases.setdefault(fleet, {})[entry.action_id] = entry.deadline
+            self.cool[(plan.runbook, resource)] = now
+            self.tries.setdefault((plan.runbook, resource), []).append(now + limits.attempt_window_s * 1000)
+            self.fleet_leases.setdefault(fleet, {})[entry.action_id] = (entry.deadline, state.priority)
             self.rate_leases.setdefault(plan.runbook, []).append(now + governor.HOUR_MS)
             self.open[entry.action_id] = entry
         elif verdict.pause:
-            self.paused[resource] = verdict.reason
+            self.paused[resource] = (verdict.reason, state.priority)
         elif verdict.decision == "healed":
-            entry.healed = tuple(a for a, e in self.open.items() if e.resource == resource)
+            entry.healed = tuple(a for a, e in self.open.items() if e.resource == resource and e.signal == entry.signal)
             for action_id in entry.healed:
                 self._close(action_id, now)
         self.audit.append(entry)
@@ -115,6 +148,41 @@ class Ledger:
         return self.admit(
             delivery.incident, delivery.plan, limits, delivery.now, fleet_size=delivery.fleet_size, kill=delivery.kill
         )
+
+    def revisit(self, limits: Limits, now: int) -> list[Entry]:
+        """The verifier's pass over held work (services/remediate.py ``revisit``): give up what is past
+        its deadline, close what an alarm's OK ended, decide the rest again; the entries it audited."""
+        out = []
+        for key, work in sorted(
+            self.held.items(), key=lambda kv: (-governor.priority_of(kv[1].delivery.incident.source), kv[1].deadline)
+        ):
+            if key not in self.held:
+                continue
+            incident, plan = work.delivery.incident, work.delivery.plan
+            if now >= work.deadline or self.signals.get(governor.signal_of(incident.identity)) == "resolved":
+                del self.held[key]
+                self.seq += 1
+                rule = "held-too-long" if now >= work.deadline else "signal-ended"
+                entry = Entry(
+                    f"a{len(self.audit)}",
+                    incident.identity,
+                    plan.runbook,
+                    plan.target.id,
+                    fleet_of(plan),
+                    "escalate" if rule == "held-too-long" else "ignore",
+                    rule,
+                    now,
+                )
+                entry.seq, entry.priority = self.seq, governor.priority_of(incident.source)
+                self.audit.append(entry)
+                out.append(entry)
+                continue
+            entry = self.admit(
+                incident, plan, limits, now, fleet_size=work.delivery.fleet_size, kill=work.delivery.kill, revisit=True
+            )
+            if entry.seq:
+                out.append(entry)
+        return out
 
     def _close(self, action_id: str, now: int) -> None:
         entry = self.open.pop(action_id)
@@ -148,7 +216,7 @@ class Ledger:
 
 
 def fleet_of(plan: Plan) -> str:
-    return (plan.target.fleet or f"solo:{plan.target.id}") if plan.target else ""
+    return (plan.target.fleet or f"standalone:{plan.runbook}") if plan.target else ""
 
 
 def plan_for(resource: str, runbook: str = "ec2-reboot") -> Plan:
@@ -175,7 +243,21 @@ ADVANCES = st.sampled_from([0, 0, 1_000, 30_000, 5 * 60_000, 16 * 60_000, 2 * 3_
 STEPS = st.builds(
     Step,
     kind=st.sampled_from(
-        ["alarm", "alarm", "alarm", "ok", "finding", "again", "again", "fail", "overdue", "resume", "kill"]
+        [
+            "alarm",
+            "alarm",
+            "alarm",
+            "ok",
+            "disk",
+            "diskok",
+            "finding",
+            "again",
+            "again",
+            "fail",
+            "overdue",
+            "resume",
+            "kill",
+        ]
     ),
     resource=st.sampled_from(sorted(FLEETS)),
     advance_ms=ADVANCES,
@@ -245,7 +327,8 @@ def play(steps: Sequence[Step]) -> Run:
             plan = earlier.plan
         else:
             counter += 1
-            alarm = f"arn:aws:cloudwatch:us-east-1:1:alarm:cpu-{step.resource}"
+            metric = "disk" if step.kind in ("disk", "diskok") else "cpu"
+            alarm = f"arn:aws:cloudwatch:us-east-1:1:alarm:{metric}-{step.resource}"
             if step.kind == "finding":
                 incident = Incident(
                     "guardduty",
@@ -256,11 +339,10 @@ def play(steps: Sequence[Step]) -> Run:
                     facts={"count": 1},
                 )
             else:
-                state = "resolved" if step.kind == "ok" else "open"
-                incident = Incident(
-                    "alarm", f"{alarm}#{now}-{counter}", state, "AWS/EC2/CPUUtilization", (step.resource,)
-                )
-            plan = plan_for(step.resource, "ec2-isolate" if step.kind == "finding" else "ec2-reboot")
+                state = "resolved" if step.kind in ("ok", "diskok") else "open"
+                incident = Incident("alarm", f"{alarm}#{now}-{counter}", state, f"AWS/EC2/{metric}", (step.resource,))
+            runbook = {"finding": "ec2-isolate", "disk": "disk-cleanup", "diskok": "disk-cleanup"}
+            plan = plan_for(step.resource, runbook.get(step.kind, "ec2-reboot"))
         fleet = FLEETS[step.resource]
         run.order.append(("deliver", len(run.deliveries)))
         run.deliveries.append(Delivery(incident, plan, now, kill, FLEET_SIZE[fleet]))

@@ -327,6 +327,9 @@ def governor() -> GovernorStore:
 def remediate() -> Remediate:
     from chalicelib.adapters.executor import Executor
     from chalicelib.adapters.facts import RunbookPlanner
+    from chalicelib.adapters.signals import SignalReader
+    from chalicelib.core.notices import quiet_kinds
+    from chalicelib.errors import ConfigError
     from chalicelib.events.eventbridge import parse_event
     from chalicelib.services.remediate import Remediate
 
@@ -335,6 +338,10 @@ def remediate() -> Remediate:
     s = settings()
     # The deployment's account (its own topic's ARN names it) and region: another's events never act.
     home = (s.topic_arn.split(":")[4] if s.topic_arn.count(":") >= 5 else "", s.region)
+    try:
+        quiet = quiet_kinds(s.quiet_notices)
+    except ValueError as exc:
+        raise ConfigError(f"SELFHEAL_QUIET_NOTICES: {exc}") from exc
     return Remediate(
         parse_event=partial(parse_event, home=home),
         planner=RunbookPlanner(config.catalog, aws.client),
@@ -344,6 +351,9 @@ def remediate() -> Remediate:
         kill_switch=config.kill_switch,
         metrics=metrics(),
         **({"clock": _overrides["clock"]} if "clock" in _overrides else {}),
+        signals=SignalReader(aws.client("cloudwatch")),
+        quiet=quiet,
+        switch_problem=getattr(config, "kill_switch_problem", None),
     )
 
 

@@ -145,9 +145,12 @@ def test_a_completed_action_stays_in_flight_until_its_resource_resolves(store: G
     assert (again.decision, again.rule) == ("ignore", "resolved")
 
 
-def test_resolve_heals_open_actions_for_an_event_without_a_runbook(store: GovernorStore) -> None:
+def test_resolve_heals_open_actions_of_its_own_signal_only(store: GovernorStore) -> None:
     acted = store.admit(alarm("i-1"), reboot("i-1"), LIVE, NOW)
-    healed = store.resolve(Incident("health", "health-1", "resolved", "AWS_EC2_X", ("i-1",)), NOW + MIN)
+    # GIVEN another signal closing on the same resource THEN the action stays open (healed means this signal)
+    assert store.resolve(Incident("health", "health-1#i-1", "resolved", "AWS_EC2_X", ("i-1",)), NOW + MIN) == []
+    same = replace(alarm("i-1"), identity=alarm("i-1").identity.rpartition("#")[0] + "#ok", state="resolved")
+    healed = store.resolve(same, NOW + MIN)
     assert [r.action_id for r in healed] == [acted.action_id]
     assert healed[0].outcome == "healed" and live_slots(store, "asg:web", NOW + MIN) == 0
 

@@ -13,6 +13,7 @@ import pytest
 from chalice.test import Client
 from local_infra import alarm
 
+from tests.conftest import load_event
 from tests.integration.test_remediator_handlers import estate, invoke, published  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration
@@ -25,13 +26,19 @@ def test_an_idle_alarm_on_a_known_instance_is_told_and_never_reboots(estate: Any
 
     idle = alarm("alarm_ec2_cpu_low_idle", "web-idle", clock(), InstanceId=estate.instances[0])
     with Client(app.app) as client:
-        # WHEN it arrives
+        # WHEN it arrives (twice: EventBridge delivers at least once), then the verifier's run
         answer = invoke(client, "alarm_remediator", idle)
-    # THEN nothing is done, and one notice tells a person why
-    assert [(d["decision"], d["rule"]) for d in answer["decisions"]] == [("ignore", "no-runbook")]
+        again = invoke(client, "alarm_remediator", idle)
+        assert published(clients, estate) == []  # not a page per event: the digest tells it
+        tick = load_event("alarm_ec2_cpu") | {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        invoke(client, "remediation_verifier", tick)
+    # THEN nothing is done, and one digest line tells a person why
+    assert [(d["decision"], d["rule"]) for d in answer["decisions"]] == [("notify", "notify")]
+    assert [(d["decision"], d["rule"]) for d in again["decisions"]] == [("suppressed", "duplicate")]
     assert clients.calls["RebootInstances"] == 0
     [notice] = published(clients, estate)
-    assert "needs a look" in notice["content"]["title"] and estate.instances[0] in notice["content"]["title"]
+    assert "1 notify-only" in notice["content"]["title"]
+    assert estate.instances[0] in notice["content"]["description"]
     assert "breached its threshold below" in notice["content"]["description"]
 
 

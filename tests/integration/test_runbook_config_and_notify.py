@@ -76,9 +76,12 @@ def test_an_invalid_stored_catalog_fails_loudly(clients: Clients, prefix: str) -
 
 def test_kill_switch_is_read_on_every_call(clients: Clients, prefix: str) -> None:
     config = RunbookConfig(clients.ssm, prefix, stored_catalog)
-    assert config.kill_switch() is False  # absent: off
+    # An absent (deleted) switch reads as on, and says why (the verifier tells a person)
+    assert config.kill_switch() is True
+    assert "does not exist" in config.kill_switch_problem()
     config.set_kill_switch(True)
     assert config.kill_switch() is True  # the very next read sees it: within one invocation
+    assert config.kill_switch_problem() == ""  # on because it says on
     config.set_kill_switch(False)
     assert config.kill_switch() is False
 

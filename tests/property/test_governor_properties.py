@@ -15,7 +15,16 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.governor import AFTER_COUNTS, RULES, State, decide, in_flight_limit
+from chalicelib.core.governor import (
+    AFTER_COUNTS,
+    HELD_RULES,
+    RULES,
+    SECURITY,
+    State,
+    decide,
+    in_flight_limit,
+    signal_of,
+)
 from chalicelib.core.runbooks.plan import Incident, Limits, Plan
 from tests.governor_model import FLEET_SIZE, LIMITS, START_MS, STEPS, Entry, Ledger, Run, plan_for, play, replay
 
@@ -34,12 +43,16 @@ def test_every_event_is_audited_exactly_once_with_a_rule(steps, limits: Limits) 
     run, ledger, entries = run_ledger(steps, limits)
     assert len(ledger.audit) == len(run.deliveries) == len(entries)
     assert all(e.rule in RULES for e in ledger.audit)
-    first = defaultdict(int)
+    final, decided = defaultdict(int), set()
     for delivery, entry in zip(run.deliveries, entries, strict=True):
+        key = (delivery.incident.identity, delivery.plan.runbook)
         if entry.rule != "duplicate":
-            first[(delivery.incident.identity, delivery.plan.runbook)] += 1
+            decided.add(key)
+        if entry.rule != "duplicate" and entry.rule not in HELD_RULES:
+            final[key] += 1
     identities = {(d.incident.identity, d.plan.runbook) for d in run.deliveries}
-    assert dict(first) == dict.fromkeys(identities, 1)  # each identity decided once, re-deliveries are duplicates
+    assert decided == identities  # every identity is decided (a re-delivery is a duplicate only once decided)
+    assert all(n == 1 for n in final.values())  # at most one final decision each; held back is not final
 
 
 @given(SEQUENCES, LIMITS)
@@ -58,10 +71,13 @@ def test_never_more_in_flight_per_fleet_than_the_limit(steps, limits: Limits) ->
     _, ledger, _ = run_ledger(steps, limits)
     acts = [e for e in ledger.audit if e.decision == "act"]
     for k, act in enumerate(acts):
-        flying = [
+        flying = [  # what holds an act back: in flight in its fleet, of the same or a higher priority
             j
             for j in acts[:k]
-            if j.fleet == act.fleet and (j.closed_seq is None or j.closed_seq > act.seq) and j.deadline > act.at
+            if j.fleet == act.fleet
+            and (j.closed_seq is None or j.closed_seq > act.seq)
+            and j.deadline > act.at
+            and j.priority >= act.priority
         ]
         assert len(flying) + 1 <= in_flight_limit(limits, FLEET_SIZE[act.fleet])
 
@@ -77,11 +93,14 @@ def test_attempt_budget_holds_and_its_escalation_pauses_once_until_resume(steps,
             epochs[sum(1 for s in resumes if s < e.seq)].append(e)
         for epoch in epochs.values():
             pauses = [e for e in epoch if e.pause]
-            # GIVEN a pause escalated in this epoch, THEN it is the only one and nothing acts after it
-            assert len(pauses) <= 1
-            if pauses:
-                assert pauses[0].rule == "attempt-budget"
-                assert not [e for e in epoch if e.seq > pauses[0].seq and e.decision == "act"]
+            # GIVEN a pause escalated in this epoch, THEN it is one per priority, and nothing of its
+            # priority or a lower one acts after it (a higher priority is not held back by it)
+            assert len({p.priority for p in pauses}) == len(pauses)
+            for pause in pauses:
+                assert pause.rule == "attempt-budget"
+                assert not [
+                    e for e in epoch if e.seq > pause.seq and e.decision == "act" and e.priority <= pause.priority
+                ]
             window = limits.attempt_window_s * 1000
             for runbook in {e.runbook for e in epoch}:
                 acts = [e.at for e in epoch if e.decision == "act" and e.runbook == runbook]
@@ -164,3 +183,81 @@ def test_a_verdict_made_before_the_counts_holds_whatever_the_counts(
     uncounted = decide(incident, plan, limits, replace(state, in_flight=0, runbook_last_hour=0), START_MS)
     if uncounted.rule not in AFTER_COUNTS:
         assert decide(incident, plan, limits, state, START_MS) == uncounted
+
+
+@given(SEQUENCES, LIMITS)
+def test_no_security_action_is_ever_suppressed_by_a_non_security_one(steps, limits: Limits) -> None:
+    run, ledger, entries = run_ledger(steps, limits)
+    audit = ledger.audit
+    for delivery, entry in zip(run.deliveries, entries, strict=True):
+        if delivery.incident.source != "guardduty" or entry.decision != "suppressed":
+            continue
+        before = [e for e in audit if e.seq < entry.seq]
+        if entry.rule == "paused":
+            # THEN a security escalation paused the resource (and nobody resumed it since)
+            resumed = max((seq for r, seq in ledger.resumes if r == entry.resource), default=0)
+            assert any(
+                e.pause and e.priority >= SECURITY and e.resource == entry.resource and e.seq > resumed for e in before
+            )
+        elif entry.rule == "blast-radius":
+            # THEN security actions alone fill the fleet's limit
+            flying = [
+                e
+                for e in before
+                if e.decision == "act"
+                and e.fleet == entry.fleet
+                and e.priority >= SECURITY
+                and (e.closed_seq is None or e.closed_seq > entry.seq)
+                and e.deadline > entry.at
+            ]
+            assert len(flying) >= in_flight_limit(limits, FLEET_SIZE[entry.fleet])
+        elif entry.rule in ("cooldown", "hourly-rate"):
+            # THEN it is the security runbook's own cooldown or rate (both count one runbook's acts)
+            assert any(e.decision == "act" and e.runbook == delivery.plan.runbook for e in before)
+
+
+@given(SEQUENCES, LIMITS)
+def test_no_alarm_heals_another_alarms_action(steps, limits: Limits) -> None:
+    _, ledger, _ = run_ledger(steps, limits)
+    by_id = {e.action_id: e for e in ledger.audit}
+    for entry in ledger.audit:
+        for action_id in entry.healed:
+            assert by_id[action_id].signal == entry.signal == signal_of(entry.identity)
+
+
+REVISIT_MS = 5 * 60_000
+
+
+@given(SEQUENCES, LIMITS)
+def test_every_held_back_incident_is_acted_on_escalated_or_closed_by_its_deadline(steps, limits: Limits) -> None:
+    # GIVEN the verifier's schedule: held work decided again every 5 minutes of the run, and after it
+    run = play(steps)
+    ledger = Ledger()
+    last = START_MS
+    for what, index in run.order:
+        now = run.deliveries[index].now if what == "deliver" else run.operations[index][2]
+        while last + REVISIT_MS <= now:
+            last += REVISIT_MS
+            ledger.revisit(limits, last)
+        if what == "deliver":
+            ledger.deliver(run.deliveries[index], limits)
+        else:
+            kind, resource, at = run.operations[index]
+            getattr(ledger, kind)(resource, at)
+    while ledger.held:
+        last += REVISIT_MS
+        ledger.revisit(limits, last)
+    # THEN every held identity ends in a final entry no later than one verifier period after its deadline
+    for held in [e for e in ledger.audit if e.rule in HELD_RULES]:
+        final = [
+            e
+            for e in ledger.audit
+            if e.identity == held.identity
+            and e.runbook == held.runbook
+            and e.seq > held.seq
+            and e.rule not in HELD_RULES
+            and e.rule != "duplicate"
+        ]
+        assert final, held
+        assert final[0].at <= held.held_deadline + REVISIT_MS
+        assert final[0].decision in ("act", "escalate", "ignore", "dry_run", "awaiting_approval", "suppressed")

@@ -132,13 +132,15 @@ def test_escalate_and_ignore_carry_no_calls_and_say_why() -> None:
     assert "selfheal" in reasons[5]
 
 
-def test_a_finding_about_an_instance_selfheal_marked_is_ignored_as_its_own_action(tmp_path) -> None:
+def test_a_finding_whose_instance_carries_selfheals_tag_is_still_decided(tmp_path) -> None:
+    # A workload can tag its own instance: without the governor's record of selfheal acting on it
+    # (none in an empty state), the tag does not make the finding selfheal's own doing.
     raw = json.loads((EVENTS / "guardduty_cc_activity_b_dns.json").read_text())
     raw["detail"]["resource"]["instanceDetails"]["tags"].append({"key": "selfheal:action", "value": "ec2-isolate"})
     (tmp_path / "marked.json").write_text(json.dumps(raw))
     (d,) = plan_json(str(tmp_path / "marked.json"))
-    assert (d["runbook"], d["decision"], d["calls"]) == ("ec2-isolate", "ignore", [])
-    assert "selfheal:action" in d["reason"]
+    assert (d["runbook"], d["decision"]) == ("ec2-isolate", "awaiting_approval")
+    assert d["calls"]
 
 
 def test_values_only_a_read_could_tell_are_null() -> None:

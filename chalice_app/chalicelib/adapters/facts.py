@@ -8,6 +8,7 @@ retried or fails loudly. Paginated reads are read to the end.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +111,8 @@ class RunbookPlanner:
         """
         planned, facts, size = self.planned(incident)
         if planned.plan is None:
-            return Proposal(planned.incident, notify=planned.notify)
+            # The sentence a person reads rides on the incident: the governor decides "notify" (once per event).
+            return Proposal(dataclasses.replace(planned.incident, notify=planned.notify), notify=planned.notify)
         entry = planned.entry
         limits = entry.limits if entry is not None else Limits()
         before = runbooks.before_for(entry, facts) if entry is not None and facts else {}

@@ -6,7 +6,12 @@ One table, key (``pk``, ``sk``), items by role::
                                     approval request and the open (acted, unverified) action
     res#<resource>     / state      pause, cooldown per runbook, attempts in the window, version ``ver``
     fleet#<fleet>      / slot#<k>   an in-flight slot, k < in_flight_limit: holder, lease_until = deadline
+                       / slot#p<p>#<k>   the same for a decision of priority p > 0 (security, deadline)
     rate#<runbook>     / slot#<k>   an hourly slot, k < hourly_rate: holder, lease_until = now + 1 h
+    held               / <first id> an incident held back by a limit (paused, cooldown, hourly rate,
+                                    blast radius): the verifier decides it again until its deadline
+    tell#<kind>        / <key>      a notice told once until ``until`` (a repeat inside a cooldown)
+    tell               / note#...   a notify-only decision waiting for the next digest
 
 TransactWriteItems is not used: dynalite, the atomic local DynamoDB the concurrency tests run on,
 does not implement it (checked: dynalite 4.0.0 lists transactions under TODO and has no action for
@@ -17,6 +22,7 @@ audit record is the commit point (see ``GovernorStore.admit`` for the timeline).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -59,6 +65,8 @@ _SLOT_TRIES = 3
 _OPEN = "1"  # value of the sparse ``open_flag`` while an action is in flight
 _DAY_S = 86_400
 _KEPT_AFTER_LEASE_S = 7 * _DAY_S  # state items outlive their last lease by this much before TTL removes them
+HELD_PK = "held"  # the partition of held-back incidents (one Query lists them; no Scan, no index)
+NOTES_PK = "tell"  # notify-only decisions waiting for the digest
 
 
 @dataclass(frozen=True)
@@ -203,12 +211,70 @@ def to_record(item: Mapping[str, Any]) -> ActionRecord:
 
 
 @dataclass(frozen=True)
+class Held:
+    """An incident a limit held back, waiting to be decided again (the verifier's revisit)."""
+
+    key: str  # the first id of (identity, runbook): the id its final decision will have
+    incident: Incident
+    runbook: str
+    resource: str
+    fleet: str
+    rule: str
+    reason: str
+    priority: int
+    since_ms: int
+    deadline_ms: int
+    last_ms: int
+    looks: int = 1
+    told_ms: int = 0
+
+
+def _held(verdict: governor.Verdict) -> bool:
+    return verdict.decision == "suppressed" and verdict.rule in governor.HELD_RULES
+
+
+def incident_json(incident: Incident) -> str:
+    """An incident as JSON (the held item keeps it to decide it again)."""
+    return json.dumps(dataclasses.asdict(incident), default=str)
+
+
+def incident_from_json(text: str) -> Incident:
+    """The incident ``incident_json`` wrote."""
+    from chalicelib.core.runbooks.plan import Incident
+
+    plain = json.loads(text)
+    names = {f.name for f in dataclasses.fields(Incident)}
+    plain = {k: v for k, v in plain.items() if k in names}
+    plain["resources"] = tuple(plain.get("resources") or ())
+    return Incident(**plain)
+
+
+def _to_held(p: Mapping[str, Any]) -> Held:
+    return Held(
+        key=str(p["sk"]),
+        incident=incident_from_json(p.get("incident_json", "{}")),
+        runbook=str(p.get("held_runbook", "")),
+        resource=str(p.get("held_resource", "")),
+        fleet=str(p.get("held_fleet", "")),
+        rule=str(p.get("rule", "")),
+        reason=str(p.get("reason", "")),
+        priority=int(p.get("prio", governor.REPAIR)),
+        since_ms=int(p.get("since_ms", 0)),
+        deadline_ms=int(p.get("deadline_ms", 0)),
+        last_ms=int(p.get("last_ms", 0)),
+        looks=int(p.get("looks", 1)),
+        told_ms=int(p.get("told_ms", 0)),
+    )
+
+
+@dataclass(frozen=True)
 class _Slots:
     """The slots of one partition (fleet or runbook rate) as read: how many are live, which may be taken."""
 
     key: str
     live: int = 0
     free: tuple[int, ...] = ()
+    priority: int = governor.REPAIR
 
 
 @dataclass(frozen=True)
@@ -221,6 +287,7 @@ class _Snapshot:
     fleet: _Slots
     rate: _Slots
     open_ids: tuple[str, ...] = ()
+    held: dict[str, Any] | None = None  # the held item of this identity, when it was held back before
 
 
 def _resource_of(incident: Incident, plan: Plan | None) -> str:
@@ -230,10 +297,26 @@ def _resource_of(incident: Incident, plan: Plan | None) -> str:
 
 
 def _fleet_of(plan: Plan | None) -> str:
-    """The fleet key; a target whose fleet is unknown is a fleet of its own (its limit still holds)."""
+    """The fleet key; targets in no known fleet (standalone instances) share one fleet per runbook,
+    ``standalone:<runbook>``, so the runbook's ``max_in_flight`` caps them together (the percentage
+    needs a size and does not apply)."""
     if plan is None or plan.target is None:
         return ""
-    return plan.target.fleet or f"solo:{plan.target.id}"
+    return plan.target.fleet or f"standalone:{plan.runbook}"
+
+
+def _slot_sk(priority: int, k: int) -> str:
+    """A slot's sort key: ``slot#k`` for repairs (as always), ``slot#p<priority>#k`` above them."""
+    return f"slot#{k}" if priority <= governor.REPAIR else f"slot#p{priority}#{k}"
+
+
+def _slot_of(sk: str) -> tuple[int, int]:
+    """(priority, k) of a slot sort key."""
+    rest = sk.removeprefix("slot#")
+    if rest.startswith("p"):
+        priority, _, k = rest[1:].partition("#")
+        return int(priority), int(k)
+    return governor.REPAIR, int(rest)
 
 
 def _resource_state(item: Mapping[str, Any], runbook: str, me: str, now_ms: int) -> tuple[int | None, int]:
@@ -288,8 +371,13 @@ class GovernorStore:
             if not start:
                 return
 
-    def _slots(self, pk: str, capacity: int, me: str, now_ms: int) -> _Slots:
-        """Live slots of a partition and the indices below ``capacity`` that are free (or ours)."""
+    def _slots(self, pk: str, capacity: int, me: str, now_ms: int, priority: int = governor.REPAIR) -> _Slots:
+        """Live slots of a partition that hold back a decision of ``priority`` (those of the same or a
+        higher priority) and the indices below ``capacity`` of its own priority that are free (or ours).
+
+        Each priority claims in its own slot range, so equals are capped atomically; a higher
+        priority is never held back by lower ones, and a lower one counts the higher ones it read.
+        """
         held: set[int] = set()
         live = 0
         items = self._query(
@@ -298,9 +386,11 @@ class GovernorStore:
         for raw in items:
             slot = _load(raw)
             if slot["lease_until"] > now_ms and slot.get("holder") != me:
-                live += 1
-                held.add(int(slot["sk"].removeprefix("slot#")))
-        return _Slots(pk, live, tuple(k for k in range(capacity) if k not in held))
+                slot_priority, k = _slot_of(slot["sk"])
+                live += slot_priority >= priority
+                if slot_priority == priority:
+                    held.add(k)
+        return _Slots(pk, live, tuple(k for k in range(capacity) if k not in held), priority)
 
     def _claim_slot(self, slots: _Slots, me: str, lease_until: int, now_ms: int, about: Mapping[str, str]) -> str:
         """Take one slot read free (a few, in random order); its sort key, or Conflict: read again.
@@ -309,7 +399,7 @@ class GovernorStore:
         is stale and a fresh one is cheaper than trying the rest.
         """
         for k in random.sample(slots.free, min(len(slots.free), _SLOT_TRIES)):
-            sk = f"slot#{k}"
+            sk = _slot_sk(slots.priority, k)
             item = {"pk": slots.key, "sk": sk, "holder": me, "lease_until": lease_until, **about}
             item[TTL_ATTRIBUTE] = lease_until // 1000 + _KEPT_AFTER_LEASE_S
             taken = self._call(
@@ -388,22 +478,31 @@ class GovernorStore:
         *,
         fleet_size: int | None = None,
         kill_switch: bool = False,
+        priority: int | None = None,
     ) -> _Snapshot:
         """The state a decision needs, except the fleet and hourly counts (``_count`` adds them).
 
-        One BatchGetItem (the identity's record, the resource's state item), plus the open actions
-        on the resource for a resolved incident.
+        One BatchGetItem (the identity's record, the resource's state item, the identity's held item),
+        plus the open actions of the incident's signal on the resource for a resolved incident, and
+        for a security finding that claims to be selfheal's own doing, the governor's record of it.
         """
         resource = (
             _resource_of(incident, plan) if incident is not None else (plan.target.id if plan and plan.target else "")
         )
-        identity_key, resource_key = (f"action#{me}", "action"), (f"res#{resource}", "state")
-        found = self._get_many([identity_key, resource_key] if resource else [identity_key])
+        if priority is None:
+            priority = governor.priority_of(incident.source) if incident is not None else governor.REPAIR
+        identity_key, resource_key, held_key = (f"action#{me}", "action"), (f"res#{resource}", "state"), (HELD_PK, me)
+        keys = [identity_key, resource_key] if resource else [identity_key]
+        found = self._get_many([*keys, held_key] if incident is not None else keys)
         item = _load(found[resource_key]) if resource_key in found else {}
         last, attempts = _resource_state(item, plan.runbook, me, now_ms) if plan is not None else (None, 0)
         open_ids: tuple[str, ...] = ()
         if incident is not None and incident.state == "resolved" and resource:
-            open_ids = tuple(r.action_id for r in self._open_on(resource))
+            signal = governor.signal_of(incident.identity)
+            open_ids = tuple(r.action_id for r in self._open_on(resource) if governor.signal_of(r.identity) == signal)
+        own = ""
+        if incident is not None and incident.caused_by_selfheal and priority >= governor.SECURITY and resource:
+            own = self._own_action_on(resource)
         state = governor.State(
             seen=incident is not None and identity_key in found,
             paused=str(item.get("paused", "")),
@@ -412,12 +511,31 @@ class GovernorStore:
             fleet_size=fleet_size,
             open_action=open_ids[0] if open_ids else "",
             kill_switch=kill_switch,
+            priority=priority,
+            paused_priority=int(item.get("paused_prio", governor.REPAIR)),
+            own_action=own,
         )
-        return _Snapshot(state, resource, item, _Slots(""), _Slots(""), open_ids)
+        held = _load(found[held_key]) if held_key in found else None
+        return _Snapshot(state, resource, item, _Slots(""), _Slots(""), open_ids, held)
+
+    def _own_action_on(self, resource: str) -> str:
+        """The id of an action selfheal ran (acted or approved) on ``resource``, '' when the audit has none.
+
+        A workload can set a tag or name a user like selfheal, never write this table.
+        """
+        items = self._query(
+            IndexName=INDEX_RESOURCE,
+            KeyConditionExpression="#r = :r",
+            FilterExpression="#d IN (:act, :approved)",
+            ExpressionAttributeNames={"#r": "resource", "#d": "decision"},
+            ExpressionAttributeValues=_values(r=resource, act="act", approved="approved"),
+            ScanIndexForward=False,
+        )
+        return next((str(_load(raw)["action_id"]) for raw in items), "")
 
     def _count(self, snap: _Snapshot, plan: Plan, limits: Limits, now_ms: int, me: str, cap: int) -> _Snapshot:
         """The snapshot with the fleet's in-flight slots and the runbook's hourly slots read."""
-        fleet = self._slots(f"fleet#{_fleet_of(plan)}", cap, me, now_ms)
+        fleet = self._slots(f"fleet#{_fleet_of(plan)}", cap, me, now_ms, snap.state.priority)
         rate = self._slots(f"rate#{plan.runbook}", limits.hourly_rate, me, now_ms)
         state = replace(snap.state, in_flight=fleet.live, runbook_last_hour=rate.live)
         return replace(snap, state=state, fleet=fleet, rate=rate)
@@ -448,8 +566,10 @@ class GovernorStore:
         me: str,
         before: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        """The audit item for one decision (plain); a duplicate gets an id of its own, the first the identity's."""
-        action_id = f"{me}.{uuid.uuid4().hex[:12]}" if verdict.rule == "duplicate" else me
+        """The audit item for one decision (plain); a duplicate or a held-back decision gets an id of its
+        own (so the identity stays undecided and is decided again), the final decision the identity's."""
+        final = verdict.rule != "duplicate" and not _held(verdict)
+        action_id = me if final else f"{me}.{uuid.uuid4().hex[:12]}"
         target = plan.target if plan is not None else None
         keeps_calls = verdict.decision in ("act", "dry_run", "awaiting_approval", "suppressed")
         item: dict[str, Any] = {
@@ -468,6 +588,7 @@ class GovernorStore:
             "rule": verdict.rule,
             "reason": verdict.reason,
             "pause": verdict.pause,
+            "prio": snap.state.priority,
             "calls_json": json.dumps(
                 [c.as_dict() for c in plan.calls] if plan is not None and keeps_calls else [], default=str
             ),
@@ -490,6 +611,141 @@ class GovernorStore:
                 }
             )
         return item
+
+    # -- held-back incidents --------------------------------------------------------------------------
+
+    def _hold(
+        self, incident: Incident, plan: Plan | None, verdict: governor.Verdict, snap: _Snapshot, me: str, now_ms: int
+    ) -> None:
+        """Keep (or refresh) the held item of an incident a limit held back; its first hold and deadline stay."""
+        deadline = governor.hold_deadline(incident, now_ms)
+        self._call(
+            "update_item",
+            Key=_key(HELD_PK, me),
+            UpdateExpression=(
+                "SET since_ms = if_not_exists(since_ms, :now), deadline_ms = if_not_exists(deadline_ms, :d), "
+                "#rule = :rule, reason = :reason, last_ms = :now, incident_json = :inc, held_runbook = :rb, "
+                "held_resource = :res, held_fleet = :fleet, prio = :p, looks = if_not_exists(looks, :zero) + :one, "
+                f"{TTL_ATTRIBUTE} = :ttl"
+            ),
+            ExpressionAttributeNames={"#rule": "rule"},
+            ExpressionAttributeValues=_values(
+                now=now_ms,
+                d=deadline,
+                rule=verdict.rule,
+                reason=verdict.reason,
+                inc=incident_json(incident),
+                rb=plan.runbook if plan is not None else "",
+                res=snap.resource or "-",
+                fleet=_fleet_of(plan) or "-",
+                p=snap.state.priority,
+                zero=0,
+                one=1,
+                ttl=max(deadline, now_ms) // 1000 + _KEPT_AFTER_LEASE_S,
+            ),
+        )
+
+    def held(self, limit: int = 500) -> list[Held]:
+        """Incidents held back by a limit, highest priority first, then the nearest deadline."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=_values(pk=HELD_PK), ConsistentRead=True
+        )
+        found = [_to_held(_load(raw)) for raw in items]
+        found.sort(key=lambda h: (-h.priority, h.deadline_ms, h.since_ms))
+        return found[:limit]
+
+    def told(self, keys: Iterable[str], now_ms: int) -> None:
+        """Mark held items as told in a digest (each is in one digest while it waits)."""
+        for key in keys:
+            self._call(
+                "update_item",
+                Key=_key(HELD_PK, key),
+                UpdateExpression="SET told_ms = :t",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=_values(t=now_ms),
+            )
+
+    def release_held(
+        self, held: Held, decision: Literal["escalate", "ignore"], rule: str, reason: str, now_ms: int
+    ) -> ActionRecord | None:
+        """End a held incident without acting: audit it (an id of its own: a later copy of the event is
+        decided afresh) and drop the held item; None when another run ended it first."""
+        gone = self._call(
+            "delete_item",
+            Key=_key(HELD_PK, held.key),
+            ConditionExpression="last_ms = :last",
+            ExpressionAttributeValues=_values(last=held.last_ms),
+        )
+        if gone is None:
+            return None
+        action_id = f"{held.key}.{uuid.uuid4().hex[:12]}"
+        item = {
+            "pk": f"action#{action_id}",
+            "sk": "action",
+            "audit": "action",
+            "ordering": f"{now_ms:013d}#{action_id}",
+            "action_id": action_id,
+            "identity": held.incident.identity,
+            "runbook": held.runbook,
+            "resource": held.resource,
+            "fleet": held.fleet,
+            "decision": decision,
+            "rule": rule,
+            "reason": reason,
+            "prio": held.priority,
+            "calls_json": "[]",
+            "created_ms": now_ms,
+            TTL_ATTRIBUTE: now_ms // 1000 + self._audit_s,
+        }
+        self._put_record(item)
+        return to_record(_dump(item))
+
+    def note(self, kind: str, text: str, now_ms: int) -> None:
+        """Keep one line for the next digest (a notify-only decision, a problem to tell once a run)."""
+        self._call(
+            "put_item",
+            Item=_dump(
+                {
+                    "pk": NOTES_PK,
+                    "sk": f"note#{now_ms:013d}#{uuid.uuid4().hex[:8]}",
+                    "kind": kind,
+                    "text": text[:500],
+                    TTL_ATTRIBUTE: now_ms // 1000 + _KEPT_AFTER_LEASE_S,
+                }
+            ),
+        )
+
+    def notes(self, limit: int = 200) -> list[tuple[str, str, str]]:
+        """(key, kind, text) of the lines waiting for the digest, oldest first."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :n)",
+            ExpressionAttributeValues=_values(pk=NOTES_PK, n="note#"),
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        out = []
+        for raw in items:
+            plain = _load(raw)
+            out.append((str(plain["sk"]), str(plain.get("kind", "")), str(plain.get("text", ""))))
+            if len(out) >= limit:
+                break
+        return out
+
+    def forget_notes(self, keys: Iterable[str]) -> None:
+        """Drop digest lines once the digest was published."""
+        for key in keys:
+            self._call("delete_item", Key=_key(NOTES_PK, key))
+
+    def tell_once(self, kind: str, key: str, until_ms: int, now_ms: int) -> bool:
+        """True for the first caller until ``until_ms`` (one page for a repeat, not one per event)."""
+        done = self._call(
+            "put_item",
+            Item=_dump({"pk": f"tell#{kind}", "sk": key, "until": until_ms, TTL_ATTRIBUTE: until_ms // 1000 + _DAY_S}),
+            ConditionExpression="attribute_not_exists(pk) OR #u <= :now",
+            ExpressionAttributeNames={"#u": "until"},
+            ExpressionAttributeValues=_values(now=now_ms),
+        )
+        return done is not None
 
     def _put_record(self, item: Mapping[str, Any]) -> None:
         """The commit: the audit record appears once, or Conflict (another delivery decided this identity)."""
@@ -552,14 +808,14 @@ class GovernorStore:
         }
 
     def _claim_pause(self, snap: _Snapshot, reason: str, me: str, now_ms: int, undo: list[Any]) -> None:
-        item = {**snap.item, "paused": reason, "paused_by": me, "paused_ms": now_ms}
+        item = {**snap.item, "paused": reason, "paused_by": me, "paused_ms": now_ms, "paused_prio": snap.state.priority}
         if not self._put_resource(snap.resource, item, now_ms):
             raise Conflict(f"state of {snap.resource} changed since it was read")
 
         def unpause(current: dict[str, Any]) -> dict[str, Any] | None:
             if current.get("paused_by") != me:
                 return None
-            return {k: v for k, v in current.items() if k not in ("paused", "paused_by", "paused_ms")}
+            return {k: v for k, v in current.items() if k not in ("paused", "paused_by", "paused_ms", "paused_prio")}
 
         undo.append(lambda: self._edit_resource(snap.resource, unpause, now_ms))
 
@@ -584,12 +840,18 @@ class GovernorStore:
         fleet_size: int | None = None,
         kill_switch: bool = False,
         before: Mapping[str, Any] | None = None,
+        revisit: bool = False,
     ) -> ActionRecord:
         """Decide one event and make the decision durable, exactly once per identity; returns its audit record.
 
         Every call writes exactly one audit record; the executor runs the plan only when the returned
         decision is ``act``. ``before`` is the resource's state as read (kept on the record). Raises
         TransientError when it kept losing races (nothing was recorded: retry the event).
+
+        A suppression by one of ``governor.HELD_RULES`` is not final: its record gets an id of its own
+        and the incident is kept in the ``held`` partition, so a later copy of the event, or the
+        verifier's ``revisit=True`` call, decides it again. A revisit that is held again writes no
+        audit record (the held item counts the looks); any other decision drops the held item.
 
         Timeline of an ``act`` — every step one single-item conditional write; step 4 commits::
 
@@ -619,6 +881,10 @@ class GovernorStore:
                 snap = self._count(snap, plan, limits, now_ms, me, governor.in_flight_limit(limits, fleet_size))
                 verdict = governor.decide(incident, plan, limits, snap.state, now_ms)
             item = self._record(incident, plan, limits, verdict, snap, now_ms, me, before)
+            if _held(verdict):
+                self._hold(incident, plan, verdict, snap, me, now_ms)
+                if revisit:
+                    return to_record(_dump(item))
             undo: list[Any] = []
             try:
                 if verdict.decision == "act" and plan is not None and limits is not None:
@@ -635,6 +901,9 @@ class GovernorStore:
                     # How long the repair took to heal, from the act to this event (dashboards).
                     item["after_json"] = json.dumps({"time_to_heal_ms": now_ms - min(r.created_ms for r in healed)})
                 self._put_record(item)
+                if snap.held is not None and (item["action_id"] == me or verdict.rule == "duplicate"):
+                    # Decided at last (or found decided: a crash kept the held item): no longer held.
+                    self._call("delete_item", Key=_key(HELD_PK, me))
             except Conflict as lost:
                 self._undo(undo)
                 log.info(
@@ -730,7 +999,13 @@ class GovernorStore:
         ``admit`` already does this for a resolved incident whose runbook matches; this is for events
         that close an incident without one (an AWS Health event closed, a person's word).
         """
-        open_ids = [r.action_id for resource in incident.resources for r in self._open_on(resource)]
+        signal = governor.signal_of(incident.identity)
+        open_ids = [
+            r.action_id
+            for resource in incident.resources
+            for r in self._open_on(resource)
+            if governor.signal_of(r.identity) == signal
+        ]
         return self._heal(open_ids, incident, now_ms)
 
     def open_actions(self) -> list[ActionRecord]:
@@ -745,6 +1020,10 @@ class GovernorStore:
     def heal(self, action_id: str, now_ms: int, reason: str) -> ActionRecord | None:
         """Close an open action as healed (its fleet slot freed); None when it was no longer open."""
         return self._close(action_id, "healed", now_ms, reason)
+
+    def escalate(self, action_id: str, now_ms: int, reason: str) -> ActionRecord | None:
+        """Close an open action as escalated (its fleet slot freed); None when it was no longer open."""
+        return self._close(action_id, "escalated", now_ms, reason)
 
     def overdue(self, now_ms: int) -> list[ActionRecord]:
         """Acted actions not verified by their deadline → outcome ``escalated``, fleet slot freed."""
@@ -805,7 +1084,7 @@ class GovernorStore:
             )
             plan = record.plan()
             me = f"{action_id}.approved"
-            snap = self._read(None, plan, now_ms, me)
+            snap = self._read(None, plan, now_ms, me, priority=int(_load(raw).get("prio", governor.REPAIR)))
             snap = self._count(snap, plan, limits, now_ms, me, cap)
             blocked = governor.gate(plan, limits, snap.state, now_ms)
             if blocked is not None:
@@ -880,7 +1159,8 @@ class GovernorStore:
             if not item.get("paused"):
                 raise Refused(f"{resource} is not paused")
             paused_by.append(str(item.get("paused_by", "")))
-            return {**{k: v for k, v in item.items() if k not in ("paused", "paused_by", "paused_ms")}, "tries": {}}
+            lifted = ("paused", "paused_by", "paused_ms", "paused_prio")
+            return {**{k: v for k, v in item.items() if k not in lifted}, "tries": {}}
 
         self._edit_resource(resource, lift, now_ms)
         if paused_by and paused_by[-1]:

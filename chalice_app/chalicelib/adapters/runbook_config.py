@@ -2,9 +2,10 @@
 
 - ``<prefix>runbooks/catalog``: the catalog as JSON (Terraform renders it from a typed variable);
   absent → the default catalog. Cached for CATALOG_SECONDS: a change reaches every container soon.
-- ``<prefix>runbooks/kill_switch``: ``on`` turns every runbook to dry-run. Read on every event, never
-  cached, so it takes effect within one invocation. Fail safe: when it cannot be read (throttled,
-  denied), automation acts as if it were on.
+- ``<prefix>runbooks/kill_switch``: ``on`` turns every runbook to dry-run, ``off`` lets them act. Read
+  on every event, never cached, so it takes effect within one invocation. Fail safe: when it cannot
+  be read (throttled, denied), is absent (deleted) or holds neither word, automation acts as if it
+  were on, and ``kill_switch_problem`` says why (the verifier tells a person once an hour).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ CATALOG_SECONDS = 60
 CATALOG = "runbooks/catalog"
 KILL_SWITCH = "runbooks/kill_switch"
 _ON = frozenset({"on", "true", "1", "yes", "enabled"})
+_OFF = frozenset({"off", "false", "0", "no", "disabled"})
 
 
 class RunbookConfig:
@@ -44,6 +46,7 @@ class RunbookConfig:
         self._clock = clock
         self._catalog: Any = None
         self._catalog_at = float("-inf")
+        self._switch_problem = ""
 
     def catalog(self) -> Any:
         """The parsed catalog; ConfigError when the stored JSON is invalid (the parser says why)."""
@@ -56,10 +59,27 @@ class RunbookConfig:
         """True when automation must only dry-run: the switch is on, or its state cannot be read."""
         try:
             value = self._get(KILL_SWITCH)
-        except Exception:  # noqa: BLE001 - fail safe on any failure to read the switch
+        except Exception as exc:  # noqa: BLE001 - fail safe on any failure to read the switch
             log.warning("kill switch unreadable: acting as if it were on", exc_info=True)
+            self._switch_problem = f"the kill switch {self._prefix}{KILL_SWITCH} could not be read: {exc}"
             return True
-        return (value or "").strip().lower() in _ON
+        word = (value or "").strip().lower()
+        if word in _OFF:
+            self._switch_problem = ""
+            return False
+        if value is None:
+            self._switch_problem = f"the kill switch {self._prefix}{KILL_SWITCH} does not exist (deleted?)"
+        elif word not in _ON:
+            self._switch_problem = f"the kill switch holds {value[:40]!r}, neither on nor off"
+        else:
+            self._switch_problem = ""
+        if self._switch_problem:
+            log.warning("%s: acting as if it were on", self._switch_problem)
+        return True
+
+    def kill_switch_problem(self) -> str:
+        """Why the last read of the kill switch counted as on without saying ``on`` ('' when it said on or off)."""
+        return self._switch_problem
 
     def set_kill_switch(self, on: bool) -> None:
         """Write the switch (operators' command). A deployed switch keeps its type and key (Terraform

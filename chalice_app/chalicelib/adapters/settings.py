@@ -72,6 +72,8 @@ class Settings:
     governor_table_name: str = "selfheal-governor"
     topic_arn: str = ""
     governor_audit_days: int = 90
+    # Runbook notice kinds nobody wants (comma-separated, core/notices.NOTICE_KINDS), e.g. "dry_run,digest".
+    quiet_notices: str = ""
     # The pull request's fate (issue 12, docs/fate.md): an occurrence later than the merge plus the
     # deploy grace is a regression; a merged group quiet this long healed; a PR_OPENED group that
     # recurs has its PR read at most once a check period (teams without the webhook).

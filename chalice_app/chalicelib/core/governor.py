@@ -8,12 +8,14 @@ Rule order (the first that applies decides)::
 
     no plan                              → ignore            no-runbook
     incident identity already decided    → suppressed        duplicate
-    caused by selfheal's own action      → ignore            own-action
-    incident resolved (alarm back to OK) → healed            resolved     (an action is open on the resource)
+    caused by selfheal's own action      → ignore            own-action   (security: only when the
+                                                                          governor's own record shows it)
+    incident resolved (alarm back to OK) → healed            resolved     (an action of this signal is open)
                                          → ignore            resolved     (nothing open)
     plan names no single target          → escalate          ambiguous-target   (zero calls)
     runbook stands down (rollout running)→ suppressed        stand-down
-    resource paused by an escalation     → suppressed        paused
+    resource paused by an escalation of  → suppressed        paused
+      the same or a higher priority
     last act within the cooldown         → suppressed        cooldown
     attempts in the window ≥ budget      → escalate, pause   attempt-budget
     runbook acts in the last hour ≥ rate → suppressed        hourly-rate
@@ -26,12 +28,20 @@ Rule order (the first that applies decides)::
 Only ``act`` (and a later approval) consumes the cooldown, the attempt budget, the hourly rate and a
 fleet slot: a dry run or a suppression changes nothing but the audit, so turning the kill switch off
 again finds every resource as it was.
+
+Priority between runbooks on one resource (``priority_of``): security (a GuardDuty finding) before a
+scheduled deadline (an AWS Health event) before a repair (an alarm). A pause and the in-flight
+actions of the fleet hold back only decisions of the same or a lower priority; the cooldown, the
+attempt budget and the hourly rate are per runbook already. So a repair can never keep an isolation
+from happening. A suppression by one of ``HELD_RULES`` is not final: the store keeps the incident
+and the verifier decides it again while its signal is active (``hold_deadline`` bounds the wait).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,6 +53,7 @@ RULES: tuple[str, ...] = (
     "own-action",
     "resolved",
     "ambiguous-target",
+    "notify",
     "stand-down",
     "paused",
     "kill-switch",
@@ -60,6 +71,57 @@ AFTER_COUNTS: frozenset[str] = frozenset({"kill-switch", "dry-run", "approval", 
 # The decisions that take the resource's cooldown, an attempt, an hourly slot and a fleet slot.
 CONSUMING: frozenset[str] = frozenset({"act", "approved"})
 HOUR_MS = 3_600_000
+# Suppressions that hold work back until a limit frees: not final for the incident's identity.
+HELD_RULES: frozenset[str] = frozenset({"paused", "cooldown", "hourly-rate", "blast-radius"})
+# Priority of a decision, by the kind of signal that asked for it (higher first).
+SECURITY, DEADLINE, REPAIR = 2, 1, 0
+PRIORITY_NAMES = {SECURITY: "security", DEADLINE: "scheduled deadline", REPAIR: "repair"}
+_PRIORITY_OF_SOURCE = {"guardduty": SECURITY, "health": DEADLINE}
+# How long held-back work waits for a limit to free before a person is told (escalated).
+HOLD_MS = {SECURITY: HOUR_MS, DEADLINE: 24 * HOUR_MS, REPAIR: 2 * HOUR_MS}
+# A scheduled change held back is escalated this long before its date at the latest.
+DEADLINE_MARGIN_MS = 6 * HOUR_MS
+
+
+def priority_of(source: str) -> int:
+    """The priority of an incident from ``source`` ("guardduty", "health", "alarm", ...)."""
+    return _PRIORITY_OF_SOURCE.get(source, REPAIR)
+
+
+def signal_of(identity: str) -> str:
+    """The signal an incident identity belongs to: the identity without its last ``#`` part.
+
+    An alarm's identity is ``<alarm ARN>#<state timestamp>``, so every transition of one alarm has
+    the same signal; a Health event's is ``<event ARN>#<entity>``. Only an event of the same signal
+    closes an action as healed: another alarm on the same resource going OK says nothing about it.
+    """
+    head, sep, _ = identity.rpartition("#")
+    return head if sep else identity
+
+
+def scheduled_ms(incident: Incident) -> int | None:
+    """When a scheduled change (a Health event's ``start_time``) happens, epoch ms; None when unknown."""
+    text = str((incident.facts or {}).get("start_time") or "")
+    if not text:
+        return None
+    try:
+        return int(parsedate_to_datetime(text).timestamp() * 1000)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def hold_deadline(incident: Incident, held_since_ms: int) -> int:
+    """By when held-back work must be acted on or escalated (epoch ms).
+
+    ``HOLD_MS`` of its priority after it was first held; a scheduled change at the latest
+    ``DEADLINE_MARGIN_MS`` before its date (and never later than now when the date is that close).
+    """
+    priority = priority_of(incident.source)
+    deadline = held_since_ms + HOLD_MS[priority]
+    date = scheduled_ms(incident)
+    if date is not None:
+        deadline = max(held_since_ms, min(deadline, date - DEADLINE_MARGIN_MS))
+    return deadline
 
 
 @dataclass(frozen=True)
@@ -81,6 +143,9 @@ class State:
     runbook_last_hour: int = 0  # acts of this runbook in the last hour, all resources
     open_action: str = ""  # id of an acted, not yet verified action on this resource (for "resolved" events)
     kill_switch: bool = False  # global kill switch (SSM): everything becomes dry_run
+    priority: int = REPAIR  # priority of this decision (priority_of the incident's source)
+    paused_priority: int = REPAIR  # priority of the escalation that paused the resource
+    own_action: str = ""  # the governor's record of selfheal's own action on the resource ('' = none found)
 
 
 @dataclass(frozen=True)
@@ -119,12 +184,22 @@ def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None,
     """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, ambiguous target,
     stand-down."""
     if plan is None or limits is None:
+        if incident.notify and not incident.never_act:
+            # A known resource no runbook repairs: a person reads it in the next digest, once per event.
+            if state.seen:
+                return Verdict("suppressed", "duplicate", f"event {incident.identity} was already decided")
+            return Verdict("notify", "notify", incident.notify)
         why = incident.never_act or f"no runbook matches {incident.subject or incident.source}"
         return Verdict("ignore", "no-runbook", why)
     if state.seen:
         return Verdict("suppressed", "duplicate", f"event {incident.identity} was already decided")
-    if incident.caused_by_selfheal:
-        return Verdict("ignore", "own-action", f"caused by selfheal's own action ({incident.caused_by_selfheal})")
+    if incident.caused_by_selfheal and (state.priority < SECURITY or state.own_action):
+        # A tag or a principal name is something a workload can set: for a security finding only the
+        # governor's own record of an action on the resource makes it selfheal's own doing.
+        proof = f"; action {state.own_action}" if state.own_action else ""
+        return Verdict(
+            "ignore", "own-action", f"caused by selfheal's own action ({incident.caused_by_selfheal}{proof})"
+        )
     if incident.state == "resolved":
         if state.open_action:
             return Verdict("healed", "resolved", f"resolved: action {state.open_action} verified as healed")
@@ -144,7 +219,7 @@ def gate(plan: Plan, limits: Limits, state: State, now_ms: int) -> Verdict | Non
     runs. ``decide`` applies it after the preliminaries.
     """
     target = plan.target.id if plan.target else "?"
-    if state.paused:
+    if state.paused and state.paused_priority >= state.priority:
         return Verdict("suppressed", "paused", f"{target} is paused until resumed: {state.paused}")
     cooldown_ms = limits.cooldown_s * 1000
     if state.last_action_ms is not None and now_ms - state.last_action_ms < cooldown_ms:
@@ -184,6 +259,8 @@ def decide(incident: Incident, plan: Plan | None, limits: Limits | None, state: 
     ``awaiting_approval``: hold them until a human approves the plan's digest; ``escalate``: tell a
     human, run nothing (and pause the resource when ``pause``).
     """
+    # The incident's own priority, whatever the caller read (the store reads the same).
+    state = replace(state, priority=priority_of(incident.source))
     verdict = _preliminaries(incident, plan, limits, state)
     if verdict is not None:
         return verdict

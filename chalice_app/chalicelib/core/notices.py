@@ -19,8 +19,11 @@ from chalicelib.core.redact import redact
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-# One headline per decision; decisions that are audited only (suppressed, ignore) are not published.
+# One headline per decision; decisions that are audited only (suppressed, ignore) are not published
+# one by one: held-back work and notify-only decisions reach people in the digest (``digest_notice``),
+# and a repair needed again inside its cooldown pages once ("repeat").
 _HEADLINES = {
+    "repeat": "🔁 {resource} needs {runbook} again inside its cooldown",
     "act": "✅ {runbook} acted on {resource}",
     "dry_run": "📝 {runbook} would act on {resource} (dry run)",
     "awaiting_approval": "✋ {runbook} on {resource} awaits approval",
@@ -32,6 +35,19 @@ _HEADLINES = {
     "notify": "👀 {resource} needs a look: no runbook applies",
 }
 PUBLISHED = frozenset(_HEADLINES)
+# Every kind of runbook notice an operator may turn off (SELFHEAL_QUIET_NOTICES, comma-separated).
+NOTICE_KINDS = frozenset({*PUBLISHED, "digest", "kill_switch"})
+
+
+def quiet_kinds(text: str) -> frozenset[str]:
+    """The notice kinds an operator turned off, from ``"dry_run, digest"``; ValueError names an unknown one."""
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(kinds - NOTICE_KINDS)
+    if unknown:
+        raise ValueError(f"unknown notice kind(s) {unknown}; known: {sorted(NOTICE_KINDS)}")
+    return kinds
+
+
 # Chatbot limits the title and description; keep each message readable at a glance.
 _MAX_TITLE = 250
 _MAX_DESCRIPTION = 3_500
@@ -150,6 +166,11 @@ def _next_steps(decision: str, action_id: str, resource: str, expires_ms: int) -
         return ("Enable the runbook in the catalog to let it act",)
     if decision == "failed":
         return (f"Read the audit record: `selfheal.py actions --resource {resource}`",)
+    if decision == "repeat":
+        return (
+            f"Look at {resource}: the repair did not hold; automation does not repeat it before the cooldown ends",
+            f"The audit: `selfheal.py actions --resource {resource}`",
+        )
     return ()
 
 
@@ -277,4 +298,88 @@ def fate_notice(
         thread_id=f"selfheal/group/{group}",
         resources=(pr_url,) if pr_url else (),
         context={"fingerprint": fingerprint, "status": status},
+    )
+
+
+@dataclass(frozen=True)
+class HeldGroup:
+    """Held-back incidents with one reason: ``count`` of ``runbook`` in ``fleet`` held by ``rule``."""
+
+    rule: str
+    runbook: str
+    fleet: str
+    count: int
+    example: str = ""  # one of their reasons, e.g. "4 actions already in flight in asg:web of 40 (limit 4)"
+
+
+_HELD_WORDS = {
+    "blast-radius": "the in-flight limit",
+    "hourly-rate": "the hourly rate",
+    "cooldown": "a cooldown",
+    "paused": "a pause (a person resumes it)",
+}
+
+
+def digest_notice(
+    groups: Sequence[HeldGroup],
+    *,
+    next_look_ms: int,
+    escalated: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    waiting: int = 0,
+) -> Notice | None:
+    """One notice for a burst of decisions that are not actions: work held back by a limit (grouped by
+    rule, runbook and fleet), held work given up at its deadline, notify-only lines; None when empty.
+
+    ``next_look_ms`` is when the held work is decided again (the verifier's next run); ``waiting``
+    is how many held incidents wait in all (new and already told).
+    """
+    if not groups and not escalated and not notes:
+        return None
+    held = sum(g.count for g in groups)
+    parts = []
+    for g in groups:
+        words = _HELD_WORDS.get(g.rule, g.rule)
+        parts.append(
+            f"{g.count} {g.runbook or 'selfheal'} held back by {words} in {g.fleet}"
+            + (f" ({g.example})" if g.example else "")
+        )
+    if groups:
+        parts.append(
+            "Held work is decided again now and every 5 minutes while its signal is active "
+            f"(next wave {_iso(next_look_ms)}); past its deadline a person is told"
+        )
+    if waiting:
+        parts.append(f"{waiting} held incident(s) wait after this run")
+    if escalated:
+        parts += [f"{len(escalated)} held past their deadline, given up for a person:", *(f"- {e}" for e in escalated)]
+    if notes:
+        parts += [f"{len(notes)} for your information (no runbook acts):", *(f"- {n}" for n in notes[:20])]
+        if len(notes) > 20:
+            parts.append(f"- and {len(notes) - 20} more")
+    title_bits = [
+        f"{held} held back" if held else "",
+        f"{len(escalated)} given up" if escalated else "",
+        f"{len(notes)} notify-only" if notes else "",
+    ]
+    return Notice(
+        kind="selfheal.digest",
+        title="📋 selfheal digest: " + ", ".join(b for b in title_bits if b),
+        description="\n".join(parts),
+        next_steps=("See them: `selfheal.py actions --decision suppressed`",),
+        keywords=("selfheal", "digest"),
+        thread_id="selfheal/digest",
+        context={"held": str(held), "escalated": str(len(escalated)), "notes": str(len(notes))},
+    )
+
+
+def kill_switch_notice(problem: str) -> Notice:
+    """The kill switch could not be read as on/off: automation dry-runs until it can."""
+    return Notice(
+        kind="selfheal.kill_switch",
+        title="🛑 selfheal's kill switch is unreadable: every runbook only dry-runs",
+        description=problem,
+        next_steps=("Set it: `selfheal.py kill-switch off` (or `on`)",),
+        keywords=("selfheal", "kill-switch"),
+        thread_id="selfheal/kill-switch",
     )

@@ -19,7 +19,16 @@ IncidentState = Literal["open", "resolved"]
 
 # The decision recorded for every event (audit and `local --infra --json` contract).
 Decision = Literal[
-    "act", "dry_run", "suppressed", "awaiting_approval", "approved", "escalate", "ignore", "failed", "healed"
+    "act",
+    "dry_run",
+    "suppressed",
+    "awaiting_approval",
+    "approved",
+    "escalate",
+    "ignore",
+    "failed",
+    "healed",
+    "notify",
 ]
 DECISIONS: tuple[str, ...] = get_args(Decision)
 
@@ -51,6 +60,9 @@ class Incident:
     # Set when the event must never cause an action whatever the catalog says (a GuardDuty sample
     # finding, an archived finding), with why; no runbook matches such an incident.
     never_act: str = ""
+    # Set when no runbook applies to an open signal about one resource selfheal knows: the sentence a
+    # person reads (core.runbooks.notify_only); the governor decides "notify", nothing runs.
+    notify: str = ""
 
 
 @dataclass(frozen=True)
