@@ -345,10 +345,32 @@ def remediate() -> Remediate:
 
 @cache
 def approvals() -> Approvals:
+    """Approvals: the operator's approve sends the remediator an approval event (``approval_runner``:
+    the CLI's Lambda invoke; by default the handler's work in-process, as the remediator itself and
+    local mode run it); the remediator re-reads, re-plans and runs with its own clients."""
+    from chalicelib.adapters.executor import Executor
+    from chalicelib.adapters.facts import Facts
     from chalicelib.services.approve import Approvals
 
     clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
-    return Approvals(governor(), remediate(), runbook_config().kill_switch, **clock)
+    config, aws = runbook_config(), clients()
+    return Approvals(
+        governor(),
+        remediate(),
+        config.kill_switch,
+        run=_overrides.get("approval_runner"),
+        read=Facts(aws.client).read,
+        catalog=config.catalog,
+        executor=Executor(aws.client),
+        **clock,
+    )
+
+
+def remediator(raw: dict[str, Any]) -> dict[str, Any]:
+    """A remediator handler's event: an operator's approval (services/approve.py) or an AWS event."""
+    from chalicelib.services.approve import is_approval
+
+    return approvals().carry_out(raw) if is_approval(raw) else remediate().handle(raw)
 
 
 # --- the pull request's fate (issue 12) -----------------------------------------------------------
