@@ -309,3 +309,14 @@ def test_actions_json_and_show_redact_a_token_in_an_alarm_name(estate: Any, caps
     assert code == 0 and TOKEN not in shown
     code, table, _ = cli(capsys, "actions", *options)
     assert TOKEN[:20] not in table
+
+
+def test_audit_records_at_rest_hold_no_token_from_an_alarm_name(estate: Any) -> None:
+    estate, _, clock, clients = estate
+    import app
+
+    app.alarm_remediator(alarm("alarm_ec2_cpu", f"cpu {TOKEN}", clock()), None)
+    app.alarm_remediator(alarm("alarm_ec2_cpu", f"cpu {TOKEN}", clock() + 1, InstanceId=estate.instances[0]), None)
+    items = clients.dynamodb.scan(TableName=estate.governor_table)["Items"]
+    assert [i for i in items if i["sk"]["S"] == "action"]  # the decisions are audited
+    assert TOKEN not in json.dumps(items)
