@@ -190,7 +190,15 @@ class Approvals:
             raise Refused(f"action {action_id}: the stored plan does not match its digest; not run")
         record = self._governor.approve(action_id, stored.digest, self._clock(), kill_switch=self._kill_switch())
         event = approval_event(record.action_id, record.runbook, record.region, self._clock())
-        return {**self._run(event), "digest": stored.digest}
+        try:
+            answer = self._run(event)
+        except SelfHealError as exc:
+            # Recorded but not run: the approved action holds its slot until its deadline escalates it.
+            raise SelfHealError(
+                f"approved as {record.action_id}, but the remediator did not run it: {exc}; "
+                "it escalates at its verification deadline"
+            ) from exc
+        return {**answer, "digest": stored.digest}
 
     def carry_out(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The remediator's side of an approval: re-read, re-plan, compare, check the tag, run.
