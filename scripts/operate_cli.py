@@ -235,7 +235,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from chalicelib import runtime
 
     action_id = resolve_id(runtime.governor(), args.action_id, "awaiting_approval")
-    result = approvals.approve(action_id)
+    result = approvals.approve(action_id, args.digest or "")
     print(json.dumps(result, indent=2) if args.json else _approve_line(action_id, result))
     return 0 if result.get("decision") == "approved" else 2
 
@@ -340,6 +340,8 @@ def register(sub: Any, runbooks: Any) -> None:
         p = sub.add_parser(name, help=f"{what} a pending critical action exactly as planned")
         p.add_argument("action_id", help="the action id, or a unique prefix of it (as `actions` shows)")
         _aws(p)
+        if name == "approve":
+            p.add_argument("--digest", help="the plan digest (or a prefix) the notice showed: refused if another")
         p.add_argument(
             "--functions",
             default=os.environ.get("SELFHEAL_FUNCTION_PREFIX", "selfheal-dev"),

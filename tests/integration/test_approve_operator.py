@@ -8,6 +8,7 @@ sends is then delivered to the real handler through chalice.test.Client, as Lamb
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
@@ -142,6 +143,40 @@ def test_approve_json_shows_the_digest_the_operator_approved(estate: Any, capsys
     code, out, _ = cli(capsys, "approve", action_id, "--json", *options)
     doc = json.loads(out)
     assert code == 0 and doc["decision"] == "approved" and doc["digest"] == stored.digest
+
+
+def test_approve_with_another_digest_is_refused_and_runs_nothing(estate: Any, capsys: Any) -> None:
+    estate, options, clock, clients = estate
+    action_id = pending(estate, clock, estate.instances[0])
+    before = groups_of(clients, estate.instances[0])
+    digest = runtime.governor().get(action_id).digest
+    code, _, err = cli(capsys, "approve", action_id, "--digest", "0" * 12, *options)
+    assert code == 2 and f"its plan is {digest[:12]}" in err and groups_of(clients, estate.instances[0]) == before
+    assert runtime.governor().get(action_id).outcome == ""  # still pending
+    code, out, _ = cli(capsys, "approve", action_id, "--digest", digest[:12], *options)
+    assert code == 0 and "and run" in out
+
+
+def test_a_stored_plan_rewritten_with_its_digest_is_refused_by_the_fresh_plan(estate: Any, capsys: Any) -> None:
+    # GIVEN a pending isolation whose stored calls AND digest someone with table access rewrote
+    estate, options, clock, clients = estate
+    suspect = estate.instances[0]
+    action_id = pending(estate, clock, suspect)
+    record = runtime.governor().get(action_id)
+    calls = [dict(c) for c in record.calls]
+    calls[-1] = {**calls[-1], "params": {**calls[-1]["params"], "Groups": ["sg-attacker"]}}
+    forged = dataclasses.replace(record, calls=tuple(calls)).plan().digest()
+    clients.dynamodb.update_item(
+        TableName=estate.governor_table,
+        Key={"pk": {"S": f"action#{action_id}"}, "sk": {"S": "action"}},
+        UpdateExpression="SET calls_json = :c, digest = :d",
+        ExpressionAttributeValues={":c": {"S": json.dumps(calls)}, ":d": {"S": forged}},
+    )
+    before = groups_of(clients, suspect)
+    # WHEN approved, THEN the plan made from fresh reads is not the forged one: nothing runs
+    code, out, _ = cli(capsys, "approve", action_id, *options)
+    assert code == 2 and "not run: the target changed" in out
+    assert groups_of(clients, suspect) == before
 
 
 # --- short ids ----------------------------------------------------------------------------------

@@ -180,12 +180,16 @@ class Approvals:
         self._catalog = catalog
         self._executor = executor
 
-    def approve(self, action_id: str) -> dict[str, Any]:
+    def approve(self, action_id: str, expect_digest: str = "") -> dict[str, Any]:
         """Approve a pending action and have the remediator carry it out; its decision, with the
-        ``digest`` approved. Refused when it cannot be approved (nothing recorded, nothing run)."""
+        ``digest`` approved. Refused when it cannot be approved (nothing recorded, nothing run),
+        also when ``expect_digest`` (the digest, or a prefix of it, the approval request showed) is
+        given and the stored plan's is another."""
         stored = self._governor.get(action_id)
         if stored is None:
             raise Refused(f"no action {action_id}")
+        if expect_digest and not stored.digest.startswith(expect_digest.lower()):
+            raise Refused(f"action {action_id}: its plan is {stored.digest[:12]}, not {expect_digest}; not approved")
         if stored.plan().digest() != stored.digest:
             raise Refused(f"action {action_id}: the stored plan does not match its digest; not run")
         record = self._governor.approve(action_id, stored.digest, self._clock(), kill_switch=self._kill_switch())
