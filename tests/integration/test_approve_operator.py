@@ -268,6 +268,24 @@ def test_an_instance_without_the_opt_in_tag_is_not_isolated_even_when_approved(e
     assert groups_of(clients, suspect) == before
 
 
+def test_the_kill_switch_turned_on_before_the_remediator_runs_stops_the_plan(estate: Any) -> None:
+    # GIVEN an approval recorded while the switch was off, and the switch turned on before the run
+    estate, _, clock, clients = estate
+    suspect = estate.instances[1]
+    action_id = pending(estate, clock, suspect)
+    before = groups_of(clients, suspect)
+
+    def late_switch(event: dict[str, Any]) -> dict[str, Any]:
+        runtime.runbook_config().set_kill_switch(True)
+        return runtime.approvals().carry_out(event)
+
+    runtime.override(approval_runner=late_switch)
+    # WHEN the remediator carries it out, THEN nothing runs and the action fails with why
+    result = runtime.approvals().approve(action_id)
+    assert (result["decision"], result["reason"]) == ("failed", "not run: the kill switch is on")
+    assert groups_of(clients, suspect) == before
+
+
 # --- deployed: the remediator function runs the plan, not the operator ----------------------------
 
 

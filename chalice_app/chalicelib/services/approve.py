@@ -216,6 +216,8 @@ class Approvals:
             raise PayloadError(f"approval event for {action_id or 'no action'}: not an approved action")
         if record.executed_ms or record.outcome:
             raise Refused(f"approved action {action_id} already ran ({record.outcome or 'executed'})")
+        if self._kill_switch():  # turned on between the approval and this run
+            return self._fail(record, "not run: the kill switch is on")
         approved = record.plan()
         try:
             fresh, why, change = self._replan(record, approved)
