@@ -31,19 +31,19 @@ def fixer(event) -> dict:
 @app.on_cw_event(sources.ALARM_PATTERN, name="alarm_remediator")
 def alarm_remediator(event) -> dict:
     """CloudWatch alarm to ALARM → governed runbook; back to OK → the action is verified healed."""
-    return runtime.remediate().handle(event.to_dict())
+    return runtime.remediator(event.to_dict())
 
 
 @app.on_cw_event(sources.FINDING_PATTERN, name="finding_remediator")
 def finding_remediator(event) -> dict:
     """GuardDuty finding → governed runbook (isolation awaits approval)."""
-    return runtime.remediate().handle(event.to_dict())
+    return runtime.remediator(event.to_dict())
 
 
 @app.on_cw_event(sources.HEALTH_PATTERN, name="health_remediator")
 def health_remediator(event) -> dict:
     """AWS Health scheduled change → governed runbook before the date."""
-    return runtime.remediate().handle(event.to_dict())
+    return runtime.remediator(event.to_dict())
 
 
 @app.schedule(sources.VERIFY_SCHEDULE, name="remediation_verifier")

@@ -133,6 +133,8 @@ def build_estate(clients: Clients, size: int = FLEET_SIZE) -> Estate:
     )
     members = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]
     instances = sorted(i["InstanceId"] for i in members["Instances"])
+    # Opted in, as terraform's runbook_target_tag requires (IAM, and the approval's own check).
+    ec2.create_tags(Resources=instances, Tags=[{"Key": "selfheal", "Value": "enabled"}])
     quarantine_groups(ec2, vpc)
     cluster, service = ecs_service(client("ecs"))
     function = lambda_function(client("iam"), client("lambda"))

@@ -7,14 +7,16 @@ already decided, unknown action).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import SelfHealError
+from chalicelib.errors import Refused, SelfHealError
 
 if TYPE_CHECKING:
     import argparse
@@ -88,7 +90,7 @@ def render_actions(records: list[Any]) -> str:
             r.runbook or "-",
             r.resource or "-",
             r.action_id[:12],
-            f"{r.rule}: {r.reason}"[:70],
+            redacted(f"{r.rule}: {r.reason}")[:70],
         )
         for r in records
     ]
@@ -102,32 +104,149 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 
 def cmd_actions(args: argparse.Namespace) -> int:
+    if args.show:
+        return cmd_actions_show(args)
     records = _governor(args).actions(
         runbook=args.runbook, resource=args.resource, decision=args.decision, limit=args.limit
     )
     if args.json:
-        print(json.dumps({"actions": [record_json(r) for r in records]}, indent=2))
+        print(json.dumps({"actions": [redacted(record_json(r)) for r in records]}, indent=2))
     else:
         print(render_actions(records))
     return 0
 
 
-def _approvals(args: argparse.Namespace) -> Any:
-    from chalicelib import runtime
-
-    runtime.override(settings=_settings(args))
-    return runtime.approvals()
+# How far back a short id is looked for: the newest records of the audit (as `actions` lists them).
+PREFIX_SCAN = 5000
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
-    result = _approvals(args).approve(args.action_id)
-    print(json.dumps(result, indent=2) if args.json else f"{args.action_id}: approved, {result['outcome']}")
+def resolve_id(governor: Any, given: str, decision: str | None = None) -> str:
+    """The action id ``given`` names: itself when it is one, else the one id that starts with it
+    (among the ``decision`` records, newest ``PREFIX_SCAN``). Refused, listing the candidates,
+    when none or several do."""
+    if not given:
+        raise Refused("no action id given")
+    if governor.get(given) is not None:
+        return given
+    found = sorted({r.action_id for r in governor.actions(decision=decision, limit=PREFIX_SCAN)
+                    if r.action_id.startswith(given)})  # fmt: skip
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise Refused(f"no action {given}" + (f" ({decision})" if decision else ""))
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    raise Refused(f"{given!r} is ambiguous: {len(found)} actions start with it: {shown}")
+
+
+def cmd_actions_show(args: argparse.Namespace) -> int:
+    """One audit record in full (a unique prefix of its id is enough)."""
+    governor = _governor(args)
+    record = governor.get(resolve_id(governor, args.action_id or ""))
+    doc = {
+        **record_json(record),
+        "outcome_reason": record.outcome_reason,
+        "expires_ms": record.expires_ms,
+        "deadline_ms": record.deadline_ms,
+        "approval_of": record.approval_of,
+        "before": record.before,
+        "after": record.after,
+    }
+    doc = redacted(doc)
+    if args.json:
+        print(json.dumps(doc, indent=2, default=str))
+    else:
+        for key, value in doc.items():
+            if value not in ("", 0, [], {}, None):
+                shown = value if isinstance(value, str | int) else json.dumps(value, default=str)
+                print(f"{key:15} {shown}")
     return 0
 
 
+def redacted(value: Any) -> Any:
+    """``value`` (JSON-like) with secrets replaced in every string, as core/redact.py does for logs:
+    alarm names, reasons and call parameters come from events anyone with PutMetricAlarm can shape."""
+    from chalicelib.core.redact import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return value
+
+
+def _approvals(args: argparse.Namespace) -> Any:
+    from chalicelib import runtime
+
+    settings = _settings(args)
+    local = args.in_process or bool(settings.endpoint_url)
+    runner = _in_process if local else _lambda_runner(settings, args.functions)
+    runtime.override(settings=settings, approval_runner=runner)
+    return runtime.approvals()
+
+
+def _in_process(event: dict[str, Any]) -> dict[str, Any]:
+    """Local mode: the remediator handler, called in this process (the local stack's credentials).
+
+    Its log lines and metric lines stay off stdout, which carries the command's answer (--json).
+    """
+    import app
+
+    from chalicelib.services.approve import handler_for
+
+    handler = getattr(app, handler_for(event["detail"]["runbook"]))
+    logger = logging.getLogger("chalicelib")
+    level, metrics = logger.level, os.environ.get("POWERTOOLS_METRICS_DISABLED")
+    logger.setLevel(logging.WARNING)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return dict(handler(event, None))
+    finally:
+        logger.setLevel(level)
+        if metrics is None:
+            os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+        else:
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = metrics
+
+
+def _lambda_runner(settings: Any, prefix: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Deployed: invoke the remediator function (its role makes the calls, not the operator's)."""
+    from chalicelib.adapters.invoke import LambdaInvoker
+    from chalicelib.services.approve import handler_for
+
+    def run(event: dict[str, Any]) -> dict[str, Any]:
+        name = f"{prefix}-{handler_for(event['detail']['runbook'])}"
+        return LambdaInvoker.for_settings(settings).invoke(name, event)
+
+    return run
+
+
+def _approve_line(action_id: str, result: dict[str, Any]) -> str:
+    digest = str(result.get("digest", ""))[:12]
+    if result.get("decision") == "approved":
+        return f"{action_id}: approved plan {digest} and run; {result.get('reason', '')}"
+    return f"{action_id}: approved plan {digest}, {result.get('decision')}: {result.get('reason', '')}"
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    approvals = _approvals(args)
+    from chalicelib import runtime
+
+    action_id = resolve_id(runtime.governor(), args.action_id, "awaiting_approval")
+    result = approvals.approve(action_id, args.digest or "")
+    print(json.dumps(result, indent=2) if args.json else _approve_line(action_id, result))
+    return 0 if result.get("decision") == "approved" else 2
+
+
 def cmd_deny(args: argparse.Namespace) -> int:
-    result = _approvals(args).deny(args.action_id)
-    print(json.dumps(result, indent=2) if args.json else f"{args.action_id}: denied")
+    approvals = _approvals(args)
+    from chalicelib import runtime
+
+    action_id = resolve_id(runtime.governor(), args.action_id, "awaiting_approval")
+    result = approvals.deny(action_id)
+    print(json.dumps(result, indent=2) if args.json else f"{action_id}: denied")
     return 0
 
 
@@ -208,7 +327,9 @@ def _guarded(command: str, func: Callable[[argparse.Namespace], int]) -> Callabl
 
 def register(sub: Any, runbooks: Any) -> None:
     """Add the operator's commands to the CLI (``runbooks`` is the `runbooks` command's sub-parsers)."""
-    actions = sub.add_parser("actions", help="the runbooks' audit trail, newest first")
+    actions = sub.add_parser("actions", help="the runbooks' audit trail, newest first; `actions show ID`: one record")
+    actions.add_argument("show", nargs="?", choices=["show"], help="show one record in full")
+    actions.add_argument("action_id", nargs="?", help="with show: an action id, or a unique prefix of one")
     actions.add_argument("--runbook")
     actions.add_argument("--resource")
     actions.add_argument("--decision")
@@ -217,8 +338,20 @@ def register(sub: Any, runbooks: Any) -> None:
     actions.set_defaults(func=_guarded("actions", cmd_actions))
     for name, func, what in (("approve", cmd_approve, "run"), ("deny", cmd_deny, "close")):
         p = sub.add_parser(name, help=f"{what} a pending critical action exactly as planned")
-        p.add_argument("action_id")
+        p.add_argument("action_id", help="the action id, or a unique prefix of it (as `actions` shows)")
         _aws(p)
+        if name == "approve":
+            p.add_argument("--digest", help="the plan digest (or a prefix) the notice showed: refused if another")
+        p.add_argument(
+            "--functions",
+            default=os.environ.get("SELFHEAL_FUNCTION_PREFIX", "selfheal-dev"),
+            help="the deployed functions' name prefix <name_prefix>-<stage> (the remediator runs the plan)",
+        )
+        p.add_argument(
+            "--in-process",
+            action="store_true",
+            help="run the remediator's part in this process (local mode; implied by --endpoint-url)",
+        )
         p.set_defaults(func=_guarded(name, func))
     resume = sub.add_parser("resume", help="clear the pause an escalation set on a resource")
     resume.add_argument("resource_id")

@@ -330,7 +330,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
     store = _store(args)
     matches = [g for g in store.scan() if g.fingerprint.startswith(args.fingerprint)]
     if len(matches) != 1:
-        print(f"selfheal retry: {len(matches)} groups match {args.fingerprint!r}", file=sys.stderr)
+        names = ", ".join(sorted(g.fingerprint for g in matches)[:8]) + (" …" if len(matches) > 8 else "")
+        print(f"selfheal retry: {len(matches)} groups match {args.fingerprint!r}{': ' + names if names else ''}",
+              file=sys.stderr)  # fmt: skip
         return 2
     if not matches[0].service:  # a log group of no service (adapters/store.py record_unrouted)
         print(f"selfheal retry: {matches[0].reason}; nothing to fix", file=sys.stderr)

@@ -8,7 +8,7 @@
 # have no resource-level permissions ("*"); the SSM document is AWS's own (exact ARN, no tags); the
 # snapshots ec2-isolate creates are new (aws:RequestTag: they must carry selfheal's mark); network
 # interfaces and security groups carry no instance tag (ec2-isolate swaps their groups: quarantine
-# groups, and the original ones on release).
+# groups, and the original ones on release): they are limited to the quarantine VPCs (ec2:Vpc).
 #
 # The roles are the ones `chalice package` generates for the remediator handlers in app.py
 # (<handler>_role, renamed <prefix>-<stage>-<handler> by scripts/package.py).
@@ -54,6 +54,11 @@ locals {
     remediation_verifier = aws_iam_role.remediation_verifier_role
   }
   runbook_tag_condition = "aws:ResourceTag/${var.runbook_target_tag.key}"
+  # The VPCs whose interfaces ec2-isolate may re-point; with none configured, an ARN no VPC has
+  # (the statement then allows nothing, and isolation escalates for want of quarantine groups).
+  quarantine_vpc_arns = length(var.quarantine_vpc_ids) > 0 ? [
+    for vpc in var.quarantine_vpc_ids : "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:vpc/${vpc}"
+  ] : ["${local.arn_prefix}:ec2:${local.region}:${local.account_id}:vpc/no-quarantine-vpc-configured"]
 
   arn_prefix     = "arn:${local.partition}"
   instances_arn  = "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:instance/*"
@@ -224,12 +229,21 @@ data "aws_iam_policy_document" "runbook_ec2_isolate" {
     }
   }
   statement {
-    sid     = "SwapInterfaceGroups"
+    sid     = "SwapInterfaceGroupsInQuarantineVpcs"
     actions = ["ec2:ModifyNetworkInterfaceAttribute"]
     resources = [
       "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:network-interface/*",
       "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:security-group/*",
     ]
+    # Only interfaces and groups of the VPCs ec2-isolate quarantines in (var.quarantine_vpc_ids):
+    # not a NAT, an endpoint or another team's service elsewhere. ec2:Vpc is a condition key of both
+    # the network-interface and the security-group resource types. A tag condition on the groups
+    # would break the release plan, which puts an interface back in its original groups.
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = local.quarantine_vpc_arns
+    }
   }
 }
 

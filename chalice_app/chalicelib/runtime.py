@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.service_catalog import ServiceCatalogConfig
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.services import ServiceCatalog
+    from chalicelib.core.webhooks import SecretCache
     from chalicelib.services.approve import Approvals
     from chalicelib.services.enqueue import Enqueue
     from chalicelib.services.fate import Fate
@@ -70,7 +71,7 @@ def reset() -> None:
         resolve,
         heal_checker,
         _github_reads,
-        _webhook_secret,
+        _webhook_secrets,
     ):
         built.cache_clear()
 
@@ -359,10 +360,32 @@ def remediate() -> Remediate:
 
 @cache
 def approvals() -> Approvals:
+    """Approvals: the operator's approve sends the remediator an approval event (``approval_runner``:
+    the CLI's Lambda invoke; by default the handler's work in-process, as the remediator itself and
+    local mode run it); the remediator re-reads, re-plans and runs with its own clients."""
+    from chalicelib.adapters.executor import Executor
+    from chalicelib.adapters.facts import Facts
     from chalicelib.services.approve import Approvals
 
     clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
-    return Approvals(governor(), remediate(), runbook_config().kill_switch, **clock)
+    config, aws = runbook_config(), clients()
+    return Approvals(
+        governor(),
+        remediate(),
+        config.kill_switch,
+        run=_overrides.get("approval_runner"),
+        read=Facts(aws.client).read,
+        catalog=config.catalog,
+        executor=Executor(aws.client),
+        **clock,
+    )
+
+
+def remediator(raw: dict[str, Any]) -> dict[str, Any]:
+    """A remediator handler's event: an operator's approval (services/approve.py) or an AWS event."""
+    from chalicelib.services.approve import is_approval
+
+    return approvals().carry_out(raw) if is_approval(raw) else remediate().handle(raw)
 
 
 # --- the pull request's fate (issue 12) -----------------------------------------------------------
@@ -417,9 +440,17 @@ def _github_reads(service: str) -> PullRequestReads | None:
 
 
 @cache
-def _webhook_secret() -> bytes:
-    """The webhook secret: SELFHEAL_WEBHOOK_SECRET when set (local use), else the SSM SecureString
-    ``<prefix>webhook_secret``, read once per container. ConfigError when neither is set."""
+def _webhook_secrets() -> SecretCache:
+    """The webhook secret with its TTL (core/webhooks.SecretCache): SELFHEAL_WEBHOOK_SECRET when set
+    (local use), else the SSM SecureString ``<prefix>webhook_secret``. A rotation takes effect
+    within ``SECRET_TTL_MS`` without a cold start. ConfigError when neither is set."""
+    from chalicelib.core.webhooks import SecretCache
+    from chalicelib.services.ingest import now_ms
+
+    return SecretCache(_read_webhook_secret, _overrides.get("clock") or now_ms)
+
+
+def _read_webhook_secret() -> bytes:
     from chalicelib.services.resolve import WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_PARAMETER
 
     if os.environ.get(WEBHOOK_SECRET_ENV):
@@ -433,6 +464,11 @@ def _webhook_secret() -> bytes:
     return value.encode()
 
 
+def _webhook_secret() -> bytes:
+    """The webhook secret now (cached for at most the TTL)."""
+    return _webhook_secrets().current()
+
+
 @cache
 def resolve() -> Resolve:
     """The webhook's use case; nothing is built or read until a signed delivery needs it."""
@@ -440,6 +476,7 @@ def resolve() -> Resolve:
 
     return Resolve(
         secret=_webhook_secret,
+        recheck_secret=lambda: _webhook_secrets().recheck(),
         store=store,
         github=github_reads,
         metrics=metrics(),

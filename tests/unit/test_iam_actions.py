@@ -30,7 +30,8 @@ SERVICE_ACTIONS = {
     "kms:Decrypt", "kms:GenerateDataKey",
 }  # fmt: skip
 # Adapter calls made only by the command line (status, configure), never by a deployed function.
-CLI_ONLY = {"scan", "get_paginator", "put_parameter"}
+# invoke: the operator's approve invokes the remediator function (adapters/invoke.py).
+CLI_ONLY = {"scan", "get_paginator", "put_parameter", "invoke"}
 # The attributes the adapters keep their boto3 clients in.
 CLIENTS = ("_db", "_sqs", "_logs", "_client", "_sns", "_ssm")
 

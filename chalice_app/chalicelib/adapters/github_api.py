@@ -294,6 +294,7 @@ class PullState:
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 MAX_WORDS = 5  # reviews and comments kept as the reviewer's reason
+MAX_LOGINS_CHECKED = 20  # permission reads per reviewer_words call
 _COMMAND_PREFIX = "/selfheal"
 
 
@@ -344,27 +345,53 @@ class GitHubReads:
 
     def reviewer_words(self, number: int, limit: int = MAX_WORDS) -> str:
         """The last ``limit`` reviews (with a body or a verdict) and comments on pull request
-        ``number``, oldest first, one paragraph each (``@login (review CHANGES_REQUESTED): text``);
-        selfheal commands are left out. Redacted; '' when nobody said anything."""
+        ``number`` by people with write access to the repository, oldest first, one paragraph each
+        (``@login (review CHANGES_REQUESTED): text``); selfheal commands are left out. The words of
+        others (anyone may comment on a public repository) never reach the next prompt: they are
+        dropped and counted in a last paragraph. Redacted; '' when nobody said anything."""
         try:
             pr = self._repository().get_pull(number)
-            said: list[tuple[int, str]] = []
+            said: list[tuple[int, str, str]] = []
             for review in pr.get_reviews():
                 body = (review.body or "").strip()
                 if body or review.state == "CHANGES_REQUESTED":
-                    who = review.user.login if review.user is not None else "?"
-                    said.append((_ms(review.submitted_at), f"@{who} (review {review.state}): {body or '-'}"))
+                    who = review.user.login if review.user is not None else ""
+                    said.append(
+                        (_ms(review.submitted_at), who, f"@{who or '?'} (review {review.state}): {body or '-'}")
+                    )
             for comment in pr.get_issue_comments():
                 body = (comment.body or "").strip()
                 if body and not body.startswith(_COMMAND_PREFIX):
-                    who = comment.user.login if comment.user is not None else "?"
-                    said.append((_ms(comment.created_at), f"@{who} (comment): {body}"))
+                    who = comment.user.login if comment.user is not None else ""
+                    said.append((_ms(comment.created_at), who, f"@{who or '?'} (comment): {body}"))
         except GithubException as exc:
             raise _translate(exc, f"reading reviews of pull request {number}") from exc
         except RequestException as exc:
             raise TransientError(f"GitHub reading reviews of {number}: {type(exc).__name__}") from exc
-        said.sort(key=lambda pair: pair[0])
-        return redact("\n\n".join(text for _, text in said[-limit:]))
+        said.sort(key=lambda entry: entry[0])
+        kept, dropped = self._writers_words(said, limit)
+        if dropped:
+            kept.append(f"[{dropped} review(s) or comment(s) by people without write access left out]")
+        return redact("\n\n".join(kept))
+
+    def _writers_words(self, said: list[tuple[int, str, str]], limit: int) -> tuple[list[str], int]:
+        """(the last ``limit`` texts by writers, oldest first; how many by others were dropped).
+
+        Read newest first, one permission read per login, at most ``MAX_LOGINS_CHECKED`` logins: a
+        crowd of commenters cannot cost unbounded reads (those beyond it count as dropped)."""
+        allowed: dict[str, bool] = {}
+        kept: list[str] = []
+        dropped = 0
+        for _, who, text in reversed(said):
+            if len(kept) >= limit:
+                break
+            if who not in allowed:
+                allowed[who] = len(allowed) < MAX_LOGINS_CHECKED and self.may_command(who)
+            if allowed[who]:
+                kept.append(text)
+            else:
+                dropped += 1
+        return kept[::-1], dropped
 
     def permission(self, login: str) -> str:
         """The commenter's permission on the repository (``admin``, ``maintain``, ``write``,

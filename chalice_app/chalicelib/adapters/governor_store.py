@@ -38,6 +38,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import error_code, translate
 from chalicelib.core import governor
+from chalicelib.core.redact import redact
 from chalicelib.core.runbooks.plan import Call, Limits, Plan, Target
 from chalicelib.errors import Conflict, Refused, TransientError
 
@@ -578,7 +579,8 @@ class GovernorStore:
             "audit": "action",
             "ordering": f"{now_ms:013d}#{action_id}",
             "action_id": action_id,
-            "identity": incident.identity,
+            # Alarm names and rules are anyone's text (PutMetricAlarm): redacted at rest like logs.
+            "identity": redact(incident.identity),
             "runbook": plan.runbook if plan is not None else "",
             "resource": snap.resource,
             "fleet": _fleet_of(plan),
@@ -586,7 +588,7 @@ class GovernorStore:
             "region": (target.region if target is not None else "") or incident.region,
             "decision": verdict.decision,
             "rule": verdict.rule,
-            "reason": verdict.reason,
+            "reason": redact(verdict.reason),
             "pause": verdict.pause,
             "prio": snap.state.priority,
             "calls_json": json.dumps(

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 SIGNATURE_PREFIX = "sha256="
 COMMANDS = {"/selfheal retry": "retry", "/selfheal stop": "stop"}
@@ -50,6 +50,57 @@ def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith(SIGNATURE_PREFIX):
         return False
     return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+
+
+# A rotated secret takes effect without a cold start: the secret is read again once it is older than
+# SECRET_TTL_MS (so an old, perhaps leaked, secret stops validating within that bound), and after a
+# signature mismatch at most once per SECRET_RECHECK_MS (so GitHub's first delivery signed with a new
+# secret is accepted at once, while a flood of bad signatures costs at most one read per interval).
+SECRET_TTL_MS = 60_000
+SECRET_RECHECK_MS = 10_000
+
+
+class SecretCache:
+    """The webhook secret as ``read`` returns it, cached with a TTL against ``clock`` (epoch ms).
+
+    ``current()`` is the secret, read again when older than ``ttl_ms``; ``recheck()`` is called after a
+    signature mismatch: it reads again when the last read is at least ``recheck_ms`` old and returns
+    the secret when it changed (None otherwise: answer 401). Errors of ``read`` propagate; nothing is
+    cached then, so the next delivery reads again.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[], bytes],
+        clock: Callable[[], int],
+        ttl_ms: int = SECRET_TTL_MS,
+        recheck_ms: int = SECRET_RECHECK_MS,
+    ) -> None:
+        self._read = read
+        self._clock = clock
+        self._ttl_ms = ttl_ms
+        self._recheck_ms = recheck_ms
+        self._value: bytes | None = None
+        self._read_at = 0
+
+    def _load(self) -> bytes:
+        value = self._read()
+        self._value, self._read_at = value, self._clock()
+        return value
+
+    def current(self) -> bytes:
+        """The secret, from the cache while it is younger than the TTL."""
+        if self._value is None or self._clock() - self._read_at >= self._ttl_ms:
+            return self._load()
+        return self._value
+
+    def recheck(self) -> bytes | None:
+        """After a mismatch: the secret when a fresh read (at most one per ``recheck_ms``) changed it."""
+        if self._value is not None and self._clock() - self._read_at < self._recheck_ms:
+            return None
+        before = self._value
+        value = self._load()
+        return value if value != before else None
 
 
 @dataclass(frozen=True)

@@ -201,8 +201,13 @@ class ModelFixer:
 
     def _reviewers(self, repo: Repository, changed: Mapping[str, str], group: ErrorGroup) -> ReviewerChoice:
         """The code owners of the changed files (the repository's CODEOWNERS, GitHub's location
-        order, read at the default head like every other file), else the service's reviewers."""
-        choice = choose(sorted(changed), find(repo.read), self._settings.reviewers)
+        order, read at the default head like every other file), else the service's reviewers.
+
+        CODEOWNERS lives at the repository's root: a monorepo service's view of its folder
+        (services/service_fixers.FolderView) reads it from the whole repository, and the changed
+        files' full paths are matched, as GitHub matches them."""
+        root = getattr(repo, "repository", repo)
+        choice = choose(sorted(changed), find(root.read), self._settings.reviewers)
         for note in choice.notes:
             log.info("reviewers: %s", note, extra={"fingerprint": group.fingerprint})
         return choice

@@ -60,8 +60,11 @@ class Resolve:
         github: Callable[[str], PullRequestReads | None],  # the reads of a service's repository
         metrics: Counter,
         clock: Callable[[], int] = now_ms,
+        recheck_secret: Callable[[], bytes | None] | None = None,
     ) -> None:
         self._secret = secret
+        # After a mismatch: the secret read again if it changed (rotation), else None (rate-limited).
+        self._recheck_secret = recheck_secret or (lambda: None)
         self._store = store
         self._github = github
         self._metrics = metrics
@@ -78,7 +81,7 @@ class Resolve:
         except SelfHealError:
             log.exception("webhook secret unavailable")
             return 500, "webhook secret not configured"
-        if not signature_valid(secret, delivery.body, delivery.signature):
+        if not signature_valid(secret, delivery.body, delivery.signature) and not self._rotated(delivery):
             log.warning("webhook delivery with a wrong signature refused", extra={"delivery": delivery.delivery_id})
             return 401, "signature does not match"
         try:
@@ -93,6 +96,15 @@ class Resolve:
         if not delivery.delivery_id:
             return 400, "missing X-GitHub-Delivery"
         return self._once(delivery.delivery_id, wanted)
+
+    def _rotated(self, delivery: WebhookDelivery) -> bool:
+        """Whether the delivery is signed with a secret rotated since the cached one was read."""
+        try:
+            fresh = self._recheck_secret()
+        except SelfHealError:
+            log.warning("webhook secret not read again", exc_info=True)
+            return False
+        return fresh is not None and signature_valid(fresh, delivery.body, delivery.signature)
 
     def _once(self, delivery_id: str, wanted: Intent) -> tuple[int, str]:
         store = self._store()

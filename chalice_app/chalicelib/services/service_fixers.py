@@ -87,6 +87,11 @@ class FolderView:
     def default_branch(self) -> str:
         return str(self._repo.default_branch)
 
+    @property
+    def repository(self) -> Repository:
+        """The whole repository, for what GitHub reads at its root (CODEOWNERS), never for code."""
+        return self._repo  # type: ignore[no-any-return]
+
     def paths(self) -> list[str]:
         return folder_paths(self._repo.paths(), self._folder)
 
