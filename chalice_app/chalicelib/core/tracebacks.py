@@ -70,8 +70,9 @@ _TYPE_NAME = re.compile(r"[A-Za-z_]\w*+(?:\.[A-Za-z_]\w*+)*+")
 _STRONG_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Iteration", "Group", "Failure", "Timeout")
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
+# Used with ``match(s, pos)`` at the ``[ERROR]`` found after a log prefix (no ``^``).
 _LAMBDA_HEADER = re.compile(
-    r"^\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
+    r"\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
     r"(?P<type>[A-Za-z_][\w.]*+)(?:: (?P<msg>.*+))?$"
 )
 # A line that starts a new log record rather than continuing an exception's message.
@@ -85,7 +86,7 @@ _BOX_END = re.compile(r"^\+-++$")
 _PREFIX_TOKEN = re.compile(r"[0-9a-fA-F-]++")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Cheap test of whether an entry can hold any part of a traceback start.
-_MAYBE = re.compile(r'Traceback \(most|File "|\| \w|^\[ERROR\]', re.MULTILINE)
+_MAYBE = re.compile(r'Traceback \(most|File "|\| \w|\[ERROR\]')
 _MARKER_CHARS = "^~-+ \t"
 _MARKER_STARTS = "^~-+."  # first character of a marker or elision line
 
@@ -112,6 +113,25 @@ def may_contain_traceback(text: str) -> bool:
     return ("Traceback (" in text or 'File "' in text or "| " in text or "[ERROR]" in text) and (
         _MAYBE.search(text) is not None
     )
+
+
+def _lambda_header(s: str) -> tuple[re.Match[str], str] | None:
+    """The Lambda runtime's ``[ERROR] Type: message`` header, at the line's start or after a log
+    prefix of at most ``MAX_PREFIX`` characters (``aws logs tail``'s time and stream, a container
+    name, a syslog header): (the match, the prefix)."""
+    at = s.find("[ERROR]", 0, MAX_PREFIX + 7)
+    if at < 0 or len(s) > MAX_LINE + MAX_PREFIX:
+        return None
+    m = _LAMBDA_HEADER.match(s, at)
+    return (m, s[:at]) if m else None
+
+
+def _after_prefix(prefix: str, nxt: str | None) -> str | None:
+    """``nxt`` with ``prefix``'s pattern stripped when it starts with it (a prefix on every line)."""
+    if nxt is None or not prefix:
+        return nxt
+    m = _prefix_pattern(prefix).match(nxt)
+    return nxt[m.end() :] if m else nxt
 
 
 def _frame(s: str) -> re.Match[str] | None:
@@ -652,10 +672,12 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
     cur = _Cursor(lines, i, bare_headers)
     fallback: tuple[str, str] | None = None
     fragment = False
-    lam = _LAMBDA_HEADER.match(text) if len(text) <= MAX_LINE else None
+    lam = _lambda_header(text)
     nxt = lines[i + 1].text if i + 1 < len(lines) else None
-    if lam and nxt is not None and _is_header(nxt.strip()):
-        fallback = (lam["type"], lam["msg"] or "")
+    if lam and _is_header((_after_prefix(lam[1], nxt) or "").strip()):
+        fallback = (lam[0]["type"], lam[0]["msg"] or "")
+        if lam[1]:  # continuation lines may carry the same prefix (a container's, syslog's)
+            cur.prefix = _prefix_pattern(lam[1])
         cur.advance()
         form = "lambda_text"
     elif _legacy_start(text, nxt):
@@ -709,8 +731,9 @@ def _starts(text: str, nxt: str | None, bare_headers: bool) -> bool:
         return False
     if _HEADER.search(s):
         return True
-    if _LAMBDA_HEADER.match(s):
-        return nxt is not None and _is_header(nxt.strip())
+    lam = _lambda_header(s) if "[ERROR]" in s else None
+    if lam:
+        return _is_header((_after_prefix(lam[1], nxt) or "").strip())
     if _location(s) or (not bare_headers and _frame(s)):
         return True
     stripped = s.lstrip()
