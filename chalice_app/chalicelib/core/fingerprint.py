@@ -3,11 +3,13 @@
 Like Sentry's grouping, the hash is built from named components, each saying whether it
 contributed and why, so a reader can see the reason two events group next to the hash:
 
-- every exception of the chain contributes its type (the class name: the Lambda runtime prints
-  no module) and its in-app frames. An exception with no in-app frame (raised inside the
-  standard library or a dependency) contributes its type alone when another exception of the
-  trace has in-app frames: library source lines change between Python and library versions.
-  Library frames count only when no exception of the trace has an in-app frame;
+- the final exception (the one that ended the request) contributes its type (the class name:
+  the Lambda runtime prints no module) and its in-app frames; library frames count only when
+  it has no in-app frame. The exceptions before it in the chain (causes and contexts) do not
+  contribute: the Lambda runtime's record of an uncaught error prints the final exception only,
+  while a handler's ``logger.exception`` of the same failure prints the chain, and both must be
+  one group. The final exception's frames include its raise site, where a wrapped cause is
+  re-raised, so different bugs still differ by their final raise site (``GROUPING_VERSION``);
 - a SyntaxError location contributes its file name only, never its source text or line number
   (code generated or loaded at run time carries values in that text);
 - a frame contributes its file name (never the directory: deployment roots such as
@@ -15,7 +17,7 @@ contributed and why, so a reader can see the reason two events group next to the
   function and its source line with whitespace folded; never its line number;
 - recursion collapses: a run of repeated frames or frame cycles counts once;
 - exception groups add their sub-exceptions (sorted, de-duplicated);
-- only when no exception of the trace has a frame does the message count, with its variable
+- only when the final exception has no frame does its message count, with its variable
   parts (numbers, quoted values, UUIDs, hex, IPs, paths, emails, timestamps) replaced.
 
 Secrets are redacted before anything is hashed, so traces that differ only in secrets group.
@@ -78,6 +80,17 @@ _TYPE_ALIASES = {
 }
 
 
+# The recipe's version, written on each group (``grouping_version``), as Sentry records its grouping
+# config: groups made by an older recipe may hold the same bug under another fingerprint.
+#   1  every exception of the chain contributed its type and frames
+#   2  only the final exception contributes (a runtime's record and the handler's record of one
+#      failure group together, whether or not the chain's causes were printed)
+GROUPING_VERSION = 2
+FINAL = "final"
+_CANONICAL_FINAL = "chain[0]"
+_CAUSE_HINT = "an earlier exception of the chain: not every record of the failure prints it"
+
+
 @dataclass(frozen=True)
 class Component:
     """One named part of the grouping string, and why it does or does not count."""
@@ -86,6 +99,12 @@ class Component:
     value: str
     contributes: bool
     hint: str = ""
+
+    @property
+    def key(self) -> str:
+        """The name in the canonical string: the final exception is keyed ``chain[0]``, as a trace
+        of one exception always was, so those keep the fingerprints of grouping version 1."""
+        return _CANONICAL_FINAL + self.name[len(FINAL) :] if self.name.startswith(FINAL) else self.name
 
 
 @dataclass(frozen=True)
@@ -219,12 +238,17 @@ def _exception_components(exc: RaisedException, label: str, use_message: bool, t
 
 
 def components(tb: Traceback) -> list[Component]:
-    """The named parts of a traceback's grouping string, contributing or not."""
-    has_frames = any(e.frames or e.syntax_error for e in tb.exceptions)
-    trace_in_app = any(_has_in_app(e) for e in tb.exceptions)
-    parts: list[Component] = []
-    for n, exc in enumerate(tb.exceptions):
-        parts.extend(_exception_components(exc, f"chain[{n}]", not has_frames, trace_in_app))
+    """The named parts of a traceback's grouping string, contributing or not.
+
+    Only the final exception contributes (its type, frames, sub-exceptions; its message when it
+    has no frame): the exceptions before it in the chain are listed, not grouped, because not
+    every record of a failure prints them (the Lambda runtime prints the final one only).
+    """
+    final = tb.final
+    has_frames = bool(final.frames or final.syntax_error)
+    parts = _exception_components(final, FINAL, not has_frames, _has_in_app(final))
+    for n, exc in enumerate(tb.exceptions[:-1]):
+        parts.append(Component(f"chain[{n}].type", canonical_type(exc.type) or "<unknown>", False, _CAUSE_HINT))
     return parts
 
 
@@ -234,7 +258,7 @@ def grouping(tb: Traceback, service: str = DEFAULT_NAME) -> Grouping:
     parts = tuple(components(tb))
     if service and service != DEFAULT_NAME:
         parts = (Component("service", service, True, "groups are per service"), *parts)
-    canonical = "\n".join(f"{c.name}={c.value}" for c in parts if c.contributes)
+    canonical = "\n".join(f"{c.key}={c.value}" for c in parts if c.contributes)
     return Grouping(
         hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest(),
         raw_fingerprint(tb),
