@@ -371,6 +371,7 @@ class ErrorGroupStore:
             update.set_if_absent("frames", _frames_value(fields.frames))
             update.set_if_absent("sample", fields.sample)
         update.set_if_absent("raw_fingerprint", fields.raw_fingerprint)
+        update.set_if_absent("grouping_version", fields.grouping_version)
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)

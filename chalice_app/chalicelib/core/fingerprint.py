@@ -277,24 +277,81 @@ def raw_fingerprint(tb: Traceback) -> str:
     return hashlib.md5(tb.text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
 
 
+# Forms of the Lambda runtime's own record of an uncaught error: it names no request, and it is
+# the last record of its invocation (the runtime prints it when the handler has returned).
+RUNTIME_FORMS = frozenset({"lambda_text", "lambda_legacy"})
+
+
+def failure_key(tb: Traceback, fp: str) -> tuple[str, str, tuple[str, int | None, str]]:
+    """What two records of one failure share: the fingerprint, the final exception's message as
+    printed, and its raise site (the innermost frame, or the SyntaxError location)."""
+    final = tb.final
+    if final.frames:
+        site = final.frames[-1]
+        where = (module_key(site.file), site.line, site.function or "")
+    elif final.syntax_error is not None:
+        where = (module_key(final.syntax_error.file), final.syntax_error.line, "")
+    else:
+        where = ("", None, "")
+    return fp, final.message, where
+
+
+def repeats(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> list[bool]:
+    """For each traceback (in log order), whether it is another record of a failure an earlier
+    record already told: the same failure key (``failure_key``) and
+
+    - the same request id, when the record names one (Lambda's JSON log format names it in the
+      handler's record and in the runtime's; Powertools and the runtime's text log line too); or
+    - for the runtime's own text record (``RUNTIME_FORMS``, which names no request): an earlier
+      record of the same stream since the runtime's previous record, i.e. of the same invocation
+      (a handler's ``logger.exception(...)`` before its ``raise``).
+    """
+    out: list[bool] = []
+    named: set[tuple[object, str]] = set()
+    pending: dict[str, set[object]] = {}  # per stream: failure keys told since the runtime's last record
+    for tb, fp in zip(tracebacks, fingerprints, strict=True):
+        key = failure_key(tb, fp)
+        told = pending.setdefault(tb.log_stream, set())
+        if tb.request_id:
+            out.append((key, tb.request_id) in named)
+            named.add((key, tb.request_id))
+            told.add(key)
+        elif tb.form in RUNTIME_FORMS:
+            out.append(key in told)
+            told.clear()  # the invocation ended
+        else:
+            out.append(False)
+            told.add(key)
+    return out
+
+
 def observe(
     tracebacks: Iterable[Traceback], log_group: str, default_ts: int = 0, service: str = DEFAULT_NAME
 ) -> list[Observation]:
     """Aggregate a batch's tracebacks per fingerprint: one Observation (count, first/last seen,
     first traceback) per bug, so the store writes once per bug per batch; ``service`` owns the
-    batch's log group and is part of each fingerprint."""
+    batch's log group and is part of each fingerprint. Another record of a failure already
+    counted (``repeats``) is not counted again; the sample is the most complete record (one
+    whose chain was printed rather than the runtime's final exception only)."""
+    listed = list(tracebacks)
+    prints = [fingerprint(tb, service) for tb in listed]
     seen: dict[str, Observation] = {}
-    for tb in tracebacks:
-        fp = fingerprint(tb, service)
+    for tb, fp, repeat in zip(listed, prints, repeats(listed, prints), strict=True):
         ts = tb.timestamp if tb.timestamp is not None else default_ts
         known = seen.get(fp)
         if known is None:
-            seen[fp] = Observation(fp, tb, 1, ts, ts, log_group, service or DEFAULT_NAME)
-        else:
-            # Prefer a complete traceback as the group's sample over a truncated one.
-            sample = tb if known.traceback.truncated and not tb.truncated else known.traceback
-            seen[fp] = replace(
-                known, traceback=sample, count=known.count + 1,
-                first_seen=min(known.first_seen, ts), last_seen=max(known.last_seen, ts),
-            )  # fmt: skip
+            seen[fp] = Observation(fp, tb, 0 if repeat else 1, ts, ts, log_group, service or DEFAULT_NAME)
+            continue
+        sample = tb if _more_complete(tb, known.traceback) else known.traceback
+        seen[fp] = replace(
+            known, traceback=sample, count=known.count + (0 if repeat else 1),
+            first_seen=min(known.first_seen, ts), last_seen=max(known.last_seen, ts),
+        )  # fmt: skip
     return list(seen.values())
+
+
+def _more_complete(tb: Traceback, than: Traceback) -> bool:
+    """Whether ``tb`` makes a better sample: not cut off where the other was, or more of the chain."""
+    if than.truncated != tb.truncated:
+        return than.truncated
+    return len(tb.exceptions) > len(than.exceptions)

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from chalicelib.core.tracebacks import (
     LogLine,
     find_in_records,
+    from_record,
     scan_lines,
+    shipped_line,
     split_lines,
 )
 from chalicelib.errors import PayloadError
@@ -224,6 +226,16 @@ def _as_record(message: str) -> Mapping[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
+def _shipped(message: str) -> str:
+    """The line a log shipper's record (FireLens, Docker json-file) carries, else the message."""
+    try:
+        value = json.loads(message)
+    except (json.JSONDecodeError, RecursionError):
+        return message
+    text = shipped_line(value) if isinstance(value, dict) else None
+    return message if text is None else text
+
+
 class _Stream:
     """One stream's events in (timestamp, id) order, as columns; ``origins`` are batch indexes."""
 
@@ -243,6 +255,8 @@ class _Stream:
         positions: list[int] = []
         for pos in range(start, end):
             message = self.messages[pos]
+            if message.startswith("{") and '"log"' in message:  # a shipper's record of one line
+                message = _shipped(message)
             if "\n" in message or "\r" in message or "\u00a0" in message:
                 split = split_lines(message, self.origins[pos], self.timestamps[pos])
                 lines.extend(split)
@@ -297,6 +311,8 @@ def _find(ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str]
     covered = -1
     for pos in candidates:
         record = _as_record(stream.messages[pos])
+        if record is not None and shipped_line(record) is not None and from_record(record) is None:
+            record = None  # one line of a container's output: read with the lines around it
         if record is not None:  # a JSON record stands alone, wherever a text scan reached
             stamp = stream.timestamps[pos]
             found.extend(replace(tb, timestamp=stamp) for tb in find_in_records([(record, stream.origins[pos])]))

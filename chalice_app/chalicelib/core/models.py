@@ -58,6 +58,9 @@ class Traceback:
     timestamp: int | None = None
     # Why the parser stopped early when ``truncated`` (no exception line, a depth or size limit).
     truncated_reason: str = ""
+    # The Lambda request the record names (JSON ``requestId``, Powertools ``function_request_id``,
+    # the runtime's text log line); "" when the record names none. Two records of one failure share it.
+    request_id: str = ""
 
     @property
     def final(self) -> RaisedException:

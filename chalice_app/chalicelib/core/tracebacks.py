@@ -80,6 +80,8 @@ _LOG_RECORD = re.compile(
     r"^(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[?(?:DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL|TRACE)\b"
     r"|(?:START|END|REPORT) RequestId|INIT_START|[{\[]|>>> |\s*+File \")"
 )
+# The Lambda runtime's text log line ``[LEVEL]\t<time>\t<request id>\t<message>``: its request id.
+_LAMBDA_LOG_LINE = re.compile(r"\[[A-Z]++\]\t[^\t]{1,40}+\t(?P<id>[0-9a-fA-F-]{36})\t")
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "TRACE"})
 _BOX_SEP = re.compile(r"^\+-++ (?:\d++|\.\.\.) -++$")
 _BOX_END = re.compile(r"^\+-++$")
@@ -450,10 +452,25 @@ def _plain_block(
         else:
             cur.ctx.stop(_NO_EXCEPTION_LINE)
         return _Block(RaisedException("", "", tuple(frames), syntax_error=location), truncated=True)
+    glued = _glued_runtime_record(cur, found[1]) if "[ERROR]" in found[1] else None
+    if glued is not None:
+        # The runtime's record follows on the same line (its standard sink writes a logging
+        # record with a traceback and no final newline): the line is read again from there.
+        exc = RaisedException(found[0], glued, tuple(frames), syntax_error=location)
+        return _Block(exc)
     cur.advance()
     notes = _notes(cur, start_origin, exc_origin)
     exc = RaisedException(found[0], found[1], tuple(frames), tuple(notes), syntax_error=location)
     return _Block(exc)
+
+
+def _glued_runtime_record(cur: _Cursor, message: str) -> str | None:
+    """The message cut where the Lambda runtime's ``[ERROR] Type: msg`` record starts on the
+    exception line (followed by its ``Traceback`` header), else None."""
+    lam = _lambda_header(message)
+    if lam is None or not _is_header((cur.at(cur.pos + 1) or "").strip()):
+        return None
+    return lam[1]
 
 
 def _at(s: str | None, col: int) -> str | None:
@@ -764,9 +781,26 @@ def scan_lines(
             continue
         tb, after = _parse_at(lines, i, form, bare_headers)
         if tb is not None:
+            if i and "]\t" in lines[i - 1].text:  # logging.exception under the Lambda runtime
+                tb = _with_request_id(tb, lines[i - 1].text)
             out.append((tb, after))
         i = after
     return out
+
+
+def _with_request_id(tb: Traceback, line: str) -> Traceback:
+    """``tb`` with the request id of the Lambda log line printed just before it, if it is one."""
+    m = _LAMBDA_LOG_LINE.search(line) if len(line) <= MAX_LINE else None
+    return replace(tb, request_id=m["id"]) if m else tb
+
+
+def _request_id(record: Mapping[str, object]) -> str:
+    """The Lambda request a JSON record names (runtime JSON format, Powertools, a logger's extra)."""
+    for key in ("requestId", "function_request_id", "aws_request_id", "request_id"):
+        value = record.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def find_in_lines(lines: Sequence[LogLine], form: str = "plain") -> list[Traceback]:
@@ -850,7 +884,7 @@ def _lambda_error(record: Mapping[str, object], origin: int) -> Traceback | None
         str(message).split("\n", 1)[0] if message is not None else "",
         _stack_frames(record.get("stackTrace")),
     )
-    return Traceback((exc,), _record_text(record), "lambda_json", origin)
+    return Traceback((exc,), _record_text(record), "lambda_json", origin, request_id=_request_id(record))
 
 
 # Where a JSON error carries the one it wraps: Step Functions (``Error`` / ``Cause`` in a state's
@@ -894,6 +928,18 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
     direct = _lambda_error(record, origin)
     if direct is not None:
         return [direct]
+    request_id = _request_id(record)
+    found = _powertools(record, origin)
+    if found is not None:
+        return [replace(tb, request_id=request_id) for tb in found] if request_id else found
+    nested = _nested_error(record, origin)
+    if nested is not None:
+        return [replace(nested, text=_record_text(record))]
+    return None
+
+
+def _powertools(record: Mapping[str, object], origin: int) -> list[Traceback] | None:
+    """Tracebacks of a Powertools-style record's ``exception`` / ``stack_trace`` fields."""
     text = record.get("exception")
     if isinstance(text, str) and text.strip():
         found = find_in_text(text, origin)
@@ -915,10 +961,28 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
             reason = "the record's exception text holds no readable traceback"
             tb = Traceback((exc,), _record_text(record), "powertools_json", origin, True, truncated_reason=reason)
             return [tb]
-    nested = _nested_error(record, origin)
-    if nested is not None:
-        return [replace(nested, text=_record_text(record))]
     return None
+
+
+# Keys a log shipper adds beside the ``log`` text of one line it forwards: FireLens / Fluent Bit
+# (``container_id``, ``container_name``, ``source``), Docker's json-file driver (``stream``, ``time``).
+_SHIPPER_KEYS = ("container_id", "container_name", "source", "stream")
+
+
+def shipped_line(record: Mapping[str, object]) -> str | None:
+    """The text of a record a log shipper wrapped around one line (or a few) of a container's
+    output (``{"log": ..., "container_name": ..., "source": "stderr"}``), else None. Such lines
+    are read as text, so that a traceback printed one line per record is put together again."""
+    text = record.get("log")
+    if not isinstance(text, str) or not any(key in record for key in _SHIPPER_KEYS):
+        return None
+    return text.rstrip("\n")
+
+
+def shipped_stream(record: Mapping[str, object]) -> str:
+    """Which output of which container a shipped line came from (lines of one traceback share it)."""
+    container = record.get("container_id") or record.get("container_name") or ""
+    return f"{container}/{record.get('source') or record.get('stream') or ''}"
 
 
 def record_message(record: Mapping[str, object]) -> str | None:
@@ -940,7 +1004,8 @@ def find_in_records(records: Iterable[tuple[Mapping[str, object], int]]) -> list
             continue
         message = record_message(record)
         if message and may_contain_traceback(message):
-            out.extend(replace(tb, origin=origin) for tb in find_in_text(message, origin))
+            request_id = _request_id(record)
+            out.extend(replace(tb, origin=origin, request_id=request_id) for tb in find_in_text(message, origin))
     return out
 
 

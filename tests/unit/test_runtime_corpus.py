@@ -1,0 +1,205 @@
+"""One bug is one group, in every form CloudWatch gives: tests/samples/runtime/, made by real runtimes.
+
+The corpus (tests/samples/make_runtime_logs.py) is one service's four bugs, each logged by the
+handler and re-raised, written by the Lambda runtime interface client's own bootstrap (text with
+telemetry frames, text with its standard ``\\r`` sink, JSON), Powertools, ``logging.basicConfig``,
+gunicorn's and uvicorn's error loggers, Docker compose, syslog, FireLens and the CloudWatch agent,
+and exported as a FilterLogEvents answer, ``aws logs tail`` output, a subscription payload and
+raw lines. ``truth.json`` says which bugs each file holds and how often each failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from chalicelib.core.fingerprint import GROUPING_VERSION, fingerprint, grouping, observe, repeats
+from chalicelib.core.group_fields import new_group_fields
+from chalicelib.core.log_files import read_log_events, read_tracebacks
+from chalicelib.core.logs_payload import find_in_events
+from chalicelib.core.models import Frame, RaisedException, Traceback
+from chalicelib.core.tracebacks import find_in_text
+from chalicelib.errors import PayloadError
+
+HERE = Path(__file__).resolve().parent.parent / "samples" / "runtime"
+TRUTH: dict[str, list[dict]] = json.loads((HERE / "truth.json").read_text())
+NBSP = "\u00a0"
+
+
+def _bugs(tracebacks: list[Traceback]) -> Counter:
+    """(exception class, raise function) of each group, with the occurrences ``observe`` counts."""
+    found: Counter = Counter()
+    for seen in observe(tracebacks, "/aws/lambda/shop"):
+        final = seen.traceback.final
+        found[(final.type.rsplit(".", 1)[-1], final.frames[-1].function)] += seen.count
+    return found
+
+
+def _truth(name: str) -> Counter:
+    return Counter({(b["exception_type"], b["function"]): b["occurrences"] for b in TRUTH[name]})
+
+
+@pytest.mark.parametrize("name", sorted(TRUTH))
+def test_each_bug_is_one_group_counted_once_per_failure(name: str) -> None:
+    # WHEN the file is read as `inspect` reads it
+    found = read_tracebacks((HERE / name).read_bytes())
+    # THEN one group per bug, none cut off, each failure counted once
+    assert not [tb.truncated_reason for tb in found if tb.truncated]
+    assert len({fingerprint(tb) for tb in found}) == len(TRUTH[name])
+    assert _bugs(found) == _truth(name)
+
+
+@pytest.mark.parametrize("name", sorted(TRUTH))
+def test_local_reads_the_events_of_every_form_and_finds_the_same_bugs(name: str) -> None:
+    # WHEN the file is read as `local --logs` reads it: the CloudWatch events it holds
+    log_file = read_log_events((HERE / name).read_bytes())
+    # THEN it says what it read, and the events give the same groups
+    assert log_file.describe(name).startswith(f"read {name} as ")
+    found = find_in_events(sorted(log_file.events, key=lambda e: (e.log_stream, e.timestamp, e.index)))
+    assert _bugs(found) == _truth(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("lambda_text.filter.json", "a FilterLogEvents answer"),
+        ("lambda_text.tail.txt", "aws logs tail output"),
+        ("lambda_text.payload.b64", "a CloudWatch Logs subscription payload (base64 wire form)"),
+        ("basic.log", "text"),
+        ("firelens.jsonl", "JSON lines"),
+    ],
+)
+def test_the_form_read_is_named(name: str, form: str) -> None:
+    assert read_log_events((HERE / name).read_bytes()).form == form
+
+
+def test_tail_output_gives_back_each_event_with_its_time_and_stream() -> None:
+    # GIVEN the FilterLogEvents answer and the `aws logs tail` output of the same events
+    rows = json.loads((HERE / "lambda_text.filter.json").read_text())["events"]
+    # WHEN
+    events = read_log_events((HERE / "lambda_text.tail.txt").read_bytes()).events
+    # THEN multi-line events are whole again
+    assert [(e.timestamp, e.log_stream, e.message) for e in events] == [
+        (r["timestamp"], r["logStreamName"], r["message"]) for r in rows
+    ]
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n", b"\x00\x01binary\x00", b"[1, 2]"])
+def test_a_file_in_no_known_form_is_refused_with_a_reason(data: bytes) -> None:
+    with pytest.raises(PayloadError, match="not a log file|empty"):
+        read_log_events(data)
+
+
+def test_the_runtime_record_behind_a_tail_prefix_has_its_type_and_frames() -> None:
+    # GIVEN the runtime's record as `aws logs tail` prints a `\r`-joined event
+    record = "\r".join(
+        [
+            "[ERROR] KeyError: 'kiwi'",
+            "Traceback (most recent call last):",
+            f'{NBSP * 2}File "/var/task/lambda_function.py", line 13, in handler',
+            f"{NBSP * 4}return orders.place(event)",
+            f'{NBSP * 2}File "/var/task/shop/pricing.py", line 9, in price',
+            f'{NBSP * 4}return PRICES[item["sku"]] * item["qty"]',
+        ]
+    )
+    line = f"2026-11-30T07:33:20.000000+00:00 2026/11/30/[$LATEST]4b1e0c2f9a8d4e7f {record}\n"
+    # WHEN
+    [tb] = read_tracebacks(line.encode())
+    # THEN it is a whole traceback, not a cut-off typeless twin
+    assert (tb.form, tb.final.type, tb.final.message) == ("lambda_text", "KeyError", "'kiwi'")
+    assert [f.function for f in tb.final.frames] == ["handler", "price"]
+    assert not tb.truncated and not tb.truncated_reason
+    assert fingerprint(tb) == fingerprint(read_tracebacks(record.encode())[0])
+
+
+# --- grouping: version 2 and its golden fingerprints ---------------------------------------------
+
+# Fingerprints of the corpus's bugs under grouping version 2 (the sample app's five, of version 1,
+# are pinned in tests/property/test_services_properties.py and did not change): a change of the
+# recipe must change GROUPING_VERSION and these on purpose.
+GOLDEN = {
+    "lambda_text.log": {
+        "AttributeError": "84b8d9433eebc6dfdb6d8bd89ffd6067",
+        "KeyError": "75eba246b5dac85e01be68283a6b9d71",
+        "OrderError": "02583ce3bd034537a9e28432314c9575",  # chained: raised from a JSONDecodeError
+        "ZeroDivisionError": "7efa44c3b58062a76534adb97a9975f0",  # chained: during handling of a KeyError
+    },
+    "basic.log": {
+        "KeyError": "5020caae8151491f95c59a1e86ba072e",
+        "OrderError": "1393a5ef8021e63cf7cb0f6339e39e94",
+        "ZeroDivisionError": "cbd4453397a3aae8a0fedf3afc2e4827",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_fingerprints_of_grouping_version_2(name: str) -> None:
+    found = read_tracebacks((HERE / name).read_bytes())
+    assert GROUPING_VERSION == 2
+    assert {tb.final.type.rsplit(".", 1)[-1]: fingerprint(tb) for tb in found} == GOLDEN[name]
+
+
+def test_the_handlers_chain_and_the_runtimes_final_exception_group_together() -> None:
+    # GIVEN the handler's logger.exception record (the chain) and the runtime's (final only)
+    found = read_tracebacks((HERE / "lambda_text.filter.json").read_bytes())
+    parse = [tb for tb in found if tb.final.type.endswith("OrderError")]
+    chained = [tb for tb in parse if len(tb.exceptions) == 2]
+    final_only = [tb for tb in parse if len(tb.exceptions) == 1]
+    assert chained and final_only
+    # THEN one fingerprint, and the cause is listed but does not contribute
+    assert {fingerprint(tb) for tb in parse} == {fingerprint(chained[0])}
+    causes = [c for c in grouping(chained[0]).components if c.name.startswith("chain[0]")]
+    assert causes and not any(c.contributes for c in causes)
+    # ... and the group's sample is the record that printed the chain
+    [seen] = [o for o in observe(found, "/aws/lambda/shop") if o.fingerprint == fingerprint(chained[0])]
+    assert len(seen.traceback.exceptions) == 2
+    assert new_group_fields(seen).grouping_version == GROUPING_VERSION
+
+
+# --- the same failure, recorded twice ------------------------------------------------------------
+
+
+def _tb(form: str, stream: str = "s", request_id: str = "", line: int = 9, message: str = "'kiwi'") -> Traceback:
+    frames = (Frame("/var/task/app.py", 3, "handler", "place()"), Frame("/var/task/pricing.py", line, "price", "x"))
+    exc = RaisedException("KeyError", message, frames)
+    return Traceback((exc,), "", form, log_stream=stream, request_id=request_id)
+
+
+def _repeats(*tracebacks: Traceback) -> list[bool]:
+    return repeats(list(tracebacks), [fingerprint(tb) for tb in tracebacks])
+
+
+def test_the_runtimes_record_repeats_the_handlers_record_of_its_invocation() -> None:
+    assert _repeats(_tb("logging", request_id="r1"), _tb("lambda_text")) == [False, True]
+    assert _repeats(_tb("powertools_json"), _tb("lambda_text")) == [False, True]
+
+
+def test_the_runtimes_record_of_the_next_invocation_is_a_new_failure() -> None:
+    # GIVEN two failing invocations, the second not logged by the handler
+    assert _repeats(_tb("logging"), _tb("lambda_text"), _tb("lambda_text")) == [False, True, False]
+
+
+def test_records_of_other_streams_or_sites_or_messages_are_not_repeats() -> None:
+    assert _repeats(_tb("logging", stream="a"), _tb("lambda_text", stream="b")) == [False, False]
+    assert _repeats(_tb("logging", line=9), _tb("lambda_text", line=10)) == [False, False]
+    assert _repeats(_tb("logging", message="'kiwi'"), _tb("lambda_text", message="'pear'")) == [False, False]
+
+
+def test_records_naming_one_request_are_one_failure_and_two_requests_two() -> None:
+    assert _repeats(_tb("lambda_json", request_id="r1"), _tb("lambda_json", request_id="r1")) == [False, True]
+    assert _repeats(_tb("lambda_json", request_id="r1"), _tb("lambda_json", request_id="r2")) == [False, False]
+
+
+def test_the_request_id_of_the_lambda_log_line_before_a_traceback_is_read() -> None:
+    text = (
+        "[ERROR]\t2026-11-30T07:33:20.123Z\t3f1c2a9e-5b7d-4e1f-9a2b-6c8d0e4f1a01\torder failed\n"
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app.py", line 3, in handler\n'
+        "    place()\n"
+        "KeyError: 'kiwi'\n"
+    )
+    [tb] = find_in_text(text)
+    assert tb.request_id == "3f1c2a9e-5b7d-4e1f-9a2b-6c8d0e4f1a01"
