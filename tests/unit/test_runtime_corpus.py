@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.core.fingerprint import GROUPING_VERSION, fingerprint, grouping, observe, repeats
+from chalicelib.core.fingerprint import (
+    FAILURE_WINDOW_MS,
+    GROUPING_VERSION,
+    failure_tokens,
+    fingerprint,
+    grouping,
+    observe,
+    repeats,
+    split_failures,
+)
 from chalicelib.core.group_fields import new_group_fields
 from chalicelib.core.log_files import read_log_events, read_tracebacks
 from chalicelib.core.logs_payload import find_in_events
@@ -203,3 +212,39 @@ def test_the_request_id_of_the_lambda_log_line_before_a_traceback_is_read() -> N
     )
     [tb] = find_in_text(text)
     assert tb.request_id == "3f1c2a9e-5b7d-4e1f-9a2b-6c8d0e4f1a01"
+
+
+# --- the same failure over two deliveries --------------------------------------------------------
+
+
+def _at(tb: Traceback, ts: int) -> Traceback:
+    return Traceback(tb.exceptions, tb.text, tb.form, log_stream=tb.log_stream, timestamp=ts, request_id=tb.request_id)
+
+
+def _tokens(*tracebacks: Traceback) -> list[tuple[str, ...]]:
+    return failure_tokens(list(tracebacks), [fingerprint(tb) for tb in tracebacks])
+
+
+def test_a_pair_inside_one_delivery_leaves_no_token() -> None:
+    other = _at(_tb("logging", message="'pear'"), 0)
+    pair = [_at(_tb("logging"), 5_000), _at(_tb("lambda_text"), 5_002)]
+    assert _tokens(other, *pair, _at(_tb("lambda_text", message="'pear'"), 10_000))[1:3] == [(), ()]
+
+
+def test_records_at_the_edges_leave_tokens_that_pair_across_deliveries() -> None:
+    # GIVEN the handler's record ending one delivery, the runtime's starting the next
+    [head] = _tokens(_at(_tb("logging"), 1_000))
+    [tail] = _tokens(_at(_tb("lambda_text"), 1_002))
+    # THEN each pairs with the other (in either order), once
+    assert split_failures(tail, head)[0] == 1
+    assert split_failures(head, tail)[0] == 1
+    count, forget = split_failures(tail, head)
+    assert sorted(forget) == sorted(head[:1] + tail)
+    # ... but two handler records do not, nor records too far apart in time
+    assert split_failures(head, head)[0] == 0
+    [late] = _tokens(_at(_tb("lambda_text"), 1_000 + FAILURE_WINDOW_MS + 1))
+    assert split_failures(late, head)[0] == 0
+
+
+def test_records_without_a_time_leave_no_token() -> None:
+    assert _tokens(_tb("logging"), _tb("lambda_text")) == [(), ()]

@@ -71,6 +71,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
+from chalicelib.core.fingerprint import split_failures
 from chalicelib.core.governor import (
     DAY_MS,
     EXPLICIT_REOPENERS,
@@ -99,6 +100,7 @@ _DE = TypeDeserializer()
 DAY = 86_400
 BATCH_MEMORY = 32  # delivery tokens remembered per group (~24 bytes each)
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
+FAILURE_MEMORY = 16  # tokens of records at a delivery's edge kept per group (core/fingerprint.py failure_tokens)
 BUDGET_PREFIX = "~budget~"
 UNROUTED_PREFIX = "~unrouted~"
 DELIVERY_PREFIX = "~delivery~"
@@ -380,6 +382,8 @@ class ErrorGroupStore:
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
         update.add("occurrences", observation.count)
         update.add("log_groups", {"SS": [observation.log_group or "-"]})
+        if observation.failure_tokens:
+            update.add("failures", {"SS": list(dict.fromkeys(observation.failure_tokens))})
         condition = ""
         if batch:
             update.add("batches", {"SS": [batch]})
@@ -395,8 +399,26 @@ class ErrorGroupStore:
         if not old or "occurrences" not in old:
             return Recorded(new=True)
         plain = _plain(old)
+        self._count_split_once(observation, set(plain.get("failures") or ()))
         self._trim(observation, batch, set(plain.get("batches") or ()), set(plain.get("log_groups") or ()))
         return Recorded(new=False, previous=to_group(old))
+
+    def _count_split_once(self, observation: Observation, kept: set[str]) -> None:
+        """A failure whose two records (the handler's, the runtime's) came in two deliveries was
+        counted by both: take one back, and keep the tokens bounded (a second write, rarely)."""
+        if not observation.failure_tokens:
+            return
+        count, forget = split_failures(observation.failure_tokens, kept)
+        tokens = (kept | set(observation.failure_tokens)) - set(forget)
+        if len(tokens) > FAILURE_MEMORY:
+            forget += sorted(tokens, key=lambda t: int(t.split(".")[1] or "0", 16))[: len(tokens) - FAILURE_MEMORY]
+        if not forget:
+            return
+        update = Update().delete("failures", forget)
+        if count:
+            update.add("occurrences", -count)
+            log.info("a failure split over two deliveries counted once", extra={"fingerprint": observation.fingerprint})
+        self._update(observation.fingerprint, update.request(), "NONE", "count once")
 
     def _trim(self, observation: Observation, batch: str, batches: set[str], log_groups: set[str]) -> None:
         """Keep the remembered tokens and log group names bounded (a second write, rarely)."""

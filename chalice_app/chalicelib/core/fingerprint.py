@@ -306,23 +306,99 @@ def repeats(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> lis
       record of the same stream since the runtime's previous record, i.e. of the same invocation
       (a handler's ``logger.exception(...)`` before its ``raise``).
     """
-    out: list[bool] = []
-    named: set[tuple[object, str]] = set()
-    pending: dict[str, set[object]] = {}  # per stream: failure keys told since the runtime's last record
-    for tb, fp in zip(tracebacks, fingerprints, strict=True):
+    return _pair(tracebacks, fingerprints)[0]
+
+
+def _pair(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> tuple[list[bool], list[bool]]:
+    """(whether each record repeats an earlier one, whether a later record repeated it)."""
+    repeat: list[bool] = []
+    paired = [False] * len(tracebacks)
+    named: dict[tuple[object, str], int] = {}
+    pending: dict[str, dict[object, list[int]]] = {}  # per stream: records told since the runtime's last
+    for n, (tb, fp) in enumerate(zip(tracebacks, fingerprints, strict=True)):
         key = failure_key(tb, fp)
-        told = pending.setdefault(tb.log_stream, set())
+        told = pending.setdefault(tb.log_stream, {})
         if tb.request_id:
-            out.append((key, tb.request_id) in named)
-            named.add((key, tb.request_id))
-            told.add(key)
+            first = named.setdefault((key, tb.request_id), n)
+            repeat.append(first != n)
+            if first != n:
+                paired[first] = True
+            told.setdefault(key, []).append(n)
         elif tb.form in RUNTIME_FORMS:
-            out.append(key in told)
+            earlier = told.get(key, [])
+            repeat.append(bool(earlier))
+            for k in earlier:
+                paired[k] = True
             told.clear()  # the invocation ended
         else:
-            out.append(False)
-            told.add(key)
+            repeat.append(False)
+            told.setdefault(key, []).append(n)
+    return repeat, paired
+
+
+# Across deliveries: a record this close to its delivery's last (or first) event may have its other
+# record in the next (or previous) delivery of the stream; tokens of such records are kept on the
+# group for a while (``failure_tokens``, ``split_failures``). The two records of one failure are
+# milliseconds apart.
+EDGE_MS = 2_000
+FAILURE_WINDOW_MS = 60_000
+
+
+def _token(tag: str, ts: int, key: tuple[object, ...], link: str) -> str:
+    digest = hashlib.md5(repr((key[1], key[2], link)).encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"{tag}.{max(0, ts):x}.{digest}"
+
+
+def failure_tokens(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> list[tuple[str, ...]]:
+    """For each record of one delivery, the tokens by which its other record may be found in the
+    delivery before or after (none for most): ``h.<ts>.<hash>`` for a record not yet followed by
+    its runtime record near the delivery's end, ``r.<ts>.<hash>`` for a runtime record (or one
+    naming its request) that repeats nothing near the delivery's start. Records without a
+    timestamp (files) get none."""
+    stamps = [tb.timestamp for tb in tracebacks if tb.timestamp is not None]
+    if not stamps:
+        return [() for _ in tracebacks]
+    first, last = min(stamps), max(stamps)
+    repeat, paired = _pair(tracebacks, fingerprints)
+    out: list[tuple[str, ...]] = []
+    for tb, fp, rep, done in zip(tracebacks, fingerprints, repeat, paired, strict=True):
+        ts = tb.timestamp
+        if ts is None or rep:
+            out.append(())
+            continue
+        key = failure_key(tb, fp)
+        links = [f"s:{tb.log_stream}"] + ([f"i:{tb.request_id}"] if tb.request_id else [])
+        tokens: list[str] = []
+        if not done and tb.form not in RUNTIME_FORMS and ts >= last - EDGE_MS:
+            tokens += [_token("h", ts, key, link) for link in links]
+        if (tb.form in RUNTIME_FORMS or tb.request_id) and ts <= first + EDGE_MS:
+            start_links = [f"i:{tb.request_id}"] if tb.request_id else [f"s:{tb.log_stream}"]
+            tokens += [_token("r", ts, key, link) for link in start_links]
+        out.append(tuple(tokens))
     return out
+
+
+def split_failures(new: Iterable[str], old: Iterable[str]) -> tuple[int, list[str]]:
+    """Failures one delivery's records (``new`` tokens) and an earlier delivery's (``old``, kept on
+    the group) both counted: (how many, the tokens of both sides to forget). An ``h`` token pairs
+    with an ``r`` token of the same hash less than ``FAILURE_WINDOW_MS`` apart, each at most once."""
+    kept: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for token in old:
+        tag, _, rest = token.partition(".")
+        stamp, _, digest = rest.partition(".")
+        kept.setdefault((tag, digest), []).append((int(stamp, 16) if stamp else 0, token))
+    count = 0
+    forget: list[str] = []
+    for token in new:
+        tag, _, rest = token.partition(".")
+        stamp, _, digest = rest.partition(".")
+        other = kept.get(("r" if tag == "h" else "h", digest), [])
+        match = next((t for t in other if abs(t[0] - int(stamp, 16)) <= FAILURE_WINDOW_MS), None)
+        if match is not None:
+            other.remove(match)
+            count += 1
+            forget += [token, match[1]]
+    return count, forget
 
 
 def observe(
@@ -336,16 +412,20 @@ def observe(
     listed = list(tracebacks)
     prints = [fingerprint(tb, service) for tb in listed]
     seen: dict[str, Observation] = {}
-    for tb, fp, repeat in zip(listed, prints, repeats(listed, prints), strict=True):
+    marks = zip(repeats(listed, prints), failure_tokens(listed, prints), strict=True)
+    for tb, fp, (repeat, tokens) in zip(listed, prints, marks, strict=True):
         ts = tb.timestamp if tb.timestamp is not None else default_ts
         known = seen.get(fp)
         if known is None:
-            seen[fp] = Observation(fp, tb, 0 if repeat else 1, ts, ts, log_group, service or DEFAULT_NAME)
+            seen[fp] = Observation(
+                fp, tb, 0 if repeat else 1, ts, ts, log_group, service or DEFAULT_NAME, failure_tokens=tokens
+            )
             continue
         sample = tb if _more_complete(tb, known.traceback) else known.traceback
         seen[fp] = replace(
             known, traceback=sample, count=known.count + (0 if repeat else 1),
             first_seen=min(known.first_seen, ts), last_seen=max(known.last_seen, ts),
+            failure_tokens=known.failure_tokens + tokens,
         )  # fmt: skip
     return list(seen.values())
 

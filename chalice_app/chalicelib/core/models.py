@@ -106,6 +106,9 @@ class Observation:
     last_seen: int
     log_group: str
     service: str = "default"  # the service that owns the log group (core/services.py)
+    # Records near the delivery's edges whose other record of the same failure may be in the
+    # delivery before or after (core/fingerprint.py failure_tokens): kept on the group a while.
+    failure_tokens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
