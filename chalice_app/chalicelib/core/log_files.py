@@ -10,6 +10,12 @@ Accepted, tried in this order:
    lines are raw log text.
 
 Origins are 1-based line numbers for text and JSON lines, 0-based event indexes for payloads.
+Text lines may carry a prefix (``aws logs tail``'s time and stream, a container name, a syslog
+header), also before a JSON record; a log shipper's record of one line (FireLens, Docker's
+json-file driver) is read as that container's text.
+
+``read_log_events`` reads the same forms as the CloudWatch events they hold, for
+``selfheal local --logs``, and names the form it recognised (``LogFile.describe``).
 
 Bounded: a gzip file inflates to at most ``MAX_FILE_BYTES`` and a base64 payload to the
 subscription limit (``logs_payload.MAX_PAYLOAD_BYTES``), in bounded steps; encodings nest at most

@@ -7,10 +7,13 @@ Reads every form a Python service's logs carry:
   ``<frozen ...>`` / ``<string>`` / ``<stdin>`` frames, multi-line messages and notes;
 - ``logging.exception`` output, with a log prefix on the first line or on every line;
 - the AWS Lambda runtime's ``[ERROR] Type: message`` text form (``\\r`` line breaks, no-break
-  space indentation, final exception only), its legacy 2.7 / 3.6 ``'message': Type`` text form
-  and its JSON forms (``errorType`` / ``stackTrace``), also nested in another JSON error
+  space indentation, final exception only; also behind a line prefix such as ``aws logs tail``'s
+  time and stream, and glued to the end of the record before it), its legacy 2.7 / 3.6
+  ``'message': Type`` text form and its JSON forms (``errorType`` / ``stackTrace``), also nested in another JSON error
   (a Step Functions ``Cause``);
 - aws-lambda-powertools Logger records (``exception`` / ``exception_name`` / ``stack_trace``);
+- a log shipper's record of one line (FireLens, Docker json-file: ``log`` beside container keys),
+  read as text so that a traceback printed one line per record is put together again;
 - real-world pastes: indentation lost or changed (none, one space, tabs, the whole traceback
   indented), a quote or log prefix on every line or on some, blank lines inside, fragments that
   start at a ``File "..."`` line, exception-group boxes with their leading spaces trimmed.
