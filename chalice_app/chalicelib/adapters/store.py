@@ -4,6 +4,8 @@ Item (partition key ``fingerprint``): status, exception_type, message and sample
 frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
 MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
 lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted);
+grouping_version (the fingerprint recipe, set once), failures (tokens of records at a delivery's
+edge whose other record of the same failure may come in another delivery: core/fingerprint.py);
 for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch ms),
 regressions, previous_attempt, review_reason and pr_diff (both redacted and bounded).
 What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
@@ -12,7 +14,10 @@ Writes, each one UpdateItem whose condition is built from the named sub-conditio
 words in the right column are the code's):
 
     record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
-             ADD occurrences :n, log_groups :g, batches :token          if batch_not_counted
+             ADD occurrences :n, log_groups :g, batches :token,
+                 failures :edge_tokens (only when some)                 if batch_not_counted
+    count once  ADD occurrences -k, DELETE failures :paired   (only when a failure's two records
+             came in two deliveries and both counted it: core/fingerprint.py split_failures)
     enqueue  NEW | REGRESSED → QUEUED              if is_new OR is_regressed OR queued_by_this_record
     budget   counter item: ADD used 1              if budget_left
     skip     QUEUED → SKIPPED ("budget")           if queued_by_this_record (the hour's jobs are spent)
