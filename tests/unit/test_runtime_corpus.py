@@ -248,3 +248,17 @@ def test_records_at_the_edges_leave_tokens_that_pair_across_deliveries() -> None
 
 def test_records_without_a_time_leave_no_token() -> None:
     assert _tokens(_tb("logging"), _tb("lambda_text")) == [(), ()]
+
+
+def test_inspect_counts_failures_and_keeps_listing_every_record(capsys) -> None:
+    import selfheal
+
+    # WHEN the handler's and the runtime's records of 8 failures are inspected
+    path = str(HERE / "lambda_text.tail.txt")
+    assert selfheal.main(["inspect", path]) == 0
+    table = capsys.readouterr().out
+    assert selfheal.main(["inspect", path, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["tracebacks"]
+    # THEN the table counts failures, the JSON contract lists every record, chain included
+    assert table.startswith("16 traceback(s) of 8 failure(s) in 4 group(s)")
+    assert len(listed) == 16 and max(len(t["chain"]) for t in listed) == 2
