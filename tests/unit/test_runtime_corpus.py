@@ -262,3 +262,17 @@ def test_inspect_counts_failures_and_keeps_listing_every_record(capsys) -> None:
     # THEN the table counts failures, the JSON contract lists every record, chain included
     assert table.startswith("16 traceback(s) of 8 failure(s) in 4 group(s)")
     assert len(listed) == 16 and max(len(t["chain"]) for t in listed) == 2
+
+
+def test_every_scenario_of_the_shared_samples_has_one_fingerprint_across_all_its_forms() -> None:
+    from tests.conftest import SAMPLES, load_corpus
+
+    # GIVEN the real samples: each scenario printed in every form, the Lambda ones final-only
+    by_scenario: dict[str, set[str]] = {}
+    for row in load_corpus("tracebacks"):
+        if not row.get("negative"):
+            [tb] = read_tracebacks((SAMPLES / "tracebacks" / row["file"]).read_bytes())
+            by_scenario.setdefault(row["scenario"], set()).add(fingerprint(tb))
+    # THEN one fingerprint each (version 1 gave the chained scenarios two), none shared
+    assert {s: len(fps) for s, fps in by_scenario.items() if len(fps) != 1} == {}
+    assert len(set().union(*by_scenario.values())) == len(by_scenario)
