@@ -25,7 +25,8 @@ Each bug fails twice (two requests). The writers are the real ones:
   (one event per record) from a syslog-prefixed host file (``syslog``: one line per event).
 
 Exports of each: a FilterLogEvents answer (``.filter.json``), ``aws logs tail`` output
-(``.tail.txt``, its detailed format: time with microseconds and offset, stream, message), a
+(``.tail.txt``, its detailed format: time with microseconds and offset, stream, message;
+``.tail-short.txt``, ``--format short``: time to the second, message), a
 subscription payload in its wire form (``.payload.b64``), and the raw lines (``.log`` / ``.jsonl``).
 ``truth.json`` lists each file's bugs: exception type, raise function, occurrences.
 
@@ -363,6 +364,10 @@ def _iso_tail(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="microseconds")
 
 
+def _short_tail(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _stamped(messages: list[str]) -> list[tuple[int, str]]:
     return [(START_MS + 3 * n, m) for n, m in enumerate(messages)]
 
@@ -385,6 +390,9 @@ def export(name: str, events: list[tuple[int, str]], stream: str, raw_suffix: st
     tail = "".join(f"{_iso_tail(r['timestamp'])} {stream} {r['message']}".rstrip() + "\n" for r in rows)
     (HERE / f"{name}.tail.txt").write_text(tail)
     files.append(f"{name}.tail.txt")
+    short = "".join(f"{_short_tail(r['timestamp'])} {r['message']}".rstrip() + "\n" for r in rows)
+    (HERE / f"{name}.tail-short.txt").write_text(short)
+    files.append(f"{name}.tail-short.txt")
     doc = {
         "messageType": "DATA_MESSAGE",
         "owner": "123456789012",

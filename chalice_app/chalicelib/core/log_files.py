@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.logs_payload import LogEvent, decode_data, find_in_batch, find_in_events, inflate, parse_batch
@@ -187,6 +187,8 @@ def read_tracebacks(data: bytes, _layer: int = 0) -> list[Traceback]:
 # ``aws logs tail``'s default (detailed) line: ``<ISO time, microseconds, offset> <stream> <message>``;
 # the lines of a multi-line event after its first are printed without it.
 _TAIL_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d) (\S++) ?(.*+)")
+# Its ``--format short`` line: ``<time to the second, UTC> <message>``.
+_SHORT_TAIL_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)()(?: (.*+))?")
 
 
 @dataclass(frozen=True)
@@ -232,18 +234,19 @@ def _document_events(doc: object) -> LogFile | None:
     return None
 
 
-def _tail_events(lines: list[str]) -> tuple[LogEvent, ...] | None:
+def _tail_events(lines: list[str], pattern: re.Pattern[str]) -> tuple[LogEvent, ...] | None:
     """``aws logs tail`` output as its events (a multi-line event's later lines joined back), or
     None when the first line is not one it prints."""
     first = next((line for line in lines if line.strip()), "")
-    if not _TAIL_LINE.fullmatch(first.rstrip("\r")):
+    if not pattern.fullmatch(first.rstrip("\r")):
         return None
     events: list[LogEvent] = []
     for line in lines:
-        m = _TAIL_LINE.fullmatch(line) if line[:1].isdigit() else None
+        m = pattern.fullmatch(line) if line[:1].isdigit() else None
         if m is not None:
-            stamp = int(datetime.fromisoformat(m[1]).timestamp() * 1000)
-            events.append(LogEvent(str(len(events)), stamp, m[3], len(events), m[2]))
+            when = datetime.fromisoformat(m[1])
+            stamp = int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+            events.append(LogEvent(str(len(events)), stamp, m[3] or "", len(events), m[2]))
         elif events:
             last = events[-1]
             events[-1] = last._replace(message=f"{last.message}\n{line}")
@@ -256,9 +259,12 @@ def _text_events(text: str) -> LogFile:
     lines = text.split("\n")
     if lines and not lines[-1]:
         lines.pop()
-    tail = _tail_events(lines)
+    tail = _tail_events(lines, _TAIL_LINE)
     if tail is not None:
         return LogFile("aws logs tail output", tail)
+    tail = _tail_events(lines, _SHORT_TAIL_LINE)
+    if tail is not None:
+        return LogFile("aws logs tail output (--format short)", tail)
     objects = sum(1 for line in lines if line.strip().startswith("{") and line.strip().endswith("}"))
     text_lines = sum(1 for line in lines if line.strip()) - objects
     form = "JSON lines" if objects and not text_lines else f"text with {objects:,} JSON lines" if objects else "text"
