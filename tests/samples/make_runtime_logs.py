@@ -28,7 +28,10 @@ Exports of each: a FilterLogEvents answer (``.filter.json``), ``aws logs tail`` 
 (``.tail.txt``, its detailed format: time with microseconds and offset, stream, message;
 ``.tail-short.txt``, ``--format short``: time to the second, message), a
 subscription payload in its wire form (``.payload.b64``), and the raw lines (``.log`` / ``.jsonl``).
-``truth.json`` lists each file's bugs: exception type, raise function, occurrences.
+``truth.json`` lists each file's bugs: exception type, raise function, ``failures`` (how often it
+failed), ``records`` (how many records of those failures the file holds: two per failure, the
+handler's and the runtime's or the server's) and ``counted`` (the occurrences selfheal counts:
+the failures, except outside Lambda, where no request id links the app's record to the server's).
 
 Needs the runtime interface client's source and the web servers (not test dependencies):
 
@@ -437,7 +440,10 @@ def main() -> None:
             messages = _relocate([m for _, m in events], root, "/var/task")
             raw_suffix = raw if name != "powertools" else ".log"
             for f in export(name, _stamped(messages), lambda_stream, raw_suffix):
-                truth[f] = [{"exception_type": t, "function": fn, "occurrences": 2} for t, fn in TRUTH.values()]
+                truth[f] = [
+                    {"exception_type": t, "function": fn, "failures": 2, "records": 4, "counted": 2}
+                    for t, fn in TRUTH.values()
+                ]
         task = "ecs/app/5f0c8e7d2b1a4c3e9d8f7a6b5c4d3e2f"
         basic = _relocate(run_basic(root), root, "/app")
         containers = {
@@ -475,7 +481,8 @@ def main() -> None:
                 # Both the app's record and the server's record of each failure are counted (no
                 # request id links them outside Lambda).
                 truth[f] = [
-                    {"exception_type": TRUTH[b][0], "function": TRUTH[b][1], "occurrences": 4} for b in CONTAINER_BUGS
+                    {"exception_type": TRUTH[b][0], "function": TRUTH[b][1], "failures": 2, "records": 4, "counted": 4}
+                    for b in CONTAINER_BUGS
                 ]
     (HERE / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
 

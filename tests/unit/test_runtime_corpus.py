@@ -48,14 +48,15 @@ def _bugs(tracebacks: list[Traceback]) -> Counter:
 
 
 def _truth(name: str) -> Counter:
-    return Counter({(b["exception_type"], b["function"]): b["occurrences"] for b in TRUTH[name]})
+    return Counter({(b["exception_type"], b["function"]): b["counted"] for b in TRUTH[name]})
 
 
 @pytest.mark.parametrize("name", sorted(TRUTH))
 def test_each_bug_is_one_group_counted_once_per_failure(name: str) -> None:
     # WHEN the file is read as `inspect` reads it
     found = read_tracebacks((HERE / name).read_bytes())
-    # THEN one group per bug, none cut off, each failure counted once
+    # THEN every record is read, none cut off, one group per bug, each failure counted once
+    assert len(found) == sum(b["records"] for b in TRUTH[name])
     assert not [tb.truncated_reason for tb in found if tb.truncated]
     assert len({fingerprint(tb) for tb in found}) == len(TRUTH[name])
     assert _bugs(found) == _truth(name)
