@@ -74,3 +74,27 @@ def test_records_split_over_two_deliveries_count_once(aws, reverse: bool) -> Non
 def _fp() -> str:
     [group] = [g for g in runtime.store().scan() if g.status]
     return group.fingerprint
+
+
+def test_a_chain_written_one_line_per_event_counts_once_when_only_its_headers_are_delivered(aws) -> None:
+    from local_stack import put_log_lines
+
+    # GIVEN a container's chained traceback, one line per event (the awslogs driver), and a
+    # subscription filter that delivers only the lines holding "Traceback": both of its headers
+    lines = (CORPUS / "basic.log").read_text().split("\n")
+    start = next(n for n, line in enumerate(lines) if "OrderError" in line) - 1
+    end = next(n for n in range(start, len(lines)) if lines[n].startswith("shop.orders.OrderError"))
+    first_record = lines[next(n for n in range(start, 0, -1) if "ERROR shop.app" in lines[n]) : end + 1]
+    stream = put_log_lines(aws.clients, aws.stack.log_group, ["booting", *first_record, "next request"])
+    stored = aws.clients.logs.get_log_events(logGroupName=aws.stack.log_group, logStreamName=stream)["events"]
+    headers = [e for e in stored if e["message"].startswith("Traceback")]
+    assert len(headers) == 2
+    doc = payload([e["message"] for e in headers], log_group=aws.stack.log_group, log_stream=stream)
+    for event, header in zip(doc["logEvents"], headers, strict=True):
+        event["timestamp"] = header["timestamp"]
+    # WHEN
+    handlers.log_processor(logs_event(doc), LambdaContext("log_processor", 512, max_runtime_ms=60_000))
+    # THEN each header was completed from the stream, and the chain's later part is not a second failure
+    [group] = [g for g in runtime.store().scan() if g.status]
+    assert (group.exception_type, group.occurrences) == ("shop.orders.OrderError", 1)
+    assert "The above exception was the direct cause" in group.sample

@@ -315,10 +315,17 @@ def _pair(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> tuple
     paired = [False] * len(tracebacks)
     named: dict[tuple[object, str], int] = {}
     pending: dict[str, dict[object, list[int]]] = {}  # per stream: records told since the runtime's last
+    previous: dict[str, Traceback] = {}  # per stream: the record before
     for n, (tb, fp) in enumerate(zip(tracebacks, fingerprints, strict=True)):
         key = failure_key(tb, fp)
         told = pending.setdefault(tb.log_stream, {})
-        if tb.request_id:
+        before = previous.get(tb.log_stream)
+        previous[tb.log_stream] = tb
+        if before is not None and _later_part(tb, before):
+            # A chain's later part read again from its own header (a subscription filter delivers
+            # each ``Traceback`` header alone and both were completed from the stream).
+            repeat.append(True)
+        elif tb.request_id:
             first = named.setdefault((key, tb.request_id), n)
             repeat.append(first != n)
             if first != n:
@@ -334,6 +341,17 @@ def _pair(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> tuple
             repeat.append(False)
             told.setdefault(key, []).append(n)
     return repeat, paired
+
+
+def _later_part(tb: Traceback, before: Traceback) -> bool:
+    """Whether ``tb`` is the end of ``before``'s chain printed again: fewer exceptions, the same
+    final one, and its text the end of ``before``'s."""
+    return (
+        len(tb.exceptions) < len(before.exceptions)
+        and tb.final == before.final
+        and bool(tb.text)
+        and before.text.endswith(tb.text)
+    )
 
 
 # Across deliveries: a record this close to its delivery's last (or first) event may have its other
