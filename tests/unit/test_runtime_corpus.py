@@ -277,3 +277,24 @@ def test_every_scenario_of_the_shared_samples_has_one_fingerprint_across_all_its
     # THEN one fingerprint each (version 1 gave the chained scenarios two), none shared
     assert {s: len(fps) for s, fps in by_scenario.items() if len(fps) != 1} == {}
     assert len(set().union(*by_scenario.values())) == len(by_scenario)
+
+
+def test_a_header_delivered_alone_before_another_matched_event_waits_for_the_stream() -> None:
+    from chalicelib.core.logs_payload import LogEvent
+
+    # GIVEN what a subscription filter picks out of a stream written by the runtime's standard
+    # sink: the handler's header line, then the event holding the runtime's record glued to the
+    # handler's exception line (not adjacent in the stream)
+    glued = "KeyError: 'kiwi'[ERROR] KeyError: 'kiwi'\rTraceback (most recent call last):\r"
+    glued += f'{NBSP * 2}File "/var/task/pricing.py", line 9, in price\r{NBSP * 4}return PRICES[sku]'
+    events = [LogEvent("1", 1_000, "Traceback (most recent call last):", 0), LogEvent("2", 1_009, glued, 1)]
+    # WHEN
+    header, runtime_record = find_in_events(events)
+    # THEN the header is not made a frameless traceback of the next event's line: it is cut off,
+    # for the ingest to complete from the stream, and the runtime's record is whole
+    assert header.truncated and "only the header arrived" in header.truncated_reason
+    assert (runtime_record.form, runtime_record.final.type, len(runtime_record.final.frames)) == (
+        "lambda_text",
+        "KeyError",
+        1,
+    )

@@ -429,16 +429,9 @@ def _plain_block(
         nxt = cur.after_blanks()  # a blank line between the last frame and the exception line
         if nxt is not None and _exception_line(cur.at(nxt), max(indent, 0)) is not None:
             cur.pos = nxt
-    exc_origin = cur.origin
-    found = _exception_line(cur.line, max(indent, 0))
-    if found is None and flat and frames:
-        # Indentation lost: what was read as the last frame's source is the exception line.
-        last = frames[-1]
-        found = _exception_line(last.source)
-        if found is not None:
-            frames[-1] = replace(last, source="")
-            exc_origin = cur.lines[cur.pos - 1].origin
-            cur.pos -= 1
+    found, exc_origin = _final_line(cur, frames, indent, flat)
+    if found is not None and header and not frames and location is None and _header_alone(cur, start_origin):
+        found = None
     if found is None:
         if fallback is not None:  # the Lambda runtime prints the exception in its header
             # Picked out by a subscription filter, a frameless one may have its frames in the stream.
@@ -465,6 +458,28 @@ def _plain_block(
     notes = _notes(cur, start_origin, exc_origin)
     exc = RaisedException(found[0], found[1], tuple(frames), tuple(notes), syntax_error=location)
     return _Block(exc)
+
+
+def _final_line(cur: _Cursor, frames: list[Frame], indent: int, flat: bool) -> tuple[tuple[str, str] | None, int]:
+    """The exception line after the frames, and the origin of its line."""
+    exc_origin = cur.origin
+    found = _exception_line(cur.line, max(indent, 0))
+    if found is None and flat and frames:
+        # Indentation lost: what was read as the last frame's source is the exception line.
+        last = frames[-1]
+        found = _exception_line(last.source)
+        if found is not None:
+            frames[-1] = replace(last, source="")
+            exc_origin = cur.lines[cur.pos - 1].origin
+            cur.pos -= 1
+    return found, exc_origin
+
+
+def _header_alone(cur: _Cursor, start_origin: int) -> bool:
+    """Whether a header with no frame is followed by another event that a subscription filter
+    picked out (its term matched), not by its own exception line: CPython prints no header
+    without a frame after it, so the rest of that traceback is in the stream."""
+    return cur.bare_headers and cur.origin != start_origin
 
 
 def _glued_runtime_record(cur: _Cursor, message: str) -> str | None:
