@@ -298,3 +298,27 @@ def test_a_header_delivered_alone_before_another_matched_event_waits_for_the_str
         "KeyError",
         1,
     )
+
+
+@pytest.mark.parametrize("name", sorted(TRUTH))
+def test_what_local_delivers_through_its_filter_pattern_gives_one_group_per_bug(name: str) -> None:
+    """`local --logs` as far as the ingest: the file's events in one stream, only those matching the
+    default subscription filter pattern delivered, cut-off ones completed from the stream (as
+    services/ingest.py does with GetLogEvents), then counted (tests/integration runs it on AWS)."""
+    from dataclasses import replace
+
+    import local_mode
+
+    from chalicelib.core.filter_pattern import parse_filter_pattern
+    from chalicelib.core.logs_payload import LogEvent
+
+    stream = [LogEvent(f"{n:010d}", 1_000 + n, m or " ", n) for n, m in enumerate(local_mode._log_lines(HERE / name))]
+    matcher = parse_filter_pattern(local_mode.DEFAULT_PATTERN)
+    found = []
+    for tb in find_in_events([e for e in stream if matcher.matches(e.message)]):
+        if tb.truncated and tb.timestamp is not None:
+            rest = [e for e in stream if e.timestamp >= tb.timestamp][:200]
+            whole = [f for f in find_in_events(rest) if f.timestamp == tb.timestamp and not f.truncated]
+            tb = replace(whole[0], origin=tb.origin) if whole else tb
+        found.append(tb)
+    assert _bugs(found) == _truth(name)
