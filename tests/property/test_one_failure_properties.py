@@ -28,7 +28,8 @@ def runtime_record(tb: Traceback, joiner: str) -> str:
     does: ``[ERROR] Type: message``, the header, ``traceback.format_list`` lines with their leading
     spaces turned into no-break spaces, joined by ``\\r`` (standard sink) or ``\\n`` (telemetry)."""
     final = tb.final
-    lines = [f"[ERROR] {final.type.rsplit('.', 1)[-1]}: {final.message}", "Traceback (most recent call last):"]
+    header = f"[ERROR] {final.type.rsplit('.', 1)[-1]}" + (f": {final.message}" if final.message else "")
+    lines = [header, "Traceback (most recent call last):"]
     for f in final.frames:
         lines += [f'{NBSP * 2}File "{f.file}", line {f.line}, in {f.function}', f"{NBSP * 4}{f.source}"]
     return joiner.join(lines)

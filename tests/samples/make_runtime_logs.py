@@ -16,7 +16,8 @@ Each bug fails twice (two requests). The writers are the real ones:
   ``log_error``), its records read back from the telemetry frames it writes (one frame is one
   CloudWatch event) or, for ``_cr``, from the standard sink (lines joined with ``\\r``); the
   platform's START / END / REPORT lines around each invocation are added in their documented form;
-- ``powertools``: aws-lambda-powertools ``Logger.exception`` under the same runtime;
+- ``powertools`` / ``powertools_json``: aws-lambda-powertools ``Logger.exception`` under the same
+  runtime, with the runtime's text or JSON log format;
 - ``basic``: ``logging.basicConfig`` in a container (one line per event, as the awslogs driver ships);
 - ``gunicorn`` / ``uvicorn``: their own error loggers (``gunicorn.glogging.Logger.exception`` with
   its default config, ``uvicorn.config.LOGGING_CONFIG``'s ``uvicorn.error`` logger);
@@ -434,11 +435,12 @@ def main() -> None:
             "lambda_text_cr": ("lambda_function", "TEXT", False, ".log"),
             "lambda_json": ("lambda_function", "JSON", True, ".jsonl"),
             "powertools": ("powertools_function", "TEXT", True, ".jsonl"),
+            "powertools_json": ("powertools_function", "JSON", True, ".jsonl"),
         }
         for name, (module, log_format, framed, raw) in lambda_sources.items():
             events = run_lambda(root, module, log_format, framed)
             messages = _relocate([m for _, m in events], root, "/var/task")
-            raw_suffix = raw if name != "powertools" else ".log"
+            raw_suffix = raw if name != "powertools" else ".log"  # Powertools lines and the runtime's text
             for f in export(name, _stamped(messages), lambda_stream, raw_suffix):
                 truth[f] = [
                     {"exception_type": t, "function": fn, "failures": 2, "records": 4, "counted": 2}

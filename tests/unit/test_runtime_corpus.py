@@ -203,6 +203,19 @@ def test_records_naming_one_request_are_one_failure_and_two_requests_two() -> No
     assert _repeats(_tb("lambda_json", request_id="r1"), _tb("lambda_json", request_id="r2")) == [False, False]
 
 
+def test_a_record_naming_no_request_pairs_once_with_the_runtimes_json_record() -> None:
+    # GIVEN Powertools records (no Lambda context: no request id) and the runtime's JSON records
+    def powertools() -> Traceback:
+        return _tb("powertools_json")
+
+    def runtime(request: str) -> Traceback:
+        return _tb("lambda_json", request_id=request)
+
+    # THEN each runtime record repeats the one unpaired handler record before it, no other
+    flags = _repeats(powertools(), runtime("r1"), powertools(), runtime("r2"), runtime("r3"))
+    assert flags == [False, True, False, True, False]
+
+
 def test_the_request_id_of_the_lambda_log_line_before_a_traceback_is_read() -> None:
     text = (
         "[ERROR]\t2026-11-30T07:33:20.123Z\t3f1c2a9e-5b7d-4e1f-9a2b-6c8d0e4f1a01\torder failed\n"

@@ -301,7 +301,8 @@ def repeats(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> lis
     record already told: the same failure key (``failure_key``) and
 
     - the same request id, when the record names one (Lambda's JSON log format names it in the
-      handler's record and in the runtime's; Powertools and the runtime's text log line too); or
+      handler's record and in the runtime's; Powertools and the runtime's text log line too), or
+      a record of the same stream naming none since the runtime's previous record; or
     - for the runtime's own text record (``RUNTIME_FORMS``, which names no request): an earlier
       record of the same stream since the runtime's previous record, i.e. of the same invocation
       (a handler's ``logger.exception(...)`` before its ``raise``).
@@ -327,9 +328,15 @@ def _pair(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> tuple
             repeat.append(True)
         elif tb.request_id:
             first = named.setdefault((key, tb.request_id), n)
-            repeat.append(first != n)
+            # Or a record of the same invocation that named no request (Powertools without the
+            # Lambda context, then the runtime's JSON record, which names it).
+            unnamed = [k for k in told.get(key, []) if not tracebacks[k].request_id]
             if first != n:
                 paired[first] = True
+            elif unnamed:
+                paired[unnamed[-1]] = True
+                told[key].remove(unnamed[-1])  # each record pairs once
+            repeat.append(first != n or bool(unnamed))
             told.setdefault(key, []).append(n)
         elif tb.form in RUNTIME_FORMS:
             earlier = told.get(key, [])

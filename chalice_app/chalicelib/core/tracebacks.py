@@ -76,7 +76,7 @@ _CONTEXT = "During handling of the above exception, another exception occurred:"
 # Used with ``match(s, pos)`` at the ``[ERROR]`` found after a log prefix (no ``^``).
 _LAMBDA_HEADER = re.compile(
     r"\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
-    r"(?P<type>[A-Za-z_][\w.]*+)(?:: (?P<msg>.*+))?$"
+    r"(?P<type>[A-Za-z_][\w.]*+)(?::(?: (?P<msg>.*+))?)?$"
 )
 # A line that starts a new log record rather than continuing an exception's message.
 _LOG_RECORD = re.compile(
