@@ -133,8 +133,8 @@ def _lambda_header(s: str) -> tuple[re.Match[str], str] | None:
 
 def _after_prefix(prefix: str, nxt: str | None) -> str | None:
     """``nxt`` with ``prefix``'s pattern stripped when it starts with it (a prefix on every line)."""
-    if nxt is None or not prefix:
-        return nxt
+    if nxt is None or not prefix or not nxt.rstrip().endswith("Traceback (most recent call last):"):
+        return nxt  # only a header after the prefix matters: no pattern is compiled for other lines
     m = _prefix_pattern(prefix).match(nxt)
     return nxt[m.end() :] if m else nxt
 
