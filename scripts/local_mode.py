@@ -42,7 +42,7 @@ from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.parameters import FixConfig
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.filter_pattern import parse_filter_pattern
-from chalicelib.core.logs_payload import decode_data, parse_batch
+from chalicelib.core.log_files import read_log_events
 from chalicelib.core.models import Status
 from chalicelib.errors import PayloadError
 
@@ -100,17 +100,18 @@ class LocalClients(Clients):
 
 
 def _log_lines(path: Path) -> list[str]:
-    """What a log file would have been as CloudWatch events: a payload's events, else its lines."""
-    data = path.read_bytes()
-    stripped = data.strip()
+    """What a log file would have been as CloudWatch events, in every form ``inspect`` reads
+    (core/log_files.py ``read_log_events``); says on stderr which form it read. A file in no
+    known form ends the run with one line and exit status 1."""
     try:
-        doc = json.loads(stripped) if stripped.startswith(b"{") else json.loads(decode_data(stripped))
-    except (ValueError, PayloadError):
-        doc = None
-    if isinstance(doc, dict) and doc.get("messageType"):
-        return [e.message for e in parse_batch(doc).events]
-    # Lines end at \n only: the Lambda runtime joins one event's lines with \r, kept within the event.
-    return data.decode("utf-8", errors="replace").split("\n")
+        found = read_log_events(path.read_bytes())
+    except (OSError, PayloadError) as exc:
+        raise SystemExit(f"selfheal local: {path}: {exc}") from exc
+    stderr(found.describe(path.name))
+    # One stream per file: each original stream's events kept together, in time order.
+    events = sorted(found.events, key=lambda e: (e.log_stream, e.timestamp, e.index))
+    # Lines end at \n only in text files: the Lambda runtime joins one event's lines with \r, kept within the event.
+    return [e.message for e in events]
 
 
 # A date and time near the start of a line (ISO 8601, Python logging's, the Lambda runtime's).

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from chalicelib.core.fingerprint import grouping, is_in_app  # noqa: E402
+from chalicelib.core.fingerprint import grouping, is_in_app, repeats  # noqa: E402
 from chalicelib.core.log_files import read_tracebacks  # noqa: E402
 from chalicelib.errors import PayloadError, SelfHealError  # noqa: E402
 
@@ -81,25 +81,33 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _print_table(found: list[tuple[Traceback, str]], explain: bool) -> None:
+def _print_table(found: list[tuple[Traceback, str]], explain: bool, repeated: Sequence[bool] = ()) -> None:
+    """The groups, each with its failures (COUNT: records of one failure count once)."""
     groups: dict[str, list[tuple[Traceback, str]]] = {}
-    for tb, source in found:
-        groups.setdefault(grouping(tb).fingerprint, []).append((tb, source))
-    print(f"{len(found)} traceback(s) in {len(groups)} group(s)")
+    counts: dict[str, int] = {}
+    for n, (tb, source) in enumerate(found):
+        fp = grouping(tb).fingerprint
+        groups.setdefault(fp, []).append((tb, source))
+        counts[fp] = counts.get(fp, 0) + (0 if n < len(repeated) and repeated[n] else 1)
+    failures = sum(counts.values())
+    of = f" of {failures} failure(s)" if failures != len(found) else ""
+    print(f"{len(found)} traceback(s){of} in {len(groups)} group(s)")
     if not groups:
         return
     print(f"{'GROUP':<12}  {'COUNT':>5}  {'EXCEPTION':<58}  CULPRIT")
-    for fp, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+    for fp, members in sorted(groups.items(), key=lambda kv: -counts[kv[0]]):
         tb = members[0][0]
         exc = f"{tb.final.type}: {tb.final.message}" if tb.final.message else tb.final.type
         flag = " (truncated)" if any(m[0].truncated for m in members) else ""
-        print(f"{fp[:12]:<12}  {len(members):>5}  {_clip(exc, 58):<58}  {culprit(tb)}{flag}")
+        print(f"{fp[:12]:<12}  {counts[fp]:>5}  {_clip(exc, 58):<58}  {culprit(tb)}{flag}")
         if explain:
             for c in grouping(tb).components:
                 mark = "+" if c.contributes else " "
                 hint = f"  ({c.hint})" if c.hint else ""
                 print(f"      {mark} {c.name} = {_clip(c.value, 90)}{hint}")
             print(f"      seen at: {', '.join(s for _, s in members[:5])}{' …' if len(members) > 5 else ''}")
+            if len(members) != counts[fp]:
+                print(f"      records: {len(members)} for {counts[fp]} failure(s) (records of one failure count once)")
             reasons = sorted({m[0].truncated_reason for m in members if m[0].truncated_reason})
             for reason in reasons:
                 print(f"      truncated: {reason}")
@@ -108,6 +116,7 @@ def _print_table(found: list[tuple[Traceback, str]], explain: bool) -> None:
 def cmd_inspect(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.files] or sorted(SAMPLE_LOGS.iterdir())
     found: list[tuple[Traceback, str]] = []
+    repeated: list[bool] = []
     failed = 0
     for path in paths:
         try:
@@ -118,12 +127,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             failed += 1
             continue
         found.extend((tb, f"{path}:{tb.origin}") for tb in tracebacks)
+        repeated.extend(repeats(tracebacks, [grouping(tb).fingerprint for tb in tracebacks]))
     if args.json:
         doc = {"tracebacks": [traceback_json(tb, source) for tb, source in found]}
         json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
-        _print_table(found, args.explain)
+        _print_table(found, args.explain, repeated)
     return 1 if failed else 0
 
 

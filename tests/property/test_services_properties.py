@@ -69,7 +69,7 @@ def test_a_log_group_matching_no_pattern_routes_nowhere(log_group: str, other: s
 @given(tracebacks())
 def test_the_default_services_fingerprint_is_the_hash_of_the_grouping_components_as_before(tb) -> None:
     before = hashlib.md5(
-        "\n".join(f"{c.name}={c.value}" for c in components(tb) if c.contributes).encode(), usedforsecurity=False
+        "\n".join(f"{c.key}={c.value}" for c in components(tb) if c.contributes).encode(), usedforsecurity=False
     ).hexdigest()
     assert fingerprint(tb) == fingerprint(tb, "default") == grouping(tb, "").fingerprint == before
 

@@ -182,7 +182,7 @@ def library_frames(draw: st.DrawFn) -> tuple[Frame, ...]:
 
 
 @given(tracebacks(), library_frames(), library_frames(), TYPE)
-def test_a_library_only_exception_contributes_its_type_alone(
+def test_an_earlier_exception_of_the_chain_never_contributes(
     tb: Traceback, lib_a: tuple[Frame, ...], lib_b: tuple[Frame, ...], cause_type: str
 ) -> None:
     # GIVEN a cause raised and caught inside a library (another Python or library version
@@ -191,12 +191,11 @@ def test_a_library_only_exception_contributes_its_type_alone(
         cause = RaisedException(type_, "connection refused", frames, link="context")
         return render(Traceback((cause, *tb.exceptions), "", "plain"))
 
-    # THEN its frames do not count, its type does
-    assert fingerprint(parse_one(with_cause(lib_a, cause_type))) == fingerprint(
-        parse_one(with_cause(lib_b, cause_type))
-    )
-    other = cause_type + "Other"
-    assert fingerprint(parse_one(with_cause(lib_a, cause_type))) != fingerprint(parse_one(with_cause(lib_a, other)))
+    # THEN neither its frames nor its type count (grouping version 2: the Lambda runtime's record
+    # of the same failure prints the final exception only), and the trace groups as without it
+    alone = fingerprint(parse_one(render(tb)))
+    assert fingerprint(parse_one(with_cause(lib_a, cause_type))) == alone
+    assert fingerprint(parse_one(with_cause(lib_b, cause_type + "Other"))) == alone
 
 
 @given(library_frames(), library_frames())

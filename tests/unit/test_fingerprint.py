@@ -69,7 +69,7 @@ def test_components_explain_the_grouping() -> None:
     [tb] = find_in_text(TEMPLATE.format(root="/var/task", lib="/x/site-packages", a=1, b=2, msg="m"))
     result = grouping(tb)
     contributing = [c.name for c in result.components if c.contributes]
-    assert contributing == ["chain[0].type", "chain[0].frame", "chain[0].frame"]
+    assert contributing == ["final.type", "final.frame", "final.frame"]
     assert any(c.hint == "library frame" and not c.contributes for c in result.components)
     assert result.raw_fingerprint != result.fingerprint
 

@@ -4,6 +4,8 @@ Item (partition key ``fingerprint``): status, exception_type, message and sample
 frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
 MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
 lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted);
+grouping_version (the fingerprint recipe, set once), failures (tokens of records at a delivery's
+edge whose other record of the same failure may come in another delivery: core/fingerprint.py);
 for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch ms),
 regressions, previous_attempt, review_reason and pr_diff (both redacted and bounded).
 What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
@@ -12,7 +14,10 @@ Writes, each one UpdateItem whose condition is built from the named sub-conditio
 words in the right column are the code's):
 
     record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
-             ADD occurrences :n, log_groups :g, batches :token          if batch_not_counted
+             ADD occurrences :n, log_groups :g, batches :token,
+                 failures :edge_tokens (only when some)                 if batch_not_counted
+    count once  ADD occurrences -k, DELETE failures :paired   (only when a failure's two records
+             came in two deliveries and both counted it: core/fingerprint.py split_failures)
     enqueue  NEW | REGRESSED → QUEUED              if is_new OR is_regressed OR queued_by_this_record
     budget   counter item: ADD used 1              if budget_left
     skip     QUEUED → SKIPPED ("budget")           if queued_by_this_record (the hour's jobs are spent)
@@ -72,6 +77,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
+from chalicelib.core.fingerprint import split_failures
 from chalicelib.core.governor import (
     DAY_MS,
     EXPLICIT_REOPENERS,
@@ -101,6 +107,7 @@ DAY = 86_400
 BATCH_MEMORY = 32  # delivery tokens remembered per group (19 bytes each)
 DETAIL_LIFETIME_FACTOR = 4  # a detail item lives 4 stale periods; a group that outlives it rewrites it
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
+FAILURE_MEMORY = 16  # tokens of records at a delivery's edge kept per group (core/fingerprint.py failure_tokens)
 BUDGET_PREFIX = "~budget~"
 UNROUTED_PREFIX = "~unrouted~"
 DELIVERY_PREFIX = "~delivery~"
@@ -368,6 +375,7 @@ class ErrorGroupStore:
         update.set_if_absent("exception_type", fields.exception_type)
         update.set_if_absent("message", clip(fields.message, TITLE_BYTES))
         update.set_if_absent("raw_fingerprint", fields.raw_fingerprint)
+        update.set_if_absent("grouping_version", fields.grouping_version)
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
@@ -377,6 +385,8 @@ class ErrorGroupStore:
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
         update.add("occurrences", observation.count)
         update.add("log_groups", {"SS": [observation.log_group or "-"]})
+        if observation.failure_tokens:
+            update.add("failures", {"SS": list(dict.fromkeys(observation.failure_tokens))})
         condition = ""
         if batch:
             update.add("batches", {"SS": [batch]})
@@ -396,6 +406,7 @@ class ErrorGroupStore:
             degraded = self._write_detail(observation, fields, now, legacy=plain)
         if "occurrences" not in plain:
             return Recorded(new=True, degraded=degraded)
+        self._count_split_once(observation, set(plain.get("failures") or ()))
         self._trim(observation, batch, set(plain.get("batches") or ()), set(plain.get("log_groups") or ()))
         return Recorded(new=False, degraded=degraded, previous=to_group(old))
 
@@ -476,6 +487,23 @@ class ErrorGroupStore:
         except ClientError as exc:
             raise translate(exc, f"DynamoDB read the detail of {group.fingerprint}") from exc
         return _merged(group, item)
+
+    def _count_split_once(self, observation: Observation, kept: set[str]) -> None:
+        """A failure whose two records (the handler's, the runtime's) came in two deliveries was
+        counted by both: take one back, and keep the tokens bounded (a second write, rarely)."""
+        if not observation.failure_tokens:
+            return
+        count, forget = split_failures(observation.failure_tokens, kept)
+        tokens = (kept | set(observation.failure_tokens)) - set(forget)
+        if len(tokens) > FAILURE_MEMORY:
+            forget += sorted(tokens, key=lambda t: int(t.split(".")[1] or "0", 16))[: len(tokens) - FAILURE_MEMORY]
+        if not forget:
+            return
+        update = Update().delete("failures", forget)
+        if count:
+            update.add("occurrences", -count)
+            log.info("a failure split over two deliveries counted once", extra={"fingerprint": observation.fingerprint})
+        self._update(observation.fingerprint, update.request(), "NONE", "count once")
 
     def _trim(self, observation: Observation, batch: str, batches: set[str], log_groups: set[str]) -> None:
         """Keep the remembered tokens and log group names bounded (a second write, rarely)."""

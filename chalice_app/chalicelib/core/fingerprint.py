@@ -3,11 +3,13 @@
 Like Sentry's grouping, the hash is built from named components, each saying whether it
 contributed and why, so a reader can see the reason two events group next to the hash:
 
-- every exception of the chain contributes its type (the class name: the Lambda runtime prints
-  no module) and its in-app frames. An exception with no in-app frame (raised inside the
-  standard library or a dependency) contributes its type alone when another exception of the
-  trace has in-app frames: library source lines change between Python and library versions.
-  Library frames count only when no exception of the trace has an in-app frame;
+- the final exception (the one that ended the request) contributes its type (the class name:
+  the Lambda runtime prints no module) and its in-app frames; library frames count only when
+  it has no in-app frame. The exceptions before it in the chain (causes and contexts) do not
+  contribute: the Lambda runtime's record of an uncaught error prints the final exception only,
+  while a handler's ``logger.exception`` of the same failure prints the chain, and both must be
+  one group. The final exception's frames include its raise site, where a wrapped cause is
+  re-raised, so different bugs still differ by their final raise site (``GROUPING_VERSION``);
 - a SyntaxError location contributes its file name only, never its source text or line number
   (code generated or loaded at run time carries values in that text);
 - a frame contributes its file name (never the directory: deployment roots such as
@@ -15,7 +17,7 @@ contributed and why, so a reader can see the reason two events group next to the
   function and its source line with whitespace folded; never its line number;
 - recursion collapses: a run of repeated frames or frame cycles counts once;
 - exception groups add their sub-exceptions (sorted, de-duplicated);
-- only when no exception of the trace has a frame does the message count, with its variable
+- only when the final exception has no frame does its message count, with its variable
   parts (numbers, quoted values, UUIDs, hex, IPs, paths, emails, timestamps) replaced.
 
 Secrets are redacted before anything is hashed, so traces that differ only in secrets group.
@@ -78,6 +80,17 @@ _TYPE_ALIASES = {
 }
 
 
+# The recipe's version, written on each group (``grouping_version``), as Sentry records its grouping
+# config: groups made by an older recipe may hold the same bug under another fingerprint.
+#   1  every exception of the chain contributed its type and frames
+#   2  only the final exception contributes (a runtime's record and the handler's record of one
+#      failure group together, whether or not the chain's causes were printed)
+GROUPING_VERSION = 2
+FINAL = "final"
+_CANONICAL_FINAL = "chain[0]"
+_CAUSE_HINT = "an earlier exception of the chain: not every record of the failure prints it"
+
+
 @dataclass(frozen=True)
 class Component:
     """One named part of the grouping string, and why it does or does not count."""
@@ -86,6 +99,12 @@ class Component:
     value: str
     contributes: bool
     hint: str = ""
+
+    @property
+    def key(self) -> str:
+        """The name in the canonical string: the final exception is keyed ``chain[0]``, as a trace
+        of one exception always was, so those keep the fingerprints of grouping version 1."""
+        return _CANONICAL_FINAL + self.name[len(FINAL) :] if self.name.startswith(FINAL) else self.name
 
 
 @dataclass(frozen=True)
@@ -219,12 +238,17 @@ def _exception_components(exc: RaisedException, label: str, use_message: bool, t
 
 
 def components(tb: Traceback) -> list[Component]:
-    """The named parts of a traceback's grouping string, contributing or not."""
-    has_frames = any(e.frames or e.syntax_error for e in tb.exceptions)
-    trace_in_app = any(_has_in_app(e) for e in tb.exceptions)
-    parts: list[Component] = []
-    for n, exc in enumerate(tb.exceptions):
-        parts.extend(_exception_components(exc, f"chain[{n}]", not has_frames, trace_in_app))
+    """The named parts of a traceback's grouping string, contributing or not.
+
+    Only the final exception contributes (its type, frames, sub-exceptions; its message when it
+    has no frame): the exceptions before it in the chain are listed, not grouped, because not
+    every record of a failure prints them (the Lambda runtime prints the final one only).
+    """
+    final = tb.final
+    has_frames = bool(final.frames or final.syntax_error)
+    parts = _exception_components(final, FINAL, not has_frames, _has_in_app(final))
+    for n, exc in enumerate(tb.exceptions[:-1]):
+        parts.append(Component(f"chain[{n}].type", canonical_type(exc.type) or "<unknown>", False, _CAUSE_HINT))
     return parts
 
 
@@ -234,7 +258,7 @@ def grouping(tb: Traceback, service: str = DEFAULT_NAME) -> Grouping:
     parts = tuple(components(tb))
     if service and service != DEFAULT_NAME:
         parts = (Component("service", service, True, "groups are per service"), *parts)
-    canonical = "\n".join(f"{c.name}={c.value}" for c in parts if c.contributes)
+    canonical = "\n".join(f"{c.key}={c.value}" for c in parts if c.contributes)
     return Grouping(
         hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest(),
         raw_fingerprint(tb),
@@ -253,24 +277,186 @@ def raw_fingerprint(tb: Traceback) -> str:
     return hashlib.md5(tb.text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
 
 
+# Forms of the Lambda runtime's own record of an uncaught error: it names no request, and it is
+# the last record of its invocation (the runtime prints it when the handler has returned).
+RUNTIME_FORMS = frozenset({"lambda_text", "lambda_legacy"})
+
+
+def failure_key(tb: Traceback, fp: str) -> tuple[str, str, tuple[str, int | None, str]]:
+    """What two records of one failure share: the fingerprint, the final exception's message as
+    printed, and its raise site (the innermost frame, or the SyntaxError location)."""
+    final = tb.final
+    if final.frames:
+        site = final.frames[-1]
+        where = (module_key(site.file), site.line, site.function or "")
+    elif final.syntax_error is not None:
+        where = (module_key(final.syntax_error.file), final.syntax_error.line, "")
+    else:
+        where = ("", None, "")
+    return fp, final.message, where
+
+
+def repeats(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> list[bool]:
+    """For each traceback (in log order), whether it is another record of a failure an earlier
+    record already told: the same failure key (``failure_key``) and
+
+    - the same request id, when the record names one (Lambda's JSON log format names it in the
+      handler's record and in the runtime's; Powertools and the runtime's text log line too), or
+      a record of the same stream naming none since the runtime's previous record; or
+    - for the runtime's own text record (``RUNTIME_FORMS``, which names no request): an earlier
+      record of the same stream since the runtime's previous record, i.e. of the same invocation
+      (a handler's ``logger.exception(...)`` before its ``raise``).
+    """
+    return _pair(tracebacks, fingerprints)[0]
+
+
+def _pair(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> tuple[list[bool], list[bool]]:
+    """(whether each record repeats an earlier one, whether a later record repeated it)."""
+    repeat: list[bool] = []
+    paired = [False] * len(tracebacks)
+    named: dict[tuple[object, str], int] = {}
+    pending: dict[str, dict[object, list[int]]] = {}  # per stream: records told since the runtime's last
+    previous: dict[str, Traceback] = {}  # per stream: the record before
+    for n, (tb, fp) in enumerate(zip(tracebacks, fingerprints, strict=True)):
+        key = failure_key(tb, fp)
+        told = pending.setdefault(tb.log_stream, {})
+        before = previous.get(tb.log_stream)
+        previous[tb.log_stream] = tb
+        if before is not None and _later_part(tb, before):
+            # A chain's later part read again from its own header (a subscription filter delivers
+            # each ``Traceback`` header alone and both were completed from the stream).
+            repeat.append(True)
+        elif tb.request_id:
+            first = named.setdefault((key, tb.request_id), n)
+            # Or a record of the same invocation that named no request (Powertools without the
+            # Lambda context, then the runtime's JSON record, which names it).
+            unnamed = [k for k in told.get(key, []) if not tracebacks[k].request_id]
+            if first != n:
+                paired[first] = True
+            elif unnamed:
+                paired[unnamed[-1]] = True
+                told[key].remove(unnamed[-1])  # each record pairs once
+            repeat.append(first != n or bool(unnamed))
+            told.setdefault(key, []).append(n)
+        elif tb.form in RUNTIME_FORMS:
+            earlier = told.get(key, [])
+            repeat.append(bool(earlier))
+            for k in earlier:
+                paired[k] = True
+            told.clear()  # the invocation ended
+        else:
+            repeat.append(False)
+            told.setdefault(key, []).append(n)
+    return repeat, paired
+
+
+def _later_part(tb: Traceback, before: Traceback) -> bool:
+    """Whether ``tb`` is the end of ``before``'s chain printed again: fewer exceptions, the same
+    final one, and its text the end of ``before``'s."""
+    return (
+        len(tb.exceptions) < len(before.exceptions)
+        and tb.final == before.final
+        and bool(tb.text)
+        and before.text.endswith(tb.text)
+    )
+
+
+# Across deliveries: a record this close to its delivery's last (or first) event may have its other
+# record in the next (or previous) delivery of the stream; tokens of such records are kept on the
+# group for a while (``failure_tokens``, ``split_failures``). The two records of one failure are
+# milliseconds apart.
+EDGE_MS = 2_000
+FAILURE_WINDOW_MS = 60_000
+
+
+def _token(tag: str, ts: int, key: tuple[object, ...], link: str) -> str:
+    digest = hashlib.md5(repr((key[1], key[2], link)).encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"{tag}.{max(0, ts):x}.{digest}"
+
+
+def failure_tokens(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> list[tuple[str, ...]]:
+    """For each record of one delivery, the tokens by which its other record may be found in the
+    delivery before or after (none for most): ``h.<ts>.<hash>`` for a record not yet followed by
+    its runtime record near the delivery's end, ``r.<ts>.<hash>`` for a runtime record (or one
+    naming its request) that repeats nothing near the delivery's start. Records without a
+    timestamp (files) get none."""
+    stamps = [tb.timestamp for tb in tracebacks if tb.timestamp is not None]
+    if not stamps:
+        return [() for _ in tracebacks]
+    first, last = min(stamps), max(stamps)
+    repeat, paired = _pair(tracebacks, fingerprints)
+    out: list[tuple[str, ...]] = []
+    for tb, fp, rep, done in zip(tracebacks, fingerprints, repeat, paired, strict=True):
+        ts = tb.timestamp
+        if ts is None or rep:
+            out.append(())
+            continue
+        key = failure_key(tb, fp)
+        links = [f"s:{tb.log_stream}"] + ([f"i:{tb.request_id}"] if tb.request_id else [])
+        tokens: list[str] = []
+        if not done and tb.form not in RUNTIME_FORMS and ts >= last - EDGE_MS:
+            tokens += [_token("h", ts, key, link) for link in links]
+        if (tb.form in RUNTIME_FORMS or tb.request_id) and ts <= first + EDGE_MS:
+            start_links = [f"i:{tb.request_id}"] if tb.request_id else [f"s:{tb.log_stream}"]
+            tokens += [_token("r", ts, key, link) for link in start_links]
+        out.append(tuple(tokens))
+    return out
+
+
+def split_failures(new: Iterable[str], old: Iterable[str]) -> tuple[int, list[str]]:
+    """Failures one delivery's records (``new`` tokens) and an earlier delivery's (``old``, kept on
+    the group) both counted: (how many, the tokens of both sides to forget). An ``h`` token pairs
+    with an ``r`` token of the same hash less than ``FAILURE_WINDOW_MS`` apart, each at most once."""
+    kept: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for token in old:
+        tag, _, rest = token.partition(".")
+        stamp, _, digest = rest.partition(".")
+        kept.setdefault((tag, digest), []).append((int(stamp, 16) if stamp else 0, token))
+    count = 0
+    forget: list[str] = []
+    for token in new:
+        tag, _, rest = token.partition(".")
+        stamp, _, digest = rest.partition(".")
+        other = kept.get(("r" if tag == "h" else "h", digest), [])
+        match = next((t for t in other if abs(t[0] - int(stamp, 16)) <= FAILURE_WINDOW_MS), None)
+        if match is not None:
+            other.remove(match)
+            count += 1
+            forget += [token, match[1]]
+    return count, forget
+
+
 def observe(
     tracebacks: Iterable[Traceback], log_group: str, default_ts: int = 0, service: str = DEFAULT_NAME
 ) -> list[Observation]:
     """Aggregate a batch's tracebacks per fingerprint: one Observation (count, first/last seen,
     first traceback) per bug, so the store writes once per bug per batch; ``service`` owns the
-    batch's log group and is part of each fingerprint."""
+    batch's log group and is part of each fingerprint. Another record of a failure already
+    counted (``repeats``) is not counted again; the sample is the most complete record (one
+    whose chain was printed rather than the runtime's final exception only)."""
+    listed = list(tracebacks)
+    prints = [fingerprint(tb, service) for tb in listed]
     seen: dict[str, Observation] = {}
-    for tb in tracebacks:
-        fp = fingerprint(tb, service)
+    marks = zip(repeats(listed, prints), failure_tokens(listed, prints), strict=True)
+    for tb, fp, (repeat, tokens) in zip(listed, prints, marks, strict=True):
         ts = tb.timestamp if tb.timestamp is not None else default_ts
         known = seen.get(fp)
         if known is None:
-            seen[fp] = Observation(fp, tb, 1, ts, ts, log_group, service or DEFAULT_NAME)
-        else:
-            # Prefer a complete traceback as the group's sample over a truncated one.
-            sample = tb if known.traceback.truncated and not tb.truncated else known.traceback
-            seen[fp] = replace(
-                known, traceback=sample, count=known.count + 1,
-                first_seen=min(known.first_seen, ts), last_seen=max(known.last_seen, ts),
-            )  # fmt: skip
+            seen[fp] = Observation(
+                fp, tb, 0 if repeat else 1, ts, ts, log_group, service or DEFAULT_NAME, failure_tokens=tokens
+            )
+            continue
+        sample = tb if _more_complete(tb, known.traceback) else known.traceback
+        seen[fp] = replace(
+            known, traceback=sample, count=known.count + (0 if repeat else 1),
+            first_seen=min(known.first_seen, ts), last_seen=max(known.last_seen, ts),
+            failure_tokens=known.failure_tokens + tokens,
+        )  # fmt: skip
     return list(seen.values())
+
+
+def _more_complete(tb: Traceback, than: Traceback) -> bool:
+    """Whether ``tb`` makes a better sample: not cut off where the other was, or more of the chain."""
+    if than.truncated != tb.truncated:
+        return than.truncated
+    return len(tb.exceptions) > len(than.exceptions)

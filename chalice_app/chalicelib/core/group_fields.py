@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.core.fingerprint import raw_fingerprint
+from chalicelib.core.fingerprint import GROUPING_VERSION, raw_fingerprint
 from chalicelib.core.models import Frame
 from chalicelib.core.redact import redact
 from chalicelib.core.tracebacks import render
@@ -51,6 +51,8 @@ class NewGroupFields:
     frames: tuple[Frame, ...]
     sample: str
     raw_fingerprint: str
+    # The grouping recipe that made the fingerprint (core/fingerprint.py GROUPING_VERSION).
+    grouping_version: int = GROUPING_VERSION
 
 
 def clip(text: str, max_bytes: int) -> str:

@@ -10,6 +10,12 @@ Accepted, tried in this order:
    lines are raw log text.
 
 Origins are 1-based line numbers for text and JSON lines, 0-based event indexes for payloads.
+Text lines may carry a prefix (``aws logs tail``'s time and stream, a container name, a syslog
+header), also before a JSON record; a log shipper's record of one line (FireLens, Docker's
+json-file driver) is read as that container's text.
+
+``read_log_events`` reads the same forms as the CloudWatch events they hold, for
+``selfheal local --logs``, and names the form it recognised (``LogFile.describe``).
 
 Bounded: a gzip file inflates to at most ``MAX_FILE_BYTES`` and a base64 payload to the
 subscription limit (``logs_payload.MAX_PAYLOAD_BYTES``), in bounded steps; encodings nest at most
@@ -22,10 +28,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.logs_payload import LogEvent, decode_data, find_in_batch, find_in_events, inflate, parse_batch
-from chalicelib.core.tracebacks import LogLine, find_in_lines, find_in_records, split_lines
+from chalicelib.core.tracebacks import (
+    MAX_PREFIX,
+    LogLine,
+    find_in_lines,
+    find_in_records,
+    from_record,
+    shipped_line,
+    shipped_stream,
+    split_lines,
+)
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
@@ -97,21 +114,37 @@ def _from_document(doc: object) -> list[Traceback] | None:
     return None
 
 
+def _record_behind_prefix(line: str) -> str:
+    """A JSON record behind a line prefix (``aws logs tail``'s time and stream, a syslog header),
+    else the line: the first ``{`` within ``MAX_PREFIX`` characters starts it."""
+    at = line.find("{", 0, MAX_PREFIX)
+    return line[at:] if at > 0 and line[at - 1] == " " else line
+
+
 def _from_lines(text: str) -> list[Traceback]:
-    lines: list[LogLine] = []
+    """Tracebacks of text whose JSON-object lines are records; a shipper's records (FireLens,
+    Docker json-file: one line of a container's output each) are read as that container's text."""
+    streams: dict[str, list[LogLine]] = {"": []}
     records: list[tuple[Mapping[str, object], int]] = []
     for n, raw in enumerate(text.split("\n"), start=1):
         stripped = raw.strip()
+        target = streams[""]
+        if stripped.endswith("}") and not stripped.startswith("{"):
+            stripped = _record_behind_prefix(stripped)
         if stripped.startswith("{") and stripped.endswith("}"):
             try:
                 value = json.loads(stripped)
             except (json.JSONDecodeError, RecursionError):  # nesting past the stack is not a log record
                 value = None
             if isinstance(value, dict):
-                records.append((value, n))
-                continue
-        lines.extend(split_lines(raw, n) if ("\r" in raw or "\u00a0" in raw) else [LogLine(raw, n)])
-    found = find_in_lines(lines) + find_in_records(records)
+                shipped = shipped_line(value)
+                if shipped is None or from_record(value, n) is not None:
+                    records.append((value, n))
+                    continue
+                raw = shipped
+                target = streams.setdefault(shipped_stream(value), [])
+        target.extend(split_lines(raw, n) if ("\r" in raw or "\n" in raw or "\u00a0" in raw) else [LogLine(raw, n)])
+    found = [tb for lines in streams.values() for tb in find_in_lines(lines)] + find_in_records(records)
     return sorted(found, key=lambda tb: tb.origin)
 
 
@@ -147,3 +180,135 @@ def read_tracebacks(data: bytes, _layer: int = 0) -> list[Traceback]:
             if found is not None:
                 return found
     return _from_lines(text)
+
+
+# --- a log file as the CloudWatch events it was (``selfheal local --logs``) ---------------------
+
+# ``aws logs tail``'s default (detailed) line: ``<ISO time, microseconds, offset> <stream> <message>``;
+# the lines of a multi-line event after its first are printed without it.
+_TAIL_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d) (\S++) ?(.*+)")
+# Its ``--format short`` line: ``<time to the second, UTC> <message>``.
+_SHORT_TAIL_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)()(?: (.*+))?")
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """A log file read as CloudWatch events, and the form it was recognised as (said to the user)."""
+
+    form: str
+    events: tuple[LogEvent, ...]
+
+    def describe(self, name: str) -> str:
+        """One line for the user: ``read app.json as a FilterLogEvents answer: 26 events``."""
+        return f"read {name} as {self.form}: {len(self.events):,} event{'s' if len(self.events) != 1 else ''}"
+
+
+def _record_events(records: list[Any]) -> tuple[LogEvent, ...]:
+    return tuple(LogEvent(str(n), 0, json.dumps(item, ensure_ascii=False), n) for n, item in enumerate(records))
+
+
+def _document_events(doc: object) -> LogFile | None:
+    """A whole-file JSON document as events, or None when its shape is not one we know."""
+    if isinstance(doc, Mapping):
+        awslogs = doc.get("awslogs")
+        if isinstance(awslogs, Mapping) and isinstance(awslogs.get("data"), str):
+            batch = parse_batch(json.loads(_text(decode_data(awslogs["data"]))))
+            return LogFile("a Lambda event holding a CloudWatch Logs subscription payload", batch.events)
+        if "messageType" in doc:
+            return LogFile("a CloudWatch Logs subscription payload", parse_batch(doc).events)
+        if isinstance(doc.get("events"), list):
+            events = _events_from_export(doc["events"])
+            if events is not None:
+                named = any(e.log_stream for e in events)
+                return LogFile("a FilterLogEvents answer" if named else "a GetLogEvents answer", tuple(events))
+            records = [item for item in doc["events"] if isinstance(item, Mapping)]
+            return LogFile("a JSON document of records (events)", _record_events(records))
+        return LogFile("one JSON record", _record_events([doc]))
+    if isinstance(doc, list):
+        events = _events_from_export(doc)
+        if events is not None:
+            return LogFile("a JSON list of log events", tuple(events))
+        records = [item for item in doc if isinstance(item, Mapping)]
+        if records:
+            return LogFile("a JSON list of records", _record_events(records))
+    return None
+
+
+def _tail_events(lines: list[str], pattern: re.Pattern[str]) -> tuple[LogEvent, ...] | None:
+    """``aws logs tail`` output as its events (a multi-line event's later lines joined back), or
+    None when the first line is not one it prints."""
+    first = next((line for line in lines if line.strip()), "")
+    if not pattern.fullmatch(first.rstrip("\r")):
+        return None
+    events: list[LogEvent] = []
+    for line in lines:
+        m = pattern.fullmatch(line) if line[:1].isdigit() else None
+        if m is not None:
+            when = datetime.fromisoformat(m[1])
+            stamp = int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+            events.append(LogEvent(str(len(events)), stamp, m[3] or "", len(events), m[2]))
+        elif events:
+            last = events[-1]
+            events[-1] = last._replace(message=f"{last.message}\n{line}")
+    while events and not events[-1].message.strip():
+        events.pop()
+    return tuple(events)
+
+
+def _text_events(text: str) -> LogFile:
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    tail = _tail_events(lines, _TAIL_LINE)
+    if tail is not None:
+        return LogFile("aws logs tail output", tail)
+    tail = _tail_events(lines, _SHORT_TAIL_LINE)
+    if tail is not None:
+        return LogFile("aws logs tail output (--format short)", tail)
+    objects = sum(1 for line in lines if line.strip().startswith("{") and line.strip().endswith("}"))
+    text_lines = sum(1 for line in lines if line.strip()) - objects
+    form = "JSON lines" if objects and not text_lines else f"text with {objects:,} JSON lines" if objects else "text"
+    return LogFile(form, tuple(LogEvent(str(n), 0, line, n) for n, line in enumerate(lines)))
+
+
+def read_log_events(data: bytes, _layer: int = 0) -> LogFile:
+    """One log file as the CloudWatch Logs events it holds, in every form ``read_tracebacks`` reads.
+
+    A subscription payload (JSON, wire form, gzip) and a ``FilterLogEvents`` / ``GetLogEvents``
+    answer give their events; JSON records one event each; ``aws logs tail`` output its events
+    (with their times and streams); other text one event per line, as a container's output is
+    shipped. Raises PayloadError for a malformed payload and for a file in no form we know
+    (empty, binary, a JSON value that is neither log events nor records).
+    """
+    if _layer > MAX_ENCODING_LAYERS:
+        raise PayloadError(f"more than {MAX_ENCODING_LAYERS} layers of gzip / base64: not a log file")
+    if data[:2] == b"\x1f\x8b":
+        try:
+            inner = inflate(data, MAX_FILE_BYTES, "gzip file", members=True)
+        except PayloadError as exc:
+            raise PayloadError(f"gzip file is corrupt or too large: {exc}") from exc
+        found = read_log_events(inner, _layer + 1)
+        return LogFile(f"gzip of {found.form}", found.events)
+    stripped = data.strip()
+    if not stripped:
+        raise PayloadError("the file is empty: no log events to read")
+    if _BASE64.fullmatch(stripped) and not stripped.isalpha() and len(b"".join(stripped.split())) % 4 == 0:
+        found = read_log_events(decode_data(b"".join(stripped.split())), _layer + 1)
+        return LogFile(f"{found.form} (base64 wire form)", found.events)
+    if b"\0" in data:
+        raise PayloadError("binary data, not log text, JSON or a payload: not a log file")
+    text = _text(data)
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            doc = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):  # JSON lines, or text that starts with a bracket
+            doc = None
+        if doc is not None:
+            found = _document_events(doc)
+            if found is None:
+                raise PayloadError(
+                    "a JSON document that is neither log events (a FilterLogEvents answer, a "
+                    "subscription payload) nor log records: not a log file"
+                )
+            return found
+    return _text_events(text)

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from chalicelib.core.tracebacks import (
     LogLine,
     find_in_records,
+    from_record,
     scan_lines,
+    shipped_line,
     split_lines,
 )
 from chalicelib.errors import PayloadError
@@ -224,6 +226,16 @@ def _as_record(message: str) -> Mapping[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
+def _shipped(message: str) -> str:
+    """The line a log shipper's record (FireLens, Docker json-file) carries, else the message."""
+    try:
+        value = json.loads(message)
+    except (json.JSONDecodeError, RecursionError):
+        return message
+    text = shipped_line(value) if isinstance(value, dict) else None
+    return message if text is None else text
+
+
 class _Stream:
     """One stream's events in (timestamp, id) order, as columns; ``origins`` are batch indexes."""
 
@@ -237,12 +249,15 @@ class _Stream:
             self.timestamps = [timestamps[k] for k in order]
             self.origins = order
 
-    def lines(self, start: int, end: int) -> tuple[list[LogLine], list[int]]:
-        """The lines of events ``start:end``, and for each line the position of its event."""
+    def lines(self, start: int, end: int, shipped: bool = False) -> tuple[list[LogLine], list[int]]:
+        """The lines of events ``start:end``, and for each line the position of its event; with
+        ``shipped``, a shipper's record of one line (FireLens) gives the line it carries."""
         lines: list[LogLine] = []
         positions: list[int] = []
         for pos in range(start, end):
             message = self.messages[pos]
+            if shipped and message.startswith("{"):
+                message = _shipped(message)
             if "\n" in message or "\r" in message or "\u00a0" in message:
                 split = split_lines(message, self.origins[pos], self.timestamps[pos])
                 lines.extend(split)
@@ -252,12 +267,13 @@ class _Stream:
                 positions.append(pos)
         return lines, positions
 
-    def scan_from(self, start: int) -> tuple[list[Traceback], int]:
-        """Tracebacks of the text events from ``start``, and the last event position they used."""
+    def scan_from(self, start: int, shipped: bool = False) -> tuple[list[Traceback], int]:
+        """Tracebacks of the text events from ``start``, and the last event position they used
+        (``shipped``: the events are a shipper's records of one line each)."""
         size = 1  # a whole traceback in one event needs no more
         while True:
             end = min(len(self.messages), start + size)
-            lines, positions = self.lines(start, end)
+            lines, positions = self.lines(start, end, shipped)
             found = scan_lines(lines, "line_events", bare_headers=True)
             # Read further when the last traceback may go on past the window, or when the
             # candidate event alone held none (its header may be followed by one line per event).
@@ -297,13 +313,16 @@ def _find(ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str]
     covered = -1
     for pos in candidates:
         record = _as_record(stream.messages[pos])
+        shipped = record is not None and shipped_line(record) is not None and from_record(record) is None
+        if shipped:
+            record = None  # one line of a container's output: read with the lines around it
         if record is not None:  # a JSON record stands alone, wherever a text scan reached
             stamp = stream.timestamps[pos]
             found.extend(replace(tb, timestamp=stamp) for tb in find_in_records([(record, stream.origins[pos])]))
             continue
         if pos <= covered:
             continue
-        tracebacks, covered = stream.scan_from(pos)
+        tracebacks, covered = stream.scan_from(pos, shipped)
         found.extend(tracebacks)
     found.sort(key=lambda tb: tb.origin)
     return [replace(tb, log_stream=log_stream) for tb in found] if log_stream else found

@@ -58,6 +58,9 @@ class Traceback:
     timestamp: int | None = None
     # Why the parser stopped early when ``truncated`` (no exception line, a depth or size limit).
     truncated_reason: str = ""
+    # The Lambda request the record names (JSON ``requestId``, Powertools ``function_request_id``,
+    # the runtime's text log line); "" when the record names none. Two records of one failure share it.
+    request_id: str = ""
 
     @property
     def final(self) -> RaisedException:
@@ -103,6 +106,9 @@ class Observation:
     last_seen: int
     log_group: str
     service: str = "default"  # the service that owns the log group (core/services.py)
+    # Records near the delivery's edges whose other record of the same failure may be in the
+    # delivery before or after (core/fingerprint.py failure_tokens): kept on the group a while.
+    failure_tokens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

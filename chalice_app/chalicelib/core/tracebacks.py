@@ -7,10 +7,13 @@ Reads every form a Python service's logs carry:
   ``<frozen ...>`` / ``<string>`` / ``<stdin>`` frames, multi-line messages and notes;
 - ``logging.exception`` output, with a log prefix on the first line or on every line;
 - the AWS Lambda runtime's ``[ERROR] Type: message`` text form (``\\r`` line breaks, no-break
-  space indentation, final exception only), its legacy 2.7 / 3.6 ``'message': Type`` text form
-  and its JSON forms (``errorType`` / ``stackTrace``), also nested in another JSON error
+  space indentation, final exception only; also behind a line prefix such as ``aws logs tail``'s
+  time and stream, and glued to the end of the record before it), its legacy 2.7 / 3.6
+  ``'message': Type`` text form and its JSON forms (``errorType`` / ``stackTrace``), also nested in another JSON error
   (a Step Functions ``Cause``);
 - aws-lambda-powertools Logger records (``exception`` / ``exception_name`` / ``stack_trace``);
+- a log shipper's record of one line (FireLens, Docker json-file: ``log`` beside container keys),
+  read as text so that a traceback printed one line per record is put together again;
 - real-world pastes: indentation lost or changed (none, one space, tabs, the whole traceback
   indented), a quote or log prefix on every line or on some, blank lines inside, fragments that
   start at a ``File "..."`` line, exception-group boxes with their leading spaces trimmed.
@@ -70,22 +73,25 @@ _TYPE_NAME = re.compile(r"[A-Za-z_]\w*+(?:\.[A-Za-z_]\w*+)*+")
 _STRONG_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Iteration", "Group", "Failure", "Timeout")
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
+# Used with ``match(s, pos)`` at the ``[ERROR]`` found after a log prefix (no ``^``).
 _LAMBDA_HEADER = re.compile(
-    r"^\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
-    r"(?P<type>[A-Za-z_][\w.]*+)(?:: (?P<msg>.*+))?$"
+    r"\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
+    r"(?P<type>[A-Za-z_][\w.]*+)(?::(?: (?P<msg>.*+))?)?$"
 )
 # A line that starts a new log record rather than continuing an exception's message.
 _LOG_RECORD = re.compile(
     r"^(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[?(?:DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL|TRACE)\b"
     r"|(?:START|END|REPORT) RequestId|INIT_START|[{\[]|>>> |\s*+File \")"
 )
+# The Lambda runtime's text log line ``[LEVEL]\t<time>\t<request id>\t<message>``: its request id.
+_LAMBDA_LOG_LINE = re.compile(r"\[[A-Z]++\]\t[^\t]{1,40}+\t(?P<id>[0-9a-fA-F-]{36})\t")
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "TRACE"})
 _BOX_SEP = re.compile(r"^\+-++ (?:\d++|\.\.\.) -++$")
 _BOX_END = re.compile(r"^\+-++$")
 _PREFIX_TOKEN = re.compile(r"[0-9a-fA-F-]++")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Cheap test of whether an entry can hold any part of a traceback start.
-_MAYBE = re.compile(r'Traceback \(most|File "|\| \w|^\[ERROR\]', re.MULTILINE)
+_MAYBE = re.compile(r'Traceback \(most|File "|\| \w|\[ERROR\]')
 _MARKER_CHARS = "^~-+ \t"
 _MARKER_STARTS = "^~-+."  # first character of a marker or elision line
 
@@ -112,6 +118,25 @@ def may_contain_traceback(text: str) -> bool:
     return ("Traceback (" in text or 'File "' in text or "| " in text or "[ERROR]" in text) and (
         _MAYBE.search(text) is not None
     )
+
+
+def _lambda_header(s: str) -> tuple[re.Match[str], str] | None:
+    """The Lambda runtime's ``[ERROR] Type: message`` header, at the line's start or after a log
+    prefix of at most ``MAX_PREFIX`` characters (``aws logs tail``'s time and stream, a container
+    name, a syslog header): (the match, the prefix)."""
+    at = s.find("[ERROR]", 0, MAX_PREFIX + 7)
+    if at < 0 or len(s) > MAX_LINE + MAX_PREFIX:
+        return None
+    m = _LAMBDA_HEADER.match(s, at)
+    return (m, s[:at]) if m else None
+
+
+def _after_prefix(prefix: str, nxt: str | None) -> str | None:
+    """``nxt`` with ``prefix``'s pattern stripped when it starts with it (a prefix on every line)."""
+    if nxt is None or not prefix or not nxt.rstrip().endswith("Traceback (most recent call last):"):
+        return nxt  # only a header after the prefix matters: no pattern is compiled for other lines
+    m = _prefix_pattern(prefix).match(nxt)
+    return nxt[m.end() :] if m else nxt
 
 
 def _frame(s: str) -> re.Match[str] | None:
@@ -404,16 +429,9 @@ def _plain_block(
         nxt = cur.after_blanks()  # a blank line between the last frame and the exception line
         if nxt is not None and _exception_line(cur.at(nxt), max(indent, 0)) is not None:
             cur.pos = nxt
-    exc_origin = cur.origin
-    found = _exception_line(cur.line, max(indent, 0))
-    if found is None and flat and frames:
-        # Indentation lost: what was read as the last frame's source is the exception line.
-        last = frames[-1]
-        found = _exception_line(last.source)
-        if found is not None:
-            frames[-1] = replace(last, source="")
-            exc_origin = cur.lines[cur.pos - 1].origin
-            cur.pos -= 1
+    found, exc_origin = _final_line(cur, frames, indent, flat)
+    if found is not None and header and not frames and location is None and _header_alone(cur, start_origin):
+        found = None
     if found is None:
         if fallback is not None:  # the Lambda runtime prints the exception in its header
             # Picked out by a subscription filter, a frameless one may have its frames in the stream.
@@ -430,10 +448,47 @@ def _plain_block(
         else:
             cur.ctx.stop(_NO_EXCEPTION_LINE)
         return _Block(RaisedException("", "", tuple(frames), syntax_error=location), truncated=True)
+    glued = _glued_runtime_record(cur, found[1]) if "[ERROR]" in found[1] else None
+    if glued is not None:
+        # The runtime's record follows on the same line (its standard sink writes a logging
+        # record with a traceback and no final newline): the line is read again from there.
+        exc = RaisedException(found[0], glued, tuple(frames), syntax_error=location)
+        return _Block(exc)
     cur.advance()
     notes = _notes(cur, start_origin, exc_origin)
     exc = RaisedException(found[0], found[1], tuple(frames), tuple(notes), syntax_error=location)
     return _Block(exc)
+
+
+def _final_line(cur: _Cursor, frames: list[Frame], indent: int, flat: bool) -> tuple[tuple[str, str] | None, int]:
+    """The exception line after the frames, and the origin of its line."""
+    exc_origin = cur.origin
+    found = _exception_line(cur.line, max(indent, 0))
+    if found is None and flat and frames:
+        # Indentation lost: what was read as the last frame's source is the exception line.
+        last = frames[-1]
+        found = _exception_line(last.source)
+        if found is not None:
+            frames[-1] = replace(last, source="")
+            exc_origin = cur.lines[cur.pos - 1].origin
+            cur.pos -= 1
+    return found, exc_origin
+
+
+def _header_alone(cur: _Cursor, start_origin: int) -> bool:
+    """Whether a header with no frame is followed by another event that a subscription filter
+    picked out (its term matched), not by its own exception line: CPython prints no header
+    without a frame after it, so the rest of that traceback is in the stream."""
+    return cur.bare_headers and cur.origin != start_origin
+
+
+def _glued_runtime_record(cur: _Cursor, message: str) -> str | None:
+    """The message cut where the Lambda runtime's ``[ERROR] Type: msg`` record starts on the
+    exception line (followed by its ``Traceback`` header), else None."""
+    lam = _lambda_header(message)
+    if lam is None or not _is_header((cur.at(cur.pos + 1) or "").strip()):
+        return None
+    return lam[1]
 
 
 def _at(s: str | None, col: int) -> str | None:
@@ -652,10 +707,12 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
     cur = _Cursor(lines, i, bare_headers)
     fallback: tuple[str, str] | None = None
     fragment = False
-    lam = _LAMBDA_HEADER.match(text) if len(text) <= MAX_LINE else None
+    lam = _lambda_header(text)
     nxt = lines[i + 1].text if i + 1 < len(lines) else None
-    if lam and nxt is not None and _is_header(nxt.strip()):
-        fallback = (lam["type"], lam["msg"] or "")
+    if lam and _is_header((_after_prefix(lam[1], nxt) or "").strip()):
+        fallback = (lam[0]["type"], lam[0]["msg"] or "")
+        if lam[1]:  # continuation lines may carry the same prefix (a container's, syslog's)
+            cur.prefix = _prefix_pattern(lam[1])
         cur.advance()
         form = "lambda_text"
     elif _legacy_start(text, nxt):
@@ -709,8 +766,9 @@ def _starts(text: str, nxt: str | None, bare_headers: bool) -> bool:
         return False
     if _HEADER.search(s):
         return True
-    if _LAMBDA_HEADER.match(s):
-        return nxt is not None and _is_header(nxt.strip())
+    lam = _lambda_header(s) if "[ERROR]" in s else None
+    if lam:
+        return _is_header((_after_prefix(lam[1], nxt) or "").strip())
     if _location(s) or (not bare_headers and _frame(s)):
         return True
     stripped = s.lstrip()
@@ -741,9 +799,26 @@ def scan_lines(
             continue
         tb, after = _parse_at(lines, i, form, bare_headers)
         if tb is not None:
+            if i and "]\t" in lines[i - 1].text:  # logging.exception under the Lambda runtime
+                tb = _with_request_id(tb, lines[i - 1].text)
             out.append((tb, after))
         i = after
     return out
+
+
+def _with_request_id(tb: Traceback, line: str) -> Traceback:
+    """``tb`` with the request id of the Lambda log line printed just before it, if it is one."""
+    m = _LAMBDA_LOG_LINE.search(line) if len(line) <= MAX_LINE else None
+    return replace(tb, request_id=m["id"]) if m else tb
+
+
+def _request_id(record: Mapping[str, object]) -> str:
+    """The Lambda request a JSON record names (runtime JSON format, Powertools, a logger's extra)."""
+    for key in ("requestId", "function_request_id", "aws_request_id", "request_id"):
+        value = record.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def find_in_lines(lines: Sequence[LogLine], form: str = "plain") -> list[Traceback]:
@@ -827,7 +902,7 @@ def _lambda_error(record: Mapping[str, object], origin: int) -> Traceback | None
         str(message).split("\n", 1)[0] if message is not None else "",
         _stack_frames(record.get("stackTrace")),
     )
-    return Traceback((exc,), _record_text(record), "lambda_json", origin)
+    return Traceback((exc,), _record_text(record), "lambda_json", origin, request_id=_request_id(record))
 
 
 # Where a JSON error carries the one it wraps: Step Functions (``Error`` / ``Cause`` in a state's
@@ -871,6 +946,18 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
     direct = _lambda_error(record, origin)
     if direct is not None:
         return [direct]
+    request_id = _request_id(record)
+    found = _powertools(record, origin)
+    if found is not None:
+        return [replace(tb, request_id=request_id) for tb in found] if request_id else found
+    nested = _nested_error(record, origin)
+    if nested is not None:
+        return [replace(nested, text=_record_text(record))]
+    return None
+
+
+def _powertools(record: Mapping[str, object], origin: int) -> list[Traceback] | None:
+    """Tracebacks of a Powertools-style record's ``exception`` / ``stack_trace`` fields."""
     text = record.get("exception")
     if isinstance(text, str) and text.strip():
         found = find_in_text(text, origin)
@@ -892,10 +979,28 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
             reason = "the record's exception text holds no readable traceback"
             tb = Traceback((exc,), _record_text(record), "powertools_json", origin, True, truncated_reason=reason)
             return [tb]
-    nested = _nested_error(record, origin)
-    if nested is not None:
-        return [replace(nested, text=_record_text(record))]
     return None
+
+
+# Keys a log shipper adds beside the ``log`` text of one line it forwards: FireLens / Fluent Bit
+# (``container_id``, ``container_name``, ``source``), Docker's json-file driver (``stream``, ``time``).
+_SHIPPER_KEYS = ("container_id", "container_name", "source", "stream")
+
+
+def shipped_line(record: Mapping[str, object]) -> str | None:
+    """The text of a record a log shipper wrapped around one line (or a few) of a container's
+    output (``{"log": ..., "container_name": ..., "source": "stderr"}``), else None. Such lines
+    are read as text, so that a traceback printed one line per record is put together again."""
+    text = record.get("log")
+    if not isinstance(text, str) or not any(key in record for key in _SHIPPER_KEYS):
+        return None
+    return text.rstrip("\n")
+
+
+def shipped_stream(record: Mapping[str, object]) -> str:
+    """Which output of which container a shipped line came from (lines of one traceback share it)."""
+    container = record.get("container_id") or record.get("container_name") or ""
+    return f"{container}/{record.get('source') or record.get('stream') or ''}"
 
 
 def record_message(record: Mapping[str, object]) -> str | None:
@@ -917,7 +1022,8 @@ def find_in_records(records: Iterable[tuple[Mapping[str, object], int]]) -> list
             continue
         message = record_message(record)
         if message and may_contain_traceback(message):
-            out.extend(replace(tb, origin=origin) for tb in find_in_text(message, origin))
+            request_id = _request_id(record)
+            out.extend(replace(tb, origin=origin, request_id=request_id) for tb in find_in_text(message, origin))
     return out
 
 
