@@ -4,8 +4,9 @@ Item (partition key ``fingerprint``): status, exception_type, message and sample
 frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
 MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
 lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted);
-grouping_version (the fingerprint recipe, set once), failures (tokens of records at a delivery's
-edge whose other record of the same failure may come in another delivery: core/fingerprint.py);
+grouping_version (the fingerprint recipe, set once), edge_h / edge_r (the last delivery's tokens of
+records at its edge whose other record of the same failure may come in the next delivery:
+core/fingerprint.py failure_tokens; overwritten, never grown, so an occurrence stays one small write);
 for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch ms),
 regressions, previous_attempt, review_reason and pr_diff (both redacted and bounded).
 What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
@@ -15,8 +16,8 @@ words in the right column are the code's):
 
     record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
              ADD occurrences :n, log_groups :g, batches :token,
-                 failures :edge_tokens (only when some)                 if batch_not_counted
-    count once  ADD occurrences -k, DELETE failures :paired   (only when a failure's two records
+             SET edge_h, edge_r :edge_tokens (only when some)          if batch_not_counted
+    count once  ADD occurrences -k, DELETE edge_h / edge_r :paired  (only when a failure's two records
              came in two deliveries and both counted it: core/fingerprint.py split_failures)
     enqueue  NEW | REGRESSED → QUEUED              if is_new OR is_regressed OR queued_by_this_record
     budget   counter item: ADD used 1              if budget_left
@@ -107,7 +108,7 @@ DAY = 86_400
 BATCH_MEMORY = 32  # delivery tokens remembered per group (19 bytes each)
 DETAIL_LIFETIME_FACTOR = 4  # a detail item lives 4 stale periods; a group that outlives it rewrites it
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
-FAILURE_MEMORY = 16  # tokens of records at a delivery's edge kept per group (core/fingerprint.py failure_tokens)
+EDGES = ("edge_h", "edge_r")  # a delivery's edge tokens by kind (core/fingerprint.py failure_tokens)
 BUDGET_PREFIX = "~budget~"
 UNROUTED_PREFIX = "~unrouted~"
 DELIVERY_PREFIX = "~delivery~"
@@ -314,6 +315,14 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
     )
 
 
+def _edges(tokens: Iterable[str]) -> dict[str, set[str]]:
+    """Edge tokens by the attribute that keeps their kind (``h.…`` → edge_h, ``r.…`` → edge_r)."""
+    out: dict[str, set[str]] = {}
+    for token in tokens:
+        out.setdefault(f"edge_{token.partition('.')[0]}", set()).add(token)
+    return {k: v for k, v in out.items() if k in EDGES}
+
+
 def _merged(group: ErrorGroup, detail: Mapping[str, Any] | None) -> ErrorGroup:
     """``group`` with the fields its detail item holds (unchanged without one)."""
     if not detail:
@@ -385,8 +394,8 @@ class ErrorGroupStore:
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
         update.add("occurrences", observation.count)
         update.add("log_groups", {"SS": [observation.log_group or "-"]})
-        if observation.failure_tokens:
-            update.add("failures", {"SS": list(dict.fromkeys(observation.failure_tokens))})
+        for edge, tokens in _edges(observation.failure_tokens).items():
+            update.set(edge, tokens)  # this delivery's edge replaces the last one's: the pairs are ms apart
         condition = ""
         if batch:
             update.add("batches", {"SS": [batch]})
@@ -406,7 +415,7 @@ class ErrorGroupStore:
             degraded = self._write_detail(observation, fields, now, legacy=plain)
         if "occurrences" not in plain:
             return Recorded(new=True, degraded=degraded)
-        self._count_split_once(observation, set(plain.get("failures") or ()))
+        self._count_split_once(observation, {t for e in EDGES for t in plain.get(e) or ()})
         self._trim(observation, batch, set(plain.get("batches") or ()), set(plain.get("log_groups") or ()))
         return Recorded(new=False, degraded=degraded, previous=to_group(old))
 
@@ -490,19 +499,16 @@ class ErrorGroupStore:
 
     def _count_split_once(self, observation: Observation, kept: set[str]) -> None:
         """A failure whose two records (the handler's, the runtime's) came in two deliveries was
-        counted by both: take one back, and keep the tokens bounded (a second write, rarely)."""
+        counted by both: take one back (a second write, only then)."""
         if not observation.failure_tokens:
             return
         count, forget = split_failures(observation.failure_tokens, kept)
-        tokens = (kept | set(observation.failure_tokens)) - set(forget)
-        if len(tokens) > FAILURE_MEMORY:
-            forget += sorted(tokens, key=lambda t: int(t.split(".")[1] or "0", 16))[: len(tokens) - FAILURE_MEMORY]
-        if not forget:
+        if not count:
             return
-        update = Update().delete("failures", forget)
-        if count:
-            update.add("occurrences", -count)
-            log.info("a failure split over two deliveries counted once", extra={"fingerprint": observation.fingerprint})
+        update = Update().add("occurrences", -count)
+        for edge, tokens in _edges(forget).items():
+            update.delete(edge, sorted(tokens))  # neither record pairs again
+        log.info("a failure split over two deliveries counted once", extra={"fingerprint": observation.fingerprint})
         self._update(observation.fingerprint, update.request(), "NONE", "count once")
 
     def _trim(self, observation: Observation, batch: str, batches: set[str], log_groups: set[str]) -> None:
