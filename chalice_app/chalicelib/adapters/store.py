@@ -105,7 +105,7 @@ log = logging.getLogger(__name__)
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
 DAY = 86_400
-BATCH_MEMORY = 32  # delivery tokens remembered per group (19 bytes each)
+BATCH_MEMORY = 32  # delivery tokens remembered per group (17 bytes each)
 DETAIL_LIFETIME_FACTOR = 4  # a detail item lives 4 stale periods; a group that outlives it rewrites it
 MAX_LOG_GROUPS = 20  # log group names kept per group (each up to 512 bytes)
 EDGES = ("edge_h", "edge_r")  # a delivery's edge tokens by kind (core/fingerprint.py failure_tokens)
@@ -122,8 +122,8 @@ MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
 # (key ~detail~<fingerprint>): an occurrence then rewrites only the small group item (≤ 1 KB, one write
 # unit), not the trace (DynamoDB bills an update by the size of the whole item).
 DETAIL_PREFIX = "~detail~"
-DETAIL_FIELDS = ("message", "frames", "sample", "pr_diff", "review_reason")
-TITLE_BYTES = 200  # the group item's copy of the message (status views); the whole one is in the detail
+DETAIL_FIELDS = ("message", "frames", "sample", "pr_diff", "review_reason", "raw_fingerprint")
+TITLE_BYTES = 120  # the group item's copy of the message (status views); the whole one is in the detail
 _STATUSES = (
     Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
     Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED,
@@ -335,6 +335,7 @@ def _merged(group: ErrorGroup, detail: Mapping[str, Any] | None) -> ErrorGroup:
         sample=full.sample,
         pr_diff=full.pr_diff,
         review_reason=full.review_reason,
+        raw_fingerprint=full.raw_fingerprint or group.raw_fingerprint,
     )
 
 
@@ -383,7 +384,6 @@ class ErrorGroupStore:
         update = Update().set_if_absent("status", Status.NEW)
         update.set_if_absent("exception_type", fields.exception_type)
         update.set_if_absent("message", clip(fields.message, TITLE_BYTES))
-        update.set_if_absent("raw_fingerprint", fields.raw_fingerprint)
         update.set_if_absent("grouping_version", fields.grouping_version)
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
@@ -444,7 +444,8 @@ class ErrorGroupStore:
         fp = observation.fingerprint
         until = now // 1000 + DETAIL_LIFETIME_FACTOR * self._stale_s
         full: dict[str, object] = {
-            "message": fields.message, "frames": _frames_value(fields.frames), "sample": fields.sample
+            "message": fields.message, "frames": _frames_value(fields.frames), "sample": fields.sample,
+            "raw_fingerprint": fields.raw_fingerprint,
         }  # fmt: skip
         moved = [k for k in DETAIL_FIELDS if k != "message" and k in (legacy or {})]
         if moved:

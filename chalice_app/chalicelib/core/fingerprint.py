@@ -370,8 +370,20 @@ FAILURE_WINDOW_MS = 60_000
 
 
 def _token(tag: str, ts: int, key: tuple[object, ...], link: str) -> str:
-    digest = hashlib.md5(repr((key[1], key[2], link)).encode(), usedforsecurity=False).hexdigest()[:12]
-    return f"{tag}.{max(0, ts):x}.{digest}"
+    """``<tag>.<epoch ms, base 36>.<8 hex>``: short, as the group item every occurrence rewrites keeps it."""
+    digest = hashlib.md5(repr((key[1], key[2], link)).encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{tag}.{base36(max(0, ts))}.{digest}"
+
+
+def base36(number: int) -> str:
+    """``number`` (≥ 0) in base 36: epoch milliseconds in 8 characters until 2059."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
 
 
 def failure_tokens(tracebacks: Sequence[Traceback], fingerprints: Sequence[str]) -> list[tuple[str, ...]]:
@@ -411,14 +423,14 @@ def split_failures(new: Iterable[str], old: Iterable[str]) -> tuple[int, list[st
     for token in old:
         tag, _, rest = token.partition(".")
         stamp, _, digest = rest.partition(".")
-        kept.setdefault((tag, digest), []).append((int(stamp, 16) if stamp else 0, token))
+        kept.setdefault((tag, digest), []).append((int(stamp, 36) if stamp else 0, token))
     count = 0
     forget: list[str] = []
     for token in new:
         tag, _, rest = token.partition(".")
         stamp, _, digest = rest.partition(".")
         other = kept.get(("r" if tag == "h" else "h", digest), [])
-        match = next((t for t in other if abs(t[0] - int(stamp, 16)) <= FAILURE_WINDOW_MS), None)
+        match = next((t for t in other if abs(t[0] - int(stamp, 36)) <= FAILURE_WINDOW_MS), None)
         if match is not None:
             other.remove(match)
             count += 1

@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.core.fingerprint import GROUPING_VERSION, raw_fingerprint
+from chalicelib.core.fingerprint import GROUPING_VERSION, base36, raw_fingerprint
 from chalicelib.core.models import Frame
 from chalicelib.core.redact import redact
 from chalicelib.core.tracebacks import render
@@ -111,15 +111,16 @@ def bounded_reason(reason: str) -> str:
 
 
 def batch_token(log_group: str, log_stream: str, event_ids: Iterable[str], last_timestamp: int) -> str:
-    """The identity of one log delivery, the same on every retry of it: ``<epoch ms, base 36>.<md5, 10 hex>``
-    (19 characters: a group keeps up to 32, in the item every occurrence rewrites).
+    """The identity of one log delivery, the same on every retry of it: ``<epoch ms, base 36>.<md5, 8 hex>``
+    (17 characters: a group keeps up to 32, in the item every occurrence rewrites; two deliveries of
+    one bug among them share a hash once in 2^32/32 deliveries).
 
     The time prefix (the batch's newest event) lets the store forget the oldest tokens first.
     """
     digest = hashlib.md5(usedforsecurity=False)
     for part in (log_group, log_stream, *event_ids):
         digest.update(part.encode("utf-8", "replace") + b"\0")
-    return f"{_base36(max(0, last_timestamp))}.{digest.hexdigest()[:10]}"
+    return f"{base36(max(0, last_timestamp))}.{digest.hexdigest()[:8]}"
 
 
 def token_time(token: str) -> int:
@@ -129,13 +130,3 @@ def token_time(token: str) -> int:
         return int(prefix, 16 if len(prefix) >= 11 else 36)
     except ValueError:
         return 0
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
