@@ -88,6 +88,7 @@ from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from chalicelib.core.fixability import Fixability
     from chalicelib.core.governor import SpendVerdict
 
 __all__ = ["Claim", "ErrorGroupStore", "InvalidTransition", "Recorded", "to_group"]
@@ -296,7 +297,16 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
         review_reason=str(plain.get("review_reason", "")),
         pr_diff=str(plain.get("pr_diff", "")),
         previous_attempt=str(plain.get("previous_attempt", "")),
+        **_fixgate_fields(plain),
     )
+
+
+def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """The group's fixability fields (core/fixability.py), read back."""
+    return {
+        "fixability": str(plain.get("fixability", "")),
+        "fixability_reason": str(plain.get("fixability_reason", "")),
+    }
 
 
 def unrouted_key(log_group: str) -> str:
@@ -725,10 +735,13 @@ class ErrorGroupStore:
             return False
         return True
 
-    def job_sent(self, fingerprint: str, token: str, now: int) -> bool:
+    def job_sent(self, fingerprint: str, token: str, now: int, fixability: Fixability | None = None) -> bool:
         """Count the job this stream record sends (``auto_jobs`` + 1) and end its waits; once per
-        record (a replay counts nothing). False when already counted or the group moved on."""
+        record (a replay counts nothing); the group's ``fixability`` is recorded in the same write.
+        False when already counted or the group moved on."""
         update = Update().add("auto_jobs", 1).set("sent_token", token).set("updated_at", now)
+        if fixability is not None:
+            update.set("fixability", fixability.kind).set("fixability_reason", clip(fixability.reason, 500))
         update.remove("budget_since", "resumed_by", *WAIT_ATTRIBUTES)
         condition = all_of(QUEUED_BY_THIS_RECORD, NOT_SENT_BY_THIS_RECORD)
         try:
@@ -936,6 +949,25 @@ class ErrorGroupStore:
             else:
                 raise TransientError("DynamoDB BatchGetItem left groups unprocessed (throttled)")
         return groups
+
+
+    # --- fixability (core/fixability.py) --------------------------------------------------------
+    #
+    #   unfixable   QUEUED → SKIPPED + fixability, its reason     if queued_by_this_record
+    #   (a code group's class is written by ``job_sent``, in the write that counts its job)
+
+    def skip_unfixable(self, fingerprint: str, token: str, now: int, fixability: Fixability) -> bool:
+        """QUEUED (by this stream record) → SKIPPED: the group is not a code fault. Its class and
+        reason are recorded; nothing waits (a person re-opens it, or the catalog's ``always_fix``).
+        False when the group moved on."""
+        update = Update().set("reason", bounded_reason(fixability.stored_reason())).set("retryable", False)
+        update.set("fixability", fixability.kind).set("fixability_reason", clip(fixability.reason, 500))
+        update.remove(*WAIT_ATTRIBUTES)
+        try:
+            self._transition(fingerprint, Status.SKIPPED, update, QUEUED_BY_THIS_RECORD, now, token=token)
+        except InvalidTransition:
+            return False
+        return True
 
 
 def _review(text: str) -> str:

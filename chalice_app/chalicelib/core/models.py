@@ -150,6 +150,10 @@ class ErrorGroup:
     review_reason: str = ""  # the reviewer's last review or comment (redacted, bounded)
     pr_diff: str = ""  # the diff of the last PR selfheal opened (redacted, bounded)
     previous_attempt: str = ""  # why the next fix must see the last diff: "regressed" or "retry"
+    # Fixability (core/fixability.py), decided before the job is sent: code / input / environment
+    # / library, and why.
+    fixability: str = ""
+    fixability_reason: str = ""
 
 
 @dataclass(frozen=True)
