@@ -302,10 +302,12 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
 
 
 def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
-    """The group's fixability fields (core/fixability.py), read back."""
+    """The group's fields of the fix gates (core/fixability.py, core/risks.py), read back."""
     return {
         "fixability": str(plain.get("fixability", "")),
         "fixability_reason": str(plain.get("fixability_reason", "")),
+        "risks": tuple(str(r) for r in plain.get("risks") or ()),
+        "weakened_checks": int(plain.get("weakened_checks", 0)),
     }
 
 

@@ -154,6 +154,9 @@ class ErrorGroup:
     # / library, and why.
     fixability: str = ""
     fixability_reason: str = ""
+    # The last PR's risky additions and weakened checks (core/risks.py), named.
+    risks: tuple[str, ...] = ()
+    weakened_checks: int = 0
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from chalicelib.core.prompt import (
     retry_text,
 )
 from chalicelib.core.redact import redact
-from chalicelib.core.risks import Finding, scan_changes
+from chalicelib.core.risks import Finding, scan_changes, scan_weakening, weakening_section
 from chalicelib.errors import FixRejected
 
 if TYPE_CHECKING:
@@ -171,11 +171,13 @@ class ModelFixer:
             finally:  # tokens are spent whether or not the rounds end in a fix (the spend ledger)
                 _report_usage(lease, usage)
             findings = scan_changes(files, result.files)
+            weakened = scan_weakening(files, result.files)
             branch = f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
             choice = self._reviewers(repo, result.files, group)
             url, draft = self._publish(
-                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=choice.reviewers
+                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=choice.reviewers,
+                weakened=weakened,
             )
         return FixOutcome(
             Status.PR_OPENED,
@@ -192,6 +194,10 @@ class ModelFixer:
                 "apply_result": f"applied in round {usage.rounds}",
                 "context_tokens": context.tokens,
                 "risk_flags": len(findings),
+                # Every risky addition and weakened check, named (the group's `risks`); a weakened
+                # check keeps the PR a draft whatever its checks say.
+                "risks": [str(f) for f in (*weakened, *findings)],
+                "weakened_checks": len(weakened),
                 "draft": draft,
                 **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
                 # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
@@ -219,6 +225,7 @@ class ModelFixer:
         located: list[Located],
         context: Context,
         reviewers: Reviewers | None = None,
+        weakened: tuple[Finding, ...] = (),
     ) -> tuple[str, bool]:
         """Commit and push the branch, then open or update its PR (requesting ``reviewers`` when
         there are any); returns its URL and draft flag."""
@@ -226,13 +233,20 @@ class ModelFixer:
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
         repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
-        draft = s.draft or proposal.confidence < s.draft_below or bool(findings)
+        draft = s.draft or proposal.confidence < s.draft_below or bool(findings) or bool(weakened)
+        if weakened:
+            log.warning(
+                "the fix weakens a check, opening a draft: %s", "; ".join(map(str, weakened)),
+                extra={"fingerprint": group.fingerprint},
+            )  # fmt: skip
         if findings:
             log.warning(
                 "risky additions, opening a draft: %s", "; ".join(map(str, findings)),
                 extra={"fingerprint": group.fingerprint},
             )  # fmt: skip
         body = pr_body(group, proposal, result, self._model.model_id, usage, findings) + shown_section(context)
+        if weakened:
+            body = "\n".join(weakening_section(weakened)) + "\n" + body
         asked = {"reviewers": reviewers} if reviewers else {}  # implementations without reviewers still work
         return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked), draft
 
