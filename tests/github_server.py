@@ -325,7 +325,23 @@ class FakeGitHub:
             ("*", re.compile(r"/pulls/(\d+)"), self._pull_route),
             ("POST", re.compile(r"/issues/(\d+)/labels"), self._post_labels),
             ("POST", re.compile(r"/pulls/(\d+)/requested_reviewers"), self.request_reviewers),
+            # What selfheal does on an open PR beyond opening it (comments, checks, ready for review).
+            ("POST", re.compile(r"/issues/(\d+)/comments"), self._post_comment),
         ]
+
+    def _post_comment(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        """POST /issues/{n}/comments: 201 with the comment, its author the token's user."""
+        n = int(m[1])
+        if not any(p["number"] == n for p in self.pulls):
+            return NOT_FOUND
+        self.comment(n, self.author, str((body or {}).get("body", "")))
+        c = self.comments[n][-1]
+        return 201, {
+            "id": c["id"], "node_id": f"IC_{c['id']}", "user": self._user(c["login"]), "body": c["body"],
+            "created_at": c["at"], "updated_at": c["at"], "url": self._url(f"/issues/comments/{c['id']}"),
+            "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}#issuecomment-{c['id']}",
+            "issue_url": self._url(f"/issues/{n}"), "author_association": "NONE",
+        }  # fmt: skip
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         """The status and JSON body GitHub would answer ``method path``."""

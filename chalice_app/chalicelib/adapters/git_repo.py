@@ -18,12 +18,14 @@ one per branch, rewritten by a later attempt.
 from __future__ import annotations
 
 import binascii
+import logging
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import unquote, urlparse
 
 import git
 
@@ -34,6 +36,7 @@ from chalicelib.errors import ConfigError, FixRejected, TransientError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+log = logging.getLogger(__name__)
 AUTHOR = git.Actor("selfheal", "selfheal@users.noreply.github.com")
 REGULAR = frozenset({"100644", "100755"})  # git's modes for files; 120000 is a link, 160000 a submodule
 
@@ -187,3 +190,21 @@ class LocalPullRequests:
             self.reviews[branch] = ReviewRequest(reviewers)
         target.write_text(header + "\n" + body)
         return target.as_uri()
+
+    # --- what else selfheal does on an open PR: comments -----------------------------------------
+
+    def path_of(self, pr_url: str) -> Path | None:
+        """The record a ``file://`` PR URL of this directory names (None for another URL)."""
+        if not pr_url.startswith("file://"):
+            return None
+        path = Path(unquote(urlparse(pr_url).path))
+        return path if path.parent == self.dir and path.is_file() else None
+
+    def comment(self, pr_url: str, body: str) -> None:
+        """Append a comment to the PR record ``pr_url`` (nothing for a record that does not exist)."""
+        path = self.path_of(pr_url)
+        if path is None:
+            log.warning("no local PR record %s to comment on", pr_url)
+            return
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"\n\n## Comment\n\n{body}\n")

@@ -192,6 +192,21 @@ class GitHubPullRequests:
                 self.reviews[branch] = ReviewRequest(refused=failed)
         return str(pr.html_url)
 
+    # --- what else selfheal does on an open PR: comments -----------------------------------------
+
+    def comment(self, pr_url: str, body: str) -> None:
+        """Comment on the PR ``pr_url`` (POST /repos/{owner}/{repo}/issues/{number}/comments).
+        Best effort: a refusal or an outage is logged, never raised (what the comment says is
+        recorded on the group too)."""
+        number = pr_number(pr_url)
+        if not number:
+            log.warning("not a pull request URL: %s", pr_url)
+            return
+        try:
+            self._repository().get_pull(number).create_issue_comment(body)
+        except (GithubException, RequestException) as exc:
+            log.warning("comment on %s failed: %s", pr_url, exc)
+
     def _request_reviews(self, pr: Any, reviewers: Reviewers) -> ReviewRequest:
         """Request ``reviewers`` on ``pr``; never raises (the PR exists, the fix is done).
 
@@ -253,6 +268,12 @@ class GitHubPullRequests:
             else:
                 (ok_users if kind == "user" else ok_teams).append(name)
         return ok_users, ok_teams
+
+
+def pr_number(pr_url: str) -> int:
+    """The number of a pull request from its html_url (``…/pull/42``); 0 when it has none."""
+    tail = pr_url.rstrip("/").rsplit("/pull/", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else 0  # noqa: PLR2004
 
 
 def _askable(reviewers: Reviewers, author: str, owner: str) -> tuple[list[str], list[str], list[str]]:

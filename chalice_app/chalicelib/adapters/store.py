@@ -106,6 +106,7 @@ DELIVERY_PREFIX = "~delivery~"
 PR_PREFIX = "~pr~"
 MERGED_PREFIX = "~merged~"
 OPENED_PREFIX = "~opened~"
+OPEN_PRS_PREFIX = "~openprs~"  # per repository: the groups with an open PR (duplicates, services/fix.py)
 BATCH_GET = 100  # BatchGetItem's limit
 BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
 MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
@@ -308,6 +309,10 @@ def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
         "fixability_reason": str(plain.get("fixability_reason", "")),
         "risks": tuple(str(r) for r in plain.get("risks") or ()),
         "weakened_checks": int(plain.get("weakened_checks", 0)),
+        "repository": str(plain.get("repository", "")),
+        "pr_ranges": str(plain.get("pr_ranges", "")),
+        "duplicate_of": str(plain.get("duplicate_of", "")),
+        "duplicate_pr": str(plain.get("duplicate_pr", "")),
     }
 
 
@@ -970,6 +975,43 @@ class ErrorGroupStore:
         except InvalidTransition:
             return False
         return True
+
+
+    # --- duplicate pull requests (core/overlap.py) ------------------------------------------------
+    #
+    #   open pr     ~openprs~<repository>: ADD members fingerprint   (after PR_OPENED; the group holds
+    #                                                                  its changed lines, pr_ranges)
+    #   stale       ~openprs~<repository>: DELETE members             (read back no longer PR_OPENED)
+
+    def add_open_pr(self, repository: str, fingerprint: str, now: int) -> None:
+        """Index a group whose PR is open under its repository (best effort: an unindexed PR is
+        only not found as the first of a duplicate)."""
+        update = Update().add("members", {"SS": [fingerprint]}).set("expires_at", now // 1000 + 365 * DAY)
+        try:
+            self._update(f"{OPEN_PRS_PREFIX}{repository}", update.request(), "NONE", "open PR index")
+        except SelfHealError:
+            log.warning("open PR not indexed", exc_info=True, extra={"fingerprint": fingerprint})
+
+    def open_prs(self, repository: str) -> list[ErrorGroup]:
+        """The groups of ``repository`` whose pull request is open (PR_OPENED), read consistently;
+        members that moved on (merged, rejected, re-opened) are dropped from the index."""
+        key = f"{OPEN_PRS_PREFIX}{repository}"
+        try:
+            item = self._db.get_item(TableName=self._table, Key={"fingerprint": _av(key)}, ConsistentRead=True)
+        except ClientError as exc:
+            raise translate(exc, "DynamoDB read open PR index") from exc
+        members = sorted(_plain(item.get("Item") or {}).get("members") or ())
+        if not members:
+            return []
+        groups = self.get_many(members)
+        open_ = [g for g in groups if g.status == Status.PR_OPENED and g.pr_url]
+        stale = sorted(set(members) - {g.fingerprint for g in open_})
+        if stale:
+            try:
+                self._update(key, Update().delete("members", stale).request(), "NONE", "open PR index")
+            except SelfHealError:
+                log.warning("stale open PRs not dropped from %s", key, exc_info=True)
+        return open_
 
 
 def _review(text: str) -> str:

@@ -157,6 +157,12 @@ class ErrorGroup:
     # The last PR's risky additions and weakened checks (core/risks.py), named.
     risks: tuple[str, ...] = ()
     weakened_checks: int = 0
+    # Duplicates (core/overlap.py): the repository the PR is in and the base lines it changes (JSON);
+    # for a fix that changed the same lines as another group's open PR, that group and PR.
+    repository: str = ""
+    pr_ranges: str = ""
+    duplicate_of: str = ""
+    duplicate_pr: str = ""
 
 
 @dataclass(frozen=True)

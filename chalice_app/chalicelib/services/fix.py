@@ -72,6 +72,10 @@ class Lease:
         self.tokens_in += max(0, tokens_in)
         self.tokens_out += max(0, tokens_out)
 
+    def open_pulls(self, repository: str) -> list[ErrorGroup]:
+        """The groups with an open pull request in ``repository`` (to find a duplicate before publishing)."""
+        return self._store.open_prs(repository)
+
     def spent(self, details: Mapping[str, object] | None = None) -> tuple[int, int]:
         """Tokens (in, out) of this attempt: what the fixer recorded, else what its outcome reports."""
         if self.tokens_in or self.tokens_out or not details:
@@ -196,9 +200,19 @@ class FixService:
             spent=spent,
         )
         self._count_tokens(fingerprint, spent, scope)
+        self._index_open_pr(fingerprint, outcome)
         self._metrics.count("PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}")
         self._tell(group, outcome)
         return outcome.status
+
+    def _index_open_pr(self, fingerprint: str, outcome: FixOutcome) -> None:
+        """Index an opened PR under its repository (duplicates are found there); count a duplicate
+        that was linked to an open PR instead of opening another."""
+        details = outcome.details or {}
+        if outcome.status == Status.PR_OPENED and details.get("repository"):
+            self._store.add_open_pr(str(details["repository"]), fingerprint, self._clock())
+        if details.get("duplicate_of"):
+            self._metrics.count("DuplicatesAvoided")
 
     def _over_token_ceiling(
         self, fingerprint: str, owner: str, service: str = "", own: SpendLimits | None = None

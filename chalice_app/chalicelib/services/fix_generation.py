@@ -25,7 +25,8 @@ from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
 from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
-from chalicelib.core.pr_text import commit_message, plain_line, pr_body
+from chalicelib.core.overlap import changed_ranges, decode, describe, encode, overlaps
+from chalicelib.core.pr_text import code_span, commit_message, inert, plain_line, pr_body
 from chalicelib.core.prompt import (
     SYSTEM_PROMPT,
     TOOL_NAME,
@@ -111,6 +112,8 @@ class FixSettings:
     draft: bool = False
     reviewers: tuple[str, ...] = ()
     service: str = "default"
+    # The repository's key (core/services.py repo_key): open PRs are compared within it.
+    repository: str = ""
 
 
 @dataclass
@@ -172,6 +175,10 @@ class ModelFixer:
                 _report_usage(lease, usage)
             findings = scan_changes(files, result.files)
             weakened = scan_weakening(files, result.files)
+            ranges = changed_ranges(files, result.files)
+            duplicate = self._duplicate(group, ranges, lease, usage)
+            if duplicate is not None:
+                return duplicate
             branch = f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
             choice = self._reviewers(repo, result.files, group)
@@ -198,12 +205,49 @@ class ModelFixer:
                 # check keeps the PR a draft whatever its checks say.
                 "risks": [str(f) for f in (*weakened, *findings)],
                 "weakened_checks": len(weakened),
+                "repository": self._repository(),
+                "pr_ranges": encode(ranges),
                 "draft": draft,
                 **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
                 # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
                 "pr_diff": attempt_diff(files, result.files),
             },
         )
+
+    def _repository(self) -> str:
+        return self._settings.repository or f"service/{self._settings.service}"
+
+    def _duplicate(
+        self, group: ErrorGroup, ranges: Mapping[str, Any], lease: Lease, usage: _Usage
+    ) -> FixOutcome | None:
+        """When the fix changes lines an open selfheal PR of the same repository changes: a comment on
+        that PR naming this group, and this group SKIPPED, linked to it; None otherwise (or when the
+        lease cannot list open PRs)."""
+        open_pulls = getattr(lease, "open_pulls", None)
+        if open_pulls is None or not ranges:
+            return None
+        for other in open_pulls(self._repository()):
+            if other.fingerprint == group.fingerprint:
+                continue
+            common = overlaps(ranges, decode(other.pr_ranges))
+            if not common:
+                continue
+            where = describe({p: r for p, r in ranges.items() if p in common})
+            comment = getattr(self._pulls, "comment", None)
+            if comment is not None:
+                comment(other.pr_url, _duplicate_comment(group, where))
+            log.info("duplicate of %s: same lines (%s)", other.pr_url, where, extra={"fingerprint": group.fingerprint})
+            return FixOutcome(
+                Status.SKIPPED,
+                f"duplicate: the open pull request {other.pr_url} (group {other.fingerprint[:12]}) changes the "
+                f"same lines ({where})",
+                details={
+                    "model": self._model.model_id, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out,
+                    "rounds": usage.rounds, "duplicate_of": other.fingerprint, "duplicate_pr": other.pr_url,
+                    "repository": self._repository(), "pr_ranges": encode(ranges),
+                },
+            )  # fmt: skip
+        return None
 
     def _reviewers(self, repo: Repository, changed: Mapping[str, str], group: ErrorGroup) -> ReviewerChoice:
         """The code owners of the changed files (the repository's CODEOWNERS, GitHub's location
@@ -300,6 +344,19 @@ class ModelFixer:
                 continue
             return proposal, result
         raise FixRejected(f"the model's edits did not apply in 2 rounds: {error}"[:1000])
+
+
+def _duplicate_comment(group: ErrorGroup, where: str) -> str:
+    """The comment on an open PR that a second group's fix would have duplicated (log text inert)."""
+    return "\n".join([
+        f"selfheal: error group `{group.fingerprint}` ({code_span(group.exception_type)}: {inert(group.message)}) "
+        "has a fix that changes the same lines as this pull request:",
+        "",
+        f"- {inert(where)}",
+        "",
+        "It is linked to this pull request instead of opening a second one. If this PR does not fix it, "
+        "`selfheal.py retry` re-opens the group once this PR is merged or closed.",
+    ])  # fmt: skip
 
 
 def _review_details(choice: ReviewerChoice, done: ReviewRequest | None) -> dict[str, object]:
