@@ -197,6 +197,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             github_token=args.github_token or "",
             min_occurrences=args.min_occurrences,
             stack=args.stack,
+            test_command=args.test_command or "",
+            repair_rounds=args.repair_rounds,
         ),
         stderr,
     )
@@ -398,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.add_argument("--github-url", help="GitHub(-compatible) API base URL for PRs")
     local.add_argument("--github-token", default=os.environ.get("GITHUB_TOKEN"), help="token (default $GITHUB_TOKEN)")
     local.add_argument("--endpoint-url", help="use this AWS endpoint instead of an embedded moto server")
+    local.add_argument("--test-command", metavar="CMD", help="run CMD in a worktree of each fix branch: its checks")
+    local.add_argument("--repair-rounds", type=int, default=1, choices=range(4), help="repairs after red checks (0-3)")
     local.add_argument(
         "--stack",
         choices=["boto3", "terraform"],

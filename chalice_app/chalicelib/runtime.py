@@ -243,6 +243,7 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
         reviewers=config.reviewers,
         service=config.service,
         repository=repo_key(config.repo_url),  # duplicates are looked for among the repository's open PRs
+        await_checks=True,  # every PR a draft until its checks pass (services/checks.py)
     )
     if config.repo_folder:
         # A monorepo service sees only its folder (services/service_fixers.py).

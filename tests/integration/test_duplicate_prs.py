@@ -37,7 +37,7 @@ AVERAGE_TRACE = """Traceback (most recent call last):
     return sum(prices) / len(prices)
 ZeroDivisionError: division by zero"""
 ANSWERS = {
-    "AttributeError": converse_answer([GOOD_EDIT]),
+    "AttributeError": converse_answer([{**GOOD_EDIT, "replace": "    return DISCOUNTS[code.upper()] if code else 0"}]),
     "KeyError": converse_answer(
         [{**GOOD_EDIT, "replace": "    return DISCOUNTS.get(code.upper(), 0)"}], title="Unknown codes get no discount"
     ),

@@ -35,7 +35,7 @@ def test_ranges_lie_in_the_base_and_a_change_overlaps_itself(base, data) -> None
     ranges = changed_ranges({"a.py": text(base)}, {"a.py": text(new)})
     if text(new) == text(base):
         return
-    assert ranges and all(1 <= s <= e <= len(base) + 1 for s, e in ranges["a.py"])
+    assert ranges and all(0.5 <= s <= e <= len(base) + 0.5 for s, e in ranges["a.py"])
     assert overlaps(ranges, ranges) == ["a.py"]
     assert decode(encode(ranges)) == ranges
     assert "a.py:" in describe(ranges)
@@ -71,3 +71,15 @@ def test_decode_never_raises(junk) -> None:
 
 def test_decode_skips_damaged_entries() -> None:
     assert decode('{"a.py": [[1, "x"]], "b.py": [[2, 3]], "c": 4}') == {"b.py": [(2, 3)]}
+
+
+def test_an_insertion_beside_a_changed_line_is_not_the_same_lines() -> None:
+    base = "def f(code):\n    x = 1\n    return D[code]\n"
+    guard = changed_ranges(
+        {"a.py": base}, {"a.py": base.replace("    return", "    if not code:\n        return 0\n    return")}
+    )
+    other = changed_ranges({"a.py": base}, {"a.py": base.replace("D[code]", "D.get(code)")})
+    inside = changed_ranges({"a.py": base}, {"a.py": base.replace("    x = 1\n    return D[code]\n", "    return 0\n")})
+    assert guard == {"a.py": [(2.5, 2.5)]} and other == {"a.py": [(3, 3)]}
+    assert overlaps(guard, other) == [] and overlaps(guard, inside) == ["a.py"]
+    assert describe(guard) == "a.py:after 2" and describe(inside) == "a.py:2-3"

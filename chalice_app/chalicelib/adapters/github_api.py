@@ -121,6 +121,18 @@ class GitHubRepository:
             raise _translate(exc, f"publishing {branch}") from exc
         return commit.sha
 
+    def use_branch(self, branch: str) -> None:
+        """Read from, and publish on top of, ``branch``'s head instead of the default head (a repair
+        commit goes on the failed fix's branch)."""
+        try:
+            self.head = self._repo.get_branch(branch).commit.sha
+            tree = self._repo.get_git_tree(self.head, recursive=True)
+        except GithubException as exc:
+            raise _translate(exc, f"reading branch {branch}") from exc
+        self._entries = {e.path: (e.mode, e.sha) for e in tree.tree if e.type == "blob"}
+        self._blobs = {path: sha for path, (mode, sha) in self._entries.items() if mode in REGULAR}
+        self._cache = {}
+
     def __enter__(self) -> GitHubRepository:
         return self
 
@@ -206,6 +218,24 @@ class GitHubPullRequests:
             self._repository().get_pull(number).create_issue_comment(body)
         except (GithubException, RequestException) as exc:
             log.warning("comment on %s failed: %s", pr_url, exc)
+
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None) -> None:
+        """Mark the draft PR ready for review (GraphQL markPullRequestReadyForReview: REST cannot) and
+        request ``reviewers`` now; what the request did is in ``reviews[<head branch>]``."""
+        number = pr_number(pr_url)
+        try:
+            pr = self._repository().get_pull(number)
+            if pr.draft:
+                pr.mark_ready_for_review()
+        except GithubException as exc:
+            raise _translate(exc, f"marking pull request {number} ready") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub marking pull request {number} ready: {type(exc).__name__}") from exc
+        if reviewers:
+            try:
+                self.reviews[str(pr.head.ref)] = self._request_reviews(pr, reviewers)
+            except RequestException as exc:
+                log.warning("review request for %s failed: %s", pr_url, exc)
 
     def _request_reviews(self, pr: Any, reviewers: Reviewers) -> ReviewRequest:
         """Request ``reviewers`` on ``pr``; never raises (the PR exists, the fix is done).

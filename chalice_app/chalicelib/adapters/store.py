@@ -112,7 +112,7 @@ BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
 MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
 _STATUSES = (
     Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
-    Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED,
+    Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED, Status.CI_FAILED,
 )  # fmt: skip
 
 # --- named sub-conditions ---------------------------------------------------------------------
@@ -313,6 +313,11 @@ def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
         "pr_ranges": str(plain.get("pr_ranges", "")),
         "duplicate_of": str(plain.get("duplicate_of", "")),
         "duplicate_pr": str(plain.get("duplicate_pr", "")),
+        "checks": str(plain.get("checks", "")),
+        "repairs": int(plain.get("repairs", 0)),
+        "ready": bool(plain.get("ready", False)),
+        "check_output": str(plain.get("check_output", "")),
+        "reviewers_pending": str(plain.get("reviewers_pending", "")),
     }
 
 
@@ -1012,6 +1017,42 @@ class ErrorGroupStore:
             except SelfHealError:
                 log.warning("stale open PRs not dropped from %s", key, exc_info=True)
         return open_
+
+
+    # --- CI is the judge (core/checks.py, services/checks.py) ---------------------------------------
+    #
+    #   checks      PR_OPENED: checks, ready                          if is_pr_opened AND for_this_pr
+    #   repair      PR_OPENED → NEW, repairs + 1, check_output,       if is_pr_opened AND for_this_pr
+    #               attempts 0, auto_jobs 0 (the stream's job)           AND repairs_left
+    #   ci failed   PR_OPENED → CI_FAILED, reason, check_output       if is_pr_opened AND for_this_pr
+
+    def record_checks(self, fingerprint: str, pr_url: str, state: str, now: int, ready: bool = False) -> ErrorGroup:
+        """Record the PR's checks (and whether it is ready for review) on its PR_OPENED group;
+        InvalidTransition when the group moved on or the PR is not its own."""
+        update = Update().set("checks", state).set("ready", ready)
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
+        return self._transition(fingerprint, Status.PR_OPENED, update, condition, now, pr_url=pr_url)
+
+    def reopen_for_repair(self, fingerprint: str, pr_url: str, output: str, rounds: int, now: int) -> ErrorGroup:
+        """PR_OPENED → NEW for one repair of the group's own PR, while fewer than ``rounds`` were made:
+        the stream turns it into a fix job (budget and tokens as any), whose prompt shows ``output``
+        (the failing checks, redacted and bounded) and whose edits go on top of the branch."""
+        update = Update().set("attempts", 0).set("retryable", False).set("previous_attempt", "repair")
+        update.set("auto_jobs", 0).add("repairs", 1).set("checks", "failed").set("ready", False)
+        update.set("check_output", clip(redact(output), 8_000))
+        update.set("reason", bounded_reason("repair: the pull request's checks failed"))
+        update.remove("job_token", "lease_owner", "lease_until")
+        repairs_left = "(attribute_not_exists(#repairs) OR #repairs < :rounds)"
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR, repairs_left)
+        return self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url, rounds=rounds)
+
+    def mark_ci_failed(self, fingerprint: str, pr_url: str, output: str, now: int) -> ErrorGroup:
+        """PR_OPENED → CI_FAILED: the checks stayed red after the repairs (re-openable like FAILED)."""
+        update = Update().set("checks", "failed").set("ready", False).set("retryable", False)
+        update.set("check_output", clip(redact(output), 8_000))
+        update.set("reason", bounded_reason("CI failed: the pull request's checks stayed red after the repairs"))
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
+        return self._transition(fingerprint, Status.CI_FAILED, update, condition, now, pr_url=pr_url)
 
 
 def _review(text: str) -> str:

@@ -79,12 +79,14 @@ class Status:
     REJECTED = "REJECTED"
     REGRESSED = "REGRESSED"
     HEALED = "HEALED"
+    # CI is the judge (core/checks.py; docs/fixer.md): the PR's checks stayed red after the repairs.
+    CI_FAILED = "CI_FAILED"
 
     # NEW → QUEUED → FIXING → PR_OPENED; FIXING → FAILED (retried while attempts remain) or
     # SKIPPED; PR_OPENED → MERGED → HEALED | REGRESSED (→ QUEUED, a new job); PR_OPENED → REJECTED.
     # FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED → NEW is the explicit re-open
     # (adapters/store.py): `selfheal retry`, or `/selfheal retry` on the PR.
-    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED, REJECTED, REGRESSED})
+    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED, REJECTED, REGRESSED, CI_FAILED})
     # What a re-open (a MODIFY to NEW) may come from: those, and FIXING whose lease expired (a
     # fixer that died before recording its result, re-opened by `selfheal retry`).
     REOPENED_FROM = REOPENABLE | {FIXING}
@@ -163,6 +165,14 @@ class ErrorGroup:
     pr_ranges: str = ""
     duplicate_of: str = ""
     duplicate_pr: str = ""
+    # CI is the judge (core/checks.py): the PR's checks ("" before any report, pending, passed,
+    # failed, none), repair commits made on its branch, whether it is ready for review, and the
+    # failing checks' output the next repair is shown (redacted, bounded).
+    checks: str = ""
+    repairs: int = 0
+    ready: bool = False
+    check_output: str = ""
+    reviewers_pending: str = ""  # chosen when the PR opened as a draft, requested when it is ready
 
 
 @dataclass(frozen=True)

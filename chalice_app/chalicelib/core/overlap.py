@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-Ranges = dict[str, list[tuple[int, int]]]  # path → [(first, last)] lines of the base
+Ranges = dict[str, list[tuple[float, float]]]  # path → [(first, last)] lines of the base (k + 0.5: after k)
 
 
 def changed_ranges(before: Mapping[str, str], after: Mapping[str, str]) -> Ranges:
@@ -25,25 +25,27 @@ def changed_ranges(before: Mapping[str, str], after: Mapping[str, str]) -> Range
     out: Ranges = {}
     for path in sorted(after):
         old, new = before.get(path, "").splitlines(), after[path].splitlines()
-        ranges: list[tuple[int, int]] = []
+        ranges: list[tuple[float, float]] = []
         for op, i1, i2, _j1, _j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
             if op in ("replace", "delete"):
                 ranges.append((i1 + 1, i2))
             elif op == "insert":
-                ranges.append((max(1, i1), max(1, i1) + (1 if i1 else 0)))
+                ranges.append((i1 + 0.5, i1 + 0.5))
         if ranges:
             out[path] = ranges
     return out
 
 
-def overlaps(a: Mapping[str, Sequence[tuple[int, int]]], b: Mapping[str, Sequence[tuple[int, int]]]) -> list[str]:
+def overlaps(
+    a: Mapping[str, Sequence[tuple[float, float]]], b: Mapping[str, Sequence[tuple[float, float]]]
+) -> list[str]:
     """The files in which ``a`` and ``b`` change a common line, sorted."""
     return sorted(
         path for path in set(a) & set(b) if any(s1 <= e2 and s2 <= e1 for s1, e1 in a[path] for s2, e2 in b[path])
     )
 
 
-def encode(ranges: Mapping[str, Sequence[tuple[int, int]]]) -> str:
+def encode(ranges: Mapping[str, Sequence[tuple[float, float]]]) -> str:
     """The group's ``pr_ranges``: compact JSON."""
     return json.dumps({p: [list(r) for r in rs] for p, rs in sorted(ranges.items())}, separators=(",", ":"))
 
@@ -61,12 +63,26 @@ def decode(text: str) -> Ranges:
         if not isinstance(path, str) or not isinstance(ranges, list):
             continue
         try:
-            out[path] = [(int(r[0]), int(r[1])) for r in ranges if isinstance(r, list) and len(r) == 2]  # noqa: PLR2004
+            out[path] = [(_line(r[0]), _line(r[1])) for r in ranges if isinstance(r, list) and len(r) == 2]  # noqa: PLR2004
         except (TypeError, ValueError):
             continue
     return out
 
 
-def describe(ranges: Mapping[str, Sequence[tuple[int, int]]]) -> str:
-    """``path:a-b, path:c`` for people."""
-    return ", ".join(f"{p}:{s}" if s == e else f"{p}:{s}-{e}" for p, rs in sorted(ranges.items()) for s, e in rs)
+def _line(value: object) -> float:
+    """A stored line position: a whole line, or k + 0.5 (TypeError / ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(value)
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def describe(ranges: Mapping[str, Sequence[tuple[float, float]]]) -> str:
+    """``path:a-b, path:c, path:after d`` for people."""
+    return ", ".join(f"{p}:{_words(s, e)}" for p, rs in sorted(ranges.items()) for s, e in rs)
+
+
+def _words(first: float, last: float) -> str:
+    if first != int(first):
+        return f"after {int(first)}" if first > 1 else "before 1"
+    return f"{int(first)}" if first == last else f"{int(first)}-{int(last)}"

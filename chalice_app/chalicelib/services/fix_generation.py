@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.core.checks import repair_messages
 from chalicelib.core.codeowners import ReviewerChoice, ReviewRequest, choose, find
 from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
@@ -33,6 +34,7 @@ from chalicelib.core.prompt import (
     MalformedAnswer,
     ProposalError,
     attempt_diff,
+    marker_id,
     parse_proposal,
     read_answer,
     request_text,
@@ -114,6 +116,8 @@ class FixSettings:
     service: str = "default"
     # The repository's key (core/services.py repo_key): open PRs are compared within it.
     repository: str = ""
+    # CI is the judge (core/checks.py): every PR opens as a draft, reviewers are asked when green.
+    await_checks: bool = False
 
 
 @dataclass
@@ -154,7 +158,14 @@ class ModelFixer:
                 f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}",
                 details={"reopen_at": s.min_occurrences},
             )
+        # A repair (the PR's checks failed: services/checks.py) works on the branch as it stands.
+        repair = group.previous_attempt == "repair" and bool(group.branch) and bool(group.pr_url)
         with self._open_repo() as repo:
+            if repair:
+                use_branch = getattr(repo, "use_branch", None)
+                if use_branch is None:
+                    raise FixRejected("a repair needs a repository that can read its branch (not a folder view)")
+                use_branch(group.branch)
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
             found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed)
@@ -169,50 +180,65 @@ class ModelFixer:
                 located, repo.read, s.context_tokens, definitions=found.definitions, extra=found.extra
             )
             usage = _Usage()
+            marker = marker_id()
+            request = request_text(group, context, marker)
+            history = repair_messages(group, request, marker) if repair else None
             try:
-                proposal, result = self._propose(group, request_text(group, context), files, usage)
+                proposal, result = self._propose(group, request, files, usage, history)
             finally:  # tokens are spent whether or not the rounds end in a fix (the spend ledger)
                 _report_usage(lease, usage)
             findings = scan_changes(files, result.files)
             weakened = scan_weakening(files, result.files)
             ranges = changed_ranges(files, result.files)
-            duplicate = self._duplicate(group, ranges, lease, usage)
+            duplicate = None if repair else self._duplicate(group, ranges, lease, usage)
             if duplicate is not None:
                 return duplicate
-            branch = f"selfheal/{group.fingerprint[:12]}"
+            branch = group.branch if repair else f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
             choice = self._reviewers(repo, result.files, group)
+            # With CI as the judge, the reviewers are asked when the checks pass (services/checks.py).
+            asked = None if s.await_checks else choice.reviewers
             url, draft = self._publish(
-                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=choice.reviewers,
+                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=asked,
                 weakened=weakened,
             )
-        return FixOutcome(
-            Status.PR_OPENED,
-            pr_url=url,
-            branch=branch,
-            details={
-                "model": self._model.model_id,
-                "tokens_in": usage.tokens_in,
-                "tokens_out": usage.tokens_out,
-                "rounds": usage.rounds,
-                "context_shown": "; ".join(f"{p}:{a}-{b}" for p, a, b in context.shown),
-                "confidence": str(round(proposal.confidence, 2)),
-                "lines_changed": result.lines_added + result.lines_removed,
-                "apply_result": f"applied in round {usage.rounds}",
-                "context_tokens": context.tokens,
-                "risk_flags": len(findings),
-                # Every risky addition and weakened check, named (the group's `risks`); a weakened
-                # check keeps the PR a draft whatever its checks say.
-                "risks": [str(f) for f in (*weakened, *findings)],
-                "weakened_checks": len(weakened),
-                "repository": self._repository(),
-                "pr_ranges": encode(ranges),
-                "draft": draft,
-                **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
-                # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
-                "pr_diff": attempt_diff(files, result.files),
-            },
-        )
+        details: dict[str, object] = {
+            "model": self._model.model_id,
+            "tokens_in": usage.tokens_in,
+            "tokens_out": usage.tokens_out,
+            "rounds": usage.rounds,
+            "context_shown": "; ".join(f"{p}:{a}-{b}" for p, a, b in context.shown),
+            "confidence": str(round(proposal.confidence, 2)),
+            "lines_changed": result.lines_added + result.lines_removed,
+            "apply_result": f"applied in round {usage.rounds}" + (f" (repair {group.repairs})" if repair else ""),
+            "context_tokens": context.tokens,
+            "risk_flags": len(findings),
+            # Every risky addition and weakened check, named (the group's `risks`); a weakened
+            # check keeps the PR a draft whatever its checks say.
+            "risks": [str(f) for f in (*weakened, *findings)],
+            "weakened_checks": len(weakened),
+            "draft": draft,
+            **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
+            # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
+            "pr_diff": attempt_diff(files, result.files),
+            **self._check_details(group, choice, repair, draft),
+        }
+        if not repair:  # a repair keeps the lines its PR was opened with
+            details |= {"repository": self._repository(), "pr_ranges": encode(ranges)}
+        return FixOutcome(Status.PR_OPENED, pr_url=url, branch=branch, details=details)
+
+    def _check_details(self, group: ErrorGroup, choice: ReviewerChoice, repair: bool, draft: bool) -> dict[str, object]:
+        """The outcome's CI fields: checks awaited (pending) or not asked for (none), the repairs
+        made, whether the PR is ready for review, and the reviewers to ask once it is."""
+        if not self._settings.await_checks:
+            return {"checks": "none", "repairs": 0, "ready": not draft, "reviewers_pending": ""}
+        return {
+            "checks": "pending",
+            "repairs": group.repairs if repair else 0,
+            "ready": False,
+            "reviewers_pending": ", ".join(choice.reviewers.names()) if choice.reviewers else "",
+            "check_output": group.check_output if repair else "",
+        }
 
     def _repository(self) -> str:
         return self._settings.repository or f"service/{self._settings.service}"
@@ -277,7 +303,8 @@ class ModelFixer:
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
         repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
-        draft = s.draft or proposal.confidence < s.draft_below or bool(findings) or bool(weakened)
+        # With CI as the judge every PR opens as a draft; the checks make it ready (services/checks.py).
+        draft = s.await_checks or s.draft or proposal.confidence < s.draft_below or bool(findings) or bool(weakened)
         if weakened:
             log.warning(
                 "the fix weakens a check, opening a draft: %s", "; ".join(map(str, weakened)),
@@ -295,7 +322,12 @@ class ModelFixer:
         return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked), draft
 
     def _propose(
-        self, group: ErrorGroup, request: str, files: Mapping[str, str], usage: _Usage
+        self,
+        group: ErrorGroup,
+        request: str,
+        files: Mapping[str, str],
+        usage: _Usage,
+        history: Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[FixProposal, EditResult]:
         """Ask, validate; on failure ask once more with the concrete error; then FixRejected.
 
@@ -304,7 +336,10 @@ class ModelFixer:
         rejection message is redacted (it may quote the model, which may quote a secret).
         """
         s = self._settings
-        messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": request}]}]
+        # A repair continues the conversation (core/checks.py repair_messages); a fix starts it.
+        messages: list[dict[str, Any]] = (
+            [dict(m) for m in history] if history else [{"role": "user", "content": [{"text": request}]}]
+        )
         error = ""
         allowed = set(files) | set(s.extra_allowed)
         for round_ in (1, 2):
