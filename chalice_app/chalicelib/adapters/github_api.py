@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from github import Auth, Github, GithubException, InputGitTreeElement
 from requests import RequestException
 
+from chalicelib.core.checks import CheckRun
 from chalicelib.core.codeowners import MAX_REVIEWERS, Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, FixRejected, TransientError
@@ -345,6 +346,7 @@ class PullState:
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 MAX_WORDS = 5  # reviews and comments kept as the reviewer's reason
+MAX_ANNOTATIONS = 20  # a failing check run's annotations read (core/checks.py bounds the text)
 _COMMAND_PREFIX = "/selfheal"
 
 
@@ -433,3 +435,50 @@ class GitHubReads:
     def may_command(self, login: str) -> bool:
         """True when ``login`` has write access (admin, maintain or write) to the repository."""
         return bool(login) and self.permission(login) in WRITE_ROLES
+
+    # --- CI is the judge (services/checks.py): the head's checks, and the PR's actions ----------
+
+    def check_runs(self, sha: str) -> list[CheckRun]:
+        """Every check of commit ``sha``: its check runs (GET /commits/{sha}/check-runs; a failing
+        run's output and first MAX_ANNOTATIONS annotations) and its commit statuses (GET
+        /commits/{sha}/status), as CheckRuns. TransientError / ConfigError as GitHub answers."""
+        try:
+            commit = self._repository().get_commit(sha)
+            found: list[CheckRun] = []
+            for run in commit.get_check_runs():
+                output = run.output
+                failing = CheckRun(run.name, str(run.status), str(run.conclusion or ""))
+                notes = ""
+                if failing.failed:
+                    notes = "\n".join(
+                        f"{a.path}:{a.start_line}: {a.annotation_level}: {a.message}"
+                        for _, a in zip(range(MAX_ANNOTATIONS), run.get_annotations(), strict=False)
+                    )
+                found.append(CheckRun(
+                    run.name, str(run.status), str(run.conclusion or ""),
+                    title=str(getattr(output, "title", "") or ""), summary=str(getattr(output, "summary", "") or ""),
+                    text="\n".join(x for x in (str(getattr(output, "text", "") or ""), notes) if x),
+                ))  # fmt: skip
+            for status in commit.get_combined_status().statuses:
+                state = str(status.state)
+                done = state != "pending"
+                found.append(CheckRun(
+                    str(status.context), "completed" if done else "in_progress", state if done else "",
+                    title=str(status.description or ""), summary=str(status.target_url or ""),
+                ))  # fmt: skip
+        except GithubException as exc:
+            raise _translate(exc, f"reading the checks of {sha[:12]}") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub reading the checks of {sha[:12]}: {type(exc).__name__}") from exc
+        return found
+
+    def _pulls(self) -> GitHubPullRequests:
+        return GitHubPullRequests(self._name, self._token, self._base_url, self._paced)
+
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None) -> None:
+        """Mark the draft PR ready for review and request ``reviewers`` (GitHubPullRequests')."""
+        self._pulls().ready_for_review(pr_url, reviewers)
+
+    def comment(self, pr_url: str, body: str) -> None:
+        """Comment on the PR (GitHubPullRequests'; best effort)."""
+        self._pulls().comment(pr_url, body)

@@ -106,6 +106,7 @@ DELIVERY_PREFIX = "~delivery~"
 PR_PREFIX = "~pr~"
 MERGED_PREFIX = "~merged~"
 OPENED_PREFIX = "~opened~"
+BRANCH_PREFIX = "~branch~"  # a fix branch → its group (a status delivery names only the branch)
 OPEN_PRS_PREFIX = "~openprs~"  # per repository: the groups with an open PR (duplicates, services/fix.py)
 BATCH_GET = 100  # BatchGetItem's limit
 BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
@@ -318,6 +319,7 @@ def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
         "ready": bool(plain.get("ready", False)),
         "check_output": str(plain.get("check_output", "")),
         "reviewers_pending": str(plain.get("reviewers_pending", "")),
+        "head_sha": str(plain.get("head_sha", "")),
     }
 
 
@@ -1045,6 +1047,25 @@ class ErrorGroupStore:
         repairs_left = "(attribute_not_exists(#repairs) OR #repairs < :rounds)"
         condition = all_of(IS_PR_OPENED, FOR_THIS_PR, repairs_left)
         return self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url, rounds=rounds)
+
+    def link_branch(self, branch: str, fingerprint: str, now: int) -> None:
+        """Remember which group a fix branch belongs to (``~branch~<branch>``, kept a year): a
+        ``status`` delivery names only the branch. Best effort."""
+        update = Update().set("target", fingerprint).set("expires_at", now // 1000 + 365 * DAY)
+        try:
+            self._update(f"{BRANCH_PREFIX}{branch}", update.request(), "NONE", "branch pointer")
+        except SelfHealError:
+            log.warning("branch pointer not written", exc_info=True, extra={"fingerprint": fingerprint})
+
+    def find_branch(self, branch: str) -> str:
+        """The fingerprint ``link_branch`` stored for ``branch`` ('' when none)."""
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key={"fingerprint": _av(f"{BRANCH_PREFIX}{branch}")}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise translate(exc, "DynamoDB read branch pointer") from exc
+        return str(_plain(item).get("target", "")) if item else ""
 
     def mark_ci_failed(self, fingerprint: str, pr_url: str, output: str, now: int) -> ErrorGroup:
         """PR_OPENED → CI_FAILED: the checks stayed red after the repairs (re-openable like FAILED)."""

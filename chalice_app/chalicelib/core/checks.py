@@ -43,6 +43,7 @@ MAX_OUTPUT_CHARS = 6_000  # the failing checks' output kept on the group and sho
 MAX_PER_CHECK_CHARS = 2_000
 DEFAULT_REPAIR_ROUNDS = 1
 MAX_REPAIR_ROUNDS = 3
+REPAIR_ROUNDS_ENV = "SELFHEAL_REPAIR_ROUNDS"  # the setting (0-3, default 1) where a service reads it
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,7 @@ class ErrorGroup:
     ready: bool = False
     check_output: str = ""
     reviewers_pending: str = ""  # chosen when the PR opened as a draft, requested when it is ready
+    head_sha: str = ""  # the commit the fixer last pushed on the branch: the checks judged are its
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
+    from chalicelib.core.webhooks import Intent
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
     from chalicelib.services.resolve import PullRequestReads
@@ -139,3 +140,37 @@ class Fate:
     def _count(self, name: str) -> None:
         with self._lock:
             self._metrics.count(name)
+
+
+# --- CI is the judge: check deliveries (services/checks.py) -------------------------------------------
+
+
+def apply_check_delivery(  # noqa: PLR0913 - the delivery and its collaborators
+    store: ErrorGroupStore,
+    github: Callable[[str], object | None],
+    wanted: Intent,
+    metrics: Counter,
+    rounds: int,
+    clock: Callable[[], int] = now_ms,
+) -> str:
+    """A ``check_suite`` / ``check_run`` / ``status`` delivery (core/webhooks.py ``checks``) → the
+    group of its selfheal PR (by the ``~pr~`` pointer of the PR, else the ``~branch~`` pointer of the
+    branch), its head's checks read from GitHub (the payload is only the trigger: every suite and
+    status of the head counts), and the verdict applied (services/checks.py). A delivery about an
+    older commit than the one the fixer last pushed changes nothing. Returns the webhook's answer."""
+    from chalicelib.core.checks import fold
+    from chalicelib.services.checks import Checks
+
+    fingerprint = (store.find_pr(wanted.pr_url) if wanted.pr_url else "") or store.find_branch(wanted.branch)
+    group = store.get(fingerprint) if fingerprint else None
+    if group is None or not group.pr_url or group.branch != wanted.branch:
+        return "ignored: not a selfheal pull request"
+    if wanted.head_sha and group.head_sha and wanted.head_sha != group.head_sha:
+        return f"ignored: checks of {wanted.head_sha[:12]}, not of the branch's head {group.head_sha[:12]}"
+    reads = github(group.service)
+    check_runs = getattr(reads, "check_runs", None)
+    if check_runs is None:
+        return "ignored: the checks cannot be read (no GitHub API configured)"
+    report = fold(check_runs(wanted.head_sha or group.head_sha))
+    step = Checks(store, lambda _group: reads, metrics, rounds=rounds, clock=clock).report(group, report)  # type: ignore[arg-type, return-value]
+    return f"checks {report.state}: {step or 'no change'}"

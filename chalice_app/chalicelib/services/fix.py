@@ -211,6 +211,8 @@ class FixService:
         details = outcome.details or {}
         if outcome.status == Status.PR_OPENED and details.get("repository"):
             self._store.add_open_pr(str(details["repository"]), fingerprint, self._clock())
+        if outcome.status == Status.PR_OPENED and outcome.branch and details.get("head_sha"):
+            self._store.link_branch(outcome.branch, fingerprint, self._clock())  # status deliveries name it
         if details.get("duplicate_of"):
             self._metrics.count("DuplicatesAvoided")
 

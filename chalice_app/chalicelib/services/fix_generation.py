@@ -198,7 +198,7 @@ class ModelFixer:
             choice = self._reviewers(repo, result.files, group)
             # With CI as the judge, the reviewers are asked when the checks pass (services/checks.py).
             asked = None if s.await_checks else choice.reviewers
-            url, draft = self._publish(
+            url, draft, head = self._publish(
                 repo, group, branch, proposal, result, usage, findings, located, context, reviewers=asked,
                 weakened=weakened,
             )
@@ -221,6 +221,7 @@ class ModelFixer:
             **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
             # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
             "pr_diff": attempt_diff(files, result.files),
+            "head_sha": head,  # the checks of this commit judge the fix (services/checks.py)
             **self._check_details(group, choice, repair, draft),
         }
         if not repair:  # a repair keeps the lines its PR was opened with
@@ -296,13 +297,13 @@ class ModelFixer:
         context: Context,
         reviewers: Reviewers | None = None,
         weakened: tuple[Finding, ...] = (),
-    ) -> tuple[str, bool]:
+    ) -> tuple[str, bool, str]:
         """Commit and push the branch, then open or update its PR (requesting ``reviewers`` when
-        there are any); returns its URL and draft flag."""
+        there are any); returns its URL, draft flag and the commit pushed."""
         s = self._settings
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
-        repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
+        head = repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
         # With CI as the judge every PR opens as a draft; the checks make it ready (services/checks.py).
         draft = s.await_checks or s.draft or proposal.confidence < s.draft_below or bool(findings) or bool(weakened)
         if weakened:
@@ -319,7 +320,8 @@ class ModelFixer:
         if weakened:
             body = "\n".join(weakening_section(weakened)) + "\n" + body
         asked = {"reviewers": reviewers} if reviewers else {}  # implementations without reviewers still work
-        return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked), draft
+        url = self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked)
+        return url, draft, str(head or "")
 
     def _propose(
         self,
