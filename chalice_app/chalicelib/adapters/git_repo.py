@@ -212,13 +212,16 @@ class LocalPullRequests:
 
     # --- what else selfheal does on an open PR: comments -----------------------------------------
 
-    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None) -> None:
-        """Mark the PR record ready for review (``draft: no``) and list the reviewers asked now."""
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None:
+        """Mark the PR record ready for review (``draft: no``; with ``ready`` False it stays a draft)
+        and list the reviewers asked now."""
         path = self.path_of(pr_url)
         if path is None:
             log.warning("no local PR record %s to mark ready", pr_url)
             return
-        text = path.read_text(encoding="utf-8").replace("- draft: yes\n", "- draft: no\n- ready for review: yes\n", 1)
+        text = path.read_text(encoding="utf-8")
+        if ready:
+            text = text.replace("- draft: yes\n", "- draft: no\n- ready for review: yes\n", 1)
         header, _, body = text.partition("\n\n")  # "# title", then the header list after the blank line
         if reviewers and "- reviewers: " not in body.split("\n\n", 1)[0]:
             text = f"{header}\n\n- reviewers: {', '.join(reviewers.names())}\n{body}"

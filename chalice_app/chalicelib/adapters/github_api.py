@@ -220,13 +220,14 @@ class GitHubPullRequests:
         except (GithubException, RequestException) as exc:
             log.warning("comment on %s failed: %s", pr_url, exc)
 
-    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None) -> None:
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None:
         """Mark the draft PR ready for review (GraphQL markPullRequestReadyForReview: REST cannot) and
-        request ``reviewers`` now; what the request did is in ``reviews[<head branch>]``."""
+        request ``reviewers`` now; with ``ready`` False the PR stays a draft and the reviewers are
+        only asked. What the request did is in ``reviews[<head branch>]``."""
         number = pr_number(pr_url)
         try:
             pr = self._repository().get_pull(number)
-            if pr.draft:
+            if ready and pr.draft:
                 pr.mark_ready_for_review()
         except GithubException as exc:
             raise _translate(exc, f"marking pull request {number} ready") from exc
@@ -475,9 +476,9 @@ class GitHubReads:
     def _pulls(self) -> GitHubPullRequests:
         return GitHubPullRequests(self._name, self._token, self._base_url, self._paced)
 
-    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None) -> None:
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None:
         """Mark the draft PR ready for review and request ``reviewers`` (GitHubPullRequests')."""
-        self._pulls().ready_for_review(pr_url, reviewers)
+        self._pulls().ready_for_review(pr_url, reviewers, ready)
 
     def comment(self, pr_url: str, body: str) -> None:
         """Comment on the PR (GitHubPullRequests'; best effort)."""

@@ -3,7 +3,8 @@
     checks of the PR's head ─fold (core/checks.py)─▶ next step
       ready      → the draft marked ready for review, the reviewers chosen at opening requested now,
                    checks: passed, ready: true
-      hold       → a comment naming the weakened check; stays a draft (checks: passed, ready: false)
+      hold       → a comment naming the weakened check, the reviewers requested with it; stays a
+                   draft (checks: passed, ready: false)
       repair     → PR_OPENED → NEW (repairs + 1, the failing output kept): the stream makes the job,
                    the spend limits decide it like any, the fixer commits on top of the branch
       ci_failed  → a comment with the failing output; the group ends CI_FAILED
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 class PullRequestActions(Protocol):
     """What selfheal does on its open PR once CI has spoken (adapters: GitHub, local records)."""
 
-    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None) -> None: ...
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None: ...
 
     def comment(self, pr_url: str, body: str) -> None: ...
 
@@ -97,8 +98,9 @@ class Checks:
                 self._store.record_checks(group.fingerprint, group.pr_url, report.state, now, ready=True)
                 self._metrics.count("FixesReady")
             elif step == "hold":
-                if pulls is not None and group.checks != report.state:
+                if pulls is not None and group.checks != report.state:  # once, not on every delivery
                     pulls.comment(group.pr_url, hold_comment(group))
+                    pulls.ready_for_review(group.pr_url, pending_reviewers(group), ready=False)
                 self._store.record_checks(group.fingerprint, group.pr_url, report.state, now)
             elif step == "repair":
                 self._store.reopen_for_repair(group.fingerprint, group.pr_url, report.output, self._rounds, now)
