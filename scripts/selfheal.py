@@ -479,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     deploy.add_argument("--endpoint-url", help="all AWS endpoints at one URL (a local moto server; fake keys)")
     deploy.set_defaults(func=cmd_deploy)
 
+    import fixes_cli
     import localize_cli
     import operate_cli
     import redact_cli
@@ -487,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     operate_cli.register(sub, runbooks_cli.register(sub))
     redact_cli.add_parser(sub)
     localize_cli.register(sub)
+    fixes_cli.register(sub, _aws_options)  # fixes stats (core/outcomes.py)
     return parser
 
 

@@ -137,6 +137,19 @@ def test_a_local_run_with_tests_repairs_once_links_a_duplicate_and_never_fixes_i
     assert rejected["repairs"] == 0 and rejected["ready"] is False
     # and every group carries the contract's fields
     assert all({"fixability", "checks", "repairs", "ready", "risks"} <= set(g) for g in doc.values())
+    # and the outcome figures add up (fixes stats)
+    from chalicelib.core.outcomes import fix_stats
+    from chalicelib.services.fix_generation import PROMPT_VERSION
+
+    stats = fix_stats(groups, now_ms=max(g.updated_at for g in groups), since_ms=0)
+    assert {k: stats[k] for k in ("prs_opened", "ready", "merged", "ci_green_first_time", "green_after_repair",
+                                  "ci_failed", "duplicates_avoided")} == {
+        "prs_opened": 2, "ready": 1, "merged": 0, "ci_green_first_time": 1, "green_after_repair": 1,
+        "ci_failed": 0, "duplicates_avoided": 1,
+    }  # fmt: skip
+    assert stats["skipped_by_class"] == {"input": 1, "environment": 0, "library": 0}
+    assert set(stats["by_prompt_version"]) == {PROMPT_VERSION, ""}  # "": the group never sent to a model
+    assert stats["by_prompt_version"][PROMPT_VERSION]["prs_opened"] == 2 and stats["tokens"] > 0
 
 
 def test_the_worktree_run_reports_a_failure_with_the_output_tail(shop) -> None:

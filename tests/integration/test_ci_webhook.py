@@ -163,3 +163,14 @@ def test_deliveries_about_other_branches_or_unfinished_runs_touch_nothing(aws, t
     assert _send(resolve, "check_run", running) == (200, "ignored: check_run created")
     assert _send(resolve, "status", pending) == (200, "ignored: status pending")
     assert sum(aws.calls.values()) == calls  # no AWS request for any of them
+
+
+def test_fixes_stats_reads_the_table(aws, capsys) -> None:
+    import selfheal
+
+    # WHEN the command runs against the stack's table
+    code = selfheal.main(["fixes", "stats", "--since", "0", "--json", "--endpoint-url",
+                          aws.settings.endpoint_url, "--table", aws.stack.table_name])  # fmt: skip
+    # THEN one JSON document with the figures (an empty table: zeros, no division)
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["prs_opened"] == 0 and doc["merge_rate"] == 0.0 and doc["by_model"] == {}

@@ -63,6 +63,11 @@ class Lease:
         self._clock = clock
         self.tokens_in = 0
         self.tokens_out = 0
+        self.facts: dict[str, object] = {}  # the attempt's model and prompt version (fix stats)
+
+    def note(self, **facts: object) -> None:
+        """Facts of this attempt the group records whatever its end (model, prompt_version)."""
+        self.facts.update(facts)
 
     def set_branch(self, branch: str) -> None:
         self._store.set_branch(self.fingerprint, self.owner, branch, self._clock())
@@ -167,7 +172,9 @@ class FixService:
             outcome = self._fixer.fix(group, lease)
         except FixRejected as rejected:
             spent = lease.spent()
-            self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected), spent=spent)
+            self._store.finish(
+                fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected), spent=spent, extra=lease.facts
+            )
             self._count_tokens(fingerprint, spent, scope)
             self._tell(group, FixOutcome(Status.FAILED, reason=str(rejected)))
             return Status.FAILED
@@ -176,8 +183,9 @@ class FixService:
             reason = f"{type(exc).__name__}: {exc}"[:1000]
             spent = lease.spent()
             self._store.finish(
-                fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable, spent=spent
-            )
+                fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable, spent=spent,
+                extra=lease.facts,
+            )  # fmt: skip
             self._count_tokens(fingerprint, spent, scope)
             raise
         if outcome.status == Status.SKIPPED and outcome.details and "reopen_at" in outcome.details:

@@ -16,6 +16,8 @@ crashed after its push is completed by the next one, never duplicated.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,6 +41,7 @@ from chalicelib.core.prompt import (
     read_answer,
     request_text,
     retry_text,
+    tool_config,
 )
 from chalicelib.core.redact import redact
 from chalicelib.core.risks import Finding, scan_changes, scan_weakening, weakening_section
@@ -55,7 +58,12 @@ if TYPE_CHECKING:
     from chalicelib.services.fix import Lease
 
 log = logging.getLogger(__name__)
-__all__ = ["FixSettings", "ModelFixer", "PullRequests", "Repository", "pr_body"]
+__all__ = ["PROMPT_VERSION", "FixSettings", "ModelFixer", "PullRequests", "Repository", "pr_body"]
+# The prompt template's version, recorded on every attempt (core/outcomes.py splits the figures by
+# it): a digest of the system prompt and the tool's schema, so any change to either is a new version.
+PROMPT_VERSION = hashlib.md5(
+    (SYSTEM_PROMPT + json.dumps(tool_config(), sort_keys=True)).encode(), usedforsecurity=False
+).hexdigest()[:12]
 
 
 class Repository(Protocol):
@@ -158,6 +166,9 @@ class ModelFixer:
                 f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}",
                 details={"reopen_at": s.min_occurrences},
             )
+        note = getattr(lease, "note", None)  # the attempt's model and prompt version, whatever its end
+        if note is not None:
+            note(model=self._model.model_id, prompt_version=PROMPT_VERSION)
         # A repair (the PR's checks failed: services/checks.py) works on the branch as it stands.
         repair = group.previous_attempt == "repair" and bool(group.branch) and bool(group.pr_url)
         with self._open_repo() as repo:
@@ -222,6 +233,7 @@ class ModelFixer:
             # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
             "pr_diff": attempt_diff(files, result.files),
             "head_sha": head,  # the checks of this commit judge the fix (services/checks.py)
+            "prompt_version": PROMPT_VERSION,
             **self._check_details(group, choice, repair, draft),
         }
         if not repair:  # a repair keeps the lines its PR was opened with
@@ -271,6 +283,7 @@ class ModelFixer:
                 details={
                     "model": self._model.model_id, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out,
                     "rounds": usage.rounds, "duplicate_of": other.fingerprint, "duplicate_pr": other.pr_url,
+                    "prompt_version": PROMPT_VERSION,
                     "repository": self._repository(), "pr_ranges": encode(ranges),
                 },
             )  # fmt: skip
