@@ -174,3 +174,39 @@ def test_fixes_stats_reads_the_table(aws, capsys) -> None:
     # THEN one JSON document with the figures (an empty table: zeros, no division)
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["prs_opened"] == 0 and doc["merge_rate"] == 0.0 and doc["by_model"] == {}
+
+
+def _lazy(aws, tmp_path, github):
+    from chalicelib.services.fate import Fate
+
+    p, _ = _stack(aws, tmp_path, github)
+    fp = _deliver(p, NONE_DISCOUNT_TRACE.strip())[NONE_DISCOUNT_TRACE.strip()]
+    p.run_jobs()
+    reads = GitHubReads("acme/shop", github.token, github.base_url, paced=False)
+    return p, fp, Fate(p.store, lambda _service: reads, Quiet(), clock=p.clock)
+
+
+def test_without_webhooks_the_hourly_read_judges_the_head_checks(aws, tmp_path, github) -> None:
+    p, fp, fate = _lazy(aws, tmp_path, github)
+    # GIVEN no check yet: the read changes nothing
+    assert fate.check_pr(p.group(fp)) == "" and p.group(fp).checks == "pending"
+    # WHEN CI passes later and the next hourly read comes
+    github.add_check_run(github.head_of(p.group(fp).branch), "tests", "success")
+    p.clock.jump(61 * 60_000)
+    fate.check_pr(p.group(fp))
+    # THEN ready for review, as a delivery would have made it
+    group = p.group(fp)
+    assert (group.checks, group.ready, github.pulls[0]["draft"]) == ("passed", True, False)
+
+
+def test_no_check_within_the_wait_is_checks_none_with_a_comment(aws, tmp_path, github) -> None:
+    p, fp, fate = _lazy(aws, tmp_path, github)
+    # WHEN two hours pass without any check on the branch
+    p.clock.jump(121 * 60_000)
+    fate.check_pr(p.group(fp))
+    # THEN checks: none, a comment that the repository has no CI for it, still a draft
+    group = p.group(fp)
+    assert (group.status, group.checks, group.ready) == (Status.PR_OPENED, "none", False)
+    [comment] = github.comments[github.pulls[0]["number"]]
+    assert "no check reported on this branch within 120 minutes" in comment["body"]
+    assert github.pulls[0]["draft"] is True

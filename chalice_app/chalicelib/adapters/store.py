@@ -320,6 +320,7 @@ def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
         "check_output": str(plain.get("check_output", "")),
         "reviewers_pending": str(plain.get("reviewers_pending", "")),
         "head_sha": str(plain.get("head_sha", "")),
+        "checks_since": int(plain.get("checks_since", 0)),
         "model": str(plain.get("model", "")),
         "prompt_version": str(plain.get("prompt_version", "")),
     }

@@ -174,6 +174,7 @@ class ErrorGroup:
     check_output: str = ""
     reviewers_pending: str = ""  # chosen when the PR opened as a draft, requested when it is ready
     head_sha: str = ""  # the commit the fixer last pushed on the branch: the checks judged are its
+    checks_since: int = 0  # epoch ms: when that commit was pushed (no check after a while: "none")
     # The model and the prompt template's version of the last attempt (core/outcomes.py splits by them).
     model: str = ""
     prompt_version: str = ""

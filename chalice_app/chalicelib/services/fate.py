@@ -135,6 +135,8 @@ class Fate:
                 return Status.REJECTED
         except InvalidTransition:
             pass  # the webhook (or a retry) moved it first
+        if state.state == "open":  # still open: without webhooks, its head's checks are read here too
+            return judge_lazily(self._store, previous, github, self._metrics, now)
         return ""
 
     def _count(self, name: str) -> None:
@@ -143,6 +145,37 @@ class Fate:
 
 
 # --- CI is the judge: check deliveries (services/checks.py) -------------------------------------------
+
+CHECKS_WAIT_ENV = "SELFHEAL_CHECKS_WAIT_MINUTES"  # no check within this time: "checks: none" (default 120)
+
+
+def judge_lazily(store: ErrorGroupStore, group: ErrorGroup, github: object, metrics: Counter, now: int) -> str:
+    """Without webhooks (the lazy read on recurrence, the hourly heal checker): the open PR's head
+    checks read and judged like a delivery's; none at all for ``SELFHEAL_CHECKS_WAIT_MINUTES``
+    (default 120) since the fixer pushed → a comment that the branch has no CI, ``checks: none``.
+    Returns the status the group moved to ('' when it stays PR_OPENED). Never raises."""
+    import os
+
+    from chalicelib.core.checks import DEFAULT_REPAIR_ROUNDS, NONE, REPAIR_ROUNDS_ENV, fold, repair_rounds
+    from chalicelib.services.checks import Checks
+
+    check_runs = getattr(github, "check_runs", None)
+    if check_runs is None or not group.head_sha or group.checks not in ("", "pending"):
+        return ""
+    try:
+        rounds = repair_rounds(int(os.environ.get(REPAIR_ROUNDS_ENV, "") or DEFAULT_REPAIR_ROUNDS))
+        wait_minutes = int(os.environ.get(CHECKS_WAIT_ENV, "") or 120)
+        checks = Checks(store, lambda _group: github, metrics, rounds=rounds, clock=lambda: now)  # type: ignore[arg-type, return-value]
+        report = fold(check_runs(group.head_sha))
+        if report.state == NONE:
+            if group.checks_since and now - group.checks_since >= wait_minutes * MINUTE_MS:
+                checks.no_checks(group, wait_minutes)
+            return ""
+        step = checks.report(group, report)
+    except (SelfHealError, ValueError):
+        log.warning("checks not judged", exc_info=True, extra={"fingerprint": group.fingerprint})
+        return ""
+    return {"repair": Status.NEW, "ci_failed": Status.CI_FAILED}.get(step, "")
 
 
 def apply_check_delivery(  # noqa: PLR0913 - the delivery and its collaborators

@@ -196,15 +196,18 @@ class FixService:
             self._metrics.count("FixSkipped")
             return Status.SKIPPED
         spent = lease.spent(outcome.details)
+        now = self._clock()
+        # A PR pushed now waits for its checks from now on (services/fate.py judge_lazily).
+        opened = {"checks_since": now} if outcome.status == Status.PR_OPENED else {}
         self._store.finish(
             fingerprint,
             owner,
             outcome.status,
-            self._clock(),
+            now,
             reason=outcome.reason,
             pr_url=outcome.pr_url,
             branch=outcome.branch,
-            extra=outcome.details,
+            extra={**(outcome.details or {}), **opened},
             spent=spent,
         )
         self._count_tokens(fingerprint, spent, scope)

@@ -175,7 +175,7 @@ class ModelFixer:
             if repair:
                 use_branch = getattr(repo, "use_branch", None)
                 if use_branch is None:
-                    raise FixRejected("a repair needs a repository that can read its branch (not a folder view)")
+                    raise FixRejected("a repair needs a repository that can read its branch")
                 use_branch(group.branch)
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
