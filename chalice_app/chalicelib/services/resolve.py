@@ -7,6 +7,8 @@
       ─PR → group (the fingerprint in selfheal's PR body, else the ``~pr~<url>`` pointer; the group's
        pr_url must be the delivery's PR)─▶ 200 ignored when the PR is not selfheal's
       ─merged / closed / ``/selfheal retry`` / ``/selfheal stop``─▶ conditional write ─▶ 200
+      ─check_suite / check_run / status of a selfheal branch─▶ the head's checks read and judged
+       (services/fate.py apply_check_delivery, services/checks.py) ─▶ 200
 
 A command is obeyed only from a user with write access (admin, maintain or write); anyone else's
 is logged and ignored. When applying fails (DynamoDB throttled, GitHub down), the delivery marker
