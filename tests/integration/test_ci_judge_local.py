@@ -24,6 +24,7 @@ import pytest
 from tests.fix_fixtures import converse_answer
 
 pytestmark = pytest.mark.integration
+LOCAL_TABLE = "selfheal-local-error-groups"  # local_mode's stack (prefix selfheal-local)
 
 LIMITS = '''"""Order limits."""
 
@@ -84,6 +85,23 @@ ANSWERS = {
 
 
 @pytest.fixture
+def fresh_local_table(moto_endpoint):
+    """Local mode's table on the shared moto server, empty before this run and gone after it: the
+    local runs of other tests (test_local_mode.py) count every group of that table."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+    def drop() -> None:
+        if LOCAL_TABLE in ddb.list_tables()["TableNames"]:
+            ddb.delete_table(TableName=LOCAL_TABLE)
+
+    drop()
+    yield moto_endpoint
+    drop()
+
+
+@pytest.fixture
 def shop(tmp_path):
     """The sample app with a limit module and a check script, committed: a repository with tests."""
     from local_mode import commit_sample_app
@@ -98,7 +116,7 @@ def shop(tmp_path):
 
 
 def test_a_local_run_with_tests_repairs_once_links_a_duplicate_and_never_fixes_input(
-    moto_endpoint, tmp_path, shop
+    fresh_local_table, tmp_path, shop
 ) -> None:
     from local_mode import LocalRun, run, summary
 
@@ -109,7 +127,7 @@ def test_a_local_run_with_tests_repairs_once_links_a_duplicate_and_never_fixes_i
     said: list[str] = []
     # WHEN
     groups = run(
-        LocalRun(logs=[logs], repo=str(shop), model=f"replay:{replay}", endpoint_url=moto_endpoint,
+        LocalRun(logs=[logs], repo=str(shop), model=f"replay:{replay}", endpoint_url=fresh_local_table,
                  test_command="python3 check.py"),
         say=said.append,
     )  # fmt: skip
