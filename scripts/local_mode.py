@@ -73,6 +73,9 @@ class LocalRun:
     stack: str = "boto3"  # or "terraform": the deployment itself, applied to the local endpoint
     region: str = ""  # of the real Bedrock a model id is called in (default: the AWS configuration's)
     state_dir: str = ""  # where the stack is kept for later commands (scripts/local_state.py); '' keeps none
+    # CI locally (scripts/local_checks.py): a test command run in a worktree of each fix branch.
+    test_command: str = ""
+    repair_rounds: int = 1
 
 
 class LocalClients(Clients):
@@ -196,8 +199,10 @@ def commit_sample_app(work: Path) -> Path:
 def summary(groups: Sequence[ErrorGroup], with_service: bool = False) -> dict[str, list[dict[str, Any]]]:
     """The ``local --json`` / ``status --json`` document (contract); ``with_service`` adds each
     group's ``service`` (``local --services``, ``status``)."""
+    from local_checks import fix_fields  # CI as the judge: fixability, checks, repairs, ready, risks
+
     keys = (*SUMMARY_KEYS, "service") if with_service else SUMMARY_KEYS
-    return {"groups": [{k: getattr(g, k) for k in keys} for g in groups]}
+    return {"groups": [{**{k: getattr(g, k) for k in keys}, **fix_fields(g)} for g in groups]}
 
 
 def table(groups: Sequence[ErrorGroup], with_service: bool = False) -> str:
@@ -349,6 +354,10 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")
         say("pipeline: grouping, enqueueing and fixing (a fix takes a few seconds with a model)")
         pipeline.drain()
+        if options.test_command:  # CI locally: scripts/local_checks.py
+            from local_checks import judge_local_run
+
+            judge_local_run(options.repo, options.test_command, options.repair_rounds, pipeline.drain, say)
         if options.state_dir:
             from local_state import LocalState, save
 

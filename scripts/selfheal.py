@@ -287,6 +287,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             stack=args.stack,
             region=args.region or "",
             state_dir=str(_state_dir(args)),
+            test_command=args.test_command or "",
+            repair_rounds=args.repair_rounds,
         ),
         stderr,
     )
@@ -636,6 +638,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.add_argument("--github-url", help="GitHub(-compatible) API base URL for PRs")
     local.add_argument("--github-token", default=os.environ.get("GITHUB_TOKEN"), help="token (default $GITHUB_TOKEN)")
     local.add_argument("--endpoint-url", help="use this AWS endpoint instead of an embedded moto server")
+    local.add_argument("--test-command", metavar="CMD", help="run CMD in a worktree of each fix branch: its checks")
+    local.add_argument("--repair-rounds", type=int, default=1, choices=range(4), help="repairs after red checks (0-3)")
     local.add_argument(
         "--stack",
         choices=["boto3", "terraform"],
@@ -733,6 +737,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     destroy.add_argument("--var", action="append", default=[], metavar="K=V", help="a Terraform variable (repeatable)")
     destroy.set_defaults(func=cmd_destroy)
 
+    import fixes_cli
     import localize_cli
     import operate_cli
     import redact_cli
@@ -747,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     local.add_argument(
         "--state-dir", help="where the run's stack is kept (default $SELFHEAL_STATE_DIR or ~/.selfheal/local)"
     )
+    fixes_cli.register(sub, _aws_options)  # fixes stats (core/outcomes.py)
     return parser
 
 

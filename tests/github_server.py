@@ -54,6 +54,9 @@ class FakeGitHub:
         self.reviews: dict[int, list[dict[str, Any]]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.permissions: dict[str, str] = {owner: "admin"}  # login → admin | maintain | write | triage | read
+        # CI: check runs and commit statuses by commit sha (what a CI app would have reported).
+        self.check_runs: dict[str, list[dict[str, Any]]] = {}
+        self.statuses: dict[str, list[dict[str, Any]]] = {}
         modes = modes or {}
         entries = {
             p: {"path": p, "mode": modes.get(p, "100644"), "type": "blob", "sha": self._blob(t.encode())}
@@ -127,6 +130,61 @@ class FakeGitHub:
         """``login`` comments on pull request ``number`` (an issue comment)."""
         found = self.comments.setdefault(number, [])
         found.append({"id": 9000 + len(found), "login": login, "body": body, "at": at})
+
+    def add_check_run(  # noqa: PLR0913 - a check run's parts
+        self, sha: str, name: str, conclusion: str | None, status: str = "completed", title: str = "",
+        summary: str = "", text: str = "", annotations: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A CI app reports a check run on commit ``sha`` (GitHub's check run object)."""
+        run_id = 4000 + sum(len(v) for v in self.check_runs.values())
+        run = {
+            "id": run_id, "node_id": f"CR_{run_id}", "head_sha": sha, "name": name, "status": status,
+            "conclusion": conclusion, "url": self._url(f"/check-runs/{run_id}"),
+            "html_url": f"https://github.example/{self.owner}/{self.name}/runs/{run_id}",
+            "started_at": "2026-11-20T09:00:00Z",
+            "completed_at": "2026-11-20T09:05:00Z" if status == "completed" else None,
+            "output": {"title": title, "summary": summary, "text": text, "annotations_count": len(annotations or []),
+                       "annotations_url": self._url(f"/check-runs/{run_id}/annotations")},
+            "check_suite": {"id": 5000}, "app": {"slug": "ci", "name": "CI"}, "pull_requests": [],
+            "annotations": annotations or [],
+        }  # fmt: skip
+        self.check_runs.setdefault(sha, []).append(run)
+        return run
+
+    def add_status(self, sha: str, context: str, state: str, description: str = "") -> None:
+        """A CI service sets a commit status on ``sha`` (success, failure, error or pending)."""
+        self.statuses.setdefault(sha, []).append({
+            "id": 6000 + len(self.statuses.get(sha, [])), "state": state, "context": context,
+            "description": description, "target_url": f"https://ci.example/{context}",
+            "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z",
+        })  # fmt: skip
+
+    def head_of(self, branch: str) -> str:
+        """The commit ``branch`` points at."""
+        return self.refs[f"heads/{branch}"]
+
+    def checks_answer(self, method: str, tail: str) -> tuple[int, Any] | None:
+        """Check runs, their annotations and the combined status of a commit, as GitHub's REST API
+        answers them (https://docs.github.com/en/rest/checks/runs, /commits/statuses); None for any
+        other request."""
+        if method != "GET":
+            return None
+        if m := re.fullmatch(r"/commits/(\w+)/check-runs", tail):
+            runs = [{k: v for k, v in r.items() if k != "annotations"} for r in self.check_runs.get(m[1], [])]
+            return 200, {"total_count": len(runs), "check_runs": runs}
+        if m := re.fullmatch(r"/commits/(\w+)/status", tail):
+            found = self.statuses.get(m[1], [])
+            states = {s["state"] for s in found}
+            state = "failure" if states & {"failure", "error"} else "success"
+            state = "pending" if state == "success" and ("pending" in states or not found) else state
+            return 200, {
+                "state": state, "sha": m[1], "total_count": len(found), "statuses": found,
+                "url": self._url(f"/commits/{m[1]}/status"), "commit_url": self._url(f"/commits/{m[1]}"),
+            }  # fmt: skip
+        if m := re.fullmatch(r"/check-runs/(\d+)/annotations", tail):
+            run = next((r for rs in self.check_runs.values() for r in rs if r["id"] == int(m[1])), None)
+            return (200, run["annotations"]) if run else NOT_FOUND
+        return None
 
     def _user(self, login: str) -> dict[str, Any]:
         return {"login": login, "id": abs(hash(login)) % 10**8, "type": "User", "url": f"{self.base_url}/users/{login}"}
@@ -253,17 +311,18 @@ class FakeGitHub:
         }
 
     def graphql(self, body: Any) -> tuple[int, Any]:
-        """The one GraphQL mutation selfheal sends: convertPullRequestToDraft (REST cannot)."""
+        """The GraphQL mutations selfheal sends (REST can do neither): convertPullRequestToDraft and
+        markPullRequestReadyForReview."""
         node = ((body or {}).get("variables") or {}).get("input", {}).get("pullRequestId")
         pr = next((p for p in self.pulls if f"PR_{p['number']}" == node), None)
-        if "convertPullRequestToDraft" not in (body or {}).get("query", "") or pr is None:
+        query = (body or {}).get("query", "")
+        mutation = next((m for m in ("convertPullRequestToDraft", "markPullRequestReadyForReview") if m in query), "")
+        if not mutation or pr is None:
             return 200, {
                 "errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the id {node}"}]
             }
-        pr["draft"] = True
-        return 200, {
-            "data": {"convertPullRequestToDraft": {"clientMutationId": None, "pullRequest": {"isDraft": True}}}
-        }
+        pr["draft"] = mutation == "convertPullRequestToDraft"
+        return 200, {"data": {mutation: {"clientMutationId": None, "pullRequest": {"isDraft": pr["draft"]}}}}
 
     def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
         n = pr["number"]
@@ -325,7 +384,23 @@ class FakeGitHub:
             ("*", re.compile(r"/pulls/(\d+)"), self._pull_route),
             ("POST", re.compile(r"/issues/(\d+)/labels"), self._post_labels),
             ("POST", re.compile(r"/pulls/(\d+)/requested_reviewers"), self.request_reviewers),
+            # What selfheal does on an open PR beyond opening it (comments, checks, ready for review).
+            ("POST", re.compile(r"/issues/(\d+)/comments"), self._post_comment),
         ]
+
+    def _post_comment(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        """POST /issues/{n}/comments: 201 with the comment, its author the token's user."""
+        n = int(m[1])
+        if not any(p["number"] == n for p in self.pulls):
+            return NOT_FOUND
+        self.comment(n, self.author, str((body or {}).get("body", "")))
+        c = self.comments[n][-1]
+        return 201, {
+            "id": c["id"], "node_id": f"IC_{c['id']}", "user": self._user(c["login"]), "body": c["body"],
+            "created_at": c["at"], "updated_at": c["at"], "url": self._url(f"/issues/comments/{c['id']}"),
+            "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{n}#issuecomment-{c['id']}",
+            "issue_url": self._url(f"/issues/{n}"), "author_association": "NONE",
+        }  # fmt: skip
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         """The status and JSON body GitHub would answer ``method path``."""
@@ -337,6 +412,8 @@ class FakeGitHub:
         tail = path[len(repo) :]
         if (fate := self.fate_answer(method, tail)) is not None:
             return fate
+        if (checks := self.checks_answer(method, tail)) is not None:
+            return checks
         for verb, pattern, handler in self._routes():
             if verb in ("*", method) and (m := pattern.fullmatch(tail)):
                 return handler(method, m, query, body)

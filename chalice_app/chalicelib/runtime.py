@@ -206,6 +206,7 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
     from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
     from chalicelib.core.localize import DEFAULT_PREFIXES
     from chalicelib.core.repos import parse_repo_url
+    from chalicelib.core.services import repo_key
     from chalicelib.services.fix import NotConfiguredFixer
     from chalicelib.services.fix_generation import FixSettings, ModelFixer
 
@@ -243,6 +244,8 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
         draft=config.draft,
         reviewers=config.reviewers,
         service=config.service,
+        repository=repo_key(config.repo_url),  # duplicates are looked for among the repository's open PRs
+        await_checks=True,  # every PR a draft until its checks pass (services/checks.py)
     )
     if config.repo_folder:
         # A monorepo service sees only its folder (services/service_fixers.py).

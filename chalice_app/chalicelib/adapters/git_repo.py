@@ -18,12 +18,15 @@ one per branch, rewritten by a later attempt.
 from __future__ import annotations
 
 import binascii
+import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import unquote, urlparse
 
 import git
 
@@ -34,7 +37,9 @@ from chalicelib.errors import ConfigError, FixRejected, TransientError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+log = logging.getLogger(__name__)
 AUTHOR = git.Actor("selfheal", "selfheal@users.noreply.github.com")
+COMMENT_MARK = "\n\n## Comment\n\n"  # a comment appended to a local PR record
 REGULAR = frozenset({"100644", "100755"})  # git's modes for files; 120000 is a link, 160000 a submodule
 
 
@@ -133,10 +138,11 @@ class GitRepository:
                     raise FixRejected(redact(f"{path}: not a regular file of the repository; links are never written"))
                 work.update_index("--cacheinfo", f"{entry.mode},{self._blob(text)},{path}")
             tree = work.write_tree().strip()
-        if tree == self.repo.head.commit.tree.hexsha:
+        parent = self.repo.commit(self.head)  # the default head, or the branch's after use_branch
+        if tree == parent.tree.hexsha:
             raise FixRejected("the fix changes nothing in the repository: no branch pushed, no pull request")
         commit = git.Commit.create_from_tree(
-            self.repo, self.repo.tree(tree), message, parent_commits=[self.repo.head.commit],
+            self.repo, self.repo.tree(tree), message, parent_commits=[parent],
             author=AUTHOR, committer=AUTHOR,
         )  # fmt: skip
         try:
@@ -146,6 +152,19 @@ class GitRepository:
         except git.GitCommandError as exc:
             raise TransientError(redact(f"push of {branch} failed: {exc.stderr.strip()[:300]}")) from exc
         return commit.hexsha
+
+    def use_branch(self, branch: str) -> None:
+        """Read from, and publish on top of, ``branch``'s head instead of the default head (a repair
+        commit goes on the failed fix's branch): the branch is fetched (depth 1) into the clone.
+        TransientError when it cannot be fetched."""
+        ref = f"refs/remotes/origin/{branch}"
+        try:
+            with self.repo.git.custom_environment(**self._env):
+                self.repo.git.fetch("--depth=1", "origin", f"+refs/heads/{branch}:{ref}")
+        except git.GitCommandError as exc:
+            raise TransientError(redact(f"could not fetch {branch}: {exc.stderr.strip()[:300]}")) from exc
+        self.head = self.repo.commit(ref).hexsha
+        self._entries = _tree_entries(self.repo, self.head)
 
     def close(self) -> None:
         """Remove the clone and the key."""
@@ -185,5 +204,43 @@ class LocalPullRequests:
         if reviewers:
             header += f"- reviewers: {', '.join(reviewers.names())}\n"
             self.reviews[branch] = ReviewRequest(reviewers)
-        target.write_text(header + "\n" + body)
+        # Comments appended since the record was written (services/checks.py, duplicates) stay.
+        kept = target.read_text(encoding="utf-8") if target.exists() else ""
+        at = kept.find(COMMENT_MARK)
+        target.write_text(header + "\n" + body + (kept[at:] if at >= 0 else ""))
         return target.as_uri()
+
+    # --- what else selfheal does on an open PR: comments -----------------------------------------
+
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None:
+        """Mark the PR record ready for review (``draft: no``; with ``ready`` False it stays a draft)
+        and list the reviewers asked now."""
+        path = self.path_of(pr_url)
+        if path is None:
+            log.warning("no local PR record %s to mark ready", pr_url)
+            return
+        text = path.read_text(encoding="utf-8")
+        if ready:
+            text = text.replace("- draft: yes\n", "- draft: no\n- ready for review: yes\n", 1)
+        header, _, body = text.partition("\n\n")  # "# title", then the header list after the blank line
+        if reviewers and "- reviewers: " not in body.split("\n\n", 1)[0]:
+            text = f"{header}\n\n- reviewers: {', '.join(reviewers.names())}\n{body}"
+            found = re.search(r"^- branch: `([^`]+)`", body, re.MULTILINE)
+            self.reviews[found.group(1) if found else path.stem] = ReviewRequest(reviewers)
+        path.write_text(text, encoding="utf-8")
+
+    def path_of(self, pr_url: str) -> Path | None:
+        """The record a ``file://`` PR URL of this directory names (None for another URL)."""
+        if not pr_url.startswith("file://"):
+            return None
+        path = Path(unquote(urlparse(pr_url).path))
+        return path if path.parent == self.dir and path.is_file() else None
+
+    def comment(self, pr_url: str, body: str) -> None:
+        """Append a comment to the PR record ``pr_url`` (nothing for a record that does not exist)."""
+        path = self.path_of(pr_url)
+        if path is None:
+            log.warning("no local PR record %s to comment on", pr_url)
+            return
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"{COMMENT_MARK}{body}\n")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from github import Auth, Github, GithubException, InputGitTreeElement
 from requests import RequestException
 
+from chalicelib.core.checks import CheckRun
 from chalicelib.core.codeowners import MAX_REVIEWERS, Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, FixRejected, TransientError
@@ -121,6 +122,18 @@ class GitHubRepository:
             raise _translate(exc, f"publishing {branch}") from exc
         return commit.sha
 
+    def use_branch(self, branch: str) -> None:
+        """Read from, and publish on top of, ``branch``'s head instead of the default head (a repair
+        commit goes on the failed fix's branch)."""
+        try:
+            self.head = self._repo.get_branch(branch).commit.sha
+            tree = self._repo.get_git_tree(self.head, recursive=True)
+        except GithubException as exc:
+            raise _translate(exc, f"reading branch {branch}") from exc
+        self._entries = {e.path: (e.mode, e.sha) for e in tree.tree if e.type == "blob"}
+        self._blobs = {path: sha for path, (mode, sha) in self._entries.items() if mode in REGULAR}
+        self._cache = {}
+
     def __enter__(self) -> GitHubRepository:
         return self
 
@@ -192,6 +205,40 @@ class GitHubPullRequests:
                 self.reviews[branch] = ReviewRequest(refused=failed)
         return str(pr.html_url)
 
+    # --- what else selfheal does on an open PR: comments -----------------------------------------
+
+    def comment(self, pr_url: str, body: str) -> None:
+        """Comment on the PR ``pr_url`` (POST /repos/{owner}/{repo}/issues/{number}/comments).
+        Best effort: a refusal or an outage is logged, never raised (what the comment says is
+        recorded on the group too)."""
+        number = pr_number(pr_url)
+        if not number:
+            log.warning("not a pull request URL: %s", pr_url)
+            return
+        try:
+            self._repository().get_pull(number).create_issue_comment(body)
+        except (GithubException, RequestException) as exc:
+            log.warning("comment on %s failed: %s", pr_url, exc)
+
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None:
+        """Mark the draft PR ready for review (GraphQL markPullRequestReadyForReview: REST cannot) and
+        request ``reviewers`` now; with ``ready`` False the PR stays a draft and the reviewers are
+        only asked. What the request did is in ``reviews[<head branch>]``."""
+        number = pr_number(pr_url)
+        try:
+            pr = self._repository().get_pull(number)
+            if ready and pr.draft:
+                pr.mark_ready_for_review()
+        except GithubException as exc:
+            raise _translate(exc, f"marking pull request {number} ready") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub marking pull request {number} ready: {type(exc).__name__}") from exc
+        if reviewers:
+            try:
+                self.reviews[str(pr.head.ref)] = self._request_reviews(pr, reviewers)
+            except RequestException as exc:
+                log.warning("review request for %s failed: %s", pr_url, exc)
+
     def _request_reviews(self, pr: Any, reviewers: Reviewers) -> ReviewRequest:
         """Request ``reviewers`` on ``pr``; never raises (the PR exists, the fix is done).
 
@@ -255,6 +302,12 @@ class GitHubPullRequests:
         return ok_users, ok_teams
 
 
+def pr_number(pr_url: str) -> int:
+    """The number of a pull request from its html_url (``…/pull/42``); 0 when it has none."""
+    tail = pr_url.rstrip("/").rsplit("/pull/", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else 0  # noqa: PLR2004
+
+
 def _askable(reviewers: Reviewers, author: str, owner: str) -> tuple[list[str], list[str], list[str]]:
     """The logins and team slugs that may be asked on a PR of ``owner``'s repository opened by
     ``author``, at most MAX_REVIEWERS of them, and notes on who was left out and why."""
@@ -295,6 +348,7 @@ class PullState:
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 MAX_WORDS = 5  # reviews and comments kept as the reviewer's reason
 MAX_LOGINS_CHECKED = 20  # permission reads per reviewer_words call
+MAX_ANNOTATIONS = 20  # a failing check run's annotations read (core/checks.py bounds the text)
 _COMMAND_PREFIX = "/selfheal"
 
 
@@ -409,3 +463,50 @@ class GitHubReads:
     def may_command(self, login: str) -> bool:
         """True when ``login`` has write access (admin, maintain or write) to the repository."""
         return bool(login) and self.permission(login) in WRITE_ROLES
+
+    # --- CI is the judge (services/checks.py): the head's checks, and the PR's actions ----------
+
+    def check_runs(self, sha: str) -> list[CheckRun]:
+        """Every check of commit ``sha``: its check runs (GET /commits/{sha}/check-runs; a failing
+        run's output and first MAX_ANNOTATIONS annotations) and its commit statuses (GET
+        /commits/{sha}/status), as CheckRuns. TransientError / ConfigError as GitHub answers."""
+        try:
+            commit = self._repository().get_commit(sha)
+            found: list[CheckRun] = []
+            for run in commit.get_check_runs():
+                output = run.output
+                failing = CheckRun(run.name, str(run.status), str(run.conclusion or ""))
+                notes = ""
+                if failing.failed:
+                    notes = "\n".join(
+                        f"{a.path}:{a.start_line}: {a.annotation_level}: {a.message}"
+                        for _, a in zip(range(MAX_ANNOTATIONS), run.get_annotations(), strict=False)
+                    )
+                found.append(CheckRun(
+                    run.name, str(run.status), str(run.conclusion or ""),
+                    title=str(getattr(output, "title", "") or ""), summary=str(getattr(output, "summary", "") or ""),
+                    text="\n".join(x for x in (str(getattr(output, "text", "") or ""), notes) if x),
+                ))  # fmt: skip
+            for status in commit.get_combined_status().statuses:
+                state = str(status.state)
+                done = state != "pending"
+                found.append(CheckRun(
+                    str(status.context), "completed" if done else "in_progress", state if done else "",
+                    title=str(status.description or ""), summary=str(status.target_url or ""),
+                ))  # fmt: skip
+        except GithubException as exc:
+            raise _translate(exc, f"reading the checks of {sha[:12]}") from exc
+        except RequestException as exc:
+            raise TransientError(f"GitHub reading the checks of {sha[:12]}: {type(exc).__name__}") from exc
+        return found
+
+    def _pulls(self) -> GitHubPullRequests:
+        return GitHubPullRequests(self._name, self._token, self._base_url, self._paced)
+
+    def ready_for_review(self, pr_url: str, reviewers: Reviewers | None = None, ready: bool = True) -> None:
+        """Mark the draft PR ready for review and request ``reviewers`` (GitHubPullRequests')."""
+        self._pulls().ready_for_review(pr_url, reviewers, ready)
+
+    def comment(self, pr_url: str, body: str) -> None:
+        """Comment on the PR (GitHubPullRequests'; best effort)."""
+        self._pulls().comment(pr_url, body)

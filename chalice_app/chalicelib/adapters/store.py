@@ -96,6 +96,7 @@ from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from chalicelib.core.fixability import Fixability
     from chalicelib.core.governor import SpendVerdict
 
 __all__ = ["Claim", "ErrorGroupStore", "InvalidTransition", "Recorded", "to_group"]
@@ -115,6 +116,8 @@ DELIVERY_PREFIX = "~delivery~"
 PR_PREFIX = "~pr~"
 MERGED_PREFIX = "~merged~"
 OPENED_PREFIX = "~opened~"
+BRANCH_PREFIX = "~branch~"  # a fix branch → its group (a status delivery names only the branch)
+OPEN_PRS_PREFIX = "~openprs~"  # per repository: the groups with an open PR (duplicates, services/fix.py)
 BATCH_GET = 100  # BatchGetItem's limit
 BATCH_TRIES = 4  # BatchGetItem requests for one batch's unprocessed keys
 MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
@@ -123,10 +126,20 @@ MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
 # unit), not the trace (DynamoDB bills an update by the size of the whole item).
 DETAIL_PREFIX = "~detail~"
 DETAIL_FIELDS = ("message", "frames", "sample", "pr_diff", "review_reason", "raw_fingerprint")
+# What of an attempt's report (``finish``'s extra) only people and the next prompt read: kept in the
+# detail. The rest (the CI judge's head commit and state, the PR's changed ranges, the model and
+# prompt version, the risks) is read with the group item alone, by conditions and indexes.
+REPORT_DETAIL = frozenset(
+    {
+        "pr_diff", "context_shown", "apply_result", "reviewers", "reviewers_source", "reviewers_notes",
+        "confidence", "lines_changed", "rounds", "context_tokens", "risk_flags", "tokens_in", "tokens_out",
+        "draft",
+    }
+)  # fmt: skip
 TITLE_BYTES = 120  # the group item's copy of the message (status views); the whole one is in the detail
 _STATUSES = (
     Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
-    Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED,
+    Status.MERGED, Status.REJECTED, Status.REGRESSED, Status.HEALED, Status.CI_FAILED,
 )  # fmt: skip
 
 # --- named sub-conditions ---------------------------------------------------------------------
@@ -312,6 +325,7 @@ def to_group(item: Mapping[str, Any]) -> ErrorGroup:
         review_reason=str(plain.get("review_reason", "")),
         pr_diff=str(plain.get("pr_diff", "")),
         previous_attempt=str(plain.get("previous_attempt", "")),
+        **_fixgate_fields(plain),
     )
 
 
@@ -323,20 +337,38 @@ def _edges(tokens: Iterable[str]) -> dict[str, set[str]]:
     return {k: v for k, v in out.items() if k in EDGES}
 
 
+_GROUP_FIELDS = frozenset(f.name for f in dataclasses.fields(ErrorGroup)) - {"fingerprint", "status", "expires_at"}
+
+
 def _merged(group: ErrorGroup, detail: Mapping[str, Any] | None) -> ErrorGroup:
     """``group`` with the fields its detail item holds (unchanged without one)."""
     if not detail:
         return group
     full = to_group({**detail, "fingerprint": {"S": group.fingerprint}})
-    return dataclasses.replace(
-        group,
-        message=full.message or group.message,
-        frames=full.frames,
-        sample=full.sample,
-        pr_diff=full.pr_diff,
-        review_reason=full.review_reason,
-        raw_fingerprint=full.raw_fingerprint or group.raw_fingerprint,
-    )
+    return dataclasses.replace(group, **{k: getattr(full, k) for k in detail if k in _GROUP_FIELDS})
+
+
+def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """The group's fields of the fix gates (core/fixability.py, core/risks.py), read back."""
+    return {
+        "fixability": str(plain.get("fixability", "")),
+        "fixability_reason": str(plain.get("fixability_reason", "")),
+        "risks": tuple(str(r) for r in plain.get("risks") or ()),
+        "weakened_checks": int(plain.get("weakened_checks", 0)),
+        "repository": str(plain.get("repository", "")),
+        "pr_ranges": str(plain.get("pr_ranges", "")),
+        "duplicate_of": str(plain.get("duplicate_of", "")),
+        "duplicate_pr": str(plain.get("duplicate_pr", "")),
+        "checks": str(plain.get("checks", "")),
+        "repairs": int(plain.get("repairs", 0)),
+        "ready": bool(plain.get("ready", False)),
+        "check_output": str(plain.get("check_output", "")),
+        "reviewers_pending": str(plain.get("reviewers_pending", "")),
+        "head_sha": str(plain.get("head_sha", "")),
+        "checks_since": int(plain.get("checks_since", 0)),
+        "model": str(plain.get("model", "")),
+        "prompt_version": str(plain.get("prompt_version", "")),
+    }
 
 
 def unrouted_key(log_group: str) -> str:
@@ -725,10 +757,14 @@ class ErrorGroupStore:
             update.set("branch", branch)
         if target == Status.PR_OPENED:
             update.set("expires_at", now // 1000 + self._resolved_s)
+        report = {k: v for k, v in (extra or {}).items() if k in REPORT_DETAIL}
+        for attr, value in (extra or {}).items():
+            if attr not in report:
+                update.set(attr, value)
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
-        # The attempt's report (model, tokens, context shown, the diff, reviewers…) is read by people and
-        # the next prompt, never by a condition: the detail item keeps it, so occurrences stay small.
-        self._set_detail(fingerprint, dict(extra or {}))  # after the transition: only the claim's owner writes it
+        # The report people and the next prompt read (the diff, the context shown, tokens, reviewers…)
+        # goes to the detail item, so the group's occurrences stay small writes.
+        self._set_detail(fingerprint, report)  # after the transition: only the claim's owner writes it
         if target == Status.PR_OPENED and pr_url:
             self.link_pr(pr_url, fingerprint, now)
             self._note_day(OPENED_PREFIX, fingerprint, now)  # read by the heal checker (no webhook)
@@ -884,10 +920,13 @@ class ErrorGroupStore:
             return False
         return True
 
-    def job_sent(self, fingerprint: str, token: str, now: int) -> bool:
+    def job_sent(self, fingerprint: str, token: str, now: int, fixability: Fixability | None = None) -> bool:
         """Count the job this stream record sends (``auto_jobs`` + 1) and end its waits; once per
-        record (a replay counts nothing). False when already counted or the group moved on."""
+        record (a replay counts nothing); the group's ``fixability`` is recorded in the same write.
+        False when already counted or the group moved on."""
         update = Update().add("auto_jobs", 1).set("sent_token", token).set("updated_at", now)
+        if fixability is not None:
+            update.set("fixability", fixability.kind).set("fixability_reason", clip(fixability.reason, 500))
         update.remove("budget_since", "resumed_by", *WAIT_ATTRIBUTES)
         condition = all_of(QUEUED_BY_THIS_RECORD, NOT_SENT_BY_THIS_RECORD)
         try:
@@ -1099,6 +1138,117 @@ class ErrorGroupStore:
             else:
                 raise TransientError("DynamoDB BatchGetItem left groups unprocessed (throttled)")
         return groups
+
+
+    # --- fixability (core/fixability.py) --------------------------------------------------------
+    #
+    #   unfixable   QUEUED → SKIPPED + fixability, its reason     if queued_by_this_record
+    #   (a code group's class is written by ``job_sent``, in the write that counts its job)
+
+    def skip_unfixable(self, fingerprint: str, token: str, now: int, fixability: Fixability) -> bool:
+        """QUEUED (by this stream record) → SKIPPED: the group is not a code fault. Its class and
+        reason are recorded; nothing waits (a person re-opens it, or the catalog's ``always_fix``).
+        False when the group moved on."""
+        update = Update().set("reason", bounded_reason(fixability.stored_reason())).set("retryable", False)
+        update.set("fixability", fixability.kind).set("fixability_reason", clip(fixability.reason, 500))
+        update.remove(*WAIT_ATTRIBUTES)
+        try:
+            self._transition(fingerprint, Status.SKIPPED, update, QUEUED_BY_THIS_RECORD, now, token=token)
+        except InvalidTransition:
+            return False
+        return True
+
+
+    # --- duplicate pull requests (core/overlap.py) ------------------------------------------------
+    #
+    #   open pr     ~openprs~<repository>: ADD members fingerprint   (after PR_OPENED; the group holds
+    #                                                                  its changed lines, pr_ranges)
+    #   stale       ~openprs~<repository>: DELETE members             (read back no longer PR_OPENED)
+
+    def add_open_pr(self, repository: str, fingerprint: str, now: int) -> None:
+        """Index a group whose PR is open under its repository (best effort: an unindexed PR is
+        only not found as the first of a duplicate)."""
+        update = Update().add("members", {"SS": [fingerprint]}).set("expires_at", now // 1000 + 365 * DAY)
+        try:
+            self._update(f"{OPEN_PRS_PREFIX}{repository}", update.request(), "NONE", "open PR index")
+        except SelfHealError:
+            log.warning("open PR not indexed", exc_info=True, extra={"fingerprint": fingerprint})
+
+    def open_prs(self, repository: str) -> list[ErrorGroup]:
+        """The groups of ``repository`` whose pull request is open (PR_OPENED), read consistently;
+        members that moved on (merged, rejected, re-opened) are dropped from the index."""
+        key = f"{OPEN_PRS_PREFIX}{repository}"
+        try:
+            item = self._db.get_item(TableName=self._table, Key={"fingerprint": _av(key)}, ConsistentRead=True)
+        except ClientError as exc:
+            raise translate(exc, "DynamoDB read open PR index") from exc
+        members = sorted(_plain(item.get("Item") or {}).get("members") or ())
+        if not members:
+            return []
+        groups = self.get_many(members)
+        open_ = [g for g in groups if g.status == Status.PR_OPENED and g.pr_url]
+        stale = sorted(set(members) - {g.fingerprint for g in open_})
+        if stale:
+            try:
+                self._update(key, Update().delete("members", stale).request(), "NONE", "open PR index")
+            except SelfHealError:
+                log.warning("stale open PRs not dropped from %s", key, exc_info=True)
+        return open_
+
+
+    # --- CI is the judge (core/checks.py, services/checks.py) ---------------------------------------
+    #
+    #   checks      PR_OPENED: checks, ready                          if is_pr_opened AND for_this_pr
+    #   repair      PR_OPENED → NEW, repairs + 1, check_output,       if is_pr_opened AND for_this_pr
+    #               attempts 0, auto_jobs 0 (the stream's job)           AND repairs_left
+    #   ci failed   PR_OPENED → CI_FAILED, reason, check_output       if is_pr_opened AND for_this_pr
+
+    def record_checks(self, fingerprint: str, pr_url: str, state: str, now: int, ready: bool = False) -> ErrorGroup:
+        """Record the PR's checks (and whether it is ready for review) on its PR_OPENED group;
+        InvalidTransition when the group moved on or the PR is not its own."""
+        update = Update().set("checks", state).set("ready", ready)
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
+        return self._transition(fingerprint, Status.PR_OPENED, update, condition, now, pr_url=pr_url)
+
+    def reopen_for_repair(self, fingerprint: str, pr_url: str, output: str, rounds: int, now: int) -> ErrorGroup:
+        """PR_OPENED → NEW for one repair of the group's own PR, while fewer than ``rounds`` were made:
+        the stream turns it into a fix job (budget and tokens as any), whose prompt shows ``output``
+        (the failing checks, redacted and bounded) and whose edits go on top of the branch."""
+        update = Update().set("attempts", 0).set("retryable", False).set("previous_attempt", "repair")
+        update.set("auto_jobs", 0).add("repairs", 1).set("checks", "failed").set("ready", False)
+        update.set("check_output", clip(redact(output), 8_000))
+        update.set("reason", bounded_reason("repair: the pull request's checks failed"))
+        update.remove("job_token", "lease_owner", "lease_until")
+        repairs_left = "(attribute_not_exists(#repairs) OR #repairs < :rounds)"
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR, repairs_left)
+        return self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url, rounds=rounds)
+
+    def link_branch(self, branch: str, fingerprint: str, now: int) -> None:
+        """Remember which group a fix branch belongs to (``~branch~<branch>``, kept a year): a
+        ``status`` delivery names only the branch. Best effort."""
+        update = Update().set("target", fingerprint).set("expires_at", now // 1000 + 365 * DAY)
+        try:
+            self._update(f"{BRANCH_PREFIX}{branch}", update.request(), "NONE", "branch pointer")
+        except SelfHealError:
+            log.warning("branch pointer not written", exc_info=True, extra={"fingerprint": fingerprint})
+
+    def find_branch(self, branch: str) -> str:
+        """The fingerprint ``link_branch`` stored for ``branch`` ('' when none)."""
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key={"fingerprint": _av(f"{BRANCH_PREFIX}{branch}")}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise translate(exc, "DynamoDB read branch pointer") from exc
+        return str(_plain(item).get("target", "")) if item else ""
+
+    def mark_ci_failed(self, fingerprint: str, pr_url: str, output: str, now: int) -> ErrorGroup:
+        """PR_OPENED → CI_FAILED: the checks stayed red after the repairs (re-openable like FAILED)."""
+        update = Update().set("checks", "failed").set("ready", False).set("retryable", False)
+        update.set("check_output", clip(redact(output), 8_000))
+        update.set("reason", bounded_reason("CI failed: the pull request's checks stayed red after the repairs"))
+        condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
+        return self._transition(fingerprint, Status.CI_FAILED, update, condition, now, pr_url=pr_url)
 
 
 def _review(text: str) -> str:

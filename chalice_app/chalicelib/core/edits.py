@@ -163,14 +163,19 @@ def _diff(path: str, before: str, after: str) -> list[str]:
     return list(difflib.unified_diff(split_lines(before), split_lines(after), f"a/{path}", f"b/{path}"))
 
 
+def _changed(diff: list[str], sign: str) -> list[str]:
+    """The diff's added (``+``) or removed (``-``) lines: its hunks only, after the two file headers
+    (a removed line that reads ``--`` is ``---`` in the diff, and is still a removed line)."""
+    return [ln for ln in diff[2:] if ln.startswith(sign)]
+
+
 def _check_sizes(path: str, before: str, diff: list[str], max_line_chars: int) -> None:
     """EditError when an added line is longer than ``max_line_chars`` and than every line the file had."""
     limit = max(max_line_chars, max((len(ln.rstrip("\r\n")) for ln in split_lines(before)), default=0))
-    for line in diff:
-        if line.startswith("+") and not line.startswith("+++"):
-            size = len(line[1:].rstrip("\r\n"))
-            if size > limit:
-                raise EditError(f"{path}: an added line has {size} characters, more than the {limit} allowed")
+    for line in _changed(diff, "+"):
+        size = len(line[1:].rstrip("\r\n"))
+        if size > limit:
+            raise EditError(f"{path}: an added line has {size} characters, more than the {limit} allowed")
 
 
 def apply_edits(  # noqa: C901 - one loop per check, in the order the model is told about them
@@ -220,8 +225,8 @@ def apply_edits(  # noqa: C901 - one loop per check, in the order the model is t
         result[path] = restore_endings(original[path], current[path], after)
         diff = _diff(path, original[path], result[path])
         _check_sizes(path, original[path], diff, max_line_chars)
-        added += sum(1 for ln in diff if ln.startswith("+") and not ln.startswith("+++"))
-        removed += sum(1 for ln in diff if ln.startswith("-") and not ln.startswith("---"))
+        added += len(_changed(diff, "+"))
+        removed += len(_changed(diff, "-"))
         diff_parts.append("".join(diff))
     if added + removed > max_changed_lines:
         raise EditError(f"the edits change {added + removed} lines, more than the {max_changed_lines} allowed")

@@ -82,12 +82,14 @@ class Status:
     REJECTED = "REJECTED"
     REGRESSED = "REGRESSED"
     HEALED = "HEALED"
+    # CI is the judge (core/checks.py; docs/fixer.md): the PR's checks stayed red after the repairs.
+    CI_FAILED = "CI_FAILED"
 
     # NEW → QUEUED → FIXING → PR_OPENED; FIXING → FAILED (retried while attempts remain) or
     # SKIPPED; PR_OPENED → MERGED → HEALED | REGRESSED (→ QUEUED, a new job); PR_OPENED → REJECTED.
     # FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED → NEW is the explicit re-open
     # (adapters/store.py): `selfheal retry`, or `/selfheal retry` on the PR.
-    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED, REJECTED, REGRESSED})
+    REOPENABLE = frozenset({FAILED, SKIPPED, PR_OPENED, REJECTED, REGRESSED, CI_FAILED})
     # What a re-open (a MODIFY to NEW) may come from: those, and FIXING whose lease expired (a
     # fixer that died before recording its result, re-opened by `selfheal retry`).
     REOPENED_FROM = REOPENABLE | {FIXING}
@@ -156,6 +158,32 @@ class ErrorGroup:
     review_reason: str = ""  # the reviewer's last review or comment (redacted, bounded)
     pr_diff: str = ""  # the diff of the last PR selfheal opened (redacted, bounded)
     previous_attempt: str = ""  # why the next fix must see the last diff: "regressed" or "retry"
+    # Fixability (core/fixability.py), decided before the job is sent: code / input / environment
+    # / library, and why.
+    fixability: str = ""
+    fixability_reason: str = ""
+    # The last PR's risky additions and weakened checks (core/risks.py), named.
+    risks: tuple[str, ...] = ()
+    weakened_checks: int = 0
+    # Duplicates (core/overlap.py): the repository the PR is in and the base lines it changes (JSON);
+    # for a fix that changed the same lines as another group's open PR, that group and PR.
+    repository: str = ""
+    pr_ranges: str = ""
+    duplicate_of: str = ""
+    duplicate_pr: str = ""
+    # CI is the judge (core/checks.py): the PR's checks ("" before any report, pending, passed,
+    # failed, none), repair commits made on its branch, whether it is ready for review, and the
+    # failing checks' output the next repair is shown (redacted, bounded).
+    checks: str = ""
+    repairs: int = 0
+    ready: bool = False
+    check_output: str = ""
+    reviewers_pending: str = ""  # chosen when the PR opened as a draft, requested when it is ready
+    head_sha: str = ""  # the commit the fixer last pushed on the branch: the checks judged are its
+    checks_since: int = 0  # epoch ms: when that commit was pushed (no check after a while: "none")
+    # The model and the prompt template's version of the last attempt (core/outcomes.py splits by them).
+    model: str = ""
+    prompt_version: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
 # Dotted call targets (after alias resolution) → why they are risky. A key ending in "." matches
 # every name under that module.
@@ -222,3 +222,200 @@ def scan_change(path: str, before: str, after: str) -> tuple[Finding, ...]:
 def scan_changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[Finding, ...]:
     """``scan_change`` over every changed file (``after`` holds the changed files only)."""
     return tuple(f for path in sorted(after) for f in scan_change(path, before.get(path, ""), after[path]))
+
+
+# --- weakened checks ------------------------------------------------------------------------------
+#
+# A fix can make an error go away by no longer checking for it: a `raise` or `assert` removed, the
+# condition that guards a raise changed or loosened (`if x < 0` → `if x < 0 and strict`), an except
+# widened (bare, Exception, BaseException), an error swallowed (`except …: pass`, a `return None`
+# or a constant default in an except body, contextlib.suppress), a test deleted. Counted per
+# function against the old file (moved code is not blamed); each surplus is a finding. The PR stays
+# a draft with the warning even when its checks pass: green CI does not prove a weakened check right.
+
+_BROAD = frozenset({"Exception", "BaseException"})
+_TEST_FILE = re.compile(r"(?:^|/)(?:tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
+
+
+def _scopes(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """(qualified name, node) of the module and of every function and class, outermost first."""
+
+    def walk(node: ast.AST, prefix: str) -> Iterator[tuple[str, ast.AST]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                yield name, child
+                yield from walk(child, f"{name}.")
+            else:
+                yield from walk(child, prefix)
+
+    yield "<module>", tree
+    yield from walk(tree, "")
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``scope`` outside its nested functions and classes."""
+    for child in ast.iter_child_nodes(scope):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        yield child
+        yield from _own_nodes(child)
+
+
+def _raises_directly(body: list[ast.stmt]) -> bool:
+    return any(isinstance(n, ast.Raise) for stmt in body for n in [stmt, *_own_nodes(stmt)])
+
+
+def _broad(handler: ast.ExceptHandler) -> str:
+    """'bare', 'Exception' or 'BaseException' when the handler catches that broadly ('' otherwise)."""
+    if handler.type is None:
+        return "bare"
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    for node in names:
+        name = _dotted(node).rsplit(".", 1)[-1]
+        if name in _BROAD:
+            return name
+    return ""
+
+
+def _swallows(handler: ast.ExceptHandler) -> str:
+    """How an except body makes the error vanish ('' when it does something else too or re-raises)."""
+    body = handler.body
+    if _raises_directly(body):
+        return ""
+    if all(isinstance(s, ast.Pass | ast.Continue) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+           for s in body):  # fmt: skip
+        return "swallows the error (except: pass)"
+    for stmt in body:
+        if isinstance(stmt, ast.Return) and (stmt.value is None or _constant(stmt.value)):
+            return "returns a default on the error path (return None / a constant in an except)"
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None and _constant(stmt.value):
+            return "sets a default on the error path (a constant assigned in an except)"
+    return ""
+
+
+def _constant(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict):
+        return not (node.elts if not isinstance(node, ast.Dict) else node.keys)
+    return False
+
+
+def _checks(source: str) -> dict[str, list[tuple[str, int, str]]]:
+    """Per scope: (kind, line, detail) of every check-like construct of ``source``."""
+    tree = ast.parse(source)
+    aliases = _aliases(tree)
+    out: dict[str, list[tuple[str, int, str]]] = {}
+    for name, scope in _scopes(tree):
+        found: list[tuple[str, int, str]] = []
+        for node in _own_nodes(scope):
+            if isinstance(node, ast.Raise):
+                found.append(("raise", node.lineno, ""))
+            elif isinstance(node, ast.Assert):
+                found.append(("assert", node.lineno, ""))
+            elif isinstance(node, ast.If) and _raises_directly(node.body):
+                found.append(("guard", node.lineno, ast.unparse(node.test)))
+            elif isinstance(node, ast.ExceptHandler):
+                if broad := _broad(node):
+                    found.append(("broad", node.lineno, broad))
+                if how := _swallows(node):
+                    found.append(("swallow", node.lineno, how))
+            elif isinstance(node, ast.Call):
+                head, _, rest = _dotted(node.func).partition(".")
+                if (aliases.get(head, head) + (f".{rest}" if rest else "")) == "contextlib.suppress":
+                    found.append(("swallow", node.lineno, "suppresses errors (contextlib.suppress)"))
+        if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.append(("scope", scope.lineno, ""))  # where a finding about the scope points
+            if scope.name.startswith("test"):
+                found.append(("test", scope.lineno, scope.name))
+        out[name] = found
+    return out
+
+
+def _kept_by(old: str, new_guards: list[str]) -> int:
+    """The index of a new guard that keeps guard ``old`` — ``old`` itself, or ``old or …`` (which
+    raises at least as often) — or -1 when none does (the guard was changed, loosened or removed)."""
+    for n, text in enumerate(new_guards):
+        if text == old:
+            return n
+    for n, text in enumerate(new_guards):
+        try:
+            node = ast.parse(text, mode="eval").body
+        except SyntaxError:
+            continue
+        either = isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or)
+        if either and old in {ast.unparse(v) for v in node.values}:  # type: ignore[attr-defined]
+            return n
+    return -1
+
+
+def _weakened_python(path: str, before: str, after: str) -> Iterator[Finding]:  # noqa: C901 - one rule per kind
+    try:
+        old = _checks(before)
+        new = _checks(after)
+    except SyntaxError:
+        return
+    test_file = bool(_TEST_FILE.search(path))
+    for scope in sorted(set(old) | set(new)):
+        was, now = old.get(scope, []), new.get(scope, [])
+        where = next((line for k, line, _ in now if k == "scope"), 0)
+        count_old = Counter(k for k, _, _ in was)
+        count_new = Counter(k for k, _, _ in now)
+        label = "" if scope == "<module>" else f" in {scope}"
+        for kind, words in (("raise", "removes a raise"), ("assert", "removes an assert")):
+            if count_old[kind] > count_new[kind]:
+                yield Finding(path, where, f"weakens a check: {words}{label}")
+        new_guards = [d for k, _, d in now if k == "guard"]
+        for kind, line, detail in was:
+            if kind != "guard":
+                continue
+            kept = _kept_by(detail, new_guards)
+            if kept >= 0:
+                new_guards.pop(kept)  # each new guard keeps one old guard
+            else:
+                yield Finding(path, where or line, f"weakens a check: changes or removes the condition `{detail[:80]}` "
+                                                   f"guarding a raise{label}")  # fmt: skip
+        broad_old = Counter(d for k, _, d in was if k == "broad")
+        for kind, line, detail in now:
+            if kind == "broad" and broad_old[detail] <= 0:
+                yield Finding(path, line, f"weakens a check: widens an except to {detail}{label}")
+            broad_old[detail] -= kind == "broad"
+        swallowed = Counter(d for k, _, d in was if k == "swallow")
+        for kind, line, detail in now:
+            if kind == "swallow" and swallowed[detail] <= 0:
+                yield Finding(path, line, f"weakens a check: {detail}{label}")
+            swallowed[detail] -= kind == "swallow"
+        if test_file and count_old["test"] > count_new["test"]:
+            gone = sorted({d for k, _, d in was if k == "test"} - {d for k, _, d in now if k == "test"})
+            yield Finding(path, 0, f"weakens a check: deletes a test ({', '.join(gone) or scope})")
+
+
+def scan_weakening(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[Finding, ...]:
+    """The weakened checks of a change (``after`` holds the changed files only), in file and line
+    order. Non-Python test files emptied by the change count as a deleted test."""
+    found: list[Finding] = []
+    for path in sorted(after):
+        old, new = before.get(path, ""), after[path]
+        if path.endswith(".py"):
+            found += _weakened_python(path, old, new)
+        elif _TEST_FILE.search(path) and old.strip() and not new.strip():
+            found.append(Finding(path, 0, "weakens a check: deletes a test file's content"))
+    return tuple(sorted(set(found), key=lambda f: (f.path, f.line, f.what)))
+
+
+def weakening_section(findings: Sequence[Finding]) -> list[str]:
+    """The PR body's first section when the change weakens a check (Markdown lines)."""
+    if not findings:
+        return []
+    from chalicelib.core.pr_text import code_span, inert  # pr_text reads Finding from here
+
+    lines = [
+        "## ⚠️ Weakens a check: review before merging",
+        "",
+        "This change makes an error go away by checking less. Green CI does not prove that right, "
+        "so this PR stays a draft until a person has judged each of these:",
+        "",
+    ]
+    lines += [f"- {code_span(f.path)}" + (f" line {f.line}" if f.line else "") + f": {inert(f.what)}" for f in findings]
+    return [*lines, ""]

@@ -10,11 +10,16 @@ A deployment serves many services. The catalog (configuration, JSON in SSM at
                    "repo_folder": "services/billing",         the monorepo folder its code is in
                    "path_prefixes": ["/var/task/"], "labels": ["selfheal"], "reviewers": ["alice"],
                    "model": "", "min_occurrences": 1, "draft": false,
-                   "fixes_per_hour": 0, "fixes_per_day": 0, "tokens_per_day": 0}]}
+                   "fixes_per_hour": 0, "fixes_per_day": 0, "tokens_per_day": 0,
+                   "always_fix": ["ValueError"], "never_fix": ["billing.legacy"],
+                   "fix_library": false}]}
 
 Every field but ``name`` and ``log_groups`` is optional; an absent (or ``null``: Terraform's
 ``optional()``) field means "the global parameter" (repo_url, model, labels, path_prefixes,
-min_occurrences) or "none" (folder, reviewers, limits: 0 = no limit).
+min_occurrences) or "none" (folder, reviewers, limits: 0 = no limit). ``always_fix`` /
+``never_fix`` name exception types (full or short name) or modules (dotted, or a path fragment)
+whose groups are always / never sent to the fixer whatever their class (core/fixability.py;
+``never_fix`` wins); ``fix_library`` sends groups with no in-app frame to the fixer too.
 
 Routing (``ServiceCatalog.route``): an exact log group name beats every prefix; among prefixes the
 longest wins; ``"*"`` (the empty prefix) owns whatever nobody else does. No catalog (absent, or an
@@ -38,6 +43,8 @@ from chalicelib.errors import ConfigError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from chalicelib.core.fixability import FixPolicy
+
 DEFAULT_NAME = "default"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # CloudWatch Logs group names: 1-512 of these characters (a prefix may end in "*").
@@ -47,6 +54,8 @@ MAX_SERVICES = 200
 MAX_LIST = 100  # log groups, labels, reviewers, path prefixes per service
 _REVIEWER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]{1,100})?$")
 _LABEL_BYTES = 50  # GitHub's limit on a label name
+# always_fix / never_fix entries: an exception type or a module (dotted or a path fragment).
+_FIX_ENTRY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,17 @@ class Service:
     fixes_per_hour: int = 0
     fixes_per_day: int = 0
     tokens_per_day: int = 0
+    # Fixability overrides (core/fixability.py).
+    always_fix: tuple[str, ...] = ()
+    never_fix: tuple[str, ...] = ()
+    fix_library: bool = False
+
+    @property
+    def fix_policy(self) -> FixPolicy:
+        """The service's overrides of the fixability classes."""
+        from chalicelib.core.fixability import FixPolicy  # fixability → fingerprint → services
+
+        return FixPolicy(self.always_fix, self.never_fix, self.fix_library)
 
     @property
     def is_default(self) -> bool:
@@ -260,10 +280,14 @@ def parse_service(entry: object, index: int = 0) -> Service:  # noqa: C901, PLR0
         values["reviewers"] = _strings(where, "reviewers", given["reviewers"], _REVIEWER)
     if "min_occurrences" in given:
         values["min_occurrences"] = _count(where, "min_occurrences", given["min_occurrences"], 1)
-    if "draft" in given:
-        if not isinstance(given["draft"], bool):
-            raise ConfigError(f"{where}: draft must be true or false")
-        values["draft"] = given["draft"]
+    for key in ("draft", "fix_library"):
+        if key in given:
+            if not isinstance(given[key], bool):
+                raise ConfigError(f"{where}: {key} must be true or false")
+            values[key] = given[key]
+    for key in ("always_fix", "never_fix"):
+        if key in given:
+            values[key] = _strings(where, key, given[key], _FIX_ENTRY)
     for key in ("fixes_per_hour", "fixes_per_day", "tokens_per_day"):
         if key in given:
             values[key] = _count(where, key, given[key], 0)

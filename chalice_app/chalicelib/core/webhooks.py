@@ -12,6 +12,10 @@ Intent, from the event name (``X-GitHub-Event``) and the parsed payload:
     issue_comment, action created, on a pull request,
       first line exactly ``/selfheal retry``          → retry      (the commenter needs write access)
       first line exactly ``/selfheal stop``           → stop       (the commenter needs write access)
+    check_suite / check_run, action completed, on a
+      selfheal branch (``selfheal/…``)                 → checks     (the head's checks are read and judged)
+    status (any state but pending), on a selfheal
+      branch                                          → checks
     anything else                                     → ignored    (with why)
 
 The payload is GitHub's; nothing here trusts it beyond its shape: a value of the wrong type makes
@@ -36,7 +40,8 @@ COMMANDS = {"/selfheal retry": "retry", "/selfheal stop": "stop"}
 _GROUP_IN_BODY = re.compile(r"error group: `([0-9a-f]{32})`")
 _PR_NUMBER = re.compile(r"/pull/(\d+)/?$")
 
-IntentKind = Literal["ping", "merged", "rejected", "retry", "stop", "ignored"]
+IntentKind = Literal["ping", "merged", "rejected", "retry", "stop", "checks", "ignored"]
+BRANCH_PREFIX = "selfheal/"  # the fixer's branches (services/fix_generation.py)
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -117,6 +122,7 @@ class Intent:
     merged_at: int = 0  # epoch ms
     actor: str = ""  # who closed the PR or wrote the comment
     comment: str = ""  # the comment's text (issue_comment)
+    head_sha: str = ""  # the commit whose checks a check_suite / check_run / status delivery reports
 
     @property
     def fingerprint(self) -> str:
@@ -215,4 +221,44 @@ def intent(event: str, payload: Mapping[str, Any]) -> Intent:
             actor=_text(data, "comment", "user", "login"),
             comment=_text(data, "comment", "body"),
         )
+    if event in ("check_suite", "check_run", "status"):
+        return check_intent(event, data)
     return Intent("ignored", why=f"event {event or '(none)'}")
+
+
+def check_intent(event: str, data: Mapping[str, Any]) -> Intent:
+    """A ``check_suite`` / ``check_run`` (completed) or ``status`` delivery on a selfheal branch →
+    ``checks``, with the head commit, the branch and the PR (its html_url built from the repository's
+    and the PR's number, as the payload gives only the API URL); anything else → ignored.
+    https://docs.github.com/en/webhooks/webhook-events-and-payloads#check_suite"""
+    repository = _text(data, "repository", "full_name")
+    if event == "status":
+        if _text(data, "state") in ("", "pending"):
+            return Intent("ignored", why=f"status {_text(data, 'state') or '?'}")
+        names = [b.get("name") for b in data.get("branches") or [] if isinstance(b, dict)]
+        branch = next((n for n in names if isinstance(n, str) and n.startswith(BRANCH_PREFIX)), "")
+        if not branch:
+            return Intent("ignored", why="status of a commit on no selfheal branch")
+        return Intent("checks", repository=repository, branch=branch, head_sha=_text(data, "sha"))
+    action = _text(data, "action")
+    if action != "completed":
+        return Intent("ignored", why=f"{event} {action or '?'}")
+    suite = data.get("check_suite") if event == "check_suite" else _get(data, "check_run", "check_suite")
+    run = data.get("check_run") if event == "check_run" else None
+    branch = _text(suite, "head_branch")
+    head = _text(run, "head_sha") or _text(suite, "head_sha")
+    pulls = (run or suite or {}).get("pull_requests") if isinstance(run or suite, dict) else None
+    pull = next((p for p in pulls or [] if isinstance(p, dict)), {})
+    branch = branch or _text(pull, "head", "ref")
+    if not branch.startswith(BRANCH_PREFIX):
+        return Intent("ignored", why=f"{event} of a branch that is not selfheal's")
+    number = _number(pull, "number")
+    base = _text(data, "repository", "html_url")
+    return Intent(
+        "checks",
+        repository=repository,
+        number=number,
+        pr_url=f"{base}/pull/{number}" if base and number else "",
+        branch=branch,
+        head_sha=head,
+    )

@@ -1,7 +1,10 @@
 """stream_processor's use case: new and re-opened groups become fix jobs on the queue, within the
 spend limits (core/governor.py ``decide_spend``).
 
-    stream record ─job()─▶ NEW→QUEUED (this record) ─decide_spend─▶ send: take the hour's and the
+    stream record ─job()─▶ NEW→QUEUED (this record) ─fixability─▶ not a code fault: QUEUED→SKIPPED
+      with the class and its reason (no token, no budget unit spent; environment groups named in one
+      notice per batch)
+                                                    └▶ code ─decide_spend─▶ send: take the hour's and the
       day's unit (one conditional write) ─▶ auto_jobs + 1 ─▶ SendMessageBatch
                                          └▶ skip: QUEUED→SKIPPED with the rule, the reason and how
                                             it waits (budget: the sweep / a later recurrence;
@@ -20,7 +23,9 @@ from collections import Counter as Tally
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.fixability import ENVIRONMENT, Fixability, FixPolicy, classify, environment_notice
 from chalicelib.core.governor import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
+from chalicelib.core.localize import group_chain
 from chalicelib.core.models import Status
 from chalicelib.core.notices import burst_notice
 from chalicelib.core.service_spend import counts_jobs, decide_service_spend, reads_counters, service_limits
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.queue import FixQueue
     from chalicelib.adapters.store import ErrorGroupStore
-    from chalicelib.core.models import FixJob
+    from chalicelib.core.models import ErrorGroup, FixJob
     from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
@@ -45,6 +50,21 @@ BUDGET_RULES = frozenset({"hourly-budget", "daily-budget", "token-ceiling"})
 DECIDE_TRIES = 3  # a lost race on the counters re-reads them and decides again
 # EMF metric per refusing rule.
 SKIP_METRICS = {"min-occurrences": "JobsBelowMinimum", "one-automatic-attempt": "JobsRepeatRefused"}
+UNFIXABLE_METRICS = {
+    "input": "JobsInputRejected", "environment": "JobsEnvironmentFailure", "library": "JobsLibraryOnly",
+}  # fmt: skip
+# Who re-opens a group explicitly enough to override its class: a person's `selfheal retry`.
+FIXABILITY_OVERRIDERS = frozenset({"retry"})
+
+
+def fixability_of(group: ErrorGroup, policy: FixPolicy | None = None) -> Fixability:
+    """The class of the group (its sample's exception chain, else its final exception's frames),
+    under the service's ``policy``. A group a person re-opened with ``selfheal retry`` is fixed
+    whatever its class (the class and the override are recorded)."""
+    found = classify(group_chain(group), policy)
+    if not found.fix and group.reopened_by in FIXABILITY_OVERRIDERS:
+        return Fixability(found.kind, f"{found.reason} (fixed anyway: re-opened by a person)", True)
+    return found
 
 
 def group_facts(record: GroupStreamRecord, job: FixJob) -> GroupFacts:
@@ -94,6 +114,10 @@ class Enqueue:
         self._services = services  # None: no catalog, every job decided by the deployment's limits alone
         # Per scope ("" the deployment, else a service): (hour start, counters) read for this batch.
         self._state: dict[str, tuple[int, SpendState]] = {}
+        # The batch's groups that are not code faults: per class, and the outages (fingerprint,
+        # type, reason) named in one notice.
+        self._unfixable: Tally[str] = Tally()
+        self._outages: list[tuple[str, str, str]] = []
 
     def handle(self, event: Mapping[str, Any]) -> PartialItemFailureResponse:
         """Process a stream batch; returns the records to retry.
@@ -108,6 +132,7 @@ class Enqueue:
         skipped: Tally[str] = Tally()
         dropped = new_groups = 0
         services: dict[str, int] = {}
+        self._unfixable, self._outages = Tally(), []
         self._state = {}
         for raw in event.get("Records", []):
             sequence = str((raw.get("dynamodb") or {}).get("SequenceNumber", "") if isinstance(raw, dict) else "")
@@ -121,7 +146,11 @@ class Enqueue:
                     continue
                 new_groups += job.trigger == "new"
                 services[job.service] = services.get(job.service, 0) + 1
-                verdict = self._admit(record, job, own)
+                fit = fixability_of(self._traced(job.fingerprint), self._policy(job.service))
+                if not fit.fix:
+                    self._skip_unfixable(job, fit)
+                    continue
+                verdict = self._admit(record, job, own, fit)
                 if verdict is None:
                     continue
                 if verdict.send:
@@ -143,13 +172,37 @@ class Enqueue:
                     dropped += 1
         unsent = {job.token for job in self._queue.send([job for _, job in pending])}
         failed += [seq for seq, job in pending if job.token in unsent]
-        queued = len(pending) - len(unsent)
+        self._report(len(pending) - len(unsent), new_groups, skipped, dropped, services)
+        return failures(failed)
+
+    def _traced(self, fingerprint: str) -> ErrorGroup:
+        """The group with its trace (the stream's image holds the small group item; the trace is in
+        its detail, written by the log processor right after). TransientError while the trace is not
+        there yet: the record is retried, never classified without its frames."""
+        group = self._store.get(fingerprint)
+        if group is None or not (group.sample or group.frames):
+            raise TransientError(f"the trace of {fingerprint[:12]} is not stored yet; the record is retried")
+        return group
+
+    def _own_limits(self, service: str) -> SpendLimits | None:
+        """The limits of the job's service of its own (None: the deployment's limits alone)."""
+        if self._services is None:
+            return None
+        return service_limits(self._services().get(service), self._limits)
+
+    def _report(
+        self, queued: int, new_groups: int, skipped: Tally[str], dropped: int, services: Mapping[str, int]
+    ) -> None:
+        """The batch's metrics and its one summary notice (and one for its environment failures)."""
         over_budget = sum(n for rule, n in skipped.items() if rule in BUDGET_RULES)
         self._metrics.count("JobsQueued", queued)
         self._metrics.count("JobsOverBudget", over_budget)
         for rule, metric in SKIP_METRICS.items():
             self._metrics.count(metric, skipped[rule])
         self._metrics.count("StreamRecordsDropped", dropped)
+        for kind, n in self._unfixable.items():
+            self._metrics.count(UNFIXABLE_METRICS.get(kind, "JobsNotCodeFault"), n)
+        tell(self._notifier, environment_notice(self._outages), self._metrics)
         # A burst (a bad deploy) is one summary, never a message per group.
         notice = burst_notice(
             new_groups=max(new_groups, queued + over_budget),
@@ -162,15 +215,27 @@ class Enqueue:
         )
         tell(self._notifier, notice, self._metrics)
         self._metrics.flush()
-        return failures(failed)
 
-    def _own_limits(self, service: str) -> SpendLimits | None:
-        """The limits of the job's service of its own (None: the deployment's limits alone)."""
+    def _skip_unfixable(self, job: FixJob, fit: Fixability) -> None:
+        """QUEUED → SKIPPED for a group that is not a code fault (counted; environment groups are
+        named in the batch's notice)."""
+        if not self._store.skip_unfixable(job.fingerprint, job.token, self._clock(), fit):
+            return  # moved on meanwhile: not ours to skip
+        log.info("fix job skipped: %s", fit.stored_reason(), extra={"fingerprint": job.fingerprint})
+        self._unfixable[fit.kind] += 1
+        if fit.kind == ENVIRONMENT:
+            self._outages.append((job.fingerprint, job.exception_type, fit.reason))
+
+    def _policy(self, service: str) -> FixPolicy | None:
+        """The service's fixability overrides (None without a catalog, or for a service it lacks)."""
         if self._services is None:
             return None
-        return service_limits(self._services().get(service), self._limits)
+        found = self._services().get(service)
+        return found.fix_policy if found is not None else None
 
-    def _admit(self, record: GroupStreamRecord, job: FixJob, own: SpendLimits | None = None) -> SpendVerdict | None:
+    def _admit(
+        self, record: GroupStreamRecord, job: FixJob, own: SpendLimits | None = None, fit: Fixability | None = None
+    ) -> SpendVerdict | None:
         """Decide, then make the decision durable: take the job's units and count it, or skip the
         group with its wait. A lost race (the counters moved, or a delivery counted more
         occurrences) re-reads and decides again. None when the group moved on meanwhile."""
@@ -182,7 +247,7 @@ class Enqueue:
             verdict = decide_service_spend(facts, self._limits, overall, job.service, own, own_state, now)
             if verdict.send:
                 if self._take(now, job.service, own):
-                    self._store.job_sent(job.fingerprint, job.token, now)
+                    self._store.job_sent(job.fingerprint, job.token, now, fit)
                     return verdict
                 continue  # another stream processor took the last unit: read again (_take forgot it)
             if self._store.skip_for_spend(job.fingerprint, job.token, now, verdict):

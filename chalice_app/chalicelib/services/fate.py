@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
+    from chalicelib.core.webhooks import Intent
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
     from chalicelib.services.resolve import PullRequestReads
@@ -134,8 +135,75 @@ class Fate:
                 return Status.REJECTED
         except InvalidTransition:
             pass  # the webhook (or a retry) moved it first
+        if state.state == "open":  # still open: without webhooks, its head's checks are read here too
+            return judge_lazily(self._store, previous, github, self._metrics, now)
         return ""
 
     def _count(self, name: str) -> None:
         with self._lock:
             self._metrics.count(name)
+
+
+# --- CI is the judge: check deliveries (services/checks.py) -------------------------------------------
+
+CHECKS_WAIT_ENV = "SELFHEAL_CHECKS_WAIT_MINUTES"  # no check within this time: "checks: none" (default 120)
+
+
+def judge_lazily(store: ErrorGroupStore, group: ErrorGroup, github: object, metrics: Counter, now: int) -> str:
+    """Without webhooks (the lazy read on recurrence, the hourly heal checker): the open PR's head
+    checks read and judged like a delivery's; none at all for ``SELFHEAL_CHECKS_WAIT_MINUTES``
+    (default 120) since the fixer pushed → a comment that the branch has no CI, ``checks: none``.
+    Returns the status the group moved to ('' when it stays PR_OPENED). Never raises."""
+    import os
+
+    from chalicelib.core.checks import DEFAULT_REPAIR_ROUNDS, NONE, REPAIR_ROUNDS_ENV, fold, repair_rounds
+    from chalicelib.services.checks import Checks
+
+    check_runs = getattr(github, "check_runs", None)
+    if check_runs is None or not group.head_sha or group.checks not in ("", "pending"):
+        return ""
+    try:
+        rounds = repair_rounds(int(os.environ.get(REPAIR_ROUNDS_ENV, "") or DEFAULT_REPAIR_ROUNDS))
+        wait_minutes = int(os.environ.get(CHECKS_WAIT_ENV, "") or 120)
+        checks = Checks(store, lambda _group: github, metrics, rounds=rounds, clock=lambda: now)  # type: ignore[arg-type, return-value]
+        report = fold(check_runs(group.head_sha))
+        if report.state == NONE:
+            if group.checks_since and now - group.checks_since >= wait_minutes * MINUTE_MS:
+                checks.no_checks(group, wait_minutes)
+            return ""
+        step = checks.report(group, report)
+    except (SelfHealError, ValueError):
+        log.warning("checks not judged", exc_info=True, extra={"fingerprint": group.fingerprint})
+        return ""
+    return {"repair": Status.NEW, "ci_failed": Status.CI_FAILED}.get(step, "")
+
+
+def apply_check_delivery(  # noqa: PLR0913 - the delivery and its collaborators
+    store: ErrorGroupStore,
+    github: Callable[[str], object | None],
+    wanted: Intent,
+    metrics: Counter,
+    rounds: int,
+    clock: Callable[[], int] = now_ms,
+) -> str:
+    """A ``check_suite`` / ``check_run`` / ``status`` delivery (core/webhooks.py ``checks``) → the
+    group of its selfheal PR (by the ``~pr~`` pointer of the PR, else the ``~branch~`` pointer of the
+    branch), its head's checks read from GitHub (the payload is only the trigger: every suite and
+    status of the head counts), and the verdict applied (services/checks.py). A delivery about an
+    older commit than the one the fixer last pushed changes nothing. Returns the webhook's answer."""
+    from chalicelib.core.checks import fold
+    from chalicelib.services.checks import Checks
+
+    fingerprint = (store.find_pr(wanted.pr_url) if wanted.pr_url else "") or store.find_branch(wanted.branch)
+    group = store.get(fingerprint) if fingerprint else None
+    if group is None or not group.pr_url or group.branch != wanted.branch:
+        return "ignored: not a selfheal pull request"
+    if wanted.head_sha and group.head_sha and wanted.head_sha != group.head_sha:
+        return f"ignored: checks of {wanted.head_sha[:12]}, not of the branch's head {group.head_sha[:12]}"
+    reads = github(group.service)
+    check_runs = getattr(reads, "check_runs", None)
+    if check_runs is None:
+        return "ignored: the checks cannot be read (no GitHub API configured)"
+    report = fold(check_runs(wanted.head_sha or group.head_sha))
+    step = Checks(store, lambda _group: reads, metrics, rounds=rounds, clock=clock).report(group, report)  # type: ignore[arg-type, return-value]
+    return f"checks {report.state}: {step or 'no change'}"

@@ -63,6 +63,11 @@ class Lease:
         self._clock = clock
         self.tokens_in = 0
         self.tokens_out = 0
+        self.facts: dict[str, object] = {}  # the attempt's model and prompt version (fix stats)
+
+    def note(self, **facts: object) -> None:
+        """Facts of this attempt the group records whatever its end (model, prompt_version)."""
+        self.facts.update(facts)
 
     def set_branch(self, branch: str) -> None:
         self._store.set_branch(self.fingerprint, self.owner, branch, self._clock())
@@ -71,6 +76,10 @@ class Lease:
         """Model tokens this attempt spent (the fixer reports them even when the attempt fails)."""
         self.tokens_in += max(0, tokens_in)
         self.tokens_out += max(0, tokens_out)
+
+    def open_pulls(self, repository: str) -> list[ErrorGroup]:
+        """The groups with an open pull request in ``repository`` (to find a duplicate before publishing)."""
+        return self._store.open_prs(repository)
 
     def spent(self, details: Mapping[str, object] | None = None) -> tuple[int, int]:
         """Tokens (in, out) of this attempt: what the fixer recorded, else what its outcome reports."""
@@ -163,7 +172,9 @@ class FixService:
             outcome = self._fixer.fix(group, lease)
         except FixRejected as rejected:
             spent = lease.spent()
-            self._store.finish(fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected), spent=spent)
+            self._store.finish(
+                fingerprint, owner, Status.FAILED, self._clock(), reason=str(rejected), spent=spent, extra=lease.facts
+            )
             self._count_tokens(fingerprint, spent, scope)
             self._tell(group, FixOutcome(Status.FAILED, reason=str(rejected)))
             return Status.FAILED
@@ -172,8 +183,9 @@ class FixService:
             reason = f"{type(exc).__name__}: {exc}"[:1000]
             spent = lease.spent()
             self._store.finish(
-                fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable, spent=spent
-            )
+                fingerprint, owner, Status.FAILED, self._clock(), reason=reason, retryable=retryable, spent=spent,
+                extra=lease.facts,
+            )  # fmt: skip
             self._count_tokens(fingerprint, spent, scope)
             raise
         if outcome.status == Status.SKIPPED and outcome.details and "reopen_at" in outcome.details:
@@ -184,21 +196,36 @@ class FixService:
             self._metrics.count("FixSkipped")
             return Status.SKIPPED
         spent = lease.spent(outcome.details)
+        now = self._clock()
+        # A PR pushed now waits for its checks from now on (services/fate.py judge_lazily).
+        opened = {"checks_since": now} if outcome.status == Status.PR_OPENED else {}
         self._store.finish(
             fingerprint,
             owner,
             outcome.status,
-            self._clock(),
+            now,
             reason=outcome.reason,
             pr_url=outcome.pr_url,
             branch=outcome.branch,
-            extra=outcome.details,
+            extra={**(outcome.details or {}), **opened},
             spent=spent,
         )
         self._count_tokens(fingerprint, spent, scope)
+        self._index_open_pr(fingerprint, outcome)
         self._metrics.count("PullRequests" if outcome.status == Status.PR_OPENED else f"Fix{outcome.status.title()}")
         self._tell(group, outcome)
         return outcome.status
+
+    def _index_open_pr(self, fingerprint: str, outcome: FixOutcome) -> None:
+        """Index an opened PR under its repository (duplicates are found there); count a duplicate
+        that was linked to an open PR instead of opening another."""
+        details = outcome.details or {}
+        if outcome.status == Status.PR_OPENED and details.get("repository"):
+            self._store.add_open_pr(str(details["repository"]), fingerprint, self._clock())
+        if outcome.status == Status.PR_OPENED and outcome.branch and details.get("head_sha"):
+            self._store.link_branch(outcome.branch, fingerprint, self._clock())  # status deliveries name it
+        if details.get("duplicate_of"):
+            self._metrics.count("DuplicatesAvoided")
 
     def _over_token_ceiling(
         self, fingerprint: str, owner: str, service: str = "", own: SpendLimits | None = None

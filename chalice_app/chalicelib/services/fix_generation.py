@@ -16,29 +16,35 @@ crashed after its push is completed by the next one, never duplicated.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.core.checks import repair_messages
 from chalicelib.core.codeowners import ReviewerChoice, ReviewRequest, choose, find
 from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
 from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
-from chalicelib.core.pr_text import commit_message, plain_line, pr_body
+from chalicelib.core.overlap import changed_ranges, decode, describe, encode, overlaps
+from chalicelib.core.pr_text import code_span, commit_message, inert, plain_line, pr_body
 from chalicelib.core.prompt import (
     SYSTEM_PROMPT,
     TOOL_NAME,
     MalformedAnswer,
     ProposalError,
     attempt_diff,
+    marker_id,
     parse_proposal,
     read_answer,
     request_text,
     retry_text,
+    tool_config,
 )
 from chalicelib.core.redact import redact
-from chalicelib.core.risks import Finding, scan_changes
+from chalicelib.core.risks import Finding, scan_changes, scan_weakening, weakening_section
 from chalicelib.errors import FixRejected
 
 if TYPE_CHECKING:
@@ -52,7 +58,12 @@ if TYPE_CHECKING:
     from chalicelib.services.fix import Lease
 
 log = logging.getLogger(__name__)
-__all__ = ["FixSettings", "ModelFixer", "PullRequests", "Repository", "pr_body"]
+__all__ = ["PROMPT_VERSION", "FixSettings", "ModelFixer", "PullRequests", "Repository", "pr_body"]
+# The prompt template's version, recorded on every attempt (core/outcomes.py splits the figures by
+# it): a digest of the system prompt and the tool's schema, so any change to either is a new version.
+PROMPT_VERSION = hashlib.md5(
+    (SYSTEM_PROMPT + json.dumps(tool_config(), sort_keys=True)).encode(), usedforsecurity=False
+).hexdigest()[:12]
 
 
 class Repository(Protocol):
@@ -111,6 +122,10 @@ class FixSettings:
     draft: bool = False
     reviewers: tuple[str, ...] = ()
     service: str = "default"
+    # The repository's key (core/services.py repo_key): open PRs are compared within it.
+    repository: str = ""
+    # CI is the judge (core/checks.py): every PR opens as a draft, reviewers are asked when green.
+    await_checks: bool = False
 
 
 @dataclass
@@ -151,7 +166,17 @@ class ModelFixer:
                 f"seen {group.occurrences} time(s), fixing starts at {s.min_occurrences}",
                 details={"reopen_at": s.min_occurrences},
             )
+        note = getattr(lease, "note", None)  # the attempt's model and prompt version, whatever its end
+        if note is not None:
+            note(model=self._model.model_id, prompt_version=PROMPT_VERSION)
+        # A repair (the PR's checks failed: services/checks.py) works on the branch as it stands.
+        repair = group.previous_attempt == "repair" and bool(group.branch) and bool(group.pr_url)
         with self._open_repo() as repo:
+            if repair:
+                use_branch = getattr(repo, "use_branch", None)
+                if use_branch is None:
+                    raise FixRejected("a repair needs a repository that can read its branch")
+                use_branch(group.branch)
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
             found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed)
@@ -166,38 +191,103 @@ class ModelFixer:
                 located, repo.read, s.context_tokens, definitions=found.definitions, extra=found.extra
             )
             usage = _Usage()
+            marker = marker_id()
+            request = request_text(group, context, marker)
+            history = repair_messages(group, request, marker) if repair else None
             try:
-                proposal, result = self._propose(group, request_text(group, context), files, usage)
+                proposal, result = self._propose(group, request, files, usage, history)
             finally:  # tokens are spent whether or not the rounds end in a fix (the spend ledger)
                 _report_usage(lease, usage)
             findings = scan_changes(files, result.files)
-            branch = f"selfheal/{group.fingerprint[:12]}"
+            weakened = scan_weakening(files, result.files)
+            ranges = changed_ranges(files, result.files)
+            duplicate = None if repair else self._duplicate(group, ranges, lease, usage)
+            if duplicate is not None:
+                return duplicate
+            branch = group.branch if repair else f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
             choice = self._reviewers(repo, result.files, group)
-            url, draft = self._publish(
-                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=choice.reviewers
+            # With CI as the judge, the reviewers are asked when the checks pass (services/checks.py).
+            asked = None if s.await_checks else choice.reviewers
+            url, draft, head = self._publish(
+                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=asked,
+                weakened=weakened,
             )
-        return FixOutcome(
-            Status.PR_OPENED,
-            pr_url=url,
-            branch=branch,
-            details={
-                "model": self._model.model_id,
-                "tokens_in": usage.tokens_in,
-                "tokens_out": usage.tokens_out,
-                "rounds": usage.rounds,
-                "context_shown": "; ".join(f"{p}:{a}-{b}" for p, a, b in context.shown),
-                "confidence": str(round(proposal.confidence, 2)),
-                "lines_changed": result.lines_added + result.lines_removed,
-                "apply_result": f"applied in round {usage.rounds}",
-                "context_tokens": context.tokens,
-                "risk_flags": len(findings),
-                "draft": draft,
-                **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
-                # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
-                "pr_diff": attempt_diff(files, result.files),
-            },
-        )
+        details: dict[str, object] = {
+            "model": self._model.model_id,
+            "tokens_in": usage.tokens_in,
+            "tokens_out": usage.tokens_out,
+            "rounds": usage.rounds,
+            "context_shown": "; ".join(f"{p}:{a}-{b}" for p, a, b in context.shown),
+            "confidence": str(round(proposal.confidence, 2)),
+            "lines_changed": result.lines_added + result.lines_removed,
+            "apply_result": f"applied in round {usage.rounds}" + (f" (repair {group.repairs})" if repair else ""),
+            "context_tokens": context.tokens,
+            "risk_flags": len(findings),
+            # Every risky addition and weakened check, named (the group's `risks`); a weakened
+            # check keeps the PR a draft whatever its checks say.
+            "risks": [str(f) for f in (*weakened, *findings)],
+            "weakened_checks": len(weakened),
+            "draft": draft,
+            **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
+            # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
+            "pr_diff": attempt_diff(files, result.files),
+            "head_sha": head,  # the checks of this commit judge the fix (services/checks.py)
+            "prompt_version": PROMPT_VERSION,
+            **self._check_details(group, choice, repair, draft),
+        }
+        if not repair:  # a repair keeps the lines its PR was opened with
+            details |= {"repository": self._repository(), "pr_ranges": encode(ranges)}
+        return FixOutcome(Status.PR_OPENED, pr_url=url, branch=branch, details=details)
+
+    def _check_details(self, group: ErrorGroup, choice: ReviewerChoice, repair: bool, draft: bool) -> dict[str, object]:
+        """The outcome's CI fields: checks awaited (pending) or not asked for (none), the repairs
+        made, whether the PR is ready for review, and the reviewers to ask once it is."""
+        if not self._settings.await_checks:
+            return {"checks": "none", "repairs": 0, "ready": not draft, "reviewers_pending": ""}
+        return {
+            "checks": "pending",
+            "repairs": group.repairs if repair else 0,
+            "ready": False,
+            "reviewers_pending": ", ".join(choice.reviewers.names()) if choice.reviewers else "",
+            "check_output": group.check_output if repair else "",
+        }
+
+    def _repository(self) -> str:
+        return self._settings.repository or f"service/{self._settings.service}"
+
+    def _duplicate(
+        self, group: ErrorGroup, ranges: Mapping[str, Any], lease: Lease, usage: _Usage
+    ) -> FixOutcome | None:
+        """When the fix changes lines an open selfheal PR of the same repository changes: a comment on
+        that PR naming this group, and this group SKIPPED, linked to it; None otherwise (or when the
+        lease cannot list open PRs)."""
+        open_pulls = getattr(lease, "open_pulls", None)
+        if open_pulls is None or not ranges:
+            return None
+        for other in open_pulls(self._repository()):
+            if other.fingerprint == group.fingerprint:
+                continue
+            common = overlaps(ranges, decode(other.pr_ranges))
+            if not common:
+                continue
+            where = describe({p: r for p, r in ranges.items() if p in common})
+            comment = getattr(self._pulls, "comment", None)
+            if comment is not None:
+                comment(other.pr_url, _duplicate_comment(group, where))
+            log.info("duplicate of %s: same lines (%s)", other.pr_url, where, extra={"fingerprint": group.fingerprint})
+            return FixOutcome(
+                Status.SKIPPED,
+                f"duplicate: the open pull request {other.pr_url} (group {other.fingerprint[:12]}) changes the "
+                f"same lines ({where})",
+                details={
+                    "model": self._model.model_id, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out,
+                    "rounds": usage.rounds, "duplicate_of": other.fingerprint, "duplicate_pr": other.pr_url,
+                    "prompt_version": PROMPT_VERSION,
+                    "repository": self._repository(), "pr_ranges": encode(ranges),
+                },
+            )  # fmt: skip
+        return None
 
     def _reviewers(self, repo: Repository, changed: Mapping[str, str], group: ErrorGroup) -> ReviewerChoice:
         """The code owners of the changed files (the repository's CODEOWNERS, GitHub's location
@@ -224,25 +314,40 @@ class ModelFixer:
         located: list[Located],
         context: Context,
         reviewers: Reviewers | None = None,
-    ) -> tuple[str, bool]:
+        weakened: tuple[Finding, ...] = (),
+    ) -> tuple[str, bool, str]:
         """Commit and push the branch, then open or update its PR (requesting ``reviewers`` when
-        there are any); returns its URL and draft flag."""
+        there are any); returns its URL, draft flag and the commit pushed."""
         s = self._settings
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
-        repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
-        draft = s.draft or proposal.confidence < s.draft_below or bool(findings)
+        head = repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
+        # With CI as the judge every PR opens as a draft; the checks make it ready (services/checks.py).
+        draft = s.await_checks or s.draft or proposal.confidence < s.draft_below or bool(findings) or bool(weakened)
+        if weakened:
+            log.warning(
+                "the fix weakens a check, opening a draft: %s", "; ".join(map(str, weakened)),
+                extra={"fingerprint": group.fingerprint},
+            )  # fmt: skip
         if findings:
             log.warning(
                 "risky additions, opening a draft: %s", "; ".join(map(str, findings)),
                 extra={"fingerprint": group.fingerprint},
             )  # fmt: skip
         body = pr_body(group, proposal, result, self._model.model_id, usage, findings) + shown_section(context)
+        if weakened:
+            body = "\n".join(weakening_section(weakened)) + "\n" + body
         asked = {"reviewers": reviewers} if reviewers else {}  # implementations without reviewers still work
-        return self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked), draft
+        url = self._pulls.open_or_update(branch, repo.default_branch, title, body, draft, s.labels, **asked)
+        return url, draft, str(head or "")
 
     def _propose(
-        self, group: ErrorGroup, request: str, files: Mapping[str, str], usage: _Usage
+        self,
+        group: ErrorGroup,
+        request: str,
+        files: Mapping[str, str],
+        usage: _Usage,
+        history: Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[FixProposal, EditResult]:
         """Ask, validate; on failure ask once more with the concrete error; then FixRejected.
 
@@ -251,7 +356,10 @@ class ModelFixer:
         rejection message is redacted (it may quote the model, which may quote a secret).
         """
         s = self._settings
-        messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": request}]}]
+        # A repair continues the conversation (core/checks.py repair_messages); a fix starts it.
+        messages: list[dict[str, Any]] = (
+            [dict(m) for m in history] if history else [{"role": "user", "content": [{"text": request}]}]
+        )
         error = ""
         allowed = set(files) | set(s.extra_allowed)
         for round_ in (1, 2):
@@ -291,6 +399,19 @@ class ModelFixer:
                 continue
             return proposal, result
         raise FixRejected(f"the model's edits did not apply in 2 rounds: {error}"[:1000])
+
+
+def _duplicate_comment(group: ErrorGroup, where: str) -> str:
+    """The comment on an open PR that a second group's fix would have duplicated (log text inert)."""
+    return "\n".join([
+        f"selfheal: error group `{group.fingerprint}` ({code_span(group.exception_type)}: {inert(group.message)}) "
+        "has a fix that changes the same lines as this pull request:",
+        "",
+        f"- {inert(where)}",
+        "",
+        "It is linked to this pull request instead of opening a second one. If this PR does not fix it, "
+        "`selfheal.py retry` re-opens the group once this PR is merged or closed.",
+    ])  # fmt: skip
 
 
 def _review_details(choice: ReviewerChoice, done: ReviewRequest | None) -> dict[str, object]:

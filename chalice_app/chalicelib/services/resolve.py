@@ -7,6 +7,8 @@
       ─PR → group (the fingerprint in selfheal's PR body, else the ``~pr~<url>`` pointer; the group's
        pr_url must be the delivery's PR)─▶ 200 ignored when the PR is not selfheal's
       ─merged / closed / ``/selfheal retry`` / ``/selfheal stop``─▶ conditional write ─▶ 200
+      ─check_suite / check_run / status of a selfheal branch─▶ the head's checks read and judged
+       (services/fate.py apply_check_delivery, services/checks.py) ─▶ 200
 
 A command is obeyed only from a user with write access (admin, maintain or write); anyone else's
 is logged and ignored. When applying fails (DynamoDB throttled, GitHub down), the delivery marker
@@ -16,13 +18,16 @@ is released and the answer is 5xx, so a redelivery from GitHub's "Recent Deliver
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Protocol
 
+from chalicelib.core.checks import DEFAULT_REPAIR_ROUNDS, REPAIR_ROUNDS_ENV, repair_rounds
 from chalicelib.core.models import Status
 from chalicelib.core.redact import redact
 from chalicelib.core.webhooks import Intent, intent, signature_valid
 from chalicelib.errors import InvalidTransition, PayloadError, SelfHealError, TransientError
 from chalicelib.events.github import WebhookDelivery
+from chalicelib.services.fate import apply_check_delivery
 from chalicelib.services.ingest import now_ms
 
 if TYPE_CHECKING:
@@ -132,6 +137,9 @@ class Resolve:
         return group
 
     def _apply(self, wanted: Intent) -> str:
+        if wanted.kind == "checks":  # CI is the judge: services/fate.py, services/checks.py
+            rounds = repair_rounds(int(os.environ.get(REPAIR_ROUNDS_ENV, "") or DEFAULT_REPAIR_ROUNDS))
+            return apply_check_delivery(self._store(), self._github, wanted, self._metrics, rounds, self._clock)
         group = self._group(wanted)
         if group is None:
             log.info("not a selfheal pull request: %s", wanted.pr_url)

@@ -101,6 +101,10 @@ class FolderView:
     def mode(self, path: str) -> str | None:
         return self._repo.mode(path) if in_folder(path, self._folder) else None
 
+    def use_branch(self, branch: str) -> None:
+        """Read and publish on ``branch``'s head (a repair after red checks: services/checks.py)."""
+        self._repo.use_branch(branch)
+
     def publish(self, branch: str, files: Mapping[str, str], message: str) -> str:
         outside = sorted(p for p in files if not in_folder(p, self._folder))
         if outside:
