@@ -27,8 +27,11 @@ imported, ``--code DIR`` pointing at a ``chalice_app`` directory; an older check
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -36,15 +39,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "bench" / "localize_cases"
+MIRRORS = Path(os.environ.get("LOCALIZE_MIRRORS", "/work/.mirror"))
 
 
 class Repo:
-    """An old release's package snapshot, unpacked once."""
+    """An old release's package snapshot (a stored archive, or a parent commit of a git mirror), unpacked once."""
 
-    def __init__(self, archive: Path) -> None:
+    def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
-        with tarfile.open(archive) as tar:
-            tar.extractall(self.root, filter="data")
+        if git is not None:
+            sys.path.insert(0, str(CASES))
+            from build_git_cases import source_files
+
+            mirror, commit = git
+            files = source_files(mirror, commit)
+            data = subprocess.run(
+                ["git", "-C", str(mirror), "archive", "--format=tar", commit, "--", *files],
+                check=True, capture_output=True,
+            ).stdout  # fmt: skip
+            archive_file = io.BytesIO(data)
+            with tarfile.open(fileobj=archive_file) as tar:
+                tar.extractall(self.root, filter="data")
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(self.root, filter="data")
         self.paths = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.py"))
         self._cache: dict[str, str | None] = {}
 
@@ -91,9 +109,21 @@ def main() -> None:  # noqa: PLR0915 - one report
     new_api = hasattr(loc_mod, "localize")
     repos: dict[str, Repo] = {}
     rows = []
-    for path in sorted(CASES.glob("*.json")):
+    skipped = []
+    for path in [*sorted(CASES.glob("*.json")), *sorted((CASES / "git").glob("*.json"))]:
         case = json.loads(path.read_text())
-        repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
+        if "git" in case:
+            mirror = MIRRORS / case["git"].replace("/", "+") / "repo"
+            if not mirror.is_dir():
+                skipped.append(case["id"])
+                continue
+            key = f"{case['git']}@{case['parent']}"
+            if key not in repos:
+                repos[key] = Repo(git=(mirror, case["parent"]))
+            repo = repos[key]
+        else:
+            repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
+        case.setdefault("new", case.get("commit", "")[:10])
         [tb, *_] = read_tracebacks(case["trace"].encode())
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to
