@@ -93,12 +93,34 @@ def score(case: dict, repo: Repo, ranges: list[tuple[str, int, int]], enclosing)
     return file_cov, fn_hits / len(fix), line_cov
 
 
-def main() -> None:  # noqa: PLR0915 - one report
+def classify(case: dict, repo: Repo, ranges, enclosing, located: list[str], searched: set[str]) -> list[str]:  # noqa: ANN001
+    """Why each hunk of the fix whose function is not shown entirely was missed."""
+    out = []
+    shown_files = {p for p, _, _ in ranges}
+    for h in case["fix"]:
+        text = repo.read(h["path"]) or ""
+        span = enclosing(text, h["start"]) or (h["start"], h["end"])
+        if all(_shown(ranges, h["path"], n) for n in range(span[0], span[1] + 1)):
+            continue
+        if h["path"] not in shown_files:
+            out.append("file never reached (not in the trace, not found by search)")
+        elif h["path"] not in located:
+            out.append("file found by search, the hunk's function not shown")
+        elif any(_shown(ranges, h["path"], n) for n in range(h["start"], h["end"] + 1)):
+            out.append("file traced, the hunk shown but not its whole function")
+        else:
+            out.append("file traced, the hunk's function not shown")
+    return sorted(set(out))
+
+
+def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--code", default=str(ROOT / "chalice_app"), help="the chalice_app directory to measure")
     parser.add_argument("--budget", type=int, default=6_000, help="context token budget (new code)")
     parser.add_argument("--cases", action="store_true", help="one line per case")
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
+    parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
+    parser.add_argument("--only", choices=("pypi", "git"), help="only the release cases, or only the commit cases")
     args = parser.parse_args()
     sys.path.insert(0, args.code)
     from chalicelib.core import localize as loc_mod
@@ -110,7 +132,8 @@ def main() -> None:  # noqa: PLR0915 - one report
     repos: dict[str, Repo] = {}
     rows = []
     skipped = []
-    for path in [*sorted(CASES.glob("*.json")), *sorted((CASES / "git").glob("*.json"))]:
+    sets = {"pypi": sorted(CASES.glob("*.json")), "git": sorted((CASES / "git").glob("*.json"))}
+    for path in [p for name, files in sets.items() if args.only in (None, name) for p in files]:
         case = json.loads(path.read_text())
         if "git" in case:
             mirror = MIRRORS / case["git"].replace("/", "+") / "repo"
@@ -124,7 +147,10 @@ def main() -> None:  # noqa: PLR0915 - one report
         else:
             repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
         case.setdefault("new", case.get("commit", "")[:10])
-        [tb, *_] = read_tracebacks(case["trace"].encode())
+        found_tbs = read_tracebacks(case["trace"].encode())
+        if hasattr(loc_mod, "rejoin"):
+            found_tbs = loc_mod.rejoin(found_tbs)
+        [tb, *_] = found_tbs
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to
         traced: dict[str, None] = {}
@@ -139,7 +165,8 @@ def main() -> None:  # noqa: PLR0915 - one report
             for p, _, e in whole
         )
         if new_api:
-            found = loc_mod.localize(tb.exceptions, repo.paths, repo.read)
+            kwargs = {"retrieve": False} if args.no_search else {}
+            found = loc_mod.localize(tb.exceptions, repo.paths, repo.read, **kwargs)
             ctx = select_context(
                 found.located, repo.read, args.budget, definitions=found.definitions, extra=found.extra
             )
@@ -149,8 +176,11 @@ def main() -> None:  # noqa: PLR0915 - one report
             ctx = select_context(old_located, repo.read)
             located = [loc.path for loc in old_located]
         ranges = [(s.path, s.start, s.end) for s in ctx.snippets]
+        searched = {s.path for s in ctx.snippets if getattr(s, "found_by", "trace") == "search"}
         rows.append(
             {
+                "miss": classify(case, repo, ranges, enclosing_range, located, searched),
+                "ratio": ctx.tokens / whole_tokens if whole_tokens else None,
                 "id": case["id"],
                 "release": f"{case['package']}-{case['new']}",
                 "whole": (*score(case, repo, whole, enclosing_range), whole_tokens),
@@ -197,6 +227,19 @@ def main() -> None:  # noqa: PLR0915 - one report
             f"{'whole files' if name == 'whole' else 'selfheal':<12} {t['file']:>6.0%} {t['function']:>9.0%} "
             f"{t['line']:>6.0%} {t['all_lines']:>10.0%} {t['tokens_median']:>11,.0f} / {t['tokens_mean']:>9,.0f}"
         )
+    ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
+    if ratios:
+        print(f"context / whole traced files, per case: median {statistics.median(ratios):.2f}")
+    misses: dict[str, int] = {}
+    for r in rows:
+        for m in r["miss"]:
+            misses[m] = misses.get(m, 0) + 1
+    for m, count in sorted(misses.items(), key=lambda p: -p[1]):
+        print(f"  missed: {m}: {count} case(s)")
+    if args.cases:
+        for r in rows:
+            if r["miss"]:
+                print(f"    {r['id']}: {'; '.join(r['miss'])}")
     t = totals["selfheal"]
     print(f"fixed file among the located frames: {t['fix_file_located']:.0%}; located first: {t['fix_file_first']:.0%}")
 

@@ -39,7 +39,7 @@ ROOT = HERE.parent.parent
 MAX_FIX_FILES = 2
 MAX_FIX_LINES = 60
 TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
-_SITE = re.compile(r'File "[^"]*?/(?:site|dist)-packages/')
+_SITE = re.compile(r'File "(?:[^"]*?[/\\])?(?:site|dist)-packages[/\\]')
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 
 
@@ -84,6 +84,10 @@ def fixed_ranges(repo: Path, parent: str, commit: str) -> list[dict[str, object]
     return fix
 
 
+def _deployed(match: re.Match[str]) -> str:
+    return 'File "/var/task/'
+
+
 def candidates(repo: Path) -> list[str]:
     out = git(
         repo, "log", "--all", "--no-merges", "--format=%H", "-i", "-E",
@@ -105,7 +109,7 @@ def build(repo: Path, name: str) -> list[str]:
         parents = git(repo, "show", "-s", "--format=%P", commit).split()
         if len(parents) != 1:
             continue
-        trace_text = _SITE.sub('File "/var/task/', message)
+        trace_text = _SITE.sub(_deployed, message)
         found = read_tracebacks(trace_text.encode())
         if not found or not any(exc.frames for exc in found[0].exceptions):
             continue
