@@ -120,7 +120,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser.add_argument("--cases", action="store_true", help="one line per case")
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
-    parser.add_argument("--only", choices=("pypi", "git"), help="only the release cases, or only the commit cases")
+    parser.add_argument(
+        "--only", choices=("pypi", "git", "heldout"), help="only the release cases, or only the commit cases"
+    )
     args = parser.parse_args()
     sys.path.insert(0, args.code)
     from chalicelib.core import localize as loc_mod
@@ -132,8 +134,12 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     repos: dict[str, Repo] = {}
     rows = []
     skipped = []
-    sets = {"pypi": sorted(CASES.glob("*.json")), "git": sorted((CASES / "git").glob("*.json"))}
-    for path in [p for name, files in sets.items() if args.only in (None, name) for p in files]:
+    sets = {
+        name: sorted((CASES / sub).glob("*.json"))
+        for name, sub in (("pypi", "."), ("git", "git"), ("heldout", "heldout"))
+    }
+    chosen = [args.only] if args.only else ["pypi", "git"]
+    for path in [p for name in chosen for p in sets[name]]:
         case = json.loads(path.read_text())
         if "git" in case:
             mirror = MIRRORS / case["git"].replace("/", "+") / "repo"

@@ -21,7 +21,9 @@ snapshot from the mirror (``git archive``) when one is present (``LOCALIZE_MIRRO
 
     python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
 
-No network; reads the mirror with ``git``. Cases are written to ``localize_cases/git/``.
+No network; reads the mirror with ``git``. Cases are written to ``localize_cases/git/`` (the set the
+code was developed on) or, with ``--into heldout``, to ``localize_cases/heldout/`` (built after the
+code was frozen and measured once, never looked at while changing the code).
 """
 
 from __future__ import annotations
@@ -96,11 +98,11 @@ def candidates(repo: Path) -> list[str]:
     return out.split()
 
 
-def build(repo: Path, name: str) -> list[str]:
+def build(repo: Path, name: str, subdir: str = "git") -> list[str]:
     sys.path.insert(0, str(ROOT / "chalice_app"))
     from chalicelib.core.log_files import read_tracebacks
 
-    out_dir = HERE / "git"
+    out_dir = HERE / subdir
     out_dir.mkdir(exist_ok=True)
     written: list[str] = []
     seen: set[tuple[str, ...]] = set()
@@ -146,8 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mirror", type=Path, help="a git directory (a fetched mirror)")
     parser.add_argument("name", help="owner/name of the public repository")
+    parser.add_argument("--into", default="git", help="the cases' directory under localize_cases/ (git, heldout)")
     args = parser.parse_args()
-    build(args.mirror, args.name)
+    build(args.mirror, args.name, args.into)
 
 
 if __name__ == "__main__":
