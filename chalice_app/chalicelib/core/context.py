@@ -20,6 +20,7 @@ one file are merged, so code is sent once. ``Context.shown`` lists what was sele
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -228,10 +229,40 @@ def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
     return [(spans[0][0], spans[-1][1])]
 
 
+_DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+\w")
+
+
+def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
+    """The ``def`` or ``class`` block around ``line`` by indentation alone: for a file ``ast``
+    cannot parse (older or newer Python than the runtime's), so it is not shown as bare windows."""
+    if not 1 <= line <= len(lines):
+        return None
+
+    def indent(text: str) -> int:
+        return len(text) - len(text.lstrip())
+
+    here = indent(lines[line - 1]) if lines[line - 1].strip() else 1 << 30
+    for start in range(line, 0, -1):
+        match = _DEF_LINE.match(lines[start - 1])
+        if match and (len(match.group(1)) < here or start == line):
+            own = len(match.group(1))
+            end = start
+            for n in range(start + 1, len(lines) + 1):
+                text = lines[n - 1]
+                if text.strip() and indent(text) <= own and not text.lstrip().startswith((")", "]", "}", "#")):
+                    break
+                if text.strip():
+                    end = n
+            return (start, end) if end >= line else None
+    return None
+
+
 def _function_of(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
     lines = sel.source(path)
     tree = sel.tree(path) if lines is not None else None
     found = enclosing_range(tree, line) if tree is not None else None
+    if found is None and lines is not None and tree is None:
+        found = indented_range(lines, line)
     if found is None:
         return []
     start, end = found
@@ -345,17 +376,28 @@ def _beside(sel: _Selection, path: str, line: int) -> tuple[list[tuple[int, int]
     return calls, overrides
 
 
-def _add_searched(sel: _Selection, searched: Sequence[Definition]) -> None:
-    """Definitions found by search, after all the trace gives, within ``SEARCH_SHARE`` of the budget."""
-    if not searched:
-        return
+def _add_definitions(sel: _Selection, definitions: Sequence[Definition], share: float | None = None) -> None:
+    """Definitions whole, or their head when long; with ``share``, within that share of the
+    budget on top of what is already used (the definitions found by search)."""
     full = sel.budget
-    sel.budget = min(full, sel.used() + int(full * SEARCH_SHARE))
-    for d in searched:
+    if share is not None:
+        sel.budget = min(full, sel.used() + int(full * share))
+    for d in definitions:
         length = d.end - d.start + 1
         end = d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1
-        sel.add(d.path, [(d.start, end)], found_by="search")
+        sel.add(d.path, [(d.start, end)], found_by=d.found_by)
     sel.budget = full
+
+
+def _around(sel: _Selection, path: str, line: int, window: int) -> list[tuple[int, int]]:
+    """The window around ``line``, inside its enclosing function when it has one."""
+    lines = sel.source(path)
+    tree = sel.tree(path) if lines is not None else None
+    inside = enclosing_range(tree, line) if tree is not None else None
+    if inside is None and lines is not None and tree is None:
+        inside = indented_range(lines, line)
+    lo, hi = inside or (line - window, line + window)
+    return [(max(line - window, lo), min(line + window, hi))]
 
 
 def select_context(  # noqa: PLR0913 - the budget's knobs
@@ -372,18 +414,10 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel = _Selection(read, budget_tokens, whole_file_lines)
     top = [loc for loc in located if loc.evidence != "caller"] or list(located[:1])
     callers = [loc for loc in located if loc not in top]
-
-    def around(path: str, line: int) -> list[tuple[int, int]]:
-        """The window around ``line``, inside its enclosing function when it has one."""
-        tree = sel.tree(path) if sel.source(path) is not None else None
-        inside = enclosing_range(tree, line) if tree is not None else None
-        lo, hi = inside or (line - window, line + window)
-        return [(max(line - window, lo), min(line + window, hi))]
-
     for loc in located:  # every traced line is marked wherever it ends up shown
         sel.marks.setdefault(loc.path, set()).add(loc.current_line)
     for n, loc in enumerate(top):
-        sel.add(loc.path, around(loc.path, loc.current_line), force=n == 0)
+        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window), force=n == 0)
     for loc in top:
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
         if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
@@ -391,21 +425,19 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, _try_around(sel, loc.path, loc.current_line))
     for path in dict.fromkeys(loc.path for loc in top):
         sel.add(path, _imports_of(sel, path))
-    traced = [d for d in definitions if d.found_by == "trace"]
-    searched = [d for d in definitions if d.found_by == "search"]
-    for d in traced:
-        length = d.end - d.start + 1
-        sel.add(d.path, [(d.start, d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1)])
+    _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
     for loc in top[:1]:
         calls, overrides = _beside(sel, loc.path, loc.current_line)
         for span in overrides + calls:
             sel.add(loc.path, [span])
     for loc in callers:
-        sel.add(loc.path, around(loc.path, loc.current_line))
+        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
-    _add_searched(sel, searched)
+    for loc in top[:1]:  # budget left: the raising function whole, however long
+        _long_function(sel, loc.path, loc.current_line, window)
+    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], share=SEARCH_SHARE)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])

@@ -90,7 +90,7 @@ class Limits:
     max_file_bytes: int = 300_000  # larger files are never parsed
     top_frames: int = 3  # raising lines whose names are resolved
     search_files: int = 600  # Python files the ranked search parses
-    search_hits: int = 3  # definitions the ranked search adds
+    search_hits: int = 2  # definitions the ranked search adds
 
 
 @dataclass(frozen=True)
@@ -751,7 +751,9 @@ def missing_name_definitions(
         return []
     path, klass = found
     out.append(Definition(klass.name, path, *_class_head(klass), used_in))
-    for node in _siblings(klass.body, missing):
+    init = next((n for n in klass.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    # the constructor sets the attributes an instance has: where a missing one is often added
+    for node in [*([init] if init is not None else []), *_siblings(klass.body, missing)]:
         out.append(Definition(getattr(node, "name", missing), path, *_span(node), used_in))
     return out
 

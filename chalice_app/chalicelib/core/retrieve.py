@@ -58,7 +58,7 @@ class SearchLimits:
 
     max_files: int = 600  # Python files parsed (the repository's own first)
     max_file_bytes: int = 300_000  # larger files are never parsed
-    max_hits: int = 3  # definitions returned
+    max_hits: int = 2  # definitions returned
     max_per_file: int = 2  # of them from one file
     head_lines: int = 40  # a longer definition is returned as its first lines
     min_share: float = 0.5  # a hit scores at least this share of the best one
