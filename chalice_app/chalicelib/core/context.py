@@ -4,17 +4,27 @@ The token budget is spent in order of evidence, each step only while the budget 
 
 1. a window around each raising line (the final exception's, then its causes'), inside its
    enclosing function; the first is always kept, whatever the budget;
-2. the whole enclosing function (or class, for class-level code, via ``ast``) of those raising
-   lines; a function longer than ``MAX_FUNCTION_LINES`` gives its signature only;
+2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
+   a file ``ast`` cannot parse) of those raising lines; a function longer than
+   ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
+   it (then as much of it as the budget holds); the ``try`` statement whose body holds the
+   raising line, handlers included;
 3. the imports of the raising files (a fix that needs an import edits them);
-4. the definitions the raising lines use (callee, class, constant) — whole when short, else
-   their head;
-5. a window around each caller's line (inside its function), innermost first;
-6. the callers' whole enclosing functions;
-7. the configured extra files (``allowed_paths``), whole.
+4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
+   where it is filled, the class or module a missing attribute is missing from) — whole when
+   short, else their head;
+5. beside the first raising function in its file: the overrides of that method in subclasses,
+   and the calls of that function elsewhere in the file (a sibling passing the bad value);
+6. a window around each caller's line (inside its function), innermost first;
+7. the callers' whole enclosing functions;
+8. the first raising function whole, however long, when the budget still holds it;
+9. the definitions found by the ranked search (``found_by="search"``), within
+   ``SEARCH_SHARE`` of the budget, marked "found by search, not in the trace";
+10. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
-one file are merged, so code is sent once. ``Context.shown`` lists what was selected, for the PR.
+one file are merged, so code is sent once; a range is "search" only when no trace step asked for
+any of it. ``Context.shown`` lists what was selected, for the PR.
 """
 
 from __future__ import annotations

@@ -15,9 +15,16 @@
    function of the frame's name when there is one), then by the function's name (via ``ast``),
    before the logged number is trusted.
 4. **Beyond the trace.** The names used on the raising lines (the callee, the class, the
-   module-level constant, ``self.method``) are resolved with ``ast`` through the file's own
-   definitions and imports, then by a bounded search of the repository's Python files for a unique
-   top-level definition. Their files join the traced ones as files a fix may edit.
+   module-level constant, ``self.method``, the ``self.<attr>`` table followed to where a method
+   fills it) are resolved with ``ast`` through the file's own definitions and imports, then by a
+   bounded search of the repository's Python files for a unique top-level definition. For
+   ``'X' object has no attribute 'y'`` (or ``module 'm' …``), the class (or module) the message
+   names: its head, its constructor and the definitions most like ``y`` (its siblings). Then a
+   ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
+   the trace's words, ``found_by="search"``. All their files join the traced ones as files a
+   fix may edit.
+5. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
+   the reader finds in two; ``rejoin`` joins the halves again.
 
 Pure: the repository is reached through ``paths`` and ``read`` callables.
 """
