@@ -360,3 +360,20 @@ def test_the_search_prefers_the_repositorys_own_code_to_vendored_code() -> None:
     found = localize(chain(trace), repo, repo.get, limits=Limits(search_hits=1))
     # THEN the application's own copy ranks first
     assert [d.path for d in found.definitions if d.found_by == "search"] == ["app/core/normalize.py"]
+
+
+def test_the_pr_section_says_which_code_was_found_by_search() -> None:
+    # GIVEN a context holding a traced file and a searched one
+    repo = {"app/settings.py": SETTINGS, "app/main.py": "def run():\n    return 1\n"}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return 1\n"
+        "AttributeError: no attribute 'encode' (in 'unicode_normalizer')\n"
+    )
+    found = localize(chain(trace), repo, repo.get)
+    # WHEN
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=3, definitions=found.definitions)
+    # THEN
+    assert "app/settings.py: 10-11 (found by search)" in ctx.describe()
+    assert "app/main.py: whole file" in ctx.describe()

@@ -96,10 +96,11 @@ class Context:
         return tuple((s.path, s.start, s.end) for s in self.snippets)
 
     def describe(self) -> str:
-        """One line per file: ``path: 3-40, 52-60 (whole file)`` — what the model was shown."""
+        """One line per file: ``path: 3-40, 52-60 (found by search)`` — what the model was shown."""
         per_file: dict[str, list[str]] = {}
         for s in self.snippets:
-            per_file.setdefault(s.path, []).append("whole file" if s.whole_file else f"{s.start}-{s.end}")
+            what = "whole file" if s.whole_file else f"{s.start}-{s.end}"
+            per_file.setdefault(s.path, []).append(what + (" (found by search)" if s.found_by == "search" else ""))
         return "\n".join(f"{path}: {', '.join(ranges)}" for path, ranges in per_file.items())
 
 
