@@ -73,9 +73,7 @@ def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUD
         "located": [
             {"path": loc.path, "line": loc.current_line, "function": loc.frame.function} for loc in result.located
         ],
-        "context": [
-            {"path": s.path, "start": s.start, "end": s.end, "found_by": s.found_by} for s in context.snippets
-        ],
+        "context": [{"path": s.path, "start": s.start, "end": s.end, "found_by": s.found_by} for s in context.snippets],
         "tokens": context.tokens,
     }
 
