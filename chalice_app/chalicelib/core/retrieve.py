@@ -27,6 +27,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.fingerprint import is_in_app
@@ -90,6 +91,11 @@ def words(identifier: str) -> list[str]:
     parts = [p for p in spaced.split("_") if p]
     full = identifier.lower().strip("_")
     return [full, *(p for p in parts if p != full)] if full else parts
+
+
+@lru_cache(maxsize=65_536)
+def _useful_words(identifier: str) -> tuple[str, ...]:
+    return tuple(w for w in words(identifier) if _useful(w))
 
 
 def _useful(word: str) -> bool:
@@ -177,8 +183,9 @@ def units_of(path: str, text: str) -> list[_Unit]:
     out = []
     for name, start, end, _node in _spans(tree):
         bag: Counter[str] = Counter()
-        for ident in _IDENT.findall("\n".join(lines[start - 1 : end])):
-            bag.update(w for w in words(ident) if _useful(w))
+        for ident, count in Counter(_IDENT.findall("\n".join(lines[start - 1 : end]))).items():
+            for w in _useful_words(ident):
+                bag[w] += count
         bag.update(w for w in words(name) if _useful(w))  # the definition's own name counts twice
         bag.update(file_words)
         out.append(_Unit(path, start, end, name, bag, sum(bag.values()) or 1))
