@@ -1,6 +1,9 @@
 """Localization on real bugs: does the code shown to the model hold the lines the human fix changed?
 
-The cases (``bench/localize_cases/*.json``, built by ``bench/localize_cases/build_cases.py``) are
+Two kinds of cases. Commit cases (``localize_cases/commits.txt``, listed by
+``build_git_cases.py``) are maintainers' commits quoting the crash they fix, read from a fetched
+mirror of the repository at bench time (trace from the message, gold from the diff; see that
+script). Release cases (``bench/localize_cases/*.json``, built by ``bench/localize_cases/build_cases.py``) are
 real bugs of PyPI packages (astroid, pyflakes, sqlparse, pyparsing): a regression test added by a
 patch release, run against the previous release, raised an exception inside the package; the
 trace is that exception's (whole chain, as CPython prints it, paths as deployed under
@@ -48,7 +51,6 @@ class Repo:
     def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
         if git is not None:
-            sys.path.insert(0, str(CASES))
             from build_git_cases import source_files
 
             mirror, commit = git
@@ -134,24 +136,30 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     repos: dict[str, Repo] = {}
     rows = []
     skipped = []
-    sets = {
-        name: sorted((CASES / sub).glob("*.json"))
-        for name, sub in (("pypi", "."), ("git", "git"), ("heldout", "heldout"))
-    }
+    sys.path.insert(0, str(CASES))
+    from build_git_cases import case_of, listed
+
     chosen = [args.only] if args.only else ["pypi", "git"]
-    for path in [p for name in chosen for p in sets[name]]:
-        case = json.loads(path.read_text())
-        if "git" in case:
-            mirror = MIRRORS / case["git"].replace("/", "+") / "repo"
+    sources: list[object] = sorted(CASES.glob("*.json")) if "pypi" in chosen else []
+    sources += [row for row in listed() if row[0] in chosen]
+    for source in sources:
+        if isinstance(source, Path):
+            case = json.loads(source.read_text())
+            repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
+        else:
+            _, name, commit = source
+            mirror = MIRRORS / name.replace("/", "+") / "repo"
             if not mirror.is_dir():
-                skipped.append(case["id"])
+                skipped.append(f"{name}@{commit[:10]}")
                 continue
-            key = f"{case['git']}@{case['parent']}"
+            case, _why = case_of(mirror, name, commit)
+            if case is None:
+                skipped.append(f"{name}@{commit[:10]}")
+                continue
+            key = f"{name}@{case['parent']}"
             if key not in repos:
                 repos[key] = Repo(git=(mirror, case["parent"]))
             repo = repos[key]
-        else:
-            repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
         case.setdefault("new", case.get("commit", "")[:10])
         found_tbs = read_tracebacks(case["trace"].encode())
         if hasattr(loc_mod, "rejoin"):
@@ -195,6 +203,8 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
                 "fix_file_first": bool(located) and located[0] in {h["path"] for h in case["fix"]},
             }
         )
+    if skipped:
+        print(f"skipped {len(skipped)} listed commit case(s): no mirror in {MIRRORS}, or no case", file=sys.stderr)
     if not rows:
         print("no cases")
         return

@@ -14,22 +14,22 @@ public repository, every non-merge commit whose message holds a traceback is con
    is left out (a refactor, not a fix one can attribute);
 3. cherry-picks and repeated messages are kept once (same final exception line and frames).
 
-The repository snapshot is the parent commit's Python files outside tests. It is **not stored**:
-the case records the repository and the parent commit, and ``bench_localize.py`` reads the
-snapshot from the mirror (``git archive``) when one is present (``LOCALIZE_MIRRORS``, default
-``/work/.mirror``, holding ``<owner>+<name>/repo``); cases whose mirror is absent are skipped.
+Nothing fetched is stored: the commits that give a case are listed in ``commits.txt`` as
+``<set> <owner/name> <commit>``, and ``bench_localize.py`` derives each case (trace, fix, and the
+parent commit's Python files outside tests as the snapshot) from the mirror at every run
+(``LOCALIZE_MIRRORS``, default ``/work/.mirror``, holding ``<owner>+<name>/repo``); listed cases
+whose mirror is absent are skipped.
 
     python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
 
-No network; reads the mirror with ``git``. Cases are written to ``localize_cases/git/`` (the set the
-code was developed on) or, with ``--into heldout``, to ``localize_cases/heldout/`` (built after the
-code was frozen and measured once, never looked at while changing the code).
+No network; reads the mirror with ``git``. Cases are listed in the ``git`` set (the one the code was
+developed on) or, with ``--into heldout``, the ``heldout`` set (built after the code was written,
+measured once, never looked at while changing the code).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -98,57 +98,77 @@ def candidates(repo: Path) -> list[str]:
     return out.split()
 
 
-def build(repo: Path, name: str, subdir: str = "git") -> list[str]:
+COMMITS = HERE / "commits.txt"  # "<set> <owner/name> <commit>" per line: the cases, by reference
+
+
+def case_of(repo: Path, name: str, commit: str) -> tuple[dict | None, str]:
+    """The case a commit gives, read from the mirror (None and the reason when it gives none)."""
     sys.path.insert(0, str(ROOT / "chalice_app"))
     from chalicelib.core.log_files import read_tracebacks
 
-    out_dir = HERE / subdir
-    out_dir.mkdir(exist_ok=True)
-    written: list[str] = []
+    message = git(repo, "show", "-s", "--format=%B", commit)
+    parents = git(repo, "show", "-s", "--format=%P", commit).split()
+    if len(parents) != 1:
+        return None, "a merge"
+    trace_text = _SITE.sub(_deployed, message)
+    found = read_tracebacks(trace_text.encode())
+    if not found or not any(exc.frames for exc in found[0].exceptions):
+        return None, "no traceback with frames"
+    tb = found[0]
+    fix = fixed_ranges(repo, parents[0], commit)
+    files = {h["path"] for h in fix}
+    size = sum(int(h["end"]) - int(h["start"]) + 1 for h in fix)
+    if not fix or len(files) > MAX_FIX_FILES or size > MAX_FIX_LINES:
+        return None, f"fix of {len(files)} files / {size} lines"
+    short = name.rsplit("/", maxsplit=1)[-1]
+    return {
+        "id": f"{short}-{commit[:10]}",
+        "package": short,
+        "git": name,
+        "commit": commit,
+        "parent": parents[0],
+        "exception": tb.final.type,
+        "key": [tb.final.type, tb.final.message, *(f.function or "" for exc in tb.exceptions for f in exc.frames)],
+        "fix": fix,
+        "trace": trace_text,
+    }, ""
+
+
+def listed(which: str | None = None) -> list[tuple[str, str, str]]:
+    """(set, owner/name, commit) of the listed cases, of one set or all."""
+    if not COMMITS.exists():
+        return []
+    rows = [tuple(line.split()) for line in COMMITS.read_text().splitlines() if line.strip()]
+    return [(a, b, c) for a, b, c in rows if which in (None, a)]
+
+
+def build(repo: Path, name: str, subdir: str = "git") -> list[str]:
+    """List the commits of ``repo`` that give a case (oldest first: the original, not its
+    cherry-picks); the list replaces the repository's earlier lines of that set."""
+    kept: list[str] = []
     seen: set[tuple[str, ...]] = set()
-    for commit in reversed(candidates(repo)):  # oldest first: the original, not its cherry-picks
-        message = git(repo, "show", "-s", "--format=%B", commit)
-        parents = git(repo, "show", "-s", "--format=%P", commit).split()
-        if len(parents) != 1:
+    for commit in reversed(candidates(repo)):
+        case, why = case_of(repo, name, commit)
+        if case is None:
+            print(f"  {commit[:10]}: {why}, left out", file=sys.stderr)
             continue
-        trace_text = _SITE.sub(_deployed, message)
-        found = read_tracebacks(trace_text.encode())
-        if not found or not any(exc.frames for exc in found[0].exceptions):
+        if tuple(case["key"]) in seen:
             continue
-        tb = found[0]
-        key = (tb.final.type, tb.final.message, *(f.function for exc in tb.exceptions for f in exc.frames))
-        if key in seen:
-            continue
-        fix = fixed_ranges(repo, parents[0], commit)
-        files = {h["path"] for h in fix}
-        size = sum(int(h["end"]) - int(h["start"]) + 1 for h in fix)
-        if not fix or len(files) > MAX_FIX_FILES or size > MAX_FIX_LINES:
-            print(f"  {commit[:10]}: fix of {len(files)} files / {size} lines, left out", file=sys.stderr)
-            continue
-        seen.add(key)
-        case_id = f"{name.rsplit('/', maxsplit=1)[-1]}-{commit[:10]}"
-        doc = {
-            "id": case_id,
-            "package": name.rsplit("/", maxsplit=1)[-1],
-            "git": name,
-            "commit": commit,
-            "parent": parents[0],
-            "exception": tb.final.type,
-            "subject": message.splitlines()[0][:120] if message else "",
-            "fix": fix,
-            "trace": trace_text,
-        }
-        (out_dir / f"{case_id}.json").write_text(json.dumps(doc, indent=1) + "\n")
-        written.append(case_id)
-        print(f"  case {case_id}: {tb.final.type}, fix {sorted(files)}", file=sys.stderr)
-    return written
+        seen.add(tuple(case["key"]))
+        kept.append(commit)
+        print(
+            f"  case {case['id']}: {case['exception']}, fix {sorted({h['path'] for h in case['fix']})}", file=sys.stderr
+        )
+    rows = [r for r in listed() if not (r[0] == subdir and r[1] == name)] + [(subdir, name, c) for c in kept]
+    COMMITS.write_text("".join(f"{a} {b} {c}\n" for a, b, c in rows))
+    return kept
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mirror", type=Path, help="a git directory (a fetched mirror)")
     parser.add_argument("name", help="owner/name of the public repository")
-    parser.add_argument("--into", default="git", help="the cases' directory under localize_cases/ (git, heldout)")
+    parser.add_argument("--into", default="git", help="the set the cases are listed in (git, heldout)")
     args = parser.parse_args()
     build(args.mirror, args.name, args.into)
 
