@@ -1,6 +1,9 @@
 """Localization on real bugs: does the code shown to the model hold the lines the human fix changed?
 
-The cases (``bench/localize_cases/*.json``, built by ``bench/localize_cases/build_cases.py``) are
+Two kinds of cases. Commit cases (``localize_cases/commits.txt``, listed by
+``build_git_cases.py``) are maintainers' commits quoting the crash they fix, read from a fetched
+mirror of the repository at bench time (trace from the message, gold from the diff; see that
+script). Release cases (``bench/localize_cases/*.json``, built by ``bench/localize_cases/build_cases.py``) are
 real bugs of PyPI packages (astroid, pyflakes, sqlparse, pyparsing): a regression test added by a
 patch release, run against the previous release, raised an exception inside the package; the
 trace is that exception's (whole chain, as CPython prints it, paths as deployed under
@@ -27,8 +30,11 @@ imported, ``--code DIR`` pointing at a ``chalice_app`` directory; an older check
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -36,15 +42,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "bench" / "localize_cases"
+MIRRORS = Path(os.environ.get("LOCALIZE_MIRRORS", "/work/.mirror"))
 
 
 class Repo:
-    """An old release's package snapshot, unpacked once."""
+    """An old release's package snapshot (a stored archive, or a parent commit of a git mirror), unpacked once."""
 
-    def __init__(self, archive: Path) -> None:
+    def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
-        with tarfile.open(archive) as tar:
-            tar.extractall(self.root, filter="data")
+        if git is not None:
+            from build_git_cases import source_files
+
+            mirror, commit = git
+            files = source_files(mirror, commit)
+            data = subprocess.run(
+                ["git", "-C", str(mirror), "archive", "--format=tar", commit, "--", *files],
+                check=True, capture_output=True,
+            ).stdout  # fmt: skip
+            archive_file = io.BytesIO(data)
+            with tarfile.open(fileobj=archive_file) as tar:
+                tar.extractall(self.root, filter="data")
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(self.root, filter="data")
         self.paths = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.py"))
         self._cache: dict[str, str | None] = {}
 
@@ -75,12 +95,36 @@ def score(case: dict, repo: Repo, ranges: list[tuple[str, int, int]], enclosing)
     return file_cov, fn_hits / len(fix), line_cov
 
 
-def main() -> None:  # noqa: PLR0915 - one report
+def classify(case: dict, repo: Repo, ranges, enclosing, located: list[str], searched: set[str]) -> list[str]:  # noqa: ANN001
+    """Why each hunk of the fix whose function is not shown entirely was missed."""
+    out = []
+    shown_files = {p for p, _, _ in ranges}
+    for h in case["fix"]:
+        text = repo.read(h["path"]) or ""
+        span = enclosing(text, h["start"]) or (h["start"], h["end"])
+        if all(_shown(ranges, h["path"], n) for n in range(span[0], span[1] + 1)):
+            continue
+        if h["path"] not in shown_files:
+            out.append("file never reached (not in the trace, not found by search)")
+        elif h["path"] not in located:
+            out.append("file found by search, the hunk's function not shown")
+        elif any(_shown(ranges, h["path"], n) for n in range(h["start"], h["end"] + 1)):
+            out.append("file traced, the hunk shown but not its whole function")
+        else:
+            out.append("file traced, the hunk's function not shown")
+    return sorted(set(out))
+
+
+def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--code", default=str(ROOT / "chalice_app"), help="the chalice_app directory to measure")
     parser.add_argument("--budget", type=int, default=6_000, help="context token budget (new code)")
     parser.add_argument("--cases", action="store_true", help="one line per case")
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
+    parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
+    parser.add_argument(
+        "--only", choices=("pypi", "git", "heldout"), help="only the release cases, or only the commit cases"
+    )
     args = parser.parse_args()
     sys.path.insert(0, args.code)
     from chalicelib.core import localize as loc_mod
@@ -91,10 +135,36 @@ def main() -> None:  # noqa: PLR0915 - one report
     new_api = hasattr(loc_mod, "localize")
     repos: dict[str, Repo] = {}
     rows = []
-    for path in sorted(CASES.glob("*.json")):
-        case = json.loads(path.read_text())
-        repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
-        [tb, *_] = read_tracebacks(case["trace"].encode())
+    skipped = []
+    sys.path.insert(0, str(CASES))
+    from build_git_cases import case_of, listed
+
+    chosen = [args.only] if args.only else ["pypi", "git"]
+    sources: list[object] = sorted(CASES.glob("*.json")) if "pypi" in chosen else []
+    sources += [row for row in listed() if row[0] in chosen]
+    for source in sources:
+        if isinstance(source, Path):
+            case = json.loads(source.read_text())
+            repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
+        else:
+            _, name, commit = source
+            mirror = MIRRORS / name.replace("/", "+") / "repo"
+            if not mirror.is_dir():
+                skipped.append(f"{name}@{commit[:10]}")
+                continue
+            case, _why = case_of(mirror, name, commit)
+            if case is None:
+                skipped.append(f"{name}@{commit[:10]}")
+                continue
+            key = f"{name}@{case['parent']}"
+            if key not in repos:
+                repos[key] = Repo(git=(mirror, case["parent"]))
+            repo = repos[key]
+        case.setdefault("new", case.get("commit", "")[:10])
+        found_tbs = read_tracebacks(case["trace"].encode())
+        if hasattr(loc_mod, "rejoin"):
+            found_tbs = loc_mod.rejoin(found_tbs)
+        [tb, *_] = found_tbs
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to
         traced: dict[str, None] = {}
@@ -109,7 +179,8 @@ def main() -> None:  # noqa: PLR0915 - one report
             for p, _, e in whole
         )
         if new_api:
-            found = loc_mod.localize(tb.exceptions, repo.paths, repo.read)
+            kwargs = {"retrieve": False} if args.no_search else {}
+            found = loc_mod.localize(tb.exceptions, repo.paths, repo.read, **kwargs)
             ctx = select_context(
                 found.located, repo.read, args.budget, definitions=found.definitions, extra=found.extra
             )
@@ -119,8 +190,11 @@ def main() -> None:  # noqa: PLR0915 - one report
             ctx = select_context(old_located, repo.read)
             located = [loc.path for loc in old_located]
         ranges = [(s.path, s.start, s.end) for s in ctx.snippets]
+        searched = {s.path for s in ctx.snippets if getattr(s, "found_by", "trace") == "search"}
         rows.append(
             {
+                "miss": classify(case, repo, ranges, enclosing_range, located, searched),
+                "ratio": ctx.tokens / whole_tokens if whole_tokens else None,
                 "id": case["id"],
                 "release": f"{case['package']}-{case['new']}",
                 "whole": (*score(case, repo, whole, enclosing_range), whole_tokens),
@@ -129,6 +203,8 @@ def main() -> None:  # noqa: PLR0915 - one report
                 "fix_file_first": bool(located) and located[0] in {h["path"] for h in case["fix"]},
             }
         )
+    if skipped:
+        print(f"skipped {len(skipped)} listed commit case(s): no mirror in {MIRRORS}, or no case", file=sys.stderr)
     if not rows:
         print("no cases")
         return
@@ -167,6 +243,19 @@ def main() -> None:  # noqa: PLR0915 - one report
             f"{'whole files' if name == 'whole' else 'selfheal':<12} {t['file']:>6.0%} {t['function']:>9.0%} "
             f"{t['line']:>6.0%} {t['all_lines']:>10.0%} {t['tokens_median']:>11,.0f} / {t['tokens_mean']:>9,.0f}"
         )
+    ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
+    if ratios:
+        print(f"context / whole traced files, per case: median {statistics.median(ratios):.2f}")
+    misses: dict[str, int] = {}
+    for r in rows:
+        for m in r["miss"]:
+            misses[m] = misses.get(m, 0) + 1
+    for m, count in sorted(misses.items(), key=lambda p: -p[1]):
+        print(f"  missed: {m}: {count} case(s)")
+    if args.cases:
+        for r in rows:
+            if r["miss"]:
+                print(f"    {r['id']}: {'; '.join(r['miss'])}")
     t = totals["selfheal"]
     print(f"fixed file among the located frames: {t['fix_file_located']:.0%}; located first: {t['fix_file_first']:.0%}")
 

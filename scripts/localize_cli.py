@@ -2,10 +2,11 @@
 
 ``localize TRACE_FILE --repo DIR --json [--path-prefix P]... [--budget TOKENS]`` (**contract**) reads
 one traceback (the first found; any form ``inspect`` reads) and a repository work tree, and prints
-``{"located": [{"path", "line", "function"}], "context": [{"path", "start", "end"}], "tokens"}``:
+``{"located": [{"path", "line", "function"}], "context": [{"path", "start", "end", "found_by"}], "tokens"}``:
 the repository files the frames of the whole chain map to, best evidence first, with the line
 where that code is today (re-found when the file moved on); and the line ranges (1-based,
-inclusive) the model would be shown, with their estimated tokens. No AWS or model call is made.
+inclusive) the model would be shown, each ``found_by`` ``trace`` or ``search`` (a ranked search of
+the repository, no frame pointing there), with their estimated tokens. No AWS or model call is made.
 Exit status 1 when the file holds no traceback or cannot be read.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chalicelib.core.context import select_context
-from chalicelib.core.localize import DEFAULT_PREFIXES, localize
+from chalicelib.core.localize import DEFAULT_PREFIXES, localize, rejoin
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.errors import PayloadError
 
@@ -62,7 +63,7 @@ class WorkTree:
 
 def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUDGET) -> dict[str, object] | None:
     """The contract document for the first traceback of ``trace``; None when there is none."""
-    found = read_tracebacks(trace)
+    found = rejoin(read_tracebacks(trace))
     if not found:
         return None
     tree = WorkTree(repo)
@@ -72,7 +73,7 @@ def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUD
         "located": [
             {"path": loc.path, "line": loc.current_line, "function": loc.frame.function} for loc in result.located
         ],
-        "context": [{"path": path, "start": start, "end": end} for path, start, end in context.shown],
+        "context": [{"path": s.path, "start": s.start, "end": s.end, "found_by": s.found_by} for s in context.snippets],
         "tokens": context.tokens,
     }
 
@@ -96,7 +97,8 @@ def cmd_localize(args: argparse.Namespace) -> int:
         print(f"  {loc['path']}:{loc['line']} in {loc['function']}")
     print(f"context ({doc['tokens']} tokens):")
     for c in doc["context"]:  # type: ignore[attr-defined]
-        print(f"  {c['path']} lines {c['start']}-{c['end']}")
+        found = " (found by search, not in the trace)" if c["found_by"] == "search" else ""
+        print(f"  {c['path']} lines {c['start']}-{c['end']}{found}")
     return 0
 
 

@@ -29,7 +29,9 @@ def test_json_output_has_exactly_the_contract_shape_with_the_raising_frame_first
     doc = json.loads(result.stdout)
     assert set(doc) == {"located", "context", "tokens"}
     assert all(set(loc) == {"path", "line", "function"} for loc in doc["located"])
-    assert all(set(c) == {"path", "start", "end"} for c in doc["context"])
+    # the contract's context entries gained "found_by" (trace / search); nothing else changed
+    assert all(set(c) == {"path", "start", "end", "found_by"} for c in doc["context"])
+    assert all(c["found_by"] in ("trace", "search") for c in doc["context"])
     assert doc["located"] == [
         {"path": "shop/pricing.py", "line": 10, "function": "discount_percent"},
         {"path": "shop/orders.py", "line": 22, "function": "order_total"},

@@ -4,30 +4,46 @@ The token budget is spent in order of evidence, each step only while the budget 
 
 1. a window around each raising line (the final exception's, then its causes'), inside its
    enclosing function; the first is always kept, whatever the budget;
-2. the whole enclosing function (or class, for class-level code, via ``ast``) of those raising
-   lines; a function longer than ``MAX_FUNCTION_LINES`` gives its signature only;
+2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
+   a file ``ast`` cannot parse) of those raising lines; a function longer than
+   ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
+   it (then as much of it as the budget holds); the ``try`` statement whose body holds the
+   raising line, handlers included;
 3. the imports of the raising files (a fix that needs an import edits them);
-4. the definitions the raising lines use (callee, class, constant) — whole when short, else
-   their head;
-5. a window around each caller's line (inside its function), innermost first;
-6. the callers' whole enclosing functions;
-7. the configured extra files (``allowed_paths``), whole.
+4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
+   where it is filled, the class or module a missing attribute is missing from) — whole when
+   short, else their head;
+5. beside the first raising function in its file: the overrides of that method in subclasses,
+   and the calls of that function elsewhere in the file (a sibling passing the bad value);
+6. a window around each caller's line (inside its function), innermost first;
+7. the callers' whole enclosing functions;
+8. the first raising function whole, however long, when the budget still holds it;
+9. the definitions found by the ranked search (``found_by="search"``), within
+   ``SEARCH_SHARE`` of the budget, marked "found by search, not in the trace";
+10. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
-one file are merged, so code is sent once. ``Context.shown`` lists what was selected, for the PR.
+one file are merged, so code is sent once; a range is "search" only when no trace step asked for
+any of it. ``Context.shown`` lists what was selected, for the PR.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from chalicelib.core.localize import Definition, Located
+    from chalicelib.core.localize import Definition, FoundBy, Located
 
+SEARCH_NOTE = "found by search, not in the trace"
+SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
+MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
+MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
+SIBLING_WINDOW = 3
 MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
 MAX_IMPORT_LINES = 40
@@ -49,6 +65,7 @@ class Snippet:
     lines: tuple[str, ...]
     marks: frozenset[int]
     whole_file: bool = False
+    found_by: FoundBy = "trace"  # "search": found by the ranked search, no frame points here
 
     def render(self) -> str:
         body = "\n".join(
@@ -56,7 +73,8 @@ class Snippet:
             for n, line in zip(range(self.start, self.end + 1), self.lines, strict=False)
         )
         what = "whole file" if self.whole_file else f"lines {self.start}-{self.end}"
-        return f"### {self.path} ({what})\n{body}"
+        note = f" - {SEARCH_NOTE}" if self.found_by == "search" else ""
+        return f"### {self.path} ({what}){note}\n{body}"
 
 
 @dataclass(frozen=True)
@@ -78,10 +96,11 @@ class Context:
         return tuple((s.path, s.start, s.end) for s in self.snippets)
 
     def describe(self) -> str:
-        """One line per file: ``path: 3-40, 52-60 (whole file)`` — what the model was shown."""
+        """One line per file: ``path: 3-40, 52-60 (found by search)`` — what the model was shown."""
         per_file: dict[str, list[str]] = {}
         for s in self.snippets:
-            per_file.setdefault(s.path, []).append("whole file" if s.whole_file else f"{s.start}-{s.end}")
+            what = "whole file" if s.whole_file else f"{s.start}-{s.end}"
+            per_file.setdefault(s.path, []).append(what + (" (found by search)" if s.found_by == "search" else ""))
         return "\n".join(f"{path}: {', '.join(ranges)}" for path, ranges in per_file.items())
 
 
@@ -131,6 +150,7 @@ class _Selection:
         self.trees: dict[str, ast.Module | None] = {}
         self.ranges: dict[str, list[tuple[int, int]]] = {}
         self.marks: dict[str, set[int]] = {}
+        self.from_trace: dict[str, list[tuple[int, int]]] = {}  # what the trace (not the search) asked for
 
     def source(self, path: str) -> list[str] | None:
         if path not in self.lines:
@@ -161,7 +181,7 @@ class _Selection:
             for s, e in spans
         )
 
-    def add(self, path: str, wanted: list[tuple[int, int]], force: bool = False) -> bool:
+    def add(self, path: str, wanted: list[tuple[int, int]], force: bool = False, found_by: FoundBy = "trace") -> bool:
         lines = self.source(path)
         if lines is None:
             return False
@@ -169,11 +189,22 @@ class _Selection:
         if self.whole(path):
             wanted = [(1, total)]
         wanted = [(max(1, s), min(total, e)) for s, e in wanted if s <= total and e >= 1 and s <= e]
+        if not wanted:
+            return False
         trial = {**self.ranges, path: _merge(self.ranges.get(path, []) + wanted)}
         if not force and self.tokens(trial) > self.budget:
             return False
         self.ranges = trial
+        if found_by == "trace":
+            self.from_trace.setdefault(path, []).extend(wanted)
         return True
+
+    def used(self) -> int:
+        return self.tokens(self.ranges)
+
+    def found_by(self, path: str, start: int, end: int) -> FoundBy:
+        asked = self.from_trace.get(path, [])
+        return "trace" if any(s <= end and start <= e for s, e in asked) else "search"
 
     def context(self) -> Context:
         snippets = tuple(
@@ -184,6 +215,7 @@ class _Selection:
                 tuple(self.lines[path][start - 1 : end]),
                 frozenset(m for m in self.marks.get(path, ()) if start <= m <= end),
                 whole_file=self.whole(path),
+                found_by=self.found_by(path, start, end),
             )
             for path, spans in self.ranges.items()
             for start, end in spans
@@ -208,16 +240,175 @@ def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
     return [(spans[0][0], spans[-1][1])]
 
 
+_DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+\w")
+
+
+def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
+    """The ``def`` or ``class`` block around ``line`` by indentation alone: for a file ``ast``
+    cannot parse (older or newer Python than the runtime's), so it is not shown as bare windows."""
+    if not 1 <= line <= len(lines):
+        return None
+
+    def indent(text: str) -> int:
+        return len(text) - len(text.lstrip())
+
+    here = indent(lines[line - 1]) if lines[line - 1].strip() else 1 << 30
+    for start in range(line, 0, -1):
+        match = _DEF_LINE.match(lines[start - 1])
+        if match and (len(match.group(1)) < here or start == line):
+            own = len(match.group(1))
+            end = start
+            for n in range(start + 1, len(lines) + 1):
+                text = lines[n - 1]
+                if text.strip() and indent(text) <= own and not text.lstrip().startswith((")", "]", "}", "#")):
+                    break
+                if text.strip():
+                    end = n
+            return (start, end) if end >= line else None
+    return None
+
+
 def _function_of(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
     lines = sel.source(path)
     tree = sel.tree(path) if lines is not None else None
     found = enclosing_range(tree, line) if tree is not None else None
+    if found is None and lines is not None and tree is None:
+        found = indented_range(lines, line)
     if found is None:
         return []
     start, end = found
     if end - start + 1 > MAX_FUNCTION_LINES:
         return [(start, min(start + 2, end))]  # a huge function: its signature (the window has the line)
     return [found]
+
+
+def _moved(sel: _Selection, loc: Located) -> bool:
+    """Whether the frame's printed line is not where it was located (the file moved on)."""
+    lines = sel.source(loc.path) or []
+    want = loc.frame.source.strip().splitlines()[0].strip() if loc.frame.source.strip() else ""
+    line = loc.current_line
+    return bool(want) and not (1 <= line <= len(lines) and lines[line - 1].strip() == want)
+
+
+def _long_function(sel: _Selection, path: str, line: int, budget_step: int) -> None:
+    """A function too long to show by default, as much of it as the budget holds: whole, else
+    ever smaller windows around ``line``."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    found = enclosing_range(tree, line) if tree is not None else None
+    if found is None or found[1] - found[0] + 1 <= MAX_FUNCTION_LINES:
+        return
+    if sel.add(path, [found]):
+        return
+    for half in (budget_step * 4, budget_step * 2, budget_step):
+        if sel.add(path, [(max(found[0], line - half), min(found[1], line + half))]):
+            return
+
+
+def _try_around(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+    """The ``try`` statement whose body holds ``line``, handlers included (the ``except
+    ImportError`` fallback of a failing import); its handlers only when it is long."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    if tree is None:
+        return []
+    best: ast.Try | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body:
+            body_end = node.body[-1].end_lineno or node.body[-1].lineno
+            if node.body[0].lineno <= line <= body_end and (best is None or node.lineno > best.lineno):
+                best = node
+    if best is None or not best.handlers:
+        return []
+    end = best.end_lineno or best.lineno
+    start = best.lineno if end - best.lineno + 1 <= MAX_TRY_LINES else best.handlers[0].lineno
+    return [(start, min(end, start + MAX_TRY_LINES - 1))]
+
+
+def _function_node(
+    tree: ast.Module, line: int
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef | None, ast.ClassDef | None]:
+    """The innermost function holding ``line`` and the class directly around it, if any."""
+    found: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    klass: ast.ClassDef | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for member in node.body:
+                if (
+                    isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and member.lineno <= line <= (member.end_lineno or member.lineno)
+                    and (found is None or member.lineno >= found.lineno)
+                ):
+                    found, klass = member, node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.lineno <= line <= (node.end_lineno or node.lineno) and (
+                found is None or node.lineno > found.lineno
+            ):
+                found, klass = node, None
+    return found, klass
+
+
+def _beside(sel: _Selection, path: str, line: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Code of the traced file outside the traced function that the fix may need: windows around
+    the calls of that function elsewhere in the file (a sibling passing the bad value), and the
+    overrides of that method in the file's subclasses of its class."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    if tree is None:
+        return [], []
+    function, klass = _function_node(tree, line)
+    if function is None:
+        return [], []
+    own = (function.lineno, function.end_lineno or function.lineno)
+    calls: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not own[0] <= node.lineno <= own[1]:
+            callee = node.func
+            name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
+            if name == function.name and len(calls) < MAX_SIBLING_CALLS:
+                calls.append((node.lineno - SIBLING_WINDOW, (node.end_lineno or node.lineno) + SIBLING_WINDOW))
+    overrides: list[tuple[int, int]] = []
+    if klass is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                (isinstance(b, ast.Name) and b.id == klass.name)
+                or (isinstance(b, ast.Attribute) and b.attr == klass.name)
+                for b in node.bases
+            ):
+                for member in node.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) and member.name == function.name:
+                        start = min([member.lineno, *(d.lineno for d in member.decorator_list)])
+                        end = member.end_lineno or member.lineno
+                        overrides.append(
+                            (
+                                start,
+                                min(end, start + DEFINITION_HEAD_LINES - 1)
+                                if end - start + 1 > MAX_FUNCTION_LINES
+                                else end,
+                            )
+                        )
+    return calls, overrides
+
+
+def _add_definitions(sel: _Selection, definitions: Sequence[Definition], share: float | None = None) -> None:
+    """Definitions whole, or their head when long; with ``share``, within that share of the
+    budget on top of what is already used (the definitions found by search)."""
+    full = sel.budget
+    if share is not None:
+        sel.budget = min(full, sel.used() + int(full * share))
+    for d in definitions:
+        length = d.end - d.start + 1
+        end = d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1
+        sel.add(d.path, [(d.start, end)], found_by=d.found_by)
+    sel.budget = full
+
+
+def _around(sel: _Selection, path: str, line: int, window: int) -> list[tuple[int, int]]:
+    """The window around ``line``, inside its enclosing function when it has one."""
+    lines = sel.source(path)
+    tree = sel.tree(path) if lines is not None else None
+    inside = enclosing_range(tree, line) if tree is not None else None
+    if inside is None and lines is not None and tree is None:
+        inside = indented_range(lines, line)
+    lo, hi = inside or (line - window, line + window)
+    return [(max(line - window, lo), min(line + window, hi))]
 
 
 def select_context(  # noqa: PLR0913 - the budget's knobs
@@ -234,30 +425,30 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel = _Selection(read, budget_tokens, whole_file_lines)
     top = [loc for loc in located if loc.evidence != "caller"] or list(located[:1])
     callers = [loc for loc in located if loc not in top]
-
-    def around(path: str, line: int) -> list[tuple[int, int]]:
-        """The window around ``line``, inside its enclosing function when it has one."""
-        tree = sel.tree(path) if sel.source(path) is not None else None
-        inside = enclosing_range(tree, line) if tree is not None else None
-        lo, hi = inside or (line - window, line + window)
-        return [(max(line - window, lo), min(line + window, hi))]
-
     for loc in located:  # every traced line is marked wherever it ends up shown
         sel.marks.setdefault(loc.path, set()).add(loc.current_line)
     for n, loc in enumerate(top):
-        sel.add(loc.path, around(loc.path, loc.current_line), force=n == 0)
+        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window), force=n == 0)
     for loc in top:
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+        if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
+            _long_function(sel, loc.path, loc.current_line, window)
+        sel.add(loc.path, _try_around(sel, loc.path, loc.current_line))
     for path in dict.fromkeys(loc.path for loc in top):
         sel.add(path, _imports_of(sel, path))
-    for d in definitions:
-        length = d.end - d.start + 1
-        sel.add(d.path, [(d.start, d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1)])
+    _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
+    for loc in top[:1]:
+        calls, overrides = _beside(sel, loc.path, loc.current_line)
+        for span in overrides + calls:
+            sel.add(loc.path, [span])
     for loc in callers:
-        sel.add(loc.path, around(loc.path, loc.current_line))
+        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+    for loc in top[:1]:  # budget left: the raising function whole, however long
+        _long_function(sel, loc.path, loc.current_line, window)
+    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], share=SEARCH_SHARE)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])

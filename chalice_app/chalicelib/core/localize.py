@@ -15,9 +15,16 @@
    function of the frame's name when there is one), then by the function's name (via ``ast``),
    before the logged number is trusted.
 4. **Beyond the trace.** The names used on the raising lines (the callee, the class, the
-   module-level constant, ``self.method``) are resolved with ``ast`` through the file's own
-   definitions and imports, then by a bounded search of the repository's Python files for a unique
-   top-level definition. Their files join the traced ones as files a fix may edit.
+   module-level constant, ``self.method``, the ``self.<attr>`` table followed to where a method
+   fills it) are resolved with ``ast`` through the file's own definitions and imports, then by a
+   bounded search of the repository's Python files for a unique top-level definition. For
+   ``'X' object has no attribute 'y'`` (or ``module 'm' …``), the class (or module) the message
+   names: its head, its constructor and the definitions most like ``y`` (its siblings). Then a
+   ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
+   the trace's words, ``found_by="search"``. All their files join the traced ones as files a
+   fix may edit.
+5. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
+   the reader finds in two; ``rejoin`` joins the halves again.
 
 Pure: the repository is reached through ``paths`` and ``read`` callables.
 """
@@ -27,12 +34,14 @@ from __future__ import annotations
 import ast
 import builtins
 import posixpath
+import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core.fingerprint import is_in_app
-from chalicelib.core.models import RaisedException
+from chalicelib.core.models import RaisedException, Traceback
+from chalicelib.core.retrieve import SearchLimits, build_query, search
 from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
@@ -43,6 +52,7 @@ if TYPE_CHECKING:
 DEFAULT_PREFIXES = ("/var/task/", "/opt/python/", "/app/", "/usr/src/app/", "/srv/app/", "/workspace/")
 
 Evidence = Literal["raising", "cause", "caller"]
+FoundBy = Literal["trace", "search"]
 _BUILTINS = frozenset(dir(builtins)) | {"self", "cls"}
 # Methods of built-in types: `code.upper()` on an unknown object is searched for in no repository.
 _BUILTIN_METHODS = frozenset(
@@ -74,7 +84,8 @@ class Definition:
     path: str
     start: int
     end: int
-    used_in: str  # the path of the frame whose line uses it
+    used_in: str  # the path of the frame whose line uses it ("" when found by search)
+    found_by: FoundBy = "trace"  # "search": ranked from the repository, not reached from the trace
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,8 @@ class Limits:
     max_scan_files: int = 200  # Python files parsed when searching the repository by name
     max_file_bytes: int = 300_000  # larger files are never parsed
     top_frames: int = 3  # raising lines whose names are resolved
+    search_files: int = 600  # Python files the ranked search parses
+    search_hits: int = 2  # definitions the ranked search adds
 
 
 @dataclass(frozen=True)
@@ -240,10 +253,43 @@ def ranked_frames(exceptions: Sequence[RaisedException]) -> list[tuple[Frame, Ev
     return raising + callers
 
 
+_SPLIT_GAP = 2  # lines a reporter's note may take between two halves of one pasted traceback
+
+
+def rejoin(found: Sequence[Traceback]) -> list[Traceback]:
+    """Tracebacks with the halves of a pasted one joined again.
+
+    A reporter's line inside the frames (``>>> call()``, ``...``, a note) ends the reader's
+    traceback there: the first half has frames and no exception line, the second starts with a
+    frame and no header. Joined, the chain keeps its outer frames and its raising frame alike.
+    """
+    out: list[Traceback] = []
+    for tb in found:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.truncated
+            and not prev.final.type
+            and tb.text.lstrip().startswith("File ")
+            and 0 <= tb.origin - (prev.origin + len(prev.text.splitlines())) <= _SPLIT_GAP
+        ):
+            head, first = prev.exceptions[-1], tb.exceptions[0]
+            joined = replace(first, frames=(*head.frames, *first.frames))
+            out[-1] = replace(
+                tb,
+                exceptions=(*prev.exceptions[:-1], joined, *tb.exceptions[1:]),
+                text=f"{prev.text}\n{tb.text}",
+                origin=prev.origin,
+            )
+            continue
+        out.append(tb)
+    return out
+
+
 def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
     """The group's exception chain, read back from its sample trace; the final exception's frames
     alone when the sample does not parse (or was cut before any frame)."""
-    found = find_in_text(group.sample) if group.sample else []
+    found = rejoin(find_in_text(group.sample)) if group.sample else []
     for tb in found:
         if any(e.frames for exc in tb.exceptions for e in _with_leaves(exc)):
             return tb.exceptions
@@ -423,6 +469,26 @@ def _uses(stmt: ast.stmt) -> list[tuple[str, tuple[str, ...]]]:
     return sorted(seen, key=lambda k: k[0] == "")
 
 
+def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
+    """The statement assigning ``self.<name>`` in a method of ``klass`` (``__init__`` first): the
+    table a raising ``self.<name>[key]`` indexes, followed to where it is filled."""
+    methods = [n for n in klass.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    methods.sort(key=lambda n: n.name != "__init__")
+    for method in methods:
+        for node in ast.walk(method):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(
+                    isinstance(t, ast.Attribute)
+                    and t.attr == name
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                    for t in targets
+                ):
+                    return node
+    return None
+
+
 class _Resolver:
     """Name → definition, through files' own definitions and imports, then a bounded search."""
 
@@ -514,7 +580,7 @@ class _Resolver:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                     return node
-        return None
+        return _instance_assignment(klass, name)
 
     def _scan(self) -> dict[str, list[tuple[str, ast.stmt]]]:
         """Top-level definitions (and methods) of at most ``max_scan_files`` Python files."""
@@ -546,9 +612,10 @@ def find_definitions(
     index: RepoIndex,
     read: Callable[[str], str | None],
     limits: Limits = Limits(),  # noqa: B008 - frozen
+    resolver: _Resolver | None = None,
 ) -> list[Definition]:
     """Definitions in the repository of the names used on the raising lines of the chain."""
-    resolver = _Resolver(index, read, limits)
+    resolver = resolver or _Resolver(index, read, limits)
     found: dict[tuple[str, int], Definition] = {}
     top = [loc for loc in located if loc.evidence != "caller"][: limits.top_frames]
     for loc in top:
@@ -577,6 +644,127 @@ def find_definitions(
     return list(found.values())
 
 
+# --- the ranked search ----------------------------------------------------------------------------
+
+
+def search_definitions(  # noqa: PLR0913 - the search's inputs
+    exceptions: Sequence[RaisedException],
+    located: Sequence[Located],
+    definitions: Sequence[Definition],
+    index: RepoIndex,
+    read: Callable[[str], str | None],
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+) -> list[Definition]:
+    """Definitions a ranked search of the repository finds for the trace's words, beyond what the
+    trace and the name lookups already reach (``found_by="search"``)."""
+    exclude = [(loc.path, loc.current_line, loc.current_line) for loc in located]
+    exclude += [(d.path, d.start, d.end) for d in definitions]
+    bounds = SearchLimits(
+        max_files=limits.search_files, max_file_bytes=limits.max_file_bytes, max_hits=limits.search_hits
+    )
+    hits = search(build_query(exceptions), index.paths, read, exclude, bounds)
+    return [Definition(h.name, h.path, h.start, h.end, "", "search") for h in hits]
+
+
+# --- the missing name ----------------------------------------------------------------------------
+
+_NO_ATTRIBUTE = re.compile(r"^(?:(module) |type object )?'([\w.]+)'(?: object)? has no attribute '(\w+)'")
+# Types whose missing attribute says nothing about the repository's code.
+_PLAIN_TYPES = frozenset({"NoneType", "module", "function", "method", "type", "generator", "coroutine"}) | frozenset(
+    name for name in dir(builtins) if isinstance(getattr(builtins, name), type)
+)
+MAX_SIBLINGS = 3
+CLASS_HEAD_LINES = 12
+
+
+def _subtokens(name: str) -> set[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return {t for t in spaced.split("_") if t}
+
+
+def _similarity(missing: str, name: str) -> int:
+    """How much ``name`` looks like the sibling ``missing`` belongs beside: the common prefix
+    (``visit_try…``) and the shared words of the two names."""
+    prefix = len(posixpath.commonprefix([missing, name]))
+    return (prefix if prefix >= 3 else 0) + 2 * len(_subtokens(missing) & _subtokens(name))
+
+
+def _siblings(body: Sequence[ast.stmt], missing: str) -> list[ast.stmt]:
+    """The definitions of ``body`` most like ``missing`` (at most ``MAX_SIBLINGS``), best first."""
+    scored = [
+        (_similarity(missing, node.name), node)
+        for node in body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name != missing
+    ]
+    ranked = sorted((p for p in scored if p[0] > 0), key=lambda p: (-p[0], p[1].lineno))
+    return [node for _, node in ranked[:MAX_SIBLINGS]]
+
+
+def _class_head(klass: ast.ClassDef) -> tuple[int, int]:
+    """The class line, its bases and docstring, up to the first method (at most ``CLASS_HEAD_LINES``)."""
+    start = _span(klass)[0]
+    first = next((n for n in klass.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    end = (_span(first)[0] - 1) if first is not None else (klass.end_lineno or klass.lineno)
+    return start, max(klass.lineno, min(end, start + CLASS_HEAD_LINES - 1))
+
+
+def _find_class(resolver: _Resolver, name: str, located: Sequence[Located]) -> tuple[str, ast.ClassDef] | None:
+    """Class ``name``: in the traced files first (nested too), else a unique top-level one."""
+    for path in dict.fromkeys(loc.path for loc in located):
+        mod = resolver.module(path)
+        if mod is not None:
+            for node in ast.walk(mod.tree):
+                if isinstance(node, ast.ClassDef) and node.name == name:
+                    return path, node
+    found = resolver._unique(name, methods=False)  # noqa: SLF001 - the resolver's own bounded search
+    if found and isinstance(found[0][1], ast.ClassDef):
+        return found[0][0], found[0][1]
+    return None
+
+
+def missing_name_definitions(
+    exceptions: Sequence[RaisedException],
+    located: Sequence[Located],
+    index: RepoIndex,
+    read: Callable[[str], str | None],
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+    resolver: _Resolver | None = None,
+) -> list[Definition]:
+    """For ``'X' object has no attribute 'y'`` (and ``module 'm' …``): the class or module the
+    error names, its head and the definitions beside where ``y`` belongs (its siblings sharing a
+    prefix or words, as in a visitor's ``visit_*`` methods). A fix that adds the name edits there."""
+    if not exceptions:
+        return []
+    match = _NO_ATTRIBUTE.match(exceptions[-1].message.strip())
+    if match is None:
+        return []
+    is_module, owner, missing = match.groups()
+    resolver = resolver or _Resolver(index, read, limits)
+    used_in = located[0].path if located else ""
+    out: list[Definition] = []
+    if is_module:
+        files = index.modules(owner)
+        mod = resolver.module(files[0]) if len(files) == 1 else None
+        if mod is None:
+            return []
+        for node in _siblings(mod.tree.body, missing):
+            out.append(Definition(getattr(node, "name", missing), mod.path, *_span(node), used_in))
+        return out
+    name = owner.rsplit(".", 1)[-1]
+    if name in _PLAIN_TYPES:
+        return []
+    found = _find_class(resolver, name, located)
+    if found is None:
+        return []
+    path, klass = found
+    out.append(Definition(klass.name, path, *_class_head(klass), used_in))
+    init = next((n for n in klass.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    # the constructor sets the attributes an instance has: where a missing one is often added
+    for node in [*([init] if init is not None else []), *_siblings(klass.body, missing)]:
+        out.append(Definition(getattr(node, "name", missing), path, *_span(node), used_in))
+    return out
+
+
 def localize(
     exceptions: Sequence[RaisedException],
     paths: Iterable[str],
@@ -584,12 +772,23 @@ def localize(
     prefixes: Sequence[str] = DEFAULT_PREFIXES,
     extra: Iterable[str] = (),
     limits: Limits = Limits(),  # noqa: B008 - frozen
+    retrieve: bool = True,
 ) -> Localization:
-    """Frames of the whole chain mapped to files, the definitions their raising lines use, and the
+    """Frames of the whole chain mapped to files, the definitions their raising lines use (and,
+    for a missing attribute, the class or module it is missing from), the definitions a ranked
+    search of the repository finds for the error's names (``found_by="search"``), and the
     configured extra files (``allowed_paths``) that exist in the repository."""
     index = RepoIndex(paths)
     located = locate(exceptions, index, read, prefixes)
-    definitions = find_definitions(located, index, read, limits) if located else []
+    resolver = _Resolver(index, read, limits)
+    definitions = missing_name_definitions(exceptions, located, index, read, limits, resolver)
+    if located:
+        known_defs = {(d.path, d.start) for d in definitions}
+        definitions += [
+            d for d in find_definitions(located, index, read, limits, resolver) if (d.path, d.start) not in known_defs
+        ]
+    if retrieve:
+        definitions += search_definitions(exceptions, located, definitions, index, read, limits)
     known = set(index.paths)
     extras = []
     for raw in extra:

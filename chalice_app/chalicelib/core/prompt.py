@@ -176,7 +176,9 @@ def request_text(group: ErrorGroup, context: Context, marker: str = "") -> str:
         f"{untrusted(group.sample or group.message, marker)}\n\n"
         f"{previous_attempt_text(group, marker)}"
         "The code around the frames of the trace, from the repository's default branch "
-        "(line numbers on the left, '>>' marks the lines in the trace):\n\n"
+        "(line numbers on the left, '>>' marks the lines in the trace; code headed "
+        "'found by search, not in the trace' was found by searching the repository for the "
+        "error's names: it may be where the fix belongs, or unrelated):\n\n"
         f"{context.render()}\n\n"
         "Call propose_fix with your fix."
     )

@@ -1,0 +1,177 @@
+"""Build localization cases from maintainers' commits whose message quotes a traceback.
+
+A commit that fixes a crash often pastes the crash into its message. For a local git mirror of a
+public repository, every non-merge commit whose message holds a traceback is considered:
+
+1. the message's first traceback is read with selfheal's own reader (``read_tracebacks``); a
+   traceback with no frame is left out. Library install prefixes (``…/site-packages/``,
+   ``…/dist-packages/``) are rewritten as deployed under ``/var/task/``, as the code would run in
+   a Lambda; other paths are kept as the reporter pasted them;
+2. the **human fix** is the commit's diff on the repository's Python files outside tests
+   (``test``/``tests``/``testing`` directories, ``test_*.py``, ``*_test.py``, ``conftest.py``), in
+   the parent's numbering (a pure insertion counts as the line before it). A commit changing no
+   such file, more than ``MAX_FIX_FILES`` of them, or more than ``MAX_FIX_LINES`` lines of them
+   is left out (a refactor, not a fix one can attribute);
+3. cherry-picks and repeated messages are kept once (same final exception line and frames).
+
+Nothing fetched is stored: the commits that give a case are listed in ``commits.txt`` as
+``<set> <owner/name> <commit>``, and ``bench_localize.py`` derives each case (trace, fix, and the
+parent commit's Python files outside tests as the snapshot) from the mirror at every run
+(``LOCALIZE_MIRRORS``, default ``/work/.mirror``, holding ``<owner>+<name>/repo``); listed cases
+whose mirror is absent are skipped.
+
+    python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
+
+No network; reads the mirror with ``git``. Cases are listed in the ``git`` set (the one the code was
+developed on) or, with ``--into heldout``, the ``heldout`` set (built after the code was written,
+measured once, never looked at while changing the code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+MAX_FIX_FILES = 2
+MAX_FIX_LINES = 60
+TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
+_SITE = re.compile(r'File "(?:[^"]*?[/\\])?(?:site|dist)-packages[/\\]')
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, errors="replace"
+    ).stdout
+
+
+def is_test_path(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(p in TEST_DIRS for p in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
+def source_files(repo: Path, commit: str) -> list[str]:
+    """The commit's Python files outside tests (the snapshot a case is localized in)."""
+    names = git(repo, "ls-tree", "-r", "--name-only", commit).splitlines()
+    return [n for n in names if n.endswith(".py") and not is_test_path(n)]
+
+
+def fixed_ranges(repo: Path, parent: str, commit: str) -> list[dict[str, object]]:
+    """The lines the commit changed in non-test Python files, in the parent's numbering."""
+    diff = git(repo, "diff", "-U0", "--no-renames", parent, commit, "--", "*.py")
+    fix: list[dict[str, object]] = []
+    path = None
+    for line in diff.splitlines():
+        if line.startswith("--- "):
+            name = line[4:]
+            path = name[2:] if name.startswith("a/") else None
+            if path is not None and is_test_path(path):
+                path = None
+        elif path and (m := _HUNK.match(line)):
+            start, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
+            first, last = (start, start + count - 1) if count else (max(start, 1), max(start, 1))
+            fix.append({"path": path, "start": first, "end": last})
+    return fix
+
+
+def _deployed(match: re.Match[str]) -> str:
+    return 'File "/var/task/'
+
+
+def candidates(repo: Path) -> list[str]:
+    out = git(
+        repo, "log", "--all", "--no-merges", "--format=%H", "-i", "-E",
+        "--grep=most recent call last|File \".*\", line [0-9]+",
+    )  # fmt: skip
+    return out.split()
+
+
+COMMITS = HERE / "commits.txt"  # "<set> <owner/name> <commit>" per line: the cases, by reference
+
+
+def case_of(repo: Path, name: str, commit: str) -> tuple[dict | None, str]:
+    """The case a commit gives, read from the mirror (None and the reason when it gives none)."""
+    sys.path.insert(0, str(ROOT / "chalice_app"))
+    from chalicelib.core.log_files import read_tracebacks
+
+    message = git(repo, "show", "-s", "--format=%B", commit)
+    parents = git(repo, "show", "-s", "--format=%P", commit).split()
+    if len(parents) != 1:
+        return None, "a merge"
+    trace_text = _SITE.sub(_deployed, message)
+    found = read_tracebacks(trace_text.encode())
+    if not found or not any(exc.frames for exc in found[0].exceptions):
+        return None, "no traceback with frames"
+    tb = found[0]
+    fix = fixed_ranges(repo, parents[0], commit)
+    files = {h["path"] for h in fix}
+    size = sum(int(h["end"]) - int(h["start"]) + 1 for h in fix)
+    if not fix or len(files) > MAX_FIX_FILES or size > MAX_FIX_LINES:
+        return None, f"fix of {len(files)} files / {size} lines"
+    short = name.rsplit("/", maxsplit=1)[-1]
+    return {
+        "id": f"{short}-{commit[:10]}",
+        "package": short,
+        "git": name,
+        "commit": commit,
+        "parent": parents[0],
+        "exception": tb.final.type,
+        "key": [tb.final.type, tb.final.message, *(f.function or "" for exc in tb.exceptions for f in exc.frames)],
+        "fix": fix,
+        "trace": trace_text,
+    }, ""
+
+
+def listed(which: str | None = None) -> list[tuple[str, str, str]]:
+    """(set, owner/name, commit) of the listed cases, of one set or all."""
+    if not COMMITS.exists():
+        return []
+    rows = [tuple(line.split()) for line in COMMITS.read_text().splitlines() if line.strip()]
+    return [(a, b, c) for a, b, c in rows if which in (None, a)]
+
+
+def build(repo: Path, name: str, subdir: str = "git") -> list[str]:
+    """List the commits of ``repo`` that give a case (oldest first: the original, not its
+    cherry-picks); the list replaces the repository's earlier lines of that set."""
+    kept: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for commit in reversed(candidates(repo)):
+        case, why = case_of(repo, name, commit)
+        if case is None:
+            print(f"  {commit[:10]}: {why}, left out", file=sys.stderr)
+            continue
+        if tuple(case["key"]) in seen:
+            continue
+        seen.add(tuple(case["key"]))
+        kept.append(commit)
+        print(
+            f"  case {case['id']}: {case['exception']}, fix {sorted({h['path'] for h in case['fix']})}", file=sys.stderr
+        )
+    rows = [r for r in listed() if not (r[0] == subdir and r[1] == name)] + [(subdir, name, c) for c in kept]
+    COMMITS.write_text("".join(f"{a} {b} {c}\n" for a, b, c in rows))
+    return kept
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mirror", type=Path, help="a git directory (a fetched mirror)")
+    parser.add_argument("name", help="owner/name of the public repository")
+    parser.add_argument("--into", default="git", help="the set the cases are listed in (git, heldout)")
+    args = parser.parse_args()
+    build(args.mirror, args.name, args.into)
+
+
+if __name__ == "__main__":
+    main()

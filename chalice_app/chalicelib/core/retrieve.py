@@ -1,0 +1,263 @@
+"""Find code the trace does not point at: a bounded, ranked search of the repository.
+
+The fix of a crash is sometimes in a file no frame runs: the plugin that registers a handler,
+the table the failing code reads, the function named in the message. After the trace is
+localized, this module ranks the repository's definitions against the trace's words:
+
+- **the query**: the names the messages quote (``'visit_trystar'``, ``module 'os' has no
+  attribute 'getcwdu'``), a custom exception's class, the functions of every frame (a library's
+  and a test's too: they name what was being done), the identifiers of each raising line;
+- **the documents**: each top-level function, class head, method and module-level assignment of
+  the repository's Python files (bounded by ``SearchLimits``), as identifiers split into words
+  (``visit_tryexcept`` → ``visit``, ``tryexcept``; ``AsString`` → ``as``, ``string``) plus the
+  words of its file's name;
+- **the ranking**: BM25 over those words; a definition *of* a quoted name scores more; vendored
+  or installed library code scores less than the repository's own; what the trace already shows
+  is left out.
+
+Pure: the repository is reached through ``paths`` and ``read``; no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from chalicelib.core.fingerprint import is_in_app
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from chalicelib.core.models import RaisedException
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUOTED = re.compile(r"""['"`]([A-Za-z_][\w.]*)['"`]""")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_VENDORED = re.compile(r"(^|/)(_vendor|vendor|vendored|third_party|externals?|site-packages|dist-packages)/")
+# Words every Python file has: they tell no definition from another.
+STOPWORDS = frozenset(keyword.kwlist) | {
+    "self", "cls", "none", "true", "false", "args", "kwargs", "return", "def", "class", "len", "str",
+    "int", "list", "dict", "isinstance", "object", "value", "name", "get", "set", "the", "and", "not",
+    "for", "with", "from", "import", "raise", "error", "exception", "line", "file", "call", "last",
+    "most", "recent", "traceback", "module", "has", "attribute", "type", "got", "unexpected",
+    "argument", "arguments", "positional", "keyword", "init", "main", "lambda", "wrapper",
+    "func", "inner", "run", "test", "tests",
+}  # fmt: skip
+_BUILTIN_EXCEPTIONS = frozenset(n for n in dir(builtins) if n.endswith(("Error", "Exception", "Warning")))
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    """Bounds of the search: files parsed, their size, and what is returned."""
+
+    max_files: int = 600  # Python files parsed (the repository's own first)
+    max_file_bytes: int = 300_000  # larger files are never parsed
+    max_hits: int = 2  # definitions returned
+    max_per_file: int = 2  # of them from one file
+    head_lines: int = 40  # a longer definition is returned as its first lines
+    min_share: float = 0.5  # a hit scores at least this share of the best one
+
+
+@dataclass(frozen=True)
+class Query:
+    """Weighted words to rank by, and the exact names whose definitions score more."""
+
+    terms: Mapping[str, float]
+    names: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A definition the search found: lines ``start``..``end`` (1-based, inclusive) of ``path``."""
+
+    path: str
+    start: int
+    end: int
+    name: str
+    score: float
+
+
+def words(identifier: str) -> list[str]:
+    """An identifier and the words it is made of, lower case: ``visitTryStar`` → ``visittrystar``,
+    ``visit``, ``try``, ``star``."""
+    spaced = _CAMEL.sub(r"\1_\2", identifier).lower()
+    parts = [p for p in spaced.split("_") if p]
+    full = identifier.lower().strip("_")
+    return [full, *(p for p in parts if p != full)] if full else parts
+
+
+@lru_cache(maxsize=65_536)
+def _useful_words(identifier: str) -> tuple[str, ...]:
+    return tuple(w for w in words(identifier) if _useful(w))
+
+
+def _useful(word: str) -> bool:
+    return len(word) >= 3 and word not in STOPWORDS and not word.isdigit()
+
+
+def _with_leaves(exc: RaisedException) -> list[RaisedException]:
+    return [exc, *(e for child in exc.children for e in _with_leaves(child))]
+
+
+def build_query(exceptions: Sequence[RaisedException]) -> Query:
+    """The words of the trace: quoted names and custom exception types (exact names too),
+    frame functions, raising lines, and the messages' other words (weaker)."""
+    terms: Counter[str] = Counter()
+    names: set[str] = set()
+
+    def add(text: str, weight: float) -> None:
+        for ident in _IDENT.findall(text):
+            for w in words(ident):
+                if _useful(w):
+                    terms[w] = max(terms[w], weight)
+
+    for exc in (e for top in exceptions for e in _with_leaves(top)):
+        message = " ".join([exc.message, *exc.notes[:3]])
+        for quoted in _QUOTED.findall(message):
+            for part in quoted.split("."):
+                if part.isidentifier() and _useful(part.lower()):
+                    names.add(part)
+                    add(part, 3.0)
+        add(message, 1.0)
+        kind = exc.type.rsplit(".", 1)[-1]
+        if kind.isidentifier() and kind not in _BUILTIN_EXCEPTIONS:
+            names.add(kind)
+            add(kind, 2.0)
+        for n, frame in enumerate(reversed(exc.frames)):
+            if frame.function and frame.function.isidentifier():
+                add(frame.function, 2.0 if n == 0 else 1.0)
+            if n < 2 and frame.source:  # noqa: PLR2004 - the raising line and its caller's
+                add(frame.source, 1.5 if n == 0 else 1.0)
+    return Query(dict(terms), frozenset(names))
+
+
+@dataclass(frozen=True)
+class _Unit:
+    path: str
+    start: int
+    end: int
+    name: str
+    words: Counter[str]
+    length: int
+
+
+def _spans(tree: ast.Module) -> Iterable[tuple[str, int, int, ast.AST]]:
+    """(name, start, end, node) of the module's definitions: functions, class heads, methods and
+    module-level assignments."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, _start(node), node.end_lineno or node.lineno, node
+        elif isinstance(node, ast.ClassDef):
+            methods = [m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            head_end = (_start(methods[0]) - 1) if methods else (node.end_lineno or node.lineno)
+            yield node.name, _start(node), max(node.lineno, head_end), node
+            for m in methods:
+                yield m.name, _start(m), m.end_lineno or m.lineno, m
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            named = [t.id for t in targets if isinstance(t, ast.Name)]
+            if named:
+                yield named[0], node.lineno, node.end_lineno or node.lineno, node
+
+
+def _start(node: ast.AST) -> int:
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])  # type: ignore[attr-defined]
+
+
+def units_of(path: str, text: str) -> list[_Unit]:
+    """The definitions of one file as bags of words (empty when it does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    lines = text.splitlines()
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    file_words = [w for w in words(stem) if _useful(w)]
+    out = []
+    for name, start, end, _node in _spans(tree):
+        bag: Counter[str] = Counter()
+        for ident, count in Counter(_IDENT.findall("\n".join(lines[start - 1 : end]))).items():
+            for w in _useful_words(ident):
+                bag[w] += count
+        bag.update(w for w in words(name) if _useful(w))  # the definition's own name counts twice
+        bag.update(file_words)
+        out.append(_Unit(path, start, end, name, bag, sum(bag.values()) or 1))
+    return out
+
+
+def _is_library(path: str) -> bool:
+    return not is_in_app(path) or _VENDORED.search(path) is not None
+
+
+def search(  # noqa: PLR0913 - the search's inputs
+    query: Query,
+    paths: Iterable[str],
+    read: Callable[[str], str | None],
+    exclude: Sequence[tuple[str, int, int]] = (),
+    limits: SearchLimits = SearchLimits(),  # noqa: B008 - frozen
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> list[Hit]:
+    """The repository's definitions best matching ``query`` (BM25), best first, at most
+    ``limits.max_hits``; a definition overlapping an ``exclude`` range (already shown) is skipped."""
+    if not query.terms:
+        return []
+    python = sorted((p for p in paths if p.endswith(".py")), key=lambda p: (_is_library(p), p))
+    units: list[_Unit] = []
+    for path in python[: limits.max_files]:
+        text = read(path)
+        if text is not None and len(text) <= limits.max_file_bytes:
+            units.extend(units_of(path, text))
+    if not units:
+        return []
+    df: Counter[str] = Counter()
+    for unit in units:
+        df.update(w for w in unit.words if w in query.terms)
+    n, avg = len(units), sum(u.length for u in units) / len(units)
+
+    def idf(word: str) -> float:
+        return math.log(1 + (n - df[word] + 0.5) / (df[word] + 0.5))
+
+    lowered = {name.lower() for name in query.names}
+    scored: list[tuple[float, _Unit]] = []
+    for unit in units:
+        score = sum(
+            weight * idf(word) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * unit.length / avg))
+            for word, weight in query.terms.items()
+            if (tf := unit.words.get(word, 0))
+        )
+        if unit.name.lower() in lowered:
+            score += 3.0 * idf(unit.name.lower())  # the definition of a name the message quotes
+        if score > 0:
+            scored.append((score * (0.5 if _is_library(unit.path) else 1.0), unit))
+    scored.sort(key=lambda p: (-p[0], p[1].path, p[1].start))
+    return _pick(scored, exclude, limits)
+
+
+def _pick(
+    scored: Sequence[tuple[float, _Unit]], exclude: Sequence[tuple[str, int, int]], limits: SearchLimits
+) -> list[Hit]:
+    """The best units, bounded: a share of the best score, per file, none already shown or overlapping."""
+    hits: list[Hit] = []
+    per_file: Counter[str] = Counter()
+    best = scored[0][0] if scored else 0.0
+    for score, unit in scored:
+        if len(hits) >= limits.max_hits or score < best * limits.min_share:
+            break
+        if per_file[unit.path] >= limits.max_per_file:
+            continue
+        if any(p == unit.path and s <= unit.end and unit.start <= e for p, s, e in exclude):
+            continue
+        if any(h.path == unit.path and h.start <= unit.end and unit.start <= h.end for h in hits):
+            continue
+        end = min(unit.end, unit.start + limits.head_lines - 1)
+        hits.append(Hit(unit.path, unit.start, end, unit.name, round(score, 3)))
+        per_file[unit.path] += 1
+    return hits

@@ -1,0 +1,379 @@
+"""Context beyond the traced function: the missing name, tables, try/except, siblings, overrides,
+long functions, pasted traces split by a note, and the ranked search of the repository."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.core.context import SEARCH_NOTE, estimate_tokens, indented_range, select_context
+from chalicelib.core.localize import Limits, localize, rejoin
+from chalicelib.core.tracebacks import find_in_text
+
+if TYPE_CHECKING:
+    from chalicelib.core.models import RaisedException
+
+NODES = '''"""Nodes."""
+
+
+class Node:
+    def accept(self, visitor):
+        func = getattr(visitor, "visit_" + self.__class__.__name__.lower())
+        return func(self)
+
+
+class TryStar(Node):
+    pass
+'''
+PRINTER = '''"""Printer."""
+
+
+class Printer:
+    """Renders nodes as text."""
+
+    def __init__(self, indent):
+        self.indent = indent
+
+    def __call__(self, node):
+        return node.accept(self)
+
+    def visit_assign(self, node):
+        return "a = b"
+
+    def visit_tryexcept(self, node):
+        return "try: ... except: ..."
+
+    def visit_tryfinally(self, node):
+        return "try: ... finally: ..."
+
+    def visit_while(self, node):
+        return "while x: ..."
+'''
+MISSING_TRACE = """\
+Traceback (most recent call last):
+  File "/var/task/pkg/printer.py", line 11, in __call__
+    return node.accept(self)
+  File "/var/task/pkg/nodes.py", line 7, in accept
+    func = getattr(visitor, "visit_" + self.__class__.__name__.lower())
+AttributeError: 'Printer' object has no attribute 'visit_trystar'
+"""
+
+
+def chain(text: str) -> tuple[RaisedException, ...]:
+    [tb] = rejoin(find_in_text(text))
+    return tb.exceptions
+
+
+def shown(ctx, path: str, line: int) -> bool:  # noqa: ANN001 - a Context
+    return ctx.covers(path, line)
+
+
+def test_a_missing_attribute_shows_the_class_its_constructor_and_the_siblings_where_it_belongs() -> None:
+    # GIVEN a visitor lookup failing on the printer, which is only a caller in the trace
+    repo = {"pkg/__init__.py": "", "pkg/nodes.py": NODES, "pkg/printer.py": PRINTER}
+    # WHEN
+    found = localize(chain(MISSING_TRACE), repo, repo.get, retrieve=False)
+    # THEN the class head, __init__ and the visit_try* siblings are definitions reached from the trace
+    names = [d.name for d in found.definitions]
+    assert names[:4] == ["Printer", "__init__", "visit_tryexcept", "visit_tryfinally"]
+    assert all(d.found_by == "trace" and d.path == "pkg/printer.py" for d in found.definitions[:4])
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5, definitions=found.definitions)
+    lines = PRINTER.splitlines()
+    assert shown(ctx, "pkg/printer.py", lines.index("    def visit_tryexcept(self, node):") + 1)
+    assert shown(ctx, "pkg/printer.py", lines.index("    def __init__(self, indent):") + 1)
+    assert not shown(ctx, "pkg/printer.py", lines.index("    def visit_while(self, node):") + 1)
+
+
+def test_a_module_missing_a_name_shows_the_module_definitions_like_it() -> None:
+    # GIVEN a call of a helper the module never had
+    util = (
+        "def read_config(path):\n    return {}\n\n\n"
+        "def read_configs(paths):\n    return []\n\n\n"
+        "def other():\n    pass\n"
+    )
+    app = "from pkg import util\n\n\ndef main():\n    return util.read_config_file('x')\n"
+    repo = {"pkg/__init__.py": "", "pkg/util.py": util, "pkg/app.py": app}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/pkg/app.py", line 5, in main\n'
+        "    return util.read_config_file('x')\n"
+        "AttributeError: module 'pkg.util' has no attribute 'read_config_file'\n"
+    )
+    # WHEN
+    found = localize(chain(trace), repo, repo.get, retrieve=False)
+    # THEN its siblings sharing the name's words are shown, the unrelated one is not
+    names = {d.name for d in found.definitions if d.path == "pkg/util.py"}
+    assert {"read_config", "read_configs"} <= names
+    assert "other" not in names
+
+
+def test_a_key_error_on_a_self_table_shows_where_the_table_is_filled() -> None:
+    # GIVEN a dispatch table filled in __init__, far from the raising method
+    filler = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(30))
+    source = (
+        "class Dispatcher:\n"
+        "    def __init__(self):\n"
+        "        self._handlers = {\n"
+        '            "create": self.m1,\n'
+        "        }\n\n" + filler + "    def dispatch(self, kind):\n"
+        "        return self._handlers[kind]()\n"
+    )
+    line = source.splitlines().index("        return self._handlers[kind]()") + 1
+    trace = (
+        "Traceback (most recent call last):\n"
+        f'  File "/var/task/app/dispatch.py", line {line}, in dispatch\n'
+        "    return self._handlers[kind]()\n"
+        "KeyError: 'delete'\n"
+    )
+    repo = {"app/dispatch.py": source}
+    # WHEN
+    found = localize(chain(trace), repo, repo.get, retrieve=False)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5, definitions=found.definitions)
+    # THEN the assignment of self._handlers is a definition and is shown
+    assert any(d.name == "_handlers" and d.start == 3 and d.end == 5 for d in found.definitions)
+    assert all(shown(ctx, "app/dispatch.py", n) for n in range(3, 6))
+
+
+def test_the_except_import_error_clause_around_a_raising_import_is_shown() -> None:
+    # GIVEN a module-level import whose fallback is far below it
+    body = "\n".join(f"    CONSTANT_{i} = {i}" for i in range(20))
+    source = f"try:\n    from fastjson import loads\n{body}\nexcept ImportError:\n    from json import loads\n"
+    source = "\n" * 30 + source + "\n" * 30 + "def f():\n    return 1\n"
+    line = source.splitlines().index("    from fastjson import loads") + 1
+    trace = (
+        "Traceback (most recent call last):\n"
+        f'  File "/var/task/app/codec.py", line {line}, in <module>\n'
+        "    from fastjson import loads\n"
+        "ImportError: cannot import name 'loads' from 'fastjson'\n"
+    )
+    repo = {"app/codec.py": source}
+    # WHEN
+    found = localize(chain(trace), repo, repo.get, retrieve=False)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    # THEN the handler's lines are shown, though the ±8 window does not reach them
+    handler = source.splitlines().index("except ImportError:") + 1
+    assert handler - line > 8
+    assert shown(ctx, "app/codec.py", handler)
+    assert shown(ctx, "app/codec.py", handler + 1)
+
+
+def test_a_sibling_passing_the_bad_value_and_a_subclass_override_are_shown() -> None:
+    # GIVEN a method that raises, an override of it in a subclass, and a call of it elsewhere in the file
+    pad = "".join(f"def pad{i}():\n    return {i}\n\n\n" for i in range(12))
+    source = (
+        "class Base:\n"
+        "    def parse(self, text):\n"
+        "        return int(text)\n\n\n" + pad + "class Strict(Base):\n"
+        "    def parse(self, text):\n"
+        "        return int(text.strip())\n\n\n" + pad + "def load(raw):\n"
+        "    return Base().parse(raw.get('n'))\n"
+    )
+    lines = source.splitlines()
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/parse.py", line 3, in parse\n'
+        "    return int(text)\n"
+        "TypeError: int() argument must be a string, not 'NoneType'\n"
+    )
+    repo = {"app/parse.py": source}
+    # WHEN
+    found = localize(chain(trace), repo, repo.get, retrieve=False)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    # THEN the override and the sibling's call are shown, the padding between is not
+    assert shown(ctx, "app/parse.py", lines.index("        return int(text.strip())") + 1)
+    assert shown(ctx, "app/parse.py", lines.index("    return Base().parse(raw.get('n'))") + 1)
+    assert not shown(ctx, "app/parse.py", lines.index("def pad5():") + 1)
+
+
+def long_function(n: int) -> str:
+    body = "".join(f"    step_{i} = compute({i})\n" for i in range(n))
+    return "def compute(x):\n    return x\n\n\ndef process(data):\n" + body + "    return data['missing']\n"
+
+
+def test_a_long_function_whose_line_moved_is_shown_as_far_as_the_budget_goes() -> None:
+    # GIVEN a 200-line function whose printed line is gone from today's file
+    source = long_function(200)
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/long.py", line 120, in process\n'
+        "    value = data['gone']\n"
+        "KeyError: 'gone'\n"
+    )
+    repo = {"app/long.py": source}
+    located = localize(chain(trace), repo, repo.get, retrieve=False).located
+    # WHEN the budget holds the whole function, and when it does not
+    roomy = select_context(located, repo.get, 6_000)
+    tight = select_context(located, repo.get, 1_200)
+    # THEN the roomy context shows it all; the tight one a window wider than the ±8 lines, within budget
+    assert all(shown(roomy, "app/long.py", n) for n in range(5, 207))
+    assert tight.tokens <= 1_200
+    assert sum(s.end - s.start + 1 for s in tight.snippets) > 2 * 8 + 1 + 3
+
+
+def test_a_reporters_line_inside_the_frames_does_not_lose_the_outer_frames() -> None:
+    # GIVEN a pasted trace with a note between two frames
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/a.py", line 3, in outer\n'
+        "    inner(x)\n"
+        ">>> the reporter's note\n"
+        '  File "/var/task/app/b.py", line 7, in inner\n'
+        "    return d[k]\n"
+        "KeyError: 'k'\n"
+    )
+    # WHEN
+    [tb] = rejoin(find_in_text(text))
+    # THEN one traceback with both frames and the exception
+    assert [f.function for f in tb.final.frames] == ["outer", "inner"]
+    assert (tb.final.type, tb.final.message) == ("KeyError", "'k'")
+
+
+@given(
+    st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta"]), min_size=2, max_size=6),
+    st.data(),
+)
+def test_a_note_anywhere_between_frames_is_rejoined(functions: list[str], data: st.DataObject) -> None:
+    # GIVEN a trace of N frames with a reporter's line after frame `cut` (property: any cut, any note)
+    cut = data.draw(st.integers(1, len(functions) - 1))
+    note = data.draw(st.sampled_from([">>> f()", "...", "(and more)"]))
+    frames = [
+        f'  File "/var/task/app/m{i}.py", line {i + 1}, in {name}\n    call_{i}()\n' for i, name in enumerate(functions)
+    ]
+    text = "Traceback (most recent call last):\n" + "".join(frames[:cut]) + note + "\n" + "".join(frames[cut:])
+    text += "ValueError: bad\n"
+    # WHEN
+    found = rejoin(find_in_text(text))
+    # THEN every frame is in the final exception, in order
+    assert [f.function for f in found[-1].final.frames] == functions
+
+
+def test_a_file_ast_cannot_parse_gets_its_def_block_by_indentation() -> None:
+    # GIVEN Python 2 code (a print statement)
+    lines = [
+        "import sys",
+        "",
+        "def show(x):",
+        "    if x:",
+        "        print x",
+        "    return x",
+        "",
+        "def other():",
+        "    pass",
+    ]
+    # WHEN / THEN the block of `show` around line 5
+    assert indented_range(lines, 5) == (3, 6)
+    assert indented_range(lines, 1) is None
+
+
+@given(
+    st.lists(st.sampled_from(["def f():", "    x = 1", "", "class C:", "    def m(self):", "        y"]), max_size=30),
+    st.integers(1, 30),
+)
+def test_the_indentation_block_always_holds_the_line(lines: list[str], line: int) -> None:
+    found = indented_range(lines, line)
+    assert found is None or found[0] <= line <= found[1] <= len(lines)
+
+
+SETTINGS = '''"""Settings registered at import."""
+
+HANDLERS = {}
+
+
+def register_handler(kind, handler):
+    HANDLERS[kind] = handler
+
+
+def unicode_normalizer(text):
+    return text.encode("ascii")
+'''
+UNRELATED = """def add(a, b):
+    return a + b
+
+
+def multiply(a, b):
+    return a * b
+"""
+
+
+def test_the_search_finds_the_definition_a_message_names_outside_the_trace() -> None:
+    # GIVEN a crash in code the repository does not hold, naming a function the repository defines
+    repo = {"app/settings.py": SETTINGS, "app/maths.py": UNRELATED, "app/main.py": "def run():\n    return 1\n"}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return 1\n"
+        "AttributeError: 'bytes' object has no attribute 'encode' (in 'unicode_normalizer')\n"
+    )
+    # WHEN
+    found = localize(chain(trace), repo, repo.get)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=3, definitions=found.definitions)
+    # THEN the named function is a definition found by search, shown and marked so
+    [hit] = [d for d in found.definitions if d.found_by == "search" and d.name == "unicode_normalizer"]
+    assert hit.path == "app/settings.py"
+    assert "app/maths.py" not in {d.path for d in found.definitions}
+    [snippet] = [s for s in ctx.snippets if s.path == "app/settings.py"]
+    assert snippet.found_by == "search"
+    assert SEARCH_NOTE in snippet.render()
+    assert all(s.found_by == "trace" for s in ctx.snippets if s.path == "app/main.py")
+
+
+def test_the_search_spends_a_quarter_of_the_budget_at_most_and_can_be_turned_off() -> None:
+    # GIVEN a named function of 300 lines
+    big = "def unicode_normalizer(text):\n" + "".join(f"    v{i} = text[{i}]\n" for i in range(300))
+    repo = {"app/big.py": big, "app/main.py": "def run():\n    return 1\n"}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return 1\n"
+        "NameError: name 'unicode_normalizer' is not defined\n"
+    )
+    # WHEN
+    found = localize(chain(trace), repo, repo.get)
+    ctx = select_context(found.located, repo.get, 2_000, definitions=found.definitions)
+    small = select_context(found.located, repo.get, 800, definitions=found.definitions)
+    off = localize(chain(trace), repo, repo.get, retrieve=False)
+    # THEN its head is shown within the share, and without the search nothing beyond the trace is
+    searched = [s for s in ctx.snippets if s.found_by == "search"]
+    assert searched and sum(estimate_tokens(s.render()) for s in searched) <= 2_000 // 4
+    assert sum(s.end - s.start + 1 for s in searched) <= 40
+    # a head bigger than the quarter of a small budget is left out, not cut
+    assert not [s for s in small.snippets if s.found_by == "search"]
+    assert not [d for d in off.definitions if d.found_by == "search"]
+
+
+def test_the_search_prefers_the_repositorys_own_code_to_vendored_code() -> None:
+    # GIVEN the same definition in the application and in a vendored copy
+    repo = {
+        "app/_vendor/lib/normalize.py": SETTINGS,
+        "app/core/normalize.py": SETTINGS,
+        "app/main.py": "def run():\n    return 1\n",
+    }
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return 1\n"
+        "KeyError: 'register_handler'\n"
+    )
+    # WHEN
+    found = localize(chain(trace), repo, repo.get, limits=Limits(search_hits=1))
+    # THEN the application's own copy ranks first
+    assert [d.path for d in found.definitions if d.found_by == "search"] == ["app/core/normalize.py"]
+
+
+def test_the_pr_section_says_which_code_was_found_by_search() -> None:
+    # GIVEN a context holding a traced file and a searched one
+    repo = {"app/settings.py": SETTINGS, "app/main.py": "def run():\n    return 1\n"}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return 1\n"
+        "AttributeError: no attribute 'encode' (in 'unicode_normalizer')\n"
+    )
+    found = localize(chain(trace), repo, repo.get)
+    # WHEN
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=3, definitions=found.definitions)
+    # THEN
+    assert "app/settings.py: 10-11 (found by search)" in ctx.describe()
+    assert "app/main.py: whole file" in ctx.describe()
