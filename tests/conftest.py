@@ -1,4 +1,5 @@
-"""Shared test setup: import path, hypothesis profiles, no real AWS credentials."""
+"""Shared test setup: import path, hypothesis profiles, no real AWS credentials, and a check at the
+end of the session that every process a test started has ended (tests/processes.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests import processes
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -18,8 +21,23 @@ SHARED = Path(os.environ.get("SELFHEAL_SHARED", ROOT.parent / "shared"))
 SAMPLES = SHARED / "samples"
 EVENTS = Path(__file__).resolve().parent / "events"
 
+# Profiles (HYPOTHESIS_PROFILE; "ci" when CI is set, else "dev"):
+# - dev: random examples, saved failures replayed from ./.hypothesis (git-ignored, local only);
+# - ci: the same examples on every run (derandomize: a red CI run reproduces with
+#   HYPOTHESIS_PROFILE=ci, and a green one is not a draw) and no example database, so nothing a
+#   previous run saved changes what this one checks;
+# - explore: many random examples without a database, to hunt for counterexamples on purpose.
 settings.register_profile("dev", max_examples=60, deadline=None)
-settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", max_examples=2000, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
@@ -47,3 +65,28 @@ def no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note the processes this pytest process already had (none, normally) before any test ran."""
+    session.config.stash[processes.BEFORE] = processes.descendants(os.getpid())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run, loudly, when a process a test or fixture started is still running; end it."""
+    left = processes.left_behind(os.getpid(), session.config.stash.get(processes.BEFORE, {}))
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"{len(left)} process(es) started by the tests still ran at the end (now ended):"]
+    lines += [f"  pid {pid}: {command}" for pid, command in left.items()]
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("!", "processes left behind", red=True)
+        for line in lines:
+            reporter.write_line(line, red=True)
+    else:
+        print("\n".join(lines), file=sys.stderr)  # noqa: T201 - the terminal reporter is off
+    processes.end(left)
+    if exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

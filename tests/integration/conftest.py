@@ -39,20 +39,32 @@ class Aws:
     stack: Stack
     sources: EventSources
     calls: Counter
+    sends: Counter  # SQS requests sent, per operation: a botocore retry is one call, two sends
 
     def items(self) -> list[dict[str, Any]]:
         return self.clients.dynamodb.scan(TableName=self.stack.table_name)["Items"]
 
     def queued(self) -> list[dict[str, Any]]:
-        """Every message now in the fix queue (received, then made visible again)."""
-        bodies = []
+        """Every job now in the fix queue, once each (received: in flight for 30 s).
+
+        The queue is a standard SQS queue, at-least-once: when a SendMessageBatch is slow but
+        succeeds, botocore's retry sends the batch again and the same job (same body, same
+        token) is queued twice; the fixer's claim absorbs the second (services/enqueue.py). What
+        the system guarantees is each job at least once, so a message whose body is already
+        listed is dropped here, but only when a SendMessageBatch was retried: a duplicate
+        without a retry is a real second send, and fails the test."""
+        messages: list[dict[str, Any]] = []
         while True:
             answer = self.clients.sqs.receive_message(
                 QueueUrl=self.stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
             )
             if not answer.get("Messages"):
-                return bodies
-            bodies.extend(answer["Messages"])
+                break
+            messages.extend(answer["Messages"])
+        jobs = list({m["Body"]: m for m in reversed(messages)}.values())[::-1]  # the first of each body
+        retried = self.sends["sqs.SendMessageBatch"] > self.calls["sqs.SendMessageBatch"]
+        assert len(jobs) == len(messages) or retried, f"a job queued twice without a retried send: {messages}"
+        return jobs
 
 
 @pytest.fixture
@@ -71,12 +83,17 @@ def aws(moto_endpoint: str) -> Iterator[Aws]:
     )
     clients = Clients(settings)
     calls: Counter = Counter()
+    sends: Counter = Counter()
 
     def count(event_name: str, **_: Any) -> None:
         calls[event_name.split(".", 1)[1]] += 1  # "before-call.dynamodb.UpdateItem"
 
+    def attempt(event_name: str, **_: Any) -> None:
+        sends[event_name.split(".", 1)[1]] += 1  # "before-send.sqs.SendMessageBatch", once per attempt
+
     for client in (clients.dynamodb, clients.sqs, clients.logs):
         client.meta.events.register("before-call.*.*", count)
+    clients.sqs.meta.events.register("before-send.sqs.*", attempt)
     runtime.override(settings=settings, clients=clients, fixer=None)
-    yield Aws(settings, clients, stack, EventSources(clients, stack), calls)
+    yield Aws(settings, clients, stack, EventSources(clients, stack), calls, sends)
     runtime.clear()
