@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+pytest_plugins = ["tests.cpu_time"]  # --cpu-durations=N
+
 SHARED = Path(os.environ.get("SELFHEAL_SHARED", ROOT.parent / "shared"))
 SAMPLES = SHARED / "samples"
 EVENTS = Path(__file__).resolve().parent / "events"

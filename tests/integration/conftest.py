@@ -15,6 +15,7 @@ from moto.server import ThreadedMotoServer
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.settings import Settings
+from tests.dynalite import dynalite_endpoint, dynalite_table  # noqa: F401 - one dynalite server per session
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
