@@ -119,3 +119,25 @@ def _main(main: object, argv: list[str]) -> int:
     except Exception:  # noqa: BLE001 - the interpreter prints any uncaught exception and exits 1
         traceback.print_exc()
         return 1
+
+
+def run_local(*args: str, cwd: Path | str | None = None) -> subprocess.CompletedProcess[str]:
+    """``selfheal local ARGS`` in this process, on a moto state as fresh as a new process's.
+
+    ``local`` without ``--endpoint-url`` starts an embedded moto server; in a process of its own
+    that server's state starts empty. moto keeps state per process, shared by every moto server
+    in it (the session's included), so the state is reset before the run, and after it so that
+    later tests do not find its groups (no test keeps moto state across tests: the ``aws``
+    stacks are per test)."""
+    reset_moto()
+    try:
+        return run_cli("local", *args, cwd=cwd)
+    finally:
+        reset_moto()
+
+
+def reset_moto() -> None:
+    """Empty every moto backend of this process (what ``POST /moto-api/reset`` does)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
