@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -24,7 +28,6 @@ from tests.terraform.test_variables import variable_block
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.terraform
 TERRAFORM = shutil.which("terraform")
@@ -225,13 +228,20 @@ def test_validate_apply_check_destroy(workdir) -> None:
 
 def test_package_command_then_init_and_validate_in_the_repository(tmp_path) -> None:
     """The `package` contract: afterwards `terraform -chdir=terraform init` and `validate` succeed."""
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "package"], capture_output=True, text=True, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(package.cli_config(tmp_path / "cli.tfrc", MIRROR))}
-    tf(ROOT / "terraform", "init", "-input=false", env=env)
-    tf(ROOT / "terraform", "validate", env=env)
+    # It writes into the checkout's terraform/: two runs of the suite in one checkout take turns.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    with (Path(tempfile.gettempdir()) / f"selfheal-package-{checkout}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "package"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        env = {**os.environ, "TF_CLI_CONFIG_FILE": str(package.cli_config(tmp_path / "cli.tfrc", MIRROR))}
+        tf(ROOT / "terraform", "init", "-input=false", env=env)
+        tf(ROOT / "terraform", "validate", env=env)
     ignored = subprocess.run(
         ["git", "check-ignore", "terraform/chalice.tf.json", "terraform/deployment.zip", "terraform/.terraform"],
         cwd=ROOT, capture_output=True, text=True, check=False,
