@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -93,11 +94,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run, loudly, when a process a test or fixture started is still running; end it."""
-    left = processes.left_behind(os.getpid(), session.config.stash.get(processes.BEFORE, {}))
+    """Fail the run, loudly, when a process a test or fixture started is still running; end it.
+
+    Under pytest-xdist each worker checks its own processes and hands what it found to the
+    controller (``workeroutput``), whose own children are the workers."""
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession"):  # the xdist controller
+        left = config.stash.get(processes.REPORTED, {})
+    else:
+        left = processes.left_behind(os.getpid(), config.stash.get(processes.BEFORE, {}))
+        processes.end(left)
+        if hasattr(config, "workeroutput"):  # an xdist worker: the controller reports
+            config.workeroutput["processes_left_behind"] = {str(pid): command for pid, command in left.items()}
+            return
     if not left:
         return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
     lines = [f"{len(left)} process(es) started by the tests still ran at the end (now ended):"]
     lines += [f"  pid {pid}: {command}" for pid, command in left.items()]
     if reporter is not None:
@@ -107,6 +119,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(line, red=True)
     else:
         print("\n".join(lines), file=sys.stderr)  # noqa: T201 - the terminal reporter is off
-    processes.end(left)
     if exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist: collect what a finished worker found left behind."""
+    found = getattr(node, "workeroutput", {}).get("processes_left_behind", {})
+    node.config.stash.setdefault(processes.REPORTED, {}).update({int(pid): cmd for pid, cmd in found.items()})

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 PROC = Path("/proc")
-BEFORE = pytest.StashKey[dict[int, str]]()
+BEFORE = pytest.StashKey[dict[int, str]]()  # this process's children when the session started
+REPORTED = pytest.StashKey[dict[int, str]]()  # what pytest-xdist workers found left behind
 
 
 def _parent_and_state(pid: str) -> tuple[int, str] | None:
