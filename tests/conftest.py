@@ -71,6 +71,16 @@ def no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
 
 
+@pytest.fixture(autouse=True)
+def no_metrics_left_over() -> None:
+    """Each test starts with no pending EMF metric: Powertools' Metrics instances share one metric
+    set per process, so what an earlier test counted and did not flush was flushed by a later one
+    (test_metrics.py failed when pytest-xdist ran it after a pipeline test)."""
+    from aws_lambda_powertools import Metrics
+
+    Metrics().clear_metrics()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--slow", action="store_true", default=False,
