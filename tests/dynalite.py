@@ -10,8 +10,9 @@ The fixture installs the pinned dynalite into ``.cache/dynalite`` (git-ignored b
 it writes there) when it is missing, starts it on a free port, and stops it at the end of the
 session; it skips with the reason where Node or npm is absent or the install fails.
 
-Use: ``from tests.dynalite import dynalite_endpoint  # noqa: F401`` in a test module, then take
-``dynalite_endpoint`` (a URL) or ``dynalite_table`` (a fresh governor table) as a fixture.
+Use: take ``dynalite_endpoint`` (a URL) or ``dynalite_table`` (a fresh governor table) as a
+fixture in a test under tests/integration/ (its conftest registers them). Do not import the
+fixtures into a test module: each module that does gets a dynalite server of its own.
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ class FakeGitHub:
         self.refs["heads/main"] = self._commit("initial", tree, [])
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stop() waits for serve_forever to notice, up to one interval (0.5 s by default).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     # --- state ----------------------------------------------------------------------------------
 

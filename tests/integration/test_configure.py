@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
 from chalicelib.adapters.parameters import FixConfig, load_parameters
-from tests.conftest import ROOT
+from tests.cli import run_cli, run_script
+
+if TYPE_CHECKING:
+    import subprocess
 
 pytestmark = pytest.mark.integration
 TOKEN = "ghp_" + "A1b2" * 9
 
 
-def cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(ROOT / "scripts" / "selfheal.py"), *args]
-    command += ["--endpoint-url", endpoint, "--region", "us-east-1"]
-    return subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+def cli(endpoint: str, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """The command in this process (tests/cli.py), or with ``process`` in its own (done once: the
+    first configure of the first test)."""
+    command = [*args, "--endpoint-url", endpoint, "--region", "us-east-1"]
+    return run_script(*command) if process else run_cli(*command)
 
 
 def test_configure_stores_secure_strings_idempotently_and_uninstall_removes_them(moto_endpoint) -> None:
@@ -33,7 +36,7 @@ def test_configure_stores_secure_strings_idempotently_and_uninstall_removes_them
         "--labels",
         "selfheal,bot",
     ]
-    first = cli(moto_endpoint, *args)
+    first = cli(moto_endpoint, *args, process=True)
     assert first.returncode == 0, first.stderr
     assert TOKEN not in first.stdout + first.stderr  # never printed
     again = cli(moto_endpoint, *args)

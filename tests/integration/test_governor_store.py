@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from chalicelib.adapters.governor_store import GovernorStore, table_definition
 from chalicelib.core.runbooks.plan import Call, Incident, Limits, Plan, Target
 from chalicelib.errors import Refused
-from tests.dynalite import create_table, dynalite_endpoint, dynalite_table, dynamodb_client  # noqa: F401 - fixtures
+from tests.dynalite import create_table, dynamodb_client  # fixtures: tests/integration/conftest.py
 from tests.governor_model import LIMITS, STEPS, Ledger, play, replay
 
 pytestmark = pytest.mark.integration

@@ -10,6 +10,7 @@ import sys
 import git
 import pytest
 
+from tests.cli import run_local
 from tests.conftest import ROOT
 from tests.fix_fixtures import bare_repo_of_sample_app
 
@@ -20,13 +21,9 @@ RECORDED = list(json.loads((SAMPLE / "replay.json").read_text()).values())  # an
 
 
 def local(*args: str) -> dict:
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT), "local", *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    """``local ARGS --json`` in this process on a fresh moto state (tests/cli.py); the quick start
+    test below runs the script in a process of its own."""
+    run = run_local(*args, "--json")
     assert run.returncode == 0, run.stderr
     return {"doc": json.loads(run.stdout), "progress": run.stderr}
 

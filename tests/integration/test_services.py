@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -24,6 +22,7 @@ from chalicelib.adapters.store import to_group, unrouted_key
 from chalicelib.core.fingerprint import fingerprint
 from chalicelib.core.models import Status
 from chalicelib.core.tracebacks import find_in_text
+from tests.cli import run_local
 from tests.conftest import ROOT
 from tests.factories import logs_event, payload
 from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, bare_repo_of_sample_app, converse_answer
@@ -231,10 +230,7 @@ def test_local_services_runs_several_services_at_once_and_names_each_groups_serv
     ]}  # fmt: skip
     (tmp_path / "services.json").write_text(json.dumps(services))
     # WHEN (from another directory)
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "local", "--services", "services.json", "--json"],
-        capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+    run = run_local("--services", "services.json", "--json", cwd=tmp_path)  # in this process (tests/cli.py)
     # THEN the local --json document, with the service of every group
     assert run.returncode == 0, run.stderr
     groups = json.loads(run.stdout)["groups"]
@@ -291,10 +287,7 @@ def test_the_catalog_is_read_from_ssm_once_a_minute_and_absent_means_the_default
 def test_local_services_refuses_a_wrong_services_file_with_one_line(tmp_path) -> None:
     (tmp_path / "services.json").write_text(json.dumps({"services": [{"name": "a", "logs": "missing.log",
                                                                       "repo": "r", "model": "replay:x"}]}))  # fmt: skip
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "local", "--services", str(tmp_path / "services.json")],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+    run = run_local("--services", str(tmp_path / "services.json"))  # in this process (tests/cli.py)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip() == f"selfheal local: service 'a': logs: no file {tmp_path / 'missing.log'}"
 

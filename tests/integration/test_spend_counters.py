@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.adapters.store import ErrorGroupStore
 from chalicelib.core.governor import DAY_MS, HOUR_MS, day_start
-from tests.dynalite import dynalite_endpoint, dynamodb_client  # noqa: F401 - the fixture
+from tests.dynalite import dynamodb_client  # the fixture: tests/integration/conftest.py
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -47,12 +48,15 @@ def chalice_local() -> Iterator[str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+    # --no-autoreload: the reloader serves from a child process that outlives a terminated parent
+    # (it was left running); a session of its own lets the teardown end the whole group anyway.
     process = subprocess.Popen(
-        [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", "dev"],
+        [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", "dev", "--no-autoreload"],
         cwd=ROOT / "chalice_app",
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/github/webhook"
     try:
@@ -70,8 +74,28 @@ def chalice_local() -> Iterator[str]:
             pytest.fail("chalice local did not listen within 30 s")
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        end_group(process)
+
+
+def end_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process's group, SIGKILL it if it has not exited within 10 s, then what is left of the
+    group; close its pipe."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # anything the server started, in its group, goes with it
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if process.stdout:
+        process.stdout.close()
 
 
 def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:

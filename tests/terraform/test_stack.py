@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,10 +25,10 @@ from chalicelib.adapters.governor_store import table_definition
 from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
 from tests.conftest import ROOT
+from tests.terraform.test_variables import variable_block
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.terraform
 TERRAFORM = shutil.which("terraform")
@@ -57,18 +61,25 @@ def tf(workdir: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPr
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
+def packaged(tmp_path_factory) -> Path:
+    """terraform/ and the package step's output (chalice.tf.json, deployment.zip) in a folder: once."""
     work = tmp_path_factory.mktemp("tf")
     for tf_file in (ROOT / "terraform").glob("*.tf"):
         shutil.copy(tf_file, work)
     package.package("dev", work)
+    return work
+
+
+@pytest.fixture(scope="module")
+def workdir(packaged: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The packaged folder after ``terraform init`` (the slow tier's: the provider starts)."""
     env = {
         **os.environ,
-        "TF_CLI_CONFIG_FILE": str(package.cli_config(work / "cli.tfrc", MIRROR)),
+        "TF_CLI_CONFIG_FILE": str(package.cli_config(packaged / "cli.tfrc", MIRROR)),
         "TF_IN_AUTOMATION": "1",
     }
-    tf(work, "init", "-input=false", env=env)
-    yield work, env
+    tf(packaged, "init", "-input=false", env=env)
+    yield packaged, env
 
 
 def _bench_cost() -> Any:
@@ -86,8 +97,8 @@ def test_terraform_is_formatted() -> None:
     assert run.returncode == 0, run.stdout
 
 
-def test_generated_json_is_rewritten_for_todays_terraform(workdir) -> None:
-    work, _ = workdir
+def test_generated_json_is_rewritten_for_todays_terraform(packaged) -> None:
+    work = packaged
     doc = json.loads((work / "chalice.tf.json").read_text())
     assert set(doc) == {"resource", "locals"}  # no pinned old versions, no null provider, no Chalice outputs
     fns = doc["resource"]["aws_lambda_function"]
@@ -97,10 +108,10 @@ def test_generated_json_is_rewritten_for_todays_terraform(workdir) -> None:
     assert "aws_iam_role_policy" not in doc["resource"]
 
 
-def test_every_function_is_traced_but_the_hot_path_and_lambda_keeps_its_own_lines_quiet(workdir) -> None:
+def test_every_function_is_traced_but_the_hot_path_and_lambda_keeps_its_own_lines_quiet(packaged) -> None:
     """Cost: the log processor runs once per log delivery; its trace is opt-in (var.trace_hot_path),
     every other function's is on; Lambda's START/END/REPORT lines follow var.lambda_system_log_level."""
-    work, _ = workdir
+    work = packaged
     fns = json.loads((work / "chalice.tf.json").read_text())["resource"]["aws_lambda_function"]
     modes = {name: fn["tracing_config"][0]["mode"] for name, fn in fns.items()}
     assert modes.pop("log_processor") == '${var.trace_hot_path ? "Active" : "PassThrough"}'
@@ -109,11 +120,11 @@ def test_every_function_is_traced_but_the_hot_path_and_lambda_keeps_its_own_line
     assert {fn["logging_config"][0]["log_format"] for fn in fns.values()} == {"JSON"}
 
 
-def test_the_api_serves_the_webhook_route_only_through_a_scoped_permission(workdir) -> None:
+def test_the_api_serves_the_webhook_route_only_through_a_scoped_permission(packaged) -> None:
     """Issue 12: the REST API from `chalice package`, rewritten: one route (POST /github/webhook) as
     OpenAPI 3.0, regional, replaced before destroyed, its stage declared in api.tf (throttling, logs),
     and the function invocable by this API's stage, method and path only."""
-    work, _ = workdir
+    work = packaged
     res = json.loads((work / "chalice.tf.json").read_text())["resource"]
     body = json.loads(json.loads((work / "chalice.tf.json").read_text())["locals"]["chalice_api_swagger"])
     assert body["openapi"].startswith("3.0") and list(body["paths"]) == ["/github/webhook"]
@@ -157,17 +168,23 @@ def test_shape_check_fails_loudly_on_an_unknown_chalice_output() -> None:
         package.rewrite({"resource": {}, "terraform": {}, "data": {}})
 
 
-def test_a_lease_that_outlasts_the_visibility_timeout_is_refused_at_plan(workdir) -> None:
-    work, env = workdir
+def test_a_lease_that_outlasts_the_visibility_timeout_is_refused_at_plan(tmp_path) -> None:
+    # The two variables exactly as terraform/variables.tf declares them, planned in a folder of their
+    # own (no provider to start: the validation is the variables' own, checked before any resource).
+    blocks = [
+        variable_block("variables.tf", "fix_lease_seconds"),
+        variable_block("variables.tf", "fix_queue_visibility_seconds"),
+    ]
+    (tmp_path / "variables.tf").write_text("\n\n".join(blocks) + "\n")
     run = subprocess.run(
-        [TERRAFORM, f"-chdir={work}", "plan", "-input=false", "-no-color", "-refresh=false",
-         "-var", "fix_lease_seconds=900", "-var", "endpoint_url=http://127.0.0.1:9"],
-        env=env, capture_output=True, text=True, check=False, timeout=300,
+        [TERRAFORM, f"-chdir={tmp_path}", "plan", "-input=false", "-no-color", "-var", "fix_lease_seconds=900"],
+        capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert run.returncode != 0
     assert "fix_lease_seconds must be at least 30 and end at least 60 s before" in run.stderr
 
 
+@pytest.mark.slow
 def test_validate_apply_check_destroy(workdir) -> None:
     work, env = workdir
     tf(work, "validate", env=env)
@@ -235,13 +252,20 @@ def test_validate_apply_check_destroy(workdir) -> None:
 
 def test_package_command_then_init_and_validate_in_the_repository(tmp_path) -> None:
     """The `package` contract: afterwards `terraform -chdir=terraform init` and `validate` succeed."""
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "package"], capture_output=True, text=True, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(package.cli_config(tmp_path / "cli.tfrc", MIRROR))}
-    tf(ROOT / "terraform", "init", "-input=false", env=env)
-    tf(ROOT / "terraform", "validate", env=env)
+    # It writes into the checkout's terraform/: two runs of the suite in one checkout take turns.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    with (Path(tempfile.gettempdir()) / f"selfheal-package-{checkout}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "selfheal.py"), "package"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        env = {**os.environ, "TF_CLI_CONFIG_FILE": str(package.cli_config(tmp_path / "cli.tfrc", MIRROR))}
+        tf(ROOT / "terraform", "init", "-input=false", env=env)
+        tf(ROOT / "terraform", "validate", env=env)
     ignored = subprocess.run(
         ["git", "check-ignore", "terraform/chalice.tf.json", "terraform/deployment.zip", "terraform/.terraform"],
         cwd=ROOT, capture_output=True, text=True, check=False,
@@ -249,6 +273,7 @@ def test_package_command_then_init_and_validate_in_the_repository(tmp_path) -> N
     assert len(ignored.stdout.split()) == 3  # generated files stay out of git
 
 
+@pytest.mark.slow
 def test_local_mode_on_the_terraform_stack() -> None:
     """`local --stack terraform`: the real deployment applied to an embedded moto server."""
     run = subprocess.run(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from typing import TYPE_CHECKING
 
+from tests.cli import run_cli, run_script
 from tests.conftest import ROOT
 from tests.factories import encode_payload, payload
+
+if TYPE_CHECKING:
+    import subprocess
 
 SCRIPT = ROOT / "scripts" / "selfheal.py"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False)
+    """In this process (tests/cli.py); the contract-shape test runs the script in its own."""
+    return run_cli(*args)
 
 
 def test_json_output_has_exactly_the_contract_shape(tmp_path) -> None:
@@ -34,7 +38,7 @@ def test_json_output_has_exactly_the_contract_shape(tmp_path) -> None:
     pay = tmp_path / "payload.b64"
     pay.write_text(encode_payload(payload(lines)))
     # WHEN
-    result = run("inspect", str(log), str(pay), "--json")
+    result = run_script("inspect", str(log), str(pay), "--json")  # the command's one real process
     # THEN
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)

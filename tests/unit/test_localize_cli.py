@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
+from typing import TYPE_CHECKING
 
+from tests.cli import run_cli, run_script
 from tests.conftest import ROOT
 from tests.fix_fixtures import NONE_DISCOUNT_TRACE
+
+if TYPE_CHECKING:
+    import subprocess
 
 SCRIPT = ROOT / "scripts" / "selfheal.py"
 SAMPLE = ROOT / "scripts" / "sample_app"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False)
+    """In this process (tests/cli.py); the contract-shape test runs the script in its own."""
+    return run_cli(*args)
 
 
 def test_json_output_has_exactly_the_contract_shape_with_the_raising_frame_first(tmp_path) -> None:
@@ -23,7 +27,7 @@ def test_json_output_has_exactly_the_contract_shape_with_the_raising_frame_first
     trace = tmp_path / "trace.log"
     trace.write_text(NONE_DISCOUNT_TRACE)
     # WHEN
-    result = run("localize", str(trace), "--repo", str(SAMPLE), "--json")
+    result = run_script("localize", str(trace), "--repo", str(SAMPLE), "--json")  # the one real process
     # THEN
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)

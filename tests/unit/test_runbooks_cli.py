@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from tests.cli import run_cli, run_script
 from tests.conftest import EVENTS, ROOT
 
 SCRIPT = ROOT / "scripts" / "selfheal.py"
@@ -80,9 +81,8 @@ EXPECTED = {
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "runbooks", *args], capture_output=True, text=True, check=False, env=env
-    )
+    """In this process (tests/cli.py); the every-fixture test runs the script in its own."""
+    return run_cli("runbooks", *args, env=env)
 
 
 def plan_json(*files: str, extra: tuple[str, ...] = ()) -> list[dict]:
@@ -95,7 +95,7 @@ def test_every_fixture_gets_its_decision_in_the_contract_shape() -> None:
     # GIVEN every fixture, in one run, with no AWS reachable (a dead endpoint and no credentials)
     files = sorted(str(p) for p in EVENTS.glob("*.json"))
     env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
-    done = run("plan", *files, "--json", env=env)
+    done = run_script("runbooks", "plan", *files, "--json", env=env)  # the command group's one real process
     # THEN one decision per file, in order, each exactly the contract's keys
     assert done.returncode == 0, done.stderr
     decisions = json.loads(done.stdout)["decisions"]
