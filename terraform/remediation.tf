@@ -76,10 +76,12 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   # The catalog as load_catalog reads it: Terraform's unset optional attributes (null) left out.
+  # var.live_runbooks turns dry-run off for the entries it names.
   runbook_catalog = [
     for r in var.runbooks : { for k, v in merge(r, {
       triggers = [for t in r.triggers : { for tk, tv in t : tk => tv if tv != null }]
       params   = { for pk, pv in r.params : pk => pv if pv != null }
+      dry_run  = contains(var.live_runbooks, r.name) ? false : r.dry_run
     }) : k => v if v != null }
   ]
 }
