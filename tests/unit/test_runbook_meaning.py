@@ -43,6 +43,8 @@ EXPECTED: dict[str, tuple[str | None, str, bool, list[str]]] = {
     "alarm_ec2_cpu_high_sustained": ("ec2-reboot", "act", SILENT, REBOOT),  # 3 × 5 min >= 85 %
     "alarm_ec2_cpu_anomaly_above": ("ec2-reboot", "act", SILENT, REBOOT),  # 98.6 % over a band topping at 83 %
     "alarm_metric_math_one_instance": ("ec2-reboot", "act", SILENT, REBOOT),
+    # `100 - m1 >= 98`: CPU at 2 % or less, though the operator says "greater": the side is unknown
+    "alarm_metric_math_idle_inverted": (None, "ignore", TOLD, []),
     "alarm_ec2_cpu_low_idle": (None, "ignore", TOLD, []),  # idle (< 2 %): a cost alarm, not a fault
     "alarm_ec2_cpu_anomaly_below": (None, "ignore", TOLD, []),  # fell below its band
     "alarm_ec2_cpu_anomaly_above_low_band": (None, "ignore", TOLD, []),  # "above" a band topping at 0.3 %
