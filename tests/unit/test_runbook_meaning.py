@@ -272,6 +272,11 @@ def test_a_catalog_cannot_widen_a_runbook_but_can_narrow_it() -> None:
     assert plan_for(wide, parse_event(load_event("alarm_ec2_cpu_low_idle")).incident()).plan is None
     assert plan_for(wide, parse_event(load_event("alarm_cwagent_disk")).incident()).plan is None
     assert plan_for(wide, parse_event(load_event("alarm_ec2_cpu")).incident()).plan is not None
+    # AND the CloudWatch agent's idle CPU high (95 % idle for 15 min) is not busy CPU, whatever the catalog
+    idle = load_event("alarm_ec2_cpu_high_sustained")
+    for metric in idle["detail"]["configuration"]["metrics"]:
+        metric["metricStat"]["metric"].update(namespace="CWAgent", name="cpu_usage_idle")
+    assert plan_for(wide, parse_event(idle).incident()).plan is None
     # AND a trigger's own threshold bound narrows (or moves) the runbook's default
     strict = {"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization", "min_threshold": 90}
     narrow = load_catalog({"runbooks": [{"name": "ec2-reboot", "triggers": [strict]}]})
