@@ -233,6 +233,8 @@ class Remediate:
         decisions: list[dict[str, Any]] = []
         full: set[tuple[str, str]] = set()
         decided, started = 0, self._timer()
+        # With the kill switch on, a decision would be a final dry run: held work waits for it to go off.
+        switched_off = self._kill_switch()
         for h in held:
             if states.get(h.incident.identity, "active") == "ended":
                 reason = f"its signal ended (alarm back to OK or gone) while held back by {h.rule}"
@@ -243,6 +245,8 @@ class Remediate:
             if now >= h.deadline_ms:
                 decisions += self._give_up(h, now, given_up)
                 continue
+            if switched_off or states.get(h.incident.identity) == "quiet":
+                continue  # kept held: decided when the switch is off or a datapoint says ALARM again
             spent = self._timer() - started >= REVISIT_BUDGET_S
             if (
                 spent
