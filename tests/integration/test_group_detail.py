@@ -121,6 +121,37 @@ def test_a_crash_between_the_group_and_its_detail_is_mended_by_the_retry(aws) ->
     assert group.occurrences == 2 and "return price / count" in group.sample
 
 
+def test_a_detail_no_attempt_could_write_is_written_by_the_next_occurrence(aws) -> None:
+    # GIVEN the detail of a new bug refused on the delivery and on both of Lambda's retries
+    refused: list[str] = []
+
+    def refuse_detail(params, **_):
+        import json
+
+        request = json.loads(params["body"])
+        if request["Key"]["fingerprint"]["S"].startswith(DETAIL_PREFIX) and len(refused) < 3:
+            refused.append("again")
+            from tests.integration.test_pipeline import _Refused
+
+            code = "ProvisionedThroughputExceededException"
+            return _Refused(code, 400), {"Error": {"Code": code, "Message": "throttled (test)"}}
+        return None
+
+    aws.clients.dynamodb.meta.events.register_first("before-call.dynamodb.UpdateItem", refuse_detail)
+    batch = _batch([TRACE])
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            runtime.ingest().handle(batch)
+    fp = _fingerprint()
+    assert "detail_until" not in _raw(aws, fp) and not _raw(aws, DETAIL_PREFIX + fp)
+    # WHEN the bug occurs again in a later delivery
+    _deliver(1)
+    # THEN the trace is there, noted on the group, and the count is right
+    group = runtime.store().get(fp)
+    assert group.occurrences == 2 and "return price / count" in group.sample
+    assert int(_raw(aws, fp)["detail_until"]["N"]) > 0
+
+
 def test_a_group_stored_before_details_moves_its_trace_on_its_next_occurrence(aws) -> None:
     # GIVEN a group item as the store wrote it before details existed (the trace on the item)
     fp = _fingerprint()

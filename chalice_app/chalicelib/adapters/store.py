@@ -407,8 +407,9 @@ class ErrorGroupStore:
         One UpdateItem of the small group item: creation and counting are a single atomic write, so
         concurrent batches of the same new bug create it once and lose no count. With a ``batch``
         token, a second write of the same delivery (a retry) counts nothing (``duplicate``). A new
-        group's large fields then go to its detail item, once (``_write_detail``); when a crash came
-        between the two writes, the retry of the delivery finds no detail and writes it. When DynamoDB
+        group's large fields then go to its detail item, once (``_write_detail``: the detail, then the
+        group's note of it); when a crash came between, the retry of the delivery finds no detail, or
+        the next occurrence no note, and writes it. When DynamoDB
         refuses those fields (an item it finds too large), the detail holds a minimal record
         (``degraded``).
         """
@@ -420,7 +421,6 @@ class ErrorGroupStore:
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
-        update.set_if_absent("detail_until", now // 1000 + DETAIL_LIFETIME_FACTOR * self._stale_s)
         update.set("last_seen", observation.last_seen)
         update.set("updated_at", now)
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
@@ -492,15 +492,16 @@ class ErrorGroupStore:
             minimal = {"message": clip(fields.message, 256), "sample": clip(f"(trace not stored: {refused})", 512)}
             self._put_detail(fp, minimal, until)
             degraded = True
-        if legacy and "occurrences" in legacy:  # a known group: its item says until when the detail lives
-            update = Update().set("detail_until", until)
-            if moved:
-                update.remove(*moved)
-                update.set("message", clip(str(legacy.get("message", "")), TITLE_BYTES))
-            try:
-                self._update(fp, update.request("attribute_exists(fingerprint)"), "NONE", "detail noted")
-            except Conflict:
-                log.info("group gone before its detail was noted", extra={"fingerprint": fp})
+        # Only now, the detail written, does the group say until when it lives: a crash before this
+        # leaves the group without ``detail_until``, and its next occurrence (or the retry) writes it.
+        update = Update().set("detail_until", until)
+        if moved:
+            update.remove(*moved)
+            update.set("message", clip(str((legacy or {}).get("message", "")), TITLE_BYTES))
+        try:
+            self._update(fp, update.request("attribute_exists(fingerprint)"), "NONE", "detail noted")
+        except Conflict:
+            log.info("group gone before its detail was noted", extra={"fingerprint": fp})
         return degraded
 
     def _put_detail(self, fingerprint: str, fields: Mapping[str, object], until: int) -> None:
