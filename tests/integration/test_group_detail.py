@@ -194,3 +194,27 @@ def test_a_detail_that_would_expire_before_its_group_is_renewed(aws) -> None:
     # THEN the detail's expiry and the group's note of it move on together
     until = int(_raw(aws, fp)["detail_until"]["N"])
     assert until > 5 and int(_raw(aws, DETAIL_PREFIX + fp)["expires_at"]["N"]) == until
+
+
+def test_a_refused_report_never_costs_the_pr_its_pointers(aws) -> None:
+    # GIVEN a fix whose report cannot be written to the detail (throttled for good)
+    store = runtime.store()
+    _deliver(1)
+    fp, pr = _fingerprint(), "https://github.com/acme/shop/pull/9"
+    assert store.mark_queued(fp, "record-1", 1) and store.claim(fp, "fixer-1", 2, 60, 3).claimed
+
+    def refuse_detail(params, **_):
+        import json
+
+        if json.loads(params["body"])["Key"]["fingerprint"]["S"].startswith(DETAIL_PREFIX):
+            from tests.integration.test_pipeline import _Refused
+
+            code = "ProvisionedThroughputExceededException"
+            return _Refused(code, 400), {"Error": {"Code": code, "Message": "throttled (test)"}}
+        return None
+
+    aws.clients.dynamodb.meta.events.register_first("before-call.dynamodb.UpdateItem", refuse_detail)
+    # WHEN the fixer records its PR
+    group = store.finish(fp, "fixer-1", Status.PR_OPENED, 3, pr_url=pr, branch="selfheal/x", extra={"pr_diff": "-a"})
+    # THEN the PR is recorded with what its fate needs (the webhook finds the group by its URL)
+    assert group.status == Status.PR_OPENED and store.find_pr(pr) == fp

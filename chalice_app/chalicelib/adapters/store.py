@@ -763,13 +763,22 @@ class ErrorGroupStore:
             if attr not in report:
                 update.set(attr, value)
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
-        # The report people and the next prompt read (the diff, the context shown, tokens, reviewers…)
-        # goes to the detail item, so the group's occurrences stay small writes.
-        self._set_detail(fingerprint, report)  # after the transition: only the claim's owner writes it
         if target == Status.PR_OPENED and pr_url:
             self.link_pr(pr_url, fingerprint, now)
             self._note_day(OPENED_PREFIX, fingerprint, now)  # read by the heal checker (no webhook)
+        # The report people and the next prompt read (the diff, the context shown, tokens, reviewers…)
+        # goes to the detail item, so the group's occurrences stay small writes. Last, and never at the
+        # cost of what the PR's fate needs (the pointers above, the caller's token count and index).
+        self._keep_detail(fingerprint, report)
         return group
+
+    def _keep_detail(self, fingerprint: str, fields: Mapping[str, object]) -> None:
+        """``_set_detail``, after the transition it describes: a failure is logged, not raised (the
+        transition happened; the words and the diff are for people and the next prompt)."""
+        try:
+            self._set_detail(fingerprint, fields)
+        except SelfHealError:
+            log.error("detail of %s not written: %s", fingerprint, sorted(fields), exc_info=True)
 
     def set_branch(self, fingerprint: str, owner: str, branch: str, now: int) -> None:
         """Store the branch name before the PR exists, so a retry reuses branch and PR."""
@@ -1033,7 +1042,7 @@ class ErrorGroupStore:
         update = Update().set("reason", bounded_reason(reason)).set("retryable", False)
         condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
         group = self._transition(fingerprint, Status.REJECTED, update, condition, now, pr_url=pr_url)
-        self._set_detail(fingerprint, {"review_reason": _review(review)})
+        self._keep_detail(fingerprint, {"review_reason": _review(review)})
         return dataclasses.replace(group, review_reason=_review(review))
 
     def retry_from_review(self, fingerprint: str, pr_url: str, review: str, now: int) -> ErrorGroup:
