@@ -72,3 +72,4 @@ def test_what_is_already_shown_is_left_out_and_files_beyond_the_bound_are_not_re
 
 def test_an_empty_query_finds_nothing() -> None:
     assert search(Query({}, frozenset()), {"a.py": "def f():\n    pass\n"}, {"a.py": "def f():\n    pass\n"}.get) == []
+

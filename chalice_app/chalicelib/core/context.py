@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from chalicelib.core.localize import Definition, FoundBy, Located
+from chalicelib.core.localize import Definition, FoundBy, Located
+from chalicelib.core.redact import redact
 
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
@@ -202,6 +203,12 @@ class _Selection:
     def used(self) -> int:
         return self.tokens(self.ranges)
 
+    def _shown(self, path: str, start: int, end: int) -> tuple[str, ...]:
+        """The lines as the model sees them: code the search found is redacted (a settings module's
+        key is not the traced code the fix must match, and no frame asked for it)."""
+        lines = tuple(self.lines[path][start - 1 : end])
+        return tuple(redact(line) for line in lines) if self.found_by(path, start, end) == "search" else lines
+
     def found_by(self, path: str, start: int, end: int) -> FoundBy:
         asked = self.from_trace.get(path, [])
         return "trace" if any(s <= end and start <= e for s, e in asked) else "search"
@@ -212,7 +219,7 @@ class _Selection:
                 path,
                 start,
                 end,
-                tuple(self.lines[path][start - 1 : end]),
+                self._shown(path, start, end),
                 frozenset(m for m in self.marks.get(path, ()) if start <= m <= end),
                 whole_file=self.whole(path),
                 found_by=self.found_by(path, start, end),
