@@ -133,7 +133,6 @@ REPORT_DETAIL = frozenset(
     {
         "pr_diff", "context_shown", "apply_result", "reviewers", "reviewers_source", "reviewers_notes",
         "confidence", "lines_changed", "rounds", "context_tokens", "risk_flags", "tokens_in", "tokens_out",
-        "draft",
     }
 )  # fmt: skip
 TITLE_BYTES = 120  # the group item's copy of the message (status views); the whole one is in the detail
