@@ -34,11 +34,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.core.redact import redact
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-from chalicelib.core.localize import Definition, FoundBy, Located
-from chalicelib.core.redact import redact
+    from chalicelib.core.localize import Definition, FoundBy, Located
 
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
