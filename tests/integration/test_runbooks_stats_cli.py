@@ -31,7 +31,7 @@ CONTRACT = {"runbook", "layer", "acted", "healed", "escalated", "failed", "suppr
 def estate(moto_endpoint: str) -> Iterator[tuple[Any, list[str], Clock]]:
     estate = build_estate(Clients(Settings(endpoint_url=moto_endpoint)), size=2)
     settings = Settings(endpoint_url=moto_endpoint, governor_table_name=estate.governor_table,
-                        parameter_prefix=estate.prefix)  # fmt: skip
+                        parameter_prefix=estate.prefix, topic_arn=estate.topic_arn)  # fmt: skip
     clock = Clock(int(time.time() * 1000))
     runtime.override(settings=settings, clients=Clients(settings), clock=clock)
     yield estate, ["--endpoint-url", moto_endpoint, "--governor-table", estate.governor_table], clock
@@ -64,6 +64,24 @@ def test_stats_of_a_reboot_that_healed_per_runbook_and_per_layer(estate: Any) ->
     table = run_cli("runbooks", "stats", "--since", "24h", *options)
     assert table.returncode == 0 and "ec2-reboot" in table.stdout and "100%" in table.stdout
     assert "(all infrastructure)" in table.stdout
+    # and the notices said the layer, the attempt, and when the repair started and ended
+    told = {n["metadata"]["eventType"]: n["metadata"]["additionalContext"] for n in published(estate, options[1])}
+    assert told["selfheal.act"]["layer"] == "infrastructure" and told["selfheal.act"]["attempt"] == "1"
+    healed = told["selfheal.healed"]
+    assert (healed["layer"], healed["attempt"]) == ("infrastructure", "1")
+    assert healed["started"] == told["selfheal.act"]["started"] < healed["ended"]
+
+
+def published(estate: Any, endpoint: str) -> list[dict[str, Any]]:
+    """The Chatbot documents the topic delivered to the estate's inbox queue."""
+    sqs, found = Clients(Settings(endpoint_url=endpoint)).sqs, []
+    while True:
+        messages = sqs.receive_message(QueueUrl=estate.inbox_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return found
+        for m in messages:
+            found.append(json.loads(json.loads(m["Body"])["Message"]))  # the default: Chatbot JSON
+            sqs.delete_message(QueueUrl=estate.inbox_url, ReceiptHandle=m["ReceiptHandle"])
 
 
 def test_stats_refuses_a_window_it_cannot_read() -> None:
