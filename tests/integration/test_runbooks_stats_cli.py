@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -45,10 +47,19 @@ def test_stats_of_a_reboot_that_healed_per_runbook_and_per_layer(estate: Any) ->
     # GIVEN a CPU alarm rebooted an instance, delivered twice, and its alarm went OK 4 minutes later
     instance = estate.instances[0]
     event = alarm("alarm_ec2_cpu", "cpu-a", clock(), InstanceId=instance)
-    app.alarm_remediator(event, None)
-    app.alarm_remediator(event, None)
-    clock.advance(4)
-    app.alarm_remediator(alarm("alarm_ec2_cpu_ok", "cpu-a", clock(), InstanceId=instance), None)
+    with log_lines("chalicelib.services.remediate") as lines:
+        app.alarm_remediator(event, None)
+        app.alarm_remediator(event, None)
+        clock.advance(4)
+        app.alarm_remediator(alarm("alarm_ec2_cpu_ok", "cpu-a", clock(), InstanceId=instance), None)
+    # (the dashboard's per-layer widgets read these lines)
+    outcomes = [(r.runbook, r.layer, r.decision, getattr(r, "time_to_heal_s", None))
+                for r in lines if r.getMessage() == "runbook outcome"]  # fmt: skip
+    assert outcomes == [
+        ("ec2-reboot", "infrastructure", "act", None),
+        ("ec2-reboot", "infrastructure", "suppressed", None),
+        ("ec2-reboot", "infrastructure", "healed", 240.0),
+    ]
     # WHEN an operator asks for the week's statistics
     answer = run_cli("runbooks", "stats", "--json", *options)
     # THEN the contract document: the reboot acted once, healed once, in 240 s, in the infrastructure layer
@@ -70,6 +81,23 @@ def test_stats_of_a_reboot_that_healed_per_runbook_and_per_layer(estate: Any) ->
     healed = told["selfheal.healed"]
     assert (healed["layer"], healed["attempt"]) == ("infrastructure", "1")
     assert healed["started"] == told["selfheal.act"]["started"] < healed["ended"]
+
+
+@contextmanager
+def log_lines(name: str) -> Iterator[list[logging.LogRecord]]:
+    """The records a logger emits inside the block (a handler of our own on it, at INFO)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def published(estate: Any, endpoint: str) -> list[dict[str, Any]]:

@@ -394,7 +394,12 @@ def outcome(record: Any, decision: str, heal_s: float | None = None) -> None:
         return
     if heal_s is None and decision == "healed" and "time_to_heal_ms" in (record.after or {}):
         heal_s = int(record.after["time_to_heal_ms"]) / 1000
-    fields: dict[str, Any] = {"runbook": record.runbook, "layer": layer_of(record.runbook), "decision": decision}
+    fields: dict[str, Any] = {
+        "runbook": record.runbook,
+        "layer": layer_of(record.runbook),
+        "decision": decision,
+        "rule": record.rule,  # a redelivery is "suppressed" by rule "duplicate"
+    }
     if heal_s is not None:
         fields["time_to_heal_s"] = heal_s
     log.info("runbook outcome", extra=fields)
