@@ -98,3 +98,21 @@ def test_concurrent_deliveries_lose_and_double_no_count(store: GovernorStore) ->
     assert audit == {"act": 11, "duplicates": 29}
     doc = figures(store, NOW)["ec2-reboot"]
     assert (doc["acted"], doc["duplicates"], doc["suppressed"]) == (11, 29, 0)
+
+
+def test_what_the_counters_cost_per_decision(store: GovernorStore) -> None:
+    # WHEN an act, its redelivery and its heal are decided
+    made = calls_made(store)
+    acted = store.admit(alarm("i-1"), reboot("i-1"), LIVE, NOW)
+    act = Counter(made)
+    made.clear()
+    store.admit(alarm("i-1"), reboot("i-1"), LIVE, NOW + 1)
+    duplicate = Counter(made)
+    made.clear()
+    store.admit(alarm("i-1", "ok", "resolved"), reboot("i-1"), LIVE, NOW + MIN)
+    heal = Counter(made)
+    # THEN the statistics cost one UpdateItem per counted decision, a heal one more (its time)
+    assert acted.decision == "act"
+    assert act == {"BatchGetItem": 1, "Query": 2, "PutItem": 4, "UpdateItem": 1}
+    assert duplicate == {"BatchGetItem": 1, "PutItem": 1, "UpdateItem": 1}
+    assert heal["UpdateItem"] == 1 + 2  # the close, then the counter and the time to heal
