@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.adapters.governor_store import GovernorStore
 from chalicelib.core.heal_stats import aggregate, day_of, window_days
@@ -116,3 +117,24 @@ def test_what_the_counters_cost_per_decision(store: GovernorStore) -> None:
     assert act == {"BatchGetItem": 1, "Query": 2, "PutItem": 4, "UpdateItem": 1}
     assert duplicate == {"BatchGetItem": 1, "PutItem": 1, "UpdateItem": 1}
     assert heal["UpdateItem"] == 1 + 2  # the close, then the counter and the time to heal
+
+
+@pytest.mark.parametrize("failure", ["throttled", "unreachable"])
+def test_a_count_that_cannot_be_written_leaves_the_decision_standing(store: GovernorStore, failure: str) -> None:
+    # GIVEN DynamoDB refuses every write to the day counters (botocore's event hook, before the request)
+    def refuse(params, **_):
+        body = params.get("body") or b""
+        if "stats#" in (body.decode() if isinstance(body, bytes) else str(body)):
+            if failure == "throttled":
+                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    store._db.meta.events.register_first("before-call.dynamodb.UpdateItem", refuse)
+    # WHEN an alarm acts and its OK heals it
+    acted = store.admit(alarm("i-1"), reboot("i-1"), LIVE, NOW)
+    healed = store.admit(alarm("i-1", "ok", "resolved"), reboot("i-1"), LIVE, NOW + MIN)
+    # THEN both decisions are recorded, the claims kept: only the statistics miss them
+    assert (acted.decision, healed.decision) == ("act", "healed")
+    assert store.get(acted.action_id).outcome == "healed"
+    assert store.admit(alarm("i-1", 2), reboot("i-1"), LIVE, NOW + 2 * MIN).rule == "cooldown"
+    assert store.day_counts([day_of(NOW)]) == []

@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.aws_errors import error_code, translate
 from chalicelib.core import governor
@@ -1233,7 +1233,7 @@ class GovernorStore:
                     UpdateExpression=f"SET tth = list_append(if_not_exists(tth, :none), :s), {TTL_ATTRIBUTE} = :ttl",
                     ExpressionAttributeValues=_values(none=[], s=[Decimal(str(round(max(heal_s, 0.0), 3)))], ttl=ttl),
                 )
-        except SelfHealError:
+        except (SelfHealError, BotoCoreError):  # never raised: the caller's commit must not be undone
             log.warning("could not count a decision in the healing statistics", exc_info=True,
                         extra={"runbook": runbook, "counter": counter})  # fmt: skip
 
