@@ -20,6 +20,7 @@ Commands:
   destroy [--auto-approve]               terraform destroy with the variables deploy applied
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
   runbooks list                          the catalog: enabled / dry-run, trigger, limits, approval
+  runbooks stats [--since 7d] [--json]   acted, healed, escalated, success rate, time to heal per runbook and layer
   actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts, --local)
   local --infra [--json]                 a scripted infrastructure incident through the remediators
   redact [FILE...]                       print text as it may leave the account (secrets replaced)
@@ -244,7 +245,18 @@ def _local_infra(args: argparse.Namespace) -> int:
         peaks = ", ".join(f"{fleet} {v['peak']}/{v['limit']}" for fleet, v in doc["in_flight"].items())
         print(f"\nnotifications published: {doc['notifications']}; escalations: {doc['escalations']}; "
               f"peak in flight (limit): {peaks or '-'}")  # fmt: skip
+        _print_stats(seen.healing)
     return 0
+
+
+def _print_stats(stats: Any) -> None:
+    """The incident's healing statistics, as `runbooks stats` prints them."""
+    from chalicelib.core.heal_stats import render
+
+    if stats is not None:
+        last = stats.days[-1] if stats.days else "-"
+        print(f"\nhealing statistics (`selfheal runbooks stats --local --until {last}`):")
+        print(render(stats))
 
 
 def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
@@ -742,8 +754,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     import operate_cli
     import redact_cli
     import runbooks_cli
+    import stats_cli
 
-    operate_cli.register(sub, runbooks_cli.register(sub))
+    runbooks = runbooks_cli.register(sub)
+    operate_cli.register(sub, runbooks)
+    _state_options(stats_cli.register(runbooks, operate_cli._aws, operate_cli._guarded))  # runbooks stats
     redact_cli.add_parser(sub)
     localize_cli.register(sub)
     for name in STATE_READERS:

@@ -93,9 +93,35 @@ locals {
     },
   ]
   fix_fates = ["FixesMerged", "FixesHealed", "FixesRegressed", "FixesRejected"]
+
+  # Healing per layer: the remediators log one "runbook outcome" line per decision with its runbook,
+  # layer, decision and (healed) time_to_heal_s. A layer dimension on Runbook<Decision> and
+  # TimeToHealSeconds would bill $0.30 per metric per layer every month; Logs Insights reads the lines
+  # when the dashboard is opened. `selfheal.py runbooks stats` gives the same figures from the governor.
+  healing_layers = ["infrastructure", "platform", "application", "data", "network"]
+  remediator_sources = join(" | ", [
+    for f in ["alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"] :
+    "SOURCE '${aws_cloudwatch_log_group.functions[f].name}'"
+  ])
+  healing_widgets = concat(
+    [for i, layer in local.healing_layers : {
+      type = "log", x = (i % 4) * 6, y = 30 + floor(i / 4) * 6, width = 6, height = 6
+      properties = {
+        title = "Healing: ${layer} layer (decisions)", region = local.region, view = "bar"
+        query = "${local.remediator_sources} | filter message = 'runbook outcome' and layer = '${layer}' | stats count(*) as decisions by decision"
+      }
+    }],
+    [{
+      type = "log", x = 6, y = 36, width = 18, height = 6
+      properties = {
+        title = "Time to heal per layer (seconds: healed, median, p90)", region = local.region, view = "table"
+        query = "${local.remediator_sources} | filter message = 'runbook outcome' and decision = 'healed' and ispresent(time_to_heal_s) | stats count(*) as healed, pct(time_to_heal_s, 50) as median_s, pct(time_to_heal_s, 90) as p90_s by layer"
+      }
+    }],
+  )
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "${local.name}-${var.stage}"
-  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+  dashboard_body = jsonencode({ widgets = concat(local.dashboard_widgets, local.healing_widgets) })
 }

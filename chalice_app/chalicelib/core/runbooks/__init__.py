@@ -72,6 +72,22 @@ def fleet_reads_for(plan: Plan | None) -> tuple[Call, ...]:
     return fleet_reads(plan.target if plan is not None else None)
 
 
+# The healing layer of each runbook (REL11-BP03: infrastructure, platform, application, data, network).
+_LAYERS = {
+    "ec2-reboot": "infrastructure",
+    "disk-cleanup": "infrastructure",
+    "ec2-isolate": "infrastructure",  # security containment of an instance
+    "ec2-retire": "infrastructure",
+    "ecs-redeploy": "platform",
+    "lambda-rollback": "platform",
+}
+
+
+def layer_of(name: str) -> str:
+    """The healing layer a runbook works on ("infrastructure" for a name it does not know)."""
+    return _LAYERS.get(name, "infrastructure")
+
+
 __all__ = [
     "RUNBOOKS",
     "Planned",
@@ -80,6 +96,7 @@ __all__ = [
     "fleet_reads_for",
     "fleet_size",
     "followup_for",
+    "layer_of",
     "plan_for",
     "reads_for",
     "verified_for",
