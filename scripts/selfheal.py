@@ -271,7 +271,7 @@ def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
 
 
 def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str) -> list[Any]:
-    from local_mode import DEFAULT_PATTERN, LocalRun, run, stderr
+    from local_mode import DEFAULT_PATTERN, LocalRun, quiet, run, stderr
 
     return run(
         LocalRun(
@@ -290,7 +290,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             test_command=args.test_command or "",
             repair_rounds=args.repair_rounds,
         ),
-        stderr,
+        quiet if args.json else stderr,  # progress: quiet under --json
+        stderr,  # notices (the replay model, moved times, the earlier run's state) and errors
     )
 
 
@@ -511,7 +512,7 @@ def next_steps(outputs: dict[str, Any], region: str) -> str:
         "deployed. Next:",
         "  1. settings and secrets (SSM SecureString, never in Terraform state):",
         f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} \\",
-        "       --repo-url OWNER/NAME --model-id MODEL_ID --github-token \"$GITHUB_TOKEN\"",
+        '       --repo-url OWNER/NAME --model-id MODEL_ID --github-token "$GITHUB_TOKEN"',
     ]
     if outputs.get("webhook_url"):
         lines += [
