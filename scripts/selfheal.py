@@ -224,14 +224,14 @@ def _with_local_state(args: argparse.Namespace) -> int:
 
 def _local_infra(args: argparse.Namespace) -> int:
     from local_infra import run_infra
-    from local_mode import stderr
+    from local_mode import quiet, stderr
     from operate_cli import render_actions
 
     sys.stdout.flush()
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        seen, audit = _run_infra_kept(args, run_infra, stderr)
+        seen, audit = _run_infra_kept(args, run_infra, quiet if args.json else stderr)  # progress
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -266,7 +266,10 @@ def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
         catalogs = [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
         prefix = next((n.removesuffix("runbooks/catalog") for n in catalogs if n.endswith("/runbooks/catalog")), "")
         directory = save_infra(_state_dir(args), clients, governor, prefix)
-    say(f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status")
+    print(
+        f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status",
+        file=sys.stderr,
+    )  # a notice: kept under --json
     return result
 
 
