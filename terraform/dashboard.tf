@@ -107,7 +107,7 @@ locals {
       properties = {
         title = "Merge rate (% of decided PRs merged, last 7 days)", region = local.region, stat = "Sum", period = 604800, view = "singleValue"
         metrics = [
-          [{ expression = "100 * FILL(merged, 0) / (FILL(merged, 0) + FILL(rejected, 0))", label = "merge rate %", id = "rate" }],
+          [{ expression = "100 * FILL(merged, 0) / (FILL(merged, 0) + FILL(rejected, 0))", label = "merge rate %", id = "merge_rate" }],
           [local.metrics_namespace, "FixesMerged", "service", "selfheal", { id = "merged", label = "merged" }],
           [local.metrics_namespace, "FixesRejected", "service", "selfheal", { id = "rejected", label = "rejected" }],
         ]
@@ -118,7 +118,7 @@ locals {
       properties = {
         title = "Merge rate by day (% of decided PRs merged)", region = local.region, stat = "Sum", period = 86400, view = "timeSeries"
         metrics = [
-          [{ expression = "100 * FILL(merged, 0) / (FILL(merged, 0) + FILL(rejected, 0))", label = "merge rate %", id = "rate" }],
+          [{ expression = "100 * FILL(merged, 0) / (FILL(merged, 0) + FILL(rejected, 0))", label = "merge rate %", id = "merge_rate" }],
           [local.metrics_namespace, "FixesMerged", "service", "selfheal", { id = "merged", visible = false }],
           [local.metrics_namespace, "FixesRejected", "service", "selfheal", { id = "rejected", visible = false }],
         ]
