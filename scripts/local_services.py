@@ -9,7 +9,8 @@ FILE is JSON (contract)::
 (``/selfheal/local/<name>``), ``repo`` is a local repository (work tree or bare; any form
 ``--repo`` takes), ``model`` is what ``--model`` takes, ``path_prefixes`` is optional. A service
 may also carry the catalog's other fields (``repo_folder``, ``labels``, ``reviewers``, ``draft``,
-``min_occurrences``; core/services.py validates them). Relative paths resolve against FILE's
+``min_occurrences``, ``always_fix``, ``never_fix``, ``fix_library``; core/services.py validates
+them). Relative paths resolve against FILE's
 directory. The services become the deployment's catalog (an override of the runtime, as local
 mode overrides the fixer: nothing is written to SSM), so log_processor routes each log group to
 its service and the fixer of each service fixes in its own repository. The output is the
@@ -66,7 +67,9 @@ if TYPE_CHECKING:
 LOCAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LOCAL_FIELDS = frozenset({"name", "logs", "repo", "model", "path_prefixes", "log_group"})
 # Catalog fields a services file may also set; log_groups and repo_url come from log_group and repo.
-CATALOG_FIELDS = frozenset({"repo_folder", "labels", "reviewers", "draft", "min_occurrences"})
+CATALOG_FIELDS = frozenset(
+    {"repo_folder", "labels", "reviewers", "draft", "min_occurrences", "always_fix", "never_fix", "fix_library"}
+)
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,15 @@ def _run(
     return runtime.store().scan()
 
 
+def _is_local(repo: str) -> bool:
+    from chalicelib.core.repos import RepoUrlError, parse_repo_url
+
+    try:
+        return parse_repo_url(repo).kind == "local"
+    except RepoUrlError:
+        return False
+
+
 def cmd_local_services(args: argparse.Namespace) -> int:
     """``local --services FILE``: exit 0 with the summary on stdout, or 2 with one line on stderr
     when the services file is wrong."""
@@ -279,6 +291,10 @@ def cmd_local_services(args: argparse.Namespace) -> int:
         services = load_services(Path(args.services))
     except ConfigError as exc:
         print(f"selfheal local: {exc}", file=sys.stderr)
+        return 2
+    if args.test_command and (remote := [s.service.name for s in services if not _is_local(s.repo)]):
+        print(f"selfheal local: --test-command tests each fix branch in a local repository: service(s) "
+              f"{', '.join(remote)} name a remote one (give a local clone)", file=sys.stderr)  # fmt: skip
         return 2
     options = ServicesRun(
         services=services,

@@ -85,3 +85,35 @@ def test_services_run_judges_each_branch_in_its_own_repository_and_keeps_its_sta
     second = {g["service"]: g for g in json.loads(again.stdout)["groups"]}
     assert {n: (g["occurrences"], g["repairs"]) for n, g in second.items()} == {"billing": (2, 1), "orders": (2, 0)}
     assert git.Repo(tmp_path / "billing").git.log("--format=%s", f"main..{doc['billing']['branch']}") == billing
+
+
+def test_a_test_command_with_a_remote_repository_is_refused_before_anything_starts(tmp_path) -> None:
+    (tmp_path / "a.log").write_text("x\n")
+    services = tmp_path / "services.json"
+    services.write_text(json.dumps({"services": [
+        {"name": "billing", "logs": "a.log", "repo": "acme/billing", "model": "replay:none.json"}]}))  # fmt: skip
+    run = run_cli("local", "--services", str(services), "--test-command", "true", "--state-dir", str(tmp_path))
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "selfheal local: --test-command tests each fix branch in a local repository: service(s) billing name a "
+        "remote one (give a local clone)"
+    ]
+    assert not (tmp_path / "state.json").exists()  # nothing ran, nothing was kept
+
+
+def test_a_services_file_carries_the_fixability_overrides(tmp_path) -> None:
+    from local_services import load_services
+
+    from chalicelib.errors import ConfigError
+
+    (tmp_path / "a.log").write_text("x\n")
+    entry = {"name": "billing", "logs": "a.log", "repo": "acme/billing", "model": "replay:r.json",
+             "always_fix": ["ValueError"], "never_fix": ["billing.legacy"], "fix_library": True}  # fmt: skip
+    services = tmp_path / "services.json"
+    services.write_text(json.dumps({"services": [entry]}))
+    [billing] = load_services(services)
+    policy = billing.service.fix_policy
+    assert (policy.always_fix, policy.never_fix, policy.fix_library) == (("ValueError",), ("billing.legacy",), True)
+    services.write_text(json.dumps({"services": [{**entry, "never_fix": ["not a name"]}]}))
+    with pytest.raises(ConfigError, match="service 'billing': never_fix entry 'not a name' is not valid"):
+        load_services(services)
