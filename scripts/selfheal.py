@@ -225,14 +225,14 @@ def _with_local_state(args: argparse.Namespace) -> int:
 
 def _local_infra(args: argparse.Namespace) -> int:
     from local_infra import run_infra
-    from local_mode import stderr
+    from local_mode import quiet, stderr
     from operate_cli import render_actions
 
     sys.stdout.flush()
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        seen, audit = _run_infra_kept(args, run_infra, stderr)
+        seen, audit = _run_infra_kept(args, run_infra, quiet if args.json else stderr)  # progress
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -278,12 +278,15 @@ def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
         catalogs = [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
         prefix = next((n.removesuffix("runbooks/catalog") for n in catalogs if n.endswith("/runbooks/catalog")), "")
         directory = save_infra(_state_dir(args), clients, governor, prefix)
-    say(f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status")
+    print(
+        f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status",
+        file=sys.stderr,
+    )  # a notice: kept under --json
     return result
 
 
 def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str) -> list[Any]:
-    from local_mode import DEFAULT_PATTERN, LocalRun, run, stderr
+    from local_mode import DEFAULT_PATTERN, LocalRun, quiet, run, stderr
 
     return run(
         LocalRun(
@@ -302,7 +305,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             test_command=args.test_command or "",
             repair_rounds=args.repair_rounds,
         ),
-        stderr,
+        quiet if args.json else stderr,  # progress: quiet under --json
+        stderr,  # notices (the replay model, moved times, the earlier run's state) and errors
     )
 
 
@@ -523,7 +527,7 @@ def next_steps(outputs: dict[str, Any], region: str) -> str:
         "deployed. Next:",
         "  1. settings and secrets (SSM SecureString, never in Terraform state):",
         f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} \\",
-        "       --repo-url OWNER/NAME --model-id MODEL_ID --github-token \"$GITHUB_TOKEN\"",
+        '       --repo-url OWNER/NAME --model-id MODEL_ID --github-token "$GITHUB_TOKEN"',
     ]
     if outputs.get("webhook_url"):
         lines += [
