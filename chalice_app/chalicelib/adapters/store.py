@@ -749,6 +749,9 @@ class ErrorGroupStore:
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
         update = Update().set("reason", bounded_reason(reason)).set("retryable", retryable).set("lease_until", 0)
+        # The claim's and the job's tokens mean nothing once the attempt is recorded (a re-open starts
+        # afresh): gone, they no longer weigh on every later occurrence's write.
+        update.remove("lease_owner", "job_token", "sent_token")
         if any(spent):
             update.add("spent_tokens_in", spent[0]).add("spent_tokens_out", spent[1])
         if pr_url:

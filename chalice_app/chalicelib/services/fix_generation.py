@@ -76,7 +76,8 @@ class Repository(Protocol):
     """
 
     default_branch: str
-    search_files: int  # files the ranked search may read beyond the trace (a remote read costs a request)
+    # Optional ``search_files``: files the ranked search may read beyond the trace (a remote read costs
+    # a request; without it, localize's default).
 
     def paths(self) -> list[str]: ...
 
@@ -180,7 +181,7 @@ class ModelFixer:
                 use_branch(group.branch)
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
-            bounds = Limits(search_files=repo.search_files)
+            bounds = Limits(search_files=getattr(repo, "search_files", Limits.search_files))
             found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed, bounds)
             located = list(found.located)
             if not located:
