@@ -782,16 +782,16 @@ def kms_lines(month: dict[str, dict[str, float]], publishes: float) -> dict[str,
     DynamoDB asks for a table key at most once per 5 minutes per table in use, SQS reuses a data key
     for up to 5 minutes (jobs arrive further apart), SNS likewise per publish, Lambda decrypts the
     environment once per cold start, SSM once per SecureString read, CloudWatch Logs once per new log
-    stream (about a cold start). With "aws-managed" the table, the queues and the logs use AWS owned
-    keys (no charge); SSM (aws/ssm), SNS (aws/sns) and Lambda's environment (aws/lambda) use AWS managed
-    keys: no monthly fee, their requests billed like any key's."""
+    stream (about a cold start). With "aws-managed" the queues (SSE-SQS) and the logs use AWS owned
+    keys (no charge); the tables (aws/dynamodb), SSM (aws/ssm), SNS (aws/sns) and Lambda's environment
+    (aws/lambda) use AWS managed keys: no monthly fee, their requests billed like any key's."""
     sched_cold = sum(min(runs, 24 * 30) for runs in SCHEDULES.values())
     cold = sum(m["cold"] for m in month.values()) + sched_cold
     fixer_cold = month["fixer"]["cold"]
     counts = {
         "DynamoDB table keys (error groups, and the governor table the verifier reads every 5 min)": (
             2 * 30 * 24 * 12,
-            0,
+            2 * 30 * 24 * 12,  # aws/dynamodb: the tables keep server-side encryption with a KMS key
         ),
         "SQS data keys (a send and a receive per fix job)": (MONTH_BUGS * 2, 0),
         "SNS data keys (a publish per fix)": (publishes, publishes),
