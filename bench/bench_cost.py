@@ -94,6 +94,10 @@ MODEL_TTFT_S = 1.5  # time to the first token at ~4k input tokens
 MODEL_TOKENS_PER_S = 50.0  # output speed, Sonnet class on Bedrock
 SQS_POLLERS = 5  # the SQS event source mapping long-polls with 5 pollers when the queue is idle
 SQS_WAIT_S = 20
+# terraform/variables.tf kms_key: the default first; the bench prices both
+KMS_MODES = ("customer-managed", "aws-managed")
+KMS_DEFAULT = KMS_MODES[0]
+SECURE_PARAMETERS = 3  # the SecureString parameters the fixer reads (one KMS Decrypt each per cold start)
 # terraform/alarms.tf with the default variables (tests/terraform/test_stack.py counts what apply creates)
 ALARMS = {"dead-letter queues not empty": 2, "webhook errors": 1}
 # The scheduled functions (chalicelib/sources.py) and how often each runs a month.
@@ -772,6 +776,49 @@ def idle_floor(priced: dict[str, Any], idle_metrics: set[str]) -> list[tuple[str
     return fixed + schedules
 
 
+def kms_lines(month: dict[str, dict[str, float]], publishes: float) -> dict[str, list[tuple[str, float, str]]]:
+    """The key and its requests a month for each value of var.kms_key (terraform/kms.tf). Requests are
+    estimated from the services' documented key caching, not measured (moto does not call KMS):
+    DynamoDB asks for a table key at most once per 5 minutes per table in use, SQS reuses a data key
+    for up to 5 minutes (jobs arrive further apart), SNS likewise per publish, Lambda decrypts the
+    environment once per cold start, SSM once per SecureString read, CloudWatch Logs once per new log
+    stream (about a cold start). With "aws-managed" the queues (SSE-SQS) and the logs use AWS owned
+    keys (no charge); the tables (aws/dynamodb), SSM (aws/ssm), SNS (aws/sns) and Lambda's environment
+    (aws/lambda) use AWS managed keys: no monthly fee, their requests billed like any key's."""
+    sched_cold = sum(min(runs, 24 * 30) for runs in SCHEDULES.values())
+    cold = sum(m["cold"] for m in month.values()) + sched_cold
+    fixer_cold = month["fixer"]["cold"]
+    counts = {
+        "DynamoDB table keys (error groups, and the governor table the verifier reads every 5 min)": (
+            2 * 30 * 24 * 12,
+            2 * 30 * 24 * 12,  # aws/dynamodb: the tables keep server-side encryption with a KMS key
+        ),
+        "SQS data keys (a send and a receive per fix job)": (MONTH_BUGS * 2, 0),
+        "SNS data keys (a publish per fix)": (publishes, publishes),
+        "Lambda environment (a decrypt per cold start)": (cold, cold),
+        f"SSM SecureString reads ({SECURE_PARAMETERS} per fixer cold start)": (
+            fixer_cold * SECURE_PARAMETERS,
+            fixer_cold * SECURE_PARAMETERS,
+        ),
+        "CloudWatch Logs data keys (about one per new log stream)": (cold, 0),
+    }
+    out: dict[str, list[tuple[str, float, str]]] = {}
+    for index, mode in enumerate(KMS_MODES):
+        n = sum(pair[index] for pair in counts.values())
+        shown = ", ".join(f"{what.split(' (')[0]} {pair[index]:,.0f}" for what, pair in counts.items() if pair[index])
+        key = PRICES["kms_key"] if mode == "customer-managed" else 0.0
+        out[mode] = [
+            (
+                f'KMS (kms_key = "{mode}"): '
+                + ("the customer-managed key" if key else "no customer-managed key: AWS owned and AWS managed keys"),
+                key,
+                "",
+            ),
+            (f"KMS requests, estimated ({shown})", n * PRICES["kms_request"], f"{n:,.0f} requests"),
+        ]
+    return out
+
+
 def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915
     """Scale the two slices to the month and price every line."""
     from package import HOT_PATH
@@ -954,18 +1001,9 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     )
 
     # Not in the guidance's table: KMS, X-Ray, SNS, SSM
-    secure = 3  # the SecureString parameters the fixer reads (one KMS Decrypt each per cold start)
-    kms = (
-        30 * 24 * 12  # DynamoDB table key: one request per 5 minutes while log_processor writes
-        + month["fixer"]["cold"] * (1 + secure)  # environment variables (CMK) + parameters
-        + month["stream_processor"]["cold"] * 1
-        + month["log_processor"]["cold"] * 1
-        + MONTH_BUGS * 2  # SQS SSE-KMS: a data key on send, a decrypt on receive (jobs > 5 min apart)
-    )
-    lines["Other"].append(("KMS: the customer-managed key", PRICES["kms_key"], ""))
-    lines["Other"].append(
-        ("KMS requests (DynamoDB, SQS, Lambda environment, SSM)", kms * PRICES["kms_request"], f"{kms:,.0f}")
-    )
+    sns = sum(1 for c in billed if c.service == "sns") / jobs * MONTH_BUGS
+    kms = kms_lines(month, sns)
+    lines["Other"].extend(kms[KMS_DEFAULT])
     traces = sum(m["invocations"] for name, m in month.items() if name not in HOT_PATH)
     lines["Other"].append(
         (
@@ -974,7 +1012,6 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             f"{traces:,.0f} traces",
         )
     )
-    sns = sum(1 for c in billed if c.service == "sns") / jobs * MONTH_BUGS
     lines["Other"].append(("SNS: one notification per fix", sns * PRICES["sns_publish"], f"{sns:,.0f} publishes"))
     ssm = sum(1 for c in billed if c.service == "ssm") / jobs * MONTH_BUGS
     lines["Other"].append(("SSM Parameter Store: standard parameters, standard throughput", 0.0, f"{ssm:,.0f} calls"))
@@ -1011,6 +1048,7 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "jobs": jobs,
         "facts": facts,
         "schedules": schedule_lines(meter, conf, init),
+        "kms": kms,
     }
 
 
@@ -1043,6 +1081,18 @@ def explain(priced: dict[str, Any]) -> dict[str, str]:
             f"code ({f['tokens_in']:,.0f} tokens in, {f['rounds']:.2f} rounds), not whole files"
         ),
     }
+
+
+def say_key_variants(aws: float, priced: dict[str, Any]) -> None:
+    """The AWS total with each other value of var.kms_key (only the KMS lines differ)."""
+    kms = {mode: sum(c for _, c, _ in items) for mode, items in priced["kms"].items()}
+    for mode in KMS_MODES[1:]:
+        other = aws - kms[KMS_DEFAULT] + kms[mode]
+        key, requests = priced["kms"][mode]
+        say(
+            f'{"AWS":<11} {other:>10.2f} {"":>10}  (kms_key = "{mode}": key {key[1]:.2f}, '
+            f"{requests[2]} {requests[1]:.2f}, instead of {kms[KMS_DEFAULT]:.2f})"
+        )
 
 
 def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -1088,11 +1138,19 @@ def report(result: dict[str, Any], priced: dict[str, Any], gh: list[dict[str, An
             say(f"  why: {why[service]}")
     say(f"{'TOTAL':<11} {total:>10.2f} {GUIDANCE_TOTAL:>10.2f}  (USD a month)")
     aws = total - sum(c for _, c, _ in priced["lines"]["Bedrock"])
-    say(f"{'AWS':<11} {aws:>10.2f} {GUIDANCE_TOTAL - GUIDANCE['Bedrock']:>10.2f}  (every line but Bedrock)")
+    say(
+        f"{'AWS':<11} {aws:>10.2f} {GUIDANCE_TOTAL - GUIDANCE['Bedrock']:>10.2f}  "
+        f'(every line but Bedrock; kms_key = "{KMS_DEFAULT}", the default)'
+    )
+    say_key_variants(aws, priced)
     floor = idle_floor(priced, result["idle_metrics"])
     say(
         f"idle floor: {sum(c for _, c in floor):.2f} a month with no error at all — "
         + ", ".join(f"{item} {c:.2f}" for item, c in floor)
+    )
+    say(
+        f'idle floor with kms_key = "{KMS_MODES[1]}": {sum(c for _, c in floor) - PRICES["kms_key"]:.2f} '
+        "(no customer-managed key; the idle deployment's key requests are cents either way)"
     )
     from chalicelib.adapters.settings import Settings
 

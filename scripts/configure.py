@@ -327,7 +327,7 @@ def store(ssm: Any, prefix: str, values: Mapping[str, str], key_id: str) -> list
         except (ClientError, BotoCoreError) as exc:
             done = ", ".join(n.removeprefix(prefix) for n in names) or "none"
             left = ", ".join(sorted(set(values) - {n.removeprefix(prefix) for n in names}))
-            hint = " (is --kms-key-id the project's key? terraform output kms_key_arn)" if "Key" in str(exc) else ""
+            hint = " (is --kms-key-id the deployment's? terraform output parameter_key_id)" if "Key" in str(exc) else ""
             raise ConfigureError(
                 f"could not store {prefix}{name}: {_aws_message(exc)}; stored before it: {done}; not stored: {left}"
                 + hint

@@ -234,7 +234,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         role["name"] = f"${{local.functions.{name}}}"
         fn = out["resource"]["aws_lambda_function"][name]
         fn["function_name"] = f"${{local.functions.{name}}}"
-        fn["kms_key_arn"] = "${aws_kms_key.this.arn}"
+        fn["kms_key_arn"] = "${local.kms_key_arn}"  # null with var.kms_key = "aws-managed": Lambda's default key
         fn["environment"]["variables"].update(_environment(name))
         fn["tracing_config"] = [{"mode": _tracing(name)}]
         fn["logging_config"] = [_logging()]

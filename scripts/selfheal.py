@@ -522,7 +522,9 @@ def _deploy_vars_file() -> Path:
 
 def next_steps(outputs: dict[str, Any], region: str) -> str:
     """What to do after the first deploy, with the deployment's own names."""
-    key = outputs.get("kms_key_arn", "KMS_KEY_ARN")
+    # The key SecureString parameters are written with: the project's key, or alias/aws/ssm with
+    # var.kms_key = "aws-managed" (terraform output parameter_key_id; kms_key_arn before it existed).
+    key = outputs.get("parameter_key_id") or outputs.get("kms_key_arn") or "KMS_KEY_ARN"
     lines = [
         "deployed. Next:",
         "  1. settings and secrets (SSM SecureString, never in Terraform state):",
@@ -720,7 +722,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     conf.add_argument("--webhook-secret", help="GitHub webhook secret (20+ random characters)")
     conf.add_argument("--generate-webhook-secret", action="store_true", help="store a new random webhook secret")
     conf.add_argument("--prefix", default="/selfheal/", help="SSM path prefix")
-    conf.add_argument("--kms-key-id", default="alias/selfheal", help="the project's KMS key (Terraform output)")
+    conf.add_argument(
+        "--kms-key-id",
+        default="alias/selfheal",
+        help="the key SecureString parameters are written with: terraform output parameter_key_id "
+        '(the project\'s key, or alias/aws/ssm with kms_key = "aws-managed")',
+    )
     conf.add_argument("--non-interactive", action="store_true", help="never prompt; flags and stored values only")
     conf.add_argument("--endpoint-url")
     conf.add_argument("--region")

@@ -59,7 +59,7 @@ locals {
 resource "aws_cloudwatch_log_group" "api_access" {
   name              = "/aws/apigateway/${local.name}-${var.stage}-webhook-access"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = local.kms_key_arn
 }
 
 # API Gateway writes error-level execution logs here (method settings below); created first so it
@@ -67,7 +67,7 @@ resource "aws_cloudwatch_log_group" "api_access" {
 resource "aws_cloudwatch_log_group" "api_execution" {
   name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.rest_api.id}/${local.api_stage}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = local.kms_key_arn
 }
 
 # --- the stage: throttling, access logs, tracing -------------------------------------------------
@@ -177,19 +177,22 @@ data "aws_iam_policy_document" "webhook" {
     actions   = ["ssm:GetParameter"]
     resources = [local.webhook_secret_parameter_arn]
   }
-  statement {
-    sid       = "DecryptTheSecret"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["ssm.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "kms:EncryptionContext:PARAMETER_ARN"
-      values   = [local.webhook_secret_parameter_arn]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "DecryptTheSecret"
+      actions   = ["kms:Decrypt"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${local.region}.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:PARAMETER_ARN"
+        values   = [local.webhook_secret_parameter_arn]
+      }
     }
   }
   statement {
@@ -199,14 +202,17 @@ data "aws_iam_policy_document" "webhook" {
     actions   = ["ssm:GetParametersByPath"]
     resources = local.settings_arns
   }
-  statement {
-    sid       = "TableAndSettingsKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "TableAndSettingsKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
+      }
     }
   }
 }

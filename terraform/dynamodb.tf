@@ -42,7 +42,7 @@ resource "aws_dynamodb_table" "error_groups" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.this.arn
+    kms_key_arn = local.kms_key_arn # null: the AWS managed key aws/dynamodb
   }
 
   deletion_protection_enabled = false

@@ -30,14 +30,17 @@ data "aws_iam_policy_document" "own_logs" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.functions[each.key].arn}:*"]
   }
-  statement {
-    sid       = "EnvironmentKey"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["lambda.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "EnvironmentKey"
+      actions   = ["kms:Decrypt"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["lambda.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -82,14 +85,17 @@ data "aws_iam_policy_document" "log_processor" {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.notifications.arn]
   }
-  statement {
-    sid       = "QueueKey"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "QueueKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -123,14 +129,17 @@ data "aws_iam_policy_document" "stream_processor" {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.notifications.arn]
   }
-  statement {
-    sid       = "QueueKey"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "QueueKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -177,14 +186,17 @@ data "aws_iam_policy_document" "fixer" {
     actions   = ["bedrock:InvokeModel"]
     resources = local.model_arns
   }
-  statement {
-    sid       = "Keys"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "Keys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -208,14 +220,17 @@ data "aws_iam_policy_document" "budget_sweeper" {
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.error_groups.arn}/index/budget_wait"]
   }
-  statement {
-    sid       = "TableKey"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "TableKey"
+      actions   = ["kms:Decrypt"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -246,14 +261,17 @@ data "aws_iam_policy_document" "heal_checker" {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.notifications.arn]
   }
-  statement {
-    sid       = "Keys"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "Keys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+      }
     }
   }
 }

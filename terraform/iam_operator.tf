@@ -47,14 +47,17 @@ data "aws_iam_policy_document" "operator" {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.notifications.arn]
   }
-  statement {
-    sid       = "Key"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "Key"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+      }
     }
   }
 }

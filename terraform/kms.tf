@@ -1,6 +1,23 @@
 # One customer-managed key for the table, the queues, the functions' environment and logs, and
 # the SSM SecureString parameters. The account administers it; services use it only through
 # their own service principal or on behalf of selfheal's roles (kms:ViaService in iam.tf).
+#
+# var.kms_key = "aws-managed" creates no key: the queues use SQS-managed encryption (SSE-SQS), the
+# logs CloudWatch Logs' own encryption, the functions' environment Lambda's default key, the tables
+# the AWS managed key aws/dynamodb, the parameters aws/ssm and the topic aws/sns. Those AWS managed
+# keys' policies let every principal of the account use them through their service, so no IAM
+# statement names a key then (every statement below that would is a dynamic block over
+# local.with_key). The trade-off is in docs/security.md and docs/cost.md.
+locals {
+  customer_key = var.kms_key == "customer-managed"
+  kms_key_arn  = local.customer_key ? aws_kms_key.this[0].arn : null
+  with_key     = local.customer_key ? ["key"] : []
+  # SQS: the project's key, or SQS-managed encryption (never both: the provider refuses it).
+  sqs_managed_sse = local.customer_key ? null : true
+  # What SecureString parameters are written with (Terraform here, `selfheal.py configure` for the rest).
+  parameter_key_id = local.customer_key ? aws_kms_key.this[0].arn : "alias/aws/ssm"
+}
+
 data "aws_iam_policy_document" "kms" {
   # checkov:skip=CKV_AWS_111: a key policy's "*" resource is this key alone
   # checkov:skip=CKV_AWS_356: a key policy's "*" resource is this key alone
@@ -47,6 +64,7 @@ data "aws_iam_policy_document" "kms" {
 }
 
 resource "aws_kms_key" "this" {
+  count                   = local.customer_key ? 1 : 0
   description             = "selfheal: error groups, fix queue, function environment, logs and parameters"
   enable_key_rotation     = true
   deletion_window_in_days = 30
@@ -54,6 +72,18 @@ resource "aws_kms_key" "this" {
 }
 
 resource "aws_kms_alias" "this" {
+  count         = local.customer_key ? 1 : 0
   name          = "alias/${local.name}"
-  target_key_id = aws_kms_key.this.key_id
+  target_key_id = aws_kms_key.this[0].key_id
+}
+
+# Deployments from before var.kms_key keep their key (it was a single resource then).
+moved {
+  from = aws_kms_key.this
+  to   = aws_kms_key.this[0]
+}
+
+moved {
+  from = aws_kms_alias.this
+  to   = aws_kms_alias.this[0]
 }

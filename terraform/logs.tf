@@ -3,7 +3,7 @@ resource "aws_cloudwatch_log_group" "functions" {
   for_each          = local.functions
   name              = "/aws/lambda/${each.value}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = local.kms_key_arn
 }
 
 # One subscription filter per watched application log group (var.log_group_names, or every log

@@ -24,8 +24,18 @@ output "failed_events_queue_url" {
 }
 
 output "kms_key_arn" {
-  description = "The project's KMS key: the configure script encrypts the SSM parameters with it."
-  value       = aws_kms_key.this.arn
+  description = "The project's KMS key (null with kms_key = \"aws-managed\": there is none)."
+  value       = local.kms_key_arn
+}
+
+output "kms_key" {
+  description = "Which keys encrypt selfheal's data: var.kms_key."
+  value       = var.kms_key
+}
+
+output "parameter_key_id" {
+  description = "The key `selfheal.py configure --kms-key-id` writes SecureString parameters with: the project's key, or alias/aws/ssm."
+  value       = local.parameter_key_id
 }
 
 output "log_processor_function_arn" {

@@ -54,7 +54,7 @@ resource "aws_dynamodb_table" "governor" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.this.arn
+    kms_key_arn = local.kms_key_arn # null: the AWS managed key aws/dynamodb
   }
 }
 
@@ -62,7 +62,7 @@ resource "aws_dynamodb_table" "governor" {
 
 resource "aws_sns_topic" "notifications" {
   name              = "${local.name}-notifications"
-  kms_master_key_id = aws_kms_key.this.arn
+  kms_master_key_id = local.customer_key ? local.kms_key_arn : "alias/aws/sns"
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -92,7 +92,7 @@ resource "aws_ssm_parameter" "runbook_catalog" {
   name        = "${var.parameter_prefix}runbooks/catalog"
   description = "selfheal runbook catalog (JSON): rendered from var.runbooks"
   type        = "SecureString"
-  key_id      = aws_kms_key.this.arn
+  key_id      = local.parameter_key_id
   tier        = "Advanced" # a catalog can pass the 4 KB of the standard tier
   value       = jsonencode({ runbooks = local.runbook_catalog })
 }
@@ -103,7 +103,7 @@ resource "aws_ssm_parameter" "kill_switch" {
   name        = "${var.parameter_prefix}runbooks/kill_switch"
   description = "selfheal kill switch: on = every runbook only dry-runs"
   type        = "SecureString"
-  key_id      = aws_kms_key.this.arn
+  key_id      = local.parameter_key_id
   value       = "off"
 
   lifecycle {

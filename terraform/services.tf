@@ -107,7 +107,7 @@ resource "aws_ssm_parameter" "service_catalog" {
   name        = local.service_catalog_parameter
   description = "selfheal service catalog (JSON): rendered from var.services"
   type        = "SecureString"
-  key_id      = aws_kms_key.this.arn
+  key_id      = local.parameter_key_id
   tier        = "Advanced" # an organisation's catalog can pass the 4 KB of the standard tier
   value       = jsonencode({ services = local.service_catalog })
 }
@@ -125,19 +125,22 @@ data "aws_iam_policy_document" "log_processor_services" {
     actions   = ["ssm:GetParameter"]
     resources = [local.service_catalog_arn]
   }
-  statement {
-    sid       = "DecryptTheServiceCatalog"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["ssm.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "kms:EncryptionContext:PARAMETER_ARN"
-      values   = [local.service_catalog_arn]
+  dynamic "statement" {
+    for_each = local.with_key # only with the project's own key (kms.tf)
+    content {
+      sid       = "DecryptTheServiceCatalog"
+      actions   = ["kms:Decrypt"]
+      resources = [local.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${local.region}.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:PARAMETER_ARN"
+        values   = [local.service_catalog_arn]
+      }
     }
   }
 }

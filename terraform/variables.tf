@@ -185,3 +185,14 @@ variable "event_source_mappings" {
   type        = bool
   default     = true
 }
+
+variable "kms_key" {
+  description = "Which keys encrypt selfheal's data at rest: \"customer-managed\" (one key of the project, $1 a month: its key policy, rotation and CloudTrail record are yours) or \"aws-managed\" (no key of the project: AWS owned and AWS managed keys; see docs/security.md for who can decrypt then)."
+  type        = string
+  default     = "customer-managed"
+
+  validation {
+    condition     = contains(["customer-managed", "aws-managed"], var.kms_key)
+    error_message = "kms_key must be \"customer-managed\" or \"aws-managed\"."
+  }
+}

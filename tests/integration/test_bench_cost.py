@@ -50,6 +50,13 @@ def test_quick_cost_bench_prints_every_line_with_measured_numbers_beside_the_gui
     assert aws and 0 < float(aws.group(1)) < float(total.group(1))
     floor = re.search(r"^idle floor: ([0-9.]+) a month .*KMS key 1\.00, alarms \(3\) 0\.30", out, re.MULTILINE)
     assert floor and float(floor.group(1)) >= 1.3, out
+    # Both values of var.kms_key: without a key of the project the AWS part and the floor lose its $1
+    # and keep only the (estimated) requests to the AWS managed keys.
+    managed = re.search(r'^AWS\s+([0-9.]+)\s+\(kms_key = "aws-managed": key 0\.00, [\d,]+ requests', out, re.MULTILINE)
+    assert managed and 0.9 <= float(aws.group(1)) - float(managed.group(1)) <= 1.2, out
+    assert re.search(r"KMS requests, estimated \(DynamoDB table keys [\d,]+", out)
+    floor_managed = re.search(r'^idle floor with kms_key = "aws-managed": ([0-9.]+)', out, re.MULTILINE)
+    assert floor_managed and abs(float(floor.group(1)) - 1.00 - float(floor_managed.group(1))) < 0.011
     assert re.search(r"remediation_verifier \(schedule, 8,640 runs a month\): [1-9]\d* ms", out)
     assert re.search(r"delivery sizes \(events\): mean [1-9]", out)
     fix = re.search(

@@ -102,7 +102,7 @@ def test_generated_json_is_rewritten_for_todays_terraform(packaged) -> None:
     doc = json.loads((work / "chalice.tf.json").read_text())
     assert set(doc) == {"resource", "locals"}  # no pinned old versions, no null provider, no Chalice outputs
     fns = doc["resource"]["aws_lambda_function"]
-    assert {f["kms_key_arn"] for f in fns.values()} == {"${aws_kms_key.this.arn}"}
+    assert {f["kms_key_arn"] for f in fns.values()} == {"${local.kms_key_arn}"}  # null: Lambda's default key
     mappings = doc["resource"]["aws_lambda_event_source_mapping"]
     assert all(m["function_response_types"] == ["ReportBatchItemFailures"] for m in mappings.values())
     assert "aws_iam_role_policy" not in doc["resource"]
@@ -144,7 +144,7 @@ def test_the_api_serves_the_webhook_route_only_through_a_scoped_permission(packa
     )
     webhook = res["aws_lambda_function"]["api_handler"]
     assert webhook["function_name"] == "${local.functions.api_handler}"
-    assert webhook["kms_key_arn"] == "${aws_kms_key.this.arn}" and webhook["reserved_concurrent_executions"] > 0
+    assert webhook["kms_key_arn"] == "${local.kms_key_arn}" and webhook["reserved_concurrent_executions"] > 0
     assert webhook["timeout"] < 29  # API Gateway's integration timeout
 
 
