@@ -1,9 +1,9 @@
-"""The `runbooks` variable: its default renders the default catalog exactly (the mirror of
-catalog.DEFAULT_DOCUMENT, every entry dry-run), its new trigger fields render as load_catalog reads
-them, and a trigger direction other than above/below is refused at plan.
+"""The `runbooks` variable: its default (null) renders the default catalog exactly (generated from the
+runbooks' declarations into runbooks.tf.json, every entry dry-run), its new trigger fields render as
+load_catalog reads them, and a trigger direction other than above/below is refused at plan.
 
-Fast: the variable block and the catalog's `locals` exactly as terraform/ declares them, planned in a
-folder of their own (no provider, no AWS): about 0.4 s a plan.
+Fast: the variable block, the catalog's `locals` exactly as terraform/ declares them and the
+generated locals, planned in a folder of their own (no provider, no AWS): about 0.4 s a plan.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from runbook_terraform import generate
 
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
 from tests.conftest import ROOT
@@ -46,9 +47,12 @@ def catalog_only(tmp_path_factory) -> Path:
     parts = [
         block("variables_remediation.tf", 'variable "runbooks" {'),
         block("remediation.tf", "locals {\n  # The catalog as load_catalog reads it"),
-        'output "catalog" {\n  value = jsonencode({ runbooks = local.runbook_catalog })\n}',
+        'output "catalog" {\n  value = local.runbook_catalog_json\n}',
     ]
     (work / "main.tf").write_text("\n\n".join(parts) + "\n")
+    names = ("runbook_names", "runbook_default_catalog")
+    generated = {"locals": {k: v for k, v in generate()["locals"].items() if k in names}}
+    (work / "generated.tf.json").write_text(json.dumps(generated))
     return work
 
 
