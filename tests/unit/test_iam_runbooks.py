@@ -100,7 +100,7 @@ FLEETS = {"ec2-instance": "asg:web", "ecs-service": "ecs:prod", "lambda-alias": 
 def fleet_actions(runbook: str) -> set[str]:
     """The IAM actions of the read of the runbook's fleet size."""
     kind = RUNBOOKS[runbook].target_kind
-    target = Target(kind=kind, id="x", fleet=FLEETS[kind])
+    target = Target(kind=kind, id="x", fleet=FLEETS.get(kind, ""))  # a kind without a fleet reads none
     out = set()
     for call in fleet_reads(target):
         client = boto3.client(call.service, region_name="us-east-1")
