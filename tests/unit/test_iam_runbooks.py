@@ -87,9 +87,10 @@ def code_calls(runbook: str) -> set[tuple[str, bool]]:
     actions = set()
     for service, operation, mutating, waiter in calls:
         client = boto3.client(service, region_name="us-east-1")
-        actions.add((f"{service}:{client.meta.method_to_api_mapping[operation]}", mutating))
+        prefix = client.meta.service_model.signing_name  # IAM's prefix (elbv2 → elasticloadbalancing)
+        actions.add((f"{prefix}:{client.meta.method_to_api_mapping[operation]}", mutating))
         if waiter:
-            actions.add((f"{service}:{client.get_waiter(waiter).config.operation}", False))
+            actions.add((f"{prefix}:{client.get_waiter(waiter).config.operation}", False))
     return actions
 
 
@@ -104,7 +105,7 @@ def fleet_actions(runbook: str) -> set[str]:
     out = set()
     for call in fleet_reads(target):
         client = boto3.client(call.service, region_name="us-east-1")
-        out.add(f"{call.service}:{client.meta.method_to_api_mapping[call.operation]}")
+        out.add(f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[call.operation]}")
     return out
 
 
