@@ -20,7 +20,7 @@ from chalicelib.core.runbooks.catalog import RunbookEntry, explain
 from chalicelib.core.runbooks.declare import Runbook
 from chalicelib.core.runbooks.loop import marked_by_selfheal
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
-from chalicelib.core.runbooks.registry import layer_of, runbooks
+from chalicelib.core.runbooks.registry import runbooks
 from chalicelib.core.runbooks.targets import fleet_reads, fleet_size, instance_tags
 
 if TYPE_CHECKING:
@@ -50,6 +50,13 @@ class Planned:
     plan: Plan | None
     reason: str = ""
     notify: str = ""
+
+
+def layer_of(name: str) -> str:
+    """The healing layer of the named runbook (infrastructure, platform, application, data, network),
+    read from its declaration; '' for a name no module declares."""
+    runbook = RUNBOOKS.get(name)
+    return runbook.layer if runbook else ""
 
 
 def module(entry: RunbookEntry) -> Runbook:

@@ -40,9 +40,3 @@ def runbooks() -> Mapping[str, Runbook]:
     """Every runbook declared in core/runbooks/, by name (sorted)."""
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.ispkg)
     return collect(importlib.import_module(f"{PACKAGE}.{name}") for name in names)
-
-
-def layer_of(name: str) -> str:
-    """The healing layer of the named runbook ('' for an unknown name)."""
-    runbook = runbooks().get(name)
-    return runbook.layer if runbook else ""
