@@ -1,57 +1,5 @@
-variable "runbooks" {
-  description = <<-EOT
-    The runbook catalog (chalicelib/core/runbooks/catalog.py documents each field). Safe default
-    (null): every declared runbook with its default entry, in dry-run (audits and notifies what it would do, changes
-    nothing); enable one at a time with dry_run = false.
-  EOT
-  type = list(object({
-    name        = string
-    action      = optional(string)
-    description = optional(string, "")
-    triggers = list(object({
-      source           = string
-      namespace        = optional(string)
-      metric           = optional(string)
-      dimensions       = optional(list(string))
-      alarm_names      = optional(list(string))
-      types            = optional(list(string))
-      min_severity     = optional(number)
-      direction        = optional(string)
-      min_threshold    = optional(number)
-      max_threshold    = optional(number)
-      dimension_values = optional(map(list(string)))
-    }))
-    target = optional(object({ dimension = string }))
-    params = optional(object({
-      commands            = optional(list(string))
-      execution_timeout_s = optional(number)
-    }), {})
-    limits   = optional(map(number), {})
-    approval = optional(bool, false)
-    dry_run  = optional(bool, true)
-  }))
-  # null: the default catalog, generated from the runbooks' declarations (core/runbooks/*.py, the
-  # `default` of each RUNBOOK) into runbooks.tf.json (local.runbook_default_catalog).
-  default = null
-
-  validation {
-    condition     = length(distinct([for r in coalesce(var.runbooks, []) : r.name])) == length(coalesce(var.runbooks, []))
-    error_message = "runbooks: every entry needs a unique name."
-  }
-  validation {
-    condition     = alltrue([for r in coalesce(var.runbooks, []) : contains(local.runbook_names, coalesce(r.action, r.name))])
-    error_message = "runbooks: action (or name) must be a runbook's name (local.runbook_names, generated from core/runbooks/)."
-  }
-  validation {
-    condition     = alltrue(flatten([for r in coalesce(var.runbooks, []) : [for t in r.triggers : contains(["alarm", "guardduty", "health"], t.source)]]))
-    error_message = "runbooks: trigger source must be alarm, guardduty or health."
-  }
-  validation {
-    condition = alltrue(flatten([for r in coalesce(var.runbooks, []) : [for t in r.triggers :
-    t.direction == null ? true : contains(["above", "below"], t.direction)]]))
-    error_message = "runbooks: a trigger's direction must be above or below."
-  }
-}
+# var.runbooks (the catalog; null: the default one) is declared in runbooks.tf.json, generated from
+# the runbooks' declarations: its parameters' type and the runbook names it accepts come from them.
 
 variable "notification_emails" {
   description = "E-mail addresses subscribed to the notification topic (each must confirm the subscription)."

@@ -2,8 +2,8 @@
 runbooks' declarations into runbooks.tf.json, every entry dry-run), its new trigger fields render as
 load_catalog reads them, and a trigger direction other than above/below is refused at plan.
 
-Fast: the variable block, the catalog's `locals` exactly as terraform/ declares them and the
-generated locals, planned in a folder of their own (no provider, no AWS): about 0.4 s a plan.
+Fast: the generated variable and locals (runbooks.tf.json) and the catalog's `locals` exactly as
+terraform/ declares them, planned in a folder of their own (no provider, no AWS): about 0.4 s a plan.
 """
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ def block(file: str, opening: str) -> str:
 def catalog_only(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tf-runbooks")
     parts = [
-        block("variables_remediation.tf", 'variable "runbooks" {'),
         block("remediation.tf", "locals {\n  # The catalog as load_catalog reads it"),
         'output "catalog" {\n  value = local.runbook_catalog_json\n}',
     ]
     (work / "main.tf").write_text("\n\n".join(parts) + "\n")
     names = ("runbook_names", "runbook_default_catalog")
-    generated = {"locals": {k: v for k, v in generate()["locals"].items() if k in names}}
+    whole = generate()  # the variable and its locals as runbooks.tf.json declares them (no data sources)
+    generated = {"variable": whole["variable"], "locals": {k: v for k, v in whole["locals"].items() if k in names}}
     (work / "generated.tf.json").write_text(json.dumps(generated))
     return work
 
@@ -92,6 +92,20 @@ def test_the_meaning_fields_of_a_trigger_render_as_the_catalog_reads_them(catalo
     [read] = entry.triggers
     assert (read.direction, read.min_threshold, read.max_threshold) == ("above", 85.0, 99.5)
     assert read.dimension_values == (("path", ("/", "/var")),)
+
+
+def test_every_runbooks_parameters_can_be_set(catalog_only) -> None:
+    disk = {"source": "alarm", "namespace": "CWAgent", "metric": "disk_used_percent"}
+    entries = [
+        {
+            "name": "rds-reboot",
+            "triggers": [{"source": "alarm", "alarm_names": ["*db*"]}],
+            "params": {"failover": True},
+        },
+        {"name": "disk-cleanup", "triggers": [disk], "params": {"execution_timeout_s": 60}},
+    ]
+    rds, disk = load_catalog(catalog_of(rendered(catalog_only, entries)))
+    assert rds.params == {"failover": True} and disk.params["execution_timeout_s"] == 60
 
 
 def test_a_direction_other_than_above_or_below_is_refused_at_plan(catalog_only) -> None:
