@@ -25,7 +25,7 @@ from chalicelib.core.checks import MAX_REPAIR_ROUNDS, PENDING, CheckRun, fold
 from chalicelib.core.models import Status
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
@@ -74,21 +74,23 @@ def waiting(store: ErrorGroupStore) -> list[ErrorGroup]:
 def judge(  # noqa: PLR0913 - where, what, and how to go on
     store: ErrorGroupStore,
     checks: Checks,
-    repo: str | Path,
+    repo: str | Path | Callable[[ErrorGroup], str],
     command: str,
     drain: Callable[[], None],
     say: Callable[[str], None],
     timeout_s: int = DEFAULT_TIMEOUT_S,
 ) -> int:
     """Test every waiting branch, report, drain the repairs, and again until nothing waits; returns
-    the number of test runs. Bounded: a group is tested at most 1 + MAX_REPAIR_ROUNDS times."""
+    the number of test runs. Bounded: a group is tested at most 1 + MAX_REPAIR_ROUNDS times.
+    ``repo`` is the local repository, or a function naming each group's (several services)."""
+    repo_of = repo if callable(repo) else (lambda _group: repo)
     runs = 0
     for _ in range(MAX_REPAIR_ROUNDS + 1):
         pending = waiting(store)
         if not pending:
             break
         for group in pending:
-            run = run_in_worktree(repo, group.branch, command, timeout_s)
+            run = run_in_worktree(repo_of(group), group.branch, command, timeout_s)
             runs += 1
             step = checks.report(group, fold([run]))
             say(f"checks of {group.branch}: {run.conclusion} → {step or 'no change'}")
@@ -109,6 +111,27 @@ def judge_local_run(repo: str, command: str, rounds: int, drain: Callable[[], No
     pulls = LocalPullRequests(ref.url)
     checks = Checks(runtime.store(), lambda _group: pulls, runtime.metrics(), rounds=rounds)
     return judge(runtime.store(), checks, ref.url, command, drain, say)
+
+
+def judge_services_run(
+    repos: Mapping[str, str], command: str, rounds: int, drain: Callable[[], None], say: Callable[[str], None]
+) -> int:
+    """``judge`` for ``local --services``: each group's branch is tested in its service's repository
+    (``repos``: service name → local repository), its PR record kept beside that repository."""
+    from chalicelib import runtime
+    from chalicelib.adapters.git_repo import LocalPullRequests
+    from chalicelib.core.repos import parse_repo_url
+    from chalicelib.services.checks import Checks
+
+    paths: dict[str, str] = {}
+    for name, repo in repos.items():
+        ref = parse_repo_url(repo)
+        if ref.kind != "local":
+            raise SystemExit(f"--test-command needs local repositories: service {name!r} has {repo}")
+        paths[name] = ref.url
+    pulls = {name: LocalPullRequests(path) for name, path in paths.items()}
+    checks = Checks(runtime.store(), lambda group: pulls.get(group.service), runtime.metrics(), rounds=rounds)
+    return judge(runtime.store(), checks, lambda group: paths[group.service], command, drain, say)
 
 
 # --- the `local --json` fields of CI as the judge (contract) ---------------------------------------

@@ -17,6 +17,9 @@ cooldowns, attempt windows and verification deadlines pass in seconds:
  7. a Lambda error-rate alarm on an alias: the alias goes back to the previous version
  8. the verifier runs after the deadlines: actions that never healed escalate
 
+The document ends with the incident's healing statistics (``stats``: `runbooks stats --json` over
+the run's days, as ``runbooks stats --local --until <its last day>`` prints them afterwards).
+
 The events are the real-shaped samples of ``tests/events`` with this estate's ids put in.
 """
 
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local_stack import local_aws
+from stats_cli import healing_stats
 
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
@@ -46,11 +50,14 @@ from chalicelib.core.runbooks.ec2_isolate import QUARANTINE_TAG
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chalicelib.core.heal_stats import HealStats
+
 EVENTS = Path(__file__).resolve().parent.parent / "tests" / "events"
 AMI = "ami-760aaa0f"  # moto's bundled Amazon Linux image
 FLEET_SIZE = 10
 START_MS = 1_795_000_000_000  # a fixed start: the run is the same every time
 MINUTE_MS = 60_000
+STATS_WINDOW_S = 7 * 86_400  # the stats the run ends with: its days (it lasts about 25 h)
 
 
 class Clock:
@@ -89,6 +96,7 @@ class Incident:
     notifications: int = 0
     peaks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     limits: dict[str, int] = field(default_factory=dict)
+    healing: HealStats | None = None  # `runbooks stats` over the run's days
 
     def summary(self) -> dict[str, Any]:
         """The `local --infra --json` document (contract)."""
@@ -100,6 +108,7 @@ class Incident:
             "in_flight": {
                 fleet: {"peak": peak, "limit": self.limits.get(fleet, 1)} for fleet, peak in self.peaks.items()
             },
+            "stats": self.healing.as_json() if self.healing is not None else {},
         }
 
 
@@ -405,6 +414,7 @@ def _run(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[
         run = Incidents(clients, estate, clock, say)
         script(run, estate, clock)
         run.seen.notifications = run.notifications()
+        run.seen.healing = healing_stats(runtime.governor(), clock(), STATS_WINDOW_S)
         return run.seen, runtime.governor().actions(limit=1000)
     finally:
         runtime.clear()

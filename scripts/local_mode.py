@@ -309,13 +309,20 @@ def local_settings(base: Settings, stack: Stack) -> Settings:
     )
 
 
-def run(options: LocalRun, say: Callable[[str], None]) -> list[ErrorGroup]:
-    """Create the stack, load the logs, run the pipeline; returns the groups, newest first."""
+def run(options: LocalRun, say: Callable[[str], None], notice: Callable[[str], None] | None = None) -> list[ErrorGroup]:
+    """Create the stack, load the logs, run the pipeline; returns the groups, newest first.
+
+    ``say`` takes the progress lines (each step as it happens: quiet under ``--json``), ``notice``
+    (default: ``say``) the lines that say what the run read or did differently from what was asked
+    (the model is a replay file, the log's times were moved, an earlier run's state was loaded):
+    they change how the result reads, so ``--json`` keeps them on stderr."""
     with local_aws(options.endpoint_url, say) as endpoint:
-        return _run(options, endpoint, say)
+        return _run(options, endpoint, say, notice or say)
 
 
-def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[ErrorGroup]:
+def _run(
+    options: LocalRun, endpoint: str, say: Callable[[str], None], notice: Callable[[str], None]
+) -> list[ErrorGroup]:
     try:
         base = Settings(endpoint_url=endpoint)
         clients = Clients(base)
@@ -338,8 +345,10 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             path_prefixes=tuple(options.path_prefixes),
             min_occurrences=options.min_occurrences,
         )
-        runtime.override(settings=settings, clients=clients, fixer=runtime.build_fixer(config, clients, announce=say))
-        _load_state(options, clients, say)
+        runtime.override(
+            settings=settings, clients=clients, fixer=runtime.build_fixer(config, clients, announce=notice)
+        )
+        _load_state(options, clients, notice)
         pipeline = LocalPipeline(clients, stack, say)
         run_id = uuid.uuid4().hex[:8]  # a second run against the same endpoint writes new streams
         for n, path in enumerate(options.logs):
@@ -348,7 +357,7 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
             stamps, shifted = event_times(len(lines), log_times(lines), int(time.time() * 1000))
             if shifted:
                 days = shifted / 86_400_000
-                say(f"{path}: its times are older than CloudWatch accepts (14 days): moved {days:.1f} days later")
+                notice(f"{path}: its times are older than CloudWatch accepts (14 days): moved {days:.1f} days later")
             put_log_lines(clients, stack.log_group, lines, stream, stamps)
             delivered = pipeline.deliver(stream, options.filter_pattern)
             say(f"{path}: {len(lines)} line(s) into {stack.log_group}, {delivered} matched the filter pattern")
@@ -368,9 +377,11 @@ def _run(options: LocalRun, endpoint: str, say: Callable[[str], None]) -> list[E
         runtime.clear()
 
 
-def _load_state(options: LocalRun, clients: Clients, say: Callable[[str], None]) -> None:
+def _load_state(options: LocalRun | Any, clients: Clients, say: Callable[[str], None]) -> None:
     """Load the state an earlier run for the same repository left on the embedded server: its
-    groups are counted again, not fixed again, and a group re-opened since (``retry``) is fixed."""
+    groups are counted again, not fixed again, and a group re-opened since (``retry``) is fixed.
+    ``options``: a LocalRun, or anything with its ``state_dir``, ``endpoint_url``, ``stack`` and
+    ``repo`` (``local --services``: the services file stands for the repository)."""
     if not options.state_dir or options.endpoint_url or options.stack != "boto3":
         return
     from local_state import load, restore, saved_dump
@@ -385,3 +396,7 @@ def _load_state(options: LocalRun, clients: Clients, say: Callable[[str], None])
 
 def stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def quiet(_message: str) -> None:
+    """The progress channel under ``--json``: stderr carries notices and errors only."""

@@ -9,11 +9,18 @@ FILE is JSON (contract)::
 (``/selfheal/local/<name>``), ``repo`` is a local repository (work tree or bare; any form
 ``--repo`` takes), ``model`` is what ``--model`` takes, ``path_prefixes`` is optional. A service
 may also carry the catalog's other fields (``repo_folder``, ``labels``, ``reviewers``, ``draft``,
-``min_occurrences``; core/services.py validates them). Relative paths resolve against FILE's
+``min_occurrences``, ``always_fix``, ``never_fix``, ``fix_library``; core/services.py validates
+them). Relative paths resolve against FILE's
 directory. The services become the deployment's catalog (an override of the runtime, as local
 mode overrides the fixer: nothing is written to SSM), so log_processor routes each log group to
 its service and the fixer of each service fixes in its own repository. The output is the
 ``local --json`` document with a ``service`` field on every group.
+
+As ``local`` does, a run keeps its stack in the state directory (``--state-dir``, else
+``$SELFHEAL_STATE_DIR``, else ``~/.selfheal/local``; scripts/local_state.py) for ``status
+--local``, ``show --local``, ``retry --local``; the next run of the same services file continues
+from it. ``--test-command CMD`` runs CMD in a worktree of each fix branch, in that service's
+repository (scripts/local_checks.py), with ``--repair-rounds`` repairs after red checks.
 """
 
 from __future__ import annotations
@@ -28,8 +35,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_mode import DEFAULT_PATTERN, LOG_GROUP, LocalPipeline, _log_lines, local_settings, stderr, summary, table
+from local_mode import (
+    DEFAULT_PATTERN,
+    LOG_GROUP,
+    LocalPipeline,
+    _load_state,
+    _log_lines,
+    local_settings,
+    quiet,
+    stderr,
+    summary,
+    table,
+)
 from local_stack import create_stack, create_stack_with_terraform, local_aws, put_log_lines
+from local_state import state_dir
 
 from chalicelib import runtime
 from chalicelib.adapters.clients import Clients
@@ -48,7 +67,9 @@ if TYPE_CHECKING:
 LOCAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LOCAL_FIELDS = frozenset({"name", "logs", "repo", "model", "path_prefixes", "log_group"})
 # Catalog fields a services file may also set; log_groups and repo_url come from log_group and repo.
-CATALOG_FIELDS = frozenset({"repo_folder", "labels", "reviewers", "draft", "min_occurrences"})
+CATALOG_FIELDS = frozenset(
+    {"repo_folder", "labels", "reviewers", "draft", "min_occurrences", "always_fix", "never_fix", "fix_library"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,15 @@ class ServicesRun:
     github_token: str = ""
     min_occurrences: int = 1
     stack: str = "boto3"
+    state_dir: str = ""  # where the stack is kept (scripts/local_state.py); '' keeps none
+    services_file: str = ""  # stands for the repository in the state: the same file continues
+    test_command: str = ""  # CI locally (scripts/local_checks.py)
+    repair_rounds: int = 1
+
+    @property
+    def repo(self) -> str:
+        """What the state records as this run's repository (local_mode._load_state compares it)."""
+        return f"services:{self.services_file}" if self.services_file else ""
 
 
 def _resolve(base: Path, value: str) -> str:
@@ -147,12 +177,15 @@ def load_services(path: Path) -> list[LocalService]:
     return found
 
 
-def run_services(options: ServicesRun, say: Callable[[str], None]) -> list[ErrorGroup]:
+def run_services(
+    options: ServicesRun, say: Callable[[str], None], notice: Callable[[str], None] | None = None
+) -> list[ErrorGroup]:
     """Create the stack with one log group per service, load each service's logs into its own log
-    group, run the pipeline; returns the groups, newest first."""
+    group, run the pipeline; returns the groups, newest first. ``say`` takes progress, ``notice``
+    (default ``say``) what changes how the result reads (local_mode.run)."""
     with local_aws(options.endpoint_url, say) as endpoint:
         try:
-            return _run(options, endpoint, say)
+            return _run(options, endpoint, say, notice or say)
         finally:
             runtime.clear()
 
@@ -184,7 +217,9 @@ class _Catalog:
         return self._catalog
 
 
-def _run(options: ServicesRun, endpoint: str, say: Callable[[str], None]) -> list[ErrorGroup]:
+def _run(
+    options: ServicesRun, endpoint: str, say: Callable[[str], None], notice: Callable[[str], None]
+) -> list[ErrorGroup]:
     base = Settings(endpoint_url=endpoint)
     clients = Clients(base)
     first = options.services[0].log_group
@@ -204,12 +239,13 @@ def _run(options: ServicesRun, endpoint: str, say: Callable[[str], None]) -> lis
     by_name = {s.service.name: s for s in options.services}
 
     def build(service: Service) -> Any:
-        return runtime.build_fixer(_fix_config(options, by_name[service.name]), clients, announce=say)
+        return runtime.build_fixer(_fix_config(options, by_name[service.name]), clients, announce=notice)
 
     fixers = ServiceFixers(lambda: catalog, build)
     for local in options.services:  # a wrong repository or replay file fails now, not per group
         fixers.fixer_for(local.service)
     runtime.override(settings=settings, clients=clients, fixer=fixers, service_catalog=_Catalog(catalog))
+    _load_state(options, clients, notice)
     pipeline = LocalPipeline(clients, stack, say)
     run_id = uuid.uuid4().hex[:8]  # a second run against the same endpoint writes new streams
     for local in options.services:
@@ -220,7 +256,26 @@ def _run(options: ServicesRun, endpoint: str, say: Callable[[str], None]) -> lis
             delivered = pipeline.deliver(stream, options.filter_pattern, local.log_group)
             say(f"{path}: {len(lines)} line(s) into {local.log_group} ({local.service.name}), {delivered} matched")
     pipeline.drain()
+    if options.test_command:  # CI locally, each branch in its service's repository
+        from local_checks import judge_services_run
+
+        repos = {s.service.name: s.repo for s in options.services}
+        judge_services_run(repos, options.test_command, options.repair_rounds, pipeline.drain, say)
+    if options.state_dir:
+        from local_state import LocalState, save
+
+        state = LocalState(options.endpoint_url, stack.table_name, region=settings.region, repo=options.repo)
+        save(Path(options.state_dir), state, clients)
     return runtime.store().scan()
+
+
+def _is_local(repo: str) -> bool:
+    from chalicelib.core.repos import RepoUrlError, parse_repo_url
+
+    try:
+        return parse_repo_url(repo).kind == "local"
+    except RepoUrlError:
+        return False
 
 
 def cmd_local_services(args: argparse.Namespace) -> int:
@@ -237,6 +292,10 @@ def cmd_local_services(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"selfheal local: {exc}", file=sys.stderr)
         return 2
+    if args.test_command and (remote := [s.service.name for s in services if not _is_local(s.repo)]):
+        print(f"selfheal local: --test-command tests each fix branch in a local repository: service(s) "
+              f"{', '.join(remote)} name a remote one (give a local clone)", file=sys.stderr)  # fmt: skip
+        return 2
     options = ServicesRun(
         services=services,
         filter_pattern=DEFAULT_PATTERN if args.filter_pattern is None else args.filter_pattern,
@@ -245,6 +304,10 @@ def cmd_local_services(args: argparse.Namespace) -> int:
         github_token=args.github_token or "",
         min_occurrences=args.min_occurrences,
         stack=args.stack,
+        state_dir=str(state_dir(getattr(args, "state_dir", None))),
+        services_file=str(Path(args.services).resolve()),
+        test_command=args.test_command or "",
+        repair_rounds=args.repair_rounds,
     )
     # Everything but the summary goes to stderr, whoever writes it: stdout at the descriptor level
     # points at stderr while the pipeline runs (as `local` does).
@@ -252,7 +315,7 @@ def cmd_local_services(args: argparse.Namespace) -> int:
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        groups = run_services(options, stderr)
+        groups = run_services(options, quiet if args.json else stderr, stderr)
     except ConfigError as exc:
         print(f"selfheal local: {exc}", file=sys.stderr)
         return 2
@@ -260,5 +323,7 @@ def cmd_local_services(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
+    stderr(f"state kept in {options.state_dir}: selfheal status --local, show --local GROUP, retry --local GROUP; "
+           "the next run of this services file continues from it")  # fmt: skip
     print(json.dumps(summary(groups, with_service=True), indent=2) if args.json else table(groups, with_service=True))
     return 0

@@ -20,6 +20,7 @@ Commands:
   destroy [--auto-approve]               terraform destroy with the variables deploy applied
   runbooks plan EVENT_FILE... [--catalog FILE] [--json]   what the runbooks would do (no AWS call)
   runbooks list                          the catalog: enabled / dry-run, trigger, limits, approval
+  runbooks stats [--since 7d] [--json]   acted, healed, escalated, success rate, time to heal per runbook and layer
   actions / approve / deny / resume / kill-switch    the runbooks' operations (--json for scripts, --local)
   local --infra [--json]                 a scripted infrastructure incident through the remediators
   redact [FILE...]                       print text as it may leave the account (secrets replaced)
@@ -224,14 +225,14 @@ def _with_local_state(args: argparse.Namespace) -> int:
 
 def _local_infra(args: argparse.Namespace) -> int:
     from local_infra import run_infra
-    from local_mode import stderr
+    from local_mode import quiet, stderr
     from operate_cli import render_actions
 
     sys.stdout.flush()
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        seen, audit = _run_infra_kept(args, run_infra, stderr)
+        seen, audit = _run_infra_kept(args, run_infra, quiet if args.json else stderr)  # progress
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -244,7 +245,18 @@ def _local_infra(args: argparse.Namespace) -> int:
         peaks = ", ".join(f"{fleet} {v['peak']}/{v['limit']}" for fleet, v in doc["in_flight"].items())
         print(f"\nnotifications published: {doc['notifications']}; escalations: {doc['escalations']}; "
               f"peak in flight (limit): {peaks or '-'}")  # fmt: skip
+        _print_stats(seen.healing)
     return 0
+
+
+def _print_stats(stats: Any) -> None:
+    """The incident's healing statistics, as `runbooks stats` prints them."""
+    from chalicelib.core.heal_stats import render
+
+    if stats is not None:
+        last = stats.days[-1] if stats.days else "-"
+        print(f"\nhealing statistics (`selfheal runbooks stats --local --until {last}`):")
+        print(render(stats))
 
 
 def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
@@ -266,12 +278,15 @@ def _run_infra_kept(args: argparse.Namespace, run_infra: Any, say: Any) -> Any:
         catalogs = [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
         prefix = next((n.removesuffix("runbooks/catalog") for n in catalogs if n.endswith("/runbooks/catalog")), "")
         directory = save_infra(_state_dir(args), clients, governor, prefix)
-    say(f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status")
+    print(
+        f"state kept in {directory}: selfheal actions --local, approve --local ID, kill-switch --local status",
+        file=sys.stderr,
+    )  # a notice: kept under --json
     return result
 
 
 def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str) -> list[Any]:
-    from local_mode import DEFAULT_PATTERN, LocalRun, run, stderr
+    from local_mode import DEFAULT_PATTERN, LocalRun, quiet, run, stderr
 
     return run(
         LocalRun(
@@ -290,7 +305,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
             test_command=args.test_command or "",
             repair_rounds=args.repair_rounds,
         ),
-        stderr,
+        quiet if args.json else stderr,  # progress: quiet under --json
+        stderr,  # notices (the replay model, moved times, the earlier run's state) and errors
     )
 
 
@@ -511,7 +527,7 @@ def next_steps(outputs: dict[str, Any], region: str) -> str:
         "deployed. Next:",
         "  1. settings and secrets (SSM SecureString, never in Terraform state):",
         f"     python scripts/selfheal.py configure --region {region} --kms-key-id {key} \\",
-        "       --repo-url OWNER/NAME --model-id MODEL_ID --github-token \"$GITHUB_TOKEN\"",
+        '       --repo-url OWNER/NAME --model-id MODEL_ID --github-token "$GITHUB_TOKEN"',
     ]
     if outputs.get("webhook_url"):
         lines += [
@@ -742,8 +758,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     import operate_cli
     import redact_cli
     import runbooks_cli
+    import stats_cli
 
-    operate_cli.register(sub, runbooks_cli.register(sub))
+    runbooks = runbooks_cli.register(sub)
+    operate_cli.register(sub, runbooks)
+    _state_options(stats_cli.register(runbooks, operate_cli._aws, operate_cli._guarded))  # runbooks stats
     redact_cli.add_parser(sub)
     localize_cli.register(sub)
     for name in STATE_READERS:

@@ -6,12 +6,22 @@
 
 data "aws_iam_policy_document" "operator" {
   statement {
-    sid = "AuditApproveDenyResume"
-    actions = [
-      "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
-      "dynamodb:UpdateItem",
-    ]
+    sid       = "ReadTheAudit"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.governor.arn, "${aws_dynamodb_table.governor.arn}/index/*"]
+  }
+  # An approval claims the action's slots and records it (action#, res#, fleet#, rate#, stats#); a
+  # resume lifts a pause (res#). Never the held-back partition ("held") nor the digest's ("tell"): the
+  # verifier decides held work again without approval, so writing there would run a runbook.
+  statement {
+    sid       = "ApproveDenyResume"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.governor.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["action#*", "res#*", "fleet#*", "rate#*", "stats#*"]
+    }
   }
   statement {
     sid       = "ReadCatalogAndKillSwitch"

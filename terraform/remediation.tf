@@ -77,15 +77,20 @@ resource "aws_sns_topic_subscription" "email" {
 locals {
   # The catalog as load_catalog reads it: Terraform's unset optional attributes (null) left out.
   runbooks_given = var.runbooks == null ? [] : var.runbooks # null: the default catalog
+  # var.live_runbooks turns dry-run off for the entries it names.
   runbook_catalog = [
     for r in local.runbooks_given : { for k, v in merge(r, {
       triggers = [for t in r.triggers : { for tk, tv in t : tk => tv if tv != null }]
       params   = { for pk, pv in r.params : pk => pv if pv != null }
+      dry_run  = contains(var.live_runbooks, r.name) ? false : r.dry_run
     }) : k => v if v != null }
   ]
   # What the remediators read: the given catalog, or the default one the declarations generate.
+  runbook_default_live = [
+    for e in local.runbook_default_catalog : merge(e, { dry_run = contains(var.live_runbooks, e.name) ? false : lookup(e, "dry_run", true) })
+  ]
   runbook_catalog_json = (var.runbooks == null
-    ? jsonencode({ runbooks = local.runbook_default_catalog })
+    ? jsonencode({ runbooks = local.runbook_default_live })
     : jsonencode({ runbooks = local.runbook_catalog })
   )
 }

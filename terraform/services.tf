@@ -23,6 +23,9 @@ variable "services" {
     fixes_per_hour  = optional(number, 0)
     fixes_per_day   = optional(number, 0)
     tokens_per_day  = optional(number, 0)
+    always_fix      = optional(list(string), [])
+    never_fix       = optional(list(string), [])
+    fix_library     = optional(bool, false)
   }))
   default = []
 
@@ -51,6 +54,12 @@ variable "services" {
       for v in [s.fixes_per_hour, s.fixes_per_day, s.tokens_per_day] : v >= 0 && floor(v) == v
     ])])
     error_message = "services: fixes_per_hour, fixes_per_day and tokens_per_day must be whole numbers, 0 (no limit) or more."
+  }
+  validation {
+    condition = alltrue([for s in var.services : alltrue([
+      for e in concat(s.always_fix, s.never_fix) : can(regex("^[A-Za-z_][A-Za-z0-9_.:/-]{0,199}$", e))
+    ]) && length(s.always_fix) <= 100 && length(s.never_fix) <= 100])
+    error_message = "services: always_fix and never_fix list exception types or modules (a name like ValueError, billing.legacy or billing/legacy; at most 100 each)."
   }
   validation {
     condition     = alltrue([for s in var.services : !startswith(s.repo_folder, "/") && !strcontains(s.repo_folder, "..")])

@@ -75,3 +75,16 @@ variable "quiet_notices" {
     error_message = "quiet_notices: each must be one of act, dry_run, awaiting_approval, approved, denied, escalate, failed, healed, repeat, notify, digest, kill_switch."
   }
 }
+
+variable "live_runbooks" {
+  description = "Runbooks (names of var.runbooks entries, or of the default catalog) that act for real: dry_run = false for these, without restating the catalog. Enable one at a time."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([for n in var.live_runbooks : contains(
+      var.runbooks == null ? local.runbook_names : [for r in coalesce(var.runbooks, []) : r.name], n
+    )])
+    error_message = "live_runbooks: each name must be an entry of var.runbooks (null: of the default catalog)."
+  }
+}

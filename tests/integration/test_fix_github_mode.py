@@ -82,9 +82,11 @@ def test_fix_opens_one_pr_through_the_git_data_api(github, tmp_path) -> None:
     [pr] = github.pulls
     assert (pr["head_ref"], pr["base_ref"], pr["labels"], pr["draft"]) == (branch, "main", ["selfheal"], False)
     assert "needs human review" in pr["body"]
-    # Only the files in the trace were read: no clone, no contents of unrelated files.
+    # No clone: the files in the trace, and at most the ranked search's bound of others (its reads are
+    # requests here), each read once.
     blob_reads = [p for m, p in github.requests if m == "GET" and "/git/blobs/" in p]
-    assert 1 <= len(blob_reads) <= 3
+    assert 1 <= len(blob_reads) <= 3 + GitHubRepository.search_files
+    assert len(set(blob_reads)) == len(blob_reads)
 
 
 def test_second_fix_moves_the_branch_and_updates_the_same_pr(github, tmp_path) -> None:

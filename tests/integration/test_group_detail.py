@@ -121,6 +121,37 @@ def test_a_crash_between_the_group_and_its_detail_is_mended_by_the_retry(aws) ->
     assert group.occurrences == 2 and "return price / count" in group.sample
 
 
+def test_a_detail_no_attempt_could_write_is_written_by_the_next_occurrence(aws) -> None:
+    # GIVEN the detail of a new bug refused on the delivery and on both of Lambda's retries
+    refused: list[str] = []
+
+    def refuse_detail(params, **_):
+        import json
+
+        request = json.loads(params["body"])
+        if request["Key"]["fingerprint"]["S"].startswith(DETAIL_PREFIX) and len(refused) < 3:
+            refused.append("again")
+            from tests.integration.test_pipeline import _Refused
+
+            code = "ProvisionedThroughputExceededException"
+            return _Refused(code, 400), {"Error": {"Code": code, "Message": "throttled (test)"}}
+        return None
+
+    aws.clients.dynamodb.meta.events.register_first("before-call.dynamodb.UpdateItem", refuse_detail)
+    batch = _batch([TRACE])
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            runtime.ingest().handle(batch)
+    fp = _fingerprint()
+    assert "detail_until" not in _raw(aws, fp) and not _raw(aws, DETAIL_PREFIX + fp)
+    # WHEN the bug occurs again in a later delivery
+    _deliver(1)
+    # THEN the trace is there, noted on the group, and the count is right
+    group = runtime.store().get(fp)
+    assert group.occurrences == 2 and "return price / count" in group.sample
+    assert int(_raw(aws, fp)["detail_until"]["N"]) > 0
+
+
 def test_a_group_stored_before_details_moves_its_trace_on_its_next_occurrence(aws) -> None:
     # GIVEN a group item as the store wrote it before details existed (the trace on the item)
     fp = _fingerprint()
@@ -163,3 +194,27 @@ def test_a_detail_that_would_expire_before_its_group_is_renewed(aws) -> None:
     # THEN the detail's expiry and the group's note of it move on together
     until = int(_raw(aws, fp)["detail_until"]["N"])
     assert until > 5 and int(_raw(aws, DETAIL_PREFIX + fp)["expires_at"]["N"]) == until
+
+
+def test_a_refused_report_never_costs_the_pr_its_pointers(aws) -> None:
+    # GIVEN a fix whose report cannot be written to the detail (throttled for good)
+    store = runtime.store()
+    _deliver(1)
+    fp, pr = _fingerprint(), "https://github.com/acme/shop/pull/9"
+    assert store.mark_queued(fp, "record-1", 1) and store.claim(fp, "fixer-1", 2, 60, 3).claimed
+
+    def refuse_detail(params, **_):
+        import json
+
+        if json.loads(params["body"])["Key"]["fingerprint"]["S"].startswith(DETAIL_PREFIX):
+            from tests.integration.test_pipeline import _Refused
+
+            code = "ProvisionedThroughputExceededException"
+            return _Refused(code, 400), {"Error": {"Code": code, "Message": "throttled (test)"}}
+        return None
+
+    aws.clients.dynamodb.meta.events.register_first("before-call.dynamodb.UpdateItem", refuse_detail)
+    # WHEN the fixer records its PR
+    group = store.finish(fp, "fixer-1", Status.PR_OPENED, 3, pr_url=pr, branch="selfheal/x", extra={"pr_diff": "-a"})
+    # THEN the PR is recorded with what its fate needs (the webhook finds the group by its URL)
+    assert group.status == Status.PR_OPENED and store.find_pr(pr) == fp

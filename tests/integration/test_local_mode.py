@@ -43,7 +43,10 @@ def test_sample_logs_become_one_fix_branch_per_bug_and_a_rerun_adds_none(tmp_pat
     first = local(*args)
     # THEN every group has a PR, and says where
     groups = first["doc"]["groups"]
+    # a notice, kept under --json: the PRs are recorded answers, no model was called; the progress
+    # lines (each handler's batch, each fix) are quiet under --json
     assert "replaying recorded answers" in first["progress"]
+    assert not [ln for ln in first["progress"].splitlines() if ln.startswith(("stream_processor:", "fixer:"))]
     assert len(groups) == 5
     assert {g["status"] for g in groups} == {"PR_OPENED"}
     assert all(

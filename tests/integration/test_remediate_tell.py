@@ -93,7 +93,9 @@ def cpu(at: int, resource: str = "i-1", state: str = "open") -> Incident:
     return Incident("alarm", f"{arn}#{at}", state, "AWS/EC2/CPUUtilization", (resource,), facts={"runbook": "reboot"})
 
 
-def service(store: GovernorStore, plans: dict[str, tuple[Plan, Limits]], **kw: Any) -> tuple[Remediate, Kept, Clock]:
+def service(
+    store: GovernorStore, plans: dict[str, tuple[Plan, Limits]], kill_switch: Any = lambda: False, **kw: Any
+) -> tuple[Remediate, Kept, Clock]:
     kept, clock = Kept(), Clock()
     remediate = Remediate(
         parse_event=Event,
@@ -101,7 +103,7 @@ def service(store: GovernorStore, plans: dict[str, tuple[Plan, Limits]], **kw: A
         governor=store,
         executor=Executor(),
         notifier=kept,
-        kill_switch=lambda: False,
+        kill_switch=kill_switch,
         metrics=NoMetrics(),
         clock=clock,
         **kw,
@@ -226,3 +228,40 @@ def test_a_verifier_run_stops_deciding_held_work_when_its_time_budget_is_spent(s
     acted = [d for d in remediate.verify()["decisions"] if d["decision"] == "act"]
     assert len(acted) == 1
     assert len(store.held()) == 1
+
+
+class Signals:
+    """The alarms' current states, as DescribeAlarms would answer (moto sets none by itself)."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def states(self, incidents: Any) -> dict[str, str]:
+        return {i.identity: self.state for i in incidents}
+
+
+@pytest.mark.parametrize(
+    ("switch", "signal"), [(True, "active"), (False, "quiet")], ids=["kill switch on", "insufficient data"]
+)
+def test_held_work_waits_while_the_kill_switch_is_on_or_its_alarm_has_no_data(
+    store: GovernorStore, switch: bool, signal: str
+) -> None:
+    # GIVEN a repair held back by the fleet limit behind one in flight
+    plans = {f"a{n}": (Plan("ec2-reboot", Target("ec2-instance", f"a{n}", "asg:a"), (Call("ec2", "x", {}),)), REBOOT)
+             for n in (1, 2)}  # fmt: skip
+    kill = {"on": switch}
+    signals = Signals(signal)
+    remediate, kept, clock = service(store, plans, kill_switch=lambda: kill["on"], signals=signals)
+    store.admit(replace(cpu(1, "a1"), facts={"runbook": "a1"}), plans["a1"][0], REBOOT, NOW)
+    assert remediate.handle(replace(cpu(2, "a2"), facts={"runbook": "a2"}))["decisions"][0]["rule"] == "blast-radius"
+    for action in store.open_actions():
+        store.heal(action.action_id, NOW + MIN, "healed")
+    # WHEN the verifier runs with the switch on, or while the alarm says INSUFFICIENT_DATA
+    clock.now += 5 * MIN
+    decided = remediate.verify()["decisions"]
+    # THEN nothing is decided for good: the work stays held, no dry run, no notice per item
+    assert [d for d in decided if d["decision"] in ("dry_run", "act")] == [] and len(store.held()) == 1
+    # AND once the switch is off and the alarm is in ALARM again, the next run repairs it
+    kill["on"], signals.state = False, "active"
+    clock.now += 5 * MIN
+    assert [d["decision"] for d in remediate.verify()["decisions"]] == ["act"]

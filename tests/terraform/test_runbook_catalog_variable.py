@@ -45,6 +45,7 @@ def block(file: str, opening: str) -> str:
 def catalog_only(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tf-runbooks")
     parts = [
+        block("variables_remediation.tf", 'variable "live_runbooks" {'),
         block("remediation.tf", "locals {\n  # The catalog as load_catalog reads it"),
         'output "catalog" {\n  value = local.runbook_catalog_json\n}',
     ]
@@ -56,8 +57,9 @@ def catalog_only(tmp_path_factory) -> Path:
     return work
 
 
-def rendered(work: Path, runbooks: Any = None) -> subprocess.CompletedProcess[str]:
+def rendered(work: Path, runbooks: Any = None, live: Any = None) -> subprocess.CompletedProcess[str]:
     args = [] if runbooks is None else ["-var", f"runbooks={json.dumps(runbooks)}"]
+    args += [] if live is None else ["-var", f"live_runbooks={json.dumps(live)}"]
     plan = subprocess.run(
         [TERRAFORM, f"-chdir={work}", "plan", "-input=false", "-no-color", "-out=p", *args],
         capture_output=True, text=True, check=False, timeout=60,
@@ -112,3 +114,15 @@ def test_a_direction_other_than_above_or_below_is_refused_at_plan(catalog_only) 
     trigger = {"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization", "direction": "up"}
     run = rendered(catalog_only, [{"name": "ec2-reboot", "triggers": [trigger]}])
     assert run.returncode != 0 and "direction must be above or below" in " ".join(run.stderr.split())
+
+
+def test_one_runbook_goes_live_without_restating_the_catalog(catalog_only) -> None:
+    entries = {e.name: e for e in load_catalog(catalog_of(rendered(catalog_only, live=["ec2-reboot"])))}
+    assert entries["ec2-reboot"].limits.dry_run is False
+    assert all(e.limits.dry_run for name, e in entries.items() if name != "ec2-reboot")
+    assert len(entries) == len(default_catalog())
+
+
+def test_a_live_runbook_that_is_not_in_the_catalog_is_refused_at_plan(catalog_only) -> None:
+    run = rendered(catalog_only, live=["ec2-rebot"])
+    assert run.returncode != 0 and "each name must be an entry of var.runbooks" in " ".join(run.stderr.split())

@@ -319,6 +319,25 @@ def test_the_search_finds_the_definition_a_message_names_outside_the_trace() -> 
     assert all(s.found_by == "trace" for s in ctx.snippets if s.path == "app/main.py")
 
 
+def test_a_secret_in_code_the_search_found_is_redacted_before_the_model_sees_it() -> None:
+    # GIVEN the named function's module also holds a live key (no frame points at that file)
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    settings = SETTINGS.replace("HANDLERS = {}", f'STRIPE_KEY = "{key}"\nHANDLERS = {{}}')
+    repo = {"app/settings.py": settings, "app/main.py": "def run():\n    return 1\n"}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return 1\n"
+        "AttributeError: 'bytes' object has no attribute 'encode' (in 'unicode_normalizer')\n"
+    )
+    found = localize(chain(trace), repo, repo.get)
+    # WHEN its context is chosen with a budget that shows the module
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=40, definitions=found.definitions)
+    # THEN what the search found is shown, and the key is not
+    rendered = "\n".join(s.render() for s in ctx.snippets if s.found_by == "search")
+    assert "unicode_normalizer" in rendered and key not in rendered
+
+
 def test_the_search_spends_a_quarter_of_the_budget_at_most_and_can_be_turned_off() -> None:
     # GIVEN a named function of 300 lines
     big = "def unicode_normalizer(text):\n" + "".join(f"    v{i} = text[{i}]\n" for i in range(300))

@@ -72,3 +72,22 @@ def test_what_is_already_shown_is_left_out_and_files_beyond_the_bound_are_not_re
 
 def test_an_empty_query_finds_nothing() -> None:
     assert search(Query({}, frozenset()), {"a.py": "def f():\n    pass\n"}, {"a.py": "def f():\n    pass\n"}.get) == []
+
+
+
+def test_a_bounded_search_reads_the_traced_files_folders_first() -> None:
+    # GIVEN many files sorted before the traced folder, and a bound of two files
+    repo = {f"aaa/m{i:02}.py": "def other():\n    return 1\n" for i in range(20)}
+    repo |= {"app/main.py": "def run():\n    return 1\n", "app/needle.py": "def find_needle():\n    return 'needle'\n"}
+    read: list[str] = []
+
+    def reader(path: str) -> str | None:
+        read.append(path)
+        return repo.get(path)
+
+    # WHEN the search runs beside a traced app/main.py
+    hits = search(Query({"needle": 1.0}, frozenset()), repo, reader, exclude=[("app/main.py", 1, 2)],
+                  limits=SearchLimits(max_files=2, min_share=0.0))  # fmt: skip
+    # THEN it read the traced folder, not the first files of the alphabet, and found the definition
+    assert set(read) == {"app/main.py", "app/needle.py"}
+    assert [h.path for h in hits] == ["app/needle.py"]

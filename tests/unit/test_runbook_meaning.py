@@ -43,6 +43,8 @@ EXPECTED: dict[str, tuple[str | None, str, bool, list[str]]] = {
     "alarm_ec2_cpu_high_sustained": ("ec2-reboot", "act", SILENT, REBOOT),  # 3 × 5 min >= 85 %
     "alarm_ec2_cpu_anomaly_above": ("ec2-reboot", "act", SILENT, REBOOT),  # 98.6 % over a band topping at 83 %
     "alarm_metric_math_one_instance": ("ec2-reboot", "act", SILENT, REBOOT),
+    # `100 - m1 >= 98`: CPU at 2 % or less, though the operator says "greater": the side is unknown
+    "alarm_metric_math_idle_inverted": (None, "ignore", TOLD, []),
     "alarm_ec2_cpu_low_idle": (None, "ignore", TOLD, []),  # idle (< 2 %): a cost alarm, not a fault
     "alarm_ec2_cpu_anomaly_below": (None, "ignore", TOLD, []),  # fell below its band
     "alarm_ec2_cpu_anomaly_above_low_band": (None, "ignore", TOLD, []),  # "above" a band topping at 0.3 %
@@ -270,6 +272,11 @@ def test_a_catalog_cannot_widen_a_runbook_but_can_narrow_it() -> None:
     assert plan_for(wide, parse_event(load_event("alarm_ec2_cpu_low_idle")).incident()).plan is None
     assert plan_for(wide, parse_event(load_event("alarm_cwagent_disk")).incident()).plan is None
     assert plan_for(wide, parse_event(load_event("alarm_ec2_cpu")).incident()).plan is not None
+    # AND the CloudWatch agent's idle CPU high (95 % idle for 15 min) is not busy CPU, whatever the catalog
+    idle = load_event("alarm_ec2_cpu_high_sustained")
+    for metric in idle["detail"]["configuration"]["metrics"]:
+        metric["metricStat"]["metric"].update(namespace="CWAgent", name="cpu_usage_idle")
+    assert plan_for(wide, parse_event(idle).incident()).plan is None
     # AND a trigger's own threshold bound narrows (or moves) the runbook's default
     strict = {"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization", "min_threshold": 90}
     narrow = load_catalog({"runbooks": [{"name": "ec2-reboot", "triggers": [strict]}]})

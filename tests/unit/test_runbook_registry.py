@@ -40,8 +40,9 @@ def test_a_declaration_needs_a_known_layer_and_permissions() -> None:
 
 def test_layers_are_read_from_the_declarations() -> None:
     assert {name: layer_of(name) for name in RUNBOOKS} == {name: r.layer for name, r in RUNBOOKS.items()}
-    assert set(map(layer_of, RUNBOOKS)) <= set(LAYERS) and layer_of("no-such-runbook") == ""
-    assert layer_of("ecs-redeploy") == "platform" and layer_of("lambda-rollback") == "application"
+    assert set(map(layer_of, RUNBOOKS)) <= set(LAYERS) and layer_of("no-such-runbook") == "infrastructure"
+    assert layer_of("ecs-redeploy") == layer_of("lambda-rollback") == layer_of("rds-reboot") == "platform"
+    assert layer_of("elb-unhealthy-target") == "network"
 
 
 def test_the_default_catalog_is_the_declarations_defaults_in_rank_order() -> None:

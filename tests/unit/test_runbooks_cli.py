@@ -22,6 +22,7 @@ EXPECTED = {
     "alarm_lambda_errors_alias": ("lambda-rollback", "orders:live", "act", ["lambda.update_alias"]),
     "alarm_lambda_errors_alias_ok": ("lambda-rollback", "orders:live", "ignore", []),
     "alarm_metric_math_one_instance": ("ec2-reboot", I1, "act", ["ec2.reboot_instances"]),
+    "alarm_metric_math_idle_inverted": (None, None, "ignore", []),  # `100 - m1`: which side is not known
     "alarm_metric_math_two_instances": ("ec2-reboot", None, "escalate", []),
     "alarm_system_linux_disk": ("disk-cleanup", I2, "act", ["ssm.send_command"]),
     "guardduty_archived": (None, None, "ignore", []),

@@ -65,6 +65,8 @@ def _tree_entries(repo: git.Repo, commit: str) -> dict[str, Entry]:
 class GitRepository:
     """A shallow bare clone of the default branch that can publish a fix branch."""
 
+    search_files = 600  # files the ranked search may parse: reads are local
+
     def __init__(self, url: str, ssh_key: str = "", known_hosts: str = "") -> None:
         self.url = url
         self._tmp = Path(tempfile.mkdtemp(prefix="selfheal-git-"))

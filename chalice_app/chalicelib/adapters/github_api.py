@@ -54,6 +54,10 @@ def _translate(exc: GithubException, what: str) -> Exception:
 class GitHubRepository:
     """The repository ``owner/name`` at its default branch head."""
 
+    # Every read is a blob request: the ranked search reads at most this many files beyond the trace
+    # (those nearest the traced files first), where a clone lets it parse 600.
+    search_files = 20
+
     def __init__(self, full_name: str, token: str, base_url: str = "", paced: bool = True) -> None:
         try:
             self._repo = _client(token, base_url, paced).get_repo(full_name)

@@ -12,6 +12,8 @@ One table, key (``pk``, ``sk``), items by role::
                                     blast radius): the verifier decides it again until its deadline
     tell#<kind>        / <key>      a notice told once until ``until`` (a repeat inside a cooldown)
     tell               / note#...   a notify-only decision waiting for the next digest
+    stats#<day>        / <runbook>  the runbook's decision counters of that UTC day (``ADD`` per decision)
+                       / <runbook>#tth   the times to heal of the actions healed that day
 
 TransactWriteItems is not used: dynalite, the atomic local DynamoDB the concurrency tests run on,
 does not implement it (checked: dynalite 4.0.0 lists transactions under TODO and has no action for
@@ -34,13 +36,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.aws_errors import error_code, translate
 from chalicelib.core import governor
+from chalicelib.core.heal_stats import COUNTS, DayCounts, day_of
 from chalicelib.core.redact import redact
 from chalicelib.core.runbooks.plan import Call, Limits, Plan, Target
-from chalicelib.errors import Conflict, Refused, TransientError
+from chalicelib.errors import Conflict, Refused, SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -68,6 +71,10 @@ _DAY_S = 86_400
 _KEPT_AFTER_LEASE_S = 7 * _DAY_S  # state items outlive their last lease by this much before TTL removes them
 HELD_PK = "held"  # the partition of held-back incidents (one Query lists them; no Scan, no index)
 NOTES_PK = "tell"  # notify-only decisions waiting for the digest
+STATS_PK = "stats#"  # + the UTC day: one counter item per runbook (core/heal_stats.py reads them)
+# What each audited decision counts as in the day counters (a decision not named is not counted).
+_TALLIED = {"act": "acted", "approved": "acted", "suppressed": "suppressed", "escalate": "escalated",
+            "dry_run": "dry_run"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ class ActionRecord:
     outcome_reason: str = ""  # why the outcome (failure message, overdue, which event resolved it)
     open: bool = False  # acted and neither verified, failed nor overdue: holds a fleet slot
     executed_ms: int = 0  # when the executor finished its calls (0: not run yet)
+    attempt: int = 0  # for an act (or approval): which attempt of (runbook, resource) in its window
 
     def plan(self) -> Plan:
         """The plan this record holds, rebuilt so that ``plan().digest() == digest``."""
@@ -208,6 +216,7 @@ def to_record(item: Mapping[str, Any]) -> ActionRecord:
         outcome_reason=p.get("outcome_reason", ""),
         open=p.get("open_flag") == _OPEN,
         executed_ms=int(p.get("executed_ms", 0)),
+        attempt=int(p.get("attempt", 0)),
     )
 
 
@@ -591,6 +600,7 @@ class GovernorStore:
             "reason": redact(verdict.reason),
             "pause": verdict.pause,
             "prio": snap.state.priority,
+            "attempt": snap.state.attempts_in_window + (verdict.decision == "act"),
             "calls_json": json.dumps(
                 [c.as_dict() for c in plan.calls] if plan is not None and keeps_calls else [], default=str
             ),
@@ -700,6 +710,7 @@ class GovernorStore:
             TTL_ATTRIBUTE: now_ms // 1000 + self._audit_s,
         }
         self._put_record(item)
+        self._tally_decision(item, now_ms)
         return to_record(_dump(item))
 
     def note(self, kind: str, text: str, now_ms: int) -> None:
@@ -903,6 +914,7 @@ class GovernorStore:
                     # How long the repair took to heal, from the act to this event (dashboards).
                     item["after_json"] = json.dumps({"time_to_heal_ms": now_ms - min(r.created_ms for r in healed)})
                 self._put_record(item)
+                self._tally_decision(item, now_ms)
                 if snap.held is not None and (item["action_id"] == me or verdict.rule == "duplicate"):
                     # Decided at last (or found decided: a crash kept the held item): no longer held.
                     self._call("delete_item", Key=_key(HELD_PK, me))
@@ -951,7 +963,10 @@ class GovernorStore:
             return None
         item = _load(answer["Attributes"])
         self._release_slot(item.get("fleet_key", ""), item.get("fleet_slot", ""), action_id)
-        return to_record(answer["Attributes"])
+        record = to_record(answer["Attributes"])
+        heal_s = (now_ms - record.created_ms) / 1000 if outcome == "healed" else None
+        self._tally(record.runbook, outcome, now_ms, heal_s)
+        return record
 
     def _heal(self, action_ids: Iterable[str], incident: Incident, now_ms: int) -> list[ActionRecord]:
         healed = []
@@ -1113,10 +1128,12 @@ class GovernorStore:
                 "reason": f"a person approved plan {digest[:12]} of action {action_id}",
                 "approval_of": action_id,
                 "created_ms": now_ms,
+                "attempt": snap.state.attempts_in_window + 1,
                 TTL_ATTRIBUTE: now_ms // 1000 + self._audit_s,
                 **slots,
             }
             self._put_record(item)
+            self._tally_decision(item, now_ms)
             return to_record(_dump(item))
         raise TransientError(f"approval of {action_id} kept losing races; nothing recorded")
 
@@ -1178,6 +1195,66 @@ class GovernorStore:
         """Why a resource is paused ("" when it is not)."""
         raw = self._get(f"res#{resource}", "state")
         return str(_load(raw).get("paused", "")) if raw else ""
+
+    # -- healing statistics ------------------------------------------------------------------------
+
+    def _tally_decision(self, item: Mapping[str, Any], now_ms: int) -> None:
+        """Count a committed audit record in its day's counters (a duplicate apart from suppressions)."""
+        counter = _TALLIED.get(str(item.get("decision", "")), "")
+        if counter == "suppressed" and item.get("rule") == "duplicate":
+            counter = "duplicates"
+        self._tally(str(item.get("runbook", "")), counter, now_ms)
+
+    def _tally(self, runbook: str, counter: str, now_ms: int, heal_s: float | None = None) -> None:
+        """``ADD`` one to ``counter`` of (day, runbook), after the write it counts committed.
+
+        One UpdateItem per counted decision (a heal: one more for its time to heal). It cannot share
+        the audit record's conditional write (another item, and no transactions, see the module
+        docstring), so a crash between the two loses one count: the statistics may undercount,
+        never count twice (the commit happens once). A failed count is logged, never raised: the
+        decision stands. Decisions without a runbook (an ambiguous alarm) are not counted.
+        """
+        if not runbook or not counter:
+            return
+        day = day_of(now_ms)
+        ttl = now_ms // 1000 + self._audit_s + _DAY_S
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"{STATS_PK}{day}", runbook),
+                UpdateExpression=f"ADD #c :one SET {TTL_ATTRIBUTE} = :ttl",
+                ExpressionAttributeNames={"#c": f"n_{counter}"},
+                ExpressionAttributeValues=_values(one=1, ttl=ttl),
+            )
+            if heal_s is not None:
+                self._call(
+                    "update_item",
+                    Key=_key(f"{STATS_PK}{day}", f"{runbook}#tth"),
+                    UpdateExpression=f"SET tth = list_append(if_not_exists(tth, :none), :s), {TTL_ATTRIBUTE} = :ttl",
+                    ExpressionAttributeValues=_values(none=[], s=[Decimal(str(round(max(heal_s, 0.0), 3)))], ttl=ttl),
+                )
+        except (SelfHealError, BotoCoreError):  # never raised: the caller's commit must not be undone
+            log.warning("could not count a decision in the healing statistics", exc_info=True,
+                        extra={"runbook": runbook, "counter": counter})  # fmt: skip
+
+    def day_counts(self, days: Iterable[str]) -> list[DayCounts]:
+        """The counters of each runbook on each of ``days`` (UTC ``YYYY-MM-DD``): one Query per day."""
+        rows: list[DayCounts] = []
+        for day in days:
+            counts: dict[str, dict[str, Any]] = {}
+            items = self._query(
+                KeyConditionExpression="pk = :pk", ExpressionAttributeValues=_values(pk=f"{STATS_PK}{day}")
+            )
+            for raw in items:
+                plain = _load(raw)
+                runbook, _, part = str(plain["sk"]).partition("#")
+                into = counts.setdefault(runbook, {})
+                if part == "tth":
+                    into["heal_seconds"] = tuple(float(v) for v in plain.get("tth", []))
+                else:
+                    into.update({name: int(plain.get(f"n_{name}", 0)) for name in COUNTS})
+            rows += [DayCounts(day=day, runbook=rb, **fields) for rb, fields in sorted(counts.items())]
+        return rows
 
     # -- listing -----------------------------------------------------------------------------------
 

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SignalState = Literal["active", "ended"]
+# active: still in ALARM (decide it again); ended: OK or gone (close it); quiet: INSUFFICIENT_DATA, no
+# datapoint says either way (keep it held: its deadline still tells a person).
+SignalState = Literal["active", "ended", "quiet"]
 _BATCH = 100  # DescribeAlarms takes at most 100 names
 
 
@@ -34,7 +36,7 @@ class SignalReader:
         self._cloudwatch = cloudwatch
 
     def states(self, incidents: Iterable[Incident]) -> dict[str, SignalState]:
-        """``{identity: "active" | "ended"}`` for every incident given (alarms read in batches)."""
+        """``{identity: "active" | "ended" | "quiet"}`` for every incident given (alarms read in batches)."""
         incidents = list(incidents)
         names = sorted({str(i.facts.get("alarm_name", "")) for i in incidents if i.source == "alarm"} - {""})
         alarms = self._alarm_states(names)
@@ -44,7 +46,7 @@ class SignalReader:
                 out[incident.identity] = "active"
                 continue
             state = alarms.get(str(incident.facts.get("alarm_name", "")), "")
-            out[incident.identity] = "active" if state in ("ALARM", "INSUFFICIENT_DATA") else "ended"
+            out[incident.identity] = {"ALARM": "active", "INSUFFICIENT_DATA": "quiet"}.get(state, "ended")
         return out
 
     def _alarm_states(self, names: list[str]) -> dict[str, str]:

@@ -133,7 +133,6 @@ REPORT_DETAIL = frozenset(
     {
         "pr_diff", "context_shown", "apply_result", "reviewers", "reviewers_source", "reviewers_notes",
         "confidence", "lines_changed", "rounds", "context_tokens", "risk_flags", "tokens_in", "tokens_out",
-        "draft",
     }
 )  # fmt: skip
 TITLE_BYTES = 120  # the group item's copy of the message (status views); the whole one is in the detail
@@ -407,8 +406,9 @@ class ErrorGroupStore:
         One UpdateItem of the small group item: creation and counting are a single atomic write, so
         concurrent batches of the same new bug create it once and lose no count. With a ``batch``
         token, a second write of the same delivery (a retry) counts nothing (``duplicate``). A new
-        group's large fields then go to its detail item, once (``_write_detail``); when a crash came
-        between the two writes, the retry of the delivery finds no detail and writes it. When DynamoDB
+        group's large fields then go to its detail item, once (``_write_detail``: the detail, then the
+        group's note of it); when a crash came between, the retry of the delivery finds no detail, or
+        the next occurrence no note, and writes it. When DynamoDB
         refuses those fields (an item it finds too large), the detail holds a minimal record
         (``degraded``).
         """
@@ -420,7 +420,6 @@ class ErrorGroupStore:
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
-        update.set_if_absent("detail_until", now // 1000 + DETAIL_LIFETIME_FACTOR * self._stale_s)
         update.set("last_seen", observation.last_seen)
         update.set("updated_at", now)
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
@@ -492,15 +491,16 @@ class ErrorGroupStore:
             minimal = {"message": clip(fields.message, 256), "sample": clip(f"(trace not stored: {refused})", 512)}
             self._put_detail(fp, minimal, until)
             degraded = True
-        if legacy and "occurrences" in legacy:  # a known group: its item says until when the detail lives
-            update = Update().set("detail_until", until)
-            if moved:
-                update.remove(*moved)
-                update.set("message", clip(str(legacy.get("message", "")), TITLE_BYTES))
-            try:
-                self._update(fp, update.request("attribute_exists(fingerprint)"), "NONE", "detail noted")
-            except Conflict:
-                log.info("group gone before its detail was noted", extra={"fingerprint": fp})
+        # Only now, the detail written, does the group say until when it lives: a crash before this
+        # leaves the group without ``detail_until``, and its next occurrence (or the retry) writes it.
+        update = Update().set("detail_until", until)
+        if moved:
+            update.remove(*moved)
+            update.set("message", clip(str((legacy or {}).get("message", "")), TITLE_BYTES))
+        try:
+            self._update(fp, update.request("attribute_exists(fingerprint)"), "NONE", "detail noted")
+        except Conflict:
+            log.info("group gone before its detail was noted", extra={"fingerprint": fp})
         return degraded
 
     def _put_detail(self, fingerprint: str, fields: Mapping[str, object], until: int) -> None:
@@ -749,6 +749,9 @@ class ErrorGroupStore:
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
         update = Update().set("reason", bounded_reason(reason)).set("retryable", retryable).set("lease_until", 0)
+        # The claim's and the job's tokens mean nothing once the attempt is recorded (a re-open starts
+        # afresh): gone, they no longer weigh on every later occurrence's write.
+        update.remove("lease_owner", "job_token", "sent_token")
         if any(spent):
             update.add("spent_tokens_in", spent[0]).add("spent_tokens_out", spent[1])
         if pr_url:
@@ -762,13 +765,22 @@ class ErrorGroupStore:
             if attr not in report:
                 update.set(attr, value)
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
-        # The report people and the next prompt read (the diff, the context shown, tokens, reviewers…)
-        # goes to the detail item, so the group's occurrences stay small writes.
-        self._set_detail(fingerprint, report)  # after the transition: only the claim's owner writes it
         if target == Status.PR_OPENED and pr_url:
             self.link_pr(pr_url, fingerprint, now)
             self._note_day(OPENED_PREFIX, fingerprint, now)  # read by the heal checker (no webhook)
+        # The report people and the next prompt read (the diff, the context shown, tokens, reviewers…)
+        # goes to the detail item, so the group's occurrences stay small writes. Last, and never at the
+        # cost of what the PR's fate needs (the pointers above, the caller's token count and index).
+        self._keep_detail(fingerprint, report)
         return group
+
+    def _keep_detail(self, fingerprint: str, fields: Mapping[str, object]) -> None:
+        """``_set_detail``, after the transition it describes: a failure is logged, not raised (the
+        transition happened; the words and the diff are for people and the next prompt)."""
+        try:
+            self._set_detail(fingerprint, fields)
+        except SelfHealError:
+            log.error("detail of %s not written: %s", fingerprint, sorted(fields), exc_info=True)
 
     def set_branch(self, fingerprint: str, owner: str, branch: str, now: int) -> None:
         """Store the branch name before the PR exists, so a retry reuses branch and PR."""
@@ -1032,7 +1044,7 @@ class ErrorGroupStore:
         update = Update().set("reason", bounded_reason(reason)).set("retryable", False)
         condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
         group = self._transition(fingerprint, Status.REJECTED, update, condition, now, pr_url=pr_url)
-        self._set_detail(fingerprint, {"review_reason": _review(review)})
+        self._keep_detail(fingerprint, {"review_reason": _review(review)})
         return dataclasses.replace(group, review_reason=_review(review))
 
     def retry_from_review(self, fingerprint: str, pr_url: str, review: str, now: int) -> ErrorGroup:

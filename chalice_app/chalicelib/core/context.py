@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.core.redact import redact
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -202,6 +204,12 @@ class _Selection:
     def used(self) -> int:
         return self.tokens(self.ranges)
 
+    def _shown(self, path: str, start: int, end: int) -> tuple[str, ...]:
+        """The lines as the model sees them: code the search found is redacted (a settings module's
+        key is not the traced code the fix must match, and no frame asked for it)."""
+        lines = tuple(self.lines[path][start - 1 : end])
+        return tuple(redact(line) for line in lines) if self.found_by(path, start, end) == "search" else lines
+
     def found_by(self, path: str, start: int, end: int) -> FoundBy:
         asked = self.from_trace.get(path, [])
         return "trace" if any(s <= end and start <= e for s, e in asked) else "search"
@@ -212,7 +220,7 @@ class _Selection:
                 path,
                 start,
                 end,
-                tuple(self.lines[path][start - 1 : end]),
+                self._shown(path, start, end),
                 frozenset(m for m in self.marks.get(path, ()) if start <= m <= end),
                 whole_file=self.whole(path),
                 found_by=self.found_by(path, start, end),

@@ -120,8 +120,17 @@ def decision_notice(
     calls: Sequence[Mapping[str, Any]] = (),
     expires_ms: int = 0,
     digest: str = "",
+    layer: str = "",
+    started_ms: int = 0,
+    ended_ms: int = 0,
+    attempt: int = 0,
 ) -> Notice | None:
-    """The Notice for one governor decision, or None for decisions that are only audited."""
+    """The Notice for one governor decision, or None for decisions that are only audited.
+
+    ``layer`` is the runbook's healing layer, ``started_ms`` when the action began (its decision),
+    ``ended_ms`` when this notice's step ended (0: still running), ``attempt`` which attempt of the
+    runbook on the resource in its attempt window (0: not an action); each shows in the text and
+    in the chat context (``layer``, ``started``, ``ended``, ``attempt``) when given."""
     if decision not in PUBLISHED:
         return None
     resource = resource or "(no target)"
@@ -134,10 +143,19 @@ def decision_notice(
         shown = [f"`{c.get('service')}.{c.get('operation')}`" for c in calls[:_MAX_CALLS_SHOWN]]
         more = len(calls) - len(shown)
         parts.append(f"{verb}: " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
+    timing = _timing(layer, started_ms, ended_ms, attempt)
+    if timing:
+        parts.append(timing)
     steps = _next_steps(decision, action_id, resource, expires_ms)
     context = {"action_id": action_id, "runbook": runbook, "resource": resource, "decision": decision}
     if digest:
         context["plan_digest"] = digest
+    context.update(
+        layer=layer,
+        started=_iso(started_ms) if started_ms else "",
+        ended=_iso(ended_ms) if ended_ms else "",
+        attempt=str(attempt) if attempt else "",
+    )
     return Notice(
         kind=f"selfheal.{decision}",
         title=title,
@@ -148,6 +166,19 @@ def decision_notice(
         resources=(resource,),
         context={k: v for k, v in context.items() if v},
     )
+
+
+def _timing(layer: str, started_ms: int, ended_ms: int, attempt: int) -> str:
+    """One line: the layer, the attempt, when the action started and ended (and how long it took)."""
+    bits = [f"Layer: {layer}"] if layer else []
+    if attempt:
+        bits.append(f"attempt {attempt}")
+    if started_ms:
+        bits.append(f"started {_iso(started_ms)}")
+    if ended_ms:
+        took = max(0, ended_ms - started_ms) // 1000 if started_ms else -1
+        bits.append(f"ended {_iso(ended_ms)}" + (f" ({took}s)" if took >= 0 else ""))
+    return "; ".join(bits)
 
 
 def _next_steps(decision: str, action_id: str, resource: str, expires_ms: int) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ import ast
 import builtins
 import keyword
 import math
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -209,7 +210,12 @@ def search(  # noqa: PLR0913 - the search's inputs
     ``limits.max_hits``; a definition overlapping an ``exclude`` range (already shown) is skipped."""
     if not query.terms:
         return []
-    python = sorted((p for p in paths if p.endswith(".py")), key=lambda p: (_is_library(p), p))
+    # The repository's own code first, and in it the folders of what is already shown (the traced
+    # files) first: a bounded search reads the nearest candidates.
+    near = {posixpath.dirname(path) for path, _, _ in exclude}
+    python = sorted(
+        (p for p in paths if p.endswith(".py")), key=lambda p: (_is_library(p), posixpath.dirname(p) not in near, p)
+    )
     units: list[_Unit] = []
     for path in python[: limits.max_files]:
         text = read(path)

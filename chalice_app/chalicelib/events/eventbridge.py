@@ -54,6 +54,11 @@ INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 
 # The alarm's comparison operator → the side of the threshold (or band) that is breaching.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+# An expression that keeps the side of its metrics: ids added up, or AVG/MIN/MAX/SUM over ids or METRICS().
+_KEEPS_SIDE = re.compile(
+    r"^(?:[a-z][A-Za-z0-9_]*(?:\+[a-z][A-Za-z0-9_]*)*"
+    r"|(?:AVG|MIN|MAX|SUM)\((?:METRICS\([^()]*\)|\[[A-Za-z0-9_,]*\]|[a-z][A-Za-z0-9_]*)\))$"
+)
 OPERATORS: dict[str, tuple[str, bool]] = {
     "GreaterThanOrEqualToThreshold": ("above", False),
     "GreaterThanThreshold": ("above", False),
@@ -441,6 +446,13 @@ class AlarmStateChange(EventBridgeEvent):
         """The inputs that are metrics (not expressions)."""
         return tuple(m for m in self.metrics if m.namespace and m.metric_name)
 
+    def _compares_a_transform(self) -> bool:
+        """Whether the series the alarm compares is an expression that may turn its metrics around
+        (arithmetic, or a function other than AVG/MIN/MAX/SUM over the metrics): then the operator's
+        side says nothing about the metric's."""
+        compared = [m for m in self.metrics if m.return_data] or list(self.metrics)
+        return any(m.expression and not _KEEPS_SIDE.match(m.expression.replace(" ", "")) for m in compared)
+
     @cached_property
     def meaning(self) -> AlarmMeaning:
         """What the alarm says is wrong: its operator, side, threshold or band, and the datapoints."""
@@ -456,6 +468,9 @@ class AlarmStateChange(EventBridgeEvent):
             or any(m.expression.replace(" ", "").upper().startswith("ANOMALY_DETECTION_BAND(") for m in self.metrics)
         )
         points = _numbers(data.get("recentDatapoints"))
+        if not anomaly and self._compares_a_transform():
+            # `100 - m1 >= 98` is CPU at 2 % or less: the operator's side is not the metric's side.
+            direction = "unknown"
         breached = direction
         if anomaly and direction in ("outside band", "unknown"):
             breached = _side_of_band(points, lower, upper)

@@ -26,7 +26,7 @@ from chalicelib.core.checks import repair_messages
 from chalicelib.core.codeowners import ReviewerChoice, ReviewRequest, choose, find
 from chalicelib.core.context import select_context, shown_section
 from chalicelib.core.edits import EditError, EditResult, apply_edits
-from chalicelib.core.localize import DEFAULT_PREFIXES, group_chain, localize
+from chalicelib.core.localize import DEFAULT_PREFIXES, Limits, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
 from chalicelib.core.overlap import changed_ranges, decode, describe, encode, overlaps
 from chalicelib.core.pr_text import code_span, commit_message, inert, plain_line, pr_body
@@ -76,6 +76,8 @@ class Repository(Protocol):
     """
 
     default_branch: str
+    # Optional ``search_files``: files the ranked search may read beyond the trace (a remote read costs
+    # a request; without it, localize's default).
 
     def paths(self) -> list[str]: ...
 
@@ -179,7 +181,8 @@ class ModelFixer:
                 use_branch(group.branch)
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
-            found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed)
+            bounds = Limits(search_files=getattr(repo, "search_files", Limits.search_files))
+            found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed, bounds)
             located = list(found.located)
             if not located:
                 return FixOutcome(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.governor import DEADLINE, HELD_RULES
 from chalicelib.core.notices import HeldGroup, decision_notice, digest_notice, kill_switch_notice
+from chalicelib.core.runbooks import layer_of
 from chalicelib.errors import SelfHealError
 from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
@@ -172,6 +173,7 @@ class Remediate:
         else:
             self.announce(record, decision, proposal.incident.subject, reason)
         self._metrics.count(f"Runbook{_camel(decision)}")
+        outcome(record, decision)
         if decision == "healed" and "time_to_heal_ms" in record.after:
             # EMF has one unit per metric: this one's values are seconds (the dashboard says so).
             self._metrics.seconds("TimeToHealSeconds", int(record.after["time_to_heal_ms"]) / 1000)
@@ -186,6 +188,7 @@ class Remediate:
         escalated = 0
         for record in self._governor.overdue(self._clock()):
             escalated += 1
+            outcome(record, "escalate")
             reason = f"not verified healed by its deadline: {record.reason}"
             self.announce(record, "escalate", "", reason=reason)
             decisions.append(decision_json(record, "escalate", reason))
@@ -216,6 +219,7 @@ class Remediate:
             closed = self._governor.escalate(record.action_id, now, reason)
             if closed is None:
                 continue
+            outcome(closed, "escalate")
             self.announce(closed, "escalate", "", reason=reason)
             decisions.append(decision_json(closed, "escalate", reason))
         return decisions
@@ -233,6 +237,8 @@ class Remediate:
         decisions: list[dict[str, Any]] = []
         full: set[tuple[str, str]] = set()
         decided, started = 0, self._timer()
+        # With the kill switch on, a decision would be a final dry run: held work waits for it to go off.
+        switched_off = self._kill_switch()
         for h in held:
             if states.get(h.incident.identity, "active") == "ended":
                 reason = f"its signal ended (alarm back to OK or gone) while held back by {h.rule}"
@@ -243,6 +249,8 @@ class Remediate:
             if now >= h.deadline_ms:
                 decisions += self._give_up(h, now, given_up)
                 continue
+            if switched_off or states.get(h.incident.identity) == "quiet":
+                continue  # kept held: decided when the switch is off or a datapoint says ALARM again
             spent = self._timer() - started >= REVISIT_BUDGET_S
             if (
                 spent
@@ -326,6 +334,7 @@ class Remediate:
             self.announce(closed, "healed", "", reason=reason)
             self._metrics.count("RunbookHealed")
             self._metrics.seconds("TimeToHealSeconds", (now - record.created_ms) / 1000)
+            outcome(closed, "healed", (now - record.created_ms) / 1000)
             decisions.append(decision_json(closed, "healed", reason))
         return decisions
 
@@ -347,6 +356,7 @@ class Remediate:
         unless an operator turned that kind of notice off."""
         if decision in self._quiet:
             return
+        started, ended = timing(record, decision, self._clock())
         notice = decision_notice(
             decision,
             runbook=record.runbook,
@@ -357,8 +367,46 @@ class Remediate:
             calls=record.calls,
             expires_ms=record.expires_ms,
             digest=record.digest,
+            layer=layer_of(record.runbook) if record.runbook else "",
+            started_ms=started,
+            ended_ms=ended,
+            attempt=int(getattr(record, "attempt", 0) or 0),
         )
         tell(self._notifier, notice, self._metrics)
+
+
+# Decisions after which nothing more runs: their notice carries an end time.
+_ENDED = frozenset({"act", "approved", "failed", "healed", "escalate", "denied", "dry_run"})
+
+
+def timing(record: Any, decision: str, now_ms: int) -> tuple[int, int]:
+    """(started, ended) epoch ms of the action a notice is about: it started at its decision (a
+    healed record from an OK event started at the act it verified, ``time_to_heal_ms`` before);
+    it ended when it was closed, or now for a decision that ends here (0 while it waits)."""
+    started = int(record.created_ms or 0)
+    after = record.after if isinstance(getattr(record, "after", None), dict) else {}
+    if decision == "healed" and "time_to_heal_ms" in after:
+        started -= int(after["time_to_heal_ms"])
+    ended = int(getattr(record, "decided_ms", 0) or 0) or (now_ms if decision in _ENDED else 0)
+    return started, ended
+
+
+def outcome(record: Any, decision: str, heal_s: float | None = None) -> None:
+    """One log line per runbook decision with its layer: the dashboard's per-layer widgets count
+    them with Logs Insights (a metric dimension per layer would be billed every month)."""
+    if not record.runbook:
+        return
+    if heal_s is None and decision == "healed" and "time_to_heal_ms" in (record.after or {}):
+        heal_s = int(record.after["time_to_heal_ms"]) / 1000
+    fields: dict[str, Any] = {
+        "runbook": record.runbook,
+        "layer": layer_of(record.runbook),
+        "decision": decision,
+        "rule": record.rule,  # a redelivery is "suppressed" by rule "duplicate"
+    }
+    if heal_s is not None:
+        fields["time_to_heal_s"] = heal_s
+    log.info("runbook outcome", extra=fields)
 
 
 def decision_json(record: Any, decision: str, reason: str) -> dict[str, Any]:

@@ -92,6 +92,10 @@ class FolderView:
         """The whole repository, for what GitHub reads at its root (CODEOWNERS), never for code."""
         return self._repo  # type: ignore[no-any-return]
 
+    @property
+    def search_files(self) -> int:
+        return int(getattr(self._repo, "search_files", 600))
+
     def paths(self) -> list[str]:
         return folder_paths(self._repo.paths(), self._folder)
 

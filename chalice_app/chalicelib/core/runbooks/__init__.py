@@ -54,9 +54,9 @@ class Planned:
 
 def layer_of(name: str) -> str:
     """The healing layer of the named runbook (infrastructure, platform, application, data, network),
-    read from its declaration; '' for a name no module declares."""
+    read from its declaration; "infrastructure" for a name no module declares (any more)."""
     runbook = RUNBOOKS.get(name)
-    return runbook.layer if runbook else ""
+    return runbook.layer if runbook else "infrastructure"
 
 
 def module(entry: RunbookEntry) -> Runbook:

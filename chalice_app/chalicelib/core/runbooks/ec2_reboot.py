@@ -32,7 +32,13 @@ VERIFY = "the alarm returns to OK"
 MATCHES = Condition(
     source="alarm",
     kinds=("ec2-instance",),
-    metrics=("AWS/EC2/CPUUtilization", "CWAgent/cpu_usage_*"),
+    # busy CPU only: the agent's cpu_usage_idle / _iowait / _steal high are not a runaway process
+    metrics=(
+        "AWS/EC2/CPUUtilization",
+        "CWAgent/cpu_usage_active",
+        "CWAgent/cpu_usage_user",
+        "CWAgent/cpu_usage_system",
+    ),
     direction="above",
     min_level=80.0,
     min_breach_s=300,
