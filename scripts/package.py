@@ -24,6 +24,8 @@ APP = ROOT / "chalice_app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
+import runbook_terraform  # noqa: E402
+
 from chalicelib import sources  # noqa: E402
 from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings  # noqa: E402
 from chalicelib.core.models import Status  # noqa: E402
@@ -367,7 +369,9 @@ def chalice_package(stage: str, into: Path) -> Path:
 
 
 def package(stage: str = "dev", terraform_dir: Path = TERRAFORM) -> Path:
-    """Package the app into ``terraform_dir``: chalice.tf.json (rewritten) and deployment.zip."""
+    """Package the app into ``terraform_dir``: chalice.tf.json (rewritten), deployment.zip and
+    runbooks.tf.json (the runbooks' IAM documents, names and default catalog, from their declarations)."""
+    runbook_terraform.write(terraform_dir / runbook_terraform.OUTPUT.name)
     with tempfile.TemporaryDirectory(prefix="selfheal-package-") as tmp:
         check_timing(json.loads((APP / ".chalice" / "config.json").read_text()), stage)
         out = chalice_package(stage, Path(tmp) / "out")

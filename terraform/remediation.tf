@@ -76,25 +76,34 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   # The catalog as load_catalog reads it: Terraform's unset optional attributes (null) left out.
+  runbooks_given = var.runbooks == null ? [] : var.runbooks # null: the default catalog
   # var.live_runbooks turns dry-run off for the entries it names.
   runbook_catalog = [
-    for r in var.runbooks : { for k, v in merge(r, {
+    for r in local.runbooks_given : { for k, v in merge(r, {
       triggers = [for t in r.triggers : { for tk, tv in t : tk => tv if tv != null }]
       params   = { for pk, pv in r.params : pk => pv if pv != null }
       dry_run  = contains(var.live_runbooks, r.name) ? false : r.dry_run
     }) : k => v if v != null }
   ]
+  # What the remediators read: the given catalog, or the default one the declarations generate.
+  runbook_default_live = [
+    for e in local.runbook_default_catalog : merge(e, { dry_run = contains(var.live_runbooks, e.name) ? false : lookup(e, "dry_run", true) })
+  ]
+  runbook_catalog_json = (var.runbooks == null
+    ? jsonencode({ runbooks = local.runbook_default_live })
+    : jsonencode({ runbooks = local.runbook_catalog })
+  )
 }
 
 # Encrypted with the project's key like every parameter under the prefix; the remediators decrypt
 # through SSM (kms:ViaService in iam_remediation.tf).
 resource "aws_ssm_parameter" "runbook_catalog" {
   name        = "${var.parameter_prefix}runbooks/catalog"
-  description = "selfheal runbook catalog (JSON): rendered from var.runbooks"
+  description = "selfheal runbook catalog (JSON): rendered from var.runbooks (null: the default catalog)"
   type        = "SecureString"
   key_id      = local.parameter_key_id
   tier        = "Advanced" # a catalog can pass the 4 KB of the standard tier
-  value       = jsonencode({ runbooks = local.runbook_catalog })
+  value       = local.runbook_catalog_json
 }
 
 # The kill switch belongs to the operators (`selfheal.py kill-switch on|off`): Terraform creates

@@ -1,104 +1,5 @@
-variable "runbooks" {
-  description = <<-EOT
-    The runbook catalog (chalicelib/core/runbooks/catalog.py documents each field). Safe default:
-    every runbook of the default catalog in dry-run (audits and notifies what it would do, changes
-    nothing); enable one at a time with dry_run = false.
-  EOT
-  type = list(object({
-    name        = string
-    action      = optional(string)
-    description = optional(string, "")
-    triggers = list(object({
-      source           = string
-      namespace        = optional(string)
-      metric           = optional(string)
-      dimensions       = optional(list(string))
-      alarm_names      = optional(list(string))
-      types            = optional(list(string))
-      min_severity     = optional(number)
-      direction        = optional(string)
-      min_threshold    = optional(number)
-      max_threshold    = optional(number)
-      dimension_values = optional(map(list(string)))
-    }))
-    target = optional(object({ dimension = string }))
-    params = optional(object({
-      commands            = optional(list(string))
-      execution_timeout_s = optional(number)
-    }), {})
-    limits   = optional(map(number), {})
-    approval = optional(bool, false)
-    dry_run  = optional(bool, true)
-  }))
-  # Mirrors chalicelib/core/runbooks/catalog.py DEFAULT_DOCUMENT (the terraform test compares them).
-  default = [
-    {
-      name     = "ec2-reboot"
-      triggers = [{ source = "alarm", namespace = "AWS/EC2", metric = "CPUUtilization", dimensions = ["InstanceId"] }]
-      limits   = { cooldown_s = 1800, max_attempts = 2, max_in_flight = 2, max_in_flight_pct = 10 }
-    },
-    {
-      name = "disk-cleanup"
-      triggers = [
-        { source = "alarm", namespace = "CWAgent", metric = "disk_used_percent", dimensions = ["InstanceId"] },
-        { source = "alarm", namespace = "System/Linux", metric = "DiskSpaceUtilization", dimensions = ["InstanceId"] },
-      ]
-      limits = { cooldown_s = 3600, max_attempts = 2, max_in_flight = 5, max_in_flight_pct = 25 }
-    },
-    {
-      name = "ecs-redeploy"
-      triggers = [{
-        source = "alarm", namespace = "AWS/ECS", metric = "MemoryUtilization", dimensions = ["ClusterName", "ServiceName"]
-      }]
-      limits = { cooldown_s = 1800, max_attempts = 2, max_in_flight = 1 }
-    },
-    {
-      name     = "lambda-rollback"
-      triggers = [{ source = "alarm", namespace = "AWS/Lambda", metric = "Errors", dimensions = ["Resource"] }]
-      limits   = { cooldown_s = 3600, max_attempts = 1, max_in_flight = 1 }
-    },
-    {
-      name = "ec2-isolate"
-      triggers = [{
-        source = "guardduty", types = ["Backdoor:EC2/C&CActivity.B", "Backdoor:EC2/C&CActivity.B!DNS"], min_severity = 7
-      }]
-      limits   = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 5, approval_ttl_s = 3600 }
-      approval = true
-    },
-    {
-      name = "ec2-retire"
-      triggers = [{
-        source = "health",
-        types = [
-          "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
-          "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
-          "AWS_EC2_INSTANCE_STOP_SCHEDULED",
-        ]
-      }]
-      limits = { cooldown_s = 86400, max_attempts = 1, max_in_flight = 1, verify_deadline_s = 3600 }
-    },
-  ]
-
-  validation {
-    condition     = length(distinct([for r in var.runbooks : r.name])) == length(var.runbooks)
-    error_message = "runbooks: every entry needs a unique name."
-  }
-  validation {
-    condition = alltrue([for r in var.runbooks : contains(
-      ["ec2-reboot", "disk-cleanup", "ecs-redeploy", "lambda-rollback", "ec2-isolate", "ec2-retire"], coalesce(r.action, r.name)
-    )])
-    error_message = "runbooks: action (or name) must be one of ec2-reboot, disk-cleanup, ecs-redeploy, lambda-rollback, ec2-isolate, ec2-retire."
-  }
-  validation {
-    condition     = alltrue(flatten([for r in var.runbooks : [for t in r.triggers : contains(["alarm", "guardduty", "health"], t.source)]]))
-    error_message = "runbooks: trigger source must be alarm, guardduty or health."
-  }
-  validation {
-    condition = alltrue(flatten([for r in var.runbooks : [for t in r.triggers :
-    t.direction == null ? true : contains(["above", "below"], t.direction)]]))
-    error_message = "runbooks: a trigger's direction must be above or below."
-  }
-}
+# var.runbooks (the catalog; null: the default one) is declared in runbooks.tf.json, generated from
+# the runbooks' declarations: its parameters' type and the runbook names it accepts come from them.
 
 variable "notification_emails" {
   description = "E-mail addresses subscribed to the notification topic (each must confirm the subscription)."
@@ -176,12 +77,14 @@ variable "quiet_notices" {
 }
 
 variable "live_runbooks" {
-  description = "Runbooks (names of var.runbooks entries) that act for real: dry_run = false for these, without restating the catalog. Enable one at a time."
+  description = "Runbooks (names of var.runbooks entries, or of the default catalog) that act for real: dry_run = false for these, without restating the catalog. Enable one at a time."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for n in var.live_runbooks : contains([for r in var.runbooks : r.name], n)])
-    error_message = "live_runbooks: each name must be an entry of var.runbooks."
+    condition = alltrue([for n in var.live_runbooks : contains(
+      var.runbooks == null ? local.runbook_names : [for r in coalesce(var.runbooks, []) : r.name], n
+    )])
+    error_message = "live_runbooks: each name must be an entry of var.runbooks (null: of the default catalog)."
   }
 }

@@ -37,7 +37,16 @@ HEALTH_PATTERN = {
     "detail": {
         "service": ["EC2"],
         "eventTypeCategory": ["scheduledChange"],
-        "eventTypeCode": ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"],
+        # ec2-retire's codes, and the scheduled reboots a person is told about (terraform
+        # var.health_event_types has the same default; the deployment test compares them)
+        "eventTypeCode": [
+            "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+            "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+            "AWS_EC2_INSTANCE_STOP_SCHEDULED",
+            "AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED",
+            "AWS_EC2_INSTANCE_REBOOT_FLEXIBLE_MAINTENANCE_SCHEDULED",
+            "AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED",
+        ],
     },
 }
 VERIFY_SCHEDULE = "rate(5 minutes)"

@@ -1,9 +1,9 @@
-"""The `runbooks` variable: its default renders the default catalog exactly (the mirror of
-catalog.DEFAULT_DOCUMENT, every entry dry-run), its new trigger fields render as load_catalog reads
-them, and a trigger direction other than above/below is refused at plan.
+"""The `runbooks` variable: its default (null) renders the default catalog exactly (generated from the
+runbooks' declarations into runbooks.tf.json, every entry dry-run), its new trigger fields render as
+load_catalog reads them, and a trigger direction other than above/below is refused at plan.
 
-Fast: the variable block and the catalog's `locals` exactly as terraform/ declares them, planned in a
-folder of their own (no provider, no AWS): about 0.4 s a plan.
+Fast: the generated variable and locals (runbooks.tf.json) and the catalog's `locals` exactly as
+terraform/ declares them, planned in a folder of their own (no provider, no AWS): about 0.4 s a plan.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from runbook_terraform import generate
 
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
 from tests.conftest import ROOT
@@ -44,12 +45,15 @@ def block(file: str, opening: str) -> str:
 def catalog_only(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tf-runbooks")
     parts = [
-        block("variables_remediation.tf", 'variable "runbooks" {'),
         block("variables_remediation.tf", 'variable "live_runbooks" {'),
         block("remediation.tf", "locals {\n  # The catalog as load_catalog reads it"),
-        'output "catalog" {\n  value = jsonencode({ runbooks = local.runbook_catalog })\n}',
+        'output "catalog" {\n  value = local.runbook_catalog_json\n}',
     ]
     (work / "main.tf").write_text("\n\n".join(parts) + "\n")
+    names = ("runbook_names", "runbook_default_catalog")
+    whole = generate()  # the variable and its locals as runbooks.tf.json declares them (no data sources)
+    generated = {"variable": whole["variable"], "locals": {k: v for k, v in whole["locals"].items() if k in names}}
+    (work / "generated.tf.json").write_text(json.dumps(generated))
     return work
 
 
@@ -90,6 +94,20 @@ def test_the_meaning_fields_of_a_trigger_render_as_the_catalog_reads_them(catalo
     [read] = entry.triggers
     assert (read.direction, read.min_threshold, read.max_threshold) == ("above", 85.0, 99.5)
     assert read.dimension_values == (("path", ("/", "/var")),)
+
+
+def test_every_runbooks_parameters_can_be_set(catalog_only) -> None:
+    disk = {"source": "alarm", "namespace": "CWAgent", "metric": "disk_used_percent"}
+    entries = [
+        {
+            "name": "rds-reboot",
+            "triggers": [{"source": "alarm", "alarm_names": ["*db*"]}],
+            "params": {"failover": True},
+        },
+        {"name": "disk-cleanup", "triggers": [disk], "params": {"execution_timeout_s": 60}},
+    ]
+    rds, disk = load_catalog(catalog_of(rendered(catalog_only, entries)))
+    assert rds.params == {"failover": True} and disk.params["execution_timeout_s"] == 60
 
 
 def test_a_direction_other_than_above_or_below_is_refused_at_plan(catalog_only) -> None:

@@ -1,31 +1,26 @@
-"""ec2-isolate's swap of interface groups is limited to the quarantine VPCs (terraform/iam_runbooks.tf):
+"""ec2-isolate's swap of interface groups is limited to the quarantine VPCs (its generated policy):
 ModifyNetworkInterfaceAttribute on interfaces and groups carries an ec2:Vpc condition built from
 var.quarantine_vpc_ids, never granted on every interface of the account. The release plan (original
 groups back) stays within it: it touches the same interfaces, in the same VPC."""
 
 from __future__ import annotations
 
-import re
-
 from chalicelib.core.runbooks import ec2_isolate
 from tests.conftest import ROOT
-from tests.unit.test_iam_runbooks import _block, documents
+from tests.unit.test_iam_runbooks import documents
 
 POLICY = ROOT / "terraform" / "iam_runbooks.tf"
 
 
-def swap_statements() -> list[str]:
-    text = POLICY.read_text()
-    body = _block(text, text.index('data "aws_iam_policy_document" "runbook_ec2_isolate"'))
-    blocks = [_block(body, m.start()) for m in re.finditer(r"\bstatement\s*\{", body)]
-    return [b for b in blocks if "ec2:ModifyNetworkInterfaceAttribute" in b]
+def swap_statements() -> list[dict]:
+    return [s for s in documents()["runbook_ec2_isolate"] if "ec2:ModifyNetworkInterfaceAttribute" in s["actions"]]
 
 
 def test_interface_group_swaps_are_limited_to_the_quarantine_vpcs() -> None:
     [statement] = swap_statements()
-    assert re.search(r'test\s*=\s*"ArnEquals"', statement)
-    assert re.search(r'variable\s*=\s*"ec2:Vpc"', statement)
-    assert re.search(r"values\s*=\s*local\.quarantine_vpc_arns", statement)
+    assert statement["conditions"] == [
+        {"test": "ArnEquals", "variable": "ec2:Vpc", "values": "${local.quarantine_vpc_arns}"}
+    ]
     text = POLICY.read_text()
     local = text[text.index("quarantine_vpc_arns =") :][:400]
     assert "var.quarantine_vpc_ids" in local and ":vpc/${vpc}" in local

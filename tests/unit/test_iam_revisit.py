@@ -35,11 +35,12 @@ def test_the_revisit_policy_allows_exactly_the_alarm_reads_it_makes() -> None:
 
 
 def test_the_verifier_runs_every_runbook_by_default() -> None:
+    from runbook_terraform import generate
+
+    defaults = generate()["locals"]["runbook_default_functions"]
     text = (ROOT / "terraform" / "iam_runbooks.tf").read_text()
-    start = text.index('variable "runbook_functions"')
-    default = text[start : text.index("validation", start)]
-    lists = re.findall(r'"([a-z0-9-]+)"\s*=\s*\[([^\]]*)\]', default)
-    assert lists and all('"remediation_verifier"' in functions for _, functions in lists)
+    assert "merge(local.runbook_default_functions, var.runbook_functions)" in text
+    assert defaults and all("remediation_verifier" in functions for functions in defaults.values())
 
 
 def test_the_terraform_list_of_notice_kinds_is_the_codes() -> None:

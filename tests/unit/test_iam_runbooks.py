@@ -1,18 +1,20 @@
-"""Each runbook's IAM policy (terraform/iam_runbooks.tf) allows exactly the calls its code makes.
+"""Each runbook's IAM policy allows exactly the calls its code makes (Cloud Custodian's meta-lint).
 
-The calls are read from the runbook modules' source (every ``Call(service, operation, ...)`` literal,
-those of the shared target helpers they use, and the reads behind ``wait_for`` waiters), the actions
-from the policy documents; botocore names the API of each boto3 method. Mutating actions on the
-repaired resource must carry the ``aws:ResourceTag`` condition.
+The policy is the one `selfheal.py package` generates from the runbook's declared permissions
+(scripts/runbook_terraform.py → terraform/runbooks.tf.json). The calls are read from the runbook
+modules' source (every ``Call(service, operation, ...)`` literal, those of the shared target helpers
+they use, and the reads behind ``wait_for`` waiters); botocore names the API of each boto3 method.
+Mutating actions on the repaired resource must carry the ``aws:ResourceTag`` condition.
 """
 
 from __future__ import annotations
 
 import ast
-import re
+import json
 
 import boto3
 import pytest
+from runbook_terraform import OUTPUT, generate, render
 
 from chalicelib.core.runbooks import RUNBOOKS
 from chalicelib.core.runbooks.plan import Target
@@ -20,8 +22,7 @@ from chalicelib.core.runbooks.targets import fleet_reads
 from tests.conftest import ROOT
 
 RUNBOOK_DIR = ROOT / "chalice_app" / "chalicelib" / "core" / "runbooks"
-POLICY = ROOT / "terraform" / "iam_runbooks.tf"
-TAG_CONDITION = "local.runbook_tag_condition"
+TAG_CONDITION = "${local.runbook_tag_condition}"
 # Mutating actions granted without the tag condition, and why (the policy's header says the same).
 UNTAGGED = {
     "ssm:SendCommand": "the SSM document is AWS's own: exact ARN",
@@ -33,34 +34,19 @@ UNTAGGED = {
 REPAIRED = ("instance/*", "autoScalingGroup", "service/*", "function:*")
 
 
-def _block(text: str, start: int) -> str:
-    depth, i = 0, text.index("{", start)
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i : j + 1]
-    raise AssertionError("unbalanced braces")
-
-
 def documents() -> dict[str, list[dict]]:
-    """{document name: [{"actions", "resources", "tagged"}]} of every policy document in the file."""
-    text = POLICY.read_text()
+    """{document name: [{"actions", "resources", "tagged", "conditions"}]} of every generated policy document."""
     out = {}
-    for found in re.finditer(r'data "aws_iam_policy_document" "(\w+)"', text):
-        body = _block(text, found.end())
-        statements = []
-        for st in re.finditer(r"\bstatement\s*\{", body):
-            block = _block(body, st.start())
-            actions = re.search(r"actions\s*=\s*\[([^\]]*)\]", block).group(1)
-            resources = re.search(r"resources\s*=\s*(\[[^\]]*\]|[^\n]+)", block).group(1)
-            statements.append(
-                {
-                    "actions": set(re.findall(r'"([^"]+)"', actions)),
-                    "resources": resources,
-                    "tagged": TAG_CONDITION in block,
-                }
-            )
-        out[found.group(1)] = statements
+    for name, body in generate()["data"]["aws_iam_policy_document"].items():
+        out[name] = [
+            {
+                "actions": set(st["actions"]),
+                "resources": json.dumps(st["resources"]),
+                "tagged": any(c["variable"] == TAG_CONDITION for c in st.get("condition", [])),
+                "conditions": st.get("condition", []),
+            }
+            for st in body["statement"]
+        ]
     return out
 
 
@@ -97,13 +83,14 @@ def code_calls(runbook: str) -> set[tuple[str, bool]]:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "targets":
             calls += helpers.get(node.attr, [])
     # waiters named through the module's WAITS table (``wait_for=WAITS[...]``)
-    calls += [(s, op, True, w) for (s, op), w in getattr(RUNBOOKS[runbook], "WAITS", {}).items()]
+    calls += [(s, op, True, w) for (s, op), w in RUNBOOKS[runbook].waits.items()]
     actions = set()
     for service, operation, mutating, waiter in calls:
         client = boto3.client(service, region_name="us-east-1")
-        actions.add((f"{service}:{client.meta.method_to_api_mapping[operation]}", mutating))
+        prefix = client.meta.service_model.signing_name  # IAM's prefix (elbv2 → elasticloadbalancing)
+        actions.add((f"{prefix}:{client.meta.method_to_api_mapping[operation]}", mutating))
         if waiter:
-            actions.add((f"{service}:{client.get_waiter(waiter).config.operation}", False))
+            actions.add((f"{prefix}:{client.get_waiter(waiter).config.operation}", False))
     return actions
 
 
@@ -113,11 +100,12 @@ FLEETS = {"ec2-instance": "asg:web", "ecs-service": "ecs:prod", "lambda-alias": 
 
 def fleet_actions(runbook: str) -> set[str]:
     """The IAM actions of the read of the runbook's fleet size."""
-    target = Target(kind=RUNBOOKS[runbook].TARGET, id="x", fleet=FLEETS[RUNBOOKS[runbook].TARGET])
+    kind = RUNBOOKS[runbook].target_kind
+    target = Target(kind=kind, id="x", fleet=FLEETS.get(kind, ""))  # a kind without a fleet reads none
     out = set()
     for call in fleet_reads(target):
         client = boto3.client(call.service, region_name="us-east-1")
-        out.add(f"{call.service}:{client.meta.method_to_api_mapping[call.operation]}")
+        out.add(f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[call.operation]}")
     return out
 
 
@@ -150,12 +138,26 @@ def test_mutating_actions_on_the_repaired_resource_need_the_tag(runbook: str) ->
 
 def test_verifier_reads_what_runbooks_read_and_changes_nothing() -> None:
     reads = {a for runbook in RUNBOOKS for a, mutating in code_calls(runbook) if not mutating}
-    assert allowed(documents()["runbook_verify"]) == reads
+    fleets = {a for runbook in RUNBOOKS for a in fleet_actions(runbook)}
+    assert allowed(documents()["runbook_verify"]) == reads | fleets
 
 
-def test_every_runbook_has_a_document_and_a_default_role() -> None:
-    text = POLICY.read_text()
+def test_every_runbook_has_a_document_and_default_handlers() -> None:
     names = {n.removeprefix("runbook_").replace("_", "-") for n in documents()} - {"verify"}
     assert names == set(RUNBOOKS)
-    default = _block(text, text.index('variable "runbook_functions"'))
-    assert set(re.findall(r'"([a-z0-9-]+)"\s*=\s*\[', default)) == set(RUNBOOKS)
+    local = generate()["locals"]
+    assert local["runbook_names"] == sorted(RUNBOOKS) == sorted(local["runbook_default_functions"])
+    assert all(functions[-1] == "remediation_verifier" for functions in local["runbook_default_functions"].values())
+
+
+def test_the_committed_terraform_is_what_the_declarations_generate() -> None:
+    """terraform/runbooks.tf.json is generated (`selfheal.py package`): a declaration changed
+    without it would deploy yesterday's policy."""
+    assert OUTPUT.read_text() == render(), "run: python scripts/runbook_terraform.py (or selfheal.py package)"
+
+
+def test_no_terraform_file_lists_runbook_names_by_hand() -> None:
+    for path in (ROOT / "terraform").glob("*.tf"):
+        text = path.read_text()
+        listed = [name for name in RUNBOOKS if f'"{name}"' in text]
+        assert not listed, f"{path.name} lists runbook names by hand: {listed}"

@@ -250,7 +250,7 @@ def test_a_mutating_plan_only_ever_follows_an_alarm_breached_on_its_runbooks_sid
     planned = plan_for(catalog, incident)
     # THEN a plan with calls exists only when the alarm breached on the side its runbook repairs
     if planned.plan is not None and planned.plan.calls:
-        assert incident.facts["breached"] == RUNBOOKS[planned.plan.runbook].MATCHES.direction == "above"
+        assert incident.facts["breached"] == RUNBOOKS[planned.plan.runbook].matches.direction == "above"
     event(f"planned calls: {bool(planned.plan and planned.plan.calls)}")
 
 

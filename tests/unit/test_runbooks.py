@@ -26,6 +26,7 @@ from chalicelib.core.runbooks import (
     with_waits,
 )
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, default_catalog, load_catalog, match
+from chalicelib.core.runbooks.declare import LAYERS
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 from chalicelib.errors import ConfigError, NotFound, PayloadError, TransientError
@@ -89,7 +90,9 @@ def test_default_catalog_matches_alarms_people_already_have_by_namespace_and_met
 
 def test_default_catalog_is_dry_run_and_isolation_needs_approval() -> None:
     assert all(e.limits.dry_run for e in CATALOG)
-    assert [e.name for e in CATALOG if e.limits.approval] == ["ec2-isolate"]
+    # approval where the declaration asks for it (isolation always does), never lost on the way
+    approving = {name for name, runbook in RUNBOOKS.items() if runbook.default.get("approval")}
+    assert {e.name for e in CATALOG if e.limits.approval} == approving and "ec2-isolate" in approving
     assert {e.action for e in CATALOG} == set(RUNBOOKS)
 
 
@@ -397,11 +400,12 @@ def test_without_reads_only_read_values_are_null() -> None:
     assert unresolved([dict(c.params) for c in reboot.calls]) == []
 
 
-def test_every_runbook_module_has_the_runbook_interface() -> None:
-    for name, module in RUNBOOKS.items():
-        assert module.NAME == name and module.SUMMARY and module.VERIFY and module.TARGET
-        for attr in ("check_params", "reads", "plan", "before"):
-            assert callable(getattr(module, attr)), (name, attr)
+def test_every_runbook_declares_the_runbook_interface() -> None:
+    for name, runbook in RUNBOOKS.items():
+        assert runbook.name == name and runbook.summary and runbook.verify and runbook.target_kind
+        assert runbook.layer in LAYERS and runbook.permissions and runbook.default["triggers"]
+        for attr in ("check_params", "reads", "plan", "before", "followup", "verify_reads", "verified"):
+            assert callable(getattr(runbook, attr)), (name, attr)
 
 
 # --- executor ----------------------------------------------------------------------------------

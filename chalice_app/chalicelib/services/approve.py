@@ -52,14 +52,15 @@ TARGET_TAG = ("selfheal", "enabled")
 # Parameters that name a *part* of the target (an instance's network interfaces): a plan re-made
 # from fresh reads may cover more or fewer parts than the approved one; everything else must match.
 PART_KEYS = frozenset({"NetworkInterfaceId"})
-# The remediator handler whose role holds each runbook's policy (terraform var.runbook_functions).
-RUNBOOK_HANDLERS = {"ec2-isolate": "finding_remediator", "ec2-retire": "health_remediator"}
 DEFAULT_HANDLER = "alarm_remediator"
 
 
 def handler_for(runbook: str) -> str:
-    """The remediator handler (Lambda ``<prefix>-<stage>-<handler>``) that runs ``runbook``'s plans."""
-    return RUNBOOK_HANDLERS.get(runbook, DEFAULT_HANDLER)
+    """The remediator handler (Lambda ``<prefix>-<stage>-<handler>``) that runs ``runbook``'s plans:
+    the one of its default trigger source, whose role holds its policy (terraform
+    local.runbook_default_functions, generated from the same declaration)."""
+    declared = runbooks.RUNBOOKS.get(runbook)
+    return declared.handlers()[0] if declared else DEFAULT_HANDLER
 
 
 def approval_event(action_id: str, runbook: str, region: str, at_ms: int) -> dict[str, Any]:

@@ -1,15 +1,11 @@
 """Runbooks as data: a catalog of entries (catalog.py) and one pure module per runbook.
 
-A runbook module knows its trigger, how the target is read from the event, the Plan of AWS calls a
-repair makes and how the repair is verified; it makes no call itself (adapters/executor.py runs a
-Plan's calls, so dry-run, approval hashing, execution and the IAM test all read the same data).
-
-Every runbook module has: ``NAME``, ``SUMMARY``, ``TARGET`` (target kind), ``DEFAULT_PARAMS``,
-``check_params(params)``, ``reads(entry, incident)`` (the non-mutating calls its facts need),
-``plan(entry, incident, facts)`` (facts None: no read was made, read-only values are None),
-``before(facts)`` (pre-state for the audit) and ``VERIFY`` (how the repair is verified); some add
-``followup``/``outcome`` (disk-cleanup), ``release`` (ec2-isolate), and ``verify_reads(plan)`` with
-``verified(plan, facts)`` (ec2-isolate, ec2-retire: the verifier reads the target instead of waiting for an event).
+A runbook module declares everything about its runbook once, as ``RUNBOOK`` (a
+core.runbooks.declare.Runbook): its trigger defaults, what it matches, how the target is read from
+the event, the Plan of AWS calls a repair makes, how the repair is verified, its healing layer and
+the IAM actions it may call. It makes no call itself (adapters/executor.py runs a Plan's calls, so
+dry-run, approval hashing, execution and the IAM test all read the same data). The runbooks are
+discovered (core/runbooks/registry.py), not listed.
 
 Use ``plan_for`` (match → loop check on the facts → plan) rather than the modules one by one.
 """
@@ -20,19 +16,18 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.runbooks import disk_cleanup, ec2_isolate, ec2_reboot, ec2_retire, ecs_redeploy, lambda_rollback
 from chalicelib.core.runbooks.catalog import RunbookEntry, explain
+from chalicelib.core.runbooks.declare import Runbook
 from chalicelib.core.runbooks.loop import marked_by_selfheal
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
+from chalicelib.core.runbooks.registry import runbooks
 from chalicelib.core.runbooks.targets import fleet_reads, fleet_size, instance_tags
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from types import ModuleType
 
-RUNBOOKS: dict[str, ModuleType] = {
-    m.NAME: m for m in (ec2_reboot, disk_cleanup, ecs_redeploy, lambda_rollback, ec2_isolate, ec2_retire)
-}
+# Every declared runbook, by name (discovered in core/runbooks/).
+RUNBOOKS: Mapping[str, Runbook] = runbooks()
 
 
 @dataclass(frozen=True)
@@ -57,8 +52,15 @@ class Planned:
     notify: str = ""
 
 
-def module(entry: RunbookEntry) -> ModuleType:
-    """The runbook module of a catalog entry."""
+def layer_of(name: str) -> str:
+    """The healing layer of the named runbook (infrastructure, platform, application, data, network),
+    read from its declaration; "infrastructure" for a name no module declares (any more)."""
+    runbook = RUNBOOKS.get(name)
+    return runbook.layer if runbook else "infrastructure"
+
+
+def module(entry: RunbookEntry) -> Runbook:
+    """The runbook (its declaration) of a catalog entry."""
     return RUNBOOKS[entry.action]
 
 
@@ -72,31 +74,16 @@ def fleet_reads_for(plan: Plan | None) -> tuple[Call, ...]:
     return fleet_reads(plan.target if plan is not None else None)
 
 
-# The healing layer of each runbook (REL11-BP03: infrastructure, platform, application, data, network).
-_LAYERS = {
-    "ec2-reboot": "infrastructure",
-    "disk-cleanup": "infrastructure",
-    "ec2-isolate": "infrastructure",  # security containment of an instance
-    "ec2-retire": "infrastructure",
-    "ecs-redeploy": "platform",
-    "lambda-rollback": "platform",
-}
-
-
-def layer_of(name: str) -> str:
-    """The healing layer a runbook works on ("infrastructure" for a name it does not know)."""
-    return _LAYERS.get(name, "infrastructure")
-
-
 __all__ = [
     "RUNBOOKS",
     "Planned",
+    "Runbook",
+    "layer_of",
     "before_for",
     "notify_only",
     "fleet_reads_for",
     "fleet_size",
     "followup_for",
-    "layer_of",
     "plan_for",
     "reads_for",
     "verified_for",
@@ -108,7 +95,7 @@ def with_waits(plan: Plan) -> Plan:
     """``plan`` with the waiters its runbook puts after some calls (a plan rebuilt from the audit's
     ``{service, operation, params}`` shape lacks them: an approved ec2-retire must wait for the stop)."""
     runbook = RUNBOOKS.get(plan.runbook)
-    waits = getattr(runbook, "WAITS", {})
+    waits = runbook.waits if runbook else {}
     calls = tuple(dataclasses.replace(c, wait_for=waits.get((c.service, c.operation), c.wait_for)) for c in plan.calls)
     return dataclasses.replace(plan, calls=calls)
 
@@ -120,15 +107,14 @@ def before_for(entry: RunbookEntry, facts: Mapping[str, Any]) -> dict[str, Any]:
 
 def followup_for(entry: RunbookEntry, plan: Plan, responses: Sequence[Mapping[str, Any]]) -> tuple[Call, ...]:
     """The reads that record an asynchronous action's status after it ran (disk-cleanup's Run Command)."""
-    followup = getattr(module(entry), "followup", None)
-    return tuple(followup(plan, responses)) if followup else ()
+    return tuple(module(entry).followup(plan, responses))
 
 
 def verify_reads_for(plan: Plan) -> tuple[Call, ...]:
     """The reads that show an executed plan healed its target; () when only an event can tell (an
     alarm back to OK). A GuardDuty finding never sends one, so ec2-isolate verifies by reading."""
-    reads = getattr(RUNBOOKS.get(plan.runbook), "verify_reads", None)
-    return tuple(reads(plan)) if reads else ()
+    runbook = RUNBOOKS.get(plan.runbook)
+    return tuple(runbook.verify_reads(plan)) if runbook else ()
 
 
 def verified_for(plan: Plan, facts: Mapping[str, Any]) -> bool:

@@ -34,6 +34,7 @@ custom metric with ``Host`` = instance id). Every metric input must carry it wit
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -48,6 +49,7 @@ from chalicelib.core.runbooks.conditions import (
     level_mismatch,
 )
 from chalicelib.core.runbooks.plan import Incident, Limits
+from chalicelib.core.runbooks.registry import runbooks
 from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -187,11 +189,7 @@ class RunbookEntry:
         """Why ``incident`` is not the business of the entry's runbook ('' when it is): its ``MATCHES``,
         with the trigger's threshold bounds. An entry naming its own target dimension says what the
         metric is about, so the resource kind and metric are not checked."""
-        from chalicelib.core.runbooks import RUNBOOKS  # the runbook modules import this module
-
-        condition = getattr(RUNBOOKS[self.action], "MATCHES", None)
-        if condition is None:
-            return ""
+        condition = runbooks()[self.action].matches
         custom = bool(self.target_dimension)
         if custom:
             condition = dataclasses.replace(condition, kinds=(), metrics=())
@@ -319,8 +317,6 @@ def _limits(raw: Any, entry: Mapping[str, Any], where: str) -> Limits:
 
 
 def _entry(raw: Any, where: str) -> RunbookEntry:
-    from chalicelib.core.runbooks import RUNBOOKS  # the runbook modules import this module
-
     if not isinstance(raw, dict):
         raise _fail(where, "must be an object")
     unknown = set(raw) - ENTRY_KEYS
@@ -331,9 +327,9 @@ def _entry(raw: Any, where: str) -> RunbookEntry:
         raise _fail(f"{where}.name", "must be a non-empty string")
     where = f"{where} ({name})"
     action = raw.get("action", name)
-    runbook = RUNBOOKS.get(action)
+    runbook = runbooks().get(action)
     if runbook is None:
-        raise _fail(f"{where}.action", f"unknown runbook {action!r} (known: {sorted(RUNBOOKS)})")
+        raise _fail(f"{where}.action", f"unknown runbook {action!r} (known: {sorted(runbooks())})")
     triggers = raw.get("triggers")
     if not isinstance(triggers, list) or not triggers:
         raise _fail(f"{where}.triggers", "must be a non-empty list")
@@ -356,9 +352,9 @@ def _entry(raw: Any, where: str) -> RunbookEntry:
         name=name,
         action=action,
         triggers=parsed,
-        params={**runbook.DEFAULT_PARAMS, **params},
+        params={**runbook.params, **params},
         limits=_limits(raw.get("limits", {}), raw, where),
-        description=description or runbook.SUMMARY,
+        description=description or runbook.summary,
         target_dimension=target.get("dimension", ""),
     )
 
@@ -416,73 +412,29 @@ def explain(catalog: Sequence[RunbookEntry], incident: Incident) -> tuple[Runboo
     return None, "no runbook matches" + (f" ({'; '.join(reasons)})" if reasons else f" {incident.source} events")
 
 
-def _alarm(namespace: str, metric: str, *dimensions: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"source": "alarm", "namespace": namespace, "metric": metric}
-    if dimensions:
-        out["dimensions"] = list(dimensions)
-    return out
+def default_document() -> dict[str, Any]:
+    """The default catalog's document, generated from the runbooks' declarations (their ``default``).
+
+    It matches alarms people already have, by namespace and metric. Every entry is dry-run unless its
+    declaration says otherwise (the deployment's safe default).
+    """
+    return {
+        "runbooks": [
+            copy.deepcopy(r.catalog_entry()) for r in sorted(runbooks().values(), key=lambda r: (r.rank, r.name))
+        ]
+    }
 
 
-# The default catalog matches alarms people already have, by namespace and metric. Every entry is
-# dry-run until an operator enables it (the deployment's safe default).
-DEFAULT_DOCUMENT: dict[str, Any] = {
-    "runbooks": [
-        {
-            "name": "ec2-reboot",
-            "triggers": [_alarm("AWS/EC2", "CPUUtilization", "InstanceId")],
-            "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 2, "max_in_flight_pct": 10.0},
-        },
-        {
-            "name": "disk-cleanup",
-            "triggers": [
-                _alarm("CWAgent", "disk_used_percent", "InstanceId"),
-                _alarm("System/Linux", "DiskSpaceUtilization", "InstanceId"),
-            ],
-            "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 5, "max_in_flight_pct": 25.0},
-        },
-        {
-            "name": "ecs-redeploy",
-            "triggers": [_alarm("AWS/ECS", "MemoryUtilization", "ClusterName", "ServiceName")],
-            "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 1},
-        },
-        {
-            "name": "lambda-rollback",
-            "triggers": [_alarm("AWS/Lambda", "Errors", "Resource")],
-            "limits": {"cooldown_s": 3600, "max_attempts": 1, "max_in_flight": 1},
-        },
-        {
-            "name": "ec2-isolate",
-            "triggers": [
-                {
-                    "source": "guardduty",
-                    "types": ["Backdoor:EC2/C&CActivity.B", "Backdoor:EC2/C&CActivity.B!DNS"],
-                    "min_severity": 7.0,
-                }
-            ],  # fmt: skip
-            "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 5, "approval_ttl_s": 3600},
-            "approval": True,
-        },
-        {
-            "name": "ec2-retire",
-            "triggers": [
-                {
-                    "source": "health",
-                    "types": [
-                        "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
-                        "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
-                        "AWS_EC2_INSTANCE_STOP_SCHEDULED",
-                    ],
-                }
-            ],
-            "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 1, "verify_deadline_s": 3600},
-        },
-    ]
-}
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_DOCUMENT``: the default catalog's document (generated at each read: callers may change it)."""
+    if name == "DEFAULT_DOCUMENT":
+        return default_document()
+    raise AttributeError(name)
 
 
 def default_catalog() -> Catalog:
     """The default catalog, validated like any other."""
-    return load_catalog(DEFAULT_DOCUMENT)
+    return load_catalog(default_document())
 
 
 def stored_catalog(raw: str | None) -> Catalog:

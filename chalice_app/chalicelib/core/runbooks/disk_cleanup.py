@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
+from chalicelib.core.runbooks.declare import ANY, INSTANCE_READS, INSTANCES, Grant, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -123,3 +124,48 @@ def outcome(facts: Mapping[str, Any]) -> str:
     if failed:
         return f"failed: {failed[0]}"
     return "succeeded" if all(s == "Success" for s in statuses) else ""
+
+
+RUNBOOK = Runbook(
+    name=NAME,
+    summary=SUMMARY,
+    target_kind=TARGET,
+    rank=20,
+    layer="infrastructure",
+    matches=MATCHES,
+    verify=VERIFY,
+    plan=plan,
+    reads=reads,
+    before=before,
+    followup=followup,
+    outcome=outcome,
+    params=DEFAULT_PARAMS,
+    param_types=PARAM_TYPES,
+    default={
+        "triggers": [
+            {"source": "alarm", "namespace": "CWAgent", "metric": "disk_used_percent", "dimensions": ["InstanceId"]},
+            {
+                "source": "alarm",
+                "namespace": "System/Linux",
+                "metric": "DiskSpaceUtilization",
+                "dimensions": ["InstanceId"],
+            },
+        ],
+        "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 5, "max_in_flight_pct": 25.0},
+    },
+    permissions=(
+        Grant(
+            "ReadInstanceGroupAndCommandStatus",
+            (*INSTANCE_READS, "ssm:ListCommandInvocations"),
+            ANY,
+            why="no resource-level permissions for these reads",
+        ),
+        Grant("RunCommandOnTaggedInstances", ("ssm:SendCommand",), (INSTANCES,), tagged=True),
+        Grant(
+            "WithTheShellScriptDocument",
+            ("ssm:SendCommand",),
+            (f"arn:{{partition}}:ssm:{{region}}::document/{DOCUMENT}",),
+            why="the SSM document is AWS's own: exact ARN, no tags",
+        ),
+    ),
+)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
+from chalicelib.core.runbooks.declare import ANY, GROUPS, INSTANCE_READS, INSTANCES, Grant, Runbook
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
@@ -216,3 +217,73 @@ def verified(plan: Plan, facts: Mapping[str, Any]) -> bool:
     found = targets.instance(facts) or {}
     enis = found.get("NetworkInterfaces", [])
     return bool(enis) and all([g["GroupId"] for g in e.get("Groups", [])] == [isolate_group] for e in enis)
+
+
+RUNBOOK = Runbook(
+    name=NAME,
+    summary=SUMMARY,
+    target_kind=TARGET,
+    rank=50,
+    layer="infrastructure",
+    matches=MATCHES,
+    verify=VERIFY,
+    plan=plan,
+    reads=reads,
+    before=before,
+    release=release,
+    verify_reads=verify_reads,
+    verified=verified,
+    params=DEFAULT_PARAMS,
+    param_types=PARAM_TYPES,
+    default={
+        "triggers": [
+            {
+                "source": "guardduty",
+                "types": ["Backdoor:EC2/C&CActivity.B", "Backdoor:EC2/C&CActivity.B!DNS"],
+                "min_severity": 7.0,
+            }
+        ],
+        "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 5, "approval_ttl_s": 3600},
+        "approval": True,
+    },
+    permissions=(
+        Grant(
+            "ReadInstanceGroupProtectionAndQuarantineGroups",
+            ("ec2:DescribeInstanceAttribute", "ec2:DescribeSecurityGroups", *INSTANCE_READS),
+            ANY,
+            why="no resource-level permissions for these reads",
+        ),
+        Grant("DetachFromTaggedGroups", ("autoscaling:DetachInstances",), (GROUPS,), tagged=True),
+        Grant(
+            "ProtectSnapshotAndMarkTaggedInstances",
+            ("ec2:ModifyInstanceAttribute", "ec2:CreateSnapshots", "ec2:CreateTags", "ec2:DeleteTags"),
+            (INSTANCES,),
+            tagged=True,
+        ),
+        Grant("SnapshotTheirVolumes", ("ec2:CreateSnapshots",), ("arn:{partition}:ec2:{region}:{account}:volume/*",)),
+        Grant(
+            "NewSnapshotsCarrySelfhealsMark",
+            ("ec2:CreateSnapshots",),
+            ("arn:{partition}:ec2:{region}::snapshot/*",),
+            conditions=(("StringEquals", f"aws:RequestTag/{MARKER_TAG}", (NAME,)),),
+        ),
+        Grant(
+            "TagSnapshotsAtCreation",
+            ("ec2:CreateTags",),
+            ("arn:{partition}:ec2:{region}::snapshot/*",),
+            conditions=(("StringEquals", "ec2:CreateAction", ("CreateSnapshots",)),),
+        ),
+        Grant(
+            "SwapInterfaceGroupsInQuarantineVpcs",
+            ("ec2:ModifyNetworkInterfaceAttribute",),
+            (
+                "arn:{partition}:ec2:{region}:{account}:network-interface/*",
+                "arn:{partition}:ec2:{region}:{account}:security-group/*",
+            ),
+            # Only interfaces and groups of the VPCs ec2-isolate quarantines in (var.quarantine_vpc_ids):
+            # ec2:Vpc is a condition key of both resource types. A tag condition on the groups would
+            # break the release plan, which puts an interface back in its original groups.
+            conditions=(("ArnEquals", "ec2:Vpc", ("{quarantine_vpcs}",)),),
+        ),
+    ),
+)

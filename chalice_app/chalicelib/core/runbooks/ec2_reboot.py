@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
+from chalicelib.core.runbooks.declare import ANY, INSTANCE_READS, INSTANCES, Grant, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -72,3 +73,29 @@ def before(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The pre-state recorded in the audit: the instance's state."""
     found = targets.instance(facts) or {}
     return {"state": found.get("State", {}).get("Name"), "launch_time": str(found.get("LaunchTime", ""))}
+
+
+RUNBOOK = Runbook(
+    name=NAME,
+    summary=SUMMARY,
+    target_kind=TARGET,
+    rank=10,
+    layer="infrastructure",
+    matches=MATCHES,
+    verify=VERIFY,
+    plan=plan,
+    reads=reads,
+    before=before,
+    params=DEFAULT_PARAMS,
+    param_types=PARAM_TYPES,
+    default={
+        "triggers": [
+            {"source": "alarm", "namespace": "AWS/EC2", "metric": "CPUUtilization", "dimensions": ["InstanceId"]}
+        ],
+        "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 2, "max_in_flight_pct": 10.0},
+    },
+    permissions=(
+        Grant("ReadInstanceAndGroup", INSTANCE_READS, ANY, why="no resource-level permissions for these reads"),
+        Grant("RebootTaggedInstances", ("ec2:RebootInstances",), (INSTANCES,), tagged=True),
+    ),
+)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
+from chalicelib.core.runbooks.declare import ANY, GROUPS, INSTANCE_READS, INSTANCES, Grant, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -127,3 +128,38 @@ def verified(plan: Plan, facts: Mapping[str, Any]) -> bool:
     state = ((targets.instance(facts) or {}).get("State") or {}).get("Name")
     replaced = any(c.operation == "terminate_instance_in_auto_scaling_group" for c in plan.calls)
     return state in ("shutting-down", "terminated") if replaced else state == "running"
+
+
+RUNBOOK = Runbook(
+    name=NAME,
+    summary=SUMMARY,
+    target_kind=TARGET,
+    rank=60,
+    layer="infrastructure",
+    matches=MATCHES,
+    verify=VERIFY,
+    plan=plan,
+    reads=reads,
+    before=before,
+    verify_reads=verify_reads,
+    verified=verified,
+    waits=WAITS,
+    params=DEFAULT_PARAMS,
+    param_types=PARAM_TYPES,
+    default={
+        "triggers": [{"source": "health", "types": [PERSISTENT_RETIREMENT, RETIREMENT, STOP]}],
+        "limits": {"cooldown_s": 86400, "max_attempts": 1, "max_in_flight": 1, "verify_deadline_s": 3600},
+    },
+    permissions=(
+        Grant(
+            "ReadInstanceAndGroup",
+            INSTANCE_READS,
+            ANY,
+            why="no resource-level permissions for these reads (and the instance_stopped waiter)",
+        ),
+        Grant("StopAndStartTaggedInstances", ("ec2:StopInstances", "ec2:StartInstances"), (INSTANCES,), tagged=True),
+        Grant(
+            "ReplaceThroughTaggedGroups", ("autoscaling:TerminateInstanceInAutoScalingGroup",), (GROUPS,), tagged=True
+        ),
+    ),
+)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
+from chalicelib.core.runbooks.declare import CLUSTERS, SERVICES, Grant, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 
 if TYPE_CHECKING:
@@ -95,3 +96,35 @@ def before(facts: Mapping[str, Any]) -> dict[str, Any]:
         "running_count": found.get("runningCount"),
         "deployments": [d.get("id") for d in found.get("deployments") or []],
     }
+
+
+RUNBOOK = Runbook(
+    name=NAME,
+    summary=SUMMARY,
+    target_kind=TARGET,
+    rank=30,
+    layer="platform",
+    matches=MATCHES,
+    verify=VERIFY,
+    plan=plan,
+    reads=reads,
+    before=before,
+    params=DEFAULT_PARAMS,
+    param_types=PARAM_TYPES,
+    default={
+        "triggers": [
+            {
+                "source": "alarm",
+                "namespace": "AWS/ECS",
+                "metric": "MemoryUtilization",
+                "dimensions": ["ClusterName", "ServiceName"],
+            }
+        ],  # fmt: skip
+        "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 1},
+    },
+    permissions=(
+        Grant("ReadDeployments", ("ecs:DescribeServices",), (SERVICES,)),
+        Grant("ReadFleetSize", ("ecs:DescribeClusters",), (CLUSTERS,)),
+        Grant("RedeployTaggedServices", ("ecs:UpdateService",), (SERVICES,), tagged=True),
+    ),
+)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
+from chalicelib.core.runbooks.declare import FUNCTIONS, Grant, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 
 if TYPE_CHECKING:
@@ -128,3 +129,27 @@ def before(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The pre-state recorded in the audit: the version and routing the alias had."""
     alias = facts.get("get_alias") or {}
     return {"function_version": alias.get("FunctionVersion"), "routing_config": alias.get("RoutingConfig") or {}}
+
+
+RUNBOOK = Runbook(
+    name=NAME,
+    summary=SUMMARY,
+    target_kind=TARGET,
+    rank=40,
+    layer="platform",
+    matches=MATCHES,
+    verify=VERIFY,
+    plan=plan,
+    reads=reads,
+    before=before,
+    params=DEFAULT_PARAMS,
+    param_types=PARAM_TYPES,
+    default={
+        "triggers": [{"source": "alarm", "namespace": "AWS/Lambda", "metric": "Errors", "dimensions": ["Resource"]}],
+        "limits": {"cooldown_s": 3600, "max_attempts": 1, "max_in_flight": 1},
+    },
+    permissions=(
+        Grant("ReadAliasAndVersions", ("lambda:GetAlias", "lambda:ListVersionsByFunction"), FUNCTIONS),
+        Grant("MoveAliasesOfTaggedFunctions", ("lambda:UpdateAlias",), FUNCTIONS, tagged=True),
+    ),
+)

@@ -1,0 +1,156 @@
+"""What a runbook declares once: ``Runbook`` (one object per runbook module, named ``RUNBOOK``) and the
+``Grant`` s of the AWS actions it may call.
+
+Everything about a runbook is read from its declaration: the catalog's default entry and its schema
+(core/runbooks/catalog.py), what it matches (``matches``), the reads, the plan, the verification,
+its layer, and the IAM statements `selfheal.py package` writes for it (scripts/runbook_terraform.py).
+The hooks a runbook does not need keep their defaults (no reads, nothing to record, no follow-up):
+callers never ask whether a hook exists.
+
+Resource patterns of a ``Grant`` name the deployment's parts in braces, which the generator turns
+into Terraform: ``{partition}``, ``{region}``, ``{account}``; a condition value ``{quarantine_vpcs}``
+is the list of VPC ARNs ec2-isolate quarantines in. Pure: no AWS call, no Terraform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.runbooks import targets
+from chalicelib.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.conditions import Condition
+    from chalicelib.core.runbooks.plan import Call, Incident, Plan
+
+# REL11-BP03's healing layers, in the order reports list them.
+LAYERS = ("infrastructure", "platform", "application", "data", "network")
+# Which remediator handler receives the events of a trigger source (app.py); the verifier runs every runbook.
+HANDLERS = {"alarm": "alarm_remediator", "guardduty": "finding_remediator", "health": "health_remediator"}
+VERIFIER = "remediation_verifier"
+
+# Resource patterns the runbooks share.
+INSTANCES = "arn:{partition}:ec2:{region}:{account}:instance/*"
+GROUPS = "arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*"
+SERVICES = "arn:{partition}:ecs:{region}:{account}:service/*/*"
+CLUSTERS = "arn:{partition}:ecs:{region}:{account}:cluster/*"
+FUNCTIONS = (
+    "arn:{partition}:lambda:{region}:{account}:function:*",
+    "arn:{partition}:lambda:{region}:{account}:function:*:*",
+)
+ANY = ("*",)
+INSTANCE_READS = (
+    "ec2:DescribeInstances",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeAutoScalingGroups",
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One IAM statement a runbook needs: actions on resources, under conditions.
+
+    ``tagged``: the resource must carry the deployment's opt-in tag (``aws:ResourceTag/<key>`` =
+    value; var.runbook_target_tag). ``conditions``: further (test, condition key, values) triples.
+    ``why``: why the statement is as wide as it is (written beside it in the generated policy).
+    """
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...] = ANY
+    tagged: bool = False
+    conditions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    why: str = ""
+
+    def reads(self) -> tuple[str, ...]:
+        """The actions of the grant that change nothing (Describe*, Get*, List*)."""
+        return tuple(a for a in self.actions if a.split(":", 1)[1].startswith(("Describe", "Get", "List")))
+
+
+def _no_reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
+    return ()
+
+
+def _nothing_before(facts: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _no_followup(plan: Plan, responses: Sequence[Mapping[str, Any]]) -> tuple[Call, ...]:
+    return ()
+
+
+def _no_verify_reads(plan: Plan) -> tuple[Call, ...]:
+    return ()
+
+
+def _not_verified(plan: Plan, facts: Mapping[str, Any]) -> bool:
+    return False
+
+
+def _no_outcome(facts: Mapping[str, Any]) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """Everything about one runbook, declared once in its module as ``RUNBOOK``.
+
+    ``default``: its entry in the default catalog (``triggers``, ``limits``, optional ``approval``,
+    ``dry_run``, ``params``; the name is added), dry-run unless it says otherwise. ``params`` are the
+    defaults of its parameters, ``param_types`` their schema ({name: type or (type, item type)}).
+    ``plan(entry, incident, facts)`` builds the Plan (facts None: no read was made); ``reads`` the
+    non-mutating calls its facts need; ``before`` the pre-state the audit records; ``verify`` says
+    how it is verified; ``verify_reads``/``verified`` verify by reading when no event will tell;
+    ``followup``/``outcome`` read an asynchronous action's status; ``release`` undoes it from the
+    recorded pre-state; ``waits`` are the waiters after some calls (kept out of the audit's call shape).
+    ``permissions``: the IAM statements of every call above, and of the read of its fleet's size.
+    """
+
+    name: str
+    summary: str
+    target_kind: str
+    layer: str
+    matches: Condition
+    verify: str
+    plan: Callable[[RunbookEntry, Incident, Mapping[str, Any] | None], Plan]
+    default: Mapping[str, Any]
+    permissions: tuple[Grant, ...]
+    reads: Callable[[RunbookEntry, Incident], tuple[Call, ...]] = _no_reads
+    before: Callable[[Mapping[str, Any]], dict[str, Any]] = _nothing_before
+    params: Mapping[str, Any] = field(default_factory=dict)
+    param_types: Mapping[str, Any] = field(default_factory=dict)
+    followup: Callable[[Plan, Sequence[Mapping[str, Any]]], tuple[Call, ...]] = _no_followup
+    outcome: Callable[[Mapping[str, Any]], str] = _no_outcome
+    verify_reads: Callable[[Plan], tuple[Call, ...]] = _no_verify_reads
+    verified: Callable[[Plan, Mapping[str, Any]], bool] = _not_verified
+    release: Callable[[Mapping[str, Any]], Plan] | None = None
+    waits: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # Its place in the default catalog, where the first matching entry wins (narrow before broad).
+    rank: int = 100
+
+    def __post_init__(self) -> None:
+        if self.layer not in LAYERS:
+            raise ConfigError(f"runbook {self.name}: layer {self.layer!r} is not one of {list(LAYERS)}")
+        if not self.permissions:
+            raise ConfigError(f"runbook {self.name}: declares no permissions")
+
+    def check_params(self, params: Mapping[str, Any]) -> str:
+        """Why ``params`` are not this runbook's ('' when they are)."""
+        return targets.check_params(params, self.param_types)
+
+    def catalog_entry(self) -> dict[str, Any]:
+        """Its entry of the default catalog, in the catalog's JSON shape."""
+        return {"name": self.name, **{k: v for k, v in self.default.items() if k != "name"}}
+
+    def handlers(self) -> tuple[str, ...]:
+        """The remediator handlers that run it: those of its default triggers' sources, and the verifier."""
+        sources = [t["source"] for t in self.default.get("triggers", ())]
+        return (*dict.fromkeys(HANDLERS[s] for s in sources if s in HANDLERS), VERIFIER)
+
+
+class DuplicateRunbookError(ConfigError):
+    """Two modules declare runbooks of the same name."""

@@ -1,0 +1,202 @@
+"""What Terraform knows of the runbooks, generated from their declarations: terraform/runbooks.tf.json.
+
+`selfheal.py package` writes it (and the repository holds it, so `terraform validate` and checkov
+see it without a package step; tests/unit/test_runbook_terraform.py checks it is up to date). It holds:
+
+- one ``aws_iam_policy_document`` per runbook (``runbook_<name>``), its statements the runbook's
+  ``Grant`` s: a tagged grant carries ``aws:ResourceTag/<var.runbook_target_tag.key>`` =
+  ``var.runbook_target_tag.value``; and ``runbook_verify``, every read action of every runbook
+  (the verifier reads what the runbooks changed, and changes nothing);
+- ``var.runbooks``, the catalog, whose ``params`` type is the union of the runbooks' parameter
+  schemas (``param_types``);
+- ``local.runbook_names`` (the validation lists of var.runbooks and var.runbook_functions),
+  ``local.runbook_documents`` (name → policy JSON) and ``local.runbook_default_functions`` (the
+  remediator handlers that run each runbook, from its default triggers' sources) and
+  ``local.runbook_default_catalog`` (the default catalog, what var.runbooks = null deploys).
+
+The JSON shape is the one checkov's terraform_json runner reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "chalice_app"
+if str(APP) not in sys.path:
+    sys.path.insert(0, str(APP))
+
+from chalicelib.core.runbooks.catalog import default_document  # noqa: E402
+from chalicelib.core.runbooks.declare import Grant  # noqa: E402
+from chalicelib.core.runbooks.registry import runbooks  # noqa: E402
+
+OUTPUT = ROOT / "terraform" / "runbooks.tf.json"
+# The deployment's parts a Grant names in braces, as Terraform expressions.
+PLACES = {"{partition}": "${local.partition}", "{region}": "${local.region}", "{account}": "${local.account_id}"}
+# Condition values that stand for a list Terraform computes.
+LISTS = {"{quarantine_vpcs}": "${local.quarantine_vpc_arns}"}
+# var.runbooks: the catalog's shape; its parameters are the union of the runbooks' declared schemas.
+CATALOG_TYPE = """list(object({
+  name        = string
+  action      = optional(string)
+  description = optional(string, "")
+  triggers = list(object({
+    source           = string
+    namespace        = optional(string)
+    metric           = optional(string)
+    dimensions       = optional(list(string))
+    alarm_names      = optional(list(string))
+    types            = optional(list(string))
+    min_severity     = optional(number)
+    direction        = optional(string)
+    min_threshold    = optional(number)
+    max_threshold    = optional(number)
+    dimension_values = optional(map(list(string)))
+  }))
+  target   = optional(object({ dimension = string }))
+  params   = optional(object({ PARAMS }), {})
+  limits   = optional(map(number), {})
+  approval = optional(bool, false)
+  dry_run  = optional(bool, true)
+}))"""
+RUNBOOKS_GIVEN = "coalesce(var.runbooks, [])"
+CATALOG_VALIDATIONS = [
+    {
+        "condition": f"${{length(distinct([for r in {RUNBOOKS_GIVEN} : r.name])) == length({RUNBOOKS_GIVEN})}}",
+        "error_message": "runbooks: every entry needs a unique name.",
+    },
+    {
+        "condition": f"${{alltrue([for r in {RUNBOOKS_GIVEN} : "
+        "contains(local.runbook_names, coalesce(r.action, r.name))])}",
+        "error_message": "runbooks: action (or name) must be a runbook's name "
+        "(local.runbook_names, generated from core/runbooks/).",
+    },
+    {
+        "condition": f"${{alltrue(flatten([for r in {RUNBOOKS_GIVEN} : [for t in r.triggers : "
+        'contains(["alarm", "guardduty", "health"], t.source)]]))}',
+        "error_message": "runbooks: trigger source must be alarm, guardduty or health.",
+    },
+    {
+        "condition": f"${{alltrue(flatten([for r in {RUNBOOKS_GIVEN} : [for t in r.triggers : "
+        't.direction == null ? true : contains(["above", "below"], t.direction)]]))}',
+        "error_message": "runbooks: a trigger's direction must be above or below.",
+    },
+]
+TAG_CONDITION = {
+    "test": "StringEquals",
+    "variable": "${local.runbook_tag_condition}",
+    "values": ["${var.runbook_target_tag.value}"],
+}
+
+
+def _place(pattern: str) -> str:
+    for token, expression in PLACES.items():
+        pattern = pattern.replace(token, expression)
+    return pattern
+
+
+def statement(grant: Grant) -> dict[str, Any]:
+    """One IAM statement of an ``aws_iam_policy_document``, in Terraform JSON."""
+    conditions = [TAG_CONDITION] if grant.tagged else []
+    for test, key, values in grant.conditions:
+        rendered: Any = LISTS[values[0]] if len(values) == 1 and values[0] in LISTS else list(values)
+        conditions.append({"test": test, "variable": key, "values": rendered})
+    out: dict[str, Any] = {
+        "sid": grant.sid,
+        "actions": list(grant.actions),
+        "resources": [_place(r) for r in grant.resources],
+    }
+    if conditions:
+        out["condition"] = conditions
+    return out
+
+
+def verify_grants() -> tuple[Grant, ...]:
+    """The reads of every runbook, grouped by the resources they are granted on."""
+    by_resources: dict[tuple[str, ...], list[str]] = {}
+    for runbook in runbooks().values():
+        for grant in runbook.permissions:
+            if not grant.conditions and not grant.tagged:
+                by_resources.setdefault(grant.resources, []).extend(grant.reads())
+    grants = []
+    for i, (resources, actions) in enumerate(sorted(by_resources.items())):
+        if actions:
+            grants.append(Grant(f"ReadWhatRunbooksChanged{i}", tuple(sorted(set(actions))), resources))
+    return tuple(grants)
+
+
+def document_name(runbook: str) -> str:
+    """The Terraform name of a runbook's policy document."""
+    return "runbook_" + runbook.replace("-", "_")
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """{document name: aws_iam_policy_document body} of every runbook, and of the verifier."""
+    out = {document_name(r.name): {"statement": [statement(g) for g in r.permissions]} for r in runbooks().values()}
+    out["runbook_verify"] = {"statement": [statement(g) for g in verify_grants()]}
+    return out
+
+
+def _hcl_type(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return f"list({_hcl_type(kind[1])})"
+    return {bool: "bool", int: "number", float: "number", str: "string"}[kind]
+
+
+def params_type() -> str:
+    """The object type of every runbook's parameters, each optional (two runbooks must agree on a name)."""
+    fields: dict[str, str] = {}
+    for runbook in runbooks().values():
+        for name, kind in runbook.param_types.items():
+            hcl = _hcl_type(kind)
+            if fields.setdefault(name, hcl) != hcl:
+                raise ValueError(f"parameter {name!r} of {runbook.name} is {hcl}, another runbook's is {fields[name]}")
+    return ", ".join(f"{name} = optional({hcl})" for name, hcl in sorted(fields.items()))
+
+
+def catalog_variable() -> dict[str, Any]:
+    """var.runbooks: the catalog, null for the default one."""
+    return {
+        "description": "The runbook catalog (chalicelib/core/runbooks/catalog.py documents each field). Safe "
+        "default (null): every declared runbook with its default entry, in dry-run (audits and notifies what it "
+        "would do, changes nothing); enable one at a time with dry_run = false.",
+        "type": CATALOG_TYPE.replace("PARAMS", params_type()),
+        "default": None,
+        "validation": CATALOG_VALIDATIONS,
+    }
+
+
+def generate() -> dict[str, Any]:
+    """The whole of terraform/runbooks.tf.json."""
+    declared = runbooks()
+    return {
+        "//": "Generated by `selfheal.py package` from core/runbooks/*.py (RUNBOOK declarations): do not edit.",
+        "variable": {"runbooks": catalog_variable()},
+        "data": {"aws_iam_policy_document": documents()},
+        "locals": {
+            "runbook_names": list(declared),
+            "runbook_documents": {
+                name: f"${{data.aws_iam_policy_document.{document_name(name)}.json}}" for name in declared
+            },
+            "runbook_default_functions": {name: list(r.handlers()) for name, r in declared.items()},
+            "runbook_default_catalog": default_document()["runbooks"],
+        },
+    }
+
+
+def render() -> str:
+    """The file's text (stable: sorted the way the declarations are)."""
+    return json.dumps(generate(), indent=2) + "\n"
+
+
+def write(path: Path = OUTPUT) -> Path:
+    """Write the generated file to ``path``; returns it."""
+    path.write_text(render())
+    return path
+
+
+if __name__ == "__main__":
+    print(write())
