@@ -212,7 +212,10 @@ class _Cursor:
         self.bare_headers = bare_headers
         self.ctx = ctx if ctx is not None else _Context()
         self.nesting = nesting
-        self._cache: tuple[int, str | None] = (-1, None)
+        self._line_pos = -1  # the position whose line ``_line`` holds
+        self._line: str | None = None
+        self._frame_pos = -1  # the position whose ``File`` line match ``_frame_match`` holds
+        self._frame_match: re.Match[str] | None = None
 
     def at(self, pos: int) -> str | None:
         """The line at ``pos`` as the parser sees it: prefix stripped, tabs of its indentation
@@ -232,9 +235,19 @@ class _Cursor:
 
     @property
     def line(self) -> str | None:
-        if self._cache[0] != self.pos:
-            self._cache = (self.pos, self.at(self.pos))
-        return self._cache[1]
+        if self._line_pos != self.pos:
+            self._line = self.at(self.pos)
+            self._line_pos = self.pos
+        return self._line
+
+    def frame(self) -> re.Match[str] | None:
+        """``_frame`` of the cursor's line, matched once: the loop that reads a frame's source
+        stops at the next ``File`` line, which the frame loop then reads."""
+        if self._frame_pos != self.pos:
+            line = self.line
+            self._frame_match = _frame(line) if line is not None else None
+            self._frame_pos = self.pos
+        return self._frame_match
 
     @property
     def origin(self) -> int:
@@ -301,7 +314,7 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
             cur.pos = nxt
             continue
         if t.startswith('File "'):
-            if _frame(s) or _location(s):
+            if cur.frame() or _location(s):
                 return out, flat
         elif t.startswith("[Previous") and _repeat(s):
             return out, flat
@@ -352,7 +365,7 @@ def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
                 continue
             break
         file_line = t.startswith('File "')
-        m = _frame(s) if file_line else None
+        m = cur.frame() if file_line else None
         if m:
             cur.advance()
             indent = len(s) - len(t)
