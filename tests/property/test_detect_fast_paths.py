@@ -18,7 +18,7 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chalicelib.core.fingerprint import fingerprint, grouping
+from chalicelib.core.fingerprint import collapse_recursion, fingerprint, grouping
 from chalicelib.core.logs_payload import _candidates, _find
 from chalicelib.core.models import Frame, Location, RaisedException, Traceback
 from tests.property import detect_reference as reference
@@ -218,3 +218,22 @@ def test_every_sample_log_gives_what_the_plain_windowing_gave() -> None:
             assert [fingerprint(tb) for tb in found] == [grouping(tb).fingerprint for tb in found]
             compared += len(found)
     assert compared > 500
+
+
+def _collapse_before(keys: list[str], max_period: int = 8) -> list[str]:
+    """``collapse_recursion`` as it was: every period tried with slices."""
+    out: list[str] = []
+    for key in keys:
+        out.append(key)
+        for period in range(1, max_period + 1):
+            if len(out) >= 2 * period and out[-period:] == out[-2 * period : -period]:
+                del out[-period:]
+                break
+    return out
+
+
+@given(st.lists(st.sampled_from("abcd"), max_size=60), st.integers(1, 9))
+def test_recursion_collapses_as_before(keys: list[str], max_period: int) -> None:
+    # GIVEN frame keys full of direct and mutual recursion
+    # THEN the pre-tested collapse drops exactly what the plain one dropped
+    assert collapse_recursion(keys, max_period) == _collapse_before(keys, max_period)

@@ -171,8 +171,10 @@ def collapse_recursion(keys: Sequence[str], max_period: int = 8) -> list[str]:
     out: list[str] = []
     for key in keys:
         out.append(key)
-        for period in range(1, max_period + 1):
-            if len(out) >= 2 * period and out[-period:] == out[-2 * period : -period]:
+        # Only periods whose two runs fit; and a run repeats only if its last key does (a cheap
+        # test before the slices: most frames repeat nothing).
+        for period in range(1, min(max_period, len(out) // 2) + 1):
+            if out[-1] == out[-1 - period] and out[-period:] == out[-2 * period : -period]:
                 del out[-period:]
                 break
     return out

@@ -313,18 +313,20 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
                 return out, flat
             cur.pos = nxt
             continue
-        if t.startswith('File "'):
-            if cur.frame() or _location(s):
+        first = t[0]  # one character decides which tests can apply (none of "F[" is a marker start)
+        if first == "F":
+            if t.startswith('File "') and (cur.frame() or _location(s)):
                 return out, flat
-        elif t.startswith("[Previous") and _repeat(s):
-            return out, flat
-        if t[0] in _MARKER_STARTS and _is_marker_line(s):
-            cur.advance()
+        elif first == "[":
+            if t.startswith("[Previous") and _repeat(s):
+                return out, flat
+        elif first in _MARKER_STARTS and _is_marker_line(s):
+            cur.pos += 1
             continue
         ind = len(s) - len(t)
         if ind > frame_indent:
             out.append(t.rstrip())
-            cur.advance()
+            cur.pos += 1
             continue
         if out or ind < frame_indent or _is_header(s) or s in (_CAUSE, _CONTEXT):
             return out, flat
@@ -367,10 +369,11 @@ def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
         file_line = t.startswith('File "')
         m = cur.frame() if file_line else None
         if m:
-            cur.advance()
+            cur.pos += 1
             indent = len(s) - len(t)
             src, flat = _source_lines(cur, indent)
-            frames.append(Frame(m["file"], int(m["line"]), m["func"].rstrip(), src[0] if src else ""))
+            file, line, func = m.group("file", "line", "func")
+            frames.append(Frame(file, int(line), func.rstrip(), src[0] if src else ""))
             continue
         m = _location(s) if file_line else None
         if m:
