@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from chalicelib.core.fingerprint import collapse_recursion, fingerprint, grouping
 from chalicelib.core.logs_payload import _candidates, _find
 from chalicelib.core.models import Frame, Location, RaisedException, Traceback
+from chalicelib.core.tracebacks import from_record, split_lines
 from tests.property import detect_reference as reference
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,3 +239,27 @@ def test_recursion_collapses_as_before(keys: list[str], max_period: int) -> None
     # GIVEN frame keys full of direct and mutual recursion
     # THEN the pre-tested collapse drops exactly what the plain one dropped
     assert collapse_recursion(keys, max_period) == _collapse_before(keys, max_period)
+
+
+@given(st.text(alphabet="ab \r\n\u00a0\t\v\x1c\u2028", max_size=40))
+def test_lines_split_where_the_line_break_pattern_split(text: str) -> None:
+    # GIVEN text with every kind of line break, no-break spaces and separators str.splitlines knows
+    # THEN split_lines breaks at \r\n, \r and \n only, as the pattern r"\r\n|\r|\n" did
+    expected = re.split(r"\r\n|\r|\n", text.replace("\u00a0", " ").rstrip("\r\n"))
+    assert [line.text for line in split_lines(text, 0)] == expected
+
+
+POWERTOOLS_TEXT = (
+    "[INFO]\t2026-11-22T10:00:00.000Z\t0f0e0d0c-0b0a-0908-0706-050403020100\tfailed\n"
+    'Traceback (most recent call last):\n  File "/var/task/a.py", line 1, in f\n    g()\nValueError: x'
+)
+
+
+def test_a_powertools_record_names_its_request_else_the_text_does() -> None:
+    # GIVEN a Powertools record whose exception text follows a Lambda runtime log line
+    # WHEN the record names no request, THEN the runtime line's request id is kept
+    (tb,) = from_record({"level": "ERROR", "exception": POWERTOOLS_TEXT}, 3)
+    assert (tb.form, tb.origin, tb.request_id) == ("powertools_json", 3, "0f0e0d0c-0b0a-0908-0706-050403020100")
+    # WHEN it names one, THEN the record's request id wins
+    (tb,) = from_record({"level": "ERROR", "exception": POWERTOOLS_TEXT, "function_request_id": "r9"}, 3)
+    assert (tb.form, tb.origin, tb.request_id) == ("powertools_json", 3, "r9")

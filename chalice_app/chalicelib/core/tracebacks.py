@@ -89,7 +89,6 @@ _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"
 _BOX_SEP = re.compile(r"^\+-++ (?:\d++|\.\.\.) -++$")
 _BOX_END = re.compile(r"^\+-++$")
 _PREFIX_TOKEN = re.compile(r"[0-9a-fA-F-]++")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Cheap test of whether an entry can hold any part of a traceback start.
 _MAYBE = re.compile(r'Traceback \(most|File "|\| \w|\[ERROR\]')
 _MARKER_CHARS = "^~-+ \t"
@@ -107,9 +106,18 @@ class LogLine(NamedTuple):
 def split_lines(text: str, origin: int, timestamp: int | None = None) -> list[LogLine]:
     """Split one log entry into lines: ``\\r``, ``\\r\\n`` and ``\\n`` all break, no-break spaces
     (the Lambda runtime's indentation) become spaces."""
+    return [LogLine(part, origin, timestamp) for part in _line_texts(text)]
+
+
+def _line_texts(text: str) -> list[str]:
+    """The lines of ``split_lines``, as strings: ``\r\n`` first, then a lone ``\r`` or ``\n``
+    (what the pattern ``\r\n|\r|\n`` splits at, with ``str`` methods)."""
     if "\u00a0" in text:
         text = text.replace("\u00a0", " ")
-    return [LogLine(part, origin, timestamp) for part in _LINE_BREAK.split(text.rstrip("\r\n"))]
+    text = text.rstrip("\r\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def may_contain_traceback(text: str) -> bool:
@@ -760,7 +768,7 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
     elif not (fallback or fragment or _HEADER.search(text) or _GROUP_HEADER.match(text) or "|" in text):
         return None, i + 1  # a bare "Error: ..." line is not a traceback
     end = max(cur.pos, i + 1)
-    raw = "\n".join(line.text for line in lines[i:end])
+    raw = "\n".join([line.text for line in lines[i:end]])
     reasons = cur.ctx.reasons
     if not chain[-1].type and not reasons:
         reasons = [_NO_EXCEPTION_LINE]
@@ -844,9 +852,8 @@ def find_in_lines(lines: Sequence[LogLine], form: str = "plain") -> list[Traceba
 
 def find_in_text(text: str, first_line: int = 1) -> list[Traceback]:
     """Every traceback in a block of log text; origins are line numbers from ``first_line``."""
-    lines = split_lines(text, 0)
-    numbered = [LogLine(line.text, first_line + k) for k, line in enumerate(lines)]
-    return find_in_lines(numbered)
+    parts = _line_texts(text)
+    return find_in_lines(list(map(LogLine, parts, range(first_line, first_line + len(parts)))))
 
 
 # --- structured records -------------------------------------------------------------------------
@@ -962,23 +969,25 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
     direct = _lambda_error(record, origin)
     if direct is not None:
         return [direct]
-    request_id = _request_id(record)
-    found = _powertools(record, origin)
+    found = _powertools(record, origin, _request_id(record))
     if found is not None:
-        return [replace(tb, request_id=request_id) for tb in found] if request_id else found
+        return found
     nested = _nested_error(record, origin)
     if nested is not None:
         return [replace(nested, text=_record_text(record))]
     return None
 
 
-def _powertools(record: Mapping[str, object], origin: int) -> list[Traceback] | None:
-    """Tracebacks of a Powertools-style record's ``exception`` / ``stack_trace`` fields."""
+def _powertools(record: Mapping[str, object], origin: int, request_id: str = "") -> list[Traceback] | None:
+    """Tracebacks of a Powertools-style record's ``exception`` / ``stack_trace`` fields, naming
+    ``request_id``."""
     text = record.get("exception")
     if isinstance(text, str) and text.strip():
         found = find_in_text(text, origin)
         if found:
-            return [replace(tb, form="powertools_json", origin=origin) for tb in found]
+            # The record's request id, when it names one, replaces one read from the text.
+            named = {"request_id": request_id} if request_id else {}
+            return [replace(tb, form="powertools_json", origin=origin, **named) for tb in found]
         trace = record.get("stack_trace")
         name = record.get("exception_name")
         if isinstance(trace, Mapping) and isinstance(trace.get("type"), str):
@@ -986,14 +995,15 @@ def _powertools(record: Mapping[str, object], origin: int) -> list[Traceback] | 
             qualified = trace["type"] if module in (None, "builtins") else f"{module}.{trace['type']}"
             value = str(trace.get("value") or "").split("\n", 1)[0]
             exc = RaisedException(qualified, value, _powertools_frames(trace))
-            return [Traceback((exc,), _record_text(record), "powertools_json", origin)]
+            return [Traceback((exc,), _record_text(record), "powertools_json", origin, request_id=request_id)]
         if isinstance(name, str) and name:
             last = text.strip().splitlines()[-1]
             found_line = _exception_line(last)
             msg = found_line[1] if found_line else ""
             exc = RaisedException(name, msg)
             reason = "the record's exception text holds no readable traceback"
-            tb = Traceback((exc,), _record_text(record), "powertools_json", origin, True, truncated_reason=reason)
+            raw = _record_text(record)
+            tb = Traceback((exc,), raw, "powertools_json", origin, True, truncated_reason=reason, request_id=request_id)
             return [tb]
     return None
 
