@@ -62,6 +62,8 @@ MAX_NESTED_JSON_TEXT = 1 << 20
 
 _HEADER = re.compile(r"(?:Exception Group )?Traceback \(most recent call last\):\s*+$")
 _GROUP_HEADER = re.compile(r"^(\s*+)\+ Exception Group Traceback \(most recent call last\):\s*+$")
+# Both headers hold these words: a line without them (a C-level substring test) matches neither.
+_HEADER_WORDS = "Traceback (most recent call last):"
 _FRAME = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++), in (?P<func>\S.*+)$')
 _LOCATION = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++)\s*+$')
 _REPEAT = re.compile(r"^\s*+\[Previous line repeated (\d++) more times?\]\s*+$")
@@ -147,6 +149,16 @@ def _after_prefix(prefix: str, nxt: str | None) -> str | None:
     return nxt[m.end() :] if m else nxt
 
 
+def _header_in(s: str) -> re.Match[str] | None:
+    """``_HEADER.search(s)``, run only on a line that holds the header's words."""
+    return _HEADER.search(s) if _HEADER_WORDS in s else None
+
+
+def _group_header(s: str) -> re.Match[str] | None:
+    """``_GROUP_HEADER.match(s)``, run only on a line that holds the header's words."""
+    return _GROUP_HEADER.match(s) if _HEADER_WORDS in s else None
+
+
 def _frame(s: str) -> re.Match[str] | None:
     return _FRAME.match(s) if len(s) <= MAX_LINE else None
 
@@ -161,7 +173,7 @@ def _repeat(s: str) -> re.Match[str] | None:
 
 def _is_header(s: str) -> bool:
     """A ``Traceback`` header line with nothing but indentation before it."""
-    return len(s) <= MAX_LINE and _HEADER.match(s.lstrip()) is not None
+    return len(s) <= MAX_LINE and _HEADER_WORDS in s and _HEADER.match(s.lstrip()) is not None
 
 
 def _is_marker_line(s: str) -> bool:
@@ -418,7 +430,7 @@ def _notes(cur: _Cursor, start_origin: int, exc_origin: int) -> list[str]:
     split = start_origin != exc_origin  # the traceback arrived spread over several entries
     while True:
         s = cur.line
-        if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or (len(s) <= MAX_LINE and _HEADER.search(s)):
+        if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or (len(s) <= MAX_LINE and _header_in(s)):
             return notes
         if _LOG_RECORD.match(s) or s.lstrip().startswith(("|", "+-")):
             return notes
@@ -624,7 +636,7 @@ def _block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None) ->
     s = cur.line
     if s is None or len(s) > MAX_LINE and not _exception_line(s):
         return None
-    m = _GROUP_HEADER.match(s) if len(s) <= MAX_LINE else None
+    m = _group_header(s) if len(s) <= MAX_LINE else None
     if m:
         if cur.nesting > MAX_NESTED_CHAINS:
             cur.ctx.stop(f"chains inside exception groups nested deeper than {MAX_NESTED_CHAINS}: not read")
@@ -747,7 +759,7 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
     elif _frame(text) and not bare_headers:
         fragment = True
     else:
-        m = _HEADER.search(text) if len(text) <= MAX_LINE + MAX_PREFIX else None
+        m = _header_in(text) if len(text) <= MAX_LINE + MAX_PREFIX else None
         if m and not _GROUP_HEADER.match(text):
             head = text[: m.start()]
             if len(head) > MAX_PREFIX:
@@ -765,7 +777,7 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
         if alone is None:
             return None, i + 1
         chain = [alone]
-    elif not (fallback or fragment or _HEADER.search(text) or _GROUP_HEADER.match(text) or "|" in text):
+    elif not (fallback or fragment or _header_in(text) or _group_header(text) or "|" in text):
         return None, i + 1  # a bare "Error: ..." line is not a traceback
     end = max(cur.pos, i + 1)
     raw = "\n".join([line.text for line in lines[i:end]])
@@ -788,7 +800,7 @@ def _starts(text: str, nxt: str | None, bare_headers: bool) -> bool:
     s = text.rstrip()
     if len(s) > MAX_LINE + MAX_PREFIX:
         return False
-    if _HEADER.search(s):
+    if _header_in(s):
         return True
     lam = _lambda_header(s) if "[ERROR]" in s else None
     if lam:
