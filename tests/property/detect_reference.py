@@ -1,9 +1,10 @@
-"""The event windowing of ``core/logs_payload.py`` as it was before its fast paths, kept as the
-reference the differential tests compare against (tests/property/test_detect_fast_paths.py).
+"""The event windowing of ``core/logs_payload.py`` and ``fingerprint.observe`` as they were before
+their fast paths, kept as the reference the differential tests compare against
+(tests/property/test_detect_fast_paths.py).
 
 Only the parts that changed are here (the marker search, the window's lines, the window growth,
-the per-record ``replace``); everything else is the module's own code, so a difference the tests
-find is a difference of the fast paths.
+the per-record ``replace``, ``observe`` pairing the records twice); everything else is the
+modules' own code, so a difference the tests find is a difference of the fast paths.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import replace
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
+from chalicelib.core.fingerprint import _more_complete, failure_tokens, grouping, repeats
 from chalicelib.core.logs_payload import _as_record, _delivery_order, _shipped
+from chalicelib.core.models import Observation
 from chalicelib.core.tracebacks import LogLine, find_in_records, from_record, scan_lines, shipped_line, split_lines
 
 if TYPE_CHECKING:
@@ -97,3 +100,29 @@ def find(ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str],
         found.extend(tracebacks)
     found.sort(key=lambda tb: tb.origin)
     return [replace(tb, log_stream=log_stream) for tb in found] if log_stream else found
+
+
+def observe(tracebacks: list[Traceback], log_group: str, default_ts: int = 0, service: str = "default") -> list:
+    """``fingerprint.observe`` as it was: the full grouping's hash, ``repeats`` and
+    ``failure_tokens`` each pairing the records on their own."""
+    prints = [grouping(tb, service).fingerprint for tb in tracebacks]
+    seen: dict[str, Observation] = {}
+    marks = zip(repeats(tracebacks, prints), failure_tokens(tracebacks, prints), strict=True)
+    for tb, fp, (repeat, tokens) in zip(tracebacks, prints, marks, strict=True):
+        ts = tb.timestamp if tb.timestamp is not None else default_ts
+        known = seen.get(fp)
+        if known is None:
+            seen[fp] = Observation(
+                fp, tb, 0 if repeat else 1, ts, ts, log_group, service or "default", failure_tokens=tokens
+            )
+            continue
+        sample = tb if _more_complete(tb, known.traceback) else known.traceback
+        seen[fp] = replace(
+            known,
+            traceback=sample,
+            count=known.count + (0 if repeat else 1),
+            first_seen=min(known.first_seen, ts),
+            last_seen=max(known.last_seen, ts),
+            failure_tokens=known.failure_tokens + tokens,
+        )
+    return list(seen.values())

@@ -2,6 +2,7 @@
 
 - ``fingerprint(tb)`` hashes the contributing components only: it equals
   ``grouping(tb).fingerprint`` (which still builds every component) for any traceback and service;
+- ``observe`` pairs a delivery's records once: it equals the aggregation that paired them twice;
 - the event windowing of ``logs_payload`` (the marker search, the window's lines, the window
   growth that skips a one-line window) equals the code before it, kept in
   tests/property/detect_reference.py, on generated event streams and on every sample log split
@@ -19,7 +20,7 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chalicelib.core.fingerprint import collapse_recursion, fingerprint, grouping
+from chalicelib.core.fingerprint import collapse_recursion, fingerprint, grouping, observe
 from chalicelib.core.logs_payload import _candidates, _find
 from chalicelib.core.models import Frame, Location, RaisedException, Traceback
 from chalicelib.core.tracebacks import from_record, split_lines
@@ -165,7 +166,10 @@ def test_the_windowing_finds_what_the_plain_windowing_found(stream: tuple, log_s
     ids, stamps, messages = stream
     # WHEN read by the fast windowing and by the code before it
     # THEN the tracebacks are the same, field for field, in the same order
-    assert _find(ids, stamps, messages, log_stream) == reference.find(ids, stamps, messages, log_stream)
+    found = _find(ids, stamps, messages, log_stream)
+    assert found == reference.find(ids, stamps, messages, log_stream)
+    # AND they aggregate into the same observations (counts, samples, failure tokens)
+    assert observe(found, "/g", 7, "orders") == reference.observe(found, "/g", 7, "orders")
 
 
 @given(st.lists(st.text(alphabet='|| a\nTFile"ce[ERROR]', max_size=30), max_size=30))
@@ -218,6 +222,7 @@ def test_every_sample_log_gives_what_the_plain_windowing_gave() -> None:
             found = _find(ids, stamps, messages, "s")
             assert found == reference.find(ids, stamps, messages, "s"), path
             assert [fingerprint(tb) for tb in found] == [grouping(tb).fingerprint for tb in found]
+            assert observe(found, "/g", 0) == reference.observe(found, "/g", 0)
             compared += len(found)
     assert compared > 500
 

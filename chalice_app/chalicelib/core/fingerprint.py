@@ -409,11 +409,18 @@ def failure_tokens(tracebacks: Sequence[Traceback], fingerprints: Sequence[str])
     its runtime record near the delivery's end, ``r.<ts>.<hash>`` for a runtime record (or one
     naming its request) that repeats nothing near the delivery's start. Records without a
     timestamp (files) get none."""
+    return _tokens(tracebacks, fingerprints, _pair(tracebacks, fingerprints))
+
+
+def _tokens(
+    tracebacks: Sequence[Traceback], fingerprints: Sequence[str], pair: tuple[list[bool], list[bool]]
+) -> list[tuple[str, ...]]:
+    """``failure_tokens`` from the records' pairing (``_pair``), which ``observe`` computes once."""
     stamps = [tb.timestamp for tb in tracebacks if tb.timestamp is not None]
     if not stamps:
         return [() for _ in tracebacks]
     first, last = min(stamps), max(stamps)
-    repeat, paired = _pair(tracebacks, fingerprints)
+    repeat, paired = pair
     out: list[tuple[str, ...]] = []
     for tb, fp, rep, done in zip(tracebacks, fingerprints, repeat, paired, strict=True):
         ts = tb.timestamp
@@ -466,7 +473,8 @@ def observe(
     listed = list(tracebacks)
     prints = [fingerprint(tb, service) for tb in listed]
     seen: dict[str, Observation] = {}
-    marks = zip(repeats(listed, prints), failure_tokens(listed, prints), strict=True)
+    pair = _pair(listed, prints)  # what ``repeats`` and ``failure_tokens`` each computed
+    marks = zip(pair[0], _tokens(listed, prints, pair), strict=True)
     for tb, fp, (repeat, tokens) in zip(listed, prints, marks, strict=True):
         ts = tb.timestamp if tb.timestamp is not None else default_ts
         known = seen.get(fp)
