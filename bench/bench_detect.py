@@ -4,7 +4,11 @@ A realistic workload: 10,000 log events in CloudWatch Logs subscription batches 
 of them holding tracebacks in mixed forms (Lambda text, Lambda JSON, Powertools JSON, logging
 output, and tracebacks split one line per event). Goal: detection costs at most 2x the floor.
 
-    python bench/bench_detect.py [--events 10000] [--repeat 5]
+Then log_processor's common case: small deliveries of error events only (a subscription filter
+picks them out; ~2 events a delivery), through decode + detect + ``observe`` (the fingerprints and
+the per-bug aggregation the handler writes from): CPU microseconds per delivery, store excluded.
+
+    python bench/bench_detect.py [--events 10000] [--repeat 5] [--per-delivery 2] [--deliveries 2000]
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "chalice_app"))
 
-from chalicelib.core.fingerprint import fingerprint  # noqa: E402
+from chalicelib.core.fingerprint import fingerprint, observe  # noqa: E402
 from chalicelib.core.logs_payload import decode_batch, find_in_batch  # noqa: E402
 
 SAMPLES = ROOT / "scripts" / "sample_app" / "logs"
@@ -88,6 +92,36 @@ def build(events: int, seed: int = 7) -> tuple[list[str], int]:
     return payloads, tb_events
 
 
+def build_deliveries(deliveries: int, per_delivery: int, seed: int = 11) -> list[str]:
+    """Deliveries of ``per_delivery`` error events each, every event a whole traceback (mixed forms)."""
+    rng = random.Random(seed)
+    whole = [item[0] for item in _traceback_messages() if len(item) == 1]
+    payloads = []
+    for n in range(deliveries):
+        doc = {
+            "messageType": "DATA_MESSAGE",
+            "owner": "123456789012",
+            "logGroup": "/aws/lambda/shop",
+            "logStream": f"stream-{n % 7}",
+            "subscriptionFilters": ["selfheal"],
+            "logEvents": [
+                {"id": f"{n * per_delivery + k:056d}", "timestamp": 1795000000000 + n * 50 + k, "message": m}
+                for k, m in enumerate(rng.choice(whole) for _ in range(per_delivery))
+            ],
+        }
+        payloads.append(base64.b64encode(gzip.compress(json.dumps(doc).encode())).decode())
+    return payloads
+
+
+def ingest(payloads: list[str]) -> int:
+    """log_processor's CPU work short of the store: decode, detect, fingerprint and aggregate."""
+    groups = 0
+    for data in payloads:
+        batch = decode_batch(data)
+        groups += len(observe(find_in_batch(batch), batch.log_group, default_ts=0))
+    return groups
+
+
 def floor(payloads: list[str]) -> int:
     n = 0
     for data in payloads:
@@ -120,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--per-delivery", type=int, default=2)
+    parser.add_argument("--deliveries", type=int, default=2000)
     args = parser.parse_args()
     payloads, tb_events = build(args.events)
     found = detect(payloads)
@@ -132,6 +168,16 @@ def main() -> None:
     print(f"floor  (base64+gzip+json):              {args.events / t_floor:>10,.0f} events/s (CPU)")
     print(f"detect (floor + detect + fingerprint):  {args.events / t_detect:>10,.0f} events/s (CPU)")
     print(f"ratio detect/floor time: {t_detect / t_floor:.2f}x (goal <= 2x)")
+    small = build_deliveries(args.deliveries, args.per_delivery)
+    groups = ingest(small)
+    t_small_floor = best(floor, small, args.repeat)
+    t_ingest = best(ingest, small, args.repeat)
+    per = 1e6 / args.deliveries
+    print(
+        f"deliveries of {args.per_delivery} error events: {args.deliveries}, {groups} groups; CPU per delivery: "
+        f"floor {t_small_floor * per:.0f} us, decode + detect + observe {t_ingest * per:.0f} us "
+        f"({t_ingest / t_small_floor:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

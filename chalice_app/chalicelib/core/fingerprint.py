@@ -171,8 +171,10 @@ def collapse_recursion(keys: Sequence[str], max_period: int = 8) -> list[str]:
     out: list[str] = []
     for key in keys:
         out.append(key)
-        for period in range(1, max_period + 1):
-            if len(out) >= 2 * period and out[-period:] == out[-2 * period : -period]:
+        # Only periods whose two runs fit; and a run repeats only if its last key does (a cheap
+        # test before the slices: most frames repeat nothing).
+        for period in range(1, min(max_period, len(out) // 2) + 1):
+            if out[-1] == out[-1 - period] and out[-period:] == out[-2 * period : -period]:
                 del out[-period:]
                 break
     return out
@@ -189,18 +191,21 @@ def _has_in_app(exc: RaisedException) -> bool:
     return False
 
 
-def _frame_components(exc: RaisedException, label: str, trace_in_app: bool) -> list[Component]:
+def _frame_components(exc: RaisedException, label: str, trace_in_app: bool, lean: bool = False) -> list[Component]:
+    """The frame components; ``lean``: only those that contribute (what the hash needs)."""
     in_app = [f for f in exc.frames if is_in_app(f.file)]
     if not in_app and trace_in_app:
         # Raised inside a library while another exception of the trace is the app's: the type
         # says enough, and the library's lines change with every Python or library upgrade.
+        if lean:
+            return []
         hint = "library frame (another exception of the trace has in-app frames)"
         return [Component(f"{label}.frame", _frame_key(f), False, hint) for f in exc.frames]
     chosen = in_app or list(exc.frames)
     hint = "in-app frame" if in_app else "library frame (no in-app frame in the trace)"
     keys = collapse_recursion([_frame_key(f) for f in chosen])
     parts = [Component(f"{label}.frame", key, True, hint) for key in keys]
-    if in_app:
+    if in_app and not lean:
         parts.extend(
             Component(f"{label}.frame", _frame_key(f), False, "library frame")
             for f in exc.frames
@@ -209,30 +214,32 @@ def _frame_components(exc: RaisedException, label: str, trace_in_app: bool) -> l
     return parts
 
 
-def _exception_components(exc: RaisedException, label: str, use_message: bool, trace_in_app: bool) -> list[Component]:
+def _exception_components(
+    exc: RaisedException, label: str, use_message: bool, trace_in_app: bool, lean: bool = False
+) -> list[Component]:
+    """The components of one exception; ``lean``: only those that contribute, so that the hash
+    alone (``fingerprint``) normalizes no message and redacts no source it would not use."""
     parts = [Component(f"{label}.type", canonical_type(exc.type) or "<unknown>", True)]
     if exc.syntax_error is not None:
         loc = exc.syntax_error
         parts.append(Component(f"{label}.syntax_error", module_key(loc.file), True, "file name only"))
+        if not lean:
+            parts.append(
+                Component(f"{label}.syntax_error.source", _clean_source(loc.source), False, "generated code varies")
+            )
+    parts.extend(_frame_components(exc, label, trace_in_app, lean))
+    if use_message or not lean:
         parts.append(
-            Component(f"{label}.syntax_error.source", _clean_source(loc.source), False, "generated code varies")
+            Component(
+                f"{label}.message",
+                normalize_message(exc.message),
+                use_message,
+                "no frames in the trace" if use_message else "frames identify the site",
+            )
         )
-    parts.extend(_frame_components(exc, label, trace_in_app))
-    parts.append(
-        Component(
-            f"{label}.message",
-            normalize_message(exc.message),
-            use_message,
-            "no frames in the trace" if use_message else "frames identify the site",
-        )
-    )
     if exc.children:
-        child_keys = sorted(
-            {
-                "|".join(c.value for c in _exception_components(child, "g", use_message, trace_in_app) if c.contributes)
-                for child in exc.children
-            }
-        )
+        lean_parts = (_exception_components(child, "g", use_message, trace_in_app, True) for child in exc.children)
+        child_keys = sorted({"|".join(c.value for c in part if c.contributes) for part in lean_parts})
         parts.extend(Component(f"{label}.group", key, True, "sub-exception") for key in child_keys)
     return parts
 
@@ -252,24 +259,34 @@ def components(tb: Traceback) -> list[Component]:
     return parts
 
 
+def _service_part(service: str) -> list[Component]:
+    if not service or service == DEFAULT_NAME:
+        return []
+    return [Component("service", service, True, "groups are per service")]
+
+
+def _hash(parts: Iterable[Component]) -> tuple[str, str]:
+    """(md5 of the canonical grouping string, the string) of the contributing components."""
+    canonical = "\n".join(f"{c.key}={c.value}" for c in parts if c.contributes)
+    return hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest(), canonical
+
+
 def grouping(tb: Traceback, service: str = DEFAULT_NAME) -> Grouping:
     """The traceback's fingerprint: md5 of the canonical grouping string, 32 hex chars; the
     service's name is a component of it unless it is the default service."""
-    parts = tuple(components(tb))
-    if service and service != DEFAULT_NAME:
-        parts = (Component("service", service, True, "groups are per service"), *parts)
-    canonical = "\n".join(f"{c.key}={c.value}" for c in parts if c.contributes)
-    return Grouping(
-        hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest(),
-        raw_fingerprint(tb),
-        canonical,
-        parts,
-    )
+    parts = (*_service_part(service), *components(tb))
+    digest, canonical = _hash(parts)
+    return Grouping(digest, raw_fingerprint(tb), canonical, parts)
 
 
 def fingerprint(tb: Traceback, service: str = DEFAULT_NAME) -> str:
-    """Shorthand for ``grouping(tb, service).fingerprint``."""
-    return grouping(tb, service).fingerprint
+    """``grouping(tb, service).fingerprint``, computed from the contributing components alone:
+    no message normalized, no source redacted and no text hashed that the hash does not use
+    (``observe`` runs this for every traceback of every delivery)."""
+    final = tb.final
+    has_frames = bool(final.frames or final.syntax_error)
+    parts = _exception_components(final, FINAL, not has_frames, _has_in_app(final), lean=True)
+    return _hash([*_service_part(service), *parts])[0]
 
 
 def raw_fingerprint(tb: Traceback) -> str:
@@ -392,11 +409,18 @@ def failure_tokens(tracebacks: Sequence[Traceback], fingerprints: Sequence[str])
     its runtime record near the delivery's end, ``r.<ts>.<hash>`` for a runtime record (or one
     naming its request) that repeats nothing near the delivery's start. Records without a
     timestamp (files) get none."""
+    return _tokens(tracebacks, fingerprints, _pair(tracebacks, fingerprints))
+
+
+def _tokens(
+    tracebacks: Sequence[Traceback], fingerprints: Sequence[str], pair: tuple[list[bool], list[bool]]
+) -> list[tuple[str, ...]]:
+    """``failure_tokens`` from the records' pairing (``_pair``), which ``observe`` computes once."""
     stamps = [tb.timestamp for tb in tracebacks if tb.timestamp is not None]
     if not stamps:
         return [() for _ in tracebacks]
     first, last = min(stamps), max(stamps)
-    repeat, paired = _pair(tracebacks, fingerprints)
+    repeat, paired = pair
     out: list[tuple[str, ...]] = []
     for tb, fp, rep, done in zip(tracebacks, fingerprints, repeat, paired, strict=True):
         ts = tb.timestamp
@@ -449,7 +473,8 @@ def observe(
     listed = list(tracebacks)
     prints = [fingerprint(tb, service) for tb in listed]
     seen: dict[str, Observation] = {}
-    marks = zip(repeats(listed, prints), failure_tokens(listed, prints), strict=True)
+    pair = _pair(listed, prints)  # what ``repeats`` and ``failure_tokens`` each computed
+    marks = zip(pair[0], _tokens(listed, prints, pair), strict=True)
     for tb, fp, (repeat, tokens) in zip(listed, prints, marks, strict=True):
         ts = tb.timestamp if tb.timestamp is not None else default_ts
         known = seen.get(fp)

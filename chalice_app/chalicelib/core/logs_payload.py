@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.core.tracebacks import (
@@ -160,9 +161,9 @@ def parse_batch(obj: object) -> LogsBatch:
         raise PayloadError(f"unknown logs messageType {message_type!r}")
     raw_events: list[Any] = _require(obj, "logEvents", list)  # type: ignore[assignment]
     try:  # the fast path: plain columns, checked after; a precise error only when it fails
-        messages = tuple([e["message"] for e in raw_events])
-        timestamps = tuple([e["timestamp"] for e in raw_events])
-        ids = tuple([str(e["id"]) for e in raw_events])
+        messages = tuple(map(itemgetter("message"), raw_events))
+        timestamps = tuple(map(itemgetter("timestamp"), raw_events))
+        ids = tuple(map(str, map(itemgetter("id"), raw_events)))
         valid = set(map(type, messages)) <= {str} and set(map(type, timestamps)) <= {int}
     except (KeyError, TypeError):
         valid = False
@@ -252,6 +253,12 @@ class _Stream:
     def lines(self, start: int, end: int, shipped: bool = False) -> tuple[list[LogLine], list[int]]:
         """The lines of events ``start:end``, and for each line the position of its event; with
         ``shipped``, a shipper's record of one line (FireLens) gives the line it carries."""
+        if not shipped:
+            messages = self.messages[start:end]
+            joined = "".join(messages)  # one C-level test for the window: most events are one line
+            if "\n" not in joined and "\r" not in joined and "\u00a0" not in joined:
+                origins, stamps = self.origins[start:end], self.timestamps[start:end]
+                return list(map(LogLine, messages, origins, stamps)), list(range(start, end))
         lines: list[LogLine] = []
         positions: list[int] = []
         for pos in range(start, end):
@@ -271,9 +278,20 @@ class _Stream:
         """Tracebacks of the text events from ``start``, and the last event position they used
         (``shipped``: the events are a shipper's records of one line each)."""
         size = 1  # a whole traceback in one event needs no more
+        lines: list[LogLine] = []
+        positions: list[int] = []
+        read = start  # the window's lines are read once, then extended as it grows
         while True:
             end = min(len(self.messages), start + size)
-            lines, positions = self.lines(start, end, shipped)
+            more, more_positions = self.lines(read, end, shipped)
+            lines += more
+            positions += more_positions
+            read = end
+            if len(lines) == 1 and end < len(self.messages):
+                # One line alone is always cut (a traceback found in it ends at its end, and none
+                # found means its header may go on in the events after): read further unparsed.
+                size *= 8
+                continue
             found = scan_lines(lines, "line_events", bare_headers=True)
             # Read further when the last traceback may go on past the window, or when the
             # candidate event alone held none (its header may be followed by one line per event).
@@ -285,8 +303,10 @@ class _Stream:
             return [tb for tb, _ in found], last
 
 
-# What an event must contain to start a traceback or carry a structured error.
-_MARKERS = ("Traceback (", 'File "', "| ", "[ERROR]", "errorType", '"exception"')
+# What an event must contain to start a traceback or carry a structured error (and "| ",
+# searched apart in ``_candidates``).
+_MARKERS = ("Traceback (", 'File "', "[ERROR]", "errorType", '"exception"')
+_MAX_BARS = 64
 
 
 def _candidates(messages: Sequence[str]) -> list[int]:
@@ -303,6 +323,21 @@ def _candidates(messages: Sequence[str]) -> list[int]:
             k = bisect_right(ends, at)
             hits.add(k)
             at = joined.find(marker, ends[k])
+    # "| " (a box line) is searched as "|", rare in log text, then its space: str.find of a
+    # needle ending in a space stops at every space of the batch. After _MAX_BARS bars without
+    # a space (text full of "|"), the plain search takes over: the Python loop stays bounded.
+    needle, bars = "|", 0
+    at = joined.find(needle)
+    while at != -1:
+        if joined.startswith(" ", at + 1):
+            k = bisect_right(ends, at)
+            hits.add(k)
+            at = joined.find(needle, ends[k])
+            continue
+        bars += 1
+        if bars >= _MAX_BARS:
+            needle = "| "
+        at = joined.find(needle, at + 1)
     return sorted(hits)
 
 
@@ -318,14 +353,16 @@ def _find(ids: Sequence[str], timestamps: Sequence[int], messages: Sequence[str]
             record = None  # one line of a container's output: read with the lines around it
         if record is not None:  # a JSON record stands alone, wherever a text scan reached
             stamp = stream.timestamps[pos]
-            found.extend(replace(tb, timestamp=stamp) for tb in find_in_records([(record, stream.origins[pos])]))
+            given = {"timestamp": stamp, "log_stream": log_stream} if log_stream else {"timestamp": stamp}
+            found.extend(replace(tb, **given) for tb in find_in_records([(record, stream.origins[pos])]))
             continue
         if pos <= covered:
             continue
         tracebacks, covered = stream.scan_from(pos, shipped)
         found.extend(tracebacks)
     found.sort(key=lambda tb: tb.origin)
-    return [replace(tb, log_stream=log_stream) for tb in found] if log_stream else found
+    # The records carry their stream already (one ``replace`` each, not two).
+    return [tb if tb.log_stream == log_stream else replace(tb, log_stream=log_stream) for tb in found]
 
 
 def find_in_events(events: Iterable[LogEvent], log_stream: str = "") -> list[Traceback]:

@@ -62,6 +62,8 @@ MAX_NESTED_JSON_TEXT = 1 << 20
 
 _HEADER = re.compile(r"(?:Exception Group )?Traceback \(most recent call last\):\s*+$")
 _GROUP_HEADER = re.compile(r"^(\s*+)\+ Exception Group Traceback \(most recent call last\):\s*+$")
+# Both headers hold these words: a line without them (a C-level substring test) matches neither.
+_HEADER_WORDS = "Traceback (most recent call last):"
 _FRAME = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++), in (?P<func>\S.*+)$')
 _LOCATION = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++)\s*+$')
 _REPEAT = re.compile(r"^\s*+\[Previous line repeated (\d++) more times?\]\s*+$")
@@ -89,7 +91,6 @@ _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"
 _BOX_SEP = re.compile(r"^\+-++ (?:\d++|\.\.\.) -++$")
 _BOX_END = re.compile(r"^\+-++$")
 _PREFIX_TOKEN = re.compile(r"[0-9a-fA-F-]++")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Cheap test of whether an entry can hold any part of a traceback start.
 _MAYBE = re.compile(r'Traceback \(most|File "|\| \w|\[ERROR\]')
 _MARKER_CHARS = "^~-+ \t"
@@ -107,9 +108,18 @@ class LogLine(NamedTuple):
 def split_lines(text: str, origin: int, timestamp: int | None = None) -> list[LogLine]:
     """Split one log entry into lines: ``\\r``, ``\\r\\n`` and ``\\n`` all break, no-break spaces
     (the Lambda runtime's indentation) become spaces."""
+    return [LogLine(part, origin, timestamp) for part in _line_texts(text)]
+
+
+def _line_texts(text: str) -> list[str]:
+    """The lines of ``split_lines``, as strings: ``\r\n`` first, then a lone ``\r`` or ``\n``
+    (what the pattern ``\r\n|\r|\n`` splits at, with ``str`` methods)."""
     if "\u00a0" in text:
         text = text.replace("\u00a0", " ")
-    return [LogLine(part, origin, timestamp) for part in _LINE_BREAK.split(text.rstrip("\r\n"))]
+    text = text.rstrip("\r\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def may_contain_traceback(text: str) -> bool:
@@ -139,6 +149,16 @@ def _after_prefix(prefix: str, nxt: str | None) -> str | None:
     return nxt[m.end() :] if m else nxt
 
 
+def _header_in(s: str) -> re.Match[str] | None:
+    """``_HEADER.search(s)``, run only on a line that holds the header's words."""
+    return _HEADER.search(s) if _HEADER_WORDS in s else None
+
+
+def _group_header(s: str) -> re.Match[str] | None:
+    """``_GROUP_HEADER.match(s)``, run only on a line that holds the header's words."""
+    return _GROUP_HEADER.match(s) if _HEADER_WORDS in s else None
+
+
 def _frame(s: str) -> re.Match[str] | None:
     return _FRAME.match(s) if len(s) <= MAX_LINE else None
 
@@ -153,7 +173,7 @@ def _repeat(s: str) -> re.Match[str] | None:
 
 def _is_header(s: str) -> bool:
     """A ``Traceback`` header line with nothing but indentation before it."""
-    return len(s) <= MAX_LINE and _HEADER.match(s.lstrip()) is not None
+    return len(s) <= MAX_LINE and _HEADER_WORDS in s and _HEADER.match(s.lstrip()) is not None
 
 
 def _is_marker_line(s: str) -> bool:
@@ -212,7 +232,10 @@ class _Cursor:
         self.bare_headers = bare_headers
         self.ctx = ctx if ctx is not None else _Context()
         self.nesting = nesting
-        self._cache: tuple[int, str | None] = (-1, None)
+        self._line_pos = -1  # the position whose line ``_line`` holds
+        self._line: str | None = None
+        self._frame_pos = -1  # the position whose ``File`` line match ``_frame_match`` holds
+        self._frame_match: re.Match[str] | None = None
 
     def at(self, pos: int) -> str | None:
         """The line at ``pos`` as the parser sees it: prefix stripped, tabs of its indentation
@@ -232,9 +255,19 @@ class _Cursor:
 
     @property
     def line(self) -> str | None:
-        if self._cache[0] != self.pos:
-            self._cache = (self.pos, self.at(self.pos))
-        return self._cache[1]
+        if self._line_pos != self.pos:
+            self._line = self.at(self.pos)
+            self._line_pos = self.pos
+        return self._line
+
+    def frame(self) -> re.Match[str] | None:
+        """``_frame`` of the cursor's line, matched once: the loop that reads a frame's source
+        stops at the next ``File`` line, which the frame loop then reads."""
+        if self._frame_pos != self.pos:
+            line = self.line
+            self._frame_match = _frame(line) if line is not None else None
+            self._frame_pos = self.pos
+        return self._frame_match
 
     @property
     def origin(self) -> int:
@@ -300,18 +333,20 @@ def _source_lines(cur: _Cursor, frame_indent: int) -> tuple[list[str], bool]:
                 return out, flat
             cur.pos = nxt
             continue
-        if t.startswith('File "'):
-            if _frame(s) or _location(s):
+        first = t[0]  # one character decides which tests can apply (none of "F[" is a marker start)
+        if first == "F":
+            if t.startswith('File "') and (cur.frame() or _location(s)):
                 return out, flat
-        elif t.startswith("[Previous") and _repeat(s):
-            return out, flat
-        if t[0] in _MARKER_STARTS and _is_marker_line(s):
-            cur.advance()
+        elif first == "[":
+            if t.startswith("[Previous") and _repeat(s):
+                return out, flat
+        elif first in _MARKER_STARTS and _is_marker_line(s):
+            cur.pos += 1
             continue
         ind = len(s) - len(t)
         if ind > frame_indent:
             out.append(t.rstrip())
-            cur.advance()
+            cur.pos += 1
             continue
         if out or ind < frame_indent or _is_header(s) or s in (_CAUSE, _CONTEXT):
             return out, flat
@@ -352,12 +387,13 @@ def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
                 continue
             break
         file_line = t.startswith('File "')
-        m = _frame(s) if file_line else None
+        m = cur.frame() if file_line else None
         if m:
-            cur.advance()
+            cur.pos += 1
             indent = len(s) - len(t)
             src, flat = _source_lines(cur, indent)
-            frames.append(Frame(m["file"], int(m["line"]), m["func"].rstrip(), src[0] if src else ""))
+            file, line, func = m.group("file", "line", "func")
+            frames.append(Frame(file, int(line), func.rstrip(), src[0] if src else ""))
             continue
         m = _location(s) if file_line else None
         if m:
@@ -394,7 +430,7 @@ def _notes(cur: _Cursor, start_origin: int, exc_origin: int) -> list[str]:
     split = start_origin != exc_origin  # the traceback arrived spread over several entries
     while True:
         s = cur.line
-        if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or (len(s) <= MAX_LINE and _HEADER.search(s)):
+        if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or (len(s) <= MAX_LINE and _header_in(s)):
             return notes
         if _LOG_RECORD.match(s) or s.lstrip().startswith(("|", "+-")):
             return notes
@@ -600,7 +636,7 @@ def _block(cur: _Cursor, start_origin: int, fallback: tuple[str, str] | None) ->
     s = cur.line
     if s is None or len(s) > MAX_LINE and not _exception_line(s):
         return None
-    m = _GROUP_HEADER.match(s) if len(s) <= MAX_LINE else None
+    m = _group_header(s) if len(s) <= MAX_LINE else None
     if m:
         if cur.nesting > MAX_NESTED_CHAINS:
             cur.ctx.stop(f"chains inside exception groups nested deeper than {MAX_NESTED_CHAINS}: not read")
@@ -723,7 +759,7 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
     elif _frame(text) and not bare_headers:
         fragment = True
     else:
-        m = _HEADER.search(text) if len(text) <= MAX_LINE + MAX_PREFIX else None
+        m = _header_in(text) if len(text) <= MAX_LINE + MAX_PREFIX else None
         if m and not _GROUP_HEADER.match(text):
             head = text[: m.start()]
             if len(head) > MAX_PREFIX:
@@ -741,10 +777,10 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
         if alone is None:
             return None, i + 1
         chain = [alone]
-    elif not (fallback or fragment or _HEADER.search(text) or _GROUP_HEADER.match(text) or "|" in text):
+    elif not (fallback or fragment or _header_in(text) or _group_header(text) or "|" in text):
         return None, i + 1  # a bare "Error: ..." line is not a traceback
     end = max(cur.pos, i + 1)
-    raw = "\n".join(line.text for line in lines[i:end])
+    raw = "\n".join([line.text for line in lines[i:end]])
     reasons = cur.ctx.reasons
     if not chain[-1].type and not reasons:
         reasons = [_NO_EXCEPTION_LINE]
@@ -764,7 +800,7 @@ def _starts(text: str, nxt: str | None, bare_headers: bool) -> bool:
     s = text.rstrip()
     if len(s) > MAX_LINE + MAX_PREFIX:
         return False
-    if _HEADER.search(s):
+    if _header_in(s):
         return True
     lam = _lambda_header(s) if "[ERROR]" in s else None
     if lam:
@@ -828,9 +864,8 @@ def find_in_lines(lines: Sequence[LogLine], form: str = "plain") -> list[Traceba
 
 def find_in_text(text: str, first_line: int = 1) -> list[Traceback]:
     """Every traceback in a block of log text; origins are line numbers from ``first_line``."""
-    lines = split_lines(text, 0)
-    numbered = [LogLine(line.text, first_line + k) for k, line in enumerate(lines)]
-    return find_in_lines(numbered)
+    parts = _line_texts(text)
+    return find_in_lines(list(map(LogLine, parts, range(first_line, first_line + len(parts)))))
 
 
 # --- structured records -------------------------------------------------------------------------
@@ -946,23 +981,25 @@ def from_record(record: Mapping[str, object], origin: int = 0) -> list[Traceback
     direct = _lambda_error(record, origin)
     if direct is not None:
         return [direct]
-    request_id = _request_id(record)
-    found = _powertools(record, origin)
+    found = _powertools(record, origin, _request_id(record))
     if found is not None:
-        return [replace(tb, request_id=request_id) for tb in found] if request_id else found
+        return found
     nested = _nested_error(record, origin)
     if nested is not None:
         return [replace(nested, text=_record_text(record))]
     return None
 
 
-def _powertools(record: Mapping[str, object], origin: int) -> list[Traceback] | None:
-    """Tracebacks of a Powertools-style record's ``exception`` / ``stack_trace`` fields."""
+def _powertools(record: Mapping[str, object], origin: int, request_id: str = "") -> list[Traceback] | None:
+    """Tracebacks of a Powertools-style record's ``exception`` / ``stack_trace`` fields, naming
+    ``request_id``."""
     text = record.get("exception")
     if isinstance(text, str) and text.strip():
         found = find_in_text(text, origin)
         if found:
-            return [replace(tb, form="powertools_json", origin=origin) for tb in found]
+            # The record's request id, when it names one, replaces one read from the text.
+            named = {"request_id": request_id} if request_id else {}
+            return [replace(tb, form="powertools_json", origin=origin, **named) for tb in found]
         trace = record.get("stack_trace")
         name = record.get("exception_name")
         if isinstance(trace, Mapping) and isinstance(trace.get("type"), str):
@@ -970,14 +1007,15 @@ def _powertools(record: Mapping[str, object], origin: int) -> list[Traceback] | 
             qualified = trace["type"] if module in (None, "builtins") else f"{module}.{trace['type']}"
             value = str(trace.get("value") or "").split("\n", 1)[0]
             exc = RaisedException(qualified, value, _powertools_frames(trace))
-            return [Traceback((exc,), _record_text(record), "powertools_json", origin)]
+            return [Traceback((exc,), _record_text(record), "powertools_json", origin, request_id=request_id)]
         if isinstance(name, str) and name:
             last = text.strip().splitlines()[-1]
             found_line = _exception_line(last)
             msg = found_line[1] if found_line else ""
             exc = RaisedException(name, msg)
             reason = "the record's exception text holds no readable traceback"
-            tb = Traceback((exc,), _record_text(record), "powertools_json", origin, True, truncated_reason=reason)
+            raw = _record_text(record)
+            tb = Traceback((exc,), raw, "powertools_json", origin, True, truncated_reason=reason, request_id=request_id)
             return [tb]
     return None
 
