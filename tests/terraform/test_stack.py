@@ -383,6 +383,7 @@ def check_webhook_api(aws: dict[str, str], outputs: dict) -> None:
 CATALOG_DEFAULTS = {
     "repo_url": "", "repo_folder": "", "reviewers": [], "model": "", "min_occurrences": 1, "draft": False,
     "fixes_per_hour": 0, "fixes_per_day": 0, "tokens_per_day": 0,
+    "always_fix": [], "never_fix": [], "fix_library": False,  # the fixability gate's overrides
 }  # fmt: skip
 
 
