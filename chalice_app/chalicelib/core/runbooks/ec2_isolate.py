@@ -248,11 +248,13 @@ RUNBOOK = Runbook(
     },
     permissions=(
         Grant(
-            "ReadInstanceGroupProtectionAndQuarantineGroups",
-            ("ec2:DescribeInstanceAttribute", "ec2:DescribeSecurityGroups", *INSTANCE_READS),
+            "ReadInstanceGroupsAndQuarantineGroups",
+            ("ec2:DescribeSecurityGroups", *INSTANCE_READS),
             ANY,
             why="no resource-level permissions for these reads",
         ),
+        # DescribeInstanceAttribute (termination protection, groups) takes an instance ARN: scoped.
+        Grant("ReadInstanceProtection", ("ec2:DescribeInstanceAttribute",), (INSTANCES,)),
         Grant("DetachFromTaggedGroups", ("autoscaling:DetachInstances",), (GROUPS,), tagged=True),
         Grant(
             "ProtectSnapshotAndMarkTaggedInstances",
