@@ -133,6 +133,7 @@ REPORT_DETAIL = frozenset(
     {
         "pr_diff", "context_shown", "apply_result", "reviewers", "reviewers_source", "reviewers_notes",
         "confidence", "lines_changed", "rounds", "context_tokens", "risk_flags", "tokens_in", "tokens_out",
+        "model", "prompt_version", "repository",
     }
 )  # fmt: skip
 TITLE_BYTES = 120  # the group item's copy of the message (status views); the whole one is in the detail
@@ -230,6 +231,13 @@ class Update:
     def remove(self, *attrs: str) -> Update:
         self._clauses["REMOVE"].extend(f"#{a}" for a in attrs)
         return self
+
+    def put(self, attr: str, value: object) -> Update:
+        """SET ``attr``, or REMOVE it when ``value`` is its reader's default (empty, zero, false):
+        an absent attribute reads the same, and costs no bytes in every later write of the item."""
+        if value is None or value is False or value in ("", 0, [], ()):
+            return self.remove(attr)
+        return self.set(attr, value)
 
     def request(self, condition: str = "", **values: object) -> dict[str, Any]:
         """The UpdateItem keyword arguments; ``values`` bind the condition's ``:name`` placeholders."""
@@ -748,7 +756,7 @@ class ErrorGroupStore:
         to the group's detail item (``raw``)."""
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
-        update = Update().set("reason", bounded_reason(reason)).set("retryable", retryable).set("lease_until", 0)
+        update = Update().put("reason", bounded_reason(reason)).put("retryable", retryable).remove("lease_until")
         # The claim's and the job's tokens mean nothing once the attempt is recorded (a re-open starts
         # afresh): gone, they no longer weigh on every later occurrence's write.
         update.remove("lease_owner", "job_token", "sent_token")
@@ -763,7 +771,7 @@ class ErrorGroupStore:
         report = {k: v for k, v in (extra or {}).items() if k in REPORT_DETAIL}
         for attr, value in (extra or {}).items():
             if attr not in report:
-                update.set(attr, value)
+                update.put(attr, value)
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
         if target == Status.PR_OPENED and pr_url:
             self.link_pr(pr_url, fingerprint, now)
@@ -938,13 +946,15 @@ class ErrorGroupStore:
         False when already counted or the group moved on."""
         update = Update().add("auto_jobs", 1).set("sent_token", token).set("updated_at", now)
         if fixability is not None:
-            update.set("fixability", fixability.kind).set("fixability_reason", clip(fixability.reason, 500))
+            update.set("fixability", fixability.kind)
         update.remove("budget_since", "resumed_by", *WAIT_ATTRIBUTES)
         condition = all_of(QUEUED_BY_THIS_RECORD, NOT_SENT_BY_THIS_RECORD)
         try:
             self._update(fingerprint, update.request(condition, token=token), "NONE", "job sent for")
         except Conflict:
             return False
+        if fixability is not None:  # words for people: the detail keeps them (occurrences stay small)
+            self._keep_detail(fingerprint, {"fixability_reason": clip(fixability.reason, 500)})
         return True
 
     def defer_claimed(self, fingerprint: str, owner: str, now: int, verdict: SpendVerdict) -> ErrorGroup:
@@ -1162,12 +1172,13 @@ class ErrorGroupStore:
         reason are recorded; nothing waits (a person re-opens it, or the catalog's ``always_fix``).
         False when the group moved on."""
         update = Update().set("reason", bounded_reason(fixability.stored_reason())).set("retryable", False)
-        update.set("fixability", fixability.kind).set("fixability_reason", clip(fixability.reason, 500))
+        update.set("fixability", fixability.kind)
         update.remove(*WAIT_ATTRIBUTES)
         try:
             self._transition(fingerprint, Status.SKIPPED, update, QUEUED_BY_THIS_RECORD, now, token=token)
         except InvalidTransition:
             return False
+        self._keep_detail(fingerprint, {"fixability_reason": clip(fixability.reason, 500)})
         return True
 
 
