@@ -338,7 +338,7 @@ class Bench:
         self.sources = EventSources(self.clients, self.stack)
         self._iterators: dict[str, str] = {}
         self.stream_records_seen = 0
-        self.item_sizes: dict[str, int] = {}  # the largest image of each item seen on the stream
+        self.item_sizes: dict[str, int] = {}  # the latest image of each item seen on the stream
         self.first_sizes: dict[str, int] = {}  # its largest image before a fix began
         self.tokens_seen: set[str] = set()  # delivery tokens of the items' ``batches`` sets
         self.config = function_config()
@@ -411,7 +411,8 @@ class Bench:
             for image in ("NewImage", "OldImage"):
                 if fp and image in change:
                     size = item_size({k: v for k, v in change[image].items() if k != "batches"})
-                    self.item_sizes[fp] = max(self.item_sizes.get(fp, 0), size)
+                    if image == "NewImage":  # the item as it stands now (a claim's lease is gone once fixed)
+                        self.item_sizes[fp] = size
                     if change[image].get("status", {}).get("S") in ("NEW", "QUEUED"):
                         self.first_sizes[fp] = max(self.first_sizes.get(fp, 0), size)
                     self.tokens_seen.update(change[image].get("batches", {}).get("SS", []))
@@ -1058,7 +1059,8 @@ def explain(priced: dict[str, Any]) -> dict[str, str]:
     return {
         "DynamoDB": (
             f"one UpdateItem per bug per delivery ({f['writes_per_event']:.2f} per event), "
-            f"{f['wru_per_write']:.1f} WRU each (items carry the redacted trace); the guidance's $17.08 is "
+            f"{f['wru_per_write']:.1f} WRU each (the small group item; its trace is in a detail written once); "
+            "the guidance's $17.08 is "
             f"{17.08 / PRICES['dynamodb_wru'] / 1e6:.0f} M "
             f"WRU at today's price, {17.08 / 1.25:.1f} M at the pre-2024-11 $1.25/M"
         ),
