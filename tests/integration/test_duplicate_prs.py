@@ -113,3 +113,10 @@ def test_git_mode_comments_in_the_local_pr_record_and_a_merged_pr_leaves_the_ind
     # WHEN the first PR is merged: it is no longer an open PR of the repository
     p.store.mark_merged(first.fingerprint, first.pr_url, p.clock(), p.clock())
     assert first.fingerprint not in {g.fingerprint for g in p.store.open_prs("local/shop")}
+    # WHEN the second bug occurs again, its first group's PR no longer open
+    _deliver(p, WINTER_TRACE if second.fingerprint == fps["winter"] else NONE_DISCOUNT_TRACE.strip())
+    # THEN it is re-opened to be fixed on its own, and its job leaves (an automatic attempt of its own)
+    again = p.group(second.fingerprint)
+    assert (again.status, again.reopened_by) == (Status.QUEUED, "duplicate")
+    p.run_jobs()
+    assert p.group(second.fingerprint).status == Status.PR_OPENED

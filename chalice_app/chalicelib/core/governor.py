@@ -314,7 +314,8 @@ SPEND_RULES: tuple[str, ...] = (
 DAY_MS = 24 * HOUR_MS
 # Who re-opened a group (the ``reopened_by`` attribute the store writes with every re-open):
 # a person or a regression asks for a new attempt; a resumed wait is the same attempt, deferred.
-EXPLICIT_REOPENERS: frozenset[str] = frozenset({"retry", "regression", "webhook"})
+# "duplicate": a group skipped as another's duplicate whose PR closed gets its own automatic attempt.
+EXPLICIT_REOPENERS: frozenset[str] = frozenset({"retry", "regression", "webhook", "duplicate"})
 RESUMERS: frozenset[str] = frozenset({"spend", "occurrences"})
 # Job triggers (FixJob.trigger) that are explicit by themselves: the `fate` branch's REGRESSED groups.
 EXPLICIT_TRIGGERS: frozenset[str] = frozenset({"regressed", "retry"})

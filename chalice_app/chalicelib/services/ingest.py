@@ -197,11 +197,28 @@ class Ingest:
                 pass  # re-opened meanwhile by another batch
             except SelfHealError:
                 log.warning("could not re-open a budget-skipped group", exc_info=True)
+        elif previous is not None and previous.status == Status.SKIPPED and previous.duplicate_of:
+            self._reopen_duplicate(previous, observation, now)
         elif previous is not None:
             self._resume(previous, observation, now)
         if previous is not None and self._fate is not None:
             self._fate.after_record(previous, observation.last_seen)  # never raises
         return recorded
+
+    def _reopen_duplicate(self, previous: ErrorGroup, observation: Observation, now: int) -> None:
+        """A group skipped as the duplicate of another's open PR that occurs again once that PR is no
+        longer open (closed, failed its checks, or merged without healing this bug): fixed on its own."""
+        try:
+            first = self._store.get(previous.duplicate_of, detail=False)
+            if first is not None and first.status == Status.PR_OPENED:
+                return
+            state = first.status if first is not None else "gone"
+            why = f"re-opened: {previous.duplicate_of[:12]}'s pull request is no longer open ({state})"
+            self._store.reopen(observation.fingerprint, now, reason=why, by="duplicate")
+        except InvalidTransition:
+            pass  # re-opened meanwhile by another batch
+        except SelfHealError:
+            log.warning("could not re-open a duplicate group", exc_info=True)
 
     def _resume(self, previous: ErrorGroup, observation: Observation, now: int) -> None:
         """A group waiting for occurrences or budget (core/governor.py decide_spend) that occurs
