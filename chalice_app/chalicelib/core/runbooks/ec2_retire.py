@@ -43,7 +43,7 @@ RETIREMENT = "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
 STOP = "AWS_EC2_INSTANCE_STOP_SCHEDULED"
 MATCHES = Condition(source="health", kinds=("ec2-instance",), types=(PERSISTENT_RETIREMENT, RETIREMENT, STOP))
 # The waiter after a call, so the next call finds the state it needs (kept out of the audit's call shape).
-WAITS = {("ec2", "stop_instances"): "instance_stopped"}
+WAITS = targets.STOP_START_WAITS
 
 
 def check_params(params: Mapping[str, Any]) -> str:
@@ -100,21 +100,12 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
             {"InstanceId": instance, "ShouldDecrementDesiredCapacity": False},
         )
         return Plan(entry.name, target, (call,))
-    calls = (
-        Call("ec2", "stop_instances", {"InstanceIds": [instance]}, wait_for=WAITS["ec2", "stop_instances"]),
-        Call("ec2", "start_instances", {"InstanceIds": [instance]}),
-    )
-    return Plan(entry.name, target, calls)
+    return Plan(entry.name, target, targets.stop_start(instance))
 
 
 def before(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The pre-state recorded in the audit: state, host placement, group."""
-    found = targets.instance(facts) or {}
-    return {
-        "state": (found.get("State") or {}).get("Name"),
-        "root_device_type": found.get("RootDeviceType"),
-        "auto_scaling_group": targets.group_name(facts) or None,
-    }
+    """The pre-state recorded in the audit (state, root device type, group)."""
+    return targets.stop_start_before(facts)
 
 
 def verify_reads(plan: Plan) -> tuple[Call, ...]:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 NAME = "ec2-status-check"
 SYSTEM, INSTANCE, EITHER = "StatusCheckFailed_System", "StatusCheckFailed_Instance", "StatusCheckFailed"
-WAITS = {("ec2", "stop_instances"): "instance_stopped"}
+WAITS = targets.STOP_START_WAITS
 
 
 def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
@@ -69,21 +69,12 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
             f"instance {instance} has an instance-store root: a stop loses its data; recover or replace it by hand"
         )
         return targets.no_target(entry.name, problem)
-    calls = (
-        Call("ec2", "stop_instances", {"InstanceIds": [instance]}, wait_for=WAITS["ec2", "stop_instances"]),
-        Call("ec2", "start_instances", {"InstanceIds": [instance]}),
-    )
-    return Plan(entry.name, target, calls)
+    return Plan(entry.name, target, targets.stop_start(instance))
 
 
 def before(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The pre-state recorded in the audit: state, root device type, group."""
-    found = targets.instance(facts) or {}
-    return {
-        "state": (found.get("State") or {}).get("Name"),
-        "root_device_type": found.get("RootDeviceType"),
-        "auto_scaling_group": targets.group_name(facts) or None,
-    }
+    """The pre-state recorded in the audit (state, root device type, group)."""
+    return targets.stop_start_before(facts)
 
 
 def _alarm(metric: str) -> dict[str, Any]:

@@ -150,3 +150,26 @@ def fleet_size(facts: Mapping[str, Any]) -> int | None:
     if clusters:
         return int(clusters[0].get("activeServicesCount") or 0) or None
     return None
+
+
+# A stop/start moves an instance to another host; the start waits for the stop (a plan rebuilt from
+# the audit gets the waiter back from its runbook's ``waits``).
+STOP_START_WAITS = {("ec2", "stop_instances"): "instance_stopped"}
+
+
+def stop_start(instance: str) -> tuple[Call, ...]:
+    """Stop ``instance``, wait until it is stopped, start it."""
+    return (
+        Call("ec2", "stop_instances", {"InstanceIds": [instance]}, wait_for=STOP_START_WAITS["ec2", "stop_instances"]),
+        Call("ec2", "start_instances", {"InstanceIds": [instance]}),
+    )
+
+
+def stop_start_before(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The audit's pre-state of an instance a stop/start may move: state, root device type, group."""
+    found = instance(facts) or {}
+    return {
+        "state": (found.get("State") or {}).get("Name"),
+        "root_device_type": found.get("RootDeviceType"),
+        "auto_scaling_group": group_name(facts) or None,
+    }
