@@ -59,6 +59,12 @@ _KEEPS_SIDE = re.compile(
     r"^(?:[a-z][A-Za-z0-9_]*(?:\+[a-z][A-Za-z0-9_]*)*"
     r"|(?:AVG|MIN|MAX|SUM)\((?:METRICS\([^()]*\)|\[[A-Za-z0-9_,]*\]|[a-z][A-Za-z0-9_]*)\))$"
 )
+# A ratio of two metrics, times a positive constant or not (an error rate: 100*(m1/m2), m1/m2*100): it
+# rises and falls with its numerator, so the alarm's side is the numerator's and the alarm is about it.
+_RATIO = re.compile(
+    r"^(?:[0-9.]+\*)?(?P<open>\(?)(?P<num>[a-z][A-Za-z0-9_]*)(?:\*[0-9.]+)?/(?P<den>[a-z][A-Za-z0-9_]*)"
+    r"(?P<close>\)?)(?:\*[0-9.]+)?$"
+)
 OPERATORS: dict[str, tuple[str, bool]] = {
     "GreaterThanOrEqualToThreshold": ("above", False),
     "GreaterThanThreshold": ("above", False),
@@ -446,10 +452,23 @@ class AlarmStateChange(EventBridgeEvent):
         """The inputs that are metrics (not expressions)."""
         return tuple(m for m in self.metrics if m.namespace and m.metric_name)
 
+    @cached_property
+    def ratio_numerator(self) -> MetricInput | None:
+        """The numerator when the series the alarm compares is a ratio of two of its metrics (an error
+        rate ``100*(m1/m2)`` of Errors over Invocations), else None: the alarm is about the numerator."""
+        compared = [m for m in self.metrics if m.return_data] or list(self.metrics)
+        found = _RATIO.match(compared[0].expression.replace(" ", "")) if len(compared) == 1 else None
+        if not found or len(found["open"]) != len(found["close"]) or found["num"] == found["den"]:
+            return None
+        by_id = {m.id: m for m in self.stats}
+        return by_id[found["num"]] if found["num"] in by_id and found["den"] in by_id else None
+
     def _compares_a_transform(self) -> bool:
         """Whether the series the alarm compares is an expression that may turn its metrics around
         (arithmetic, or a function other than AVG/MIN/MAX/SUM over the metrics): then the operator's
-        side says nothing about the metric's."""
+        side says nothing about the metric's. A ratio keeps its numerator's side."""
+        if self.ratio_numerator is not None:
+            return False
         compared = [m for m in self.metrics if m.return_data] or list(self.metrics)
         return any(m.expression and not _KEEPS_SIDE.match(m.expression.replace(" ", "")) for m in compared)
 
@@ -511,6 +530,9 @@ class AlarmStateChange(EventBridgeEvent):
         )
 
     def _subject(self) -> tuple[str, str]:
+        numerator = self.ratio_numerator
+        if numerator is not None:
+            return numerator.namespace, numerator.metric_name
         pairs = list(dict.fromkeys((m.namespace, m.metric_name) for m in self.stats))
         return pairs[0] if pairs else ("", "")
 

@@ -1,5 +1,10 @@
 """ecs-redeploy: an ECS service memory alarm (ClusterName + ServiceName) → force a new deployment.
 
+Two metric families reach it: ``AWS/ECS`` ``MemoryUtilization`` (percent of the task definition's
+memory) and Container Insights' ``ECS/ContainerInsights`` ``MemoryUtilized`` (MiB used; alarmed on
+directly or as the ratio ``100*(m1/m2)`` over ``MemoryReserved``, which is about its numerator).
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html
+
 Stands down (no call, no escalation) while a deployment of the service is already in progress.
 Verify: the alarm returns to OK.
 
@@ -27,9 +32,11 @@ TARGET = "ecs-service"
 DEFAULT_PARAMS: dict[str, Any] = {}
 PARAM_TYPES: dict[str, Any] = {}
 VERIFY = "the alarm returns to OK"
+INSIGHTS = "ECS/ContainerInsights"
+SERVICE_DIMENSIONS = ["ClusterName", "ServiceName"]
 MATCHES = Condition(
-    source="alarm", kinds=("ecs-service",), metrics=("AWS/ECS/MemoryUtilization",), direction="above",
-    needs_datapoints=True,
+    source="alarm", kinds=("ecs-service",), metrics=("AWS/ECS/MemoryUtilization", f"{INSIGHTS}/MemoryUtilized"),
+    direction="above", needs_datapoints=True,
 )  # fmt: skip
 
 
@@ -118,7 +125,8 @@ RUNBOOK = Runbook(
                 "namespace": "AWS/ECS",
                 "metric": "MemoryUtilization",
                 "dimensions": ["ClusterName", "ServiceName"],
-            }
+            },
+            {"source": "alarm", "namespace": INSIGHTS, "metric": "MemoryUtilized", "dimensions": SERVICE_DIMENSIONS},
         ],  # fmt: skip
         "limits": {"cooldown_s": 1800, "max_attempts": 2, "max_in_flight": 1},
     },
