@@ -62,8 +62,8 @@ _KEEPS_SIDE = re.compile(
 # A ratio of two metrics, times a positive constant or not (an error rate: 100*(m1/m2), m1/m2*100): it
 # rises and falls with its numerator, so the alarm's side is the numerator's and the alarm is about it.
 _RATIO = re.compile(
-    r"^(?:[0-9.]+\*)?(?P<open>\(?)(?P<num>[a-z][A-Za-z0-9_]*)(?:\*[0-9.]+)?/(?P<den>[a-z][A-Za-z0-9_]*)"
-    r"(?P<close>\)?)(?:\*[0-9.]+)?$"
+    r"(?:[0-9.]+\*)?(?P<open>\(?)(?P<num>[a-z][A-Za-z0-9_]*)(?:\*[0-9.]+)?/(?P<den>[a-z][A-Za-z0-9_]*)"
+    r"(?P<close>\)?)(?:\*[0-9.]+)?"
 )
 OPERATORS: dict[str, tuple[str, bool]] = {
     "GreaterThanOrEqualToThreshold": ("above", False),
@@ -457,7 +457,7 @@ class AlarmStateChange(EventBridgeEvent):
         """The numerator when the series the alarm compares is a ratio of two of its metrics (an error
         rate ``100*(m1/m2)`` of Errors over Invocations), else None: the alarm is about the numerator."""
         compared = [m for m in self.metrics if m.return_data] or list(self.metrics)
-        found = _RATIO.match(compared[0].expression.replace(" ", "")) if len(compared) == 1 else None
+        found = _RATIO.fullmatch(compared[0].expression.replace(" ", "")) if len(compared) == 1 else None
         if not found or len(found["open"]) != len(found["close"]) or found["num"] == found["den"]:
             return None
         by_id = {m.id: m for m in self.stats}

@@ -42,7 +42,7 @@ NAME = "flag-switch"
 # The parameters the runbook may read and overwrite: a hierarchy with a "flags" level (IAM's * spans "/").
 PARAMETERS = "arn:{partition}:ssm:{region}:{account}:parameter/*flags/*"
 # A Parameter Store name under a ".../flags/" path (the letters Parameter Store allows: a-zA-Z0-9_.-/).
-FLAG = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]*flags/[A-Za-z0-9_.\-/]+$")
+FLAG = re.compile(r"/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]*flags/[A-Za-z0-9_.\-/]+")
 # Types of parameter the switch writes: plain text, never a secret.
 WRITABLE = ("String", "StringList")
 
@@ -51,7 +51,7 @@ def parameter_problem(name: str, value: str) -> str:
     """Why the catalog's ``parameter`` / ``value`` cannot be switched ('' when they can)."""
     if not name or not value:
         return "name the parameter and the value to set (catalog params.parameter and params.value)"
-    if not FLAG.match(name) or "//" in name:
+    if not FLAG.fullmatch(name) or "//" in name:
         return f"parameter {name[:200]!r} is not under a flags path (/<app>/flags/<name>)"
     return ""
 

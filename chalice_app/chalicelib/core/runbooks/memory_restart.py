@@ -40,7 +40,7 @@ NAME = "memory-restart"
 DOCUMENT = "AWS-RunShellScript"
 # A systemd unit name (systemd.unit(5)): at most 255 characters of [A-Za-z0-9:_.@-] (a leading "-" is
 # refused as well, so the name can never read as an option of systemctl).
-UNIT = re.compile(r"^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]{0,254}$")
+UNIT = re.compile(r"[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]{0,254}")
 MATCHES = Condition(
     source="alarm",
     kinds=("ec2-instance",),
@@ -56,7 +56,7 @@ def unit_problem(service: str) -> str:
     """Why ``service`` is not a systemd unit name selfheal restarts ('' when it is)."""
     if not service:
         return "no service is named"
-    if not UNIT.match(service):
+    if not UNIT.fullmatch(service):  # fullmatch: "$" would accept a trailing newline
         return f"{service[:80]!r} is not a systemd unit name (letters, digits, ':_.@-'; no leading '-')"
     return ""
 
