@@ -47,13 +47,12 @@ def running(instance: str = I1, platform: str = "") -> dict:
     return {"describe_instances": {"Reservations": [{"Instances": [found]}]}, "describe_auto_scaling_instances": {}}
 
 
-def memory_alarm(reason: str = "", period: int = 300) -> Incident:
+def memory_alarm(reason: str = "", period: int = 300, threshold: float = 90.0) -> Incident:
     raw = load_event("memory_restart/mem_used_percent")
     if reason:
         raw["detail"]["state"]["reason"] = reason
     data = json.loads(raw["detail"]["state"]["reasonData"])
-    data["period"] = period
-    raw["detail"]["state"]["reasonData"] = json.dumps(data)
+    raw["detail"]["state"]["reasonData"] = json.dumps({**data, "period": period, "threshold": threshold})
     return parse_event(raw).incident()
 
 
@@ -72,16 +71,14 @@ def test_memory_restart_never_acts_on_a_spike_or_a_low_threshold() -> None:
         "the threshold (90.0) (minimum 1 datapoint for OK -> ALARM transition).",
         period=60,
     )
-    assert plan_for(CATALOG, spike).entry is None  # one minute is a spike, not a leak
+    assert "repairs a breach of 600 s or more" in plan_for(CATALOG, spike).reason  # a spike, not a leak
     low = memory_alarm(
         "Threshold Crossed: 3 out of the last 3 datapoints [66.0 (23/11/26 10:40:00), 65.0 (23/11/26 10:35:00), "
         "64.0 (23/11/26 10:30:00)] was greater than or equal to the threshold (60.0) (minimum 3 datapoints for OK "
         "-> ALARM transition).",
+        threshold=60.0,
     )
-    raw = load_event("memory_restart/mem_used_percent")
-    raw["detail"]["state"]["reason"] = low.facts["reason"]
-    raw["detail"]["state"]["reasonData"] = json.dumps({**low.facts["reason_data"], "threshold": 60.0})
-    assert plan_for(CATALOG, parse_event(raw).incident()).entry is None  # 60 % is not a leak's level
+    assert low.facts["breach_seconds"] == 900 and "threshold 60 is below 80" in plan_for(CATALOG, low).reason
 
 
 def test_memory_restart_escalates_without_a_service_rather_than_reboot() -> None:
