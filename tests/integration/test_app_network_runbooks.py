@@ -4,23 +4,30 @@ alarm forms they also read (Container Insights, an error-rate ratio): facts read
 moto gaps, each said where it matters: Run Command always succeeds and ``list_command_invocations`` is
 missing (a Stubber answers that read with a real host's failure); ``GetHealthCheckStatus`` always reports
 every checker's success (the failing report a real checker sends is set on the read facts); ECS has no
-real rollout (a service with no task to start reads COMPLETED).
+real rollout (a service with no task to start reads COMPLETED); EventBridge cannot invoke a Lambda in
+moto, so the governor's path is shown by calling the alarm remediator handler with the events.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from chalice.test import Client
+from local_infra import alarm as local_alarm
+from local_infra import enabled_catalog
 
 from chalicelib.adapters.executor import Executor
 from chalicelib.adapters.facts import Facts
+from chalicelib.adapters.runbook_config import CATALOG as CATALOG_PARAMETER
 from chalicelib.core.runbooks import RUNBOOKS, flag_switch, memory_restart, plan_for, reads_for
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
 from chalicelib.events.eventbridge import parse_event
 from tests.conftest import load_event
+from tests.integration.test_remediator_handlers import estate, invoke  # noqa: F401 - the fixture
 from tests.integration.test_runbooks_moto import AMI, Aws, ecs_service, lambda_function
 
 CATALOG = default_catalog()
@@ -212,3 +219,42 @@ def test_lambda_rollback_on_an_error_rate_alarm_of_an_alias(aws: Aws) -> None:
     assert all(r.ok for r in Executor(aws.client).run(planned.plan.calls))
     assert facts["get_alias"]["FunctionVersion"] == "3"
     assert aws.client("lambda").get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "2"
+
+
+# --- behind the governor: the alarm remediator handler ----------------------------------------------
+
+
+def test_flag_switch_through_the_remediator_acts_once_stands_down_then_heals(estate: Any) -> None:  # noqa: F811
+    # GIVEN the estate's catalog with flag-switch live on a tagged flag, and the breaker alarm
+    estate, clients, clock = estate
+    import app
+
+    name = f"/{estate.prefix.strip('/')}/flags/payments"
+    clients.ssm.put_parameter(Name=name, Value="on", Type="String", Tags=[{"Key": "selfheal", "Value": "enabled"}])
+    doc = enabled_catalog()
+    for entry in doc["runbooks"]:
+        if entry["name"] == "flag-switch":
+            entry["params"] = {"parameter": name, "value": "off"}
+    stored = {"Name": estate.prefix + CATALOG_PARAMETER, "Value": json.dumps(doc), "Type": "String"}
+    clients.ssm.put_parameter(**stored, Overwrite=True)
+    written = clients.calls["PutParameter"]  # the flag's and the catalog's creation above
+
+    def breaker(state: str = "ALARM") -> dict:
+        """A transition of the breaker alarm at the clock's time (each its own identity)."""
+        raw = local_alarm("flag_switch/circuit_breaker", "checkout-circuit-breaker", clock(), Provider="acme-pay")
+        raw["detail"]["state"]["value"] = state
+        return raw
+
+    with Client(app.app) as client:
+        # WHEN it fires, fires again (a new transition) while the flag is off, then returns to OK
+        first = invoke(client, "alarm_remediator", breaker())
+        clock.advance(2)
+        again = invoke(client, "alarm_remediator", breaker())
+        clock.advance(2)
+        resolved = invoke(client, "alarm_remediator", breaker("OK"))
+    # THEN one write, a stand-down, and the action verified as healed by the alarm's OK
+    assert [(d["decision"], d["rule"]) for d in first["decisions"]] == [("act", "ok")]
+    assert [(d["decision"], d["rule"]) for d in again["decisions"]] == [("suppressed", "stand-down")]
+    assert [(d["decision"], d["rule"]) for d in resolved["decisions"]] == [("healed", "resolved")]
+    assert clients.ssm.get_parameter(Name=name)["Parameter"]["Value"] == "off"
+    assert clients.calls["PutParameter"] == written + 1
