@@ -192,6 +192,12 @@ def test_route53_health_says_which_endpoint_fails_and_how_and_changes_nothing(aw
     assert not [op for op in aws.calls if not op.startswith(("Get", "Create"))]  # reads only
 
 
+def test_route53_health_of_a_deleted_check_escalates_with_the_error(aws: Aws) -> None:
+    gone = str(uuid.uuid4())
+    planned, _ = planned_on(aws, alarm("route53_health/health_check_status", HealthCheckId=gone))
+    assert planned.plan.calls == () and "NoSuchHealthCheck" in planned.plan.problem and gone in planned.plan.problem
+
+
 def test_route53_health_stands_down_when_every_checker_reports_success(aws: Aws) -> None:
     check = health_check(aws)
     planned, _ = planned_on(aws, alarm("route53_health/health_check_status", HealthCheckId=check))

@@ -63,6 +63,7 @@ def translate(exc: ClientError, what: str) -> SelfHealError:
         return ConfigError(f"{what}: {code}: {message}")
     if code in CONFLICT:
         return Conflict(f"{what}: {code}")
-    if code.endswith(NOT_FOUND_SUFFIXES) or code.startswith("InvalidInstanceID"):
+    # Route 53 and S3 say NoSuchHealthCheck / NoSuchHostedZone / NoSuchKey for a missing resource.
+    if code.endswith(NOT_FOUND_SUFFIXES) or code.startswith(("InvalidInstanceID", "NoSuch")):
         return NotFound(f"{what}: {code}: {message}")
     return SelfHealError(f"{what} failed: {code}: {message}")
