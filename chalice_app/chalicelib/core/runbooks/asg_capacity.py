@@ -52,6 +52,7 @@ UNDER_WAY = (
     "WaitingForELBConnectionDraining",
     "MidLifecycleAction",
     "WaitingForInstanceWarmup",
+    "WaitingForConnectionDraining",
 )
 FAILED = ("Failed", "Cancelled")
 
