@@ -90,9 +90,7 @@ def desired(aws: Aws, group: str) -> int:
     return found["AutoScalingGroups"][0]["DesiredCapacity"]
 
 
-def test_by_default_it_tells_the_sizes_and_the_failed_launch_and_changes_nothing(
-    aws: Aws, moto_endpoint: str
-) -> None:
+def test_by_default_it_tells_the_sizes_and_the_failed_launch_and_changes_nothing(aws: Aws, moto_endpoint: str) -> None:
     group = short_group(aws)
     incident = alarm_on(group)
     facts = read(aws, moto_endpoint, incident, CATALOG, failed_launch())

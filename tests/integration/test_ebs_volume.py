@@ -33,9 +33,9 @@ def aws(moto_endpoint: str) -> Aws:
 def attached_volume(aws: Aws) -> str:
     """A data volume attached to a running instance in us-east-1a."""
     ec2 = aws.client("ec2")
-    instance = ec2.run_instances(
-        ImageId=AMI, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1a"}
-    )["Instances"][0]["InstanceId"]
+    instance = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1a"})[
+        "Instances"
+    ][0]["InstanceId"]
     volume = ec2.create_volume(Size=8, AvailabilityZone="us-east-1a", VolumeType="gp3")["VolumeId"]
     ec2.attach_volume(VolumeId=volume, InstanceId=instance, Device="/dev/sdf")
     return volume

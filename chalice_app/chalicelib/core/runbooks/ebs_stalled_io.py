@@ -4,7 +4,7 @@ replacing it is a person's call.
 Its business (``MATCHES``): an alarm on ``AWS/EBS`` ``VolumeStalledIOCheck`` (0 = pass, 1 = the volume
 is not completing the I/O asked of it, measured every minute for volumes attached to Nitro
 instances: https://docs.aws.amazon.com/ebs/latest/userguide/using_cloudwatch_ebs.html) about one
-volume (its ``VolumeId`` dimension, read as the entry's target), breached *above* its threshold
+volume (its ``VolumeId`` dimension), breached *above* its threshold
 (``>= 1`` or ``> 0``) on measured datapoints — missing data is not a stalled volume.
 
 The repair is ebs-volume's for a degraded volume: a snapshot of it now (``ec2:CreateSnapshot``,
@@ -74,6 +74,7 @@ RUNBOOK = Runbook(
     rank=74,
     matches=Condition(
         source="alarm",
+        kinds=("ebs-volume",),
         metrics=(f"AWS/EBS/{METRIC}",),
         direction="above",
         needs_datapoints=True,
@@ -84,7 +85,6 @@ RUNBOOK = Runbook(
     before=ebs_volume.before,
     default={
         "triggers": [{"source": "alarm", "namespace": "AWS/EBS", "metric": METRIC, "dimensions": ["VolumeId"]}],
-        "target": {"dimension": "VolumeId"},
         "limits": {"cooldown_s": 21600, "max_attempts": 1, "max_in_flight": 1, "verify_deadline_s": 1800},
     },
     permissions=(

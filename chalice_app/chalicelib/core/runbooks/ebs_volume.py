@@ -193,7 +193,7 @@ RUNBOOK = Runbook(
     target_kind="ebs-volume",
     layer="infrastructure",
     rank=72,
-    matches=Condition(source="health", types=(DEGRADED, LOST)),
+    matches=Condition(source="health", kinds=("ebs-volume",), types=(DEGRADED, LOST)),
     verify="the Health event closes; otherwise the deadline escalates for a person to decide on a replacement",
     plan=plan,
     reads=reads,
