@@ -105,7 +105,7 @@ def test_a_lost_volume_escalates_naming_its_latest_completed_snapshot(aws: Aws) 
     assert aws.calls["CreateSnapshot"] == 2  # the two nightly ones above, none by the runbook
 
 
-def test_a_pending_own_snapshot_stands_down_and_a_vanished_volume_escalates(aws: Aws) -> None:
+def test_a_pending_snapshot_stands_down_and_a_vanished_volume_escalates(aws: Aws) -> None:
     volume = attached_volume(aws)
     incident = stalled(volume)
     planned, _ = read_and_plan(aws, incident)
@@ -113,7 +113,8 @@ def test_a_pending_own_snapshot_stands_down_and_a_vanished_volume_escalates(aws:
     _, facts = read_and_plan(aws, incident)
     facts["describe_snapshots"]["Snapshots"][0]["State"] = "pending"  # as EC2 reports it for minutes
     again = plan_for(CATALOG, incident, facts).plan
-    assert again.calls == () and "still pending" in again.stand_down
+    assert again.calls == () and "selfheal's (ebs-stalled-io) snapshot" in again.stand_down
+    assert "still pending" in again.stand_down
     # a volume deleted meanwhile (EC2 answers NotFound): nothing to snapshot, a person is told
     loose = aws.client("ec2").create_volume(Size=8, AvailabilityZone="us-east-1a")["VolumeId"]
     aws.client("ec2").delete_volume(VolumeId=loose)

@@ -123,9 +123,9 @@ def test_an_ebs_plan_only_ever_snapshots_the_volume(fixture: str, state: str | N
     facts = {"describe_volumes": {"Volumes": volumes}, "describe_snapshots": {"Snapshots": snaps}}
     plan = plan_for(CATALOG, incident(fixture), facts).plan
     assert all(c.operation == "create_snapshot" and c.params["VolumeId"] == VOLUME for c in plan.calls)
-    if plan.calls:  # only a readable volume, with no snapshot of selfheal's still pending
+    if plan.calls:  # only a readable volume, with no snapshot of it still pending
         assert fixture != "ebs_volume/lost" and state in ("creating", "available", "in-use")
-        assert ebs_volume.pending_own(facts, plan.runbook) is None
+        assert ebs_volume.pending(facts) is None
     if fixture == "ebs_volume/lost" and state is not None:
         latest = ebs_volume.latest_completed(facts)
         assert (latest["SnapshotId"] if latest else "no completed snapshot") in plan.problem

@@ -9,8 +9,8 @@ volume (its ``VolumeId`` dimension), breached *above* its threshold
 
 The repair is ebs-volume's for a degraded volume: a snapshot of it now (``ec2:CreateSnapshot``,
 tagged ``selfheal:action=ebs-stalled-io``), nothing detached or deleted; a volume in the ``error``
-state escalates naming its latest completed snapshot; a pending snapshot selfheal took, or a deleted
-volume, stands it down. Verify: the alarm returns to OK; otherwise the deadline escalates, and a
+state escalates naming its latest completed snapshot; a pending snapshot of it, or a deleted volume,
+stands it down. Verify: the alarm returns to OK; otherwise the deadline escalates, and a
 person decides whether to replace the volume from the snapshot (same Availability Zone). Pure.
 """
 

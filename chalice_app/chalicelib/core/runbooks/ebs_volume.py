@@ -15,8 +15,8 @@ AWS Systems Manager OpsCenter's EBS rules and of aws-health-tools' ``AWS_EBS_VOL
   (``DescribeSnapshots`` filtered by ``volume-id``) for a person to restore from, or says there is none.
 
 A degraded volume already in the ``error`` state escalates the same way (its data cannot be read). A
-snapshot selfheal took that is still ``pending`` stands the runbook down (one snapshot at a time per
-volume); a deleted volume stands down too. Verify: the Health event closes (AWS reports the volume
+snapshot of the volume still ``pending`` (selfheal's or another's: it already copies the volume as it
+is) stands the runbook down; a deleted volume stands down too. Verify: the Health event closes (AWS reports the volume
 healthy again); otherwise the deadline escalates — that is when a person decides on the replacement.
 
 The same snapshot for the CloudWatch alarm on ``VolumeStalledIOCheck`` is ebs-stalled-io (an alarm
@@ -102,12 +102,16 @@ def latest_completed(facts: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return next((s for s in snapshots(facts) if s.get("State") == "completed"), None)
 
 
-def pending_own(facts: Mapping[str, Any] | None, runbook: str) -> dict[str, Any] | None:
-    """A snapshot of the volume that ``runbook`` took and that is still pending (None when none)."""
-    for snap in snapshots(facts):
-        if snap.get("State") == "pending" and tag_map(snap.get("Tags")).get(MARKER_TAG) == runbook:
-            return snap
-    return None
+def pending(facts: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The newest snapshot of the volume still being taken (None when none): it is already a copy of
+    the volume as it is now, and an st1/sc1 volume allows only one pending snapshot."""
+    return next((s for s in snapshots(facts) if s.get("State") == "pending"), None)
+
+
+def whose(snap: Mapping[str, Any]) -> str:
+    """``selfheal's (ebs-volume)`` for a snapshot carrying selfheal's mark, else ``another``."""
+    runbook = tag_map(snap.get("Tags")).get(MARKER_TAG)
+    return f"selfheal's ({runbook})" if runbook else "another"
 
 
 def restore_from(volume_id_: str, facts: Mapping[str, Any] | None) -> str:
@@ -127,7 +131,7 @@ def restore_from(volume_id_: str, facts: Mapping[str, Any] | None) -> str:
 
 def snapshot_plan(runbook: str, incident: Incident, volume_id_: str, facts: Mapping[str, Any] | None) -> Plan:
     """Snapshot a readable volume; escalate one in ``error`` with what to restore from; stand down when
-    the volume is gone or selfheal's snapshot of it is still pending.
+    the volume is gone or a snapshot of it is still pending.
 
     A plan with neither a problem nor a stand-down has no calls yet: the caller adds its snapshot call
     (each runbook module writes its own calls, so its IAM scan sees them)."""
@@ -143,13 +147,10 @@ def snapshot_plan(runbook: str, incident: Incident, volume_id_: str, facts: Mapp
         if state == "error":
             why = f"volume {volume_id_} is in the error state, its data unreadable; {restore_from(volume_id_, facts)}"
             return Plan(runbook, target, problem=why)
-        pending = pending_own(facts, runbook)
-        if pending is not None:
-            return Plan(
-                runbook,
-                target,
-                stand_down=f"snapshot {pending.get('SnapshotId')} of {volume_id_} is still pending",
-            )
+        taking = pending(facts)
+        if taking is not None:
+            why = f"{whose(taking)} snapshot {taking.get('SnapshotId')} of {volume_id_} is still pending"
+            return Plan(runbook, target, stand_down=why)
     return Plan(runbook, target)
 
 
