@@ -145,7 +145,7 @@ locals {
     health_remediator = jsonencode({
       source        = ["aws.health"]
       "detail-type" = ["AWS Health Event"]
-      detail        = { service = ["EC2"], eventTypeCategory = ["scheduledChange"], eventTypeCode = var.health_event_types }
+      detail        = { service = ["EC2", "EBS"], eventTypeCategory = ["scheduledChange", "issue"], eventTypeCode = var.health_event_types }
     })
   }
 }

@@ -49,7 +49,8 @@ variable "guardduty_min_severity" {
 variable "health_event_types" {
   description = <<-EOT
     AWS Health event type codes that reach the health remediator. The retirement and stop codes are
-    ec2-retire's business; the scheduled reboots reach it so that a person is told (no runbook applies).
+    ec2-retire's business; the scheduled reboots reach it so that a person is told (no runbook applies);
+    the EBS issues (a degraded or lost volume) are ebs-volume's.
   EOT
   type        = list(string)
   default = [
@@ -59,6 +60,8 @@ variable "health_event_types" {
     "AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED",
     "AWS_EC2_INSTANCE_REBOOT_FLEXIBLE_MAINTENANCE_SCHEDULED",
     "AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED",
+    "AWS_EBS_DEGRADED_EBS_VOLUME_PERFORMANCE",
+    "AWS_EBS_VOLUME_LOST",
   ]
 }
 

@@ -35,10 +35,10 @@ HEALTH_PATTERN = {
     "source": ["aws.health"],
     "detail-type": ["AWS Health Event"],
     "detail": {
-        "service": ["EC2"],
-        "eventTypeCategory": ["scheduledChange"],
-        # ec2-retire's codes, and the scheduled reboots a person is told about (terraform
-        # var.health_event_types has the same default; the deployment test compares them)
+        "service": ["EC2", "EBS"],
+        "eventTypeCategory": ["scheduledChange", "issue"],
+        # ec2-retire's codes, the scheduled reboots a person is told about, and ebs-volume's EBS
+        # issues (terraform var.health_event_types has the same default; the deployment test compares them)
         "eventTypeCode": [
             "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
             "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
@@ -46,6 +46,8 @@ HEALTH_PATTERN = {
             "AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED",
             "AWS_EC2_INSTANCE_REBOOT_FLEXIBLE_MAINTENANCE_SCHEDULED",
             "AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED",
+            "AWS_EBS_DEGRADED_EBS_VOLUME_PERFORMANCE",
+            "AWS_EBS_VOLUME_LOST",
         ],
     },
 }

@@ -27,11 +27,14 @@ TAG_CONDITION = "${local.runbook_tag_condition}"
 UNTAGGED = {
     "ssm:SendCommand": "the SSM document is AWS's own: exact ARN",
     "ec2:CreateSnapshots": "volumes carry no instance tag; new snapshots must carry selfheal's mark",
+    "ec2:CreateSnapshot": "a new snapshot has no tag yet: it must carry selfheal's mark (aws:RequestTag)",
     "ec2:CreateTags": "tags on new snapshots, only at creation",
     "ec2:ModifyNetworkInterfaceAttribute": "interfaces and groups carry no instance tag",
 }
 # Runbooks that only read and tell a person (nothing to repair automatically), and why.
 NOTIFY_ONLY = {"route53-health": "DNS failover already routes around an unhealthy endpoint"}
+# EC2 authorises tags given at creation (TagSpecifications) as ec2:CreateTags on the new resource.
+TAG_ON_CREATE = {"ec2:CreateSnapshot": "ec2:CreateTags", "ec2:CreateSnapshots": "ec2:CreateTags"}
 # The resources a runbook repairs: a mutating action on these is always tag-conditioned.
 REPAIRED = ("instance/*", "autoScalingGroup", "service/*", "function:*")
 
@@ -93,7 +96,7 @@ def code_calls(runbook: str) -> set[tuple[str, bool]]:
         actions.add((f"{prefix}:{client.meta.method_to_api_mapping[operation]}", mutating))
         if waiter:
             actions.add((f"{prefix}:{client.get_waiter(waiter).config.operation}", False))
-    return actions
+    return actions | {(TAG_ON_CREATE[a], True) for a, _ in actions if a in TAG_ON_CREATE}
 
 
 # The fleet each target kind belongs to, as the runbooks write it (targets.instance_target, ecs_redeploy).

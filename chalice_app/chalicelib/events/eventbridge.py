@@ -46,6 +46,7 @@ RESOURCE_DIMENSIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("FunctionName",), "{FunctionName}"),
     (("AutoScalingGroupName",), "asg:{AutoScalingGroupName}"),
     (("ClusterName",), "{ClusterName}"),
+    (("VolumeId",), "{VolumeId}"),
 )
 # What kind of resource a metric's dimensions are about (a runbook declares the kinds it repairs): an
 # ECS metric with ClusterName alone is about the cluster, not a service; a Lambda metric's Resource
@@ -127,7 +128,7 @@ def resource_of(dimensions: Mapping[str, str]) -> str:
 
 def resource_kind(dimensions: Mapping[str, str]) -> str:
     """What the dimensions are about: ec2-instance, ecs-service, ecs-cluster, lambda-alias,
-    lambda-version, lambda-function, asg; '' for none selfheal knows."""
+    lambda-version, lambda-function, asg, ebs-volume; '' for none selfheal knows."""
     if dimensions.get("InstanceId"):
         return "ec2-instance"
     if dimensions.get("ClusterName"):
@@ -140,7 +141,9 @@ def resource_kind(dimensions: Mapping[str, str]) -> str:
         return "lambda-version" if alias.isdigit() or alias == "$LATEST" else "lambda-alias"
     if dimensions.get("FunctionName"):
         return "lambda-function"
-    return "asg" if dimensions.get("AutoScalingGroupName") else ""
+    if dimensions.get("AutoScalingGroupName"):
+        return "asg"
+    return "ebs-volume" if dimensions.get("VolumeId") else ""
 
 
 def _whole(value: Any) -> int | None:
@@ -803,7 +806,7 @@ class HealthEvent(EventBridgeEvent):
             caused_by_selfheal=marked_by_selfheal(tags),
             never_act=self.foreign(),
             facts={
-                "resource_kind": "ec2-instance" if INSTANCE_ID.match(entity) else "",
+                "resource_kind": "ec2-instance" if INSTANCE_ID.match(entity) else _volume_kind(entity),
                 "event_arn": self.event_arn,
                 "service": self.service,
                 "category": self.category,
@@ -829,6 +832,11 @@ class HealthEvent(EventBridgeEvent):
             return found[0]
         names = ", ".join(i.resources[0] for i in found)
         return self._incident("", {}, f"the Health event names {len(found)} entities: {names}")
+
+
+def _volume_kind(entity: str) -> str:
+    """``ebs-volume`` for an EBS volume id (the entity of AWS Health's EBS events), else ''."""
+    return "ebs-volume" if re.match(r"^vol-[0-9a-f]{8,17}$", entity) else ""
 
 
 VIEWS: dict[tuple[str, str], type[EventBridgeEvent]] = {
