@@ -4,34 +4,6 @@
 # permission scoped to this stage, method and path); the stage, its throttling, access logs and
 # the webhook's own access to the secret are here.
 
-variable "webhook_rate_limit" {
-  description = "Steady-state requests per second the webhook accepts (API Gateway throttling; GitHub sends a few per pull request)."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.webhook_rate_limit > 0 && var.webhook_rate_limit <= 10000
-    error_message = "webhook_rate_limit must be more than 0 and at most 10000 requests per second."
-  }
-}
-
-variable "webhook_burst_limit" {
-  description = "Requests the webhook accepts in a burst above the rate (API Gateway throttling)."
-  type        = number
-  default     = 20
-
-  validation {
-    condition     = var.webhook_burst_limit >= 1 && var.webhook_burst_limit <= 5000 && floor(var.webhook_burst_limit) == var.webhook_burst_limit
-    error_message = "webhook_burst_limit must be a whole number between 1 and 5000."
-  }
-}
-
-variable "api_gateway_account_logging_role" {
-  description = "Create the role API Gateway writes logs with and set it as the region's account setting (API Gateway needs one for any log; it is ONE per account and region: set false if your account already has one)."
-  type        = bool
-  default     = true
-}
-
 locals {
   api_stage = var.stage
   # One line per request; no body, no header: a delivery's payload is the repository's business.
