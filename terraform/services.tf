@@ -48,57 +48,9 @@ resource "aws_ssm_parameter" "service_catalog" {
   value       = jsonencode({ services = local.service_catalog })
 }
 
-# --- who reads what: the catalog (routing, the service's repository), per-repository secrets -----
-
-locals {
-  ssm_parameter_arn   = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter"
-  service_catalog_arn = "${local.ssm_parameter_arn}${local.service_catalog_parameter}"
-}
-
-data "aws_iam_policy_document" "log_processor_services" {
-  statement {
-    sid       = "ReadTheServiceCatalog"
-    actions   = ["ssm:GetParameter"]
-    resources = [local.service_catalog_arn]
-  }
-  dynamic "statement" {
-    for_each = local.with_key # only with the project's own key (kms.tf)
-    content {
-      sid       = "DecryptTheServiceCatalog"
-      actions   = ["kms:Decrypt"]
-      resources = [local.kms_key_arn]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["ssm.${local.region}.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "kms:EncryptionContext:PARAMETER_ARN"
-        values   = [local.service_catalog_arn]
-      }
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "log_processor_services" {
-  name   = "${local.functions.log_processor}-services"
-  role   = aws_iam_role.log_processor_role.id
-  policy = data.aws_iam_policy_document.log_processor_services.json
-}
-
-# The stream processor reads the catalog too, for the services' own spend limits (fixes_per_hour,
-# fixes_per_day, tokens_per_day, min_occurrences: services/enqueue.py): the same two statements,
-# GetParameter on the catalog's ARN and Decrypt of that parameter only.
-resource "aws_iam_role_policy" "stream_processor_services" {
-  name   = "${local.functions.stream_processor}-services"
-  role   = aws_iam_role.stream_processor_role.id
-  policy = data.aws_iam_policy_document.log_processor_services.json
-}
-
-# The fixer reads the catalog (its services' repositories and token ceilings) and the
-# per-repository secrets (<prefix>repos/<repo_key>/…) with the rest of its settings: one
-# GetParametersByPath over the whole prefix (iam.tf, ReadSettings), nothing to add here.
+# Who reads the catalog (the log processor, and the stream processor for the services' own spend
+# limits: services/enqueue.py) and the per-repository secrets (the fixer, the webhook: the settings
+# tree): the concerns read_service_catalog and read_settings in iam.tf.
 
 output "service_catalog_parameter" {
   description = "SSM SecureString holding the service catalog (absent with services = []: the default service)."
