@@ -293,7 +293,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
                     ]
                 }
             ],
-            "depends_on": ["aws_iam_role_policy.stream_processor"],
+            "depends_on": ["aws_iam_role_policy.concerns"],
         }
     )
     for mapping in mappings.values():
@@ -304,7 +304,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "event_source_arn": "${aws_sqs_queue.fix_queue.arn}",
             "function_response_types": ["ReportBatchItemFailures"],
             "scaling_config": [{"maximum_concurrency": "${var.fixer_max_concurrency}"}],
-            "depends_on": ["aws_iam_role_policy.fixer"],
+            "depends_on": ["aws_iam_role_policy.concerns"],
             # A lease shorter than the fixer's timeout would let a second delivery take a running fix.
             "lifecycle": [
                 {

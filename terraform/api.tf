@@ -1,36 +1,8 @@
 # The GitHub webhook (issue 12): API Gateway REST API → the api_handler function (POST
 # /github/webhook, its only route). The API, its deployment and the Lambda permission come from
 # the generated chalice.tf.json (scripts/package.py rewrites them: regional, OpenAPI 3.0 body,
-# permission scoped to this stage, method and path); the stage, its throttling, access logs and
-# the webhook's own access to the secret are here.
-
-variable "webhook_rate_limit" {
-  description = "Steady-state requests per second the webhook accepts (API Gateway throttling; GitHub sends a few per pull request)."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.webhook_rate_limit > 0 && var.webhook_rate_limit <= 10000
-    error_message = "webhook_rate_limit must be more than 0 and at most 10000 requests per second."
-  }
-}
-
-variable "webhook_burst_limit" {
-  description = "Requests the webhook accepts in a burst above the rate (API Gateway throttling)."
-  type        = number
-  default     = 20
-
-  validation {
-    condition     = var.webhook_burst_limit >= 1 && var.webhook_burst_limit <= 5000 && floor(var.webhook_burst_limit) == var.webhook_burst_limit
-    error_message = "webhook_burst_limit must be a whole number between 1 and 5000."
-  }
-}
-
-variable "api_gateway_account_logging_role" {
-  description = "Create the role API Gateway writes logs with and set it as the region's account setting (API Gateway needs one for any log; it is ONE per account and region: set false if your account already has one)."
-  type        = bool
-  default     = true
-}
+# permission scoped to this stage, method and path); the stage, its throttling and access logs are
+# here; the webhook function's grants (the secret, the table) are concerns in iam.tf.
 
 locals {
   api_stage = var.stage
@@ -51,7 +23,6 @@ locals {
     error            = "$context.error.message"
     throttled        = "$context.error.responseType"
   })
-  webhook_secret_parameter_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.parameter_prefix}webhook_secret"
 }
 
 # --- access and execution logs: encrypted with the project's key, kept var.log_retention_days ------
@@ -162,65 +133,6 @@ resource "aws_api_gateway_account" "this" {
   # moto answers the reset (a replace without a value) with a 500, which the provider retries.
   reset_on_delete = !local.local_endpoint
   depends_on      = [aws_iam_role_policy.api_gateway_logs]
-}
-
-# --- the webhook function: the error-group table and exactly one parameter ----------------------
-
-data "aws_iam_policy_document" "webhook" {
-  statement {
-    sid       = "GroupFate"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-    resources = [aws_dynamodb_table.error_groups.arn]
-  }
-  statement {
-    sid       = "WebhookSecret"
-    actions   = ["ssm:GetParameter"]
-    resources = [local.webhook_secret_parameter_arn]
-  }
-  dynamic "statement" {
-    for_each = local.with_key # only with the project's own key (kms.tf)
-    content {
-      sid       = "DecryptTheSecret"
-      actions   = ["kms:Decrypt"]
-      resources = [local.kms_key_arn]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["ssm.${local.region}.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "kms:EncryptionContext:PARAMETER_ARN"
-        values   = [local.webhook_secret_parameter_arn]
-      }
-    }
-  }
-  statement {
-    # /selfheal retry|stop: the commenter's permission and the reviewers' words are read from
-    # GitHub with the repository settings (repo_url, github_token).
-    sid       = "ReadRepositorySettings"
-    actions   = ["ssm:GetParametersByPath"]
-    resources = local.settings_arns
-  }
-  dynamic "statement" {
-    for_each = local.with_key # only with the project's own key (kms.tf)
-    content {
-      sid       = "TableAndSettingsKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [local.kms_key_arn]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "webhook" {
-  name   = "${local.functions.api_handler}-work"
-  role   = aws_iam_role.api_handler_role.id
-  policy = data.aws_iam_policy_document.webhook.json
 }
 
 output "webhook_url" {

@@ -16,32 +16,6 @@
 # The roles are the ones `chalice package` generates for the remediator handlers in app.py
 # (<handler>_role, renamed <prefix>-<stage>-<handler> by scripts/package.py).
 
-variable "runbook_target_tag" {
-  description = "Runbooks change only resources carrying this tag (IAM condition aws:ResourceTag/<key> = <value>)."
-  type        = object({ key = string, value = string })
-  default     = { key = "selfheal", value = "enabled" }
-
-  validation {
-    condition     = length(var.runbook_target_tag.key) > 0 && !startswith(var.runbook_target_tag.key, "aws:")
-    error_message = "runbook_target_tag.key must be a non-empty tag key not starting with aws:."
-  }
-}
-
-variable "runbook_functions" {
-  description = "Remediator functions that run a runbook, by runbook name: its policy is attached to their roles. Merged over the defaults (local.runbook_default_functions: the handler of the runbook's trigger source, and the verifier, which decides held-back work again and runs what it admits); an empty list detaches a runbook."
-  type        = map(list(string))
-  default     = {}
-
-  validation {
-    condition = alltrue([
-      for runbook, functions in var.runbook_functions :
-      contains(local.runbook_names, runbook) &&
-      alltrue([for f in functions : contains(["alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"], f)])
-    ])
-    error_message = "runbook_functions: keys are runbook names (local.runbook_names), values remediator handler names."
-  }
-}
-
 locals {
   remediator_roles = {
     alarm_remediator     = aws_iam_role.alarm_remediator_role

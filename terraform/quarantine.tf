@@ -3,17 +3,6 @@
 # first moved to "untrack" (all traffic in and out allowed, so every flow becomes untracked), then to
 # "isolate" (no rule at all), which ends them. Without them for a VPC, isolation there escalates.
 
-variable "quarantine_vpc_ids" {
-  description = "VPCs in which ec2-isolate may quarantine instances: two security groups are created in each."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for v in var.quarantine_vpc_ids : can(regex("^vpc-[0-9a-f]{8,17}$", v))])
-    error_message = "quarantine_vpc_ids: VPC ids (vpc-…)."
-  }
-}
-
 resource "aws_security_group" "quarantine_untrack" {
   #checkov:skip=CKV_AWS_24: allowing everything is the point: flows through this group become untracked, so the next step cuts them
   #checkov:skip=CKV_AWS_25: as above

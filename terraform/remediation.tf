@@ -1,7 +1,7 @@
 # Runbooks (infrastructure healing): the governor's table, the notification topic, and the catalog
 # and kill switch the remediators read from SSM. The EventBridge rules and the remediator functions
 # come from the generated chalice.tf.json (scripts/package.py narrows the rules with the variables
-# below); IAM per runbook is in iam_runbooks.tf, the remediators' own access in iam_remediation.tf.
+# below); IAM per runbook is in iam_runbooks.tf, the remediators' own concerns in iam.tf.
 
 # --- the governor: decisions, cooldowns, budgets, fleet slots, approvals and the audit trail ---------
 
@@ -96,7 +96,7 @@ locals {
 }
 
 # Encrypted with the project's key like every parameter under the prefix; the remediators decrypt
-# through SSM (kms:ViaService in iam_remediation.tf).
+# through SSM (kms:ViaService: the project_key document in iam.tf).
 resource "aws_ssm_parameter" "runbook_catalog" {
   name        = "${var.parameter_prefix}runbooks/catalog"
   description = "selfheal runbook catalog (JSON): rendered from var.runbooks (null: the default catalog)"

@@ -7,70 +7,6 @@
 # services = [] (the default) is today's deployment: one service, "default", over var.log_group_names
 # and the global parameters; no catalog parameter is written (absent = the default service).
 
-variable "services" {
-  description = "The service catalog (chalicelib/core/services.py documents each field); [] = one default service over log_group_names."
-  type = list(object({
-    name            = string
-    log_groups      = list(string)
-    repo_url        = optional(string, "")
-    repo_folder     = optional(string, "")
-    path_prefixes   = optional(list(string))
-    labels          = optional(list(string))
-    reviewers       = optional(list(string), [])
-    model           = optional(string, "")
-    min_occurrences = optional(number, 1)
-    draft           = optional(bool, false)
-    fixes_per_hour  = optional(number, 0)
-    fixes_per_day   = optional(number, 0)
-    tokens_per_day  = optional(number, 0)
-    always_fix      = optional(list(string), [])
-    never_fix       = optional(list(string), [])
-    fix_library     = optional(bool, false)
-  }))
-  default = []
-
-  validation {
-    condition     = length(distinct([for s in var.services : s.name])) == length(var.services)
-    error_message = "services: every service needs a unique name."
-  }
-  validation {
-    condition     = alltrue([for s in var.services : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", s.name))])
-    error_message = "services: name must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and dashes)."
-  }
-  validation {
-    condition     = alltrue([for s in var.services : length(s.log_groups) > 0 && alltrue([for g in s.log_groups : length(trimspace(g)) > 0 && length(g) <= 512])])
-    error_message = "services: log_groups must list at least one log group name (or prefix ending in *) per service, none empty."
-  }
-  validation {
-    condition     = alltrue([for s in var.services : alltrue([for g in s.log_groups : !strcontains(trimsuffix(g, "*"), "*")])])
-    error_message = "services: a log group is an exact name or a prefix with one * at its end."
-  }
-  validation {
-    condition     = alltrue([for s in var.services : s.min_occurrences >= 1 && floor(s.min_occurrences) == s.min_occurrences])
-    error_message = "services: min_occurrences must be a whole number, 1 or more."
-  }
-  validation {
-    condition = alltrue([for s in var.services : alltrue([
-      for v in [s.fixes_per_hour, s.fixes_per_day, s.tokens_per_day] : v >= 0 && floor(v) == v
-    ])])
-    error_message = "services: fixes_per_hour, fixes_per_day and tokens_per_day must be whole numbers, 0 (no limit) or more."
-  }
-  validation {
-    condition = alltrue([for s in var.services : alltrue([
-      for e in concat(s.always_fix, s.never_fix) : can(regex("^[A-Za-z_][A-Za-z0-9_.:/-]{0,199}$", e))
-    ]) && length(s.always_fix) <= 100 && length(s.never_fix) <= 100])
-    error_message = "services: always_fix and never_fix list exception types or modules (a name like ValueError, billing.legacy or billing/legacy; at most 100 each)."
-  }
-  validation {
-    condition     = alltrue([for s in var.services : !startswith(s.repo_folder, "/") && !strcontains(s.repo_folder, "..")])
-    error_message = "services: repo_folder is a folder inside the repository (relative, no ..)."
-  }
-  validation {
-    condition     = length(var.services) == 0 || length(var.log_group_names) == 0
-    error_message = "services: with a service catalog, list every log group in a service's log_groups and leave log_group_names empty."
-  }
-}
-
 locals {
   # The catalog as the services code reads it: unset optional attributes (null) left out, so the
   # code's defaults apply (e.g. today's path_prefixes and labels).
@@ -112,57 +48,9 @@ resource "aws_ssm_parameter" "service_catalog" {
   value       = jsonencode({ services = local.service_catalog })
 }
 
-# --- who reads what: the catalog (routing, the service's repository), per-repository secrets -----
-
-locals {
-  ssm_parameter_arn   = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter"
-  service_catalog_arn = "${local.ssm_parameter_arn}${local.service_catalog_parameter}"
-}
-
-data "aws_iam_policy_document" "log_processor_services" {
-  statement {
-    sid       = "ReadTheServiceCatalog"
-    actions   = ["ssm:GetParameter"]
-    resources = [local.service_catalog_arn]
-  }
-  dynamic "statement" {
-    for_each = local.with_key # only with the project's own key (kms.tf)
-    content {
-      sid       = "DecryptTheServiceCatalog"
-      actions   = ["kms:Decrypt"]
-      resources = [local.kms_key_arn]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["ssm.${local.region}.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "kms:EncryptionContext:PARAMETER_ARN"
-        values   = [local.service_catalog_arn]
-      }
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "log_processor_services" {
-  name   = "${local.functions.log_processor}-services"
-  role   = aws_iam_role.log_processor_role.id
-  policy = data.aws_iam_policy_document.log_processor_services.json
-}
-
-# The stream processor reads the catalog too, for the services' own spend limits (fixes_per_hour,
-# fixes_per_day, tokens_per_day, min_occurrences: services/enqueue.py): the same two statements,
-# GetParameter on the catalog's ARN and Decrypt of that parameter only.
-resource "aws_iam_role_policy" "stream_processor_services" {
-  name   = "${local.functions.stream_processor}-services"
-  role   = aws_iam_role.stream_processor_role.id
-  policy = data.aws_iam_policy_document.log_processor_services.json
-}
-
-# The fixer reads the catalog (its services' repositories and token ceilings) and the
-# per-repository secrets (<prefix>repos/<repo_key>/…) with the rest of its settings: one
-# GetParametersByPath over the whole prefix (iam.tf, ReadSettings), nothing to add here.
+# Who reads the catalog (the log processor, and the stream processor for the services' own spend
+# limits: services/enqueue.py) and the per-repository secrets (the fixer, the webhook: the settings
+# tree): the concerns read_service_catalog and read_settings in iam.tf.
 
 output "service_catalog_parameter" {
   description = "SSM SecureString holding the service catalog (absent with services = []: the default service)."

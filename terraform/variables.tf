@@ -1,3 +1,8 @@
+# Every input of the deployment but the runbooks' (variables_remediation.tf) and the generated runbook
+# catalog var.runbooks (runbooks.tf.json): name, type, default and validation, grouped by concern.
+
+# --- the deployment and code healing ---------------------------------------------------------
+
 variable "name_prefix" {
   description = "Prefix of every resource name (the Chalice app name: Lambda functions are <prefix>-<stage>-<name>)."
   type        = string
@@ -194,5 +199,101 @@ variable "kms_key" {
   validation {
     condition     = contains(["customer-managed", "aws-managed"], var.kms_key)
     error_message = "kms_key must be \"customer-managed\" or \"aws-managed\"."
+  }
+}
+
+# --- the GitHub webhook (api.tf) ---------------------------------------------------------------
+
+variable "webhook_rate_limit" {
+  description = "Steady-state requests per second the webhook accepts (API Gateway throttling; GitHub sends a few per pull request)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.webhook_rate_limit > 0 && var.webhook_rate_limit <= 10000
+    error_message = "webhook_rate_limit must be more than 0 and at most 10000 requests per second."
+  }
+}
+
+variable "webhook_burst_limit" {
+  description = "Requests the webhook accepts in a burst above the rate (API Gateway throttling)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.webhook_burst_limit >= 1 && var.webhook_burst_limit <= 5000 && floor(var.webhook_burst_limit) == var.webhook_burst_limit
+    error_message = "webhook_burst_limit must be a whole number between 1 and 5000."
+  }
+}
+
+variable "api_gateway_account_logging_role" {
+  description = "Create the role API Gateway writes logs with and set it as the region's account setting (API Gateway needs one for any log; it is ONE per account and region: set false if your account already has one)."
+  type        = bool
+  default     = true
+}
+
+# --- the service catalog (services.tf) ---------------------------------------------------------
+
+variable "services" {
+  description = "The service catalog (chalicelib/core/services.py documents each field); [] = one default service over log_group_names."
+  type = list(object({
+    name            = string
+    log_groups      = list(string)
+    repo_url        = optional(string, "")
+    repo_folder     = optional(string, "")
+    path_prefixes   = optional(list(string))
+    labels          = optional(list(string))
+    reviewers       = optional(list(string), [])
+    model           = optional(string, "")
+    min_occurrences = optional(number, 1)
+    draft           = optional(bool, false)
+    fixes_per_hour  = optional(number, 0)
+    fixes_per_day   = optional(number, 0)
+    tokens_per_day  = optional(number, 0)
+    always_fix      = optional(list(string), [])
+    never_fix       = optional(list(string), [])
+    fix_library     = optional(bool, false)
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for s in var.services : s.name])) == length(var.services)
+    error_message = "services: every service needs a unique name."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", s.name))])
+    error_message = "services: name must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and dashes)."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : length(s.log_groups) > 0 && alltrue([for g in s.log_groups : length(trimspace(g)) > 0 && length(g) <= 512])])
+    error_message = "services: log_groups must list at least one log group name (or prefix ending in *) per service, none empty."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : alltrue([for g in s.log_groups : !strcontains(trimsuffix(g, "*"), "*")])])
+    error_message = "services: a log group is an exact name or a prefix with one * at its end."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : s.min_occurrences >= 1 && floor(s.min_occurrences) == s.min_occurrences])
+    error_message = "services: min_occurrences must be a whole number, 1 or more."
+  }
+  validation {
+    condition = alltrue([for s in var.services : alltrue([
+      for v in [s.fixes_per_hour, s.fixes_per_day, s.tokens_per_day] : v >= 0 && floor(v) == v
+    ])])
+    error_message = "services: fixes_per_hour, fixes_per_day and tokens_per_day must be whole numbers, 0 (no limit) or more."
+  }
+  validation {
+    condition = alltrue([for s in var.services : alltrue([
+      for e in concat(s.always_fix, s.never_fix) : can(regex("^[A-Za-z_][A-Za-z0-9_.:/-]{0,199}$", e))
+    ]) && length(s.always_fix) <= 100 && length(s.never_fix) <= 100])
+    error_message = "services: always_fix and never_fix list exception types or modules (a name like ValueError, billing.legacy or billing/legacy; at most 100 each)."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : !startswith(s.repo_folder, "/") && !strcontains(s.repo_folder, "..")])
+    error_message = "services: repo_folder is a folder inside the repository (relative, no ..)."
+  }
+  validation {
+    condition     = length(var.services) == 0 || length(var.log_group_names) == 0
+    error_message = "services: with a service catalog, list every log group in a service's log_groups and leave log_group_names empty."
   }
 }

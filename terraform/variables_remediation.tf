@@ -1,3 +1,5 @@
+# The runbooks' inputs (infrastructure healing: remediation.tf, iam_runbooks.tf, quarantine.tf).
+#
 # var.runbooks (the catalog; null: the default one) is declared in runbooks.tf.json, generated from
 # the runbooks' declarations: its parameters' type and the runbook names it accepts come from them.
 
@@ -89,5 +91,44 @@ variable "live_runbooks" {
       var.runbooks == null ? local.runbook_names : [for r in coalesce(var.runbooks, []) : r.name], n
     )])
     error_message = "live_runbooks: each name must be an entry of var.runbooks (null: of the default catalog)."
+  }
+}
+
+# --- which resources the runbooks may change, and who runs them (iam_runbooks.tf, quarantine.tf) ---
+
+variable "runbook_target_tag" {
+  description = "Runbooks change only resources carrying this tag (IAM condition aws:ResourceTag/<key> = <value>)."
+  type        = object({ key = string, value = string })
+  default     = { key = "selfheal", value = "enabled" }
+
+  validation {
+    condition     = length(var.runbook_target_tag.key) > 0 && !startswith(var.runbook_target_tag.key, "aws:")
+    error_message = "runbook_target_tag.key must be a non-empty tag key not starting with aws:."
+  }
+}
+
+variable "runbook_functions" {
+  description = "Remediator functions that run a runbook, by runbook name: its policy is attached to their roles. Merged over the defaults (local.runbook_default_functions: the handler of the runbook's trigger source, and the verifier, which decides held-back work again and runs what it admits); an empty list detaches a runbook."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for runbook, functions in var.runbook_functions :
+      contains(local.runbook_names, runbook) &&
+      alltrue([for f in functions : contains(["alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"], f)])
+    ])
+    error_message = "runbook_functions: keys are runbook names (local.runbook_names), values remediator handler names."
+  }
+}
+
+variable "quarantine_vpc_ids" {
+  description = "VPCs in which ec2-isolate may quarantine instances: two security groups are created in each."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for v in var.quarantine_vpc_ids : can(regex("^vpc-[0-9a-f]{8,17}$", v))])
+    error_message = "quarantine_vpc_ids: VPC ids (vpc-…)."
   }
 }

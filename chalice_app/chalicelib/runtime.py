@@ -460,7 +460,7 @@ def _read_webhook_secret() -> bytes:
         return os.environ[WEBHOOK_SECRET_ENV].encode()
     from chalicelib.adapters.parameters import read_parameter
 
-    # One GetParameter of exactly this name: terraform/api.tf allows the handler nothing wider for it.
+    # One GetParameter of exactly this name: terraform/iam.tf (read_webhook_secret) allows the handler nothing wider.
     value = read_parameter(clients().ssm, settings().parameter_prefix + WEBHOOK_SECRET_PARAMETER)
     if not value:
         raise ConfigError(f"no webhook secret: set {WEBHOOK_SECRET_ENV} or the parameter {WEBHOOK_SECRET_PARAMETER}")

@@ -41,7 +41,7 @@ def catalog_expression() -> str:
 @pytest.fixture(scope="module")
 def rendering(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tf-catalog")
-    blocks = [variable_block("services.tf", "services"), variable_block("variables.tf", "log_group_names")]
+    blocks = [variable_block("variables.tf", "services"), variable_block("variables.tf", "log_group_names")]
     # The parameter's value as services.tf writes it: jsonencode({ services = local.service_catalog }).
     blocks.append(f"locals {{\n  service_catalog = {catalog_expression()}\n}}")
     blocks.append('output "catalog" {\n  value = jsonencode({ services = local.service_catalog })\n}')

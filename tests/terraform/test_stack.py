@@ -313,9 +313,15 @@ def _document(policy: dict | str) -> dict:
     return json.loads(policy) if isinstance(policy, str) else policy
 
 
-def _statements(aws: dict[str, str], role: str, name: str) -> dict[str, dict]:
-    doc = boto3.client("iam", **aws).get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-    return {st["Sid"]: st for st in _document(doc)["Statement"]}
+def _statements(aws: dict[str, str], role: str) -> dict[str, dict]:
+    """Every statement of a role's inline policies (one per concern: terraform/iam.tf), by Sid."""
+    iam = boto3.client("iam", **aws)
+    found: dict[str, dict] = {}
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        for st in _document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])["Statement"]:
+            assert st["Sid"] not in found, f"{role}: two statements {st['Sid']}"
+            found[st["Sid"]] = st
+    return found
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -365,13 +371,15 @@ def check_webhook_api(aws: dict[str, str], outputs: dict) -> None:
 
     assert "webhook_secret" in {f.name for f in configure.FIELDS}
     secret_arn = f"{ACCOUNT_ARN.format(service='ssm')}:parameter/selfheal/webhook_secret"
-    statements = _statements(aws, "selfheal-dev-api_handler", "selfheal-dev-api_handler-work")
+    statements = _statements(aws, "selfheal-dev-api_handler")
     assert set(statements) == {
-        "GroupFate",
+        "ReadAndUpdateErrorGroups",
         "WebhookSecret",
         "DecryptTheSecret",
-        "ReadRepositorySettings",
-        "TableAndSettingsKey",
+        "ReadSettings",
+        "ProjectKey",
+        "OwnLogs",
+        "EnvironmentKey",
     }
     assert _as_list(statements["WebhookSecret"]["Action"]) == ["ssm:GetParameter"]
     assert _as_list(statements["WebhookSecret"]["Resource"]) == [secret_arn]
@@ -420,10 +428,9 @@ def migrate_to_two_services(work: Path, env: dict[str, str], aws: dict[str, str]
     assert json.loads(stored["Parameter"]["Value"]) == {"services": [CATALOG_DEFAULTS | s for s in SERVICES]}
 
     catalog_arn = f"{ACCOUNT_ARN.format(service='ssm')}:parameter/selfheal/services/catalog"
-    reads = _statements(aws, "selfheal-dev-log_processor", "selfheal-dev-log_processor-services")
+    reads = _statements(aws, "selfheal-dev-log_processor")
     assert _as_list(reads["ReadTheServiceCatalog"]["Resource"]) == [catalog_arn]
-    work_policy = _statements(aws, "selfheal-dev-log_processor", "selfheal-dev-log_processor-work")
     watched = {r.split(":log-group:", 1)[1].removesuffix(":*")
-               for r in _as_list(work_policy["ReadTheRestOfCutOffTracebacks"]["Resource"])}  # fmt: skip
+               for r in _as_list(reads["ReadTheRestOfCutOffTracebacks"]["Resource"])}  # fmt: skip
     assert watched == set(expected)
     return variables

@@ -39,7 +39,7 @@ def variable_block(file: str, name: str) -> str:
 @pytest.fixture(scope="module")
 def variables_only(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tf-vars")
-    blocks = [variable_block("services.tf", "services"), variable_block("variables.tf", "log_group_names")]
+    blocks = [variable_block("variables.tf", "services"), variable_block("variables.tf", "log_group_names")]
     (work / "variables.tf").write_text("\n\n".join(blocks) + "\n")
     return work
 

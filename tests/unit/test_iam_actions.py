@@ -1,12 +1,12 @@
-"""Every AWS API action the Lambda code calls is allowed by terraform/iam.tf (and services.tf, the
-log processor's read of the service catalog), and nothing more."""
+"""Every AWS API action the Lambda code calls is allowed to the code-healing functions' roles by
+terraform/iam.tf (the concerns each role is granted, its own logs, the project key), and nothing more."""
 
 from __future__ import annotations
 
 import ast
-import re
 
 from tests.conftest import ROOT
+from tests.iam_layout import CODE_HEALING_ROLES, role_actions
 
 ADAPTERS = ROOT / "chalice_app" / "chalicelib" / "adapters"
 # boto3 method → IAM action, for the clients the deployed functions use.
@@ -49,10 +49,9 @@ def called_methods() -> set[str]:
     return names
 
 
-def policy_actions(*files: str) -> set[str]:
-    """Every action named in the policy documents of Terraform files (the functions' own by default)."""
-    text = "\n".join((ROOT / "terraform" / file).read_text() for file in files or ("iam.tf", "services.tf"))
-    return {a for block in re.findall(r"actions\s*=\s*\[([^\]]*)\]", text) for a in re.findall(r'"([^"]+)"', block)}
+def policy_actions() -> set[str]:
+    """Every action the code-healing functions' roles are granted (their concerns, own logs and key)."""
+    return {a for role in CODE_HEALING_ROLES for a in role_actions(role, own_logs=True)}
 
 
 def test_iam_allows_exactly_what_the_code_calls() -> None:

@@ -1,5 +1,6 @@
-"""The verifier's revisit of held-back work: it reads alarm states (iam_revisit.tf allows exactly that)
-and runs the runbooks it admits (every runbook's policy is attached to its role by default)."""
+"""The verifier's revisit of held-back work: it reads alarm states (its concern read_alarm_states in
+iam.tf allows exactly that) and runs the runbooks it admits (every runbook's policy is attached to its
+role by default)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import ROOT
-from tests.unit.test_iam_actions import policy_actions
+from tests.iam_layout import actions_in, documents, role_concerns
 
 SIGNALS = ROOT / "chalice_app" / "chalicelib" / "adapters" / "signals.py"
 
@@ -30,8 +31,10 @@ def signal_reads() -> set[str]:
 
 def test_the_revisit_policy_allows_exactly_the_alarm_reads_it_makes() -> None:
     assert signal_reads() == {"describe_alarms"}
-    assert policy_actions("iam_revisit.tf") == {"cloudwatch:DescribeAlarms"}
-    assert '"*"' not in (ROOT / "terraform" / "iam_revisit.tf").read_text()
+    document = documents()["read_alarm_states"]
+    assert actions_in(document) == {"cloudwatch:DescribeAlarms"}
+    assert '"*"' not in document
+    assert "read_alarm_states" in role_concerns()["remediation_verifier"]
 
 
 def test_the_verifier_runs_every_runbook_by_default() -> None:
