@@ -27,14 +27,14 @@ if TYPE_CHECKING:
     from chalicelib.core.webhooks import SecretCache
     from chalicelib.services.approve import Approvals
     from chalicelib.services.enqueue import Enqueue
-    from chalicelib.services.fate import Fate
+    from chalicelib.services.fate import Fate, PullRequestReads
     from chalicelib.services.fix import Fixer, FixService
     from chalicelib.services.heal import HealChecker
     from chalicelib.services.ingest import Ingest
     from chalicelib.services.metrics import EmfCounter
     from chalicelib.services.notifications import Notifier
     from chalicelib.services.remediate import Remediate
-    from chalicelib.services.resolve import PullRequestReads, Resolve
+    from chalicelib.services.resolve import Resolve
     from chalicelib.services.sweep import BudgetSweep
 
 _overrides: dict[str, Any] = {}
@@ -447,8 +447,8 @@ def _webhook_secrets() -> SecretCache:
     """The webhook secret with its TTL (core/webhooks.SecretCache): SELFHEAL_WEBHOOK_SECRET when set
     (local use), else the SSM SecureString ``<prefix>webhook_secret``. A rotation takes effect
     within ``SECRET_TTL_MS`` without a cold start. ConfigError when neither is set."""
+    from chalicelib.core.clock import now_ms
     from chalicelib.core.webhooks import SecretCache
-    from chalicelib.services.ingest import now_ms
 
     return SecretCache(_read_webhook_secret, _overrides.get("clock") or now_ms)
 

@@ -23,6 +23,7 @@ from collections import Counter as Tally
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.clock import now_ms
 from chalicelib.core.fixability import ENVIRONMENT, Fixability, FixPolicy, classify, environment_notice
 from chalicelib.core.governor import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.core.localize import group_chain
@@ -32,7 +33,6 @@ from chalicelib.core.service_spend import counts_jobs, decide_service_spend, rea
 from chalicelib.errors import PayloadError, SelfHealError, TransientError
 from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.batches import PartialItemFailureResponse, failures
-from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:

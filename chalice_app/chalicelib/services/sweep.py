@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from chalicelib.core.clock import now_ms
 from chalicelib.core.governor import SpendState, spend_room
-from chalicelib.services.ingest import now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable
