@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from chalicelib.core.governor import SpendLimits
+from chalicelib.core.spend import SpendLimits
 from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from chalicelib.core.governor import SPEND_RULES, SpendLimits, decide_claim, decide_spend
+from chalicelib.core.spend import SPEND_RULES, SpendLimits, decide_claim, decide_spend
 
 if TYPE_CHECKING:
-    from chalicelib.core.governor import GroupFacts, SpendState, SpendVerdict
     from chalicelib.core.services import Service
+    from chalicelib.core.spend import GroupFacts, SpendState, SpendVerdict
 
 # How a refusal by a service's own limit names that limit ("billing's hourly budget").
 LIMIT_NAMES = {

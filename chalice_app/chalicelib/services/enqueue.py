@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import now_ms
 from chalicelib.core.fixability import ENVIRONMENT, Fixability, FixPolicy, classify, environment_notice
-from chalicelib.core.governor import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.core.localize import group_chain
 from chalicelib.core.models import Status
 from chalicelib.core.notices import burst_notice
 from chalicelib.core.service_spend import counts_jobs, decide_service_spend, reads_counters, service_limits
+from chalicelib.core.spend import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.errors import PayloadError, SelfHealError, TransientError
 from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.batches import PartialItemFailureResponse, failures

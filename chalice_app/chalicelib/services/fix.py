@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from chalicelib.core.clock import now_ms
-from chalicelib.core.governor import WAIT_OCCURRENCES, SpendLimits, SpendState, SpendVerdict
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
 from chalicelib.core.notices import fix_notice
 from chalicelib.core.service_spend import decide_service_claim, service_limits
+from chalicelib.core.spend import WAIT_OCCURRENCES, SpendLimits, SpendState, SpendVerdict
 from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, SelfHealError, TransientError
 from chalicelib.events.queue import FixJobMessage
 from chalicelib.services.notifications import tell

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.clock import now_ms
 from chalicelib.core.fingerprint import observe
-from chalicelib.core.governor import resume_on_recurrence
 from chalicelib.core.group_fields import batch_token
 from chalicelib.core.logs_payload import find_in_batch, find_in_events
 from chalicelib.core.models import Status
 from chalicelib.core.services import DEFAULT
+from chalicelib.core.spend import resume_on_recurrence
 from chalicelib.errors import ConfigError, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:

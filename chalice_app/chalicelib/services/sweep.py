@@ -25,13 +25,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from chalicelib.core.clock import now_ms
-from chalicelib.core.governor import SpendState, spend_room
+from chalicelib.core.spend import SpendState, spend_room
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.adapters.store import ErrorGroupStore
-    from chalicelib.core.governor import SpendLimits
+    from chalicelib.core.spend import SpendLimits
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
