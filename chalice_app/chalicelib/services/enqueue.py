@@ -1,5 +1,5 @@
 """stream_processor's use case: new and re-opened groups become fix jobs on the queue, within the
-spend limits (core/governor.py ``decide_spend``).
+spend limits (core/spend.py ``decide_spend``).
 
     stream record ─job()─▶ NEW→QUEUED (this record) ─fixability─▶ not a code fault: QUEUED→SKIPPED
       with the class and its reason (no token, no budget unit spent; environment groups named in one
@@ -91,7 +91,7 @@ class Enqueue:
     Bounded: at most ``limits.fixes_per_hour`` jobs leave per clock hour and ``fixes_per_day`` per
     UTC day (one counter item a day, both taken in one conditional write), none once the day's
     model tokens reach ``tokens_per_day``, none for a group seen fewer than ``min_occurrences``
-    times, and one automatic job per group (core/governor.py). A replayed record takes a second
+    times, and one automatic job per group (core/spend.py). A replayed record takes a second
     unit: the budget errs towards fewer jobs, never more. Without ``limits`` nothing is limited.
     """
 

@@ -2,7 +2,7 @@
 
 message ──claim──▶ FIXING (lease, attempts+1) ──token ceiling──▶ Fixer.fix ──▶ PR_OPENED | SKIPPED | FAILED
   │ the day's model tokens at the ceiling → SKIPPED with a budget wait before any model call
-  │   (core/governor.py decide_claim; the sweep picks it up when budget returns)
+  │   (core/spend.py decide_claim; the sweep picks it up when budget returns)
   │ tokens the attempt spent, whatever its end → ADDed to the group and to the day's counter
   │   (and to its service's day counter when the service has limits of its own: core/service_spend.py)
   │ not claimed, already done → success (message deleted)

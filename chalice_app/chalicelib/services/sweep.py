@@ -4,7 +4,7 @@ if it never occurs again.
 
     hourly ─▶ counters of this hour and day ─spend_room─▶ n ─▶ Query the sparse index budget_wait
       (oldest budget_since first, Limit n) ─▶ SKIPPED → NEW for each (conditional: still waiting)
-      ─▶ the stream decides each job again (core/governor.py decide_spend) and takes its units
+      ─▶ the stream decides each job again (core/spend.py decide_spend) and takes its units
 
 Bounded: one GetItem, one Query of at most ``max_per_run`` keys, and at most that many UpdateItems
 a run. The sweep takes no budget itself; the stream does when it sends the job, so a group
