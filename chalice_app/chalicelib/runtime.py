@@ -454,7 +454,7 @@ def current() -> Container:
 
 def use(container: Container | None) -> Container | None:
     """Make ``container`` the current one (None: build from the environment on next need); returns the previous."""
-    global _current  # noqa: PLW0603 - see current()
+    global _current  # the one piece of module state (see current())
     previous, _current = _current, container
     return previous
 
