@@ -104,6 +104,6 @@ def aws(moto_endpoint: str, boto_session: boto3.session.Session) -> Iterator[Aws
     for client in (clients.dynamodb, clients.sqs, clients.logs):
         client.meta.events.register("before-call.*.*", count)
     clients.sqs.meta.events.register("before-send.sqs.*", attempt)
-    runtime.override(settings=settings, clients=clients, fixer=None)
+    runtime.use(runtime.Container(settings=settings, clients=clients))
     yield Aws(settings, clients, stack, EventSources(clients, stack), calls, sends)
     runtime.clear()

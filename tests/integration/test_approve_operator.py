@@ -65,7 +65,7 @@ def estate(
     clients = CountingClients(settings)
     clients.calls = Counter()
     clock = Clock(int(time.time() * 1000))  # approvals expire against the operator's real clock
-    runtime.override(settings=settings, clients=clients, clock=clock)
+    runtime.use(runtime.Container(settings=settings, clients=clients, clock=clock))
     monkeypatch.setenv("SELFHEAL_TOPIC_ARN", estate.topic_arn)  # the operator's environment names the topic
     options = ["--endpoint-url", moto_endpoint, "--governor-table", estate.governor_table, "--prefix", estate.prefix]
     yield estate, options, clock, clients

@@ -18,8 +18,8 @@ import pytest
 
 from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubReads, GitHubRepository
-from chalicelib.core.governor import SpendLimits
 from chalicelib.core.models import Status
+from chalicelib.core.spend import SpendLimits
 from chalicelib.services.fix_generation import FixSettings, ModelFixer
 from chalicelib.services.resolve import Resolve
 from tests.conftest import load_event

@@ -17,8 +17,8 @@ import pytest
 from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
-from chalicelib.core.governor import SpendLimits
 from chalicelib.core.models import Status
+from chalicelib.core.spend import SpendLimits
 from chalicelib.services.fix_generation import FixSettings, ModelFixer
 from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, SAMPLE_APP, bare_repo_of_sample_app, converse_answer
 from tests.github_server import FakeGitHub

@@ -298,7 +298,7 @@ def test_the_pipeline_stores_the_reviewers_on_the_group(moto_endpoint, tmp_path)
         ReplayModel(replay, announce=None),
         FixSettings(path_prefixes=DEFAULT_PREFIXES, reviewers=("oncall",)),
     )
-    runtime.override(settings=settings, clients=clients, fixer=fixer)
+    runtime.use(runtime.Container(settings=settings, clients=clients, fixer=fixer))
     try:
         # WHEN the bug's log lines go through the pipeline
         pipeline = LocalPipeline(clients, stack, say=lambda _: None)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.core.governor import SpendLimits
 from chalicelib.core.logs_payload import decode_batch
 from chalicelib.core.models import Status
 from chalicelib.core.services import ServiceCatalog
+from chalicelib.core.spend import SpendLimits
 from tests.factories import encode_payload, payload
 from tests.integration.test_spend import Pipeline
 

@@ -163,7 +163,7 @@ def test_a_fixer_that_dies_after_its_push_is_reclaimed_by_the_next_delivery(moto
 
     fixer = ModelFixer(lambda: PushThenDie(str(work)), LocalPullRequests(work), ReplayModel(replay, announce=None),
                        FixSettings(path_prefixes=DEFAULT_PREFIXES))  # fmt: skip
-    runtime.override(settings=settings, clients=clients, fixer=fixer)
+    runtime.use(runtime.Container(settings=settings, clients=clients, fixer=fixer))
     try:
         pipeline = LocalPipeline(clients, stack, say=lambda _: None)
         pipeline.deliver(put_log_lines(clients, stack.log_group, NONE_DISCOUNT_TRACE.splitlines()), DEFAULT_PATTERN)

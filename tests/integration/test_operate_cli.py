@@ -27,7 +27,7 @@ def estate(moto_endpoint: str) -> Iterator[tuple[Estate, list[str], Clock]]:
                         parameter_prefix=estate.prefix)  # fmt: skip
     # Real time: approvals expire against the operator's clock.
     clock = Clock(int(time.time() * 1000))
-    runtime.override(settings=settings, clients=Clients(settings), clock=clock)
+    runtime.use(runtime.Container(settings=settings, clients=Clients(settings), clock=clock))
     options = ["--endpoint-url", moto_endpoint, "--governor-table", estate.governor_table, "--prefix", estate.prefix]
     yield estate, options, clock
     runtime.clear()

@@ -444,7 +444,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
     from dataclasses import replace
 
     from chalicelib.adapters.queue import FixQueue
-    from chalicelib.core.governor import SpendLimits
+    from chalicelib.core.spend import SpendLimits
     from chalicelib.services.enqueue import Enqueue
     from chalicelib.services.metrics import EmfCounter
 

@@ -54,7 +54,7 @@ def estate(moto_endpoint: str) -> Iterator[tuple[Estate, CountingClients, Clock]
     clients = CountingClients(settings)
     clients.calls = Counter()
     clock = Clock()
-    runtime.override(settings=settings, clients=clients, clock=clock)
+    runtime.use(runtime.Container(settings=settings, clients=clients, clock=clock))
     yield estate, clients, clock
     runtime.clear()
 

@@ -35,7 +35,7 @@ def estate(moto_endpoint: str) -> Iterator[tuple[Any, list[str], Clock]]:
     settings = Settings(endpoint_url=moto_endpoint, governor_table_name=estate.governor_table,
                         parameter_prefix=estate.prefix, topic_arn=estate.topic_arn)  # fmt: skip
     clock = Clock(int(time.time() * 1000))
-    runtime.override(settings=settings, clients=Clients(settings), clock=clock)
+    runtime.use(runtime.Container(settings=settings, clients=Clients(settings), clock=clock))
     yield estate, ["--endpoint-url", moto_endpoint, "--governor-table", estate.governor_table], clock
     runtime.clear()
 

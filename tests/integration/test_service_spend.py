@@ -19,10 +19,10 @@ import pytest
 from chalicelib import runtime
 from chalicelib.adapters.queue import FixQueue
 from chalicelib.adapters.store import ErrorGroupStore
-from chalicelib.core.governor import HOUR_MS, SpendLimits, day_start
 from chalicelib.core.logs_payload import decode_batch
 from chalicelib.core.models import Status
 from chalicelib.core.services import ServiceCatalog
+from chalicelib.core.spend import HOUR_MS, SpendLimits, day_start
 from chalicelib.services.enqueue import Enqueue
 from chalicelib.services.fix import FixService
 from chalicelib.services.ingest import Ingest
@@ -30,8 +30,8 @@ from tests.factories import encode_payload, payload
 from tests.integration.test_spend import START, Clock, Notices, Quiet, Spending, trace
 
 if TYPE_CHECKING:
-    from chalicelib.core.governor import SpendState
     from chalicelib.core.models import ErrorGroup
+    from chalicelib.core.spend import SpendState
 
 pytestmark = pytest.mark.integration
 

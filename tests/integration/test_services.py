@@ -51,7 +51,7 @@ def configure(aws, tmp_path: Path, capsys, catalog: dict[str, Any], answers: lis
     assert code == 0, capsys.readouterr().err
     for name, value in {"model_id": f"replay:{replay}", **parameters}.items():
         aws.clients.ssm.put_parameter(Name=prefix + name, Value=value, Type="SecureString")
-    runtime.override(settings=replace(aws.settings, parameter_prefix=prefix), clients=aws.clients, fixer=None)
+    runtime.use(runtime.Container(settings=replace(aws.settings, parameter_prefix=prefix), clients=aws.clients))
     return prefix
 
 

@@ -17,9 +17,9 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.adapters.queue import FixQueue
-from chalicelib.core.governor import DAY_MS, HOUR_MS, SpendLimits, day_start
 from chalicelib.core.logs_payload import decode_batch
 from chalicelib.core.models import FixOutcome, Status
+from chalicelib.core.spend import DAY_MS, HOUR_MS, SpendLimits, day_start
 from chalicelib.errors import FixRejected
 from chalicelib.services.enqueue import Enqueue
 from chalicelib.services.fix import FixService

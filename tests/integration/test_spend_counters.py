@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib.adapters.store import ErrorGroupStore
-from chalicelib.core.governor import DAY_MS, HOUR_MS, day_start
+from chalicelib.core.spend import DAY_MS, HOUR_MS, day_start
 from tests.dynalite import dynamodb_client  # the fixture: tests/integration/conftest.py
 
 pytestmark = pytest.mark.integration

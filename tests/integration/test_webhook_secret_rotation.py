@@ -64,7 +64,7 @@ def warm(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warm]:
     clients = Clients(settings)
     clock = FakeClock()
     clients.ssm.put_parameter(Name=f"{prefix}webhook_secret", Value=OLD, Type="SecureString")
-    runtime.override(settings=settings, clients=clients, clock=clock, fixer=None)
+    runtime.use(runtime.Container(settings=settings, clients=clients, clock=clock))
     with Client(app.app) as client:
         state = Warm(client, clients, f"{prefix}webhook_secret", clock)
         clients.ssm.meta.events.register("before-call.ssm.*", state.counted)

@@ -23,8 +23,8 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.governor import DAY_MS, HOUR_MS, SpendLimits, SpendState, SpendVerdict, day_start, hour_start
 from chalicelib.core.services import ServiceCatalog
+from chalicelib.core.spend import DAY_MS, HOUR_MS, SpendLimits, SpendState, SpendVerdict, day_start, hour_start
 from chalicelib.services.enqueue import Enqueue
 
 START = 1_800_000_000_000 - 1_800_000_000_000 % DAY_MS + 22 * HOUR_MS  # 22:00, so days turn over too

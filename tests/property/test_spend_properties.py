@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chalicelib.core.governor import (
+from chalicelib.core.spend import (
     DAY_MS,
     HOUR_MS,
     SPEND_RULES,

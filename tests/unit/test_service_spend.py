@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.core.governor import DAY_MS, HOUR_MS, GroupFacts, SpendLimits, SpendState, day_start
 from chalicelib.core.service_spend import decide_service_claim, decide_service_spend, service_limits, stricter
 from chalicelib.core.services import DEFAULT, Service
+from chalicelib.core.spend import DAY_MS, HOUR_MS, GroupFacts, SpendLimits, SpendState, day_start
 
 NOW = day_start(1_800_000_000_000) + 9 * HOUR_MS + 5 * 60_000
 OVERALL = SpendLimits(fixes_per_hour=10, fixes_per_day=50, min_occurrences=2, tokens_per_day=2_000_000)

@@ -11,9 +11,9 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.adapters.settings import Settings
-from chalicelib.core.governor import SpendLimits, SpendState, decide_spend, spend_room
 from chalicelib.core.models import ErrorGroup, FixJob, Status
 from chalicelib.core.notices import burst_notice
+from chalicelib.core.spend import SpendLimits, SpendState, decide_spend, spend_room
 from chalicelib.errors import ConfigError
 from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.enqueue import group_facts

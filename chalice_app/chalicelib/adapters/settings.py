@@ -10,14 +10,67 @@ import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from chalicelib.core.governor import SpendLimits
+from chalicelib.core.spend import SpendLimits
 from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 ENV_PREFIX = "SELFHEAL_"
-# Environment variable names, one per Settings field: SELFHEAL_<FIELD NAME IN UPPER CASE>.
+# Environment variable names, one per Settings field: SELFHEAL_<FIELD NAME IN UPPER CASE>. Written out
+# so that grepping a name finds its reader; docs/configuration.md lists each with its source and default.
+ENV_TABLE_NAME = "SELFHEAL_TABLE_NAME"
+ENV_QUEUE_URL = "SELFHEAL_QUEUE_URL"
+ENV_REGION = "SELFHEAL_REGION"
+ENV_ENDPOINT_URL = "SELFHEAL_ENDPOINT_URL"
+ENV_PARAMETER_PREFIX = "SELFHEAL_PARAMETER_PREFIX"
+ENV_STALE_AFTER_DAYS = "SELFHEAL_STALE_AFTER_DAYS"
+ENV_RESOLVED_TTL_DAYS = "SELFHEAL_RESOLVED_TTL_DAYS"
+ENV_LEASE_SECONDS = "SELFHEAL_LEASE_SECONDS"
+ENV_QUEUE_VISIBILITY_SECONDS = "SELFHEAL_QUEUE_VISIBILITY_SECONDS"
+ENV_MAX_ATTEMPTS = "SELFHEAL_MAX_ATTEMPTS"
+ENV_MAX_JOBS_PER_HOUR = "SELFHEAL_MAX_JOBS_PER_HOUR"
+ENV_MAX_JOBS_PER_DAY = "SELFHEAL_MAX_JOBS_PER_DAY"
+ENV_MIN_OCCURRENCES = "SELFHEAL_MIN_OCCURRENCES"
+ENV_MAX_TOKENS_PER_DAY = "SELFHEAL_MAX_TOKENS_PER_DAY"
+ENV_FETCH_LINES = "SELFHEAL_FETCH_LINES"
+ENV_METRICS_NAMESPACE = "SELFHEAL_METRICS_NAMESPACE"
+ENV_ROUTINE_METRICS = "SELFHEAL_ROUTINE_METRICS"
+ENV_GOVERNOR_TABLE_NAME = "SELFHEAL_GOVERNOR_TABLE_NAME"
+ENV_TOPIC_ARN = "SELFHEAL_TOPIC_ARN"
+ENV_GOVERNOR_AUDIT_DAYS = "SELFHEAL_GOVERNOR_AUDIT_DAYS"
+ENV_QUIET_NOTICES = "SELFHEAL_QUIET_NOTICES"
+ENV_DEPLOY_GRACE_MINUTES = "SELFHEAL_DEPLOY_GRACE_MINUTES"
+ENV_QUIET_HOURS = "SELFHEAL_QUIET_HOURS"
+ENV_PR_CHECK_MINUTES = "SELFHEAL_PR_CHECK_MINUTES"
+ENV_HEAL_LOOKBACK_DAYS = "SELFHEAL_HEAL_LOOKBACK_DAYS"
+ENV_NAMES: dict[str, str] = {
+    "table_name": ENV_TABLE_NAME,
+    "queue_url": ENV_QUEUE_URL,
+    "region": ENV_REGION,
+    "endpoint_url": ENV_ENDPOINT_URL,
+    "parameter_prefix": ENV_PARAMETER_PREFIX,
+    "stale_after_days": ENV_STALE_AFTER_DAYS,
+    "resolved_ttl_days": ENV_RESOLVED_TTL_DAYS,
+    "lease_seconds": ENV_LEASE_SECONDS,
+    "queue_visibility_seconds": ENV_QUEUE_VISIBILITY_SECONDS,
+    "max_attempts": ENV_MAX_ATTEMPTS,
+    "max_jobs_per_hour": ENV_MAX_JOBS_PER_HOUR,
+    "max_jobs_per_day": ENV_MAX_JOBS_PER_DAY,
+    "min_occurrences": ENV_MIN_OCCURRENCES,
+    "max_tokens_per_day": ENV_MAX_TOKENS_PER_DAY,
+    "fetch_lines": ENV_FETCH_LINES,
+    "metrics_namespace": ENV_METRICS_NAMESPACE,
+    "routine_metrics": ENV_ROUTINE_METRICS,
+    "governor_table_name": ENV_GOVERNOR_TABLE_NAME,
+    "topic_arn": ENV_TOPIC_ARN,
+    "governor_audit_days": ENV_GOVERNOR_AUDIT_DAYS,
+    "quiet_notices": ENV_QUIET_NOTICES,
+    "deploy_grace_minutes": ENV_DEPLOY_GRACE_MINUTES,
+    "quiet_hours": ENV_QUIET_HOURS,
+    "pr_check_minutes": ENV_PR_CHECK_MINUTES,
+    "heal_lookback_days": ENV_HEAL_LOOKBACK_DAYS,
+}
 # A fix's lease must end this long before SQS hands its message out again (see Settings).
 LEASE_MARGIN_SECONDS = 60
 _PREFIX = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)+$")
@@ -54,7 +107,7 @@ class Settings:
     lease_seconds: int = 660
     queue_visibility_seconds: int = 900
     max_attempts: int = 3
-    # Spend limits of code fixes (core/governor.py decide_spend; docs/spend.md says why these
+    # Spend limits of code fixes (core/spend.py decide_spend; docs/spend.md says why these
     # defaults), 0 meaning no limit: fix jobs an hour and a day, occurrences before a group is
     # fixed, model tokens (in + out) a day. A group past a limit is SKIPPED with the reason and
     # picked up when budget returns (the hourly budget_sweeper, or its next occurrence).
@@ -87,7 +140,7 @@ class Settings:
         """Settings from ``SELFHEAL_*`` variables; ConfigError names a variable that is invalid."""
         values: dict[str, object] = {}
         for f in fields(cls):
-            name = ENV_PREFIX + f.name.upper()
+            name = ENV_NAMES[f.name]
             raw = environ.get(name)
             if raw is None or raw == "":
                 continue

@@ -79,7 +79,10 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
 from chalicelib.core.fingerprint import split_failures
-from chalicelib.core.governor import (
+from chalicelib.core.group_fields import NewGroupFields, bounded_reason, clip, new_group_fields, token_time
+from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
+from chalicelib.core.redact import redact
+from chalicelib.core.spend import (
     DAY_MS,
     EXPLICIT_REOPENERS,
     HOUR_MS,
@@ -88,16 +91,13 @@ from chalicelib.core.governor import (
     SpendState,
     day_start,
 )
-from chalicelib.core.group_fields import NewGroupFields, bounded_reason, clip, new_group_fields, token_time
-from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
-from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, Conflict, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from chalicelib.core.fixability import Fixability
-    from chalicelib.core.governor import SpendVerdict
+    from chalicelib.core.spend import SpendVerdict
 
 __all__ = ["Claim", "ErrorGroupStore", "InvalidTransition", "Recorded", "to_group"]
 

@@ -138,7 +138,7 @@ class ErrorGroup:
     lease_until: int = 0
     # The service the group belongs to (core/services.py); groups stored before services read as default.
     service: str = "default"
-    # Spend (core/governor.py decide_spend; adapters/store.py): how a SKIPPED group waits, who
+    # Spend (core/spend.py decide_spend; adapters/store.py): how a SKIPPED group waits, who
     # re-opened it, the fix jobs sent since its last explicit re-open, and model tokens spent on it.
     wait: str = ""  # "budget" (the sweep re-opens it), "occurrences" (ingest, at reopen_at), "" (none)
     wait_until: int = 0  # epoch ms: the refusing budget window ends

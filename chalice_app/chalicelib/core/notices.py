@@ -253,7 +253,7 @@ def fix_notice(
     )
 
 
-# What happens next to a group each spend rule skipped (core/governor.py).
+# What happens next to a group each spend rule skipped (core/spend.py).
 _SKIP_WORDS = {
     "hourly-budget": "picked up oldest first when the next hour's budget returns",
     "daily-budget": "picked up oldest first when tomorrow's budget returns",
@@ -276,7 +276,7 @@ def burst_notice(
     """One summary for a batch of new error groups, instead of a message per group (a bad deploy
     can open hundreds at once); None when the batch holds no more than one and none over budget.
 
-    ``skipped`` counts the groups each spend rule held back (core/governor.py SPEND_RULES) and
+    ``skipped`` counts the groups each spend rule held back (core/spend.py SPEND_RULES) and
     ``limits`` says the limits in words; without them the hourly ``budget`` is reported alone.
     ``services`` counts the new groups per service, named in the summary."""
     if new_groups <= 1 and over_budget == 0:

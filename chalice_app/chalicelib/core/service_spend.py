@@ -2,7 +2,7 @@
 
 A service of the catalog may carry limits of its own (``fixes_per_hour``, ``fixes_per_day``,
 ``tokens_per_day``, and a ``min_occurrences`` above the deployment's). Its jobs are then decided
-twice with core/governor.py ``decide_spend``: with the deployment's limits against the deployment's
+twice with core/spend.py ``decide_spend``: with the deployment's limits against the deployment's
 counters, and with the service's limits against the service's own counters. A job leaves only when
 both say send; when either refuses, the stricter refusal is stored (rule order of ``SPEND_RULES``:
 a daily budget before an hourly one, so the wait is the longer; on the same rule the later wait).
@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from chalicelib.core.governor import SPEND_RULES, SpendLimits, decide_claim, decide_spend
+from chalicelib.core.spend import SPEND_RULES, SpendLimits, decide_claim, decide_spend
 
 if TYPE_CHECKING:
-    from chalicelib.core.governor import GroupFacts, SpendState, SpendVerdict
     from chalicelib.core.services import Service
+    from chalicelib.core.spend import GroupFacts, SpendState, SpendVerdict
 
 # How a refusal by a service's own limit names that limit ("billing's hourly budget").
 LIMIT_NAMES = {

@@ -28,11 +28,11 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import runbooks
+from chalicelib.core.clock import now_ms
 from chalicelib.core.runbooks import with_waits
 from chalicelib.core.runbooks.plan import Incident
 from chalicelib.core.runbooks.targets import instance_tags
 from chalicelib.errors import PayloadError, Refused, SelfHealError
-from chalicelib.services.ingest import now_ms
 from chalicelib.services.remediate import decision_json
 
 if TYPE_CHECKING:

@@ -31,10 +31,10 @@ from chalicelib.core.checks import (
     no_checks_comment,
     repair_rounds,
 )
+from chalicelib.core.clock import now_ms
 from chalicelib.core.codeowners import Reviewers
 from chalicelib.core.models import Status
 from chalicelib.errors import InvalidTransition
-from chalicelib.services.ingest import now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,5 +1,5 @@
 """stream_processor's use case: new and re-opened groups become fix jobs on the queue, within the
-spend limits (core/governor.py ``decide_spend``).
+spend limits (core/spend.py ``decide_spend``).
 
     stream record ─job()─▶ NEW→QUEUED (this record) ─fixability─▶ not a code fault: QUEUED→SKIPPED
       with the class and its reason (no token, no budget unit spent; environment groups named in one
@@ -23,16 +23,16 @@ from collections import Counter as Tally
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.clock import now_ms
 from chalicelib.core.fixability import ENVIRONMENT, Fixability, FixPolicy, classify, environment_notice
-from chalicelib.core.governor import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.core.localize import group_chain
 from chalicelib.core.models import Status
 from chalicelib.core.notices import burst_notice
 from chalicelib.core.service_spend import counts_jobs, decide_service_spend, reads_counters, service_limits
+from chalicelib.core.spend import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.errors import PayloadError, SelfHealError, TransientError
 from chalicelib.events.streams import GroupStreamRecord
 from chalicelib.services.batches import PartialItemFailureResponse, failures
-from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class Enqueue:
     Bounded: at most ``limits.fixes_per_hour`` jobs leave per clock hour and ``fixes_per_day`` per
     UTC day (one counter item a day, both taken in one conditional write), none once the day's
     model tokens reach ``tokens_per_day``, none for a group seen fewer than ``min_occurrences``
-    times, and one automatic job per group (core/governor.py). A replayed record takes a second
+    times, and one automatic job per group (core/spend.py). A replayed record takes a second
     unit: the budget errs towards fewer jobs, never more. Without ``limits`` nothing is limited.
     """
 

@@ -17,28 +17,38 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from chalicelib.core.clock import now_ms
 from chalicelib.core.models import Status
 from chalicelib.core.notices import fate_notice
 from chalicelib.core.webhooks import pr_number
 from chalicelib.errors import InvalidTransition, SelfHealError
-from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chalicelib.adapters.github_api import PullState
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
     from chalicelib.core.webhooks import Intent
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
-    from chalicelib.services.resolve import PullRequestReads
 
 log = logging.getLogger(__name__)
 MINUTE_MS = 60_000
 PAUSE_MS = 5 * MINUTE_MS
+
+
+class PullRequestReads(Protocol):
+    """adapters/github_api.GitHubReads, as the fate of a PR reads it."""
+
+    def pull(self, number: int) -> PullState: ...
+
+    def reviewer_words(self, number: int, limit: int = 5) -> str: ...
+
+    def may_command(self, login: str) -> bool: ...
 
 
 class Fate:

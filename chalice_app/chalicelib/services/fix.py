@@ -2,7 +2,7 @@
 
 message ──claim──▶ FIXING (lease, attempts+1) ──token ceiling──▶ Fixer.fix ──▶ PR_OPENED | SKIPPED | FAILED
   │ the day's model tokens at the ceiling → SKIPPED with a budget wait before any model call
-  │   (core/governor.py decide_claim; the sweep picks it up when budget returns)
+  │   (core/spend.py decide_claim; the sweep picks it up when budget returns)
   │ tokens the attempt spent, whatever its end → ADDed to the group and to the day's counter
   │   (and to its service's day counter when the service has limits of its own: core/service_spend.py)
   │ not claimed, already done → success (message deleted)
@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from chalicelib.core.governor import WAIT_OCCURRENCES, SpendLimits, SpendState, SpendVerdict
+from chalicelib.core.clock import now_ms
 from chalicelib.core.models import ErrorGroup, FixOutcome, Status
 from chalicelib.core.notices import fix_notice
 from chalicelib.core.service_spend import decide_service_claim, service_limits
+from chalicelib.core.spend import WAIT_OCCURRENCES, SpendLimits, SpendState, SpendVerdict
 from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, SelfHealError, TransientError
 from chalicelib.events.queue import FixJobMessage
-from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:

@@ -23,9 +23,9 @@ import time
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.store import MERGED_PREFIX, OPENED_PREFIX
+from chalicelib.core.clock import now_ms
 from chalicelib.core.models import Status
 from chalicelib.errors import InvalidTransition
-from chalicelib.services.ingest import now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -20,17 +20,17 @@ dropped silently: the delivery and its tracebacks are counted in that log group'
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from chalicelib.core.clock import now_ms
 from chalicelib.core.fingerprint import observe
-from chalicelib.core.governor import resume_on_recurrence
 from chalicelib.core.group_fields import batch_token
 from chalicelib.core.logs_payload import find_in_batch, find_in_events
 from chalicelib.core.models import Status
 from chalicelib.core.services import DEFAULT
+from chalicelib.core.spend import resume_on_recurrence
 from chalicelib.errors import ConfigError, InvalidTransition, NotFound, SelfHealError, TransientError
 
 if TYPE_CHECKING:
@@ -53,10 +53,6 @@ RESERVE_MS = 5_000  # stop writing when less than this (or a fifth of the time l
 # groups carry no wait for the sweeper to find, so their recurrence still re-opens them; groups skipped
 # by today's limits wait (``_resume``); `selfheal retry` re-opens either by hand.
 BUDGET_REASON = "budget: the hour's new fix jobs are spent"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass

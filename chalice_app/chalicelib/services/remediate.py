@@ -29,11 +29,11 @@ import time
 from collections import Counter as Tally
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.core.clock import now_ms
 from chalicelib.core.governor import DEADLINE, HELD_RULES
 from chalicelib.core.notices import HeldGroup, decision_notice, digest_notice, kill_switch_notice
 from chalicelib.core.runbooks import layer_of
 from chalicelib.errors import SelfHealError
-from chalicelib.services.ingest import now_ms
 from chalicelib.services.notifications import tell
 
 if TYPE_CHECKING:

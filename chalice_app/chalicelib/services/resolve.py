@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from chalicelib.core.checks import DEFAULT_REPAIR_ROUNDS, REPAIR_ROUNDS_ENV, repair_rounds
+from chalicelib.core.clock import now_ms
 from chalicelib.core.models import Status
 from chalicelib.core.redact import redact
 from chalicelib.core.webhooks import Intent, intent, signature_valid
 from chalicelib.errors import InvalidTransition, PayloadError, SelfHealError, TransientError
 from chalicelib.events.github import WebhookDelivery
 from chalicelib.services.fate import apply_check_delivery
-from chalicelib.services.ingest import now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,22 +36,13 @@ if TYPE_CHECKING:
     from chalicelib.adapters.github_api import PullState
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
+    from chalicelib.services.fate import PullRequestReads
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_SECRET_ENV = "SELFHEAL_WEBHOOK_SECRET"  # local use; deployed, the SSM SecureString <prefix>webhook_secret
 WEBHOOK_SECRET_PARAMETER = "webhook_secret"
-
-
-class PullRequestReads(Protocol):
-    """adapters/github_api.GitHubReads, as the fate of a PR reads it."""
-
-    def pull(self, number: int) -> PullState: ...
-
-    def reviewer_words(self, number: int, limit: int = 5) -> str: ...
-
-    def may_command(self, login: str) -> bool: ...
 
 
 class Resolve:

@@ -4,7 +4,7 @@ if it never occurs again.
 
     hourly ─▶ counters of this hour and day ─spend_room─▶ n ─▶ Query the sparse index budget_wait
       (oldest budget_since first, Limit n) ─▶ SKIPPED → NEW for each (conditional: still waiting)
-      ─▶ the stream decides each job again (core/governor.py decide_spend) and takes its units
+      ─▶ the stream decides each job again (core/spend.py decide_spend) and takes its units
 
 Bounded: one GetItem, one Query of at most ``max_per_run`` keys, and at most that many UpdateItems
 a run. The sweep takes no budget itself; the stream does when it sends the job, so a group
@@ -24,14 +24,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from chalicelib.core.governor import SpendState, spend_room
-from chalicelib.services.ingest import now_ms
+from chalicelib.core.clock import now_ms
+from chalicelib.core.spend import SpendState, spend_room
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.adapters.store import ErrorGroupStore
-    from chalicelib.core.governor import SpendLimits
+    from chalicelib.core.spend import SpendLimits
     from chalicelib.services.metrics import Counter
 
 log = logging.getLogger(__name__)
