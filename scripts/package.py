@@ -39,6 +39,8 @@ RULE_PATTERNS = {
     "alarm_remediator": sources.ALARM_PATTERN,
     "finding_remediator": sources.FINDING_PATTERN,
     "health_remediator": sources.HEALTH_PATTERN,
+    # the event sources the runbooks declare (its Terraform pattern: local.runbook_event_pattern)
+    "event_remediator": sources.EVENT_PATTERN,
 }
 REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
 EVENT_RULES = (*REMEDIATORS, SWEEPER, HEAL_CHECKER)  # functions Chalice gives an EventBridge rule (patterns, schedules)

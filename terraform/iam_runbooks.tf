@@ -36,7 +36,7 @@ variable "runbook_functions" {
     condition = alltrue([
       for runbook, functions in var.runbook_functions :
       contains(local.runbook_names, runbook) &&
-      alltrue([for f in functions : contains(["alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"], f)])
+      alltrue([for f in functions : contains(["alarm_remediator", "finding_remediator", "health_remediator", "event_remediator", "remediation_verifier"], f)])
     ])
     error_message = "runbook_functions: keys are runbook names (local.runbook_names), values remediator handler names."
   }
@@ -47,6 +47,7 @@ locals {
     alarm_remediator     = aws_iam_role.alarm_remediator_role
     finding_remediator   = aws_iam_role.finding_remediator_role
     health_remediator    = aws_iam_role.health_remediator_role
+    event_remediator     = aws_iam_role.event_remediator_role
     remediation_verifier = aws_iam_role.remediation_verifier_role
   }
   runbook_tag_condition = "aws:ResourceTag/${var.runbook_target_tag.key}"

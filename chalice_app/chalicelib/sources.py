@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from chalicelib.core.runbooks.registry import event_pattern
+
 FIX_QUEUE_NAME = os.environ.get("SELFHEAL_FIX_QUEUE_NAME", "selfheal-fix-jobs")
 ERROR_GROUPS_STREAM_ARN = os.environ.get(
     "SELFHEAL_STREAM_ARN",
@@ -49,6 +51,9 @@ HEALTH_PATTERN = {
         ],
     },
 }
+# The event sources the runbooks declare (AWS Backup jobs, RDS instance events, ...): one pattern
+# built from their declarations (core/runbooks/declare.py EventSource), each narrowed to its filter.
+EVENT_PATTERN = event_pattern()
 VERIFY_SCHEDULE = "rate(5 minutes)"
 # The budget sweeper: two minutes into every hour, when the hour's fix-job budget has just returned.
 SWEEP_SCHEDULE = "cron(2 * * * ? *)"

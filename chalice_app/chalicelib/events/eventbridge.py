@@ -13,7 +13,8 @@ alarm lists several ``metricStat`` inputs beside an ``expression``; a composite 
 ``service.count``, and marks generated samples in ``service.additionalInfo`` (two forms); a Health event
 lists ``affectedEntities``. Fields are read leniently (a missing field is empty), so that a malformed
 event reaches the governor as an empty or ambiguous target, which escalates; only an envelope that is
-not an EventBridge event of these sources raises PayloadError.
+not an EventBridge event of these sources raises PayloadError. The event sources runbooks declare
+beside these three are read by events/declared.py.
 """
 
 from __future__ import annotations
@@ -827,8 +828,14 @@ def parse_event(
         raise PayloadError(f"an EventBridge event is a JSON object, not {type(raw).__name__}")
     key = (_str(raw.get("source")), _str(raw.get("detail-type")))
     view = VIEWS.get(key)
-    if view is None:
+    # An event source a runbook declares (events/declared.py reads it by the declaration).
+    from chalicelib.events.declared import DeclaredEvent, view_of
+
+    declared = None if view is not None else view_of(*key)
+    if view is None and declared is None:
         raise PayloadError(f"not an event selfheal handles: source={key[0]!r} detail-type={key[1]!r}")
     if not isinstance(raw.get("detail"), dict):
         raise PayloadError(f"{key[1]} event {raw.get('id')!r} has no detail object")
+    if declared is not None:
+        return DeclaredEvent(raw, declared, principal=principal, home=home)
     return view(raw, principal=principal, home=home)
