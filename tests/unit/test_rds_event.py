@@ -67,7 +67,8 @@ def test_low_storage_escalates_with_the_instances_figures_and_rds_message() -> N
 
 
 def test_other_ids_of_its_categories_are_no_business_of_it() -> None:
-    assert plan_for(CATALOG, incident("invalid_parameters")).entry is None
+    other = plan_for(CATALOG, incident("invalid_parameters"))
+    assert other.entry is None and "RDS-EVENT-0035 on rds-instance orders-db: nothing done" in other.notify
     assert plan_for(CATALOG, incident("failover_completed", EventID="RDS-EVENT-0013")).entry is None
 
 
