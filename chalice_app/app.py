@@ -46,6 +46,12 @@ def health_remediator(event) -> dict:
     return runtime.remediator(event.to_dict())
 
 
+@app.on_cw_event(sources.EVENT_PATTERN, name="event_remediator")
+def event_remediator(event) -> dict:
+    """An event of a source a runbook declares (AWS Backup job, RDS instance event) → governed runbook."""
+    return runtime.remediator(event.to_dict())
+
+
 @app.schedule(sources.VERIFY_SCHEDULE, name="remediation_verifier")
 def remediation_verifier(event) -> dict:
     """Actions that did not heal by their deadline → one escalation each."""

@@ -29,6 +29,7 @@ import runbook_terraform  # noqa: E402
 from chalicelib import sources  # noqa: E402
 from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings  # noqa: E402
 from chalicelib.core.models import Status  # noqa: E402
+from chalicelib.core.runbooks.registry import event_pattern  # noqa: E402
 
 TERRAFORM = ROOT / "terraform"
 SWEEPER = "budget_sweeper"  # hourly: groups waiting for fix budget re-opened oldest first
@@ -39,7 +40,12 @@ RULE_PATTERNS = {
     "alarm_remediator": sources.ALARM_PATTERN,
     "finding_remediator": sources.FINDING_PATTERN,
     "health_remediator": sources.HEALTH_PATTERN,
+    # the event sources the runbooks declare (local.runbook_event_pattern, from the declarations)
+    "event_remediator": event_pattern(),
 }
+# What Chalice writes for each rule before the rewrite: the code's patterns, and the event
+# remediator's marker (chalicelib/sources.py says why it is not the declared pattern).
+CHALICE_PATTERNS = {**RULE_PATTERNS, "event_remediator": sources.EVENT_PATTERN}
 REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
 EVENT_RULES = (*REMEDIATORS, SWEEPER, HEAL_CHECKER)  # functions Chalice gives an EventBridge rule (patterns, schedules)
 # The REST API's handler (Chalice names the function of every @app.route "api_handler"): the
@@ -86,7 +92,7 @@ def check_shape(doc: dict[str, Any]) -> None:
         _expect(set(res[kind]) == rules, f"{kind} {sorted(res[kind])}")
     _expect(set(res["aws_lambda_permission"]) == rules | {"rest_api_invoke"}, "lambda permissions")
     check_api_shape(doc)
-    for name, pattern in RULE_PATTERNS.items():
+    for name, pattern in CHALICE_PATTERNS.items():
         _expect(json.loads(res["aws_cloudwatch_event_rule"][f"{name}-event"]["event_pattern"]) == pattern, name)
     verifier = res["aws_cloudwatch_event_rule"]["remediation_verifier-event"]
     _expect(verifier.get("schedule_expression") == sources.VERIFY_SCHEDULE, "the verifier's schedule")

@@ -12,7 +12,9 @@ see it without a package step; tests/unit/test_runbook_terraform.py checks it is
 - ``local.runbook_names`` (the validation lists of var.runbooks and var.runbook_functions),
   ``local.runbook_documents`` (name → policy JSON) and ``local.runbook_default_functions`` (the
   remediator handlers that run each runbook, from its default triggers' sources) and
-  ``local.runbook_default_catalog`` (the default catalog, what var.runbooks = null deploys).
+  ``local.runbook_default_catalog`` (the default catalog, what var.runbooks = null deploys) and
+  ``local.runbook_event_pattern`` (the event remediator's EventBridge pattern: every event source the
+  runbooks declare, ``declare.EventSource``).
 
 The JSON shape is the one checkov's terraform_json runner reads.
 """
@@ -29,9 +31,9 @@ APP = ROOT / "chalice_app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-from chalicelib.core.runbooks.catalog import default_document  # noqa: E402
+from chalicelib.core.runbooks.catalog import default_document, sources  # noqa: E402
 from chalicelib.core.runbooks.declare import Grant  # noqa: E402
-from chalicelib.core.runbooks.registry import runbooks  # noqa: E402
+from chalicelib.core.runbooks.registry import event_pattern, runbooks  # noqa: E402
 
 OUTPUT = ROOT / "terraform" / "runbooks.tf.json"
 # The deployment's parts a Grant names in braces, as Terraform expressions.
@@ -76,8 +78,8 @@ CATALOG_VALIDATIONS = [
     },
     {
         "condition": f"${{alltrue(flatten([for r in {RUNBOOKS_GIVEN} : [for t in r.triggers : "
-        'contains(["alarm", "guardduty", "health"], t.source)]]))}',
-        "error_message": "runbooks: trigger source must be alarm, guardduty or health.",
+        f"contains({json.dumps(list(sources()))}, t.source)]]))}}",
+        "error_message": f"runbooks: trigger source must be one of {', '.join(sources())}.",
     },
     {
         "condition": f"${{alltrue(flatten([for r in {RUNBOOKS_GIVEN} : [for t in r.triggers : "
@@ -183,6 +185,8 @@ def generate() -> dict[str, Any]:
             },
             "runbook_default_functions": {name: list(r.handlers()) for name, r in declared.items()},
             "runbook_default_catalog": default_document()["runbooks"],
+            # the event remediator's rule: the event sources the runbooks declare
+            "runbook_event_pattern": json.dumps(event_pattern(), sort_keys=True),
         },
     }
 

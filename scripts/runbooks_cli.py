@@ -27,7 +27,7 @@ from chalicelib.core.runbooks import plan_for
 from chalicelib.core.runbooks.catalog import Catalog, default_catalog, load_catalog
 from chalicelib.core.runbooks.plan import Limits
 from chalicelib.errors import ConfigError, PayloadError
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 
 if TYPE_CHECKING:
     import argparse

@@ -133,7 +133,7 @@ locals {
   # when the dashboard is opened. `selfheal.py runbooks stats` gives the same figures from the governor.
   healing_layers = ["infrastructure", "platform", "application", "data", "network"]
   remediator_sources = join(" | ", [
-    for f in ["alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"] :
+    for f in ["alarm_remediator", "finding_remediator", "health_remediator", "event_remediator", "remediation_verifier"] :
     "SOURCE '${aws_cloudwatch_log_group.functions[f].name}'"
   ])
   healing_widgets = concat(

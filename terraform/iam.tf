@@ -30,6 +30,7 @@ locals {
     alarm_remediator     = ["governor", "read_runbook_config", "notify", "failed_events"]
     finding_remediator   = ["governor", "read_runbook_config", "notify", "failed_events"]
     health_remediator    = ["governor", "read_runbook_config", "notify", "failed_events"]
+    event_remediator     = ["governor", "read_runbook_config", "notify", "failed_events"]
     remediation_verifier = ["governor", "read_runbook_config", "notify", "failed_events", "read_alarm_states"]
   }
 

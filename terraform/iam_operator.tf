@@ -40,6 +40,7 @@ data "aws_iam_policy_document" "operator" {
       aws_lambda_function.alarm_remediator.arn,
       aws_lambda_function.finding_remediator.arn,
       aws_lambda_function.health_remediator.arn,
+      aws_lambda_function.event_remediator.arn,
     ]
   }
   statement {

@@ -21,6 +21,7 @@ locals {
     alarm_remediator     = aws_iam_role.alarm_remediator_role
     finding_remediator   = aws_iam_role.finding_remediator_role
     health_remediator    = aws_iam_role.health_remediator_role
+    event_remediator     = aws_iam_role.event_remediator_role
     remediation_verifier = aws_iam_role.remediation_verifier_role
   }
   runbook_tag_condition = "aws:ResourceTag/${var.runbook_target_tag.key}"

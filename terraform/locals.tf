@@ -18,6 +18,7 @@ locals {
     alarm_remediator     = "${var.name_prefix}-${var.stage}-alarm_remediator"
     finding_remediator   = "${var.name_prefix}-${var.stage}-finding_remediator"
     health_remediator    = "${var.name_prefix}-${var.stage}-health_remediator"
+    event_remediator     = "${var.name_prefix}-${var.stage}-event_remediator"
     remediation_verifier = "${var.name_prefix}-${var.stage}-remediation_verifier"
     # The GitHub webhook (the REST API's handler; terraform/api.tf).
     api_handler = "${var.name_prefix}-${var.stage}-api_handler"

@@ -147,5 +147,7 @@ locals {
       "detail-type" = ["AWS Health Event"]
       detail        = { service = ["EC2", "EBS"], eventTypeCategory = ["scheduledChange", "issue"], eventTypeCode = var.health_event_types }
     })
+    # the event sources the runbooks declare (runbooks.tf.json, generated from core/runbooks/)
+    event_remediator = local.runbook_event_pattern
   }
 }

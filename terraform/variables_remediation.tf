@@ -116,7 +116,7 @@ variable "runbook_functions" {
     condition = alltrue([
       for runbook, functions in var.runbook_functions :
       contains(local.runbook_names, runbook) &&
-      alltrue([for f in functions : contains(["alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"], f)])
+      alltrue([for f in functions : contains(["alarm_remediator", "finding_remediator", "health_remediator", "event_remediator", "remediation_verifier"], f)])
     ])
     error_message = "runbook_functions: keys are runbook names (local.runbook_names), values remediator handler names."
   }

@@ -13,7 +13,13 @@ from tests.conftest import ROOT
 
 IAM = ROOT / "terraform" / "iam.tf"
 CODE_HEALING_ROLES = ("log_processor", "stream_processor", "fixer", "budget_sweeper", "heal_checker", "api_handler")
-REMEDIATOR_ROLES = ("alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier")
+REMEDIATOR_ROLES = (
+    "alarm_remediator",
+    "finding_remediator",
+    "health_remediator",
+    "event_remediator",
+    "remediation_verifier",
+)
 
 
 def text() -> str:

@@ -266,7 +266,7 @@ class Container:
         from chalicelib.adapters.facts import RunbookPlanner
         from chalicelib.adapters.signals import SignalReader
         from chalicelib.core.notices import quiet_kinds
-        from chalicelib.events.eventbridge import parse_event
+        from chalicelib.events.parse import parse_event
         from chalicelib.services.remediate import Remediate
 
         config = self.runbook_config

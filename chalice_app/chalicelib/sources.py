@@ -51,6 +51,12 @@ HEALTH_PATTERN = {
         ],
     },
 }
+# The event remediator's rule matches the event sources the runbooks declare (AWS Backup jobs, RDS
+# instance events, ...: core/runbooks/registry.event_pattern()). Building it here would import every
+# runbook at each function's cold start (~60 ms) for a value only the package step reads: Chalice
+# gets this marker, and the package step points the rule at the declared pattern
+# (terraform local.runbook_event_pattern, generated from the declarations).
+EVENT_PATTERN = {"source": ["selfheal.declared-event-sources"]}
 VERIFY_SCHEDULE = "rate(5 minutes)"
 # The budget sweeper: two minutes into every hour, when the hour's fix-job budget has just returned.
 SWEEP_SCHEDULE = "cron(2 * * * ? *)"

@@ -25,7 +25,7 @@ from chalicelib.adapters.facts import Facts
 from chalicelib.adapters.runbook_config import CATALOG as CATALOG_PARAMETER
 from chalicelib.core.runbooks import RUNBOOKS, flag_switch, memory_restart, plan_for, reads_for
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 from tests.integration.test_remediator_handlers import estate, invoke  # noqa: F401 - the fixture
 from tests.integration.test_runbooks_moto import AMI, Aws, ecs_service, lambda_function

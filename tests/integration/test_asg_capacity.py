@@ -23,7 +23,7 @@ from chalicelib.adapters.facts import Facts
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.runbooks import RUNBOOKS, asg_capacity, plan_for
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 from tests.integration.test_runbooks_moto import Aws, fleet
 

@@ -18,7 +18,7 @@ from chalicelib.adapters.facts import Facts
 from chalicelib.core.runbooks import RUNBOOKS, plan_for, reads_for
 from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG, tag_map
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 from tests.integration.test_runbooks_moto import AMI, Aws
 

@@ -15,7 +15,7 @@ import pytest
 from chalicelib.adapters.facts import Facts
 from chalicelib.core.runbooks import RUNBOOKS, ec2_status_check, plan_for
 from chalicelib.core.runbooks.catalog import default_catalog
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 from tests.integration.test_runbooks_moto import AMI, Aws, fleet, instance_of, run
 

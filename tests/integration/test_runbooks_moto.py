@@ -31,7 +31,7 @@ from chalicelib.core.runbooks import (
 )
 from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 
 AMI = "ami-760aaa0f"  # moto's bundled Amazon Linux image (ami-12c6146b is Windows: disk-cleanup refuses it)

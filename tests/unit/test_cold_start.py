@@ -21,6 +21,7 @@ def test_app_import_declares_handlers_and_builds_no_clients() -> None:
         "0",
         "alarm_remediator",
         "budget_sweeper",
+        "event_remediator",
         "finding_remediator",
         "fixer",
         "github_webhook",
@@ -45,6 +46,7 @@ def test_every_handler_string_names_a_module_attribute_of_app() -> None:
     assert out == [
         "alarm_remediator=app.alarm_remediator:True",
         "budget_sweeper=app.budget_sweeper:True",
+        "event_remediator=app.event_remediator:True",
         "finding_remediator=app.finding_remediator:True",
         "fixer=app.fixer:True",
         "heal_checker=app.heal_checker:True",

@@ -12,7 +12,8 @@ from chalicelib.core.runbooks import plan_for
 from chalicelib.core.runbooks.catalog import default_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.errors import PayloadError
-from chalicelib.events.eventbridge import AlarmStateChange, GuardDutyFinding, HealthEvent, parse_event
+from chalicelib.events.eventbridge import AlarmStateChange, GuardDutyFinding, HealthEvent
+from chalicelib.events.parse import parse_event
 from tests.conftest import EVENTS, load_event
 
 I1, I2 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"

@@ -29,4 +29,4 @@ def test_the_operator_policy_grants_nothing_on_the_estate() -> None:
 def test_the_operator_may_invoke_every_remediator_an_approval_is_sent_to() -> None:
     invoked = set(re.findall(r"aws_lambda_function\.(\w+)\.arn", POLICY))
     assert {handler_for(runbook) for runbook in RUNBOOKS} <= invoked
-    assert invoked <= {"alarm_remediator", "finding_remediator", "health_remediator"}
+    assert invoked <= {"alarm_remediator", "finding_remediator", "health_remediator", "event_remediator"}

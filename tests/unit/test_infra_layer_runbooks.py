@@ -15,7 +15,7 @@ from chalicelib import sources
 from chalicelib.core.runbooks import RUNBOOKS, asg_capacity, ebs_volume, plan_for
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
 from chalicelib.core.runbooks.loop import MARKER_TAG
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import ROOT, load_event
 
 CATALOG = default_catalog()

@@ -20,7 +20,8 @@ from runbooks_cli import decisions
 from chalicelib.core.runbooks import RUNBOOKS, ec2_isolate, plan_for
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, default_catalog, load_catalog
 from chalicelib.errors import ConfigError
-from chalicelib.events.eventbridge import OPERATORS, AlarmStateChange, parse_event
+from chalicelib.events.eventbridge import OPERATORS, AlarmStateChange
+from chalicelib.events.parse import parse_event
 from tests.conftest import EVENTS, load_event
 
 HOME = ("123456789012", "us-east-1")

@@ -30,7 +30,7 @@ from chalicelib.core.runbooks.declare import LAYERS
 from chalicelib.core.runbooks.loop import MARKER_TAG
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 from chalicelib.errors import ConfigError, NotFound, PayloadError, TransientError
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 
 I1, I2 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from chalicelib.core.runbooks import RUNBOOKS, flag_switch, memory_restart, plan_for, route53_health
 from chalicelib.core.runbooks.catalog import default_catalog, load_catalog
-from chalicelib.events.eventbridge import parse_event
+from chalicelib.events.parse import parse_event
 from tests.conftest import load_event
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ alarm lists several ``metricStat`` inputs beside an ``expression``; a composite 
 ``service.count``, and marks generated samples in ``service.additionalInfo`` (two forms); a Health event
 lists ``affectedEntities``. Fields are read leniently (a missing field is empty), so that a malformed
 event reaches the governor as an empty or ambiguous target, which escalates; only an envelope that is
-not an EventBridge event of these sources raises PayloadError.
+not an EventBridge event of these sources raises PayloadError. The event sources runbooks declare
+beside these three are read by events/declared.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks.loop import DEFAULT_PRINCIPAL, is_own_principal, marked_by_selfheal, tag_map
 from chalicelib.core.runbooks.plan import Incident
-from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -844,21 +844,3 @@ VIEWS: dict[tuple[str, str], type[EventBridgeEvent]] = {
     FINDING: GuardDutyFinding,
     HEALTH: HealthEvent,
 }
-
-
-def parse_event(
-    raw: Any, *, principal: str = DEFAULT_PRINCIPAL, home: tuple[str, str] | None = None
-) -> EventBridgeEvent:
-    """The view for ``raw`` by its ``source`` and ``detail-type``; PayloadError for any other event.
-
-    ``home`` is the deployment's (account, region): an event about another one never acts.
-    """
-    if not isinstance(raw, dict):
-        raise PayloadError(f"an EventBridge event is a JSON object, not {type(raw).__name__}")
-    key = (_str(raw.get("source")), _str(raw.get("detail-type")))
-    view = VIEWS.get(key)
-    if view is None:
-        raise PayloadError(f"not an event selfheal handles: source={key[0]!r} detail-type={key[1]!r}")
-    if not isinstance(raw.get("detail"), dict):
-        raise PayloadError(f"{key[1]} event {raw.get('id')!r} has no detail object")
-    return view(raw, principal=principal, home=home)

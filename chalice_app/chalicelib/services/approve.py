@@ -31,6 +31,7 @@ from chalicelib.core import runbooks
 from chalicelib.core.clock import now_ms
 from chalicelib.core.runbooks import with_waits
 from chalicelib.core.runbooks.plan import Incident
+from chalicelib.core.runbooks.registry import event_sources
 from chalicelib.core.runbooks.targets import instance_tags
 from chalicelib.errors import PayloadError, Refused, SelfHealError
 from chalicelib.services.remediate import decision_json
@@ -94,6 +95,8 @@ def incident_of(record: Any) -> Incident:
         facts["finding_id"] = identity.removeprefix("guardduty:").rsplit("#", 1)[0]
     elif ":health:" in identity:
         source = "health"
+    elif identity.split(":", 1)[0] in event_sources():  # "<declared source>:<identity fields>"
+        source = identity.split(":", 1)[0]
     else:
         source = "alarm"
         facts["alarm_name"] = identity.rsplit("#", 1)[0].rsplit(":alarm:", 1)[-1]

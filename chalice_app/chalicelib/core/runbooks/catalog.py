@@ -20,8 +20,10 @@ optional ``alarm_names`` globs, ``direction`` "above"/"below" (the side the alar
 ``min_threshold``/``max_threshold`` (bounds on the alarm's threshold, or its band's edge for an
 anomaly alarm), ``dimension_values`` ({"path": ["/"]}: each named dimension has one of the
 values, ``*`` globs)), ``guardduty`` (``types``: finding types, ``*`` globs; ``min_severity``),
-``health`` (``types``: event type codes). Every condition a trigger states must hold: naming alarms
-narrows a metric trigger, it never widens it; a trigger with ``alarm_names`` alone matches by name.
+``health`` (``types``: event type codes), and any event source a runbook declares
+(``Runbook.events``: ``backup``, ``rds``, ...; ``types``: globs of its subject). Every condition a
+trigger states must hold: naming alarms narrows a metric trigger, it never widens it; a trigger with
+``alarm_names`` alone matches by name.
 Then the runbook's own ``MATCHES`` (core/runbooks/conditions.py) must hold too: a catalog can
 narrow what a runbook repairs, never widen it (ec2-reboot never reboots on an idle alarm). The
 first entry whose trigger and runbook match wins. How the target is found: by default from the
@@ -49,13 +51,13 @@ from chalicelib.core.runbooks.conditions import (
     level_mismatch,
 )
 from chalicelib.core.runbooks.plan import Incident, Limits
-from chalicelib.core.runbooks.registry import runbooks
+from chalicelib.core.runbooks.registry import event_sources, runbooks
 from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-SOURCES = ("alarm", "guardduty", "health")
+SOURCES = ("alarm", "guardduty", "health")  # and the event sources the runbooks declare (``sources``)
 LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
 ENTRY_KEYS = {"name", "action", "description", "triggers", "target", "params", "limits", "approval", "dry_run"}
 TRIGGER_KEYS = {
@@ -73,6 +75,12 @@ TRIGGER_KEYS = {
     "guardduty": {"source", "types", "min_severity"},
     "health": {"source", "types"},
 }
+DECLARED_TRIGGER_KEYS = {"source", "types"}
+
+
+def sources() -> tuple[str, ...]:
+    """Every trigger source: the built-in ones, then the event sources the runbooks declare."""
+    return (*SOURCES, *event_sources())
 
 
 @dataclass(frozen=True)
@@ -264,9 +272,9 @@ def _trigger(raw: Any, where: str) -> Trigger:
     if not isinstance(raw, dict):
         raise _fail(where, "must be an object")
     source = raw.get("source")
-    if source not in SOURCES:
-        raise _fail(f"{where}.source", f"must be one of {list(SOURCES)}, not {source!r}")
-    unknown = set(raw) - TRIGGER_KEYS[source]
+    if source not in sources():
+        raise _fail(f"{where}.source", f"must be one of {list(sources())}, not {source!r}")
+    unknown = set(raw) - TRIGGER_KEYS.get(source, DECLARED_TRIGGER_KEYS)
     if unknown:
         raise _fail(where, f"unknown key(s) {sorted(unknown)} for a {source} trigger")
     kwargs: dict[str, Any] = {"source": source}

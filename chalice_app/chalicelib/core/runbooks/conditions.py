@@ -87,7 +87,7 @@ def direction_mismatch(incident: Incident, direction: str) -> str:
 class Condition:
     """The signals a runbook repairs; ``mismatch`` says why an incident is not one of them."""
 
-    source: str  # alarm, guardduty or health
+    source: str  # alarm, guardduty, health or a declared event source (declare.EventSource.name)
     kinds: tuple[str, ...] = ()  # resource kinds it acts on (eventbridge.resource_kind)
     metrics: tuple[str, ...] = ()  # alarms: "<namespace>/<metric>" globs it repairs
     direction: str = ""  # alarms: the breached side it repairs ("above" / "below"; "" any)
@@ -95,7 +95,7 @@ class Condition:
     min_breach_s: int = 0  # alarms: breaching datapoints × period at least this long
     needs_datapoints: bool = False  # alarms: missing data treated as breaching is not evidence
     dimension_values: tuple[Mapping[str, tuple[str, ...]], ...] = field(default_factory=tuple)
-    types: tuple[str, ...] = ()  # guardduty / health: finding types or event type codes (globs)
+    types: tuple[str, ...] = ()  # guardduty / health / declared: finding types, event type codes, subjects (globs)
 
     def describe(self) -> str:
         """The condition in a few words, e.g. ``alarm AWS/EC2/CPUUtilization above >= 80 for 300 s``."""

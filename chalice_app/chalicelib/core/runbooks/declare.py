@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 LAYERS = ("infrastructure", "platform", "application", "data", "network")
 # Which remediator handler receives the events of a trigger source (app.py); the verifier runs every runbook.
 HANDLERS = {"alarm": "alarm_remediator", "guardduty": "finding_remediator", "health": "health_remediator"}
+# The handler of every event source a runbook declares (``EventSource``): one rule, built from the declarations.
+EVENT_HANDLER = "event_remediator"
 VERIFIER = "remediation_verifier"
 
 # Resource patterns the runbooks share.
@@ -65,10 +67,52 @@ class Grant:
     tagged: bool = False
     conditions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     why: str = ""
+    # The API action (e.g. "backup:StartBackupJob") for which AWS also authorizes these actions (an
+    # iam:PassRole of the call's role, the tags a create call sets): granted, though never called.
+    implied_by: str = ""
 
     def reads(self) -> tuple[str, ...]:
         """The actions of the grant that change nothing (Describe*, Get*, List*)."""
         return tuple(a for a in self.actions if a.split(":", 1)[1].startswith(("Describe", "Get", "List")))
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """An EventBridge event a runbook reads besides alarms, GuardDuty findings and Health events.
+
+    Declared on the runbook (``Runbook.events``); the event remediator's rule matches every declared
+    one, each narrowed to its ``detail`` filter (EventBridge pattern syntax), and one generic view
+    (events/declared.py) turns such an event into an ``Incident`` whose ``source`` is ``name``:
+    ``subject`` (what Condition.types and catalog triggers match) is the detail field ``subject``,
+    the resource the detail field ``resource``, the identity ``<name>:`` + the ``identity`` fields
+    joined by ``#``; ``facts`` are copied from the detail; a subject in ``resolved`` resolves.
+    Fields are top-level keys of ``detail``. Two runbooks may declare the same source only identically.
+    """
+
+    name: str
+    source: str
+    detail_type: str
+    subject: str
+    resource: str
+    resource_kind: str
+    identity: tuple[str, ...]
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    facts: tuple[str, ...] = ()
+    resolved: tuple[str, ...] = ()
+    doc: str = ""  # the AWS page that documents the event
+
+    def __post_init__(self) -> None:
+        if self.name in HANDLERS or not self.name.isidentifier():
+            raise ConfigError(f"event source {self.name!r}: a new lower-case word, not one of {list(HANDLERS)}")
+        if not self.identity:
+            raise ConfigError(f"event source {self.name}: declares no identity fields")
+
+    def pattern(self) -> dict[str, Any]:
+        """Its EventBridge pattern: source, detail-type and the detail filter."""
+        out: dict[str, Any] = {"source": [self.source], "detail-type": [self.detail_type]}
+        if self.detail:
+            out["detail"] = dict(self.detail)
+        return out
 
 
 def _no_reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
@@ -131,6 +175,8 @@ class Runbook:
     waits: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # Its place in the default catalog, where the first matching entry wins (narrow before broad).
     rank: int = 100
+    # The event sources it reads besides alarms, GuardDuty and Health (its triggers name them).
+    events: tuple[EventSource, ...] = ()
 
     def __post_init__(self) -> None:
         if self.layer not in LAYERS:
@@ -148,8 +194,10 @@ class Runbook:
 
     def handlers(self) -> tuple[str, ...]:
         """The remediator handlers that run it: those of its default triggers' sources, and the verifier."""
+        declared = {e.name for e in self.events}
         sources = [t["source"] for t in self.default.get("triggers", ())]
-        return (*dict.fromkeys(HANDLERS[s] for s in sources if s in HANDLERS), VERIFIER)
+        handlers = (HANDLERS.get(s, EVENT_HANDLER if s in declared else "") for s in sources)
+        return (*dict.fromkeys(h for h in handlers if h), VERIFIER)
 
 
 class DuplicateRunbookError(ConfigError):

@@ -39,12 +39,15 @@ class Incident:
 
     ``identity`` is the exactly-once key (alarm ARN + state timestamp; GuardDuty finding id; Health
     event ARN + entity; ECS task ARN + version). ``subject`` names what it is about for matching
-    (alarm: "<namespace>/<metric>", GuardDuty: the finding type, Health: the event type code).
+    (alarm: "<namespace>/<metric>", GuardDuty: the finding type, Health: the event type code, a
+    declared source: its declared subject field, e.g. a backup job's state, an RDS event id).
     ``resources`` are the resource ids the event names (instance ids, "cluster/service",
     "function:alias"); ``facts`` holds the rest a runbook may read (dimensions, severity, ...).
     """
 
-    source: Literal["alarm", "guardduty", "health", "ecs"]
+    # "alarm", "guardduty", "health", or the name of an event source a runbook declares
+    # (declare.EventSource: "backup", "rds", ...)
+    source: str
     identity: str
     state: IncidentState
     subject: str

@@ -12,7 +12,8 @@ import pkgutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib.core.runbooks.declare import DuplicateRunbookError, Runbook
+from chalicelib.core.runbooks.declare import DuplicateRunbookError, EventSource, Runbook
+from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -40,3 +41,31 @@ def runbooks() -> Mapping[str, Runbook]:
     """Every runbook declared in core/runbooks/, by name (sorted)."""
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.ispkg)
     return collect(importlib.import_module(f"{PACKAGE}.{name}") for name in names)
+
+
+def collect_events(declared: Iterable[Runbook]) -> dict[str, EventSource]:
+    """{name: source} of the event sources the runbooks declare; two different declarations of one name raise."""
+    found: dict[str, EventSource] = {}
+    for runbook in declared:
+        for source in runbook.events:
+            if found.setdefault(source.name, source) != source:
+                raise ConfigError(f"event source {source.name!r} is declared differently by {runbook.name}")
+    return dict(sorted(found.items()))
+
+
+@functools.cache
+def event_sources() -> Mapping[str, EventSource]:
+    """Every event source the runbooks declare, by name (sorted)."""
+    return collect_events(runbooks().values())
+
+
+def event_pattern() -> dict[str, object]:
+    """The event remediator's EventBridge pattern: one declared source as its own pattern, several
+    under ``$or`` (each keeps its own detail filter); a pattern that matches nothing when none is declared.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-complex-example-or
+    """
+    patterns = [s.pattern() for s in event_sources().values()]
+    if not patterns:
+        return {"source": ["selfheal.none"]}
+    return patterns[0] if len(patterns) == 1 else {"$or": patterns}
