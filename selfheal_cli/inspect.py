@@ -120,7 +120,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     help="Read raw log text, CloudWatch Logs subscription payloads (JSON or base64+gzip) "
     "or JSON-lines exports and print the tracebacks found. With no FILE, the bundled sample logs.",
 )
-@click.argument("files", nargs=-1, metavar="FILE...")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
 @json_option
 @click.option("--explain", is_flag=True, help="show the grouping components of each group")
 def inspect(**params: Any) -> int:

@@ -54,6 +54,6 @@ def cmd_redact(args: argparse.Namespace) -> int:
     "selfheal lets it leave the account: secrets and personal data replaced by <redacted:KIND>, "
     "everything else unchanged.",
 )
-@click.argument("files", nargs=-1, metavar="FILE...")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
 def redact_command(**params: Any) -> int:
     return run("redact", cmd_redact, params)
