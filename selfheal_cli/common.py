@@ -19,11 +19,54 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
-    Command = Callable[[argparse.Namespace], int]
+    Implementation = Callable[[argparse.Namespace], int]
 
 # Commands that read a local run's state with --local; those that write to it save it back.
 STATE_READERS = ("status", "show", "retry", "actions", "approve", "deny", "resume", "kill-switch")
 STATE_WRITERS = frozenset({"retry", "approve", "deny", "resume", "kill-switch"})
+
+
+def expand_prefixes(args: list[str], long_options: list[str]) -> list[str]:
+    """``args`` with each unique prefix of a long option written in full (``--auto`` →
+    ``--auto-approve``, ``--serv=x`` → ``--service=x``), as argparse accepts them; up to ``--``.
+    ValueError for a prefix of several options."""
+    out = []
+    for n, arg in enumerate(args):
+        if arg == "--":
+            return [*out, *args[n:]]
+        name, eq, value = arg.partition("=")
+        if name.startswith("--") and name not in long_options:
+            found = [o for o in long_options if o.startswith(name)]
+            if len(found) == 1:
+                arg = found[0] + eq + value
+            elif found:
+                raise ValueError(f"ambiguous option: {name} could match {', '.join(found)}")
+        out.append(arg)
+    return out
+
+
+class Command(click.Command):
+    """A click command that also takes a unique prefix of a long option, as the argparse command
+    line did (click itself only suggests the option)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Write abbreviated long options in full, then parse as click does."""
+        names = [o for p in self.get_params(ctx) for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+        try:
+            args = expand_prefixes(args, names)
+        except ValueError as exc:
+            raise click.UsageError(str(exc), ctx=ctx) from exc
+        return super().parse_args(ctx, args)
+
+
+class Group(click.Group):
+    """A command group whose commands are ``Command``s; a missing subcommand is a usage error (exit 2)."""
+
+    command_class = Command
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", False)
+        super().__init__(*args, **kwargs)
 
 
 def fail(command: str, problem: str, code: int = 2) -> int:
@@ -32,13 +75,13 @@ def fail(command: str, problem: str, code: int = 2) -> int:
     return code
 
 
-def namespace(command: str, func: Command, params: Mapping[str, Any], **more: Any) -> argparse.Namespace:
+def namespace(command: str, func: Implementation, params: Mapping[str, Any], **more: Any) -> argparse.Namespace:
     """The arguments object a command implementation reads (tuples of repeatable options as lists)."""
     values = {name: list(v) if isinstance(v, tuple) else v for name, v in params.items()}
     return argparse.Namespace(command=command, func=func, **more, **values)
 
 
-def run(command: str, func: Command, params: Mapping[str, Any], **more: Any) -> int:
+def run(command: str, func: Implementation, params: Mapping[str, Any], **more: Any) -> int:
     """Run ``func`` with the command's options: against the last local run's stack when --local or
     --state-dir is given, and with one line on stderr (exit 2) when AWS cannot be reached."""
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from selfheal_cli.common import fail, progress, run
+from selfheal_cli.common import Command, fail, progress, run
 
 if TYPE_CHECKING:
     import argparse
@@ -140,7 +140,8 @@ var_option = click.option("--var", multiple=True, metavar="K=V", help="a Terrafo
 
 
 @click.command(
-    "package",
+    cls=Command,
+    name="package",
     short_help="chalice package into terraform/, post-processed",
     help="chalice package into terraform/, post-processed (terraform/chalice.tf.json, deployment.zip).",
 )
@@ -150,7 +151,8 @@ def package_command(**params: Any) -> int:
 
 
 @click.command(
-    "deploy",
+    cls=Command,
+    name="deploy",
     short_help="package + terraform init + terraform apply",
     help="package + terraform init + terraform apply, then the next steps with the deployment's names.",
 )
@@ -163,7 +165,8 @@ def deploy(**params: Any) -> int:
 
 
 @click.command(
-    "destroy",
+    cls=Command,
+    name="destroy",
     short_help="terraform destroy with the variables the last deploy applied",
     help="terraform destroy with the variables the last deploy applied (and --var).",
 )

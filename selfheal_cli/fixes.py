@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from selfheal_cli.common import run, table_options
+from selfheal_cli.common import Group, run, table_options
 from selfheal_cli.groups import store
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ def cmd_fixes_stats(args: argparse.Namespace) -> int:
 
 
 @click.group(
-    "fixes",
-    no_args_is_help=False,  # a missing subcommand is a usage error (exit 2), not the help
+    cls=Group,
+    name="fixes",
     short_help="what became of the fixes: PRs, CI, merges, skips, cost",
     help="What became of the fixes: PRs, CI, merges, skips, cost.",
 )

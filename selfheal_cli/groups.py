@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from selfheal_cli.common import fail, json_option, run, state_options, table_options
+from selfheal_cli.common import Command, fail, json_option, run, state_options, table_options
 
 if TYPE_CHECKING:
     import argparse
@@ -94,7 +94,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-@click.command("status", short_help="error groups, newest first", help="The error groups, newest first.")
+@click.command(
+    cls=Command, name="status", short_help="error groups, newest first", help="The error groups, newest first."
+)
 @click.option(
     "--status",
     help="only groups in this status (NEW, QUEUED, FIXING, PR_OPENED, FAILED, SKIPPED, MERGED, REJECTED, "
@@ -112,7 +114,8 @@ def status(**params: Any) -> int:
 
 
 @click.command(
-    "show",
+    cls=Command,
+    name="show",
     short_help="one group whole: exception, culprit, first/last seen, sample, PR and fate, tokens, reasons",
     help="One group whole: exception, culprit, first/last seen, sample, PR and fate, tokens, reasons.",
 )
@@ -125,7 +128,8 @@ def show(**params: Any) -> int:
 
 
 @click.command(
-    "retry",
+    cls=Command,
+    name="retry",
     short_help="re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group, or a stuck FIXING one",
     help="Re-open a FAILED / SKIPPED / PR_OPENED / REJECTED / REGRESSED group, or a stuck FIXING one: "
     "GROUP is its fingerprint or a unique prefix of it.",

@@ -17,7 +17,7 @@ from chalicelib.core.fingerprint import grouping, is_in_app, repeats
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.errors import PayloadError
 from selfheal_cli import ROOT
-from selfheal_cli.common import json_option, run
+from selfheal_cli.common import Command, json_option, run
 
 if TYPE_CHECKING:
     import argparse
@@ -115,7 +115,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 @click.command(
-    "inspect",
+    cls=Command,
+    name="inspect",
     short_help="find and group Python tracebacks in log files",
     help="Read raw log text, CloudWatch Logs subscription payloads (JSON or base64+gzip) "
     "or JSON-lines exports and print the tracebacks found. With no FILE, the bundled sample logs.",

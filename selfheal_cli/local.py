@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chalicelib.errors import SelfHealError
-from selfheal_cli.common import env_default, fail, run, state_dir
+from selfheal_cli.common import Command, env_default, fail, run, state_dir
 from selfheal_cli.inspect import SAMPLE_APP, SAMPLE_LOGS
 
 if TYPE_CHECKING:
@@ -168,7 +168,8 @@ def _run_local(args: argparse.Namespace, logs: list[Path], repo: str, model: str
 
 
 @click.command(
-    "local",
+    cls=Command,
+    name="local",
     short_help="run the whole pipeline on this machine",
     help="Embedded moto server (or --endpoint-url), the stack through boto3, your logs into a "
     "CloudWatch log group, and the deployed handlers driven until the fix queue drains. With no "

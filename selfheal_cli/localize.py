@@ -8,11 +8,12 @@ from typing import Any
 import click
 from localize_cli import DEFAULT_BUDGET, cmd_localize
 
-from selfheal_cli.common import json_option, run
+from selfheal_cli.common import Command, json_option, run
 
 
 @click.command(
-    "localize",
+    cls=Command,
+    name="localize",
     short_help="the repository code a fix would be shown for one traceback (no AWS, no model)",
     help="Map one traceback's frames (every exception of the chain) to a repository work tree "
     "and print the files located, best first, and the line ranges the model would be shown.",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from selfheal_cli import deploy, fixes, groups, inspect, local, localize, operate, parameters, redact, runbooks
+from selfheal_cli.common import Group
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,7 +44,7 @@ COMMANDS: tuple[click.Command, ...] = (
 )
 
 
-class Selfheal(click.Group):
+class Selfheal(Group):
     """The root group: lists the commands in the order above (the order of a run-through), not sorted."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -55,7 +56,6 @@ class Selfheal(click.Group):
     "selfheal",
     cls=Selfheal,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
-    no_args_is_help=False,
 )
 def cli() -> None:
     """selfheal: turn logged Python tracebacks into fix PRs, and run runbooks behind a safety governor.

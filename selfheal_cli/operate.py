@@ -10,19 +10,20 @@ from typing import TYPE_CHECKING, Any
 import click
 from operate_cli import _guarded, cmd_actions, cmd_approve, cmd_deny, cmd_kill_switch, cmd_resume
 
-from selfheal_cli.common import env_default, governor_options, options, run, state_options
+from selfheal_cli.common import Command, env_default, governor_options, options, run, state_options
 
 if TYPE_CHECKING:
-    from selfheal_cli.common import Command
+    from selfheal_cli.common import Implementation
 
 
-def _run(name: str, func: Command, params: dict[str, Any]) -> int:
+def _run(name: str, func: Implementation, params: dict[str, Any]) -> int:
     """``func`` with a refusal, a missing credential or an unreachable endpoint as one line (exit 2)."""
     return run(name, _guarded(name, func), params)
 
 
 @click.command(
-    "actions",
+    cls=Command,
+    name="actions",
     short_help="the runbooks' audit trail, newest first; `actions show ID`: one record",
     help="The runbooks' audit trail, newest first; `actions show ID`: one record in full.",
 )
@@ -59,7 +60,8 @@ _runner_options = options(
 
 
 @click.command(
-    "approve",
+    cls=Command,
+    name="approve",
     short_help="run a pending critical action exactly as planned",
     help="Run a pending critical action exactly as planned. ACTION_ID: the action id, or a unique prefix "
     "of it (as `actions` shows).",
@@ -72,7 +74,8 @@ def approve(**params: Any) -> int:
 
 
 @click.command(
-    "deny",
+    cls=Command,
+    name="deny",
     short_help="close a pending critical action exactly as planned",
     help="Close a pending critical action. ACTION_ID: the action id, or a unique prefix of it (as `actions` shows).",
 )
@@ -83,7 +86,8 @@ def deny(**params: Any) -> int:
 
 
 @click.command(
-    "resume",
+    cls=Command,
+    name="resume",
     short_help="clear the pause an escalation set on a resource",
     help="Clear the pause an escalation set on a resource: runbooks may act on it again.",
 )
@@ -95,7 +99,8 @@ def resume(**params: Any) -> int:
 
 
 @click.command(
-    "kill-switch",
+    cls=Command,
+    name="kill-switch",
     short_help="turn every runbook to dry-run (on), back (off), or show it",
     help="Turn every runbook to dry-run (on), back (off), or show it (status).",
 )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from selfheal_cli.common import env_default, fail, run
+from selfheal_cli.common import Command, env_default, fail, run
 
 if TYPE_CHECKING:
     import argparse
@@ -113,7 +113,8 @@ def cmd_delete_parameters(args: argparse.Namespace) -> int:
 
 
 @click.command(
-    "configure",
+    cls=Command,
+    name="configure",
     short_help="store settings and secrets as SSM SecureString parameters",
     help="Store settings and secrets as SSM SecureString parameters: the flags given over the stored values "
     "(asked for on a terminal unless --non-interactive).",
@@ -149,7 +150,8 @@ def configure_command(**params: Any) -> int:
 
 
 @click.command(
-    "delete-parameters",
+    cls=Command,
+    name="delete-parameters",
     short_help="remove the parameters configure stored under the prefix (asks first; never Terraform's)",
     help="Remove the parameters configure stored under the prefix (asks first; never those Terraform manages).",
 )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 
 from chalicelib.core.redact import redact
-from selfheal_cli.common import run
+from selfheal_cli.common import Command, run
 
 if TYPE_CHECKING:
     import argparse
@@ -48,7 +48,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 @click.command(
-    "redact",
+    cls=Command,
+    name="redact",
     short_help="print files (or stdin) with every secret and personal datum replaced",
     help="Print the text of the files (standard input when no FILE, or '-') exactly as "
     "selfheal lets it leave the account: secrets and personal data replaced by <redacted:KIND>, "

@@ -11,12 +11,12 @@ from operate_cli import _guarded, cmd_runbooks_list
 from runbooks_cli import cmd_catalog, cmd_plan
 from stats_cli import cmd_stats
 
-from selfheal_cli.common import governor_options, json_option, run, state_options
+from selfheal_cli.common import Group, governor_options, json_option, run, state_options
 
 
 @click.group(
-    "runbooks",
-    no_args_is_help=False,  # a missing subcommand is a usage error (exit 2), not the help
+    cls=Group,
+    name="runbooks",
     short_help="what the infrastructure runbooks would do with events",
     help="What the infrastructure runbooks would do with events, their catalog and their statistics.",
 )

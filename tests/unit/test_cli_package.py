@@ -127,6 +127,29 @@ def test_a_usage_error_is_one_line_and_exit_2(argv: tuple[str, ...], says: str) 
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith(says), done.stderr
 
 
+def test_a_unique_prefix_of_a_long_option_is_that_option_as_argparse_took_it() -> None:
+    from selfheal_cli.common import expand_prefixes
+
+    names = ["--status", "--state-dir", "--service", "--json"]
+    assert expand_prefixes(["--serv=x", "--js", "GROUP", "--", "--js"], names) == [
+        "--service=x", "--json", "GROUP", "--", "--js"]  # fmt: skip
+    assert expand_prefixes(["--status", "--nope"], names) == ["--status", "--nope"]
+    with pytest.raises(ValueError, match="--stat could match --status, --state-dir"):
+        expand_prefixes(["--stat"], names)
+
+
+def test_an_abbreviated_option_runs_the_command_as_the_full_one() -> None:
+    log = str(ROOT / "scripts" / "sample_app" / "logs" / "app.log")
+    full, short = run_cli("inspect", "--json", log), run_cli("inspect", "--js", log)
+    assert full.returncode == short.returncode == 0
+    assert short.stdout == full.stdout and '"tracebacks"' in full.stdout
+    ambiguous = run_cli("status", "--stat", "NEW")
+    assert ambiguous.returncode == 2
+    assert ambiguous.stderr == (
+        "selfheal status: ambiguous option: --stat could match --status, --state-dir (see selfheal status --help)\n"
+    )
+
+
 def test_the_package_alone_finds_its_helpers_and_chalicelib(tmp_path) -> None:
     """What the installed console script relies on: importing selfheal_cli from elsewhere (no shim,
     no scripts/ on the path) makes the helper modules and chalicelib importable."""
