@@ -16,12 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from selfheal_cli.common import STATE_READERS, STATE_WRITERS  # noqa: E402
 from selfheal_cli.deploy import next_steps  # noqa: E402
-from selfheal_cli.inspect import culprit, traceback_json  # noqa: E402
+from selfheal_cli.inspect import traceback_json  # noqa: E402
 from selfheal_cli.main import main  # noqa: E402
 
-__all__ = ["STATE_READERS", "STATE_WRITERS", "culprit", "main", "next_steps", "traceback_json"]
+__all__ = ["main", "next_steps", "traceback_json"]
 
 if __name__ == "__main__":
     sys.exit(main())

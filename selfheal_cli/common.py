@@ -3,7 +3,7 @@ groups, and one line on stderr for what a person can act on.
 
 A command's options become an ``argparse.Namespace`` named as the options are (``--endpoint-url``
 → ``args.endpoint_url``; repeatable options and variadic arguments as lists), with ``args.command``
-the top-level command's name: the command implementations in ``scripts/`` take that object.
+the top-level command's name: the command implementations (here and in ``scripts/``) take that object.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 
     Implementation = Callable[[argparse.Namespace], int]
 
-# Commands that read a local run's state with --local; those that write to it save it back.
-STATE_READERS = ("status", "show", "retry", "actions", "approve", "deny", "resume", "kill-switch")
+# The commands given --local (state_options) that write to the local run's state: it is saved back.
 STATE_WRITERS = frozenset({"retry", "approve", "deny", "resume", "kill-switch"})
 
 
