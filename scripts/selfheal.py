@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from selfheal_cli.deploy import next_steps  # noqa: E402
-from selfheal_cli.inspect import traceback_json  # noqa: E402
+from selfheal_cli.inspect_logs import traceback_json  # noqa: E402
 from selfheal_cli.main import main  # noqa: E402
 
 __all__ = ["main", "next_steps", "traceback_json"]

@@ -19,7 +19,7 @@ import click
 
 from chalicelib.errors import SelfHealError
 from selfheal_cli.common import Command, env_default, fail, run, state_dir
-from selfheal_cli.inspect import SAMPLE_APP, SAMPLE_LOGS
+from selfheal_cli.inspect_logs import SAMPLE_APP, SAMPLE_LOGS
 
 if TYPE_CHECKING:
     import argparse

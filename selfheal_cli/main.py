@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from selfheal_cli import deploy, fixes, groups, inspect, local, localize, operate, parameters, redact, runbooks
+from selfheal_cli import deploy, fixes, groups, inspect_logs, local, localize, operate, parameters, redact, runbooks
 from selfheal_cli.common import Group
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 COMMANDS: tuple[click.Command, ...] = (
-    inspect.inspect,
+    inspect_logs.inspect,
     local.local,
     groups.status,
     groups.show,
