@@ -100,19 +100,3 @@ def cmd_localize(args: argparse.Namespace) -> int:
         found = " (found by search, not in the trace)" if c["found_by"] == "search" else ""
         print(f"  {c['path']} lines {c['start']}-{c['end']}{found}")
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``localize`` command to the CLI's subparsers."""
-    parser = sub.add_parser(
-        "localize",
-        help="the repository code a fix would be shown for one traceback (no AWS, no model)",
-        description="Map one traceback's frames (every exception of the chain) to a repository work tree "
-        "and print the files located, best first, and the line ranges the model would be shown.",
-    )
-    parser.add_argument("trace_file", metavar="TRACE_FILE")
-    parser.add_argument("--repo", required=True, metavar="DIR", help="the repository's work tree")
-    parser.add_argument("--json", action="store_true", help="print one JSON document (contract shape)")
-    parser.add_argument("--path-prefix", action="append", default=[], help="deployment prefix to strip from paths")
-    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="context token budget")
-    parser.set_defaults(func=cmd_localize)

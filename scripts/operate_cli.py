@@ -304,14 +304,6 @@ def entry_json(entry: Any) -> dict[str, Any]:
     }
 
 
-def _aws(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint-url", help="one URL for every AWS service (a local moto server)")
-    parser.add_argument("--region", help="AWS region")
-    parser.add_argument("--governor-table", help="governor table (default: SELFHEAL_GOVERNOR_TABLE_NAME)")
-    parser.add_argument("--prefix", help="SSM parameter prefix (default: SELFHEAL_PARAMETER_PREFIX or /selfheal/)")
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-
-
 def _guarded(command: str, func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """One line on stderr and exit 2 for what a person can act on: no credentials, no endpoint, refusals."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -323,45 +315,3 @@ def _guarded(command: str, func: Callable[[argparse.Namespace], int]) -> Callabl
             return _fail(command, exc)
 
     return run
-
-
-def register(sub: Any, runbooks: Any) -> None:
-    """Add the operator's commands to the CLI (``runbooks`` is the `runbooks` command's sub-parsers)."""
-    actions = sub.add_parser("actions", help="the runbooks' audit trail, newest first; `actions show ID`: one record")
-    actions.add_argument("show", nargs="?", choices=["show"], help="show one record in full")
-    actions.add_argument("action_id", nargs="?", help="with show: an action id, or a unique prefix of one")
-    actions.add_argument("--runbook")
-    actions.add_argument("--resource")
-    actions.add_argument("--decision")
-    actions.add_argument("--limit", type=int, default=100)
-    _aws(actions)
-    actions.set_defaults(func=_guarded("actions", cmd_actions))
-    for name, func, what in (("approve", cmd_approve, "run"), ("deny", cmd_deny, "close")):
-        p = sub.add_parser(name, help=f"{what} a pending critical action exactly as planned")
-        p.add_argument("action_id", help="the action id, or a unique prefix of it (as `actions` shows)")
-        _aws(p)
-        if name == "approve":
-            p.add_argument("--digest", help="the plan digest (or a prefix) the notice showed: refused if another")
-        p.add_argument(
-            "--functions",
-            default=os.environ.get("SELFHEAL_FUNCTION_PREFIX", "selfheal-dev"),
-            help="the deployed functions' name prefix <name_prefix>-<stage> (the remediator runs the plan)",
-        )
-        p.add_argument(
-            "--in-process",
-            action="store_true",
-            help="run the remediator's part in this process (local mode; implied by --endpoint-url)",
-        )
-        p.set_defaults(func=_guarded(name, func))
-    resume = sub.add_parser("resume", help="clear the pause an escalation set on a resource")
-    resume.add_argument("resource_id")
-    _aws(resume)
-    resume.set_defaults(func=_guarded("resume", cmd_resume))
-    kill = sub.add_parser("kill-switch", help="turn every runbook to dry-run (on), back (off), or show it")
-    kill.add_argument("state", choices=["on", "off", "status"])
-    _aws(kill)
-    kill.set_defaults(func=_guarded("kill-switch", cmd_kill_switch))
-    listing = runbooks.add_parser("list", help="the catalog: enabled / dry-run, trigger, limits, approval")
-    listing.add_argument("--catalog", help="a catalog JSON file instead of the deployed one")
-    _aws(listing)
-    listing.set_defaults(func=_guarded("runbooks list", cmd_runbooks_list))

@@ -134,25 +134,3 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps({"runbooks": [e.as_dict() for e in catalog]}, indent=2))
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """Add the ``runbooks`` command and its subcommands to the CLI; returns its sub-parsers (for more)."""
-    runbooks = sub.add_parser("runbooks", help="what the infrastructure runbooks would do with events")
-    commands = runbooks.add_subparsers(dest="runbooks_command", required=True)
-    plan = commands.add_parser(
-        "plan",
-        help="decide and plan EventBridge events offline (no AWS call)",
-        description="For each event (a file holds one event or a JSON list), with no prior state and every "
-        "runbook enabled, print the decision and the mutating calls a real run would make.",
-    )
-    plan.add_argument("files", nargs="+", metavar="EVENT_FILE")
-    plan.add_argument("--catalog", help="runbook catalog JSON (default: the built-in catalog)")
-    plan.add_argument("--json", action="store_true", help="print one JSON document (contract shape)")
-    plan.add_argument("--account", help="the deployment's account id: events about another are ignored")
-    plan.add_argument("--region", help="the deployment's region: events from another are ignored")
-    plan.set_defaults(func=cmd_plan)
-    catalog = commands.add_parser("catalog", help="print the runbook catalog as JSON")
-    catalog.add_argument("--catalog", help="validate and print this catalog instead of the built-in one")
-    catalog.set_defaults(func=cmd_catalog)
-    return commands

@@ -1,4 +1,4 @@
-"""Shared test setup: import path, hypothesis profiles, no real AWS credentials, and a check at the
+"""Shared test setup: the import path (selfheal_cli's), hypothesis profiles, no real AWS credentials, and a check at the
 end of the session that every process a test started has ended (tests/processes.py)."""
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+import selfheal_cli  # the one place that puts chalice_app/ and scripts/ on the import path
 from tests import processes
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "chalice_app"))
-sys.path.insert(0, str(ROOT / "scripts"))
+ROOT = selfheal_cli.ROOT
 
 pytest_plugins = ["tests.cpu_time"]  # --cpu-durations=N
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
+import configure
 import pytest
 
 from chalicelib.adapters.parameters import FixConfig
 from chalicelib.errors import ConfigError
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import configure  # noqa: E402
 
 
 def test_the_parameter_sets_the_budget_and_defaults_to_6000() -> None:

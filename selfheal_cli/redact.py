@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import click
 
 from chalicelib.core.redact import redact
+from selfheal_cli.common import Command, run
 
 if TYPE_CHECKING:
     import argparse
@@ -44,14 +47,14 @@ def cmd_redact(args: argparse.Namespace) -> int:
     return status
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``redact`` on the selfheal command line."""
-    parser = sub.add_parser(
-        "redact",
-        help="print files (or stdin) with every secret and personal datum replaced",
-        description="Print the text of the files (standard input when no FILE, or '-') exactly as "
-        "selfheal lets it leave the account: secrets and personal data replaced by <redacted:KIND>, "
-        "everything else unchanged.",
-    )
-    parser.add_argument("files", nargs="*", metavar="FILE")
-    parser.set_defaults(func=cmd_redact)
+@click.command(
+    cls=Command,
+    name="redact",
+    short_help="print files (or stdin) with every secret and personal datum replaced",
+    help="Print the text of the files (standard input when no FILE, or '-') exactly as "
+    "selfheal lets it leave the account: secrets and personal data replaced by <redacted:KIND>, "
+    "everything else unchanged.",
+)
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+def redact_command(**params: Any) -> int:
+    return run("redact", cmd_redact, params)
