@@ -340,7 +340,7 @@ class Bench:
         self.stream_records_seen = 0
         self.item_sizes: dict[str, int] = {}  # the latest image of each item seen on the stream
         self.first_sizes: dict[str, int] = {}  # its largest image before a fix began
-        self.tokens_seen: set[str] = set()  # delivery tokens of the items' ``batches`` sets
+        self.tokens_seen: set[bytes] = set()  # delivery tokens of the items' ``seen`` sets (packed)
         self.config = function_config()
         self.runtime = runtime
         self._context = LambdaContext
@@ -410,12 +410,12 @@ class Bench:
                 passed.append(record)
             for image in ("NewImage", "OldImage"):
                 if fp and image in change:
-                    size = item_size({k: v for k, v in change[image].items() if k != "batches"})
+                    size = item_size({k: v for k, v in change[image].items() if k != "seen"})
                     if image == "NewImage":  # the item as it stands now (a claim's lease is gone once fixed)
                         self.item_sizes[fp] = size
                     if change[image].get("status", {}).get("S") in ("NEW", "QUEUED"):
                         self.first_sizes[fp] = max(self.first_sizes.get(fp, 0), size)
-                    self.tokens_seen.update(change[image].get("batches", {}).get("SS", []))
+                    self.tokens_seen.update(bytes(b) for b in change[image].get("seen", {}).get("BS", []))
         self.stream_records_seen += len(records)
         return passed
 
@@ -861,10 +861,10 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     growth = [bench.item_sizes[fp] - bench.first_sizes[fp] for fp in fixed_fps if fp in bench.first_sizes]
     fix_extra = sum(growth) / max(len(growth), 1)
 
-    # Sizes above leave out the ``batches`` set of delivery tokens, which holds 16 to 32 tokens in a
-    # group seen every day (adapters/store.py BATCH_MEMORY): counted at 24.
+    # Sizes above leave out the ``seen`` set of delivery tokens (8 bytes each, packed), which holds 16
+    # to 32 tokens in a group seen every day (adapters/store.py BATCH_MEMORY): counted at 24.
     token = sum(map(len, bench.tokens_seen)) / max(len(bench.tokens_seen), 1)
-    batches_bytes = len("batches") + 24 * token
+    batches_bytes = len("seen") + 24 * token
 
     def steady(key: str) -> float:
         if key not in bench.item_sizes:
