@@ -79,3 +79,30 @@ def test_an_occurrence_is_one_write_unit_in_every_status(aws) -> None:
     group = store.get(fp)
     assert group.head_sha == REPORT["head_sha"] and group.pr_ranges == REPORT["pr_ranges"]
     assert group.review_reason.startswith("@alice") and group.spent_tokens_in == 1843
+
+
+def test_a_delivery_counted_before_tokens_were_packed_is_not_counted_again(aws) -> None:
+    # GIVEN a group stored before tokens were packed: its delivery's text token in ``batches`` only
+    from tests.integration.test_group_detail import TRACE, _batch
+
+    store = runtime.store()
+    _deliver(1)
+    fp = _fingerprint()
+    retried = _batch([TRACE, TRACE])
+    token = batch_token(retried.log_group, retried.log_stream, retried.ids, max(retried.timestamps))
+    aws.clients.dynamodb.update_item(
+        TableName=aws.stack.table_name, Key={"fingerprint": {"S": fp}},
+        UpdateExpression="ADD #b :t", ExpressionAttributeNames={"#b": "batches"},
+        ExpressionAttributeValues={":t": {"SS": [token]}},
+    )  # fmt: skip
+    # WHEN Lambda retries that delivery after the upgrade
+    assert runtime.ingest().handle(retried)["duplicates"] == 1
+    # THEN it counted nothing, and the large-delivery precheck knows it too
+    assert store.get(fp).occurrences == 1
+    assert store.counted([fp], token) == {fp}
+    # WHEN the group's packed set first grows past BATCH_MEMORY: trimmed, and the text set is gone
+    for _ in range(BATCH_MEMORY + 1):
+        _deliver(1)
+    item = _raw(aws, fp)
+    assert "batches" not in item and BATCH_MEMORY // 2 <= len(item["seen"]["BS"]) <= BATCH_MEMORY
+    assert store.get(fp).occurrences == BATCH_MEMORY + 2
