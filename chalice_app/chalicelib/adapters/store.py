@@ -54,7 +54,8 @@ counts, on condition that it is not there yet, so a retry's write of a group alr
 its condition and counts nothing. The set keeps the newest BATCH_MEMORY tokens (a second write trims
 it to the newest half when it grows past that): a retry older than the newest BATCH_MEMORY // 2
 deliveries of the same bug could count again (docs/pipeline.md, accepted). Groups stored before
-tokens were packed keep their text tokens (``batches``), asked too, until that first trim.
+tokens were packed keep their text tokens (``batches``), asked too, until ``seen`` holds the newest
+BATCH_MEMORY // 2 (the write after which removes them).
 
 A log group that belongs to no service (services/ingest.py) is recorded in one item per log group
 (key ``~unrouted~<md5 of the name>``, status SKIPPED with the reason, ``service`` empty): its
@@ -174,7 +175,7 @@ HELD_BY_OWNER = "(#status = :FIXING AND #lease_owner = :owner)"
 REOPENABLE = "#status IN (" + ", ".join(f":{s}" for s in sorted(Status.REOPENABLE)) + ")"  # Status.REOPENABLE
 # A group keeps its deliveries' tokens packed (core/group_fields.py packed_token) in the binary set
 # ``seen``; ``batches``, the string set of whole tokens groups kept before, is still asked (a retry of a
-# delivery counted before the upgrade) until the first trim of ``seen`` removes it.
+# delivery counted before the upgrade) until ``seen`` holds the BATCH_MEMORY // 2 newest.
 BATCH_NOT_COUNTED = "(NOT contains(#seen, :seen) AND NOT contains(#batches, :batch))"
 UNROUTED_NOT_COUNTED = "NOT contains(#batches, :batch)"  # the item of a log group of no service
 BUDGET_LEFT = "(attribute_not_exists(#used) OR #used < :limit)"
@@ -595,11 +596,13 @@ class ErrorGroupStore:
         kept = {bytes(getattr(b, "value", b)) for b in old.get("seen") or ()}
         if seen and len(kept) + 1 > BATCH_MEMORY:
             # The oldest by their deliveries' time (the packed bytes sort by it); never the one this
-            # write added. The tokens kept as text before are older than every one of these: gone too.
+            # write added.
             older = sorted(kept - {seen})
             update.delete("seen", older[: len(older) + 1 - BATCH_MEMORY // 2])
-            if "batches" in old:
-                update.remove("batches")
+        if seen and "batches" in old and len(kept | {seen}) >= BATCH_MEMORY // 2:
+            # The tokens kept as text before tokens were packed: older than the BATCH_MEMORY // 2
+            # newest deliveries, which ``seen`` now holds, so past what a trim keeps anyway. Once.
+            update.remove("batches")
         group_name = observation.log_group or "-"
         if group_name not in log_groups and len(log_groups) >= MAX_LOG_GROUPS:
             update.delete("log_groups", [group_name])
