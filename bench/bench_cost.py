@@ -32,6 +32,7 @@ import logging
 import math
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,9 @@ SECURE_PARAMETERS = 3  # the SecureString parameters the fixer reads (one KMS De
 ALARMS = {"dead-letter queues not empty": 2, "webhook errors": 1}
 # The scheduled functions (chalicelib/sources.py) and how often each runs a month.
 SCHEDULES = {"remediation_verifier": 30 * 24 * 12, "budget_sweeper": 30 * 24, "heal_checker": 30 * 24}
+# Idle runs of each scheduled function; its time is their median. One run alone priced a handler's
+# first use (its clients, its lazy imports) and the machine's load of that moment × 8,640 runs a month.
+IDLE_RUNS = 5
 LOG_RETENTION_MONTHS = 12  # terraform/variables.tf log_retention_days = 365
 # terraform/variables.tf lambda_system_log_level: WARN drops Lambda's START/END/REPORT lines below
 SYSTEM_LOG_LEVEL = "WARN"
@@ -340,7 +344,7 @@ class Bench:
         self.stream_records_seen = 0
         self.item_sizes: dict[str, int] = {}  # the latest image of each item seen on the stream
         self.first_sizes: dict[str, int] = {}  # its largest image before a fix began
-        self.tokens_seen: set[str] = set()  # delivery tokens of the items' ``batches`` sets
+        self.tokens_seen: set[bytes] = set()  # delivery tokens of the items' ``seen`` sets (packed)
         self.config = function_config()
         self.runtime = runtime
         self._context = LambdaContext
@@ -410,12 +414,12 @@ class Bench:
                 passed.append(record)
             for image in ("NewImage", "OldImage"):
                 if fp and image in change:
-                    size = item_size({k: v for k, v in change[image].items() if k != "batches"})
+                    size = item_size({k: v for k, v in change[image].items() if k != "seen"})
                     if image == "NewImage":  # the item as it stands now (a claim's lease is gone once fixed)
                         self.item_sizes[fp] = size
                     if change[image].get("status", {}).get("S") in ("NEW", "QUEUED"):
                         self.first_sizes[fp] = max(self.first_sizes.get(fp, 0), size)
-                    self.tokens_seen.update(change[image].get("batches", {}).get("SS", []))
+                    self.tokens_seen.update(bytes(b) for b in change[image].get("seen", {}).get("BS", []))
         self.stream_records_seen += len(records)
         return passed
 
@@ -497,9 +501,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     # --- idle: each scheduled function once on the empty deployment (what runs with no error at all) --
     emf_before = len(meter.emf)
     for name in SCHEDULES:
-        done, _ = meter.invoke(f"idle:{name}", getattr(handlers, name), scheduled_event(), bench.context(name))
-        if isinstance(done, Exception):
-            raise RuntimeError(f"the idle run of {name} failed: {done!r}") from done
+        for _ in range(IDLE_RUNS):
+            done, _ = meter.invoke(f"idle:{name}", getattr(handlers, name), scheduled_event(), bench.context(name))
+            if isinstance(done, Exception):
+                raise RuntimeError(f"the idle run of {name} failed: {done!r}") from done
     idle_metrics = {m["Name"] for d in meter.emf[emf_before:] for x in d.get("_aws", {}).get("CloudWatchMetrics", [])
                     for m in x.get("Metrics", [])}  # fmt: skip
 
@@ -742,7 +747,7 @@ def schedule_lines(meter: Any, conf: dict[str, Any], init: dict[str, float]) -> 
         if not meter.seconds[actor]:
             continue
         secs = durations(meter, actor)
-        mean = sum(secs) / len(secs)
+        mean = statistics.median(secs)
         cold = 24 * 30 if per_month > 24 * 30 else per_month  # a 5-minute schedule: ~one cold start an hour
         gb = conf[name]["lambda_memory_size"] / 1024
         gbs = (mean * per_month + cold * init["stream_processor"]) * gb
@@ -754,7 +759,8 @@ def schedule_lines(meter: Any, conf: dict[str, Any], init: dict[str, float]) -> 
         )
         out.append(
             (
-                f"{name} (schedule, {per_month:,} runs a month): {mean * 1000:.0f} ms at {gb:g} GB idle, {made} "
+                f"{name} (schedule, {per_month:,} runs a month): {mean * 1000:.0f} ms at {gb:g} GB idle "
+                f"(median of {len(secs)} runs), {made} "
                 "per run, traced",
                 cost,
                 f"{gbs:,.0f} GB-s, {per_month:,} traces",
@@ -861,10 +867,10 @@ def monthly(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     growth = [bench.item_sizes[fp] - bench.first_sizes[fp] for fp in fixed_fps if fp in bench.first_sizes]
     fix_extra = sum(growth) / max(len(growth), 1)
 
-    # Sizes above leave out the ``batches`` set of delivery tokens, which holds 16 to 32 tokens in a
-    # group seen every day (adapters/store.py BATCH_MEMORY): counted at 24.
+    # Sizes above leave out the ``seen`` set of delivery tokens (8 bytes each, packed), which holds 16
+    # to 32 tokens in a group seen every day (adapters/store.py BATCH_MEMORY): counted at 24.
     token = sum(map(len, bench.tokens_seen)) / max(len(bench.tokens_seen), 1)
-    batches_bytes = len("batches") + 24 * token
+    batches_bytes = len("seen") + 24 * token
 
     def steady(key: str) -> float:
         if key not in bench.item_sizes:

@@ -34,6 +34,8 @@ def attribute_size(value: dict[str, Any]) -> int:
         return 1
     if kind == "SS":
         return sum(len(s.encode()) for s in raw)
+    if kind == "BS":
+        return sum(len(getattr(b, "value", b)) for b in raw)
     if kind == "NS":
         return sum(attribute_size({"N": n}) for n in raw)
     if kind == "L":

@@ -546,7 +546,7 @@ def test_remembered_deliveries_and_log_group_names_stay_bounded_on_a_hot_group(a
     # THEN every delivery counted, and the item's token set and log group names are bounded
     [item] = items(aws)
     assert item["occurrences"]["N"] == str(BATCH_MEMORY + 2)
-    assert BATCH_MEMORY // 2 <= len(item["batches"]["SS"]) <= BATCH_MEMORY
+    assert BATCH_MEMORY // 2 <= len(item["seen"]["BS"]) <= BATCH_MEMORY  # (packed tokens: a binary set)
     assert len(item["log_groups"]["SS"]) == MAX_LOG_GROUPS
 
 

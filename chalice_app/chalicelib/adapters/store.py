@@ -1,21 +1,24 @@
 """DynamoDB error-group store: one item per fingerprint, every status change conditional.
 
-Item (partition key ``fingerprint``): status, exception_type, message and sample (redacted),
-frames, occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most
-MAX_LOG_GROUPS), attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s),
-lease_owner, lease_until, job_token, batches (the last BATCH_MEMORY delivery tokens counted);
-grouping_version (the fingerprint recipe, set once), edge_h / edge_r (the last delivery's tokens of
-records at its edge whose other record of the same failure may come in the next delivery:
-core/fingerprint.py failure_tokens; overwritten, never grown, so an occurrence stays one small write);
-for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch ms),
-regressions, previous_attempt, review_reason and pr_diff (both redacted and bounded).
+Item (partition key ``fingerprint``): status, exception_type, the message's first TITLE_BYTES,
+occurrences, first_seen / last_seen (epoch ms), log_groups (string set, at most MAX_LOG_GROUPS),
+attempts, pr_url, branch, reason, updated_at, expires_at (TTL, epoch s), lease_owner, lease_until,
+job_token, seen (the last BATCH_MEMORY delivery tokens counted, packed); edge_h / edge_r (the last
+delivery's tokens of records at its edge whose other record of the same failure may come in the next
+delivery: core/fingerprint.py failure_tokens; overwritten, never grown, so an occurrence stays one
+small write); for the pull request's fate: merged_at, pr_checked_at, regressed_at, healed_at (epoch
+ms), regressions, previous_attempt, checks, ready, repairs.
+Its detail item (``~detail~<fingerprint>``, written once and by fixes and reviews, never by an
+occurrence) holds the large and the rarely written fields: the whole message, frames, sample,
+raw_fingerprint, grouping_version (the fingerprint recipe), review_reason, pr_diff, the attempt's
+report (REPORT_DETAIL: the CI judge's head commit, the PR's changed ranges…) and the tokens spent.
 What a new group holds, and the bound of each field, is decided in ``core/group_fields.py``.
 
 Writes, each one UpdateItem whose condition is built from the named sub-conditions below (the
 words in the right column are the code's):
 
     record   SET <new group fields> = if_not_exists(..), last_seen, updated_at, expires_at
-             ADD occurrences :n, log_groups :g, batches :token,
+             ADD occurrences :n, log_groups :g, seen :packed_token,
              SET edge_h, edge_r :edge_tokens (only when some)          if batch_not_counted
     count once  ADD occurrences -k, DELETE edge_h / edge_r :paired  (only when a failure's two records
              came in two deliveries and both counted it: core/fingerprint.py split_failures)
@@ -45,11 +48,14 @@ for the webhook, ``services/fate.py`` for the lazy read and regressions, ``servi
 
 Why counts are applied once per delivery: a CloudWatch Logs delivery that fails is retried
 whole by Lambda (twice, asynchronously). Its token (``core.group_fields.batch_token``: the hash
-of its event ids, prefixed by its newest event's time) is ADDed to the group's ``batches`` set
-in the same write as the counts, on condition that it is not there yet, so a retry's write of a
-group already counted fails its condition and counts nothing. The set keeps the newest
-BATCH_MEMORY tokens (a second write trims it when it grows past that): a retry older than the
-newest BATCH_MEMORY deliveries of the same bug would count again (docs/pipeline.md, accepted).
+of its event ids, prefixed by its newest event's time), packed in 8 bytes (``packed_token``: its
+second and 4 bytes of its md5), is ADDed to the group's ``seen`` binary set in the same write as the
+counts, on condition that it is not there yet, so a retry's write of a group already counted fails
+its condition and counts nothing. The set keeps the newest BATCH_MEMORY tokens (a second write trims
+it to the newest half when it grows past that): a retry older than the newest BATCH_MEMORY // 2
+deliveries of the same bug could count again (docs/pipeline.md, accepted). Groups stored before
+tokens were packed keep their text tokens (``batches``), asked too, until ``seen`` holds the newest
+BATCH_MEMORY // 2 (the write after which removes them).
 
 A log group that belongs to no service (services/ingest.py) is recorded in one item per log group
 (key ``~unrouted~<md5 of the name>``, status SKIPPED with the reason, ``service`` empty): its
@@ -79,7 +85,14 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
 from chalicelib.core.fingerprint import split_failures
-from chalicelib.core.group_fields import NewGroupFields, bounded_reason, clip, new_group_fields, token_time
+from chalicelib.core.group_fields import (
+    NewGroupFields,
+    bounded_reason,
+    clip,
+    new_group_fields,
+    packed_token,
+    token_time,
+)
 from chalicelib.core.models import ErrorGroup, Frame, Observation, Status
 from chalicelib.core.redact import redact
 from chalicelib.core.spend import (
@@ -126,16 +139,23 @@ MAX_REVIEW_CHARS = 2_000  # the reviewer's words kept on a group
 # unit), not the trace (DynamoDB bills an update by the size of the whole item).
 DETAIL_PREFIX = "~detail~"
 DETAIL_FIELDS = ("message", "frames", "sample", "pr_diff", "review_reason", "raw_fingerprint")
-# What of an attempt's report (``finish``'s extra) only people and the next prompt read: kept in the
-# detail. The rest (the CI judge's head commit and state, the PR's changed ranges, the model and
-# prompt version, the risks) is read with the group item alone, by conditions and indexes.
+# What of an attempt's report (``finish``'s extra) no occurrence's write and no condition reads: kept
+# in the detail, so that a group's occurrence stays one write unit in every status. Who reads these
+# fields reads the group with its detail (``get``, ``claim``, ``scan``, ``open_prs``; the lazy CI judge
+# re-reads it when a PR's checks are due). What stays on the group item is what the hot path and the
+# conditions read: status, counts, tokens, the PR's URL and branch, its checks' state, the waits.
 REPORT_DETAIL = frozenset(
     {
         "pr_diff", "context_shown", "apply_result", "reviewers", "reviewers_source", "reviewers_notes",
         "confidence", "lines_changed", "rounds", "context_tokens", "risk_flags", "tokens_in", "tokens_out",
         "model", "prompt_version", "repository",
+        # written once a push, read by the CI judge with the detail: ~160 B a fixed group
+        "head_sha", "checks_since", "pr_ranges", "reviewers_pending", "risks", "duplicate_pr", "check_output", "draft",
     }
 )  # fmt: skip
+# Counters ADDed to the detail (``finish``): a group stored before they moved keeps its older part on
+# the group item, and a reader gets the sum (``_merged``).
+DETAIL_COUNTERS = ("spent_tokens_in", "spent_tokens_out")
 TITLE_BYTES = 120  # the group item's copy of the message (status views); the whole one is in the detail
 _STATUSES = (
     Status.NEW, Status.QUEUED, Status.FIXING, Status.PR_OPENED, Status.FAILED, Status.SKIPPED,
@@ -153,7 +173,11 @@ LEASE_EXPIRED = "(#status = :FIXING AND #lease_until < :now)"
 ATTEMPTS_LEFT = "#attempts < :max_attempts"
 HELD_BY_OWNER = "(#status = :FIXING AND #lease_owner = :owner)"
 REOPENABLE = "#status IN (" + ", ".join(f":{s}" for s in sorted(Status.REOPENABLE)) + ")"  # Status.REOPENABLE
-BATCH_NOT_COUNTED = "NOT contains(#batches, :batch)"
+# A group keeps its deliveries' tokens packed (core/group_fields.py packed_token) in the binary set
+# ``seen``; ``batches``, the string set of whole tokens groups kept before, is still asked (a retry of a
+# delivery counted before the upgrade) until ``seen`` holds the BATCH_MEMORY // 2 newest.
+BATCH_NOT_COUNTED = "(NOT contains(#seen, :seen) AND NOT contains(#batches, :batch))"
+UNROUTED_NOT_COUNTED = "NOT contains(#batches, :batch)"  # the item of a log group of no service
 BUDGET_LEFT = "(attribute_not_exists(#used) OR #used < :limit)"
 # Spend (core/governor.py): the day's counter item holds the day's jobs, each hour's jobs (h00..h23)
 # and the day's tokens; a group waiting for budget carries the sparse index's key.
@@ -223,9 +247,10 @@ class Update:
         self._clauses["ADD"].append(f"#{attr} {self._bind(typed)}")
         return self
 
-    def delete(self, attr: str, members: Sequence[str]) -> Update:
-        """DELETE members from a string set."""
-        self._clauses["DELETE"].append(f"#{attr} {self._bind({'SS': list(members)})}")
+    def delete(self, attr: str, members: Sequence[str] | Sequence[bytes]) -> Update:
+        """DELETE members from a string set (or a binary set, for bytes)."""
+        kind = "BS" if members and isinstance(members[0], bytes) else "SS"
+        self._clauses["DELETE"].append(f"#{attr} {self._bind({kind: list(members)})}")
         return self
 
     def remove(self, *attrs: str) -> Update:
@@ -352,7 +377,11 @@ def _merged(group: ErrorGroup, detail: Mapping[str, Any] | None) -> ErrorGroup:
     if not detail:
         return group
     full = to_group({**detail, "fingerprint": {"S": group.fingerprint}})
-    return dataclasses.replace(group, **{k: getattr(full, k) for k in detail if k in _GROUP_FIELDS})
+    fields = {k: getattr(full, k) for k in detail if k in _GROUP_FIELDS}
+    for counter in DETAIL_COUNTERS:
+        if counter in fields:
+            fields[counter] += getattr(group, counter)
+    return dataclasses.replace(group, **fields)
 
 
 def _fixgate_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
@@ -424,7 +453,6 @@ class ErrorGroupStore:
         update = Update().set_if_absent("status", Status.NEW)
         update.set_if_absent("exception_type", fields.exception_type)
         update.set_if_absent("message", clip(fields.message, TITLE_BYTES))
-        update.set_if_absent("grouping_version", fields.grouping_version)
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
@@ -435,13 +463,14 @@ class ErrorGroupStore:
         update.add("log_groups", {"SS": [observation.log_group or "-"]})
         for edge, tokens in _edges(observation.failure_tokens).items():
             update.set(edge, tokens)  # this delivery's edge replaces the last one's: the pairs are ms apart
-        condition = ""
+        condition, seen = "", packed_token(batch) if batch else b""
         if batch:
-            update.add("batches", {"SS": [batch]})
+            update.add("seen", {"BS": [seen]})
             condition = BATCH_NOT_COUNTED
         try:
             old = self._update(
-                observation.fingerprint, update.request(condition, batch=batch) if batch else update.request(),
+                observation.fingerprint,
+                update.request(condition, batch=batch, seen=seen) if batch else update.request(),
                 "ALL_OLD", "record",
             )  # fmt: skip
         except Conflict:
@@ -455,7 +484,7 @@ class ErrorGroupStore:
         if "occurrences" not in plain:
             return Recorded(new=True, degraded=degraded)
         self._count_split_once(observation, {t for e in EDGES for t in plain.get(e) or ()})
-        self._trim(observation, batch, set(plain.get("batches") or ()), set(plain.get("log_groups") or ()))
+        self._trim(observation, seen, plain, set(plain.get("log_groups") or ()))
         return Recorded(new=False, degraded=degraded, previous=to_group(old))
 
     def _detail_expiring(self, group: Mapping[str, Any], now: int) -> bool:
@@ -484,7 +513,7 @@ class ErrorGroupStore:
         until = now // 1000 + DETAIL_LIFETIME_FACTOR * self._stale_s
         full: dict[str, object] = {
             "message": fields.message, "frames": _frames_value(fields.frames), "sample": fields.sample,
-            "raw_fingerprint": fields.raw_fingerprint,
+            "raw_fingerprint": fields.raw_fingerprint, "grouping_version": fields.grouping_version,
         }  # fmt: skip
         moved = [k for k in DETAIL_FIELDS if k != "message" and k in (legacy or {})]
         if moved:
@@ -496,7 +525,10 @@ class ErrorGroupStore:
             raise  # retry, or the deployment is wrong: no smaller item would help
         except SelfHealError as refused:
             log.error("group fields refused, recording a minimal detail: %s", refused, extra={"fingerprint": fp})
-            minimal = {"message": clip(fields.message, 256), "sample": clip(f"(trace not stored: {refused})", 512)}
+            minimal = {
+                "message": clip(fields.message, 256), "sample": clip(f"(trace not stored: {refused})", 512),
+                "grouping_version": fields.grouping_version,
+            }  # fmt: skip
             self._put_detail(fp, minimal, until)
             degraded = True
         # Only now, the detail written, does the group say until when it lives: a crash before this
@@ -519,13 +551,19 @@ class ErrorGroupStore:
             update.set_if_absent(attr, value)
         self._update(DETAIL_PREFIX + fingerprint, update.request(), "NONE", "detail of")
 
-    def _set_detail(self, fingerprint: str, fields: Mapping[str, object]) -> None:
-        """Overwrite detail fields written after creation (a fix's diff, the reviewer's words)."""
-        if not fields:
+    def _set_detail(
+        self, fingerprint: str, fields: Mapping[str, object], counts: Mapping[str, int] | None = None
+    ) -> None:
+        """Overwrite detail fields written after creation (a fix's diff, the reviewer's words) and
+        ADD ``counts`` (the tokens an attempt spent)."""
+        counts = {k: v for k, v in (counts or {}).items() if v}
+        if not fields and not counts:
             return
         update = Update()
         for attr, value in fields.items():
             update.set(attr, value)
+        for attr, n in counts.items():
+            update.add(attr, n)
         self._update(DETAIL_PREFIX + fingerprint, update.request(), "NONE", "detail of")
 
     def _with_detail(self, group: ErrorGroup) -> ErrorGroup:
@@ -552,14 +590,19 @@ class ErrorGroupStore:
         log.info("a failure split over two deliveries counted once", extra={"fingerprint": observation.fingerprint})
         self._update(observation.fingerprint, update.request(), "NONE", "count once")
 
-    def _trim(self, observation: Observation, batch: str, batches: set[str], log_groups: set[str]) -> None:
+    def _trim(self, observation: Observation, seen: bytes, old: Mapping[str, Any], log_groups: set[str]) -> None:
         """Keep the remembered tokens and log group names bounded (a second write, rarely)."""
         update = Update()
-        if batch and len(batches) + 1 > BATCH_MEMORY:
-            # The oldest by their deliveries' time; never the one this write added.
-            older = sorted(batches - {batch}, key=token_time)
-            oldest = older[: len(older) + 1 - BATCH_MEMORY // 2]
-            update.delete("batches", oldest)
+        kept = {bytes(getattr(b, "value", b)) for b in old.get("seen") or ()}
+        if seen and len(kept) + 1 > BATCH_MEMORY:
+            # The oldest by their deliveries' time (the packed bytes sort by it); never the one this
+            # write added.
+            older = sorted(kept - {seen})
+            update.delete("seen", older[: len(older) + 1 - BATCH_MEMORY // 2])
+        if seen and "batches" in old and len(kept | {seen}) >= BATCH_MEMORY // 2:
+            # The tokens kept as text before tokens were packed: older than the BATCH_MEMORY // 2
+            # newest deliveries, which ``seen`` now holds, so past what a trim keeps anyway. Once.
+            update.remove("batches")
         group_name = observation.log_group or "-"
         if group_name not in log_groups and len(log_groups) >= MAX_LOG_GROUPS:
             update.delete("log_groups", [group_name])
@@ -579,8 +622,8 @@ class ErrorGroupStore:
             request = {
                 self._table: {
                     "Keys": keys,
-                    "ProjectionExpression": "#f, #b",
-                    "ExpressionAttributeNames": {"#f": "fingerprint", "#b": "batches"},
+                    "ProjectionExpression": "#f, #s, #b",
+                    "ExpressionAttributeNames": {"#f": "fingerprint", "#s": "seen", "#b": "batches"},
                     "ConsistentRead": True,
                 }
             }
@@ -590,7 +633,8 @@ class ErrorGroupStore:
                 raise translate(exc, "DynamoDB BatchGetItem") from exc
             for item in answer.get("Responses", {}).get(self._table, []):
                 plain = _plain(item)
-                if batch in (plain.get("batches") or ()):
+                seen = {bytes(getattr(b, "value", b)) for b in plain.get("seen") or ()}
+                if packed_token(batch) in seen or batch in (plain.get("batches") or ()):
                     found.add(str(plain["fingerprint"]))
         return found
 
@@ -683,7 +727,7 @@ class ErrorGroupStore:
     def mark_queued(self, fingerprint: str, token: str, now: int) -> bool:
         """NEW (or REGRESSED) → QUEUED, remembering the stream record that did it. True when this call
         (or an earlier delivery of the same record) queued the group: the job may be sent."""
-        update = Update().set("job_token", token).set("reason", "")
+        update = Update().set("job_token", token).put("reason", "")
         try:
             self._transition(
                 fingerprint, Status.QUEUED, update, any_of(IS_NEW, IS_REGRESSED, QUEUED_BY_THIS_RECORD), now,
@@ -752,16 +796,15 @@ class ErrorGroupStore:
     ) -> ErrorGroup:
         """FIXING → PR_OPENED / SKIPPED / FAILED, only by the claim's owner. The reason is stored
         redacted and bounded; ``spent`` (model tokens in, out of this attempt) is ADDed to the
-        group's ``spent_tokens_in`` / ``spent_tokens_out``; ``extra`` (the attempt's report) is written
-        to the group's detail item (``raw``)."""
+        group's ``spent_tokens_in`` / ``spent_tokens_out`` (in its detail item); ``extra`` (the attempt's
+        report) is written to the detail item too (``raw``), but for what conditions and the hot path
+        read (REPORT_DETAIL says which)."""
         if target not in (Status.PR_OPENED, Status.SKIPPED, Status.FAILED):
             raise InvalidTransition(fingerprint, target, Status.FIXING)
         update = Update().put("reason", bounded_reason(reason)).put("retryable", retryable).remove("lease_until")
         # The claim's and the job's tokens mean nothing once the attempt is recorded (a re-open starts
         # afresh): gone, they no longer weigh on every later occurrence's write.
         update.remove("lease_owner", "job_token", "sent_token")
-        if any(spent):
-            update.add("spent_tokens_in", spent[0]).add("spent_tokens_out", spent[1])
         if pr_url:
             update.set("pr_url", pr_url)
         if branch:
@@ -772,6 +815,8 @@ class ErrorGroupStore:
         for attr, value in (extra or {}).items():
             if attr not in report:
                 update.put(attr, value)
+        if report:  # a group stored before these fields moved: its copies on the group item go
+            update.remove(*sorted(report))
         group = self._transition(fingerprint, target, update, HELD_BY_OWNER, now, owner=owner)
         if target == Status.PR_OPENED and pr_url:
             self.link_pr(pr_url, fingerprint, now)
@@ -779,14 +824,16 @@ class ErrorGroupStore:
         # The report people and the next prompt read (the diff, the context shown, tokens, reviewers…)
         # goes to the detail item, so the group's occurrences stay small writes. Last, and never at the
         # cost of what the PR's fate needs (the pointers above, the caller's token count and index).
-        self._keep_detail(fingerprint, report)
+        self._keep_detail(fingerprint, report, dict(zip(DETAIL_COUNTERS, spent, strict=True)))
         return group
 
-    def _keep_detail(self, fingerprint: str, fields: Mapping[str, object]) -> None:
+    def _keep_detail(
+        self, fingerprint: str, fields: Mapping[str, object], counts: Mapping[str, int] | None = None
+    ) -> None:
         """``_set_detail``, after the transition it describes: a failure is logged, not raised (the
         transition happened; the words and the diff are for people and the next prompt)."""
         try:
-            self._set_detail(fingerprint, fields)
+            self._set_detail(fingerprint, fields, counts)
         except SelfHealError:
             log.error("detail of %s not written: %s", fingerprint, sorted(fields), exc_info=True)
 
@@ -824,7 +871,7 @@ class ErrorGroupStore:
         condition = ""
         if batch:
             update.add("batches", {"SS": [batch]})
-            condition = BATCH_NOT_COUNTED
+            condition = UNROUTED_NOT_COUNTED
         try:
             old = self._update(key, update.request(condition, batch=batch) if batch else update.request(),
                                "ALL_OLD", "unrouted")  # fmt: skip
@@ -1041,7 +1088,7 @@ class ErrorGroupStore:
     def mark_merged(self, fingerprint: str, pr_url: str, merged_at: int, now: int) -> ErrorGroup:
         """PR_OPENED (or REJECTED: a closed PR reopened and merged) → MERGED, for the group's own PR;
         the fingerprint is ADDed to the merge day's set, where the heal checker finds it."""
-        update = Update().set("merged_at", merged_at).set("reason", "").set("healed_at", 0)
+        update = Update().set("merged_at", merged_at).put("reason", "").put("healed_at", 0)
         update.set("expires_at", now // 1000 + self._resolved_s)
         condition = all_of(any_of(IS_PR_OPENED, IS_REJECTED), FOR_THIS_PR)
         group = self._transition(fingerprint, Status.MERGED, update, condition, now, pr_url=pr_url)
@@ -1085,7 +1132,7 @@ class ErrorGroupStore:
     def mark_healed(self, fingerprint: str, merged_at: int, quiet_cutoff: int, now: int) -> ErrorGroup:
         """MERGED → HEALED when neither the merge nor any occurrence is later than ``quiet_cutoff``
         (now minus the quiet period) and the group was not merged again meanwhile."""
-        update = Update().set("healed_at", now).set("reason", "")
+        update = Update().set("healed_at", now).put("reason", "")
         condition = all_of(IS_MERGED, SAME_MERGE, QUIET_SINCE)
         return self._transition(
             fingerprint, Status.HEALED, update, condition, now, merged_at=merged_at, quiet_cutoff=quiet_cutoff
@@ -1136,30 +1183,34 @@ class ErrorGroupStore:
         if fingerprints:
             self._update(f"{prefix}{day}", Update().delete("members", fingerprints).request(), "NONE", "day set")
 
-    def get_many(self, fingerprints: Sequence[str]) -> list[ErrorGroup]:
-        """The groups among ``fingerprints`` that exist, read consistently (BatchGetItem). Keys
-        DynamoDB leaves unprocessed are asked again; TransientError when some still are, so that a
-        caller never takes an unread group for a missing one."""
-        groups: list[ErrorGroup] = []
-        for start in range(0, len(fingerprints), BATCH_GET):
+    def get_many(self, fingerprints: Sequence[str], detail: bool = False) -> list[ErrorGroup]:
+        """The groups among ``fingerprints`` that exist, read consistently (BatchGetItem; ``detail``:
+        each with its detail item). Keys DynamoDB leaves unprocessed are asked again; TransientError
+        when some still are, so that a caller never takes an unread group for a missing one."""
+        items: dict[str, Mapping[str, Any]] = {}
+        step = BATCH_GET // 2 if detail else BATCH_GET
+        for start in range(0, len(fingerprints), step):
+            chunk = fingerprints[start : start + step]
+            keys = [*chunk, *(DETAIL_PREFIX + fp for fp in chunk)] if detail else chunk
             request: dict[str, Any] = {
-                self._table: {
-                    "Keys": [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]],
-                    "ConsistentRead": True,
-                }
+                self._table: {"Keys": [{"fingerprint": _av(k)} for k in keys], "ConsistentRead": True}
             }
             for _ in range(BATCH_TRIES):
                 try:
                     answer = self._db.batch_get_item(RequestItems=request)
                 except ClientError as exc:
                     raise translate(exc, "DynamoDB BatchGetItem groups") from exc
-                groups += [to_group(i) for i in answer.get("Responses", {}).get(self._table, []) if "status" in i]
+                items |= {i["fingerprint"]["S"]: i for i in answer.get("Responses", {}).get(self._table, [])}
                 request = answer.get("UnprocessedKeys") or {}
                 if not request:
                     break
             else:
                 raise TransientError("DynamoDB BatchGetItem left groups unprocessed (throttled)")
-        return groups
+        return [
+            _merged(to_group(items[fp]), items.get(DETAIL_PREFIX + fp))
+            for fp in fingerprints
+            if fp in items and "status" in items[fp]
+        ]
 
 
     # --- fixability (core/fixability.py) --------------------------------------------------------
@@ -1208,7 +1259,7 @@ class ErrorGroupStore:
         members = sorted(_plain(item.get("Item") or {}).get("members") or ())
         if not members:
             return []
-        groups = self.get_many(members)
+        groups = self.get_many(members, detail=True)  # their changed lines (pr_ranges) are in the detail
         open_ = [g for g in groups if g.status == Status.PR_OPENED and g.pr_url]
         stale = sorted(set(members) - {g.fingerprint for g in open_})
         if stale:
@@ -1222,9 +1273,11 @@ class ErrorGroupStore:
     # --- CI is the judge (core/checks.py, services/checks.py) ---------------------------------------
     #
     #   checks      PR_OPENED: checks, ready                          if is_pr_opened AND for_this_pr
-    #   repair      PR_OPENED → NEW, repairs + 1, check_output,       if is_pr_opened AND for_this_pr
+    #   repair      PR_OPENED → NEW, repairs + 1 (check_output:       if is_pr_opened AND for_this_pr
+    #               first, in the detail),
     #               attempts 0, auto_jobs 0 (the stream's job)           AND repairs_left
-    #   ci failed   PR_OPENED → CI_FAILED, reason, check_output       if is_pr_opened AND for_this_pr
+    #   ci failed   PR_OPENED → CI_FAILED, reason (check_output:      if is_pr_opened AND for_this_pr
+    #               then, in the detail)
 
     def record_checks(self, fingerprint: str, pr_url: str, state: str, now: int, ready: bool = False) -> ErrorGroup:
         """Record the PR's checks (and whether it is ready for review) on its PR_OPENED group;
@@ -1239,12 +1292,14 @@ class ErrorGroupStore:
         (the failing checks, redacted and bounded) and whose edits go on top of the branch."""
         update = Update().set("attempts", 0).set("retryable", False).set("previous_attempt", "repair")
         update.set("auto_jobs", 0).add("repairs", 1).set("checks", "failed").set("ready", False)
-        update.set("check_output", clip(redact(output), 8_000))
         update.set("reason", bounded_reason("repair: the pull request's checks failed"))
-        update.remove("job_token", "lease_owner", "lease_until")
+        update.remove("job_token", "lease_owner", "lease_until", "check_output")  # (stored there before details)
         repairs_left = "(attribute_not_exists(#repairs) OR #repairs < :rounds)"
         condition = all_of(IS_PR_OPENED, FOR_THIS_PR, repairs_left)
-        return self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url, rounds=rounds)
+        # The output first, in the detail: the transition wakes the stream, and the job's prompt reads it.
+        self._set_detail(fingerprint, {"check_output": clip(redact(output), 8_000)})
+        group = self._transition(fingerprint, Status.NEW, update, condition, now, pr_url=pr_url, rounds=rounds)
+        return dataclasses.replace(group, check_output=clip(redact(output), 8_000))
 
     def link_branch(self, branch: str, fingerprint: str, now: int) -> None:
         """Remember which group a fix branch belongs to (``~branch~<branch>``, kept a year): a
@@ -1268,10 +1323,12 @@ class ErrorGroupStore:
     def mark_ci_failed(self, fingerprint: str, pr_url: str, output: str, now: int) -> ErrorGroup:
         """PR_OPENED → CI_FAILED: the checks stayed red after the repairs (re-openable like FAILED)."""
         update = Update().set("checks", "failed").set("ready", False).set("retryable", False)
-        update.set("check_output", clip(redact(output), 8_000))
         update.set("reason", bounded_reason("CI failed: the pull request's checks stayed red after the repairs"))
+        update.remove("check_output")  # (stored on the group item before details held it)
         condition = all_of(IS_PR_OPENED, FOR_THIS_PR)
-        return self._transition(fingerprint, Status.CI_FAILED, update, condition, now, pr_url=pr_url)
+        group = self._transition(fingerprint, Status.CI_FAILED, update, condition, now, pr_url=pr_url)
+        self._keep_detail(fingerprint, {"check_output": clip(redact(output), 8_000)})
+        return dataclasses.replace(group, check_output=clip(redact(output), 8_000))
 
 
 def _review(text: str) -> str:

@@ -123,6 +123,15 @@ def batch_token(log_group: str, log_stream: str, event_ids: Iterable[str], last_
     return f"{base36(max(0, last_timestamp))}.{digest.hexdigest()[:8]}"
 
 
+def packed_token(token: str) -> bytes:
+    """A delivery token as a group item keeps it (``seen``, a binary set): 8 bytes, the epoch second of
+    its time prefix (4 bytes, big-endian, so that the bytes sort by time) and 4 bytes of the token's md5.
+    A hot group keeps up to 33 in the item every occurrence rewrites: 264 bytes, not 561 as text."""
+    seconds = min(max(0, token_time(token) // 1000), 2**32 - 1)
+    digest = hashlib.md5(token.encode("utf-8", "replace"), usedforsecurity=False).digest()
+    return seconds.to_bytes(4, "big") + digest[:4]
+
+
 def token_time(token: str) -> int:
     """The epoch ms a delivery token carries (tokens of 11 hex digits came before base 36); 0 if none."""
     prefix = token.split(".", 1)[0]

@@ -170,9 +170,14 @@ def judge_lazily(store: ErrorGroupStore, group: ErrorGroup, github: object, metr
     from chalicelib.services.checks import Checks
 
     check_runs = getattr(github, "check_runs", None)
-    if check_runs is None or not group.head_sha or group.checks not in ("", "pending"):
+    if check_runs is None or group.checks not in ("", "pending"):
         return ""
     try:
+        # The head commit, when it was pushed and the reviewers to ask are in the group's detail item
+        # (adapters/store.py REPORT_DETAIL): read once here, when the PR's check is due.
+        group = store.get(group.fingerprint) or group
+        if not group.head_sha:
+            return ""
         rounds = repair_rounds(int(os.environ.get(REPAIR_ROUNDS_ENV, "") or DEFAULT_REPAIR_ROUNDS))
         wait_minutes = int(os.environ.get(CHECKS_WAIT_ENV, "") or 120)
         checks = Checks(store, lambda _group: github, metrics, rounds=rounds, clock=lambda: now)  # type: ignore[arg-type, return-value]
