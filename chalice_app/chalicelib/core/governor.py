@@ -12,6 +12,7 @@ Rule order (the first that applies decides)::
                                                                           governor's own record shows it)
     incident resolved (alarm back to OK) → healed            resolved     (an action of this signal is open)
                                          → ignore            resolved     (nothing open)
+    runbook tells a person (notify-only) → escalate          notify-only        (zero calls)
     plan names no single target          → escalate          ambiguous-target   (zero calls)
     runbook stands down (rollout running)→ suppressed        stand-down
     resource paused by an escalation of  → suppressed        paused
@@ -53,6 +54,7 @@ RULES: tuple[str, ...] = (
     "own-action",
     "resolved",
     "ambiguous-target",
+    "notify-only",
     "notify",
     "stand-down",
     "paused",
@@ -181,8 +183,8 @@ def _seconds(ms: int) -> str:
 
 
 def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None, state: State) -> Verdict | None:
-    """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, ambiguous target,
-    stand-down."""
+    """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, notify-only,
+    ambiguous target, stand-down."""
     if plan is None or limits is None:
         if incident.notify and not incident.never_act:
             # A known resource no runbook repairs: a person reads it in the next digest, once per event.
@@ -204,6 +206,10 @@ def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None,
         if state.open_action:
             return Verdict("healed", "resolved", f"resolved: action {state.open_action} verified as healed")
         return Verdict("ignore", "resolved", "resolved with no open action to verify")
+    if plan.tell and plan.target is not None and not plan.calls:
+        # The runbook found its one target and chose to tell a person what it read: told now (a
+        # page, counted as escalated), nothing run, nothing paused, no limit consumed.
+        return Verdict("escalate", "notify-only", plan.tell)
     if plan.problem or plan.target is None:
         why = plan.problem or "the event names no target"
         return Verdict("escalate", "ambiguous-target", f"no single target, nothing done: {why}")
