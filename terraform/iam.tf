@@ -212,7 +212,7 @@ resource "aws_iam_role_policy" "fixer" {
 data "aws_iam_policy_document" "budget_sweeper" {
   statement {
     sid       = "ReadBudgetAndReopenWaitingGroups"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"]
     resources = [aws_dynamodb_table.error_groups.arn]
   }
   statement {
@@ -220,16 +220,26 @@ data "aws_iam_policy_document" "budget_sweeper" {
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.error_groups.arn}/index/budget_wait"]
   }
+  statement {
+    sid       = "SendStuckJobsAgain" # services/requeue.py: a QUEUED group whose job never reached the fixer
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.fix_queue.arn]
+  }
+  statement {
+    sid       = "TellStuckJobsFailed"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+  }
   dynamic "statement" {
     for_each = local.with_key # only with the project's own key (kms.tf)
     content {
-      sid       = "TableKey"
-      actions   = ["kms:Decrypt"]
+      sid       = "TableQueueAndTopicKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [local.kms_key_arn]
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["dynamodb.${local.region}.amazonaws.com"]
+        values   = ["dynamodb.${local.region}.amazonaws.com", "sqs.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
       }
     }
   }

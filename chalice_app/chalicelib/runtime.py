@@ -292,11 +292,17 @@ def fixer_catalog() -> Callable[[], ServiceCatalog]:
 
 @cache
 def sweep() -> BudgetSweep:
-    """The budget sweeper: budget-waiting groups re-opened oldest first while budget remains."""
+    """The budget sweeper: stuck QUEUED groups sent again or failed (services/requeue.py), then
+    budget-waiting groups re-opened oldest first while budget remains."""
+    from chalicelib.adapters.queue import FixQueue
+    from chalicelib.services.ingest import now_ms
+    from chalicelib.services.requeue import Requeue
     from chalicelib.services.sweep import BudgetSweep
 
     clock = {"clock": _overrides["clock"]} if "clock" in _overrides else {}
-    return BudgetSweep(store(), settings().spend_limits(), metrics(), **clock)
+    jobs = FixQueue(clients().sqs, settings().queue_url)
+    stuck = Requeue(store(), jobs, metrics(), clock.get("clock", now_ms), notifier=notifier())
+    return BudgetSweep(store(), settings().spend_limits(), metrics(), requeue=stuck, **clock)
 
 
 def notifier() -> Notifier:
