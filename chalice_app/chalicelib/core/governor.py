@@ -23,7 +23,7 @@ Rule order (the first that applies decides)::
     fleet in flight ≥ limit              → suppressed        blast-radius
     global kill switch on                → dry_run           kill-switch
     runbook in dry-run                   → dry_run           dry-run
-    runbook needs approval               → awaiting_approval approval
+    runbook (or its plan) needs approval → awaiting_approval approval
     otherwise                            → act               ok
 
 Only ``act`` (and a later approval) consumes the cooldown, the attempt budget, the hourly rate and a
@@ -279,11 +279,13 @@ def decide(incident: Incident, plan: Plan | None, limits: Limits | None, state: 
         return Verdict("dry_run", "kill-switch", f"kill switch on: {plan.runbook} on {target} reported, not run")
     if limits.dry_run:
         return Verdict("dry_run", "dry-run", f"{plan.runbook} is in dry-run: {len(plan.calls)} calls reported, not run")
-    if limits.approval:
+    if limits.approval or plan.approval:
+        # A plan may ask for approval itself: a risk its runbook read that a person must accept.
+        why = f": {plan.approval}" if plan.approval else ""
         return Verdict(
             "awaiting_approval",
             "approval",
-            f"{plan.runbook} on {target} needs approval within {_seconds(limits.approval_ttl_s * 1000)}",
+            f"{plan.runbook} on {target} needs approval within {_seconds(limits.approval_ttl_s * 1000)}{why}",
         )
     return Verdict("act", "ok", f"{plan.runbook} acts on {target}: {len(plan.calls)} calls")
 

@@ -116,6 +116,9 @@ class Plan:
     # Set when the runbook found its target and tells a person instead of acting (route53-health,
     # elb-unhealthy-target by default): the facts a person reads; no calls. Never set with ``problem``.
     tell: str = ""
+    # Set when the plan must wait for a person's approval whatever the catalog says: the risk the
+    # runbook read and a person accepts by approving (ec2-retire: instance-store data a stop loses).
+    approval: str = ""
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the plan: approval binds to exactly these calls."""
