@@ -66,6 +66,9 @@ def test_a_stop_that_loses_instance_store_asks_for_approval_and_says_what_is_los
     assert ec2_retire.before(facts("m5d.large", M5D))["instance_store"].startswith("75 GB")
     verdict = decide(retirement(), plan, LIVE, State(), NOW)
     assert (verdict.decision, verdict.rule) == ("awaiting_approval", "approval") and plan.approval in verdict.reason
+    # a runbook still in dry-run reports that, live, it would ask
+    dry = decide(retirement(), plan, replace(LIVE, dry_run=True), State(), NOW)
+    assert dry.decision == "dry_run" and dry.reason.endswith(f"live, it would wait for approval: {plan.approval}")
 
 
 def test_no_instance_store_no_approval_and_an_unread_type_asks() -> None:

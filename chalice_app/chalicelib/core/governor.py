@@ -278,7 +278,10 @@ def decide(incident: Incident, plan: Plan | None, limits: Limits | None, state: 
     if state.kill_switch:
         return Verdict("dry_run", "kill-switch", f"kill switch on: {plan.runbook} on {target} reported, not run")
     if limits.dry_run:
-        return Verdict("dry_run", "dry-run", f"{plan.runbook} is in dry-run: {len(plan.calls)} calls reported, not run")
+        asks = f"; live, it would wait for approval: {plan.approval}" if plan.approval else ""
+        return Verdict(
+            "dry_run", "dry-run", f"{plan.runbook} is in dry-run: {len(plan.calls)} calls reported, not run{asks}"
+        )
     if limits.approval or plan.approval:
         # A plan may ask for approval itself: a risk its runbook read that a person must accept.
         why = f": {plan.approval}" if plan.approval else ""
