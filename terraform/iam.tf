@@ -24,7 +24,7 @@ locals {
     log_processor        = ["error_groups", "error_groups_batch_read", "watched_logs", "failed_events", "read_settings", "notify", "read_service_catalog"]
     stream_processor     = ["error_groups", "error_groups_stream", "send_fix_jobs", "failed_events", "notify", "read_service_catalog"]
     fixer                = ["error_groups", "consume_fix_jobs", "failed_events", "read_settings", "notify", "invoke_model"]
-    budget_sweeper       = ["error_groups", "budget_wait_index"]
+    budget_sweeper       = ["error_groups", "error_groups_batch_read", "budget_wait_index", "send_fix_jobs", "notify"]
     heal_checker         = ["error_groups", "error_groups_batch_read", "read_settings", "notify"]
     api_handler          = ["error_groups", "read_webhook_secret", "read_settings"]
     alarm_remediator     = ["governor", "read_runbook_config", "notify", "failed_events"]
@@ -69,11 +69,9 @@ locals {
     governor                = "dynamodb"
     read_runbook_config     = "ssm"
   }
-  # The key's actions a role is granted: decrypt and generate data keys, but the budget sweeper,
-  # which only decrypts.
-  key_actions = {
-    budget_sweeper = ["kms:Decrypt"]
-  }
+  # The key's actions a role is granted where it differs from decrypt and generate data keys (every
+  # role now writes something encrypted: the budget sweeper sends stuck jobs again and tells).
+  key_actions = {}
   key_use = {
     for role, concerns in local.role_concerns : role => {
       actions  = lookup(local.key_actions, role, ["kms:Decrypt", "kms:GenerateDataKey"])

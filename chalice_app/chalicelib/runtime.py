@@ -229,10 +229,15 @@ class Container:
 
     @cached_property
     def sweep(self) -> BudgetSweep:
-        """The budget sweeper: budget-waiting groups re-opened oldest first while budget remains."""
+        """The budget sweeper: stuck QUEUED groups sent again or failed (services/requeue.py), then
+        budget-waiting groups re-opened oldest first while budget remains."""
+        from chalicelib.adapters.queue import FixQueue
+        from chalicelib.services.requeue import Requeue
         from chalicelib.services.sweep import BudgetSweep
 
-        return BudgetSweep(self.store, self.settings.spend_limits(), self.metrics(), clock=self.clock)
+        jobs = FixQueue(self.clients.sqs, self.settings.queue_url)
+        stuck = Requeue(self.store, jobs, self.metrics(), self.clock, notifier=self.notifier())
+        return BudgetSweep(self.store, self.settings.spend_limits(), self.metrics(), requeue=stuck, clock=self.clock)
 
     def notifier(self) -> Notifier:
         """The notification topic's publisher (code fixes and runbooks share the topic)."""

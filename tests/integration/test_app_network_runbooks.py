@@ -180,7 +180,7 @@ def test_route53_health_says_which_endpoint_fails_and_how_and_changes_nothing(aw
     }  # fmt: skip
     planned, facts = planned_on(aws, incident, get_health_check_status=failing)
     assert planned.entry.name == "route53-health" and planned.plan.calls == ()
-    assert planned.plan.problem == (
+    assert planned.plan.tell == (
         f"Route 53 health check {check} on HTTPS api.example.com:443/health is unhealthy; 1 of 2 checkers fail: "
         "us-east-1 (15.177.2.10): Failure: HTTP Status Code 503, Service Unavailable. Resolved IP: 192.0.2.44; "
         "DNS failover already routes around it; nothing changed"

@@ -77,8 +77,8 @@ def test_by_default_it_tells_which_targets_are_unhealthy_and_changes_nothing(aws
     facts = read_as_elb_reports(aws, incident, CATALOG, {a: "Target.FailedHealthChecks", b: "Target.Timeout"})
     plan = plan_for(CATALOG, incident, facts).plan
     assert plan.calls == () and plan.target.id == arn
-    assert f"2 unhealthy target(s) in {arn}" in plan.problem and "deregister is off" in plan.problem
-    assert f"{a}:80 (Target.FailedHealthChecks: Health checks failed)" in plan.problem and b in plan.problem
+    assert f"2 unhealthy target(s) in {arn}" in plan.tell and "deregister is off" in plan.tell and not plan.problem
+    assert f"{a}:80 (Target.FailedHealthChecks: Health checks failed)" in plan.tell and b in plan.tell
     assert aws.calls["DeregisterTargets"] == 0
 
 
@@ -99,7 +99,7 @@ def test_a_group_with_no_healthy_target_escalates_and_a_recovered_one_stands_dow
     incident, allowed = alarm_on(arn), catalog(deregister=True)
     facts = read_as_elb_reports(aws, incident, allowed, dict.fromkeys(ids, "Target.FailedHealthChecks"))
     plan = plan_for(allowed, incident, facts).plan
-    assert plan.calls == () and "none is healthy" in plan.problem
+    assert plan.calls == () and "none is healthy" in plan.tell
     recovered = plan_for(allowed, incident, read_as_elb_reports(aws, incident, allowed, {})).plan
     assert recovered.calls == () and "no target" in recovered.stand_down
 

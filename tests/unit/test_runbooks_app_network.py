@@ -210,7 +210,7 @@ def test_route53_health_is_a_notify_only_network_runbook_on_the_check_the_alarm_
     planned = plan_for(CATALOG, incident("route53_health/health_check_status"))
     assert planned.entry.name == "route53-health" and planned.entry.target_dimension == "HealthCheckId"
     assert planned.incident.resources == (CHECK,) and RUNBOOKS["route53-health"].layer == "network"
-    assert planned.plan.calls == () and "DNS failover already routes around it" in planned.plan.problem
+    assert planned.plan.calls == () and "DNS failover already routes around it" in planned.plan.tell
     reads = RUNBOOKS["route53-health"].reads(planned.entry, planned.incident)
     assert [(c.operation, c.mutating) for c in reads] == [
         ("get_health_check", False),
@@ -230,8 +230,8 @@ def test_route53_health_names_the_endpoint_and_quotes_the_failing_checkers() -> 
         config, ["Failure: Resolved IP: 192.0.2.44. The search string was not found."] * 7 + ["Success: OK"]
     )
     plan = plan_for(CATALOG, incident("route53_health/health_check_status"), facts).plan
-    assert plan.problem.startswith(f"Route 53 health check {CHECK} on HTTP_STR_MATCH 192.0.2.44:80/ping expecting 'ok'")
-    assert "7 of 8 checkers fail: region-0 (15.177.0.0): Failure" in plan.problem and "and 2 more" in plan.problem
+    assert plan.tell.startswith(f"Route 53 health check {CHECK} on HTTP_STR_MATCH 192.0.2.44:80/ping expecting 'ok'")
+    assert "7 of 8 checkers fail: region-0 (15.177.0.0): Failure" in plan.tell and "and 2 more" in plan.tell
     calculated = route53_health.endpoint({"Type": "CALCULATED", "ChildHealthChecks": ["a", "b"]})
     assert calculated == "CALCULATED over a, b"
 
@@ -239,7 +239,7 @@ def test_route53_health_names_the_endpoint_and_quotes_the_failing_checkers() -> 
 def test_route53_health_stands_down_when_every_checker_succeeds_and_ignores_a_check_back_above() -> None:
     facts = check_facts({"Type": "TCP", "IPAddress": "192.0.2.44", "Port": 5432}, ["Success: TCP connection"] * 3)
     plan = plan_for(CATALOG, incident("route53_health/health_check_status"), facts).plan
-    assert plan.calls == () and plan.stand_down and not plan.problem
+    assert plan.calls == () and plan.stand_down and not plan.problem and not plan.tell
     raw = load_event("route53_health/health_check_status")
     raw["detail"]["state"]["reason"] = raw["detail"]["state"]["reason"].replace("was less than", "was greater than")
     assert plan_for(CATALOG, parse_event(raw).incident()).entry is None  # not HealthCheckStatus going down

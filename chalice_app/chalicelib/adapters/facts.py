@@ -90,7 +90,7 @@ class RunbookPlanner:
         # the governor only closes the open action on it.
         if first.entry is None or incident.state == "resolved":
             return first, {}, None
-        facts = self._facts.read(runbooks.reads_for(first.entry, incident))
+        facts = runbooks.read_facts(self._facts.read, first.entry, incident)
         planned = runbooks.plan_for(catalog, incident, facts)
         reads = runbooks.fleet_reads_for(planned.plan)
         return planned, facts, runbooks.fleet_size(self._facts.read(reads)) if reads else None

@@ -115,7 +115,7 @@ class ActionRecord:
 
     def plan(self) -> Plan:
         """The plan this record holds, rebuilt so that ``plan().digest() == digest``."""
-        # a target in no known fleet was recorded under the runbook's standalone fleet (_fleet_of); its plan had none
+        # A standalone target's plan had no fleet: ``standalone:<runbook>`` is the record's key only.
         fleet = "" if self.fleet == f"standalone:{self.runbook}" else self.fleet
         target = Target(self.kind, self.resource, fleet, self.region) if self.kind else None  # type: ignore[arg-type]
         calls = tuple(Call(c["service"], c["operation"], c.get("params") or {}) for c in self.calls)

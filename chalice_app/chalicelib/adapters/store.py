@@ -129,6 +129,7 @@ DELIVERY_PREFIX = "~delivery~"
 PR_PREFIX = "~pr~"
 MERGED_PREFIX = "~merged~"
 OPENED_PREFIX = "~opened~"
+QUEUED_PREFIX = "~queued~"  # + day: groups queued that day, until the stuck-job sweep is done with them
 BRANCH_PREFIX = "~branch~"  # a fix branch → its group (a status delivery names only the branch)
 OPEN_PRS_PREFIX = "~openprs~"  # per repository: the groups with an open PR (duplicates, services/fix.py)
 BATCH_GET = 100  # BatchGetItem's limit
@@ -186,6 +187,7 @@ WAITING = "(attribute_exists(#budget_wait) OR attribute_exists(#reopen_at))"
 DAY_JOBS_LEFT = "(attribute_not_exists(#jobs) OR #jobs < :per_day)"
 BELOW_OCCURRENCES = "#occurrences < :below"
 NOT_SENT_BY_THIS_RECORD = "(attribute_not_exists(#sent_token) OR #sent_token <> :token)"
+NOT_REQUEUED = "attribute_not_exists(#requeued_at)"
 SPEND_INDEX = "budget_wait"  # sparse GSI: partition budget_wait (always "budget"), sort budget_since
 WAIT_ATTRIBUTES = ("budget_wait", "wait_until", "reopen_at")
 # The pull request's fate (issue 12).
@@ -725,14 +727,75 @@ class ErrorGroupStore:
         return to_group(answer)
 
     def mark_queued(self, fingerprint: str, token: str, now: int) -> bool:
-        """NEW (or REGRESSED) → QUEUED, remembering the stream record that did it. True when this call
-        (or an earlier delivery of the same record) queued the group: the job may be sent."""
-        update = Update().set("job_token", token).put("reason", "")
+        """NEW (or REGRESSED) → QUEUED, remembering the stream record that did it and when (a replay
+        of the record restarts the clock). True when this call (or an earlier delivery of the same
+        record) queued the group: the job may be sent. The group is noted in the day's
+        ``~queued~`` set, where the sweep finds a group whose job never reached the fixer."""
+        update = Update().set("job_token", token).put("reason", "").set("queued_at", now).remove("requeued_at")
         try:
             self._transition(
                 fingerprint, Status.QUEUED, update, any_of(IS_NEW, IS_REGRESSED, QUEUED_BY_THIS_RECORD), now,
                 token=token,
             )  # fmt: skip
+        except InvalidTransition:
+            return False
+        self._note_day(QUEUED_PREFIX, fingerprint, now)
+        return True
+
+    def queued_jobs(self, fingerprints: Sequence[str]) -> list[QueuedJob]:
+        """What the sweep needs of each group among ``fingerprints`` (read consistently, BatchGetItem)."""
+        wanted = ("fingerprint", "status", "job_token", "sent_token", "queued_at", "requeued_at",
+                  "exception_type", "occurrences", "service")  # fmt: skip
+        found: list[QueuedJob] = []
+        for start in range(0, len(fingerprints), BATCH_GET):
+            keys = [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]]
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": keys,
+                    "ConsistentRead": True,
+                    "ProjectionExpression": ", ".join(f"#{n}" for n in wanted),
+                    "ExpressionAttributeNames": {f"#{n}": n for n in wanted},
+                }
+            }
+            for _ in range(BATCH_TRIES):
+                try:
+                    answer = self._db.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise translate(exc, "DynamoDB BatchGetItem queued groups") from exc
+                found += [_queued_job(_plain(i)) for i in answer.get("Responses", {}).get(self._table, [])]
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise TransientError("DynamoDB BatchGetItem left queued groups unprocessed (throttled)")
+        return found
+
+    def queued_sets(self, days: Sequence[str]) -> dict[str, set[str]]:
+        """The groups noted QUEUED on each of ``days`` and not forgotten yet (``~queued~<day>`` sets)."""
+        return self.day_sets(QUEUED_PREFIX, days)
+
+    def forget_queued(self, day: str, fingerprints: Sequence[str]) -> None:
+        """Drop groups the sweep of stuck jobs is done with from a day's ``~queued~`` set."""
+        self.forget_in_day(QUEUED_PREFIX, day, fingerprints)
+
+    def requeue(self, fingerprint: str, token: str, now: int) -> bool:
+        """Mark the job of stream record ``token`` as sent again (``requeued_at``), once per QUEUED
+        write: False when it already was, or the group moved on (claimed, re-opened)."""
+        update = Update().set("requeued_at", now)
+        try:
+            self._update(
+                fingerprint, update.request(all_of(QUEUED_BY_THIS_RECORD, NOT_REQUEUED), token=token), "NONE", "requeue"
+            )
+        except Conflict:
+            return False
+        return True
+
+    def fail_queued(self, fingerprint: str, token: str, now: int, reason: str) -> bool:
+        """QUEUED (by stream record ``token``) → FAILED with ``reason``, not retryable (a late copy of
+        its job claims nothing; ``selfheal retry`` re-opens it). False when the group moved on."""
+        update = Update().set("reason", bounded_reason(reason)).set("retryable", False)
+        try:
+            self._transition(fingerprint, Status.FAILED, update, QUEUED_BY_THIS_RECORD, now, token=token)
         except InvalidTransition:
             return False
         return True
@@ -1159,8 +1222,9 @@ class ErrorGroupStore:
             self._update(f"{prefix}{_day(at)}", update.request(), "NONE", "day set")
         except SelfHealError:
             # Not found by the heal checker: the group waits for a recurrence (REGRESSED, or the
-            # lazy PR read) or the webhook; logged, and the transition itself stands.
-            log.error("group not indexed for the heal checker", exc_info=True,
+            # lazy PR read) or the webhook; not in ``~queued~``: a job that never reaches the fixer
+            # goes unnoticed by the sweep. Logged, and the transition itself stands.
+            log.error("group not indexed in a day set", exc_info=True,
                       extra={"fingerprint": fingerprint, "set": prefix})  # fmt: skip
 
     def day_sets(self, prefix: str, days: Sequence[str]) -> dict[str, set[str]]:
@@ -1212,7 +1276,6 @@ class ErrorGroupStore:
             if fp in items and "status" in items[fp]
         ]
 
-
     # --- fixability (core/fixability.py) --------------------------------------------------------
     #
     #   unfixable   QUEUED → SKIPPED + fixability, its reason     if queued_by_this_record
@@ -1231,7 +1294,6 @@ class ErrorGroupStore:
             return False
         self._keep_detail(fingerprint, {"fixability_reason": clip(fixability.reason, 500)})
         return True
-
 
     # --- duplicate pull requests (core/overlap.py) ------------------------------------------------
     #
@@ -1268,7 +1330,6 @@ class ErrorGroupStore:
             except SelfHealError:
                 log.warning("stale open PRs not dropped from %s", key, exc_info=True)
         return open_
-
 
     # --- CI is the judge (core/checks.py, services/checks.py) ---------------------------------------
     #
@@ -1333,6 +1394,37 @@ class ErrorGroupStore:
 
 def _review(text: str) -> str:
     return clip(redact(text), MAX_REVIEW_CHARS)
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A group as the sweep of stuck jobs reads it: its status, the stream record that queued it
+    (``token``), whether that record counted its job as sent, and when it was queued / sent again."""
+
+    fingerprint: str
+    status: str
+    token: str = ""
+    sent: bool = False
+    queued_at: int = 0
+    requeued_at: int = 0
+    exception_type: str = ""
+    occurrences: int = 0
+    service: str = "default"
+
+
+def _queued_job(plain: Mapping[str, Any]) -> QueuedJob:
+    token = str(plain.get("job_token", ""))
+    return QueuedJob(
+        fingerprint=str(plain["fingerprint"]),
+        status=str(plain.get("status", "")),
+        token=token,
+        sent=bool(token) and str(plain.get("sent_token", "")) == token,
+        queued_at=int(plain.get("queued_at", 0)),
+        requeued_at=int(plain.get("requeued_at", 0)),
+        exception_type=str(plain.get("exception_type", "")),
+        occurrences=int(plain.get("occurrences", 0)),
+        service=str(plain.get("service") or "default"),
+    )
 
 
 def _day(epoch_ms: int) -> str:

@@ -12,6 +12,7 @@ Rule order (the first that applies decides)::
                                                                           governor's own record shows it)
     incident resolved (alarm back to OK) → healed            resolved     (an action of this signal is open)
                                          → ignore            resolved     (nothing open)
+    runbook tells a person (notify-only) → escalate          notify-only        (zero calls)
     plan names no single target          → escalate          ambiguous-target   (zero calls)
     runbook stands down (rollout running)→ suppressed        stand-down
     resource paused by an escalation of  → suppressed        paused
@@ -22,7 +23,7 @@ Rule order (the first that applies decides)::
     fleet in flight ≥ limit              → suppressed        blast-radius
     global kill switch on                → dry_run           kill-switch
     runbook in dry-run                   → dry_run           dry-run
-    runbook needs approval               → awaiting_approval approval
+    runbook (or its plan) needs approval → awaiting_approval approval
     otherwise                            → act               ok
 
 Only ``act`` (and a later approval) consumes the cooldown, the attempt budget, the hourly rate and a
@@ -55,6 +56,7 @@ RULES: tuple[str, ...] = (
     "own-action",
     "resolved",
     "ambiguous-target",
+    "notify-only",
     "notify",
     "stand-down",
     "paused",
@@ -182,8 +184,8 @@ def _seconds(ms: int) -> str:
 
 
 def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None, state: State) -> Verdict | None:
-    """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, ambiguous target,
-    stand-down."""
+    """The rules that hold whatever the limits: no runbook, duplicate, own action, resolved, notify-only,
+    ambiguous target, stand-down."""
     if plan is None or limits is None:
         if incident.notify and not incident.never_act:
             # A known resource no runbook repairs: a person reads it in the next digest, once per event.
@@ -205,6 +207,10 @@ def _preliminaries(incident: Incident, plan: Plan | None, limits: Limits | None,
         if state.open_action:
             return Verdict("healed", "resolved", f"resolved: action {state.open_action} verified as healed")
         return Verdict("ignore", "resolved", "resolved with no open action to verify")
+    if plan.tell and plan.target is not None:  # telling wins over any calls beside it: nothing runs
+        # The runbook found its one target and chose to tell a person what it read: told now (a
+        # page, counted as escalated), nothing run, nothing paused, no limit consumed.
+        return Verdict("escalate", "notify-only", plan.tell)
     if plan.problem or plan.target is None:
         why = plan.problem or "the event names no target"
         return Verdict("escalate", "ambiguous-target", f"no single target, nothing done: {why}")
@@ -273,11 +279,16 @@ def decide(incident: Incident, plan: Plan | None, limits: Limits | None, state: 
     if state.kill_switch:
         return Verdict("dry_run", "kill-switch", f"kill switch on: {plan.runbook} on {target} reported, not run")
     if limits.dry_run:
-        return Verdict("dry_run", "dry-run", f"{plan.runbook} is in dry-run: {len(plan.calls)} calls reported, not run")
-    if limits.approval:
+        asks = f"; live, it would wait for approval: {plan.approval}" if plan.approval else ""
+        return Verdict(
+            "dry_run", "dry-run", f"{plan.runbook} is in dry-run: {len(plan.calls)} calls reported, not run{asks}"
+        )
+    if limits.approval or plan.approval:
+        # A plan may ask for approval itself: a risk its runbook read that a person must accept.
+        why = f": {plan.approval}" if plan.approval else ""
         return Verdict(
             "awaiting_approval",
             "approval",
-            f"{plan.runbook} on {target} needs approval within {_seconds(limits.approval_ttl_s * 1000)}",
+            f"{plan.runbook} on {target} needs approval within {_seconds(limits.approval_ttl_s * 1000)}{why}",
         )
     return Verdict("act", "ok", f"{plan.runbook} acts on {target}: {len(plan.calls)} calls")

@@ -34,6 +34,8 @@ _HEADLINES = {
     "healed": "💚 {resource} healed after {runbook}",
     "notify": "👀 {resource} needs a look: no runbook applies",
 }
+# A notify-only runbook's escalation (rule "notify-only"): it found its target and tells, by design.
+_TOLD_HEADLINE = "👀 {resource} needs a look: {runbook} tells, changes nothing"
 PUBLISHED = frozenset(_HEADLINES)
 # Every kind of runbook notice an operator may turn off (SELFHEAL_QUIET_NOTICES, comma-separated).
 NOTICE_KINDS = frozenset({*PUBLISHED, "digest", "kill_switch"})
@@ -124,17 +126,21 @@ def decision_notice(
     started_ms: int = 0,
     ended_ms: int = 0,
     attempt: int = 0,
+    rule: str = "",
 ) -> Notice | None:
     """The Notice for one governor decision, or None for decisions that are only audited.
 
     ``layer`` is the runbook's healing layer, ``started_ms`` when the action began (its decision),
     ``ended_ms`` when this notice's step ended (0: still running), ``attempt`` which attempt of the
     runbook on the resource in its attempt window (0: not an action); each shows in the text and
-    in the chat context (``layer``, ``started``, ``ended``, ``attempt``) when given."""
+    in the chat context (``layer``, ``started``, ``ended``, ``attempt``) when given. ``rule`` is the
+    governor's rule: a notify-only escalation reads as what it is (told, nothing paused), not as a
+    runbook that gave up."""
     if decision not in PUBLISHED:
         return None
     resource = resource or "(no target)"
-    title = _HEADLINES[decision].format(runbook=runbook or "selfheal", resource=resource)
+    told = decision == "escalate" and rule == "notify-only"
+    title = (_TOLD_HEADLINE if told else _HEADLINES[decision]).format(runbook=runbook or "selfheal", resource=resource)
     parts = [reason]
     if subject:
         parts.append(f"Trigger: {subject}")
@@ -146,8 +152,10 @@ def decision_notice(
     timing = _timing(layer, started_ms, ended_ms, attempt)
     if timing:
         parts.append(timing)
-    steps = _next_steps(decision, action_id, resource, expires_ms)
+    steps = _told_steps(resource) if told else _next_steps(decision, action_id, resource, expires_ms)
     context = {"action_id": action_id, "runbook": runbook, "resource": resource, "decision": decision}
+    if rule:
+        context["rule"] = rule
     if digest:
         context["plan_digest"] = digest
     context.update(
@@ -179,6 +187,13 @@ def _timing(layer: str, started_ms: int, ended_ms: int, attempt: int) -> str:
         took = max(0, ended_ms - started_ms) // 1000 if started_ms else -1
         bits.append(f"ended {_iso(ended_ms)}" + (f" ({took}s)" if took >= 0 else ""))
     return "; ".join(bits)
+
+
+def _told_steps(resource: str) -> tuple[str, ...]:
+    return (
+        f"Look at {resource}: the facts above are what the runbook read; it changed nothing and paused nothing",
+        f"The audit: `selfheal.py actions --resource {resource}`",
+    )
 
 
 def _next_steps(decision: str, action_id: str, resource: str, expires_ms: int) -> tuple[str, ...]:

@@ -256,7 +256,7 @@ class Approvals:
         if entry is None:
             return approved, f"runbook {record.runbook} is no longer in the catalog", ""
         incident = incident_of(record)
-        facts = self._read(runbooks.reads_for(entry, incident))
+        facts = runbooks.read_facts(self._read, entry, incident)
         fresh = runbooks.module(entry).plan(entry, entry.target_of(incident), facts)
         why, change = compare(approved, fresh)
         return fresh, why or untagged(fresh, facts), change

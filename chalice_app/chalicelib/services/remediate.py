@@ -371,6 +371,7 @@ class Remediate:
             started_ms=started,
             ended_ms=ended,
             attempt=int(getattr(record, "attempt", 0) or 0),
+            rule=str(getattr(record, "rule", "") or ""),
         )
         tell(self._notifier, notice, self._metrics)
 

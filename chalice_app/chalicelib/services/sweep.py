@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.spend import SpendLimits
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.requeue import Requeue
 
 log = logging.getLogger(__name__)
 SWEEP_MAX = 50  # groups re-opened per run at most, whatever the budget (bounded work, bounded stream burst)
@@ -48,15 +49,19 @@ class BudgetSweep:
         metrics: Counter,
         clock: Callable[[], int] = now_ms,
         max_per_run: int = SWEEP_MAX,
+        requeue: Requeue | None = None,
     ) -> None:
         self._store = store
+        self._requeue = requeue  # the sweep of stuck jobs (services/requeue.py), run first
         self._limits = limits
         self._metrics = metrics
         self._clock = clock
         self._max = max(0, max_per_run)
 
     def run(self) -> dict[str, int]:
-        """One sweep; returns ``{"room", "waiting", "resumed"}`` (room -1: no limit on the count)."""
+        """One sweep; returns ``{"room", "waiting", "resumed"}`` (room -1: no limit on the count), and
+        with the sweep of stuck jobs ``{"queued", "requeued", "failed"}`` beside them."""
+        stuck = self._requeue.run() if self._requeue is not None else {}
         now = self._clock()
         limits = self._limits
         limited = limits.fixes_per_hour or limits.fixes_per_day or limits.tokens_per_day
@@ -67,4 +72,4 @@ class BudgetSweep:
         log.info("budget sweep: room %s, %d read, %d re-opened", room, len(waiting), resumed)
         self._metrics.count("GroupsResumed", resumed)
         self._metrics.flush()
-        return {"room": -1 if room is None else room, "waiting": len(waiting), "resumed": resumed}
+        return {"room": -1 if room is None else room, "waiting": len(waiting), "resumed": resumed, **stuck}

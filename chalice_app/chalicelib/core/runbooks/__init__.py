@@ -24,7 +24,7 @@ from chalicelib.core.runbooks.registry import runbooks
 from chalicelib.core.runbooks.targets import fleet_reads, fleet_size, instance_tags
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 # Every declared runbook, by name (discovered in core/runbooks/).
 RUNBOOKS: Mapping[str, Runbook] = runbooks()
@@ -69,6 +69,17 @@ def reads_for(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     return tuple(module(entry).reads(entry, entry.target_of(incident)))
 
 
+def read_facts(
+    read: Callable[[Iterable[Call]], dict[str, Any]], entry: RunbookEntry, incident: Incident
+) -> dict[str, Any]:
+    """The facts the entry's runbook plans with: its reads, then the reads their answers call for
+    (``Runbook.then_reads``), made with ``read`` (adapters/facts.py ``Facts.read``)."""
+    target = entry.target_of(incident)
+    facts = read(module(entry).reads(entry, target))
+    more = module(entry).then_reads(entry, target, facts)
+    return {**facts, **read(more)} if more else facts
+
+
 def fleet_reads_for(plan: Plan | None) -> tuple[Call, ...]:
     """The read of the plan's fleet size (an Auto Scaling group, an ECS cluster); () when it has none."""
     return fleet_reads(plan.target if plan is not None else None)
@@ -85,6 +96,7 @@ __all__ = [
     "fleet_size",
     "followup_for",
     "plan_for",
+    "read_facts",
     "reads_for",
     "verified_for",
     "verify_reads_for",

@@ -119,6 +119,10 @@ def _no_reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     return ()
 
 
+def _no_then_reads(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any]) -> tuple[Call, ...]:
+    return ()
+
+
 def _nothing_before(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -147,10 +151,12 @@ class Runbook:
     ``dry_run``, ``params``; the name is added), dry-run unless it says otherwise. ``params`` are the
     defaults of its parameters, ``param_types`` their schema ({name: type or (type, item type)}).
     ``plan(entry, incident, facts)`` builds the Plan (facts None: no read was made); ``reads`` the
-    non-mutating calls its facts need; ``before`` the pre-state the audit records; ``verify`` says
-    how it is verified; ``verify_reads``/``verified`` verify by reading when no event will tell;
-    ``followup``/``outcome`` read an asynchronous action's status; ``release`` undoes it from the
-    recorded pre-state; ``waits`` are the waiters after some calls (kept out of the audit's call shape).
+    non-mutating calls its facts need; ``then_reads(entry, incident, facts)`` the reads that need the
+    answers of the first ones (an instance's type, once the instance was read); ``before`` the
+    pre-state the audit records; ``verify`` says how it is verified; ``verify_reads``/``verified``
+    verify by reading when no event will tell; ``followup``/``outcome`` read an asynchronous
+    action's status; ``release`` undoes it from the recorded pre-state; ``waits`` are the waiters
+    after some calls (kept out of the audit's call shape).
     ``permissions``: the IAM statements of every call above, and of the read of its fleet's size.
     """
 
@@ -164,6 +170,7 @@ class Runbook:
     default: Mapping[str, Any]
     permissions: tuple[Grant, ...]
     reads: Callable[[RunbookEntry, Incident], tuple[Call, ...]] = _no_reads
+    then_reads: Callable[[RunbookEntry, Incident, Mapping[str, Any]], tuple[Call, ...]] = _no_then_reads
     before: Callable[[Mapping[str, Any]], dict[str, Any]] = _nothing_before
     params: Mapping[str, Any] = field(default_factory=dict)
     param_types: Mapping[str, Any] = field(default_factory=dict)

@@ -11,8 +11,14 @@ AWS terminates it on the date). Scheduled *reboots* (``AWS_EC2_INSTANCE_REBOOT_M
 a stop/start is a longer outage than the reboot it would avoid, and the owner may reschedule it.
 
 An instance-store root cannot be stopped without losing its data: that escalates (the read tells the
-root device type). An event sent after its date escalates: the change happened or is happening. A
-stopped instance stands down (retirement does not touch it until it starts). Verify: the Health
+root device type). An EBS-backed instance whose *type* has instance store (m5d, i3, c5d, ... : the
+second read, ``DescribeInstanceTypes`` → ``InstanceStorageInfo``) loses that store's data on the
+stop too: its stop/start waits for a person's approval (``Plan.approval``, whatever the catalog
+says), the notice says how much store is lost; a type whose storage could not be read waits the
+same way. A group member is replaced as before (Auto Scaling members are replaceable by design).
+
+An event sent after its date escalates: the change happened or is happening. A stopped instance
+stands down (retirement does not touch it until it starts). Verify: the Health
 event closes, or the instance runs again (``verified``).
 """
 
@@ -54,6 +60,33 @@ def check_params(params: Mapping[str, Any]) -> str:
 def reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     """The instance (state, root device type) and its Auto Scaling group."""
     return targets.instance_reads(incident)
+
+
+def then_reads(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any]) -> tuple[Call, ...]:
+    """The storage of the read instance's type (instance store is lost on a stop)."""
+    kind = (targets.instance(facts) or {}).get("InstanceType")
+    return (Call("ec2", "describe_instance_types", {"InstanceTypes": [kind]}, mutating=False),) if kind else ()
+
+
+def instance_store(facts: Mapping[str, Any]) -> str:
+    """What a stop of the read instance would wipe, in words: its type's instance store ('' when its
+    type has none); the read's error when the type's storage could not be read."""
+    kind = (targets.instance(facts) or {}).get("InstanceType")
+    error = targets.read_error(facts, "describe_instance_types")
+    if error or (kind and "describe_instance_types" not in facts):
+        return (
+            f"the storage of instance type {kind} could not be read ({error or 'not read'}); it may have instance store"
+        )
+    types = (facts.get("describe_instance_types") or {}).get("InstanceTypes") or []
+    found = next((t for t in types if t.get("InstanceType") == kind), types[0] if types else {})
+    info = found.get("InstanceStorageInfo") or {}
+    if not found.get("InstanceStorageSupported") and not info:
+        return ""
+    disks = ", ".join(
+        f"{d.get('Count', 1)} x {d.get('SizeInGB', '?')} GB {d.get('Type', '')}".strip()
+        for d in info.get("Disks") or []
+    )
+    return f"{info.get('TotalSizeInGB', '?')} GB of instance store ({disks or 'disks not listed'}) on {kind}"
 
 
 def _when(text: str) -> datetime | None:
@@ -100,12 +133,20 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
             {"InstanceId": instance, "ShouldDecrementDesiredCapacity": False},
         )
         return Plan(entry.name, target, (call,))
-    return Plan(entry.name, target, targets.stop_start(instance))
+    store = instance_store(facts) if facts is not None else ""
+    date = incident.facts.get("start_time")
+    risk = (
+        f"instance {instance} has {store}: the stop/start loses that data; approve once it is saved or not "
+        f"needed{f', before {date}' if date else ''} (or move the instance yourself)"
+        if store
+        else ""
+    )
+    return Plan(entry.name, target, targets.stop_start(instance), approval=risk)
 
 
 def before(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The pre-state recorded in the audit (state, root device type, group)."""
-    return targets.stop_start_before(facts)
+    """The pre-state recorded in the audit (state, root device type, group, instance store)."""
+    return {**targets.stop_start_before(facts), "instance_store": instance_store(facts) or None}
 
 
 def verify_reads(plan: Plan) -> tuple[Call, ...]:
@@ -131,6 +172,7 @@ RUNBOOK = Runbook(
     verify=VERIFY,
     plan=plan,
     reads=reads,
+    then_reads=then_reads,
     before=before,
     verify_reads=verify_reads,
     verified=verified,
@@ -144,7 +186,7 @@ RUNBOOK = Runbook(
     permissions=(
         Grant(
             "ReadInstanceAndGroup",
-            INSTANCE_READS,
+            (*INSTANCE_READS, "ec2:DescribeInstanceTypes"),
             ANY,
             why="no resource-level permissions for these reads (and the instance_stopped waiter)",
         ),

@@ -81,7 +81,7 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
     target = Target(kind="target-group", id=arn, region=incident.region)
     if facts is None:
         if not entry.params.get("deregister"):
-            return Plan(entry.name, target, problem=f"targets of {arn} are unhealthy: nothing done (deregister is off)")
+            return targets.tell(entry.name, target, f"targets of {arn} are unhealthy: nothing done (deregister is off)")
         return Plan(
             entry.name,
             target,
@@ -95,10 +95,10 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
         return Plan(entry.name, target, stand_down=f"no target of {arn} is unhealthy any more")
     what = f"{len(sick)} unhealthy target(s) in {arn}: {described(sick)}"
     if not entry.params.get("deregister"):
-        return Plan(entry.name, target, problem=f"{what}; nothing done (deregister is off)")
+        return targets.tell(entry.name, target, f"{what}; nothing done (deregister is off)")
     healthy = [d for d in health(facts) if (d.get("TargetHealth") or {}).get("State") == "healthy"]
     if not healthy:
-        return Plan(entry.name, target, problem=f"{what}; none is healthy: deregistering one would not help")
+        return targets.tell(entry.name, target, f"{what}; none is healthy: deregistering one would not help")
     one = {k: v for k, v in (sick[0].get("Target") or {}).items() if k in ("Id", "Port", "AvailabilityZone")}
     call = Call("elbv2", "deregister_targets", {"TargetGroupArn": arn, "Targets": [one]})
     return Plan(entry.name, target, (call,))

@@ -104,7 +104,9 @@ class Call:
 class Plan:
     """What a runbook would do for one incident: the calls, in order, or why it will not act.
 
-    A plan with a ``problem`` (empty, ambiguous or unparsable target) has no calls and escalates.
+    A plan with a ``problem`` (empty, ambiguous or unparsable target) has no calls and escalates as
+    ``ambiguous-target``; a plan that ``tell``s found its one target and chose to tell a person what
+    it read instead of acting (a notify-only runbook): no calls, the governor decides ``notify-only``.
     """
 
     runbook: str
@@ -114,6 +116,12 @@ class Plan:
     # Set when the runbook stands down without escalating (e.g. an ECS deployment already in
     # progress): no calls; the event is recorded as suppressed with this reason.
     stand_down: str = ""
+    # Set when the runbook found its target and tells a person instead of acting (route53-health,
+    # elb-unhealthy-target by default): the facts a person reads; no calls. Never set with ``problem``.
+    tell: str = ""
+    # Set when the plan must wait for a person's approval whatever the catalog says: the risk the
+    # runbook read and a person accepts by approving (ec2-retire: instance-store data a stop loses).
+    approval: str = ""
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the plan: approval binds to exactly these calls."""

@@ -80,7 +80,7 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
     target = Target(kind="route53-health-check", id=check, region=incident.region)
     reroutes = "DNS failover already routes around it; nothing changed"
     if facts is None:
-        return Plan(entry.name, target, problem=f"Route 53 health check {check} is unhealthy: {reroutes}")
+        return targets.tell(entry.name, target, f"Route 53 health check {check} is unhealthy: {reroutes}")
     error = targets.read_error(facts, "get_health_check") or targets.read_error(facts, "get_health_check_status")
     if error:
         return targets.no_target(entry.name, f"Route 53 health check {check}: {error}")
@@ -94,7 +94,7 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
     inverted = " (inverted)" if config.get("Inverted") else ""
     disabled = " (disabled: Route 53 treats it as healthy)" if config.get("Disabled") else ""
     what = f"Route 53 health check {check} on {endpoint(config)}{inverted}{disabled}"
-    return Plan(entry.name, target, problem=f"{what} is unhealthy; {said}; {reroutes}")
+    return targets.tell(entry.name, target, f"{what} is unhealthy; {said}; {reroutes}")
 
 
 def before(facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,11 @@ def no_target(runbook: str, problem: str) -> Plan:
     return Plan(runbook=runbook, target=None, problem=problem)
 
 
+def tell(runbook: str, target: Target, facts: str) -> Plan:
+    """A plan that tells a person ``facts`` about ``target``, its one resource, and changes nothing."""
+    return Plan(runbook=runbook, target=target, tell=facts)
+
+
 def describe_instance(instance: str) -> Call:
     """The read of an instance: state, tags, network interfaces, volumes, root device type."""
     return Call("ec2", "describe_instances", {"InstanceIds": [instance]}, mutating=False)

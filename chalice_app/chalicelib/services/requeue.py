@@ -1,0 +1,154 @@
+"""The sweep of stuck jobs (run by budget_sweeper): a QUEUED group whose fix job never reached the
+fixer is sent once more, or ends FAILED with its reason and a notice — never QUEUED for good.
+
+A group stays QUEUED when the stream record that queued it failed for good (the stream's retries
+ran out, the record bisected to the failed-events queue) or its job message never got claimed (the
+SendMessageBatch kept failing, the message went to the fix queue's DLQ before a claim). A stream
+retry cannot help: the record is gone, and ``retry`` re-opens only FAILED / SKIPPED / ... groups.
+
+    stream: NEW → QUEUED (queued_at, job_token) ─ADD─▶ ~queued~<day> set
+    hourly: the sets of the last QUEUED_DAYS days ─BatchGetItem─▶ each group, then ``verdict``:
+      moved on (claimed, skipped, re-opened)                     → forgotten from the set
+      queued less than ``after_ms`` ago (or sent again as long)   → left alone
+      its record counted the job (sent_token = job_token), never sent again
+                                                   → requeued_at (conditional, once) + SendMessageBatch
+      its record never counted the job, or it was sent again and is still not claimed
+                                                   → QUEUED → FAILED (reason, not retryable) + notice
+
+Idempotent: the job sent again carries the group's job token, and the fixer's claim (QUEUED →
+FIXING, conditional) takes the group once whichever copy arrives first. Spend stays bounded: only a
+job the stream counted against the budget is sent again; one whose record failed before the spend
+decision ends FAILED, and ``selfheal retry`` sends it through the stream's decision again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from chalicelib.core.heal_stats import day_of
+from chalicelib.core.models import FixJob, Status
+from chalicelib.core.notices import fix_notice
+from chalicelib.services.notifications import tell
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.adapters.queue import FixQueue
+    from chalicelib.adapters.store import ErrorGroupStore, QueuedJob
+    from chalicelib.services.metrics import Counter
+    from chalicelib.services.notifications import Notifier
+
+log = logging.getLogger(__name__)
+STUCK_AFTER_MS = 3_600_000  # QUEUED this long with no claim: the job is taken as lost (the sweep runs hourly)
+QUEUED_DAYS = 3  # day sets read a run: today and the two before (a stuck group is handled within hours)
+REQUEUE_MAX = 50  # groups sent again or failed per run at most (bounded work, bounded notices)
+DAY_MS = 86_400_000
+
+WAIT, FORGET, REQUEUE, FAIL = "wait", "forget", "requeue", "fail"
+
+
+def verdict(job: QueuedJob, now_ms: int, after_ms: int = STUCK_AFTER_MS) -> str:
+    """What the sweep does with one group of a ``~queued~`` set (module docstring); pure."""
+    if job.status != Status.QUEUED or not job.token:
+        return FORGET
+    if now_ms - max(job.queued_at, job.requeued_at) < after_ms:
+        return WAIT
+    if job.sent and not job.requeued_at:
+        return REQUEUE
+    return FAIL
+
+
+def failure_reason(job: QueuedJob, after_ms: int = STUCK_AFTER_MS) -> str:
+    """Why a stuck group ends FAILED, in words a person acts on."""
+    minutes = after_ms // 60_000
+    if job.sent:
+        return (
+            f"stuck-job: its fix job was sent again and still not claimed {minutes} min later (the fix queue's "
+            "dead-letter queue may hold it); `selfheal retry` re-opens it"
+        )
+    return (
+        f"stuck-job: QUEUED for {minutes} min and its fix job never left the stream (the stream record failed "
+        "for good: the failed-events queue names it); `selfheal retry` re-opens it"
+    )
+
+
+def queued_days(now_ms: int, days: int = QUEUED_DAYS) -> list[str]:
+    """The UTC days (``YYYY-MM-DD``) whose ``~queued~`` sets a run reads, oldest first."""
+    return [day_of(now_ms - k * DAY_MS) for k in range(days - 1, -1, -1)]
+
+
+class Requeue:
+    """Finds QUEUED groups whose job never reached the fixer: sends each once more, or fails and tells."""
+
+    def __init__(
+        self,
+        store: ErrorGroupStore,
+        queue: FixQueue,
+        metrics: Counter,
+        clock: Callable[[], int],
+        notifier: Notifier | None = None,
+        after_ms: int = STUCK_AFTER_MS,
+        max_per_run: int = REQUEUE_MAX,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._metrics = metrics
+        self._clock = clock
+        self._notifier = notifier
+        self._after = after_ms
+        self._max = max(0, max_per_run)
+
+    def run(self) -> dict[str, int]:
+        """One pass; returns ``{"queued", "requeued", "failed"}`` (queued: groups still QUEUED)."""
+        now = self._clock()
+        sets = self._store.queued_sets(queued_days(now))
+        members = sorted(set().union(*sets.values())) if sets else []
+        jobs = {job.fingerprint: job for job in self._store.queued_jobs(members)}
+        decided = {fp: verdict(jobs[fp], now, self._after) if fp in jobs else FORGET for fp in members}
+        requeued = failed = handled = 0
+        for fingerprint in members:
+            action = decided[fingerprint]
+            if action in (WAIT, FORGET) or handled >= self._max:
+                continue
+            handled += 1
+            job = jobs[fingerprint]
+            if action == REQUEUE and self._requeue(job, now):
+                requeued += 1
+            elif action == FAIL and self._fail(job, now):
+                failed += 1
+                decided[fingerprint] = FORGET
+        for day, day_members in sets.items():
+            done = sorted(fp for fp in day_members if decided.get(fp) == FORGET)
+            self._store.forget_queued(day, done)
+        queued = sum(1 for a in decided.values() if a != FORGET)
+        log.info("stuck jobs: %d queued, %d sent again, %d failed", queued, requeued, failed)
+        self._metrics.count("JobsRequeued", requeued)
+        self._metrics.count("JobsStuckFailed", failed)
+        return {"queued": queued, "requeued": requeued, "failed": failed}
+
+    def _requeue(self, job: QueuedJob, now: int) -> bool:
+        """Mark, then send: a crash between the two leaves it marked and unsent, and the next run
+        after ``after_ms`` fails it and tells a person (never a second send)."""
+        if not self._store.requeue(job.fingerprint, job.token, now):
+            return False  # claimed or re-opened meanwhile
+        unsent = self._queue.send(
+            [FixJob(job.fingerprint, job.exception_type, job.occurrences, "requeued", job.token, job.service)]
+        )
+        if unsent:
+            log.warning("stuck job not sent again", extra={"fingerprint": job.fingerprint})
+            return False
+        log.info("stuck job sent again", extra={"fingerprint": job.fingerprint})
+        return True
+
+    def _fail(self, job: QueuedJob, now: int) -> bool:
+        reason = failure_reason(job, self._after)
+        if not self._store.fail_queued(job.fingerprint, job.token, now, reason):
+            return False
+        log.warning("stuck job failed: %s", reason, extra={"fingerprint": job.fingerprint})
+        notice = fix_notice(
+            "FAILED", fingerprint=job.fingerprint, exception_type=job.exception_type, reason=reason,
+            service=job.service,
+        )  # fmt: skip
+        tell(self._notifier, notice, self._metrics)
+        return True
