@@ -14,7 +14,7 @@ import json
 
 import boto3
 import pytest
-from runbook_terraform import OUTPUT, generate, render
+from runbook_terraform import OUTPUT, generate, merged_statements, render
 
 from chalicelib.core.runbooks import RUNBOOKS
 from chalicelib.core.runbooks.plan import Target
@@ -40,9 +40,13 @@ REPAIRED = ("instance/*", "autoScalingGroup", "service/*", "function:*")
 
 
 def documents() -> dict[str, list[dict]]:
-    """{document name: [{"actions", "resources", "tagged", "conditions"}]} of every generated policy document."""
+    """{document name: [{"actions", "resources", "tagged", "conditions"}]} of every generated policy
+    document: each runbook's statements alone (``runbook_<name>``: the policy of a function that runs
+    it alone, as terraform/iam_runbooks.tf merges them) and the verifier's (``runbook_verify``)."""
     out = {}
-    for name, body in generate()["data"]["aws_iam_policy_document"].items():
+    bodies = {f"runbook_{name.replace('-', '_')}": {"statement": merged_statements([name])} for name in RUNBOOKS}
+    bodies.update(generate()["data"]["aws_iam_policy_document"])
+    for name, body in bodies.items():
         out[name] = [
             {
                 "actions": set(st["actions"]),
