@@ -68,42 +68,45 @@ REFERENCES: dict[str, Any] = {
 _RESOURCE_ARN = re.compile(r"aws_([a-z0-9]+)_(\w+?)\.(\w+)\.(arn|stream_arn)$")
 
 
-def value(expression: str) -> Any:
-    """The longest plausible value of one Terraform expression (a reference, or a string with ${})."""
-    if expression in REFERENCES:
-        return REFERENCES[expression]
+def value(expression: str, given: dict[str, Any] | None = None) -> Any:
+    """The longest plausible value of one Terraform expression (a reference, or a string with ${});
+    ``given``: values to use instead (e.g. a test deployment's)."""
+    values = {**REFERENCES, **(given or {})}
+    if expression in values:
+        return values[expression]
     if found := _RESOURCE_ARN.match(expression):
         service, kind, name, _ = found.groups()
         return f"arn:{PARTITION}:{service}:{REGION}:{ACCOUNT}:{kind}/{NAME}-{name}-long-suffix"
     if expression.startswith("${") and expression.endswith("}") and expression.count("${") == 1:
-        return value(expression[2:-1])
+        return value(expression[2:-1], given)
     if "${" in expression:
-        return re.sub(r"\$\{([^}]*)\}", lambda m: str(value(m.group(1))), expression)
+        return re.sub(r"\$\{([^}]*)\}", lambda m: str(value(m.group(1), given)), expression)
     raise KeyError(f"no longest value for the Terraform expression {expression!r}")
 
 
-def _values(items: Any) -> list[str]:
+def _values(items: Any, given: dict[str, Any] | None) -> list[str]:
     if isinstance(items, str):
-        resolved = value(items) if "${" in items else items
+        resolved = value(items, given) if "${" in items else items
         return resolved if isinstance(resolved, list) else [resolved]
-    return [v for item in items for v in _values(item)]
+    return [v for item in items for v in _values(item, given)]
 
 
 def _one_or_list(items: list[str]) -> str | list[str]:
     return items[0] if len(items) == 1 else items  # the provider writes a single value as a string
 
 
-def document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+def document(statements: list[dict[str, Any]], given: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON aws_iam_policy_document renders from Terraform-JSON statements (sid, actions,
-    resources, condition), every interpolation at its longest."""
+    resources, condition), every interpolation at its longest (or as ``given``)."""
     out = []
     for st in statements:
         rendered: dict[str, Any] = {"Sid": st.get("sid", ""), "Effect": "Allow"}
-        rendered["Action"] = _one_or_list(_values(st["actions"]))
-        rendered["Resource"] = _one_or_list(_values(st["resources"]))
+        rendered["Action"] = _one_or_list(_values(st["actions"], given))
+        rendered["Resource"] = _one_or_list(_values(st["resources"], given))
         conditions: dict[str, dict[str, Any]] = {}
         for c in st.get("condition", []):
-            conditions.setdefault(c["test"], {})[_values(c["variable"])[0]] = _one_or_list(_values(c["values"]))
+            variable = _values(c["variable"], given)[0]
+            conditions.setdefault(c["test"], {})[variable] = _one_or_list(_values(c["values"], given))
         if conditions:
             rendered["Condition"] = conditions
         out.append({k: v for k, v in rendered.items() if v != ""})
