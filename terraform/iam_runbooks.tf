@@ -1,11 +1,18 @@
-# Least privilege for the runbooks: one policy document per runbook whose actions are exactly the
-# calls its code makes (core/runbooks/<name>.py: reads, plan, follow-up, release, and the read of
-# its target's fleet size — tests/unit/test_iam_runbooks.py checks the two sets are equal). The
-# documents are generated from each runbook's declared permissions (RUNBOOK = Runbook(...,
-# permissions=[Grant(...)])) into runbooks.tf.json by `selfheal.py package`, with the list of
-# runbook names (local.runbook_names) and the handlers that run each one by default. Every mutating
-# action on the resource a runbook repairs is allowed only when that resource carries the tag
-# var.runbook_target_tag (aws:ResourceTag condition): selfheal changes nothing an operator did not opt in.
+# Least privilege for the runbooks: each runbook's statements allow exactly the calls its code
+# makes (core/runbooks/<name>.py: reads, plan, follow-up, release, and the read of its target's
+# fleet size — tests/unit/test_iam_runbooks.py checks the two sets are equal). They are generated
+# from each runbook's declared permissions (RUNBOOK = Runbook(..., permissions=[Grant(...)])) into
+# runbooks.tf.json by `selfheal.py package`, with the list of runbook names (local.runbook_names)
+# and the handlers that run each one by default. Every mutating action on the resource a runbook
+# repairs is allowed only when that resource carries the tag var.runbook_target_tag
+# (aws:ResourceTag condition): selfheal changes nothing an operator did not opt in.
+#
+# Packaging, for AWS's quotas (a role's inline policies: 10,240 characters in total; a managed
+# policy: 6,144; 10 managed policies per role): one customer-managed policy per (function, part),
+# a part being the runbooks of one layer (local.runbook_parts, split by the generator where a
+# layer's merged policy would pass 5,544 characters at the longest plausible names), holding the
+# runbooks of the part that local.runbook_functions gives the function, and nothing else.
+# tests/unit/test_iam_quotas.py renders them and fails past a quota (docs/security.md).
 #
 # Exceptions, each narrowed another way: EC2/Auto Scaling Describe* and ssm:ListCommandInvocations
 # have no resource-level permissions ("*"); the SSM document is AWS's own (exact ARN, no tags); the
