@@ -30,7 +30,7 @@ from iam_size import (
     hcl_documents,
     role_concerns,
 )
-from runbook_terraform import generate, merged_statements, parts, statement
+from runbook_terraform import PART_BUDGET, generate, merged_statements, parts, statement
 
 from chalicelib.core.runbooks import RUNBOOKS
 from tests.conftest import ROOT
@@ -112,3 +112,26 @@ def test_merging_allows_exactly_what_the_runbooks_own_statements_allow(names: se
             assert characters(document(merged_statements(subset))) <= characters(
                 document(merged_statements(part_names))
             )
+
+
+# The design's room: this many runbooks more than today, each as large as the largest today.
+GROWTH = 10
+
+
+def _reads_alone(name: str) -> int:
+    """The characters of a runbook's reads in the verifier's document, were it the only runbook."""
+    grants = [g for g in RUNBOOKS[name].permissions if not g.conditions and not g.tagged and g.reads()]
+    return characters(document([{**statement(g), "actions": list(g.reads())} for g in grants]))
+
+
+def test_there_is_room_for_ten_more_runbooks() -> None:
+    """A warning before the quota: ten more runbooks (about 25) like today's, merging with none, fit."""
+    sizes = [characters(document(merged_statements([name]))) for name in RUNBOOKS]
+    mean, largest = sum(sizes) / len(sizes), max(sizes)
+    # First fit closes a part only when the next runbook would not fit: a closed part holds more than
+    # the budget less the largest runbook.
+    more_parts = -(-GROWTH * mean // (PART_BUDGET - largest))
+    assert len(parts()) + more_parts <= MANAGED_PER_ROLE, (len(parts()), more_parts)
+    total = sum(characters(policy) for policy in _inline_documents("remediation_verifier"))
+    reads = max(_reads_alone(name) for name in RUNBOOKS)
+    assert total + GROWTH * reads <= INLINE_TOTAL, (total, reads)
