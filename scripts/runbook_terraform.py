@@ -3,14 +3,20 @@
 `selfheal.py package` writes it (and the repository holds it, so `terraform validate` and checkov
 see it without a package step; tests/unit/test_runbook_terraform.py checks it is up to date). It holds:
 
-- one ``aws_iam_policy_document`` per runbook (``runbook_<name>``), its statements the runbook's
-  ``Grant`` s: a tagged grant carries ``aws:ResourceTag/<var.runbook_target_tag.key>`` =
-  ``var.runbook_target_tag.value``; and ``runbook_verify``, every read action of every runbook
-  (the verifier reads what the runbooks changed, and changes nothing);
+- ``local.runbook_shapes``: the runbooks' ``Grant`` s as statements merged by shape (the same
+  resources under the same conditions, one short Sid each), with the actions each runbook needs in
+  each (``actions``: {runbook: [action]}); a tagged grant carries
+  ``aws:ResourceTag/<var.runbook_target_tag.key>`` = ``var.runbook_target_tag.value``.
+  terraform/iam_runbooks.tf builds one customer-managed policy per (function, part) from them;
+- ``local.runbook_parts``: the runbooks packed into parts, one per layer (split where the merged
+  policy of a layer's runbooks would exceed ``PART_BUDGET`` characters as AWS counts them,
+  scripts/iam_size.py), so that no policy reaches AWS's 6,144 and a role needs few of them;
+- ``aws_iam_policy_document.runbook_verify``, every read action of every runbook (the verifier
+  reads what the runbooks changed, and changes nothing);
 - ``var.runbooks``, the catalog, whose ``params`` type is the union of the runbooks' parameter
   schemas (``param_types``);
 - ``local.runbook_names`` (the validation lists of var.runbooks and var.runbook_functions),
-  ``local.runbook_documents`` (name → policy JSON) and ``local.runbook_default_functions`` (the
+  ``local.runbook_default_functions`` (the
   remediator handlers that run each runbook, from its default triggers' sources) and
   ``local.runbook_default_catalog`` (the default catalog, what var.runbooks = null deploys) and
   ``local.runbook_event_pattern`` (the event remediator's EventBridge pattern: every event source the
@@ -22,6 +28,7 @@ The JSON shape is the one checkov's terraform_json runner reads.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,8 +38,10 @@ APP = ROOT / "chalice_app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
+from iam_size import MANAGED_SIZE, characters, document  # noqa: E402
+
 from chalicelib.core.runbooks.catalog import default_document, sources  # noqa: E402
-from chalicelib.core.runbooks.declare import Grant  # noqa: E402
+from chalicelib.core.runbooks.declare import LAYERS, Grant  # noqa: E402
 from chalicelib.core.runbooks.registry import event_pattern, runbooks  # noqa: E402
 
 OUTPUT = ROOT / "terraform" / "runbooks.tf.json"
@@ -130,15 +139,80 @@ def verify_grants() -> tuple[Grant, ...]:
     return tuple(grants)
 
 
-def document_name(runbook: str) -> str:
-    """The Terraform name of a runbook's policy document."""
-    return "runbook_" + runbook.replace("-", "_")
-
-
 def documents() -> dict[str, dict[str, Any]]:
-    """{document name: aws_iam_policy_document body} of every runbook, and of the verifier."""
-    out = {document_name(r.name): {"statement": [statement(g) for g in r.permissions]} for r in runbooks().values()}
-    out["runbook_verify"] = {"statement": [statement(g) for g in verify_grants()]}
+    """{document name: aws_iam_policy_document body}: the verifier's reads (the runbooks' own
+    statements are ``shapes()``, merged per function in terraform/iam_runbooks.tf)."""
+    return {"runbook_verify": {"statement": [statement(g) for g in verify_grants()]}}
+
+
+# A part's merged policy, rendered at its longest (iam_size.py), stays this far under AWS's 6,144
+# characters: room for a longer tag or names than iam_size.LONGEST assumes.
+PART_BUDGET = MANAGED_SIZE - 600
+
+
+def _shape_name(resources: list[str], conditions: list[dict[str, Any]]) -> str:
+    """A short Sid for the statements on ``resources`` under ``conditions``: service, resource type, and
+    how it is narrowed (``Tagged``: the opt-in tag; ``If``: another condition)."""
+    if resources == ["*"]:
+        name = "Any"
+    else:
+        arn = resources[0].split(":", 5)
+        kind = re.split(r"[/:]", arn[5])[0] if len(arn) > 5 else ""
+        name = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", f"{arn[2]} {kind}") if w)
+    if TAG_CONDITION in conditions:
+        name += "Tagged"
+    if any(c != TAG_CONDITION for c in conditions):
+        name += "If"
+    return name
+
+
+def shapes() -> dict[str, dict[str, Any]]:
+    """{Sid: {"resources", "conditions", "actions": {runbook: [action]}}}: every runbook's grants, those
+    on the same resources under the same conditions merged into one statement (least privilege is
+    the same: each action keeps its resources and conditions), sorted by Sid."""
+    merged: dict[str, dict[str, Any]] = {}
+    for runbook in runbooks().values():
+        for grant in runbook.permissions:
+            st = statement(grant)
+            shape = {"resources": st["resources"], "conditions": st.get("condition", [])}
+            key = json.dumps(shape, sort_keys=True)
+            entry = merged.setdefault(key, {**shape, "actions": {}})
+            entry["actions"][runbook.name] = sorted({*entry["actions"].get(runbook.name, ()), *st["actions"]})
+    named: dict[str, dict[str, Any]] = {}
+    for entry in merged.values():
+        base = _shape_name(entry["resources"], entry["conditions"])
+        sid, n = base, 1
+        while sid in named:
+            n += 1
+            sid = f"{base}{n}"
+        named[sid] = entry
+    return dict(sorted(named.items()))
+
+
+def merged_statements(names: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
+    """The statements of one function's policy holding the runbooks ``names`` (what
+    terraform/iam_runbooks.tf's data.aws_iam_policy_document.runbooks renders)."""
+    out = []
+    for sid, shape in shapes().items():
+        actions = sorted({a for r in names for a in shape["actions"].get(r, ())})
+        if actions:
+            st = {"sid": sid, "actions": actions, "resources": shape["resources"]}
+            out.append({**st, "condition": shape["conditions"]} if shape["conditions"] else st)
+    return out
+
+
+def parts() -> dict[str, list[str]]:
+    """{part: [runbook]}: the runbooks of each layer (in name order), a layer split into
+    ``<layer>-2``, ``<layer>-3``... where its merged policy would exceed ``PART_BUDGET``. A function's
+    policy of a part holds a subset of the part's runbooks, so it is never larger."""
+    out: dict[str, list[str]] = {}
+    for layer in LAYERS:
+        part, n = layer, 1
+        for runbook in sorted(r.name for r in runbooks().values() if r.layer == layer):
+            if out.get(part) and characters(document(merged_statements([*out[part], runbook]))) > PART_BUDGET:
+                n += 1
+                part = f"{layer}-{n}"
+            out.setdefault(part, []).append(runbook)
     return out
 
 
@@ -180,9 +254,8 @@ def generate() -> dict[str, Any]:
         "data": {"aws_iam_policy_document": documents()},
         "locals": {
             "runbook_names": list(declared),
-            "runbook_documents": {
-                name: f"${{data.aws_iam_policy_document.{document_name(name)}.json}}" for name in declared
-            },
+            "runbook_shapes": shapes(),
+            "runbook_parts": parts(),
             "runbook_default_functions": {name: list(r.handlers()) for name, r in declared.items()},
             "runbook_default_catalog": default_document()["runbooks"],
             # the event remediator's rule: the event sources the runbooks declare

@@ -16,7 +16,7 @@ import json
 
 import boto3
 import pytest
-from runbook_terraform import OUTPUT, generate, render
+from runbook_terraform import OUTPUT, generate, merged_statements, render
 
 from chalicelib.core.runbooks import RUNBOOKS
 from chalicelib.core.runbooks.plan import Target
@@ -41,9 +41,13 @@ REPAIRED = ("instance/*", "autoScalingGroup", "service/*", "function:*")
 
 
 def documents() -> dict[str, list[dict]]:
-    """{document name: [{"actions", "resources", "tagged", "conditions"}]} of every generated policy document."""
+    """{document name: [{"actions", "resources", "tagged", "conditions"}]} of every generated policy
+    document: each runbook's statements alone (``runbook_<name>``: the policy of a function that runs
+    it alone, as terraform/iam_runbooks.tf merges them) and the verifier's (``runbook_verify``)."""
     out = {}
-    for name, body in generate()["data"]["aws_iam_policy_document"].items():
+    bodies = {f"runbook_{name.replace('-', '_')}": {"statement": merged_statements([name])} for name in RUNBOOKS}
+    bodies.update(generate()["data"]["aws_iam_policy_document"])
+    for name, body in bodies.items():
         out[name] = [
             {
                 "actions": set(st["actions"]),
@@ -139,9 +143,10 @@ def test_each_runbook_policy_allows_exactly_the_calls_its_code_makes(runbook: st
     assert set(implied.values()) <= {a for a, _ in calls}, f"{runbook}: an implied grant names a call it never makes"
 
 
-def declared_why(runbook: str, sid: str) -> str:
-    """The ``why`` a runbook's grant declares for being as wide as it is ('' when none)."""
-    return next((g.why for g in RUNBOOKS[runbook].permissions if g.sid == sid), "")
+def declared_why(runbook: str, action: str) -> str:
+    """The ``why`` the runbook's grant of ``action`` declares for being as wide as it is ('' when none;
+    the generated statements are merged by shape, so the grant is found by its action)."""
+    return next((g.why for g in RUNBOOKS[runbook].permissions if action in g.actions and g.why), "")
 
 
 @pytest.mark.parametrize("runbook", sorted(RUNBOOKS))
@@ -153,7 +158,7 @@ def test_mutating_actions_on_the_repaired_resource_need_the_tag(runbook: str) ->
         for statement in granting:
             if statement["tagged"]:
                 continue
-            why = UNTAGGED.get(action) or declared_why(runbook, statement["sid"])
+            why = UNTAGGED.get(action) or declared_why(runbook, action)
             assert why, f"{runbook}: {action} is granted without the tag condition, and no grant says why"
             assert not any(r in statement["resources"] for r in REPAIRED), (action, statement["resources"])
             assert '"*"' not in statement["resources"], (action, statement["resources"])
