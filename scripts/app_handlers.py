@@ -69,13 +69,18 @@ def handlers_of(app: Any) -> Handlers:
 
 
 @cache
-def declared() -> Handlers:
-    """The functions chalice_app/app.py declares (imported once, under a name of its own)."""
+def declared_app() -> Any:
+    """The Chalice app of chalice_app/app.py (imported once, under a name of its own)."""
     spec = importlib.util.spec_from_file_location("selfheal_app_handlers", APP / "app.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return handlers_of(module.app)
+    return module.app
+
+
+def declared() -> Handlers:
+    """The functions chalice_app/app.py declares."""
+    return handlers_of(declared_app())
 
 
 def function_locals(functions: tuple[str, ...]) -> dict[str, dict[str, str]]:
