@@ -25,6 +25,7 @@ if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
 import runbook_terraform  # noqa: E402
+from app_handlers import API_HANDLER, declared, function_locals  # noqa: E402
 
 from chalicelib import sources  # noqa: E402
 from chalicelib.adapters.settings import LEASE_MARGIN_SECONDS, Settings  # noqa: E402
@@ -32,10 +33,13 @@ from chalicelib.core.models import Status  # noqa: E402
 from chalicelib.core.runbooks.registry import event_pattern  # noqa: E402
 
 TERRAFORM = ROOT / "terraform"
-SWEEPER = "budget_sweeper"  # hourly: groups waiting for fix budget re-opened oldest first
-HEAL_CHECKER = "heal_checker"  # hourly: merged fixes quiet long enough become HEALED
-CODE_HEALING = ("log_processor", "stream_processor", "fixer", SWEEPER, HEAL_CHECKER)
-# Runbooks: EventBridge rules (patterns narrowed by Terraform variables) and the verifier's schedule.
+# The functions, rules and schedules are read from app.py's decorators (scripts/app_handlers.py):
+# a new @app.schedule or @app.on_cw_event handler needs no entry here.
+HANDLERS = declared()
+FUNCTIONS = HANDLERS.functions
+EVENT_RULES = HANDLERS.rules  # functions Chalice gives an EventBridge rule (patterns, schedules)
+# Runbooks: EventBridge rules whose patterns Terraform variables narrow (local.event_patterns in
+# terraform/remediation.tf); any other rule keeps the pattern app.py declares.
 RULE_PATTERNS = {
     "alarm_remediator": sources.ALARM_PATTERN,
     "finding_remediator": sources.FINDING_PATTERN,
@@ -43,17 +47,15 @@ RULE_PATTERNS = {
     # the event sources the runbooks declare (local.runbook_event_pattern, from the declarations)
     "event_remediator": event_pattern(),
 }
-# What Chalice writes for each rule before the rewrite: the code's patterns, and the event
-# remediator's marker (chalicelib/sources.py says why it is not the declared pattern).
-CHALICE_PATTERNS = {**RULE_PATTERNS, "event_remediator": sources.EVENT_PATTERN}
-REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")
-EVENT_RULES = (*REMEDIATORS, SWEEPER, HEAL_CHECKER)  # functions Chalice gives an EventBridge rule (patterns, schedules)
+# What Chalice writes for each rule before the rewrite: the patterns app.py declares (the event
+# remediator's is a marker: chalicelib/sources.py says why it is not the declared pattern).
+CHALICE_PATTERNS = dict(HANDLERS.patterns)
+REMEDIATORS = (*RULE_PATTERNS, "remediation_verifier")  # the functions that read the governor table
 # The REST API's handler (Chalice names the function of every @app.route "api_handler"): the
 # GitHub webhook, its only route. API Gateway itself is in the generated JSON; its stage, throttling
 # and access logs are hand-written (terraform/api.tf).
-WEBHOOK = "api_handler"
+WEBHOOK = API_HANDLER
 WEBHOOK_ROUTES = {"/github/webhook": ["post"]}
-FUNCTIONS = (*CODE_HEALING, *REMEDIATORS, WEBHOOK)
 # The hot path runs once per log delivery (~556,000 times a month at the reference's sizing): active
 # tracing there samples nearly every invocation (Lambda's fixed rule, one a second plus 5 %; Lambda
 # ignores X-Ray sampling rules) and was the largest AWS line of the bill. It is traced only when
@@ -94,12 +96,9 @@ def check_shape(doc: dict[str, Any]) -> None:
     check_api_shape(doc)
     for name, pattern in CHALICE_PATTERNS.items():
         _expect(json.loads(res["aws_cloudwatch_event_rule"][f"{name}-event"]["event_pattern"]) == pattern, name)
-    verifier = res["aws_cloudwatch_event_rule"]["remediation_verifier-event"]
-    _expect(verifier.get("schedule_expression") == sources.VERIFY_SCHEDULE, "the verifier's schedule")
-    sweeper = res["aws_cloudwatch_event_rule"][f"{SWEEPER}-event"]
-    _expect(sweeper.get("schedule_expression") == sources.SWEEP_SCHEDULE, "the budget sweeper's schedule")
-    healer = res["aws_cloudwatch_event_rule"][f"{HEAL_CHECKER}-event"]
-    _expect(healer.get("schedule_expression") == sources.HEAL_SCHEDULE, "the heal checker's schedule")
+    for name, schedule in HANDLERS.schedules.items():
+        rule = res["aws_cloudwatch_event_rule"][f"{name}-event"]
+        _expect(rule.get("schedule_expression") == schedule, f"{name}'s schedule")
     for name in EVENT_RULES:
         _expect(res["aws_cloudwatch_event_target"][f"{name}-event"]["arn"] == f"${{aws_lambda_function.{name}.arn}}",
                 f"{name} rule target")  # fmt: skip
@@ -261,6 +260,7 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         if name in RULE_PATTERNS:  # narrowed by the variables (terraform/remediation.tf)
             rule["event_pattern"] = f"${{local.event_patterns.{name}}}"
     rewrite_api(doc, out)
+    out["locals"].update(function_locals(FUNCTIONS))  # local.functions, local.function_roles
     mappings = out["resource"]["aws_lambda_event_source_mapping"]
     stream = mappings[STREAM_MAPPING]
     stream.update(

@@ -10,16 +10,10 @@
 # policy is iam_operator.tf.
 
 locals {
-  roles = merge({
-    log_processor    = aws_iam_role.log_processor_role
-    stream_processor = aws_iam_role.stream_processor_role
-    fixer            = aws_iam_role.fixer_role
-    budget_sweeper   = aws_iam_role.budget_sweeper_role
-    heal_checker     = aws_iam_role.heal_checker_role
-    api_handler      = aws_iam_role.api_handler_role
-  }, local.remediator_roles)
+  roles = local.function_roles # every handler of app.py: its generated role (chalice.tf.json)
 
-  # Which concerns each function's role is granted (the documents below, by name).
+  # Which concerns each function's role is granted (the documents below, by name). The one line a
+  # new handler of app.py needs here: tests/unit/test_package_handlers.py fails until it is written.
   role_concerns = {
     log_processor        = ["error_groups", "error_groups_batch_read", "watched_logs", "failed_events", "read_settings", "notify", "read_service_catalog"]
     stream_processor     = ["error_groups", "error_groups_stream", "send_fix_jobs", "failed_events", "notify", "read_service_catalog"]

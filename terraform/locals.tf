@@ -8,21 +8,9 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  functions = {
-    log_processor    = "${var.name_prefix}-${var.stage}-log_processor"
-    stream_processor = "${var.name_prefix}-${var.stage}-stream_processor"
-    fixer            = "${var.name_prefix}-${var.stage}-fixer"
-    budget_sweeper   = "${var.name_prefix}-${var.stage}-budget_sweeper"
-    heal_checker     = "${var.name_prefix}-${var.stage}-heal_checker"
-    # Runbooks (infrastructure healing): EventBridge rules and a schedule.
-    alarm_remediator     = "${var.name_prefix}-${var.stage}-alarm_remediator"
-    finding_remediator   = "${var.name_prefix}-${var.stage}-finding_remediator"
-    health_remediator    = "${var.name_prefix}-${var.stage}-health_remediator"
-    event_remediator     = "${var.name_prefix}-${var.stage}-event_remediator"
-    remediation_verifier = "${var.name_prefix}-${var.stage}-remediation_verifier"
-    # The GitHub webhook (the REST API's handler; terraform/api.tf).
-    api_handler = "${var.name_prefix}-${var.stage}-api_handler"
-  }
+  # local.functions (handler → "<prefix>-<stage>-<handler>": the function, its role and its rule)
+  # and local.function_roles (handler → its generated role) are in chalice.tf.json: the package
+  # step derives them from app.py's handlers (scripts/app_handlers.py).
   parameter_path = trimsuffix(var.parameter_prefix, "/")
 
   model_arns = flatten([

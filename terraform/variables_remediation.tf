@@ -14,6 +14,54 @@ variable "notification_emails" {
   }
 }
 
+variable "chatbot_slack_channels" {
+  description = "Slack channels that receive the notification topic through AWS Chatbot (Amazon Q Developer in chat applications): workspace_id is the Slack workspace (team) id, authorised once in the Chatbot console; channel_id the channel's id (private channels: invite the bot first). Empty: none (terraform/chatbot.tf)."
+  type = list(object({
+    workspace_id = string
+    channel_id   = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for c in var.chatbot_slack_channels : can(regex("^[0-9A-Z]{1,40}$", c.workspace_id)) && can(regex("^[0-9A-Z]{1,40}$", c.channel_id))])
+    error_message = "chatbot_slack_channels: workspace_id and channel_id are Slack ids (capital letters and digits, such as T012AB3CD and C0123456789)."
+  }
+  validation {
+    condition     = length(distinct([for c in var.chatbot_slack_channels : "${c.workspace_id}-${c.channel_id}"])) == length(var.chatbot_slack_channels)
+    error_message = "chatbot_slack_channels: each channel once."
+  }
+}
+
+variable "chatbot_teams_channels" {
+  description = "Microsoft Teams channels that receive the notification topic through AWS Chatbot: tenant_id and team_id are GUIDs, channel_id the channel's id from its link (team authorised once in the Chatbot console). Empty: none (terraform/chatbot.tf)."
+  type = list(object({
+    tenant_id  = string
+    team_id    = string
+    channel_id = string
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([for c in var.chatbot_teams_channels :
+      can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", c.tenant_id)) &&
+      can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", c.team_id)) &&
+      length(c.channel_id) > 0 && length(c.channel_id) <= 255
+    ])
+    error_message = "chatbot_teams_channels: tenant_id and team_id are GUIDs; channel_id is the channel's id (1 to 255 characters)."
+  }
+}
+
+variable "chatbot_guardrail_policies" {
+  description = "AWS managed policies (names) that cap what anyone may do through a Chatbot channel. selfheal's notices need no AWS call to render, so the default denies every call; CloudWatchReadOnlyAccess lets a channel show alarms and metrics. ReadOnlyAccess (Chatbot's console default) would let every channel member read every resource and is refused."
+  type        = list(string)
+  default     = ["AWSDenyAll"]
+
+  validation {
+    condition     = length(var.chatbot_guardrail_policies) > 0 && alltrue([for p in var.chatbot_guardrail_policies : can(regex("^[A-Za-z0-9+=,.@_-]{1,128}$", p)) && p != "ReadOnlyAccess" && p != "AdministratorAccess" && p != "PowerUserAccess"])
+    error_message = "chatbot_guardrail_policies: names of AWS managed policies (at least one); ReadOnlyAccess, PowerUserAccess and AdministratorAccess are too wide for a chat channel."
+  }
+}
+
 variable "audit_retention_days" {
   description = "How long the governor keeps audit records (days)."
   type        = number

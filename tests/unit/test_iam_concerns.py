@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from app_handlers import declared
+
 from tests.conftest import ROOT
 from tests.iam_layout import (
     CODE_HEALING_ROLES,
@@ -23,8 +25,7 @@ PER_ROLE = {"own_logs", "project_key"}
 
 
 def test_every_function_has_its_concerns_and_every_concern_a_document() -> None:
-    locals_tf = (ROOT / "terraform" / "locals.tf").read_text()
-    functions = set(re.findall(r"^\s*(\w+)\s*=\s*\"\$\{var\.name_prefix\}", block(locals_tf, "functions = {"), re.M))
+    functions = set(declared().functions)  # app.py's handlers, as the package step names them (local.functions)
     concerns = role_concerns()
     assert set(concerns) == functions == {*CODE_HEALING_ROLES, *REMEDIATOR_ROLES}
     docs = documents()

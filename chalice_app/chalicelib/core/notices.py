@@ -79,15 +79,19 @@ class Notice:
         return redact("\n".join(lines))
 
     def chatbot(self) -> dict[str, Any]:
-        """AWS Chatbot custom-notification document, redacted."""
+        """AWS Chatbot custom-notification document, redacted. Every field is the documented type:
+        ``id`` (optional, a string) is left out when the notice has no action id, never null, and the
+        required ``description`` is never empty."""
+        action_id = redact(self.context.get("action_id", ""))
         return {
             "version": "1.0",
             "source": "custom",
-            "id": redact(self.context.get("action_id", "")) or None,
+            **({"id": action_id} if action_id else {}),
             "content": {
                 "textType": "client-markdown",
                 "title": redact(self.title)[:_MAX_TITLE],
-                "description": redact(self.description)[:_MAX_DESCRIPTION],
+                # required by Chatbot: a notice with nothing more to say repeats its title
+                "description": redact(self.description if self.description.strip() else self.title)[:_MAX_DESCRIPTION],
                 "nextSteps": [redact(step) for step in self.next_steps],
                 "keywords": [redact(k) for k in self.keywords],
             },
