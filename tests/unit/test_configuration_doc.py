@@ -1,6 +1,6 @@
 """docs/configuration.md lists every SELFHEAL_* variable the code reads, and only those.
 
-The names are found by text in chalice_app/ and scripts/ (every file, Python and JSON), which works
+The names are found by text in chalice_app/, scripts/ and selfheal_cli/ (every file, Python and JSON), which works
 because each name is written out (adapters/settings.py keeps one ``ENV_*`` constant per Settings
 field instead of deriving the names).
 """
@@ -43,14 +43,14 @@ def test_every_settings_field_has_its_written_out_name() -> None:
 
 
 def test_every_variable_the_code_reads_is_documented() -> None:
-    read = names_in("chalice_app", "scripts")
+    read = names_in("chalice_app", "scripts", "selfheal_cli")
     assert len(read) > 20
     missing = {name: sorted(files) for name, files in read.items() if name not in documented()}
     assert missing == {}
 
 
 def test_every_documented_variable_is_read_somewhere() -> None:
-    read = names_in("chalice_app", "scripts", "tests")
+    read = names_in("chalice_app", "scripts", "selfheal_cli", "tests")
     assert sorted(set(documented()) - set(read)) == []
 
 
