@@ -14,7 +14,8 @@ The token budget is spent in order of evidence, each step only while the budget 
    where it is filled, the class or module a missing attribute is missing from) — whole when
    short, else their head;
 5. beside the first raising function in its file: the overrides of that method in subclasses,
-   and the calls of that function elsewhere in the file (a sibling passing the bad value);
+   and the calls of that function elsewhere in the file (a sibling passing the bad value); when
+   the raising line is an import, the functions of the file that use the imported name;
 6. a window around each caller's line (inside its function), innermost first;
 7. the callers' whole enclosing functions;
 8. the first raising function whole, however long, when the budget still holds it;
@@ -45,6 +46,7 @@ SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
+MAX_IMPORT_USES = 2  # functions using the name a raising import binds, shown beside it
 SIBLING_WINDOW = 3
 MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
@@ -395,6 +397,37 @@ def _beside(sel: _Selection, path: str, line: int) -> tuple[list[tuple[int, int]
     return calls, overrides
 
 
+def _import_uses(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+    """When the raising line is an import (a module that fails to import on this platform), the
+    functions of its file that use the imported name (or test for it, ``'name' in globals()``):
+    a fix that guards the import must guard them too. At most ``MAX_IMPORT_USES``, first in the
+    file first; a long one as its head."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    if tree is None:
+        return []
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            for alias in node.names:
+                bound.add(alias.asname or alias.name.split(".")[0])
+    bound.discard("*")
+    if not bound:
+        return []
+    found: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(found) >= MAX_IMPORT_USES:
+            continue
+        uses = any(
+            (isinstance(n, ast.Name) and n.id in bound) or (isinstance(n, ast.Constant) and n.value in bound)
+            for n in ast.walk(node)
+        )
+        if uses:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            end = node.end_lineno or node.lineno
+            found.append((start, end if end - start + 1 <= MAX_FUNCTION_LINES else start + DEFINITION_HEAD_LINES - 1))
+    return sorted(found)
+
+
 def _add_definitions(sel: _Selection, definitions: Sequence[Definition], share: float | None = None) -> None:
     """Definitions whole, or their head when long; with ``share``, within that share of the
     budget on top of what is already used (the definitions found by search)."""
@@ -447,7 +480,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
     for loc in top[:1]:
         calls, overrides = _beside(sel, loc.path, loc.current_line)
-        for span in overrides + calls:
+        for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line):
             sel.add(loc.path, [span])
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
