@@ -333,7 +333,7 @@ def unwrap(text: str) -> str:
 def read_pasted(data: bytes) -> list[Traceback]:
     """The tracebacks of a pasted text (a file, an issue): read as a log file is, the halves a
     reporter's line split joined (``rejoin``); when the console wrapped frame headers, the
-    unwrapped text is read too and kept when its first traceback has more frames."""
+    unwrapped text is read too and kept unless its first traceback has fewer frames."""
     found = rejoin(read_tracebacks(data))
     try:
         text = data.decode("utf-8")
@@ -347,7 +347,7 @@ def read_pasted(data: bytes) -> list[Traceback]:
     def frames(tbs: Sequence[Traceback]) -> int:
         return sum(len(e.frames) for e in tbs[0].exceptions) if tbs else -1
 
-    return again if frames(again) > frames(found) else found
+    return again if frames(again) >= frames(found) else found
 
 
 def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
