@@ -236,6 +236,8 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     totals["selfheal"]["fix_file_first"] = sum(r["fix_file_first"] for r in rows) / len(rows)
     code = "localize() (whole chain + definitions)" if new_api else "locate() (final exception)"
     if args.json:
+        ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
+        totals["selfheal"]["ratio_median"] = statistics.median(ratios) if ratios else None
         print(json.dumps({"cases": len(rows), "code": code, **totals}, indent=2))
         return
     releases = {r["release"] for r in rows}

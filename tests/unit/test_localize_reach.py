@@ -182,3 +182,34 @@ def test_a_header_wrapped_anywhere_in_its_function_name_reads_like_the_whole_one
     # THEN the frames read are the unwrapped trace's
     assert unwrap(wrapped) == whole
     assert [f.function for f in tb.final.frames] == functions
+
+
+def test_a_copy_of_the_raising_statement_elsewhere_in_the_file_is_shown_with_its_function() -> None:
+    # GIVEN the raising statement copied into a sibling method far below, and a plain line
+    # (`return None`) repeated too
+    filler = "\n".join(f"    def helper_{i}(self):\n        return None\n" for i in range(20))
+    source = (
+        "class Client:\n"
+        "    def flush_notifications(self, msg):\n"
+        "        raise Exception('Unhandled message type: %s' % msg.msg_type)\n"
+        "\n"
+        f"{filler}\n"
+        "    def flush_results(self, msg):\n"
+        "        handler = None\n"
+        "        raise Exception('Unhandled message type: %s' % msg.msg_type)\n"
+    )
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/client.py", line 3, in flush_notifications\n'
+        "    raise Exception('Unhandled message type: %s' % msg.msg_type)\n"
+        "AttributeError: 'dict' object has no attribute 'msg_type'\n"
+    )
+    repo = {"app/client.py": source}
+    [tb] = find_in_text(trace)
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    # THEN the copy's whole method is shown, the helpers between are not
+    start = _line_of(source, "    def flush_results(self, msg):")
+    assert all(ctx.covers("app/client.py", n) for n in range(start, start + 3))
+    assert not ctx.covers("app/client.py", _line_of(source, "    def helper_10(self):"))

@@ -15,7 +15,8 @@ The token budget is spent in order of evidence, each step only while the budget 
    short, else their head;
 5. beside the first raising function in its file: the overrides of that method in subclasses,
    and the calls of that function elsewhere in the file (a sibling passing the bad value); when
-   the raising line is an import, the functions of the file that use the imported name;
+   the raising line is an import, the functions of the file that use the imported name; the
+   other copies of the raising statement in the file (a copied bug), with their function;
 6. a window around each caller's line (inside its function), innermost first;
 7. the callers' whole enclosing functions;
 8. the first raising function whole, however long, when the budget still holds it;
@@ -47,6 +48,9 @@ SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
 MAX_IMPORT_USES = 2  # functions using the name a raising import binds, shown beside it
+MAX_COPIES = 2  # other lines of the raising file holding the raising statement (a copied bug)
+MIN_COPY_CHARS = 16  # a shorter raising line is too plain to look for copies of
+MAX_COPY_FUNCTION_LINES = 60  # a copy in a longer function is shown as a window
 SIBLING_WINDOW = 3
 MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
@@ -428,6 +432,31 @@ def _import_uses(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]
     return sorted(found)
 
 
+def _copies(sel: _Selection, loc: Located) -> list[tuple[int, int]]:
+    """The other lines of the raising file holding the same statement as the raising line (a
+    copied bug: the fix repairs every copy), each as its enclosing function when that is short,
+    else a window; at most ``MAX_COPIES``. A line too plain to tell copies apart (``return x``,
+    ``raise``) is not looked for."""
+    lines = sel.source(loc.path) or []
+    want = loc.frame.source.strip().splitlines()[0].strip() if loc.frame.source.strip() else ""
+    if len(want) < MIN_COPY_CHARS or not re.search(r"[\w.]+\(|\[|\.", want):
+        return []
+    here = loc.current_line
+    tree = sel.tree(loc.path)
+    own = enclosing_range(tree, here) if tree is not None else indented_range(lines, here)
+    found: list[tuple[int, int]] = []
+    for n, text in enumerate(lines, start=1):
+        if len(found) >= MAX_COPIES:
+            break
+        if text.strip() != want or n == here or (own is not None and own[0] <= n <= own[1]):
+            continue
+        span = enclosing_range(tree, n) if tree is not None else indented_range(lines, n)
+        if span is None or span[1] - span[0] + 1 > MAX_COPY_FUNCTION_LINES:
+            span = (n - SIBLING_WINDOW, n + SIBLING_WINDOW)
+        found.append(span)
+    return found
+
+
 def _add_definitions(sel: _Selection, definitions: Sequence[Definition], share: float | None = None) -> None:
     """Definitions whole, or their head when long; with ``share``, within that share of the
     budget on top of what is already used (the definitions found by search)."""
@@ -480,7 +509,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
     for loc in top[:1]:
         calls, overrides = _beside(sel, loc.path, loc.current_line)
-        for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line):
+        for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line) + _copies(sel, loc):
             sel.add(loc.path, [span])
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
