@@ -213,3 +213,58 @@ def test_a_copy_of_the_raising_statement_elsewhere_in_the_file_is_shown_with_its
     start = _line_of(source, "    def flush_results(self, msg):")
     assert all(ctx.covers("app/client.py", n) for n in range(start, start + 3))
     assert not ctx.covers("app/client.py", _line_of(source, "    def helper_10(self):"))
+
+
+def test_the_names_a_raising_lines_local_was_computed_from_are_followed_one_step_back() -> None:
+    # GIVEN a raising line using a local set from a constant of another module, itself computed
+    # by a function of that module (where the fix belongs)
+    encoding = (
+        "import locale\n"
+        "\n"
+        "\n"
+        "def default_encoding():\n"
+        "    return locale.getpreferredencoding() or 'cp0'\n"
+        "\n"
+        "\n"
+        "DEFAULT_ENCODING = default_encoding()\n"
+    )
+    compat = (
+        "from app.encoding import DEFAULT_ENCODING\n"
+        "\n"
+        "\n"
+        "def decode(s, encoding=None):\n"
+        "    encoding = encoding or DEFAULT_ENCODING\n"
+        "    return s.decode(encoding, 'replace')\n"
+    )
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/compat.py", line 6, in decode\n'
+        "    return s.decode(encoding, 'replace')\n"
+        "LookupError: unknown encoding: cp0\n"
+    )
+    repo = {"app/__init__.py": "", "app/encoding.py": encoding, "app/compat.py": compat}
+    [tb] = find_in_text(trace)
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    # THEN the constant and the function computing it are definitions a fix may edit
+    assert {(d.name, d.path, d.start) for d in found.definitions} >= {
+        ("DEFAULT_ENCODING", "app/encoding.py", 8),
+        ("default_encoding", "app/encoding.py", 4),
+    }
+
+
+def test_a_parameters_default_is_followed_when_the_raising_line_uses_the_parameter() -> None:
+    # GIVEN a parameter whose default is a module table, indexed on the raising line
+    source = "ROUTES = {'a': 1}\n\n\ndef route(key, table=ROUTES):\n    return table[key]\n"
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/routes.py", line 5, in route\n'
+        "    return table[key]\n"
+        "KeyError: 'b'\n"
+    )
+    repo = {"app/routes.py": source}
+    [tb] = find_in_text(trace)
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    # THEN the table is a definition (a fix adds the key there)
+    assert ("ROUTES", "app/routes.py", 1) in {(d.name, d.path, d.start) for d in found.definitions}

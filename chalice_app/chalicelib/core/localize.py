@@ -551,6 +551,32 @@ def _uses(stmt: ast.stmt, line: int = 0) -> list[tuple[str, tuple[str, ...]]]:
     return sorted(seen, key=lambda k: (not seen[k], k[0] == ""))
 
 
+def _assigned_uses(
+    function: ast.AST, uses: Sequence[tuple[str, tuple[str, ...]]], local: set[str], line: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The names the raising line's local variables were computed from, one step back: the
+    values assigned to them earlier in the function, and their parameters' defaults
+    (``encoding = encoding or DEFAULT_ENCODING`` then ``s.decode(encoding)``)."""
+    wanted = {base for base, _ in uses if base in local and base not in ("self", "cls")}
+    if not wanted:
+        return []
+    out: list[tuple[str, tuple[str, ...]]] = []
+    args = getattr(function, "args", None)
+    if isinstance(args, ast.arguments):
+        positional = [*args.posonlyargs, *args.args]
+        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        for arg, default in pairs:
+            if arg.arg in wanted:
+                out += _uses(ast.Expr(value=default, lineno=default.lineno, col_offset=0))
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.lineno < line:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(n, ast.Name) and n.id in wanted for t in targets for n in ast.walk(t)):
+                out += _uses(node)
+    return out
+
+
 def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
     """The statement assigning ``self.<name>`` in a method of ``klass`` (``__init__`` first): the
     table a raising ``self.<name>[key]`` indexes, followed to where it is filled."""
@@ -710,7 +736,10 @@ def find_definitions(
             continue
         local = _locals(functions[-1]) if functions else set()
         klass = classes[-1] if classes else None
-        for base, chain in _uses(stmt, line):
+        uses = _uses(stmt, line)
+        if functions:
+            uses += [u for u in _assigned_uses(functions[-1], uses, local, line) if u not in uses]
+        for base, chain in uses:
             if base in local and base not in ("self", "cls"):
                 if not chain:
                     continue
@@ -721,8 +750,19 @@ def find_definitions(
                     continue  # the frame's own function
                 name = getattr(node, "name", None) or (chain[-1] if base in ("", "self", "cls") else base)
                 found.setdefault((path, start), Definition(name, path, start, end, loc.path))
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and path != loc.path:
+                    # a constant of another module: the definitions its value is computed by
+                    for sub_base, sub_chain in _uses(node):
+                        if sub_base in _BUILTINS:
+                            continue
+                        for sub_path, sub in resolver.resolve(path, sub_base, sub_chain, None):
+                            sub_start, sub_end = _span(sub)
+                            sub_name = getattr(sub, "name", None) or sub_base
+                            found.setdefault(
+                                (sub_path, sub_start), Definition(sub_name, sub_path, sub_start, sub_end, loc.path)
+                            )
                 if len(found) >= limits.max_definitions:
-                    return list(found.values())
+                    return list(found.values())[: limits.max_definitions]
     return list(found.values())
 
 
