@@ -268,3 +268,48 @@ def test_a_parameters_default_is_followed_when_the_raising_line_uses_the_paramet
     found = localize(tb.exceptions, repo, repo.get, retrieve=False)
     # THEN the table is a definition (a fix adds the key there)
     assert ("ROUTES", "app/routes.py", 1) in {(d.name, d.path, d.start) for d in found.definitions}
+
+
+def test_the_handlers_a_callers_line_sits_in_are_shown_inner_and_outer() -> None:
+    # GIVEN a module-level import of the package, inside a try/finally inside a try whose
+    # `except ImportError` did not catch what the package raised on import
+    filler = "\n".join(f"        step_{i} = {i}" for i in range(12))
+    setup = (
+        "import sys\n"
+        "\n"
+        "try:\n"
+        "    orig_path = sys.path[:]\n"
+        "    try:\n"
+        "        import pkg.app\n"
+        f"{filler}\n"
+        "    except OSError:\n"
+        "        print('no old version')\n"
+        "    finally:\n"
+        "        sys.path[:] = orig_path\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "\n" + "\n".join(f"OPTION_{i} = {i}" for i in range(30)) + "\n"
+    )
+    package = "\n" * 5 + "def boot():\n    return {}.iteritems()\n\n\nboot()\n"
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/build/pkg/setup.py", line 6, in <module>\n'
+        "    import pkg.app\n"
+        '  File "pkg/app.py", line 10, in <module>\n'
+        "    boot()\n"
+        '  File "pkg/app.py", line 7, in boot\n'
+        "    return {}.iteritems()\n"
+        "AttributeError: 'dict' object has no attribute 'iteritems'\n"
+    )
+    repo = {"setup.py": setup, "pkg/__init__.py": "", "pkg/app.py": package}
+    [tb] = find_in_text(trace)
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    # THEN both handlers around the caller's line are shown, though its ±8 window reaches neither
+    inner = _line_of(setup, "    except OSError:")
+    outer = _line_of(setup, "except ImportError:")
+    assert inner - 6 > 8
+    assert ctx.covers("setup.py", inner)
+    assert ctx.covers("setup.py", outer)
+    assert ctx.covers("setup.py", outer + 1)

@@ -17,7 +17,8 @@ The token budget is spent in order of evidence, each step only while the budget 
    and the calls of that function elsewhere in the file (a sibling passing the bad value); when
    the raising line is an import, the functions of the file that use the imported name; the
    other copies of the raising statement in the file (a copied bug), with their function;
-6. a window around each caller's line (inside its function), innermost first;
+6. a window around each caller's line (inside its function), innermost first, then the ``try``
+   statement around each caller's line (a handler the exception passed through uncaught);
 7. the callers' whole enclosing functions;
 8. the first raising function whole, however long, when the budget still holds it;
 9. the definitions found by the ranked search (``found_by="search"``), within
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
+MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
 MAX_IMPORT_USES = 2  # functions using the name a raising import binds, shown beside it
 MAX_COPIES = 2  # other lines of the raising file holding the raising statement (a copied bug)
@@ -319,22 +321,28 @@ def _long_function(sel: _Selection, path: str, line: int, budget_step: int) -> N
 
 
 def _try_around(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
-    """The ``try`` statement whose body holds ``line``, handlers included (the ``except
-    ImportError`` fallback of a failing import); its handlers only when it is long."""
+    """The ``try`` statements with handlers whose body holds ``line``, inside its function,
+    innermost first (at most ``MAX_TRY_STATEMENTS``): handlers included (the ``except
+    ImportError`` fallback of a failing import; a ``try``/``finally`` catches nothing, and an
+    outer handler is one the exception also passed through); a long one as its handlers only.
+    Each is its own range, so the budget may keep the inner one alone."""
     tree = sel.tree(path) if sel.source(path) is not None else None
     if tree is None:
         return []
-    best: ast.Try | None = None
+    function, _ = _function_node(tree, line)
+    floor = function.lineno if function is not None else 0
+    found: list[ast.Try] = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body:
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body and node.handlers:
             body_end = node.body[-1].end_lineno or node.body[-1].lineno
-            if node.body[0].lineno <= line <= body_end and (best is None or node.lineno > best.lineno):
-                best = node
-    if best is None or not best.handlers:
-        return []
-    end = best.end_lineno or best.lineno
-    start = best.lineno if end - best.lineno + 1 <= MAX_TRY_LINES else best.handlers[0].lineno
-    return [(start, min(end, start + MAX_TRY_LINES - 1))]
+            if node.body[0].lineno <= line <= body_end and node.lineno > floor:
+                found.append(node)
+    spans = []
+    for node in sorted(found, key=lambda n: -n.lineno)[:MAX_TRY_STATEMENTS]:
+        end = node.end_lineno or node.lineno
+        start = node.lineno if end - node.lineno + 1 <= MAX_TRY_LINES else node.handlers[0].lineno
+        spans.append((start, min(end, start + MAX_TRY_LINES - 1)))
+    return spans
 
 
 def _function_node(
@@ -481,6 +489,15 @@ def _around(sel: _Selection, path: str, line: int, window: int) -> list[tuple[in
     return [(max(line - window, lo), min(line + window, hi))]
 
 
+def _callers_handlers(sel: _Selection, callers: Sequence[Located]) -> None:
+    """The ``try`` statement around each shown caller's line: a handler the exception passed
+    through without being caught (``except ImportError:`` around a caller's ``import``)."""
+    for loc in callers:
+        if loc.path in sel.ranges:
+            for span in _try_around(sel, loc.path, loc.current_line):
+                sel.add(loc.path, [span])
+
+
 def select_context(  # noqa: PLR0913 - the budget's knobs
     located: Sequence[Located],
     read: Callable[[str], str | None],
@@ -503,7 +520,8 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
         if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
             _long_function(sel, loc.path, loc.current_line, window)
-        sel.add(loc.path, _try_around(sel, loc.path, loc.current_line))
+        for span in _try_around(sel, loc.path, loc.current_line):
+            sel.add(loc.path, [span])
     for path in dict.fromkeys(loc.path for loc in top):
         sel.add(path, _imports_of(sel, path))
     _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
@@ -513,6 +531,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
             sel.add(loc.path, [span])
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
+    _callers_handlers(sel, callers)
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
