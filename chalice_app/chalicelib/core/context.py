@@ -7,8 +7,8 @@ The token budget is spent in order of evidence, each step only while the budget 
 2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
    a file ``ast`` cannot parse) of those raising lines; a function longer than
    ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
-   it (then as much of it as the budget holds); the ``try`` statement whose body holds the
-   raising line, handlers included;
+   it (then as much of it as the budget holds); the ``try`` statements with handlers whose
+   body holds the raising line (innermost first), handlers included;
 3. the imports of the raising files (a fix that needs an import edits them);
 4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
    where it is filled, the class or module a missing attribute is missing from) — whole when
