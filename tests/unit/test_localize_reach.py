@@ -1,8 +1,11 @@
 """Localization reaching what a careful reader of the trace opens: the repository's innermost frame
-when a library deployed beside the code raised, the name the printed line passes, the functions
-using a failing import, and frame headers a console wrapped at its width."""
+when a library deployed beside the code raised, the name the printed line passes, what a local was
+computed from, the functions using a failing import, copies of the raising statement, the handlers
+around callers' lines, and frame headers a console wrapped at its width."""
 
 from __future__ import annotations
+
+import json
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 from chalicelib.core.context import select_context
 from chalicelib.core.localize import RepoIndex, localize, locate, read_pasted, unwrap
 from chalicelib.core.tracebacks import find_in_text
+from tests.cli import run_cli
 
 SETUP = (
     "import os\n"
@@ -313,3 +317,25 @@ def test_the_handlers_a_callers_line_sits_in_are_shown_inner_and_outer() -> None
     assert ctx.covers("setup.py", inner)
     assert ctx.covers("setup.py", outer)
     assert ctx.covers("setup.py", outer + 1)
+
+
+def test_selfheal_localize_reads_a_trace_a_console_wrapped(tmp_path) -> None:  # noqa: ANN001 - pytest's tmp_path
+    # GIVEN a repository and a pasted trace whose raising frame's header was cut at 80 columns
+    (tmp_path / "repo" / "app").mkdir(parents=True)
+    (tmp_path / "repo" / "app" / "tz.py").write_text(
+        "def get_localzone_name(data):\n    if data['Std'] == 'x':\n        return 1\n"
+    )
+    trace = tmp_path / "trace.log"
+    trace.write_text(
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/tz.py", line 2, in get_loc\n'
+        "alzone_name\n"
+        "    if data['Std'] == 'x':\n"
+        "KeyError: 'Std'\n"
+    )
+    # WHEN
+    result = run_cli("localize", str(trace), "--repo", str(tmp_path / "repo"), "--json")
+    # THEN the frame is located with its whole function name
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["located"] == [{"path": "app/tz.py", "line": 2, "function": "get_localzone_name"}]
