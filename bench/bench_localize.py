@@ -79,8 +79,8 @@ def _shown(ranges: list[tuple[str, int, int]], path: str, line: int) -> bool:
     return any(p == path and s <= line <= e for p, s, e in ranges)
 
 
-def score(case: dict, repo: Repo, ranges: list[tuple[str, int, int]], enclosing) -> tuple[float, float, float]:  # noqa: ANN001
-    """(file, function, line) coverage of the case's fix by the shown ``ranges``."""
+def score(case: dict, repo: Repo, ranges: list[tuple[str, int, int]], enclosing) -> tuple[float, float, float, float]:  # noqa: ANN001
+    """(file, function, line, hunk) coverage of the case's fix by the shown ``ranges``."""
     fix = case["fix"]
     files = sorted({h["path"] for h in fix})
     shown_files = {p for p, _, _ in ranges}
@@ -92,7 +92,8 @@ def score(case: dict, repo: Repo, ranges: list[tuple[str, int, int]], enclosing)
         span = enclosing(text, h["start"]) or (h["start"], h["end"])
         fn_hits += all(_shown(ranges, h["path"], n) for n in range(span[0], span[1] + 1))
     line_cov = sum(_shown(ranges, p, n) for p, n in lines) / len(lines)
-    return file_cov, fn_hits / len(fix), line_cov
+    hunk_cov = sum(all(_shown(ranges, h["path"], n) for n in range(h["start"], h["end"] + 1)) for h in fix) / len(fix)
+    return file_cov, fn_hits / len(fix), line_cov, hunk_cov
 
 
 def classify(case: dict, repo: Repo, ranges, enclosing, located: list[str], searched: set[str]) -> list[str]:  # noqa: ANN001
@@ -123,7 +124,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
     parser.add_argument(
-        "--only", choices=("pypi", "git", "heldout"), help="only the release cases, or only the commit cases"
+        "--only", choices=("pypi", "git", "heldout", "heldout2"), help="only the release cases, or one commit set"
     )
     args = parser.parse_args()
     sys.path.insert(0, args.code)
@@ -161,9 +162,12 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
                 repos[key] = Repo(git=(mirror, case["parent"]))
             repo = repos[key]
         case.setdefault("new", case.get("commit", "")[:10])
-        found_tbs = read_tracebacks(case["trace"].encode())
-        if hasattr(loc_mod, "rejoin"):
-            found_tbs = loc_mod.rejoin(found_tbs)
+        if hasattr(loc_mod, "read_pasted"):
+            found_tbs = loc_mod.read_pasted(case["trace"].encode())
+        else:
+            found_tbs = read_tracebacks(case["trace"].encode())
+            if hasattr(loc_mod, "rejoin"):
+                found_tbs = loc_mod.rejoin(found_tbs)
         [tb, *_] = found_tbs
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to
@@ -209,12 +213,12 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
         print("no cases")
         return
     if args.cases:
-        print(f"{'case':<62} {'whole f/fn/ln':>15} {'tok':>7}   {'selfheal f/fn/ln':>16} {'tok':>6}")
+        print(f"{'case':<62} {'whole f/fn/ln':>15} {'tok':>7}   {'selfheal f/fn/ln/hunk':>20} {'tok':>6}")
         for r in rows:
             w, s = r["whole"], r["selfheal"]
             print(
-                f"{r['id'][:62]:<62} {w[0]:.1f}/{w[1]:.1f}/{w[2]:.2f} {w[3]:>7,}   "
-                f"{s[0]:.1f}/{s[1]:.1f}/{s[2]:.2f}    {s[3]:>6,}"
+                f"{r['id'][:62]:<62} {w[0]:.1f}/{w[1]:.1f}/{w[2]:.2f} {w[4]:>7,}   "
+                f"{s[0]:.1f}/{s[1]:.1f}/{s[2]:.2f}/{s[3]:.1f} {s[4]:>6,}"
             )
     totals = {}
     for name in ("whole", "selfheal"):
@@ -223,25 +227,32 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             "file": statistics.mean(cols[0]),
             "function": statistics.mean(cols[1]),
             "line": statistics.mean(cols[2]),
+            "hunk": statistics.mean(cols[3]),
             "all_lines": sum(v == 1 for v in cols[2]) / len(rows),
-            "tokens_median": statistics.median(cols[3]),
-            "tokens_mean": statistics.mean(cols[3]),
+            "tokens_median": statistics.median(cols[4]),
+            "tokens_mean": statistics.mean(cols[4]),
         }
     totals["selfheal"]["fix_file_located"] = sum(r["fix_file_located"] for r in rows) / len(rows)
     totals["selfheal"]["fix_file_first"] = sum(r["fix_file_first"] for r in rows) / len(rows)
     code = "localize() (whole chain + definitions)" if new_api else "locate() (final exception)"
     if args.json:
+        ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
+        totals["selfheal"]["ratio_median"] = statistics.median(ratios) if ratios else None
         print(json.dumps({"cases": len(rows), "code": code, **totals}, indent=2))
         return
     releases = {r["release"] for r in rows}
     packages = {r.rsplit("-", 1)[0] for r in releases}
     print(f"{len(rows)} cases, {len(releases)} releases, {len(packages)} packages; selfheal = {code}")
-    print(f"{'strategy':<12} {'file':>6} {'function':>9} {'line':>6} {'all lines':>10} {'tokens (median / mean)':>24}")
+    print(
+        f"{'strategy':<12} {'file':>6} {'function':>9} {'line':>6} {'hunk':>6} {'all lines':>10}"
+        f" {'tokens (median / mean)':>24}"
+    )
     for name in ("whole", "selfheal"):
         t = totals[name]
         print(
             f"{'whole files' if name == 'whole' else 'selfheal':<12} {t['file']:>6.0%} {t['function']:>9.0%} "
-            f"{t['line']:>6.0%} {t['all_lines']:>10.0%} {t['tokens_median']:>11,.0f} / {t['tokens_mean']:>9,.0f}"
+            f"{t['line']:>6.0%} {t['hunk']:>6.0%} {t['all_lines']:>10.0%}"
+            f" {t['tokens_median']:>11,.0f} / {t['tokens_mean']:>9,.0f}"
         )
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     if ratios:

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chalicelib.core.context import select_context
-from chalicelib.core.localize import DEFAULT_PREFIXES, localize, rejoin
-from chalicelib.core.log_files import read_tracebacks
+from chalicelib.core.localize import DEFAULT_PREFIXES, localize, read_pasted
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ class WorkTree:
 
 def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUDGET) -> dict[str, object] | None:
     """The contract document for the first traceback of ``trace``; None when there is none."""
-    found = rejoin(read_tracebacks(trace))
+    found = read_pasted(trace)
     if not found:
         return None
     tree = WorkTree(repo)

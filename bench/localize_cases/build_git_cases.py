@@ -23,8 +23,8 @@ whose mirror is absent are skipped.
     python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
 
 No network; reads the mirror with ``git``. Cases are listed in the ``git`` set (the one the code was
-developed on) or, with ``--into heldout``, the ``heldout`` set (built after the code was written,
-measured once, never looked at while changing the code).
+developed on) or, with ``--into heldout`` or ``--into heldout2``, a held-out set (built before the
+code it measures was written, its cases never looked at while changing the code).
 """
 
 from __future__ import annotations

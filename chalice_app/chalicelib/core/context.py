@@ -7,15 +7,18 @@ The token budget is spent in order of evidence, each step only while the budget 
 2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
    a file ``ast`` cannot parse) of those raising lines; a function longer than
    ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
-   it (then as much of it as the budget holds); the ``try`` statement whose body holds the
-   raising line, handlers included;
+   it (then as much of it as the budget holds); the ``try`` statements with handlers whose
+   body holds the raising line (innermost first), handlers included;
 3. the imports of the raising files (a fix that needs an import edits them);
 4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
    where it is filled, the class or module a missing attribute is missing from) — whole when
    short, else their head;
 5. beside the first raising function in its file: the overrides of that method in subclasses,
-   and the calls of that function elsewhere in the file (a sibling passing the bad value);
-6. a window around each caller's line (inside its function), innermost first;
+   and the calls of that function elsewhere in the file (a sibling passing the bad value); when
+   the raising line is an import, the functions of the file that use the imported name; the
+   other copies of the raising statement in the file (a copied bug), with their function;
+6. a window around each caller's line (inside its function), innermost first, then the ``try``
+   statement around each caller's line (a handler the exception passed through uncaught);
 7. the callers' whole enclosing functions;
 8. the first raising function whole, however long, when the budget still holds it;
 9. the definitions found by the ranked search (``found_by="search"``), within
@@ -44,7 +47,12 @@ if TYPE_CHECKING:
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
+MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
+MAX_IMPORT_USES = 2  # functions using the name a raising import binds, shown beside it
+MAX_COPIES = 2  # other lines of the raising file holding the raising statement (a copied bug)
+MIN_COPY_CHARS = 16  # a shorter raising line is too plain to look for copies of
+MAX_COPY_FUNCTION_LINES = 60  # a copy in a longer function is shown as a window
 SIBLING_WINDOW = 3
 MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
@@ -313,22 +321,28 @@ def _long_function(sel: _Selection, path: str, line: int, budget_step: int) -> N
 
 
 def _try_around(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
-    """The ``try`` statement whose body holds ``line``, handlers included (the ``except
-    ImportError`` fallback of a failing import); its handlers only when it is long."""
+    """The ``try`` statements with handlers whose body holds ``line``, inside its function,
+    innermost first (at most ``MAX_TRY_STATEMENTS``): handlers included (the ``except
+    ImportError`` fallback of a failing import; a ``try``/``finally`` catches nothing, and an
+    outer handler is one the exception also passed through); a long one as its handlers only.
+    Each is its own range, so the budget may keep the inner one alone."""
     tree = sel.tree(path) if sel.source(path) is not None else None
     if tree is None:
         return []
-    best: ast.Try | None = None
+    function, _ = _function_node(tree, line)
+    floor = function.lineno if function is not None else 0
+    found: list[ast.Try] = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body:
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body and node.handlers:
             body_end = node.body[-1].end_lineno or node.body[-1].lineno
-            if node.body[0].lineno <= line <= body_end and (best is None or node.lineno > best.lineno):
-                best = node
-    if best is None or not best.handlers:
-        return []
-    end = best.end_lineno or best.lineno
-    start = best.lineno if end - best.lineno + 1 <= MAX_TRY_LINES else best.handlers[0].lineno
-    return [(start, min(end, start + MAX_TRY_LINES - 1))]
+            if node.body[0].lineno <= line <= body_end and node.lineno > floor:
+                found.append(node)
+    spans = []
+    for node in sorted(found, key=lambda n: -n.lineno)[:MAX_TRY_STATEMENTS]:
+        end = node.end_lineno or node.lineno
+        start = node.lineno if end - node.lineno + 1 <= MAX_TRY_LINES else node.handlers[0].lineno
+        spans.append((start, min(end, start + MAX_TRY_LINES - 1)))
+    return spans
 
 
 def _function_node(
@@ -395,6 +409,62 @@ def _beside(sel: _Selection, path: str, line: int) -> tuple[list[tuple[int, int]
     return calls, overrides
 
 
+def _import_uses(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+    """When the raising line is an import (a module that fails to import on this platform), the
+    functions of its file that use the imported name (or test for it, ``'name' in globals()``):
+    a fix that guards the import must guard them too. At most ``MAX_IMPORT_USES``, first in the
+    file first; a long one as its head."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    if tree is None:
+        return []
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            for alias in node.names:
+                bound.add(alias.asname or alias.name.split(".")[0])
+    bound.discard("*")
+    if not bound:
+        return []
+    found: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(found) >= MAX_IMPORT_USES:
+            continue
+        uses = any(
+            (isinstance(n, ast.Name) and n.id in bound) or (isinstance(n, ast.Constant) and n.value in bound)
+            for n in ast.walk(node)
+        )
+        if uses:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            end = node.end_lineno or node.lineno
+            found.append((start, end if end - start + 1 <= MAX_FUNCTION_LINES else start + DEFINITION_HEAD_LINES - 1))
+    return sorted(found)
+
+
+def _copies(sel: _Selection, loc: Located) -> list[tuple[int, int]]:
+    """The other lines of the raising file holding the same statement as the raising line (a
+    copied bug: the fix repairs every copy), each as its enclosing function when that is short,
+    else a window; at most ``MAX_COPIES``. A line too plain to tell copies apart (``return x``,
+    ``raise``) is not looked for."""
+    lines = sel.source(loc.path) or []
+    want = loc.frame.source.strip().splitlines()[0].strip() if loc.frame.source.strip() else ""
+    if len(want) < MIN_COPY_CHARS or not re.search(r"[\w.]+\(|\[|\.", want):
+        return []
+    here = loc.current_line
+    tree = sel.tree(loc.path)
+    own = enclosing_range(tree, here) if tree is not None else indented_range(lines, here)
+    found: list[tuple[int, int]] = []
+    for n, text in enumerate(lines, start=1):
+        if len(found) >= MAX_COPIES:
+            break
+        if text.strip() != want or n == here or (own is not None and own[0] <= n <= own[1]):
+            continue
+        span = enclosing_range(tree, n) if tree is not None else indented_range(lines, n)
+        if span is None or span[1] - span[0] + 1 > MAX_COPY_FUNCTION_LINES:
+            span = (n - SIBLING_WINDOW, n + SIBLING_WINDOW)
+        found.append(span)
+    return found
+
+
 def _add_definitions(sel: _Selection, definitions: Sequence[Definition], share: float | None = None) -> None:
     """Definitions whole, or their head when long; with ``share``, within that share of the
     budget on top of what is already used (the definitions found by search)."""
@@ -419,6 +489,15 @@ def _around(sel: _Selection, path: str, line: int, window: int) -> list[tuple[in
     return [(max(line - window, lo), min(line + window, hi))]
 
 
+def _callers_handlers(sel: _Selection, callers: Sequence[Located]) -> None:
+    """The ``try`` statement around each shown caller's line: a handler the exception passed
+    through without being caught (``except ImportError:`` around a caller's ``import``)."""
+    for loc in callers:
+        if loc.path in sel.ranges:
+            for span in _try_around(sel, loc.path, loc.current_line):
+                sel.add(loc.path, [span])
+
+
 def select_context(  # noqa: PLR0913 - the budget's knobs
     located: Sequence[Located],
     read: Callable[[str], str | None],
@@ -441,16 +520,18 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
         if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
             _long_function(sel, loc.path, loc.current_line, window)
-        sel.add(loc.path, _try_around(sel, loc.path, loc.current_line))
+        for span in _try_around(sel, loc.path, loc.current_line):
+            sel.add(loc.path, [span])
     for path in dict.fromkeys(loc.path for loc in top):
         sel.add(path, _imports_of(sel, path))
     _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
     for loc in top[:1]:
         calls, overrides = _beside(sel, loc.path, loc.current_line)
-        for span in overrides + calls:
+        for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line) + _copies(sel, loc):
             sel.add(loc.path, [span])
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
+    _callers_handlers(sel, callers)
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core.fingerprint import is_in_app
+from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.retrieve import SearchLimits, build_query, search
 from chalicelib.core.tracebacks import find_in_text
@@ -238,14 +239,23 @@ def _with_leaves(exc: RaisedException) -> list[RaisedException]:
     return out
 
 
-def ranked_frames(exceptions: Sequence[RaisedException]) -> list[tuple[Frame, Evidence]]:
+def ranked_frames(
+    exceptions: Sequence[RaisedException], maps: Callable[[Frame], bool] | None = None
+) -> list[tuple[Frame, Evidence]]:
     """Every in-app frame of the chain, by evidence: the final exception's raising frame, the
-    raising frames of the others (group leaves, then causes, newest first), then the callers."""
+    raising frames of the others (group leaves, then causes, newest first), then the callers.
+
+    With ``maps`` (does the frame's file map to the repository?), a frame that maps to no
+    repository file is left out before the raising frame is chosen: when the crash happened in
+    an installed library deployed beside the code (``/var/task/setuptools_scm/…``), the
+    repository's innermost frame (the call that passed the library the bad value) is the
+    raising one, so the names its line uses are resolved.
+    """
     order = [e for exc in reversed(exceptions) for e in _with_leaves(exc)]
     raising: list[tuple[Frame, Evidence]] = []
     callers: list[tuple[Frame, Evidence]] = []
     for n, exc in enumerate(order):
-        in_app = [f for f in reversed(exc.frames) if is_in_app(f.file)]
+        in_app = [f for f in reversed(exc.frames) if is_in_app(f.file) and (maps is None or maps(f))]
         if not in_app:
             continue
         raising.append((in_app[0], "raising" if n == 0 else "cause"))
@@ -286,6 +296,60 @@ def rejoin(found: Sequence[Traceback]) -> list[Traceback]:
     return out
 
 
+# A frame header a console cut at its width: `File "…", line 74, in` + `<module>` on the next
+# line at column 0, or the path cut: `File "/a/very/long/pa` + `th.py", line 3, in f`.
+_CUT_FUNCTION = re.compile(r'^(\s+File "[^"]*", line \d+, in)( \S*)?$')
+_FUNCTION_REST = re.compile(r"^[\w<>.]+$")
+_CUT_PATH = re.compile(r'^\s+File "[^"]*$')
+_PATH_REST = re.compile(r'^[^"\s]*", line \d+, in \S+$')
+
+
+def unwrap(text: str) -> str:
+    """``text`` with the frame headers a console wrapped at its width joined again.
+
+    A Windows console (and some terminals copied from) breaks a line at 80 columns: the
+    function name, or the path, continues at the start of the next line, and the reader then
+    stops at that frame. Only a header line followed by a line at column 0 that completes it is
+    joined; anything else is left as it is."""
+    lines = text.split("\n")
+    out: list[str] = []
+    n = 0
+    while n < len(lines):
+        line = lines[n].rstrip("\r")
+        nxt = lines[n + 1].rstrip("\r") if n + 1 < len(lines) else None
+        if nxt is not None and (cut := _CUT_FUNCTION.match(line)) and _FUNCTION_REST.match(nxt):
+            out.append(line + nxt if cut.group(2) else f"{line} {nxt}")
+            n += 2
+            continue
+        if nxt is not None and _CUT_PATH.match(line) and _PATH_REST.match(nxt):
+            out.append(line + nxt)
+            n += 2
+            continue
+        out.append(line)
+        n += 1
+    return "\n".join(out)
+
+
+def read_pasted(data: bytes) -> list[Traceback]:
+    """The tracebacks of a pasted text (a file, an issue): read as a log file is, the halves a
+    reporter's line split joined (``rejoin``); when the console wrapped frame headers, the
+    unwrapped text is read too and kept unless its first traceback has fewer frames."""
+    found = rejoin(read_tracebacks(data))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return found
+    fixed = unwrap(text)
+    if fixed == text:
+        return found
+    again = rejoin(read_tracebacks(fixed.encode("utf-8")))
+
+    def frames(tbs: Sequence[Traceback]) -> int:
+        return sum(len(e.frames) for e in tbs[0].exceptions) if tbs else -1
+
+    return again if frames(again) >= frames(found) else found
+
+
 def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
     """The group's exception chain, read back from its sample trace; the final exception's frames
     alone when the sample does not parse (or was cut before any frame)."""
@@ -307,21 +371,33 @@ def locate(
     ``frames`` is one exception's frames (outermost first) or a whole chain of exceptions.
     """
     if frames and isinstance(frames[0], RaisedException):
-        ranked = ranked_frames(frames)  # type: ignore[arg-type]
+        chain = frames
     else:
-        ranked = ranked_frames((RaisedException("", "", tuple(frames)),))  # type: ignore[arg-type]
+        chain = (RaisedException("", "", tuple(frames)),)  # type: ignore[arg-type]
+    files: dict[tuple[str, int | None, str], str | None] = {}
+
+    def file_of(frame: Frame) -> str | None:
+        """The one repository file the frame runs, or None."""
+        key = (frame.file, frame.line, frame.source)
+        if key not in files:
+            candidates = index.candidates(frame.file, prefixes)
+            if len(candidates) > 1:
+                # Ambiguous by path: decide by the code near the line, then anywhere in the file
+                # (the file may have moved on), never by name alone.
+                near = [c for c in candidates if _holds_source(read(c), frame)]
+                candidates = near or [c for c in candidates if _holds_source(read(c), frame, slack=None)]
+            files[key] = candidates[0] if len(candidates) == 1 else None
+        return files[key]
+
+    ranked = ranked_frames(chain, lambda f: file_of(f) is not None)  # type: ignore[arg-type]
     located: list[Located] = []
     seen: set[tuple[str, int]] = set()
     lines: dict[tuple[str, int | None, str, str | None], int] = {}  # a recursion repeats frames
     for frame, evidence in ranked:
-        candidates = index.candidates(frame.file, prefixes)
-        if len(candidates) > 1:
-            # Ambiguous by path: decide by the code near the line, then anywhere in the file
-            # (the file may have moved on), never by name alone.
-            near = [c for c in candidates if _holds_source(read(c), frame)]
-            candidates = near or [c for c in candidates if _holds_source(read(c), frame, slack=None)]
-        if len(candidates) != 1:
+        path = file_of(frame)
+        if path is None:
             continue
+        candidates = [path]
         memo = (candidates[0], frame.line, frame.source, frame.function)
         if memo not in lines:
             text = read(candidates[0])
@@ -450,9 +526,15 @@ def _locals(function: ast.AST) -> set[str]:
     return names
 
 
-def _uses(stmt: ast.stmt) -> list[tuple[str, tuple[str, ...]]]:
-    """(base name, attribute chain) pairs used by a statement, in source order."""
-    seen: dict[tuple[str, tuple[str, ...]], None] = {}
+def _uses(stmt: ast.stmt, line: int = 0) -> list[tuple[str, tuple[str, ...]]]:
+    """(base name, attribute chain) pairs used by a statement, in source order; those on the
+    frame's own ``line`` first (in a long call, the argument the printed line passes)."""
+    seen: dict[tuple[str, tuple[str, ...]], bool] = {}
+
+    def note(key: tuple[str, tuple[str, ...]], node: ast.AST) -> None:
+        on_line = getattr(node, "lineno", 0) == line
+        seen[key] = seen.get(key, False) or on_line
+
     for node in _header_nodes(stmt):
         if isinstance(node, ast.Attribute):
             chain: list[str] = []
@@ -461,12 +543,38 @@ def _uses(stmt: ast.stmt) -> list[tuple[str, tuple[str, ...]]]:
                 chain.insert(0, cur.attr)
                 cur = cur.value
             if isinstance(cur, ast.Name):
-                seen.setdefault((cur.id, tuple(chain)))
+                note((cur.id, tuple(chain)), node)
             else:
-                seen.setdefault(("", (chain[-1],)))  # a method on an unknown object
+                note(("", (chain[-1],)), node)  # a method on an unknown object
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            seen.setdefault((node.id, ()))
-    return sorted(seen, key=lambda k: k[0] == "")
+            note((node.id, ()), node)
+    return sorted(seen, key=lambda k: (not seen[k], k[0] == ""))
+
+
+def _assigned_uses(
+    function: ast.AST, uses: Sequence[tuple[str, tuple[str, ...]]], local: set[str], line: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The names the raising line's local variables were computed from, one step back: the
+    values assigned to them earlier in the function, and their parameters' defaults
+    (``encoding = encoding or DEFAULT_ENCODING`` then ``s.decode(encoding)``)."""
+    wanted = {base for base, _ in uses if base in local and base not in ("self", "cls")}
+    if not wanted:
+        return []
+    out: list[tuple[str, tuple[str, ...]]] = []
+    args = getattr(function, "args", None)
+    if isinstance(args, ast.arguments):
+        positional = [*args.posonlyargs, *args.args]
+        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        for arg, default in pairs:
+            if arg.arg in wanted:
+                out += _uses(ast.Expr(value=default, lineno=default.lineno, col_offset=0))
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.lineno < line:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(n, ast.Name) and n.id in wanted for t in targets for n in ast.walk(t)):
+                out += _uses(node)
+    return out
 
 
 def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
@@ -628,7 +736,10 @@ def find_definitions(
             continue
         local = _locals(functions[-1]) if functions else set()
         klass = classes[-1] if classes else None
-        for base, chain in _uses(stmt):
+        uses = _uses(stmt, line)
+        if functions:
+            uses += [u for u in _assigned_uses(functions[-1], uses, local, line) if u not in uses]
+        for base, chain in uses:
             if base in local and base not in ("self", "cls"):
                 if not chain:
                     continue
@@ -639,8 +750,19 @@ def find_definitions(
                     continue  # the frame's own function
                 name = getattr(node, "name", None) or (chain[-1] if base in ("", "self", "cls") else base)
                 found.setdefault((path, start), Definition(name, path, start, end, loc.path))
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and path != loc.path:
+                    # a constant of another module: the definitions its value is computed by
+                    for sub_base, sub_chain in _uses(node):
+                        if sub_base in _BUILTINS:
+                            continue
+                        for sub_path, sub in resolver.resolve(path, sub_base, sub_chain, None):
+                            sub_start, sub_end = _span(sub)
+                            sub_name = getattr(sub, "name", None) or sub_base
+                            found.setdefault(
+                                (sub_path, sub_start), Definition(sub_name, sub_path, sub_start, sub_end, loc.path)
+                            )
                 if len(found) >= limits.max_definitions:
-                    return list(found.values())
+                    return list(found.values())[: limits.max_definitions]
     return list(found.values())
 
 
