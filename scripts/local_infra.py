@@ -257,7 +257,6 @@ class Layers:
     flag: str
     health_check: str
     target_group: str  # its ARN
-    restored: list[str] = field(default_factory=list)  # databases restored beside the original
 
 
 # The catalog's names for the application runbooks (a catalog names them; the defaults name none).
