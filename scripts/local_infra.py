@@ -6,8 +6,8 @@ alias, the governor table, the notification topic with a queue subscribed to it 
 with every runbook enabled; for the layer steps (8-12) a second small group, a host with a data
 volume, an RDS instance, a flag parameter, a Route 53 health check and a target group (``Layers``).
 The incident's EventBridge events are sent to app.py's handlers (moto cannot deliver EventBridge
-events to a Lambda), with a clock the script moves forward so that
-cooldowns, attempt windows and verification deadlines pass in seconds:
+events to a Lambda), with a clock the script moves forward so that cooldowns, attempt windows and
+verification deadlines pass in seconds:
 
  1. a CPU alarm on one instance: the instance is rebooted; the same event again is a duplicate
  2. it flaps: OK (healed), ALARM again inside the cooldown (suppressed)
@@ -244,7 +244,7 @@ def topic_with_inbox(sns: Any, sqs: Any) -> tuple[str, str]:
     return topic, inbox
 
 
-@dataclass
+@dataclass(frozen=True)
 class Layers:
     """What the layer steps (8-12) happen to, by id: a second small Auto Scaling group, a host with a
     data volume, an RDS instance, a flag parameter, a Route 53 health check and a target group."""
