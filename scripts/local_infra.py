@@ -3,9 +3,11 @@
 An embedded moto server (or ``--endpoint-url``) holds a small estate — an Auto Scaling group of EC2
 instances with quarantine security groups, an ECS service, a Lambda function with versions and an
 alias, the governor table, the notification topic with a queue subscribed to it — and the catalog
-with every runbook enabled. The incident's EventBridge events are sent to app.py's handlers
-(moto cannot deliver EventBridge events to a Lambda), with a clock the script moves forward so that
-cooldowns, attempt windows and verification deadlines pass in seconds:
+with every runbook enabled; for the layer steps (8-12) a second small group, a host with a data
+volume, an RDS instance, a flag parameter, a Route 53 health check and a target group (``Layers``).
+The incident's EventBridge events are sent to app.py's handlers (moto cannot deliver EventBridge
+events to a Lambda), with a clock the script moves forward so that cooldowns, attempt windows and
+verification deadlines pass in seconds:
 
  1. a CPU alarm on one instance: the instance is rebooted; the same event again is a duplicate
  2. it flaps: OK (healed), ALARM again inside the cooldown (suppressed)
@@ -15,7 +17,23 @@ cooldowns, attempt windows and verification deadlines pass in seconds:
  5. a memory alarm on an ECS service that is still rolling out: the runbook stands down
  6. a GuardDuty finding on an instance: isolation waits for approval, then an operator approves it
  7. a Lambda error-rate alarm on an alias: the alias goes back to the previous version
- 8. the verifier runs after the deadlines: actions that never healed escalate
+ 8. infrastructure: an EC2 instance check fails on a member of a second group: it is marked Unhealthy
+    (the group replaces it; selfheal never terminates), OK heals it; an EBS volume's stalled-I/O
+    alarm: a snapshot first (a redelivery is a duplicate); AWS Health then reports the volume lost:
+    escalated naming that snapshot; the second group reads below its minimum: escalated with its sizes
+ 9. platform: the application's DB connection-failure alarm: the RDS reboot awaits approval; RDS
+    events: a completed Multi-AZ failover is audited only (stand-down), low storage escalates with
+    the instance's storage figures
+10. application: CloudWatch agent memory on a host: the service the catalog names is restarted with
+    SSM Run Command, OK heals it; a circuit-breaker alarm sets the tagged flag parameter to "off",
+    OK heals it
+11. data: a failed AWS Backup job: planned without AWS (moto has no Backup jobs): one new job, shown
+    as a dry run; RDS asks for a point-in-time restore: restoring beside the original awaits
+    approval, then an operator approves it
+12. network: a Route 53 health-check alarm and a load balancer's unhealthy-host alarm: both notify-only
+    runbooks read the state first (moto's checkers and targets always report healthy: they stand down)
+13. the verifier runs after the deadlines: the restored database reads available (healed); actions
+    that never healed escalate
 
 The document ends with the incident's healing statistics (``stats``: `runbooks stats --json` over
 the run's days, as ``runbooks stats --local --until <its last day>`` prints them afterwards).
@@ -43,9 +61,11 @@ from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.governor_store import TTL_ATTRIBUTE, table_definition
 from chalicelib.adapters.runbook_config import CATALOG, KILL_SWITCH
 from chalicelib.adapters.settings import Settings
-from chalicelib.core.governor import in_flight_limit
+from chalicelib.core.governor import State, decide, in_flight_limit
+from chalicelib.core.runbooks import plan_for
 from chalicelib.core.runbooks.catalog import DEFAULT_DOCUMENT, load_catalog
 from chalicelib.core.runbooks.ec2_isolate import QUARANTINE_TAG
+from chalicelib.events.parse import parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,6 +77,8 @@ AMI = "ami-760aaa0f"  # moto's bundled Amazon Linux image
 FLEET_SIZE = 10
 START_MS = 1_795_000_000_000  # a fixed start: the run is the same every time
 MINUTE_MS = 60_000
+# The decisions that open an action (in flight until healed, failed or escalated).
+OPENS = ("act", "approved")
 STATS_WINDOW_S = 7 * 86_400  # the stats the run ends with: its days (it lasts about 25 h)
 
 
@@ -97,6 +119,7 @@ class Incident:
     peaks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     limits: dict[str, int] = field(default_factory=dict)
     healing: HealStats | None = None  # `runbooks stats` over the run's days
+    steps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (step, decision), in order
 
     def summary(self) -> dict[str, Any]:
         """The `local --infra --json` document (contract)."""
@@ -221,6 +244,75 @@ def topic_with_inbox(sns: Any, sqs: Any) -> tuple[str, str]:
     return topic, inbox
 
 
+@dataclass(frozen=True)
+class Layers:
+    """What the layer steps (8-12) happen to, by id: a second small Auto Scaling group, a host with a
+    data volume, an RDS instance, a flag parameter, a Route 53 health check and a target group."""
+
+    group: str
+    members: list[str]
+    host: str
+    volume: str
+    database: str
+    flag: str
+    health_check: str
+    target_group: str  # its ARN
+
+
+# The catalog's names for the application runbooks (a catalog names them; the defaults name none).
+SERVICE = "orders-api.service"
+FLAG_VALUE = "off"
+OPT_IN = [{"Key": "selfheal", "Value": "enabled"}]
+
+
+def build_layers(clients: Clients, estate: Estate) -> Layers:
+    """Create the layer steps' resources beside ``estate`` and name the flag and the service in its catalog."""
+    client = clients.client
+    ec2, autoscaling = client("ec2"), client("autoscaling")
+    main = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[estate.group])["AutoScalingGroups"][0]
+    subnet = main["VPCZoneIdentifier"].split(",")[0]
+    vpc = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["VpcId"]
+    group = _unique("batch-asg")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=group, LaunchTemplate={"LaunchTemplateName": main["LaunchTemplate"]["LaunchTemplateName"]},
+        MinSize=2, MaxSize=3, DesiredCapacity=2,
+        VPCZoneIdentifier=subnet,
+    )  # fmt: skip
+    found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]
+    members = sorted(i["InstanceId"] for i in found["Instances"])
+    host = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0]["InstanceId"]
+    volume = ec2.create_volume(Size=8, AvailabilityZone="us-east-1a", VolumeType="gp3")["VolumeId"]
+    ec2.attach_volume(VolumeId=volume, InstanceId=host, Device="/dev/sdf")
+    ec2.create_tags(Resources=[*members, host, volume], Tags=OPT_IN)
+    database = _unique("orders-db")
+    client("rds").create_db_instance(
+        DBInstanceIdentifier=database, Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+        MasterUsername="orders", MasterUserPassword=uuid.uuid4().hex, BackupRetentionPeriod=7, Tags=OPT_IN,
+    )  # fmt: skip
+    flag = f"/{_unique('orders')}/flags/recommendations"
+    clients.ssm.put_parameter(Name=flag, Value="on", Type="String", Tags=OPT_IN)
+    config = {"Type": "HTTPS", "FullyQualifiedDomainName": "api.example.com", "Port": 443, "ResourcePath": "/health"}
+    route53 = client("route53")
+    check = route53.create_health_check(CallerReference=uuid.uuid4().hex, HealthCheckConfig=config)["HealthCheck"]["Id"]
+    elbv2 = client("elbv2")
+    target_group = elbv2.create_target_group(Name=_unique("web"), Protocol="HTTP", Port=80, VpcId=vpc)
+    arn = target_group["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": i, "Port": 80} for i in members])
+    clients.ssm.put_parameter(
+        Name=estate.prefix + CATALOG, Value=json.dumps(layers_catalog(flag)), Type="String", Overwrite=True
+    )
+    return Layers(group, members, host, volume, database, flag, check, arn)
+
+
+def layers_catalog(flag: str) -> dict[str, Any]:
+    """``enabled_catalog`` with the service memory-restart restarts and the flag flag-switch sets."""
+    doc = enabled_catalog()
+    named = {"memory-restart": {"service": SERVICE}, "flag-switch": {"parameter": flag, "value": FLAG_VALUE}}
+    for entry in doc["runbooks"]:
+        entry["params"] = {**entry.get("params", {}), **named.get(entry["name"], {})}
+    return doc
+
+
 # --- the events --------------------------------------------------------------------------------
 
 
@@ -255,6 +347,38 @@ def finding(instance: str, now_ms: int) -> dict[str, Any]:
     raw["detail"]["resource"]["instanceDetails"]["instanceId"] = instance
     raw["detail"]["resource"]["instanceDetails"]["tags"] = [{"key": "selfheal", "value": "enabled"}]
     raw["time"] = _iso(now_ms)[:19] + "Z"
+    return raw
+
+
+def back_to_ok(raw: dict[str, Any]) -> dict[str, Any]:
+    """The same alarm returning to OK (an alarm event sampled in ALARM)."""
+    raw["detail"]["state"]["value"], raw["detail"]["previousState"]["value"] = "OK", "ALARM"
+    return raw
+
+
+def rds_event(sample: str, database: str, now_ms: int) -> dict[str, Any]:
+    """A sample RDS DB instance event about ``database`` at ``now_ms``."""
+    raw = _sample(sample)
+    arn = f"arn:aws:rds:{raw['region']}:{raw['account']}:db:{database}"
+    raw["id"], raw["resources"], raw["time"] = str(uuid.uuid4()), [arn], _iso(now_ms)[:19] + "Z"
+    raw["detail"].update(SourceIdentifier=database, SourceArn=arn, Date=_iso(now_ms)[:23] + "Z")
+    return raw
+
+
+def health_event(sample: str, volume: str, now_ms: int) -> dict[str, Any]:
+    """A sample AWS Health event about one EBS ``volume``."""
+    raw = _sample(sample)
+    raw["id"], raw["resources"], raw["time"] = str(uuid.uuid4()), [volume], _iso(now_ms)[:19] + "Z"
+    raw["detail"]["affectedEntities"][0]["entityValue"] = volume
+    return raw
+
+
+def backup_event(volume: str, now_ms: int) -> dict[str, Any]:
+    """A sample failed AWS Backup job of ``volume``."""
+    raw = _sample("backup_retry/failed")
+    raw["id"], raw["time"] = str(uuid.uuid4()), _iso(now_ms)[:19] + "Z"
+    raw["detail"]["resourceArn"] = f"arn:aws:ec2:{raw['region']}:{raw['account']}:volume/{volume}"
+    raw["detail"]["backupJobId"] = str(uuid.uuid4())
     return raw
 
 
@@ -309,15 +433,41 @@ class Incidents:
     def approve(self, action_id: str, what: str) -> list[dict[str, Any]]:
         return self._keep([runtime.approvals().approve(action_id)], what)
 
+    def plan_offline(self, event: dict[str, Any], what: str) -> list[dict[str, Any]]:
+        """Decide ``event`` as `runbooks plan` does — parse, match, plan without reads, the governor's
+        rules on an empty state — with the runbook in dry-run: for a service the endpoint lacks
+        (moto has no AWS Backup jobs), what the event remediator would do, nothing run or recorded."""
+        catalog = load_catalog(json.loads(self._clients.ssm.get_parameter(Name=self._estate.prefix + CATALOG)
+                                          ["Parameter"]["Value"]))  # fmt: skip
+        decisions = []
+        for incident in parse_event(event).incidents():
+            planned = plan_for(catalog, incident)
+            limits = replace(planned.entry.limits, dry_run=True) if planned.entry else None
+            verdict = decide(planned.incident, planned.plan, limits, State(), self._clock())
+            plan = planned.plan
+            calls = "; ".join(f"{c.service}.{c.operation}({_params(c.params)})" for c in plan.calls) if plan else ""
+            decisions.append({
+                "runbook": planned.entry.name if planned.entry else None,
+                "target": plan.target.id if plan is not None and plan.target is not None else None,
+                "decision": str(verdict.decision),
+                "rule": "offline",
+                "reason": f"planned without AWS (the endpoint has no {incident.source} jobs): {verdict.reason}"
+                + (f"; would call {calls}" if calls else ""),
+            })  # fmt: skip
+        return self._keep(decisions, what)
+
     def _keep(self, decisions: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
         for d in decisions:
             self._say(f"{what}: {d['decision']} ({d['rule']}) {d['runbook'] or '-'} {d['target'] or '-'}")
         self.seen.decisions.extend(decisions)
-        self._measure()
+        self.seen.steps.extend((what, d) for d in decisions)
+        if any(d["decision"] in OPENS for d in decisions):
+            self._measure()
         return decisions
 
     def _measure(self) -> None:
-        """The actions in flight now, per fleet (open acted or approved actions), and their peak."""
+        """The actions in flight now, per fleet (open acted or approved actions), and their peak: read
+        after the decisions that open one (``OPENS``), the only ones after which the count can grow."""
         now: Counter[str] = Counter(r.fleet for r in runtime.governor().actions(limit=1000) if r.open and r.fleet)
         for fleet, count in now.items():
             self.seen.peaks[fleet] = max(self.seen.peaks[fleet], count)
@@ -336,7 +486,11 @@ class Incidents:
                 sqs.delete_message(QueueUrl=self._estate.inbox_url, ReceiptHandle=m["ReceiptHandle"])
 
 
-def script(run: Incidents, estate: Estate, clock: Clock) -> None:
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def script(run: Incidents, estate: Estate, clock: Clock, layers: Layers | None = None) -> None:
     """The incident, step by step (module docstring)."""
     first, *others = estate.instances
     cpu = f"web-cpu-high-{first}"
@@ -386,8 +540,72 @@ def script(run: Incidents, estate: Estate, clock: Clock) -> None:
         Resource=f"{estate.function}:live",
     )
     run.send("alarm_remediator", errors, "7 Lambda error rate on the alias")
+    if layers is not None:
+        layer_steps(run, layers, clock)
     clock.advance(24 * 60)
-    run.verify("8 the verifier, after the deadlines")
+    run.verify("13 the verifier, after the deadlines")
+
+
+def layer_steps(run: Incidents, layers: Layers, clock: Clock) -> None:
+    """Steps 8-12: one step per healing layer, each a real-shaped event through the handler that
+    receives it in AWS (module docstring)."""
+    member, host, db = layers.members[0], layers.host, layers.database
+    # 8 infrastructure
+    check = f"{member}-instance-check-failed"
+    run.send("alarm_remediator", alarm("ec2_status_check/instance", check, clock(), InstanceId=member),
+             "8 EC2 instance check failed on a group member")  # fmt: skip
+    clock.advance(5)
+    run.send("alarm_remediator", back_to_ok(alarm("ec2_status_check/instance", check, clock(), InstanceId=member)),
+             "8 the replaced member's check is OK")  # fmt: skip
+    stalled = alarm("ebs_volume/stalled_io", f"{layers.volume}-stalled-io", clock(), VolumeId=layers.volume)
+    run.send("alarm_remediator", stalled, "8 EBS volume stalled I/O")
+    run.send("alarm_remediator", stalled, "8 the same event, delivered again")
+    clock.advance(2)
+    run.send("health_remediator", health_event("ebs_volume/lost", layers.volume, clock()), "8 AWS Health: volume lost")
+    # moto keeps every desired instance in service: one member goes to Standby with the desired
+    # capacity lowered below the minimum, so the group reads below its minimum (AWS would refuse that call).
+    client = runtime.clients().client("autoscaling")
+    client.enter_standby(AutoScalingGroupName=layers.group, InstanceIds=[layers.members[-1]],
+                         ShouldDecrementDesiredCapacity=True)  # fmt: skip
+    capacity = alarm("asg_capacity/below_minimum", f"{layers.group}-in-service-low", clock(),
+                     AutoScalingGroupName=layers.group)  # fmt: skip
+    run.send("alarm_remediator", capacity, "8 Auto Scaling group below its minimum")
+    clock.advance(2)
+    # 9 platform
+    failures = alarm("rds_reboot/connection_failures", "orders-db-connection-failures", clock(),
+                     DBInstanceIdentifier=db)  # fmt: skip
+    run.send("alarm_remediator", failures, "9 DB connection failures")
+    run.send("event_remediator", rds_event("rds_event/failover_completed", db, clock()), "9 RDS failover completed")
+    clock.advance(1)
+    run.send("event_remediator", rds_event("rds_event/low_storage", db, clock()), "9 RDS low storage")
+    clock.advance(2)
+    # 10 application
+    memory = f"{host}-memory-leak"
+    run.send("alarm_remediator", alarm("memory_restart/mem_used_percent", memory, clock(), InstanceId=host),
+             "10 CloudWatch agent memory high")  # fmt: skip
+    breaker = "checkout-payments-circuit-breaker"
+    run.send("alarm_remediator", alarm("flag_switch/circuit_breaker", breaker, clock(), Provider="acme-pay"),
+             "10 circuit breaker alarm")  # fmt: skip
+    clock.advance(5)
+    ok = back_to_ok(alarm("memory_restart/mem_used_percent", memory, clock(), InstanceId=host))
+    run.send("alarm_remediator", ok, "10 memory back to OK")
+    ok = back_to_ok(alarm("flag_switch/circuit_breaker", breaker, clock(), Provider="acme-pay"))
+    run.send("alarm_remediator", ok, "10 circuit breaker back to OK")
+    # 11 data
+    run.plan_offline(backup_event(layers.volume, clock()), "11 AWS Backup job failed")
+    [pending] = run.send("event_remediator", rds_event("rds_restore_beside/storage_failure", db, clock()),
+                         "11 RDS asks for a point-in-time restore")  # fmt: skip
+    clock.advance(10)
+    if pending["decision"] == "awaiting_approval":
+        run.approve(pending["action_id"], "11 an operator approves the restore beside")
+    # 12 network
+    health = alarm("route53_health/health_check_status", "api-example-com-health", clock(),
+                   HealthCheckId=layers.health_check)  # fmt: skip
+    run.send("alarm_remediator", health, "12 Route 53 health check unhealthy")
+    suffix = layers.target_group.split(":", 5)[-1]  # targetgroup/<name>/<id>, the metric's dimension
+    targets = alarm("elb_unhealthy_target/unhealthy_hosts", "web-alb-unhealthy-hosts", clock(), TargetGroup=suffix,
+                    LoadBalancer="app/web/fedcba9876543210")  # fmt: skip
+    run.send("alarm_remediator", targets, "12 load balancer unhealthy hosts")
 
 
 def run_infra(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[Any]]:
@@ -401,7 +619,9 @@ def _run(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[
     base = Settings(endpoint_url=endpoint_url)
     clients = Clients(base)
     estate = build_estate(clients)
-    say(f"estate: {len(estate.instances)} instances in {estate.group}, {estate.service}, {estate.function}")
+    layers = build_layers(clients, estate)
+    say(f"estate: {len(estate.instances)} instances in {estate.group}, {estate.service}, {estate.function}; "
+        f"{layers.group}, {layers.host} with {layers.volume}, {layers.database}, {layers.flag}")  # fmt: skip
     settings = replace(
         base,
         governor_table_name=estate.governor_table,
@@ -412,7 +632,7 @@ def _run(endpoint_url: str, say: Callable[[str], None]) -> tuple[Incident, list[
     runtime.override(settings=settings, clients=Clients(settings), clock=clock)
     try:
         run = Incidents(clients, estate, clock, say)
-        script(run, estate, clock)
+        script(run, estate, clock, layers)
         run.seen.notifications = run.notifications()
         run.seen.healing = healing_stats(runtime.governor(), clock(), STATS_WINDOW_S)
         return run.seen, runtime.governor().actions(limit=1000)
