@@ -32,6 +32,9 @@ alarm's dimensions (an instance from
 the runbook's ``TARGET`` names the kind it needs), from the finding's instance, from the Health
 entity; an entry's ``target.dimension`` names another dimension that holds the resource id (a
 custom metric with ``Host`` = instance id). Every metric input must carry it with one value.
+
+An entry and its triggers are data types of core/runbooks/entry.py; this module reads, checks and
+matches them.
 """
 
 from __future__ import annotations
