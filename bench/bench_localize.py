@@ -130,7 +130,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     sys.path.insert(0, args.code)
     from chalicelib.core import localize as loc_mod
     from chalicelib.core.context import Snippet, enclosing_range, estimate_tokens, select_context
-    from chalicelib.core.fingerprint import is_in_app
+    from chalicelib.core.frames import is_in_app
     from chalicelib.core.log_files import read_tracebacks
 
     new_api = hasattr(loc_mod, "localize")

@@ -65,7 +65,7 @@ def since_ms(text: str, now_ms: int) -> int:
 
 def culprit(group: ErrorGroup) -> str:
     """The innermost in-app frame (file name and function), where the bug most likely is."""
-    from chalicelib.core.fingerprint import is_in_app
+    from chalicelib.core.frames import is_in_app
 
     frames = [f for f in group.frames if is_in_app(f.file)] or list(group.frames)
     if not frames:

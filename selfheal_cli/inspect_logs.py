@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from chalicelib.core.fingerprint import grouping, is_in_app, repeats
+from chalicelib.core.fingerprint import grouping, repeats
+from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.errors import PayloadError
 from selfheal_cli import ROOT

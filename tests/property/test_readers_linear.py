@@ -15,7 +15,8 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.core.filter_pattern import FilterPatternError, parse_filter_pattern
-from chalicelib.core.fingerprint import is_in_app, module_key, normalize_variables
+from chalicelib.core.fingerprint import module_key, normalize_variables
+from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.logs_payload import LogEvent, find_in_events
 from chalicelib.core.tracebacks import find_in_records, find_in_text, scan_lines, split_lines

@@ -8,10 +8,10 @@ from chalicelib.core.fingerprint import (
     collapse_recursion,
     fingerprint,
     grouping,
-    is_in_app,
     module_key,
     normalize_message,
 )
+from chalicelib.core.frames import is_in_app
 from chalicelib.core.tracebacks import find_in_text
 
 TEMPLATE = """\

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.core.risks import scan_weakening, weakening_section
+from chalicelib.core.pr_text import weakening_section
+from chalicelib.core.risks import scan_weakening
 
 OLD = '''\
 import contextlib

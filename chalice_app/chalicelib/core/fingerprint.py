@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from chalicelib.core.frames import is_in_app
 from chalicelib.core.models import Observation
 from chalicelib.core.redact import redact
 from chalicelib.core.services import DEFAULT_NAME
@@ -44,11 +45,6 @@ if TYPE_CHECKING:
 
     from chalicelib.core.models import Frame, RaisedException, Traceback
 
-_LIBRARY = re.compile(
-    r"(?:^|/)(?:site-packages|dist-packages|\.venv|venv|virtualenvs?)/"
-    r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?/"
-    r"|^/var/runtime/|^/var/lang/|^/usr/lib/|^<frozen |^<string>$|^<__array_function__"
-)
 # Linear patterns only (they read log text): possessive repeats, and searches that can start
 # inside a run begin only where the run begins (lookbehind), so no run is scanned twice.
 _VARIABLE_PARTS: list[tuple[re.Pattern[str], str]] = [
@@ -115,12 +111,6 @@ class Grouping:
     raw_fingerprint: str
     canonical: str
     components: tuple[Component, ...]
-
-
-@lru_cache(maxsize=4096)
-def is_in_app(path: str) -> bool:
-    """Whether a frame's file is the application's own code rather than a library's."""
-    return _LIBRARY.search(path.replace("\\", "/")) is None
 
 
 @lru_cache(maxsize=4096)

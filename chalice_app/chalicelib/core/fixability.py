@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.core.fingerprint import is_in_app
+from chalicelib.core.frames import is_in_app
 from chalicelib.core.notices import Notice
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def _all(exceptions: Sequence[RaisedException]) -> Iterator[RaisedException]:
 
 
 def app_frame(path: str) -> bool:
-    """Whether ``path`` is the service's own code: in-app by the fingerprint's rule, and not a
+    """Whether ``path`` is the service's own code: in-app by core/frames.py's rule, and not a
     vendored third-party package under the deployment root."""
     if not is_in_app(path):
         return False

@@ -39,7 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from chalicelib.core.fingerprint import is_in_app
+from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.retrieve import SearchLimits, build_query, search

@@ -171,6 +171,21 @@ def warning_section(findings: Sequence[Finding]) -> list[str]:
     return [*lines, ""]
 
 
+def weakening_section(findings: Sequence[Finding]) -> list[str]:
+    """The PR body's first section when the change weakens a check (Markdown lines)."""
+    if not findings:
+        return []
+    lines = [
+        "## ⚠️ Weakens a check: review before merging",
+        "",
+        "This change makes an error go away by checking less. Green CI does not prove that right, "
+        "so this PR stays a draft until a person has judged each of these:",
+        "",
+    ]
+    lines += [f"- {code_span(f.path)}" + (f" line {f.line}" if f.line else "") + f": {inert(f.what)}" for f in findings]
+    return [*lines, ""]
+
+
 def pr_body(
     group: ErrorGroup,
     proposal: FixProposal,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from chalicelib.core.fingerprint import is_in_app
+from chalicelib.core.frames import is_in_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping
 
 # Dotted call targets (after alias resolution) → why they are risky. A key ending in "." matches
 # every name under that module.
@@ -402,20 +402,3 @@ def scan_weakening(before: Mapping[str, str], after: Mapping[str, str]) -> tuple
         elif _TEST_FILE.search(path) and old.strip() and not new.strip():
             found.append(Finding(path, 0, "weakens a check: deletes a test file's content"))
     return tuple(sorted(set(found), key=lambda f: (f.path, f.line, f.what)))
-
-
-def weakening_section(findings: Sequence[Finding]) -> list[str]:
-    """The PR body's first section when the change weakens a check (Markdown lines)."""
-    if not findings:
-        return []
-    from chalicelib.core.pr_text import code_span, inert  # pr_text reads Finding from here
-
-    lines = [
-        "## ⚠️ Weakens a check: review before merging",
-        "",
-        "This change makes an error go away by checking less. Green CI does not prove that right, "
-        "so this PR stays a draft until a person has judged each of these:",
-        "",
-    ]
-    lines += [f"- {code_span(f.path)}" + (f" line {f.line}" if f.line else "") + f": {inert(f.what)}" for f in findings]
-    return [*lines, ""]

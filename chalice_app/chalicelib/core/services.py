@@ -37,13 +37,13 @@ import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.fixability import FixPolicy
 from chalicelib.core.repos import RepoUrlError, parse_repo_url
 from chalicelib.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from chalicelib.core.fixability import FixPolicy
 
 DEFAULT_NAME = "default"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -83,8 +83,6 @@ class Service:
     @property
     def fix_policy(self) -> FixPolicy:
         """The service's overrides of the fixability classes."""
-        from chalicelib.core.fixability import FixPolicy  # fixability → fingerprint → services
-
         return FixPolicy(self.always_fix, self.never_fix, self.fix_library)
 
     @property

@@ -29,7 +29,7 @@ from chalicelib.core.edits import EditError, EditResult, apply_edits
 from chalicelib.core.localize import DEFAULT_PREFIXES, Limits, group_chain, localize
 from chalicelib.core.models import ErrorGroup, FixOutcome, FixProposal, Status
 from chalicelib.core.overlap import changed_ranges, decode, describe, encode, overlaps
-from chalicelib.core.pr_text import code_span, commit_message, inert, plain_line, pr_body
+from chalicelib.core.pr_text import code_span, commit_message, inert, plain_line, pr_body, weakening_section
 from chalicelib.core.prompt import (
     SYSTEM_PROMPT,
     TOOL_NAME,
@@ -44,7 +44,7 @@ from chalicelib.core.prompt import (
     tool_config,
 )
 from chalicelib.core.redact import redact
-from chalicelib.core.risks import Finding, scan_changes, scan_weakening, weakening_section
+from chalicelib.core.risks import Finding, scan_changes, scan_weakening
 from chalicelib.errors import FixRejected
 
 if TYPE_CHECKING:

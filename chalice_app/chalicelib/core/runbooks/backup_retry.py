@@ -31,7 +31,7 @@ from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "backup-retry"
 FAILED = ("FAILED", "ABORTED", "EXPIRED")

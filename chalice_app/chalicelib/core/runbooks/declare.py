@@ -23,8 +23,8 @@ from chalicelib.errors import ConfigError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
     from chalicelib.core.runbooks.conditions import Condition
+    from chalicelib.core.runbooks.entry import RunbookEntry
     from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 # REL11-BP03's healing layers, in the order reports list them.

@@ -23,7 +23,7 @@ from chalicelib.core.runbooks.plan import Call, Incident, Plan
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "disk-cleanup"
 SUMMARY = "Free disk space with configured shell commands (SSM Run Command)"

@@ -37,7 +37,7 @@ from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "ebs-volume"
 DEGRADED = "AWS_EBS_DEGRADED_EBS_VOLUME_PERFORMANCE"

@@ -21,7 +21,7 @@ from chalicelib.core.runbooks.plan import Call, Incident, Plan
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "ec2-reboot"
 SUMMARY = "Reboot the instance a CPU alarm names"

@@ -36,7 +36,7 @@ from chalicelib.core.runbooks.plan import Call, Incident, Plan
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "ec2-retire"
 SUMMARY = "Move an instance scheduled for retirement to healthy hardware (stop/start or ASG replacement)"

@@ -36,7 +36,7 @@ from chalicelib.core.runbooks.plan import Call, Incident, Plan, Target
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "flag-switch"
 # The parameters the runbook may read and overwrite: a hierarchy with a "flags" level (IAM's * spans "/").

@@ -34,7 +34,7 @@ from chalicelib.core.runbooks.rds_event import RDS_INSTANCE_EVENTS
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.core.runbooks.catalog import RunbookEntry
+    from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "rds-restore-beside"
 NEEDS_RESTORE = ("RDS-EVENT-0031",)

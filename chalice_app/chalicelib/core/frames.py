@@ -1,0 +1,25 @@
+"""Which frames of a traceback are the application's own code.
+
+A frame is in-app unless its file is a library's: an installed package (``site-packages``,
+``dist-packages``, a virtualenv), the standard library (``lib/python3.x/``), the Lambda runtime
+(``/var/runtime/``, ``/var/lang/``), the system's Python (``/usr/lib/``) or code without a file
+(``<frozen …>``, ``<string>``). Grouping (core/fingerprint.py), fixability (core/fixability.py),
+localisation and retrieval all read this one rule. Pure; imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_LIBRARY = re.compile(
+    r"(?:^|/)(?:site-packages|dist-packages|\.venv|venv|virtualenvs?)/"
+    r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?/"
+    r"|^/var/runtime/|^/var/lang/|^/usr/lib/|^<frozen |^<string>$|^<__array_function__"
+)
+
+
+@lru_cache(maxsize=4096)
+def is_in_app(path: str) -> bool:
+    """Whether a frame's file is the application's own code rather than a library's."""
+    return _LIBRARY.search(path.replace("\\", "/")) is None
