@@ -73,6 +73,22 @@ class DaySets(Table):
         if fingerprints:
             self._update(f"{prefix}{day}", Update().delete("members", fingerprints).request(), "NONE", "day set")
 
+    def merged_sets(self, days: Sequence[str]) -> dict[str, set[str]]:
+        """The groups merged on each of ``days`` and not forgotten yet (``~merged~<day>`` sets)."""
+        return self.day_sets(MERGED_PREFIX, days)
+
+    def opened_sets(self, days: Sequence[str]) -> dict[str, set[str]]:
+        """The groups whose PR opened on each of ``days`` and not forgotten yet (``~opened~<day>``)."""
+        return self.day_sets(OPENED_PREFIX, days)
+
+    def forget_merged(self, day: str, fingerprints: Sequence[str]) -> None:
+        """Drop groups the heal checker is done with from a day's ``~merged~`` set."""
+        self.forget_in_day(MERGED_PREFIX, day, fingerprints)
+
+    def forget_opened(self, day: str, fingerprints: Sequence[str]) -> None:
+        """Drop groups the heal checker is done with from a day's ``~opened~`` set."""
+        self.forget_in_day(OPENED_PREFIX, day, fingerprints)
+
 
 def _day(epoch_ms: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch_ms // 1000))
