@@ -1,9 +1,11 @@
-"""The error-group table's ports (services/ports.py) and its per-kind stores (adapters/) agree.
+"""The tables' ports (services/ports.py) and their per-kind stores (adapters/) agree.
 
 - every method of a kind's port exists on the store of that kind, with the same parameters;
 - the composite ``ErrorGroupStore`` the composition root hands the services is every port at once;
 - each service calls on its store only what the port it is typed with declares (read from the
-  source with ``ast``), so a service's type names the kinds it uses and no more is needed.
+  source with ``ast``), so a service's type names the kinds it uses and no more is needed;
+- the same for the governor table's kinds that stand apart (held incidents, notices) and the
+  remediator's ``Governor``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import pytest
 
 from chalicelib.adapters.day_sets import DaySets
 from chalicelib.adapters.deliveries import DeliveryMarkers
+from chalicelib.adapters.governor_notices import Notices
+from chalicelib.adapters.governor_store import GovernorStore
 from chalicelib.adapters.groups import GroupStore
+from chalicelib.adapters.held_incidents import HeldIncidents
 from chalicelib.adapters.pr_index import PullRequestIndex
 from chalicelib.adapters.spend_counters import SpendCounters
 from chalicelib.adapters.store import ErrorGroupStore
-from chalicelib.services import ports
+from chalicelib.services import ports, remediate
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -33,7 +38,10 @@ KINDS = {
     ports.PullRequestPort: PullRequestIndex,
     ports.DeliveryPort: DeliveryMarkers,
     ports.DaySetPort: DaySets,
+    ports.HeldPort: HeldIncidents,
+    ports.NoticePort: Notices,
 }
+GROUP_TABLE_PORTS = [ports.GroupPort, ports.SpendPort, ports.PullRequestPort, ports.DeliveryPort, ports.DaySetPort]
 # The port each service's store is typed with (its constructor's ``store``).
 SERVICE_PORTS = {
     "checks.py": ports.GroupPort,
@@ -53,7 +61,7 @@ def members(port: type) -> set[str]:
     return {
         name
         for klass in port.__mro__
-        if klass not in (object,) and klass.__module__ == ports.__name__
+        if klass.__module__ in (ports.__name__, remediate.__name__)
         for name, value in vars(klass).items()
         if callable(value) and not name.startswith("_")
     }
@@ -74,10 +82,26 @@ def test_each_kinds_store_has_its_ports_methods_with_the_same_parameters(port: t
 
 def test_the_composite_store_is_every_port() -> None:
     joined = {ports.StreamStore, ports.SweepStore, ports.FixStore, ports.FateStore, ports.ResolveStore, ports.HealStore}
-    for port in [*KINDS, *joined]:
+    for port in [*GROUP_TABLE_PORTS, *joined]:
         missing = {n for n in members(port) if not callable(getattr(ErrorGroupStore, n, None))}
         assert missing == set(), f"ErrorGroupStore lacks {port.__name__}: {missing}"
-    assert set(KINDS.values()) <= set(ErrorGroupStore.__mro__)
+    assert {KINDS[p] for p in GROUP_TABLE_PORTS} <= set(ErrorGroupStore.__mro__)
+
+
+def test_the_governor_store_is_the_remediators_governor_and_keeps_the_kinds_apart() -> None:
+    missing = {n for n in members(remediate.Governor) if not callable(getattr(GovernorStore, n, None))}
+    assert missing == set()
+    assert {HeldIncidents, Notices} <= set(GovernorStore.__mro__)
+    assert {"held", "told", "note", "tell_once"} <= members(remediate.Governor)  # through its kinds' ports
+    called = {
+        node.func.attr
+        for node in ast.walk(ast.parse((SERVICES / "remediate.py").read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "_governor"
+    }
+    assert called and called - members(remediate.Governor) == set()
 
 
 def store_calls(tree: ast.Module) -> Iterator[str]:

@@ -7,6 +7,11 @@ Powertools' ``BasePersistenceLayer``: the use cases name a port, the adapter imp
     DeliveryPort     adapters/deliveries.py DeliveryMarkers        webhook deliveries applied once
     DaySetPort       adapters/day_sets.py DaySets                  the heal checker's day sets
 
+and of the governor table, the kinds that stand apart from an admission:
+
+    HeldPort         adapters/held_incidents.py HeldIncidents      incidents a limit held back
+    NoticePort       adapters/governor_notices.py Notices          digest lines, notices told once
+
 Each service types its store with the kinds it uses (a protocol joining them when it uses more
 than one); ``adapters/store.py`` ``ErrorGroupStore`` is all of them at once, and what the
 composition root hands every service.
@@ -17,9 +22,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from chalicelib.adapters.groups import Claim, QueuedJob, Recorded
+    from chalicelib.adapters.held_incidents import Held
     from chalicelib.core.fixability import Fixability
     from chalicelib.core.models import ErrorGroup, Observation
     from chalicelib.core.spend import SpendState, SpendVerdict
@@ -31,6 +37,8 @@ __all__ = [
     "FixStore",
     "GroupPort",
     "HealStore",
+    "HeldPort",
+    "NoticePort",
     "PullRequestPort",
     "ResolveStore",
     "SpendPort",
@@ -127,6 +135,22 @@ class DaySetPort(Protocol):
     def opened_sets(self, days: Sequence[str]) -> dict[str, set[str]]: ...
     def forget_merged(self, day: str, fingerprints: Sequence[str]) -> None: ...
     def forget_opened(self, day: str, fingerprints: Sequence[str]) -> None: ...
+
+
+class HeldPort(Protocol):
+    """Incidents a limit held back, waiting to be decided again (the verifier's revisit)."""
+
+    def held(self, limit: int = ...) -> list[Held]: ...
+    def told(self, keys: Iterable[str], now_ms: int) -> None: ...
+
+
+class NoticePort(Protocol):
+    """Lines waiting for the next digest, and notices told once until a time."""
+
+    def note(self, kind: str, text: str, now_ms: int) -> None: ...
+    def notes(self, limit: int = ...) -> list[tuple[str, str, str]]: ...
+    def forget_notes(self, keys: Iterable[str]) -> None: ...
+    def tell_once(self, kind: str, key: str, until_ms: int, now_ms: int) -> bool: ...
 
 
 # The kinds each service that uses more than one of them needs, joined.
