@@ -20,11 +20,18 @@ does not implement it (checked: dynalite 4.0.0 lists transactions under TODO and
 them), and one design tested under real atomicity beats a transactional one tested nowhere. Every
 invariant is instead held by ONE single-item conditional write on the item that owns it, and the
 audit record is the commit point (see ``GovernorStore.admit`` for the timeline).
+
+The actions and approvals (one audit record), the resource state, the slots and the day counters
+are written together by an admission or an approval, so ``GovernorStore`` keeps them. The kinds
+of item no admission needs to read write on their own: held incidents (``HeldIncidents``,
+adapters/held_incidents.py: the admission keeps the item through it, and a release drops it
+through it before auditing) and the digest's notes and told-once notices (``Notices``,
+adapters/governor_notices.py). ``GovernorStore`` is both, over the shared calls of
+adapters/governor_table.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -35,10 +42,18 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.aws_errors import error_code, translate
+from chalicelib.adapters.aws_errors import translate
+from chalicelib.adapters.governor_notices import Notices
+from chalicelib.adapters.governor_table import DAY_S as _DAY_S
+from chalicelib.adapters.governor_table import KEPT_AFTER_LEASE_S as _KEPT_AFTER_LEASE_S
+from chalicelib.adapters.governor_table import TTL_ATTRIBUTE
+from chalicelib.adapters.governor_table import dump as _dump
+from chalicelib.adapters.governor_table import item_key as _key
+from chalicelib.adapters.governor_table import load as _load
+from chalicelib.adapters.governor_table import values as _values
+from chalicelib.adapters.held_incidents import HELD_PK, Held, HeldIncidents
 from chalicelib.core import governor
 from chalicelib.core.heal_stats import COUNTS, DayCounts, day_of
 from chalicelib.core.redact import redact
@@ -52,7 +67,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TTL_ATTRIBUTE = "expires_at"  # DynamoDB TTL (epoch seconds); never relied on for correctness, only cleanup
 INDEX_TIME = "by_time"  # every audit record, newest first
 INDEX_RUNBOOK = "by_runbook"
 INDEX_RESOURCE = "by_resource"
@@ -61,16 +75,9 @@ INDEX_OPEN = "open_by_deadline"  # sparse: acted, unverified actions by verify d
 INDEX_OPEN_RESOURCE = "open_by_resource"  # sparse: the same, per resource (for "resolved" events)
 Outcome = Literal["", "healed", "failed", "escalated", "approved", "denied"]
 
-_SER = TypeSerializer()
-_DE = TypeDeserializer()
-_CCF = "ConditionalCheckFailedException"
 _FREE = "attribute_not_exists(pk) OR lease_until <= :now OR holder = :me"  # a slot anyone (or we again) may take
 _SLOT_TRIES = 3
 _OPEN = "1"  # value of the sparse ``open_flag`` while an action is in flight
-_DAY_S = 86_400
-_KEPT_AFTER_LEASE_S = 7 * _DAY_S  # state items outlive their last lease by this much before TTL removes them
-HELD_PK = "held"  # the partition of held-back incidents (one Query lists them; no Scan, no index)
-NOTES_PK = "tell"  # notify-only decisions waiting for the digest
 STATS_PK = "stats#"  # + the UTC day: one counter item per runbook (core/heal_stats.py reads them)
 # What each audited decision counts as in the day counters (a decision not named is not counted).
 _TALLIED = {"act": "acted", "approved": "acted", "suppressed": "suppressed", "escalate": "escalated",
@@ -163,33 +170,6 @@ def first_id(identity: str, runbook: str) -> str:
     return "e" + hashlib.sha256(f"{identity}\x00{runbook}".encode()).hexdigest()[:24]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, set, frozenset, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _load(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_DE.deserialize(v)) for k, v in item.items()}
-
-
-def _dump(plain: Mapping[str, Any]) -> dict[str, Any]:
-    """A DynamoDB item; empty strings are left out (index keys may not be empty; reads default to "")."""
-    return {k: _SER.serialize(v) for k, v in plain.items() if v != "" and v is not None}
-
-
-def _values(**values: Any) -> dict[str, Any]:
-    return {f":{k}": _SER.serialize(v) for k, v in values.items()}
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
 def to_record(item: Mapping[str, Any]) -> ActionRecord:
     """An ActionRecord from an audit item (typed DynamoDB JSON)."""
     p = _load(item)
@@ -222,61 +202,8 @@ def to_record(item: Mapping[str, Any]) -> ActionRecord:
     )
 
 
-@dataclass(frozen=True)
-class Held:
-    """An incident a limit held back, waiting to be decided again (the verifier's revisit)."""
-
-    key: str  # the first id of (identity, runbook): the id its final decision will have
-    incident: Incident
-    runbook: str
-    resource: str
-    fleet: str
-    rule: str
-    reason: str
-    priority: int
-    since_ms: int
-    deadline_ms: int
-    last_ms: int
-    looks: int = 1
-    told_ms: int = 0
-
-
 def _held(verdict: governor.Verdict) -> bool:
     return verdict.decision == "suppressed" and verdict.rule in governor.HELD_RULES
-
-
-def incident_json(incident: Incident) -> str:
-    """An incident as JSON (the held item keeps it to decide it again)."""
-    return json.dumps(dataclasses.asdict(incident), default=str)
-
-
-def incident_from_json(text: str) -> Incident:
-    """The incident ``incident_json`` wrote."""
-    from chalicelib.core.runbooks.plan import Incident
-
-    plain = json.loads(text)
-    names = {f.name for f in dataclasses.fields(Incident)}
-    plain = {k: v for k, v in plain.items() if k in names}
-    plain["resources"] = tuple(plain.get("resources") or ())
-    return Incident(**plain)
-
-
-def _to_held(p: Mapping[str, Any]) -> Held:
-    return Held(
-        key=str(p["sk"]),
-        incident=incident_from_json(p.get("incident_json", "{}")),
-        runbook=str(p.get("held_runbook", "")),
-        resource=str(p.get("held_resource", "")),
-        fleet=str(p.get("held_fleet", "")),
-        rule=str(p.get("rule", "")),
-        reason=str(p.get("reason", "")),
-        priority=int(p.get("prio", governor.REPAIR)),
-        since_ms=int(p.get("since_ms", 0)),
-        deadline_ms=int(p.get("deadline_ms", 0)),
-        last_ms=int(p.get("last_ms", 0)),
-        looks=int(p.get("looks", 1)),
-        told_ms=int(p.get("told_ms", 0)),
-    )
 
 
 @dataclass(frozen=True)
@@ -346,7 +273,7 @@ def _resource_state(item: Mapping[str, Any], runbook: str, me: str, now_ms: int)
     return last, attempts
 
 
-class GovernorStore:
+class GovernorStore(HeldIncidents, Notices):
     """The governor's durable state: every method is safe under concurrent Lambdas and replays.
 
     ``rounds`` bounds how often a decision lost to a concurrent writer is re-read and re-made
@@ -354,34 +281,9 @@ class GovernorStore:
     """
 
     def __init__(self, client: Any, table_name: str, *, audit_days: int = 90, rounds: int = 16) -> None:
-        self._db = client
-        self._table = table_name
+        super().__init__(client, table_name)
         self._audit_s = audit_days * _DAY_S
         self._rounds = rounds
-
-    # -- DynamoDB calls --------------------------------------------------------------------------
-
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
-        """One DynamoDB call on the table; None when its condition failed, other errors translated."""
-        try:
-            return getattr(self._db, operation)(TableName=self._table, **kwargs)
-        except ClientError as exc:
-            if error_code(exc) == _CCF:
-                return None
-            raise translate(exc, f"DynamoDB {operation}") from exc
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        answer = self._call("get_item", Key=_key(pk, sk), ConsistentRead=True) or {}
-        return answer.get("Item")
-
-    def _query(self, **kwargs: Any) -> Iterable[dict[str, Any]]:
-        start: dict[str, Any] | None = None
-        while True:
-            page = self._call("query", **kwargs, **({"ExclusiveStartKey": start} if start else {})) or {}
-            yield from page.get("Items", ())
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
 
     def _slots(self, pk: str, capacity: int, me: str, now_ms: int, priority: int = governor.REPAIR) -> _Slots:
         """Live slots of a partition that hold back a decision of ``priority`` (those of the same or a
@@ -631,66 +533,16 @@ class GovernorStore:
     def _hold(
         self, incident: Incident, plan: Plan | None, verdict: governor.Verdict, snap: _Snapshot, me: str, now_ms: int
     ) -> None:
-        """Keep (or refresh) the held item of an incident a limit held back; its first hold and deadline stay."""
-        deadline = governor.hold_deadline(incident, now_ms)
-        self._call(
-            "update_item",
-            Key=_key(HELD_PK, me),
-            UpdateExpression=(
-                "SET since_ms = if_not_exists(since_ms, :now), deadline_ms = if_not_exists(deadline_ms, :d), "
-                "#rule = :rule, reason = :reason, last_ms = :now, incident_json = :inc, held_runbook = :rb, "
-                "held_resource = :res, held_fleet = :fleet, prio = :p, looks = if_not_exists(looks, :zero) + :one, "
-                f"{TTL_ATTRIBUTE} = :ttl"
-            ),
-            ExpressionAttributeNames={"#rule": "rule"},
-            ExpressionAttributeValues=_values(
-                now=now_ms,
-                d=deadline,
-                rule=verdict.rule,
-                reason=verdict.reason,
-                inc=incident_json(incident),
-                rb=plan.runbook if plan is not None else "",
-                res=snap.resource or "-",
-                fleet=_fleet_of(plan) or "-",
-                p=snap.state.priority,
-                zero=0,
-                one=1,
-                ttl=max(deadline, now_ms) // 1000 + _KEPT_AFTER_LEASE_S,
-            ),
-        )
-
-    def held(self, limit: int = 500) -> list[Held]:
-        """Incidents held back by a limit, highest priority first, then the nearest deadline."""
-        items = self._query(
-            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=_values(pk=HELD_PK), ConsistentRead=True
-        )
-        found = [_to_held(_load(raw)) for raw in items]
-        found.sort(key=lambda h: (-h.priority, h.deadline_ms, h.since_ms))
-        return found[:limit]
-
-    def told(self, keys: Iterable[str], now_ms: int) -> None:
-        """Mark held items as told in a digest (each is in one digest while it waits)."""
-        for key in keys:
-            self._call(
-                "update_item",
-                Key=_key(HELD_PK, key),
-                UpdateExpression="SET told_ms = :t",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=_values(t=now_ms),
-            )
+        """Keep (or refresh) the held item of an incident a limit held back (``HeldIncidents.hold``)."""
+        runbook = plan.runbook if plan is not None else ""
+        self.hold(me, incident, verdict, runbook, snap.resource, _fleet_of(plan), snap.state.priority, now_ms)
 
     def release_held(
         self, held: Held, decision: Literal["escalate", "ignore"], rule: str, reason: str, now_ms: int
     ) -> ActionRecord | None:
         """End a held incident without acting: audit it (an id of its own: a later copy of the event is
         decided afresh) and drop the held item; None when another run ended it first."""
-        gone = self._call(
-            "delete_item",
-            Key=_key(HELD_PK, held.key),
-            ConditionExpression="last_ms = :last",
-            ExpressionAttributeValues=_values(last=held.last_ms),
-        )
-        if gone is None:
+        if not self.drop_held(held):
             return None
         action_id = f"{held.key}.{uuid.uuid4().hex[:12]}"
         item = {
@@ -714,53 +566,6 @@ class GovernorStore:
         self._put_record(item)
         self._tally_decision(item, now_ms)
         return to_record(_dump(item))
-
-    def note(self, kind: str, text: str, now_ms: int) -> None:
-        """Keep one line for the next digest (a notify-only decision, a problem to tell once a run)."""
-        self._call(
-            "put_item",
-            Item=_dump(
-                {
-                    "pk": NOTES_PK,
-                    "sk": f"note#{now_ms:013d}#{uuid.uuid4().hex[:8]}",
-                    "kind": kind,
-                    "text": text[:500],
-                    TTL_ATTRIBUTE: now_ms // 1000 + _KEPT_AFTER_LEASE_S,
-                }
-            ),
-        )
-
-    def notes(self, limit: int = 200) -> list[tuple[str, str, str]]:
-        """(key, kind, text) of the lines waiting for the digest, oldest first."""
-        items = self._query(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :n)",
-            ExpressionAttributeValues=_values(pk=NOTES_PK, n="note#"),
-            ConsistentRead=True,
-            Limit=limit,
-        )
-        out = []
-        for raw in items:
-            plain = _load(raw)
-            out.append((str(plain["sk"]), str(plain.get("kind", "")), str(plain.get("text", ""))))
-            if len(out) >= limit:
-                break
-        return out
-
-    def forget_notes(self, keys: Iterable[str]) -> None:
-        """Drop digest lines once the digest was published."""
-        for key in keys:
-            self._call("delete_item", Key=_key(NOTES_PK, key))
-
-    def tell_once(self, kind: str, key: str, until_ms: int, now_ms: int) -> bool:
-        """True for the first caller until ``until_ms`` (one page for a repeat, not one per event)."""
-        done = self._call(
-            "put_item",
-            Item=_dump({"pk": f"tell#{kind}", "sk": key, "until": until_ms, TTL_ATTRIBUTE: until_ms // 1000 + _DAY_S}),
-            ConditionExpression="attribute_not_exists(pk) OR #u <= :now",
-            ExpressionAttributeNames={"#u": "until"},
-            ExpressionAttributeValues=_values(now=now_ms),
-        )
-        return done is not None
 
     def _put_record(self, item: Mapping[str, Any]) -> None:
         """The commit: the audit record appears once, or Conflict (another delivery decided this identity)."""

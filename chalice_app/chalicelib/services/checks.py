@@ -39,10 +39,10 @@ from chalicelib.errors import InvalidTransition
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.checks import CheckReport
     from chalicelib.core.models import ErrorGroup
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.ports import GroupPort
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Checks:
 
     def __init__(
         self,
-        store: ErrorGroupStore,
+        store: GroupPort,
         pulls: Callable[[ErrorGroup], PullRequestActions | None],  # the PR actions of the group's repository
         metrics: Counter,
         rounds: int = DEFAULT_REPAIR_ROUNDS,

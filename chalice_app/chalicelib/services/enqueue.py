@@ -39,11 +39,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from chalicelib.adapters.queue import FixQueue
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup, FixJob
     from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
+    from chalicelib.services.ports import StreamStore
 
 log = logging.getLogger(__name__)
 BUDGET_RULES = frozenset({"hourly-budget", "daily-budget", "token-ceiling"})
@@ -97,7 +97,7 @@ class Enqueue:
 
     def __init__(
         self,
-        store: ErrorGroupStore,
+        store: StreamStore,
         queue: FixQueue,
         metrics: Counter,
         clock: Callable[[], int] = now_ms,

@@ -30,11 +30,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.adapters.github_api import PullState
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
     from chalicelib.core.webhooks import Intent
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
+    from chalicelib.services.ports import FateStore, GroupPort
 
 log = logging.getLogger(__name__)
 MINUTE_MS = 60_000
@@ -56,7 +56,7 @@ class Fate:
 
     def __init__(  # noqa: PLR0913 - the collaborators and the two periods
         self,
-        store: ErrorGroupStore,
+        store: FateStore,
         github: Callable[[str], PullRequestReads | None],  # the reads of a service's repository
         metrics: Counter,
         notifier: Notifier | None = None,
@@ -159,7 +159,7 @@ class Fate:
 CHECKS_WAIT_ENV = "SELFHEAL_CHECKS_WAIT_MINUTES"  # no check within this time: "checks: none" (default 120)
 
 
-def judge_lazily(store: ErrorGroupStore, group: ErrorGroup, github: object, metrics: Counter, now: int) -> str:
+def judge_lazily(store: GroupPort, group: ErrorGroup, github: object, metrics: Counter, now: int) -> str:
     """Without webhooks (the lazy read on recurrence, the hourly heal checker): the open PR's head
     checks read and judged like a delivery's; none at all for ``SELFHEAL_CHECKS_WAIT_MINUTES``
     (default 120) since the fixer pushed → a comment that the branch has no CI, ``checks: none``.
@@ -174,7 +174,7 @@ def judge_lazily(store: ErrorGroupStore, group: ErrorGroup, github: object, metr
         return ""
     try:
         # The head commit, when it was pushed and the reviewers to ask are in the group's detail item
-        # (adapters/store.py REPORT_DETAIL): read once here, when the PR's check is due.
+        # (adapters/groups.py REPORT_DETAIL): read once here, when the PR's check is due.
         group = store.get(group.fingerprint) or group
         if not group.head_sha:
             return ""
@@ -194,7 +194,7 @@ def judge_lazily(store: ErrorGroupStore, group: ErrorGroup, github: object, metr
 
 
 def apply_check_delivery(  # noqa: PLR0913 - the delivery and its collaborators
-    store: ErrorGroupStore,
+    store: FateStore,
     github: Callable[[str], object | None],
     wanted: Intent,
     metrics: Counter,

@@ -35,11 +35,11 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.batches import PartialItemFailureResponse
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
+    from chalicelib.services.ports import FixStore, GroupPort
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Fixer(Protocol):
 class Lease:
     """What a fixer may do with its claim: record the branch before the PR exists."""
 
-    def __init__(self, store: ErrorGroupStore, fingerprint: str, owner: str, clock: Callable[[], int]) -> None:
+    def __init__(self, store: GroupPort, fingerprint: str, owner: str, clock: Callable[[], int]) -> None:
         self._store = store
         self.fingerprint = fingerprint
         self.owner = owner
@@ -107,7 +107,7 @@ class FixService:
 
     def __init__(
         self,
-        store: ErrorGroupStore,
+        store: FixStore,
         fixer: Fixer,
         metrics: Counter,
         lease_seconds: int = 900,

@@ -22,7 +22,6 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from chalicelib.adapters.store import MERGED_PREFIX, OPENED_PREFIX
 from chalicelib.core.clock import now_ms
 from chalicelib.core.models import Status
 from chalicelib.errors import InvalidTransition
@@ -30,9 +29,9 @@ from chalicelib.errors import InvalidTransition
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.services.fate import Fate
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.ports import HealStore
 
 log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
@@ -49,7 +48,7 @@ class HealChecker:
 
     def __init__(  # noqa: PLR0913 - the collaborators and the periods
         self,
-        store: ErrorGroupStore,
+        store: HealStore,
         metrics: Counter,
         quiet_ms: int = 72 * HOUR_MS,
         lookback_days: int = 30,
@@ -83,7 +82,7 @@ class HealChecker:
         if self._fate is None:
             return 0, 0
         read = dropped = 0
-        for day, members in sorted(self._store.day_sets(OPENED_PREFIX, self._days(now)).items()):
+        for day, members in sorted(self._store.opened_sets(self._days(now)).items()):
             groups = self._store.get_many(sorted(members))
             done = set(members) - {g.fingerprint for g in groups}
             for group in groups:
@@ -93,7 +92,7 @@ class HealChecker:
                     read += 1
                     if self._fate.check_pr(group):
                         done.add(group.fingerprint)
-            self._store.forget_in_day(OPENED_PREFIX, day, sorted(done))
+            self._store.forget_opened(day, sorted(done))
             dropped += len(done)
         return read, dropped
 
@@ -101,7 +100,7 @@ class HealChecker:
         """Step 2: merged groups quiet since the cutoff."""
         cutoff = now - self._quiet_ms
         healed = waiting = dropped = 0
-        for day, members in sorted(self._store.day_sets(MERGED_PREFIX, self._days(cutoff)).items()):
+        for day, members in sorted(self._store.merged_sets(self._days(cutoff)).items()):
             groups = self._store.get_many(sorted(members))
             done = set(members) - {g.fingerprint for g in groups}  # expired or deleted
             for group in groups:
@@ -118,6 +117,6 @@ class HealChecker:
                     done.add(group.fingerprint)
                 else:
                     waiting += 1  # an occurrence inside the quiet period (within the deploy grace)
-            self._store.forget_in_day(MERGED_PREFIX, day, sorted(done))
+            self._store.forget_merged(day, sorted(done))
             dropped += len(done)
         return healed, waiting, dropped

@@ -6,7 +6,7 @@ Bounded and safe to retry:
   reserve; what was not written is reported by raising TransientError, so Lambda retries the
   delivery;
 - a retry counts nothing twice: each write carries the delivery's token and DynamoDB refuses it
-  for a group that already counted that delivery (adapters/store.py); a large delivery first
+  for a group that already counted that delivery (adapters/groups.py); a large delivery first
   reads which groups counted it already, so a retry spends its time on the groups left;
 - one group whose write DynamoDB refuses (after a minimal record was tried) is reported, logged
   and counted (``GroupsRejected``), and never fails its neighbours.
@@ -36,13 +36,14 @@ from chalicelib.errors import ConfigError, InvalidTransition, NotFound, SelfHeal
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from chalicelib.adapters.groups import Recorded
     from chalicelib.adapters.logs import LogStreamReader
-    from chalicelib.adapters.store import ErrorGroupStore, Recorded
     from chalicelib.core.logs_payload import LogsBatch
     from chalicelib.core.models import ErrorGroup, Observation, Traceback
     from chalicelib.core.services import ServiceCatalog
     from chalicelib.services.fate import Fate
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.ports import GroupPort
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Ingest:
 
     def __init__(
         self,
-        store: ErrorGroupStore,
+        store: GroupPort,
         metrics: Counter,
         reader: LogStreamReader | None = None,
         fetch_lines: int = 200,

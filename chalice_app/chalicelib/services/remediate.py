@@ -35,6 +35,7 @@ from chalicelib.core.notices import HeldGroup, decision_notice, digest_notice, k
 from chalicelib.core.runbooks import layer_of
 from chalicelib.errors import SelfHealError
 from chalicelib.services.notifications import tell
+from chalicelib.services.ports import HeldPort, NoticePort
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -67,8 +68,9 @@ class Executor(Protocol):
     def run(self, plan: Plan) -> list[Any]: ...
 
 
-class Governor(Protocol):
-    """adapters/governor_store.GovernorStore, as the remediator uses it."""
+class Governor(HeldPort, NoticePort, Protocol):
+    """adapters/governor_store.GovernorStore, as the remediator uses it: admissions and actions, and
+    the kinds it keeps beside them (held incidents, notices: services/ports.py)."""
 
     def admit(self, incident: Incident, plan: Plan | None, limits: Limits | None, now_ms: int, **kw: Any) -> Any: ...
 
@@ -82,19 +84,7 @@ class Governor(Protocol):
 
     def escalate(self, action_id: str, now_ms: int, reason: str) -> Any: ...
 
-    def held(self, limit: int = ...) -> list[Any]: ...
-
     def release_held(self, held: Any, decision: Any, rule: str, reason: str, now_ms: int) -> Any: ...
-
-    def told(self, keys: Iterable[str], now_ms: int) -> None: ...
-
-    def note(self, kind: str, text: str, now_ms: int) -> None: ...
-
-    def notes(self, limit: int = ...) -> list[tuple[str, str, str]]: ...
-
-    def forget_notes(self, keys: Iterable[str]) -> None: ...
-
-    def tell_once(self, kind: str, key: str, until_ms: int, now_ms: int) -> bool: ...
 
 
 class Signals(Protocol):

@@ -34,10 +34,11 @@ from chalicelib.services.notifications import tell
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chalicelib.adapters.groups import QueuedJob
     from chalicelib.adapters.queue import FixQueue
-    from chalicelib.adapters.store import ErrorGroupStore, QueuedJob
     from chalicelib.services.metrics import Counter
     from chalicelib.services.notifications import Notifier
+    from chalicelib.services.ports import GroupPort
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_MS = 3_600_000  # QUEUED this long with no claim: the job is taken as lost (the sweep runs hourly)
@@ -83,7 +84,7 @@ class Requeue:
 
     def __init__(
         self,
-        store: ErrorGroupStore,
+        store: GroupPort,
         queue: FixQueue,
         metrics: Counter,
         clock: Callable[[], int],

@@ -34,10 +34,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from chalicelib.adapters.github_api import PullState
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
     from chalicelib.services.fate import PullRequestReads
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.ports import ResolveStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Resolve:
     def __init__(
         self,
         secret: Callable[[], bytes],
-        store: Callable[[], ErrorGroupStore],
+        store: Callable[[], ResolveStore],
         github: Callable[[str], PullRequestReads | None],  # the reads of a service's repository
         metrics: Counter,
         clock: Callable[[], int] = now_ms,

@@ -30,9 +30,9 @@ from chalicelib.core.spend import SpendState, spend_room
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.spend import SpendLimits
     from chalicelib.services.metrics import Counter
+    from chalicelib.services.ports import SweepStore
     from chalicelib.services.requeue import Requeue
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class BudgetSweep:
 
     def __init__(
         self,
-        store: ErrorGroupStore,
+        store: SweepStore,
         limits: SpendLimits,
         metrics: Counter,
         clock: Callable[[], int] = now_ms,
