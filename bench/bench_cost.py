@@ -284,7 +284,7 @@ class MeasuringModel:
 def measure_answers(groups: list[Any], bugs_by_fp: dict[str, Any], files: dict[str, str], settings: Any) -> dict:
     """Run the fixer's own prompt building for every group (in memory, nothing published) and
     return the replay file: per fingerprint, the answers of each round with measured token counts."""
-    from chalicelib.services.fix_generation import ModelFixer
+    from chalicelib.usecases.fix_generation import ModelFixer
 
     replay: dict[str, list[dict[str, Any]]] = {}
     for group in groups:
@@ -463,7 +463,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     from chalice.test import Client
 
     from chalicelib.core.localize import DEFAULT_PREFIXES
-    from chalicelib.services.fix_generation import FixSettings
+    from chalicelib.usecases.fix_generation import FixSettings
 
     tmp = Path(tempfile.mkdtemp(prefix="selfheal-cost-"))
     t0 = time.perf_counter()
@@ -628,7 +628,7 @@ def github_fix(result: dict[str, Any], total_files: int, paced: bool) -> dict[st
     from chalicelib.adapters.bedrock import ReplayModel
     from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
     from chalicelib.core.localize import DEFAULT_PREFIXES
-    from chalicelib.services.fix_generation import FixSettings, ModelFixer
+    from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
     from tests.github_server import FakeGitHub
 
     bench, meter = result["bench"], result["meter"]
@@ -710,7 +710,7 @@ def init_seconds() -> dict[str, float]:
     first use, in a fresh interpreter (the better of two runs)."""
     code = (
         "import sys,time;sys.path[:0]=[{app!r}];t=time.perf_counter();import app;"
-        "from chalicelib.services import ingest, enqueue, fix, fix_generation, metrics;"
+        "from chalicelib.usecases import ingest, enqueue, fix, fix_generation, metrics;"
         "from chalicelib.adapters import clients, store, queue, logs, parameters, bedrock;"
         "from chalicelib.adapters import git_repo, github_api, notify;"
         "import boto3;boto3.session.Session().client('dynamodb',region_name='us-east-1');"

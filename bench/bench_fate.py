@@ -25,8 +25,8 @@ from chalicelib.adapters.clients import Clients  # noqa: E402
 from chalicelib.adapters.settings import Settings  # noqa: E402
 from chalicelib.adapters.store import ErrorGroupStore  # noqa: E402
 from chalicelib.core.webhooks import sign  # noqa: E402
-from chalicelib.services.heal import DAY_MS, HOUR_MS, HealChecker  # noqa: E402
-from chalicelib.services.resolve import Resolve  # noqa: E402
+from chalicelib.usecases.heal import DAY_MS, HOUR_MS, HealChecker  # noqa: E402
+from chalicelib.usecases.resolve import Resolve  # noqa: E402
 from tests.fate_fixtures import T0, observation, open_pr  # noqa: E402
 from tests.github_hooks import sample  # noqa: E402
 

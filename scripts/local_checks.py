@@ -1,5 +1,5 @@
 """Local mode's CI: a test command run in a temporary worktree of each fix branch, reported as that
-branch's checks through the same code path as GitHub's deliveries (services/checks.py).
+branch's checks through the same code path as GitHub's deliveries (usecases/checks.py).
 
     every PR_OPENED group whose checks are pending
       ─git worktree add --detach <tmp> <branch> (the local repository)─▶ CMD in <tmp>, its own
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.store import ErrorGroupStore
     from chalicelib.core.models import ErrorGroup
-    from chalicelib.services.checks import Checks
+    from chalicelib.usecases.checks import Checks
 
 DEFAULT_TIMEOUT_S = 300
 TAIL_CHARS = 4_000  # the end of the command's output: where test runners print their failures
@@ -103,7 +103,7 @@ def judge_local_run(repo: str, command: str, rounds: int, drain: Callable[[], No
     from chalicelib import runtime
     from chalicelib.adapters.git_repo import LocalPullRequests
     from chalicelib.core.repos import parse_repo_url
-    from chalicelib.services.checks import Checks
+    from chalicelib.usecases.checks import Checks
 
     ref = parse_repo_url(repo)
     if ref.kind != "local":
@@ -121,7 +121,7 @@ def judge_services_run(
     from chalicelib import runtime
     from chalicelib.adapters.git_repo import LocalPullRequests
     from chalicelib.core.repos import parse_repo_url
-    from chalicelib.services.checks import Checks
+    from chalicelib.usecases.checks import Checks
 
     paths: dict[str, str] = {}
     for name, repo in repos.items():

@@ -56,7 +56,7 @@ from chalicelib.adapters.parameters import FixConfig
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.services import Service, ServiceCatalog, parse_service
 from chalicelib.errors import ConfigError
-from chalicelib.services.service_fixers import ServiceFixers
+from chalicelib.usecases.service_fixers import ServiceFixers
 
 if TYPE_CHECKING:
     import argparse

@@ -193,7 +193,7 @@ def _in_process(event: dict[str, Any]) -> dict[str, Any]:
     """
     import app
 
-    from chalicelib.services.approve import handler_for
+    from chalicelib.usecases.approve import handler_for
 
     handler = getattr(app, handler_for(event["detail"]["runbook"]))
     logger = logging.getLogger("chalicelib")
@@ -214,7 +214,7 @@ def _in_process(event: dict[str, Any]) -> dict[str, Any]:
 def _lambda_runner(settings: Any, prefix: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Deployed: invoke the remediator function (its role makes the calls, not the operator's)."""
     from chalicelib.adapters.invoke import LambdaInvoker
-    from chalicelib.services.approve import handler_for
+    from chalicelib.usecases.approve import handler_for
 
     def run(event: dict[str, Any]) -> dict[str, Any]:
         name = f"{prefix}-{handler_for(event['detail']['runbook'])}"

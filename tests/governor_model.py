@@ -150,7 +150,7 @@ class Ledger:
         )
 
     def revisit(self, limits: Limits, now: int) -> list[Entry]:
-        """The verifier's pass over held work (services/remediate.py ``revisit``): give up what is past
+        """The verifier's pass over held work (usecases/remediate.py ``revisit``): give up what is past
         its deadline, close what an alarm's OK ended, decide the rest again; the entries it audited."""
         out = []
         for key, work in sorted(

@@ -38,17 +38,17 @@ if TYPE_CHECKING:
     from chalicelib.core.clock import Clock
     from chalicelib.core.services import ServiceCatalog
     from chalicelib.core.webhooks import SecretCache
-    from chalicelib.services.approve import Approvals
-    from chalicelib.services.enqueue import Enqueue
-    from chalicelib.services.fate import Fate, PullRequestReads
-    from chalicelib.services.fix import Fixer, FixService
-    from chalicelib.services.heal import HealChecker
-    from chalicelib.services.ingest import Ingest
-    from chalicelib.services.metrics import EmfCounter
-    from chalicelib.services.notifications import Notifier
-    from chalicelib.services.remediate import Remediate
-    from chalicelib.services.resolve import Resolve
-    from chalicelib.services.sweep import BudgetSweep
+    from chalicelib.usecases.approve import Approvals
+    from chalicelib.usecases.enqueue import Enqueue
+    from chalicelib.usecases.fate import Fate, PullRequestReads
+    from chalicelib.usecases.fix import Fixer, FixService
+    from chalicelib.usecases.heal import HealChecker
+    from chalicelib.usecases.ingest import Ingest
+    from chalicelib.usecases.metrics import EmfCounter
+    from chalicelib.usecases.notifications import Notifier
+    from chalicelib.usecases.remediate import Remediate
+    from chalicelib.usecases.resolve import Resolve
+    from chalicelib.usecases.sweep import BudgetSweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +131,7 @@ class Container:
 
     def metrics(self) -> EmfCounter:
         """A new counter (each service flushes its own)."""
-        from chalicelib.services.metrics import ROUTINE_COUNTS, EmfCounter
+        from chalicelib.usecases.metrics import ROUTINE_COUNTS, EmfCounter
 
         s = self.settings
         return EmfCounter(s.metrics_namespace, logged_only=() if s.routine_metrics else ROUTINE_COUNTS)
@@ -139,7 +139,7 @@ class Container:
     @cached_property
     def ingest(self) -> Ingest:
         from chalicelib.adapters.logs import LogStreamReader
-        from chalicelib.services.ingest import Ingest
+        from chalicelib.usecases.ingest import Ingest
 
         counter = self.metrics()
         return Ingest(
@@ -162,7 +162,7 @@ class Container:
     @cached_property
     def enqueue(self) -> Enqueue:
         from chalicelib.adapters.queue import FixQueue
-        from chalicelib.services.enqueue import Enqueue
+        from chalicelib.usecases.enqueue import Enqueue
 
         s = self.settings
         return Enqueue(
@@ -186,7 +186,7 @@ class Container:
         from chalicelib.adapters.parameters import service_config
         from chalicelib.adapters.service_catalog import CATALOG
         from chalicelib.core.services import DEFAULT, ServiceCatalog
-        from chalicelib.services.service_fixers import ServiceFixers
+        from chalicelib.usecases.service_fixers import ServiceFixers
 
         def catalog() -> ServiceCatalog:
             return ServiceCatalog.parse(self.parameters(aws).get(CATALOG))
@@ -201,7 +201,7 @@ class Container:
 
     @cached_property
     def fix_service(self) -> FixService:
-        from chalicelib.services.fix import FixService
+        from chalicelib.usecases.fix import FixService
 
         s = self.settings
         return FixService(
@@ -229,11 +229,11 @@ class Container:
 
     @cached_property
     def sweep(self) -> BudgetSweep:
-        """The budget sweeper: stuck QUEUED groups sent again or failed (services/requeue.py), then
+        """The budget sweeper: stuck QUEUED groups sent again or failed (usecases/requeue.py), then
         budget-waiting groups re-opened oldest first while budget remains."""
         from chalicelib.adapters.queue import FixQueue
-        from chalicelib.services.requeue import Requeue
-        from chalicelib.services.sweep import BudgetSweep
+        from chalicelib.usecases.requeue import Requeue
+        from chalicelib.usecases.sweep import BudgetSweep
 
         jobs = FixQueue(self.clients.sqs, self.settings.queue_url)
         stuck = Requeue(self.store, jobs, self.metrics(), self.clock, notifier=self.notifier())
@@ -272,7 +272,7 @@ class Container:
         from chalicelib.adapters.signals import SignalReader
         from chalicelib.core.notices import quiet_kinds
         from chalicelib.events.parse import parse_event
-        from chalicelib.services.remediate import Remediate
+        from chalicelib.usecases.remediate import Remediate
 
         config = self.runbook_config
         aws = self.clients
@@ -304,7 +304,7 @@ class Container:
         local mode run it); the remediator re-reads, re-plans and runs with its own clients."""
         from chalicelib.adapters.executor import Executor
         from chalicelib.adapters.facts import Facts
-        from chalicelib.services.approve import Approvals
+        from chalicelib.usecases.approve import Approvals
 
         config, aws = self.runbook_config, self.clients
         return Approvals(
@@ -319,8 +319,8 @@ class Container:
         )
 
     def remediator(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """A remediator handler's event: an operator's approval (services/approve.py) or an AWS event."""
-        from chalicelib.services.approve import is_approval
+        """A remediator handler's event: an operator's approval (usecases/approve.py) or an AWS event."""
+        from chalicelib.usecases.approve import is_approval
 
         return self.approvals.carry_out(raw) if is_approval(raw) else self.remediate.handle(raw)
 
@@ -329,7 +329,7 @@ class Container:
     def fate(self, counter: EmfCounter | None = None) -> Fate:
         """Regressions and the lazy PR read on recurrence (ingest's collaborator; counts through its counter)."""
         from chalicelib.core.clock import MINUTE_MS
-        from chalicelib.services.fate import Fate
+        from chalicelib.usecases.fate import Fate
 
         s = self.settings
         return Fate(
@@ -384,7 +384,7 @@ class Container:
         return SecretCache(self._read_webhook_secret, self.clock)
 
     def _read_webhook_secret(self) -> bytes:
-        from chalicelib.services.resolve import WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_PARAMETER
+        from chalicelib.usecases.resolve import WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_PARAMETER
 
         if os.environ.get(WEBHOOK_SECRET_ENV):
             return os.environ[WEBHOOK_SECRET_ENV].encode()
@@ -408,7 +408,7 @@ class Container:
     @cached_property
     def resolve(self) -> Resolve:
         """The webhook's use case; nothing is built or read until a signed delivery needs it."""
-        from chalicelib.services.resolve import Resolve
+        from chalicelib.usecases.resolve import Resolve
 
         return Resolve(
             secret=self._webhook_secret,
@@ -421,7 +421,7 @@ class Container:
 
     @cached_property
     def heal_checker(self) -> HealChecker:
-        from chalicelib.services.heal import HOUR_MS, HealChecker
+        from chalicelib.usecases.heal import HOUR_MS, HealChecker
 
         s = self.settings
         counter = self.metrics()  # one counter, flushed by the checker, for its PR reads too
@@ -606,8 +606,8 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
     from chalicelib.core.localize import DEFAULT_PREFIXES
     from chalicelib.core.repos import parse_repo_url
     from chalicelib.core.services import repo_key
-    from chalicelib.services.fix import NotConfiguredFixer
-    from chalicelib.services.fix_generation import FixSettings, ModelFixer
+    from chalicelib.usecases.fix import NotConfiguredFixer
+    from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
 
     if not config.repo_url or not config.model_id:
         return NotConfiguredFixer()
@@ -644,11 +644,11 @@ def build_fixer(config: FixConfig, aws: Clients, announce: Callable[[str], None]
         reviewers=config.reviewers,
         service=config.service,
         repository=repo_key(config.repo_url),  # duplicates are looked for among the repository's open PRs
-        await_checks=True,  # every PR a draft until its checks pass (services/checks.py)
+        await_checks=True,  # every PR a draft until its checks pass (usecases/checks.py)
     )
     if config.repo_folder:
-        # A monorepo service sees only its folder (services/service_fixers.py).
-        from chalicelib.services.service_fixers import FolderView
+        # A monorepo service sees only its folder (usecases/service_fixers.py).
+        from chalicelib.usecases.service_fixers import FolderView
 
         whole_repo = open_repo
 

@@ -60,5 +60,5 @@ EVENT_PATTERN = {"source": ["selfheal.declared-event-sources"]}
 VERIFY_SCHEDULE = "rate(5 minutes)"
 # The budget sweeper: two minutes into every hour, when the hour's fix-job budget has just returned.
 SWEEP_SCHEDULE = "cron(2 * * * ? *)"
-# The heal checker: merged fixes quiet for SELFHEAL_QUIET_HOURS become HEALED (services/heal.py).
+# The heal checker: merged fixes quiet for SELFHEAL_QUIET_HOURS become HEALED (usecases/heal.py).
 HEAL_SCHEDULE = "rate(1 hour)"

@@ -59,7 +59,7 @@ class Aws:
 
         The queue is a standard SQS queue, at-least-once: when a SendMessageBatch is slow but
         succeeds, botocore's retry sends the batch again and the same job (same body, same
-        token) is queued twice; the fixer's claim absorbs the second (services/enqueue.py). What
+        token) is queued twice; the fixer's claim absorbs the second (usecases/enqueue.py). What
         the system guarantees is each job at least once, so a message whose body is already
         listed is dropped here, but only when a SendMessageBatch was retried: a duplicate
         without a retry is a real second send, and fails the test."""

@@ -27,7 +27,7 @@ from chalicelib.adapters.clients import Clients
 from chalicelib.adapters.invoke import LambdaInvoker
 from chalicelib.adapters.settings import Settings
 from chalicelib.core.runbooks.ec2_isolate import QUARANTINE_TAG
-from chalicelib.services.approve import APPROVAL_SOURCE
+from chalicelib.usecases.approve import APPROVAL_SOURCE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -25,7 +25,7 @@ from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.core.redact import RULES, placeholder
 from chalicelib.core.tracebacks import find_in_text
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
 from tests.fix_fixtures import GOOD_EDIT, bare_repo_of_sample_app, converse_answer
 from tests.unit.test_redact import SAMPLES
 

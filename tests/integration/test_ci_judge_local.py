@@ -157,7 +157,7 @@ def test_a_local_run_with_tests_repairs_once_links_a_duplicate_and_never_fixes_i
     assert all({"fixability", "checks", "repairs", "ready", "risks"} <= set(g) for g in doc.values())
     # and the outcome figures add up (fixes stats)
     from chalicelib.core.outcomes import fix_stats
-    from chalicelib.services.fix_generation import PROMPT_VERSION
+    from chalicelib.usecases.fix_generation import PROMPT_VERSION
 
     stats = fix_stats(groups, now_ms=max(g.updated_at for g in groups), since_ms=0)
     assert {k: stats[k] for k in ("prs_opened", "ready", "merged", "ci_green_first_time", "green_after_repair",

@@ -20,8 +20,8 @@ from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubReads, GitHubRepository
 from chalicelib.core.models import Status
 from chalicelib.core.spend import SpendLimits
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
-from chalicelib.services.resolve import Resolve
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.resolve import Resolve
 from tests.conftest import load_event
 from tests.fix_fixtures import NONE_DISCOUNT_TRACE, SAMPLE_APP, converse_answer
 from tests.github_hooks import SECRET, delivery
@@ -177,7 +177,7 @@ def test_fixes_stats_reads_the_table(aws, capsys) -> None:
 
 
 def _lazy(aws, tmp_path, github):
-    from chalicelib.services.fate import Fate
+    from chalicelib.usecases.fate import Fate
 
     p, _ = _stack(aws, tmp_path, github)
     fp = _deliver(p, NONE_DISCOUNT_TRACE.strip())[NONE_DISCOUNT_TRACE.strip()]

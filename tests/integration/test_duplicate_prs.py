@@ -19,7 +19,7 @@ from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
 from chalicelib.core.models import Status
 from chalicelib.core.spend import SpendLimits
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
 from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, SAMPLE_APP, bare_repo_of_sample_app, converse_answer
 from tests.github_server import FakeGitHub
 from tests.integration.test_fixability_gate import _deliver

@@ -26,9 +26,9 @@ from chalicelib.adapters.settings import Settings
 from chalicelib.adapters.store import ErrorGroupStore
 from chalicelib.core.models import Status
 from chalicelib.events.streams import GroupStreamRecord
-from chalicelib.services.fate import Fate
-from chalicelib.services.heal import HealChecker
-from chalicelib.services.resolve import Resolve
+from chalicelib.usecases.fate import Fate
+from chalicelib.usecases.heal import HealChecker
+from chalicelib.usecases.resolve import Resolve
 from tests.fate_fixtures import HOUR, MINUTE, T0, observation
 from tests.github_hooks import SECRET, delivery, sample
 

@@ -11,7 +11,7 @@ import pytest
 from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.core.models import Status
 from chalicelib.core.prompt import MAX_DIFF_CHARS, attempt_diff, previous_attempt_text
-from chalicelib.services.fix_generation import ModelFixer
+from chalicelib.usecases.fix_generation import ModelFixer
 from tests.fix_fixtures import (
     GOOD_EDIT,
     NONE_DISCOUNT_TRACE,

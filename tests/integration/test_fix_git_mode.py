@@ -13,7 +13,7 @@ from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.core.models import Status
 from chalicelib.errors import FixRejected
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
 from tests.fix_fixtures import (
     GOOD_EDIT,
     NONE_DISCOUNT_TRACE,

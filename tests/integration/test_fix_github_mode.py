@@ -11,7 +11,7 @@ from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
 from chalicelib.core.models import Status
 from chalicelib.errors import ConfigError, FixRejected
-from chalicelib.services.fix_generation import ModelFixer
+from chalicelib.usecases.fix_generation import ModelFixer
 from tests.fix_fixtures import (
     GOOD_EDIT,
     NONE_DISCOUNT_TRACE,

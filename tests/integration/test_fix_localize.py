@@ -10,7 +10,7 @@ import pytest
 from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.core.models import Status
 from chalicelib.errors import FixRejected
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
 from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, bare_repo_of_sample_app, converse_answer, group_from_log
 
 

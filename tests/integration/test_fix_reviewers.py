@@ -14,7 +14,7 @@ from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
 from chalicelib.core.codeowners import Reviewers
 from chalicelib.core.models import Status
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
 from tests.fix_fixtures import (
     GOOD_EDIT,
     NONE_DISCOUNT_TRACE,

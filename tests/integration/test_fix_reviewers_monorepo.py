@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.github_api import GitHubPullRequests, GitHubRepository
 from chalicelib.core.models import Status
-from chalicelib.services.fix_generation import FixSettings, ModelFixer
-from chalicelib.services.service_fixers import FolderView
+from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
+from chalicelib.usecases.service_fixers import FolderView
 from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, SAMPLE_APP, converse_answer, group_from_log
 from tests.github_server import FakeGitHub
 

@@ -29,7 +29,7 @@ class _Kept(logging.Handler):
 
 
 def test_a_routine_delivery_writes_its_line_at_debug_and_a_new_bug_at_info(aws) -> None:
-    logger, kept = logging.getLogger("chalicelib.services.ingest"), _Kept()
+    logger, kept = logging.getLogger("chalicelib.usecases.ingest"), _Kept()
     level = logger.level
     logger.addHandler(kept)
     logger.setLevel(logging.DEBUG)

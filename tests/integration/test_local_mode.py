@@ -140,7 +140,7 @@ def test_a_fixer_that_dies_after_its_push_is_reclaimed_by_the_next_delivery(moto
     from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
     from chalicelib.adapters.settings import Settings
     from chalicelib.core.localize import DEFAULT_PREFIXES
-    from chalicelib.services.fix_generation import FixSettings, ModelFixer
+    from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
     from tests.fix_fixtures import GOOD_EDIT, NONE_DISCOUNT_TRACE, converse_answer
 
     # GIVEN the local pipeline, one bug in the logs, and a fixer that dies right after its first push

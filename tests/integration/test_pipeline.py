@@ -445,8 +445,8 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
 
     from chalicelib.adapters.queue import FixQueue
     from chalicelib.core.spend import SpendLimits
-    from chalicelib.services.enqueue import Enqueue
-    from chalicelib.services.metrics import EmfCounter
+    from chalicelib.usecases.enqueue import Enqueue
+    from chalicelib.usecases.metrics import EmfCounter
 
     # GIVEN a budget of 5 new fix jobs an hour, and one batch with 30 new bugs
     runtime.override(settings=replace(aws.settings, max_jobs_per_hour=5))
@@ -465,7 +465,7 @@ def test_a_storm_of_new_groups_queues_bounded_work_and_the_rest_is_picked_up_whe
     assert elapsed < 30
     # WHEN a skipped bug occurs again, an hour later (its budget window has ended)
     from chalicelib.core.logs_payload import decode_batch
-    from chalicelib.services.ingest import Ingest
+    from chalicelib.usecases.ingest import Ingest
 
     frames = detail(aws, skipped[0])["frames"]
     func = next(f"storm_{n}" for n in range(30) if f'"storm_{n}"' in json.dumps(frames))

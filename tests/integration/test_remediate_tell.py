@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.adapters.governor_store import GovernorStore
 from chalicelib.core.runbooks.plan import Call, Incident, Limits, Plan, Proposal, Target
-from chalicelib.services.remediate import RUN_LEASE_MS, Remediate
+from chalicelib.usecases.remediate import RUN_LEASE_MS, Remediate
 from tests.dynalite import dynalite_endpoint, dynalite_table  # noqa: F401 - fixtures
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from chalicelib.adapters.settings import Settings
 from chalicelib.adapters.signals import SignalReader
 from chalicelib.core.runbooks.catalog import load_catalog
 from chalicelib.events.parse import parse_event
-from chalicelib.services.remediate import REVISIT_EVERY_MS, Remediate
+from chalicelib.usecases.remediate import REVISIT_EVERY_MS, Remediate
 from tests.dynalite import dynalite_endpoint, dynalite_table  # noqa: F401 - fixtures
 
 if TYPE_CHECKING:

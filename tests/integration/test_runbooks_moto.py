@@ -95,7 +95,7 @@ def alarm_on(fixture: str, **dimensions: str) -> Any:
 
 
 def run(aws: Aws, incident: Any, facts_override: dict | None = None) -> tuple[Any, dict, list]:
-    """Read → plan → execute, as services/remediate.py will."""
+    """Read → plan → execute, as usecases/remediate.py will."""
     planned = plan_for(CATALOG, incident)
     facts = Facts(aws.client).read(reads_for(planned.entry, incident))
     facts.update(facts_override or {})

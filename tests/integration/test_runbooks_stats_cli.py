@@ -47,7 +47,7 @@ def test_stats_of_a_reboot_that_healed_per_runbook_and_per_layer(estate: Any) ->
     # GIVEN a CPU alarm rebooted an instance, delivered twice, and its alarm went OK 4 minutes later
     instance = estate.instances[0]
     event = alarm("alarm_ec2_cpu", "cpu-a", clock(), InstanceId=instance)
-    with log_lines("chalicelib.services.remediate") as lines:
+    with log_lines("chalicelib.usecases.remediate") as lines:
         app.alarm_remediator(event, None)
         app.alarm_remediator(event, None)
         clock.advance(4)

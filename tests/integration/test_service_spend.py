@@ -23,9 +23,9 @@ from chalicelib.core.logs_payload import decode_batch
 from chalicelib.core.models import Status
 from chalicelib.core.services import ServiceCatalog
 from chalicelib.core.spend import HOUR_MS, SpendLimits, day_start
-from chalicelib.services.enqueue import Enqueue
-from chalicelib.services.fix import FixService
-from chalicelib.services.ingest import Ingest
+from chalicelib.usecases.enqueue import Enqueue
+from chalicelib.usecases.fix import FixService
+from chalicelib.usecases.ingest import Ingest
 from tests.factories import encode_payload, payload
 from tests.integration.test_spend import START, Clock, Notices, Quiet, Spending, trace
 

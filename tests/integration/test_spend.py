@@ -21,10 +21,10 @@ from chalicelib.core.logs_payload import decode_batch
 from chalicelib.core.models import FixOutcome, Status
 from chalicelib.core.spend import DAY_MS, HOUR_MS, SpendLimits, day_start
 from chalicelib.errors import FixRejected
-from chalicelib.services.enqueue import Enqueue
-from chalicelib.services.fix import FixService
-from chalicelib.services.ingest import Ingest
-from chalicelib.services.sweep import BudgetSweep
+from chalicelib.usecases.enqueue import Enqueue
+from chalicelib.usecases.fix import FixService
+from chalicelib.usecases.ingest import Ingest
+from chalicelib.usecases.sweep import BudgetSweep
 from tests.factories import encode_payload, payload
 
 if TYPE_CHECKING:

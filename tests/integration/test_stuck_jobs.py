@@ -1,5 +1,5 @@
 """A QUEUED group whose fix job never reached the fixer is sent once more, or ends FAILED and told:
-the sweep of stuck jobs (services/requeue.py) with the real store, queue and fixer on the moto server.
+the sweep of stuck jobs (usecases/requeue.py) with the real store, queue and fixer on the moto server.
 
 moto gap: the stream's retries and its on-failure destination are Lambda's, not DynamoDB's; a record
 that failed "for good" is one the test stops handing to the stream processor after it failed.
@@ -18,7 +18,7 @@ from chalicelib.core.heal_stats import day_of
 from chalicelib.core.logs_payload import decode_batch
 from chalicelib.core.models import FixJob, Status
 from chalicelib.core.spend import SpendLimits
-from chalicelib.services.requeue import STUCK_AFTER_MS, Requeue
+from chalicelib.usecases.requeue import STUCK_AFTER_MS, Requeue
 from tests.factories import encode_payload, payload
 from tests.integration.test_spend import Notices, Pipeline, Quiet, trace
 

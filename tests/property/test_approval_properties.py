@@ -18,7 +18,7 @@ from operate_cli import resolve_id
 
 from chalicelib.core.runbooks.plan import Call, Plan, Target
 from chalicelib.errors import Refused
-from chalicelib.services.approve import _form, compare
+from chalicelib.usecases.approve import _form, compare
 
 ENIS = st.lists(st.sampled_from([f"eni-{i:04x}" for i in range(12)]), min_size=1, max_size=5, unique=True)
 GROUPS = st.sampled_from(["sg-untrack1", "sg-untrack2"]), st.sampled_from(["sg-isolate1", "sg-isolate2"])

@@ -1,4 +1,4 @@
-"""The stuck-job sweep's decision (services/requeue.py ``verdict``) over any group it may read."""
+"""The stuck-job sweep's decision (usecases/requeue.py ``verdict``) over any group it may read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from chalicelib.adapters.store import QueuedJob
 from chalicelib.core.models import Status
-from chalicelib.services.requeue import FAIL, FORGET, REQUEUE, STUCK_AFTER_MS, WAIT, verdict
+from chalicelib.usecases.requeue import FAIL, FORGET, REQUEUE, STUCK_AFTER_MS, WAIT, verdict
 
 NOW = 1_800_000_000_000
 TIMES = st.one_of(st.just(0), st.integers(NOW - 3 * STUCK_AFTER_MS, NOW))

@@ -4,7 +4,7 @@ Gap covered: the moto tests (tests/integration/test_service_spend.py) follow a f
 hypothesis interleaves batches of stream records from billing (limits of its own), orders (limits
 of its own or none) and the default service, with time moving between batches and another stream
 processor racing for units between a read of the counters and the take. The real ``Enqueue``
-(services/enqueue.py: the decision with core/service_spend.py, the two takes, the give-back) runs
+(usecases/enqueue.py: the decision with core/service_spend.py, the two takes, the give-back) runs
 against ``Counters``: the store's spend methods with the store's conditional semantics, in memory.
 
 Checked over every run:
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from chalicelib.core.services import ServiceCatalog
 from chalicelib.core.spend import DAY_MS, HOUR_MS, SpendLimits, SpendState, SpendVerdict, day_start, hour_start
-from chalicelib.services.enqueue import Enqueue
+from chalicelib.usecases.enqueue import Enqueue
 
 START = 1_800_000_000_000 - 1_800_000_000_000 % DAY_MS + 22 * HOUR_MS  # 22:00, so days turn over too
 SERVICES = ("billing", "orders", "default")

@@ -3,8 +3,8 @@
 Gap covered: the moto tests (tests/integration/test_spend.py) follow a few hand-written paths; here
 hypothesis throws sequences at ``decide_spend`` through ``Ledger`` — the state the store keeps
 (the day's counter item with its hours and tokens, and per group its status, wait, ``auto_jobs``,
-``reopened_by`` / ``resumed_by``) kept in memory, written the way ``services/enqueue.py``,
-``services/fix.py``, ``services/sweep.py`` and ``services/ingest.py`` write it. What they check:
+``reopened_by`` / ``resumed_by``) kept in memory, written the way ``usecases/enqueue.py``,
+``usecases/fix.py``, ``usecases/sweep.py`` and ``usecases/ingest.py`` write it. What they check:
 
 - every limit holds over the whole run: jobs per clock hour and per UTC day, none sent while the
   day's tokens are at the ceiling, none for a group under the minimum unless a person asked;
@@ -93,7 +93,7 @@ class Ledger:
             tokens_today=self.tokens.get(day_start(self.now), 0),
         )
 
-    # -- the stream (services/enqueue.py) --------------------------------------------------------
+    # -- the stream (usecases/enqueue.py) --------------------------------------------------------
 
     def enqueue(self, g: Group) -> None:
         """A NEW group's stream record: decide; take both units at once, or skip with the wait."""
@@ -120,7 +120,7 @@ class Ledger:
         self.hours[hour_start(self.now)] = state.hour_used + 1
         self.jobs[day_start(self.now)] = state.day_used + 1
 
-    # -- the fixer (services/fix.py): claim-time token check, then tokens recorded -----------------
+    # -- the fixer (usecases/fix.py): claim-time token check, then tokens recorded -----------------
 
     def fix(self, g: Group) -> None:
         verdict = decide_claim(self.limits, self.state(), self.now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.services.metrics import ROUTINE_COUNTS
+from chalicelib.usecases.metrics import ROUTINE_COUNTS
 from tests.conftest import ROOT
 
 DASHBOARD = (ROOT / "terraform" / "dashboard.tf").read_text()

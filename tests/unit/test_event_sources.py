@@ -17,7 +17,7 @@ from chalicelib.core.runbooks.declare import EVENT_HANDLER, VERIFIER, EventSourc
 from chalicelib.core.runbooks.registry import collect_events, event_pattern, event_sources
 from chalicelib.errors import ConfigError
 from chalicelib.events.declared import DeclaredEvent
-from chalicelib.services.approve import incident_of
+from chalicelib.usecases.approve import incident_of
 
 JOBS = EventSource(
     name="jobs",

@@ -18,7 +18,7 @@ from chalicelib.core.heal_stats import (
 )
 from chalicelib.core.notices import decision_notice
 from chalicelib.core.runbooks import RUNBOOKS, layer_of
-from chalicelib.services.remediate import timing
+from chalicelib.usecases.remediate import timing
 
 DAY_MS = 86_400_000
 NOW = 1_795_000_000_000  # 2026-11-18T...Z

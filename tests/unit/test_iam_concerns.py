@@ -61,7 +61,7 @@ def test_each_role_uses_the_key_through_the_services_of_its_concerns() -> None:
         "log_processor": (both, {"dynamodb", "sqs", "ssm", "sns"}),
         "stream_processor": (both, {"dynamodb", "sqs", "sns"}),
         "fixer": (both, {"dynamodb", "sqs", "ssm", "sns"}),
-        "budget_sweeper": (both, {"dynamodb", "sqs", "sns"}),  # sends stuck jobs again, tells (services/requeue.py)
+        "budget_sweeper": (both, {"dynamodb", "sqs", "sns"}),  # sends stuck jobs again, tells (usecases/requeue.py)
         "heal_checker": (both, {"dynamodb", "ssm", "sns"}),
         "api_handler": (both, {"dynamodb", "ssm"}),
     } | dict.fromkeys(REMEDIATOR_ROLES, (both, {"dynamodb", "sns", "ssm", "sqs"}))

@@ -1,13 +1,13 @@
 """The operators' policy (terraform/iam_operator.tf) lets a person approve without any permission
 on the estate: approved plans run in the remediator functions it may invoke, the ones
-services/approve.py sends each runbook's approvals to."""
+usecases/approve.py sends each runbook's approvals to."""
 
 from __future__ import annotations
 
 import re
 
 from chalicelib.core.runbooks import RUNBOOKS
-from chalicelib.services.approve import handler_for
+from chalicelib.usecases.approve import handler_for
 from tests.conftest import ROOT
 
 POLICY = (ROOT / "terraform" / "iam_operator.tf").read_text()

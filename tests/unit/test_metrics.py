@@ -2,7 +2,7 @@
 
 import json
 
-from chalicelib.services.metrics import EmfCounter
+from chalicelib.usecases.metrics import EmfCounter
 
 
 def _flushed(capsys, counter: EmfCounter) -> dict:

@@ -2,7 +2,7 @@
 
 import json
 
-from chalicelib.services.metrics import ROUTINE_COUNTS, EmfCounter
+from chalicelib.usecases.metrics import ROUTINE_COUNTS, EmfCounter
 
 
 def _lines(capsys) -> list[dict]:

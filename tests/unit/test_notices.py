@@ -99,7 +99,7 @@ def test_a_burst_of_new_groups_is_one_summary() -> None:
 def test_a_lost_notification_is_counted_never_raised() -> None:
     from chalicelib.core.notices import burst_notice
     from chalicelib.errors import TransientError
-    from chalicelib.services.notifications import tell
+    from chalicelib.usecases.notifications import tell
 
     class Throttled:
         def publish(self, notice: object) -> str:

@@ -317,7 +317,7 @@ def test_a_header_delivered_alone_before_another_matched_event_waits_for_the_str
 def test_what_local_delivers_through_its_filter_pattern_gives_one_group_per_bug(name: str) -> None:
     """`local --logs` as far as the ingest: the file's events in one stream, only those matching the
     default subscription filter pattern delivered, cut-off ones completed from the stream (as
-    services/ingest.py does with GetLogEvents), then counted (tests/integration runs it on AWS)."""
+    usecases/ingest.py does with GetLogEvents), then counted (tests/integration runs it on AWS)."""
     from dataclasses import replace
 
     import local_mode

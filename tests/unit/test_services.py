@@ -1,5 +1,5 @@
 """The service catalog (core/services.py): validation, routing, repository keys and folders; the
-per-service fix configuration (adapters/parameters.py) and the monorepo view (services/service_fixers.py)."""
+per-service fix configuration (adapters/parameters.py) and the monorepo view (usecases/service_fixers.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from chalicelib.core.models import ErrorGroup, FixOutcome, Status
 from chalicelib.core.notices import burst_notice, fix_notice
 from chalicelib.core.services import DEFAULT, Service, ServiceCatalog, parse_service, repo_key
 from chalicelib.errors import ConfigError, FixRejected
-from chalicelib.services.service_fixers import FolderView, ServiceFixers
+from chalicelib.usecases.service_fixers import FolderView, ServiceFixers
 
 
 def catalog(*entries: dict) -> ServiceCatalog:

@@ -16,7 +16,7 @@ from chalicelib.core.notices import burst_notice
 from chalicelib.core.spend import SpendLimits, SpendState, decide_spend, spend_room
 from chalicelib.errors import ConfigError
 from chalicelib.events.streams import GroupStreamRecord
-from chalicelib.services.enqueue import group_facts
+from chalicelib.usecases.enqueue import group_facts
 
 NOW = 1_800_000_000_000
 _SER = TypeSerializer()

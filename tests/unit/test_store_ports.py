@@ -1,4 +1,4 @@
-"""The tables' ports (services/ports.py) and their per-kind stores (adapters/) agree.
+"""The tables' ports (usecases/ports.py) and their per-kind stores (adapters/) agree.
 
 - every method of a kind's port exists on the store of that kind, with the same parameters;
 - the composite ``ErrorGroupStore`` the composition root hands the services is every port at once;
@@ -25,13 +25,13 @@ from chalicelib.adapters.held_incidents import HeldIncidents
 from chalicelib.adapters.pr_index import PullRequestIndex
 from chalicelib.adapters.spend_counters import SpendCounters
 from chalicelib.adapters.store import ErrorGroupStore
-from chalicelib.services import ports, remediate
+from chalicelib.usecases import ports, remediate
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-SERVICES = ROOT / "chalice_app" / "chalicelib" / "services"
+SERVICES = ROOT / "chalice_app" / "chalicelib" / "usecases"
 KINDS = {
     ports.GroupPort: GroupStore,
     ports.SpendPort: SpendCounters,

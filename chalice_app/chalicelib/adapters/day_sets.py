@@ -1,9 +1,9 @@
 """Day sets of the error-group table: one string set of fingerprints per day and purpose, read by
 a checker instead of a scan.
 
-    ~merged~<yyyy-mm-dd>   groups merged that day         (``mark_merged``; the heal checker, services/heal.py)
+    ~merged~<yyyy-mm-dd>   groups merged that day         (``mark_merged``; the heal checker, usecases/heal.py)
     ~opened~<yyyy-mm-dd>   groups whose PR opened that day (``finish`` to PR_OPENED; the heal checker)
-    ~queued~<yyyy-mm-dd>   groups queued that day          (``mark_queued``; the stuck-job sweep, services/requeue.py)
+    ~queued~<yyyy-mm-dd>   groups queued that day          (``mark_queued``; the stuck-job sweep, usecases/requeue.py)
 
     note     ADD members :fingerprint, SET expires_at (60 days)   (after the transition; best effort)
     forget   DELETE members :fingerprints                         (the checker is done with them)

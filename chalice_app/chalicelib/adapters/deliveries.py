@@ -3,7 +3,7 @@
     delivery ``~delivery~<id>`` marker             if delivery_unseen  (a webhook delivery applied once)
 
 The marker is TTL'd (longer than GitHub keeps a delivery redeliverable); a delivery that could not
-be applied releases its marker, so that a redelivery is applied (services/resolve.py). A marker has
+be applied releases its marker, so that a redelivery is applied (usecases/resolve.py). A marker has
 no status: ``scan`` skips it and the stream turns it into no job.
 """
 

@@ -206,7 +206,7 @@ class LocalPullRequests:
         if reviewers:
             header += f"- reviewers: {', '.join(reviewers.names())}\n"
             self.reviews[branch] = ReviewRequest(reviewers)
-        # Comments appended since the record was written (services/checks.py, duplicates) stay.
+        # Comments appended since the record was written (usecases/checks.py, duplicates) stay.
         kept = target.read_text(encoding="utf-8") if target.exists() else ""
         at = kept.find(COMMENT_MARK)
         target.write_text(header + "\n" + body + (kept[at:] if at >= 0 else ""))

@@ -468,7 +468,7 @@ class GitHubReads:
         """True when ``login`` has write access (admin, maintain or write) to the repository."""
         return bool(login) and self.permission(login) in WRITE_ROLES
 
-    # --- CI is the judge (services/checks.py): the head's checks, and the PR's actions ----------
+    # --- CI is the judge (usecases/checks.py): the head's checks, and the PR's actions ----------
 
     def check_runs(self, sha: str) -> list[CheckRun]:
         """Every check of commit ``sha``: its check runs (GET /commits/{sha}/check-runs; a failing

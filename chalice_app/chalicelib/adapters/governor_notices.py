@@ -3,7 +3,7 @@
     tell               / note#<ms>#<rand>   a notify-only decision (or a problem) waiting for the digest
     tell#<kind>        / <key>              a notice told once until ``until`` (a repeat inside a cooldown)
 
-Both are TTL'd; a digest forgets the lines it published (services/remediate.py).
+Both are TTL'd; a digest forgets the lines it published (usecases/remediate.py).
 """
 
 from __future__ import annotations

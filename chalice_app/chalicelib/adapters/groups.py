@@ -30,8 +30,8 @@ words in the right column are the code's):
     reopen   → NEW                                 if reopenable OR lease_expired
                                                    (``retry``; ingest, for a budget skip that recurs)
 
-The pull request's fate and whether the fix held (issue 12, docs/fate.md; ``services/resolve.py``
-for the webhook, ``services/fate.py`` for the lazy read and regressions, ``services/heal.py``):
+The pull request's fate and whether the fix held (issue 12, docs/fate.md; ``usecases/resolve.py``
+for the webhook, ``usecases/fate.py`` for the lazy read and regressions, ``usecases/heal.py``):
 
     merged   PR_OPENED | REJECTED → MERGED         if (is_pr_opened OR is_rejected) AND for_this_pr
              (+ merged_at; the fingerprint ADDed to the merge day's ``~merged~<day>`` set, as ``finish``
@@ -56,7 +56,7 @@ deliveries of the same bug could count again (docs/pipeline.md, accepted). Group
 tokens were packed keep their text tokens (``batches``), asked too, until ``seen`` holds the newest
 BATCH_MEMORY // 2 (the write after which removes them).
 
-A log group that belongs to no service (services/ingest.py) is recorded in one item per log group
+A log group that belongs to no service (usecases/ingest.py) is recorded in one item per log group
 (key ``~unrouted~<md5 of the name>``, status SKIPPED with the reason, ``service`` empty): its
 tracebacks and deliveries are counted there, so ``status`` shows them; being SKIPPED from its
 first write, the stream turns it into no job.
@@ -1035,7 +1035,7 @@ class GroupStore(Table):
             self._prs.drop_open_prs(repository, stale)
         return open_
 
-    # --- CI is the judge (core/checks.py, services/checks.py) ---------------------------------------
+    # --- CI is the judge (core/checks.py, usecases/checks.py) ---------------------------------------
     #
     #   checks      PR_OPENED: checks, ready                          if is_pr_opened AND for_this_pr
     #   repair      PR_OPENED → NEW, repairs + 1 (check_output:       if is_pr_opened AND for_this_pr

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PR_PREFIX = "~pr~"
 BRANCH_PREFIX = "~branch~"  # a fix branch → its group (a status delivery names only the branch)
-OPEN_PRS_PREFIX = "~openprs~"  # per repository: the groups with an open PR (duplicates, services/fix.py)
+OPEN_PRS_PREFIX = "~openprs~"  # per repository: the groups with an open PR (duplicates, usecases/fix.py)
 
 
 class PullRequestIndex(Table):

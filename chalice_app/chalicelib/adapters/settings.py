@@ -119,7 +119,7 @@ class Settings:
     fetch_lines: int = 200
     metrics_namespace: str = "selfheal"
     # 1: counts of routine traffic (errors seen, new groups, jobs, PRs) are EMF metrics too, each billed
-    # all month; 0: they are logged only and the dashboard sums them (services/metrics.py).
+    # all month; 0: they are logged only and the dashboard sums them (usecases/metrics.py).
     routine_metrics: int = 0
     # Runbooks: the governor's table (decisions, cooldowns, slots, audit) and the notification topic.
     governor_table_name: str = "selfheal-governor"

@@ -2,7 +2,7 @@
 
 Each kind of item has its own class and module over the shared layer of ``adapters/table.py``
 (the ``Update`` builder, ``_update``), and each is behind the protocol of the services that use it
-(``services/ports.py``):
+(``usecases/ports.py``):
 
     GroupStore        adapters/groups.py          groups, their detail items, unrouted log groups:
                                                   record, claim, finish, re-open, the PR's fate,

@@ -1,5 +1,5 @@
 """Fixability: is a group a fault of the service's own code, or something a code change must not
-"fix"? Pure; decided before any model token is spent (services/enqueue.py).
+"fix"? Pure; decided before any model token is spent (usecases/enqueue.py).
 
     code         the raising frame, or the frame that called into a library with bad arguments, is
                  the service's own: fixed as before

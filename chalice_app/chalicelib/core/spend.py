@@ -1,5 +1,5 @@
 """The code fixer's budgets: what code fixes may spend, decided as the runbook governor
-(core/governor.py) decides what runbooks may do. The stream (services/enqueue.py) asks
+(core/governor.py) decides what runbooks may do. The stream (usecases/enqueue.py) asks
 ``decide_spend`` before a fix job leaves, with the group's facts from the stream record and the
 counters read from the table; the store then takes the hour's and the day's unit in one
 conditional write (adapters/store.py), and a lost race re-reads and decides again. The fixer asks
@@ -14,7 +14,7 @@ jobs before it). Rule order (the first that applies decides)::
     otherwise                                              → send  ok
 
 A skipped group is never lost: "budget" waits are re-opened oldest first by the hourly sweep
-(services/sweep.py) while budget remains, or by ingest when the group occurs again after the
+(usecases/sweep.py) while budget remains, or by ingest when the group occurs again after the
 refusing window ended; "occurrences" waits by ingest when the count reaches the minimum. Only
 one-automatic-attempt waits for a person (``selfheal retry``) or a regression, by design.
 """

@@ -41,7 +41,7 @@ _GROUP_IN_BODY = re.compile(r"error group: `([0-9a-f]{32})`")
 _PR_NUMBER = re.compile(r"/pull/(\d+)/?$")
 
 IntentKind = Literal["ping", "merged", "rejected", "retry", "stop", "checks", "ignored"]
-BRANCH_PREFIX = "selfheal/"  # the fixer's branches (services/fix_generation.py)
+BRANCH_PREFIX = "selfheal/"  # the fixer's branches (usecases/fix_generation.py)
 
 
 def sign(secret: bytes, body: bytes) -> str:

@@ -7,7 +7,7 @@
           ─▶ notify (act, dry_run, approval request, escalation, failure, healed)
 
 A resolved incident (alarm back to OK) closes the open action of the same signal on that resource
-as healed (in the governor's admission). Approvals run exactly the stored plan (services/approve.py).
+as healed (in the governor's admission). Approvals run exactly the stored plan (usecases/approve.py).
 
 The verifier (every ``REVISIT_EVERY_MS``) does the rest, so nothing waits forever and nothing is silent::
 
@@ -34,15 +34,15 @@ from chalicelib.core.governor import DEADLINE, HELD_RULES
 from chalicelib.core.notices import HeldGroup, decision_notice, digest_notice, kill_switch_notice
 from chalicelib.core.runbooks import layer_of
 from chalicelib.errors import SelfHealError
-from chalicelib.services.notifications import tell
-from chalicelib.services.ports import HeldPort, NoticePort
+from chalicelib.usecases.notifications import tell
+from chalicelib.usecases.ports import HeldPort, NoticePort
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from chalicelib.core.runbooks.plan import Incident, Limits, Plan, Proposal
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.notifications import Notifier
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Executor(Protocol):
 
 class Governor(HeldPort, NoticePort, Protocol):
     """adapters/governor_store.GovernorStore, as the remediator uses it: admissions and actions, and
-    the kinds it keeps beside them (held incidents, notices: services/ports.py)."""
+    the kinds it keeps beside them (held incidents, notices: usecases/ports.py)."""
 
     def admit(self, incident: Incident, plan: Plan | None, limits: Limits | None, now_ms: int, **kw: Any) -> Any: ...
 

@@ -32,8 +32,8 @@ from chalicelib.core.service_spend import counts_jobs, decide_service_spend, rea
 from chalicelib.core.spend import GroupFacts, SpendLimits, SpendState, SpendVerdict, hour_start
 from chalicelib.errors import PayloadError, SelfHealError, TransientError
 from chalicelib.events.streams import GroupStreamRecord
-from chalicelib.services.batches import PartialItemFailureResponse, failures
-from chalicelib.services.notifications import tell
+from chalicelib.usecases.batches import PartialItemFailureResponse, failures
+from chalicelib.usecases.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -41,9 +41,9 @@ if TYPE_CHECKING:
     from chalicelib.adapters.queue import FixQueue
     from chalicelib.core.models import ErrorGroup, FixJob
     from chalicelib.core.services import ServiceCatalog
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.notifications import Notifier
-    from chalicelib.services.ports import StreamStore
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.notifications import Notifier
+    from chalicelib.usecases.ports import StreamStore
 
 log = logging.getLogger(__name__)
 BUDGET_RULES = frozenset({"hourly-budget", "daily-budget", "token-ceiling"})

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.core.spend import SpendLimits
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.ports import SweepStore
-    from chalicelib.services.requeue import Requeue
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.ports import SweepStore
+    from chalicelib.usecases.requeue import Requeue
 
 log = logging.getLogger(__name__)
 SWEEP_MAX = 50  # groups re-opened per run at most, whatever the budget (bounded work, bounded stream burst)
@@ -52,7 +52,7 @@ class BudgetSweep:
         requeue: Requeue | None = None,
     ) -> None:
         self._store = store
-        self._requeue = requeue  # the sweep of stuck jobs (services/requeue.py), run first
+        self._requeue = requeue  # the sweep of stuck jobs (usecases/requeue.py), run first
         self._limits = limits
         self._metrics = metrics
         self._clock = clock

@@ -51,7 +51,7 @@ class GroupPort(Protocol):
     """The error groups: reads, and every status change as one conditional write (InvalidTransition,
     or False / None, when the group moved on). ``now`` arguments are epoch milliseconds."""
 
-    # what ingest uses (services/ingest.py)
+    # what ingest uses (usecases/ingest.py)
     def record(self, observation: Observation, now: int, batch: str = "") -> Recorded: ...
     def counted(self, fingerprints: Sequence[str], batch: str) -> set[str]: ...
     def record_unrouted(self, log_group: str, tracebacks: int, now: int, batch: str = "") -> bool: ...
@@ -60,7 +60,7 @@ class GroupPort(Protocol):
     def reopen(self, fingerprint: str, now: int, reason: str = "re-opened", by: str = "retry") -> ErrorGroup: ...
     def resume(self, fingerprint: str, now: int, by: str) -> ErrorGroup | None: ...
 
-    # the stream (services/enqueue.py) and the stuck-job sweep (services/requeue.py)
+    # the stream (usecases/enqueue.py) and the stuck-job sweep (usecases/requeue.py)
     def mark_queued(self, fingerprint: str, token: str, now: int) -> bool: ...
     def skip_for_spend(self, fingerprint: str, token: str, now: int, verdict: SpendVerdict) -> bool: ...
     def skip_unfixable(self, fingerprint: str, token: str, now: int, fixability: Fixability) -> bool: ...
@@ -71,7 +71,7 @@ class GroupPort(Protocol):
     def requeue(self, fingerprint: str, token: str, now: int) -> bool: ...
     def fail_queued(self, fingerprint: str, token: str, now: int, reason: str) -> bool: ...
 
-    # the fixer (services/fix.py) and the budget sweeper (services/sweep.py)
+    # the fixer (usecases/fix.py) and the budget sweeper (usecases/sweep.py)
     def claim(self, fingerprint: str, owner: str, now: int, lease_seconds: int, max_attempts: int) -> Claim: ...
     def defer_claimed(self, fingerprint: str, owner: str, now: int, verdict: SpendVerdict) -> ErrorGroup: ...
     def set_branch(self, fingerprint: str, owner: str, branch: str, now: int) -> None: ...
@@ -91,7 +91,7 @@ class GroupPort(Protocol):
     def open_prs(self, repository: str) -> list[ErrorGroup]: ...
     def waiting(self, limit: int) -> list[str]: ...
 
-    # the pull request's fate (services/resolve.py, fate.py, heal.py, checks.py)
+    # the pull request's fate (usecases/resolve.py, fate.py, heal.py, checks.py)
     def mark_merged(self, fingerprint: str, pr_url: str, merged_at: int, now: int) -> ErrorGroup: ...
     def mark_rejected(self, fingerprint: str, pr_url: str, reason: str, review: str, now: int) -> ErrorGroup: ...
     def retry_from_review(self, fingerprint: str, pr_url: str, review: str, now: int) -> ErrorGroup: ...
@@ -157,24 +157,24 @@ class NoticePort(Protocol):
 
 
 class StreamStore(GroupPort, SpendPort, Protocol):
-    """What the stream processor (services/enqueue.py) uses: groups and the spend counters."""
+    """What the stream processor (usecases/enqueue.py) uses: groups and the spend counters."""
 
 
 class SweepStore(GroupPort, SpendPort, Protocol):
-    """What the budget sweeper (services/sweep.py) uses: groups waiting, and the counters."""
+    """What the budget sweeper (usecases/sweep.py) uses: groups waiting, and the counters."""
 
 
 class FixStore(GroupPort, SpendPort, PullRequestPort, Protocol):
-    """What the fixer (services/fix.py) uses: groups, the counters, the PR index."""
+    """What the fixer (usecases/fix.py) uses: groups, the counters, the PR index."""
 
 
 class FateStore(GroupPort, PullRequestPort, Protocol):
-    """What the pull request's fate (services/fate.py) uses: groups and the PR index."""
+    """What the pull request's fate (usecases/fate.py) uses: groups and the PR index."""
 
 
 class ResolveStore(GroupPort, PullRequestPort, DeliveryPort, Protocol):
-    """What the webhook (services/resolve.py) uses: groups, the PR index, delivery markers."""
+    """What the webhook (usecases/resolve.py) uses: groups, the PR index, delivery markers."""
 
 
 class HealStore(GroupPort, DaySetPort, Protocol):
-    """What the heal checker (services/heal.py) uses: groups and the day sets."""
+    """What the heal checker (usecases/heal.py) uses: groups and the day sets."""

@@ -9,7 +9,7 @@ from chalicelib.errors import SelfHealError
 
 if TYPE_CHECKING:
     from chalicelib.core.notices import Notice
-    from chalicelib.services.metrics import Counter
+    from chalicelib.usecases.metrics import Counter
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from chalicelib.errors import InvalidTransition
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chalicelib.services.fate import Fate
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.ports import HealStore
+    from chalicelib.usecases.fate import Fate
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.ports import HealStore
 
 log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000

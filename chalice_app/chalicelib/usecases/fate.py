@@ -6,7 +6,7 @@
     MERGED / HEALED recurs, later than merged_at + deploy grace ─▶ REGRESSED (conditional), a notice,
       and the stream makes it a fix job whose prompt carries the failed attempt's diff
 
-This is the path for teams without the webhook (services/resolve.py does the same on delivery).
+This is the path for teams without the webhook (usecases/resolve.py does the same on delivery).
 It never fails a delivery: every error is logged and counted; after a GitHub failure the reads
 pause for ``PAUSE_MS`` in this container, so an outage costs one timeout, not one per group.
 Ingest calls ``after_record`` only when the group existed before (``Recorded.previous``), from its
@@ -24,7 +24,7 @@ from chalicelib.core.models import Status
 from chalicelib.core.notices import fate_notice
 from chalicelib.core.webhooks import pr_number
 from chalicelib.errors import InvalidTransition, SelfHealError
-from chalicelib.services.notifications import tell
+from chalicelib.usecases.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from chalicelib.adapters.github_api import PullState
     from chalicelib.core.models import ErrorGroup
     from chalicelib.core.webhooks import Intent
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.notifications import Notifier
-    from chalicelib.services.ports import FateStore, GroupPort
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.notifications import Notifier
+    from chalicelib.usecases.ports import FateStore, GroupPort
 
 log = logging.getLogger(__name__)
 MINUTE_MS = 60_000
@@ -154,7 +154,7 @@ class Fate:
             self._metrics.count(name)
 
 
-# --- CI is the judge: check deliveries (services/checks.py) -------------------------------------------
+# --- CI is the judge: check deliveries (usecases/checks.py) -------------------------------------------
 
 CHECKS_WAIT_ENV = "SELFHEAL_CHECKS_WAIT_MINUTES"  # no check within this time: "checks: none" (default 120)
 
@@ -167,7 +167,7 @@ def judge_lazily(store: GroupPort, group: ErrorGroup, github: object, metrics: C
     import os
 
     from chalicelib.core.checks import DEFAULT_REPAIR_ROUNDS, NONE, REPAIR_ROUNDS_ENV, fold, repair_rounds
-    from chalicelib.services.checks import Checks
+    from chalicelib.usecases.checks import Checks
 
     check_runs = getattr(github, "check_runs", None)
     if check_runs is None or group.checks not in ("", "pending"):
@@ -204,10 +204,10 @@ def apply_check_delivery(  # noqa: PLR0913 - the delivery and its collaborators
     """A ``check_suite`` / ``check_run`` / ``status`` delivery (core/webhooks.py ``checks``) → the
     group of its selfheal PR (by the ``~pr~`` pointer of the PR, else the ``~branch~`` pointer of the
     branch), its head's checks read from GitHub (the payload is only the trigger: every suite and
-    status of the head counts), and the verdict applied (services/checks.py). A delivery about an
+    status of the head counts), and the verdict applied (usecases/checks.py). A delivery about an
     older commit than the one the fixer last pushed changes nothing. Returns the webhook's answer."""
     from chalicelib.core.checks import fold
-    from chalicelib.services.checks import Checks
+    from chalicelib.usecases.checks import Checks
 
     fingerprint = (store.find_pr(wanted.pr_url) if wanted.pr_url else "") or store.find_branch(wanted.branch)
     group = store.get(fingerprint) if fingerprint else None

@@ -34,14 +34,14 @@ from chalicelib.core.runbooks.plan import Incident
 from chalicelib.core.runbooks.registry import event_sources
 from chalicelib.core.runbooks.targets import instance_tags
 from chalicelib.errors import PayloadError, Refused, SelfHealError
-from chalicelib.services.remediate import decision_json
+from chalicelib.usecases.remediate import decision_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from chalicelib.core.runbooks.catalog import RunbookEntry
     from chalicelib.core.runbooks.plan import Call, Plan
-    from chalicelib.services.remediate import Executor, Remediate
+    from chalicelib.usecases.remediate import Executor, Remediate
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@
       wait       → checks: pending (or none: no check at all yet)
 
 One code path for every source of checks: the webhook's ``check_suite`` / ``check_run`` / ``status``
-deliveries (services/resolve.py → services/fate.py), and in local mode the test command run in a
+deliveries (usecases/resolve.py → usecases/fate.py), and in local mode the test command run in a
 worktree of the fix branch (scripts/local_checks.py). A report for a group that moved on (merged,
 re-opened, another head) changes nothing: every write is conditional on the group's own PR.
 """
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
     from chalicelib.core.checks import CheckReport
     from chalicelib.core.models import ErrorGroup
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.ports import GroupPort
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.ports import GroupPort
 
 log = logging.getLogger(__name__)
 

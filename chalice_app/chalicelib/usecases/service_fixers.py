@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     from chalicelib.core.models import ErrorGroup
     from chalicelib.core.services import Service, ServiceCatalog
-    from chalicelib.services.fix import Fixer, Lease
-    from chalicelib.services.fix_generation import Repository
+    from chalicelib.usecases.fix import Fixer, Lease
+    from chalicelib.usecases.fix_generation import Repository
 
 log = logging.getLogger(__name__)
 MAX_CACHED = 256
@@ -106,7 +106,7 @@ class FolderView:
         return self._repo.mode(path) if in_folder(path, self._folder) else None
 
     def use_branch(self, branch: str) -> None:
-        """Read and publish on ``branch``'s head (a repair after red checks: services/checks.py)."""
+        """Read and publish on ``branch``'s head (a repair after red checks: usecases/checks.py)."""
         self._repo.use_branch(branch)
 
     def publish(self, branch: str, files: Mapping[str, str], message: str) -> str:

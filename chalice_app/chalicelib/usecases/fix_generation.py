@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from chalicelib.core.codeowners import Reviewers
     from chalicelib.core.context import Context
     from chalicelib.core.localize import Located
-    from chalicelib.services.fix import Lease
+    from chalicelib.usecases.fix import Lease
 
 log = logging.getLogger(__name__)
 __all__ = ["PROMPT_VERSION", "FixSettings", "ModelFixer", "PullRequests", "Repository", "pr_body"]
@@ -138,7 +138,7 @@ class _Usage:
 
 
 def _report_usage(lease: Lease, usage: _Usage) -> None:
-    """Tell the lease (services/fix.py) the tokens this attempt spent; leases without a ledger ignore it."""
+    """Tell the lease (usecases/fix.py) the tokens this attempt spent; leases without a ledger ignore it."""
     record = getattr(lease, "record_usage", None)
     if record is not None:
         record(usage.tokens_in, usage.tokens_out)
@@ -171,7 +171,7 @@ class ModelFixer:
         note = getattr(lease, "note", None)  # the attempt's model and prompt version, whatever its end
         if note is not None:
             note(model=self._model.model_id, prompt_version=PROMPT_VERSION)
-        # A repair (the PR's checks failed: services/checks.py) works on the branch as it stands.
+        # A repair (the PR's checks failed: usecases/checks.py) works on the branch as it stands.
         repair = group.previous_attempt == "repair" and bool(group.branch) and bool(group.pr_url)
         with self._open_repo() as repo:
             if repair:
@@ -210,7 +210,7 @@ class ModelFixer:
             branch = group.branch if repair else f"selfheal/{group.fingerprint[:12]}"
             lease.set_branch(branch)  # stored before the PR exists: a retry reuses branch and PR
             choice = self._reviewers(repo, result.files, group)
-            # With CI as the judge, the reviewers are asked when the checks pass (services/checks.py).
+            # With CI as the judge, the reviewers are asked when the checks pass (usecases/checks.py).
             asked = None if s.await_checks else choice.reviewers
             url, draft, head = self._publish(
                 repo, group, branch, proposal, result, usage, findings, located, context, reviewers=asked,
@@ -235,7 +235,7 @@ class ModelFixer:
             **_review_details(choice, getattr(self._pulls, "reviews", {}).pop(branch, None)),
             # Stored on the group: a regression or a reviewer's /selfheal retry shows it again.
             "pr_diff": attempt_diff(files, result.files),
-            "head_sha": head,  # the checks of this commit judge the fix (services/checks.py)
+            "head_sha": head,  # the checks of this commit judge the fix (usecases/checks.py)
             "prompt_version": PROMPT_VERSION,
             **self._check_details(group, choice, repair, draft),
         }
@@ -325,7 +325,7 @@ class ModelFixer:
         fallback = f"Fix {group.exception_type} in {located[0].frame.function}"
         title = plain_line(proposal.title, fallback) or "Fix an error seen in production"
         head = repo.publish(branch, result.files, commit_message(title, proposal.root_cause, group.fingerprint))
-        # With CI as the judge every PR opens as a draft; the checks make it ready (services/checks.py).
+        # With CI as the judge every PR opens as a draft; the checks make it ready (usecases/checks.py).
         draft = s.await_checks or s.draft or proposal.confidence < s.draft_below or bool(findings) or bool(weakened)
         if weakened:
             log.warning(

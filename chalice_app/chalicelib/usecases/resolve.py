@@ -8,7 +8,7 @@
        pr_url must be the delivery's PR)─▶ 200 ignored when the PR is not selfheal's
       ─merged / closed / ``/selfheal retry`` / ``/selfheal stop``─▶ conditional write ─▶ 200
       ─check_suite / check_run / status of a selfheal branch─▶ the head's checks read and judged
-       (services/fate.py apply_check_delivery, services/checks.py) ─▶ 200
+       (usecases/fate.py apply_check_delivery, usecases/checks.py) ─▶ 200
 
 A command is obeyed only from a user with write access (admin, maintain or write); anyone else's
 is logged and ignored. When applying fails (DynamoDB throttled, GitHub down), the delivery marker
@@ -28,16 +28,16 @@ from chalicelib.core.redact import redact
 from chalicelib.core.webhooks import Intent, intent, signature_valid
 from chalicelib.errors import InvalidTransition, PayloadError, SelfHealError, TransientError
 from chalicelib.events.github import WebhookDelivery
-from chalicelib.services.fate import apply_check_delivery
+from chalicelib.usecases.fate import apply_check_delivery
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from chalicelib.adapters.github_api import PullState
     from chalicelib.core.models import ErrorGroup
-    from chalicelib.services.fate import PullRequestReads
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.ports import ResolveStore
+    from chalicelib.usecases.fate import PullRequestReads
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.ports import ResolveStore
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class Resolve:
         return group
 
     def _apply(self, wanted: Intent) -> str:
-        if wanted.kind == "checks":  # CI is the judge: services/fate.py, services/checks.py
+        if wanted.kind == "checks":  # CI is the judge: usecases/fate.py, usecases/checks.py
             rounds = repair_rounds(int(os.environ.get(REPAIR_ROUNDS_ENV, "") or DEFAULT_REPAIR_ROUNDS))
             return apply_check_delivery(self._store(), self._github, wanted, self._metrics, rounds, self._clock)
         group = self._group(wanted)

@@ -41,9 +41,9 @@ if TYPE_CHECKING:
     from chalicelib.core.logs_payload import LogsBatch
     from chalicelib.core.models import ErrorGroup, Observation, Traceback
     from chalicelib.core.services import ServiceCatalog
-    from chalicelib.services.fate import Fate
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.ports import GroupPort
+    from chalicelib.usecases.fate import Fate
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.ports import GroupPort
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Ingest:
         self._fetch_lines = fetch_lines
         self._clock = clock
         self._writers = max(1, writers)
-        self._fate = fate  # what a recurrence says about the group's PR (services/fate.py)
+        self._fate = fate  # what a recurrence says about the group's PR (usecases/fate.py)
 
     def handle(self, batch: LogsBatch, remaining_ms: Callable[[], int] | None = None) -> dict[str, int]:
         """Process one subscription batch.

@@ -29,16 +29,16 @@ from typing import TYPE_CHECKING
 from chalicelib.core.heal_stats import day_of
 from chalicelib.core.models import FixJob, Status
 from chalicelib.core.notices import fix_notice
-from chalicelib.services.notifications import tell
+from chalicelib.usecases.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.adapters.groups import QueuedJob
     from chalicelib.adapters.queue import FixQueue
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.notifications import Notifier
-    from chalicelib.services.ports import GroupPort
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.notifications import Notifier
+    from chalicelib.usecases.ports import GroupPort
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_MS = 3_600_000  # QUEUED this long with no claim: the job is taken as lost (the sweep runs hourly)

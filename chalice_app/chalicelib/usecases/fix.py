@@ -28,7 +28,7 @@ from chalicelib.core.service_spend import decide_service_claim, service_limits
 from chalicelib.core.spend import WAIT_OCCURRENCES, SpendLimits, SpendState, SpendVerdict
 from chalicelib.errors import FixRejected, PayloadError, RetryLimitReached, SelfHealError, TransientError
 from chalicelib.events.queue import FixJobMessage
-from chalicelib.services.notifications import tell
+from chalicelib.usecases.notifications import tell
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,10 +36,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from chalicelib.core.services import ServiceCatalog
-    from chalicelib.services.batches import PartialItemFailureResponse
-    from chalicelib.services.metrics import Counter
-    from chalicelib.services.notifications import Notifier
-    from chalicelib.services.ports import FixStore, GroupPort
+    from chalicelib.usecases.batches import PartialItemFailureResponse
+    from chalicelib.usecases.metrics import Counter
+    from chalicelib.usecases.notifications import Notifier
+    from chalicelib.usecases.ports import FixStore, GroupPort
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class FixService:
             return Status.SKIPPED
         spent = lease.spent(outcome.details)
         now = self._clock()
-        # A PR pushed now waits for its checks from now on (services/fate.py judge_lazily).
+        # A PR pushed now waits for its checks from now on (usecases/fate.py judge_lazily).
         opened = {"checks_since": now} if outcome.status == Status.PR_OPENED else {}
         self._store.finish(
             fingerprint,
