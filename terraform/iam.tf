@@ -166,7 +166,7 @@ data "aws_iam_policy_document" "project_key" {
 
 data "aws_iam_policy_document" "error_groups" {
   statement {
-    # Record, claim, queue, heal and reopen a group (services/ingest.py, fix.py, heal.py, fate.py).
+    # Record, claim, queue, heal and reopen a group (usecases/ingest.py, fix.py, heal.py, fate.py).
     sid       = "ReadAndUpdateErrorGroups"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.error_groups.arn]
@@ -243,7 +243,7 @@ data "aws_iam_policy_document" "failed_events" {
 data "aws_iam_policy_document" "read_settings" {
   statement {
     # The whole settings tree: repo_url, github_token, the per-repository secrets and the rest
-    # (the fixer, the webhook's /selfheal commands and the lazy PR reads of services/fate.py).
+    # (the fixer, the webhook's /selfheal commands and the lazy PR reads of usecases/fate.py).
     sid       = "ReadSettings"
     actions   = ["ssm:GetParametersByPath"]
     resources = local.settings_arns

@@ -49,7 +49,7 @@ resource "aws_ssm_parameter" "service_catalog" {
 }
 
 # Who reads the catalog (the log processor, and the stream processor for the services' own spend
-# limits: services/enqueue.py) and the per-repository secrets (the fixer, the webhook: the settings
+# limits: usecases/enqueue.py) and the per-repository secrets (the fixer, the webhook: the settings
 # tree): the concerns read_service_catalog and read_settings in iam.tf.
 
 output "service_catalog_parameter" {
