@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.core.tracebacks import (
     LogLine,
+    Scan,
     find_in_records,
     from_record,
-    scan_lines,
+    scan_window,
     shipped_line,
     split_lines,
 )
@@ -281,6 +282,7 @@ class _Stream:
         lines: list[LogLine] = []
         positions: list[int] = []
         read = start  # the window's lines are read once, then extended as it grows
+        scan: Scan | None = None  # the last window's scan: it goes on where it can (scan_window)
         while True:
             end = min(len(self.messages), start + size)
             more, more_positions = self.lines(read, end, shipped)
@@ -292,7 +294,8 @@ class _Stream:
                 # found means its header may go on in the events after): read further unparsed.
                 size *= 8
                 continue
-            found = scan_lines(lines, "line_events", bare_headers=True)
+            scan = scan_window(lines, "line_events", bare_headers=True, prior=scan)
+            found = scan.found
             # Read further when the last traceback may go on past the window, or when the
             # candidate event alone held none (its header may be followed by one line per event).
             cut = found[-1][1] >= len(lines) if found else size == 1

@@ -206,9 +206,12 @@ def _is_syntax_type(name: str) -> bool:
 
 @dataclass
 class _Context:
-    """What one traceback's parse learned on the way: why it stopped early, if it did."""
+    """What one traceback's parse learned on the way: why it stopped early, if it did, and
+    whether it looked past the last line it was given (``past_end``) where more lines could
+    have changed its result (see ``scan_window``)."""
 
     reasons: list[str] = field(default_factory=list)
+    past_end: bool = False
 
     def stop(self, reason: str) -> None:
         if reason not in self.reasons:
@@ -241,6 +244,7 @@ class _Cursor:
         """The line at ``pos`` as the parser sees it: prefix stripped, tabs of its indentation
         expanded, trailing space dropped."""
         if pos >= len(self.lines):
+            self.ctx.past_end = True
             return None
         text = self.lines[pos].text.rstrip()
         if self.prefix is not None:
@@ -271,7 +275,15 @@ class _Cursor:
 
     @property
     def origin(self) -> int:
+        if self.pos >= len(self.lines):
+            self.ctx.past_end = True
         return self.lines[min(self.pos, len(self.lines) - 1)].origin
+
+    @property
+    def at_end(self) -> bool:
+        """Whether the cursor is past the last line (asked where more lines could not change
+        the parse; reading ``line`` there counts as looking past the end)."""
+        return self.pos >= len(self.lines)
 
     def advance(self) -> None:
         self.pos += 1
@@ -429,6 +441,12 @@ def _notes(cur: _Cursor, start_origin: int, exc_origin: int) -> list[str]:
     notes: list[str] = []
     split = start_origin != exc_origin  # the traceback arrived spread over several entries
     while True:
+        if cur.at_end:
+            # Whole in one entry, the notes end with it: a line after the end (another entry)
+            # could not continue them. Spread over several, it could.
+            if split:
+                cur.ctx.past_end = True
+            return notes
         s = cur.line
         if s is None or not s.strip() or s in (_CAUSE, _CONTEXT) or (len(s) <= MAX_LINE and _header_in(s)):
             return notes
@@ -682,6 +700,8 @@ def _chain(
             truncated = True
             break
         mark = cur.pos
+        if cur.at_end:
+            break  # what follows could continue the chain only with a separator (see scan_window)
         while cur.line is not None and not cur.line.strip():
             cur.advance()
         s = cur.line
@@ -732,7 +752,9 @@ def _legacy_start(text: str, nxt: str | None) -> bool:
     return _legacy_header(text.rstrip()) is not None
 
 
-def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False) -> tuple[Traceback | None, int]:
+def _parse_at(
+    lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = False, ctx: _Context | None = None
+) -> tuple[Traceback | None, int]:
     """Try to read a traceback starting at line ``i``: (it or None, the index to go on from).
 
     A fragment that ends without an exception line skips every frame it read: a fragment
@@ -740,11 +762,13 @@ def _parse_at(lines: Sequence[LogLine], i: int, form: str, bare_headers: bool = 
     per frame).
     """
     text = lines[i].text.rstrip()
-    cur = _Cursor(lines, i, bare_headers)
+    cur = _Cursor(lines, i, bare_headers, ctx)
     fallback: tuple[str, str] | None = None
     fragment = False
     lam = _lambda_header(text)
     nxt = lines[i + 1].text if i + 1 < len(lines) else None
+    if nxt is None:
+        cur.ctx.past_end = True
     if lam and _is_header((_after_prefix(lam[1], nxt) or "").strip()):
         fallback = (lam[0]["type"], lam[0]["msg"] or "")
         if lam[1]:  # continuation lines may carry the same prefix (a container's, syslog's)
@@ -821,11 +845,32 @@ def scan_lines(
     traceback for the caller to complete from the stream, instead of nothing; fragments without
     a header are not read there (their header is in another batch).
     """
-    out: list[tuple[Traceback, int]] = []
-    i, n = 0, len(lines)
+    return _scan(lines, form, bare_headers, 0, []).found
+
+
+class Scan(NamedTuple):
+    """What ``scan_window`` read: ``scan_lines``'s result, the line the scan stopped at, and
+    whether the result holds unchanged when more lines are appended (``sealed``): no step of
+    the scan looked past the last line, except where only a chain separator could continue."""
+
+    found: list[tuple[Traceback, int]]
+    end: int
+    sealed: bool
+
+
+def _scan(
+    lines: Sequence[LogLine], form: str, bare_headers: bool, i: int, out: list[tuple[Traceback, int]]
+) -> Scan:
+    """The loop of ``scan_lines`` from line ``i``, after ``out``."""
+    n = len(lines)
+    sealed = True
     while i < n:
         text = lines[i].text
-        nxt = lines[i + 1].text if i + 1 < n else None
+        if i + 1 < n:
+            nxt: str | None = lines[i + 1].text
+        else:
+            nxt = None
+            sealed = False  # the tests below read the next line
         if may_contain_traceback(text):
             if not _starts(text, nxt, bare_headers):
                 i += 1
@@ -833,13 +878,31 @@ def scan_lines(
         elif not _legacy_start(text, nxt):
             i += 1
             continue
-        tb, after = _parse_at(lines, i, form, bare_headers)
+        ctx = _Context()
+        tb, after = _parse_at(lines, i, form, bare_headers, ctx)
+        sealed = sealed and not ctx.past_end
         if tb is not None:
             if i and "]\t" in lines[i - 1].text:  # logging.exception under the Lambda runtime
                 tb = _with_request_id(tb, lines[i - 1].text)
             out.append((tb, after))
         i = after
-    return out
+    return Scan(out, i, sealed)
+
+
+def scan_window(
+    lines: Sequence[LogLine], form: str = "plain", bare_headers: bool = False, prior: Scan | None = None
+) -> Scan:
+    """``scan_lines`` of a window of lines that grows at its end: ``prior`` is the scan of the
+    window before it grew (its first ``prior.end`` lines, unchanged). When that scan is sealed
+    and no line added holds a chain separator, its tracebacks stand and the scan goes on from
+    where it stopped, so a traceback that ended at the old window's end is not parsed again.
+    Otherwise the window is scanned from its start. Either way the result is ``scan_lines``'s.
+    """
+    if prior is not None and prior.sealed and prior.end <= len(lines):
+        added = "\n".join([line.text for line in lines[prior.end :]])
+        if _CAUSE not in added and _CONTEXT not in added:
+            return _scan(lines, form, bare_headers, prior.end, list(prior.found))
+    return _scan(lines, form, bare_headers, 0, [])
 
 
 def _with_request_id(tb: Traceback, line: str) -> Traceback:
