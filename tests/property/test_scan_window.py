@@ -13,16 +13,32 @@ from tests.property.test_detect_fast_paths import BREAKS, LINES
 # Events that end where a longer window could still change the traceback: a chain separator, a
 # frame, a note of a traceback spread over several events, a header alone, a box.
 GROWTH_CASES = [
-    ["Traceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    g()\nValueError: x", "",
-     "The above exception was the direct cause of the following exception:", "",
-     "Traceback (most recent call last):", '  File "/b.py", line 2, in h', "KeyError: 'y'"],
-    ["Traceback (most recent call last):\n  File \"/a.py\", line 1, in f\nValueError: x",
-     '  File "/b.py", line 2, in h', "a note about it"],
+    [
+        'Traceback (most recent call last):\n  File "/a.py", line 1, in f\n    g()\nValueError: x',
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/b.py", line 2, in h',
+        "KeyError: 'y'",
+    ],
+    [
+        'Traceback (most recent call last):\n  File "/a.py", line 1, in f\nValueError: x',
+        '  File "/b.py", line 2, in h',
+        "a note about it",
+    ],
     ["Traceback (most recent call last):", '  File "/a.py", line 1, in f', "ValueError: x", "a note about it"],
-    ["[ERROR] ValueError: bad value\rTraceback (most recent call last):\r  File \"/a.py\", line 1, in f",
-     '  File "/b.py", line 2, in g', "    g()"],
-    ["  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: two (2 sub-exceptions)",
-     "  +-+---------------- 1 ----------------", "    | ValueError: one", "    +------------------------------------"],
+    [
+        '[ERROR] ValueError: bad value\rTraceback (most recent call last):\r  File "/a.py", line 1, in f',
+        '  File "/b.py", line 2, in g',
+        "    g()",
+    ],
+    [
+        "  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: two (2 sub-exceptions)",
+        "  +-+---------------- 1 ----------------",
+        "    | ValueError: one",
+        "    +------------------------------------",
+    ],
 ]
 
 

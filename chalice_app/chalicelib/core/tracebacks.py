@@ -858,9 +858,7 @@ class Scan(NamedTuple):
     sealed: bool
 
 
-def _scan(
-    lines: Sequence[LogLine], form: str, bare_headers: bool, i: int, out: list[tuple[Traceback, int]]
-) -> Scan:
+def _scan(lines: Sequence[LogLine], form: str, bare_headers: bool, i: int, out: list[tuple[Traceback, int]]) -> Scan:
     """The loop of ``scan_lines`` from line ``i``, after ``out``."""
     n = len(lines)
     sealed = True
