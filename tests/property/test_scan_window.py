@@ -52,10 +52,38 @@ def _window(events: list[str]) -> tuple[list[LogLine], list[int]]:
     return lines, bounds
 
 
+FRAMES = st.sampled_from(
+    [
+        ['  File "/var/task/app.py", line 12, in handler', "    return orders.handle(event)"],
+        ['  File "/srv/app/orders.py", line 40, in total', "    total += line['qty']", "             ~~~~^^^^^^^"],
+        ['File "/app/x.py", line 7, in run', "x = 1"],
+        ['  File "<string>", line 1'],
+        ['  File "/a.py", line 3, in f', "  [Previous line repeated 5 more times]"],
+    ]
+)
+ENDINGS = st.sampled_from(
+    [["ValueError: bad value"], ["KeyError: 'WINTER'", "a note about it"], ["Error"], [], ["ValueError: x", ""]]
+)
+PREFIXES = st.sampled_from(["", "2026-11-22 10:00:00,001 ERROR order failed ", "[ERROR] ValueError: bad value\n"])
+
+
+@st.composite
+def whole_tracebacks(draw: st.DrawFn) -> str:
+    """One event holding a whole traceback (the case a sealed scan is for), or most of one."""
+    lines = [draw(PREFIXES) + "Traceback (most recent call last):"]
+    for frame in draw(st.lists(FRAMES, min_size=0, max_size=3)):
+        lines += frame
+    lines += draw(ENDINGS)
+    return draw(BREAKS).join(lines)
+
+
 @st.composite
 def events(draw: st.DrawFn) -> list[str]:
     out = []
     for _ in range(draw(st.integers(1, 24))):
+        if draw(st.booleans()):
+            out.append(draw(whole_tracebacks()))
+            continue
         parts = draw(st.lists(st.sampled_from(LINES), min_size=1, max_size=5))
         out.append(draw(BREAKS).join(parts))
     return out
@@ -68,9 +96,11 @@ def events(draw: st.DrawFn) -> list[str]:
 @example(GROWTH_CASES[4], [1, 3])
 @given(events(), st.lists(st.integers(1, 24), min_size=1, max_size=3))
 def test_a_grown_window_finds_what_a_whole_scan_finds(messages: list[str], cuts: list[int]) -> None:
-    # GIVEN events of traceback lines, read as a window that grows at event boundaries
+    # GIVEN events of traceback lines and whole tracebacks, read as a window that grows at event
+    # boundaries
     lines, bounds = _window(messages)
-    sizes = sorted({bounds[min(c, len(bounds)) - 1] for c in cuts} | {len(lines)})
+    # (from one event, as the windows of a delivery grow)
+    sizes = sorted({bounds[0], len(lines)} | {bounds[min(c, len(bounds)) - 1] for c in cuts})
     # WHEN each window's scan goes on from the scan of the window before it
     scan = None
     for size in sizes:
