@@ -164,7 +164,9 @@ def parse_batch(obj: object) -> LogsBatch:
     try:  # the fast path: plain columns, checked after; a precise error only when it fails
         messages = tuple(map(itemgetter("message"), raw_events))
         timestamps = tuple(map(itemgetter("timestamp"), raw_events))
-        ids = tuple(map(str, map(itemgetter("id"), raw_events)))
+        ids = tuple(map(itemgetter("id"), raw_events))
+        if not set(map(type, ids)) <= {str}:  # CloudWatch's ids are strings: one C-level test
+            ids = tuple(map(str, ids))
         valid = set(map(type, messages)) <= {str} and set(map(type, timestamps)) <= {int}
     except (KeyError, TypeError):
         valid = False
