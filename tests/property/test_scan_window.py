@@ -1,13 +1,17 @@
 """A window scan that goes on from the scan of its shorter self finds what a scan from its start
 finds (``tracebacks.scan_window``: a traceback that ended at the short window's end is not parsed
-again when the window grows, unless more lines could have changed it)."""
+again when the window grows, unless more lines could have changed it), and a delivery read with
+it finds what the plain windowing found (same tracebacks, same fingerprints)."""
 
 from __future__ import annotations
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from chalicelib.core.fingerprint import fingerprint
+from chalicelib.core.logs_payload import _find
 from chalicelib.core.tracebacks import LogLine, scan_lines, scan_window, split_lines
+from tests.property import detect_reference as reference
 from tests.property.test_detect_fast_paths import BREAKS, LINES
 
 # Events that end where a longer window could still change the traceback: a chain separator, a
@@ -110,3 +114,17 @@ def test_a_grown_window_finds_what_a_whole_scan_finds(messages: list[str], cuts:
         assert scan.found == scan_lines(lines[:size], "line_events", bare_headers=True)
     # AND the last window is the whole
     assert scan is not None and scan.end == len(lines)
+
+
+@given(events(), st.sampled_from(["", "stream-1"]))
+def test_a_delivery_finds_what_the_plain_windowing_finds(messages: list[str], log_stream: str) -> None:
+    # GIVEN a delivery of such events, whole-event tracebacks among them
+    ids = [str(n) for n in range(len(messages))]
+    stamps = [1_795_000_000_000 + n for n in range(len(messages))]
+    # WHEN read by the windowing, whose windows go on from sealed scans, and by the windowing
+    # that scanned every window from its start (tests/property/detect_reference.py)
+    found = _find(ids, stamps, messages, log_stream)
+    plain = reference.find(ids, stamps, messages, log_stream)
+    # THEN the tracebacks are the same, field for field, and so are their fingerprints
+    assert found == plain
+    assert [fingerprint(tb) for tb in found] == [fingerprint(tb) for tb in plain]
