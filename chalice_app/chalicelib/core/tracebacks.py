@@ -890,8 +890,9 @@ def _scan(lines: Sequence[LogLine], form: str, bare_headers: bool, i: int, out: 
 def scan_window(
     lines: Sequence[LogLine], form: str = "plain", bare_headers: bool = False, prior: Scan | None = None
 ) -> Scan:
-    """``scan_lines`` of a window of lines that grows at its end: ``prior`` is the scan of the
-    window before it grew (its first ``prior.end`` lines, unchanged). When that scan is sealed
+    """``scan_lines`` of a window of lines that grows at its end by whole entries (a window of
+    log events grows by events: an added line's origin is none of the old lines'): ``prior`` is
+    the scan of the window before it grew (its first ``prior.end`` lines). When that scan is sealed
     and no line added holds a chain separator, its tracebacks stand and the scan goes on from
     where it stopped, so a traceback that ended at the old window's end is not parsed again.
     Otherwise the window is scanned from its start. Either way the result is ``scan_lines``'s.
