@@ -20,6 +20,7 @@ from iam_size import document
 from runbook_terraform import generate, merged_statements, parts
 
 from tests.conftest import ROOT
+from tests.iam_layout import REMEDIATOR_ROLES
 
 pytestmark = pytest.mark.terraform
 TERRAFORM = shutil.which("terraform")
@@ -104,7 +105,7 @@ def _sorted(value: Any) -> Any:
 def expected(assignment: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
     functions = {**generate()["locals"]["runbook_default_functions"], **assignment}
     out = {}
-    for function in ("alarm_remediator", "finding_remediator", "health_remediator", "remediation_verifier"):
+    for function in REMEDIATOR_ROLES:  # every remediator app.py declares (the event remediator too)
         for part, names in parts().items():
             mine = [n for n in names if function in functions[n]]
             if mine:
