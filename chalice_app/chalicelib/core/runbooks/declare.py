@@ -115,6 +115,26 @@ class EventSource:
         return out
 
 
+# Run Command with AWS's shell-script document on the tagged instances, and the reads of the
+# instance, its group and the command's status (disk-cleanup, memory-restart).
+SHELL_DOCUMENT = "AWS-RunShellScript"
+RUN_SHELL_SCRIPT = (
+    Grant(
+        "ReadInstanceGroupAndCommandStatus",
+        (*INSTANCE_READS, "ssm:ListCommandInvocations"),
+        ANY,
+        why="no resource-level permissions for these reads",
+    ),
+    Grant("RunCommandOnTaggedInstances", ("ssm:SendCommand",), (INSTANCES,), tagged=True),
+    Grant(
+        "WithTheShellScriptDocument",
+        ("ssm:SendCommand",),
+        (f"arn:{{partition}}:ssm:{{region}}::document/{SHELL_DOCUMENT}",),
+        why="the SSM document is AWS's own: exact ARN, no tags",
+    ),
+)
+
+
 def _no_reads(entry: RunbookEntry, incident: Incident) -> tuple[Call, ...]:
     return ()
 

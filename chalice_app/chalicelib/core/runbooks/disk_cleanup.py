@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
-from chalicelib.core.runbooks.declare import ANY, INSTANCE_READS, INSTANCES, Grant, Runbook
+from chalicelib.core.runbooks.declare import RUN_SHELL_SCRIPT, SHELL_DOCUMENT, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 PARAM_TYPES: dict[str, Any] = {"commands": (list, str), "execution_timeout_s": int}
 VERIFY = "the command's invocation ends in Success and the alarm returns to OK"
-DOCUMENT = "AWS-RunShellScript"
+DOCUMENT = SHELL_DOCUMENT
 # Device names of a root partition as CWAgent reports them when its configuration drops ``path``.
 ROOT_DEVICES = ("xvda1", "xvda", "nvme0n1p1", "nvme0n1", "sda1", "rootfs", "/dev/root")
 MATCHES = Condition(
@@ -153,19 +153,5 @@ RUNBOOK = Runbook(
         ],
         "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 5, "max_in_flight_pct": 25.0},
     },
-    permissions=(
-        Grant(
-            "ReadInstanceGroupAndCommandStatus",
-            (*INSTANCE_READS, "ssm:ListCommandInvocations"),
-            ANY,
-            why="no resource-level permissions for these reads",
-        ),
-        Grant("RunCommandOnTaggedInstances", ("ssm:SendCommand",), (INSTANCES,), tagged=True),
-        Grant(
-            "WithTheShellScriptDocument",
-            ("ssm:SendCommand",),
-            (f"arn:{{partition}}:ssm:{{region}}::document/{DOCUMENT}",),
-            why="the SSM document is AWS's own: exact ARN, no tags",
-        ),
-    ),
+    permissions=RUN_SHELL_SCRIPT,
 )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import disk_cleanup, targets
 from chalicelib.core.runbooks.conditions import Condition
-from chalicelib.core.runbooks.declare import ANY, INSTANCE_READS, INSTANCES, Grant, Runbook
+from chalicelib.core.runbooks.declare import RUN_SHELL_SCRIPT, SHELL_DOCUMENT, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "memory-restart"
-DOCUMENT = "AWS-RunShellScript"
+DOCUMENT = SHELL_DOCUMENT
 # A systemd unit name (systemd.unit(5)): at most 255 characters of [A-Za-z0-9:_.@-] (a leading "-" is
 # refused as well, so the name can never read as an option of systemctl).
 UNIT = re.compile(r"[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]{0,254}")
@@ -143,19 +143,5 @@ RUNBOOK = Runbook(
         ],
         "limits": {"cooldown_s": 3600, "max_attempts": 2, "max_in_flight": 2, "max_in_flight_pct": 25.0},
     },
-    permissions=(
-        Grant(
-            "ReadInstanceGroupAndCommandStatus",
-            (*INSTANCE_READS, "ssm:ListCommandInvocations"),
-            ANY,
-            why="no resource-level permissions for these reads",
-        ),
-        Grant("RunCommandOnTaggedInstances", ("ssm:SendCommand",), (INSTANCES,), tagged=True),
-        Grant(
-            "WithTheShellScriptDocument",
-            ("ssm:SendCommand",),
-            (f"arn:{{partition}}:ssm:{{region}}::document/{DOCUMENT}",),
-            why="the SSM document is AWS's own: exact ARN, no tags",
-        ),
-    ),
+    permissions=RUN_SHELL_SCRIPT,
 )
