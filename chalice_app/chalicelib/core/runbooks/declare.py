@@ -116,8 +116,7 @@ class EventSource:
 
 
 # Run Command with AWS's shell-script document on the tagged instances, and the reads of the
-# instance, its group and the command's status (disk-cleanup, memory-restart).
-SHELL_DOCUMENT = "AWS-RunShellScript"
+# instance, its group and the command's status (targets.shell_script: disk-cleanup, memory-restart).
 RUN_SHELL_SCRIPT = (
     Grant(
         "ReadInstanceGroupAndCommandStatus",
@@ -129,7 +128,7 @@ RUN_SHELL_SCRIPT = (
     Grant(
         "WithTheShellScriptDocument",
         ("ssm:SendCommand",),
-        (f"arn:{{partition}}:ssm:{{region}}::document/{SHELL_DOCUMENT}",),
+        (f"arn:{{partition}}:ssm:{{region}}::document/{targets.SHELL_DOCUMENT}",),
         why="the SSM document is AWS's own: exact ARN, no tags",
     ),
 )

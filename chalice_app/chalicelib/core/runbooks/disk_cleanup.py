@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import targets
 from chalicelib.core.runbooks.conditions import Condition
-from chalicelib.core.runbooks.declare import RUN_SHELL_SCRIPT, SHELL_DOCUMENT, Runbook
+from chalicelib.core.runbooks.declare import RUN_SHELL_SCRIPT, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 PARAM_TYPES: dict[str, Any] = {"commands": (list, str), "execution_timeout_s": int}
 VERIFY = "the command's invocation ends in Success and the alarm returns to OK"
-DOCUMENT = SHELL_DOCUMENT
+DOCUMENT = targets.SHELL_DOCUMENT
 # Device names of a root partition as CWAgent reports them when its configuration drops ``path``.
 ROOT_DEVICES = ("xvda1", "xvda", "nvme0n1p1", "nvme0n1", "sda1", "rootfs", "/dev/root")
 MATCHES = Condition(
@@ -77,23 +77,12 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
     if problem:
         return targets.no_target(entry.name, problem)
     if facts is not None:
-        problem = targets.instance_problem(facts, instance, "running")
-        if not problem and (targets.instance(facts) or {}).get("Platform") == "windows":
-            problem = f"instance {instance} runs Windows: {DOCUMENT} needs Linux"
+        problem = targets.linux_problem(facts, instance, f"{DOCUMENT} needs Linux")
         if problem:
             return targets.no_target(entry.name, problem)
     timeout = int(entry.params.get("execution_timeout_s", 600))
-    call = Call(
-        "ssm",
-        "send_command",
-        {
-            "InstanceIds": [instance],
-            "DocumentName": DOCUMENT,
-            "Comment": f"selfheal {entry.name} ({incident.facts.get('alarm_name', '')})"[:100],
-            "Parameters": {"commands": list(entry.params["commands"]), "executionTimeout": [str(timeout)]},
-            "TimeoutSeconds": 600,
-        },
-    )
+    comment = f"selfheal {entry.name} ({incident.facts.get('alarm_name', '')})"
+    call = targets.shell_script(instance, list(entry.params["commands"]), timeout, comment)
     return Plan(entry.name, targets.instance_target(instance, targets.group_name(facts), incident.region), (call,))
 
 

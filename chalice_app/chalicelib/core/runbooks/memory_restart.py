@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.runbooks import disk_cleanup, targets
 from chalicelib.core.runbooks.conditions import Condition
-from chalicelib.core.runbooks.declare import RUN_SHELL_SCRIPT, SHELL_DOCUMENT, Runbook
+from chalicelib.core.runbooks.declare import RUN_SHELL_SCRIPT, Runbook
 from chalicelib.core.runbooks.plan import Call, Incident, Plan
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.core.runbooks.entry import RunbookEntry
 
 NAME = "memory-restart"
-DOCUMENT = SHELL_DOCUMENT
+DOCUMENT = targets.SHELL_DOCUMENT
 # A systemd unit name (systemd.unit(5)): at most 255 characters of [A-Za-z0-9:_.@-] (a leading "-" is
 # refused as well, so the name can never read as an option of systemctl).
 UNIT = re.compile(r"[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]{0,254}")
@@ -85,23 +85,12 @@ def plan(entry: RunbookEntry, incident: Incident, facts: Mapping[str, Any] | Non
     if why:
         return targets.no_target(entry.name, f"memory leak on {instance}: {why}")
     if facts is not None:
-        problem = targets.instance_problem(facts, instance, "running")
-        if not problem and (targets.instance(facts) or {}).get("Platform") == "windows":
-            problem = f"instance {instance} runs Windows: {DOCUMENT} and systemd need Linux"
+        problem = targets.linux_problem(facts, instance, f"{DOCUMENT} and systemd need Linux")
         if problem:
             return targets.no_target(entry.name, problem)
     timeout = int(entry.params.get("execution_timeout_s", 300))
-    call = Call(
-        "ssm",
-        "send_command",
-        {
-            "InstanceIds": [instance],
-            "DocumentName": DOCUMENT,
-            "Comment": f"selfheal {entry.name} {service} ({incident.facts.get('alarm_name', '')})"[:100],
-            "Parameters": {"commands": commands(service), "executionTimeout": [str(timeout)]},
-            "TimeoutSeconds": 600,
-        },
-    )
+    comment = f"selfheal {entry.name} {service} ({incident.facts.get('alarm_name', '')})"
+    call = targets.shell_script(instance, commands(service), timeout, comment)
     return Plan(entry.name, targets.instance_target(instance, targets.group_name(facts), incident.region), (call,))
 
 

@@ -121,6 +121,34 @@ def instance_problem(facts: Mapping[str, Any], instance_id_: str, *states: str) 
     return ""
 
 
+# AWS's shell-script document: what disk-cleanup and memory-restart run through Run Command.
+SHELL_DOCUMENT = "AWS-RunShellScript"
+
+
+def linux_problem(facts: Mapping[str, Any], instance_id_: str, needs: str) -> str:
+    """Why the read instance cannot run a shell script ('' when it is a running Linux instance);
+    ``needs`` says what a Windows instance lacks (e.g. "AWS-RunShellScript needs Linux")."""
+    problem = instance_problem(facts, instance_id_, "running")
+    if not problem and (instance(facts) or {}).get("Platform") == "windows":
+        problem = f"instance {instance_id_} runs Windows: {needs}"
+    return problem
+
+
+def shell_script(instance_id_: str, commands: list[str], timeout_s: int, comment: str) -> Call:
+    """One Run Command of ``commands`` through the shell-script document on the instance."""
+    return Call(
+        "ssm",
+        "send_command",
+        {
+            "InstanceIds": [instance_id_],
+            "DocumentName": SHELL_DOCUMENT,
+            "Comment": comment[:100],
+            "Parameters": {"commands": commands, "executionTimeout": [str(timeout_s)]},
+            "TimeoutSeconds": 600,
+        },
+    )
+
+
 def check_params(params: Mapping[str, Any], types: Mapping[str, Any]) -> str:
     """Why ``params`` do not fit ``types`` ({name: type or (type, item type)}), or ''."""
     for name, value in params.items():
