@@ -69,9 +69,13 @@ class Repo:
         self._cache: dict[str, str | None] = {}
 
     def read(self, path: str) -> str | None:
+        """A file's text, or None when it is absent or not UTF-8 (as the repository adapters read)."""
         if path not in self._cache:
             p = self.root / path
-            self._cache[path] = p.read_text(encoding="utf-8") if p.is_file() else None
+            try:
+                self._cache[path] = p.read_text(encoding="utf-8") if p.is_file() else None
+            except UnicodeDecodeError:
+                self._cache[path] = None
         return self._cache[path]
 
 
@@ -124,7 +128,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
     parser.add_argument(
-        "--only", choices=("pypi", "git", "heldout", "heldout2"), help="only the release cases, or one commit set"
+        "--only",
+        choices=("pypi", "git", "heldout", "heldout2", "heldout3"),
+        help="only the release cases, or one commit set",
     )
     args = parser.parse_args()
     sys.path.insert(0, args.code)

@@ -23,8 +23,10 @@ whose mirror is absent are skipped.
     python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
 
 No network; reads the mirror with ``git``. Cases are listed in the ``git`` set (the one the code was
-developed on) or, with ``--into heldout`` or ``--into heldout2``, a held-out set (built before the
-code it measures was written, its cases never looked at while changing the code).
+developed on) or, with ``--into heldout``, ``--into heldout2`` or ``--into heldout3``, a held-out set
+(built before the code it measures was written, its cases never looked at while changing the code).
+``--max N`` keeps a repository's first ``N`` cases in the builder's order (oldest commit first), so
+that no single repository dominates a set.
 """
 
 from __future__ import annotations
@@ -134,20 +136,23 @@ def case_of(repo: Path, name: str, commit: str) -> tuple[dict | None, str]:
     }, ""
 
 
-def listed(which: str | None = None) -> list[tuple[str, str, str]]:
+def listed(which: str | None = None, commits: Path = COMMITS) -> list[tuple[str, str, str]]:
     """(set, owner/name, commit) of the listed cases, of one set or all."""
-    if not COMMITS.exists():
+    if not commits.exists():
         return []
-    rows = [tuple(line.split()) for line in COMMITS.read_text().splitlines() if line.strip()]
+    rows = [tuple(line.split()) for line in commits.read_text().splitlines() if line.strip()]
     return [(a, b, c) for a, b, c in rows if which in (None, a)]
 
 
-def build(repo: Path, name: str, subdir: str = "git") -> list[str]:
+def build(repo: Path, name: str, subdir: str = "git", most: int | None = None, commits: Path = COMMITS) -> list[str]:
     """List the commits of ``repo`` that give a case (oldest first: the original, not its
-    cherry-picks); the list replaces the repository's earlier lines of that set."""
+    cherry-picks; the first ``most`` of them when given) in ``commits``; the list replaces the
+    repository's earlier lines of that set."""
     kept: list[str] = []
     seen: set[tuple[str, ...]] = set()
     for commit in reversed(candidates(repo)):
+        if most is not None and len(kept) >= most:
+            break
         case, why = case_of(repo, name, commit)
         if case is None:
             print(f"  {commit[:10]}: {why}, left out", file=sys.stderr)
@@ -159,8 +164,9 @@ def build(repo: Path, name: str, subdir: str = "git") -> list[str]:
         print(
             f"  case {case['id']}: {case['exception']}, fix {sorted({h['path'] for h in case['fix']})}", file=sys.stderr
         )
-    rows = [r for r in listed() if not (r[0] == subdir and r[1] == name)] + [(subdir, name, c) for c in kept]
-    COMMITS.write_text("".join(f"{a} {b} {c}\n" for a, b, c in rows))
+    others = [r for r in listed(None, commits) if not (r[0] == subdir and r[1] == name)]
+    rows = others + [(subdir, name, c) for c in kept]
+    commits.write_text("".join(f"{a} {b} {c}\n" for a, b, c in rows))
     return kept
 
 
@@ -168,9 +174,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mirror", type=Path, help="a git directory (a fetched mirror)")
     parser.add_argument("name", help="owner/name of the public repository")
-    parser.add_argument("--into", default="git", help="the set the cases are listed in (git, heldout)")
+    parser.add_argument(
+        "--into", default="git", help="the set the cases are listed in (git, heldout, heldout2, heldout3)"
+    )
+    parser.add_argument("--max", type=int, default=None, help="keep at most this many cases of the repository")
     args = parser.parse_args()
-    build(args.mirror, args.name, args.into)
+    build(args.mirror, args.name, args.into, args.max)
 
 
 if __name__ == "__main__":
