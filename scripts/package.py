@@ -68,6 +68,16 @@ QUEUE_MAPPING = "fixer-sqs-event-source"
 REOPENED_FROM = sorted(Status.REOPENED_FROM)
 # A MODIFY to REGRESSED from these is a merged fix that did not hold: a new job (issue 12).
 REGRESSES_FROM = sorted(Status.REGRESSES_FROM)
+# A MODIFY of a group still waiting for the stream that sets ``swept_at``: the sweep of groups left
+# NEW took it up (usecases/requeue.py SweepNew), a new job. ``exists`` works on leaves only.
+AWAITS_STREAM = sorted((Status.NEW, Status.REGRESSED))
+SWEPT_PATTERN = {
+    "eventName": ["MODIFY"],
+    "dynamodb": {
+        "NewImage": {"status": {"S": AWAITS_STREAM}, "swept_at": {"N": [{"exists": True}]}},
+        "OldImage": {"status": {"S": AWAITS_STREAM}, "swept_at": {"N": [{"exists": False}]}},
+    },
+}
 
 
 class PackageError(RuntimeError):
@@ -271,8 +281,8 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "maximum_retry_attempts": 5,
             "bisect_batch_on_function_error": True,
             "destination_config": [{"on_failure": [{"destination_arn": "${aws_sqs_queue.failed_events.arn}"}]}],
-            # Only new groups and explicit re-opens wake the function; counter bumps and the
-            # budget counters (items without a status) do not.
+            # Only new groups, explicit re-opens, regressions and the sweep's take-ups wake the
+            # function; counter bumps and the budget counters (items without a status) do not.
             "filter_criteria": [
                 {
                     "filter": [
@@ -296,6 +306,8 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
                                 },
                             }
                         ),
+                        # A group the stream never queued, taken up once by the hourly sweep.
+                        _pattern(SWEPT_PATTERN),
                     ]
                 }
             ],

@@ -64,7 +64,8 @@ def test_a_group_left_new_by_the_deployed_budget_sweeper_becomes_a_job_once(aws:
     assert result["new_swept"] == 1
     [job] = jobs_in_queue(aws)
     assert job["fingerprint"] == fingerprint and p.group(fingerprint).status == Status.QUEUED
-    assert p.run_jobs() == [Status.PR_OPENED]
+    p.fix_service.handle({"Records": [{"messageId": "m1", "body": json.dumps(job)}]})
+    assert p.group(fingerprint).status == Status.PR_OPENED and p.fixer.fixed == [fingerprint]
 
 
 def test_a_group_new_for_less_than_the_grace_is_left_alone(aws: Any) -> None:

@@ -272,6 +272,41 @@ def fix_notice(
     )
 
 
+STUCK_LISTED = 20  # groups named in a stuck-new digest; the rest are counted
+
+
+def stuck_new_notice(groups: Sequence[tuple[str, str, str, str]], grace_minutes: int) -> Notice | None:
+    """One digest for the groups a sweep run failed because the stream never queued them, even after
+    the sweep handed them to it again; None when there are none. ``groups`` are (fingerprint,
+    exception type, service, the status they waited in)."""
+    if not groups:
+        return None
+    n = len(groups)
+    parts = [
+        f"{'These groups' if n > 1 else 'This group'} stayed NEW / REGRESSED: the stream's records for "
+        f"{'them' if n > 1 else 'it'} failed for good, and again {grace_minutes} min after the hourly sweep "
+        "handed them to it once more. They are FAILED with the reason; the failed-events queue names the records",
+        *(
+            f"- {fp[:12]} {exception_type or 'an error'} in {service or 'default'} (was {status})"
+            for fp, exception_type, service, status in groups[:STUCK_LISTED]
+        ),
+    ]
+    if n > STUCK_LISTED:
+        parts.append(f"- and {n - STUCK_LISTED} more: `selfheal.py status --status FAILED`")
+    return Notice(
+        kind="selfheal.fix.stuck",
+        title=f"❌ {n} error group{'s' if n > 1 else ''} never became {'fix jobs' if n > 1 else 'a fix job'}",
+        description="\n".join(parts),
+        next_steps=(
+            "Read the stream processor's errors (its logs, the failed-events queue)",
+            "Once fixed, retry each: `selfheal.py retry <id>`",
+        ),
+        keywords=("selfheal", "fix", "stuck"),
+        thread_id="selfheal/stuck",
+        context={"groups": str(n), "fingerprints": ", ".join(fp[:12] for fp, *_ in groups[:STUCK_LISTED])},
+    )
+
+
 # What happens next to a group each spend rule skipped (core/spend.py).
 _SKIP_WORDS = {
     "hourly-budget": "picked up oldest first when the next hour's budget returns",
