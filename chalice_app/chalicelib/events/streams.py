@@ -78,8 +78,8 @@ class GroupStreamRecord:
             self.event_name == "MODIFY"
             and status in (Status.NEW, Status.REGRESSED)
             and self.old_image.get("status") == status
-            and bool(self.new_image.get("swept_at"))
-            and self.new_image.get("swept_at") != self.old_image.get("swept_at")
+            and "swept_at" in self.new_image
+            and "swept_at" not in self.old_image  # once a wait (sweep_new's condition, the stream's filter)
         )
 
     def _job(self, trigger: str) -> FixJob:
