@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime
+from chalicelib.adapters.queue import FixQueue
 from chalicelib.core.heal_stats import day_of
 from chalicelib.core.models import Status
 from chalicelib.core.spend import SpendLimits
 from chalicelib.errors import TransientError
-from chalicelib.usecases.requeue import NEW_GRACE_MS, SweepNew
+from chalicelib.usecases.requeue import NEW_GRACE_MS, STUCK_AFTER_MS, Requeue, SweepNew
 from tests.integration.test_spend import Notices, Pipeline, Quiet
 from tests.integration.test_stuck_jobs import batch, jobs_in_queue
 
@@ -166,3 +167,40 @@ def test_a_regressed_group_the_stream_missed_is_swept_as_a_regression(aws: Any) 
     [job] = jobs_in_queue(aws)
     assert (job["fingerprint"], job["trigger"]) == (fingerprint, "regressed")
     assert json.loads(json.dumps(job))["token"] == p.store.raw(fingerprint)["job_token"]
+
+
+def test_two_stuck_queued_jobs_failed_in_one_run_are_told_in_one_digest(aws: Any) -> None:
+    # GIVEN two groups QUEUED by stream records that failed for good before deciding their jobs
+    p = Pipeline(aws, SpendLimits(fixes_per_hour=10))
+    fingerprints = []
+    for func in ("undecided_a", "undecided_b"):
+        before = {g.fingerprint for g in p.store.scan()}
+        p.ingest.handle(batch(func))
+        [fingerprint] = {g.fingerprint for g in p.store.scan()} - before
+        assert p.store.mark_queued(fingerprint, f"record-{func}", p.clock())
+        fingerprints.append(fingerprint)
+    notices = Notices()
+    stuck = Requeue(p.store, FixQueue(aws.clients.sqs, aws.stack.queue_url), Quiet(), p.clock, notices)
+    # WHEN the stuck-job sweep fails both in one run
+    p.clock.jump(STUCK_AFTER_MS + MIN)
+    assert stuck.run() == {"queued": 0, "requeued": 0, "failed": 2}
+    # THEN one digest names both, with their reasons; no notice per group
+    [digest] = notices.sent
+    assert digest.kind == "selfheal.fix.stuck" and digest.title.startswith("❌ 2 fix jobs never reached")
+    assert all(fp[:12] in digest.description for fp in fingerprints) and "stuck-job" in digest.description
+
+
+def test_an_idle_sweep_of_groups_left_new_reads_once_and_writes_nothing(aws: Any) -> None:
+    # GIVEN groups the stream queued normally (their ~new~ notes still there until the sweep)
+    p = Pipeline(aws, SpendLimits(fixes_per_hour=10, min_occurrences=1))
+    p.occur("fine_a", "fine_b")
+    sweep = sweep_of(p)
+    # WHEN the sweep runs: it forgets them (one BatchGetItem of the day sets, one of the groups, one
+    # forget); and the next run, with nothing noted, is one BatchGetItem and no write
+    assert sweep.run() == {"new_waiting": 0, "new_swept": 0, "new_failed": 0}
+    before = dict(aws.calls)
+    assert sweep.run() == {"new_waiting": 0, "new_swept": 0, "new_failed": 0}
+    # THEN no scan, no write: one read
+    assert {k: n - before.get(k, 0) for k, n in aws.calls.items() if n != before.get(k, 0)} == {
+        "dynamodb.BatchGetItem": 1
+    }

@@ -14,6 +14,7 @@ retry cannot help: the record is gone, and ``retry`` re-opens only FAILED / SKIP
                                                    → requeued_at (conditional, once) + SendMessageBatch
       its record never counted the job, or it was sent again and is still not claimed
                                                    → QUEUED → FAILED (reason, not retryable) + notice
+                                                     (the group's own; one digest when a run fails several)
 
 Groups left NEW (``SweepNew``): a group waits for the stream from its creation or its move to NEW
 or REGRESSED (``new_at``). A stream record that failed for good before its group was QUEUED (the
@@ -47,11 +48,11 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.heal_stats import day_of
 from chalicelib.core.models import FixJob, Status
-from chalicelib.core.notices import fix_notice, stuck_new_notice
+from chalicelib.core.notices import fix_notice, stuck_jobs_notice, stuck_new_notice
 from chalicelib.usecases.notifications import tell
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from chalicelib.adapters.groups import QueuedJob
     from chalicelib.adapters.queue import FixQueue
@@ -151,7 +152,8 @@ class Requeue:
         members = sorted(set().union(*sets.values())) if sets else []
         jobs = {job.fingerprint: job for job in self._store.queued_jobs(members)}
         decided = {fp: verdict(jobs[fp], now, self._after) if fp in jobs else FORGET for fp in members}
-        requeued = failed = handled = 0
+        requeued = handled = 0
+        failed: list[tuple[QueuedJob, str]] = []
         for fingerprint in members:
             action = decided[fingerprint]
             if action in (WAIT, FORGET) or handled >= self._max:
@@ -160,17 +162,30 @@ class Requeue:
             job = jobs[fingerprint]
             if action == REQUEUE and self._requeue(job, now):
                 requeued += 1
-            elif action == FAIL and self._fail(job, now):
-                failed += 1
+            elif action == FAIL and (reason := self._fail(job, now)):
+                failed.append((job, reason))
                 decided[fingerprint] = FORGET
         for day, day_members in sets.items():
             done = sorted(fp for fp in day_members if decided.get(fp) == FORGET)
             self._store.forget_queued(day, done)
         queued = sum(1 for a in decided.values() if a != FORGET)
-        log.info("stuck jobs: %d queued, %d sent again, %d failed", queued, requeued, failed)
+        log.info("stuck jobs: %d queued, %d sent again, %d failed", queued, requeued, len(failed))
         self._metrics.count("JobsRequeued", requeued)
-        self._metrics.count("JobsStuckFailed", failed)
-        return {"queued": queued, "requeued": requeued, "failed": failed}
+        self._metrics.count("JobsStuckFailed", len(failed))
+        self._tell(failed)
+        return {"queued": queued, "requeued": requeued, "failed": len(failed)}
+
+    def _tell(self, failed: Sequence[tuple[QueuedJob, str]]) -> None:
+        """One notice a run: the group's own when one failed, a digest naming them when several did."""
+        if len(failed) == 1:
+            [(job, reason)] = failed
+            notice = fix_notice(
+                "FAILED", fingerprint=job.fingerprint, exception_type=job.exception_type, reason=reason,
+                service=job.service,
+            )  # fmt: skip
+        else:
+            notice = stuck_jobs_notice([(j.fingerprint, j.exception_type, j.service, r) for j, r in failed])
+        tell(self._notifier, notice, self._metrics)
 
     def _requeue(self, job: QueuedJob, now: int) -> bool:
         """Mark, then send: a crash between the two leaves it marked and unsent, and the next run
@@ -186,17 +201,13 @@ class Requeue:
         log.info("stuck job sent again", extra={"fingerprint": job.fingerprint})
         return True
 
-    def _fail(self, job: QueuedJob, now: int) -> bool:
+    def _fail(self, job: QueuedJob, now: int) -> str:
+        """QUEUED → FAILED; the reason, or '' when the group moved on meanwhile."""
         reason = failure_reason(job, self._after)
         if not self._store.fail_queued(job.fingerprint, job.token, now, reason):
-            return False
+            return ""
         log.warning("stuck job failed: %s", reason, extra={"fingerprint": job.fingerprint})
-        notice = fix_notice(
-            "FAILED", fingerprint=job.fingerprint, exception_type=job.exception_type, reason=reason,
-            service=job.service,
-        )  # fmt: skip
-        tell(self._notifier, notice, self._metrics)
-        return True
+        return reason
 
 
 class SweepNew:
@@ -248,7 +259,7 @@ class SweepNew:
         self._metrics.count("GroupsSweptNew", swept)
         self._metrics.count("GroupsStuckNewFailed", len(failed))
         if failed:
-            groups = [(j.fingerprint, j.exception_type, j.service, j.status) for j in failed]
+            groups = [(j.fingerprint, j.exception_type, j.service, f"was {j.status}") for j in failed]
             tell(self._notifier, stuck_new_notice(groups, self._grace // 60_000), self._metrics)
         return {"new_waiting": waiting, "new_swept": swept, "new_failed": len(failed)}
 
