@@ -204,3 +204,32 @@ def test_an_idle_sweep_of_groups_left_new_reads_once_and_writes_nothing(aws: Any
     assert {k: n - before.get(k, 0) for k, n in aws.calls.items() if n != before.get(k, 0)} == {
         "dynamodb.BatchGetItem": 1
     }
+
+
+def test_a_new_group_whose_first_delivery_failed_after_its_creation_is_still_noted(aws: Any) -> None:
+    # GIVEN DynamoDB throttling the write of a new group's detail, once (the delivery fails after
+    # the group item was created and counted; Lambda retries it, and the retry counts nothing)
+    p = Pipeline(aws, SpendLimits(fixes_per_hour=10, min_occurrences=1))
+    throttled: list[str] = []
+
+    def hook(params: Any, **_: Any) -> Any:
+        key = json.loads(params["body"])["Key"]["fingerprint"]["S"]
+        if key.startswith("~detail~") and not throttled:
+            throttled.append(key)
+            return Throttled(), {"Error": {"Code": "ThrottlingException", "Message": "throttled (test)"}}
+        return None
+
+    aws.clients.dynamodb.meta.events.register_first("before-call.dynamodb.UpdateItem", hook)
+    with pytest.raises(TransientError):
+        p.ingest.handle(batch("throttled"))
+    p.ingest.handle(batch("throttled"))  # Lambda's retry
+    # THEN the group is in the day's ~new~ set: the sweep would find it
+    [group] = p.store.scan()
+    assert throttled and group.status == Status.NEW
+    assert group.fingerprint in set().union(*p.store.new_sets([day_of(p.clock.now)]).values())
+
+
+class Throttled:
+    """What botocore's before-call hook returns to answer a call itself (as Stubber does)."""
+
+    status_code = 400

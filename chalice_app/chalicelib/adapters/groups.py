@@ -370,12 +370,14 @@ class GroupStore(Table):
             degraded = not self._has_detail(observation.fingerprint) and self._write_detail(observation, fields, now)
             return Recorded(new=False, duplicate=True, degraded=degraded)
         plain = _plain(old) if old else {}
+        if "occurrences" not in plain:
+            # Created NEW: noted where the sweep finds it should its stream record fail for good;
+            # first, as a retry of this delivery counts nothing and so would not note it.
+            self._days.note_day(NEW_PREFIX, observation.fingerprint, now)
         degraded = False
         if "occurrences" not in plain or self._detail_expiring(plain, now):
             degraded = self._write_detail(observation, fields, now, legacy=plain)
         if "occurrences" not in plain:
-            # Created NEW: noted where the sweep finds it should its stream record fail for good.
-            self._days.note_day(NEW_PREFIX, observation.fingerprint, now)
             return Recorded(new=True, degraded=degraded)
         self._count_split_once(observation, {t for e in EDGES for t in plain.get(e) or ()})
         self._trim(observation, seen, plain, set(plain.get("log_groups") or ()))
