@@ -233,3 +233,17 @@ class Throttled:
     """What botocore's before-call hook returns to answer a call itself (as Stubber does)."""
 
     status_code = 400
+
+
+def test_a_run_sweeps_at_most_its_bound_and_leaves_the_rest_for_the_next(aws: Any) -> None:
+    # GIVEN two groups left NEW past the grace, and a sweep bounded to one group a run
+    p, _ = stranded(aws, "bounded_a")
+    stranded_again(p, aws, "bounded_b")
+    sweep = SweepNew(p.store, Quiet(), p.clock, p.notices, max_per_run=1)
+    p.clock.jump(NEW_GRACE_MS + MIN)
+    # WHEN it runs twice: THEN one each run, the other waiting in between
+    assert sweep.run() == {"new_waiting": 1, "new_swept": 1, "new_failed": 0}
+    assert sweep.run() == {"new_waiting": 1, "new_swept": 1, "new_failed": 0}
+    assert sorted(g.fingerprint for g in p.store.scan() if "swept_at" in p.store.raw(g.fingerprint)) == sorted(
+        g.fingerprint for g in p.store.scan()
+    )
