@@ -68,6 +68,36 @@ QUEUE_MAPPING = "fixer-sqs-event-source"
 REOPENED_FROM = sorted(Status.REOPENED_FROM)
 # A MODIFY to REGRESSED from these is a merged fix that did not hold: a new job (issue 12).
 REGRESSES_FROM = sorted(Status.REGRESSES_FROM)
+# The statuses whose group waits for the stream to queue it.
+AWAITS_STREAM = sorted((Status.NEW, Status.REGRESSED))
+# The stream processor's filter criteria: only these records wake it (events/streams.py ``job``
+# asks for a job on no other; tests/property/test_sweep_new_properties.py checks the two agree).
+STREAM_FILTERS: list[dict[str, Any]] = [
+    # A new group.
+    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["NEW"]}}}},
+    # An explicit re-open.
+    {
+        "eventName": ["MODIFY"],
+        "dynamodb": {"NewImage": {"status": {"S": ["NEW"]}}, "OldImage": {"status": {"S": REOPENED_FROM}}},
+    },
+    # A merged fix that did not hold (issue 12): a new job.
+    {
+        "eventName": ["MODIFY"],
+        "dynamodb": {
+            "NewImage": {"status": {"S": [Status.REGRESSED]}},
+            "OldImage": {"status": {"S": REGRESSES_FROM}},
+        },
+    },
+    # A group the stream never queued, taken up once by the hourly sweep (usecases/requeue.py
+    # SweepNew): the MODIFY that sets ``swept_at``. Lambda's ``exists`` works on leaves only.
+    {
+        "eventName": ["MODIFY"],
+        "dynamodb": {
+            "NewImage": {"status": {"S": AWAITS_STREAM}, "swept_at": {"N": [{"exists": True}]}},
+            "OldImage": {"status": {"S": AWAITS_STREAM}, "swept_at": {"N": [{"exists": False}]}},
+        },
+    },
+]
 
 
 class PackageError(RuntimeError):
@@ -271,34 +301,9 @@ def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             "maximum_retry_attempts": 5,
             "bisect_batch_on_function_error": True,
             "destination_config": [{"on_failure": [{"destination_arn": "${aws_sqs_queue.failed_events.arn}"}]}],
-            # Only new groups and explicit re-opens wake the function; counter bumps and the
-            # budget counters (items without a status) do not.
-            "filter_criteria": [
-                {
-                    "filter": [
-                        _pattern({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["NEW"]}}}}),
-                        _pattern(
-                            {
-                                "eventName": ["MODIFY"],
-                                "dynamodb": {
-                                    "NewImage": {"status": {"S": ["NEW"]}},
-                                    "OldImage": {"status": {"S": REOPENED_FROM}},
-                                },
-                            }
-                        ),
-                        # A merged fix that did not hold (issue 12): a new job.
-                        _pattern(
-                            {
-                                "eventName": ["MODIFY"],
-                                "dynamodb": {
-                                    "NewImage": {"status": {"S": [Status.REGRESSED]}},
-                                    "OldImage": {"status": {"S": REGRESSES_FROM}},
-                                },
-                            }
-                        ),
-                    ]
-                }
-            ],
+            # Only new groups, explicit re-opens, regressions and the sweep's take-ups wake the
+            # function; counter bumps and the budget counters (items without a status) do not.
+            "filter_criteria": [{"filter": [_pattern(p) for p in STREAM_FILTERS]}],
             "depends_on": ["aws_iam_role_policy.concerns"],
         }
     )

@@ -229,15 +229,20 @@ class Container:
 
     @cached_property
     def sweep(self) -> BudgetSweep:
-        """The budget sweeper: stuck QUEUED groups sent again or failed (usecases/requeue.py), then
-        budget-waiting groups re-opened oldest first while budget remains."""
+        """The budget sweeper: stuck QUEUED groups sent again or failed, groups the stream never
+        queued handed to it again or failed (usecases/requeue.py), then budget-waiting groups
+        re-opened oldest first while budget remains."""
         from chalicelib.adapters.queue import FixQueue
-        from chalicelib.usecases.requeue import Requeue
+        from chalicelib.core.clock import MINUTE_MS
+        from chalicelib.usecases.requeue import Requeue, SweepNew
         from chalicelib.usecases.sweep import BudgetSweep
 
         jobs = FixQueue(self.clients.sqs, self.settings.queue_url)
         stuck = Requeue(self.store, jobs, self.metrics(), self.clock, notifier=self.notifier())
-        return BudgetSweep(self.store, self.settings.spend_limits(), self.metrics(), requeue=stuck, clock=self.clock)
+        grace = self.settings.new_grace_minutes * MINUTE_MS
+        left_new = SweepNew(self.store, self.metrics(), self.clock, self.notifier(), grace_ms=grace)
+        limits = self.settings.spend_limits()
+        return BudgetSweep(self.store, limits, self.metrics(), requeue=stuck, sweep_new=left_new, clock=self.clock)
 
     def notifier(self) -> Notifier:
         """The notification topic's publisher (code fixes and runbooks share the topic)."""

@@ -51,8 +51,8 @@ def test_both_records_in_one_delivery_count_once(aws) -> None:
     deliver(first + second)  # the same bug, failing twice
     assert occurrences() == [2]
     # ... with no correction write: no record sat at the delivery's edge without its pair (a new
-    # group is three writes: its small item, its detail once, the item's note of it)
-    assert aws.calls["dynamodb.UpdateItem"] == 3
+    # group is four writes: its small item, its detail once, the item's note of it, its ~new~ day set)
+    assert aws.calls["dynamodb.UpdateItem"] == 4
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["in order", "later delivery first"])

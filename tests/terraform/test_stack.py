@@ -108,6 +108,20 @@ def test_generated_json_is_rewritten_for_todays_terraform(packaged) -> None:
     assert "aws_iam_role_policy" not in doc["resource"]
 
 
+def test_a_stream_record_that_keeps_failing_ends_in_the_failed_events_queue_and_the_sweeps_record_passes(
+    packaged,
+) -> None:
+    """The stream processor's failures are not silent: bounded retries, bisection, then the failed-events
+    queue (its alarm tells a person); and its filters are package.STREAM_FILTERS, the sweep's take-up included."""
+    mapping = json.loads((packaged / "chalice.tf.json").read_text())["resource"]["aws_lambda_event_source_mapping"]
+    stream = mapping[package.STREAM_MAPPING]
+    assert (stream["maximum_retry_attempts"], stream["bisect_batch_on_function_error"]) == (5, True)
+    assert stream["destination_config"] == [{"on_failure": [{"destination_arn": "${aws_sqs_queue.failed_events.arn}"}]}]
+    patterns = [json.loads(f["pattern"]) for f in stream["filter_criteria"][0]["filter"]]
+    assert patterns == package.STREAM_FILTERS
+    assert any("swept_at" in json.dumps(p) for p in patterns)
+
+
 def test_every_function_is_traced_but_the_hot_path_and_lambda_keeps_its_own_lines_quiet(packaged) -> None:
     """Cost: the log processor runs once per log delivery; its trace is opt-in (var.trace_hot_path),
     every other function's is on; Lambda's START/END/REPORT lines follow var.lambda_system_log_level."""

@@ -4,6 +4,8 @@ a checker instead of a scan.
     ~merged~<yyyy-mm-dd>   groups merged that day         (``mark_merged``; the heal checker, usecases/heal.py)
     ~opened~<yyyy-mm-dd>   groups whose PR opened that day (``finish`` to PR_OPENED; the heal checker)
     ~queued~<yyyy-mm-dd>   groups queued that day          (``mark_queued``; the stuck-job sweep, usecases/requeue.py)
+    ~new~<yyyy-mm-dd>      groups that became NEW or REGRESSED that day (``record`` of a new group, every
+                           transition to them; the sweep of groups left NEW, usecases/requeue.py)
 
     note     ADD members :fingerprint, SET expires_at (60 days)   (after the transition; best effort)
     forget   DELETE members :fingerprints                         (the checker is done with them)
@@ -28,13 +30,14 @@ from chalicelib.errors import SelfHealError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["MERGED_PREFIX", "OPENED_PREFIX", "QUEUED_PREFIX", "DaySets"]
+__all__ = ["MERGED_PREFIX", "NEW_PREFIX", "OPENED_PREFIX", "QUEUED_PREFIX", "DaySets"]
 
 log = logging.getLogger(__name__)
 
 MERGED_PREFIX = "~merged~"
 OPENED_PREFIX = "~opened~"
 QUEUED_PREFIX = "~queued~"  # + day: groups queued that day, until the stuck-job sweep is done with them
+NEW_PREFIX = "~new~"  # + day: groups that became NEW / REGRESSED that day, until the stream or the sweep moved them on
 
 
 class DaySets(Table):
@@ -49,7 +52,8 @@ class DaySets(Table):
         except SelfHealError:
             # Not found by the heal checker: the group waits for a recurrence (REGRESSED, or the
             # lazy PR read) or the webhook; not in ``~queued~``: a job that never reaches the fixer
-            # goes unnoticed by the sweep. Logged, and the transition itself stands.
+            # goes unnoticed by the sweep; not in ``~new~``: a group the stream never queued is not
+            # swept. Logged, and the transition itself stands.
             log.error("group not indexed in a day set", exc_info=True,
                       extra={"fingerprint": fingerprint, "set": prefix})  # fmt: skip
 

@@ -23,6 +23,9 @@ words in the right column are the code's):
     count once  ADD occurrences -k, DELETE edge_h / edge_r :paired  (only when a failure's two records
              came in two deliveries and both counted it: core/fingerprint.py split_failures)
     enqueue  NEW | REGRESSED → QUEUED              if is_new OR is_regressed OR queued_by_this_record
+    sweep    NEW | REGRESSED: swept_at = now       if awaits_stream AND not_swept  (the stream sees a
+             fresh record and decides the job again; usecases/requeue.py SweepNew)
+    give up  NEW | REGRESSED → FAILED              if awaits_stream AND swept_then  (swept, still not QUEUED)
     skip     QUEUED → SKIPPED ("budget")           if queued_by_this_record (the hour's jobs are spent)
     claim    → FIXING, attempts += 1               if (is_queued OR retryable_failure OR lease_expired)
                                                       AND attempts_left
@@ -77,7 +80,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws_errors import translate
-from chalicelib.adapters.day_sets import MERGED_PREFIX, OPENED_PREFIX, QUEUED_PREFIX, DaySets
+from chalicelib.adapters.day_sets import MERGED_PREFIX, NEW_PREFIX, OPENED_PREFIX, QUEUED_PREFIX, DaySets
 from chalicelib.adapters.pr_index import PullRequestIndex
 from chalicelib.adapters.table import BATCH_GET, BATCH_TRIES, DAY, Table, Update, all_of, any_of
 from chalicelib.adapters.table import av as _av
@@ -159,6 +162,10 @@ WAITING = "(attribute_exists(#budget_wait) OR attribute_exists(#reopen_at))"
 BELOW_OCCURRENCES = "#occurrences < :below"
 NOT_SENT_BY_THIS_RECORD = "(attribute_not_exists(#sent_token) OR #sent_token <> :token)"
 NOT_REQUEUED = "attribute_not_exists(#requeued_at)"
+# The sweep of groups the stream never queued (usecases/requeue.py SweepNew).
+AWAITS_STREAM = "#status IN (:NEW, :REGRESSED)"
+NOT_SWEPT = "attribute_not_exists(#swept_at)"
+SWEPT_THEN = "#swept_at = :swept"
 SPEND_INDEX = "budget_wait"  # sparse GSI: partition budget_wait (always "budget"), sort budget_since
 WAIT_ATTRIBUTES = ("budget_wait", "wait_until", "reopen_at")
 # The pull request's fate (issue 12).
@@ -340,6 +347,7 @@ class GroupStore(Table):
         update.set_if_absent("service", observation.service)
         update.set_if_absent("first_seen", observation.first_seen)
         update.set_if_absent("attempts", 0)
+        update.set_if_absent("new_at", now)  # since when it waits for the stream (the sweep of groups left NEW)
         update.set("last_seen", observation.last_seen)
         update.set("updated_at", now)
         update.set("expires_at", observation.last_seen // 1000 + self._stale_s)
@@ -362,6 +370,10 @@ class GroupStore(Table):
             degraded = not self._has_detail(observation.fingerprint) and self._write_detail(observation, fields, now)
             return Recorded(new=False, duplicate=True, degraded=degraded)
         plain = _plain(old) if old else {}
+        if "occurrences" not in plain:
+            # Created NEW: noted where the sweep finds it should its stream record fail for good;
+            # first, as a retry of this delivery counts nothing and so would not note it.
+            self._days.note_day(NEW_PREFIX, observation.fingerprint, now)
         degraded = False
         if "occurrences" not in plain or self._detail_expiring(plain, now):
             degraded = self._write_detail(observation, fields, now, legacy=plain)
@@ -599,13 +611,22 @@ class GroupStore(Table):
         self, fingerprint: str, target: str, update: Update, condition: str, now: int, /, **values: object
     ) -> ErrorGroup:
         """Move the group to ``target`` if ``condition`` holds; InvalidTransition (carrying the group
-        as read after the refusal) when it does not."""
+        as read after the refusal) when it does not.
+
+        A group moved to NEW or REGRESSED waits for the stream to make it a job: it starts a new wait
+        (``new_at``, no ``swept_at``) and is noted in the day's ``~new~`` set, where the sweep of
+        groups left NEW finds it should the stream's record fail for good."""
         update.set("status", target).set("updated_at", now)
+        awaits_stream = target in (Status.NEW, Status.REGRESSED)
+        if awaits_stream:
+            update.set("new_at", now).remove("swept_at")
         try:
             answer = self._update(fingerprint, update.request(condition, **values), "ALL_NEW", f"{target} for")
         except Conflict as exc:
             current = self.get(fingerprint)
             raise InvalidTransition(fingerprint, target, current.status if current else None, current) from exc
+        if awaits_stream:
+            self._days.note_day(NEW_PREFIX, fingerprint, now)
         return to_group(answer)
 
     def mark_queued(self, fingerprint: str, token: str, now: int) -> bool:
@@ -627,7 +648,7 @@ class GroupStore(Table):
     def queued_jobs(self, fingerprints: Sequence[str]) -> list[QueuedJob]:
         """What the sweep needs of each group among ``fingerprints`` (read consistently, BatchGetItem)."""
         wanted = ("fingerprint", "status", "job_token", "sent_token", "queued_at", "requeued_at",
-                  "exception_type", "occurrences", "service")  # fmt: skip
+                  "exception_type", "occurrences", "service", "new_at", "first_seen", "swept_at")  # fmt: skip
         found: list[QueuedJob] = []
         for start in range(0, len(fingerprints), BATCH_GET):
             keys = [{"fingerprint": _av(fp)} for fp in fingerprints[start : start + BATCH_GET]]
@@ -659,6 +680,36 @@ class GroupStore(Table):
     def forget_queued(self, day: str, fingerprints: Sequence[str]) -> None:
         """Drop groups the sweep of stuck jobs is done with from a day's ``~queued~`` set."""
         self._days.forget_in_day(QUEUED_PREFIX, day, fingerprints)
+
+    def new_sets(self, days: Sequence[str]) -> dict[str, set[str]]:
+        """The groups that became NEW or REGRESSED on each of ``days`` and are not forgotten yet
+        (``~new~<day>`` sets)."""
+        return self._days.day_sets(NEW_PREFIX, days)
+
+    def forget_new(self, day: str, fingerprints: Sequence[str]) -> None:
+        """Drop groups the sweep of groups left NEW is done with from a day's ``~new~`` set."""
+        self._days.forget_in_day(NEW_PREFIX, day, fingerprints)
+
+    def sweep_new(self, fingerprint: str, now: int) -> bool:
+        """Note that the sweep took a NEW or REGRESSED group up (``swept_at``), once per wait: the
+        stream sees the change as a fresh record and decides the job again (events/streams.py).
+        False when it was swept already, or moved on (QUEUED by a late retry of its record)."""
+        update = Update().set("swept_at", now)
+        try:
+            self._update(fingerprint, update.request(all_of(AWAITS_STREAM, NOT_SWEPT)), "NONE", "sweep")
+        except Conflict:
+            return False
+        return True
+
+    def fail_new(self, fingerprint: str, swept_at: int, now: int, reason: str) -> bool:
+        """NEW | REGRESSED, swept at ``swept_at`` and still not QUEUED → FAILED with ``reason``, not
+        retryable (``selfheal retry`` re-opens it). False when the group moved on."""
+        update = Update().set("reason", bounded_reason(reason)).set("retryable", False)
+        try:
+            self._transition(fingerprint, Status.FAILED, update, all_of(AWAITS_STREAM, SWEPT_THEN), now, swept=swept_at)
+        except InvalidTransition:
+            return False
+        return True
 
     def requeue(self, fingerprint: str, token: str, now: int) -> bool:
         """Mark the job of stream record ``token`` as sent again (``requeued_at``), once per QUEUED
@@ -1084,7 +1135,10 @@ def _review(text: str) -> str:
 @dataclass(frozen=True)
 class QueuedJob:
     """A group as the sweep of stuck jobs reads it: its status, the stream record that queued it
-    (``token``), whether that record counted its job as sent, and when it was queued / sent again."""
+    (``token``), whether that record counted its job as sent, and when it was queued / sent again;
+    and as the sweep of groups left NEW reads it: since when it waits for the stream (``new_at``:
+    its creation or its last move to NEW / REGRESSED; ``first_seen`` for a group stored before
+    ``new_at`` existed) and when the sweep took it up."""
 
     fingerprint: str
     status: str
@@ -1095,6 +1149,8 @@ class QueuedJob:
     exception_type: str = ""
     occurrences: int = 0
     service: str = "default"
+    new_at: int = 0
+    swept_at: int = 0
 
 
 def _queued_job(plain: Mapping[str, Any]) -> QueuedJob:
@@ -1109,4 +1165,6 @@ def _queued_job(plain: Mapping[str, Any]) -> QueuedJob:
         exception_type=str(plain.get("exception_type", "")),
         occurrences=int(plain.get("occurrences", 0)),
         service=str(plain.get("service") or "default"),
+        new_at=int(plain.get("new_at") or plain.get("first_seen") or 0),
+        swept_at=int(plain.get("swept_at", 0)),
     )

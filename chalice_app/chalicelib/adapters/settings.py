@@ -44,6 +44,7 @@ ENV_DEPLOY_GRACE_MINUTES = "SELFHEAL_DEPLOY_GRACE_MINUTES"
 ENV_QUIET_HOURS = "SELFHEAL_QUIET_HOURS"
 ENV_PR_CHECK_MINUTES = "SELFHEAL_PR_CHECK_MINUTES"
 ENV_HEAL_LOOKBACK_DAYS = "SELFHEAL_HEAL_LOOKBACK_DAYS"
+ENV_NEW_GRACE_MINUTES = "SELFHEAL_NEW_GRACE_MINUTES"
 ENV_NAMES: dict[str, str] = {
     "table_name": ENV_TABLE_NAME,
     "queue_url": ENV_QUEUE_URL,
@@ -70,6 +71,7 @@ ENV_NAMES: dict[str, str] = {
     "quiet_hours": ENV_QUIET_HOURS,
     "pr_check_minutes": ENV_PR_CHECK_MINUTES,
     "heal_lookback_days": ENV_HEAL_LOOKBACK_DAYS,
+    "new_grace_minutes": ENV_NEW_GRACE_MINUTES,
 }
 # A fix's lease must end this long before SQS hands its message out again (see Settings).
 LEASE_MARGIN_SECONDS = 60
@@ -134,6 +136,9 @@ class Settings:
     quiet_hours: int = 72
     pr_check_minutes: int = 60
     heal_lookback_days: int = 30  # merge days the heal checker reads back from the quiet cutoff
+    # A group NEW (or REGRESSED) this long and still not QUEUED is taken as lost by the stream: the
+    # hourly sweep hands it to the stream once more, and fails it when it waits that long again.
+    new_grace_minutes: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -177,6 +182,8 @@ class Settings:
         for name in ("deploy_grace_minutes", "quiet_hours", "pr_check_minutes", "heal_lookback_days"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be 0 or more")
+        if self.new_grace_minutes < 1:
+            raise ConfigError(f"{ENV_NEW_GRACE_MINUTES} must be at least 1 (the stream needs time to queue a group)")
         if problem := parameter_prefix_problem(self.parameter_prefix):
             raise ConfigError(f"SELFHEAL_PARAMETER_PREFIX: {problem}")
 

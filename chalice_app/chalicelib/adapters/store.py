@@ -6,11 +6,11 @@ Each kind of item has its own class and module over the shared layer of ``adapte
 
     GroupStore        adapters/groups.py          groups, their detail items, unrouted log groups:
                                                   record, claim, finish, re-open, the PR's fate,
-                                                  the spend waits, the ``~queued~`` sweep's reads
+                                                  the spend waits, the ``~queued~`` / ``~new~`` sweeps' reads
     SpendCounters     adapters/spend_counters.py  ``~budget~`` counter items (jobs, tokens, windows)
     PullRequestIndex  adapters/pr_index.py        ``~pr~`` / ``~branch~`` pointers, ``~openprs~`` sets
     DeliveryMarkers   adapters/deliveries.py      ``~delivery~`` markers of webhook deliveries
-    DaySets           adapters/day_sets.py        ``~merged~`` / ``~opened~`` / ``~queued~`` day sets
+    DaySets           adapters/day_sets.py        ``~merged~`` / ``~opened~`` / ``~queued~`` / ``~new~`` day sets
 
 The composite serves the callers that take the whole table (the composition root, the command
 line, the tests): it is each of the kinds at once, over one client and one table, and adds no
@@ -19,7 +19,7 @@ method of its own. The names callers import from here are re-exported.
 
 from __future__ import annotations
 
-from chalicelib.adapters.day_sets import MERGED_PREFIX, OPENED_PREFIX, QUEUED_PREFIX, DaySets
+from chalicelib.adapters.day_sets import MERGED_PREFIX, NEW_PREFIX, OPENED_PREFIX, QUEUED_PREFIX, DaySets
 from chalicelib.adapters.deliveries import DELIVERY_PREFIX, DeliveryMarkers
 from chalicelib.adapters.groups import (
     BATCH_MEMORY,
@@ -48,6 +48,7 @@ __all__ = [
     "DETAIL_PREFIX",
     "MAX_LOG_GROUPS",
     "MERGED_PREFIX",
+    "NEW_PREFIX",
     "OPENED_PREFIX",
     "OPEN_PRS_PREFIX",
     "PR_PREFIX",

@@ -9,7 +9,7 @@ layer per record kind):
     spend counters    ~budget~<name>~<start>, ~budget~spend~…        adapters/spend_counters.py SpendCounters
     PR index          ~pr~<url>, ~branch~<branch>, ~openprs~<repo>   adapters/pr_index.py PullRequestIndex
     delivery markers  ~delivery~<id>                                 adapters/deliveries.py DeliveryMarkers
-    day sets          ~merged~<day>, ~opened~<day>, ~queued~<day>    adapters/day_sets.py DaySets
+    day sets          ~merged~ ~opened~ ~queued~ ~new~ + <day>       adapters/day_sets.py DaySets
 
 Only groups have a ``status``: ``scan`` skips the other items and the stream turns them into no job.
 ``adapters/store.py`` ``ErrorGroupStore`` composes them all for the callers that take the table whole.

@@ -272,6 +272,59 @@ def fix_notice(
     )
 
 
+STUCK_LISTED = 20  # groups named in a stuck-new digest; the rest are counted
+
+
+def stuck_new_notice(groups: Sequence[tuple[str, str, str, str]], grace_minutes: int) -> Notice | None:
+    """One digest for the groups a sweep run failed because the stream never queued them, even after
+    the sweep handed them to it again; None when there are none. ``groups`` are (fingerprint,
+    exception type, service, the status they waited in)."""
+    n = len(groups)
+    lead = (
+        f"The stream never queued {'these groups' if n > 1 else 'this group'}: its records failed for good, and "
+        f"again {grace_minutes} min after the hourly sweep handed {'them' if n > 1 else 'it'} to the stream "
+        "once more. FAILED with the reason; the failed-events queue names the records"
+    )
+    title = f"❌ {n} error group{'s' if n > 1 else ''} never became {'fix jobs' if n > 1 else 'a fix job'}"
+    return _stuck_digest(groups, title, lead, "Read the stream processor's errors (its logs, the failed-events queue)")
+
+
+def stuck_jobs_notice(groups: Sequence[tuple[str, str, str, str]]) -> Notice | None:
+    """One digest for the QUEUED groups a sweep run failed because their fix jobs never reached the
+    fixer; None when there are none. ``groups`` are (fingerprint, exception type, service, reason)."""
+    lead = (
+        "Their fix jobs never reached the fixer (the stream record failed before the job left, or the job "
+        "was sent again and still not claimed). FAILED with the reason"
+    )
+    title = f"❌ {len(groups)} fix job{'s' if len(groups) > 1 else ''} never reached the fixer"
+    return _stuck_digest(groups, title, lead, "Read the failed-events queue and the fix queue's dead-letter queue")
+
+
+def _stuck_digest(groups: Sequence[tuple[str, str, str, str]], title: str, lead: str, look: str) -> Notice | None:
+    """A sweep run's one notice for the groups it failed: the first STUCK_LISTED named, the rest counted."""
+    if not groups:
+        return None
+    n = len(groups)
+    parts = [
+        lead,
+        *(
+            f"- {fp[:12]} {exception_type or 'an error'} in {service or 'default'} ({detail})"
+            for fp, exception_type, service, detail in groups[:STUCK_LISTED]
+        ),
+    ]
+    if n > STUCK_LISTED:
+        parts.append(f"- and {n - STUCK_LISTED} more: `selfheal.py status --status FAILED`")
+    return Notice(
+        kind="selfheal.fix.stuck",
+        title=title,
+        description="\n".join(parts),
+        next_steps=(look, "Once fixed, retry each: `selfheal.py retry <id>`"),
+        keywords=("selfheal", "fix", "stuck"),
+        thread_id="selfheal/stuck",
+        context={"groups": str(n), "fingerprints": ", ".join(fp[:12] for fp, *_ in groups[:STUCK_LISTED])},
+    )
+
+
 # What happens next to a group each spend rule skipped (core/spend.py).
 _SKIP_WORDS = {
     "hourly-budget": "picked up oldest first when the next hour's budget returns",

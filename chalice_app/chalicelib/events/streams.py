@@ -40,9 +40,20 @@ class GroupStreamRecord:
         return str(image.get("fingerprint", ""))
 
     def job(self) -> FixJob | None:
-        """The fix job this change calls for: a new group, one explicitly re-opened, or a merged fix
-        that regressed. Counter bumps (MODIFY with status unchanged) and everything else call for none."""
+        """The fix job this change calls for: a new group, one explicitly re-opened, a merged fix
+        that regressed, or one of these the sweep took up because the stream never queued it.
+        Counter bumps (MODIFY with status unchanged) and everything else call for none."""
         new_status = self.new_image.get("status")
+        if self.swept:
+            # The job its first record would have asked for (usecases/requeue.py SweepNew): a
+            # REGRESSED group's stays a regression; a NEW group re-opened since its creation stays
+            # a re-open (every re-open writes its reason, who re-opened it or who resumed it; a
+            # new group has none of them until it leaves NEW).
+            if new_status == Status.REGRESSED:
+                return self._job("regressed")
+            image = self.new_image
+            reopened = image.get("reason") or image.get("reopened_by") or image.get("resumed_by")
+            return self._job("reopened" if reopened else "new")
         if (
             new_status == Status.REGRESSED
             and self.event_name == "MODIFY"
@@ -58,6 +69,18 @@ class GroupStreamRecord:
         else:
             return None
         return self._job(trigger)
+
+    @property
+    def swept(self) -> bool:
+        """The sweep of groups left NEW took this NEW or REGRESSED group up (a new ``swept_at``)."""
+        status = self.new_image.get("status")
+        return (
+            self.event_name == "MODIFY"
+            and status in (Status.NEW, Status.REGRESSED)
+            and self.old_image.get("status") == status
+            and "swept_at" in self.new_image
+            and "swept_at" not in self.old_image  # once a wait (sweep_new's condition, the stream's filter)
+        )
 
     def _job(self, trigger: str) -> FixJob:
         return FixJob(

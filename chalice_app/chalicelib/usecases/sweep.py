@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.core.spend import SpendLimits
     from chalicelib.usecases.metrics import Counter
     from chalicelib.usecases.ports import SweepStore
-    from chalicelib.usecases.requeue import Requeue
+    from chalicelib.usecases.requeue import Requeue, SweepNew
 
 log = logging.getLogger(__name__)
 SWEEP_MAX = 50  # groups re-opened per run at most, whatever the budget (bounded work, bounded stream burst)
@@ -50,9 +50,11 @@ class BudgetSweep:
         clock: Callable[[], int] = now_ms,
         max_per_run: int = SWEEP_MAX,
         requeue: Requeue | None = None,
+        sweep_new: SweepNew | None = None,
     ) -> None:
         self._store = store
         self._requeue = requeue  # the sweep of stuck jobs (usecases/requeue.py), run first
+        self._sweep_new = sweep_new  # then the sweep of groups the stream never queued (the same module)
         self._limits = limits
         self._metrics = metrics
         self._clock = clock
@@ -60,8 +62,10 @@ class BudgetSweep:
 
     def run(self) -> dict[str, int]:
         """One sweep; returns ``{"room", "waiting", "resumed"}`` (room -1: no limit on the count), and
-        with the sweep of stuck jobs ``{"queued", "requeued", "failed"}`` beside them."""
+        with the sweep of stuck jobs ``{"queued", "requeued", "failed"}`` beside them, and with the
+        sweep of groups left NEW ``{"new_waiting", "new_swept", "new_failed"}``."""
         stuck = self._requeue.run() if self._requeue is not None else {}
+        stuck |= self._sweep_new.run() if self._sweep_new is not None else {}
         now = self._clock()
         limits = self._limits
         limited = limits.fixes_per_hour or limits.fixes_per_day or limits.tokens_per_day
