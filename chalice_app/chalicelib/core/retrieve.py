@@ -13,7 +13,9 @@ localized, this module ranks the repository's definitions against the trace's wo
   words of its file's name;
 - **the ranking**: BM25 over those words; a definition *of* a quoted name scores more; vendored
   or installed library code scores less than the repository's own; what the trace already shows
-  is left out.
+  is left out;
+- **the structure** (``structure.py``): ranges the repository's structure links to the trace (a
+  module registering a traced class, …) come before the lexical hits, within the same caps.
 
 Pure: the repository is reached through ``paths`` and ``read``; no I/O of its own.
 """
