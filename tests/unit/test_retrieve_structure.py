@@ -144,15 +144,20 @@ def test_a_module_registering_a_transform_for_the_traced_class_brings_its_callba
         ),
         "lib/brain/brain_other.py": "from lib import nodes\n\ndef other(node):\n    return node\n",
         "lib/table.py": "from lib.nodes import ClassDef\n\nKINDS = {'class': ClassDef}\n",
+        "lib/brain/brain_deco.py": "from lib import nodes\n\n@register_inference(nodes.ClassDef)\n"
+                                   "def infer_class(node):\n    return node\n",
+        "lib/plugins.py": "from lib import nodes\n\nregister(nodes.ClassDef)\n",
     })  # fmt: skip
     trees = _trees(repo)
     traced = [Traced("lib/nodes.py", 3, "getattr")]
     # WHEN
     found = candidates([], traced, (), trees, kinds={"registration"})
-    # THEN the registered callbacks the plugin defines; a dict mapping only with the mapping kind
+    # THEN the registered callbacks the plugin defines and the decorated function; a registering
+    # statement alone is none, and a dict mapping counts only with the mapping kind
     assert {(c.path, c.start, c.end) for c in found} == {
         ("lib/brain/brain_attrs.py", 4, 5),
         ("lib/brain/brain_attrs.py", 7, 8),
+        ("lib/brain/brain_deco.py", 3, 5),
     }
     mapped = candidates([], traced, (), trees, kinds={"registration", "mapping"})
     assert ("lib/table.py", 3, 3) in {(c.path, c.start, c.end) for c in mapped}

@@ -16,8 +16,9 @@ Words alone miss code whose link to the crash is structural. Beside the lexical 
 - **registration**: a call ``register*(…, X, …)`` / ``X.register*(…)`` (with the ``mapping``
   kind, a dict mapping to ``X`` too), where ``X`` is a traced class or function or the error's
   type: the module that plugs a handler, a transform or a plugin in (astroid's brains
-  ``register_transform(nodes.ClassDef, …)``). The registered functions that module defines are
-  the candidate, else the registering statement.
+  ``register_transform(nodes.ClassDef, …)``). The candidates are what is registered: the
+  functions that module defines and passes to the call, the function a ``@register(X)``
+  decorates (the registering statement alone shows too little to be worth its tokens).
 
 Each candidate is a line range (a short enclosing function, else a window around the evidence).
 Pure: works on parsed trees handed in; no I/O.
@@ -262,6 +263,12 @@ def _registrations(
         defined = {
             n.name: _span(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         }
+        decorated = {  # ``@register(X)`` over a function: the function is what is registered
+            id(d): _span(f)
+            for f in ast.walk(tree)
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            for d in f.decorator_list
+        }
         for node in ast.walk(tree):
             hit: str | None = None
             args: list[ast.AST] = []
@@ -276,12 +283,13 @@ def _registrations(
             if hit is None or hit in defined:
                 continue
             callbacks = [defined[n] for a in args for n in [_callee(a)] if n in defined and n != hit]
-            if callbacks:
-                for start, end in callbacks:
-                    yield Candidate(path, start, end, f"registered for {hit}", "registration", 1.0)
-            else:
+            if id(node) in decorated:
+                callbacks.append(decorated[id(node)])
+            if isinstance(node, ast.Dict):
                 start, end, _ = _evidence_range(tree, node.lineno)
-                yield Candidate(path, start, end, f"registers {hit}", "registration", 1.0)
+                callbacks.append((start, end))
+            for start, end in callbacks:
+                yield Candidate(path, start, end, f"registered for {hit}", "registration", 1.0)
 
 
 # --- ranges --------------------------------------------------------------------------------------
