@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from chalicelib.core.context import SEARCH_NOTE, select_context
+from chalicelib.core.localize import localize
+from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.retrieve import Query, SearchLimits, search
 from chalicelib.core.structure import (
     KINDS,
@@ -210,3 +213,28 @@ def test_the_total_cap_holds_structural_and_lexical_hits_together(tmp_path: Path
     hits = search(Query({"needle": 1.0}, frozenset()), repo, repo.get, limits=limits,
                   traced=[Traced("lib/nodes.py", 3, "getattr")])  # fmt: skip
     assert [h.kind for h in hits] == ["registration", "registration", "lexical"]
+
+
+def test_localize_shows_the_plugin_registered_for_the_traced_class_as_found_by_search() -> None:
+    # GIVEN a crash in a method of ClassDef, and a plugin module registering a transform for it
+    repo = {
+        "lib/nodes.py": "class ClassDef:\n    def getattr(self, name):\n        raise KeyError(name)\n",
+        "lib/brain_attrs.py": (
+            "from lib import nodes\n\ndef attrs_transform(node):\n    node.locals['x'] = []\n\n"
+            "MANAGER.register_transform(nodes.ClassDef, attrs_transform)\n"
+        ),
+    }
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/lib/nodes.py", line 3, in getattr\n'
+        "    raise KeyError(name)\n"
+        "KeyError: 'bar'\n"
+    )
+    [tb] = read_tracebacks(trace.encode())
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=1, definitions=found.definitions)
+    # THEN the registered transform is shown, marked as found by search
+    [snippet] = [s for s in ctx.snippets if s.path == "lib/brain_attrs.py"]
+    assert (snippet.start, snippet.end, snippet.found_by) == (3, 4, "search")
+    assert SEARCH_NOTE in snippet.render()
