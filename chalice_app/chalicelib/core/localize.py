@@ -43,6 +43,7 @@ from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.retrieve import SearchLimits, build_query, search
+from chalicelib.core.structure import Traced
 from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
@@ -784,7 +785,8 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
     bounds = SearchLimits(
         max_files=limits.search_files, max_file_bytes=limits.max_file_bytes, max_hits=limits.search_hits
     )
-    hits = search(build_query(exceptions), index.paths, read, exclude, bounds)
+    traced = [Traced(loc.path, loc.current_line, loc.frame.function) for loc in located]
+    hits = search(build_query(exceptions), index.paths, read, exclude, bounds, traced=traced)
     return [Definition(h.name, h.path, h.start, h.end, "", "search") for h in hits]
 
 

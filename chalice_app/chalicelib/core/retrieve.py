@@ -13,7 +13,9 @@ localized, this module ranks the repository's definitions against the trace's wo
   words of its file's name;
 - **the ranking**: BM25 over those words; a definition *of* a quoted name scores more; vendored
   or installed library code scores less than the repository's own; what the trace already shows
-  is left out.
+  is left out;
+- **the structure** (``structure.py``): ranges the repository's structure links to the trace (a
+  module registering a traced class, …) come before the lexical hits, within the same caps.
 
 Pure: the repository is reached through ``paths`` and ``read``; no I/O of its own.
 """
@@ -32,6 +34,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.frames import is_in_app
+from chalicelib.core.structure import KIND_RANK, Traced, candidates
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,7 +63,12 @@ class SearchLimits:
 
     max_files: int = 600  # Python files parsed (the repository's own first)
     max_file_bytes: int = 300_000  # larger files are never parsed
-    max_hits: int = 2  # definitions returned
+    max_hits: int = 2  # definitions returned by the lexical ranking
+    max_structural: int = 2  # ranges returned for structural evidence (a template, a caller, ...)
+    max_total: int = 3  # of both
+    # the structural evidence followed: registrations found fixed files on the bench; literal
+    # templates, callers and subclasses found none there and cost tokens, so they are opt-in
+    structural: frozenset[str] = frozenset({"registration"})
     max_per_file: int = 2  # of them from one file
     head_lines: int = 40  # a longer definition is returned as its first lines
     min_share: float = 0.5  # a hit scores at least this share of the best one
@@ -72,6 +80,8 @@ class Query:
 
     terms: Mapping[str, float]
     names: frozenset[str]
+    messages: tuple[str, ...] = ()  # the exceptions' messages, compared with the repository's literals
+    kinds: frozenset[str] = frozenset()  # the custom exception types (a registered handler may name one)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class Hit:
     end: int
     name: str
     score: float
+    kind: str = "lexical"  # or the structural evidence: template, caller, subclass, registration
 
 
 def words(identifier: str) -> list[str]:
@@ -112,6 +123,8 @@ def build_query(exceptions: Sequence[RaisedException]) -> Query:
     frame functions, raising lines, and the messages' other words (weaker)."""
     terms: Counter[str] = Counter()
     names: set[str] = set()
+    messages: list[str] = []
+    kinds: set[str] = set()
 
     def add(text: str, weight: float) -> None:
         for ident in _IDENT.findall(text):
@@ -121,6 +134,7 @@ def build_query(exceptions: Sequence[RaisedException]) -> Query:
 
     for exc in (e for top in exceptions for e in _with_leaves(top)):
         message = " ".join([exc.message, *exc.notes[:3]])
+        messages.append(exc.message)
         for quoted in _QUOTED.findall(message):
             for part in quoted.split("."):
                 if part.isidentifier() and _useful(part.lower()):
@@ -130,13 +144,14 @@ def build_query(exceptions: Sequence[RaisedException]) -> Query:
         kind = exc.type.rsplit(".", 1)[-1]
         if kind.isidentifier() and kind not in _BUILTIN_EXCEPTIONS:
             names.add(kind)
+            kinds.add(kind)
             add(kind, 2.0)
         for n, frame in enumerate(reversed(exc.frames)):
             if frame.function and frame.function.isidentifier():
                 add(frame.function, 2.0 if n == 0 else 1.0)
             if n < 2 and frame.source:  # noqa: PLR2004 - the raising line and its caller's
                 add(frame.source, 1.5 if n == 0 else 1.0)
-    return Query(dict(terms), frozenset(names))
+    return Query(dict(terms), frozenset(names), tuple(dict.fromkeys(messages)), frozenset(kinds))
 
 
 @dataclass(frozen=True)
@@ -174,11 +189,18 @@ def _start(node: ast.AST) -> int:
 
 def units_of(path: str, text: str) -> list[_Unit]:
     """The definitions of one file as bags of words (empty when it does not parse)."""
+    tree = _parse(text)
+    return [] if tree is None else _units_of_tree(path, tree, text.splitlines())
+
+
+def _parse(text: str) -> ast.Module | None:
     try:
-        tree = ast.parse(text)
+        return ast.parse(text)
     except (SyntaxError, ValueError):
-        return []
-    lines = text.splitlines()
+        return None
+
+
+def _units_of_tree(path: str, tree: ast.Module, lines: Sequence[str]) -> list[_Unit]:
     stem = path.rsplit("/", 1)[-1].removesuffix(".py")
     file_words = [w for w in words(stem) if _useful(w)]
     out = []
@@ -205,10 +227,15 @@ def search(  # noqa: PLR0913 - the search's inputs
     limits: SearchLimits = SearchLimits(),  # noqa: B008 - frozen
     k1: float = 1.2,
     b: float = 0.75,
+    traced: Sequence[Traced] = (),
 ) -> list[Hit]:
-    """The repository's definitions best matching ``query`` (BM25), best first, at most
-    ``limits.max_hits``; a definition overlapping an ``exclude`` range (already shown) is skipped."""
-    if not query.terms:
+    """The repository's code best linked to the trace, best first: ranges structure links to it
+    (``structure.py``: the literal that wrote the message, overrides in subclasses of a traced
+    class, the registration of a traced name, callers of a traced function; at most
+    ``limits.max_structural``), then the definitions best matching ``query`` (BM25, at most
+    ``limits.max_hits``); ``limits.max_total`` in all. A range overlapping an ``exclude`` range
+    (already shown) is skipped."""
+    if not query.terms and not query.messages:
         return []
     # The repository's own code first, and in it the folders of what is already shown (the traced
     # files) first: a bounded search reads the nearest candidates.
@@ -217,11 +244,33 @@ def search(  # noqa: PLR0913 - the search's inputs
         (p for p in paths if p.endswith(".py")), key=lambda p: (_is_library(p), posixpath.dirname(p) not in near, p)
     )
     units: list[_Unit] = []
+    trees: dict[str, ast.Module] = {}
     for path in python[: limits.max_files]:
         text = read(path)
-        if text is not None and len(text) <= limits.max_file_bytes:
-            units.extend(units_of(path, text))
+        if text is not None and len(text) <= limits.max_file_bytes and (tree := _parse(text)) is not None:
+            trees[path] = tree
+            units.extend(_units_of_tree(path, tree, text.splitlines()))
     if not units:
+        return []
+    scored = _bm25(query, units, k1, b)
+    lexical = _pick(scored, exclude, limits) if scored else []
+    structural = _structural(query, traced, trees, scored, exclude, limits)
+    picked: list[Hit] = []
+    for hit in [*structural, *lexical]:
+        if len(picked) >= limits.max_total or any(_overlaps(h, hit.path, hit.start, hit.end) for h in picked):
+            continue
+        if sum(h.path == hit.path for h in picked) < limits.max_per_file:
+            picked.append(hit)
+    return picked
+
+
+def _overlaps(hit: Hit, path: str, start: int, end: int) -> bool:
+    return hit.path == path and hit.start <= end and start <= hit.end
+
+
+def _bm25(query: Query, units: Sequence[_Unit], k1: float, b: float) -> list[tuple[float, _Unit]]:
+    """The units scoring above 0, best first."""
+    if not query.terms:
         return []
     df: Counter[str] = Counter()
     for unit in units:
@@ -244,7 +293,47 @@ def search(  # noqa: PLR0913 - the search's inputs
         if score > 0:
             scored.append((score * (0.5 if _is_library(unit.path) else 1.0), unit))
     scored.sort(key=lambda p: (-p[0], p[1].path, p[1].start))
-    return _pick(scored, exclude, limits)
+    return scored
+
+
+def _structural(  # noqa: PLR0913 - the evidence and the bounds
+    query: Query,
+    traced: Sequence[Traced],
+    trees: Mapping[str, ast.Module],
+    scored: Sequence[tuple[float, _Unit]],
+    exclude: Sequence[tuple[str, int, int]],
+    limits: SearchLimits,
+) -> list[Hit]:
+    """The structural candidates, strongest evidence first; within a kind and strength, the one
+    whose definition the lexical ranking scores higher first."""
+    if limits.max_structural <= 0 or not limits.structural:
+        return []
+    by_file: dict[str, list[tuple[float, _Unit]]] = {}
+    for score, unit in scored:
+        by_file.setdefault(unit.path, []).append((score, unit))
+
+    def lexical(path: str, start: int, end: int) -> float:
+        return max((s for s, u in by_file.get(path, ()) if u.start <= end and start <= u.end), default=0.0)
+
+    found = candidates(query.messages, traced, query.kinds, trees, limits.structural)
+    ranked = sorted(
+        found, key=lambda c: (KIND_RANK[c.kind], -c.strength, -lexical(c.path, c.start, c.end), c.path, c.start)
+    )
+    hits: list[Hit] = []
+    per_file: Counter[str] = Counter()
+    for c in ranked:
+        if len(hits) >= limits.max_structural:
+            break
+        if per_file[c.path] >= limits.max_per_file or any(
+            p == c.path and s <= c.end and c.start <= e for p, s, e in exclude
+        ):
+            continue
+        if any(_overlaps(h, c.path, c.start, c.end) for h in hits):
+            continue
+        end = min(c.end, c.start + limits.head_lines - 1)
+        hits.append(Hit(c.path, c.start, end, c.name, round(lexical(c.path, c.start, c.end), 3), c.kind))
+        per_file[c.path] += 1
+    return hits
 
 
 def _pick(

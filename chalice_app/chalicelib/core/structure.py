@@ -1,0 +1,346 @@
+"""Structural candidates of the ranked search: code linked to the trace by the repository's structure.
+
+Words alone miss code whose link to the crash is structural. Beside the lexical ranking
+(``retrieve.py``), the parsed repository is read for four kinds of evidence:
+
+- **template**: a string literal whose constant text matches the exception's message, its
+  placeholders (``%s``, ``%(name)r``, ``{}``, ``{0!r:>4}``, an f-string's values) read as
+  wildcards: the code that wrote the message (a raise site the trace does not show, in a REPL
+  reproduction or when the raising frame is missing). A literal needs ``MIN_TEMPLATE_CHARS`` of
+  constant text and two words, so ``"%s: %s"`` matches nothing;
+- **caller**: a call (``name(`` or ``.name(``) of a traced function in another file, when the name
+  is specific (not ``get``, ``run``, a dunder) and called from few places: a caller may pass the
+  bad value;
+- **subclass**: a class of another file deriving from the class of a traced method, and its
+  override of that method: the object's class may be the subclass;
+- **registration**: a call ``register*(…, X, …)`` / ``X.register*(…)`` (with the ``mapping``
+  kind, a dict mapping to ``X`` too), where ``X`` is a traced class or function or the error's
+  type: the module that plugs a handler, a transform or a plugin in (astroid's brains
+  ``register_transform(nodes.ClassDef, …)``). The candidates are what is registered: the
+  functions that module defines and passes to the call, the function a ``@register(X)``
+  decorates (the registering statement alone shows too little to be worth its tokens).
+
+Each candidate is a line range (a short enclosing function, else a window around the evidence).
+Pure: works on parsed trees handed in; no I/O.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+Kind = Literal["template", "caller", "subclass", "registration"]
+# Strongest evidence first: how candidates of different kinds are ordered.
+KIND_RANK: Mapping[str, int] = {"template": 0, "subclass": 1, "registration": 2, "caller": 3}
+KINDS = frozenset({*KIND_RANK, "mapping"})  # "mapping": a dict mapping to X counts as a registration
+MIN_TEMPLATE_CHARS = 12  # constant characters a literal needs to be compared with a message
+MIN_TEMPLATE_WORDS = 2
+MIN_NAME_CHARS = 6  # a traced function name shorter than this is too common to follow
+MAX_CALL_SITES = 3  # a name called from more places (in other files) tells nothing
+WINDOW = 8  # lines either side of the evidence when its function is long
+# %-format conversions (``%s``, ``%(name)r``, ``%-8.3f``) and str.format fields (``{}``, ``{0!r:>4}``)
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsab]")
+_FIELD = re.compile(r"\{[^{}]*\}")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_COMMON = frozenset({
+    "get", "set", "run", "main", "call", "load", "save", "read", "write", "open", "close", "update", "start",
+    "stop", "apply", "parse", "process", "execute", "handle", "render", "create", "delete", "wrapper", "inner",
+    "decorator", "invoke", "dispatch", "send", "emit", "visit", "infer", "setup", "teardown",
+})  # fmt: skip
+WILD = None  # a placeholder in a template's pieces
+
+
+@dataclass(frozen=True)
+class Traced:
+    """A traced frame: its repository ``path``, its ``line`` there and its ``function``."""
+
+    path: str
+    line: int
+    function: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Lines ``start``..``end`` of ``path`` that structure links to the trace, and why (``kind``)."""
+
+    path: str
+    start: int
+    end: int
+    name: str
+    kind: Kind
+    strength: float = 0.0  # within a kind: more is stronger (a template's constant characters)
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+def template_pieces(node: ast.AST) -> list[str | None] | None:
+    """A string literal as constant pieces and placeholders (``WILD``): ``"no %s in {}"`` →
+    ``["no ", WILD, " in ", WILD]``; an f-string's values are placeholders. None for any other node."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return _split_placeholders(node.value)
+    if isinstance(node, ast.JoinedStr):
+        pieces: list[str | None] = []
+        for value in node.values:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                pieces.append(value.value)
+            else:
+                pieces.append(WILD)
+        return pieces
+    return None
+
+
+def _split_placeholders(text: str) -> list[str | None]:
+    pieces: list[str | None] = []
+    pos = 0
+    for match in re.finditer(rf"%%|\{{\{{|\}}\}}|{_PERCENT.pattern}|{_FIELD.pattern}", text):
+        pieces.append(text[pos : match.start()])
+        token = match.group()
+        pieces.append({"%%": "%", "{{": "{", "}}": "}"}.get(token, WILD))
+        pos = match.end()
+    pieces.append(text[pos:])
+    merged: list[str | None] = []
+    for piece in pieces:  # adjacent constants join: "100%% sure" → "100% sure"
+        if piece is not WILD and merged and merged[-1] is not WILD:
+            merged[-1] = f"{merged[-1]}{piece}"
+        elif piece is WILD or piece:
+            merged.append(piece)
+    return merged
+
+
+def constant_text(pieces: Sequence[str | None]) -> str:
+    """The constant characters of a template, placeholders left out."""
+    return "".join(p for p in pieces if p is not WILD)
+
+
+def meaningful(pieces: Sequence[str | None]) -> bool:
+    """Enough constant text to tell one message from another: ``MIN_TEMPLATE_CHARS`` characters
+    (spaces not counted) and ``MIN_TEMPLATE_WORDS`` words."""
+    text = constant_text(pieces)
+    return len(text.replace(" ", "")) >= MIN_TEMPLATE_CHARS and len(_WORD.findall(text)) >= MIN_TEMPLATE_WORDS
+
+
+def template_matches(pieces: Sequence[str | None], message: str) -> bool:
+    """Whether ``message`` holds the template's text, any text standing for each placeholder."""
+    constants = [p for p in pieces if p is not WILD]
+    if not constants or max(constants, key=len) not in message:
+        return False  # the cheap test first: the longest constant piece is in the message
+    pattern = ".*?".join(re.escape(p) if p is not WILD else "" for p in pieces)
+    return re.search(pattern, message, re.DOTALL) is not None
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """ids of the docstring constants (they describe, they are never a message)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, (ast.Constant, ast.JoinedStr)):
+                out.add(id(first.value))
+    return out
+
+
+def _templates(messages: Sequence[str], trees: Mapping[str, ast.Module]) -> Iterator[Candidate]:
+    """Literals whose text matches a message, the raise sites first."""
+    messages = [m for m in messages if m.strip()]
+    if not messages:
+        return
+    for path, tree in trees.items():
+        skip = _docstrings(tree)
+        raised = {id(n) for r in ast.walk(tree) if isinstance(r, ast.Raise) for n in ast.walk(r)}
+        for node in ast.walk(tree):
+            if id(node) in skip or not isinstance(node, (ast.Constant, ast.JoinedStr)):
+                continue
+            pieces = template_pieces(node)
+            if not pieces or not meaningful(pieces) or not any(template_matches(pieces, m) for m in messages):
+                continue
+            strength = len(constant_text(pieces)) + (1_000 if id(node) in raised else 0)
+            start, end, name = _evidence_range(tree, node.lineno)
+            yield Candidate(path, start, end, name, "template", strength)
+
+
+# --- callers, subclasses, registrations ---------------------------------------------------------
+
+
+def _callee(node: ast.AST) -> str:
+    """The name a call or reference ends with: ``f`` for ``f``, ``x.y.f`` and ``f(...)``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def _specific(name: str) -> bool:
+    return (
+        name.isidentifier()
+        and len(name) >= MIN_NAME_CHARS
+        and not (name.startswith("__") and name.endswith("__"))
+        and name.lower().strip("_") not in _COMMON
+        and not name.startswith("test")
+    )
+
+
+def _callers(traced: Sequence[Traced], trees: Mapping[str, ast.Module]) -> Iterator[Candidate]:
+    """Calls of a specific traced function from other files, when few."""
+    names = {t.function: t.path for t in traced if _specific(t.function)}
+    sites: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and (name := _callee(node)) in sites and names[name] != path:
+                sites[name].append((path, node.lineno))
+    for found in sites.values():
+        if 0 < len(found) <= MAX_CALL_SITES:
+            for path, line in found:
+                start, end, owner = _evidence_range(trees[path], line)
+                yield Candidate(path, start, end, owner, "caller", 1.0 / len(found))
+
+
+def _traced_classes(traced: Sequence[Traced], trees: Mapping[str, ast.Module]) -> dict[str, str]:
+    """Class name → method name, for each traced line inside a method."""
+    out: dict[str, str] = {}
+    for t in traced:
+        tree = trees.get(t.path)
+        if tree is None:
+            continue
+        for klass in ast.walk(tree):
+            if isinstance(klass, ast.ClassDef) and klass.lineno <= t.line <= (klass.end_lineno or klass.lineno):
+                for method in klass.body:
+                    if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                        method.lineno <= t.line <= (method.end_lineno or method.lineno)
+                    ):
+                        out.setdefault(klass.name, method.name)
+    return out
+
+
+def _subclasses(
+    classes: Mapping[str, str], traced_paths: set[str], trees: Mapping[str, ast.Module]
+) -> Iterator[Candidate]:
+    """Overrides of a traced method in subclasses (in other files) of its class."""
+    for path, tree in trees.items():
+        if path in traced_paths:
+            continue  # the traced file's own subclasses are shown by the trace's steps
+        for klass in ast.walk(tree):
+            if not isinstance(klass, ast.ClassDef):
+                continue
+            for base in klass.bases:
+                method = classes.get(_callee(base))
+                override = next(
+                    (
+                        m
+                        for m in klass.body
+                        if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name == method
+                    ),
+                    None,
+                )
+                if override is not None:
+                    start, end = _span(override)
+                    yield Candidate(path, start, end, f"{klass.name}.{override.name}", "subclass", 1.0)
+
+
+def _names(node: ast.AST) -> Iterator[str]:
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Name, ast.Attribute)):
+            yield _callee(sub)
+
+
+def _registrations(
+    subjects: set[str], traced_paths: set[str], trees: Mapping[str, ast.Module], mappings: bool
+) -> Iterator[Candidate]:
+    """Where a subject is registered: ``register*(…, X, …)``, ``X.register*(…)``, and with
+    ``mappings`` a dict mapping to X; in the files the trace does not run, and not in the file
+    defining X (a file registering its own class tells nothing new)."""
+    for path, tree in trees.items():
+        if path in traced_paths:
+            continue
+        defined = {
+            n.name: _span(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        decorated = {  # ``@register(X)`` over a function: the function is what is registered
+            id(d): _span(f)
+            for f in ast.walk(tree)
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            for d in f.decorator_list
+        }
+        for node in ast.walk(tree):
+            hit: str | None = None
+            args: list[ast.AST] = []
+            if isinstance(node, ast.Call) and "register" in _callee(node).lower():
+                args = [*node.args, *(k.value for k in node.keywords)]
+                owner = node.func.value if isinstance(node.func, ast.Attribute) else None
+                named = {n for a in args for n in _names(a)} | (set(_names(owner)) if owner is not None else set())
+                hit = next((s for s in sorted(subjects) if s in named), None)
+            elif mappings and isinstance(node, ast.Dict):
+                values = {_callee(v) for v in node.values if v is not None}
+                hit = next((s for s in sorted(subjects) if s in values), None)
+            if hit is None or hit in defined:
+                continue
+            callbacks = [defined[n] for a in args for n in [_callee(a)] if n in defined and n != hit]
+            if id(node) in decorated:
+                callbacks.append(decorated[id(node)])
+            if isinstance(node, ast.Dict):
+                start, end, _ = _evidence_range(tree, node.lineno)
+                callbacks.append((start, end))
+            for start, end in callbacks:
+                yield Candidate(path, start, end, f"registered for {hit}", "registration", 1.0)
+
+
+# --- ranges --------------------------------------------------------------------------------------
+
+
+def _span(node: ast.AST) -> tuple[int, int]:
+    start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])  # type: ignore[attr-defined]
+    return start, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+
+
+def _evidence_range(tree: ast.Module, line: int, head_lines: int = 40) -> tuple[int, int, str]:
+    """The innermost function holding ``line`` when short, else a window around ``line`` inside it;
+    at module level, the top-level statement holding it (a window when long)."""
+    best: tuple[int, int, str] | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            start, end = _span(node)
+            if start <= line <= end and (best is None or start >= best[0]):
+                best = (start, end, node.name)
+    if best is None:
+        stmt = next((s for s in tree.body if s.lineno <= line <= (s.end_lineno or s.lineno)), None)
+        best = (stmt.lineno, stmt.end_lineno or stmt.lineno, "<module>") if stmt is not None else (line, line, "")
+    start, end, name = best
+    if end - start + 1 > head_lines:
+        start, end = max(start, line - WINDOW), min(end, line + WINDOW)
+    return start, end, name
+
+
+def candidates(
+    messages: Sequence[str],
+    traced: Sequence[Traced],
+    subjects: Iterable[str],
+    trees: Mapping[str, ast.Module],
+    kinds: Iterable[str] = KINDS,
+) -> list[Candidate]:
+    """The structural candidates of ``kinds``, strongest kind first, and within a kind the
+    strongest first. ``subjects`` are names a registration may plug in beside the traced classes
+    and functions (the custom exception types)."""
+    kinds = set(kinds)
+    classes = _traced_classes(traced, trees)
+    names = {t.function for t in traced if _specific(t.function)}
+    paths = {t.path for t in traced}
+    found = [
+        *(_templates(messages, trees) if "template" in kinds else ()),
+        *(_subclasses(classes, paths, trees) if "subclass" in kinds else ()),
+        *(
+            _registrations(set(subjects) | set(classes) | names, paths, trees, "mapping" in kinds)
+            if kinds & {"registration", "mapping"}
+            else ()
+        ),
+        *(_callers(traced, trees) if "caller" in kinds else ()),
+    ]
+    unique = {(c.path, c.start, c.end): c for c in reversed(found)}  # the first reason for a range wins
+    return sorted(unique.values(), key=lambda c: (KIND_RANK[c.kind], -c.strength, c.path, c.start))
