@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.core import related
 from chalicelib.core.redact import redact
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
 MAX_IMPORT_LINES = 40
 MERGE_GAP = 3  # ranges this close are shown as one (the blank lines between two functions)
+WRITER_SHARE = 0.2  # a writer is added only while the context stays under this share of the traced files
 
 
 def estimate_tokens(text: str) -> int:
@@ -498,6 +500,28 @@ def _callers_handlers(sel: _Selection, callers: Sequence[Located]) -> None:
                 sel.add(loc.path, [span])
 
 
+def _outer(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+    """The function around a nested raising function (``core/related.py``): a closure's or a
+    wrapper's enclosing function."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    return related.outer(tree, line) if tree is not None else []
+
+
+def _writers(sel: _Selection, raising: Sequence[Located], located: Sequence[Located]) -> None:
+    """The function of each ``raising`` frame's file that assigns an attribute its raising line
+    reads (``core/related.py``), added only while the context stays under ``WRITER_SHARE`` of
+    the traced files' whole size: what it adds is likely, not certain, to matter."""
+    traced = [p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None]
+    whole = sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
+    full = sel.budget
+    sel.budget = min(full, int(whole * WRITER_SHARE))
+    for loc in raising:
+        tree = sel.tree(loc.path) if sel.source(loc.path) is not None else None
+        for span in related.writers(tree, loc.current_line) if tree is not None else []:
+            sel.add(loc.path, [span])
+    sel.budget = full
+
+
 def select_context(  # noqa: PLR0913 - the budget's knobs
     located: Sequence[Located],
     read: Callable[[str], str | None],
@@ -518,6 +542,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window), force=n == 0)
     for loc in top:
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+        sel.add(loc.path, _outer(sel, loc.path, loc.current_line))
         if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
             _long_function(sel, loc.path, loc.current_line, window)
         for span in _try_around(sel, loc.path, loc.current_line):
@@ -538,6 +563,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
     _add_definitions(sel, [d for d in definitions if d.found_by == "search"], share=SEARCH_SHARE)
+    _writers(sel, top[:1], located)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
