@@ -7,8 +7,9 @@ The token budget is spent in order of evidence, each step only while the budget 
 2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
    a file ``ast`` cannot parse) of those raising lines; a function longer than
    ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
-   it (then as much of it as the budget holds); the ``try`` statements with handlers whose
-   body holds the raising line (innermost first), handlers included;
+   it (then as much of it as the budget holds); the function around a nested raising function
+   (a closure, a wrapper); the ``try`` statements with handlers whose body holds the raising
+   line (innermost first), handlers included;
 3. the imports of the raising files (a fix that needs an import edits them);
 4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
    where it is filled, the class or module a missing attribute is missing from) — whole when
@@ -23,7 +24,10 @@ The token budget is spent in order of evidence, each step only while the budget 
 8. the first raising function whole, however long, when the budget still holds it;
 9. the definitions found by the ranked search (``found_by="search"``), within
    ``SEARCH_SHARE`` of the budget, marked "found by search, not in the trace";
-10. the configured extra files (``allowed_paths``), whole.
+10. the function of the first raising file that assigns an attribute the raising line reads
+    (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
+    traced files;
+11. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
 one file are merged, so code is sent once; a range is "search" only when no trace step asked for
