@@ -7,8 +7,9 @@ The token budget is spent in order of evidence, each step only while the budget 
 2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
    a file ``ast`` cannot parse) of those raising lines; a function longer than
    ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
-   it (then as much of it as the budget holds); the ``try`` statements with handlers whose
-   body holds the raising line (innermost first), handlers included;
+   it (then as much of it as the budget holds); the function around a nested raising function
+   (a closure, a wrapper); the ``try`` statements with handlers whose body holds the raising
+   line (innermost first), handlers included;
 3. the imports of the raising files (a fix that needs an import edits them);
 4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
    where it is filled, the class or module a missing attribute is missing from) — whole when
@@ -23,7 +24,10 @@ The token budget is spent in order of evidence, each step only while the budget 
 8. the first raising function whole, however long, when the budget still holds it;
 9. the definitions found by the ranked search (``found_by="search"``), within
    ``SEARCH_SHARE`` of the budget, marked "found by search, not in the trace";
-10. the configured extra files (``allowed_paths``), whole.
+10. the function of the first raising file that assigns an attribute the raising line reads
+    (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
+    traced files;
+11. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
 one file are merged, so code is sent once; a range is "search" only when no trace step asked for
@@ -37,6 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.core import related
 from chalicelib.core.redact import redact
 
 if TYPE_CHECKING:
@@ -58,6 +63,7 @@ MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
 MAX_IMPORT_LINES = 40
 MERGE_GAP = 3  # ranges this close are shown as one (the blank lines between two functions)
+WRITER_SHARE = 0.2  # a writer is added only while the context stays under this share of the traced files
 
 
 def estimate_tokens(text: str) -> int:
@@ -498,6 +504,28 @@ def _callers_handlers(sel: _Selection, callers: Sequence[Located]) -> None:
                 sel.add(loc.path, [span])
 
 
+def _outer(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+    """The function around a nested raising function (``core/related.py``): a closure's or a
+    wrapper's enclosing function."""
+    tree = sel.tree(path) if sel.source(path) is not None else None
+    return related.outer(tree, line) if tree is not None else []
+
+
+def _writers(sel: _Selection, raising: Sequence[Located], located: Sequence[Located]) -> None:
+    """The function of each ``raising`` frame's file that assigns an attribute its raising line
+    reads (``core/related.py``), added only while the context stays under ``WRITER_SHARE`` of
+    the traced files' whole size: what it adds is likely, not certain, to matter."""
+    traced = [p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None]
+    whole = sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
+    full = sel.budget
+    sel.budget = min(full, int(whole * WRITER_SHARE))
+    for loc in raising:
+        tree = sel.tree(loc.path) if sel.source(loc.path) is not None else None
+        for span in related.writers(tree, loc.current_line) if tree is not None else []:
+            sel.add(loc.path, [span])
+    sel.budget = full
+
+
 def select_context(  # noqa: PLR0913 - the budget's knobs
     located: Sequence[Located],
     read: Callable[[str], str | None],
@@ -518,6 +546,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window), force=n == 0)
     for loc in top:
         sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+        sel.add(loc.path, _outer(sel, loc.path, loc.current_line))
         if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
             _long_function(sel, loc.path, loc.current_line, window)
         for span in _try_around(sel, loc.path, loc.current_line):
@@ -538,6 +567,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
     _add_definitions(sel, [d for d in definitions if d.found_by == "search"], share=SEARCH_SHARE)
+    _writers(sel, top[:1], located)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])

@@ -1,0 +1,182 @@
+"""Functions of a traced file that no frame runs but the raising function depends on.
+
+A fix is often in another function of the file the trace reaches. This module finds two kinds
+from the raising line alone, with ``ast``, as a careful reader of the trace would open them:
+
+- **outer**: the function around a nested raising function (a closure, a decorator's
+  wrapper): it made the values the closure reads and decides what the wrapper is given;
+- **writers**: the function of the file that assigns an attribute the raising statement reads
+  as a value, directly or through a local it was assigned from (``used = scope[name].used``
+  then ``used[0]``: the method that stored a ``bool`` in ``.used``): where the bad value came
+  from, wherever it was written, not only in ``__init__``.
+
+Each finder returns 1-based inclusive line ranges inside the file, never the raising function
+itself. Pure: it reads the parsed module and nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+MAX_OUTER_LINES = 60  # a longer enclosing function is not shown by this step
+MAX_WRITERS = 1
+MAX_WRITER_LINES = 100
+_DUNDER = frozenset({"__class__", "__dict__", "__name__", "__module__", "__doc__"})
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _span(node: ast.AST) -> tuple[int, int]:
+    decorators = getattr(node, "decorator_list", [])
+    start = min([node.lineno, *(d.lineno for d in decorators)])  # type: ignore[attr-defined]
+    return start, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+
+
+def _holds(node: ast.AST, line: int) -> bool:
+    start, end = _span(node)
+    return start <= line <= end
+
+
+def _raising(tree: ast.Module, line: int) -> tuple[ast.AST | None, ast.ClassDef | None]:
+    """The innermost function holding ``line`` and the class it is a method of (the class of the
+    outermost method around it: a closure inside a method shares its ``self``)."""
+    function: ast.AST | None = None
+    klass: ast.ClassDef | None = None
+    node: ast.AST = tree
+    while True:
+        inner = next(
+            (
+                child
+                for child in ast.iter_child_nodes(node)
+                if isinstance(child, (*_FUNCTIONS, ast.ClassDef)) and _holds(child, line)
+            ),
+            None,
+        )
+        if inner is None:
+            return function, klass
+        if isinstance(inner, ast.ClassDef):
+            klass, function = inner, None
+        else:
+            function = inner
+        node = inner
+
+
+def _read_attrs(node: ast.AST) -> set[str]:
+    """The attribute names ``node`` reads as values (``x.used``, ``self.table``), not the methods
+    it calls (``x.get(...)``): a value some other code stored there."""
+    called = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
+    return {
+        sub.attr
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load) and id(sub) not in called
+    }
+
+
+def _stored_attrs(node: ast.AST) -> set[str]:
+    """The attribute names ``node`` assigns (``x.used = ...``, ``self.table[k] = ...`` stores
+    into ``table``)."""
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            found.add(sub.attr)
+        elif isinstance(sub, ast.Subscript) and isinstance(sub.ctx, ast.Store) and isinstance(sub.value, ast.Attribute):
+            found.add(sub.value.attr)
+    return found
+
+
+def _statement(function: ast.AST, line: int) -> ast.stmt | None:
+    """The innermost statement of ``function`` holding ``line``."""
+    best: ast.stmt | None = None
+    for sub in ast.walk(function):
+        if isinstance(sub, ast.stmt) and sub is not function and _holds(sub, line):
+            if best is None or sub.lineno >= best.lineno:
+                best = sub
+    return best
+
+
+def _read_on_line(function: ast.AST, line: int) -> set[str]:
+    """The attribute names the raising statement reads as values, and those of the values its
+    local variables were assigned earlier in the function (``used = scope[name].used`` then
+    ``used[0]``)."""
+    stmt = _statement(function, line)
+    if stmt is None:
+        return set()
+    header = [
+        n
+        for name, value in ast.iter_fields(stmt)
+        if name not in ("body", "orelse", "finalbody", "handlers", "cases")
+        for n in (value if isinstance(value, list) else [value])
+        if isinstance(n, ast.AST)
+    ]
+    attrs: set[str] = set()
+    local: set[str] = set()
+    for part in header:
+        attrs |= _read_attrs(part)
+        local |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for sub in ast.walk(function):
+        if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and sub.lineno < stmt.lineno:
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            if sub.value is not None and any(
+                isinstance(n, ast.Name) and n.id in local for t in targets for n in ast.walk(t)
+            ):
+                attrs |= _read_attrs(sub.value)
+    return attrs
+
+
+def _methods(klass: ast.ClassDef) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in klass.body if isinstance(n, _FUNCTIONS)]
+
+
+def _units(tree: ast.Module) -> Iterable[ast.AST]:
+    """Top-level functions and the methods of top-level classes."""
+    for node in tree.body:
+        if isinstance(node, _FUNCTIONS):
+            yield node
+        elif isinstance(node, ast.ClassDef):
+            yield from _methods(node)
+
+
+def writers(tree: ast.Module, line: int) -> list[tuple[int, int]]:
+    """The functions of the file that assign an attribute the raising statement reads as a value
+    (``x.used = ...`` where the raising line reads ``scope[name].used``; ``self.table`` filled
+    outside ``__init__``): any writer, not only the constructor. Methods of the raising class
+    first, then the nearest to the raising line (related code sits together); each at most
+    ``MAX_WRITER_LINES`` long; at most ``MAX_WRITERS``."""
+    function, klass = _raising(tree, line)
+    if function is None:
+        return []
+    wanted = _read_on_line(function, line) - _DUNDER
+    if not wanted:
+        return []
+    own = set(map(id, _methods(klass))) if klass is not None else set()
+    found = [
+        u
+        for u in _units(tree)
+        if not _holds(u, line) and _span(u)[1] - _span(u)[0] + 1 <= MAX_WRITER_LINES and _stored_attrs(u) & wanted
+    ]
+    found.sort(key=lambda u: (id(u) not in own, min(abs(_span(u)[0] - line), abs(_span(u)[1] - line))))
+    return [_span(u) for u in found[:MAX_WRITERS]]
+
+
+def outer(tree: ast.Module, line: int) -> list[tuple[int, int]]:
+    """The function around a nested raising function (a closure, a decorator's wrapper): it
+    made the values the closure reads and decides what the wrapper is given. Whole when
+    short, else nothing."""
+    found: list[ast.AST] = []
+    node: ast.AST = tree
+    while True:
+        inner = next(
+            (c for c in ast.iter_child_nodes(node) if isinstance(c, (*_FUNCTIONS, ast.ClassDef)) and _holds(c, line)),
+            None,
+        )
+        if inner is None:
+            break
+        found.append(inner)
+        node = inner
+    if len(found) < 2 or not isinstance(found[-1], _FUNCTIONS) or not isinstance(found[-2], _FUNCTIONS):
+        return []
+    start, end = _span(found[-2])
+    return [(start, end)] if end - start + 1 <= MAX_OUTER_LINES else []
