@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.context import SEARCH_NOTE, estimate_tokens, indented_range, select_context
+from chalicelib.core.context import SEARCH_CEILING, SEARCH_NOTE, estimate_tokens, indented_range, select_context
 from chalicelib.core.localize import Limits, localize, rejoin
 from chalicelib.core.tracebacks import find_in_text
 
@@ -396,3 +396,38 @@ def test_the_pr_section_says_which_code_was_found_by_search() -> None:
     # THEN
     assert "app/settings.py: 10-11 (found by search)" in ctx.describe()
     assert "app/main.py: whole file" in ctx.describe()
+
+
+def _long_module(filler: int) -> str:
+    """A traced module: the crashing ``run`` first, then ``filler`` lines of other functions."""
+    head = "def run(text):\n    return len(text) + 1\n"
+    body = "".join(f"\n\ndef other_{i}(x):\n    return x + {i}\n" for i in range(filler // 4))
+    return head + body
+
+
+@given(filler=st.integers(0, 600), length=st.integers(1, 40))
+def test_the_search_never_takes_the_context_across_its_ceiling_of_the_traced_files(filler: int, length: int) -> None:
+    # GIVEN a crash in a traced module of any size, naming a function only the search finds
+    found_def = "def unicode_normalizer(text):\n" + "".join(f"    v{i} = text[{i}]\n" for i in range(length))
+    repo = {"app/main.py": _long_module(filler), "app/text.py": found_def}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/main.py", line 2, in run\n'
+        "    return len(text) + 1\n"
+        "AttributeError: 'bytes' object has no attribute 'encode' (in 'unicode_normalizer')\n"
+    )
+    found = localize(chain(trace), repo, repo.get)
+    # WHEN the context is chosen with and without what the search found
+    ctx = select_context(found.located, repo.get, 6_000, definitions=found.definitions)
+    alone = select_context(
+        found.located, repo.get, 6_000, definitions=[d for d in found.definitions if d.found_by == "trace"]
+    )
+    # THEN the search stays within its quarter of the budget, and a context the trace left under
+    # SEARCH_CEILING of the traced file stays under it
+    whole = select_context(found.located, repo.get, 10**6, whole_file_lines=10**6).tokens  # the file, as shown
+    searched = sum(estimate_tokens(s.render()) for s in ctx.snippets if s.found_by == "search")
+    assert searched <= 6_000 // 4
+    if alone.tokens < SEARCH_CEILING * whole:
+        assert ctx.tokens <= SEARCH_CEILING * whole
+    else:  # the trace alone took it over (a small file, shown whole): the share alone applies
+        assert searched > 0

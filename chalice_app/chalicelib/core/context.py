@@ -23,7 +23,8 @@ The token budget is spent in order of evidence, each step only while the budget 
 7. the callers' whole enclosing functions;
 8. the first raising function whole, however long, when the budget still holds it;
 9. the definitions found by the ranked search (``found_by="search"``), within
-   ``SEARCH_SHARE`` of the budget, marked "found by search, not in the trace";
+   ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
+   traced files' size, marked "found by search, not in the trace";
 10. the function of the first raising file that assigns an attribute the raising line reads
     (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
     traced files;
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
+SEARCH_CEILING = 0.15  # nor across this share of the traced files' whole size
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
@@ -191,7 +193,15 @@ class _Selection:
     def tokens(self, ranges: dict[str, list[tuple[int, int]]]) -> int:
         return sum(
             estimate_tokens(
-                Snippet(path, s, e, tuple(self.lines[path][s - 1 : e]), frozenset(), self.whole(path)).render()
+                Snippet(
+                    path,
+                    s,
+                    e,
+                    tuple(self.lines[path][s - 1 : e]),
+                    frozenset(),
+                    self.whole(path),
+                    self.found_by(path, s, e),
+                ).render()
             )
             for path, spans in ranges.items()
             for s, e in spans
@@ -208,11 +218,13 @@ class _Selection:
         if not wanted:
             return False
         trial = {**self.ranges, path: _merge(self.ranges.get(path, []) + wanted)}
+        asked = self.from_trace.get(path, [])
+        if found_by == "trace":  # counted as shown: a range the search found carries a longer heading
+            self.from_trace[path] = asked + wanted
         if not force and self.tokens(trial) > self.budget:
+            self.from_trace[path] = asked
             return False
         self.ranges = trial
-        if found_by == "trace":
-            self.from_trace.setdefault(path, []).extend(wanted)
         return True
 
     def used(self) -> int:
@@ -471,12 +483,12 @@ def _copies(sel: _Selection, loc: Located) -> list[tuple[int, int]]:
     return found
 
 
-def _add_definitions(sel: _Selection, definitions: Sequence[Definition], share: float | None = None) -> None:
-    """Definitions whole, or their head when long; with ``share``, within that share of the
-    budget on top of what is already used (the definitions found by search)."""
+def _add_definitions(sel: _Selection, definitions: Sequence[Definition], room: int | None = None) -> None:
+    """Definitions whole, or their head when long; with ``room``, within that many tokens on top
+    of what is already used (the definitions found by search)."""
     full = sel.budget
-    if share is not None:
-        sel.budget = min(full, sel.used() + int(full * share))
+    if room is not None:
+        sel.budget = min(full, sel.used() + room)
     for d in definitions:
         length = d.end - d.start + 1
         end = d.end if length <= MAX_FUNCTION_LINES else d.start + DEFINITION_HEAD_LINES - 1
@@ -511,14 +523,27 @@ def _outer(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
     return related.outer(tree, line) if tree is not None else []
 
 
+def _search_room(sel: _Selection, located: Sequence[Located]) -> int:
+    """Tokens the definitions found by search may add: ``SEARCH_SHARE`` of the budget, and never
+    across ``SEARCH_CEILING`` of the traced files' size. A context under that share stops there; one
+    the trace alone took over it (small files, shown whole) or that traced no file has the share."""
+    room = int(sel.budget * SEARCH_SHARE)
+    under = int(_traced_tokens(sel, located) * SEARCH_CEILING) - sel.used()
+    return min(room, under) if under > 0 else room
+
+
+def _traced_tokens(sel: _Selection, located: Sequence[Located]) -> int:
+    """The whole traced files' size in tokens: what the shares of the optional steps are taken of."""
+    traced = [p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None]
+    return sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
+
+
 def _writers(sel: _Selection, raising: Sequence[Located], located: Sequence[Located]) -> None:
     """The function of each ``raising`` frame's file that assigns an attribute its raising line
     reads (``core/related.py``), added only while the context stays under ``WRITER_SHARE`` of
     the traced files' whole size: what it adds is likely, not certain, to matter."""
-    traced = [p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None]
-    whole = sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
     full = sel.budget
-    sel.budget = min(full, int(whole * WRITER_SHARE))
+    sel.budget = min(full, int(_traced_tokens(sel, located) * WRITER_SHARE))
     for loc in raising:
         tree = sel.tree(loc.path) if sel.source(loc.path) is not None else None
         for span in related.writers(tree, loc.current_line) if tree is not None else []:
@@ -566,7 +591,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
-    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], share=SEARCH_SHARE)
+    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, located))
     _writers(sel, top[:1], located)
     for path in extra:
         if sel.source(path) is not None:
