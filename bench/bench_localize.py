@@ -128,6 +128,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
     parser.add_argument(
+        "--as-pasted", action="store_true", help="commit sets: keep the install paths the reporter pasted"
+    )
+    parser.add_argument(
         "--only",
         choices=("pypi", "git", "heldout", "heldout2", "heldout3"),
         help="only the release cases, or one commit set",
@@ -159,7 +162,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             if not mirror.is_dir():
                 skipped.append(f"{name}@{commit[:10]}")
                 continue
-            case, _why = case_of(mirror, name, commit)
+            case, _why = case_of(mirror, name, commit, deployed=not args.as_pasted)
             if case is None:
                 skipped.append(f"{name}@{commit[:10]}")
                 continue

@@ -103,8 +103,9 @@ def candidates(repo: Path) -> list[str]:
 COMMITS = HERE / "commits.txt"  # "<set> <owner/name> <commit>" per line: the cases, by reference
 
 
-def case_of(repo: Path, name: str, commit: str) -> tuple[dict | None, str]:
-    """The case a commit gives, read from the mirror (None and the reason when it gives none)."""
+def case_of(repo: Path, name: str, commit: str, deployed: bool = True) -> tuple[dict | None, str]:
+    """The case a commit gives, read from the mirror (None and the reason when it gives none);
+    ``deployed=False`` keeps the install paths as the reporter pasted them."""
     sys.path.insert(0, str(ROOT / "chalice_app"))
     from chalicelib.core.log_files import read_tracebacks
 
@@ -112,7 +113,7 @@ def case_of(repo: Path, name: str, commit: str) -> tuple[dict | None, str]:
     parents = git(repo, "show", "-s", "--format=%P", commit).split()
     if len(parents) != 1:
         return None, "a merge"
-    trace_text = _SITE.sub(_deployed, message)
+    trace_text = _SITE.sub(_deployed, message) if deployed else message
     found = read_tracebacks(trace_text.encode())
     if not found or not any(exc.frames for exc in found[0].exceptions):
         return None, "no traceback with frames"

@@ -88,6 +88,13 @@ def test_in_app_classification() -> None:
     assert not is_in_app("/usr/local/lib/python3.11/site-packages/requests/api.py")
     assert not is_in_app("<frozen importlib._bootstrap>")
     assert not is_in_app("/var/runtime/bootstrap.py")
+    # an environment is a library; a project or package that is only *named* like one is code
+    assert not is_in_app("/srv/app/.venv/bin/gunicorn")
+    assert not is_in_app("/home/me/.virtualenvs/shop/lib/python3.8/site-packages/flask/app.py")
+    assert not is_in_app("C:\\proj\\venv\\Scripts\\pytest.exe\\__main__.py")
+    assert is_in_app("/var/task/virtualenv/builders/base.py")
+    assert is_in_app("/home/me/src/virtualenv/src/virtualenv/run/__init__.py")
+    assert is_in_app("/srv/tools/venv/create.py")
 
 
 def test_module_key_drops_deployment_roots() -> None:

@@ -20,7 +20,8 @@ The token budget is spent in order of evidence, each step only while the budget 
    other copies of the raising statement in the file (a copied bug), with their function;
 6. a window around each caller's line (inside its function), innermost first, then the ``try``
    statement around each caller's line (a handler the exception passed through uncaught);
-7. the callers' whole enclosing functions;
+7. the callers' whole enclosing functions, never taking the context across ``CALLERS_CEILING``
+   of the traced files' size;
 8. the first raising function whole, however long, when the budget still holds it;
 9. the definitions found by the ranked search (``found_by="search"``), within
    ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
 SEARCH_CEILING = 0.15  # nor across this share of the traced files' whole size
+CALLERS_CEILING = 0.2  # callers' whole functions never take the context across this share of them
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
@@ -527,8 +529,13 @@ def _search_room(sel: _Selection, located: Sequence[Located]) -> int:
     """Tokens the definitions found by search may add: ``SEARCH_SHARE`` of the budget, and never
     across ``SEARCH_CEILING`` of the traced files' size. A context under that share stops there; one
     the trace alone took over it (small files, shown whole) or that traced no file has the share."""
-    room = int(sel.budget * SEARCH_SHARE)
-    under = int(_traced_tokens(sel, located) * SEARCH_CEILING) - sel.used()
+    return _room_under(sel, located, SEARCH_CEILING, int(sel.budget * SEARCH_SHARE))
+
+
+def _room_under(sel: _Selection, located: Sequence[Located], ceiling: float, room: int) -> int:
+    """``room``, or less: what keeps a context now under ``ceiling`` of the traced files' size
+    under it. A context already over it (the trace alone, small files shown whole) keeps ``room``."""
+    under = int(_traced_tokens(sel, located) * ceiling) - sel.used()
     return min(room, under) if under > 0 else room
 
 
@@ -586,9 +593,12 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
     _callers_handlers(sel, callers)
+    full = sel.budget
+    sel.budget = min(full, sel.used() + _room_under(sel, located, CALLERS_CEILING, full))
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+    sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
     _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, located))

@@ -1,10 +1,12 @@
 """Which frames of a traceback are the application's own code.
 
 A frame is in-app unless its file is a library's: an installed package (``site-packages``,
-``dist-packages``, a virtualenv), the standard library (``lib/python3.x/``), the Lambda runtime
-(``/var/runtime/``, ``/var/lang/``), the system's Python (``/usr/lib/``) or code without a file
-(``<frozen …>``, ``<string>``). Grouping (core/fingerprint.py), fixability (core/fixability.py),
-localisation and retrieval all read this one rule. Pure; imports nothing from the package.
+``dist-packages``, a virtualenv's ``bin/`` or ``lib/``, virtualenvwrapper's ``virtualenvs/``; a
+project named ``virtualenv`` or a package named ``venv`` is code, not an environment), the
+standard library (``lib/python3.x/``), the Lambda runtime (``/var/runtime/``, ``/var/lang/``), the
+system's Python (``/usr/lib/``) or code without a file (``<frozen …>``, ``<string>``). Grouping
+(core/fingerprint.py), fixability (core/fixability.py), localisation and retrieval all read this
+one rule. Pure; imports nothing from the package.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import re
 from functools import lru_cache
 
 _LIBRARY = re.compile(
-    r"(?:^|/)(?:site-packages|dist-packages|\.venv|venv|virtualenvs?)/"
+    r"(?:^|/)(?:site-packages|dist-packages|\.?virtualenvs)/"
+    r"|(?:^|/)(?:\.?venv|virtualenv)/(?:bin|Scripts|lib|Lib)/"
     r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?/"
     r"|^/var/runtime/|^/var/lang/|^/usr/lib/|^<frozen |^<string>$|^<__array_function__"
 )
