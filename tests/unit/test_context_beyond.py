@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.context import SEARCH_CEILING, SEARCH_NOTE, estimate_tokens, indented_range, select_context
+from chalicelib.core.context import (
+    CALLERS_CEILING,
+    SEARCH_CEILING,
+    SEARCH_NOTE,
+    estimate_tokens,
+    indented_range,
+    select_context,
+)
 from chalicelib.core.localize import Limits, localize, rejoin
 from chalicelib.core.tracebacks import find_in_text
 
@@ -431,3 +438,29 @@ def test_the_search_never_takes_the_context_across_its_ceiling_of_the_traced_fil
         assert ctx.tokens <= SEARCH_CEILING * whole
     else:  # the trace alone took it over (a small file, shown whole): the share alone applies
         assert searched > 0
+
+
+def test_callers_whole_functions_never_take_the_context_across_their_ceiling() -> None:
+    # GIVEN a deep stack: each of 6 modules' long function calls the next, the last one raises
+    def module(n: int) -> str:
+        call = f"    return step{n + 1}(x)\n" if n < 5 else "    return x[1]\n"
+        filler = "".join(f"    y{i} = x + {i}\n" for i in range(30))
+        return f"def step{n}(x):\n{filler}{call}" + "".join(f"\n\ndef other{i}(x):\n    return x\n" for i in range(40))
+
+    repo = {f"app/m{n}.py": module(n) for n in range(6)}
+    frames = "".join(
+        f'  File "/var/task/app/m{n}.py", line 32, in step{n}\n'
+        + (f"    return step{n + 1}(x)\n" if n < 5 else "    return x[1]\n")
+        for n in range(6)
+    )
+    trace = "Traceback (most recent call last):\n" + frames + "IndexError: list index out of range\n"
+    found = localize(chain(trace), repo, repo.get)
+    # WHEN the context is chosen with a budget that would hold every caller's function
+    ctx = select_context(found.located, repo.get, 6_000, definitions=found.definitions)
+    # THEN the raising function is whole, the callers' lines are shown, and the callers' whole
+    # functions stop where the context would cross CALLERS_CEILING of the traced files
+    whole = select_context(found.located, repo.get, 10**6, whole_file_lines=10**6).tokens
+    assert ctx.covers("app/m5.py", 1) and ctx.covers("app/m5.py", 32)
+    assert all(ctx.covers(f"app/m{n}.py", 32) for n in range(5))
+    assert ctx.tokens <= CALLERS_CEILING * whole
+    assert not all(ctx.covers(f"app/m{n}.py", 1) for n in range(5))
