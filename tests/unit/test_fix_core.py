@@ -148,30 +148,6 @@ def test_whitespace_tolerant_match_keeps_the_file_indentation() -> None:
     assert apply_edit(text, edit) == "def f(x):\n    if x is not None:\n        return 1\n    return 2\n"
 
 
-def test_the_application_installed_as_a_package_is_located_where_it_runs_the_repositorys_code() -> None:
-    # GIVEN frames under site-packages: the application installed into an image (pip install .),
-    # a library that only shares the package path, a vendored copy and a top-level module
-    tree = [*TREE, "src/pip/_vendor/shop_core/pricing.py", "six.py"]
-    files = {**FILES, "src/pip/_vendor/shop_core/pricing.py": FILES["src/shop_core/pricing.py"], "six.py": "x = 1\n"}
-    index = RepoIndex(tree)
-    installed = Frame(
-        "/usr/local/lib/python3.12/site-packages/shop_core/pricing.py", 2, "price", "return x.amount / x.qty"
-    )
-    windows = Frame(
-        "C:\\Python312\\Lib\\site-packages\\shop\\payments\\views.py",
-        2,
-        "create",
-        "charge = gateway.charge(request.amount)",
-    )
-    other = Frame("/var/lang/lib/python3.12/site-packages/shop/orders/views.py", 2, "create", "x")
-    module = Frame("/usr/lib/python3/dist-packages/six.py", 1, "<module>", "x = 1")
-    # WHEN
-    located = locate([other, module, windows, installed], index, files.get)
-    # THEN the repository's own package is located at its source root (not the vendored copy);
-    # the library running other code and a module straight in site-packages are not
-    assert [loc.path for loc in located] == ["src/shop_core/pricing.py", "shop/payments/views.py"]
-
-
 def test_ambiguous_search_is_refused() -> None:
     with pytest.raises(EditError, match="occurs 2 times"):
         apply_edit("a = 1\na = 1\n", Edit("f.py", "a = 1", "a = 2"))

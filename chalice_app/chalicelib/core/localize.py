@@ -123,10 +123,6 @@ class Localization:
         return tuple(seen)
 
 
-_INSTALL_ROOTS = frozenset({"site-packages", "dist-packages"})
-_VENDORED = frozenset({"_vendor", "vendor", "vendored", "third_party", "site-packages", "dist-packages"})
-
-
 def _components(path: str) -> list[str]:
     return [p for p in path.replace("\\", "/").split("/") if p and p != "."]
 
@@ -163,22 +159,6 @@ class RepoIndex:
             elif n == best_len:
                 best.append(candidate)
         return ["/".join(c) for c in best]
-
-    def installed(self, file: str) -> list[str]:
-        """Repository paths of a file installed as a package (``…/site-packages/pkg/mod.py``): the
-        package path the repository holds at a source root (``pkg/mod.py``, ``src/pkg/mod.py``),
-        never a vendored copy (``_vendor/pkg/mod.py``). The application installed into an image
-        or a virtualenv runs from there."""
-        parts = _components(file)
-        roots = [n for n, part in enumerate(parts) if part in _INSTALL_ROOTS]
-        if not roots or len(parts) - roots[-1] < 3:  # a module directly in site-packages: too plain
-            return []
-        package = parts[roots[-1] + 1 :]
-        return [
-            "/".join(candidate)
-            for candidate in self._by_name.get(package[-1], [])
-            if candidate[-len(package) :] == package and not _VENDORED.intersection(candidate[: -len(package)])
-        ]
 
     def modules(self, dotted: str) -> list[str]:
         """Repository files that can be module ``dotted`` (``a.b`` → ``…/a/b.py``, ``…/a/b/__init__.py``)."""
@@ -266,9 +246,8 @@ def ranked_frames(
     """Every in-app frame of the chain, by evidence: the final exception's raising frame, the
     raising frames of the others (group leaves, then causes, newest first), then the callers.
 
-    With ``maps`` (does the frame's file map to the repository?), the frames that map are
-    ranked, in-app or installed (the repository's own package under ``site-packages``), and a
-    frame that maps to no repository file is left out before the raising frame is chosen: when the crash happened in
+    With ``maps`` (does the frame's file map to the repository?), a frame that maps to no
+    repository file is left out before the raising frame is chosen: when the crash happened in
     an installed library deployed beside the code (``/var/task/setuptools_scm/…``), the
     repository's innermost frame (the call that passed the library the bad value) is the
     raising one, so the names its line uses are resolved.
@@ -277,8 +256,7 @@ def ranked_frames(
     raising: list[tuple[Frame, Evidence]] = []
     callers: list[tuple[Frame, Evidence]] = []
     for n, exc in enumerate(order):
-        keep = maps or (lambda f: is_in_app(f.file))
-        in_app = [f for f in reversed(exc.frames) if keep(f)]
+        in_app = [f for f in reversed(exc.frames) if is_in_app(f.file) and (maps is None or maps(f))]
         if not in_app:
             continue
         raising.append((in_app[0], "raising" if n == 0 else "cause"))
@@ -403,10 +381,7 @@ def locate(
         """The one repository file the frame runs, or None."""
         key = (frame.file, frame.line, frame.source)
         if key not in files:
-            if is_in_app(frame.file):
-                candidates = index.candidates(frame.file, prefixes)
-            else:  # an installed package is the repository's only where it runs the repository's code
-                candidates = [c for c in index.installed(frame.file) if _holds_source(read(c), frame, slack=None)]
+            candidates = index.candidates(frame.file, prefixes)
             if len(candidates) > 1:
                 # Ambiguous by path: decide by the code near the line, then anywhere in the file
                 # (the file may have moved on), never by name alone.
