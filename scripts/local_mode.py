@@ -258,10 +258,11 @@ class LocalPipeline:
             if queued is not None:
                 self._run_jobs(queued)
                 continue
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=self._stack.queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
-            )["Attributes"]
-            if int(attributes.get("ApproximateNumberOfMessagesNotVisible", "0")) == 0:
+            # Done only when no message is in flight *nor* visible: one whose visibility timeout
+            # ended between the receive above and this read is visible, not in flight, and waits.
+            counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            attributes = sqs.get_queue_attributes(QueueUrl=self._stack.queue_url, AttributeNames=counts)["Attributes"]
+            if all(int(attributes.get(name, "0")) == 0 for name in counts):
                 return
             time.sleep(0.2)
         self._say("stopped waiting: the queue did not drain in time")
