@@ -525,17 +525,17 @@ def _outer(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
     return related.outer(tree, line) if tree is not None else []
 
 
-def _search_room(sel: _Selection, located: Sequence[Located]) -> int:
+def _search_room(sel: _Selection, traced: int) -> int:
     """Tokens the definitions found by search may add: ``SEARCH_SHARE`` of the budget, and never
     across ``SEARCH_CEILING`` of the traced files' size. A context under that share stops there; one
     the trace alone took over it (small files, shown whole) or that traced no file has the share."""
-    return _room_under(sel, located, SEARCH_CEILING, int(sel.budget * SEARCH_SHARE))
+    return _room_under(sel, traced, SEARCH_CEILING, int(sel.budget * SEARCH_SHARE))
 
 
-def _room_under(sel: _Selection, located: Sequence[Located], ceiling: float, room: int) -> int:
+def _room_under(sel: _Selection, traced: int, ceiling: float, room: int) -> int:
     """``room``, or less: what keeps a context now under ``ceiling`` of the traced files' size
     under it. A context already over it (the trace alone, small files shown whole) keeps ``room``."""
-    under = int(_traced_tokens(sel, located) * ceiling) - sel.used()
+    under = int(traced * ceiling) - sel.used()
     return min(room, under) if under > 0 else room
 
 
@@ -545,12 +545,12 @@ def _traced_tokens(sel: _Selection, located: Sequence[Located]) -> int:
     return sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
 
 
-def _writers(sel: _Selection, raising: Sequence[Located], located: Sequence[Located]) -> None:
+def _writers(sel: _Selection, raising: Sequence[Located], traced: int) -> None:
     """The function of each ``raising`` frame's file that assigns an attribute its raising line
     reads (``core/related.py``), added only while the context stays under ``WRITER_SHARE`` of
     the traced files' whole size: what it adds is likely, not certain, to matter."""
     full = sel.budget
-    sel.budget = min(full, int(_traced_tokens(sel, located) * WRITER_SHARE))
+    sel.budget = min(full, int(traced * WRITER_SHARE))
     for loc in raising:
         tree = sel.tree(loc.path) if sel.source(loc.path) is not None else None
         for span in related.writers(tree, loc.current_line) if tree is not None else []:
@@ -594,15 +594,16 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
     _callers_handlers(sel, callers)
     full = sel.budget
-    sel.budget = min(full, sel.used() + _room_under(sel, located, CALLERS_CEILING, full))
+    traced = _traced_tokens(sel, located)  # the size the optional steps' ceilings are shares of
+    sel.budget = min(full, sel.used() + _room_under(sel, traced, CALLERS_CEILING, full))
     for loc in callers:
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
     sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
-    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, located))
-    _writers(sel, top[:1], located)
+    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, traced))
+    _writers(sel, top[:1], traced)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
