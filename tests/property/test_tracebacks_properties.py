@@ -72,6 +72,19 @@ def test_render_then_parse_round_trips(tb: Traceback) -> None:
     assert parse_one(tb.text).exceptions == tb.exceptions
 
 
+@given(tracebacks(), st.data())
+def test_twisted_caught_marker_between_frames_changes_nothing(tb: Traceback, data: st.DataObject) -> None:
+    """Twisted's ``--- <exception caught here> ---`` between two frames of an exception leaves
+    one traceback with the same frames, and so the same group."""
+    lines = tb.text.split("\n")
+    between = [n for n in range(1, len(lines)) if lines[n].startswith('  File "') and lines[n - 1].startswith("    ")]
+    assume(between)
+    at = data.draw(st.sampled_from(between))
+    marked = "\n".join([*lines[:at], "--- <exception caught here> ---", *lines[at:]])
+    assert parse_one(marked).exceptions == tb.exceptions
+    assert fingerprint(parse_one(marked)) == fingerprint(tb)
+
+
 @given(tracebacks(), st.integers(1, 300), ROOTS)
 def test_fingerprint_ignores_line_shifts_and_deploy_roots(tb: Traceback, by: int, root: str) -> None:
     moved = render(shifted(tb, by, root))

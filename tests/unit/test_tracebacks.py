@@ -200,3 +200,47 @@ def test_whole_traceback_indented_inside_other_output_keeps_its_exception_line()
     [tb] = find_in_text("pip output\n" + body + "\n    note: subprocess failed\n")
     assert (tb.final.type, tb.final.message) == ("ZeroDivisionError", "division by zero")
     assert [f.function for f in tb.final.frames] == ["handle", "process"]
+
+
+# Twisted 22.10.0's ``log.err`` of a Deferred's failure, as printed by a real run (``twistd``'s
+# observer: time and system before the first line, a tab before each of the others); paths
+# rewritten to a deployed crawler. ``--- <exception caught here> ---`` parts the frames the
+# Deferred was called from from those the exception was raised in: one traceback.
+TWISTED_FAILURE = """\
+2026-12-05 15:26:55+0000 [-] Log opened.
+2026-12-05 15:26:55+0000 [-] Spider error processing
+\tTraceback (most recent call last):
+\t  File "/srv/crawler/crawler/spiders/shop.py", line 11, in <module>
+\t    fetched({"meta": {}})
+\t  File "/srv/crawler/crawler/spiders/shop.py", line 9, in fetched
+\t    d.addCallback(parse)
+\t  File "/usr/lib/python3/dist-packages/twisted/internet/defer.py", line 532, in addCallback
+\t    return self.addCallbacks(callback, callbackArgs=args, callbackKeywords=kwargs)
+\t  File "/usr/lib/python3/dist-packages/twisted/internet/defer.py", line 512, in addCallbacks
+\t    self._runCallbacks()
+\t--- <exception caught here> ---
+\t  File "/usr/lib/python3/dist-packages/twisted/internet/defer.py", line 892, in _runCallbacks
+\t    current.result = callback(  # type: ignore[misc]
+\t  File "/srv/crawler/crawler/spiders/shop.py", line 6, in parse
+\t    return response["meta"]["k"]
+\tbuiltins.KeyError: 'k'
+\t
+"""
+
+
+def test_twisted_failure_is_one_traceback_with_the_frames_around_the_caught_marker() -> None:
+    [tb] = find_in_text(TWISTED_FAILURE)
+    assert (tb.final.type, tb.final.message) == ("builtins.KeyError", "'k'")
+    assert [f.function for f in tb.final.frames] == [
+        "<module>", "fetched", "addCallback", "addCallbacks", "_runCallbacks", "parse",
+    ]  # fmt: skip
+    assert tb.final.frames[-1].source == 'return response["meta"]["k"]'
+
+
+def test_numbered_paste_keeps_its_frames_when_the_numbers_widen() -> None:
+    numbered = "\n".join(
+        f"{n:>2} {line}" for n, line in enumerate(TWISTED_FAILURE.split("\n")[2:-1], start=1)
+    )  # " 9 ...", "10 ...": a listing's right-aligned line numbers
+    [tb] = find_in_text(numbered)
+    assert tb.final.type == "builtins.KeyError"
+    assert [f.function for f in tb.final.frames][-2:] == ["_runCallbacks", "parse"]

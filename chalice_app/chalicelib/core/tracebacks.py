@@ -68,6 +68,9 @@ _FRAME = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++), in (?P<
 _LOCATION = re.compile(r'^\s*+File "(?P<file>[^"]++)", line (?P<line>\d++)\s*+$')
 _REPEAT = re.compile(r"^\s*+\[Previous line repeated (\d++) more times?\]\s*+$")
 _ELISION = re.compile(r"^\s*+\.\.\.<\d++ lines?>\.\.\.\s*+$")
+# Twisted's ``Failure`` traceback (Twisted, Scrapy, Buildbot logs) parts the frames where the
+# exception was caught from those it passed through on its way there: one traceback, one stack.
+_CAUGHT_HERE = "--- <exception caught here> ---"
 # Used with ``match(s, pos)``: no ``^`` (it would only match at the string's real start).
 _EXC_LINE = re.compile(r"(?P<type>[A-Za-z_]\w*+(?:\.[A-Za-z_<][\w<>]*+)*+)(?::(?: (?P<msg>.*+))?)?$")
 _TYPE_NAME = re.compile(r"[A-Za-z_]\w*+(?:\.[A-Za-z_]\w*+)*+")
@@ -312,7 +315,11 @@ def _prefix_pattern(prefix: str) -> re.Pattern[str]:
     for m in _PREFIX_TOKEN.finditer(prefix):
         if not any(c.isdigit() for c in m[0]):
             continue
-        parts.append(re.escape(prefix[last : m.start()]))
+        before = prefix[last : m.start()]
+        pad = len(before) - len(before.rstrip(" "))
+        # A number is often right-aligned (a pasted listing's line numbers ` 9`, `10`): the
+        # spaces padding it come and go with its width.
+        parts.append(re.escape(before[: len(before) - pad]) + (" *+" if pad else ""))
         parts.append(r"[0-9a-fA-F-]++")
         last = m.end()
     parts.append(re.escape(prefix[last:]))
@@ -376,7 +383,14 @@ def _ends_frames(cur: _Cursor) -> bool:
     nxt = cur.at(cur.pos + 1)
     if nxt is None or not nxt.strip():
         return True
-    return not (_frame(nxt) or _location(nxt) or _repeat(nxt) or _is_marker_line(nxt) or _exception_line(nxt, 0))
+    return not (
+        _frame(nxt)
+        or _location(nxt)
+        or _repeat(nxt)
+        or _is_marker_line(nxt)
+        or nxt.strip() == _CAUGHT_HERE
+        or _exception_line(nxt, 0)
+    )
 
 
 def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
@@ -417,6 +431,9 @@ def _frames(cur: _Cursor) -> tuple[list[Frame], Location | None, int, bool]:
         m = _repeat(s)
         if m and frames:
             frames[-1] = replace(frames[-1], repeated=int(m[1]))
+            cur.advance()
+            continue
+        if frames and t == _CAUGHT_HERE:
             cur.advance()
             continue
         break
