@@ -43,6 +43,7 @@ from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.retrieve import SearchLimits, build_query, search
+from chalicelib.core.signature import misfit_definitions
 from chalicelib.core.structure import Traced
 from chalicelib.core.tracebacks import find_in_text
 
@@ -889,6 +890,29 @@ def missing_name_definitions(
     return out
 
 
+def misfit_call_definitions(
+    exceptions: Sequence[RaisedException],
+    located: Sequence[Located],
+    index: RepoIndex,
+    limits: Limits,
+    resolver: _Resolver,
+) -> list[Definition]:
+    """For a call's ``TypeError`` (``f() takes 2 positional arguments but 3 were given``): the
+    definitions of ``f`` the message can be about (``signature.py``)."""
+    if not exceptions or not exceptions[-1].message:
+        return []
+    traced = list(dict.fromkeys(loc.path for loc in located))
+    python = [p for p in index.paths if p.endswith(".py") and is_in_app(p)][: limits.search_files]
+
+    def tree_of(path: str) -> ast.Module | None:
+        mod = resolver.module(path)
+        return mod.tree if mod is not None else None
+
+    used_in = located[0].path if located else ""
+    found = misfit_definitions(exceptions[-1].message, traced, python, tree_of, _BUILTIN_METHODS)
+    return [Definition(exceptions[-1].message.split("(", 1)[0], f.path, f.start, f.end, used_in) for f in found]
+
+
 def localize(
     exceptions: Sequence[RaisedException],
     paths: Iterable[str],
@@ -906,6 +930,7 @@ def localize(
     located = locate(exceptions, index, read, prefixes)
     resolver = _Resolver(index, read, limits)
     definitions = missing_name_definitions(exceptions, located, index, read, limits, resolver)
+    definitions += misfit_call_definitions(exceptions, located, index, limits, resolver)
     if located:
         known_defs = {(d.path, d.start) for d in definitions}
         definitions += [
