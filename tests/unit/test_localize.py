@@ -210,6 +210,22 @@ def test_the_repository_search_is_bounded_by_the_file_cap() -> None:
     assert find_definitions(located, RepoIndex(repo), repo.get, Limits(max_scan_files=0)) == []
 
 
+def test_the_bounded_search_reads_the_projects_own_modules_before_a_vendored_copy() -> None:
+    # GIVEN a project vendoring a patched library whose files sort before the project's own module
+    repo = {
+        "pkg/utils/resolver.py": "def create(project):\n    return project.get_default_index()['name']\n",
+        "pkg/project.py": "class Project:\n    def get_default_index(self):\n        return {'url': 'x'}\n",
+    }
+    repo |= {f"pkg/patched/pip/_internal/mod_{i:03}.py": f"def f{i}():\n    return {i}\n" for i in range(30)}
+    repo = dict(sorted(repo.items()))  # listed as a walk of the work tree lists them
+    frame = Frame("/var/task/pkg/utils/resolver.py", 2, "create", "return project.get_default_index()['name']")
+    located = locate((frame,), RepoIndex(repo), repo.get)
+    # WHEN the cap reads fewer files than the vendored copy holds
+    found = find_definitions(located, RepoIndex(repo), repo.get, Limits(max_scan_files=10))
+    # THEN the method called on the unknown object is still found in the project's own module
+    assert [(d.name, d.path) for d in found] == [("get_default_index", "pkg/project.py")]
+
+
 def test_an_ambiguous_name_is_not_guessed() -> None:
     repo = {
         "app/main.py": "def run():\n    return helper()\n",

@@ -339,3 +339,30 @@ def test_selfheal_localize_reads_a_trace_a_console_wrapped(tmp_path) -> None:  #
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["located"] == [{"path": "app/tz.py", "line": 2, "function": "get_localzone_name"}]
+
+
+def test_a_vendored_copy_in_the_repository_is_not_the_raising_frame_the_projects_own_call_is() -> None:
+    # GIVEN a crash inside a library's copy kept in the repository (pip's vendored packaging),
+    # reached from the project's own install routine
+    repo = {
+        "pkg/routines/install.py": (
+            "def batch_install(dep):\n    if dep.markers and not dep.markers.evaluate():\n        return\n"
+        ),
+        "pkg/patched/pip/_vendor/packaging/markers.py": "def evaluate(env, key):\n    return env[key]\n",
+    }
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/home/runner/work/pkg/pkg/routines/install.py", line 2, in batch_install\n'
+        "    if dep.markers and not dep.markers.evaluate():\n"
+        '  File "/home/runner/work/pkg/pkg/patched/pip/_vendor/packaging/markers.py", line 2, in evaluate\n'
+        "    return env[key]\n"
+        "KeyError: 'dependency_groups'\n"
+    )
+    [tb] = find_in_text(trace)
+    # WHEN
+    located = locate(tb.exceptions, RepoIndex(repo), repo.get)
+    # THEN the project's own call is the raising frame; the copy's frame is still located, after it
+    assert [(loc.path, loc.evidence) for loc in located] == [
+        ("pkg/routines/install.py", "raising"),
+        ("pkg/patched/pip/_vendor/packaging/markers.py", "caller"),
+    ]

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Literal
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
-from chalicelib.core.retrieve import SearchLimits, build_query, search
+from chalicelib.core.retrieve import SearchLimits, build_query, is_library, search
 from chalicelib.core.signature import misfit_definitions
 from chalicelib.core.structure import Traced
 from chalicelib.core.tracebacks import find_in_text
@@ -242,7 +242,9 @@ def _with_leaves(exc: RaisedException) -> list[RaisedException]:
 
 
 def ranked_frames(
-    exceptions: Sequence[RaisedException], maps: Callable[[Frame], bool] | None = None
+    exceptions: Sequence[RaisedException],
+    maps: Callable[[Frame], bool] | None = None,
+    vendored: Callable[[Frame], bool] | None = None,
 ) -> list[tuple[Frame, Evidence]]:
     """Every in-app frame of the chain, by evidence: the final exception's raising frame, the
     raising frames of the others (group leaves, then causes, newest first), then the callers.
@@ -252,12 +254,19 @@ def ranked_frames(
     an installed library deployed beside the code (``/var/task/setuptools_scm/…``), the
     repository's innermost frame (the call that passed the library the bad value) is the
     raising one, so the names its line uses are resolved.
+
+    With ``vendored`` (does the frame run a library's copy kept in the repository,
+    ``pkg/patched/pip/_vendor/…``?), the same holds for such a copy: the project's own innermost
+    frame is the raising one, and the copy's frames follow the project's callers.
     """
     order = [e for exc in reversed(exceptions) for e in _with_leaves(exc)]
     raising: list[tuple[Frame, Evidence]] = []
     callers: list[tuple[Frame, Evidence]] = []
     for n, exc in enumerate(order):
         in_app = [f for f in reversed(exc.frames) if is_in_app(f.file) and (maps is None or maps(f))]
+        if vendored is not None:
+            own = [f for f in in_app if not vendored(f)]
+            in_app = own + [f for f in in_app if vendored(f)] if own else in_app
         if not in_app:
             continue
         raising.append((in_app[0], "raising" if n == 0 else "cause"))
@@ -391,7 +400,11 @@ def locate(
             files[key] = candidates[0] if len(candidates) == 1 else None
         return files[key]
 
-    ranked = ranked_frames(chain, lambda f: file_of(f) is not None)  # type: ignore[arg-type]
+    ranked = ranked_frames(
+        chain,  # type: ignore[arg-type]
+        lambda f: file_of(f) is not None,
+        lambda f: is_library(file_of(f) or ""),
+    )
     located: list[Located] = []
     seen: set[tuple[str, int]] = set()
     lines: dict[tuple[str, int | None, str, str | None], int] = {}  # a recursion repeats frames
@@ -696,7 +709,13 @@ class _Resolver:
         """Top-level definitions (and methods) of at most ``max_scan_files`` Python files."""
         if self._by_name is None:
             self._by_name = defaultdict(list)
-            python = [p for p in self.index.paths if p.endswith(".py") and is_in_app(p)]
+            # the repository's own code before vendored copies, shallow modules before deep ones:
+            # a project vendoring a library (`pkg/patched/pip/…`) has hundreds of files sorting
+            # before its own `pkg/project.py`
+            python = sorted(
+                (p for p in self.index.paths if p.endswith(".py") and is_in_app(p)),
+                key=lambda p: (is_library(p), p.count("/"), p),
+            )
             for path in python[: self.limits.max_scan_files]:
                 mod = self.module(path)
                 if mod is None:

@@ -215,7 +215,8 @@ def _units_of_tree(path: str, tree: ast.Module, lines: Sequence[str]) -> list[_U
     return out
 
 
-def _is_library(path: str) -> bool:
+def is_library(path: str) -> bool:
+    """Whether a repository path is installed or vendored code rather than the project's own."""
     return not is_in_app(path) or _VENDORED.search(path) is not None
 
 
@@ -241,7 +242,7 @@ def search(  # noqa: PLR0913 - the search's inputs
     # files) first: a bounded search reads the nearest candidates.
     near = {posixpath.dirname(path) for path, _, _ in exclude}
     python = sorted(
-        (p for p in paths if p.endswith(".py")), key=lambda p: (_is_library(p), posixpath.dirname(p) not in near, p)
+        (p for p in paths if p.endswith(".py")), key=lambda p: (is_library(p), posixpath.dirname(p) not in near, p)
     )
     units: list[_Unit] = []
     trees: dict[str, ast.Module] = {}
@@ -291,7 +292,7 @@ def _bm25(query: Query, units: Sequence[_Unit], k1: float, b: float) -> list[tup
         if unit.name.lower() in lowered:
             score += 3.0 * idf(unit.name.lower())  # the definition of a name the message quotes
         if score > 0:
-            scored.append((score * (0.5 if _is_library(unit.path) else 1.0), unit))
+            scored.append((score * (0.5 if is_library(unit.path) else 1.0), unit))
     scored.sort(key=lambda p: (-p[0], p[1].path, p[1].start))
     return scored
 
