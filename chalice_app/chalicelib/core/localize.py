@@ -39,6 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from chalicelib.core.context import named_functions
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
@@ -183,21 +184,14 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
-def _functions(tree: ast.AST, name: str) -> list[tuple[int, int]]:
-    return [
-        (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
-    ]
-
-
 def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
     """Where the frame's code is in ``text`` today; 0 when the frame has no line and none is found.
 
     The logged line when it still holds the frame's source text; else the line holding that text
     nearest the logged number (inside a function of the frame's name when one holds it); else,
     when the logged line is not inside a function of that name but one exists, that function's
-    first line; else the logged number.
+    first line; else the logged number. In a file ``ast`` cannot parse, the functions of the
+    frame's name are found by their ``def`` line and indentation.
     """
     lines = text.splitlines()
     logged = frame.line or 0
@@ -207,7 +201,7 @@ def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
     named: list[tuple[int, int]] = []
     if frame.function and frame.function.isidentifier():
         tree = tree or _parse(text)
-        named = _functions(tree, frame.function) if tree is not None else []
+        named = named_functions(lines, tree, frame.function)
     if want:
         hits = [n for n, line in enumerate(lines, start=1) if line.strip() == want]
         inside = [n for n in hits if any(s <= n <= e for s, e in named)]
