@@ -1,12 +1,14 @@
 """The function a frame runs, when the file moved on since the trace was logged: re-found by its
 name in a file ``ast`` cannot parse, and shown by its name when the logged line now falls in a
-nested ``def``; and the writer of the value the raising line reads, shown before the search."""
+nested ``def``; the writer of the value the raising line reads, shown before the search; and the
+names the handlers around the raising line test, followed to their definitions."""
 
 from __future__ import annotations
 
 from chalicelib.core.context import SEARCH_NOTE, imports_by_lines, select_context
-from chalicelib.core.localize import Definition, Located, refind_line
+from chalicelib.core.localize import Definition, Located, localize, refind_line
 from chalicelib.core.models import Frame
+from chalicelib.core.tracebacks import find_in_text
 
 # Python 2 code (a print statement): `ast` cannot parse it, so functions are found by indentation.
 HANDLERS = '''"""Handlers (Python 2)."""
@@ -212,3 +214,49 @@ def test_the_writer_of_the_raising_value_comes_before_the_definitions_found_by_s
     loc = Located(Frame("/var/task/pkg/transfer.py", line, "finished", "os.remove(tarname)"), "pkg/transfer.py", line)
     ctx = select_context([loc], {**repo, "pkg/transfer.py": plain}.get, 6_000, whole_file_lines=5, definitions=found)
     assert SEARCH_NOTE in ctx.render()
+
+
+# A stream whose handler retries on the errnos of a module constant: EINTR is missing from it.
+IOSTREAM = '''"""Streams."""
+import errno
+import os
+
+_ERRNO_WOULDBLOCK = (errno.EWOULDBLOCK, errno.EAGAIN)
+_UNRELATED = (1, 2, 3)
+
+
+def errno_from_exception(e):
+    return e.args[0] if e.args else None
+
+
+class PipeStream:
+    def read_from_fd(self):
+        try:
+            chunk = os.read(self.fd, self.read_chunk_size)
+        except (IOError, OSError) as e:
+            if errno_from_exception(e) in _ERRNO_WOULDBLOCK:
+                return None
+            raise
+        return chunk
+'''
+
+
+def test_the_names_the_handlers_around_the_raising_line_test_are_followed_to_their_definitions() -> None:
+    # GIVEN `os.read` raising InterruptedError through a handler that tests a module constant
+    line = line_of(IOSTREAM, "            chunk = os.read(self.fd, self.read_chunk_size)")
+    trace = (
+        "Traceback (most recent call last):\n"
+        f'  File "/var/task/pkg/iostream.py", line {line}, in read_from_fd\n'
+        "    chunk = os.read(self.fd, self.read_chunk_size)\n"
+        "InterruptedError: [Errno 4] Interrupted system call\n"
+    )
+    repo = {"pkg/__init__.py": "", "pkg/iostream.py": IOSTREAM}
+    [tb] = find_in_text(trace)
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    # THEN the constant the handler tests and the function it calls, not the unrelated constant
+    names = {d.name for d in found.definitions}
+    assert {"_ERRNO_WOULDBLOCK", "errno_from_exception"} <= names
+    assert "_UNRELATED" not in names
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5, definitions=found.definitions)
+    assert ctx.covers("pkg/iostream.py", line_of(IOSTREAM, "_ERRNO_WOULDBLOCK = (errno.EWOULDBLOCK, errno.EAGAIN)"))

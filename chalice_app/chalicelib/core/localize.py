@@ -572,6 +572,30 @@ def _assigned_uses(
     return out
 
 
+def _handler_uses(scope: ast.AST, line: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The names the handlers of the innermost ``try`` around ``line`` test: the exception types
+    they catch and the conditions of the ``if`` statements heading their bodies
+    (``except OSError as e: if errno_from_exception(e) in _ERRNO_WOULDBLOCK:``). They decide
+    whether the exception is caught; a fix that should have caught it edits what they test."""
+    tries = [
+        node
+        for node in ast.walk(scope)
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try)))
+        and node.handlers
+        and node.body[0].lineno <= line <= (node.body[-1].end_lineno or node.body[-1].lineno)
+    ]
+    if not tries:
+        return []
+    innermost = max(tries, key=lambda n: n.lineno)
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for handler in innermost.handlers:
+        tested: list[ast.expr] = [handler.type] if handler.type is not None else []
+        tested += [s.test for s in handler.body if isinstance(s, ast.If)]
+        for expr in tested:
+            out += [u for u in _uses(ast.Expr(value=expr, lineno=expr.lineno, col_offset=0)) if u not in out]
+    return out
+
+
 def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
     """The statement assigning ``self.<name>`` in a method of ``klass`` (``__init__`` first): the
     table a raising ``self.<name>[key]`` indexes, followed to where it is filled."""
@@ -734,6 +758,7 @@ def find_definitions(
         uses = _uses(stmt, line)
         if functions:
             uses += [u for u in _assigned_uses(functions[-1], uses, local, line) if u not in uses]
+        uses += [u for u in _handler_uses(functions[-1] if functions else mod.tree, line) if u not in uses]
         for base, chain in uses:
             if base in local and base not in ("self", "cls"):
                 if not chain:
