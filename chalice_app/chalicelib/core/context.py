@@ -27,7 +27,8 @@ The token budget is spent in order of evidence, each step only while the budget 
 8. the first raising function whole, however long, when the budget still holds it;
 9. the function of the first raising file that assigns an attribute the raising line reads
    (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
-   traced files: trace evidence, so before the search;
+   traced files: trace evidence, so before the search, and what it adds is taken from the
+   search's room;
 10. the definitions found by the ranked search (``found_by="search"``), within
     ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
     traced files' size, marked "found by search, not in the trace";
@@ -665,8 +666,11 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
+    room = _search_room(sel, traced)  # what the search may add; the writer, trace evidence, goes first in it
+    before = sel.used()
     _writers(sel, top[:1], traced)
-    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, traced))
+    room = max(0, room - (sel.used() - before))
+    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=room)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
