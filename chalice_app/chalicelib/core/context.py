@@ -5,12 +5,14 @@ The token budget is spent in order of evidence, each step only while the budget 
 1. a window around each raising line (the final exception's, then its causes'), inside its
    enclosing function; the first is always kept, whatever the budget;
 2. the whole enclosing function (or class, for class-level code, via ``ast``; by indentation for
-   a file ``ast`` cannot parse) of those raising lines; a function longer than
+   a file ``ast`` cannot parse) of those raising lines, the one the frame names when the line has
+   moved into a nested ``def``; a function longer than
    ``MAX_FUNCTION_LINES`` gives its signature only, unless the frame's printed line is gone from
    it (then as much of it as the budget holds); the function around a nested raising function
    (a closure, a wrapper); the ``try`` statements with handlers whose body holds the raising
    line (innermost first), handlers included;
-3. the imports of the raising files (a fix that needs an import edits them);
+3. the imports of the raising files (a fix that needs an import edits them; by their lines in a
+   file ``ast`` cannot parse);
 4. the definitions the raising lines use (callee, class, constant, the ``self.<attr>`` table and
    where it is filled, the class or module a missing attribute is missing from) — whole when
    short, else their head;
@@ -20,15 +22,16 @@ The token budget is spent in order of evidence, each step only while the budget 
    other copies of the raising statement in the file (a copied bug), with their function;
 6. a window around each caller's line (inside its function), innermost first, then the ``try``
    statement around each caller's line (a handler the exception passed through uncaught);
-7. the callers' whole enclosing functions, never taking the context across ``CALLERS_CEILING``
-   of the traced files' size;
+7. the callers' whole enclosing functions (the one the frame names), never taking the context
+   across ``CALLERS_CEILING`` of the traced files' size;
 8. the first raising function whole, however long, when the budget still holds it;
-9. the definitions found by the ranked search (``found_by="search"``), within
-   ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
-   traced files' size, marked "found by search, not in the trace";
-10. the function of the first raising file that assigns an attribute the raising line reads
-    (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
-    traced files;
+9. the function of the first raising file that assigns an attribute the raising line reads
+   (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
+   traced files: trace evidence, so before the search, and what it adds is taken from the
+   search's room;
+10. the definitions found by the ranked search (``found_by="search"``), within
+    ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
+    traced files' size, marked "found by search, not in the trace";
 11. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
@@ -261,10 +264,12 @@ class _Selection:
 
 def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
     """The module's leading block of imports (at most ``MAX_IMPORT_LINES``): a fix that needs a
-    new import edits it, and the model copies search text only from what it was shown."""
-    tree = sel.tree(path) if sel.source(path) is not None else None
+    new import edits it, and the model copies search text only from what it was shown. In a file
+    ``ast`` cannot parse, found by its lines."""
+    lines = sel.source(path)
+    tree = sel.tree(path) if lines is not None else None
     if tree is None:
-        return []
+        return imports_by_lines(lines or [])
     spans = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -277,6 +282,34 @@ def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
 
 
 _DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+\w")
+_IMPORT_LINE = re.compile(r"^(?:import\s+\w|from\s+[\w.]+\s+import\b)")
+_BETWEEN_IMPORTS = re.compile(r"^(?:#|\s|$)")  # a comment, a blank or continued line
+
+
+def imports_by_lines(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """The leading block of imports of a file ``ast`` cannot parse (Python 2 code), by its lines:
+    from the first top-level ``import`` / ``from … import`` to the last one before other code
+    (comments, blank and continued lines and the module docstring are passed over; a ``try:``
+    is other code, as for a parsed file)."""
+    first = last = 0
+    quote = ""
+    continued = False  # the last import goes on to the next line
+    for n, text in enumerate(lines, start=1):
+        if quote:  # inside the module docstring
+            quote = "" if quote in text else quote
+            continue
+        if not first and text.startswith(('"""', "'''", 'r"""')):
+            mark = text.lstrip("r")[:3]
+            quote = "" if text.count(mark) >= 2 else mark  # noqa: PLR2004 - opening and closing quotes
+            continue
+        if _IMPORT_LINE.match(text) or (last == n - 1 and last and continued):
+            first, last = first or n, n
+            continued = text.rstrip().endswith(("(", ",", "\\"))
+        elif not _BETWEEN_IMPORTS.match(text):
+            break
+    if not first or last - first + 1 > MAX_IMPORT_LINES:
+        return []
+    return [(first, last)]
 
 
 def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
@@ -304,12 +337,43 @@ def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
     return None
 
 
-def _function_of(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
+def named_functions(lines: Sequence[str], tree: ast.Module | None, name: str) -> list[tuple[int, int]]:
+    """The functions named ``name`` (decorators included): by ``ast``, or in a file ``ast`` cannot
+    parse (``tree`` is None: Python 2 code, newer syntax) by their ``def`` line and indentation."""
+    if not name.isidentifier():
+        return []
+    if tree is not None:
+        return [
+            (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+        ]
+    pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
+    return [s for n, text in enumerate(lines, start=1) if pattern.match(text) and (s := indented_range(lines, n))]
+
+
+def _named_range(sel: _Selection, path: str, line: int, name: str) -> tuple[int, int] | None:
+    """The innermost function named ``name`` holding ``line``: the function a frame runs."""
+    lines = sel.source(path)
+    if lines is None:
+        return None
+    holding = [(s, e) for s, e in named_functions(lines, sel.tree(path), name) if s <= line <= e]
+    return min(holding, key=lambda r: r[1] - r[0]) if holding else None
+
+
+def _function_of(sel: _Selection, path: str, line: int, name: str = "") -> list[tuple[int, int]]:
+    """The function around ``line`` (its signature when it is longer than ``MAX_FUNCTION_LINES``).
+    With the frame's function ``name``: the function of that name holding the line when the
+    innermost one is another (a nested ``def`` the line has moved into since the trace was
+    logged): the frame ran the named one, and its caller's values are made there."""
     lines = sel.source(path)
     tree = sel.tree(path) if lines is not None else None
     found = enclosing_range(tree, line) if tree is not None else None
     if found is None and lines is not None and tree is None:
         found = indented_range(lines, line)
+    named = _named_range(sel, path, line, name) if name else None
+    if named is not None and found is not None and named[0] < found[0]:
+        found = named
     if found is None:
         return []
     start, end = found
@@ -577,7 +641,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     for n, loc in enumerate(top):
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, window), force=n == 0)
     for loc in top:
-        sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+        sel.add(loc.path, _function_of(sel, loc.path, loc.current_line, loc.frame.function))
         sel.add(loc.path, _outer(sel, loc.path, loc.current_line))
         if _moved(sel, loc):  # the printed line is gone: the window may miss it, show more
             _long_function(sel, loc.path, loc.current_line, window)
@@ -598,12 +662,15 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel.budget = min(full, sel.used() + _room_under(sel, traced, CALLERS_CEILING, full))
     for loc in callers:
         if loc.path in sel.ranges:
-            sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
+            sel.add(loc.path, _function_of(sel, loc.path, loc.current_line, loc.frame.function))
     sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
-    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, traced))
+    room = _search_room(sel, traced)  # what the search may add; the writer, trace evidence, goes first in it
+    before = sel.used()
     _writers(sel, top[:1], traced)
+    room = max(0, room - (sel.used() - before))
+    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=room)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])

@@ -39,6 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from chalicelib.core.context import named_functions
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
@@ -184,21 +185,14 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
-def _functions(tree: ast.AST, name: str) -> list[tuple[int, int]]:
-    return [
-        (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
-    ]
-
-
 def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
     """Where the frame's code is in ``text`` today; 0 when the frame has no line and none is found.
 
     The logged line when it still holds the frame's source text; else the line holding that text
     nearest the logged number (inside a function of the frame's name when one holds it); else,
     when the logged line is not inside a function of that name but one exists, that function's
-    first line; else the logged number.
+    first line; else the logged number. In a file ``ast`` cannot parse, the functions of the
+    frame's name are found by their ``def`` line and indentation.
     """
     lines = text.splitlines()
     logged = frame.line or 0
@@ -208,7 +202,7 @@ def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
     named: list[tuple[int, int]] = []
     if frame.function and frame.function.isidentifier():
         tree = tree or _parse(text)
-        named = _functions(tree, frame.function) if tree is not None else []
+        named = named_functions(lines, tree, frame.function)
     if want:
         hits = [n for n, line in enumerate(lines, start=1) if line.strip() == want]
         inside = [n for n in hits if any(s <= n <= e for s, e in named)]
@@ -592,6 +586,30 @@ def _assigned_uses(
     return out
 
 
+def _handler_uses(scope: ast.AST, line: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The names the handlers of the innermost ``try`` around ``line`` test: the exception types
+    they catch and the conditions of the ``if`` statements heading their bodies
+    (``except OSError as e: if errno_from_exception(e) in _ERRNO_WOULDBLOCK:``). They decide
+    whether the exception is caught; a fix that should have caught it edits what they test."""
+    tries = [
+        node
+        for node in ast.walk(scope)
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try)))
+        and node.handlers
+        and node.body[0].lineno <= line <= (node.body[-1].end_lineno or node.body[-1].lineno)
+    ]
+    if not tries:
+        return []
+    innermost = max(tries, key=lambda n: n.lineno)
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for handler in innermost.handlers:
+        tested: list[ast.expr] = [handler.type] if handler.type is not None else []
+        tested += [s.test for s in handler.body if isinstance(s, ast.If)]
+        for expr in tested:
+            out += [u for u in _uses(ast.Expr(value=expr, lineno=expr.lineno, col_offset=0)) if u not in out]
+    return out
+
+
 def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
     """The statement assigning ``self.<name>`` in a method of ``klass`` (``__init__`` first): the
     table a raising ``self.<name>[key]`` indexes, followed to where it is filled."""
@@ -760,6 +778,7 @@ def find_definitions(
         uses = _uses(stmt, line)
         if functions:
             uses += [u for u in _assigned_uses(functions[-1], uses, local, line) if u not in uses]
+        uses += [u for u in _handler_uses(functions[-1] if functions else mod.tree, line) if u not in uses]
         for base, chain in uses:
             if base in local and base not in ("self", "cls"):
                 if not chain:
