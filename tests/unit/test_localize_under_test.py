@@ -132,11 +132,11 @@ def test_the_printed_lines_module_attribute_brings_its_definition_and_those_most
         "transport._generateX(random, 8),",
         {"twisted/conch/ssh/transport.py": TRANSPORT}.get,
     )
-    # THEN: the named function first, its look-alike next, the module's head last
+    # THEN: the named function first, the module's head next, the look-alike last
     assert [(s.name, s.start, s.end, s.kind) for s in found] == [
         ("_generateX", 7, 8, "named"),
-        ("_getRandomNumber", 4, 5, "named"),
         ("head", 1, 2, "head"),
+        ("_getRandomNumber", 4, 5, "named"),
     ]
     assert similarity("resolvers", "_buildResolvers") > 0
     assert similarity("x", "_generateX") == 0  # a one-letter word says nothing
@@ -175,16 +175,16 @@ def test_a_trace_through_a_test_shows_the_module_under_test_within_its_share() -
     # WHEN
     found = localize(tb.exceptions, repo, repo.get, retrieve=False)
     ctx = select_context(found.located, repo.get, 6_000, definitions=found.definitions, whole_file_lines=5)
-    # THEN: the function the line's `resolvers` names, and the head, from the trace
+    # THEN: the module's head, and the function most like the line's `resolvers`, from the trace
     tested = [(d.name, d.start, d.end, d.found_by) for d in found.definitions if d.under_test]
-    assert tested == [("_buildResolvers", 14, 18, "trace"), ("head", 1, 4, "trace")]
+    assert tested == [("head", 1, 4, "trace"), ("_buildResolvers", 14, 18, "trace")]
     assert ctx.covers("twisted/names/tap.py", 16) and ctx.covers("twisted/names/tap.py", 4)
     assert all(s.found_by == "trace" for s in ctx.snippets)
     assert "twisted/names/tap.py" in found.editable
-    # AND within its share of a small budget: the head alone does not fit 100 tokens' share
-    small = select_context(found.located, repo.get, 800, definitions=found.definitions, whole_file_lines=5)
-    assert int(800 * UNDER_TEST_SHARE) == 100
-    assert small.covers("twisted/names/tap.py", 16) and not small.covers("twisted/names/tap.py", 2)
+    # AND within its share of a small budget, the surer part first: the head, not the look-alike
+    small = select_context(found.located, repo.get, 600, definitions=found.definitions, whole_file_lines=5)
+    assert int(600 * UNDER_TEST_SHARE) == 75  # the head (about 48 tokens) fits, not the look-alike too
+    assert small.covers("twisted/names/tap.py", 2) and not small.covers("twisted/names/tap.py", 16)
 
 
 def test_a_module_already_traced_or_a_test_in_the_repository_is_handled() -> None:

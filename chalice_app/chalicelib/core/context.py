@@ -22,15 +22,16 @@ The token budget is spent in order of evidence, each step only while the budget 
    statement around each caller's line (a handler the exception passed through uncaught);
 7. the callers' whole enclosing functions, never taking the context across ``CALLERS_CEILING``
    of the traced files' size;
-8. the module a test frame tests (``core/under_test.py``, definitions with ``under_test``): what
-   the test's printed line names of it, else its head, within ``UNDER_TEST_SHARE`` of the budget;
-9. the first raising function whole, however long, when the budget still holds it;
-10. the definitions found by the ranked search (``found_by="search"``), within
-    ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
-    traced files' size, marked "found by search, not in the trace";
-11. the function of the first raising file that assigns an attribute the raising line reads
+8. the first raising function whole, however long, when the budget still holds it;
+9. the definitions found by the ranked search (``found_by="search"``), within
+   ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
+   traced files' size, marked "found by search, not in the trace";
+10. the function of the first raising file that assigns an attribute the raising line reads
     (where the bad value came from), while the context stays under ``WRITER_SHARE`` of the
     traced files;
+11. the module a test frame tests (``core/under_test.py``, definitions with ``under_test``): what
+    the test's printed line names of it and its head, within ``UNDER_TEST_SHARE`` of the budget;
+    last, so that the shares the steps above take of the context are what they were;
 12. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
@@ -603,12 +604,12 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         if loc.path in sel.ranges:
             sel.add(loc.path, _function_of(sel, loc.path, loc.current_line))
     sel.budget = full
-    tested = [d for d in definitions if d.under_test]  # the module a test frame tests
-    _add_definitions(sel, tested, room=int(full * UNDER_TEST_SHARE))
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
     _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, traced))
     _writers(sel, top[:1], traced)
+    tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
+    _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])

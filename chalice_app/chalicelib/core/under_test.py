@@ -17,8 +17,9 @@ touch, an engineer opens the module the test is named after:
    ``_generateX`` of ``transport.py`` (the definition of that name and those most like it); the
    line's other names bring the module's definitions most like them. ``getattr(module, name)``
    (or ``vars(module)``, ``module.__dict__``) reads the module's constants: its runs of top-level
-   upper-case assignments. When the line names nothing of the module, its head: the statements
-   before its first definition (docstring, imports, module-level tables).
+   upper-case assignments. Then its head: the statements before its first definition
+   (docstring, imports, module-level tables). Exact names come first, then the constants, the
+   head, and the look-alikes last, so a small share keeps the surer part.
 
 Pure: the repository is reached through the paths and a ``read`` callable.
 """
@@ -45,6 +46,7 @@ MAX_DEFINITION_LINES = 60  # a longer definition is shown by its first HEAD_OF_L
 HEAD_OF_LONG = 25
 MAX_CONSTANT_LINES = 80  # of one run of constants
 MAX_FILE_BYTES = 300_000  # a larger module is not read
+EXACT = 100  # the score of a definition the line names exactly (a look-alike scores far less)
 MIN_SCORE = 2  # a shared word, or a common prefix of 3 characters
 MIN_WORD = 3  # shorter words (``x``, ``to``) say nothing about a name
 
@@ -254,8 +256,9 @@ def _reads_dynamically(line: str, module: str) -> bool:
 
 def shown(module_path: str, printed: str, read: Callable[[str], str | None]) -> list[Shown]:
     """What to show of the module under test for a test frame's printed line, best first: the
-    constants a dynamic ``getattr`` reads, the definitions the line names (at most
-    ``MAX_NAMED``), then the module's head."""
+    definitions the line names exactly, the constants a dynamic ``getattr`` reads, the module's
+    head, then the definitions most like the line's names (``MAX_NAMED`` named in all): a
+    look-alike is a guess, the head is what a reader opening the module sees first."""
     text = read(module_path)
     if text is None or len(text) > MAX_FILE_BYTES:
         return []
@@ -278,13 +281,14 @@ def shown(module_path: str, printed: str, read: Callable[[str], str | None]) -> 
         if st.kind == "other":
             continue
         score = max(
-            [1000 * (st.name == w) + 10 * similarity(w, st.name) for w in strong]
-            + [100 * (st.name == w) + similarity(w, st.name) for w in weak]
+            [10 * EXACT * (st.name == w) + 10 * similarity(w, st.name) for w in strong]
+            + [EXACT * (st.name == w) + similarity(w, st.name) for w in weak]
             + [0]
         )
         if score >= MIN_SCORE:
             scored.append((score, st))
     ranked = sorted(scored, key=lambda p: (-p[0], p[1].start))[:MAX_NAMED]
-    out += [Shown(st.name, *_bounded(st), "named") for _, st in ranked]
+    exact = [Shown(st.name, *_bounded(st), "named") for score, st in ranked if score >= EXACT]
+    alike = [Shown(st.name, *_bounded(st), "named") for score, st in ranked if score < EXACT]
     head = _head(statements)
-    return [*out, *([head] if head is not None else [])]
+    return [*exact, *out, *([head] if head is not None else []), *alike]
