@@ -211,3 +211,15 @@ def test_a_module_already_traced_or_a_test_in_the_repository_is_handled() -> Non
         ("makeService", "pkg/tap.py", False),
         ("head", "pkg/tap.py", True),
     ]
+
+
+def test_a_decorated_definition_starts_at_its_decorator_and_unreadable_text_shows_nothing() -> None:
+    # GIVEN a module whose named function is decorated, and a module tokenize cannot read
+    source = "import functools\n\n\n@functools.cache\nasync def fetch(url):\n    return url\n"
+    broken = 'x = """never closed\n'
+    # WHEN
+    found = shown("m.py", "m.fetch('u')", {"m.py": source}.get)
+    nothing = shown("m.py", "m.fetch('u')", {"m.py": broken}.get)
+    # THEN
+    assert [(s.name, s.start, s.end) for s in found] == [("fetch", 4, 6), ("head", 1, 1)]
+    assert nothing == []
