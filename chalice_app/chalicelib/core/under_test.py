@@ -33,7 +33,7 @@ import posixpath
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -62,7 +62,7 @@ class Shown:
     name: str
     start: int
     end: int
-    kind: str
+    kind: Literal["named", "constants", "head"]
 
 
 def _parts(path: str) -> list[str]:
