@@ -32,7 +32,10 @@ The token budget is spent in order of evidence, each step only while the budget 
 10. the definitions found by the ranked search (``found_by="search"``), within
     ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
     traced files' size, marked "found by search, not in the trace";
-11. the configured extra files (``allowed_paths``), whole.
+11. the module a test frame tests (``core/under_test.py``, definitions with ``under_test``): what
+    the test's printed line names of it and its head, within ``UNDER_TEST_SHARE`` of the budget;
+    last, so that the shares the steps above take of the context are what they were;
+12. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
 one file are merged, so code is sent once; a range is "search" only when no trace step asked for
@@ -70,6 +73,7 @@ MAX_FUNCTION_LINES = 150
 DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LINES
 MAX_IMPORT_LINES = 40
 MERGE_GAP = 3  # ranges this close are shown as one (the blank lines between two functions)
+UNDER_TEST_SHARE = 0.125  # of the budget, at most, for the module a test frame tests
 WRITER_SHARE = 0.2  # a writer is added only while the context stays under this share of the traced files
 
 
@@ -649,7 +653,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
             sel.add(loc.path, [span])
     for path in dict.fromkeys(loc.path for loc in top):
         sel.add(path, _imports_of(sel, path))
-    _add_definitions(sel, [d for d in definitions if d.found_by == "trace"])
+    _add_definitions(sel, [d for d in definitions if d.found_by == "trace" and not d.under_test])
     for loc in top[:1]:
         calls, overrides = _beside(sel, loc.path, loc.current_line)
         for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line) + _copies(sel, loc):
@@ -671,6 +675,8 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     _writers(sel, top[:1], traced)
     room = max(0, room - (sel.used() - before))
     _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=room)
+    tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
+    _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])

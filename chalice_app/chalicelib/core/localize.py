@@ -23,7 +23,11 @@
    ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
    the trace's words, ``found_by="search"``. All their files join the traced ones as files a
    fix may edit.
-5. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
+5. **The module under test.** The innermost test frame (``test_tap.py``) names the module it tests
+   (``core/under_test.py``); when no frame traces that module, what the test's printed line
+   names of it, the constants a dynamic ``getattr`` reads, and its head are added
+   (``found_by="trace"``, ``under_test``: they have their own share of the budget).
+6. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
    the reader finds in two; ``rejoin`` joins the halves again.
 
 Pure: the repository is reached through ``paths`` and ``read`` callables.
@@ -39,6 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from chalicelib.core import under_test
 from chalicelib.core.context import named_functions
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
@@ -90,6 +95,7 @@ class Definition:
     end: int
     used_in: str  # the path of the frame whose line uses it ("" when found by search)
     found_by: FoundBy = "trace"  # "search": ranked from the repository, not reached from the trace
+    under_test: bool = False  # of the module a test frame tests (``core/under_test.py``): its own share
 
 
 @dataclass(frozen=True)
@@ -951,6 +957,34 @@ def misfit_call_definitions(
     return [Definition(exceptions[-1].message.split("(", 1)[0], f.path, f.start, f.end, used_in) for f in found]
 
 
+def module_under_test(
+    exceptions: Sequence[RaisedException],
+    located: Sequence[Located],
+    index: RepoIndex,
+    read: Callable[[str], str | None],
+    prefixes: Sequence[str] = DEFAULT_PREFIXES,
+) -> list[Definition]:
+    """What to show of the module the innermost test frame of the chain tests (the final
+    exception's first, ``core/under_test.py``), when no frame already traces that module: the
+    definitions the test's printed line names, the constants it reads, else the module's head.
+    They are reached from the trace's own path and line, ``found_by="trace"``."""
+    traced = {loc.path for loc in located}
+    for exc in reversed([e for x in exceptions for e in _with_leaves(x)]):
+        for frame in reversed(exc.frames):
+            if not is_in_app(frame.file) or under_test.name_tested_by(frame.file) is None:
+                continue
+            mapped = index.candidates(frame.file, prefixes)
+            test_path = mapped[0] if len(mapped) == 1 else frame.file
+            module = under_test.module_tested_by(test_path, index.paths)
+            if module is None or module in traced:
+                return []
+            return [
+                Definition(s.name, module, s.start, s.end, test_path, under_test=True)
+                for s in under_test.shown(module, frame.source, read)
+            ]
+    return []
+
+
 def localize(
     exceptions: Sequence[RaisedException],
     paths: Iterable[str],
@@ -974,6 +1008,10 @@ def localize(
         definitions += [
             d for d in find_definitions(located, index, read, limits, resolver) if (d.path, d.start) not in known_defs
         ]
+    known_defs = {(d.path, d.start) for d in definitions}
+    definitions += [
+        d for d in module_under_test(exceptions, located, index, read, prefixes) if (d.path, d.start) not in known_defs
+    ]
     if retrieve:
         definitions += search_definitions(exceptions, located, definitions, index, read, limits)
     known = set(index.paths)
