@@ -602,7 +602,12 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
-    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=_search_room(sel, traced))
+    # the file named after the failing library: specific evidence, short, taken in the search's share
+    # whatever the traced files' size; the other finds in the room they had, less what it took
+    searched = [d for d in definitions if d.found_by == "search"]
+    room, before = _search_room(sel, traced), sel.used()
+    _add_definitions(sel, [d for d in searched if d.kind == "named"], room=int(sel.budget * SEARCH_SHARE))
+    _add_definitions(sel, [d for d in searched if d.kind != "named"], room=max(0, room - (sel.used() - before)))
     _writers(sel, top[:1], traced)
     for path in extra:
         if sel.source(path) is not None:
