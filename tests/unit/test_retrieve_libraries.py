@@ -59,8 +59,26 @@ def test_the_failing_modules_are_the_innermost_unmapped_frames_then_the_messages
     )
     # WHEN the loader frame maps to a repository file
     modules = failing_modules((exc,), {loader})
-    # THEN lxml.etree failed (the frame before the loader is its caller); the message names contextlib
-    assert modules == ("lxml.etree", "contextlib")
+    # THEN lxml.etree failed (the frame before the loader is its caller); contextlib, the module
+    # the message names, is the standard library's: no file of the repository is about it
+    assert modules == ("lxml.etree",)
+
+
+def test_a_reproductions_test_module_and_the_standard_library_are_no_failing_library() -> None:
+    # GIVEN a regression test's frame (deployed beside the code, mapped to nothing) calling
+    # simplejson, which calls the standard json
+    exc = RaisedException(
+        "ValueError",
+        "No module named 'asyncio.subprocess'",
+        (
+            Frame("/var/task/tests/brain/test_attr.py", 228, "test_attrs"),
+            Frame("/var/task/simplejson/decoder.py", 3, "decode"),
+            Frame("/usr/lib/python3.11/json/decoder.py", 3, "decode"),
+        ),
+    )
+    # THEN simplejson failed; neither the test nor a standard module is a library a file of the
+    # repository is named after
+    assert failing_modules((exc,), set()) == ("simplejson.decoder",)
 
 
 def test_a_file_named_after_the_module_or_a_package_above_it_is_found_the_more_specific_first() -> None:

@@ -2,8 +2,8 @@
 
 A plugin-style repository keeps its code about a library in a file named after it: PyInstaller's
 ``hooks/hook-cryptography.py`` and ``hooks/hook-lxml.etree.py``, astroid's
-``brain/brain_attrs.py``, a project's ``contrib/redis.py``, ``compat/json.py`` or
-``backends/amqp.py``. When a trace fails inside a library, that file is what a careful engineer
+``brain/brain_attrs.py``, a project's ``contrib/pyopenssl.py``, ``backends/redis.py`` or
+``compat/simplejson.py``. When a trace fails inside a library, that file is what a careful engineer
 opens first, although no frame runs it and its words may be rare in the trace. This module reads:
 
 - **the failing libraries** (``failing_modules``): the dotted modules of each exception's failing
@@ -12,7 +12,9 @@ opens first, although no frame runs it and its words may be rare in the trace. T
   ``/var/task/``, a frozen app's ``out00-PYZ.pyz\\``, an ``.egg``), from a frozen app's dotted
   file name (``out00-PYZ.pyz\\cryptography.hazmat.primitives.padding``), or from a Cython module's
   ``init lxml.etree`` frame; then the modules the messages name (``No module named contextlib``,
-  ``cannot import name 'x' from 'pkg.mod'``, ``module 'os' has no attribute 'y'``);
+  ``cannot import name 'x' from 'pkg.mod'``, ``module 'six' has no attribute 'y'``); not the
+  standard library's (a repository's ``asyncio.py`` is its own helper far more often than its
+  code about ``asyncio``) nor a test's;
 - **the files named after them** (``named_after``): a repository file whose name, split at ``-``
   and ``_``, holds one of those modules or a package above it as a word (``hook-lxml.etree`` for
   ``lxml.etree``, ``hook-cryptography`` for ``cryptography.hazmat.primitives.padding``). The
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -108,7 +111,8 @@ def _with_leaves(exc: RaisedException) -> list[RaisedException]:
 def failing_modules(exceptions: Sequence[RaisedException], mapped: Collection[Frame]) -> tuple[str, ...]:
     """The dotted modules of the failing libraries, best evidence first: for each exception (the
     final one first), its innermost frames no repository file maps to (those after its last
-    ``mapped`` frame), innermost first; then the modules the messages name."""
+    ``mapped`` frame), innermost first; then the modules the messages name. A test's module (the
+    reproduction's own frames) and a standard library module are none."""
     ordered = [e for top in reversed(exceptions) for e in _with_leaves(top)]
     out: list[str] = []
     for exc in ordered:
@@ -120,7 +124,18 @@ def failing_modules(exceptions: Sequence[RaisedException], mapped: Collection[Fr
                 out.append(module)
     for exc in ordered:
         out += message_modules(exc.message)
-    return tuple(dict.fromkeys(out))
+    return tuple(m for m in dict.fromkeys(out) if not _is_test_module(m) and not _is_standard(m))
+
+
+def _is_test_module(module: str) -> bool:
+    """A test's module (``tests.test_api``, ``conftest``): the reproduction, no library."""
+    return any(p in _TEST_DIRS or p.startswith("test_") or p == "conftest" for p in module.split("."))
+
+
+def _is_standard(module: str) -> bool:
+    """A standard library module (``asyncio.base_events``): a repository's ``asyncio.py`` or
+    ``json.py`` is its own helper of that name far more often than its code about the module."""
+    return module.split(".", 1)[0] in sys.stdlib_module_names
 
 
 def name_words(path: str) -> list[str]:
