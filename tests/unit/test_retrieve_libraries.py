@@ -99,9 +99,31 @@ def test_a_file_named_after_the_module_or_a_package_above_it_is_found_the_more_s
     assert [n.rank for n in found] == [0, 0, 1]
 
 
-def test_the_librarys_own_copy_and_tests_are_not_files_about_it() -> None:
-    paths = ["pkg/_vendor/six.py", "lxml/etree.py", "vendored/lxml/etree.py", "tests/test_six.py", "pkg/compat/six.py"]
+def test_the_librarys_own_copy_tests_and_examples_are_not_files_about_it() -> None:
+    paths = [
+        "pkg/_vendor/six.py",
+        "lxml/etree.py",
+        "vendored/lxml/etree.py",
+        "tests/test_six.py",
+        "examples/example_six_reloader.py",
+        "docs/six_theme.py",
+        "pkg/compat/six.py",
+    ]
     assert [n.path for n in named_after(("six", "lxml.etree"), paths)] == ["pkg/compat/six.py"]
+
+
+def test_the_failing_librarys_module_words_join_the_query() -> None:
+    # GIVEN a Sphinx extension failing on the project's configuration
+    exc = RaisedException(
+        "TypeError",
+        "not all arguments converted during string formatting",
+        (Frame("/var/task/sphinx/ext/extlinks.py", 103, "role", "title = caption % part"),),
+    )
+    # WHEN
+    query = build_query((exc,))
+    # THEN the module's words weigh as the message's: the project's ``extlinks`` dict can be found
+    assert query.libraries == ("sphinx.ext.extlinks",)
+    assert query.terms["extlinks"] == 1.0 and query.terms["sphinx"] == 1.0
 
 
 @given(

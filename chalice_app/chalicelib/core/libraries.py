@@ -19,7 +19,7 @@ opens first, although no frame runs it and its words may be rare in the trace. T
   and ``_``, holds one of those modules or a package above it as a word (``hook-lxml.etree`` for
   ``lxml.etree``, ``hook-cryptography`` for ``cryptography.hazmat.primitives.padding``). The
   library's own copy (a file inside a directory of the library's name, or under a vendored or
-  installed tree) and tests are never taken.
+  installed tree), tests, examples and documentation are never taken.
 
 Pure: works on frames, messages and path names; no I/O.
 """
@@ -58,6 +58,8 @@ _VENDORED_DIRS = frozenset({
     "_vendor", "vendor", "vendored", "third_party", "external", "externals", "site-packages", "dist-packages",
 })  # fmt: skip
 _TEST_DIRS = frozenset({"test", "tests", "testing"})
+# Folders of code no fix of the library's use edits: examples and documentation.
+_NOT_CODE_DIRS = frozenset({"example", "examples", "demo", "demos", "sample", "samples", "doc", "docs"})
 _WORD_SPLIT = re.compile(r"[-_\s]+")
 MIN_WORD_CHARS = 3  # a shorter module name (``os``, ``re``) names too little to match a file by
 
@@ -147,12 +149,13 @@ def name_words(path: str) -> list[str]:
 
 
 def is_own_copy(path: str, module: str) -> bool:
-    """Whether ``path`` is the library's own code rather than the repository's code about it: a
-    file inside a directory named after the library's top-level package, or under a vendored or
-    installed tree, or a test."""
+    """Whether ``path`` is not the repository's code about the library: the library's own copy (a
+    file inside a directory named after its top-level package, or under a vendored or installed
+    tree), a test, an example or documentation."""
     top = module.split(".", 1)[0]
     folders = path.split("/")[:-1]
-    return top in folders or any(f in _VENDORED_DIRS or f in _TEST_DIRS for f in folders) or _is_test_file(path)
+    skipped = _VENDORED_DIRS | _TEST_DIRS | _NOT_CODE_DIRS
+    return top in folders or any(f in skipped for f in folders) or _is_test_file(path)
 
 
 def _is_test_file(path: str) -> bool:

@@ -6,7 +6,9 @@ localized, this module ranks the repository's definitions against the trace's wo
 
 - **the query**: the names the messages quote (``'visit_trystar'``, ``module 'os' has no
   attribute 'getcwdu'``), a custom exception's class, the functions of every frame (a library's
-  and a test's too: they name what was being done), the identifiers of each raising line;
+  and a test's too: they name what was being done), the identifiers of each raising line, the
+  words of the failing library's modules (``sphinx.ext.extlinks``: a project's ``extlinks``
+  configuration);
 - **the documents**: each top-level function, class head, method and module-level assignment of
   the repository's Python files (bounded by ``SearchLimits``), as identifiers split into words
   (``visit_tryexcept`` → ``visit``, ``tryexcept``; ``AsString`` → ``as``, ``string``) plus the
@@ -126,7 +128,8 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
     """The words of the trace: quoted names and custom exception types (exact names too),
     frame functions, raising lines, and the messages' other words (weaker); and the failing
     libraries' modules (the innermost frames after the last ``mapped`` one, the modules the
-    messages name), whose files named after them are candidates of their own."""
+    messages name): their words weigh as a message's, and the files named after them are
+    candidates of their own."""
     terms: Counter[str] = Counter()
     names: set[str] = set()
     messages: list[str] = []
@@ -158,6 +161,8 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
             if n < 2 and frame.source:  # noqa: PLR2004 - the raising line and its caller's
                 add(frame.source, 1.5 if n == 0 else 1.0)
     libraries = failing_modules(exceptions, mapped)
+    for module in libraries:  # the failing libraries' module words: ``extlinks`` finds the config dict of that name
+        add(module, 1.0)
     return Query(dict(terms), frozenset(names), tuple(dict.fromkeys(messages)), frozenset(kinds), libraries)
 
 
