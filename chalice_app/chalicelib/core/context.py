@@ -673,8 +673,11 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     room = _search_room(sel, traced)  # what the search may add; the writer, trace evidence, goes first in it
     before = sel.used()
     _writers(sel, top[:1], traced)
-    room = max(0, room - (sel.used() - before))
-    _add_definitions(sel, [d for d in definitions if d.found_by == "search"], room=room)
+    # the file named after the failing library: specific evidence, short, taken in the search's share
+    # whatever the traced files' size; the other finds in the room they had, less what the writer and it took
+    searched = [d for d in definitions if d.found_by == "search"]
+    _add_definitions(sel, [d for d in searched if d.kind == "named"], room=int(sel.budget * SEARCH_SHARE))
+    _add_definitions(sel, [d for d in searched if d.kind != "named"], room=max(0, room - (sel.used() - before)))
     tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
     _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     for path in extra:

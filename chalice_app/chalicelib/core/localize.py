@@ -96,6 +96,7 @@ class Definition:
     used_in: str  # the path of the frame whose line uses it ("" when found by search)
     found_by: FoundBy = "trace"  # "search": ranked from the repository, not reached from the trace
     under_test: bool = False  # of the module a test frame tests (``core/under_test.py``): its own share
+    kind: str = ""  # of a search's: "named" for the file named after the failing library (``libraries.py``)
 
 
 @dataclass(frozen=True)
@@ -831,8 +832,9 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
         max_files=limits.search_files, max_file_bytes=limits.max_file_bytes, max_hits=limits.search_hits
     )
     traced = [Traced(loc.path, loc.current_line, loc.frame.function) for loc in located]
-    hits = search(build_query(exceptions), index.paths, read, exclude, bounds, traced=traced)
-    return [Definition(h.name, h.path, h.start, h.end, "", "search") for h in hits]
+    query = build_query(exceptions, mapped=frozenset(loc.frame for loc in located))
+    hits = search(query, index.paths, read, exclude, bounds, traced=traced)
+    return [Definition(h.name, h.path, h.start, h.end, "", "search", kind=h.kind) for h in hits]
 
 
 # --- the missing name ----------------------------------------------------------------------------

@@ -6,7 +6,9 @@ localized, this module ranks the repository's definitions against the trace's wo
 
 - **the query**: the names the messages quote (``'visit_trystar'``, ``module 'os' has no
   attribute 'getcwdu'``), a custom exception's class, the functions of every frame (a library's
-  and a test's too: they name what was being done), the identifiers of each raising line;
+  and a test's too: they name what was being done), the identifiers of each raising line, the
+  words of the failing library's modules (``sphinx.ext.extlinks``: a project's ``extlinks``
+  configuration);
 - **the documents**: each top-level function, class head, method and module-level assignment of
   the repository's Python files (bounded by ``SearchLimits``), as identifiers split into words
   (``visit_tryexcept`` → ``visit``, ``tryexcept``; ``AsString`` → ``as``, ``string``) plus the
@@ -34,12 +36,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.frames import is_in_app
+from chalicelib.core.libraries import failing_modules, named_after
 from chalicelib.core.structure import KIND_RANK, Traced, candidates
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
-    from chalicelib.core.models import RaisedException
+    from chalicelib.core.models import Frame, RaisedException
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUOTED = re.compile(r"""['"`]([A-Za-z_][\w.]*)['"`]""")
@@ -70,6 +73,8 @@ class SearchLimits:
     # templates, callers and subclasses found none there and cost tokens, so they are opt-in
     structural: frozenset[str] = frozenset({"registration"})
     max_per_file: int = 2  # of them from one file
+    max_named: int = 1  # files named after the failing library (``libraries.py``), first of all
+    named_whole_lines: int = 60  # a named file this short is returned whole, a longer one its best definition
     head_lines: int = 40  # a longer definition is returned as its first lines
     min_share: float = 0.5  # a hit scores at least this share of the best one
 
@@ -82,6 +87,7 @@ class Query:
     names: frozenset[str]
     messages: tuple[str, ...] = ()  # the exceptions' messages, compared with the repository's literals
     kinds: frozenset[str] = frozenset()  # the custom exception types (a registered handler may name one)
+    libraries: tuple[str, ...] = ()  # the failing libraries' dotted modules, best first (``libraries.py``)
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ class Hit:
     end: int
     name: str
     score: float
-    kind: str = "lexical"  # or the structural evidence: template, caller, subclass, registration
+    kind: str = "lexical"  # or the structural evidence: template, caller, subclass, registration, named
 
 
 def words(identifier: str) -> list[str]:
@@ -118,9 +124,12 @@ def _with_leaves(exc: RaisedException) -> list[RaisedException]:
     return [exc, *(e for child in exc.children for e in _with_leaves(child))]
 
 
-def build_query(exceptions: Sequence[RaisedException]) -> Query:
+def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame] = ()) -> Query:
     """The words of the trace: quoted names and custom exception types (exact names too),
-    frame functions, raising lines, and the messages' other words (weaker)."""
+    frame functions, raising lines, and the messages' other words (weaker); and the failing
+    libraries' modules (the innermost frames after the last ``mapped`` one, the modules the
+    messages name): their words weigh as a message's, and the files named after them are
+    candidates of their own."""
     terms: Counter[str] = Counter()
     names: set[str] = set()
     messages: list[str] = []
@@ -151,7 +160,10 @@ def build_query(exceptions: Sequence[RaisedException]) -> Query:
                 add(frame.function, 2.0 if n == 0 else 1.0)
             if n < 2 and frame.source:  # noqa: PLR2004 - the raising line and its caller's
                 add(frame.source, 1.5 if n == 0 else 1.0)
-    return Query(dict(terms), frozenset(names), tuple(dict.fromkeys(messages)), frozenset(kinds))
+    libraries = failing_modules(exceptions, mapped)
+    for module in libraries:  # the failing libraries' module words: ``extlinks`` finds the config dict of that name
+        add(module, 1.0)
+    return Query(dict(terms), frozenset(names), tuple(dict.fromkeys(messages)), frozenset(kinds), libraries)
 
 
 @dataclass(frozen=True)
@@ -236,7 +248,7 @@ def search(  # noqa: PLR0913 - the search's inputs
     ``limits.max_structural``), then the definitions best matching ``query`` (BM25, at most
     ``limits.max_hits``); ``limits.max_total`` in all. A range overlapping an ``exclude`` range
     (already shown) is skipped."""
-    if not query.terms and not query.messages:
+    if not query.terms and not query.messages and not query.libraries:
         return []
     # The repository's own code first, and in it the folders of what is already shown (the traced
     # files) first: a bounded search reads the nearest candidates.
@@ -251,13 +263,12 @@ def search(  # noqa: PLR0913 - the search's inputs
         if text is not None and len(text) <= limits.max_file_bytes and (tree := _parse(text)) is not None:
             trees[path] = tree
             units.extend(_units_of_tree(path, tree, text.splitlines()))
-    if not units:
-        return []
-    scored = _bm25(query, units, k1, b)
+    scored = _bm25(query, units, k1, b) if units else []
+    named = _named(query, python, read, scored, exclude, limits)
     lexical = _pick(scored, exclude, limits) if scored else []
     structural = _structural(query, traced, trees, scored, exclude, limits)
     picked: list[Hit] = []
-    for hit in [*structural, *lexical]:
+    for hit in [*named, *structural, *lexical]:
         if len(picked) >= limits.max_total or any(_overlaps(h, hit.path, hit.start, hit.end) for h in picked):
             continue
         if sum(h.path == hit.path for h in picked) < limits.max_per_file:
@@ -295,6 +306,39 @@ def _bm25(query: Query, units: Sequence[_Unit], k1: float, b: float) -> list[tup
             scored.append((score * (0.5 if is_library(unit.path) else 1.0), unit))
     scored.sort(key=lambda p: (-p[0], p[1].path, p[1].start))
     return scored
+
+
+def _named(  # noqa: PLR0913 - the evidence and the bounds
+    query: Query,
+    paths: Sequence[str],
+    read: Callable[[str], str | None],
+    scored: Sequence[tuple[float, _Unit]],
+    exclude: Sequence[tuple[str, int, int]],
+    limits: SearchLimits,
+) -> list[Hit]:
+    """The files named after the failing libraries (``libraries.named_after``), best first, at most
+    ``limits.max_named``: a short one whole (a hook's ``hiddenimports = [...]``), a longer one its
+    definition the lexical ranking scores best (none when nothing of it scores). A file the trace
+    already shows a line of is left out."""
+    hits: list[Hit] = []
+    for found in named_after(query.libraries, paths):
+        if len(hits) >= limits.max_named:
+            break
+        if any(p == found.path for p, _, _ in exclude):
+            continue
+        text = read(found.path)
+        if text is None or len(text) > limits.max_file_bytes:
+            continue
+        length = len(text.splitlines())
+        if 0 < length <= limits.named_whole_lines:
+            hits.append(Hit(found.path, 1, length, found.word, 0.0, "named"))
+            continue
+        best = next(((s, u) for s, u in scored if u.path == found.path), None)
+        if best is not None:
+            score, unit = best
+            end = min(unit.end, unit.start + limits.head_lines - 1)
+            hits.append(Hit(found.path, unit.start, end, unit.name, round(score, 3), "named"))
+    return hits
 
 
 def _structural(  # noqa: PLR0913 - the evidence and the bounds
