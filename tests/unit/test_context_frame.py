@@ -260,3 +260,10 @@ def test_the_names_the_handlers_around_the_raising_line_test_are_followed_to_the
     assert "_UNRELATED" not in names
     ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5, definitions=found.definitions)
     assert ctx.covers("pkg/iostream.py", line_of(IOSTREAM, "_ERRNO_WOULDBLOCK = (errno.EWOULDBLOCK, errno.EAGAIN)"))
+
+
+def test_a_parenthesised_import_is_read_to_its_closing_parenthesis() -> None:
+    # a name list whose last name has no comma, a comment inside, then another import
+    lines = ["from x import (", "    a,", "    b  # the last one (no comma)", ")", "import y", "print 'x'"]
+    assert imports_by_lines(lines) == [(1, 5)]
+    assert imports_by_lines(["import a, \\", "    b", "import c", "x = 1"]) == [(1, 3)]

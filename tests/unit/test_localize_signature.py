@@ -199,3 +199,40 @@ def test_a_nested_callback_is_shown_with_the_method_that_hands_it_on() -> None:
     assert [(d.path, d.start, d.end, d.found_by) for d in found.definitions] == [
         ("master/buildbot/buildslave/base.py", 2, 9, "trace")
     ]
+
+
+def test_python2_at_least_is_said_of_a_function_taking_star_args() -> None:
+    [fn] = ast.parse("def f(a, b, *rest):\n    return a\n").body
+    misfit = read_misfit("f() takes at least 2 arguments (1 given)")
+    assert isinstance(fn, ast.FunctionDef)
+    assert misfit is not None
+    assert fits(fn, misfit)
+
+
+def test_only_a_type_error_names_a_call_and_many_look_alike_definitions_give_none() -> None:
+    # GIVEN eight handlers of the same arity in eight modules, none tied to the call by a sibling
+    repo = {
+        f"app/handlers_{i}.py": f"class H{i}:\n    def handle_event(self, event):\n        return event\n"
+        for i in range(8)
+    }
+    repo["app/loop.py"] = "def run(handler, a, b):\n    return handler.handle_event(a, b)\n"
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/loop.py", line 2, in run\n'
+        "    return handler.handle_event(a, b)\n"
+        "{}\n"
+    )
+    message = "handle_event() takes 2 positional arguments but 3 were given"
+
+    def handlers(files: dict[str, str], last: str) -> int:
+        [tb] = find_in_text(trace.format(last))
+        found = localize(tb.exceptions, files, files.get, retrieve=False)
+        return len([d for d in found.definitions if d.path.startswith("app/handlers_")])
+
+    # THEN with eight, none is guessed: too many fit and nothing ties one of them to the call
+    assert handlers(repo, f"TypeError: {message}") == 0
+    # AND with three, the call's message is enough to show two; the same words in a ValueError are
+    # no call's misfit at all
+    few = {k: v for k, v in repo.items() if not k.startswith("app/handlers_") or k[-4] in "012"}
+    assert handlers(few, f"TypeError: {message}") == 2
+    assert handlers(few, f"ValueError: {message}") == 0

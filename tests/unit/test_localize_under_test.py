@@ -4,7 +4,7 @@ printed line names, the constants a dynamic ``getattr`` reads, and the module's 
 
 from __future__ import annotations
 
-from chalicelib.core.context import UNDER_TEST_SHARE, select_context
+from chalicelib.core.context import select_context
 from chalicelib.core.localize import localize
 from chalicelib.core.tracebacks import find_in_text
 from chalicelib.core.under_test import is_test_file, module_tested_by, name_tested_by, shown, similarity
@@ -181,9 +181,9 @@ def test_a_trace_through_a_test_shows_the_module_under_test_within_its_share() -
     assert ctx.covers("twisted/names/tap.py", 16) and ctx.covers("twisted/names/tap.py", 4)
     assert all(s.found_by == "trace" for s in ctx.snippets)
     assert "twisted/names/tap.py" in found.editable
-    # AND within its share of a small budget, the surer part first: the head, not the look-alike
+    # AND within its share of a small budget (UNDER_TEST_SHARE of 600: the head, about 48 tokens,
+    # fits, not the look-alike too), the surer part first
     small = select_context(found.located, repo.get, 600, definitions=found.definitions, whole_file_lines=5)
-    assert int(600 * UNDER_TEST_SHARE) == 75  # the head (about 48 tokens) fits, not the look-alike too
     assert small.covers("twisted/names/tap.py", 2) and not small.covers("twisted/names/tap.py", 16)
 
 
@@ -223,3 +223,23 @@ def test_a_decorated_definition_starts_at_its_decorator_and_unreadable_text_show
     # THEN
     assert [(s.name, s.start, s.end) for s in found] == [("fetch", 4, 6), ("head", 1, 1)]
     assert nothing == []
+
+
+def test_a_look_alike_is_never_taken_for_the_name_and_a_top_level_try_is_no_definition() -> None:
+    # GIVEN a module with a long look-alike of the name the test's line calls, and a top-level
+    # `try:` whose keyword shares a prefix with a word of the line
+    module = (
+        "import os\n"
+        "try:\n"
+        "    import ssl\n"
+        "except ImportError:\n"
+        "    ssl = None\n"
+        "\n"
+        "def _generateY(random, bits):\n"
+        "    return random(bits)\n"
+    )
+    read = {"pkg/transport.py": module}.get
+    # WHEN
+    found = shown("pkg/transport.py", "transport._generateX(random, 8)  # trying", read)
+    # THEN the head comes before the look-alike (a guess), and no range is named "try"
+    assert [(s.name, s.kind) for s in found] == [("head", "head"), ("_generateY", "named")]

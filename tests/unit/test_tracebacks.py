@@ -244,3 +244,16 @@ def test_numbered_paste_keeps_its_frames_when_the_numbers_widen() -> None:
     [tb] = find_in_text(numbered)
     assert tb.final.type == "builtins.KeyError"
     assert [f.function for f in tb.final.frames][-2:] == ["_runCallbacks", "parse"]
+
+
+def test_a_numbered_header_with_unnumbered_frames_keeps_the_frames_indentation() -> None:
+    # the padding before a right-aligned number is bounded by its width: a frame line without
+    # the number keeps its own indentation (an unbounded run would eat it, and then `File`'s F)
+    text = (
+        " 9 Traceback (most recent call last):\n"
+        '  File "/var/task/app/a.py", line 3, in f\n'
+        "    deadline(x)\n"
+        "ValueError: late\n"
+    )
+    [tb] = find_in_text(text)
+    assert (tb.final.type, [f.source for f in tb.final.frames]) == ("ValueError", ["deadline(x)"])

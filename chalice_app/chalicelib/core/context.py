@@ -297,7 +297,8 @@ def imports_by_lines(lines: Sequence[str]) -> list[tuple[int, int]]:
     is other code, as for a parsed file)."""
     first = last = 0
     quote = ""
-    continued = False  # the last import goes on to the next line
+    depth = 0  # open parentheses of the last import: it goes on to the next line
+    continued = False  # or its line ended with a backslash
     for n, text in enumerate(lines, start=1):
         if quote:  # inside the module docstring
             quote = "" if quote in text else quote
@@ -306,9 +307,11 @@ def imports_by_lines(lines: Sequence[str]) -> list[tuple[int, int]]:
             mark = text.lstrip("r")[:3]
             quote = "" if text.count(mark) >= 2 else mark  # noqa: PLR2004 - opening and closing quotes
             continue
-        if _IMPORT_LINE.match(text) or (last == n - 1 and last and continued):
+        if _IMPORT_LINE.match(text) or (last == n - 1 and last and (depth > 0 or continued)):
             first, last = first or n, n
-            continued = text.rstrip().endswith(("(", ",", "\\"))
+            code = text.split("#", 1)[0]
+            depth = max(0, depth + code.count("(") - code.count(")"))
+            continued = code.rstrip().endswith("\\")
         elif not _BETWEEN_IMPORTS.match(text):
             break
     if not first or last - first + 1 > MAX_IMPORT_LINES:
@@ -342,7 +345,7 @@ def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
 
 
 def named_functions(lines: Sequence[str], tree: ast.Module | None, name: str) -> list[tuple[int, int]]:
-    """The functions named ``name`` (decorators included): by ``ast``, or in a file ``ast`` cannot
+    """The functions named ``name``: by ``ast`` (decorators included), or in a file ``ast`` cannot
     parse (``tree`` is None: Python 2 code, newer syntax) by their ``def`` line and indentation."""
     if not name.isidentifier():
         return []

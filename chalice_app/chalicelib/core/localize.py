@@ -637,6 +637,14 @@ def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
     return None
 
 
+def _own_first(paths: Iterable[str]) -> list[str]:
+    """The repository's Python files in the order a bounded search reads them: the project's own
+    code before vendored copies, shallow modules before deep ones (a project vendoring a library,
+    ``pkg/patched/pip/…``, has hundreds of files sorting before its own ``pkg/project.py``)."""
+    python = (p for p in paths if p.endswith(".py") and is_in_app(p))
+    return sorted(python, key=lambda p: (is_library(p), p.count("/"), p))
+
+
 class _Resolver:
     """Name → definition, through files' own definitions and imports, then a bounded search."""
 
@@ -734,14 +742,7 @@ class _Resolver:
         """Top-level definitions (and methods) of at most ``max_scan_files`` Python files."""
         if self._by_name is None:
             self._by_name = defaultdict(list)
-            # the repository's own code before vendored copies, shallow modules before deep ones:
-            # a project vendoring a library (`pkg/patched/pip/…`) has hundreds of files sorting
-            # before its own `pkg/project.py`
-            python = sorted(
-                (p for p in self.index.paths if p.endswith(".py") and is_in_app(p)),
-                key=lambda p: (is_library(p), p.count("/"), p),
-            )
-            for path in python[: self.limits.max_scan_files]:
+            for path in _own_first(self.index.paths)[: self.limits.max_scan_files]:
                 mod = self.module(path)
                 if mod is None:
                     continue
@@ -945,10 +946,10 @@ def misfit_call_definitions(
 ) -> list[Definition]:
     """For a call's ``TypeError`` (``f() takes 2 positional arguments but 3 were given``): the
     definitions of ``f`` the message can be about (``signature.py``)."""
-    if not exceptions or not exceptions[-1].message:
+    if not exceptions or not exceptions[-1].message or exceptions[-1].type.rsplit(".", 1)[-1] != "TypeError":
         return []
     traced = list(dict.fromkeys(loc.path for loc in located))
-    python = [p for p in index.paths if p.endswith(".py") and is_in_app(p)][: limits.search_files]
+    python = _own_first(index.paths)[: limits.search_files]
 
     def tree_of(path: str) -> ast.Module | None:
         mod = resolver.module(path)
@@ -956,7 +957,7 @@ def misfit_call_definitions(
 
     used_in = located[0].path if located else ""
     found = misfit_definitions(exceptions[-1].message, traced, python, tree_of, _BUILTIN_METHODS)
-    return [Definition(exceptions[-1].message.split("(", 1)[0], f.path, f.start, f.end, used_in) for f in found]
+    return [Definition(f.name, f.path, f.start, f.end, used_in) for f in found]
 
 
 def module_under_test(
@@ -971,7 +972,7 @@ def module_under_test(
     definitions the test's printed line names, the constants it reads, else the module's head.
     They are reached from the trace's own path and line, ``found_by="trace"``."""
     traced = {loc.path for loc in located}
-    for exc in reversed([e for x in exceptions for e in _with_leaves(x)]):
+    for exc in [e for x in reversed(exceptions) for e in _with_leaves(x)]:  # as ranked_frames orders them
         for frame in reversed(exc.frames):
             if not is_in_app(frame.file) or under_test.name_tested_by(frame.file) is None:
                 continue

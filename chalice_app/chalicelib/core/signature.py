@@ -38,12 +38,12 @@ MAX_SHOWN = 2  # definitions shown for one message
 MAX_AROUND = 60  # a nested definition shows the function around it when that is this short
 MAX_LOOSE = 6  # fitting definitions beyond which, with no tie to the trace, the name says nothing
 
-_CALL = re.compile(r"^(?:(?P<owner>[\w.<>]+)\.)?(?P<name>\w+)\(\) (?P<rest>.+)$")
+_CALL = re.compile(r"^(?P<owner>(?:[\w<>]++\.)*+)(?P<name>\w++)\(\) (?P<rest>.++)$")
 _TAKES = re.compile(
-    r"takes (?:(?P<exactly>exactly|at most|at least) )?(?:from (?P<low>\d+) to )?(?P<n>\d+|no) "
-    r"(?:positional )?arguments?\b"
+    r"takes (?:(?P<exactly>exactly|at most|at least) )?+(?:from (?P<low>\d++) to )?+(?P<n>\d++|no) "
+    r"(?:positional )?+arguments?+\b"
 )
-_QUOTED = re.compile(r"'(\w+)'")
+_QUOTED = re.compile(r"'(\w++)'")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def read_misfit(message: str) -> Misfit | None:
     m = _CALL.match(message.strip())
     if m is None:
         return None
-    owner = (m["owner"] or "").rsplit(".", 1)[-1]
+    owner = m["owner"].rstrip(".").rsplit(".", 1)[-1]
     owner = owner if owner.isidentifier() else ""
     name, rest = m["name"], m["rest"]
     if rest.startswith("got an unexpected keyword argument"):
@@ -104,10 +104,12 @@ def fits(fn: ast.FunctionDef | ast.AsyncFunctionDef, misfit: Misfit) -> bool:
         return misfit.has in positional
     if misfit.requires:
         return set(misfit.requires) <= set(positional[:required]) | kw_required
-    if misfit.positional is None or varargs:
+    if misfit.positional is None:
         return False
-    if misfit.bound == "at least":
+    if misfit.bound == "at least":  # Python 2 says "at least" of a function taking *args
         return required == misfit.positional
+    if varargs:
+        return False
     if misfit.bound == "at most":
         return len(positional) == misfit.positional
     if misfit.low is not None:
@@ -119,6 +121,7 @@ def fits(fn: ast.FunctionDef | ast.AsyncFunctionDef, misfit: Misfit) -> bool:
 class Found:
     """A definition the call's message is about."""
 
+    name: str
     path: str
     start: int
     end: int
@@ -153,10 +156,10 @@ def _span(fn: _Function, around: _Function | None) -> tuple[int, int]:
 
 def _nearness(path: str, traced: Sequence[str]) -> int:
     """Directory components ``path`` shares with the nearest traced file."""
-    here = posixpath.dirname(path).split("/")
+    here = [p for p in posixpath.dirname(path).split("/") if p]
     best = 0
     for other in traced:
-        there = posixpath.dirname(other).split("/")
+        there = [p for p in posixpath.dirname(other).split("/") if p]
         best = max(best, len(posixpath.commonprefix([here, there])))
     return best
 
@@ -172,7 +175,7 @@ def misfit_definitions(
 
     ``traced`` are the trace's repository files, best evidence first; ``paths`` the Python files
     that may be parsed (already bounded by the caller); ``common_names`` names so common (methods
-    of built-in types: ``join``, ``get``) that only a traced or qualified definition counts."""
+    of built-in types: ``join``, ``get``) that only a sibling-tied or qualified definition counts."""
     misfit = read_misfit(message)
     if misfit is None:
         return []
@@ -190,7 +193,7 @@ def misfit_definitions(
         for fn, around in fitting:
             start, end = _span(fn, around)
             key = (not sibling, path not in traced_set, -_nearness(path, traced), path, start)
-            ranked.append((key, Found(path, start, end)))
+            ranked.append((key, Found(misfit.name, path, start, end)))
     ranked.sort(key=lambda r: r[0])
     if not misfit.owner and (misfit.name in common_names or len(ranked) > MAX_LOOSE):
         # a name too common to go by (``__init__``, ``get``): only definitions a sibling ties to the call

@@ -319,7 +319,7 @@ def _prefix_pattern(prefix: str) -> re.Pattern[str]:
         pad = len(before) - len(before.rstrip(" "))
         # A number is often right-aligned (a pasted listing's line numbers ` 9`, `10`): the
         # spaces padding it come and go with its width.
-        parts.append(re.escape(before[: len(before) - pad]) + (" *+" if pad else ""))
+        parts.append(re.escape(before[: len(before) - pad]) + (f" {{0,{pad}}}+" if pad else ""))
         parts.append(r"[0-9a-fA-F-]++")
         last = m.end()
     parts.append(re.escape(prefix[last:]))

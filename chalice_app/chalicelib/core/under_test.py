@@ -50,7 +50,7 @@ EXACT = 100  # the score of a definition the line names exactly (a look-alike sc
 MIN_SCORE = 2  # a shared word, or a common prefix of 3 characters
 MIN_WORD = 3  # shorter words (``x``, ``to``) say nothing about a name
 
-_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
+_CHAIN = re.compile(r"[A-Za-z_]\w*+(?:\s*+\.\s*+[A-Za-z_]\w*+)*+")
 _IGNORED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"}
 
 
@@ -206,7 +206,7 @@ def _statements(text: str) -> list[_Statement]:
         head = first[1:] if first[0] == "async" else first
         if head[0] in ("def", "class") and len(head) > 1:
             out.append(_Statement("def", head[1], line if pending is None else pending, end))
-        elif len(first) > 1 and first[1] in ("=", ":") and first[0].isidentifier():
+        elif len(first) > 1 and first[1] in ("=", ":") and first[0].isidentifier() and not keyword.iskeyword(first[0]):
             out.append(_Statement("assign", first[0], line, end))
         else:
             out.append(_Statement("other", "", line, end))
@@ -288,7 +288,8 @@ def shown(module_path: str, printed: str, read: Callable[[str], str | None]) -> 
         if score >= MIN_SCORE:
             scored.append((score, st))
     ranked = sorted(scored, key=lambda p: (-p[0], p[1].start))[:MAX_NAMED]
-    exact = [Shown(st.name, *_bounded(st), "named") for score, st in ranked if score >= EXACT]
-    alike = [Shown(st.name, *_bounded(st), "named") for score, st in ranked if score < EXACT]
+    named = set(strong) | set(weak)  # a look-alike never counts as exact, however long the shared prefix
+    exact = [Shown(st.name, *_bounded(st), "named") for _, st in ranked if st.name in named]
+    alike = [Shown(st.name, *_bounded(st), "named") for _, st in ranked if st.name not in named]
     head = _head(statements)
     return [*exact, *out, *([head] if head is not None else []), *alike]
