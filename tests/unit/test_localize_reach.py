@@ -366,3 +366,34 @@ def test_a_vendored_copy_in_the_repository_is_not_the_raising_frame_the_projects
         ("pkg/routines/install.py", "raising"),
         ("pkg/patched/pip/_vendor/packaging/markers.py", "caller"),
     ]
+
+
+def test_a_frame_whose_path_maps_to_nothing_is_mapped_by_the_lines_it_ran() -> None:
+    # GIVEN a script run through a symlink (~/bin/convert for the repository's convert.py): its
+    # path shares no file name with the repository, its printed lines are convert.py's
+    convert = (
+        "import io\n\n\n"
+        "def stylesheet(fname):\n"
+        "    with io.open(fname, encoding='utf-8') as f:\n"
+        "        return f.read()\n\n\n"
+        "def main(args):\n"
+        "    return stylesheet(args.infile[0])\n"
+    )
+    other = "def render(args):\n    return stylesheet(args.infile[0])\n"  # one of the lines, not both
+    repo = {"convert.py": convert, "tools/render.py": other}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/home/pi/bin/convert", line 10, in main\n'
+        "    return stylesheet(args.infile[0])\n"
+        '  File "/home/pi/bin/convert", line 5, in stylesheet\n'
+        "    with io.open(fname, encoding='utf-8') as f:\n"
+        "FileNotFoundError: [Errno 2] No such file or directory: '/home/pi/bin/css/style.css'\n"
+    )
+    [tb] = find_in_text(trace)
+    # WHEN
+    located = locate(tb.exceptions, RepoIndex(repo), repo.get)
+    # THEN both frames run convert.py, the file holding both lines (render.py holds only one)
+    assert [(loc.path, loc.current_line) for loc in located] == [("convert.py", 5), ("convert.py", 10)]
+    # AND a line two files hold alike maps to neither
+    tie = {"convert.py": convert, "tools/copy.py": convert}
+    assert locate(tb.exceptions, RepoIndex(tie), tie.get) == []

@@ -39,7 +39,7 @@ import ast
 import builtins
 import posixpath
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -372,6 +372,48 @@ def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
     return (RaisedException(group.exception_type, group.message, group.frames),)
 
 
+MIN_CONTENT_CHARS = 16  # a shorter printed line is too plain to tell which file holds it
+MAX_CONTENT_FILES = 600  # repository files read to map a frame by what it runs
+_SPECIFIC = re.compile(r"[\w.]++\(|\[|\.")  # a call, an index or an attribute
+
+
+def _mapped_by_content(
+    chain: Sequence[RaisedException],
+    index: RepoIndex,
+    read: Callable[[str], str | None],
+    prefixes: Sequence[str],
+) -> dict[str, str]:
+    """Repository files for frames whose path maps to none, by what they run: a script run
+    through a symlink or an entry point (``~/bin/nbconvert`` for ``nbconvert.py``), a module
+    deployed under another name. The file holding the most of the frame file's printed lines
+    (each at least ``MIN_CONTENT_CHARS`` with a call, index or attribute) is it; a tie maps
+    nothing, as a path suffix shared by two files does."""
+    wanted: dict[str, set[str]] = defaultdict(set)  # unmapped file -> its printed lines
+    for exc in chain:
+        for e in _with_leaves(exc):
+            for f in e.frames:
+                text = f.source.strip()
+                if len(text) >= MIN_CONTENT_CHARS and _SPECIFIC.search(text) and is_in_app(f.file):
+                    wanted[f.file].add(text)
+    wanted = {file: lines for file, lines in wanted.items() if not index.candidates(file, prefixes)}
+    if not wanted:
+        return {}
+    needed = set().union(*wanted.values())
+    holders: dict[str, set[str]] = defaultdict(set)  # printed line -> repository files holding it
+    for path in _own_first(index.paths)[:MAX_CONTENT_FILES]:
+        text = read(path)
+        if text is not None and len(text) <= Limits.max_file_bytes:
+            for line in needed & {raw.strip() for raw in text.splitlines()}:
+                holders[line].add(path)
+    mapped: dict[str, str] = {}
+    for file, lines in wanted.items():
+        counts = Counter(path for line in lines for path in holders.get(line, ()))
+        best = counts.most_common(2)
+        if best and (len(best) == 1 or best[0][1] > best[1][1]):
+            mapped[file] = best[0][0]
+    return mapped
+
+
 def locate(
     frames: Sequence[Frame] | Sequence[RaisedException],
     index: RepoIndex,
@@ -401,16 +443,21 @@ def locate(
             files[key] = candidates[0] if len(candidates) == 1 else None
         return files[key]
 
+    by_content = _mapped_by_content(chain, index, read, prefixes)
+
+    def file_or_copy(frame: Frame) -> str | None:
+        return file_of(frame) or by_content.get(frame.file)
+
     ranked = ranked_frames(
         chain,  # type: ignore[arg-type]
-        lambda f: file_of(f) is not None,
-        lambda f: is_library(file_of(f) or ""),
+        lambda f: file_or_copy(f) is not None,
+        lambda f: is_library(file_or_copy(f) or ""),
     )
     located: list[Located] = []
     seen: set[tuple[str, int]] = set()
     lines: dict[tuple[str, int | None, str, str | None], int] = {}  # a recursion repeats frames
     for frame, evidence in ranked:
-        path = file_of(frame)
+        path = file_or_copy(frame)
         if path is None:
             continue
         candidates = [path]
