@@ -422,14 +422,8 @@ def _try_around(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
         return []
     function, _ = _function_node(tree, line)
     floor = function.lineno if function is not None else 0
-    found: list[ast.Try] = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body and node.handlers:
-            body_end = node.body[-1].end_lineno or node.body[-1].lineno
-            if node.body[0].lineno <= line <= body_end and node.lineno > floor:
-                found.append(node)
     spans = []
-    for node in sorted(found, key=lambda n: -n.lineno)[:MAX_TRY_STATEMENTS]:
+    for node in related.tries_around(tree, line, after=floor)[:MAX_TRY_STATEMENTS]:
         end = node.end_lineno or node.lineno
         start = node.lineno if end - node.lineno + 1 <= MAX_TRY_LINES else node.handlers[0].lineno
         spans.append((start, min(end, start + MAX_TRY_LINES - 1)))

@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from chalicelib.core import under_test
+from chalicelib.core import related, under_test
 from chalicelib.core.context import named_functions
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
@@ -645,16 +645,10 @@ def _handler_uses(scope: ast.AST, line: int) -> list[tuple[str, tuple[str, ...]]
     they catch and the conditions of the ``if`` statements heading their bodies
     (``except OSError as e: if errno_from_exception(e) in _ERRNO_WOULDBLOCK:``). They decide
     whether the exception is caught; a fix that should have caught it edits what they test."""
-    tries = [
-        node
-        for node in ast.walk(scope)
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try)))
-        and node.handlers
-        and node.body[0].lineno <= line <= (node.body[-1].end_lineno or node.body[-1].lineno)
-    ]
+    tries = related.tries_around(scope, line)
     if not tries:
         return []
-    innermost = max(tries, key=lambda n: n.lineno)
+    innermost = tries[0]
     out: list[tuple[str, tuple[str, ...]]] = []
     for handler in innermost.handlers:
         tested: list[ast.expr] = [handler.type] if handler.type is not None else []

@@ -29,6 +29,18 @@ _DUNDER = frozenset({"__class__", "__dict__", "__name__", "__module__", "__doc__
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
+def tries_around(scope: ast.AST, line: int, after: int = 0) -> list[ast.Try]:
+    """The ``try`` statements of ``scope`` with handlers whose body holds ``line`` (starting after
+    line ``after``), innermost first: the handlers the exception passed through."""
+    found = []
+    for node in ast.walk(scope):
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.body and node.handlers:
+            body_end = node.body[-1].end_lineno or node.body[-1].lineno
+            if node.body[0].lineno <= line <= body_end and node.lineno > after:
+                found.append(node)
+    return sorted(found, key=lambda n: -n.lineno)
+
+
 def _span(node: ast.AST) -> tuple[int, int]:
     decorators = getattr(node, "decorator_list", [])
     start = min([node.lineno, *(d.lineno for d in decorators)])  # type: ignore[attr-defined]
