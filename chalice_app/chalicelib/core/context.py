@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core import related
 from chalicelib.core.redact import redact
+from chalicelib.core.related import indented_range, named_functions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -285,7 +286,6 @@ def _imports_of(sel: _Selection, path: str) -> list[tuple[int, int]]:
     return [(spans[0][0], spans[-1][1])]
 
 
-_DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+\w")
 _IMPORT_LINE = re.compile(r"^(?:import\s+\w|from\s+[\w.]+\s+import\b)")
 _BETWEEN_IMPORTS = re.compile(r"^(?:#|\s|$)")  # a comment, a blank or continued line
 
@@ -317,46 +317,6 @@ def imports_by_lines(lines: Sequence[str]) -> list[tuple[int, int]]:
     if not first or last - first + 1 > MAX_IMPORT_LINES:
         return []
     return [(first, last)]
-
-
-def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
-    """The ``def`` or ``class`` block around ``line`` by indentation alone: for a file ``ast``
-    cannot parse (older or newer Python than the runtime's), so it is not shown as bare windows."""
-    if not 1 <= line <= len(lines):
-        return None
-
-    def indent(text: str) -> int:
-        return len(text) - len(text.lstrip())
-
-    here = indent(lines[line - 1]) if lines[line - 1].strip() else 1 << 30
-    for start in range(line, 0, -1):
-        match = _DEF_LINE.match(lines[start - 1])
-        if match and (len(match.group(1)) < here or start == line):
-            own = len(match.group(1))
-            end = start
-            for n in range(start + 1, len(lines) + 1):
-                text = lines[n - 1]
-                if text.strip() and indent(text) <= own and not text.lstrip().startswith((")", "]", "}", "#")):
-                    break
-                if text.strip():
-                    end = n
-            return (start, end) if end >= line else None
-    return None
-
-
-def named_functions(lines: Sequence[str], tree: ast.Module | None, name: str) -> list[tuple[int, int]]:
-    """The functions named ``name``: by ``ast`` (decorators included), or in a file ``ast`` cannot
-    parse (``tree`` is None: Python 2 code, newer syntax) by their ``def`` line and indentation."""
-    if not name.isidentifier():
-        return []
-    if tree is not None:
-        return [
-            (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
-            for n in ast.walk(tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
-        ]
-    pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
-    return [s for n, text in enumerate(lines, start=1) if pattern.match(text) and (s := indented_range(lines, n))]
 
 
 def _named_range(sel: _Selection, path: str, line: int, name: str) -> tuple[int, int] | None:

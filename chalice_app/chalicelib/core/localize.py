@@ -44,7 +44,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core import related, under_test
-from chalicelib.core.context import named_functions
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
@@ -209,7 +208,7 @@ def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
     named: list[tuple[int, int]] = []
     if frame.function and frame.function.isidentifier():
         tree = tree or _parse(text)
-        named = named_functions(lines, tree, frame.function)
+        named = related.named_functions(lines, tree, frame.function)
     if want:
         hits = [n for n, line in enumerate(lines, start=1) if line.strip() == want]
         inside = [n for n in hits if any(s <= n <= e for s, e in named)]
