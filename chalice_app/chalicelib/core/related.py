@@ -11,7 +11,9 @@ from the raising line alone, with ``ast``, as a careful reader of the trace woul
   from, wherever it was written, not only in ``__init__``.
 
 Each finder returns 1-based inclusive line ranges inside the file, never the raising function
-itself. Pure: it reads the parsed module and nothing else.
+itself. Beside them, the block helpers both localization and the context use: the ``def`` or
+``class`` block by indentation (a file ``ast`` cannot parse), the functions of a name, and the
+``try`` statements around a line. Pure: it reads the parsed module and nothing else.
 """
 
 from __future__ import annotations
