@@ -127,6 +127,7 @@ def parse_since(text: str) -> int:
 
 def render(stats: Mapping[str, Any]) -> str:
     """The figures as text for people."""
+
     def line(name: str, f: Mapping[str, Any]) -> str:
         usd = f["usd_per_merged"]
         return (

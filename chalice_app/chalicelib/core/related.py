@@ -64,11 +64,7 @@ def named_functions(lines: Sequence[str], tree: ast.Module | None, name: str) ->
     if not name.isidentifier():
         return []
     if tree is not None:
-        return [
-            (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
-            for n in ast.walk(tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
-        ]
+        return [_span(n) for n in ast.walk(tree) if isinstance(n, _FUNCTIONS) and n.name == name]
     pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
     return [s for n, text in enumerate(lines, start=1) if pattern.match(text) and (s := indented_range(lines, n))]
 

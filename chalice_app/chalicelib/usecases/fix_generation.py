@@ -213,7 +213,16 @@ class ModelFixer:
             # With CI as the judge, the reviewers are asked when the checks pass (usecases/checks.py).
             asked = None if s.await_checks else choice.reviewers
             url, draft, head = self._publish(
-                repo, group, branch, proposal, result, usage, findings, located, context, reviewers=asked,
+                repo,
+                group,
+                branch,
+                proposal,
+                result,
+                usage,
+                findings,
+                located,
+                context,
+                reviewers=asked,
                 weakened=weakened,
             )
         details: dict[str, object] = {
