@@ -106,16 +106,12 @@ def message_modules(message: str) -> list[str]:
     return [m for m in found if _MODULE.match(m)]
 
 
-def _with_leaves(exc: RaisedException) -> list[RaisedException]:
-    return [exc, *(e for child in exc.children for e in _with_leaves(child))]
-
-
 def failing_modules(exceptions: Sequence[RaisedException], mapped: Collection[Frame]) -> tuple[str, ...]:
     """The dotted modules of the failing libraries, best evidence first: for each exception (the
     final one first), its innermost frames no repository file maps to (those after its last
     ``mapped`` frame), innermost first; then the modules the messages name. A test's module (the
     reproduction's own frames) and a standard library module are none."""
-    ordered = [e for top in reversed(exceptions) for e in _with_leaves(top)]
+    ordered = [e for top in reversed(exceptions) for e in top.with_leaves()]
     out: list[str] = []
     for exc in ordered:
         for frame in reversed(exc.frames):

@@ -233,14 +233,6 @@ def _holds_source(text: str | None, frame: Frame, slack: int | None = 3) -> bool
 # --- frames of the chain, ranked -----------------------------------------------------------------
 
 
-def _with_leaves(exc: RaisedException) -> list[RaisedException]:
-    """``exc`` and the sub-exceptions of an exception group, leaves after their group."""
-    out = [exc]
-    for child in exc.children:
-        out.extend(_with_leaves(child))
-    return out
-
-
 def ranked_frames(
     exceptions: Sequence[RaisedException],
     maps: Callable[[Frame], bool] | None = None,
@@ -259,7 +251,7 @@ def ranked_frames(
     ``pkg/patched/pip/_vendor/…``?), the same holds for such a copy: the project's own innermost
     frame is the raising one, and the copy's frames follow the project's callers.
     """
-    order = [e for exc in reversed(exceptions) for e in _with_leaves(exc)]
+    order = [e for exc in reversed(exceptions) for e in exc.with_leaves()]
     raising: list[tuple[Frame, Evidence]] = []
     callers: list[tuple[Frame, Evidence]] = []
     for n, exc in enumerate(order):
@@ -366,7 +358,7 @@ def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
     alone when the sample does not parse (or was cut before any frame)."""
     found = rejoin(find_in_text(group.sample)) if group.sample else []
     for tb in found:
-        if any(e.frames for exc in tb.exceptions for e in _with_leaves(exc)):
+        if any(e.frames for exc in tb.exceptions for e in exc.with_leaves()):
             return tb.exceptions
     return (RaisedException(group.exception_type, group.message, group.frames),)
 
@@ -389,7 +381,7 @@ def _mapped_by_content(
     nothing, as a path suffix shared by two files does."""
     wanted: dict[str, set[str]] = defaultdict(set)  # unmapped file -> its printed lines
     for exc in chain:
-        for e in _with_leaves(exc):
+        for e in exc.with_leaves():
             for f in e.frames:
                 text = f.source.strip()
                 if len(text) >= MIN_CONTENT_CHARS and _SPECIFIC.search(text) and is_in_app(f.file):
@@ -1012,7 +1004,7 @@ def module_under_test(
     definitions the test's printed line names, the constants it reads, else the module's head.
     They are reached from the trace's own path and line, ``found_by="trace"``."""
     traced = {loc.path for loc in located}
-    for exc in [e for x in reversed(exceptions) for e in _with_leaves(x)]:  # as ranked_frames orders them
+    for exc in [e for x in reversed(exceptions) for e in x.with_leaves()]:  # as ranked_frames orders them
         for frame in reversed(exc.frames):
             if not is_in_app(frame.file) or under_test.name_tested_by(frame.file) is None:
                 continue

@@ -44,6 +44,11 @@ class RaisedException:
     children: tuple[RaisedException, ...] = ()
     syntax_error: Location | None = None
 
+    def with_leaves(self) -> list[RaisedException]:
+        """This exception and, for an exception group, its sub-exceptions, each group before its
+        leaves, in printed order."""
+        return [self, *(e for child in self.children for e in child.with_leaves())]
+
 
 @dataclass(frozen=True)
 class Traceback:

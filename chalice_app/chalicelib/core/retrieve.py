@@ -120,10 +120,6 @@ def _useful(word: str) -> bool:
     return len(word) >= 3 and word not in STOPWORDS and not word.isdigit()
 
 
-def _with_leaves(exc: RaisedException) -> list[RaisedException]:
-    return [exc, *(e for child in exc.children for e in _with_leaves(child))]
-
-
 def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame] = ()) -> Query:
     """The words of the trace: quoted names and custom exception types (exact names too),
     frame functions, raising lines, and the messages' other words (weaker); and the failing
@@ -141,7 +137,7 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
                 if _useful(w):
                     terms[w] = max(terms[w], weight)
 
-    for exc in (e for top in exceptions for e in _with_leaves(top)):
+    for exc in (e for top in exceptions for e in top.with_leaves()):
         message = " ".join([exc.message, *exc.notes[:3]])
         messages.append(exc.message)
         for quoted in _QUOTED.findall(message):
