@@ -32,6 +32,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.core.under_test import is_test_name
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Sequence
 
@@ -151,12 +153,7 @@ def is_own_copy(path: str, module: str) -> bool:
     top = module.split(".", 1)[0]
     folders = path.split("/")[:-1]
     skipped = _VENDORED_DIRS | _TEST_DIRS | _NOT_CODE_DIRS
-    return top in folders or any(f in skipped for f in folders) or _is_test_file(path)
-
-
-def _is_test_file(path: str) -> bool:
-    name = posixpath.basename(path)
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    return top in folders or any(f in skipped for f in folders) or is_test_name(posixpath.basename(path))
 
 
 def _matches(word: str, module: str) -> bool:

@@ -75,13 +75,12 @@ def is_test_file(path: str) -> bool:
     parts = _parts(path)
     if not parts:
         return False
-    name = parts[-1]
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or any(p.lower() in TEST_DIRS for p in parts[:-1])
-    )
+    return is_test_name(parts[-1]) or any(p.lower() in TEST_DIRS for p in parts[:-1])
+
+
+def is_test_name(name: str) -> bool:
+    """Whether a file name is a test's: ``test_*.py``, ``*_test.py``, ``conftest.py``."""
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 def name_tested_by(path: str) -> str | None:
