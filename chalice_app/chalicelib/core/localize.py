@@ -41,6 +41,7 @@ import posixpath
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core import related, under_test
@@ -146,6 +147,15 @@ class RepoIndex:
             if parts:
                 self._by_name[parts[-1]].append(parts)
                 self.paths.append("/".join(parts))
+
+    @cached_property
+    def own_first(self) -> list[str]:
+        """The repository's Python files in the order a bounded search reads them: the project's
+        own code before vendored copies, shallow modules before deep ones (a project vendoring a
+        library, ``pkg/patched/pip/…``, has hundreds of files sorting before its own
+        ``pkg/project.py``). Sorted once for every search of one localization."""
+        python = (p for p in self.paths if p.endswith(".py") and is_in_app(p))
+        return sorted(python, key=lambda p: (is_library(p), p.count("/"), p))
 
     def candidates(self, file: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> list[str]:
         """Repository paths sharing the longest component suffix with ``file`` (at least the name)."""
@@ -391,7 +401,7 @@ def _mapped_by_content(
         return {}
     needed = set().union(*wanted.values())
     holders: dict[str, set[str]] = defaultdict(set)  # printed line -> repository files holding it
-    for path in _own_first(index.paths)[:MAX_CONTENT_FILES]:
+    for path in index.own_first[:MAX_CONTENT_FILES]:
         text = read(path)
         if text is not None and len(text) <= Limits.max_file_bytes:
             for line in needed & {raw.strip() for raw in text.splitlines()}:
@@ -669,14 +679,6 @@ def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
     return None
 
 
-def _own_first(paths: Iterable[str]) -> list[str]:
-    """The repository's Python files in the order a bounded search reads them: the project's own
-    code before vendored copies, shallow modules before deep ones (a project vendoring a library,
-    ``pkg/patched/pip/…``, has hundreds of files sorting before its own ``pkg/project.py``)."""
-    python = (p for p in paths if p.endswith(".py") and is_in_app(p))
-    return sorted(python, key=lambda p: (is_library(p), p.count("/"), p))
-
-
 class _Resolver:
     """Name → definition, through files' own definitions and imports, then a bounded search."""
 
@@ -774,7 +776,7 @@ class _Resolver:
         """Top-level definitions (and methods) of at most ``max_scan_files`` Python files."""
         if self._by_name is None:
             self._by_name = defaultdict(list)
-            for path in _own_first(self.index.paths)[: self.limits.max_scan_files]:
+            for path in self.index.own_first[: self.limits.max_scan_files]:
                 mod = self.module(path)
                 if mod is None:
                     continue
@@ -981,7 +983,7 @@ def misfit_call_definitions(
     if not exceptions or not exceptions[-1].message or exceptions[-1].type.rsplit(".", 1)[-1] != "TypeError":
         return []
     traced = list(dict.fromkeys(loc.path for loc in located))
-    python = _own_first(index.paths)[: limits.search_files]
+    python = index.own_first[: limits.search_files]
 
     def tree_of(path: str) -> ast.Module | None:
         mod = resolver.module(path)
