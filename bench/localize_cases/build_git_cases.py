@@ -23,7 +23,7 @@ whose mirror is absent are skipped.
     python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
 
 No network; reads the mirror with ``git``. Cases are listed in the ``git`` set (the one the code was
-developed on) or, with ``--into heldout``, ``heldout2``, ``heldout3`` or ``heldout4``, a held-out set
+developed on) or, with ``--into heldout``, ``heldout2``, ``heldout3``, ``heldout4`` or ``heldout5``, a held-out set
 (built before the code it measures was written, its cases never looked at while changing the code).
 ``--max N`` keeps a repository's first ``N`` cases in the builder's order (oldest commit first), so
 that no single repository dominates a set.
@@ -176,7 +176,9 @@ def main() -> None:
     parser.add_argument("mirror", type=Path, help="a git directory (a fetched mirror)")
     parser.add_argument("name", help="owner/name of the public repository")
     parser.add_argument(
-        "--into", default="git", help="the set the cases are listed in (git, heldout, heldout2, heldout3, heldout4)"
+        "--into",
+        default="git",
+        help="the set the cases are listed in (git, heldout, heldout2, heldout3, heldout4, heldout5)",
     )
     parser.add_argument("--max", type=int, default=None, help="keep at most this many cases of the repository")
     args = parser.parse_args()
