@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.libraries import failing_modules, named_after
+from chalicelib.core.named_modules import declared, missing_modules, module_named
 from chalicelib.core.structure import KIND_RANK, Traced, candidates
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class SearchLimits:
     structural: frozenset[str] = frozenset({"registration"})
     max_per_file: int = 2  # of them from one file
     max_named: int = 1  # files named after the failing library (``libraries.py``), first of all
+    max_declared: int = 1  # packaging declarations of a module that cannot be imported (``named_modules.py``)
+    max_message_modules: int = 1  # repository modules a message names (``named_modules.py``)
     named_whole_lines: int = 60  # a named file this short is returned whole, a longer one its best definition
     head_lines: int = 40  # a longer definition is returned as its first lines
     min_share: float = 0.5  # a hit scores at least this share of the best one
@@ -249,8 +252,9 @@ def search(  # noqa: PLR0913 - the search's inputs
     # The repository's own code first, and in it the folders of what is already shown (the traced
     # files) first: a bounded search reads the nearest candidates.
     near = {posixpath.dirname(path) for path, _, _ in exclude}
+    paths_list = list(paths)
     python = sorted(
-        (p for p in paths if p.endswith(".py")), key=lambda p: (is_library(p), posixpath.dirname(p) not in near, p)
+        (p for p in paths_list if p.endswith(".py")), key=lambda p: (is_library(p), posixpath.dirname(p) not in near, p)
     )
     units: list[_Unit] = []
     trees: dict[str, ast.Module] = {}
@@ -261,6 +265,7 @@ def search(  # noqa: PLR0913 - the search's inputs
             units.extend(_units_of_tree(path, tree, text.splitlines()))
     scored = _bm25(query, units, k1, b) if units else []
     named = _named(query, python, read, scored, exclude, limits)
+    named += _message_modules(query, sorted(paths_list), read, scored, exclude, limits)
     lexical = _pick(scored, exclude, limits) if scored else []
     structural = _structural(query, traced, trees, scored, exclude, limits)
     picked: list[Hit] = []
@@ -322,18 +327,52 @@ def _named(  # noqa: PLR0913 - the evidence and the bounds
             break
         if any(p == found.path for p, _, _ in exclude):
             continue
-        text = read(found.path)
-        if text is None or len(text) > limits.max_file_bytes:
-            continue
-        length = len(text.splitlines())
-        if 0 < length <= limits.named_whole_lines:
-            hits.append(Hit(found.path, 1, length, found.word, 0.0, "named"))
-            continue
-        best = next(((s, u) for s, u in scored if u.path == found.path), None)
-        if best is not None:
-            score, unit = best
-            end = min(unit.end, unit.start + limits.head_lines - 1)
-            hits.append(Hit(found.path, unit.start, end, unit.name, round(score, 3), "named"))
+        hit = _file_hit(found.path, found.word, read, scored, limits)
+        if hit is not None:
+            hits.append(hit)
+    return hits
+
+
+def _file_hit(
+    path: str, name: str, read: Callable[[str], str | None], scored: Sequence[tuple[float, _Unit]], limits: SearchLimits
+) -> Hit | None:
+    """A file named by the evidence: whole when short, else its definition the lexical ranking
+    scores best (none when nothing of it scores)."""
+    text = read(path)
+    if text is None or len(text) > limits.max_file_bytes:
+        return None
+    length = len(text.splitlines())
+    if 0 < length <= limits.named_whole_lines:
+        return Hit(path, 1, length, name, 0.0, "named")
+    best = next(((s, u) for s, u in scored if u.path == path), None)
+    if best is None:
+        return None
+    score, unit = best
+    end = min(unit.end, unit.start + limits.head_lines - 1)
+    return Hit(path, unit.start, end, unit.name, round(score, 3), "named")
+
+
+def _message_modules(  # noqa: PLR0913 - the evidence and the bounds
+    query: Query,
+    paths: Sequence[str],
+    read: Callable[[str], str | None],
+    scored: Sequence[tuple[float, _Unit]],
+    exclude: Sequence[tuple[str, int, int]],
+    limits: SearchLimits,
+) -> list[Hit]:
+    """The modules the messages name (``named_modules.py``): where the packaging files declare a
+    module the messages say cannot be imported (at most ``limits.max_declared``), then the
+    repository module a message names by a dotted name, shown as a named file (at most
+    ``limits.max_message_modules``). Kind ``named``: short, specific evidence."""
+    shown = {p for p, _, _ in exclude}
+    hits = [
+        Hit(f.path, f.start, f.end, f.module, 0.0, "named")
+        for f in declared(missing_modules(query.messages, paths), paths, read, limits.max_declared)
+    ]
+    for found in module_named(query.messages, paths, shown)[: limits.max_message_modules]:
+        hit = _file_hit(found.path, found.module, read, scored, limits)
+        if hit is not None:
+            hits.append(hit)
     return hits
 
 

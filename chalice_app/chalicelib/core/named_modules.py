@@ -1,0 +1,156 @@
+"""Modules a message names: the repository's own, and where it declares one it cannot import.
+
+Some messages name the code to open by its module, not by a frame:
+
+- **a repository module the message names** (``module_named``): ``Can't load plugin:
+  sqlalchemy.dialects:postgres`` names ``sqlalchemy.dialects``, whose ``__init__`` builds the
+  plugin registry the failing loader reads; ``cannot import name 'x' from 'pkg.mod'`` names the
+  module ``x`` is missing from. A dotted name of two parts or more is read, when exactly one
+  repository file is that module (``a/b.py`` or ``a/b/__init__.py``), it is no test and no frame
+  already runs it;
+- **where the repository declares a module it cannot import** (``declared``): ``No module named
+  '_black_version'`` or ``cannot import name 'secure_filename' from 'werkzeug'`` about a module
+  the repository does not hold (a dependency, a generated module) is a packaging question: the
+  dependency's version bound in ``install_requires``, the module list ``py_modules`` or the
+  ``write_to`` of ``setup.py``. The packaging files (``setup.py``, ``setup.cfg``,
+  ``pyproject.toml``, ``requirements*.txt``; the shallowest first) are read for the line naming
+  the module's top-level package (``Werkzeug>=0.15`` for ``werkzeug``, case and ``-``/``_``
+  aside) or the module's file (``"_black_version.py"``). What is shown: in ``setup.py``, the
+  top-level statement holding that line (the ``setup(...)`` call) when it has
+  ``WHOLE_STATEMENT_LINES`` or fewer, else ``WINDOW`` lines around it; in the other files, the
+  window. A module of the standard library, or one under the repository's own top-level package
+  (a missing submodule is the import's own bug, which the trace shows), is none.
+
+Pure: works on messages, path names and the text ``read`` returns; no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.core.libraries import message_modules
+from chalicelib.core.under_test import is_test_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Sequence
+
+# A dotted name in a message: ``sqlalchemy.dialects`` (not a call's ``a.b(``, not part of a path).
+_DOTTED = re.compile(r"(?<![\w./\\-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w(/\\])")
+_TEST_DIRS = frozenset({"test", "tests", "testing"})
+_PACKAGING = re.compile(r"^(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[\w.-]*\.txt)$")
+WHOLE_STATEMENT_LINES = 60  # a ``setup(...)`` call this short is shown whole
+WINDOW = 8  # else the lines either side of the declaring line
+
+
+@dataclass(frozen=True)
+class Found:
+    """Lines ``start``..``end`` (1-based, inclusive) of ``path`` about ``module``."""
+
+    path: str
+    start: int
+    end: int
+    module: str
+
+
+def _files_of(dotted: str, python: Sequence[str]) -> list[str]:
+    """The repository files that can be module ``dotted``."""
+    parts = dotted.split(".")
+    tails = ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"]))
+    return [p for p in python if any(p == t or p.endswith("/" + t) for t in tails)]
+
+
+def _is_standard(module: str) -> bool:
+    return module.split(".", 1)[0] in sys.stdlib_module_names
+
+
+def _is_test(path: str) -> bool:
+    return is_test_name(posixpath.basename(path)) or any(p in _TEST_DIRS for p in path.split("/")[:-1])
+
+
+def module_named(messages: Sequence[str], paths: Iterable[str], traced: Collection[str]) -> list[Found]:
+    """The repository modules the messages name by a dotted name (first named first), each the
+    one file that is that module, not a test and not ``traced``. ``start``/``end`` are 0: the
+    caller decides how much of the module to show."""
+    python = [p for p in paths if p.endswith(".py")]
+    found: dict[str, Found] = {}
+    for message in messages:
+        for dotted in _DOTTED.findall(message):
+            if _is_standard(dotted):
+                continue
+            files = _files_of(dotted, python)
+            if len(files) == 1 and files[0] not in traced and not _is_test(files[0]):
+                found.setdefault(files[0], Found(files[0], 0, 0, dotted))
+    return list(found.values())
+
+
+def missing_modules(messages: Sequence[str], paths: Iterable[str]) -> list[str]:
+    """The modules the messages say cannot be imported that the repository does not hold and that
+    are no standard module nor a submodule of the repository's own top-level packages."""
+    python = [p for p in paths if p.endswith(".py")]
+    own_tops = {p.split("/")[-2] for p in python if p.endswith("/__init__.py")}
+    out: list[str] = []
+    for message in messages:
+        for module in message_modules(message):
+            top = module.split(".", 1)[0]
+            if _is_standard(module) or top in own_tops or _files_of(module, python):
+                continue
+            out.append(module)
+    return list(dict.fromkeys(out))
+
+
+def _naming(module: str) -> re.Pattern[str]:
+    """A line naming ``module``: its top-level package as a requirement word (``Werkzeug>=0.15``,
+    ``flask_admin`` for ``flask-admin``) or its file name (``_black_version.py``)."""
+    top = module.split(".", 1)[0]
+    spelled = re.sub(r"\\-|_", "[-_]", re.escape(top))
+    return re.compile(rf"(?<![\w.-]){spelled}(?![\w-])", re.IGNORECASE)
+
+
+def _statement(text: str, line: int) -> tuple[int, int] | None:
+    """The top-level statement of a parsed ``text`` holding ``line``."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            return node.lineno, node.end_lineno or node.lineno
+    return None
+
+
+def declared(
+    modules: Sequence[str], paths: Iterable[str], read: Callable[[str], str | None], limit: int = 1
+) -> list[Found]:
+    """Where the packaging files declare ``modules`` (the earlier module first, then the shallower
+    file): the ``setup(...)`` statement holding the declaring line when short, else a window
+    around that line; at most ``limit``."""
+    if not modules:
+        return []
+    files = sorted(
+        (p for p in paths if _PACKAGING.match(posixpath.basename(p)) and not _is_test(p)),
+        key=lambda p: (p.count("/"), not p.endswith(".py"), p),
+    )
+    found: list[Found] = []
+    for module in modules:
+        pattern = _naming(module)
+        for path in files:
+            text = read(path)
+            if not text:
+                continue
+            lines = text.splitlines()
+            hit = next((n for n, line in enumerate(lines, 1) if pattern.search(line.split("#", 1)[0])), None)
+            if hit is None:
+                continue
+            span = _statement(text, hit) if path.endswith(".py") else None
+            if span is None or span[1] - span[0] + 1 > WHOLE_STATEMENT_LINES:
+                span = (max(1, hit - WINDOW), min(len(lines), hit + WINDOW))
+            found.append(Found(path, span[0], span[1], module))
+            break
+        if len(found) >= limit:
+            break
+    return found

@@ -1,0 +1,169 @@
+"""Modules a message names (``core/named_modules.py``): the repository module a message names by a
+dotted name, and where the packaging files declare a module the message cannot import; and how the
+ranked search shows them (``core/retrieve.py``, kind ``named``)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.core.models import Frame, RaisedException
+from chalicelib.core.named_modules import declared, missing_modules, module_named
+from chalicelib.core.retrieve import SearchLimits, build_query, search
+
+# sqlalchemy's dialects package (shape of 2.0): the registry the plugin loader reads
+DIALECTS = '''"""Dialects."""
+from .. import util
+
+__all__ = ("mssql", "mysql", "oracle", "postgresql", "sqlite")
+
+
+def _auto_fn(name):
+    """default dialect importer."""
+    if "." in name:
+        dialect, driver = name.split(".")
+    else:
+        dialect = name
+        driver = "base"
+
+    try:
+        module = __import__("sqlalchemy.dialects.%s" % (dialect,)).dialects
+        module = getattr(module, dialect)
+    except ImportError:
+        return None
+    return module.dialect
+
+
+registry = util.PluginLoader("sqlalchemy.dialects", auto_fn=_auto_fn)
+'''
+LANGHELPERS = """class PluginLoader:
+    def __init__(self, group, auto_fn=None):
+        self.group = group
+        self.impls = {}
+        self.auto_fn = auto_fn
+
+    def load(self, name):
+        if name in self.impls:
+            return self.impls[name]()
+        raise NoSuchModuleError("Can't load plugin: %s:%s" % (self.group, name))
+"""
+# flask's setup.py (shape of 1.1): a setup() call longer than the statement shown whole
+FLASK_SETUP = (
+    "import io\nfrom setuptools import setup\n\nsetup(\n    name='Flask',\n"
+    + "".join(f"    option_{i}={i},\n" for i in range(60))
+    + "    install_requires=[\n        'Werkzeug>=0.15',\n        'Jinja2>=2.10.1',\n    ],\n)\n"
+)
+BLACK_SETUP = """from setuptools import setup
+
+setup(
+    name="black",
+    use_scm_version={
+        "write_to": "_black_version.py",
+    },
+    py_modules=["black", "blackd", "_version"],
+    install_requires=["click>=6.5", "attrs>=18.1.0"],
+)
+"""
+
+
+def _error(kind: str, message: str, frames: tuple[Frame, ...] = ()) -> RaisedException:
+    return RaisedException(kind, message, frames)
+
+
+def test_a_dotted_name_in_the_message_names_the_one_repository_module_it_is() -> None:
+    paths = ["lib/sqlalchemy/dialects/__init__.py", "lib/sqlalchemy/util/langhelpers.py", "setup.py"]
+    found = module_named(["Can't load plugin: sqlalchemy.dialects:postgres"], paths, traced=())
+    assert [(f.path, f.module) for f in found] == [("lib/sqlalchemy/dialects/__init__.py", "sqlalchemy.dialects")]
+    # a traced module, a standard one, a call and a path name none
+    assert module_named(["Can't load plugin: sqlalchemy.dialects:postgres"], paths, traced=paths) == []
+    assert module_named(["os.path is not a package; self.group.x() failed in /a/sqlalchemy.dialects"], paths, ()) == []
+
+
+def test_a_dotted_name_two_files_can_be_or_a_test_names_no_module() -> None:
+    paths = ["a/pkg/mod.py", "b/pkg/mod/__init__.py", "tests/pkg/tool.py"]
+    assert module_named(["cannot import name 'x' from 'pkg.mod'"], paths, ()) == []
+    assert module_named(["failed in pkg.tool"], paths, ()) == []
+
+
+def test_a_module_the_message_cannot_import_is_missing_only_when_the_repository_lacks_it() -> None:
+    paths = ["src/flask/__init__.py", "src/flask/helpers.py", "setup.py"]
+    messages = [
+        "cannot import name 'secure_filename' from 'werkzeug' (/usr/lib/python3.7/site-packages/werkzeug/__init__.py)",
+        "No module named 'flask.missing'",  # under the repository's own package: the import's own bug
+        "No module named '_ssl'",  # the standard library's
+        "No module named 'flask.helpers'",  # the repository holds it
+    ]
+    assert missing_modules(messages, paths) == ["werkzeug"]
+
+
+def test_a_long_setup_call_shows_the_window_around_the_requirement_naming_the_dependency() -> None:
+    repo = {"setup.py": FLASK_SETUP, "docs/setup.py": "x = 'werkzeug'\n"}
+    [found] = declared(["werkzeug"], repo, repo.get)
+    line = FLASK_SETUP.splitlines().index("        'Werkzeug>=0.15',") + 1
+    last = len(FLASK_SETUP.splitlines())
+    assert (found.path, found.start, found.end, found.module) == ("setup.py", line - 8, min(line + 8, last), "werkzeug")
+
+
+def test_a_short_setup_call_naming_a_generated_module_is_shown_whole() -> None:
+    repo = {"setup.py": BLACK_SETUP, "black.py": "from _black_version import version\n"}
+    [found] = declared(missing_modules(["No module named '_black_version'"], repo), repo, repo.get)
+    assert (found.path, found.start, found.end) == ("setup.py", 3, 10)
+
+
+def test_a_requirements_file_shows_a_window_and_a_word_inside_another_name_does_not_count() -> None:
+    repo = {"requirements.txt": "flask-admin==1.5\nwerkzeug-utils\n# werkzeug\nWerkzeug<1.0\n"}
+    [found] = declared(["werkzeug"], repo, repo.get)
+    assert (found.path, found.start, found.end) == ("requirements.txt", 1, 4)
+    assert declared(["flask_admin.model"], repo, repo.get)[0].start == 1  # ``flask-admin`` spelled with ``-``
+    assert declared(["jinja2"], repo, repo.get) == []
+
+
+def test_the_search_shows_the_declaration_of_a_dependency_that_cannot_be_imported_first() -> None:
+    # GIVEN another project's frames (flask_admin) failing to import from werkzeug
+    exc = _error(
+        "ImportError",
+        "cannot import name 'secure_filename' from 'werkzeug' (/usr/lib/python3.7/site-packages/werkzeug/__init__.py)",
+        (Frame("/var/task/flask_admin/model/base.py", 8, "<module>", "from werkzeug import secure_filename"),),
+    )
+    repo = {
+        "setup.py": FLASK_SETUP,
+        "src/flask/__init__.py": "from .helpers import send_file\n",
+        "src/flask/helpers.py": "def secure_filename(name):\n    return name\n",
+    }
+    # WHEN
+    hits = search(build_query((exc,)), repo, repo.get, limits=SearchLimits(max_hits=1))
+    # THEN setup.py's requirement comes first, as a named hit
+    assert (hits[0].path, hits[0].kind, hits[0].name) == ("setup.py", "named", "werkzeug")
+
+
+def test_the_search_shows_the_package_a_loader_message_names_by_its_best_definition() -> None:
+    # GIVEN the plugin loader raising with the registry's group in its message
+    exc = _error(
+        "sqlalchemy.exc.NoSuchModuleError",
+        "Can't load plugin: sqlalchemy.dialects:postgres",
+        (Frame("/var/task/sqlalchemy/util/langhelpers.py", 10, "load", "raise NoSuchModuleError("),),
+    )
+    repo = {
+        "lib/sqlalchemy/dialects/__init__.py": DIALECTS + "\n" * 40,  # over the whole-file bound
+        "lib/sqlalchemy/util/langhelpers.py": LANGHELPERS,
+    }
+    # WHEN the langhelpers frame is traced
+    hits = search(
+        build_query((exc,)), repo, repo.get, exclude=[("lib/sqlalchemy/util/langhelpers.py", 10, 10)],
+        limits=SearchLimits(max_hits=0),
+    )  # fmt: skip
+    # THEN the package's definition the ranking scores best is shown
+    assert [(h.path, h.kind) for h in hits] == [("lib/sqlalchemy/dialects/__init__.py", "named")]
+    assert hits[0].name in {"_auto_fn", "registry"}
+
+
+@given(st.from_regex(r"[A-Za-z][A-Za-z0-9]{2,8}(?:[-_][A-Za-z0-9]{1,6}){0,2}", fullmatch=True))
+def test_a_requirement_is_found_by_its_name_whatever_its_case_and_separators(name: str) -> None:
+    # GIVEN a requirement spelled with ``-`` where the import has ``_``, in another case
+    spelled = name.replace("_", "-").upper()
+    repo = {"requirements.txt": f"other-thing\n{spelled}>=1.0\n"}
+    module = name.replace("-", "_").lower()
+    # WHEN / THEN its line is found, and a longer name sharing the prefix is not
+    assert [f.module for f in declared([module], repo, repo.get)] == [module]
+    longer = {"requirements.txt": f"{spelled}X>=1\n{spelled}-extra\n"}
+    assert declared([module], longer, longer.get) == []
