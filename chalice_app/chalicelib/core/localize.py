@@ -277,6 +277,7 @@ def ranked_frames(
 
 
 _SPLIT_GAP = 2  # lines a reporter's note may take between two halves of one pasted traceback
+_LOGGING_MESSAGE = "Message"  # the line after a logging error's call stack: ``Message: 'text'``
 
 
 def rejoin(found: Sequence[Traceback]) -> list[Traceback]:
@@ -285,10 +286,28 @@ def rejoin(found: Sequence[Traceback]) -> list[Traceback]:
     A reporter's line inside the frames (``>>> call()``, ``...``, a note) ends the reader's
     traceback there: the first half has frames and no exception line, the second starts with a
     frame and no header. Joined, the chain keeps its outer frames and its raising frame alike.
+
+    A logging error (``--- Logging error ---``, the standard library's ``Handler.handleError``)
+    prints the traceback of the failing handler, all inside ``logging``, then ``Call stack:`` and
+    the frames of the code that logged, read as a second traceback ending in ``Message: '…'``.
+    The logging call (a format string its arguments do not fit, a call from a signal handler) is
+    where such a fix goes: the call stack's frames are joined in as the outer frames of the
+    handler's exception.
     """
     out: list[Traceback] = []
     for tb in found:
         prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.final.type
+            and tb.final.type == _LOGGING_MESSAGE
+            and tb.text.lstrip().startswith("File ")
+            and 0 <= tb.origin - (prev.origin + len(prev.text.splitlines())) <= _SPLIT_GAP
+        ):
+            raised, caller = prev.exceptions[-1], tb.exceptions[-1]
+            joined = replace(raised, frames=(*caller.frames, *raised.frames))
+            out[-1] = replace(prev, exceptions=(*prev.exceptions[:-1], joined), text=f"{prev.text}\n{tb.text}")
+            continue
         if (
             prev is not None
             and prev.truncated
