@@ -201,6 +201,28 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
+# A line at column 0 that continues the statement above it rather than starting one.
+_CONTINUES = re.compile(r"^(?:[\s#)\]}]|(?:else|elif|except|finally)\b)")
+
+
+def _parse_partly(text: str) -> ast.Module | None:
+    """A file ``ast`` cannot parse whole (Python 2 code: a ``print`` statement, ``exec``, ``ur''``):
+    its top-level statements that parse on their own, at their own line numbers, the others left
+    blank. The imports and the functions written in the common subset of both Pythons are then
+    resolved as in any file (``from .encoding import DEFAULT_ENCODING`` above a function using it)."""
+    lines = text.splitlines()
+    starts = [
+        n
+        for n, line in enumerate(lines)
+        if line.strip() and not _CONTINUES.match(line) and not (n and lines[n - 1].startswith("@"))
+    ]
+    kept = [""] * len(lines)
+    for start, end in zip(starts, [*starts[1:], len(lines)][: len(starts)], strict=True):
+        if _parse("\n".join(lines[start:end])) is not None:
+            kept[start:end] = lines[start:end]
+    return _parse("\n".join(kept)) if any(kept) else None
+
+
 def refind_line(text: str, frame: Frame, tree: ast.Module | None = None) -> int:
     """Where the frame's code is in ``text`` today; 0 when the frame has no line and none is found.
 
@@ -711,7 +733,9 @@ class _Resolver:
     def module(self, path: str) -> _Module | None:
         if path not in self._modules:
             text = self.read(path) if path.endswith(".py") else None
-            tree = _parse(text) if text is not None and len(text) <= self.limits.max_file_bytes else None
+            tree = None
+            if text is not None and len(text) <= self.limits.max_file_bytes:
+                tree = _parse(text) or _parse_partly(text)
             self._modules[path] = _index_module(path, tree) if tree is not None else None
         return self._modules[path]
 
