@@ -846,7 +846,8 @@ def find_definitions(
     limits: Limits = Limits(),  # noqa: B008 - frozen
     resolver: _Resolver | None = None,
 ) -> list[Definition]:
-    """Definitions in the repository of the names used on the raising lines of the chain."""
+    """Definitions in the repository of the names used on the raising lines of the chain, and of
+    what the innermost caller's arguments to the raising function were computed from."""
     resolver = resolver or _Resolver(index, read, limits)
     found: dict[tuple[str, int], Definition] = {}
     top = [loc for loc in located if loc.evidence != "caller"][: limits.top_frames]
@@ -859,36 +860,79 @@ def find_definitions(
         if stmt is None:
             continue
         local = _locals(functions[-1]) if functions else set()
-        klass = classes[-1] if classes else None
         uses = _uses(stmt, line)
         if functions:
             uses += [u for u in _assigned_uses(functions[-1], uses, local, line) if u not in uses]
         uses += [u for u in _handler_uses(functions[-1] if functions else mod.tree, line) if u not in uses]
-        for base, chain in uses:
-            if base in local and base not in ("self", "cls"):
-                if not chain:
-                    continue
-                base, chain = "", chain[:1]  # a method called on a local object
-            for path, node in resolver.resolve(loc.path, base, chain, klass):
-                start, end = _span(node)
-                if path == loc.path and start <= line <= end:
-                    continue  # the frame's own function
-                name = getattr(node, "name", None) or (chain[-1] if base in ("", "self", "cls") else base)
-                found.setdefault((path, start), Definition(name, path, start, end, loc.path))
-                if isinstance(node, (ast.Assign, ast.AnnAssign)) and path != loc.path:
-                    # a constant of another module: the definitions its value is computed by
-                    for sub_base, sub_chain in _uses(node):
-                        if sub_base in _BUILTINS:
-                            continue
-                        for sub_path, sub in resolver.resolve(path, sub_base, sub_chain, None):
-                            sub_start, sub_end = _span(sub)
-                            sub_name = getattr(sub, "name", None) or sub_base
-                            found.setdefault(
-                                (sub_path, sub_start), Definition(sub_name, sub_path, sub_start, sub_end, loc.path)
-                            )
-                if len(found) >= limits.max_definitions:
-                    return list(found.values())[: limits.max_definitions]
-    return list(found.values())
+        _add_resolved(found, resolver, loc, line, (uses, local, classes[-1] if classes else None), limits)
+        if len(found) >= limits.max_definitions:
+            return list(found.values())[: limits.max_definitions]
+    caller = next((loc for loc in located if loc.evidence == "caller"), None)
+    if top and caller is not None and (mod := resolver.module(caller.path)) is not None:
+        stmt, classes, functions = _statement_at(mod.tree, caller.current_line)
+        if stmt is not None and functions and top[0].frame.function:
+            local = _locals(functions[-1])
+            passed = [(name, ()) for name in _passed_locals(stmt, top[0].frame.function, local)]
+            uses = _assigned_uses(functions[-1], passed, local, caller.current_line)
+            scope = (uses, local, classes[-1] if classes else None)
+            _add_resolved(found, resolver, caller, caller.current_line, scope, limits)
+    return list(found.values())[: limits.max_definitions]
+
+
+def _add_resolved(  # noqa: PLR0913 - the evidence, where it is, and the bounds
+    found: dict[tuple[str, int], Definition],
+    resolver: _Resolver,
+    loc: Located,
+    line: int,
+    scope: tuple[Sequence[tuple[str, tuple[str, ...]]], set[str], ast.ClassDef | None],
+    limits: Limits,
+) -> None:
+    """Add to ``found`` the definitions of the names ``line`` of ``loc``'s file uses (``scope``:
+    the uses, the function's locals, the enclosing class), and those a constant of another module
+    is computed by; until ``limits.max_definitions``."""
+    uses, local, klass = scope
+    for base, chain in uses:
+        if base in local and base not in ("self", "cls"):
+            if not chain:
+                continue
+            base, chain = "", chain[:1]  # a method called on a local object
+        for path, node in resolver.resolve(loc.path, base, chain, klass):
+            start, end = _span(node)
+            if path == loc.path and start <= line <= end:
+                continue  # the frame's own function
+            name = getattr(node, "name", None) or (chain[-1] if base in ("", "self", "cls") else base)
+            found.setdefault((path, start), Definition(name, path, start, end, loc.path))
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and path != loc.path:
+                # a constant of another module: the definitions its value is computed by
+                for sub_base, sub_chain in _uses(node):
+                    if sub_base in _BUILTINS:
+                        continue
+                    for sub_path, sub in resolver.resolve(path, sub_base, sub_chain, None):
+                        sub_start, sub_end = _span(sub)
+                        sub_name = getattr(sub, "name", None) or sub_base
+                        found.setdefault(
+                            (sub_path, sub_start), Definition(sub_name, sub_path, sub_start, sub_end, loc.path)
+                        )
+            if len(found) >= limits.max_definitions:
+                return
+
+
+def _passed_locals(stmt: ast.stmt, callee: str, local: set[str]) -> list[str]:
+    """The local variables a caller's statement passes to ``callee`` (``tw.markup(word, **m)``
+    → ``word``, ``m``): the values the raising function received, made in the caller."""
+    out: list[str] = []
+    for node in ast.walk(stmt):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name != callee:
+            continue
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            value = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(value, ast.Name) and value.id in local and value.id not in out:
+                out.append(value.id)
+    return out
 
 
 # --- the ranked search ----------------------------------------------------------------------------
