@@ -18,8 +18,8 @@ Some messages name the code to open by its module, not by a frame:
   aside) or the module's file (``"_black_version.py"``). What is shown: in ``setup.py``, the
   top-level statement holding that line (the ``setup(...)`` call) when it has
   ``WHOLE_STATEMENT_LINES`` or fewer, else ``WINDOW`` lines around it; in the other files, the
-  window. A module of the standard library, or one under the repository's own top-level package
-  (a missing submodule is the import's own bug, which the trace shows), is none.
+  window. A module of the standard library, or one whose top-level name is a package of the
+  repository (a missing submodule of its own is the import's bug, which the trace shows), is none.
 
 Pure: works on messages, path names and the text ``read`` returns; no I/O of its own.
 """
@@ -89,8 +89,8 @@ def module_named(messages: Sequence[str], paths: Iterable[str], traced: Collecti
 
 
 def missing_modules(messages: Sequence[str], paths: Iterable[str]) -> list[str]:
-    """The modules the messages say cannot be imported that the repository does not hold and that
-    are no standard module nor a submodule of the repository's own top-level packages."""
+    """The modules the messages say cannot be imported that the repository does not hold, that
+    are no standard module and whose top-level name is no package of the repository."""
     python = [p for p in paths if p.endswith(".py")]
     own_tops = {p.split("/")[-2] for p in python if p.endswith("/__init__.py")}
     out: list[str] = []
