@@ -16,8 +16,10 @@
    before the logged number is trusted.
 4. **Beyond the trace.** The names used on the raising lines (the callee, the class, the
    module-level constant, ``self.method``, the ``self.<attr>`` table followed to where a method
-   fills it) are resolved with ``ast`` through the file's own definitions and imports, then by a
-   bounded search of the repository's Python files for a unique top-level definition. For
+   fills it) and what the innermost caller passed to the raising function, one step back, are
+   resolved with ``ast`` through the file's own definitions and imports (a Python 2 file by its
+   statements that parse alone), then by a bounded search of the repository's Python files for a
+   unique top-level definition. For
    ``'X' object has no attribute 'y'`` (or ``module 'm' …``), the class (or module) the message
    names: its head, its constructor and the definitions most like ``y`` (its siblings). Then a
    ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
@@ -28,7 +30,8 @@
    names of it, the constants a dynamic ``getattr`` reads, and its head are added
    (``found_by="trace"``, ``under_test``: they have their own share of the budget).
 6. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
-   the reader finds in two; ``rejoin`` joins the halves again.
+   the reader finds in two; ``rejoin`` joins the halves again, and a logging error's
+   ``Call stack:`` frames to the handler's traceback.
 
 Pure: the repository is reached through ``paths`` and ``read`` callables.
 """
