@@ -616,7 +616,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line) + _copies(sel, loc):
             sel.add(loc.path, [span])
     for loc in callers:
-        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window))
+        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window // 2))
     _callers_handlers(sel, callers)
     full = sel.budget
     traced = _traced_tokens(sel, located)  # the size the optional steps' ceilings are shares of
