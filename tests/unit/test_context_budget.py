@@ -37,12 +37,13 @@ def test_the_raising_function_is_shown_whole_before_any_caller_window() -> None:
     raising = at("app/a.py", "f5", "x = x + 11  # step 11 of f5")
     caller = at("app/b.py", "f2", "x = x + 3  # step 3 of f2", "caller")
     # WHEN the budget fits the raising function but not more
-    ctx = select_context([raising, caller], FILES.get, budget_tokens=260)
+    budget = select_context([raising], FILES.get).tokens + 20
+    ctx = select_context([raising, caller], FILES.get, budget_tokens=budget)
     # THEN the whole raising function, no caller
     start, end = function_range("app/a.py", "f5")
     assert all(ctx.covers("app/a.py", n) for n in range(start, end + 1))
     assert not any(s.path == "app/b.py" for s in ctx.snippets)
-    assert ctx.tokens <= 260
+    assert ctx.tokens <= budget
 
 
 def test_the_first_raising_window_is_kept_whatever_the_budget() -> None:
@@ -102,3 +103,33 @@ def test_the_raising_files_imports_are_shown_so_a_fix_can_add_one() -> None:
     ctx = select_context([loc], files.get)
     # THEN lines 3-4 (the imports) are shown beside the raising function
     assert ctx.covers("app/m.py", 3) and ctx.covers("app/m.py", 4) and not ctx.covers("app/m.py", 20)
+
+
+def test_a_callers_window_is_half_the_raising_window() -> None:
+    # GIVEN a raising frame in a.py and a caller in the middle of a 42-line function of b.py
+    files = {**FILES, "app/b.py": big_module("b", body=40)}
+    raising = at("app/a.py", "f5", "x = x + 11  # step 11 of f5")
+    n = next(i for i, ln in enumerate(files["app/b.py"].splitlines(), 1) if "step 20 of f6" in ln)
+    caller = Located(Frame("/var/task/app/b.py", n, "f6", ""), "app/b.py", n, "caller")
+    alone = select_context([raising], files.get, budget_tokens=50_000)
+    # WHEN the budget holds the raising function and about ten more lines
+    ctx = select_context([raising, caller], files.get, budget_tokens=alone.tokens + 150, window=8)
+    # THEN the caller's line is shown with 4 lines either side (a window of 8 would not fit)
+    assert all(ctx.covers("app/b.py", k) for k in range(n - 4, n + 5))
+    assert not ctx.covers("app/b.py", n - 5) and not ctx.covers("app/b.py", n + 5)
+
+
+def test_the_imports_of_a_callers_file_are_shown_when_the_context_is_small() -> None:
+    # GIVEN a caller in a long module whose imports sit far above the calling function
+    text = '"""m."""\n\nimport os\nfrom json import loads\n\n' + big_module("m").split('"""m."""', 1)[1]
+    files = {**FILES, "app/m.py": text}
+    n = next(i for i, ln in enumerate(text.splitlines(), 1) if "step 4 of f9" in ln)
+    caller = Located(Frame("/var/task/app/m.py", n, "f9", ""), "app/m.py", n, "caller")
+    raising = at("app/a.py", "f5", "x = x + 11  # step 11 of f5")
+    # WHEN the context is well under its share of the traced files
+    ctx = select_context([raising, caller], files.get)
+    # THEN the caller's file shows its imports too: a fix there may need one
+    assert ctx.covers("app/m.py", 3) and ctx.covers("app/m.py", 4) and ctx.covers("app/m.py", n)
+    # and with a budget the calling function just fills, the imports are not forced in
+    tight = select_context([raising, caller], files.get, budget_tokens=ctx.tokens - 20)
+    assert not tight.covers("app/m.py", 3)

@@ -20,8 +20,9 @@ The token budget is spent in order of evidence, each step only while the budget 
    and the calls of that function elsewhere in the file (a sibling passing the bad value); when
    the raising line is an import, the functions of the file that use the imported name; the
    other copies of the raising statement in the file (a copied bug), with their function;
-6. a window around each caller's line (inside its function), innermost first, then the ``try``
-   statement around each caller's line (a handler the exception passed through uncaught);
+6. a window around each caller's line (half the raising window, inside its function), innermost
+   first, then the ``try`` statement around each caller's line (a handler the exception passed
+   through uncaught);
 7. the callers' whole enclosing functions (the one the frame names), never taking the context
    across ``CALLERS_CEILING`` of the traced files' size;
 8. the first raising function whole, however long, when the budget still holds it;
@@ -35,7 +36,9 @@ The token budget is spent in order of evidence, each step only while the budget 
 11. the module a test frame tests (``core/under_test.py``, definitions with ``under_test``): what
     the test's printed line names of it and its head, within ``UNDER_TEST_SHARE`` of the budget;
     last, so that the shares the steps above take of the context are what they were;
-12. the configured extra files (``allowed_paths``), whole.
+12. the imports of every other file shown (a caller's, a definition's: a fix there may need one
+    too), while the context stays under ``IMPORTS_CEILING`` of the traced files' whole size;
+13. the configured extra files (``allowed_paths``), whole.
 
 A file short enough (``whole_file_lines``) is shown whole the first time it is needed. Ranges of
 one file are merged, so code is sent once; a range is "search" only when no trace step asked for
@@ -75,6 +78,7 @@ DEFINITION_HEAD_LINES = 25  # shown of a definition longer than MAX_FUNCTION_LIN
 MAX_IMPORT_LINES = 40
 MERGE_GAP = 3  # ranges this close are shown as one (the blank lines between two functions)
 UNDER_TEST_SHARE = 0.125  # of the budget, at most, for the module a test frame tests
+IMPORTS_CEILING = 0.125  # other files' imports only while the context stays under this share of the traced files
 WRITER_SHARE = 0.2  # a writer is added only while the context stays under this share of the traced files
 
 
@@ -583,6 +587,18 @@ def _writers(sel: _Selection, raising: Sequence[Located], traced: int) -> None:
     sel.budget = full
 
 
+def _other_imports(sel: _Selection, traced: int) -> None:
+    """The import block of every file shown so far (a caller's, a definition's), each only while
+    the context stays under ``IMPORTS_CEILING`` of the traced files' whole size: a fix there may
+    need an import too. A context over that share gets none. The imports of a file only the search
+    reached are found by search too."""
+    full = sel.budget
+    sel.budget = min(full, int(traced * IMPORTS_CEILING))
+    for path in [p for p in sel.ranges if not sel.whole(p)]:
+        sel.add(path, _imports_of(sel, path), found_by="trace" if sel.from_trace.get(path) else "search")
+    sel.budget = full
+
+
 def select_context(  # noqa: PLR0913 - the budget's knobs
     located: Sequence[Located],
     read: Callable[[str], str | None],
@@ -616,7 +632,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
         for span in overrides + calls + _import_uses(sel, loc.path, loc.current_line) + _copies(sel, loc):
             sel.add(loc.path, [span])
     for loc in callers:
-        sel.add(loc.path, _around(sel, loc.path, loc.current_line, window // 2))
+        sel.add(loc.path, _around(sel, loc.path, loc.current_line, max(1, window // 2)))
     _callers_handlers(sel, callers)
     full = sel.budget
     traced = _traced_tokens(sel, located)  # the size the optional steps' ceilings are shares of
@@ -637,6 +653,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     _add_definitions(sel, [d for d in searched if d.kind != "named"], room=max(0, room - (sel.used() - before)))
     tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
     _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
+    _other_imports(sel, traced)
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
