@@ -28,7 +28,7 @@ class TextEditBaseWidget(object):
     def unrelated(self):
         return None
 '''
-EDITOR = '''from spyderlib.widgets.sourcecode.base import TextEditBaseWidget
+EDITOR = """from spyderlib.widgets.sourcecode.base import TextEditBaseWidget
 
 
 class CodeEditor(TextEditBaseWidget):
@@ -49,7 +49,7 @@ class CodeEditor(TextEditBaseWidget):
             cursor = None
         self.unrelated()
         self.occurences.pop(-1)
-'''
+"""
 
 
 def _pop_trace() -> RaisedException:
@@ -91,10 +91,10 @@ def test_a_line_reading_no_value_made_above_it_adds_nothing() -> None:
 
 
 # a helper in another module, two assignments above the raising line
-PARSE = '''def split_header(line):
+PARSE = """def split_header(line):
     return line.split(":")
-'''
-READER = '''from pkg.parse import split_header
+"""
+READER = """from pkg.parse import split_header
 
 
 def read(line):
@@ -102,7 +102,7 @@ def read(line):
     name = parts[0]
     value = name.strip()
     return value[10]
-'''
+"""
 
 
 def test_a_helper_two_assignments_back_is_reached() -> None:
@@ -115,17 +115,17 @@ def test_a_helper_two_assignments_back_is_reached() -> None:
 
 
 # a class reading an attribute only its base class, in another module, assigns
-CLIENT = '''class BaseClient:
+CLIENT = """class BaseClient:
     def __init__(self, timeout=None):
         self.timeout = timeout
-'''
-FETCHER = '''from pkg.client import BaseClient
+"""
+FETCHER = """from pkg.client import BaseClient
 
 
 class Fetcher(BaseClient):
     def fetch(self):
         return 2 * self.timeout
-'''
+"""
 
 
 def test_an_attribute_the_base_class_assigns_is_reached() -> None:
@@ -140,7 +140,7 @@ def test_an_attribute_the_base_class_assigns_is_reached() -> None:
 
 
 # tornado (shape): a subclass's constructor passes on to the base's, whose arguments pickling replays
-HTTPCLIENT = '''class HTTPClientError(Exception):
+HTTPCLIENT = """class HTTPClientError(Exception):
     def __init__(self, code, message=None, response=None):
         self.code = code
         self.message = message
@@ -148,8 +148,8 @@ HTTPCLIENT = '''class HTTPClientError(Exception):
 
 
 HTTPError = HTTPClientError
-'''
-SIMPLE = '''from tornado.httpclient import HTTPError
+"""
+SIMPLE = """from tornado.httpclient import HTTPError
 
 
 class HTTPTimeoutError(HTTPError):
@@ -160,7 +160,7 @@ class HTTPTimeoutError(HTTPError):
 class Other(object):
     def __init__(self, message):
         self.message = message
-'''
+"""
 
 
 def _misfit(repo: dict[str, str]) -> set[tuple[str, int]]:

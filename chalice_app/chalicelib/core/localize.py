@@ -16,12 +16,17 @@
    before the logged number is trusted.
 4. **Beyond the trace.** The names used on the raising lines (the callee, the class, the
    module-level constant, ``self.method``, the ``self.<attr>`` table followed to where a method
-   fills it) and what the innermost caller passed to the raising function, one step back, are
-   resolved with ``ast`` through the file's own definitions and imports (a Python 2 file by its
+   fills it), what they were computed from in the raising function (the locals and ``self``
+   attributes the line reads, followed back through up to three assignments above it, to the
+   calls that made them), and what the innermost caller passed to the raising function, one step
+   back, are resolved with ``ast`` (a ``self`` member the class lacks in its base classes, in
+   whichever module they are) through the file's own definitions and imports (a Python 2 file by its
    statements that parse alone), then by a bounded search of the repository's Python files for a
    unique top-level definition. For
    ``'X' object has no attribute 'y'`` (or ``module 'm' …``), the class (or module) the message
-   names: its head, its constructor and the definitions most like ``y`` (its siblings). Then a
+   names: its head, its constructor and the definitions most like ``y`` (its siblings); for a
+   call's ``TypeError``, the definitions the message can be about, and the base constructor a
+   misfit ``__init__`` passes its arguments on to. Then a
    ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
    the trace's words, ``found_by="search"``. All their files join the traced ones as files a
    fix may edit.
