@@ -693,18 +693,35 @@ def _assigned_uses(
                 out += _uses(ast.Expr(value=default, lineno=default.lineno, col_offset=0))
     writes = [node for node in ast.walk(function) if isinstance(node, ast.stmt) and node.lineno < line]
     done: set[int] = set()
-    for _ in range(steps):
+    for step in range(steps):
         if not wanted and not attrs:
             break
         added: list[tuple[str, tuple[str, ...]]] = []
         for node in writes:
-            if id(node) not in done and _writes(node, wanted, attrs):
-                done.add(id(node))
-                added += [u for u in _uses(node) if u not in out and u not in added]
+            if id(node) in done:
+                continue
+            if _writes(node, wanted, set()):
+                uses_of = _uses(node) if step == 0 else _call_uses(node, local)
+            elif _writes(node, set(), attrs):
+                uses_of = _call_uses(node, local)
+            else:
+                continue
+            done.add(id(node))
+            added += [u for u in uses_of if u not in out and u not in added]
         out += added
         wanted = {base for base, _ in added if base in local and base not in ("self", "cls")} - wanted
         attrs = set()
     return out
+
+
+def _call_uses(node: ast.stmt, local: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Of a statement's uses, the functions it calls (what made the value) and the local
+    variables it reads (to follow further back); not every constant and argument it names."""
+    called = set()
+    for sub in _header_nodes(node):
+        if isinstance(sub, ast.Call):
+            called.update(_uses(ast.Expr(value=sub.func, lineno=sub.lineno, col_offset=0)))
+    return [u for u in _uses(node) if u in called or (u[0] in local and not u[1])]
 
 
 def _writes(node: ast.stmt, names: set[str], attrs: set[str]) -> bool:
