@@ -183,3 +183,36 @@ def test_a_constructor_that_does_not_delegate_adds_no_base() -> None:
     found = _misfit({"tornado/httpclient.py": HTTPCLIENT, "tornado/simple_httpclient.py": simple})
     assert ("tornado/simple_httpclient.py", 5) in found
     assert all(path != "tornado/httpclient.py" for path, _ in found)
+
+
+# mitmproxy (shape): beyond the first assignment, only the call that made the value is followed
+TLS = """DEFAULT_CIPHERS = ("ECDHE",)
+
+
+def create_context(cipher_list):
+    return Context(cipher_list)
+
+
+def Context(cipher_list):
+    return cipher_list
+"""
+TLSCONFIG = """from pkg import tls
+
+
+def start(data):
+    ctx = tls.create_context(cipher_list=tls.DEFAULT_CIPHERS)
+    data.conn = Connection(ctx)
+    data.conn.use_privatekey(data.key)
+"""
+
+
+def test_beyond_the_first_assignment_only_the_call_that_made_the_value_is_followed() -> None:
+    repo = {"pkg/tls.py": TLS, "pkg/tlsconfig.py": TLSCONFIG}
+    exc = RaisedException(
+        "Error",
+        "key values mismatch",
+        (Frame("/app/pkg/tlsconfig.py", 7, "start", "data.conn.use_privatekey(data.key)"),),
+    )
+    found = {(d.path, d.start) for d in localize((exc,), repo, repo.get, retrieve=False).definitions}
+    assert ("pkg/tls.py", 4) in found  # create_context
+    assert ("pkg/tls.py", 1) not in found  # the DEFAULT_CIPHERS constant only passed to it
