@@ -16,12 +16,17 @@
    before the logged number is trusted.
 4. **Beyond the trace.** The names used on the raising lines (the callee, the class, the
    module-level constant, ``self.method``, the ``self.<attr>`` table followed to where a method
-   fills it) and what the innermost caller passed to the raising function, one step back, are
-   resolved with ``ast`` through the file's own definitions and imports (a Python 2 file by its
+   fills it), what they were computed from in the raising function (the locals and ``self``
+   attributes the line reads, followed back through up to three assignments above it, to the
+   calls that made them), and what the innermost caller passed to the raising function, one step
+   back, are resolved with ``ast`` (a ``self`` member the class lacks in its base classes, in
+   whichever module they are) through the file's own definitions and imports (a Python 2 file by its
    statements that parse alone), then by a bounded search of the repository's Python files for a
    unique top-level definition. For
    ``'X' object has no attribute 'y'`` (or ``module 'm' …``), the class (or module) the message
-   names: its head, its constructor and the definitions most like ``y`` (its siblings). Then a
+   names: its head, its constructor and the definitions most like ``y`` (its siblings); for a
+   call's ``TypeError``, the definitions the message can be about, and the base constructor a
+   misfit ``__init__`` passes its arguments on to. Then a
    ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
    the trace's words, ``found_by="search"``. All their files join the traced ones as files a
    fix may edit.
@@ -66,6 +71,8 @@ DEFAULT_PREFIXES = ("/var/task/", "/opt/python/", "/app/", "/usr/src/app/", "/sr
 Evidence = Literal["raising", "cause", "caller"]
 FoundBy = Literal["trace", "search"]
 _BUILTINS = frozenset(dir(builtins)) | {"self", "cls"}
+_DATA_STEPS = 3  # assignments followed back from a raising line's locals and self attributes
+_BASE_DEPTH = 3  # base classes followed up from a class, for an inherited member
 # Methods of built-in types: `code.upper()` on an unknown object is searched for in no repository.
 _BUILTIN_METHODS = frozenset(
     name for kind in (str, bytes, list, dict, set, tuple, int, float, object) for name in dir(kind)
@@ -660,29 +667,86 @@ def _uses(stmt: ast.stmt, line: int = 0) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _assigned_uses(
-    function: ast.AST, uses: Sequence[tuple[str, tuple[str, ...]]], local: set[str], line: int
+    function: ast.AST,
+    uses: Sequence[tuple[str, tuple[str, ...]]],
+    local: set[str],
+    line: int,
+    steps: int = 1,
 ) -> list[tuple[str, tuple[str, ...]]]:
-    """The names the raising line's local variables were computed from, one step back: the
-    values assigned to them earlier in the function, and their parameters' defaults
-    (``encoding = encoding or DEFAULT_ENCODING`` then ``s.decode(encoding)``)."""
+    """The names the raising line's local variables were computed from: the values assigned to
+    them earlier in the function, and their parameters' defaults (``encoding = encoding or
+    DEFAULT_ENCODING`` then ``s.decode(encoding)``). With ``steps`` > 1, the data flow is followed
+    further back: the locals those values use, and the ``self.<attr>`` the line reads that the
+    function filled above it (``self.occurences.append(cursor.blockNumber())``, ``cursor =
+    self.__find_first(text)``, ``text = self.get_current_word()``), up to ``steps`` assignments
+    from the raising line."""
     wanted = {base for base, _ in uses if base in local and base not in ("self", "cls")}
-    if not wanted:
-        return []
+    attrs = {chain[0] for base, chain in uses if base == "self" and chain} if steps > 1 else set()
     out: list[tuple[str, tuple[str, ...]]] = []
     args = getattr(function, "args", None)
-    if isinstance(args, ast.arguments):
+    if wanted and isinstance(args, ast.arguments):
         positional = [*args.posonlyargs, *args.args]
         pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
         pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
         for arg, default in pairs:
             if arg.arg in wanted:
                 out += _uses(ast.Expr(value=default, lineno=default.lineno, col_offset=0))
-    for node in ast.walk(function):
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.lineno < line:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(n, ast.Name) and n.id in wanted for t in targets for n in ast.walk(t)):
-                out += _uses(node)
+    writes = [node for node in ast.walk(function) if isinstance(node, ast.stmt) and node.lineno < line]
+    done: set[int] = set()
+    for step in range(steps):
+        if not wanted and not attrs:
+            break
+        added: list[tuple[str, tuple[str, ...]]] = []
+        for node in writes:
+            if id(node) in done:
+                continue
+            if _writes(node, wanted, set()):
+                uses_of = _uses(node) if step == 0 else _call_uses(node, local)
+            elif _writes(node, set(), attrs):
+                uses_of = _call_uses(node, local)
+            else:
+                continue
+            done.add(id(node))
+            added += [u for u in uses_of if u not in out and u not in added]
+        out += added
+        wanted = {base for base, _ in added if base in local and base not in ("self", "cls")} - wanted
+        attrs = set()
     return out
+
+
+def _call_uses(node: ast.stmt, local: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Of a statement's uses, the functions it calls (what made the value) and the local
+    variables it reads (to follow further back); not every constant and argument it names."""
+    called = set()
+    for sub in _header_nodes(node):
+        if isinstance(sub, ast.Call):
+            called.update(_uses(ast.Expr(value=sub.func, lineno=sub.lineno, col_offset=0)))
+    return [u for u in _uses(node) if u in called or (u[0] in local and not u[1])]
+
+
+def _writes(node: ast.stmt, names: set[str], attrs: set[str]) -> bool:
+    """Whether ``node`` assigns one of the local ``names`` or ``self.<attr>`` of ``attrs``, or
+    (for ``attrs``) fills one in place (``self.found.append(x)``)."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            for n in ast.walk(target):
+                if isinstance(n, ast.Name) and n.id in names:
+                    return True
+                if isinstance(n, ast.Attribute) and n.attr in attrs and isinstance(n.value, ast.Name):
+                    if n.value.id == "self":
+                        return True
+        return False
+    if attrs and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        return (
+            isinstance(owner, ast.Attribute)
+            and owner.attr in attrs
+            and isinstance(owner.value, ast.Name)
+            and owner.value.id == "self"
+        )
+    return False
 
 
 def _handler_uses(scope: ast.AST, line: int) -> list[tuple[str, tuple[str, ...]]]:
@@ -770,9 +834,9 @@ class _Resolver:
         """Definitions of ``base.chain`` used in ``path``: a class found with its member ``chain[0]``."""
         found = self._resolve(path, base, chain, klass)
         if chain and base not in ("", "self", "cls") and len(found) == 1 and isinstance(found[0][1], ast.ClassDef):
-            member = self._member(found[0][1], chain[0])
+            member = self.member(found[0][0], found[0][1], chain[0])
             if member is not None:
-                found.append((found[0][0], member))
+                found.append(member)
         return found
 
     def _resolve(
@@ -782,7 +846,7 @@ class _Resolver:
         if mod is None:
             return []
         if base in ("self", "cls") and chain and klass is not None:
-            return [(path, s) for s in [self._member(klass, chain[0])] if s is not None]
+            return [m for m in [self.member(path, klass, chain[0])] if m is not None]
         if not base:
             return self._unique(chain[0], methods=True)
         if base in mod.top:
@@ -808,15 +872,64 @@ class _Resolver:
             return []
         return self._unique(base, methods=False)
 
-    def _member(self, klass: ast.ClassDef, name: str) -> ast.stmt | None:
+    def member(self, path: str, klass: ast.ClassDef, name: str, depth: int = 0) -> tuple[str, ast.stmt] | None:
+        """Where ``klass`` (defined in ``path``) gets its member ``name``: its own body, a
+        ``self.<name> = …`` of its methods, else a base class's, followed through the file's
+        definitions and imports into another module (``class CodeEditor(TextEditBaseWidget)``
+        and ``self.get_current_word()`` → ``sourcecode/base.py``)."""
         for node in klass.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-                return node
+                return path, node
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                    return node
-        return _instance_assignment(klass, name)
+                    return path, node
+        own = _instance_assignment(klass, name)
+        if own is not None:
+            return path, own
+        if depth >= _BASE_DEPTH:
+            return None
+        for base in self.bases(path, klass):
+            found = self.member(*base, name, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def bases(self, path: str, klass: ast.ClassDef) -> list[tuple[str, ast.ClassDef]]:
+        """The repository classes ``klass`` (defined in ``path``) derives from, in its order."""
+        out: list[tuple[str, ast.ClassDef]] = []
+        for expr in klass.bases:
+            chain: list[str] = []
+            while isinstance(expr, ast.Attribute):
+                chain.insert(0, expr.attr)
+                expr = expr.value
+            if not isinstance(expr, ast.Name) or expr.id in _BUILTINS or expr.id == klass.name:
+                continue
+            found = self._resolve(path, expr.id, tuple(chain), None)[-1:]
+            if found and isinstance(found[0][1], ast.Assign) and isinstance(found[0][1].value, ast.Name):
+                # an alias of another module (``HTTPError = HTTPClientError``)
+                found = self._resolve(found[0][0], found[0][1].value.id, (), None)[-1:]
+            out += [(p, node) for p, node in found if isinstance(node, ast.ClassDef) and node is not klass]
+        return out
+
+    def delegated_init(self, path: str, function: ast.stmt) -> tuple[str, ast.stmt] | None:
+        """The base class's ``__init__`` a constructor delegates to (``super().__init__(…)`` or
+        ``Base.__init__(self, …)``), when ``function`` is the ``__init__`` of a class of ``path``."""
+        mod = self.module(path)
+        if mod is None or getattr(function, "name", "") != "__init__":
+            return None
+        delegates = any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__"
+            for n in ast.walk(function)
+        )
+        _, classes, _ = _statement_at(mod.tree, function.lineno)
+        if not delegates or not classes:
+            return None
+        for base in self.bases(path, classes[-1]):
+            found = self.member(*base, "__init__")
+            if found is not None:
+                return found
+        return None
 
     def _scan(self) -> dict[str, list[tuple[str, ast.stmt]]]:
         """Top-level definitions (and methods) of at most ``max_scan_files`` Python files."""
@@ -865,7 +978,7 @@ def find_definitions(
         local = _locals(functions[-1]) if functions else set()
         uses = _uses(stmt, line)
         if functions:
-            uses += [u for u in _assigned_uses(functions[-1], uses, local, line) if u not in uses]
+            uses += [u for u in _assigned_uses(functions[-1], uses, local, line, _DATA_STEPS) if u not in uses]
         uses += [u for u in _handler_uses(functions[-1] if functions else mod.tree, line) if u not in uses]
         _add_resolved(found, resolver, loc, line, (uses, local, classes[-1] if classes else None), limits)
         if len(found) >= limits.max_definitions:
@@ -1081,7 +1194,15 @@ def misfit_call_definitions(
 
     used_in = located[0].path if located else ""
     found = misfit_definitions(exceptions[-1].message, traced, python, tree_of, _BUILTIN_METHODS)
-    return [Definition(f.name, f.path, f.start, f.end, used_in) for f in found]
+    out = [Definition(name=f.name, path=f.path, start=f.start, end=f.end, used_in=used_in) for f in found]
+    for f in found:  # a constructor that passes its arguments on: the base's, in another module
+        mod = resolver.module(f.path)
+        stmt = _statement_at(mod.tree, f.start)[2][-1:] if mod is not None else []
+        base = resolver.delegated_init(f.path, stmt[0]) if stmt else None
+        if base is not None and all((d.path, d.start) != (base[0], _span(base[1])[0]) for d in out):
+            start, end = _span(base[1])
+            out.append(Definition(name="__init__", path=base[0], start=start, end=end, used_in=f.path))
+    return out
 
 
 def module_under_test(
