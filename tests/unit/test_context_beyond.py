@@ -16,7 +16,8 @@ from chalicelib.core.context import (
     indented_range,
     select_context,
 )
-from chalicelib.core.localize import Limits, localize, rejoin
+from chalicelib.core.localize import Definition, Limits, Located, localize, rejoin
+from chalicelib.core.models import Frame
 from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
@@ -464,3 +465,22 @@ def test_callers_whole_functions_never_take_the_context_across_their_ceiling() -
     assert all(ctx.covers(f"app/m{n}.py", 32) for n in range(5))
     assert ctx.tokens <= CALLERS_CEILING * whole
     assert not all(ctx.covers(f"app/m{n}.py", 1) for n in range(5))
+
+
+def test_a_searched_secret_merged_into_a_traced_range_is_still_redacted() -> None:
+    # GIVEN a traced module whose imports (shown for the trace) sit just above a key the search
+    # found (the ranges are merged into one snippet), and a raising function far below
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    text = f'import os\nimport json\n\nSTRIPE_KEY = "{key}"\nTIMEOUT = 3\n\n\n' + "".join(
+        f"def f{i}(x):\n" + "".join(f"    x = x + {k}\n" for k in range(12)) + "    return x\n\n\n" for i in range(40)
+    )
+    repo = {"app/settings.py": text}
+    n = next(i for i, line in enumerate(text.splitlines(), 1) if line == "def f6(x):") + 3
+    loc = Located(Frame("/var/task/app/settings.py", n, "f6", "x = x + 2"), "app/settings.py", n, "raising")
+    searched = Definition(name="STRIPE_KEY", path="app/settings.py", start=4, end=5, used_in="", found_by="search")
+    # WHEN
+    ctx = select_context([loc], repo.get, 6_000, definitions=[searched])
+    # THEN the key's line is shown (merged with the imports) but redacted; the traced code is not
+    assert ctx.covers("app/settings.py", 1) and ctx.covers("app/settings.py", 4)
+    rendered = ctx.render()
+    assert key not in rendered and "STRIPE_KEY" in rendered and "x = x + 2" in rendered

@@ -245,10 +245,15 @@ class _Selection:
         return self.tokens(self.ranges)
 
     def _shown(self, path: str, start: int, end: int) -> tuple[str, ...]:
-        """The lines as the model sees them: code the search found is redacted (a settings module's
-        key is not the traced code the fix must match, and no frame asked for it)."""
-        lines = tuple(self.lines[path][start - 1 : end])
-        return tuple(redact(line) for line in lines) if self.found_by(path, start, end) == "search" else lines
+        """The lines as the model sees them: a line no trace step asked for is redacted (code the
+        search found: a settings module's key is not the traced code the fix must match, and no
+        frame asked for it), also when it is merged into a range a trace step asked for (a search
+        hit just under the imports shown for the trace)."""
+        asked = self.from_trace.get(path, [])
+        return tuple(
+            line if any(s <= n <= e for s, e in asked) else redact(line)
+            for n, line in enumerate(self.lines[path][start - 1 : end], start)
+        )
 
     def found_by(self, path: str, start: int, end: int) -> FoundBy:
         asked = self.from_trace.get(path, [])

@@ -207,7 +207,7 @@ class RepoIndex:
 def _parse(text: str) -> ast.Module | None:
     try:
         return ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # the last two: too deeply nested
         return None
 
 
