@@ -167,3 +167,25 @@ def test_a_requirement_is_found_by_its_name_whatever_its_case_and_separators(nam
     assert [f.module for f in declared([module], repo, repo.get)] == [module]
     longer = {"requirements.txt": f"{spelled}X>=1\n{spelled}-extra\n"}
     assert declared([module], longer, longer.get) == []
+
+
+def test_a_setting_whose_key_is_the_module_name_is_no_declaration() -> None:
+    # GIVEN "No module named 'config'" (the app's own module left out of the package) and a
+    # pyproject.toml whose black settings have a key of that name
+    files = {
+        "pyproject.toml": '[tool.black]\nconfig = "black.toml"\n\n[tool.poetry.dependencies]\nwerkzeug = "^2.0"\n',
+        "app/main.py": "import config\n",
+    }
+    # WHEN / THEN the setting is not where the module is declared; a dependency table's key is
+    assert declared(["config"], list(files), files.get) == []
+    [found] = declared(["werkzeug"], list(files), files.get)
+    assert (found.path, found.module) == ("pyproject.toml", "werkzeug")
+
+
+def test_the_modules_a_message_names_are_looked_up_only_up_to_the_limit() -> None:
+    # GIVEN a message naming three repository modules, first the one named first
+    paths = ["pkg/alpha.py", "pkg/beta.py", "pkg/gamma/__init__.py", "pkg/__init__.py"]
+    message = "cannot load pkg.beta, then pkg.alpha and pkg.gamma (also pkg.beta again)"
+    # WHEN / THEN in the message's order, distinct, at most the limit
+    assert [f.path for f in module_named([message], paths, set(), limit=2)] == ["pkg/beta.py", "pkg/alpha.py"]
+    assert [f.module for f in module_named([message], paths, set(), limit=5)] == ["pkg.beta", "pkg.alpha", "pkg.gamma"]

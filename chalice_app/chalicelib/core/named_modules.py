@@ -45,6 +45,7 @@ _TEST_DIRS = frozenset({"test", "tests", "testing"})
 _PACKAGING = re.compile(r"^(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[\w.-]*\.txt)$")
 WHOLE_STATEMENT_LINES = 60  # a ``setup(...)`` call this short is shown whole
 WINDOW = 8  # else the lines either side of the declaring line
+MAX_NAMES = 50  # distinct dotted names of the messages looked up as modules
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,22 @@ class Found:
     module: str
 
 
-def _files_of(dotted: str, python: Sequence[str]) -> list[str]:
+def _by_tail(python: Iterable[str]) -> dict[str, list[str]]:
+    """The repository files by each of their path's tails (``c.py``, ``b/c.py``, ``a/b/c.py``):
+    built once, so that a module name is looked up, not matched against every path."""
+    index: dict[str, list[str]] = {}
+    for path in python:
+        parts = path.split("/")
+        for n in range(len(parts)):
+            index.setdefault("/".join(parts[n:]), []).append(path)
+    return index
+
+
+def _files_of(dotted: str, by_tail: dict[str, list[str]]) -> list[str]:
     """The repository files that can be module ``dotted``."""
     parts = dotted.split(".")
     tails = ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"]))
-    return [p for p in python if any(p == t or p.endswith("/" + t) for t in tails)]
+    return list(dict.fromkeys(p for t in tails for p in by_tail.get(t, [])))
 
 
 def _is_standard(module: str) -> bool:
@@ -72,19 +84,23 @@ def _is_test(path: str) -> bool:
     return is_test_name(posixpath.basename(path)) or any(p in _TEST_DIRS for p in path.split("/")[:-1])
 
 
-def module_named(messages: Sequence[str], paths: Iterable[str], traced: Collection[str]) -> list[Found]:
+def module_named(messages: Sequence[str], paths: Iterable[str], traced: Collection[str], limit: int = 1) -> list[Found]:
     """The repository modules the messages name by a dotted name (first named first), each the
-    one file that is that module, not a test and not ``traced``. ``start``/``end`` are 0: the
-    caller decides how much of the module to show."""
-    python = [p for p in paths if p.endswith(".py")]
+    one file that is that module, not a test and not ``traced``; at most ``limit``, from the
+    first ``MAX_NAMES`` distinct names (a long message is untrusted text). ``start``/``end`` are
+    0: the caller decides how much of the module to show."""
+    names = list(dict.fromkeys(d for message in messages for d in _DOTTED.findall(message)))[:MAX_NAMES]
+    names = [d for d in names if not _is_standard(d)]
+    if not names or limit <= 0:
+        return []
+    by_tail = _by_tail(p for p in paths if p.endswith(".py"))
     found: dict[str, Found] = {}
-    for message in messages:
-        for dotted in _DOTTED.findall(message):
-            if _is_standard(dotted):
-                continue
-            files = _files_of(dotted, python)
-            if len(files) == 1 and files[0] not in traced and not _is_test(files[0]):
-                found.setdefault(files[0], Found(files[0], 0, 0, dotted))
+    for dotted in names:
+        files = _files_of(dotted, by_tail)
+        if len(files) == 1 and files[0] not in traced and not _is_test(files[0]):
+            found.setdefault(files[0], Found(files[0], 0, 0, dotted))
+            if len(found) >= limit:
+                break
     return list(found.values())
 
 
@@ -93,11 +109,12 @@ def missing_modules(messages: Sequence[str], paths: Iterable[str]) -> list[str]:
     are no standard module and whose top-level name is no package of the repository."""
     python = [p for p in paths if p.endswith(".py")]
     own_tops = {p.split("/")[-2] for p in python if p.endswith("/__init__.py")}
+    by_tail = _by_tail(python)
     out: list[str] = []
     for message in messages:
         for module in message_modules(message):
             top = module.split(".", 1)[0]
-            if _is_standard(module) or top in own_tops or _files_of(module, python):
+            if _is_standard(module) or top in own_tops or _files_of(module, by_tail):
                 continue
             out.append(module)
     return list(dict.fromkeys(out))
@@ -123,6 +140,25 @@ def _statement(text: str, line: int) -> tuple[int, int] | None:
     return None
 
 
+_KEY = re.compile(r"^\s*([\w.-]+)\s*=(?!=)")
+_SECTION = re.compile(r"^\s*\[([^\]]*)\]")
+
+
+def _declares(path: str, lines: Sequence[str], n: int, pattern: re.Pattern[str]) -> bool:
+    """Whether line ``n`` (1-based) of a packaging file names the module as a requirement. In a
+    ``.toml`` or ``.cfg`` file, a line whose key is the name (``config = "x"`` under
+    ``[tool.black]``) is a setting, not a requirement, unless its section lists dependencies
+    (``[tool.poetry.dependencies]``: ``werkzeug = "^2.0"``)."""
+    code = lines[n - 1].split("#", 1)[0]
+    if not pattern.search(code):
+        return False
+    key = _KEY.match(code)
+    if key is None or not path.endswith((".toml", ".cfg")) or not pattern.fullmatch(key.group(1)):
+        return True
+    section = next((m.group(1) for line in reversed(lines[: n - 1]) if (m := _SECTION.match(line))), "")
+    return "depend" in section.lower() or "require" in section.lower()
+
+
 def declared(
     modules: Sequence[str], paths: Iterable[str], read: Callable[[str], str | None], limit: int = 1
 ) -> list[Found]:
@@ -143,7 +179,7 @@ def declared(
             if not text:
                 continue
             lines = text.splitlines()
-            hit = next((n for n, line in enumerate(lines, 1) if pattern.search(line.split("#", 1)[0])), None)
+            hit = next((n for n, line in enumerate(lines, 1) if _declares(path, lines, n, pattern)), None)
             if hit is None:
                 continue
             span = _statement(text, hit) if path.endswith(".py") else None

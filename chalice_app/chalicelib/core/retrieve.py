@@ -369,7 +369,7 @@ def _message_modules(  # noqa: PLR0913 - the evidence and the bounds
         Hit(f.path, f.start, f.end, f.module, 0.0, "named")
         for f in declared(missing_modules(query.messages, paths), paths, read, limits.max_declared)
     ]
-    for found in module_named(query.messages, paths, shown)[: limits.max_message_modules]:
+    for found in module_named(query.messages, paths, shown, limits.max_message_modules):
         hit = _file_hit(found.path, found.module, read, scored, limits)
         if hit is not None:
             hits.append(hit)
