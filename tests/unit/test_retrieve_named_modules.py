@@ -189,3 +189,9 @@ def test_the_modules_a_message_names_are_looked_up_only_up_to_the_limit() -> Non
     # WHEN / THEN in the message's order, distinct, at most the limit
     assert [f.path for f in module_named([message], paths, set(), limit=2)] == ["pkg/beta.py", "pkg/alpha.py"]
     assert [f.module for f in module_named([message], paths, set(), limit=5)] == ["pkg.beta", "pkg.alpha", "pkg.gamma"]
+
+
+def test_a_called_dotted_name_is_no_module_but_one_ending_a_sentence_is() -> None:
+    paths = ["pkg/alpha.py", "pkg/__init__.py"]
+    assert module_named(["failed in pkg.alpha.run(3)"], paths, set()) == []
+    assert [f.module for f in module_named(["failed to load pkg.alpha."], paths, set())] == ["pkg.alpha"]

@@ -39,8 +39,9 @@ from chalicelib.core.under_test import is_test_name
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Sequence
 
-# A dotted name in a message: ``sqlalchemy.dialects`` (not a call's ``a.b(``, not part of a path).
-_DOTTED = re.compile(r"(?<![\w./\\-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w(/\\])")
+# A dotted name in a message: ``sqlalchemy.dialects`` (not a call's ``a.b.c(`` nor a part of it,
+# not part of a path; a sentence's full stop after it is no part of it).
+_DOTTED = re.compile(r"(?<![\w./\\-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?!\.?[\w(/\\])")
 _TEST_DIRS = frozenset({"test", "tests", "testing"})
 _PACKAGING = re.compile(r"^(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[\w.-]*\.txt)$")
 WHOLE_STATEMENT_LINES = 60  # a ``setup(...)`` call this short is shown whole
