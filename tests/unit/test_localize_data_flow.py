@@ -216,3 +216,22 @@ def test_beyond_the_first_assignment_only_the_call_that_made_the_value_is_follow
     found = {(d.path, d.start) for d in localize((exc,), repo, repo.get, retrieve=False).definitions}
     assert ("pkg/tls.py", 4) in found  # create_context
     assert ("pkg/tls.py", 1) not in found  # the DEFAULT_CIPHERS constant only passed to it
+
+
+def test_a_subclass_named_as_its_imported_base_reaches_the_base() -> None:
+    # GIVEN `from pkg.client import Client` then `class Client(Client)`: the base is the import
+    repo = {
+        "pkg/client.py": "class Client:\n    def __init__(self):\n        self.timeout = None\n",
+        "pkg/fetcher.py": (
+            "from pkg.client import Client\n\n\nclass Client(Client):\n"
+            "    def fetch(self):\n        return 2 * self.timeout\n"
+        ),
+    }
+    exc = RaisedException(
+        "TypeError",
+        "unsupported operand type(s) for *: 'int' and 'NoneType'",
+        (Frame("/app/pkg/fetcher.py", 6, "fetch", "return 2 * self.timeout"),),
+    )
+    # WHEN / THEN the base's assignment of the attribute is reached, not the subclass itself
+    found = localize((exc,), repo, repo.get, retrieve=False)
+    assert ("pkg/client.py", 3) in {(d.path, d.start) for d in found.definitions}

@@ -840,8 +840,10 @@ class _Resolver:
         return found
 
     def _resolve(
-        self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None
+        self, path: str, base: str, chain: tuple[str, ...], klass: ast.ClassDef | None, imported: bool = False
     ) -> list[tuple[str, ast.stmt]]:
+        """Where ``base.chain`` used in ``path`` is defined; with ``imported``, only through the
+        file's imports (``class Client(Client)`` derives from the imported ``Client``)."""
         mod = self.module(path)
         if mod is None:
             return []
@@ -849,7 +851,7 @@ class _Resolver:
             return [m for m in [self.member(path, klass, chain[0])] if m is not None]
         if not base:
             return self._unique(chain[0], methods=True)
-        if base in mod.top:
+        if base in mod.top and not imported:
             return [(path, mod.top[base])]
         if base in mod.imports:
             module, attr = mod.imports[base]
@@ -903,9 +905,9 @@ class _Resolver:
             while isinstance(expr, ast.Attribute):
                 chain.insert(0, expr.attr)
                 expr = expr.value
-            if not isinstance(expr, ast.Name) or expr.id in _BUILTINS or expr.id == klass.name:
+            if not isinstance(expr, ast.Name) or expr.id in _BUILTINS:
                 continue
-            found = self._resolve(path, expr.id, tuple(chain), None)[-1:]
+            found = self._resolve(path, expr.id, tuple(chain), None, imported=expr.id == klass.name)[-1:]
             if found and isinstance(found[0][1], ast.Assign) and isinstance(found[0][1].value, ast.Name):
                 # an alias of another module (``HTTPError = HTTPClientError``)
                 found = self._resolve(found[0][0], found[0][1].value.id, (), None)[-1:]
