@@ -124,7 +124,7 @@ def failing_modules(exceptions: Sequence[RaisedException], mapped: Collection[Fr
                 out.append(module)
     for exc in ordered:
         out += message_modules(exc.message)
-    return tuple(m for m in dict.fromkeys(out) if not _is_test_module(m) and not _is_standard(m))
+    return tuple(m for m in dict.fromkeys(out) if not _is_test_module(m) and not is_standard(m))
 
 
 def _is_test_module(module: str) -> bool:
@@ -132,7 +132,7 @@ def _is_test_module(module: str) -> bool:
     return any(p in _TEST_DIRS or p.startswith("test_") or p == "conftest" for p in module.split("."))
 
 
-def _is_standard(module: str) -> bool:
+def is_standard(module: str) -> bool:
     """A standard library module (``asyncio.base_events``): a repository's ``asyncio.py`` or
     ``json.py`` is its own helper of that name far more often than its code about the module."""
     return module.split(".", 1)[0] in sys.stdlib_module_names

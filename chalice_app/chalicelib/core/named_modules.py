@@ -29,12 +29,11 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.core.libraries import message_modules
-from chalicelib.core.under_test import is_test_name
+from chalicelib.core.libraries import is_standard, message_modules
+from chalicelib.core.under_test import is_test_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Sequence
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 # A dotted name in a message: ``sqlalchemy.dialects`` (not a call's ``a.b.c(`` nor a part of it,
 # not part of a path; a sentence's full stop after it is no part of it).
 _DOTTED = re.compile(r"(?<![\w./\\-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?!\.?[\w(/\\])")
-_TEST_DIRS = frozenset({"test", "tests", "testing"})
 _PACKAGING = re.compile(r"^(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[\w.-]*\.txt)$")
 WHOLE_STATEMENT_LINES = 60  # a ``setup(...)`` call this short is shown whole
 WINDOW = 8  # else the lines either side of the declaring line
@@ -77,28 +75,20 @@ def _files_of(dotted: str, by_tail: dict[str, list[str]]) -> list[str]:
     return list(dict.fromkeys(p for t in tails for p in by_tail.get(t, [])))
 
 
-def _is_standard(module: str) -> bool:
-    return module.split(".", 1)[0] in sys.stdlib_module_names
-
-
-def _is_test(path: str) -> bool:
-    return is_test_name(posixpath.basename(path)) or any(p in _TEST_DIRS for p in path.split("/")[:-1])
-
-
 def module_named(messages: Sequence[str], paths: Iterable[str], traced: Collection[str], limit: int = 1) -> list[Found]:
     """The repository modules the messages name by a dotted name (first named first), each the
     one file that is that module, not a test and not ``traced``; at most ``limit``, from the
     first ``MAX_NAMES`` distinct names (a long message is untrusted text). ``start``/``end`` are
     0: the caller decides how much of the module to show."""
     names = list(dict.fromkeys(d for message in messages for d in _DOTTED.findall(message)))[:MAX_NAMES]
-    names = [d for d in names if not _is_standard(d)]
+    names = [d for d in names if not is_standard(d)]
     if not names or limit <= 0:
         return []
     by_tail = _by_tail(p for p in paths if p.endswith(".py"))
     found: dict[str, Found] = {}
     for dotted in names:
         files = _files_of(dotted, by_tail)
-        if len(files) == 1 and files[0] not in traced and not _is_test(files[0]):
+        if len(files) == 1 and files[0] not in traced and not is_test_file(files[0]):
             found.setdefault(files[0], Found(files[0], 0, 0, dotted))
             if len(found) >= limit:
                 break
@@ -115,7 +105,7 @@ def missing_modules(messages: Sequence[str], paths: Iterable[str]) -> list[str]:
     for message in messages:
         for module in message_modules(message):
             top = module.split(".", 1)[0]
-            if _is_standard(module) or top in own_tops or _files_of(module, by_tail):
+            if is_standard(module) or top in own_tops or _files_of(module, by_tail):
                 continue
             out.append(module)
     return list(dict.fromkeys(out))
@@ -169,7 +159,7 @@ def declared(
     if not modules:
         return []
     files = sorted(
-        (p for p in paths if _PACKAGING.match(posixpath.basename(p)) and not _is_test(p)),
+        (p for p in paths if _PACKAGING.match(posixpath.basename(p)) and not is_test_file(p)),
         key=lambda p: (p.count("/"), not p.endswith(".py"), p),
     )
     found: list[Found] = []
