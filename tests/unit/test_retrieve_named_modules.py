@@ -195,3 +195,9 @@ def test_a_called_dotted_name_is_no_module_but_one_ending_a_sentence_is() -> Non
     paths = ["pkg/alpha.py", "pkg/__init__.py"]
     assert module_named(["failed in pkg.alpha.run(3)"], paths, set()) == []
     assert [f.module for f in module_named(["failed to load pkg.alpha."], paths, set())] == ["pkg.alpha"]
+
+
+def test_a_packaging_file_over_the_size_limit_is_not_read() -> None:
+    huge = "werkzeug>=2\n" + "# padding\n" * 40_000
+    assert declared(["werkzeug"], ["requirements.txt"], {"requirements.txt": huge}.get) == []
+    assert declared(["werkzeug"], ["requirements.txt"], {"requirements.txt": "werkzeug>=2\n"}.get) != []

@@ -45,6 +45,7 @@ _PACKAGING = re.compile(r"^(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[
 WHOLE_STATEMENT_LINES = 60  # a ``setup(...)`` call this short is shown whole
 WINDOW = 8  # else the lines either side of the declaring line
 MAX_NAMES = 50  # distinct dotted names of the messages looked up as modules
+MAX_FILE_BYTES = 300_000  # a larger packaging file is not read (as the search parses no larger file)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def declared(
         pattern = _naming(module)
         for path in files:
             text = read(path)
-            if not text:
+            if not text or len(text) > MAX_FILE_BYTES:
                 continue
             lines = text.splitlines()
             hit = next((n for n, line in enumerate(lines, 1) if _declares(path, lines, n, pattern)), None)
