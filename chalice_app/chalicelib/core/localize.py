@@ -729,23 +729,14 @@ def _writes(node: ast.stmt, names: set[str], attrs: set[str]) -> bool:
     (for ``attrs``) fills one in place (``self.found.append(x)``)."""
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        for target in targets:
-            for n in ast.walk(target):
-                if isinstance(n, ast.Name) and n.id in names:
-                    return True
-                if isinstance(n, ast.Attribute) and n.attr in attrs and isinstance(n.value, ast.Name):
-                    if n.value.id == "self":
-                        return True
-        return False
+        return any(
+            (isinstance(n, ast.Name) and n.id in names) or _self_attr(n) in attrs
+            for target in targets
+            for n in ast.walk(target)
+        )
     if attrs and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         func = node.value.func
-        owner = func.value if isinstance(func, ast.Attribute) else None
-        return (
-            isinstance(owner, ast.Attribute)
-            and owner.attr in attrs
-            and isinstance(owner.value, ast.Name)
-            and owner.value.id == "self"
-        )
+        return isinstance(func, ast.Attribute) and _self_attr(func.value) in attrs
     return False
 
 
@@ -776,14 +767,15 @@ def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
         for node in ast.walk(method):
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(
-                    isinstance(t, ast.Attribute)
-                    and t.attr == name
-                    and isinstance(t.value, ast.Name)
-                    and t.value.id == "self"
-                    for t in targets
-                ):
+                if any(_self_attr(t) == name for t in targets):
                     return node
+    return None
+
+
+def _self_attr(node: ast.AST) -> str | None:
+    """``x`` when ``node`` is ``self.x``, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
     return None
 
 
