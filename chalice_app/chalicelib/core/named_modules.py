@@ -99,17 +99,15 @@ def module_named(messages: Sequence[str], paths: Iterable[str], traced: Collecti
 def missing_modules(messages: Sequence[str], paths: Iterable[str]) -> list[str]:
     """The modules the messages say cannot be imported that the repository does not hold, that
     are no standard module and whose top-level name is no package of the repository."""
+    named = [
+        m for m in dict.fromkeys(m for message in messages for m in message_modules(message)) if not is_standard(m)
+    ]
+    if not named:  # the common case: no import failed; the repository's paths are not indexed
+        return []
     python = [p for p in paths if p.endswith(".py")]
     own_tops = {p.split("/")[-2] for p in python if p.endswith("/__init__.py")}
     by_tail = _by_tail(python)
-    out: list[str] = []
-    for message in messages:
-        for module in message_modules(message):
-            top = module.split(".", 1)[0]
-            if is_standard(module) or top in own_tops or _files_of(module, by_tail):
-                continue
-            out.append(module)
-    return list(dict.fromkeys(out))
+    return [m for m in named if m.split(".", 1)[0] not in own_tops and not _files_of(m, by_tail)]
 
 
 def _naming(module: str) -> re.Pattern[str]:
