@@ -95,6 +95,13 @@ def test_in_app_classification() -> None:
     assert is_in_app("/var/task/virtualenv/builders/base.py")
     assert is_in_app("/home/me/src/virtualenv/src/virtualenv/run/__init__.py")
     assert is_in_app("/srv/tools/venv/create.py")
+    # the system's Python is a library; an application a distribution installs beside it is code
+    assert not is_in_app("/usr/lib/python2.7/os.py")
+    assert not is_in_app("/usr/lib/python3/dist-packages/yaml/__init__.py")
+    assert not is_in_app("/usr/lib/pymodules/python2.7/gtk/__init__.py")
+    assert not is_in_app("/usr/share/pyshared/twisted/internet/base.py")
+    assert is_in_app("/usr/lib/picard/picard/collection.py")
+    assert is_in_app("/usr/share/pyload/module/PluginThread.py")
 
 
 def test_module_key_drops_deployment_roots() -> None:
