@@ -167,6 +167,15 @@ def test_two_files_sharing_a_path_suffix_are_told_apart_by_source_even_after_a_m
     assert (loc.path, loc.line) == ("a/handlers.py", 42)
 
 
+def test_a_compiled_modules_frame_is_located_in_its_source() -> None:
+    # a frozen Windows build prints its modules' .pyo files, with the source's line numbers
+    repo = {"picard/metadata.py": "def save(path):\n    os.makedirs(path)\n", "picard/file.py": "x = 1\n"}
+    frame = Frame("picard\\metadata.pyo", 2, "save")
+    [loc] = locate([frame], RepoIndex(repo), repo.get)
+    assert (loc.path, loc.line) == ("picard/metadata.py", 2)
+    assert RepoIndex(repo).candidates("/usr/lib/app/picard/file.pyc") == ["picard/file.py"]
+
+
 def test_definitions_used_on_the_raising_lines_are_found_through_imports_and_self() -> None:
     # GIVEN the final exception raised in order_total (uses normalize, pricing.discount_percent, R.apply)
     frames = (Frame("/var/task/shop/orders.py", 10, "order_total", "percent = pricing.discount_percent(code)"),)

@@ -168,7 +168,9 @@ class RepoIndex:
         return sorted(python, key=lambda p: (is_library(p), p.count("/"), p))
 
     def candidates(self, file: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> list[str]:
-        """Repository paths sharing the longest component suffix with ``file`` (at least the name)."""
+        """Repository paths sharing the longest component suffix with ``file`` (at least the name).
+        A compiled module's file (``picard\\file.pyo`` of a frozen Windows build, a ``.pyc``) is
+        its source's: the line numbers it prints are the source's."""
         normalized = file.replace("\\", "/")
         for prefix in prefixes:
             if normalized.startswith(prefix):
@@ -177,6 +179,8 @@ class RepoIndex:
         parts = _components(normalized)
         if not parts:
             return []
+        if parts[-1].endswith((".pyc", ".pyo")):
+            parts[-1] = parts[-1][:-1]
         best, best_len = [], 0
         for candidate in self._by_name.get(parts[-1], []):
             n = 0
