@@ -1,4 +1,4 @@
-"""Structural candidates of the ranked search: literal templates, callers, subclasses, registrations."""
+"""Structural candidates of the ranked search: importers, literal templates, callers, subclasses, registrations."""
 
 from __future__ import annotations
 
@@ -102,6 +102,46 @@ def test_the_literal_that_wrote_the_message_is_found_a_raise_site_first(tmp_path
         ("app/spiders.py", 1, 2, "template"),
         ("app/log.py", 1, 2, "template"),
     ]
+
+
+# --- importers of a name that cannot be imported ------------------------------------------------
+
+EXAMPLE = "import sys\n\nfrom rq import Connection, Queue\n\nq = Queue()\n"
+
+
+def test_other_files_importing_a_name_that_cannot_be_imported_are_candidates(tmp_path: Path) -> None:
+    repo = _write(tmp_path, {
+        "examples/run_example.py": EXAMPLE,
+        "examples/run_worker.py": "import os\nfrom rq import Connection, Queue, Worker\n\nw = Worker()\n",
+        "rq/__init__.py": "from .queue import Queue\nfrom .connections import Connection as Conn\n",
+        "other/redis.py": "from redis import Connection\n",  # another module's Connection
+    })  # fmt: skip
+    traced = [Traced("examples/run_example.py", 3, "<module>")]
+    message = "cannot import name 'Connection' from 'rq' (/tmp/rq/rq/__init__.py). Did you mean: 'connections'?"
+    # WHEN
+    found = candidates([message], traced, (), _trees(repo), kinds={"importer"})
+    # THEN the other example importing it from rq, with the lines around its import
+    assert [(c.path, c.start, c.end, c.kind) for c in found] == [("examples/run_worker.py", 1, 4, "importer")]
+
+
+def test_without_the_module_in_the_message_the_traced_files_own_import_names_it(tmp_path: Path) -> None:
+    # Python 2 says only "cannot import name chunks"
+    repo = _write(tmp_path, {
+        "pkg/network/hoster.py": "from pkg.utils.convert import chunks as _chunks\nchunks = _chunks\n",
+        "pkg/network/crypter.py": "from ..utils.convert import chunks\n",
+        "pkg/other.py": "from pkg.text import chunks\n",
+    })  # fmt: skip
+    traced = [Traced("pkg/network/hoster.py", 1, "<module>")]
+    found = candidates(["cannot import name chunks"], traced, (), _trees(repo), kinds={"importer"})
+    assert [(c.path, c.start, c.end) for c in found] == [("pkg/network/crypter.py", 1, 1)]
+
+
+def test_a_name_many_files_import_tells_nothing(tmp_path: Path) -> None:
+    files = {f"app/m{i}.py": "from app.models import User\n" for i in range(4)}
+    repo = _write(tmp_path, {**files, "app/views.py": "from app.models import User\n"})
+    traced = [Traced("app/views.py", 1, "<module>")]
+    message = "cannot import name 'User' from 'app.models'"
+    assert candidates([message], traced, (), _trees(repo), kinds={"importer"}) == []
 
 
 # --- callers, subclasses, registrations ---------------------------------------------------------

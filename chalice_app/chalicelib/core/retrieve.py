@@ -70,9 +70,10 @@ class SearchLimits:
     max_hits: int = 2  # definitions returned by the lexical ranking
     max_structural: int = 2  # ranges returned for structural evidence (a template, a caller, ...)
     max_total: int = 3  # of both
-    # the structural evidence followed: registrations found fixed files on the bench; literal
-    # templates, callers and subclasses found none there and cost tokens, so they are opt-in
-    structural: frozenset[str] = frozenset({"registration"})
+    # the structural evidence followed: registrations and other importers of a name that cannot
+    # be imported found fixed files on the bench; literal templates, callers and subclasses found
+    # none there and cost tokens, so they are opt-in
+    structural: frozenset[str] = frozenset({"importer", "registration"})
     max_per_file: int = 2  # of them from one file
     max_named: int = 1  # files named after the failing library (``libraries.py``), first of all
     max_declared: int = 1  # packaging declarations of a module that cannot be imported (``named_modules.py``)
@@ -102,7 +103,7 @@ class Hit:
     end: int
     name: str
     score: float
-    kind: str = "lexical"  # or the structural evidence: template, caller, subclass, registration, named
+    kind: str = "lexical"  # or the structural evidence: importer, template, caller, subclass, registration, named
 
 
 def words(identifier: str) -> list[str]:

@@ -1,7 +1,7 @@
 """Structural candidates of the ranked search: code linked to the trace by the repository's structure.
 
 Words alone miss code whose link to the crash is structural. Beside the lexical ranking
-(``retrieve.py``), the parsed repository is read for four kinds of evidence:
+(``retrieve.py``), the parsed repository is read for five kinds of evidence:
 
 - **template**: a string literal whose constant text matches the exception's message, its
   placeholders (``%s``, ``%(name)r``, ``{}``, ``{0!r:>4}``, an f-string's values) read as
@@ -13,6 +13,10 @@ Words alone miss code whose link to the crash is structural. Beside the lexical 
   bad value;
 - **subclass**: a class of another file deriving from the class of a traced method, and its
   override of that method: the object's class may be the subclass;
+- **importer**: for ``ImportError: cannot import name 'X' from 'Y'`` (``cannot import name X`` in
+  Python 2), the other files importing ``X`` from that module: they break the same way, and a fix
+  that moves or renames ``X`` must change them too. Without the module in the message, the module
+  of the traced file's own import of ``X``. None when more than ``MAX_CALL_SITES`` files do;
 - **registration**: a call ``register*(…, X, …)`` / ``X.register*(…)`` (with the ``mapping``
   kind, a dict mapping to ``X`` too), where ``X`` is a traced class or function or the error's
   type: the module that plugs a handler, a transform or a plugin in (astroid's brains
@@ -34,9 +38,9 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-Kind = Literal["template", "caller", "subclass", "registration"]
+Kind = Literal["importer", "template", "caller", "subclass", "registration"]
 # Strongest evidence first: how candidates of different kinds are ordered.
-KIND_RANK: Mapping[str, int] = {"template": 0, "subclass": 1, "registration": 2, "caller": 3}
+KIND_RANK: Mapping[str, int] = {"importer": 0, "template": 1, "subclass": 2, "registration": 3, "caller": 4}
 KINDS = frozenset({*KIND_RANK, "mapping"})  # "mapping": a dict mapping to X counts as a registration
 MIN_TEMPLATE_CHARS = 12  # constant characters a literal needs to be compared with a message
 MIN_TEMPLATE_WORDS = 2
@@ -53,6 +57,8 @@ _COMMON = frozenset({
     "decorator", "invoke", "dispatch", "send", "emit", "visit", "infer", "setup", "teardown",
 })  # fmt: skip
 WILD = None  # a placeholder in a template's pieces
+IMPORT_CONTEXT = 3  # lines either side of another file's import of an unimportable name
+_CANNOT_IMPORT = re.compile(r"cannot import name '?([A-Za-z_]\w*)'?(?: from '?([A-Za-z_][\w.]*)'?)?")
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,59 @@ def _templates(messages: Sequence[str], trees: Mapping[str, ast.Module]) -> Iter
             strength = len(constant_text(pieces)) + (1_000 if id(node) in raised else 0)
             start, end, name = _evidence_range(tree, node.lineno)
             yield Candidate(path, start, end, name, "template", strength)
+
+
+# --- importers of a name that cannot be imported ------------------------------------------------
+
+
+def _imports_of(tree: ast.Module, name: str) -> Iterator[tuple[str, ast.ImportFrom]]:
+    """The ``from M import … name …`` statements of a module, with ``M`` as written (dots of a
+    relative import kept)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == name for a in node.names):
+            yield "." * node.level + (node.module or ""), node
+
+
+def _same_module(written: str, module: str) -> bool:
+    """Whether an import's module as written can be ``module`` (``rq``; ``pkg.util`` written
+    ``.util`` in its package)."""
+    bare = written.lstrip(".")
+    if written.startswith("."):
+        return bool(bare) and (module == bare or module.endswith(f".{bare}"))
+    return bare == module or module.endswith(f".{bare}") or bare.endswith(f".{module}")
+
+
+def _importers(
+    messages: Sequence[str], traced: Sequence[Traced], trees: Mapping[str, ast.Module]
+) -> Iterator[Candidate]:
+    """Other files importing a name the messages say cannot be imported, when few do."""
+    paths = {t.path for t in traced}
+    for message in messages:
+        found = _CANNOT_IMPORT.search(message)
+        if found is None:
+            continue
+        name, module = found.group(1), found.group(2)
+        if module is None:  # Python 2 names no module: the traced file's own import of the name does
+            module = next(
+                (w.lstrip(".") for p in paths if p in trees for w, _ in _imports_of(trees[p], name) if w.lstrip(".")),
+                None,
+            )
+        if module is None:
+            continue
+        sites = [
+            (path, node)
+            for path, tree in trees.items()
+            if path not in paths
+            for written, node in _imports_of(tree, name)
+            if _same_module(written, module)
+        ]
+        if 0 < len({p for p, _ in sites}) <= MAX_CALL_SITES:
+            for path, node in sites:
+                start, end = _span(node)
+                last = max(n.end_lineno or n.lineno for n in trees[path].body)
+                yield Candidate(
+                    path, max(1, start - IMPORT_CONTEXT), min(last, end + IMPORT_CONTEXT), name, "importer", 1.0
+                )
 
 
 # --- callers, subclasses, registrations ---------------------------------------------------------
@@ -333,6 +392,7 @@ def candidates(
     names = {t.function for t in traced if _specific(t.function)}
     paths = {t.path for t in traced}
     found = [
+        *(_importers(messages, traced, trees) if "importer" in kinds else ()),
         *(_templates(messages, trees) if "template" in kinds else ()),
         *(_subclasses(classes, paths, trees) if "subclass" in kinds else ()),
         *(
