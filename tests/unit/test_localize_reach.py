@@ -120,6 +120,39 @@ def test_the_functions_using_a_failing_import_are_shown_beside_it() -> None:
     assert not ctx.covers("tools/msvc.py", _line_of(source, "def unrelated():"))
 
 
+def test_a_failing_imports_uses_at_module_level_are_shown_beside_it() -> None:
+    # GIVEN a script whose import fails when run from the source tree, the imported name used far
+    # below in its `if __name__ == "__main__":` block (where the fix moves the import)
+    filler = "\n".join(f"    option_{i} = {i}" for i in range(40))
+    source = (
+        "import argparse\n"
+        "from errbot.utils import PidFile\n"
+        "\n"
+        "def unrelated():\n"
+        "    return 2\n"
+        "\n"
+        'if __name__ == "__main__":\n'
+        f"{filler}\n"
+        "    pidfile = PidFile(option_1)\n"
+        "    pidfile.write()\n"
+    )
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "./scripts/err.py", line 2, in <module>\n'
+        "    from errbot.utils import PidFile\n"
+        "ImportError: No module named errbot.utils\n"
+    )
+    repo = {"scripts/err.py": source}
+    [tb] = find_in_text(trace)
+    # WHEN
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    # THEN the lines around its use are shown; the middle of the block is not
+    use = _line_of(source, "    pidfile = PidFile(option_1)")
+    assert all(ctx.covers("scripts/err.py", n) for n in range(use - 1, use + 2))
+    assert not ctx.covers("scripts/err.py", _line_of(source, "    option_20 = 20"))
+
+
 WRAPPED = (
     "Traceback (most recent call last):\n"
     '  File "/var/task/babel/localtime/__init__.py", line 74, in\n'

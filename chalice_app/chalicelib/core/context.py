@@ -68,7 +68,7 @@ CALLERS_CEILING = 0.2  # callers' whole functions never take the context across 
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
-MAX_IMPORT_USES = 2  # functions using the name a raising import binds, shown beside it
+MAX_IMPORT_USES = 2  # functions (and module-level lines) using the name a raising import binds, shown beside it
 MAX_COPIES = 2  # other lines of the raising file holding the raising statement (a copied bug)
 MIN_COPY_CHARS = 16  # a shorter raising line is too plain to look for copies of
 MAX_COPY_FUNCTION_LINES = 60  # a copy in a longer function is shown as a window
@@ -465,20 +465,33 @@ def _beside(sel: _Selection, path: str, line: int) -> tuple[list[tuple[int, int]
 
 def _import_uses(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]:
     """When the raising line is an import (a module that fails to import on this platform), the
-    functions of its file that use the imported name (or test for it, ``'name' in globals()``):
-    a fix that guards the import must guard them too. At most ``MAX_IMPORT_USES``, first in the
-    file first; a long one as its head."""
+    functions of its file that use the imported name (or test for it, ``'name' in globals()``),
+    and the lines around its uses at module level (``chunks = _chunks``, a script's
+    ``if __name__ == "__main__":`` block): a fix that guards or moves the import must change them
+    too. At most ``MAX_IMPORT_USES``, first in the file first; a long function as its head."""
     tree = sel.tree(path) if sel.source(path) is not None else None
     if tree is None:
         return []
     bound: set[str] = set()
+    imports: list[tuple[int, int]] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            imports.append((node.lineno, node.end_lineno or node.lineno))
             for alias in node.names:
                 bound.add(alias.asname or alias.name.split(".")[0])
     bound.discard("*")
     if not bound:
         return []
+    used = sorted(
+        {
+            n.lineno
+            for stmt in tree.body
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))  # shown whole below
+            for n in ast.walk(stmt)
+            if isinstance(n, ast.Name) and n.id in bound and not any(a <= n.lineno <= b for a, b in imports)
+        }
+    )
+    at_top = [(max(1, n - SIBLING_WINDOW), n + SIBLING_WINDOW) for n in used[:MAX_IMPORT_USES]]
     found: list[tuple[int, int]] = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(found) >= MAX_IMPORT_USES:
@@ -491,7 +504,7 @@ def _import_uses(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             end = node.end_lineno or node.lineno
             found.append((start, end if end - start + 1 <= MAX_FUNCTION_LINES else start + DEFINITION_HEAD_LINES - 1))
-    return sorted(found)
+    return sorted(found + at_top)
 
 
 def _copies(sel: _Selection, loc: Located) -> list[tuple[int, int]]:
