@@ -1,4 +1,5 @@
-"""Structural candidates of the ranked search: importers, literal templates, callers, subclasses, registrations."""
+"""Structural candidates of the ranked search: importers, key declarations, literal templates, callers,
+subclasses, registrations."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from chalicelib.core.context import SEARCH_NOTE, select_context
 from chalicelib.core.localize import localize
 from chalicelib.core.log_files import read_tracebacks
-from chalicelib.core.retrieve import Query, SearchLimits, search
+from chalicelib.core.retrieve import Query, SearchLimits, build_query, search
 from chalicelib.core.structure import (
     KINDS,
     Traced,
@@ -142,6 +143,74 @@ def test_a_name_many_files_import_tells_nothing(tmp_path: Path) -> None:
     traced = [Traced("app/views.py", 1, "<module>")]
     message = "cannot import name 'User' from 'app.models'"
     assert candidates([message], traced, (), _trees(repo), kinds={"importer"}) == []
+
+
+# --- the declaration of a key the raising line reads --------------------------------------------
+
+OPTIONS = (
+    "class CoverOptionsPage(OptionsPage):\n"
+    "    options = [\n"
+    '        config.BoolOption("setting", "caa_approved_only", False),\n'
+    '        config.TextOption("setting", "caa_image_types", "front"),\n'
+    "    ]\n"
+    "\n"
+    "    def load(self):\n"
+    '        self.types = config.setting["caa_image_types"].split()\n'
+    "\n"
+    "    def save(self):\n"
+    '        config.setting["caa_image_types"] = " ".join(self.types)\n'
+)
+COVERART = 'def coverart():\n    types = map(str.lower,\n        config.setting["caa_image_types"].split())\n'
+COVERART_TRACE = (
+    "Traceback (most recent call last):\n"
+    '  File "./picard/coverart.py", line 3, in coverart\n'
+    '    config.setting["caa_image_types"].split())\n'
+    "TypeError: descriptor 'lower' requires a 'unicode' object but received a 'str'\n"
+)
+
+
+def test_the_keys_a_raising_line_reads_and_a_key_errors_key_are_in_the_query() -> None:
+    [tb] = read_tracebacks(COVERART_TRACE.encode())
+    assert build_query(tb.exceptions).keys == ("caa_image_types",)
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/tz.py", line 9, in zone\n'
+        "    if data.get('Std') == tzwin and rows[0]:\n"
+        "KeyError: 'TimeZoneKeyName'\n"
+    )
+    [tb] = read_tracebacks(trace.encode())
+    assert build_query(tb.exceptions).keys == ("Std", "TimeZoneKeyName")
+
+
+def test_where_a_key_is_declared_with_its_value_comes_before_where_it_is_stored(tmp_path: Path) -> None:
+    repo = _write(tmp_path, {
+        "picard/ui/options/cover.py": OPTIONS,
+        "picard/coverart.py": COVERART,
+    })  # fmt: skip
+    # WHEN
+    found = candidates([], [], (), _trees(repo), kinds={"key"}, keys=["caa_image_types"])
+    # THEN the option declaring it (its default), then the store; the reads are no declaration
+    assert [(c.path, c.start, c.end, c.name) for c in found] == [
+        ("picard/ui/options/cover.py", 1, 11, "declares 'caa_image_types'"),
+        ("picard/ui/options/cover.py", 10, 11, "save"),
+    ]
+
+
+def test_a_key_many_files_declare_tells_nothing(tmp_path: Path) -> None:
+    files = {f"app/m{i}.py": f"ROW_{i} = {{'name': {i}}}\n" for i in range(4)}
+    repo = _write(tmp_path, files)
+    assert candidates([], [], (), _trees(repo), kinds={"key"}, keys=["name"]) == []
+
+
+def test_localize_shows_where_the_key_the_raising_line_reads_is_declared() -> None:
+    repo = {
+        "picard/coverart.py": COVERART,
+        "picard/ui/options/cover.py": OPTIONS,
+    }
+    [tb] = read_tracebacks(COVERART_TRACE.encode())
+    found = localize(tb.exceptions, repo, repo.get)
+    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=1, definitions=found.definitions)
+    assert ctx.covers("picard/ui/options/cover.py", 4)  # the TextOption with its default
 
 
 # --- callers, subclasses, registrations ---------------------------------------------------------

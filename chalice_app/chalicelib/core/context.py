@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 SEARCH_NOTE = "found by search, not in the trace"
 SEARCH_SHARE = 0.25  # of the budget, at most, for definitions found by search
 SEARCH_CEILING = 0.15  # nor across this share of the traced files' whole size
+# search finds on specific evidence (the file named after the failing library, a packaging
+# declaration, the other importers of an unimportable name, the declaration of the key the raising
+# line reads): short, taken in the search's share whatever the traced files' size
+SPECIFIC_KINDS = frozenset({"named", "importer", "key"})
 CALLERS_CEILING = 0.2  # callers' whole functions never take the context across this share of them
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
@@ -664,11 +668,12 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     room = _search_room(sel, traced)  # what the search may add; the writer, trace evidence, goes first in it
     before = sel.used()
     _writers(sel, top[:1], traced)
-    # the file named after the failing library: specific evidence, short, taken in the search's share
-    # whatever the traced files' size; the other finds in the room they had, less what the writer and it took
+    # finds on specific evidence first, in the search's share whatever the traced files' size; the
+    # other finds in the room they had, less what the writer and they took
     searched = [d for d in definitions if d.found_by == "search"]
-    _add_definitions(sel, [d for d in searched if d.kind == "named"], room=int(sel.budget * SEARCH_SHARE))
-    _add_definitions(sel, [d for d in searched if d.kind != "named"], room=max(0, room - (sel.used() - before)))
+    specific = [d for d in searched if d.kind in SPECIFIC_KINDS]
+    _add_definitions(sel, specific, room=int(sel.budget * SEARCH_SHARE))
+    _add_definitions(sel, [d for d in searched if d not in specific], room=max(0, room - (sel.used() - before)))
     tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
     _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     _other_imports(sel, traced)

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUOTED = re.compile(r"""['"`]([A-Za-z_][\w.]*)['"`]""")
+# a string key a line reads: x["key"], x.get("key"), x.pop('key')
+_KEY_READ = re.compile(r"""(?:\[\s*|\.(?:get|pop|setdefault)\(\s*)(['"])([A-Za-z_][\w.\-]{2,})\1""")
+_KEY_MESSAGE = re.compile(r"""^['"]([A-Za-z_][\w.\-]{2,})['"]$""")  # KeyError: 'caa_image_types'
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _VENDORED = re.compile(r"(^|/)(_vendor|vendor|vendored|third_party|externals?|site-packages|dist-packages)/")
 # Words every Python file has: they tell no definition from another.
@@ -70,10 +73,11 @@ class SearchLimits:
     max_hits: int = 2  # definitions returned by the lexical ranking
     max_structural: int = 2  # ranges returned for structural evidence (a template, a caller, ...)
     max_total: int = 3  # of both
-    # the structural evidence followed: registrations and other importers of a name that cannot
-    # be imported found fixed files on the bench; literal templates, callers and subclasses found
+    # the structural evidence followed: registrations, other importers of a name that cannot be
+    # imported and the declarations of a key the raising line reads found fixed files on the
+    # bench; literal templates, callers and subclasses found
     # none there and cost tokens, so they are opt-in
-    structural: frozenset[str] = frozenset({"importer", "registration"})
+    structural: frozenset[str] = frozenset({"importer", "key", "registration"})
     max_per_file: int = 2  # of them from one file
     max_named: int = 1  # files named after the failing library (``libraries.py``), first of all
     max_declared: int = 1  # packaging declarations of a module that cannot be imported (``named_modules.py``)
@@ -92,6 +96,15 @@ class Query:
     messages: tuple[str, ...] = ()  # the exceptions' messages, compared with the repository's literals
     kinds: frozenset[str] = frozenset()  # the custom exception types (a registered handler may name one)
     libraries: tuple[str, ...] = ()  # the failing libraries' dotted modules, best first (``libraries.py``)
+    keys: tuple[str, ...] = ()  # string keys the raising lines read, and a KeyError's (``structure.py``)
+
+
+def _keys_read(exc: RaisedException) -> list[str]:
+    """The string keys an exception's raising line reads, and a ``KeyError``'s own key."""
+    found = [key for _, key in _KEY_READ.findall(exc.frames[-1].source)] if exc.frames else []
+    if exc.type.rsplit(".", 1)[-1] == "KeyError" and (key := _KEY_MESSAGE.match(exc.message.strip())):
+        found.append(key.group(1))
+    return found
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ class Hit:
     end: int
     name: str
     score: float
-    kind: str = "lexical"  # or the structural evidence: importer, template, caller, subclass, registration, named
+    kind: str = "lexical"  # or the structural evidence: importer, key, template, caller, subclass, registration, named
 
 
 def words(identifier: str) -> list[str]:
@@ -134,6 +147,7 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
     names: set[str] = set()
     messages: list[str] = []
     kinds: set[str] = set()
+    keys: list[str] = []
 
     def add(text: str, weight: float) -> None:
         for ident in _IDENT.findall(text):
@@ -144,6 +158,7 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
     for exc in (e for top in exceptions for e in top.with_leaves()):
         message = " ".join([exc.message, *exc.notes[:3]])
         messages.append(exc.message)
+        keys.extend(_keys_read(exc))
         for quoted in _QUOTED.findall(message):
             for part in quoted.split("."):
                 if part.isidentifier() and _useful(part.lower()):
@@ -163,7 +178,14 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
     libraries = failing_modules(exceptions, mapped)
     for module in libraries:  # the failing libraries' module words: ``extlinks`` finds the config dict of that name
         add(module, 1.0)
-    return Query(dict(terms), frozenset(names), tuple(dict.fromkeys(messages)), frozenset(kinds), libraries)
+    return Query(
+        dict(terms),
+        frozenset(names),
+        tuple(dict.fromkeys(messages)),
+        frozenset(kinds),
+        libraries,
+        tuple(dict.fromkeys(keys)),
+    )
 
 
 @dataclass(frozen=True)
@@ -396,7 +418,7 @@ def _structural(  # noqa: PLR0913 - the evidence and the bounds
     def lexical(path: str, start: int, end: int) -> float:
         return max((s for s, u in by_file.get(path, ()) if u.start <= end and start <= u.end), default=0.0)
 
-    found = candidates(query.messages, traced, query.kinds, trees, limits.structural)
+    found = candidates(query.messages, traced, query.kinds, trees, limits.structural, query.keys)
     ranked = sorted(
         found, key=lambda c: (KIND_RANK[c.kind], -c.strength, -lexical(c.path, c.start, c.end), c.path, c.start)
     )

@@ -1,7 +1,7 @@
 """Structural candidates of the ranked search: code linked to the trace by the repository's structure.
 
 Words alone miss code whose link to the crash is structural. Beside the lexical ranking
-(``retrieve.py``), the parsed repository is read for five kinds of evidence:
+(``retrieve.py``), the parsed repository is read for six kinds of evidence:
 
 - **template**: a string literal whose constant text matches the exception's message, its
   placeholders (``%s``, ``%(name)r``, ``{}``, ``{0!r:>4}``, an f-string's values) read as
@@ -17,6 +17,11 @@ Words alone miss code whose link to the crash is structural. Beside the lexical 
   Python 2), the other files importing ``X`` from that module: they break the same way, and a fix
   that moves or renames ``X`` must change them too. Without the module in the message, the module
   of the traced file's own import of ``X``. None when more than ``MAX_CALL_SITES`` files do;
+- **key**: a string key the raising line reads (``config.setting["caa_image_types"]``,
+  ``d.get("key")``, a ``KeyError: 'key'``) where the repository declares it: a dict display's
+  key, a store ``x["key"] = …``, a call passing it (``TextOption("setting", "caa_image_types",
+  "front")``), not a read (``get*``, ``has*``, ``pop*``). The declaration holds the key's default
+  and type. None when more than ``MAX_CALL_SITES`` files do;
 - **registration**: a call ``register*(…, X, …)`` / ``X.register*(…)`` (with the ``mapping``
   kind, a dict mapping to ``X`` too), where ``X`` is a traced class or function or the error's
   type: the module that plugs a handler, a transform or a plugin in (astroid's brains
@@ -36,11 +41,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
-Kind = Literal["importer", "template", "caller", "subclass", "registration"]
+Kind = Literal["importer", "key", "template", "caller", "subclass", "registration"]
 # Strongest evidence first: how candidates of different kinds are ordered.
-KIND_RANK: Mapping[str, int] = {"importer": 0, "template": 1, "subclass": 2, "registration": 3, "caller": 4}
+KIND_RANK: Mapping[str, int] = {"importer": 0, "key": 1, "template": 2, "subclass": 3, "registration": 4, "caller": 5}
 KINDS = frozenset({*KIND_RANK, "mapping"})  # "mapping": a dict mapping to X counts as a registration
 MIN_TEMPLATE_CHARS = 12  # constant characters a literal needs to be compared with a message
 MIN_TEMPLATE_WORDS = 2
@@ -58,6 +63,7 @@ _COMMON = frozenset({
 })  # fmt: skip
 WILD = None  # a placeholder in a template's pieces
 IMPORT_CONTEXT = 3  # lines either side of another file's import of an unimportable name
+_READS = ("get", "has", "pop", "is_", "setdefault", "remove", "discard", "__getitem__", "__contains__")
 _CANNOT_IMPORT = re.compile(r"cannot import name '?([A-Za-z_]\w*)'?(?: from '?([A-Za-z_][\w.]*)'?)?")
 
 
@@ -223,6 +229,46 @@ def _importers(
                 )
 
 
+# --- the declaration of a key the raising line reads --------------------------------------------
+
+
+def _string(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _declarations(tree: ast.Module, keys: set[str]) -> Iterator[tuple[str, int, bool]]:
+    """Where a module declares one of ``keys``: a dict display's key or a call passing it (with
+    its value or default: ``True``), a store (``False``); a read (``get*``/``has*``/``pop*``) is none."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            found = [(k, n.lineno, True) for n in node.keys if n is not None and (k := _string(n)) in keys]
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            found = [(k, node.lineno, False)] if (k := _string(node.slice)) in keys else []
+        elif isinstance(node, ast.Call) and not _callee(node).startswith(_READS):
+            found = [(k, a.lineno, True) for a in node.args if (k := _string(a)) in keys]
+        else:
+            found = []
+        yield from found
+
+
+def _keys(keys: Collection[str], trees: Mapping[str, ast.Module]) -> Iterator[Candidate]:
+    """The declarations of ``keys`` (read by the raising lines), each when few files declare it;
+    one with its value (a dict display, a call) before a store."""
+    wanted = set(keys)
+    if not wanted:
+        return
+    sites: dict[str, list[tuple[str, int, bool]]] = {key: [] for key in wanted}
+    for path, tree in trees.items():
+        for key, line, valued in _declarations(tree, wanted):
+            sites[key].append((path, line, valued))
+    for key, found in sites.items():
+        if 0 < len({p for p, _, _ in found}) <= MAX_CALL_SITES and len(found) <= 2 * MAX_CALL_SITES:
+            for path, line, valued in found:
+                start, end, owner = _evidence_range(trees[path], line)
+                name = owner if owner != "<module>" else f"declares '{key}'"
+                yield Candidate(path, start, end, name, "key", (2.0 if valued else 1.0) / len(found))
+
+
 # --- callers, subclasses, registrations ---------------------------------------------------------
 
 
@@ -383,16 +429,18 @@ def candidates(
     subjects: Iterable[str],
     trees: Mapping[str, ast.Module],
     kinds: Iterable[str] = KINDS,
+    keys: Collection[str] = (),
 ) -> list[Candidate]:
     """The structural candidates of ``kinds``, strongest kind first, and within a kind the
     strongest first. ``subjects`` are names a registration may plug in beside the traced classes
-    and functions (the custom exception types)."""
+    and functions (the custom exception types); ``keys`` the string keys the raising lines read."""
     kinds = set(kinds)
     classes = _traced_classes(traced, trees)
     names = {t.function for t in traced if _specific(t.function)}
     paths = {t.path for t in traced}
     found = [
         *(_importers(messages, traced, trees) if "importer" in kinds else ()),
+        *(_keys(keys, trees) if "key" in kinds else ()),
         *(_templates(messages, trees) if "template" in kinds else ()),
         *(_subclasses(classes, paths, trees) if "subclass" in kinds else ()),
         *(
