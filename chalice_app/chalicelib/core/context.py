@@ -22,7 +22,11 @@ The token budget is spent in order of evidence, each step only while the budget 
    other copies of the raising statement in the file (a copied bug), with their function;
 6. a window around each caller's line (half the raising window, inside its function), innermost
    first, then the ``try`` statement around each caller's line (a handler the exception passed
-   through uncaught);
+   through uncaught); the module-level statement of a traced file that binds a name a frame's
+   line calls to the function the next frame ran (``f = f_with_pywin32`` inside ``try: import
+   …``); the attribute statements of a caller's class when its line calls ``self.NAME(...)``
+   and the next frame runs ``NAME`` in another module (a base class's code reading the
+   subclass's patterns and constants through ``self``);
 7. the callers' whole enclosing functions (the one the frame names), never taking the context
    across ``CALLERS_CEILING`` of the traced files' size;
 8. the first raising function whole, however long, when the budget still holds it;
@@ -609,6 +613,51 @@ def _writers(sel: _Selection, raising: Sequence[Located], traced: int) -> None:
     sel.budget = full
 
 
+def _inherited_calls(raising: Sequence[Located], callers: Sequence[Located]) -> list[Located]:
+    """The callers whose printed line calls ``self.NAME(...)`` when the next frame in runs ``NAME``
+    in another file: a method the caller's class inherits from a base class in another module,
+    which reads the caller's class's attributes through ``self`` (a plugin's patterns, read by
+    the base class's parser)."""
+    chain = [*raising[:1], *callers]  # innermost first
+    return [
+        outer
+        for inner, outer in zip(chain, chain[1:], strict=False)
+        if inner.frame.function
+        and inner.path != outer.path
+        and re.search(rf"\bself\.{re.escape(inner.frame.function)}\s*\(", outer.frame.source or "")
+    ]
+
+
+def _class_attributes(sel: _Selection, frames: Sequence[Located]) -> None:
+    """The attribute statements of the class of each frame's method (``core/related.py``), once
+    per class, innermost frame first: the pattern, constant or flag read through ``self`` that a
+    fix edits in the class."""
+    seen: set[tuple[str, int]] = set()
+    for loc in frames:
+        tree = sel.tree(loc.path) if sel.source(loc.path) is not None else None
+        spans = related.class_attributes(tree, loc.current_line) if tree is not None else []
+        if spans and (loc.path, spans[0][0]) not in seen:
+            seen.add((loc.path, spans[0][0]))
+            sel.add(loc.path, spans)
+
+
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def _bindings(sel: _Selection, located: Sequence[Located]) -> None:
+    """The module-level statements of the traced files binding a name a frame's line calls to a
+    function another frame ran (``core/related.py``): the choice of implementation that made the
+    call run that function."""
+    ran = {loc.frame.function for loc in located if loc.frame.function}
+    called = {m.group(1) for loc in located for m in _CALLED.finditer(loc.frame.source or "")}
+    if not called - ran:
+        return
+    for path in dict.fromkeys(loc.path for loc in located):
+        tree = sel.tree(path) if sel.source(path) is not None else None
+        for span in related.bindings(tree, called, ran) if tree is not None else []:
+            sel.add(path, [span])
+
+
 def _other_imports(sel: _Selection, traced: int) -> None:
     """The import block of every file shown so far (a caller's, a definition's), each only while
     the context stays under ``IMPORTS_CEILING`` of the traced files' whole size: a fix there may
@@ -656,6 +705,8 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, max(1, window // 2)))
     _callers_handlers(sel, callers)
+    _bindings(sel, located)
+    _class_attributes(sel, _inherited_calls(top, callers))
     full = sel.budget
     traced = _traced_tokens(sel, located)  # the size the optional steps' ceilings are shares of
     sel.budget = min(full, sel.used() + _room_under(sel, traced, CALLERS_CEILING, full))

@@ -10,6 +10,15 @@ from the raising line alone, with ``ast``, as a careful reader of the trace woul
   then ``used[0]``: the method that stored a ``bool`` in ``.used``): where the bad value came
   from, wherever it was written, not only in ``__init__``.
 
+- **class attributes**: the class-level statements (assignments, annotated fields) of the class
+  whose method a frame runs: the pattern, constant or flag the method reads through
+  ``self.NAME`` (or a base class's code reads, as a plugin's ``FILE_INFO_PATTERN``), headed by the
+  class line;
+- **bindings**: the module-level statement that binds a name a caller's line calls to the
+  function the next frame ran (``_get_win_folder = _get_win_folder_with_pywin32`` inside
+  ``if sys.platform == "win32": try: … except ImportError:``): the choice of implementation a
+  fix of the wrong one edits.
+
 Each finder returns 1-based inclusive line ranges inside the file, never the raising function
 itself. Beside them, the block helpers both localization and the context use: the ``def`` or
 ``class`` block by indentation (a file ``ast`` cannot parse), the functions of a name, and the
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
 MAX_OUTER_LINES = 60  # a longer enclosing function is not shown by this step
 MAX_WRITERS = 1
 MAX_WRITER_LINES = 100
+MAX_CLASS_ATTRIBUTE_LINES = 30  # of a class's attribute statements shown, the class line included
+MAX_BINDING_LINES = 20  # a longer top-level statement shows the innermost block holding the binding
 _DUNDER = frozenset({"__class__", "__dict__", "__name__", "__module__", "__doc__"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+\w")
@@ -232,3 +243,85 @@ def outer(tree: ast.Module, line: int) -> list[tuple[int, int]]:
         return []
     start, end = _span(found[-2])
     return [(start, end)] if end - start + 1 <= MAX_OUTER_LINES else []
+
+
+_ATTRIBUTES = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+
+
+def _read_members(function: ast.AST, klass: ast.ClassDef) -> set[str]:
+    """The names ``function`` reads as ``self.NAME``, ``cls.NAME`` or ``Klass.NAME``."""
+    owners = {"self", "cls", klass.name}
+    return {
+        sub.attr
+        for sub in ast.walk(function)
+        if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in owners
+    }
+
+
+def _targets(stmt: ast.stmt) -> set[str]:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def class_attributes(tree: ast.Module, line: int, limit: int = MAX_CLASS_ATTRIBUTE_LINES) -> list[tuple[int, int]]:
+    """The attribute statements of the class whose method holds ``line`` (assignments and
+    annotated fields of its body, not its methods, nested classes or docstring) and its class
+    line: a pattern, constant or flag the method reads through ``self``, which a fix edits in
+    the class rather than in the method. Those the method reads as ``self.NAME`` / ``cls.NAME`` /
+    ``Klass.NAME`` first, then in the order of the class; ``limit`` lines in all. A function
+    outside any class, or a class with no such statement, gives nothing."""
+    function, klass = _raising(tree, line)
+    if function is None or klass is None:
+        return []
+    statements = [s for s in klass.body if isinstance(s, _ATTRIBUTES)]
+    if not statements:
+        return []
+    read = _read_members(function, klass)
+    statements.sort(key=lambda s: (not (_targets(s) & read), s.lineno))
+    found = [(klass.lineno, klass.lineno)]
+    used = 1
+    for stmt in statements:
+        start, end = stmt.lineno, stmt.end_lineno or stmt.lineno
+        if used + end - start + 1 > limit:
+            continue
+        found.append((start, end))
+        used += end - start + 1
+    return sorted(found) if len(found) > 1 else []
+
+
+def _binds(stmt: ast.stmt, called: set[str], ran: set[str]) -> bool:
+    """Whether ``stmt`` is an assignment of a name in ``called`` from a name in ``ran``."""
+    if not isinstance(stmt, _ATTRIBUTES) or stmt.value is None or not _targets(stmt) & called:
+        return False
+    return any(
+        (isinstance(n, ast.Name) and n.id in ran) or (isinstance(n, ast.Attribute) and n.attr in ran)
+        for n in ast.walk(stmt.value)
+    )
+
+
+def bindings(tree: ast.Module, called: set[str], ran: set[str]) -> list[tuple[int, int]]:
+    """The module-level statements that bind a name in ``called`` (the names a caller's line
+    calls) to a function in ``ran`` (the functions the frames ran), when the two differ:
+    ``_get_win_folder = _get_win_folder_with_pywin32``, usually inside an ``if sys.platform …`` /
+    ``try: import … except ImportError:`` block choosing an implementation. The whole top-level
+    statement holding it when it is at most ``MAX_BINDING_LINES`` long, else the innermost block
+    holding it that is, else the assignment itself."""
+    called = called - ran
+    if not called:
+        return []
+    found: list[tuple[int, int]] = []
+    for top in tree.body:
+        if isinstance(top, (*_FUNCTIONS, ast.ClassDef)):
+            continue
+        for stmt in ast.walk(top):
+            if not (isinstance(stmt, ast.stmt) and _binds(stmt, called, ran)):
+                continue
+            holders = [
+                n
+                for n in ast.walk(top)
+                if isinstance(n, ast.stmt) and n.lineno <= stmt.lineno and (n.end_lineno or n.lineno) >= stmt.lineno
+            ]
+            short = [n for n in holders if (n.end_lineno or n.lineno) - n.lineno + 1 <= MAX_BINDING_LINES]
+            best = min(short, key=lambda n: n.lineno) if short else stmt
+            found.append((best.lineno, best.end_lineno or best.lineno))
+    return sorted(set(found))
