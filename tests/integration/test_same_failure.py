@@ -71,7 +71,7 @@ def test_records_split_over_two_deliveries_count_once(aws, reverse: bool) -> Non
     # (the recipe's version is written once, with the trace, in the group's detail item)
     key = {"fingerprint": {"S": "~detail~" + _fp()}}
     item = aws.clients.dynamodb.get_item(TableName=aws.stack.table_name, Key=key)["Item"]
-    assert item["grouping_version"]["N"] == "2"
+    assert item["grouping_version"]["N"] == "3"
 
 
 def _fp() -> str:

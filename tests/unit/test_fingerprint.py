@@ -100,8 +100,31 @@ def test_in_app_classification() -> None:
     assert not is_in_app("/usr/lib/python3/dist-packages/yaml/__init__.py")
     assert not is_in_app("/usr/lib/pymodules/python2.7/gtk/__init__.py")
     assert not is_in_app("/usr/share/pyshared/twisted/internet/base.py")
+    assert not is_in_app("/usr/lib/python3.13t/json/decoder.py")
+    assert not is_in_app("/usr/lib/pypy3/lib-python/3/os.py")
+    assert not is_in_app("/usr/lib/pypy/lib_pypy/_functools.py")
+    assert not is_in_app("/usr/lib/jython/Lib/os.py")
+    assert not is_in_app("/usr/lib/site-python/yaml/__init__.py")
     assert is_in_app("/usr/lib/picard/picard/collection.py")
     assert is_in_app("/usr/share/pyload/module/PluginThread.py")
+
+
+def test_a_distributions_application_under_usr_lib_groups_by_its_own_frames() -> None:
+    # grouping version 3: /usr/lib/picard/ is the application, /usr/lib/python2.7/ the system's Python
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/picard/picard/file.py", line 197, in _save_and_rename\n'
+        "    self._save_images(dirname, metadata)\n"
+        '  File "/usr/lib/python2.7/os.py", line 157, in makedirs\n'
+        "    mkdir(name, mode)\n"
+        "OSError: [Errno 13] Permission denied: 'D_'\n"
+    )
+    [tb] = find_in_text(trace)
+    frames = [c for c in grouping(tb).components if "frame" in c.name]
+    assert [(c.contributes, c.hint) for c in frames] == [(True, "in-app frame"), (False, "library frame")]
+    # a release moving the system's Python keeps the group; the application's frame decides it
+    [moved] = find_in_text(trace.replace("python2.7/os.py\", line 157", "python2.7/os.py\", line 160"))
+    assert fingerprint(moved) == fingerprint(tb)
 
 
 def test_module_key_drops_deployment_roots() -> None:

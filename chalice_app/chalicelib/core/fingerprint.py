@@ -81,7 +81,9 @@ _TYPE_ALIASES = {
 #   1  every exception of the chain contributed its type and frames
 #   2  only the final exception contributes (a runtime's record and the handler's record of one
 #      failure group together, whether or not the chain's causes were printed)
-GROUPING_VERSION = 2
+#   3  an application a distribution installs under /usr/lib/<app>/ or /usr/share/<app>/ is in-app
+#      code (core/frames.py), no longer the system's Python: its frames alone contribute
+GROUPING_VERSION = 3
 FINAL = "final"
 _CANONICAL_FINAL = "chain[0]"
 _CAUSE_HINT = "an earlier exception of the chain: not every record of the failure prints it"

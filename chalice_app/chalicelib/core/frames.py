@@ -3,10 +3,11 @@
 A frame is in-app unless its file is a library's: an installed package (``site-packages``,
 ``dist-packages``, a virtualenv's ``bin/`` or ``lib/``, virtualenvwrapper's ``virtualenvs/``; a
 project named ``virtualenv`` or a package named ``venv`` is code, not an environment), the
-standard library (``lib/python3.x/``), the Lambda runtime (``/var/runtime/``, ``/var/lang/``), the
-system's Python's own directories (``/usr/lib/pymodules/``, ``/usr/share/pyshared/``; an
-application a distribution installs under ``/usr/lib/<app>/`` or ``/usr/share/<app>/`` is code) or
-code without a file (``<frozen …>``, ``<string>``). Grouping
+standard library (``lib/python3.x/``, a free-threaded ``lib/python3.13t/``), the Lambda runtime
+(``/var/runtime/``, ``/var/lang/``), the system's Python's own directories (``/usr/lib/pymodules/``,
+``/usr/share/pyshared/``, PyPy's and Jython's, ``site-python``; an application a distribution
+installs under ``/usr/lib/<app>/`` or ``/usr/share/<app>/`` is code) or code without a file
+(``<frozen …>``, ``<string>``). Grouping
 (core/fingerprint.py), fixability (core/fixability.py), localisation and retrieval all read this
 one rule. Pure; imports nothing from the package.
 """
@@ -19,8 +20,9 @@ from functools import lru_cache
 _LIBRARY = re.compile(
     r"(?:^|/)(?:site-packages|dist-packages|\.?virtualenvs)/"
     r"|(?:^|/)(?:\.?venv|virtualenv)/(?:bin|Scripts|lib|Lib)/"
-    r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?/"
-    r"|^/var/runtime/|^/var/lang/|^/usr/(?:lib|share)/(?:pymodules|pyshared)/|^<frozen |^<string>$|^<__array_function__"
+    r"|(?:^|/)lib(?:64)?/python\d(?:\.\d+)?t?/"
+    r"|^/usr/(?:lib|lib64|share)/(?:pymodules|pyshared|site-python|pypy[\d.]*|jython)/"
+    r"|^/var/runtime/|^/var/lang/|^<frozen |^<string>$|^<__array_function__"
 )
 
 
