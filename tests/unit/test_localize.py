@@ -174,6 +174,7 @@ def test_a_compiled_modules_frame_is_located_in_its_source() -> None:
     [loc] = locate([frame], RepoIndex(repo), repo.get)
     assert (loc.path, loc.line) == ("picard/metadata.py", 2)
     assert RepoIndex(repo).candidates("/usr/lib/app/picard/file.pyc") == ["picard/file.py"]
+    assert RepoIndex(repo).candidates("/srv/picard/__pycache__/file.cpython-311.pyc") == ["picard/file.py"]
 
 
 def test_definitions_used_on_the_raising_lines_are_found_through_imports_and_self() -> None:

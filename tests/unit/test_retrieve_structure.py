@@ -137,6 +137,21 @@ def test_without_the_module_in_the_message_the_traced_files_own_import_names_it(
     assert [(c.path, c.start, c.end) for c in found] == [("pkg/network/crypter.py", 1, 1)]
 
 
+def test_a_circular_imports_message_names_its_module_too(tmp_path: Path) -> None:
+    repo = _write(tmp_path, {
+        "pkg/views.py": "from pkg.models import User\n",
+        "pkg/admin.py": "from .models import User\n",
+        "other/admin.py": "from .models import User\n",  # other.models: another module
+    })  # fmt: skip
+    traced = [Traced("pkg/views.py", 1, "<module>")]
+    message = (
+        "cannot import name 'User' from partially initialized module 'pkg.models' "
+        "(most likely due to a circular import)"
+    )
+    found = candidates([message], traced, (), _trees(repo), kinds={"importer"})
+    assert [c.path for c in found] == ["pkg/admin.py"]
+
+
 def test_a_name_many_files_import_tells_nothing(tmp_path: Path) -> None:
     files = {f"app/m{i}.py": "from app.models import User\n" for i in range(4)}
     repo = _write(tmp_path, {**files, "app/views.py": "from app.models import User\n"})
@@ -180,6 +195,17 @@ def test_the_keys_a_raising_line_reads_and_a_key_errors_key_are_in_the_query() -
     )
     [tb] = read_tracebacks(trace.encode())
     assert build_query(tb.exceptions).keys == ("Std", "TimeZoneKeyName")
+
+
+def test_a_list_display_is_no_key_and_python_2_unicode_keys_are() -> None:
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/run.py", line 9, in clone\n'
+        '    check_call(["git", "clone", url]) or rows[u"branch_name"]\n'
+        "KeyError: u'remote_name'\n"
+    )
+    [tb] = read_tracebacks(trace.encode())
+    assert build_query(tb.exceptions).keys == ("branch_name", "remote_name")
 
 
 def test_where_a_key_is_declared_with_its_value_comes_before_where_it_is_stored(tmp_path: Path) -> None:

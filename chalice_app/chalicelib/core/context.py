@@ -76,7 +76,7 @@ CALLERS_CEILING = 0.2  # callers' whole functions never take the context across 
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
 MAX_TRY_STATEMENTS = 2  # nested try statements around one line shown, innermost first
 MAX_SIBLING_CALLS = 2  # calls of a raising function elsewhere in its file, shown as windows
-MAX_IMPORT_USES = 2  # functions (and module-level lines) using the name a raising import binds, shown beside it
+MAX_IMPORT_USES = 2  # functions, and module-level lines, using the name a raising import binds: 2 of each
 MAX_COPIES = 2  # other lines of the raising file holding the raising statement (a copied bug)
 MIN_COPY_CHARS = 16  # a shorter raising line is too plain to look for copies of
 MAX_COPY_FUNCTION_LINES = 60  # a copy in a longer function is shown as a window
@@ -476,7 +476,7 @@ def _import_uses(sel: _Selection, path: str, line: int) -> list[tuple[int, int]]
     functions of its file that use the imported name (or test for it, ``'name' in globals()``),
     and the lines around its uses at module level (``chunks = _chunks``, a script's
     ``if __name__ == "__main__":`` block): a fix that guards or moves the import must change them
-    too. At most ``MAX_IMPORT_USES``, first in the file first; a long function as its head."""
+    too. At most ``MAX_IMPORT_USES`` of each, first in the file first; a long function as its head."""
     tree = sel.tree(path) if sel.source(path) is not None else None
     if tree is None:
         return []
@@ -641,21 +641,23 @@ def _class_attributes(sel: _Selection, frames: Sequence[Located]) -> None:
             sel.add(loc.path, spans)
 
 
-_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")  # \b: one try per word, linear on a long untrusted line
 
 
-def _bindings(sel: _Selection, located: Sequence[Located]) -> None:
-    """The module-level statements of the traced files binding a name a frame's line calls to a
-    function another frame ran (``core/related.py``): the choice of implementation that made the
-    call run that function."""
-    ran = {loc.frame.function for loc in located if loc.frame.function}
-    called = {m.group(1) for loc in located for m in _CALLED.finditer(loc.frame.source or "")}
-    if not called - ran:
-        return
-    for path in dict.fromkeys(loc.path for loc in located):
-        tree = sel.tree(path) if sel.source(path) is not None else None
-        for span in related.bindings(tree, called, ran) if tree is not None else []:
-            sel.add(path, [span])
+def _bindings(sel: _Selection, raising: Sequence[Located], callers: Sequence[Located]) -> None:
+    """For each caller whose printed line calls a name other than the function the next frame in
+    ran, the module-level statement of either frame's file binding that name to that function
+    (``core/related.py``): the choice of implementation that made the call run it."""
+    chain = [*raising[:1], *callers]  # innermost first
+    for inner, outer in zip(chain, chain[1:], strict=False):
+        ran = inner.frame.function
+        called = {m.group(1) for m in _CALLED.finditer(outer.frame.source or "")} - {ran}
+        if not ran or not called:
+            continue
+        for path in dict.fromkeys((inner.path, outer.path)):
+            tree = sel.tree(path) if sel.source(path) is not None else None
+            for span in related.bindings(tree, called, {ran}) if tree is not None else []:
+                sel.add(path, [span])
 
 
 def _other_imports(sel: _Selection, traced: int) -> None:
@@ -705,7 +707,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     for loc in callers:
         sel.add(loc.path, _around(sel, loc.path, loc.current_line, max(1, window // 2)))
     _callers_handlers(sel, callers)
-    _bindings(sel, located)
+    _bindings(sel, top, callers)
     _class_attributes(sel, _inherited_calls(top, callers))
     full = sel.budget
     traced = _traced_tokens(sel, located)  # the size the optional steps' ceilings are shares of

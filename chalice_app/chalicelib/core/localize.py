@@ -58,7 +58,7 @@ from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.retrieve import SearchLimits, build_query, is_library, search
 from chalicelib.core.signature import misfit_definitions
-from chalicelib.core.structure import Traced
+from chalicelib.core.structure import Traced, absolute_module
 from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
@@ -169,8 +169,9 @@ class RepoIndex:
 
     def candidates(self, file: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> list[str]:
         """Repository paths sharing the longest component suffix with ``file`` (at least the name).
-        A compiled module's file (``picard\\file.pyo`` of a frozen Windows build, a ``.pyc``) is
-        its source's: the line numbers it prints are the source's."""
+        A compiled module's file (``picard\\file.pyo`` of a frozen Windows build, a ``.pyc``,
+        ``__pycache__/m.cpython-311.pyc``) is its source's: the line numbers it prints are the
+        source's."""
         normalized = file.replace("\\", "/")
         for prefix in prefixes:
             if normalized.startswith(prefix):
@@ -180,7 +181,11 @@ class RepoIndex:
         if not parts:
             return []
         if parts[-1].endswith((".pyc", ".pyo")):
-            parts[-1] = parts[-1][:-1]
+            stem = parts[-1][:-4]
+            if len(parts) > 1 and parts[-2] == "__pycache__":  # PEP 3147: the interpreter's tag
+                stem = stem.split(".", 1)[0]
+                del parts[-2]
+            parts[-1] = f"{stem}.py"
         best, best_len = [], 0
         for candidate in self._by_name.get(parts[-1], []):
             n = 0
@@ -549,16 +554,6 @@ def _module_name_of(path: str) -> str:
     return ".".join(parts)
 
 
-def _absolute(path: str, level: int, module: str | None) -> str:
-    """The dotted name of a (possibly relative) import made in ``path``."""
-    if level == 0:
-        return module or ""
-    package = _components(posixpath.dirname(path))
-    if level > 1:
-        package = package[: len(package) - (level - 1)]
-    return ".".join([*package, *([module] if module else [])])
-
-
 def _index_module(path: str, tree: ast.Module) -> _Module:
     mod = _Module(path, tree)
     for node in tree.body:
@@ -578,7 +573,7 @@ def _index_module(path: str, tree: ast.Module) -> _Module:
                     head = alias.name.split(".")[0]
                     mod.imports[head] = (head, None)
         elif isinstance(node, ast.ImportFrom):
-            base = _absolute(path, node.level, node.module)
+            base = absolute_module(path, node.level, node.module)
             for alias in node.names:
                 if alias.name != "*":
                     mod.imports[alias.asname or alias.name] = (base, alias.name)

@@ -47,9 +47,11 @@ if TYPE_CHECKING:
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUOTED = re.compile(r"""['"`]([A-Za-z_][\w.]*)['"`]""")
-# a string key a line reads: x["key"], x.get("key"), x.pop('key')
-_KEY_READ = re.compile(r"""(?:\[\s*|\.(?:get|pop|setdefault)\(\s*)(['"])([A-Za-z_][\w.\-]{2,})\1""")
-_KEY_MESSAGE = re.compile(r"""^['"]([A-Za-z_][\w.\-]{2,})['"]$""")  # KeyError: 'caa_image_types'
+# a string key a line reads: x["key"], x.get("key"), x.pop(u'key'); a list display ["git"] is none
+_KEY_READ = re.compile(
+    r"""(?:(?<=[\w)\]])\s*\[\s*|\.(?:get|pop|setdefault)\(\s*)[uUbB]?(['"])([A-Za-z_][\w.\-]{2,})\1"""
+)
+_KEY_MESSAGE = re.compile(r"""^[uUbB]?['"]([A-Za-z_][\w.\-]{2,})['"]$""")  # KeyError: 'k', Python 2's u'k'
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _VENDORED = re.compile(r"(^|/)(_vendor|vendor|vendored|third_party|externals?|site-packages|dist-packages)/")
 # Words every Python file has: they tell no definition from another.

@@ -36,6 +36,7 @@ Pure: works on parsed trees handed in; no I/O.
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 Kind = Literal["importer", "key", "template", "caller", "subclass", "registration"]
 # Strongest evidence first: how candidates of different kinds are ordered.
-KIND_RANK: Mapping[str, int] = {"importer": 0, "key": 1, "template": 2, "subclass": 3, "registration": 4, "caller": 5}
+KIND_RANK: Mapping[str, int] = {"importer": 0, "template": 1, "subclass": 2, "registration": 3, "key": 4, "caller": 5}
 KINDS = frozenset({*KIND_RANK, "mapping"})  # "mapping": a dict mapping to X counts as a registration
 MIN_TEMPLATE_CHARS = 12  # constant characters a literal needs to be compared with a message
 MIN_TEMPLATE_WORDS = 2
@@ -64,7 +65,9 @@ _COMMON = frozenset({
 WILD = None  # a placeholder in a template's pieces
 IMPORT_CONTEXT = 3  # lines either side of another file's import of an unimportable name
 _READS = ("get", "has", "pop", "is_", "setdefault", "remove", "discard", "__getitem__", "__contains__")
-_CANNOT_IMPORT = re.compile(r"cannot import name '?([A-Za-z_]\w*)'?(?: from '?([A-Za-z_][\w.]*)'?)?")
+_CANNOT_IMPORT = re.compile(
+    r"cannot import name '?([A-Za-z_]\w*)'?(?: from (?:partially initialized module )?'?([A-Za-z_][\w.]*)'?)?"
+)
 
 
 @dataclass(frozen=True)
@@ -179,45 +182,51 @@ def _templates(messages: Sequence[str], trees: Mapping[str, ast.Module]) -> Iter
 # --- importers of a name that cannot be imported ------------------------------------------------
 
 
-def _imports_of(tree: ast.Module, name: str) -> Iterator[tuple[str, ast.ImportFrom]]:
-    """The ``from M import … name …`` statements of a module, with ``M`` as written (dots of a
-    relative import kept)."""
+def absolute_module(path: str, level: int, module: str | None) -> str:
+    """The dotted name of a (possibly relative) import made in ``path`` (``from ..utils import x``
+    in ``pkg/network/hoster.py`` imports from ``pkg.utils``)."""
+    if level == 0:
+        return module or ""
+    package = [p for p in posixpath.dirname(path.replace("\\", "/")).split("/") if p and p != "."]
+    if level > 1:
+        package = package[: len(package) - (level - 1)]
+    return ".".join([*package, *([module] if module else [])])
+
+
+def _imports_of(path: str, tree: ast.Module, name: str) -> Iterator[tuple[str, ast.ImportFrom]]:
+    """The ``from M import … name …`` statements of a module, with ``M`` as a dotted name (a
+    relative import resolved against ``path``)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and any(a.name == name for a in node.names):
-            yield "." * node.level + (node.module or ""), node
+            yield absolute_module(path, node.level, node.module), node
 
 
 def _same_module(written: str, module: str) -> bool:
-    """Whether an import's module as written can be ``module`` (``rq``; ``pkg.util`` written
-    ``.util`` in its package)."""
-    bare = written.lstrip(".")
-    if written.startswith("."):
-        return bool(bare) and (module == bare or module.endswith(f".{bare}"))
-    return bare == module or module.endswith(f".{bare}") or bare.endswith(f".{module}")
+    """Whether an import's dotted module can be ``module``: the same, or the same under a source
+    root (``src.pkg.util`` for ``pkg.util``), or Python 2's implicit relative import of it
+    (``convert`` for ``pkg.utils.convert``)."""
+    return bool(written) and (written == module or written.endswith(f".{module}") or module.endswith(f".{written}"))
 
 
 def _importers(
     messages: Sequence[str], traced: Sequence[Traced], trees: Mapping[str, ast.Module]
 ) -> Iterator[Candidate]:
     """Other files importing a name the messages say cannot be imported, when few do."""
-    paths = {t.path for t in traced}
+    paths = list(dict.fromkeys(t.path for t in traced))  # the trace's order: the innermost file first
     for message in messages:
         found = _CANNOT_IMPORT.search(message)
         if found is None:
             continue
         name, module = found.group(1), found.group(2)
         if module is None:  # Python 2 names no module: the traced file's own import of the name does
-            module = next(
-                (w.lstrip(".") for p in paths if p in trees for w, _ in _imports_of(trees[p], name) if w.lstrip(".")),
-                None,
-            )
+            module = next((w for p in paths if p in trees for w, _ in _imports_of(p, trees[p], name) if w), None)
         if module is None:
             continue
         sites = [
             (path, node)
             for path, tree in trees.items()
             if path not in paths
-            for written, node in _imports_of(tree, name)
+            for written, node in _imports_of(path, tree, name)
             if _same_module(written, module)
         ]
         if 0 < len({p for p, _ in sites}) <= MAX_CALL_SITES:
