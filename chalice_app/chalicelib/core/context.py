@@ -677,7 +677,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     read: Callable[[str], str | None],
     budget_tokens: int = 6_000,
     window: int = 8,
-    whole_file_lines: int = 60,
+    whole_file_lines: int = 100,
     definitions: Sequence[Definition] = (),
     extra: Sequence[str] = (),
 ) -> Context:
