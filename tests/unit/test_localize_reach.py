@@ -10,7 +10,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.context import select_context
+from chalicelib.core.context import Context, select_context
 from chalicelib.core.localize import RepoIndex, localize, locate, read_pasted, unwrap
 from chalicelib.core.tracebacks import find_in_text
 from tests.cli import run_cli
@@ -32,6 +32,13 @@ SETUP = (
     "    install_requires=REQUIRES,\n"
     ")\n"
 )
+
+
+def _context_of(trace: str, repo: dict[str, str]) -> Context:
+    """What the model is shown for ``trace`` in ``repo`` (no search; files over 5 lines in part)."""
+    [tb] = find_in_text(trace)
+    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
+    return select_context(found.located, repo.get, 6_000, whole_file_lines=5)
 
 
 def _line_of(source: str, text: str) -> int:
@@ -110,10 +117,8 @@ def test_the_functions_using_a_failing_import_are_shown_beside_it() -> None:
         "distutils.errors.DistutilsPlatformError: VC 6.0 is not supported by this module\n"
     )
     repo = {"tools/msvc.py": source}
-    [tb] = find_in_text(trace)
     # WHEN
-    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
-    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    ctx = _context_of(trace, repo)
     # THEN the function testing for the import is shown whole, an unrelated one is not
     start = _line_of(source, "def patch_for_compiler():")
     assert all(ctx.covers("tools/msvc.py", n) for n in range(start, start + 4))
@@ -143,10 +148,8 @@ def test_a_failing_imports_uses_at_module_level_are_shown_beside_it() -> None:
         "ImportError: No module named errbot.utils\n"
     )
     repo = {"scripts/err.py": source}
-    [tb] = find_in_text(trace)
     # WHEN
-    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
-    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    ctx = _context_of(trace, repo)
     # THEN the lines around its use are shown; the middle of the block is not
     use = _line_of(source, "    pidfile = PidFile(option_1)")
     assert all(ctx.covers("scripts/err.py", n) for n in range(use - 1, use + 2))
@@ -242,10 +245,8 @@ def test_a_copy_of_the_raising_statement_elsewhere_in_the_file_is_shown_with_its
         "AttributeError: 'dict' object has no attribute 'msg_type'\n"
     )
     repo = {"app/client.py": source}
-    [tb] = find_in_text(trace)
     # WHEN
-    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
-    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    ctx = _context_of(trace, repo)
     # THEN the copy's whole method is shown, the helpers between are not
     start = _line_of(source, "    def flush_results(self, msg):")
     assert all(ctx.covers("app/client.py", n) for n in range(start, start + 3))
@@ -339,10 +340,8 @@ def test_the_handlers_a_callers_line_sits_in_are_shown_inner_and_outer() -> None
         "AttributeError: 'dict' object has no attribute 'iteritems'\n"
     )
     repo = {"setup.py": setup, "pkg/__init__.py": "", "pkg/app.py": package}
-    [tb] = find_in_text(trace)
     # WHEN
-    found = localize(tb.exceptions, repo, repo.get, retrieve=False)
-    ctx = select_context(found.located, repo.get, 6_000, whole_file_lines=5)
+    ctx = _context_of(trace, repo)
     # THEN both handlers around the caller's line are shown, though its ±8 window reaches neither
     inner = _line_of(setup, "    except OSError:")
     outer = _line_of(setup, "except ImportError:")
