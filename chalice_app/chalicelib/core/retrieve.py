@@ -77,8 +77,8 @@ class SearchLimits:
     max_total: int = 3  # of both
     # the structural evidence followed: registrations, other importers of a name that cannot be
     # imported and the declarations of a key the raising line reads found fixed files on the
-    # bench; literal templates, callers and subclasses found
-    # none there and cost tokens, so they are opt-in
+    # bench; literal templates, callers and subclasses found none there and cost tokens, so they
+    # are opt-in
     structural: frozenset[str] = frozenset({"importer", "key", "registration"})
     max_per_file: int = 2  # of them from one file
     max_named: int = 1  # files named after the failing library (``libraries.py``), first of all
