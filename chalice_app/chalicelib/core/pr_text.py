@@ -1,4 +1,4 @@
-"""The words selfheal publishes: PR title, commit message and PR body, made safe to show.
+r"""The words selfheal publishes: PR title, commit message and PR body, made safe to show.
 
 Log text and model text are untrusted: an attacker writes the first, and can steer the second.
 Everything here is redacted first (``core.redact``, before any escaping, so a secret is still
