@@ -560,8 +560,7 @@ def _index_module(path: str, tree: ast.Module) -> _Module:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             mod.top[node.name] = node
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
+            for t in related.assigned(node):
                 for name in ast.walk(t):
                     if isinstance(name, ast.Name):
                         mod.top.setdefault(name.id, node)
@@ -727,10 +726,9 @@ def _writes(node: ast.stmt, names: set[str], attrs: set[str]) -> bool:
     """Whether ``node`` assigns one of the local ``names`` or ``self.<attr>`` of ``attrs``, or
     (for ``attrs``) fills one in place (``self.found.append(x)``)."""
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return any(
             (isinstance(n, ast.Name) and n.id in names) or _self_attr(n) in attrs
-            for target in targets
+            for target in related.assigned(node)
             for n in ast.walk(target)
         )
     if attrs and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
@@ -765,8 +763,7 @@ def _instance_assignment(klass: ast.ClassDef, name: str) -> ast.stmt | None:
     for method in methods:
         for node in ast.walk(method):
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(_self_attr(t) == name for t in targets):
+                if any(_self_attr(t) == name for t in related.assigned(node)):
                     return node
     return None
 
@@ -874,8 +871,7 @@ class _Resolver:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
                 return path, node
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                if any(isinstance(t, ast.Name) and t.id == name for t in related.assigned(node)):
                     return path, node
         own = _instance_assignment(klass, name)
         if own is not None:

@@ -44,6 +44,11 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+\w")
 
 
+def assigned(stmt: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[ast.expr]:
+    """The target expressions of an assignment (``a, self.b = …``, ``x: int = …``, ``n += 1``)."""
+    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+
+
 def indented_range(lines: Sequence[str], line: int) -> tuple[int, int] | None:
     """The ``def`` or ``class`` block around ``line`` by indentation alone: for a file ``ast``
     cannot parse (older or newer Python than the runtime's), so it is not shown as bare windows."""
@@ -181,9 +186,8 @@ def _read_on_line(function: ast.AST, line: int) -> set[str]:
         local |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     for sub in ast.walk(function):
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and sub.lineno < stmt.lineno:
-            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             if sub.value is not None and any(
-                isinstance(n, ast.Name) and n.id in local for t in targets for n in ast.walk(t)
+                isinstance(n, ast.Name) and n.id in local for t in assigned(sub) for n in ast.walk(t)
             ):
                 attrs |= _read_attrs(sub.value)
     return attrs
@@ -258,9 +262,8 @@ def _read_members(function: ast.AST, klass: ast.ClassDef) -> set[str]:
     }
 
 
-def _targets(stmt: ast.stmt) -> set[str]:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+def _targets(stmt: ast.Assign | ast.AnnAssign | ast.AugAssign) -> set[str]:
+    return {n.id for t in assigned(stmt) for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
 def class_attributes(tree: ast.Module, line: int, limit: int = MAX_CLASS_ATTRIBUTE_LINES) -> list[tuple[int, int]]:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.libraries import failing_modules, named_after
 from chalicelib.core.named_modules import declared, missing_modules, module_named
+from chalicelib.core.related import assigned
 from chalicelib.core.structure import KIND_RANK, Traced, candidates
 
 if TYPE_CHECKING:
@@ -213,8 +214,7 @@ def _spans(tree: ast.Module) -> Iterable[tuple[str, int, int, ast.AST]]:
             for m in methods:
                 yield m.name, _start(m), m.end_lineno or m.lineno, m
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            named = [t.id for t in targets if isinstance(t, ast.Name)]
+            named = [t.id for t in assigned(node) if isinstance(t, ast.Name)]
             if named:
                 yield named[0], node.lineno, node.end_lineno or node.lineno, node
 
