@@ -613,15 +613,21 @@ def _writers(sel: _Selection, raising: Sequence[Located], traced: int) -> None:
     sel.budget = full
 
 
+def _calls(raising: Sequence[Located], callers: Sequence[Located]) -> list[tuple[Located, Located]]:
+    """Each caller with the next frame in, the one its printed line called: the raising frame,
+    then the callers, innermost first."""
+    chain = [*raising[:1], *callers]
+    return list(zip(chain[1:], chain, strict=False))
+
+
 def _inherited_calls(raising: Sequence[Located], callers: Sequence[Located]) -> list[Located]:
     """The callers whose printed line calls ``self.NAME(...)`` when the next frame in runs ``NAME``
     in another file: a method the caller's class inherits from a base class in another module,
     which reads the caller's class's attributes through ``self`` (a plugin's patterns, read by
     the base class's parser)."""
-    chain = [*raising[:1], *callers]  # innermost first
     return [
         outer
-        for inner, outer in zip(chain, chain[1:], strict=False)
+        for outer, inner in _calls(raising, callers)
         if inner.frame.function
         and inner.path != outer.path
         and re.search(rf"\bself\.{re.escape(inner.frame.function)}\s*\(", outer.frame.source or "")
@@ -648,8 +654,7 @@ def _bindings(sel: _Selection, raising: Sequence[Located], callers: Sequence[Loc
     """For each caller whose printed line calls a name other than the function the next frame in
     ran, the module-level statement of either frame's file binding that name to that function
     (``core/related.py``): the choice of implementation that made the call run it."""
-    chain = [*raising[:1], *callers]  # innermost first
-    for inner, outer in zip(chain, chain[1:], strict=False):
+    for outer, inner in _calls(raising, callers):
         ran = inner.frame.function
         called = {m.group(1) for m in _CALLED.finditer(outer.frame.source or "")} - {ran}
         if not ran or not called:
