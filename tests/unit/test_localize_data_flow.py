@@ -128,14 +128,17 @@ class Fetcher(BaseClient):
 """
 
 
+# `self.timeout` read in pkg/fetcher.py's `fetch`, line 6, was None: the base class set it
+TIMEOUT_NONE = RaisedException(
+    "TypeError",
+    "unsupported operand type(s) for *: 'int' and 'NoneType'",
+    (Frame("/app/pkg/fetcher.py", 6, "fetch", "return 2 * self.timeout"),),
+)
+
+
 def test_an_attribute_the_base_class_assigns_is_reached() -> None:
     repo = {"pkg/client.py": CLIENT, "pkg/fetcher.py": FETCHER}
-    exc = RaisedException(
-        "TypeError",
-        "unsupported operand type(s) for *: 'int' and 'NoneType'",
-        (Frame("/app/pkg/fetcher.py", 6, "fetch", "return 2 * self.timeout"),),
-    )
-    found = localize((exc,), repo, repo.get, retrieve=False)
+    found = localize((TIMEOUT_NONE,), repo, repo.get, retrieve=False)
     assert ("pkg/client.py", 3) in {(d.path, d.start) for d in found.definitions}
 
 
@@ -227,11 +230,6 @@ def test_a_subclass_named_as_its_imported_base_reaches_the_base() -> None:
             "    def fetch(self):\n        return 2 * self.timeout\n"
         ),
     }
-    exc = RaisedException(
-        "TypeError",
-        "unsupported operand type(s) for *: 'int' and 'NoneType'",
-        (Frame("/app/pkg/fetcher.py", 6, "fetch", "return 2 * self.timeout"),),
-    )
     # WHEN / THEN the base's assignment of the attribute is reached, not the subclass itself
-    found = localize((exc,), repo, repo.get, retrieve=False)
+    found = localize((TIMEOUT_NONE,), repo, repo.get, retrieve=False)
     assert ("pkg/client.py", 3) in {(d.path, d.start) for d in found.definitions}
