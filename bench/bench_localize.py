@@ -30,6 +30,7 @@ imported, ``--code DIR`` pointing at a ``chalice_app`` directory; an older check
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import json
 import os
@@ -48,8 +49,9 @@ MIRRORS = Path(os.environ.get("LOCALIZE_MIRRORS", "/work/.mirror"))
 class Repo:
     """An old release's package snapshot (a stored archive, or a parent commit of a git mirror), unpacked once."""
 
-    def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None) -> None:
+    def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None, recent: int = 0) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
+        self.diff = ""  # what the ``recent`` first-parent commits before a git snapshot changed (``git diff -U0``)
         if git is not None:
             from build_git_cases import source_files
 
@@ -62,6 +64,12 @@ class Repo:
             archive_file = io.BytesIO(data)
             with tarfile.open(fileobj=archive_file) as tar:
                 tar.extractall(self.root, filter="data")
+            if recent:
+                self.diff = subprocess.run(
+                    ["git", "-C", str(mirror), "diff", "-U0", "--no-renames", "--no-color", "--no-ext-diff",
+                     "--src-prefix=a/", "--dst-prefix=b/", f"{commit}~{recent}", commit, "--", "*.py"],
+                    capture_output=True, text=True, errors="replace", check=False,  # no such commit: none
+                ).stdout  # fmt: skip
         else:
             with tarfile.open(archive) as tar:
                 tar.extractall(self.root, filter="data")
@@ -128,6 +136,12 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     parser.add_argument("--no-search", action="store_true", help="leave the ranked search out (what it adds)")
     parser.add_argument(
+        "--recent",
+        type=int,
+        default=5,
+        help="commit sets: first-parent commits before the fix's parent read as recent changes (0: none)",
+    )
+    parser.add_argument(
         "--as-pasted", action="store_true", help="commit sets: keep the install paths the reporter pasted"
     )
     parser.add_argument(
@@ -168,7 +182,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
                 continue
             key = f"{name}@{case['parent']}"
             if key not in repos:
-                repos[key] = Repo(git=(mirror, case["parent"]))
+                repos[key] = Repo(git=(mirror, case["parent"]), recent=args.recent)
             repo = repos[key]
         case.setdefault("new", case.get("commit", "")[:10])
         if hasattr(loc_mod, "read_pasted"):
@@ -192,7 +206,11 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             for p, _, e in whole
         )
         if new_api:
-            kwargs = {"retrieve": False} if args.no_search else {}
+            kwargs: dict[str, object] = {"retrieve": False} if args.no_search else {}
+            if repo.diff and "changes" in inspect.signature(loc_mod.localize).parameters:
+                from chalicelib.core.changes import changed_ranges
+
+                kwargs["changes"] = changed_ranges(repo.diff)
             found = loc_mod.localize(tb.exceptions, repo.paths, repo.read, **kwargs)
             ctx = select_context(
                 found.located, repo.read, args.budget, definitions=found.definitions, extra=found.extra

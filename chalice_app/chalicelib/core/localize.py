@@ -64,6 +64,7 @@ from chalicelib.core.tracebacks import find_in_text
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
+    from chalicelib.core.changes import Changed
     from chalicelib.core.models import ErrorGroup, Frame
 
 DEFAULT_PREFIXES = ("/var/task/", "/opt/python/", "/app/", "/usr/src/app/", "/srv/app/", "/workspace/")
@@ -1050,9 +1051,11 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
     index: RepoIndex,
     read: Callable[[str], str | None],
     limits: Limits = Limits(),  # noqa: B008 - frozen
+    changes: Sequence[Changed] = (),
 ) -> list[Definition]:
     """Definitions a ranked search of the repository finds for the trace's words, beyond what the
-    trace and the name lookups already reach (``found_by="search"``)."""
+    trace and the name lookups already reach (``found_by="search"``); ``changes``, what the latest
+    commits changed, ranks a changed definition first (``kind="recent"``)."""
     exclude = [(loc.path, loc.current_line, loc.current_line) for loc in located]
     exclude += [(d.path, d.start, d.end) for d in definitions]
     bounds = SearchLimits(
@@ -1060,7 +1063,7 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
     )
     traced = [Traced(loc.path, loc.current_line, loc.frame.function) for loc in located]
     query = build_query(exceptions, mapped=frozenset(loc.frame for loc in located))
-    hits = search(query, index.paths, read, exclude, bounds, traced=traced)
+    hits = search(query, index.paths, read, exclude, bounds, traced=traced, changed=changes)
     return [Definition(h.name, h.path, h.start, h.end, "", "search", kind=h.kind) for h in hits]
 
 
@@ -1230,11 +1233,13 @@ def localize(
     extra: Iterable[str] = (),
     limits: Limits = Limits(),  # noqa: B008 - frozen
     retrieve: bool = True,
+    changes: Sequence[Changed] = (),
 ) -> Localization:
     """Frames of the whole chain mapped to files, the definitions their raising lines use (and,
     for a missing attribute, the class or module it is missing from), the definitions a ranked
     search of the repository finds for the error's names (``found_by="search"``), and the
-    configured extra files (``allowed_paths``) that exist in the repository."""
+    configured extra files (``allowed_paths``) that exist in the repository. ``changes`` are the
+    lines the latest commits changed (``changes.py``): the search shows the best-ranked of them."""
     index = RepoIndex(paths)
     located = locate(exceptions, index, read, prefixes)
     resolver = _Resolver(index, read, limits)
@@ -1250,7 +1255,7 @@ def localize(
         d for d in module_under_test(exceptions, located, index, read, prefixes) if (d.path, d.start) not in known_defs
     ]
     if retrieve:
-        definitions += search_definitions(exceptions, located, definitions, index, read, limits)
+        definitions += search_definitions(exceptions, located, definitions, index, read, limits, changes)
     known = set(index.paths)
     extras = []
     for raw in extra:

@@ -14,8 +14,8 @@ localized, this module ranks the repository's definitions against the trace's wo
   (``visit_tryexcept`` → ``visit``, ``tryexcept``; ``AsString`` → ``as``, ``string``) plus the
   words of its file's name;
 - **the ranking**: BM25 over those words; a definition *of* a quoted name scores more; vendored
-  or installed library code scores less than the repository's own; what the trace already shows
-  is left out;
+  or installed library code scores less than the repository's own, a definition the latest
+  commits changed more (``changes.py``); what the trace already shows is left out;
 - **the structure** (``structure.py``): ranges the repository's structure links to the trace (a
   module registering a traced class, …) come before the lexical hits, within the same caps.
 
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from chalicelib.core.changes import by_path
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.libraries import failing_modules, named_after
 from chalicelib.core.named_modules import declared, missing_modules, module_named
@@ -44,6 +45,7 @@ from chalicelib.core.structure import KIND_RANK, Traced, candidates
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
+    from chalicelib.core.changes import Changed
     from chalicelib.core.models import Frame, RaisedException
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -88,6 +90,7 @@ class SearchLimits:
     named_whole_lines: int = 60  # a named file this short is returned whole, a longer one its best definition
     head_lines: int = 40  # a longer definition is returned as its first lines
     min_share: float = 0.5  # a hit scores at least this share of the best one
+    recent_boost: float = 1.5  # a definition the latest commits changed (``changes.py``) scores this much more
 
 
 @dataclass(frozen=True)
@@ -265,13 +268,15 @@ def search(  # noqa: PLR0913 - the search's inputs
     k1: float = 1.2,
     b: float = 0.75,
     traced: Sequence[Traced] = (),
+    changed: Sequence[Changed] = (),
 ) -> list[Hit]:
     """The repository's code best linked to the trace, best first: ranges structure links to it
     (``structure.py``: the literal that wrote the message, overrides in subclasses of a traced
     class, the registration of a traced name, callers of a traced function; at most
     ``limits.max_structural``), then the definitions best matching ``query`` (BM25, at most
     ``limits.max_hits``); ``limits.max_total`` in all. A range overlapping an ``exclude`` range
-    (already shown) is skipped."""
+    (already shown) is skipped. A definition holding a line the latest commits ``changed`` scores
+    ``limits.recent_boost`` times more: what just changed is where a new failure is looked for first."""
     if not query.terms and not query.messages and not query.libraries:
         return []
     # The repository's own code first, and in it the folders of what is already shown (the traced
@@ -283,12 +288,19 @@ def search(  # noqa: PLR0913 - the search's inputs
     )
     units: list[_Unit] = []
     trees: dict[str, ast.Module] = {}
-    for path in python[: limits.max_files]:
+    recent = by_path(changed)
+    changed_beyond = [p for p in python[limits.max_files :] if p in recent][: limits.max_files]  # read too
+    for path in [*python[: limits.max_files], *changed_beyond]:
         text = read(path)
         if text is not None and len(text) <= limits.max_file_bytes and (tree := _parse(text)) is not None:
             trees[path] = tree
             units.extend(_units_of_tree(path, tree, text.splitlines()))
     scored = _bm25(query, units, k1, b) if units else []
+    if recent and limits.recent_boost != 1.0:
+        scored = sorted(
+            ((score * limits.recent_boost if _changed(unit, recent) else score, unit) for score, unit in scored),
+            key=lambda p: (-p[0], p[1].path, p[1].start),
+        )
     named = _named(query, python, read, scored, exclude, limits)
     named += _message_modules(query, sorted(paths_list), read, scored, exclude, limits)
     lexical = _pick(scored, exclude, limits) if scored else []
@@ -300,6 +312,10 @@ def search(  # noqa: PLR0913 - the search's inputs
         if sum(h.path == hit.path for h in picked) < limits.max_per_file:
             picked.append(hit)
     return picked
+
+
+def _changed(unit: _Unit, recent: Mapping[str, Sequence[tuple[int, int]]]) -> bool:
+    return any(s <= unit.end and unit.start <= e for s, e in recent.get(unit.path, ()))
 
 
 def _overlaps(hit: Hit, path: str, start: int, end: int) -> bool:
