@@ -76,7 +76,9 @@ def template(tb: Traceback, fp: str, repo: Path, prefixes: Sequence[str]) -> tup
     from localize_cli import DEFAULT_BUDGET, WorkTree
 
     tree = WorkTree(repo)
-    result = localize(tb.exceptions, list(tree.paths()), tree.read, (*prefixes, *DEFAULT_PREFIXES))
+    result = localize(
+        tb.exceptions, list(tree.paths()), tree.read, (*prefixes, *DEFAULT_PREFIXES), changes=tree.changes()
+    )
     context = select_context(
         result.located, tree.read, DEFAULT_BUDGET, definitions=result.definitions, extra=result.extra
     )

@@ -6,7 +6,8 @@ one traceback (the first found; any form ``inspect`` reads) and a repository wor
 the repository files the frames of the whole chain map to, best evidence first, with the line
 where that code is today (re-found when the file moved on); and the line ranges (1-based,
 inclusive) the model would be shown, each ``found_by`` ``trace`` or ``search`` (a ranked search of
-the repository, no frame pointing there), with their estimated tokens. No AWS or model call is made.
+the repository, no frame pointing there; in a git work tree it ranks what the latest commits
+changed first), with their estimated tokens. No AWS or model call is made.
 Exit status 1 when the file holds no traceback or cannot be read.
 """
 
@@ -25,6 +26,8 @@ from chalicelib.errors import PayloadError
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
+
+    from chalicelib.core.changes import Changed
 
 # Directories of a work tree that are never the repository's own code.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"})
@@ -47,6 +50,21 @@ class WorkTree:
                 if full.is_file() and not full.is_symlink():
                     yield full.relative_to(self.root).as_posix()
 
+    def changes(self) -> list[Changed]:
+        """What the latest commits changed, as lines of the work tree's files (its own uncommitted
+        changes too), when the directory is a git work tree; else nothing."""
+        if not (self.root / ".git").exists():
+            return []
+        import git
+
+        from chalicelib.adapters.git_repo import recent_changes
+
+        try:
+            with git.Repo(self.root) as repo:
+                return recent_changes(repo, work_tree=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return []
+
     def read(self, path: str) -> str | None:
         if path not in self._cache:
             full = self.root / path
@@ -66,7 +84,9 @@ def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUD
     if not found:
         return None
     tree = WorkTree(repo)
-    result = localize(found[0].exceptions, list(tree.paths()), tree.read, (*prefixes, *DEFAULT_PREFIXES))
+    result = localize(
+        found[0].exceptions, list(tree.paths()), tree.read, (*prefixes, *DEFAULT_PREFIXES), changes=tree.changes()
+    )
     context = select_context(result.located, tree.read, budget, definitions=result.definitions, extra=result.extra)
     return {
         "located": [

@@ -10,6 +10,7 @@ URLs in answers point back at this server (PyGithub checks their host against ``
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 import json
 import re
@@ -86,6 +87,18 @@ class FakeGitHub:
         self.commits[sha] = {"message": message, "tree": tree, "parents": parents}
         return sha
 
+    def push(self, files: dict[str, str | None], message: str, branch: str = "main") -> str:
+        """A commit on ``branch`` changing ``files`` (None deletes one), as a developer's push."""
+        head = self.refs[f"heads/{branch}"]
+        entries = dict(self.trees[self.commits[head]["tree"]])
+        for path, text in files.items():
+            if text is None:
+                entries.pop(path, None)
+            else:
+                entries[path] = {"path": path, "mode": "100644", "type": "blob", "sha": self._blob(text.encode())}
+        self.refs[f"heads/{branch}"] = sha = self._commit(message, self._tree(entries), [head])
+        return sha
+
     def mode_at(self, ref: str, path: str) -> str | None:
         """A tree entry's mode at a branch (for assertions)."""
         entry = self.trees[self.commits[self.refs[f"heads/{ref}"]]["tree"]].get(path)
@@ -133,8 +146,15 @@ class FakeGitHub:
         found.append({"id": 9000 + len(found), "login": login, "body": body, "at": at})
 
     def add_check_run(  # noqa: PLR0913 - a check run's parts
-        self, sha: str, name: str, conclusion: str | None, status: str = "completed", title: str = "",
-        summary: str = "", text: str = "", annotations: list[dict[str, Any]] | None = None,
+        self,
+        sha: str,
+        name: str,
+        conclusion: str | None,
+        status: str = "completed",
+        title: str = "",
+        summary: str = "",
+        text: str = "",
+        annotations: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A CI app reports a check run on commit ``sha`` (GitHub's check run object)."""
         run_id = 4000 + sum(len(v) for v in self.check_runs.values())
@@ -375,6 +395,7 @@ class FakeGitHub:
             ("GET", re.compile(r"/git/trees/(\w+)"), self._get_tree),
             ("GET", re.compile(r"/git/blobs/(\w+)"), self._get_blob),
             ("GET", re.compile(r"/git/commits/(\w+)"), self._get_commit),
+            ("GET", re.compile(r"/compare/(\w+)\.\.\.(\w+)"), self._compare),
             ("POST", re.compile(r"/git/blobs"), self._post_blob),
             ("POST", re.compile(r"/git/trees"), self._post_tree),
             ("POST", re.compile(r"/git/commits"), self._post_commit),
@@ -452,6 +473,34 @@ class FakeGitHub:
 
     def _get_commit(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
         return (200, self._commit_json(m[1])) if m[1] in self.commits else NOT_FOUND
+
+    def _compare(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
+        """GET /compare/BASE...HEAD: each changed file's unified ``patch`` (three lines of context,
+        no file headers), as https://docs.github.com/en/rest/commits/commits#compare-two-commits."""
+        base, head = m[1], m[2]
+        if base not in self.commits or head not in self.commits:
+            return NOT_FOUND
+        old, new = (self.trees[self.commits[c]["tree"]] for c in (base, head))
+        files = []
+        for path in sorted(set(old) | set(new)):
+            a, b = old.get(path), new.get(path)
+            if a == b:
+                continue
+            before = self.blobs[a["sha"]].decode().splitlines() if a else []
+            after = self.blobs[b["sha"]].decode().splitlines() if b else []
+            patch = "\n".join(list(difflib.unified_diff(before, after, lineterm=""))[2:])
+            status = "added" if a is None else "removed" if b is None else "modified"
+            files.append({
+                "sha": (b or a)["sha"], "filename": path, "status": status, "patch": patch,
+                "additions": sum(x.startswith("+") for x in patch.splitlines()),
+                "deletions": sum(x.startswith("-") for x in patch.splitlines()),
+                "changes": 0, "blob_url": "", "raw_url": "", "contents_url": "",
+            })  # fmt: skip
+        return 200, {
+            "url": self._url(f"/compare/{base}...{head}"), "status": "ahead", "ahead_by": 1, "behind_by": 0,
+            "total_commits": 1, "base_commit": {"sha": base}, "merge_base_commit": {"sha": base},
+            "commits": [], "files": files,
+        }  # fmt: skip
 
     def _post_blob(self, method: str, m: re.Match[str], query: Any, body: Any) -> tuple[int, Any]:
         raw = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else body["content"].encode()

@@ -1,5 +1,8 @@
 """Git mode: GitPython over a shallow bare clone (SSH with a pinned host key, or a local path).
 
+The clone holds the default branch's last ``RECENT_COMMITS + 1`` commits: what the recent ones
+changed is ranked first by the search beyond the trace (``core/changes.py``).
+
 There is no work tree: files are read from the object database and the fix is written as blobs
 into a private index (plumbing: hash-object, update-index, write-tree, commit-tree), then pushed.
 So nothing is ever read or written through a symbolic link, on disk or in the tree: only regular
@@ -30,6 +33,7 @@ from urllib.parse import unquote, urlparse
 
 import git
 
+from chalicelib.core.changes import RECENT_COMMITS, changed_ranges
 from chalicelib.core.codeowners import Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
 from chalicelib.errors import ConfigError, FixRejected, TransientError
@@ -37,10 +41,32 @@ from chalicelib.errors import ConfigError, FixRejected, TransientError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from chalicelib.core.changes import Changed
+
 log = logging.getLogger(__name__)
 AUTHOR = git.Actor("selfheal", "selfheal@users.noreply.github.com")
 COMMENT_MARK = "\n\n## Comment\n\n"  # a comment appended to a local PR record
 REGULAR = frozenset({"100644", "100755"})  # git's modes for files; 120000 is a link, 160000 a submodule
+
+
+# the changed lines of the new side only, whatever the user's git configuration says
+_DIFF = ("-U0", "--no-renames", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/")
+
+
+def recent_changes(repo: git.Repo, head: str = "HEAD", work_tree: bool = False) -> list[Changed]:
+    """What the ``RECENT_COMMITS`` first-parent commits up to ``head`` changed in Python files
+    (``core/changes.py``), as ranges of ``head``'s files, or of the work tree's when ``work_tree``
+    (its uncommitted changes count too). Nothing when there is no earlier commit to compare with or
+    git cannot tell (not a repository, a history cut shorter)."""
+    try:
+        chain = repo.git.rev_list("--first-parent", f"--max-count={RECENT_COMMITS + 1}", head).split()
+        if len(chain) < 2:  # noqa: PLR2004 - a head and one commit before it
+            return []
+        diff = repo.git.diff(*_DIFF, chain[-1], *(() if work_tree else (head,)), "--", "*.py")
+    except (git.GitCommandError, ValueError) as exc:
+        log.info("recent changes unread: %s", redact(str(exc))[:200])
+        return []
+    return changed_ranges(diff)
 
 
 class Entry(NamedTuple):
@@ -85,17 +111,30 @@ class GitRepository:
             )
         self._env = env
         try:
-            self.repo = git.Repo.clone_from(url, self._tmp / "repo.git", bare=True, depth=1, env=env or None)
+            # the recent commits too: what they changed is where a new failure is looked for first
+            depth = RECENT_COMMITS + 1
+            self.repo = git.Repo.clone_from(url, self._tmp / "repo.git", bare=True, depth=depth, env=env or None)
         except git.GitCommandError as exc:
             self.close()
             raise TransientError(redact(f"could not clone {url}: {exc.stderr.strip()[:300]}")) from exc
         self.default_branch = self.repo.active_branch.name
         self.head = self.repo.head.commit.hexsha
+        self._default_head = self.head
         self._entries = _tree_entries(self.repo, self.head)
+        self._changes: list[Changed] | None = None
 
     def paths(self) -> list[str]:
         """Every regular file at the default head (links and submodules left out)."""
         return sorted(p for p, e in self._entries.items() if e.mode in REGULAR)
+
+    def changes(self) -> list[Changed]:
+        """The lines the latest commits of the default branch changed (``recent_changes``); none
+        once a branch's head is read instead (``use_branch``): its lines are not the default's."""
+        if self.head != self._default_head:
+            return []
+        if self._changes is None:
+            self._changes = recent_changes(self.repo, self.head)
+        return self._changes
 
     def mode(self, path: str) -> str | None:
         """The git mode of ``path`` at the default head, or None when the tree has no such entry."""
@@ -169,7 +208,9 @@ class GitRepository:
         self._entries = _tree_entries(self.repo, self.head)
 
     def close(self) -> None:
-        """Remove the clone and the key."""
+        """End git's helper processes, remove the clone and the key."""
+        if hasattr(self, "repo"):
+            self.repo.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> GitRepository:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from github import Auth, Github, GithubException, InputGitTreeElement
 from requests import RequestException
 
+from chalicelib.core.changes import RECENT_COMMITS, changed_ranges
 from chalicelib.core.checks import CheckRun
 from chalicelib.core.codeowners import MAX_REVIEWERS, Reviewers, ReviewRequest
 from chalicelib.core.redact import redact
@@ -30,6 +31,8 @@ from chalicelib.errors import ConfigError, FixRejected, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from chalicelib.core.changes import Changed
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -69,6 +72,34 @@ class GitHubRepository:
         self._entries = {e.path: (e.mode, e.sha) for e in tree.tree if e.type == "blob"}
         self._blobs = {path: sha for path, (mode, sha) in self._entries.items() if mode in REGULAR}
         self._cache: dict[str, str | None] = {}
+        self._default_head = self.head
+        self._changes: list[Changed] | None = None
+
+    def changes(self) -> list[Changed]:
+        """The lines the latest commits of the default branch changed (``core/changes.py``): the
+        first parents walked back ``RECENT_COMMITS`` commits, then one comparison's patches (at
+        most ``RECENT_COMMITS + 1`` requests, once). Nothing on a branch read instead
+        (``use_branch``), or when GitHub does not answer: the search goes on without them."""
+        if self.head != self._default_head:
+            return []
+        if self._changes is None:
+            self._changes = []
+            try:
+                base = self.head
+                for _ in range(RECENT_COMMITS):
+                    parents = self._repo.get_git_commit(base).parents
+                    if not parents:
+                        break
+                    base = parents[0].sha
+                if base != self.head:
+                    files = self._repo.compare(base, self.head).files
+                    diff = "".join(
+                        f"+++ b/{f.filename}\n{f.patch}\n" for f in files if f.patch and f.status != "removed"
+                    )
+                    self._changes = changed_ranges(diff)
+            except (GithubException, RequestException) as exc:
+                log.info("recent changes unread: %s", redact(str(exc))[:200])
+        return self._changes
 
     def paths(self) -> list[str]:
         """Every regular file at the default head (links and submodules left out)."""

@@ -77,7 +77,8 @@ class Repository(Protocol):
 
     default_branch: str
     # Optional ``search_files``: files the ranked search may read beyond the trace (a remote read costs
-    # a request; without it, localize's default).
+    # a request; without it, localize's default). Optional ``changes()``: the lines the latest
+    # commits changed (``core/changes.py``), which the search ranks first.
 
     def paths(self) -> list[str]: ...
 
@@ -182,7 +183,10 @@ class ModelFixer:
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
             bounds = Limits(search_files=getattr(repo, "search_files", Limits.search_files))
-            found = localize(group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed, bounds)
+            changes = repo.changes() if hasattr(repo, "changes") else []
+            found = localize(
+                group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed, bounds, changes=changes
+            )
             located = list(found.located)
             if not located:
                 return FixOutcome(
