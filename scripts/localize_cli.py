@@ -51,14 +51,16 @@ class WorkTree:
                     yield full.relative_to(self.root).as_posix()
 
     def changes(self) -> list[Changed]:
-        """What the latest commits changed, as lines of the work tree's files (its own uncommitted
-        changes too), when the directory is a git work tree; else nothing."""
+        """What the latest commits changed, as lines of the work tree's files (uncommitted edits of
+        tracked files too), when the directory is a git work tree; else nothing."""
         if not (self.root / ".git").exists():
             return []
-        import git
+        try:
+            import git
 
-        from chalicelib.adapters.git_repo import recent_changes
-
+            from chalicelib.adapters.git_repo import recent_changes
+        except ImportError:  # GitPython finds no git binary: the search goes on without them
+            return []
         try:
             with git.Repo(self.root) as repo:
                 return recent_changes(repo, work_tree=True)

@@ -51,28 +51,27 @@ def test_a_difference_over_too_many_files_says_nothing() -> None:
     assert changed_ranges("".join(one.format(i) for i in range(MAX_CHANGED_FILES + 1))) == []
 
 
-_LINES = st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), max_size=25)
+# lines a parser could mistake: a file header's prefix, a form feed Python's splitlines splits at
+_LINES = st.lists(st.sampled_from(["a", "b", "c", "++ x", "-- y", "f\x0cg", "\\ n"]), max_size=25)
 
 
-@given(_LINES, _LINES)
-def test_every_added_or_changed_line_is_in_a_range_and_every_range_touches_a_change(
-    old: list[str], new: list[str]
+@given(_LINES, _LINES, st.integers(0, 3))
+def test_the_ranges_are_exactly_the_added_lines_and_the_deletion_points(
+    old: list[str], new: list[str], context: int
 ) -> None:
-    # GIVEN any edit of a file, as a zero-context unified difference
-    diff = "\n".join(difflib.unified_diff(old, new, "a/m.py", "b/m.py", n=0, lineterm=""))
+    # GIVEN any edit of a file, as a unified difference with any context
+    diff = "\n".join(difflib.unified_diff(old, new, "a/m.py", "b/m.py", n=context, lineterm=""))
     # WHEN
     found = changed_ranges(diff)
-    # THEN the ranges are sane, hold every line the new side added, and each holds or follows a change
-    added = set()
-    points = set()
+    # THEN the lines covered are the new side's added lines and the lines deletions follow
+    added, points = set(), set()
     for tag, _i1, _i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if tag in ("replace", "insert"):
             added.update(range(j1 + 1, j2 + 1))
         if tag == "delete":
             points.add(max(1, j1))
     assert all(c.path == "m.py" and 1 <= c.start <= c.end for c in found)
-    assert all(any(c.start <= n <= c.end for c in found) for n in added)
-    assert all(any(c.start <= n <= c.end for n in added | points) for c in found)
+    assert {n for c in found for n in range(c.start, c.end + 1)} == added | points
 
 
 def test_the_search_ranks_a_changed_definition_first_among_those_sharing_the_traces_words() -> None:

@@ -49,8 +49,9 @@ COMMENT_MARK = "\n\n## Comment\n\n"  # a comment appended to a local PR record
 REGULAR = frozenset({"100644", "100755"})  # git's modes for files; 120000 is a link, 160000 a submodule
 
 
-# the changed lines of the new side only, whatever the user's git configuration says
-_DIFF = ("-U0", "--no-renames", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/")
+# the changed lines of the new side only, whatever the user's git configuration says: a moved file
+# shows its edits only (-M), a text conversion filter is never run
+_DIFF = ("-U0", "-M", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/")
 
 
 def recent_changes(repo: git.Repo, head: str = "HEAD", work_tree: bool = False) -> list[Changed]:
@@ -62,8 +63,9 @@ def recent_changes(repo: git.Repo, head: str = "HEAD", work_tree: bool = False) 
         chain = repo.git.rev_list("--first-parent", f"--max-count={RECENT_COMMITS + 1}", head).split()
         if len(chain) < 2:  # noqa: PLR2004 - a head and one commit before it
             return []
-        diff = repo.git.diff(*_DIFF, chain[-1], *(() if work_tree else (head,)), "--", "*.py")
-    except (git.GitCommandError, ValueError) as exc:
+        # paths verbatim (a quoted "b/caf\303\251.py" would name no file)
+        diff = repo.git(c="core.quotePath=false").diff(*_DIFF, chain[-1], *(() if work_tree else (head,)), "--", "*.py")
+    except git.CommandError as exc:  # git's refusal, or no git at all
         log.info("recent changes unread: %s", redact(str(exc))[:200])
         return []
     return changed_ranges(diff)

@@ -92,11 +92,12 @@ class GitHubRepository:
                         break
                     base = parents[0].sha
                 if base != self.head:
-                    files = self._repo.compare(base, self.head).files
-                    diff = "".join(
-                        f"+++ b/{f.filename}\n{f.patch}\n" for f in files if f.patch and f.status != "removed"
-                    )
-                    self._changes = changed_ranges(diff)
+                    files = [
+                        f
+                        for f in self._repo.compare(base, self.head).files
+                        if f.filename.endswith(".py") and "\n" not in f.filename and f.status != "removed"
+                    ]  # Python files only, as git mode's pathspec: the 200-file bound counts the same
+                    self._changes = changed_ranges("".join(f"+++ b/{f.filename}\n{f.patch or ''}\n" for f in files))
             except (GithubException, RequestException) as exc:
                 log.info("recent changes unread: %s", redact(str(exc))[:200])
         return self._changes

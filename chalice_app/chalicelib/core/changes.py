@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 RECENT_COMMITS = 5  # first-parent commits back from the head whose changes count as recent
 MAX_CHANGED_FILES = 200  # a difference touching more files (a reformatting, a vendoring) says nothing
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,12 @@ def changed_ranges(diff: str, suffix: str = ".py") -> list[Changed]:
     """The lines a unified difference (``git diff --dst-prefix=b/``, any context) adds or changes
     on its new side, as ranges, for files ending in ``suffix``; a pure deletion marks the line it
     follows. Nothing when more than ``MAX_CHANGED_FILES`` files changed. Deleted files have no new
-    side and a path git quotes (``"b/a\\tb.py"``) names no Python module: both are left out."""
+    side and are left out. A hunk's lines are read by its header's counts, so an added line that
+    reads ``++ x`` is content, not a file header; lines end at ``\\n`` only, as git's do."""
     out: list[Changed] = []
     path: str | None = None
     files = 0
+    old_left = new_left = 0  # lines of the current hunk still to read, on each side
     line_no = 0  # the new side's number of the next line
     deleted = False  # lines went before line_no and no new line replaced them yet
 
@@ -51,26 +53,33 @@ def changed_ranges(diff: str, suffix: str = ".py") -> list[Changed]:
             _extend(out, Changed(path, max(1, line_no - 1), max(1, line_no - 1)))
         deleted = False
 
-    for line in diff.splitlines():
-        if line.startswith(("+++ ", "@@")):
-            flush()
+    for raw in diff.split("\n"):
+        line = raw.removesuffix("\r")
+        tag = line[:1]
+        if (old_left > 0 or new_left > 0) and tag in ("+", "-", " ", "\\"):
+            if tag == "+":
+                new_left -= 1
+                if path is not None:
+                    _extend(out, Changed(path, line_no, line_no))
+                line_no += 1
+                deleted = False  # a replacement: its new lines are the change
+            elif tag == "-":
+                old_left -= 1
+                deleted = True
+            elif tag == " ":
+                old_left, new_left = old_left - 1, new_left - 1
+                flush()
+                line_no += 1
+            continue  # "\\ No newline at end of file" says nothing of lines
+        flush()
+        old_left = new_left = 0
         if line.startswith("+++ "):
             target = line[4:].rstrip("\t")
             files += target != "/dev/null"
             path = target[2:] if target.startswith("b/") and target.endswith(suffix) else None
         elif hunk := _HUNK.match(line):
-            line_no = int(hunk.group(1)) + (hunk.group(2) == "0")  # "+3,0": nothing new, after line 3
-        elif path is None or line.startswith(("--- ", "diff ", "index ")):
-            continue
-        elif line.startswith("+"):
-            _extend(out, Changed(path, line_no, line_no))
-            line_no += 1
-            deleted = False  # a replacement: its new lines are the change
-        elif line.startswith("-"):
-            deleted = True
-        elif line.startswith(" "):
-            flush()
-            line_no += 1
+            old_left, new_left = int(hunk.group(1) or 1), int(hunk.group(3) or 1)
+            line_no = int(hunk.group(2)) + (new_left == 0)  # "+3,0": nothing new, after line 3
     flush()
     return [] if files > MAX_CHANGED_FILES else out
 

@@ -1055,7 +1055,7 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
 ) -> list[Definition]:
     """Definitions a ranked search of the repository finds for the trace's words, beyond what the
     trace and the name lookups already reach (``found_by="search"``); ``changes``, what the latest
-    commits changed, ranks a changed definition first (``kind="recent"``)."""
+    commits changed, scores a changed definition higher (``SearchLimits.recent_boost``)."""
     exclude = [(loc.path, loc.current_line, loc.current_line) for loc in located]
     exclude += [(d.path, d.start, d.end) for d in definitions]
     bounds = SearchLimits(
@@ -1239,7 +1239,7 @@ def localize(
     for a missing attribute, the class or module it is missing from), the definitions a ranked
     search of the repository finds for the error's names (``found_by="search"``), and the
     configured extra files (``allowed_paths``) that exist in the repository. ``changes`` are the
-    lines the latest commits changed (``changes.py``): the search shows the best-ranked of them."""
+    lines the latest commits changed (``changes.py``): the search scores their definitions higher."""
     index = RepoIndex(paths)
     located = locate(exceptions, index, read, prefixes)
     resolver = _Resolver(index, read, limits)

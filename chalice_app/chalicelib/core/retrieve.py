@@ -295,12 +295,15 @@ def search(  # noqa: PLR0913 - the search's inputs
         if text is not None and len(text) <= limits.max_file_bytes and (tree := _parse(text)) is not None:
             trees[path] = tree
             units.extend(_units_of_tree(path, tree, text.splitlines()))
-    scored = _bm25(query, units, k1, b) if units else []
-    if recent and limits.recent_boost != 1.0:
-        scored = sorted(
-            ((score * limits.recent_boost if _changed(unit, recent) else score, unit) for score, unit in scored),
-            key=lambda p: (-p[0], p[1].path, p[1].start),
-        )
+
+    def weight(unit: _Unit) -> float:
+        """More for a definition the latest commits changed; none for one already shown, whose
+        score only sets the bar the others must reach."""
+        changed_here = any(s <= unit.end and unit.start <= e for s, e in recent.get(unit.path, ()))
+        shown = any(p == unit.path and s <= unit.end and unit.start <= e for p, s, e in exclude)
+        return limits.recent_boost if changed_here and not shown else 1.0
+
+    scored = _bm25(query, units, k1, b, weight if recent else None) if units else []
     named = _named(query, python, read, scored, exclude, limits)
     named += _message_modules(query, sorted(paths_list), read, scored, exclude, limits)
     lexical = _pick(scored, exclude, limits) if scored else []
@@ -314,16 +317,14 @@ def search(  # noqa: PLR0913 - the search's inputs
     return picked
 
 
-def _changed(unit: _Unit, recent: Mapping[str, Sequence[tuple[int, int]]]) -> bool:
-    return any(s <= unit.end and unit.start <= e for s, e in recent.get(unit.path, ()))
-
-
 def _overlaps(hit: Hit, path: str, start: int, end: int) -> bool:
     return hit.path == path and hit.start <= end and start <= hit.end
 
 
-def _bm25(query: Query, units: Sequence[_Unit], k1: float, b: float) -> list[tuple[float, _Unit]]:
-    """The units scoring above 0, best first."""
+def _bm25(
+    query: Query, units: Sequence[_Unit], k1: float, b: float, weight: Callable[[_Unit], float] | None = None
+) -> list[tuple[float, _Unit]]:
+    """The units scoring above 0, best first; ``weight`` multiplies a unit's score."""
     if not query.terms:
         return []
     df: Counter[str] = Counter()
@@ -345,7 +346,7 @@ def _bm25(query: Query, units: Sequence[_Unit], k1: float, b: float) -> list[tup
         if unit.name.lower() in lowered:
             score += 3.0 * idf(unit.name.lower())  # the definition of a name the message quotes
         if score > 0:
-            scored.append((score * (0.5 if is_library(unit.path) else 1.0), unit))
+            scored.append((score * (0.5 if is_library(unit.path) else 1.0) * (weight(unit) if weight else 1.0), unit))
     scored.sort(key=lambda p: (-p[0], p[1].path, p[1].start))
     return scored
 

@@ -183,7 +183,7 @@ class ModelFixer:
             # Every exception of the chain, the definitions its raising lines use, and the
             # allowed_paths files: all loaded, so an edit of any of them applies.
             bounds = Limits(search_files=getattr(repo, "search_files", Limits.search_files))
-            changes = repo.changes() if hasattr(repo, "changes") else []
+            changes = getattr(repo, "changes", list)()
             found = localize(
                 group_chain(group), repo.paths(), repo.read, s.path_prefixes, s.extra_allowed, bounds, changes=changes
             )
