@@ -53,7 +53,7 @@ def test_a_clone_reads_what_the_last_commits_changed_and_nothing_on_a_branch(tmp
         assert repo.changes() == []
 
 
-def test_a_repository_of_one_commit_or_no_repository_has_no_recent_changes(tmp_path: Path) -> None:
+def test_a_repository_of_one_commit_or_an_unknown_head_has_no_recent_changes(tmp_path: Path) -> None:
     with _history(tmp_path, 0) as repo:
         assert recent_changes(repo) == []
         assert recent_changes(repo, "no-such-ref") == []
@@ -88,3 +88,15 @@ def test_github_mode_reads_the_recent_changes_from_one_comparison_and_stays_quie
         assert other.changes() == []
     finally:
         github.stop()
+
+
+def test_a_moved_module_counts_only_its_edited_lines_and_a_non_ascii_path_is_read(tmp_path: Path) -> None:
+    # GIVEN a module moved into a package with one line edited, and a new module with an accented name
+    body = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(20))
+    with git.Repo.init(tmp_path / "w", initial_branch="main") as repo:
+        _commit(repo, {"old.py": body}, "first")
+        _commit(repo, {"old.py": None, "pkg/new.py": body.replace("return 7", "return -7"), "café.py": "x = 1\n"}, "move")
+        # WHEN
+        changes = recent_changes(repo)
+    # THEN the edited line of the moved module (f7's return), and the new module whole
+    assert changes == [Changed("café.py", 1, 1), Changed("pkg/new.py", 30, 30)]

@@ -131,3 +131,7 @@ def test_localize_in_a_git_work_tree_ranks_the_recently_changed_function_first(t
     # WHEN / THEN the changed voucher module is shown, found by search, only where the history is
     assert "shop/voucher.py" in searched(tmp_path / "app")
     assert "shop/voucher.py" not in searched(plain)
+    # AND an edit not yet committed counts as a change too (the work tree is what is read)
+    promo = tmp_path / "app" / "shop" / "promo.py"
+    promo.write_text(promo.read_text().replace("offer.rate", "offer.rate or 0"))
+    assert "shop/promo.py" in searched(tmp_path / "app")
