@@ -1,7 +1,7 @@
 """Git mode: GitPython over a shallow bare clone (SSH with a pinned host key, or a local path).
 
 The clone holds the default branch's last ``RECENT_COMMITS + 1`` commits: what the recent ones
-changed is ranked first by the search beyond the trace (``core/changes.py``).
+changed scores higher in the search beyond the trace (``core/changes.py``).
 
 There is no work tree: files are read from the object database and the fix is written as blobs
 into a private index (plumbing: hash-object, update-index, write-tree, commit-tree), then pushed.

@@ -78,7 +78,7 @@ class Repository(Protocol):
     default_branch: str
     # Optional ``search_files``: files the ranked search may read beyond the trace (a remote read costs
     # a request; without it, localize's default). Optional ``changes()``: the lines the latest
-    # commits changed (``core/changes.py``), which the search ranks first.
+    # commits changed (``core/changes.py``), which the search scores higher.
 
     def paths(self) -> list[str]: ...
 
