@@ -95,7 +95,8 @@ def test_a_moved_module_counts_only_its_edited_lines_and_a_non_ascii_path_is_rea
     body = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(20))
     with git.Repo.init(tmp_path / "w", initial_branch="main") as repo:
         _commit(repo, {"old.py": body}, "first")
-        _commit(repo, {"old.py": None, "pkg/new.py": body.replace("return 7", "return -7"), "café.py": "x = 1\n"}, "move")
+        moved = {"old.py": None, "pkg/new.py": body.replace("return 7", "return -7"), "café.py": "x = 1\n"}
+        _commit(repo, moved, "move")
         # WHEN
         changes = recent_changes(repo)
     # THEN the edited line of the moved module (f7's return), and the new module whole

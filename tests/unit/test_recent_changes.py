@@ -32,7 +32,8 @@ def test_a_real_difference_gives_the_new_sides_lines_of_python_files_only(tmp_pa
     # GIVEN a commit that edits a line, adds two, deletes one, deletes a file, adds one, edits a text file
     with git.Repo.init(tmp_path / "w", initial_branch="main") as repo:
         _commit(repo, {"a.py": "1\n2\n3\n4\n5\n6\n", "gone.py": "x\n", "notes.txt": "a\n"}, "one")
-        _commit(repo, {"a.py": "1\nTWO\n3\n3b\n3c\n5\n6\n", "gone.py": None, "new.py": "n\n", "notes.txt": "b\n"}, "two")
+        edits = {"a.py": "1\nTWO\n3\n3b\n3c\n5\n6\n", "gone.py": None, "new.py": "n\n", "notes.txt": "b\n"}
+        _commit(repo, edits, "two")
         # WHEN
         diff = repo.git.diff("-U0", "--src-prefix=a/", "--dst-prefix=b/", "HEAD~1", "HEAD")
     found = changed_ranges(diff)
