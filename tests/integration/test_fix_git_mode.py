@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.adapters.bedrock import ReplayModel
 from chalicelib.adapters.git_repo import GitRepository, LocalPullRequests
+from chalicelib.core.changes import RECENT_COMMITS
 from chalicelib.core.models import Status
 from chalicelib.errors import FixRejected
 from chalicelib.usecases.fix_generation import FixSettings, ModelFixer
@@ -296,3 +297,43 @@ def test_a_one_megabyte_line_is_refused_by_size(bare) -> None:
     result, _ = fix_with(bare, [converse_answer([edit])] * 2)
     assert isinstance(result, FixRejected) and "more than the 20000 allowed" in str(result)
     assert [h.name for h in git.Repo(bare).heads] == ["main"]
+
+
+def _look_alikes(changed: str | None):  # noqa: ANN202 - a bare_repo_of_sample_app change
+    """Three modules the trace's words match alike, committed, then notes; then ``changed`` (and a
+    note) edited, which the helper commits on top."""
+
+    def change(work) -> None:  # noqa: ANN001
+        for name in ("coupon", "promo", "voucher"):
+            (work / "shop" / f"{name}.py").write_text(
+                f"def {name}_discount_percent(code):\n    return DISCOUNTS.get(code.upper(), 0)\n"
+            )
+        run = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+        for n in range(RECENT_COMMITS + 1):  # the look-alikes, then notes: older than the recent commits
+            (work / "NOTES.md").write_text(f"note {n}\n")
+            subprocess.run([*run, "add", "-A"], check=True)
+            subprocess.run([*run, "commit", "-qm", f"commit {n}"], check=True)
+        (work / "NOTES.md").write_text("the last note\n")
+        if changed:
+            path = work / "shop" / f"{changed}.py"
+            path.write_text(path.read_text().replace(", 0)", ", None)"))
+
+    return change
+
+
+@pytest.mark.parametrize("changed", ["voucher", None])
+def test_the_prompt_shows_what_the_last_commits_changed_among_the_searchs_matches(tmp_path, changed) -> None:
+    # GIVEN the sample app with three look-alike modules the search ranks alike, and the voucher
+    # one changed by the last commit (or none changed)
+    bare = bare_repo_of_sample_app(tmp_path, _look_alikes(changed))
+    model = RecordingModel([converse_answer([GOOD_EDIT])])
+    fixer = ModelFixer(lambda: GitRepository(str(bare)), LocalPullRequests(bare), model, FixSettings())
+    # WHEN
+    fixer.fix(group_from_log(NONE_DISCOUNT_TRACE), RecordingLease())
+    # THEN the clone's history reaches the search: the changed module is shown, found by search;
+    # with none changed, the first two by path are
+    [prompt] = model.requests
+    shown = {name for name in ("coupon", "promo", "voucher") if f"### shop/{name}.py" in prompt}
+    assert shown == ({"voucher", "coupon"} if changed else {"coupon", "promo"})
+    if changed:
+        assert "### shop/voucher.py (whole file) - found by search, not in the trace" in prompt
