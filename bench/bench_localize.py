@@ -30,7 +30,6 @@ imported, ``--code DIR`` pointing at a ``chalice_app`` directory; an older check
 from __future__ import annotations
 
 import argparse
-import inspect
 import io
 import json
 import os
@@ -51,7 +50,7 @@ class Repo:
 
     def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None, recent: int = 0) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
-        self.diff = ""  # what the ``recent`` first-parent commits before a git snapshot changed (``git diff -U0``)
+        self.changes: list[object] = []  # what the ``recent`` first-parent commits before a git snapshot changed
         if git is not None:
             from build_git_cases import source_files
 
@@ -65,11 +64,7 @@ class Repo:
             with tarfile.open(fileobj=archive_file) as tar:
                 tar.extractall(self.root, filter="data")
             if recent:
-                self.diff = subprocess.run(
-                    ["git", "-C", str(mirror), "diff", "-U0", "--no-renames", "--no-color", "--no-ext-diff",
-                     "--src-prefix=a/", "--dst-prefix=b/", f"{commit}~{recent}", commit, "--", "*.py"],
-                    capture_output=True, text=True, errors="replace", check=False,  # no such commit: none
-                ).stdout  # fmt: skip
+                self.changes = _recent_changes(mirror, commit, recent)
         else:
             with tarfile.open(archive) as tar:
                 tar.extractall(self.root, filter="data")
@@ -85,6 +80,20 @@ class Repo:
             except UnicodeDecodeError:
                 self._cache[path] = None
         return self._cache[path]
+
+
+def _recent_changes(mirror: Path, commit: str, commits: int) -> list[object]:
+    """What git mode reads (``adapters/git_repo.recent_changes``, the same diff), ``commits`` back
+    from ``commit``; nothing for a measured checkout older than it."""
+    try:
+        import git
+
+        from chalicelib.adapters.git_repo import recent_changes
+    except ImportError:
+        return []
+    with git.Repo(mirror) as repo:
+        repo.git.update_environment(GIT_DIR=str(mirror))  # a mirror has no config: git would not know it bare
+        return list(recent_changes(repo, commit, commits=commits))
 
 
 def _shown(ranges: list[tuple[str, int, int]], path: str, line: int) -> bool:
@@ -207,10 +216,8 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
         )
         if new_api:
             kwargs: dict[str, object] = {"retrieve": False} if args.no_search else {}
-            if repo.diff and "changes" in inspect.signature(loc_mod.localize).parameters:
-                from chalicelib.core.changes import changed_ranges
-
-                kwargs["changes"] = changed_ranges(repo.diff)
+            if repo.changes:
+                kwargs["changes"] = repo.changes
             found = loc_mod.localize(tb.exceptions, repo.paths, repo.read, **kwargs)
             ctx = select_context(
                 found.located, repo.read, args.budget, definitions=found.definitions, extra=found.extra

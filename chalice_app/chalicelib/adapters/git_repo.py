@@ -54,13 +54,15 @@ REGULAR = frozenset({"100644", "100755"})  # git's modes for files; 120000 is a 
 _DIFF = ("-U0", "-M", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/")
 
 
-def recent_changes(repo: git.Repo, head: str = "HEAD", work_tree: bool = False) -> list[Changed]:
-    """What the ``RECENT_COMMITS`` first-parent commits up to ``head`` changed in Python files
+def recent_changes(
+    repo: git.Repo, head: str = "HEAD", work_tree: bool = False, commits: int = RECENT_COMMITS
+) -> list[Changed]:
+    """What the ``commits`` first-parent commits up to ``head`` changed in Python files
     (``core/changes.py``), as ranges of ``head``'s files, or of the work tree's when ``work_tree``
     (its uncommitted changes count too). Nothing when there is no earlier commit to compare with or
     git cannot tell (not a repository, a history cut shorter)."""
     try:
-        chain = repo.git.rev_list("--first-parent", f"--max-count={RECENT_COMMITS + 1}", head).split()
+        chain = repo.git.rev_list("--first-parent", f"--max-count={commits + 1}", head).split()
         if len(chain) < 2:  # noqa: PLR2004 - a head and one commit before it
             return []
         # paths verbatim (a quoted "b/caf\303\251.py" would name no file)
