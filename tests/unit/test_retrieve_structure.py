@@ -184,28 +184,27 @@ COVERART_TRACE = (
 )
 
 
+def _keys(raising_line: str, message: str) -> tuple[str, ...]:
+    """The query's keys for a one-frame KeyError trace."""
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app/run.py", line 9, in run\n'
+        f"    {raising_line}\n"
+        f"KeyError: {message}\n"
+    )
+    [tb] = read_tracebacks(trace.encode())
+    return build_query(tb.exceptions).keys
+
+
 def test_the_keys_a_raising_line_reads_and_a_key_errors_key_are_in_the_query() -> None:
     [tb] = read_tracebacks(COVERART_TRACE.encode())
     assert build_query(tb.exceptions).keys == ("caa_image_types",)
-    trace = (
-        "Traceback (most recent call last):\n"
-        '  File "/var/task/app/tz.py", line 9, in zone\n'
-        "    if data.get('Std') == tzwin and rows[0]:\n"
-        "KeyError: 'TimeZoneKeyName'\n"
-    )
-    [tb] = read_tracebacks(trace.encode())
-    assert build_query(tb.exceptions).keys == ("Std", "TimeZoneKeyName")
+    assert _keys("if data.get('Std') == tzwin and rows[0]:", "'TimeZoneKeyName'") == ("Std", "TimeZoneKeyName")
 
 
 def test_a_list_display_is_no_key_and_python_2_unicode_keys_are() -> None:
-    trace = (
-        "Traceback (most recent call last):\n"
-        '  File "/var/task/app/run.py", line 9, in clone\n'
-        '    check_call(["git", "clone", url]) or rows[u"branch_name"]\n'
-        "KeyError: u'remote_name'\n"
-    )
-    [tb] = read_tracebacks(trace.encode())
-    assert build_query(tb.exceptions).keys == ("branch_name", "remote_name")
+    keys = _keys('check_call(["git", "clone", url]) or rows[u"branch_name"]', "u'remote_name'")
+    assert keys == ("branch_name", "remote_name")
 
 
 def test_where_a_key_is_declared_with_its_value_comes_before_where_it_is_stored(tmp_path: Path) -> None:
