@@ -155,7 +155,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     )
     parser.add_argument(
         "--only",
-        choices=("pypi", "git", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"),
+        choices=("pypi", "git", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"),
         help="only the release cases, or one commit set",
     )
     args = parser.parse_args()

@@ -23,8 +23,8 @@ whose mirror is absent are skipped.
     python bench/localize_cases/build_git_cases.py /work/.mirror/pylint-dev+pylint/repo pylint-dev/pylint
 
 No network; reads the mirror with ``git``. Cases are listed in the ``git`` set (the one the code was
-developed on) or, with ``--into heldout``, ``heldout2``, ``heldout3``, ``heldout4``, ``heldout5`` or
-``heldout6``, a held-out set
+developed on) or, with ``--into heldout``, ``heldout2``, ``heldout3``, ``heldout4``, ``heldout5``,
+``heldout6`` or ``heldout7``, a held-out set
 (built before the code it measures was written, its cases never looked at while changing the code).
 ``--max N`` keeps a repository's first ``N`` cases in the builder's order (oldest commit first), so
 that no single repository dominates a set.
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument(
         "--into",
         default="git",
-        help="the set the cases are listed in (git, heldout, heldout2, heldout3, heldout4, heldout5, heldout6)",
+        help="the set the cases are listed in (git, heldout, heldout2, ..., heldout7)",
     )
     parser.add_argument("--max", type=int, default=None, help="keep at most this many cases of the repository")
     args = parser.parse_args()
