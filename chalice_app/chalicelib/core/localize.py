@@ -372,10 +372,12 @@ def rejoin(found: Sequence[Traceback]) -> list[Traceback]:
 
 # A frame header a console cut at its width: `File "…", line 74, in` + `<module>` on the next
 # line at column 0, or the path cut: `File "/a/very/long/pa` + `th.py", line 3, in f`.
-_CUT_FUNCTION = re.compile(r'^(\s+File "[^"]*", line \d+, in)( \S*)?$')
+_CUT_FUNCTION = re.compile(r'^(\s*File "[^"]*", line \d+, in)( \S*)?$')
 _FUNCTION_REST = re.compile(r"^[\w<>.]+$")
-_CUT_PATH = re.compile(r'^\s+File "[^"]*$')
+_CUT_PATH = re.compile(r'^\s*File "[^"]*$')
 _PATH_REST = re.compile(r'^[^"\s]*", line \d+, in \S+$')
+# A frame header a reporter's prose runs into: `Fixes this error: File "…", line 7, in build`.
+_PROSE_HEADER = re.compile(r'^(\S.*?\S)\s+(File "[^"]+", line \d+, in [\w<>.]+)$')
 
 
 def unwrap(text: str) -> str:
@@ -384,7 +386,8 @@ def unwrap(text: str) -> str:
     A Windows console (and some terminals copied from) breaks a line at 80 columns: the
     function name, or the path, continues at the start of the next line, and the reader then
     stops at that frame. Only a header line followed by a line at column 0 that completes it is
-    joined; anything else is left as it is."""
+    joined. A whole header that ends a line of prose (``Fixes this error: File "…", line 7, in
+    build``) is put on a line of its own. Anything else is left as it is."""
     lines = text.split("\n")
     out: list[str] = []
     n = 0
@@ -398,6 +401,10 @@ def unwrap(text: str) -> str:
         if nxt is not None and _CUT_PATH.match(line) and _PATH_REST.match(nxt):
             out.append(line + nxt)
             n += 2
+            continue
+        if (prose := _PROSE_HEADER.match(line)) and not prose.group(1).lstrip().startswith("File "):
+            out.extend([prose.group(1), f"  {prose.group(2)}"])
+            n += 1
             continue
         out.append(line)
         n += 1
@@ -1041,6 +1048,138 @@ def _passed_locals(stmt: ast.stmt, callee: str, local: set[str]) -> list[str]:
     return out
 
 
+# --- the bad value across a call -------------------------------------------------------------------
+
+MAX_FLOW_STATEMENTS = 6  # statements shown of a long function that returned the value
+FLOW_WINDOW = 2  # lines around each of them
+LONG_DEFINITION_LINES = 150  # a longer definition is shown by its head only (``context.MAX_FUNCTION_LINES``)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``function``'s body, not those of the functions and classes nested in it."""
+    todo = list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop(0)
+        yield node
+        if not isinstance(node, _SCOPES):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _flowing(function: ast.AST, stmt: ast.stmt, line: int) -> set[str]:
+    """The local variables the raising statement reads, and those they were computed from (up to
+    ``_DATA_STEPS`` assignments above ``line``)."""
+    local = _locals(function) - {"self", "cls"}
+    wanted = {base for base, _ in _uses(stmt, line) if base in local}
+    writes = [n for n in _own_nodes(function) if isinstance(n, ast.stmt) and n.lineno < line]
+    for _ in range(_DATA_STEPS):
+        more = {b for n in writes if _writes(n, wanted, set()) for b, _ in _uses(n) if b in local} - wanted
+        if not more:
+            break
+        wanted |= more
+    return wanted
+
+
+def _flow_windows(function: ast.stmt, names: set[str]) -> list[tuple[int, int]]:
+    """In a long function that returned a value the raising line read: its last ``return``, the
+    statements assigning the names the caller bound its result to (the last ones first), then its
+    other ``return`` statements, each with ``FLOW_WINDOW`` lines around it, inside the function
+    (at most ``MAX_FLOW_STATEMENTS``)."""
+    start, end = _span(function)
+    assigning = [
+        n
+        for n in _own_nodes(function)
+        if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _writes(n, names, set())
+    ]
+    returns = sorted((n for n in _own_nodes(function) if isinstance(n, ast.Return)), key=lambda n: n.lineno)
+    # the last return (the value leaving), then the assignments nearest the end, then other returns
+    ordered = [*returns[-1:], *sorted(assigning, key=lambda n: -n.lineno), *returns[:-1]]
+    picked = sorted(ordered[:MAX_FLOW_STATEMENTS], key=lambda n: n.lineno)
+    return [(max(start, n.lineno - FLOW_WINDOW), min(end, (n.end_lineno or n.lineno) + FLOW_WINDOW)) for n in picked]
+
+
+def flow_definitions(located: Sequence[Located], resolver: _Resolver) -> list[Definition]:
+    """Where the bad value the first raising line reads was made, across a call:
+
+    - a local bound from a call of a repository function too long to be shown whole
+      (``a, at = split(text)``): in that function, the statements assigning the same names
+      (``at = …``) and its ``return`` statements;
+    - a parameter of the raising function the caller passed as ``self.<attr>``: the statement of
+      the caller's class that assigns that attribute (``self.location = os.path.join(…)``).
+    """
+    top = next((loc for loc in located if loc.evidence != "caller"), None)
+    mod = resolver.module(top.path) if top is not None else None
+    if top is None or mod is None:
+        return []
+    stmt, classes, functions = _statement_at(mod.tree, top.current_line)
+    if stmt is None or not functions:
+        return []
+    function = functions[-1]
+    out: list[Definition] = []
+    wanted = _flowing(function, stmt, top.current_line)
+    local = _locals(function)
+    for node in _own_nodes(function):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.lineno >= top.current_line:
+            continue
+        value = node.value.value if isinstance(node.value, ast.Await) else node.value
+        names = {t.id for target in related.assigned(node) for t in ast.walk(target) if isinstance(t, ast.Name)}
+        if not isinstance(value, ast.Call) or not names & wanted:
+            continue
+        for base, chain in _uses(ast.Expr(value=value.func, lineno=value.lineno, col_offset=0))[:1]:
+            if base in local and base not in ("self", "cls"):
+                base, chain = "", chain[-1:]  # a method called on a local object
+            for path, callee in resolver.resolve(top.path, base, chain, classes[-1] if classes else None):
+                start, end = _span(callee)
+                if isinstance(callee, (ast.FunctionDef, ast.AsyncFunctionDef)) and end - start >= LONG_DEFINITION_LINES:
+                    windows = _flow_windows(callee, names & wanted)
+                    out += [Definition(callee.name, path, a, b, top.path) for a, b in windows]
+    caller = next((loc for loc in located if loc.evidence == "caller"), None)
+    if caller is not None:
+        out += _argument_writers(top, function, stmt, caller, resolver)
+    return out
+
+
+def _argument_writers(
+    top: Located, function: ast.AST, stmt: ast.stmt, caller: Located, resolver: _Resolver
+) -> list[Definition]:
+    """The statements of the caller's class assigning the ``self.<attr>`` it passed for a
+    parameter the raising line reads (``client.fetch(self.container, self.location)``)."""
+    args = getattr(function, "args", None)
+    mod = resolver.module(caller.path)
+    if not isinstance(args, ast.arguments) or mod is None:
+        return []
+    read = {base for base, _ in _uses(stmt, top.current_line)}
+    assigned_above = {
+        t.id
+        for n in _own_nodes(function)
+        if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and n.lineno < top.current_line
+        for target in related.assigned(n)
+        for t in ast.walk(target)
+        if isinstance(t, ast.Name)
+    }
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    wanted = (read & {*positional, *(a.arg for a in args.kwonlyargs)}) - assigned_above - {"self", "cls"}
+    cstmt, cclasses, _ = _statement_at(mod.tree, caller.current_line)
+    if not wanted or cstmt is None or not cclasses:
+        return []
+    passed: list[ast.expr] = []
+    for call in (n for n in ast.walk(cstmt) if isinstance(n, ast.Call)):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name != top.frame.function:
+            continue
+        skip = 1 if isinstance(func, ast.Attribute) and positional[:1] in (["self"], ["cls"]) else 0
+        passed += [a for n, a in enumerate(call.args) if n + skip < len(positional) and positional[n + skip] in wanted]
+        passed += [k.value for k in call.keywords if k.arg in wanted]
+    out: list[Definition] = []
+    for expr in passed:
+        attr = _self_attr(expr)
+        node = _instance_assignment(cclasses[-1], attr) if attr else None
+        if attr and node is not None:
+            out.append(Definition(attr, caller.path, *_span(node), caller.path))
+    return out
+
+
 # --- the ranked search ----------------------------------------------------------------------------
 
 
@@ -1166,6 +1305,41 @@ def missing_name_definitions(
     return out
 
 
+_NOT_DEFINED = re.compile(r"^(?:global )?name '(\w+)' is not defined")
+MAX_NAMESPACE_LINES = 120  # a module's imports shown for a name it lacks: longer, they are not shown
+
+
+def _import_region(tree: ast.Module) -> tuple[int, int] | None:
+    """From the module's first top-level import to its last one before its first definition:
+    the module's namespace as its head builds it (imports under ``if``/``try`` included)."""
+    first = last = 0
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            break
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(node)):
+            first, last = first or _span(node)[0], _span(node)[1]
+    return (first, last) if first else None
+
+
+def undefined_name_definitions(
+    exceptions: Sequence[RaisedException], located: Sequence[Located], resolver: _Resolver
+) -> list[Definition]:
+    """For ``NameError: name 'x' is not defined`` raised in the repository: the raising module's
+    imports, however many (up to ``MAX_NAMESPACE_LINES``). The name is missing from that module's
+    namespace, and a fix that defines it mostly imports it there; the context's own step shows an
+    import block of up to ``MAX_IMPORT_LINES`` only."""
+    if not exceptions or not located or exceptions[-1].type.rsplit(".", 1)[-1] != "NameError":
+        return []
+    if not exceptions[-1].frames or located[0].frame != exceptions[-1].frames[-1]:
+        return []  # raised in code the repository does not hold (an ``exec``'d string, a library)
+    match = _NOT_DEFINED.match(exceptions[-1].message.strip())
+    mod = resolver.module(located[0].path) if match else None
+    region = _import_region(mod.tree) if mod is not None else None
+    if match is None or region is None or region[1] - region[0] + 1 > MAX_NAMESPACE_LINES:
+        return []
+    return [Definition(match.group(1), located[0].path, *region, located[0].path)]
+
+
 def misfit_call_definitions(
     exceptions: Sequence[RaisedException],
     located: Sequence[Located],
@@ -1245,11 +1419,14 @@ def localize(
     resolver = _Resolver(index, read, limits)
     definitions = missing_name_definitions(exceptions, located, index, read, limits, resolver)
     definitions += misfit_call_definitions(exceptions, located, index, limits, resolver)
+    definitions += undefined_name_definitions(exceptions, located, resolver)
     if located:
         known_defs = {(d.path, d.start) for d in definitions}
         definitions += [
             d for d in find_definitions(located, index, read, limits, resolver) if (d.path, d.start) not in known_defs
         ]
+    known_defs = {(d.path, d.start) for d in definitions}
+    definitions += [d for d in flow_definitions(located, resolver) if (d.path, d.start) not in known_defs]
     known_defs = {(d.path, d.start) for d in definitions}
     definitions += [
         d for d in module_under_test(exceptions, located, index, read, prefixes) if (d.path, d.start) not in known_defs
