@@ -26,7 +26,11 @@
    ``'X' object has no attribute 'y'`` (or ``module 'm' …``), the class (or module) the message
    names: its head, its constructor and the definitions most like ``y`` (its siblings); for a
    call's ``TypeError``, the definitions the message can be about, and the base constructor a
-   misfit ``__init__`` passes its arguments on to. Then a
+   misfit ``__init__`` passes its arguments on to; for ``name 'x' is not defined``, the raising
+   module's imports. Across a call, where the bad value was made: in a function too long to show
+   whole that returned it, the statements assigning the names the caller bound and its returns;
+   in the caller's class, the statement setting the ``self.<attr>`` the caller passed for a
+   parameter the raising line reads. Then a
    ranked search (``retrieve.py``, BM25 over identifiers) adds the definitions that best match
    the trace's words, ``found_by="search"``. All their files join the traced ones as files a
    fix may edit.
@@ -36,7 +40,8 @@
    (``found_by="trace"``, ``under_test``: they have their own share of the budget).
 6. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
    the reader finds in two; ``rejoin`` joins the halves again, and a logging error's
-   ``Call stack:`` frames to the handler's traceback.
+   ``Call stack:`` frames to the handler's traceback. ``unwrap`` joins frame headers a console
+   cut at its width and puts a header that ends a line of prose on its own line.
 
 Pure: the repository is reached through ``paths`` and ``read`` callables.
 """
