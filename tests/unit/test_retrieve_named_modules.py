@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.core.models import Frame, RaisedException
-from chalicelib.core.named_modules import declared, missing_modules, module_named
+from chalicelib.core.named_modules import declared, missing_modules, module_named, requirements_list
 from chalicelib.core.retrieve import SearchLimits, build_query, search
 
 # sqlalchemy's dialects package (shape of 2.0): the registry the plugin loader reads
@@ -201,3 +201,54 @@ def test_a_packaging_file_over_the_size_limit_is_not_read() -> None:
     huge = "werkzeug>=2\n" + "# padding\n" * 40_000
     assert declared(["werkzeug"], ["requirements.txt"], {"requirements.txt": huge}.get) == []
     assert declared(["werkzeug"], ["requirements.txt"], {"requirements.txt": "werkzeug>=2\n"}.get) != []
+
+
+def test_a_dependency_no_file_names_gets_the_list_its_requirement_would_join() -> None:
+    # GIVEN a library's own dependency (``packaging``, imported by ``pkg_resources``) that no
+    # packaging file names, and a long setup() call with its requirements
+    repo = {"setup.py": FLASK_SETUP, "requirements.txt": "# pinned\n\nclick==8.0\n"}
+    assert declared(["packaging"], repo, repo.get) == []
+    # WHEN
+    [found] = requirements_list(["packaging"], repo, repo.get)
+    # THEN setup.py's ``install_requires`` (the shallowest, setup.py first) is shown, as a window
+    line = FLASK_SETUP.splitlines().index("    install_requires=[") + 1
+    last = len(FLASK_SETUP.splitlines())
+    assert (found.path, found.start, found.end, found.module) == (
+        "setup.py",
+        line - 8,
+        min(line + 8, last),
+        "packaging",
+    )
+
+
+def test_a_requirements_file_alone_shows_its_first_requirement_and_nothing_lists_none() -> None:
+    repo = {"requirements.txt": "# pinned\n\nclick==8.0\nattrs\n", "pyproject.toml": "[tool.black]\nline-length = 99\n"}
+    [found] = requirements_list(["packaging"], repo, repo.get)
+    assert (found.path, found.start, found.end) == ("requirements.txt", 1, 4)
+    assert requirements_list(["packaging"], {"app/main.py": "import packaging\n"}, {}.get) == []
+    assert requirements_list([], repo, repo.get) == []
+
+
+def test_pep_621_and_poetry_dependency_tables_are_lists_of_requirements() -> None:
+    pep621 = '[project]\nname = "x"\ndependencies = [\n  "click",\n]\n'
+    poetry = '[tool.poetry]\nname = "x"\n\n[tool.poetry.dependencies]\npython = "^3.9"\n'
+    assert requirements_list(["packaging"], {"pyproject.toml": pep621}, {"pyproject.toml": pep621}.get)[0].start == 1
+    [found] = requirements_list(["packaging"], {"pyproject.toml": poetry}, {"pyproject.toml": poetry}.get)
+    assert (found.start, found.end) == (1, 5)
+
+
+def test_the_search_shows_the_requirements_for_a_library_dependency_that_is_missing() -> None:
+    # GIVEN the repository's import chain failing inside an installed library on its own import
+    exc = _error(
+        "ModuleNotFoundError",
+        "No module named 'packaging'",
+        (
+            Frame("/var/task/piptools/cache.py", 9, "<module>", "from pkg_resources import Requirement"),
+            Frame("/var/task/pkg_resources/__init__.py", 70, "<module>", "import packaging.version"),
+        ),
+    )
+    repo = {"setup.py": FLASK_SETUP, "piptools/cache.py": "from pkg_resources import Requirement\n"}
+    # WHEN
+    hits = search(build_query((exc,)), repo, repo.get, limits=SearchLimits(max_hits=1))
+    # THEN setup.py's requirements come first, as a named hit
+    assert (hits[0].path, hits[0].kind, hits[0].name) == ("setup.py", "named", "packaging")

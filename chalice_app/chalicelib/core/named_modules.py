@@ -18,8 +18,11 @@ Some messages name the code to open by its module, not by a frame:
   aside) or the module's file (``"_black_version.py"``). What is shown: in ``setup.py``, the
   top-level statement holding that line (the ``setup(...)`` call) when it has
   ``WHOLE_STATEMENT_LINES`` or fewer, else ``WINDOW`` lines around it; in the other files, the
-  window. A module of the standard library, or one whose top-level name is a package of the
-  repository (a missing submodule of its own is the import's bug, which the trace shows), is none.
+  window. A module no packaging file names (a library's own dependency: ``packaging``, imported
+  by ``pkg_resources``) gets the list its requirement would join (``requirements_list``): the
+  ``install_requires`` or ``dependencies`` line, or a requirements file's first requirement. A
+  module of the standard library, or one whose top-level name is a package of the repository (a
+  missing submodule of its own is the import's bug, which the trace shows), is none.
 
 Pure: works on messages, path names and the text ``read`` returns; no I/O of its own.
 """
@@ -157,10 +160,7 @@ def declared(
     around that line; at most ``limit``."""
     if not modules:
         return []
-    files = sorted(
-        (p for p in paths if _PACKAGING.match(posixpath.basename(p)) and not is_test_file(p)),
-        key=lambda p: (p.count("/"), not p.endswith(".py"), p),
-    )
+    files = _packaging_files(paths)
     found: list[Found] = []
     for module in modules:
         pattern = _naming(module)
@@ -172,11 +172,53 @@ def declared(
             hit = next((n for n, line in enumerate(lines, 1) if _declares(path, lines, n, pattern)), None)
             if hit is None:
                 continue
-            span = _statement(text, hit) if path.endswith(".py") else None
-            if span is None or span[1] - span[0] + 1 > WHOLE_STATEMENT_LINES:
-                span = (max(1, hit - WINDOW), min(len(lines), hit + WINDOW))
-            found.append(Found(path, span[0], span[1], module))
+            found.append(Found(*_shown(path, text, hit), module))
             break
         if len(found) >= limit:
             break
     return found
+
+
+def _packaging_files(paths: Iterable[str]) -> list[str]:
+    """The repository's packaging files, the shallowest first, ``setup.py`` before the others."""
+    return sorted(
+        (p for p in paths if _PACKAGING.match(posixpath.basename(p)) and not is_test_file(p)),
+        key=lambda p: (p.count("/"), not p.endswith(".py"), p),
+    )
+
+
+def _shown(path: str, text: str, line: int) -> tuple[str, int, int]:
+    """What is shown of a packaging file for ``line``: in ``setup.py``, the top-level statement
+    holding it (the ``setup(...)`` call) when it has ``WHOLE_STATEMENT_LINES`` or fewer, else
+    ``WINDOW`` lines around it."""
+    span = _statement(text, line) if path.endswith(".py") else None
+    if span is None or span[1] - span[0] + 1 > WHOLE_STATEMENT_LINES:
+        span = (max(1, line - WINDOW), min(len(text.splitlines()), line + WINDOW))
+    return path, span[0], span[1]
+
+
+# The line opening a list of requirements: ``install_requires=[`` (setup.py, setup.cfg), PEP 621's
+# ``dependencies = [``, ``[tool.poetry.dependencies]``.
+_REQUIREMENTS = re.compile(r"^\s*(?:install_requires\s*=|dependencies\s*=|\[tool\.poetry\.dependencies\])")
+
+
+def requirements_list(modules: Sequence[str], paths: Iterable[str], read: Callable[[str], str | None]) -> list[Found]:
+    """For a module that cannot be imported and that no packaging file names (a library's own
+    dependency: ``packaging``, imported by ``pkg_resources``), the list its requirement would
+    join: the first ``install_requires`` / ``dependencies`` line of the packaging files (the
+    shallowest first) and what follows it, else a requirements file's first requirement; one at
+    most, for the first of ``modules``."""
+    if not modules:
+        return []
+    for path in _packaging_files(paths):
+        text = read(path)
+        if not text or len(text) > MAX_FILE_BYTES:
+            continue
+        lines = text.splitlines()
+        if path.endswith(".txt"):
+            hit = next((n for n, line in enumerate(lines, 1) if line.split("#", 1)[0].strip()), None)
+        else:
+            hit = next((n for n, line in enumerate(lines, 1) if _REQUIREMENTS.match(line)), None)
+        if hit is not None:
+            return [Found(*_shown(path, text, hit), modules[0])]
+    return []

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core.changes import by_path
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.libraries import failing_modules, named_after
-from chalicelib.core.named_modules import declared, missing_modules, module_named
+from chalicelib.core.named_modules import declared, missing_modules, module_named, requirements_list
 from chalicelib.core.related import assigned
 from chalicelib.core.structure import KIND_RANK, Traced, candidates
 
@@ -403,14 +403,14 @@ def _message_modules(  # noqa: PLR0913 - the evidence and the bounds
     limits: SearchLimits,
 ) -> list[Hit]:
     """The modules the messages name (``named_modules.py``): where the packaging files declare a
-    module the messages say cannot be imported (at most ``limits.max_declared``), then the
+    module the messages say cannot be imported, or the list of requirements it would join when
+    none does (at most ``limits.max_declared``), then the
     repository module a message names by a dotted name, shown as a named file (at most
     ``limits.max_message_modules``). Kind ``named``: short, specific evidence."""
     shown = {p for p, _, _ in exclude}
-    hits = [
-        Hit(f.path, f.start, f.end, f.module, 0.0, "named")
-        for f in declared(missing_modules(query.messages, paths), paths, read, limits.max_declared)
-    ]
+    missing = missing_modules(query.messages, paths)
+    found = declared(missing, paths, read, limits.max_declared) or requirements_list(missing, paths, read)
+    hits = [Hit(f.path, f.start, f.end, f.module, 0.0, "named") for f in found[: limits.max_declared]]
     for found in module_named(query.messages, paths, shown, limits.max_message_modules):
         hit = _file_hit(found.path, found.module, read, scored, limits)
         if hit is not None:
