@@ -269,3 +269,14 @@ def test_a_parameter_reassigned_before_the_raising_line_is_not_followed_to_the_c
     names = {d.name for d in found.definitions}
     assert "download_file_location" not in names
     assert "container" in names
+
+
+def test_a_value_made_by_a_local_callable_is_not_followed() -> None:
+    # GIVEN the value the raising line reads made by calling a local variable (a callback)
+    source = "def run(make, text):\n    split = make\n    first, rest = split(text)\n    return rest[3]\n"
+    repo = {"app/run.py": source}
+    exc = RaisedException("IndexError", "list index out of range", (Frame("/var/task/app/run.py", 4, "run"),))
+    # WHEN / THEN localization goes on, with nothing to follow the value into
+    found = localize((exc,), repo, repo.get, retrieve=False)
+    assert [loc.path for loc in found.located] == ["app/run.py"]
+    assert found.definitions == ()

@@ -1132,6 +1132,8 @@ def flow_definitions(located: Sequence[Located], resolver: _Resolver) -> list[De
             continue
         for base, chain in _uses(ast.Expr(value=value.func, lineno=value.lineno, col_offset=0))[:1]:
             if base in local and base not in ("self", "cls"):
+                if not chain:
+                    continue  # a local function: not defined where it can be found
                 base, chain = "", chain[-1:]  # a method called on a local object
             for path, callee in resolver.resolve(top.path, base, chain, classes[-1] if classes else None):
                 start, end = _span(callee)
