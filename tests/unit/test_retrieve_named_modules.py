@@ -252,3 +252,20 @@ def test_the_search_shows_the_requirements_for_a_library_dependency_that_is_miss
     hits = search(build_query((exc,)), repo, repo.get, limits=SearchLimits(max_hits=1))
     # THEN setup.py's requirements come first, as a named hit
     assert (hits[0].path, hits[0].kind, hits[0].name) == ("setup.py", "named", "packaging")
+
+
+def test_a_user_script_importing_an_undeclared_module_gets_no_requirements_list() -> None:
+    # GIVEN the failing import in the reporter's own script (no install root, not the repository's)
+    exc = _error(
+        "ImportError",
+        "No module named whatisthisidonteven",
+        (
+            Frame("c:\\dev\\flask\\flask\\cli.py", 91, "locate_app", "__import__(module)"),
+            Frame("C:\\dev\\tmp\\error.py", 1, "<module>", "import whatisthisidonteven"),
+        ),
+    )
+    repo = {"setup.py": FLASK_SETUP, "flask/cli.py": "def locate_app(module):\n    __import__(module)\n"}
+    # WHEN / THEN no setup.py hit: the module is the script's, no dependency of the repository
+    query = build_query((exc,))
+    assert not query.raised_in_code
+    assert all(h.path != "setup.py" for h in search(query, repo, repo.get, limits=SearchLimits(max_hits=1)))

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.changes import by_path
 from chalicelib.core.frames import is_in_app
-from chalicelib.core.libraries import failing_modules, named_after
+from chalicelib.core.libraries import failing_modules, frame_module, named_after
 from chalicelib.core.named_modules import declared, missing_modules, module_named, requirements_list
 from chalicelib.core.related import assigned
 from chalicelib.core.structure import KIND_RANK, Traced, candidates
@@ -103,6 +103,9 @@ class Query:
     kinds: frozenset[str] = frozenset()  # the custom exception types (a registered handler may name one)
     libraries: tuple[str, ...] = ()  # the failing libraries' dotted modules, best first (``libraries.py``)
     keys: tuple[str, ...] = ()  # string keys the raising lines read, and a KeyError's (``structure.py``)
+    # the final exception raised in the repository's code or an installed library's, not in a
+    # user's script or a REPL: a module it cannot import is the repository's dependency to declare
+    raised_in_code: bool = False
 
 
 def _keys_read(exc: RaisedException) -> list[str]:
@@ -184,6 +187,7 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
     libraries = failing_modules(exceptions, mapped)
     for module in libraries:  # the failing libraries' module words: ``extlinks`` finds the config dict of that name
         add(module, 1.0)
+    last = exceptions[-1].frames[-1] if exceptions and exceptions[-1].frames else None
     return Query(
         dict(terms),
         frozenset(names),
@@ -191,6 +195,7 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
         frozenset(kinds),
         libraries,
         tuple(dict.fromkeys(keys)),
+        raised_in_code=last is not None and (last in mapped or frame_module(last) is not None),
     )
 
 
@@ -403,13 +408,16 @@ def _message_modules(  # noqa: PLR0913 - the evidence and the bounds
     limits: SearchLimits,
 ) -> list[Hit]:
     """The modules the messages name (``named_modules.py``): where the packaging files declare a
-    module the messages say cannot be imported, or the list of requirements it would join when
-    none does (at most ``limits.max_declared``), then the
+    module the messages say cannot be imported, or, when none does and the import failed in the
+    repository's code or an installed library's (not a user's script), the list of requirements
+    it would join (at most ``limits.max_declared``), then the
     repository module a message names by a dotted name, shown as a named file (at most
     ``limits.max_message_modules``). Kind ``named``: short, specific evidence."""
     shown = {p for p, _, _ in exclude}
     missing = missing_modules(query.messages, paths)
-    found = declared(missing, paths, read, limits.max_declared) or requirements_list(missing, paths, read)
+    found = declared(missing, paths, read, limits.max_declared)
+    if not found and query.raised_in_code:  # declared nowhere: the list its requirement would join
+        found = requirements_list(missing, paths, read)
     hits = [Hit(f.path, f.start, f.end, f.module, 0.0, "named") for f in found[: limits.max_declared]]
     for found in module_named(query.messages, paths, shown, limits.max_message_modules):
         hit = _file_hit(found.path, found.module, read, scored, limits)
