@@ -562,19 +562,23 @@ def _logging_error(cur: _Cursor, final: RaisedException, truncated: bool) -> Rai
 def _logging_record(cur: _Cursor) -> None:
     """Read past the record a logging error prints last: ``Message: …`` and ``Arguments: …``, or
     the two lines that say they could not be printed."""
+    first = _logging_line(cur, (_LOGGING_MESSAGE, _LOGGING_UNPRINTABLE))
+    if first is not None:
+        _logging_line(cur, (_LOGGING_ARGUMENTS if first == _LOGGING_MESSAGE else _LOGGING_UNPRINTABLE_HINT,))
+
+
+def _logging_line(cur: _Cursor, starts: tuple[str, ...]) -> str | None:
+    """Which of ``starts`` the next line with text (at most ``MAX_BLANK_RUN`` blank lines away)
+    starts with, the cursor moved past it; None, the cursor unmoved, when none."""
     at = _content_at(cur, cur.pos)
-    line = (cur.at(at) or "").strip() if at is not None else ""
-    if line.startswith(_LOGGING_MESSAGE):
-        second = _LOGGING_ARGUMENTS
-    elif line == _LOGGING_UNPRINTABLE:
-        second = _LOGGING_UNPRINTABLE_HINT
-    else:
-        return
-    cur.pos = at + 1  # type: ignore[operator]
-    at = _content_at(cur, cur.pos)
-    line = (cur.at(at) or "").strip() if at is not None else ""
-    if line.startswith(second):
-        cur.pos = at + 1  # type: ignore[operator]
+    if at is None:
+        return None
+    line = (cur.at(at) or "").strip()
+    for start in starts:
+        if line.startswith(start):
+            cur.pos = at + 1
+            return start
+    return None
 
 
 @dataclass
