@@ -1,6 +1,8 @@
-"""A logging error's call stack (``localize.rejoin``): the standard library's ``handleError``
-prints the handler's traceback, all inside ``logging``, then ``Call stack:`` with the frames of the
-code that logged. Those frames are joined in as the outer frames, so the logging call is traced."""
+"""A logging error's call stack: the standard library's ``handleError`` prints the handler's
+traceback, all inside ``logging``, then ``Call stack:`` with the frames of the code that logged.
+Those frames are joined in as the outer frames, so the logging call is traced: by the reader
+(core/tracebacks.py) as CPython prints it, by ``localize.rejoin`` where a reporter's line stands
+between ``Call stack:`` and the frames."""
 
 from __future__ import annotations
 
@@ -43,6 +45,21 @@ def test_the_logging_call_is_the_raising_frame_the_repository_holds() -> None:
     [tb] = read_pasted(LOGGING_ERROR.encode())
     found = localize(tb.exceptions, repo, repo.get, retrieve=False)
     assert [(loc.path, loc.current_line) for loc in found.located] == [("app/sync.py", 6), ("app/main.py", 13)]
+
+
+def test_a_reporters_line_after_call_stack_is_joined_by_rejoin() -> None:
+    # GIVEN a pasted logging error whose reporter cut the call stack's outer frames (qutebrowser's)
+    pasted = LOGGING_ERROR.replace("Call stack:\n", "Call stack:\n  [...]\n")
+    # WHEN the reader has read it as two tracebacks
+    assert [tb.final.type for tb in find_in_text(pasted)] == ["TypeError", "Message"]
+    [tb] = read_pasted(pasted.encode())
+    # THEN the pasted text's reading joins them as the reader joins the unedited one
+    [whole] = find_in_text(LOGGING_ERROR)
+    assert (tb.final.type, tb.final.message, tb.final.frames) == (
+        whole.final.type,
+        whole.final.message,
+        whole.final.frames,
+    )
 
 
 def test_a_traceback_far_from_a_message_block_or_without_an_exception_is_not_joined() -> None:

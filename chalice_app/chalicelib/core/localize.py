@@ -40,8 +40,9 @@
    (``found_by="trace"``, ``under_test``: they have their own share of the budget).
 6. **Pasted traces.** A reporter's line inside the frames (``>>> call()``, ``...``) splits what
    the reader finds in two; ``rejoin`` joins the halves again, and a logging error's
-   ``Call stack:`` frames to the handler's traceback. ``unwrap`` joins frame headers a console
-   cut at its width and puts a header that ends a line of prose on its own line.
+   ``Call stack:`` frames to the handler's traceback where a reporter's line (``[...]``) kept
+   the reader from joining them. ``unwrap`` joins frame headers a console cut at its width and
+   puts a header that ends a line of prose on its own line.
 
 Pure: the repository is reached through ``paths`` and ``read`` callables.
 """
@@ -336,10 +337,12 @@ def rejoin(found: Sequence[Traceback]) -> list[Traceback]:
 
     A logging error (``--- Logging error ---``, the standard library's ``Handler.handleError``)
     prints the traceback of the failing handler, all inside ``logging``, then ``Call stack:`` and
-    the frames of the code that logged, read as a second traceback ending in ``Message: '…'``.
-    The logging call (a format string its arguments do not fit, a call from a signal handler) is
-    where such a fix goes: the call stack's frames are joined in as the outer frames of the
-    handler's exception.
+    the frames of the code that logged. The reader joins them as CPython prints them; where a
+    reporter's line stands between ``Call stack:`` and the frames (``[...]`` for the frames cut),
+    it reads the frames as a second traceback ending in ``Message: '…'``. The logging call (a
+    format string its arguments do not fit, a call from a signal handler) is where such a fix
+    goes: that traceback's frames are joined in as the outer frames of the handler's exception,
+    as the reader joins them.
     """
     out: list[Traceback] = []
     for tb in found:

@@ -6,6 +6,10 @@ Reads every form a Python service's logs carry:
   SyntaxError locations, caret and tilde marker lines, ``[Previous line repeated N more times]``,
   ``<frozen ...>`` / ``<string>`` / ``<stdin>`` frames, multi-line messages and notes;
 - ``logging.exception`` output, with a log prefix on the first line or on every line;
+- a logging error (``--- Logging error ---``, ``logging.Handler.handleError``): one traceback, the
+  handler's exception with the frames of ``Call stack:`` (the code that logged) before its own
+  (inside ``logging``); ``Message:`` / ``Arguments:`` and Python 2's ``Logged from file`` are its
+  text, not another traceback;
 - the AWS Lambda runtime's ``[ERROR] Type: message`` text form (``\\r`` line breaks, no-break
   space indentation, final exception only; also behind a line prefix such as ``aws logs tail``'s
   time and stream, and glued to the end of the record before it), its legacy 2.7 / 3.6
@@ -78,6 +82,17 @@ _TYPE_NAME = re.compile(r"[A-Za-z_]\w*+(?:\.[A-Za-z_]\w*+)*+")
 _STRONG_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Iteration", "Group", "Failure", "Timeout")
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
+# What the standard library's ``logging.Handler.handleError`` prints after the traceback of a
+# handler that failed (a logging call whose format string its arguments do not fit): the stack of
+# the code that logged, or (no such frame found, and Python 2 with no ``Call stack:`` line) where
+# it logged, then the record's message and arguments.
+_CALL_STACK = "Call stack:"
+_LOGGED_FROM = "Logged from file "
+_LOGGED_FROM_LINE = ", line "
+_LOGGING_MESSAGE = "Message: "
+_LOGGING_ARGUMENTS = "Arguments: "
+_LOGGING_UNPRINTABLE = "Unable to print the message and arguments - possible formatting error."
+_LOGGING_UNPRINTABLE_HINT = "Use the traceback above to help find the error."
 # Used with ``match(s, pos)`` at the ``[ERROR]`` found after a log prefix (no ``^``).
 _LAMBDA_HEADER = re.compile(
     r"\[ERROR\]\s++(?:\d{4}-\d\d-\d\dT\S++\s++[0-9a-fA-F-]{8,}+\s++)?"
@@ -471,8 +486,99 @@ def _notes(cur: _Cursor, start_origin: int, exc_origin: int) -> list[str]:
             return notes
         if not split and cur.origin != exc_origin:
             return notes
+        if _logging_tail_starts(cur, s):
+            return notes
         notes.append(s)
         cur.advance()
+
+
+def _logged_from(s: str) -> bool:
+    """Whether ``s`` is ``Logged from file <name>, line <n>`` (a logging error's call site)."""
+    if not s.startswith(_LOGGED_FROM) or len(s) > MAX_LINE:
+        return False
+    return s.rpartition(_LOGGED_FROM_LINE)[2].isdigit()
+
+
+def _content_at(cur: _Cursor, pos: int) -> int | None:
+    """``pos``, or past at most ``MAX_BLANK_RUN`` blank lines from it, the next line with text."""
+    for at in range(pos, pos + MAX_BLANK_RUN + 1):
+        s = cur.at(at)
+        if s is None:
+            return None
+        if s.strip():
+            return at
+    return None
+
+
+def _logging_tail_starts(cur: _Cursor, s: str) -> bool:
+    """Whether the cursor's line ``s``, after an exception line, starts what a logging error prints
+    after the handler's traceback: ``Call stack:`` followed by a frame or by ``Logged from file``,
+    or (Python 2) ``Logged from file …`` alone."""
+    t = s.strip()
+    if t != _CALL_STACK:
+        return _logged_from(t)
+    nxt = _content_at(cur, cur.pos + 1)
+    following = (cur.at(nxt) or "").strip() if nxt is not None else ""
+    return _frame(following) is not None or _logged_from(following)
+
+
+def _logging_tail(cur: _Cursor) -> tuple[Frame, ...] | None:
+    """What a logging error prints after the handler's traceback, read from the cursor (on the line
+    after the chain): the frames of ``Call stack:``, outermost first (``()`` when only a file and
+    line are named), the ``Message:`` / ``Arguments:`` lines after them read past; None, the cursor
+    unmoved, when no such part follows.
+
+    Like the chain probe, nothing is read at the end of the lines: only ``Call stack:`` or
+    ``Logged from file`` continue a traceback there (``scan_window`` scans again when one is added).
+    """
+    if cur.at_end:
+        return None
+    s = cur.line
+    if s is None or not _logging_tail_starts(cur, s):
+        return None
+    frames: list[Frame] = []
+    if s.strip() == _CALL_STACK:
+        cur.pos = _content_at(cur, cur.pos + 1) or cur.pos + 1
+        if _logged_from((cur.line or "").strip()):
+            cur.advance()
+        else:
+            frames = _frames(cur)[0]
+    else:
+        cur.advance()
+    _logging_record(cur)
+    return tuple(frames)
+
+
+def _logging_error(cur: _Cursor, final: RaisedException, truncated: bool) -> RaisedException:
+    """``final`` (a chain's last exception, the cursor on the line after the chain) with the frames
+    of the code that logged before its own when it is a logging error's: the handler's exception,
+    raised inside ``logging``, is where the logging call failed (``_logging_tail``)."""
+    if truncated or not final.type:
+        return final
+    caller = _logging_tail(cur)
+    return replace(final, frames=(*caller, *final.frames)) if caller else final
+
+
+def _logging_record(cur: _Cursor) -> None:
+    """Read past the record a logging error prints last: ``Message: …`` and ``Arguments: …``, or
+    the two lines that say they could not be printed."""
+    first = _logging_line(cur, (_LOGGING_MESSAGE, _LOGGING_UNPRINTABLE))
+    if first is not None:
+        _logging_line(cur, (_LOGGING_ARGUMENTS if first == _LOGGING_MESSAGE else _LOGGING_UNPRINTABLE_HINT,))
+
+
+def _logging_line(cur: _Cursor, starts: tuple[str, ...]) -> str | None:
+    """Which of ``starts`` the next line with text (at most ``MAX_BLANK_RUN`` blank lines away)
+    starts with, the cursor moved past it; None, the cursor unmoved, when none."""
+    at = _content_at(cur, cur.pos)
+    if at is None:
+        return None
+    line = (cur.at(at) or "").strip()
+    for start in starts:
+        if line.startswith(start):
+            cur.pos = at + 1
+            return start
+    return None
 
 
 @dataclass
@@ -820,6 +926,7 @@ def _parse_at(
         chain = [alone]
     elif not (fallback or fragment or _header_in(text) or _group_header(text) or "|" in text):
         return None, i + 1  # a bare "Error: ..." line is not a traceback
+    chain[-1] = _logging_error(cur, chain[-1], truncated)
     end = max(cur.pos, i + 1)
     raw = "\n".join([line.text for line in lines[i:end]])
     reasons = cur.ctx.reasons
@@ -904,6 +1011,10 @@ def _scan(lines: Sequence[LogLine], form: str, bare_headers: bool, i: int, out: 
     return Scan(out, i, sealed)
 
 
+# Lines that may continue a traceback that ended at a window's end (see ``scan_window``).
+_CONTINUATIONS = (_CAUSE, _CONTEXT, _CALL_STACK, _LOGGED_FROM)
+
+
 def scan_window(
     lines: Sequence[LogLine], form: str = "plain", bare_headers: bool = False, prior: Scan | None = None
 ) -> Scan:
@@ -916,7 +1027,7 @@ def scan_window(
     """
     if prior is not None and prior.sealed and prior.end <= len(lines):
         added = "\n".join([line.text for line in lines[prior.end :]])
-        if _CAUSE not in added and _CONTEXT not in added:
+        if not any(line in added for line in _CONTINUATIONS):
             return _scan(lines, form, bare_headers, prior.end, list(prior.found))
     return _scan(lines, form, bare_headers, 0, [])
 
