@@ -191,6 +191,18 @@ def test_a_call_stack_after_no_traceback_and_a_message_line_in_logs_change_nothi
     assert tb.final.notes == ("Call stack:", "none printed")
 
 
+def test_a_call_stack_whose_frames_end_in_no_record_is_no_logging_error() -> None:
+    # GIVEN "Call stack:" and frames after a traceback, but the frames end in another exception
+    # line, not in the record a logging error prints ("Message: ...")
+    other = "Call stack:\n" + FRAMES + "ValueError: other\n"
+    text = f"{TRACE}\n{other}"
+    # WHEN / THEN the traceback keeps its own frames and the second exception is not lost
+    assert [(tb.final.type, tb.final.frames) for tb in find_in_text(text)] == [
+        (find_in_text(TRACE)[0].final.type, find_in_text(TRACE)[0].final.frames),
+        ("ValueError", find_in_text(FRAMES + "ValueError: other\n")[0].final.frames),
+    ]
+
+
 def test_a_call_stack_far_from_its_traceback_is_not_joined() -> None:
     # GIVEN more blank lines between "Call stack:" and its frames than the reader skips anywhere
     text = logging_error().replace("Call stack:\n", "Call stack:\n\n\n\n")

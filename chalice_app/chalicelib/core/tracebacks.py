@@ -512,14 +512,37 @@ def _content_at(cur: _Cursor, pos: int) -> int | None:
 
 def _logging_tail_starts(cur: _Cursor, s: str) -> bool:
     """Whether the cursor's line ``s``, after an exception line, starts what a logging error prints
-    after the handler's traceback: ``Call stack:`` followed by a frame or by ``Logged from file``,
-    or (Python 2) ``Logged from file …`` alone."""
+    after the handler's traceback: ``Call stack:`` followed by ``Logged from file``, or by frames
+    that end in the record's ``Message: …``; or (Python 2) ``Logged from file …`` alone."""
     t = s.strip()
     if t != _CALL_STACK:
         return _logged_from(t)
     nxt = _content_at(cur, cur.pos + 1)
     following = (cur.at(nxt) or "").strip() if nxt is not None else ""
-    return _frame(following) is not None or _logged_from(following)
+    if _logged_from(following):
+        return True
+    return _frame(following) is not None and _record_follows(cur, nxt or 0)
+
+
+MAX_CALL_STACK_LINES = 400  # lines of a logging error's call stack looked through for its record
+
+
+def _record_follows(cur: _Cursor, pos: int) -> bool:
+    """Whether the frames from ``pos`` (a call stack's first header) end in the record a logging
+    error prints (``Message: …``, or the line saying it could not be printed): only then is a
+    ``Call stack:`` line and the frames after it a logging error's, not a note and another trace."""
+    at = pos
+    while at < pos + MAX_CALL_STACK_LINES:
+        line = cur.at(at)
+        if line is None:
+            return False
+        t = line.strip()
+        if not (_frame(t) or (line[:1].isspace() and t)):  # a header, or its indented source / markers
+            at = _content_at(cur, at)
+            nxt = (cur.at(at) or "").strip() if at is not None else ""
+            return nxt.startswith((_LOGGING_MESSAGE, _LOGGING_UNPRINTABLE))
+        at += 1
+    return False
 
 
 def _logging_tail(cur: _Cursor) -> tuple[Frame, ...] | None:
