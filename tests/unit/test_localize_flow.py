@@ -59,9 +59,10 @@ def test_a_header_after_prose_on_its_line_is_read_as_a_frame() -> None:
     assert tb.final.frames[0].source == "exec(text, spec_namespace)"
 
 
-@given(st.from_regex(r"[A-Za-z][A-Za-z ,]{0,40}[a-z]:", fullmatch=True))
+@given(st.from_regex(r"[A-Za-z]+ [A-Za-z ,]{0,40}[a-z]:", fullmatch=True))
 def test_any_prose_before_a_header_is_split_from_it(prose: str) -> None:
-    # GIVEN any words ending in a colon, then a whole frame header on the same line (property)
+    # GIVEN any words (two or more: `Error: File …` is an exception line quoting a header) ending
+    # in a colon, then a whole frame header one space after them (property)
     header = 'File "/var/task/app/m.py", line 3, in handler'
     text = f"{prose} {header}\n    return d[k]\nKeyError: 'k'\n"
     # WHEN / THEN the prose keeps its line and the header gets its own
@@ -71,16 +72,30 @@ def test_any_prose_before_a_header_is_split_from_it(prose: str) -> None:
 
 
 def test_a_header_alone_or_a_quoted_one_is_left_as_it_is() -> None:
-    # GIVEN an indented header on its own line, and prose quoting a header that is not whole
+    # GIVEN an indented header on its own line, prose quoting a header that is not whole, an
+    # exception line whose message quotes a whole one, and a log prefix the reader strips
     text = (
         "Traceback (most recent call last):\n"
         '  File "/var/task/app/m.py", line 3, in handler\n'
         "    return d[k]\n"
         "KeyError: 'k'\n"
         'see File "/var/task/app/m.py", line 3 for the lookup\n'
+        'RuntimeError: worker failed at File "/var/task/app/w.py", line 7, in run\n'
+        '[ERROR]   File "/var/task/app/w.py", line 7, in run\n'
     )
     # WHEN / THEN nothing is split
     assert unwrap(text) == text
+
+
+def test_a_whole_header_at_column_0_keeps_its_one_word_source() -> None:
+    # GIVEN an unindented paste whose frame runs a bare `raise`
+    text = (
+        'Traceback (most recent call last):\nFile "/var/task/app/x.py", line 3, in handler\nraise\nRuntimeError: boom\n'
+    )
+    # WHEN / THEN the source is not taken for the rest of the function's name
+    assert unwrap(text) == text
+    [tb] = read_pasted(text.encode())
+    assert [(f.function, f.source) for f in tb.final.frames] == [("handler", "raise")]
 
 
 # --- a NameError: the module's imports ---------------------------------------------------------------
@@ -280,3 +295,31 @@ def test_a_value_made_by_a_local_callable_is_not_followed() -> None:
     found = localize((exc,), repo, repo.get, retrieve=False)
     assert [loc.path for loc in found.located] == ["app/run.py"]
     assert found.definitions == ()
+
+
+def _azure_called_as(call: str, above: str = "") -> set[str]:
+    """The attributes followed to the constructor when ``__enter__`` calls ``download_as_file``
+    as ``call`` (and the raising method runs ``above`` first)."""
+    azure = AZURE.replace(
+        "        self.client.download_as_file(self.container, self.blob, self.download_file_location)\n",
+        f"        {call}\n",
+    ).replace('        """Download a blob to a local file."""\n', f"        {above or 'pass'}\n")
+    repo = {"luigi/contrib/azureblob.py": azure}
+    found = localize((_azure_trace(),), repo, repo.get, retrieve=False)
+    return {d.name for d in found.definitions} & {"container", "blob", "download_file_location", "closed"}
+
+
+def test_arguments_map_to_parameters_by_position_keyword_and_unbound_calls() -> None:
+    # an unbound call names `self` itself: the positions are not shifted
+    assert _azure_called_as("AzureBlobClient.download_as_file(self, self.closed, self.blob, self.container)") == {
+        "closed",
+        "blob",
+        "container",
+    }
+    # keywords map by name; after *args no position is known
+    assert _azure_called_as("self.client.download_as_file(*self.blob, location=self.container)") == {"container"}
+    # a subscript's index is no binding: `d[location] = 1` leaves the parameter as received
+    assert "download_file_location" in _azure_called_as(
+        "self.client.download_as_file(self.container, self.blob, self.download_file_location)",
+        above="seen = {}; seen[location] = 1",
+    )

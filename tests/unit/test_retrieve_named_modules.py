@@ -269,3 +269,25 @@ def test_a_user_script_importing_an_undeclared_module_gets_no_requirements_list(
     query = build_query((exc,))
     assert not query.raised_in_code
     assert all(h.path != "setup.py" for h in search(query, repo, repo.get, limits=SearchLimits(max_hits=1)))
+
+
+def test_the_packages_own_declaration_comes_before_requirements_files_and_options_are_skipped() -> None:
+    # GIVEN setup.cfg's requirements beside a documentation requirements file, then the main
+    # requirements file starting with an option line
+    both = {"setup.cfg": "[options]\ninstall_requires =\n    click\n", "requirements-docs.txt": "sphinx\n"}
+    files = {"requirements-docs.txt": "sphinx\n", "requirements.txt": "-r base.txt\nflask\n"}
+    # WHEN / THEN setup.cfg's list wins; without it, requirements.txt's first requirement (not its option)
+    assert [f.path for f in requirements_list(["packaging"], both, both.get)] == ["setup.cfg"]
+    [found] = requirements_list(["packaging"], files, files.get)
+    assert (found.path, found.start, found.end) == ("requirements.txt", 1, 2)
+
+
+def test_a_module_importlib_failed_to_import_for_the_repositorys_code_is_raised_in_code() -> None:
+    # GIVEN a plugin loader's `importlib.import_module`: importlib's own frames are innermost
+    frames = (
+        Frame("/var/task/app/plugins.py", 3, "load", "importlib.import_module(name)"),
+        Frame("/usr/lib/python3.11/importlib/__init__.py", 126, "import_module", "return _bootstrap._gcd_import()"),
+        Frame("<frozen importlib._bootstrap>", 1140, "_find_and_load_unlocked", ""),
+    )
+    # WHEN / THEN the import ran for the repository's code
+    assert build_query((_error("ModuleNotFoundError", "No module named 'foo'", frames),)).raised_in_code

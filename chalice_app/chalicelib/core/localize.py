@@ -385,7 +385,8 @@ _FUNCTION_REST = re.compile(r"^[\w<>.]+$")
 _CUT_PATH = re.compile(r'^\s*File "[^"]*$')
 _PATH_REST = re.compile(r'^[^"\s]*", line \d+, in \S+$')
 # A frame header a reporter's prose runs into: `Fixes this error: File "…", line 7, in build`.
-_PROSE_HEADER = re.compile(r'^(\S.*?\S)\s+(File "[^"]+", line \d+, in [\w<>.]+)$')
+_PROSE_HEADER = re.compile(r'^(\S.*?\S) (File "[^"]+", line \d+, in [\w<>.]+)$')
+_EXCEPTION_START = re.compile(r"^[\w.]+: ")  # an exception line's type: its message may quote a header
 
 
 def unwrap(text: str) -> str:
@@ -394,15 +395,19 @@ def unwrap(text: str) -> str:
     A Windows console (and some terminals copied from) breaks a line at 80 columns: the
     function name, or the path, continues at the start of the next line, and the reader then
     stops at that frame. Only a header line followed by a line at column 0 that completes it is
-    joined. A whole header that ends a line of prose (``Fixes this error: File "…", line 7, in
-    build``) is put on a line of its own. Anything else is left as it is."""
+    joined; at column 0 (an unindented paste) only a header cut right after ``in``, since a whole
+    one's next line is its source. A whole header one space after a line of prose (``Fixes this
+    error: File "…", line 7, in build``; not an exception line quoting one, not a log prefix,
+    which the reader strips) is put on a line of its own. Anything else is left as it is."""
     lines = text.split("\n")
     out: list[str] = []
     n = 0
     while n < len(lines):
         line = lines[n].rstrip("\r")
         nxt = lines[n + 1].rstrip("\r") if n + 1 < len(lines) else None
-        if nxt is not None and (cut := _CUT_FUNCTION.match(line)) and _FUNCTION_REST.match(nxt):
+        cut = _CUT_FUNCTION.match(line) if nxt is not None else None
+        # at column 0 a whole header's next line is its source (`raise`), not the rest of its name
+        if cut and (line[:1].isspace() or not cut.group(2)) and _FUNCTION_REST.match(nxt or ""):
             out.append(line + nxt if cut.group(2) else f"{line} {nxt}")
             n += 2
             continue
@@ -410,7 +415,8 @@ def unwrap(text: str) -> str:
             out.append(line + nxt)
             n += 2
             continue
-        if (prose := _PROSE_HEADER.match(line)) and not prose.group(1).lstrip().startswith("File "):
+        prose = _PROSE_HEADER.match(line)
+        if prose and not prose.group(1).startswith("File ") and not _EXCEPTION_START.match(f"{prose.group(1)} "):
             out.extend([prose.group(1), f"  {prose.group(2)}"])
             n += 1
             continue
@@ -1060,26 +1066,40 @@ def _passed_locals(stmt: ast.stmt, callee: str, local: set[str]) -> list[str]:
 
 MAX_FLOW_STATEMENTS = 6  # statements shown of a long function that returned the value
 FLOW_WINDOW = 2  # lines around each of them
-LONG_DEFINITION_LINES = 150  # a longer definition is shown by its head only (``context.MAX_FUNCTION_LINES``)
+# a longer definition is shown by its head only: ``context.MAX_FUNCTION_LINES`` (context.py reads
+# this module's types, so it is not imported here: no import circle)
+LONG_DEFINITION_LINES = 150
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
     """The nodes of ``function``'s body, not those of the functions and classes nested in it."""
+    out: list[ast.AST] = []
     todo = list(ast.iter_child_nodes(function))
     while todo:
-        node = todo.pop(0)
-        yield node
+        node = todo.pop()
+        out.append(node)
         if not isinstance(node, _SCOPES):
             todo.extend(ast.iter_child_nodes(node))
+    return out
 
 
-def _flowing(function: ast.AST, stmt: ast.stmt, line: int) -> set[str]:
+def _bound_names(stmt: ast.Assign | ast.AnnAssign | ast.AugAssign) -> set[str]:
+    """The local names an assignment binds (``a, b = …``; not the index of ``d[k] = …``)."""
+    return {
+        t.id
+        for target in related.assigned(stmt)
+        for t in ast.walk(target)
+        if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)
+    }
+
+
+def _flowing(nodes: Sequence[ast.AST], local: set[str], stmt: ast.stmt, line: int) -> set[str]:
     """The local variables the raising statement reads, and those they were computed from (up to
-    ``_DATA_STEPS`` assignments above ``line``)."""
-    local = _locals(function) - {"self", "cls"}
+    ``_DATA_STEPS`` assignments above ``line``); ``nodes`` are the function's own."""
+    local = local - {"self", "cls"}
     wanted = {base for base, _ in _uses(stmt, line) if base in local}
-    writes = [n for n in _own_nodes(function) if isinstance(n, ast.stmt) and n.lineno < line]
+    writes = [n for n in nodes if isinstance(n, ast.stmt) and n.lineno < line]
     for _ in range(_DATA_STEPS):
         more = {b for n in writes if _writes(n, wanted, set()) for b, _ in _uses(n) if b in local} - wanted
         if not more:
@@ -1092,22 +1112,30 @@ def _flow_windows(function: ast.stmt, names: set[str]) -> list[tuple[int, int]]:
     """In a long function that returned a value the raising line read: its last ``return``, the
     statements assigning the names the caller bound its result to (the last ones first), then its
     other ``return`` statements, each with ``FLOW_WINDOW`` lines around it, inside the function
-    (at most ``MAX_FLOW_STATEMENTS``)."""
+    (at most ``MAX_FLOW_STATEMENTS``), overlapping windows merged."""
     start, end = _span(function)
+    nodes = _own_nodes(function)
     assigning = [
-        n
-        for n in _own_nodes(function)
-        if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _writes(n, names, set())
+        n for n in nodes if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _bound_names(n) & names
     ]
-    returns = sorted((n for n in _own_nodes(function) if isinstance(n, ast.Return)), key=lambda n: n.lineno)
-    # the last return (the value leaving), then the assignments nearest the end, then other returns
+    returns = sorted((n for n in nodes if isinstance(n, ast.Return)), key=lambda n: n.lineno)
     ordered = [*returns[-1:], *sorted(assigning, key=lambda n: -n.lineno), *returns[:-1]]
-    picked = sorted(ordered[:MAX_FLOW_STATEMENTS], key=lambda n: n.lineno)
-    return [(max(start, n.lineno - FLOW_WINDOW), min(end, (n.end_lineno or n.lineno) + FLOW_WINDOW)) for n in picked]
+    spans = sorted(
+        (max(start, n.lineno - FLOW_WINDOW), min(end, (n.end_lineno or n.lineno) + FLOW_WINDOW))
+        for n in ordered[:MAX_FLOW_STATEMENTS]
+    )
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
 
 
-def flow_definitions(located: Sequence[Located], resolver: _Resolver) -> list[Definition]:
-    """Where the bad value the first raising line reads was made, across a call:
+def flow_definitions(located: Sequence[Located], resolver: _Resolver, limits: Limits) -> list[Definition]:
+    """Where the bad value the first raising line reads was made, across a call (at most
+    ``limits.max_definitions``):
 
     - a local bound from a call of a repository function too long to be shown whole
       (``a, at = split(text)``): in that function, the statements assigning the same names
@@ -1123,15 +1151,16 @@ def flow_definitions(located: Sequence[Located], resolver: _Resolver) -> list[De
     if stmt is None or not functions:
         return []
     function = functions[-1]
-    out: list[Definition] = []
-    wanted = _flowing(function, stmt, top.current_line)
+    nodes = _own_nodes(function)
     local = _locals(function)
-    for node in _own_nodes(function):
+    wanted = _flowing(nodes, local, stmt, top.current_line)
+    out: list[Definition] = []
+    for node in nodes:
         if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.lineno >= top.current_line:
             continue
         value = node.value.value if isinstance(node.value, ast.Await) else node.value
-        names = {t.id for target in related.assigned(node) for t in ast.walk(target) if isinstance(t, ast.Name)}
-        if not isinstance(value, ast.Call) or not names & wanted:
+        names = _bound_names(node) & wanted
+        if not isinstance(value, ast.Call) or not names:
             continue
         for base, chain in _uses(ast.Expr(value=value.func, lineno=value.lineno, col_offset=0))[:1]:
             if base in local and base not in ("self", "cls"):
@@ -1141,31 +1170,30 @@ def flow_definitions(located: Sequence[Located], resolver: _Resolver) -> list[De
             for path, callee in resolver.resolve(top.path, base, chain, classes[-1] if classes else None):
                 start, end = _span(callee)
                 if isinstance(callee, (ast.FunctionDef, ast.AsyncFunctionDef)) and end - start >= LONG_DEFINITION_LINES:
-                    windows = _flow_windows(callee, names & wanted)
-                    out += [Definition(callee.name, path, a, b, top.path) for a, b in windows]
+                    out += [Definition(callee.name, path, a, b, top.path) for a, b in _flow_windows(callee, names)]
     caller = next((loc for loc in located if loc.evidence == "caller"), None)
     if caller is not None:
-        out += _argument_writers(top, function, stmt, caller, resolver)
-    return out
+        out += _argument_writers(top, (function, nodes, stmt), caller, resolver)
+    return out[: limits.max_definitions]
 
 
 def _argument_writers(
-    top: Located, function: ast.AST, stmt: ast.stmt, caller: Located, resolver: _Resolver
+    top: Located, scope: tuple[ast.AST, Sequence[ast.AST], ast.stmt], caller: Located, resolver: _Resolver
 ) -> list[Definition]:
     """The statements of the caller's class assigning the ``self.<attr>`` it passed for a
-    parameter the raising line reads (``client.fetch(self.container, self.location)``)."""
+    parameter the raising line reads (``client.fetch(self.container, self.location)``);
+    ``scope`` is the raising function, its own nodes and the raising statement."""
+    function, nodes, stmt = scope
     args = getattr(function, "args", None)
     mod = resolver.module(caller.path)
     if not isinstance(args, ast.arguments) or mod is None:
         return []
     read = {base for base, _ in _uses(stmt, top.current_line)}
     assigned_above = {
-        t.id
-        for n in _own_nodes(function)
+        name
+        for n in nodes
         if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and n.lineno < top.current_line
-        for target in related.assigned(n)
-        for t in ast.walk(target)
-        if isinstance(t, ast.Name)
+        for name in _bound_names(n)
     }
     positional = [a.arg for a in [*args.posonlyargs, *args.args]]
     wanted = (read & {*positional, *(a.arg for a in args.kwonlyargs)}) - assigned_above - {"self", "cls"}
@@ -1178,8 +1206,14 @@ def _argument_writers(
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         if name != top.frame.function:
             continue
-        skip = 1 if isinstance(func, ast.Attribute) and positional[:1] in (["self"], ["cls"]) else 0
-        passed += [a for n, a in enumerate(call.args) if n + skip < len(positional) and positional[n + skip] in wanted]
+        # a bound call (``obj.fetch(a)``) passes ``self`` itself; an unbound one (``Client.fetch(self, a)``) names it
+        explicit = bool(call.args) and isinstance(call.args[0], ast.Name) and call.args[0].id in ("self", "cls")
+        skip = 1 if isinstance(func, ast.Attribute) and positional[:1] in (["self"], ["cls"]) and not explicit else 0
+        for n, arg in enumerate(call.args):
+            if isinstance(arg, ast.Starred):
+                break  # the positions after ``*args`` are not known
+            if n + skip < len(positional) and positional[n + skip] in wanted:
+                passed.append(arg)
         passed += [k.value for k in call.keywords if k.arg in wanted]
     out: list[Definition] = []
     for expr in passed:
@@ -1436,7 +1470,7 @@ def localize(
             d for d in find_definitions(located, index, read, limits, resolver) if (d.path, d.start) not in known_defs
         ]
     known_defs = {(d.path, d.start) for d in definitions}
-    definitions += [d for d in flow_definitions(located, resolver) if (d.path, d.start) not in known_defs]
+    definitions += [d for d in flow_definitions(located, resolver, limits) if (d.path, d.start) not in known_defs]
     known_defs = {(d.path, d.start) for d in definitions}
     definitions += [
         d for d in module_under_test(exceptions, located, index, read, prefixes) if (d.path, d.start) not in known_defs

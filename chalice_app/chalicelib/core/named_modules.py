@@ -202,23 +202,31 @@ def _shown(path: str, text: str, line: int) -> tuple[str, int, int]:
 _REQUIREMENTS = re.compile(r"^\s*(?:install_requires\s*=|dependencies\s*=|\[tool\.poetry\.dependencies\])")
 
 
+def _requirement_line(line: str) -> bool:
+    """A requirements file's requirement: not a comment, a blank nor an option (``-r base.txt``)."""
+    return line.split("#", 1)[0].strip()[:1] not in ("", "-")
+
+
 def requirements_list(modules: Sequence[str], paths: Iterable[str], read: Callable[[str], str | None]) -> list[Found]:
     """For a module that cannot be imported and that no packaging file names (a library's own
     dependency: ``packaging``, imported by ``pkg_resources``), the list its requirement would
-    join: the first ``install_requires`` / ``dependencies`` line of the packaging files (the
-    shallowest first) and what follows it, else a requirements file's first requirement; one at
-    most, for the first of ``modules``."""
+    join: the first ``install_requires`` / ``dependencies`` line of ``setup.py``, ``setup.cfg`` or
+    ``pyproject.toml`` (the shallowest first) and what follows it, else the first requirement of
+    ``requirements.txt``, else of another requirements file; one at most, for the first of
+    ``modules``."""
     if not modules:
         return []
-    for path in _packaging_files(paths):
+    files = _packaging_files(paths)
+    # the package's own declarations first, then the main requirements file, then the others
+    # (``requirements-docs.txt`` lists what the documentation needs, not the code)
+    ordered = sorted(files, key=lambda p: (p.endswith(".txt"), posixpath.basename(p) != "requirements.txt"))
+    for path in ordered:
         text = read(path)
         if not text or len(text) > MAX_FILE_BYTES:
             continue
         lines = text.splitlines()
-        if path.endswith(".txt"):
-            hit = next((n for n, line in enumerate(lines, 1) if line.split("#", 1)[0].strip()), None)
-        else:
-            hit = next((n for n, line in enumerate(lines, 1) if _REQUIREMENTS.match(line)), None)
+        test = _requirement_line if path.endswith(".txt") else _REQUIREMENTS.match
+        hit = next((n for n, line in enumerate(lines, 1) if test(line)), None)
         if hit is not None:
             return [Found(*_shown(path, text, hit), modules[0])]
     return []

@@ -116,6 +116,9 @@ def _keys_read(exc: RaisedException) -> list[str]:
     return found
 
 
+_IMPORT_MACHINERY = re.compile(r"^<frozen importlib\.|[/\\]importlib[/\\][^/\\]+$")
+
+
 @dataclass(frozen=True)
 class Hit:
     """A definition the search found: lines ``start``..``end`` (1-based, inclusive) of ``path``."""
@@ -187,7 +190,9 @@ def build_query(exceptions: Sequence[RaisedException], mapped: Collection[Frame]
     libraries = failing_modules(exceptions, mapped)
     for module in libraries:  # the failing libraries' module words: ``extlinks`` finds the config dict of that name
         add(module, 1.0)
-    last = exceptions[-1].frames[-1] if exceptions and exceptions[-1].frames else None
+    # the frame that ran the failing code: importlib's machinery (``import_module``) runs on its behalf
+    frames = exceptions[-1].frames if exceptions else ()
+    last = next((f for f in reversed(frames) if not _IMPORT_MACHINERY.search(f.file)), None)
     return Query(
         dict(terms),
         frozenset(names),
