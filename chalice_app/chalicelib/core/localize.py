@@ -1155,8 +1155,8 @@ def flow_definitions(located: Sequence[Located], resolver: _Resolver, limits: Li
     local = _locals(function)
     wanted = _flowing(nodes, local, stmt, top.current_line)
     out: list[Definition] = []
-    for node in nodes:
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.lineno >= top.current_line:
+    for node in sorted((n for n in nodes if isinstance(n, (ast.Assign, ast.AnnAssign))), key=lambda n: n.lineno):
+        if node.lineno >= top.current_line:
             continue
         value = node.value.value if isinstance(node.value, ast.Await) else node.value
         names = _bound_names(node) & wanted
