@@ -35,12 +35,12 @@ def check_quantity(qty: int) -> int:
         raise OverflowError(f"quantity {qty} is over the shop's limit")
     return qty
 '''
-CHECK = '''from shop import pricing
+CHECK = """from shop import pricing
 
 assert pricing.discount_percent("vip") == 25, "lower-case codes get their discount"
 assert pricing.discount_percent("SPRING") == 10
 print("2 checks passed")
-'''
+"""
 
 
 def _trace(frames: list[tuple[str, int, str, str]], last: str) -> str:

@@ -61,7 +61,7 @@ def test_log_times_read_the_forms_services_print_and_carry_them_over_frames() ->
     lines = [
         "Traceback before any time",
         "2026-12-01 10:00:00,125 ERROR shop request failed",  # logging.basicConfig
-        "  File \"/var/task/shop/pricing.py\", line 10, in discount_percent",
+        '  File "/var/task/shop/pricing.py", line 10, in discount_percent',
         "[ERROR]\t2026-12-01T10:00:05.250Z\t8f5a0c1e-1111-2222\tKeyError: 'x'",  # the Lambda runtime
         '{"level":"ERROR","timestamp":"2026-12-01 11:00:00,000+0100","message":"boom"}',  # Powertools
     ]

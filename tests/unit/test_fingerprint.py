@@ -123,7 +123,7 @@ def test_a_distributions_application_under_usr_lib_groups_by_its_own_frames() ->
     frames = [c for c in grouping(tb).components if "frame" in c.name]
     assert [(c.contributes, c.hint) for c in frames] == [(True, "in-app frame"), (False, "library frame")]
     # a release moving the system's Python keeps the group; the application's frame decides it
-    [moved] = find_in_text(trace.replace("python2.7/os.py\", line 157", "python2.7/os.py\", line 160"))
+    [moved] = find_in_text(trace.replace('python2.7/os.py", line 157', 'python2.7/os.py", line 160'))
     assert fingerprint(moved) == fingerprint(tb)
 
 

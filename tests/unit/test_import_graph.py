@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PACKAGE_ROOT = ROOT / "chalice_app"
 
+
 def modules() -> dict[str, Path]:
     """Every chalicelib module by its dotted name (a package by its own name)."""
     found = {}
@@ -121,9 +122,7 @@ def circles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 
 def graph(*, deferred: bool) -> dict[str, set[str]]:
     known = modules()
-    return {
-        name: imported(parse(path), known, deferred=deferred) - {name} for name, path in known.items()
-    }
+    return {name: imported(parse(path), known, deferred=deferred) - {name} for name, path in known.items()}
 
 
 def test_the_finder_sees_a_circle_when_there_is_one() -> None:

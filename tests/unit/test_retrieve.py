@@ -74,7 +74,6 @@ def test_an_empty_query_finds_nothing() -> None:
     assert search(Query({}, frozenset()), {"a.py": "def f():\n    pass\n"}, {"a.py": "def f():\n    pass\n"}.get) == []
 
 
-
 def test_a_bounded_search_reads_the_traced_files_folders_first() -> None:
     # GIVEN many files sorted before the traced folder, and a bound of two files
     repo = {f"aaa/m{i:02}.py": "def other():\n    return 1\n" for i in range(20)}

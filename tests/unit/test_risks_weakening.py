@@ -7,7 +7,7 @@ import pytest
 from chalicelib.core.pr_text import weakening_section
 from chalicelib.core.risks import scan_weakening
 
-OLD = '''\
+OLD = """\
 import contextlib
 
 
@@ -19,7 +19,7 @@ def pay(amount, balance):
         return charge(amount)
     except KeyError:
         raise
-'''
+"""
 
 
 def _found(new: str, path: str = "shop/pay.py", old: str = OLD) -> list[str]:
