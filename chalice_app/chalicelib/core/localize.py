@@ -386,7 +386,7 @@ _CUT_PATH = re.compile(r'^\s*File "[^"]*$')
 _PATH_REST = re.compile(r'^[^"\s]*", line \d+, in \S+$')
 # A frame header a reporter's prose runs into: `Fixes this error: File "…", line 7, in build`.
 _PROSE_HEADER = re.compile(r'^(\S.*?\S) (File "[^"]+", line \d+, in [\w<>.]+)$')
-_EXCEPTION_START = re.compile(r"^[\w.]+: ")  # an exception line's type: its message may quote a header
+_EXCEPTION_START = re.compile(r"^[\w.]+:(?: |$)")  # an exception line's type: its message may quote a header
 
 
 def unwrap(text: str) -> str:
@@ -416,7 +416,7 @@ def unwrap(text: str) -> str:
             n += 2
             continue
         prose = _PROSE_HEADER.match(line)
-        if prose and not prose.group(1).startswith("File ") and not _EXCEPTION_START.match(f"{prose.group(1)} "):
+        if prose and not prose.group(1).startswith("File ") and not _EXCEPTION_START.match(prose.group(1)):
             out.extend([prose.group(1), f"  {prose.group(2)}"])
             n += 1
             continue

@@ -33,6 +33,7 @@ import ast
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from chalicelib.core.libraries import is_standard, message_modules
@@ -163,20 +164,28 @@ def declared(
     files = _packaging_files(paths)
     found: list[Found] = []
     for module in modules:
-        pattern = _naming(module)
-        for path in files:
-            text = read(path)
-            if not text or len(text) > MAX_FILE_BYTES:
-                continue
-            lines = text.splitlines()
-            hit = next((n for n, line in enumerate(lines, 1) if _declares(path, lines, n, pattern)), None)
-            if hit is None:
-                continue
-            found.append(Found(*_shown(path, text, hit), module))
-            break
+        shown = _first_shown(files, read, partial(_declares, pattern=_naming(module)))
+        if shown is not None:
+            found.append(Found(*shown, module))
         if len(found) >= limit:
             break
     return found
+
+
+def _first_shown(
+    files: Sequence[str], read: Callable[[str], str | None], test: Callable[[str, Sequence[str], int], bool]
+) -> tuple[str, int, int] | None:
+    """What is shown (``_shown``) for the first line passing ``test`` (the path, the file's lines,
+    the line's number, 1-based) in the first of ``files`` holding one; files too large are not read."""
+    for path in files:
+        text = read(path)
+        if not text or len(text) > MAX_FILE_BYTES:
+            continue
+        lines = text.splitlines()
+        hit = next((n for n in range(1, len(lines) + 1) if test(path, lines, n)), None)
+        if hit is not None:
+            return _shown(path, text, hit)
+    return None
 
 
 def _packaging_files(paths: Iterable[str]) -> list[str]:
@@ -202,9 +211,12 @@ def _shown(path: str, text: str, line: int) -> tuple[str, int, int]:
 _REQUIREMENTS = re.compile(r"^\s*(?:install_requires\s*=|dependencies\s*=|\[tool\.poetry\.dependencies\])")
 
 
-def _requirement_line(line: str) -> bool:
-    """A requirements file's requirement: not a comment, a blank nor an option (``-r base.txt``)."""
-    return line.split("#", 1)[0].strip()[:1] not in ("", "-")
+def _lists_requirements(path: str, lines: Sequence[str], n: int) -> bool:
+    """Whether line ``n`` (1-based) opens the file's list of requirements; in a requirements file,
+    whether it is a requirement (not a comment, a blank nor an option such as ``-r base.txt``)."""
+    if path.endswith(".txt"):
+        return lines[n - 1].split("#", 1)[0].strip()[:1] not in ("", "-")
+    return _REQUIREMENTS.match(lines[n - 1]) is not None
 
 
 def requirements_list(modules: Sequence[str], paths: Iterable[str], read: Callable[[str], str | None]) -> list[Found]:
@@ -220,13 +232,5 @@ def requirements_list(modules: Sequence[str], paths: Iterable[str], read: Callab
     # the package's own declarations first, then the main requirements file, then the others
     # (``requirements-docs.txt`` lists what the documentation needs, not the code)
     ordered = sorted(files, key=lambda p: (p.endswith(".txt"), posixpath.basename(p) != "requirements.txt"))
-    for path in ordered:
-        text = read(path)
-        if not text or len(text) > MAX_FILE_BYTES:
-            continue
-        lines = text.splitlines()
-        test = _requirement_line if path.endswith(".txt") else _REQUIREMENTS.match
-        hit = next((n for n, line in enumerate(lines, 1) if test(line)), None)
-        if hit is not None:
-            return [Found(*_shown(path, text, hit), modules[0])]
-    return []
+    shown = _first_shown(ordered, read, _lists_requirements)
+    return [Found(*shown, modules[0])] if shown is not None else []
