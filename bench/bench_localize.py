@@ -33,11 +33,13 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import weakref
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,8 @@ class Repo:
 
     def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None, recent: int = 0) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
+        # removed when the snapshot is collected or the run ends: a run unpacks a tree per case
+        weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
         self.changes: list[object] = []  # what the ``recent`` first-parent commits before a git snapshot changed
         if git is not None:
             from build_git_cases import source_files
@@ -167,6 +171,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
 
     new_api = hasattr(loc_mod, "localize")
     repos: dict[str, Repo] = {}
+    git_key = ""
     rows = []
     skipped = []
     sys.path.insert(0, str(CASES))
@@ -178,7 +183,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     for source in sources:
         if isinstance(source, Path):
             case = json.loads(source.read_text())
-            repo = repos.setdefault(case["repo"], Repo(CASES / "repos" / case["repo"]))
+            if case["repo"] not in repos:
+                repos[case["repo"]] = Repo(CASES / "repos" / case["repo"])
+            repo = repos[case["repo"]]
         else:
             _, name, commit = source
             mirror = MIRRORS / name.replace("/", "+") / "repo"
@@ -191,7 +198,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
                 continue
             key = f"{name}@{case['parent']}"
             if key not in repos:
+                repos.pop(git_key, None)  # one git snapshot on disk at a time: cases rarely share a parent
                 repos[key] = Repo(git=(mirror, case["parent"]), recent=args.recent)
+            git_key = key
             repo = repos[key]
         case.setdefault("new", case.get("commit", "")[:10])
         if hasattr(loc_mod, "read_pasted"):
