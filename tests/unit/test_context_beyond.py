@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from chalicelib.core.context import (
     CALLERS_CEILING,
+    FURTHER_CEILING,
     SEARCH_CEILING,
+    SEARCH_FIRST,
     SEARCH_NOTE,
     estimate_tokens,
     indented_range,
@@ -439,6 +441,57 @@ def test_the_search_never_takes_the_context_across_its_ceiling_of_the_traced_fil
         assert ctx.tokens <= SEARCH_CEILING * whole
     else:  # the trace alone took it over (a small file, shown whole): the share alone applies
         assert searched > 0
+
+
+NORMALIZER_TRACE = (
+    "Traceback (most recent call last):\n"
+    '  File "/var/task/app/main.py", line 2, in run\n'
+    "    return len(text) + 1\n"
+    "AttributeError: 'bytes' object has no attribute 'encode' (in 'unicode_normalizer')\n"
+)
+
+
+def _normalizers(count: int) -> dict[str, str]:
+    """``count`` modules each defining a function the message's words rank: only the search finds them."""
+    return {f"app/norm{i}.py": f"def unicode_normalizer_{i}(text):\n    return text.encode()\n" for i in range(count)}
+
+
+def test_the_further_search_hits_are_shown_only_under_the_ceiling() -> None:
+    # GIVEN five functions the search ranks, beside a long traced module and beside a short one
+    long_repo = {"app/main.py": _long_module(800), **_normalizers(5)}
+    short_repo = {"app/main.py": _long_module(0), **_normalizers(5)}
+    # WHEN their contexts are chosen
+    contexts = []
+    for repo in (long_repo, short_repo):
+        found = localize(chain(NORMALIZER_TRACE), repo, repo.get)
+        contexts.append(select_context(found.located, repo.get, 6_000, definitions=found.definitions))
+    long_ctx, short_ctx = contexts
+    # THEN the long module leaves room for the four best hits; the short one, shown whole, is
+    # already over the ceiling and gets the first hits only
+    assert len([s for s in long_ctx.snippets if s.found_by == "search"]) == Limits().search_hits == 4
+    assert len([s for s in short_ctx.snippets if s.found_by == "search"]) == SEARCH_FIRST
+
+
+@given(filler=st.integers(0, 600), count=st.integers(0, 6), budget=st.integers(500, 8_000))
+def test_the_further_search_hits_take_no_room_from_the_trace_nor_cross_the_ceiling(
+    filler: int, count: int, budget: int
+) -> None:
+    # GIVEN a traced module of any size and any number of functions only the search finds
+    repo = {"app/main.py": _long_module(filler), **_normalizers(count)}
+    found = localize(chain(NORMALIZER_TRACE), repo, repo.get)
+    first = localize(chain(NORMALIZER_TRACE), repo, repo.get, limits=Limits(search_hits=SEARCH_FIRST))
+    # WHEN the context is chosen with every hit, and with the first ones only
+    ctx = select_context(found.located, repo.get, budget, definitions=found.definitions)
+    before = select_context(first.located, repo.get, budget, definitions=first.definitions)
+    # THEN the trace's code is the same, and the further hits stay under their ceiling: a context
+    # the first hits left over it gets nothing more
+    assert [s for s in ctx.snippets if s.found_by == "trace"] == [s for s in before.snippets if s.found_by == "trace"]
+    whole = select_context(found.located, repo.get, 10**6, whole_file_lines=10**6).tokens
+    if before.tokens <= FURTHER_CEILING * whole:
+        assert ctx.tokens <= FURTHER_CEILING * whole
+    else:
+        assert ctx.tokens == before.tokens
+    assert ctx.tokens <= budget or ctx.tokens == before.tokens
 
 
 def test_callers_whole_functions_never_take_the_context_across_their_ceiling() -> None:

@@ -97,7 +97,7 @@ def test_the_search_ranks_a_changed_definition_first_among_those_sharing_the_tra
 
 def test_localize_in_a_git_work_tree_ranks_the_recently_changed_function_first(tmp_path: Path) -> None:
     # GIVEN a work tree whose last commit changed how a voucher sets an order's discount, in a module
-    # no frame runs and no raising line names, beside two look-alikes the search ranks as high
+    # no frame runs and no raising line names, beside four look-alikes the search ranks as high
     repo = git.Repo.init(tmp_path / "app", initial_branch="main")
     RATE = "offer.rate if order.total else 0"  # noqa: N806 - the look-alikes' one statement
     others = "".join(f"\n\ndef step_{i}(basket):\n    basket.append({i})\n    return basket\n" for i in range(60))
@@ -106,7 +106,7 @@ def test_localize_in_a_git_work_tree_ranks_the_recently_changed_function_first(t
         "shop/handler.py": "def checkout(order):\n    return order.total * (1 - order.discount)\n" + others,
         **{
             f"shop/{name}.py": f"def {name}_discount(order, offer):\n    order.discount = {RATE}\n"
-            for name in ("coupon", "promo", "voucher")
+            for name in ("bundle", "coupon", "gift", "promo", "voucher")
         },
     }
     with repo:

@@ -125,7 +125,7 @@ class Limits:
     max_file_bytes: int = 300_000  # larger files are never parsed
     top_frames: int = 3  # raising lines whose names are resolved
     search_files: int = 600  # Python files the ranked search parses
-    search_hits: int = 2  # definitions the ranked search adds
+    search_hits: int = 4  # definitions the ranked search adds (the context takes the further ones last)
 
 
 @dataclass(frozen=True)
@@ -1242,7 +1242,10 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
     exclude = [(loc.path, loc.current_line, loc.current_line) for loc in located]
     exclude += [(d.path, d.start, d.end) for d in definitions]
     bounds = SearchLimits(
-        max_files=limits.search_files, max_file_bytes=limits.max_file_bytes, max_hits=limits.search_hits
+        max_files=limits.search_files,
+        max_file_bytes=limits.max_file_bytes,
+        max_hits=limits.search_hits,
+        max_total=limits.search_hits + 1,  # and one structural range
     )
     traced = [Traced(loc.path, loc.current_line, loc.frame.function) for loc in located]
     query = build_query(exceptions, mapped=frozenset(loc.frame for loc in located))
