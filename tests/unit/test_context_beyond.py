@@ -23,6 +23,7 @@ from chalicelib.core.models import Frame
 from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
+    from chalicelib.core.context import Context
     from chalicelib.core.models import RaisedException
 
 NODES = '''"""Nodes."""
@@ -472,20 +473,26 @@ def test_the_further_search_hits_are_shown_only_under_the_ceiling() -> None:
     assert len([s for s in short_ctx.snippets if s.found_by == "search"]) == SEARCH_FIRST
 
 
-@given(filler=st.integers(0, 600), count=st.integers(0, 6), budget=st.integers(500, 8_000))
+def _trace_lines(ctx: Context) -> set[tuple[str, int]]:
+    return {(s.path, n) for s in ctx.snippets if s.found_by == "trace" for n in range(s.start, s.end + 1)}
+
+
+@given(filler=st.integers(0, 600), count=st.integers(0, 6), inside=st.integers(0, 3), budget=st.integers(500, 8_000))
 def test_the_further_search_hits_take_no_room_from_the_trace_nor_cross_the_ceiling(
-    filler: int, count: int, budget: int
+    filler: int, count: int, inside: int, budget: int
 ) -> None:
-    # GIVEN a traced module of any size and any number of functions only the search finds
-    repo = {"app/main.py": _long_module(filler), **_normalizers(count)}
+    # GIVEN a traced module of any size and any number of functions only the search finds, in
+    # other modules and in the traced one (right under the crashing function, or further down)
+    own = "".join(f"\n\ndef unicode_normalizer_own{i}(text):\n    return text.encode()\n" for i in range(inside))
+    repo = {"app/main.py": _long_module(filler) + own, **_normalizers(count)}
     found = localize(chain(NORMALIZER_TRACE), repo, repo.get)
     first = localize(chain(NORMALIZER_TRACE), repo, repo.get, limits=Limits(search_hits=SEARCH_FIRST))
     # WHEN the context is chosen with every hit, and with the first ones only
     ctx = select_context(found.located, repo.get, budget, definitions=found.definitions)
     before = select_context(first.located, repo.get, budget, definitions=first.definitions)
-    # THEN the trace's code is the same, and the further hits stay under their ceiling: a context
-    # the first hits left over it gets nothing more
-    assert [s for s in ctx.snippets if s.found_by == "trace"] == [s for s in before.snippets if s.found_by == "trace"]
+    # THEN every line the trace showed is still shown, and the further hits stay under their
+    # ceiling: a context the first hits left over it gets nothing more
+    assert _trace_lines(before) <= _trace_lines(ctx)
     whole = select_context(found.located, repo.get, 10**6, whole_file_lines=10**6).tokens
     if before.tokens <= FURTHER_CEILING * whole:
         assert ctx.tokens <= FURTHER_CEILING * whole

@@ -36,14 +36,15 @@ The token budget is spent in order of evidence, each step only while the budget 
    search's room;
 10. the definitions found by the ranked search (``found_by="search"``), within
     ``SEARCH_SHARE`` of the budget, never taking the context across ``SEARCH_CEILING`` of the
-    traced files' size, marked "found by search, not in the trace"; the first ``SEARCH_FIRST``
-    ranked hits here, the others after step 12;
+    traced files' size, marked "found by search, not in the trace"; the structural finds and the
+    first ``SEARCH_FIRST`` lexical hits here, the other lexical hits after step 12;
 11. the module a test frame tests (``core/under_test.py``, definitions with ``under_test``): what
     the test's printed line names of it and its head, within ``UNDER_TEST_SHARE`` of the budget;
     last, so that the shares the steps above take of the context are what they were;
-12. the imports of every other file shown (a caller's, a definition's: a fix there may need one
-    too), while the context stays under ``IMPORTS_CEILING`` of the traced files' whole size;
-13. the search's further ranked hits, in what is left of its share, and only while the context
+12. the imports of every other file shown so far (a caller's, a definition's: a fix there may
+    need one too), while the context stays under ``IMPORTS_CEILING`` of the traced files' whole
+    size;
+13. the search's further lexical hits, in what is left of its share, and only while the context
     stays under ``FURTHER_CEILING`` of the traced files (a context already over it gets none): a
     guess last, so it takes no room a step of the trace would have used;
 14. the configured extra files (``allowed_paths``), whole.
@@ -76,7 +77,7 @@ SEARCH_CEILING = 0.15  # nor across this share of the traced files' whole size
 # declaration, the other importers of an unimportable name, the declaration of the key the raising
 # line reads): short, taken in the search's share whatever the traced files' size
 SPECIFIC_KINDS = frozenset({"named", "importer", "key"})
-SEARCH_FIRST = 2  # ranked hits taken in the search's room; the further ones come last, under FURTHER_CEILING only
+SEARCH_FIRST = 2  # lexical hits taken in the search's room; the further ones come last, under FURTHER_CEILING only
 FURTHER_CEILING = 0.125  # of the traced files' whole size: the further hits never take a context across it
 CALLERS_CEILING = 0.2  # callers' whole functions never take the context across this share of them
 MAX_TRY_LINES = 40  # a longer try statement around a raising line shows its handlers only
@@ -747,13 +748,14 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     searched = [d for d in definitions if d.found_by == "search"]
     specific = [d for d in searched if d.kind in SPECIFIC_KINDS]
     _add_definitions(sel, specific, room=int(sel.budget * SEARCH_SHARE))
-    ranked = [d for d in searched if d not in specific]
-    _add_definitions(sel, ranked[:SEARCH_FIRST], room=max(0, room - (sel.used() - before)))
+    lexical = [d for d in searched if d.kind == "lexical"]
+    first = [d for d in searched if d not in specific and d not in lexical[SEARCH_FIRST:]]  # ranked order
+    _add_definitions(sel, first, room=max(0, room - (sel.used() - before)))
     spent = sel.used() - before  # by the writer and the search so far
     tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
     _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     _other_imports(sel, traced)
-    _add_definitions(sel, ranked[SEARCH_FIRST:], room=_further_room(sel, traced, spent))
+    _add_definitions(sel, lexical[SEARCH_FIRST:], room=_further_room(sel, traced, spent))
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
