@@ -600,8 +600,10 @@ def _further_room(sel: _Selection, traced: int, spent: int) -> int:
     were added since the search began, and only under ``FURTHER_CEILING`` of the traced files' size.
     A context already over it gets none; a trace that reaches no file has the share: the search is
     all it has."""
-    room = int(sel.budget * SEARCH_SHARE) - spent
-    return max(0, min(room, int(traced * FURTHER_CEILING) - sel.used()) if traced else room)
+    left = int(sel.budget * SEARCH_SHARE) - spent
+    if traced:
+        left = min(left, int(traced * FURTHER_CEILING) - sel.used())
+    return max(0, left)
 
 
 def _room_under(sel: _Selection, traced: int, ceiling: float, room: int) -> int:

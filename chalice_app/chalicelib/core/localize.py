@@ -1245,7 +1245,7 @@ def search_definitions(  # noqa: PLR0913 - the search's inputs
         max_files=limits.search_files,
         max_file_bytes=limits.max_file_bytes,
         max_hits=limits.search_hits,
-        max_total=limits.search_hits + 1,  # of every kind: one more than the lexical hits, as with 2 and 3
+        max_total=limits.search_hits + 1,  # hits of every kind: one more than the lexical ones, as before
     )
     traced = [Traced(loc.path, loc.current_line, loc.frame.function) for loc in located]
     query = build_query(exceptions, mapped=frozenset(loc.frame for loc in located))
