@@ -750,14 +750,14 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     searched = [d for d in definitions if d.found_by == "search"]
     specific = [d for d in searched if d.kind in SPECIFIC_KINDS]
     _add_definitions(sel, specific, room=int(sel.budget * SEARCH_SHARE))
-    lexical = [d for d in searched if d.kind == "lexical"]
-    first = [d for d in searched if d not in specific and d not in lexical[SEARCH_FIRST:]]  # ranked order
+    further = [d for d in searched if d.kind == "lexical"][SEARCH_FIRST:]
+    first = [d for d in searched if d not in specific and d not in further]  # ranked order
     _add_definitions(sel, first, room=max(0, room - (sel.used() - before)))
     spent = sel.used() - before  # by the writer and the search so far
     tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
     _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     _other_imports(sel, traced)
-    _add_definitions(sel, lexical[SEARCH_FIRST:], room=_further_room(sel, traced, spent))
+    _add_definitions(sel, further, room=_further_room(sel, traced, spent))
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
