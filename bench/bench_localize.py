@@ -170,8 +170,8 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     from chalicelib.core.log_files import read_tracebacks
 
     new_api = hasattr(loc_mod, "localize")
-    repos: dict[str, Repo] = {}
-    git_key = ""
+    repos: dict[str, Repo] = {}  # the release snapshots, each unpacked once
+    git_key, git_repo = "", None  # one git snapshot on disk at a time: cases rarely share a parent
     rows = []
     skipped = []
     sys.path.insert(0, str(CASES))
@@ -197,11 +197,10 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
                 skipped.append(f"{name}@{commit[:10]}")
                 continue
             key = f"{name}@{case['parent']}"
-            if key not in repos:
-                repos.pop(git_key, None)  # one git snapshot on disk at a time: cases rarely share a parent
-                repos[key] = Repo(git=(mirror, case["parent"]), recent=args.recent)
-            git_key = key
-            repo = repos[key]
+            if key != git_key:
+                git_repo = None  # the last snapshot's tree is removed before the next is unpacked
+                git_key, git_repo = key, Repo(git=(mirror, case["parent"]), recent=args.recent)
+            repo = git_repo
         case.setdefault("new", case.get("commit", "")[:10])
         if hasattr(loc_mod, "read_pasted"):
             found_tbs = loc_mod.read_pasted(case["trace"].encode())
