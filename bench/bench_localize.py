@@ -210,12 +210,14 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
                 found_tbs = loc_mod.rejoin(found_tbs)
         [tb, *_] = found_tbs
         index = loc_mod.RepoIndex(repo.paths)
-        # whole files: every repository file an in-app frame of the chain maps to
+        # whole files: every repository file an in-app frame of the chain maps to (or a frame of
+        # the repository's own package installed as a library, where the code reads it so)
+        installed = getattr(loc_mod, "runs_installed_copy", lambda *_: False)
         traced: dict[str, None] = {}
         for exc in tb.exceptions:
             for f in exc.frames:
-                cands = index.candidates(f.file) if is_in_app(f.file) else []
-                if len(cands) == 1:
+                cands = index.candidates(f.file)
+                if len(cands) == 1 and (is_in_app(f.file) or installed(f, cands[0], repo.read)):
                     traced.setdefault(cands[0])
         whole = [(p, 1, len((repo.read(p) or "").splitlines())) for p in traced]
         whole_tokens = sum(

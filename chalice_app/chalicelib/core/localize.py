@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core import related, under_test
 from chalicelib.core.frames import is_in_app
+from chalicelib.core.libraries import installed_parts
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.retrieve import SearchLimits, build_query, is_library, search
@@ -295,6 +296,7 @@ def ranked_frames(
     exceptions: Sequence[RaisedException],
     maps: Callable[[Frame], bool] | None = None,
     vendored: Callable[[Frame], bool] | None = None,
+    installed: Callable[[Frame], bool] | None = None,
 ) -> list[tuple[Frame, Evidence]]:
     """Every in-app frame of the chain, by evidence: the final exception's raising frame, the
     raising frames of the others (group leaves, then causes, newest first), then the callers.
@@ -308,12 +310,19 @@ def ranked_frames(
     With ``vendored`` (does the frame run a library's copy kept in the repository,
     ``pkg/patched/pip/_vendor/…``?), the same holds for such a copy: the project's own innermost
     frame is the raising one, and the copy's frames follow the project's callers.
+
+    With ``installed`` (does a library frame run the repository's own package, installed?), such
+    a frame is the repository's code like an in-app one.
     """
     order = [e for exc in reversed(exceptions) for e in exc.with_leaves()]
     raising: list[tuple[Frame, Evidence]] = []
     callers: list[tuple[Frame, Evidence]] = []
     for n, exc in enumerate(order):
-        in_app = [f for f in reversed(exc.frames) if is_in_app(f.file) and (maps is None or maps(f))]
+        in_app = [
+            f
+            for f in reversed(exc.frames)
+            if (is_in_app(f.file) or (installed is not None and installed(f))) and (maps is None or maps(f))
+        ]
         if vendored is not None:
             own = [f for f in in_app if not vendored(f)]
             in_app = own + [f for f in in_app if vendored(f)] if own else in_app
@@ -497,6 +506,40 @@ def _mapped_by_content(
     return mapped
 
 
+def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], str | None]) -> bool:
+    """Whether a library frame runs the repository's own package, installed: a reporter's
+    ``…/site-packages/sympy/core/basic.py`` when the repository is sympy. ``path`` is the
+    repository file the frame maps to by its path's longest suffix.
+
+    When that file ends with the whole path after the install root (``sympy/core/basic.py``, not
+    only ``basic.py``), it must hold the frame's printed line; with a package directory in that
+    path, defining the frame's function is enough too (an install converted by 2to3 prints
+    ``http.cookies`` where the repository has ``Cookie``), as is a frame with no printed line. A
+    shorter suffix of a directory and the file (the package renamed since, ``buildslave/`` now
+    ``buildbot_worker/``; a copy vendored by another library, ``requests/packages/urllib3/``)
+    takes a printed line specific enough to name the code (``MIN_CONTENT_CHARS``, with a call, an
+    index or an attribute), held by the file."""
+    parts = installed_parts(frame.file)
+    if path is None or not parts:
+        return False
+    repo_parts = path.split("/")
+    matched = 0
+    while matched < min(len(parts), len(repo_parts)) and parts[-1 - matched] == repo_parts[-1 - matched]:
+        matched += 1
+    text = read(path)
+    if text is None or matched < min(2, len(parts)):
+        return False
+    held = _holds_source(text, frame, slack=None)
+    if matched < len(parts):
+        printed = frame.source.strip()
+        return held and len(printed) >= MIN_CONTENT_CHARS and _SPECIFIC.search(printed) is not None
+    if held or len(parts) == 1:
+        return held
+    name = frame.function or ""
+    defines = name.isidentifier() and re.search(rf"^\s*(?:async\s+)?def\s+{name}\s*\(", text, re.MULTILINE)
+    return not frame.source.strip() or defines is not None
+
+
 def locate(
     frames: Sequence[Frame] | Sequence[RaisedException],
     index: RepoIndex,
@@ -535,6 +578,7 @@ def locate(
         chain,  # type: ignore[arg-type]
         lambda f: file_or_copy(f) is not None,
         lambda f: is_library(file_or_copy(f) or ""),
+        lambda f: runs_installed_copy(f, file_of(f), read),
     )
     located: list[Located] = []
     seen: set[tuple[str, int]] = set()
