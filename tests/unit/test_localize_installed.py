@@ -1,0 +1,116 @@
+"""A reporter's trace runs the repository's own package installed as a library
+(``…/site-packages/sympy/core/basic.py`` when the repository is sympy): those frames are the
+repository's code, located like in-app ones, while a library that only shares a file name with the
+repository stays a library."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.core.localize import RepoIndex, locate
+from chalicelib.core.tracebacks import find_in_text
+
+BASIC = "class Basic:\n    def subs(self, *args):\n        sequence = args[0]\n        return sequence.items()\n"
+REPO = {"sympy/__init__.py": "", "sympy/core/basic.py": BASIC, "bin/isympy.py": "import sympy\n"}
+INSTALLS = (
+    "/usr/lib/python3.8/site-packages/",
+    "/home/u/.venv/lib/python3.12/site-packages/",
+    "/usr/lib/python3/dist-packages/",
+    "C:\\Python27\\Lib\\site-packages\\",
+    "/Users/u/envs/x/lib/python3.3/site-packages/sympy-1.0.dev-py3.3.egg/",
+)
+
+
+def _trace(prefix: str, printed: str = "return sequence.items()", function: str = "subs") -> str:
+    sep = "\\" if "\\" in prefix else "/"
+    return (
+        "Traceback (most recent call last):\n"
+        '  File "<stdin>", line 1, in <module>\n'
+        f'  File "{prefix}sympy{sep}core{sep}basic.py", line 4, in {function}\n'
+        f"    {printed}\n"
+        "AttributeError: 'list' object has no attribute 'items'\n"
+    )
+
+
+def _located(trace: str, repo: dict[str, str]) -> list[tuple[str, int, str]]:
+    [tb] = find_in_text(trace)
+    return [(loc.path, loc.current_line, loc.evidence) for loc in locate(tb.exceptions, RepoIndex(repo), repo.get)]
+
+
+@given(st.sampled_from(INSTALLS))
+def test_a_frame_of_the_repositorys_own_package_installed_is_located_as_its_code(prefix: str) -> None:
+    # GIVEN a trace pasted from a machine where the repository's package is installed
+    # WHEN it is located in the repository
+    located = _located(_trace(prefix), REPO)
+    # THEN the installed frame is the repository's raising frame, at the printed line
+    assert located == [("sympy/core/basic.py", 4, "raising")]
+
+
+@given(st.sampled_from(INSTALLS), st.sampled_from(["x = compat.items(sequence)", "import cookies"]))
+def test_an_installed_frame_whose_line_and_function_the_file_lacks_is_a_library(prefix: str, printed: str) -> None:
+    # GIVEN the same installed path, but a printed line the file does not hold, in a function it does
+    # not define: another project's package of the same name
+    located = _located(_trace(prefix, printed, function="convert"), REPO)
+    # THEN nothing is located
+    assert located == []
+
+
+def test_an_install_that_rewrote_the_line_is_still_the_repositorys_when_it_defines_the_function() -> None:
+    # GIVEN a Python 3 install converted by 2to3: the printed line reads http.cookies where the
+    # repository has Cookie, in a function the repository's file defines
+    handlers = "import Cookie\n\n\ndef inject(self, msg):\n    self._cookies = Cookie.SimpleCookie(msg)\n"
+    repo = {"IPython/notebook/handlers.py": handlers, "IPython/__init__.py": ""}
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/u/lib/python3.3/site-packages/ipython-0.14-py3.3.egg/IPython/notebook/handlers.py", '
+        "line 5, in inject\n"
+        "    self._cookies = http.cookies.SimpleCookie(msg)\n"
+        '  File "/usr/lib/python3.3/http/cookies.py", line 524, in load\n'
+        "    for key, value in rawdata.items():\n"
+        "AttributeError: 'bytes' object has no attribute 'items'\n"
+    )
+    # WHEN / THEN the repository's function is the raising frame (the standard library's is not)
+    assert _located(trace, repo) == [("IPython/notebook/handlers.py", 5, "raising")]
+
+
+def test_a_renamed_or_vendored_copy_needs_a_specific_line_the_file_holds() -> None:
+    # GIVEN the repository's package renamed since the trace (buildslave/ is buildbot_worker/ now)
+    transfer = "import os\n\n\nclass Upload:\n    def finished(self, res):\n        os.remove(self.tarname)\n"
+    repo = {"worker/buildbot_worker/commands/transfer.py": transfer}
+    renamed = (
+        "Traceback (most recent call last):\n"
+        '  File "c:\\Python27\\lib\\site-packages\\buildslave\\commands\\transfer.py", line 6, in finished\n'
+        "    os.remove(self.tarname)\n"
+        "WindowsError: [Error 32] The process cannot access the file\n"
+    )
+    # WHEN / THEN the specific line the file holds maps the frame through the shorter suffix
+    assert _located(renamed, repo) == [("worker/buildbot_worker/commands/transfer.py", 6, "raising")]
+    # AND a plain line (no call, index or attribute) does not: a shared suffix with a plain line
+    # is no evidence
+    plain = renamed.replace("os.remove(self.tarname)", "return res").replace("line 6", "line 5")
+    assert _located(plain, {"worker/buildbot_worker/commands/transfer.py": transfer + "        return res\n"}) == []
+
+
+@given(
+    prefix=st.sampled_from(INSTALLS),
+    package=st.sampled_from(["django", "flask", "requests"]),
+    printed=st.sampled_from(["return response", "response = self.get_response(request)", "raise"]),
+)
+def test_a_library_sharing_only_a_file_name_with_the_repository_stays_a_library(
+    prefix: str, package: str, printed: str
+) -> None:
+    # GIVEN an application repository with core/handlers.py, and a trace through an installed
+    # framework's core/handlers/base.py and utils.py, whose lines the application does not hold
+    repo = {"shop/core/base.py": "def get(request):\n    return render(request)\n", "shop/utils.py": "X = 1\n"}
+    trace = (
+        "Traceback (most recent call last):\n"
+        f'  File "{prefix}{package}/core/base.py", line 2, in get\n'
+        f"    {printed}\n"
+        f'  File "{prefix}{package}/utils.py", line 9, in helper\n'
+        "    raise\n"
+        "RuntimeError: boom\n"
+    ).replace("/", "\\" if "\\" in prefix else "/")
+    # WHEN / THEN no frame is the application's (its get() holds none of the printed lines, and
+    # a lone module name with a different package is never enough)
+    assert _located(trace, repo) == []
