@@ -159,7 +159,18 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     )
     parser.add_argument(
         "--only",
-        choices=("pypi", "git", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"),
+        choices=(
+            "pypi",
+            "git",
+            "heldout",
+            "heldout2",
+            "heldout3",
+            "heldout4",
+            "heldout5",
+            "heldout6",
+            "heldout7",
+            "ipython",
+        ),
         help="only the release cases, or one commit set",
     )
     args = parser.parse_args()
@@ -208,13 +219,14 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             found_tbs = read_tracebacks(case["trace"].encode())
             if hasattr(loc_mod, "rejoin"):
                 found_tbs = loc_mod.rejoin(found_tbs)
-        [tb, *_] = found_tbs
+        # the first traceback's chain; none when the code measured cannot read the trace's form
+        chain = found_tbs[0].exceptions if found_tbs else ()
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to (or a frame of
         # the repository's own package installed as a library, where the code reads it so)
         installed = getattr(loc_mod, "runs_installed_copy", lambda *_: False)
         traced: dict[str, None] = {}
-        for exc in tb.exceptions:
+        for exc in chain:
             for f in exc.frames:
                 cands = index.candidates(f.file)
                 if len(cands) == 1 and (is_in_app(f.file) or installed(f, cands[0], repo.read)):
@@ -228,13 +240,13 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             kwargs: dict[str, object] = {"retrieve": False} if args.no_search else {}
             if repo.changes:
                 kwargs["changes"] = repo.changes
-            found = loc_mod.localize(tb.exceptions, repo.paths, repo.read, **kwargs)
+            found = loc_mod.localize(chain, repo.paths, repo.read, **kwargs)
             ctx = select_context(
                 found.located, repo.read, args.budget, definitions=found.definitions, extra=found.extra
             )
             located = [loc.path for loc in found.located]
         else:
-            old_located = loc_mod.locate(tb.final.frames, index, repo.read)
+            old_located = loc_mod.locate(chain[-1].frames if chain else (), index, repo.read)
             ctx = select_context(old_located, repo.read)
             located = [loc.path for loc in old_located]
         ranges = [(s.path, s.start, s.end) for s in ctx.snippets]

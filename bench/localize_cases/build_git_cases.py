@@ -110,12 +110,19 @@ def case_of(repo: Path, name: str, commit: str, deployed: bool = True) -> tuple[
     sys.path.insert(0, str(ROOT / "chalice_app"))
     from chalicelib.core.log_files import read_tracebacks
 
+    try:
+        from chalicelib.core.ipython_tb import find_ipython
+    except ImportError:  # an older checkout measured with --code reads CPython's form only
+        find_ipython = None
+
     message = git(repo, "show", "-s", "--format=%B", commit)
     parents = git(repo, "show", "-s", "--format=%P", commit).split()
     if len(parents) != 1:
         return None, "a merge"
     trace_text = _SITE.sub(_deployed, message) if deployed else message
     found = read_tracebacks(trace_text.encode())
+    if (not found or not any(exc.frames for exc in found[0].exceptions)) and find_ipython is not None:
+        found = find_ipython(trace_text)  # what IPython or Jupyter printed (``----> 1 f(0)``)
     if not found or not any(exc.frames for exc in found[0].exceptions):
         return None, "no traceback with frames"
     tb = found[0]
@@ -126,6 +133,7 @@ def case_of(repo: Path, name: str, commit: str, deployed: bool = True) -> tuple[
         return None, f"fix of {len(files)} files / {size} lines"
     short = name.rsplit("/", maxsplit=1)[-1]
     return {
+        "form": found[0].form,
         "id": f"{short}-{commit[:10]}",
         "package": short,
         "git": name,
@@ -146,18 +154,29 @@ def listed(which: str | None = None, commits: Path = COMMITS) -> list[tuple[str,
     return [(a, b, c) for a, b, c in rows if which in (None, a)]
 
 
-def build(repo: Path, name: str, subdir: str = "git", most: int | None = None, commits: Path = COMMITS) -> list[str]:
+def build(  # noqa: PLR0913 - the builder's options
+    repo: Path,
+    name: str,
+    subdir: str = "git",
+    most: int | None = None,
+    commits: Path = COMMITS,
+    form: str | None = None,
+) -> list[str]:
     """List the commits of ``repo`` that give a case (oldest first: the original, not its
     cherry-picks; the first ``most`` of them when given) in ``commits``; the list replaces the
-    repository's earlier lines of that set."""
+    repository's earlier lines of that set. With ``form`` (``ipython``), only the cases whose
+    trace is printed in that form and listed in no other set."""
     kept: list[str] = []
     seen: set[tuple[str, ...]] = set()
+    elsewhere = {c for s, _, c in listed(None, commits) if s != subdir}
     for commit in reversed(candidates(repo)):
         if most is not None and len(kept) >= most:
             break
         case, why = case_of(repo, name, commit)
         if case is None:
             print(f"  {commit[:10]}: {why}, left out", file=sys.stderr)
+            continue
+        if form is not None and (case["form"] != form or commit in elsewhere):
             continue
         if tuple(case["key"]) in seen:
             continue
@@ -182,8 +201,9 @@ def main() -> None:
         help="the set the cases are listed in (git, heldout, heldout2, ..., heldout7)",
     )
     parser.add_argument("--max", type=int, default=None, help="keep at most this many cases of the repository")
+    parser.add_argument("--form", help="only traces printed in this form (ipython), listed in no other set")
     args = parser.parse_args()
-    build(args.mirror, args.name, args.into, args.max)
+    build(args.mirror, args.name, args.into, args.max, form=args.form)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core import related, under_test
 from chalicelib.core.frames import is_in_app
+from chalicelib.core.ipython_tb import find_ipython
 from chalicelib.core.libraries import installed_parts
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
@@ -437,12 +438,15 @@ def unwrap(text: str) -> str:
 def read_pasted(data: bytes) -> list[Traceback]:
     """The tracebacks of a pasted text (a file, an issue): read as a log file is, the halves a
     reporter's line split joined (``rejoin``); when the console wrapped frame headers, the
-    unwrapped text is read too and kept unless its first traceback has fewer frames."""
+    unwrapped text is read too and kept unless its first traceback has fewer frames. A text in
+    which that finds no frame is read in IPython's and Jupyter's form (``core/ipython_tb.py``)."""
     found = rejoin(read_tracebacks(data))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return found
+    if not any(e.frames for tb in found for e in tb.exceptions) and (pasted := find_ipython(text)):
+        return pasted  # IPython's or Jupyter's form (``----> 1 f(0)``), which the log reader does not read
     fixed = unwrap(text)
     if fixed == text:
         return found
@@ -522,6 +526,8 @@ def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], st
     parts = installed_parts(frame.file)
     if path is None or not parts:
         return False
+    if parts[-1].endswith((".pyc", ".pyo")):  # Python 2 prints the compiled file it ran
+        parts[-1] = parts[-1][:-1]
     repo_parts = path.split("/")
     matched = 0
     while matched < min(len(parts), len(repo_parts)) and parts[-1 - matched] == repo_parts[-1 - matched]:
