@@ -170,6 +170,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             "heldout6",
             "heldout7",
             "ipython",
+            "pytest",
         ),
         help="only the release cases, or one commit set",
     )

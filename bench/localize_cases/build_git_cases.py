@@ -93,11 +93,13 @@ def _deployed(match: re.Match[str]) -> str:
     return 'File "/var/task/'
 
 
-def candidates(repo: Path) -> list[str]:
-    out = git(
-        repo, "log", "--all", "--no-merges", "--format=%H", "-i", "-E",
-        "--grep=most recent call last|File \".*\", line [0-9]+",
-    )  # fmt: skip
+def candidates(repo: Path, form: str | None = None) -> list[str]:
+    """The commits whose message may quote a traceback; with ``form="pytest"``, also pytest's
+    ``FILE:LINE: in FUNCTION`` entries (which name no ``Traceback``)."""
+    pattern = 'most recent call last|File ".*", line [0-9]+'
+    if form == "pytest":
+        pattern += "|\\.py:[0-9]+: in [A-Za-z_<]"
+    out = git(repo, "log", "--all", "--no-merges", "--format=%H", "-i", "-E", f"--grep={pattern}")
     return out.split()
 
 
@@ -112,8 +114,9 @@ def case_of(repo: Path, name: str, commit: str, deployed: bool = True) -> tuple[
 
     try:
         from chalicelib.core.ipython_tb import find_ipython
+        from chalicelib.core.pytest_tb import find_pytest
     except ImportError:  # an older checkout measured with --code reads CPython's form only
-        find_ipython = None
+        find_ipython = find_pytest = None
 
     message = git(repo, "show", "-s", "--format=%B", commit)
     parents = git(repo, "show", "-s", "--format=%P", commit).split()
@@ -122,7 +125,8 @@ def case_of(repo: Path, name: str, commit: str, deployed: bool = True) -> tuple[
     trace_text = _SITE.sub(_deployed, message) if deployed else message
     found = read_tracebacks(trace_text.encode())
     if (not found or not any(exc.frames for exc in found[0].exceptions)) and find_ipython is not None:
-        found = find_ipython(trace_text)  # what IPython or Jupyter printed (``----> 1 f(0)``)
+        # what IPython or Jupyter printed (``----> 1 f(0)``), or pytest's report (``mod.py:12: in f``)
+        found = find_ipython(trace_text) or find_pytest(trace_text)
     if not found or not any(exc.frames for exc in found[0].exceptions):
         return None, "no traceback with frames"
     tb = found[0]
@@ -164,12 +168,12 @@ def build(  # noqa: PLR0913 - the builder's options
 ) -> list[str]:
     """List the commits of ``repo`` that give a case (oldest first: the original, not its
     cherry-picks; the first ``most`` of them when given) in ``commits``; the list replaces the
-    repository's earlier lines of that set. With ``form`` (``ipython``), only the cases whose
+    repository's earlier lines of that set. With ``form`` (``ipython``, ``pytest``), only the cases whose
     trace is printed in that form and listed in no other set."""
     kept: list[str] = []
     seen: set[tuple[str, ...]] = set()
     elsewhere = {c for s, _, c in listed(None, commits) if s != subdir}
-    for commit in reversed(candidates(repo)):
+    for commit in reversed(candidates(repo, form)):
         if most is not None and len(kept) >= most:
             break
         case, why = case_of(repo, name, commit)
@@ -201,7 +205,7 @@ def main() -> None:
         help="the set the cases are listed in (git, heldout, heldout2, ..., heldout7)",
     )
     parser.add_argument("--max", type=int, default=None, help="keep at most this many cases of the repository")
-    parser.add_argument("--form", help="only traces printed in this form (ipython), listed in no other set")
+    parser.add_argument("--form", help="only traces printed in this form (ipython, pytest), listed in no other set")
     args = parser.parse_args()
     build(args.mirror, args.name, args.into, args.max, form=args.form)
 

@@ -64,6 +64,7 @@ from chalicelib.core.ipython_tb import find_ipython
 from chalicelib.core.libraries import installed_parts
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
+from chalicelib.core.pytest_tb import find_pytest
 from chalicelib.core.retrieve import SearchLimits, build_query, is_library, search
 from chalicelib.core.signature import misfit_definitions
 from chalicelib.core.structure import Traced, absolute_module
@@ -439,14 +440,18 @@ def read_pasted(data: bytes) -> list[Traceback]:
     """The tracebacks of a pasted text (a file, an issue): read as a log file is, the halves a
     reporter's line split joined (``rejoin``); when the console wrapped frame headers, the
     unwrapped text is read too and kept unless its first traceback has fewer frames. A text in
-    which that finds no frame is read in IPython's and Jupyter's form (``core/ipython_tb.py``)."""
+    which that finds no frame is read in IPython's and Jupyter's form (``core/ipython_tb.py``),
+    then as pytest reports a failing test (``core/pytest_tb.py``)."""
     found = rejoin(read_tracebacks(data))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return found
-    if not any(e.frames for tb in found for e in tb.exceptions) and (pasted := find_ipython(text)):
-        return pasted  # IPython's or Jupyter's form (``----> 1 f(0)``), which the log reader does not read
+    if not any(e.frames for tb in found for e in tb.exceptions):
+        # the forms a reporter pastes that a service's logs do not carry: IPython's or Jupyter's
+        # (``----> 1 f(0)``), then pytest's report of a failing test (``mod.py:12: in f``)
+        if pasted := find_ipython(text) or find_pytest(text):
+            return pasted
     fixed = unwrap(text)
     if fixed == text:
         return found
