@@ -39,7 +39,9 @@ _RULE = re.compile(r"^-{20,}\s*$")
 _HEADER = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)\s+Traceback \(most recent call last\)\s*$")
 _FRAME_NEW = re.compile(r"^File (?P<file>.+?):(?P<line>\d+), in (?P<function>.+?)\s*$")
 _CELL_NEW = re.compile(r"^(?:Cell In ?\[\d*\], line (?P<line>\d+)|Input In ?\[\d*\], in (?P<function>.+?))\s*$")
-_FRAME_OLD = re.compile(r"^(?P<file>\S.*?) in (?P<function>[\w.<>]+(?: [\w.<>:]+)*)(?:\(.*)?\s*$")
+# The file ends as a module or a pseudo-file does (``.pyc``, ``<ipython-input-3-…>``), so the
+# lazy match tries one place per such ending, never every " in " of a long line.
+_FRAME_OLD = re.compile(r"^(?P<file>\S.*?(?:\.py[cowx]?|>)) in (?P<function>[\w.<>]+)\s*(?:\(.*)?$")
 _ARROW = re.compile(r"^\s*-*->\s*(?P<line>\d+)(?: (?P<source>.*))?$")
 _CONTEXT = re.compile(r"^\s*\d+(?: .*)?$")
 _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
@@ -48,6 +50,7 @@ _LINKS: dict[str, ChainLink] = {
     "The above exception was the direct cause of the following exception:": "cause",
 }
 FORM = "ipython"
+MAX_HEADER_CHARS = 2_000  # a longer line is no frame header: its regex would backtrack over it
 
 
 @dataclass
@@ -69,6 +72,8 @@ def _function(raw: str) -> str:
 
 def _frame_header(line: str) -> tuple[str, int | None, str] | None:
     """(file, line, function) of a frame's header line, either form; None for another line."""
+    if len(line) > MAX_HEADER_CHARS:
+        return None
     if m := _FRAME_NEW.match(line):
         return m.group("file"), int(m.group("line")), _function(m.group("function"))
     if m := _CELL_NEW.match(line):

@@ -57,6 +57,7 @@ _LINKS: dict[str, ChainLink] = {
     "The above exception was the direct cause of the following exception:": "cause",
 }
 FORM = "pytest"
+MAX_LOCATION_CHARS = 2_000  # a longer line is no location: its regex would backtrack over it
 
 
 @dataclass
@@ -100,7 +101,7 @@ def find_pytest(text: str) -> list[Traceback]:
         if _RULE.match(line):
             failure = None
             continue
-        location = _LOCATION.match(line)
+        location = _LOCATION.match(line) if len(line) <= MAX_LOCATION_CHARS else None
         if _HEADER.match(line) or (failure is None and location is not None):
             failure = _Failure(n)
             failures.append(failure)
@@ -133,7 +134,11 @@ def _read_location(failure: _Failure, location: re.Match[str], lines: list[str],
     number = int(location.group("line"))
     if location.group("function") is not None:
         after = lines[n + 1].strip() if n + 1 < len(lines) else ""
-        source = "" if after == "???" or not after or _LOCATION.match(after) or _E_LINE.match(after) else after
+        source = (
+            ""
+            if after == "???" or not after or _LOCATION.match(after[:MAX_LOCATION_CHARS]) or _E_LINE.match(after)
+            else after
+        )
         current.frames.append(Frame(location.group("file"), number, location.group("function"), source))
     elif failure.marked is not None:
         current.frames.append(Frame(location.group("file"), number, failure.function, failure.marked))
