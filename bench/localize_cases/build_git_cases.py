@@ -124,7 +124,7 @@ def case_of(repo: Path, name: str, commit: str, deployed: bool = True) -> tuple[
         return None, "a merge"
     trace_text = _SITE.sub(_deployed, message) if deployed else message
     found = read_tracebacks(trace_text.encode())
-    if (not found or not any(exc.frames for exc in found[0].exceptions)) and find_ipython is not None:
+    if not any(exc.frames for tb in found for exc in tb.exceptions) and find_ipython is not None:
         # what IPython or Jupyter printed (``----> 1 f(0)``), or pytest's report (``mod.py:12: in f``)
         found = find_ipython(trace_text) or find_pytest(trace_text)
     if not found or not any(exc.frames for exc in found[0].exceptions):

@@ -123,6 +123,35 @@ def test_the_localize_command_locates_a_pasted_jupyter_traceback(tmp_path) -> No
     assert [(loc["path"], loc["line"]) for loc in located] == [("shop/cart.py", 11), ("shop/cart.py", 5)]
 
 
+def test_a_function_a_cell_defined_and_a_long_type_name_are_read() -> None:
+    # GIVEN IPython 8.12's output for a function defined in a cell, called through the
+    # repository's apply(), raising a type whose name is longer than IPython's column
+    text = (
+        "---------------------------------------------------------------------------\n"
+        "ResourceNotFoundExceptionWithAVeryLongNameTraceback (most recent call last)\n"
+        "Cell In[2], line 1\n"
+        "----> 1 apply(f, {})\n"
+        "\n"
+        "File /src/pkg/frame.py:2, in apply(func, value)\n"
+        "----> 2     result = func(value)\n"
+        "\n"
+        "Cell In[1], line 3, in f(x)\n"
+        "----> 3     return x['missing']\n"
+        "\n"
+        "ResourceNotFoundExceptionWithAVeryLongName: 'missing'\n"
+    )
+    # WHEN read
+    [tb] = find_ipython(text)
+    # THEN each frame keeps its own line (the cell's frame does not overwrite the repository's)
+    [exc] = tb.exceptions
+    assert exc.type == "ResourceNotFoundExceptionWithAVeryLongName"
+    assert [(f.file, f.line, f.function, f.source) for f in exc.frames] == [
+        ("<ipython-input>", 1, "<module>", "apply(f, {})"),
+        ("/src/pkg/frame.py", 2, "apply", "result = func(value)"),
+        ("<ipython-input>", 3, "f", "return x['missing']"),
+    ]
+
+
 def test_a_cpython_traceback_is_not_read_again_in_ipythons_form() -> None:
     # GIVEN CPython's own form, WHEN read as a pasted text, THEN its reader's frames are kept
     text = (

@@ -74,22 +74,54 @@ def test_an_install_that_rewrote_the_line_is_still_the_repositorys_when_it_defin
     assert _located(trace, repo) == [("IPython/notebook/handlers.py", 5, "raising")]
 
 
-def test_a_renamed_or_vendored_copy_needs_a_specific_line_the_file_holds() -> None:
-    # GIVEN the repository's package renamed since the trace (buildslave/ is buildbot_worker/ now)
-    transfer = "import os\n\n\nclass Upload:\n    def finished(self, res):\n        os.remove(self.tarname)\n"
-    repo = {"worker/buildbot_worker/commands/transfer.py": transfer}
-    renamed = (
-        "Traceback (most recent call last):\n"
-        '  File "c:\\Python27\\lib\\site-packages\\buildslave\\commands\\transfer.py", line 6, in finished\n'
-        "    os.remove(self.tarname)\n"
-        "WindowsError: [Error 32] The process cannot access the file\n"
-    )
-    # WHEN / THEN the specific line the file holds maps the frame through the shorter suffix
-    assert _located(renamed, repo) == [("worker/buildbot_worker/commands/transfer.py", 6, "raising")]
-    # AND a plain line (no call, index or attribute) does not: a shared suffix with a plain line
-    # is no evidence
-    plain = renamed.replace("os.remove(self.tarname)", "return res").replace("line 6", "line 5")
-    assert _located(plain, {"worker/buildbot_worker/commands/transfer.py": transfer + "        return res\n"}) == []
+def test_the_standard_library_a_copied_framework_file_and_a_renamed_package_stay_libraries() -> None:
+    # GIVEN a repository whose files share a suffix, a function or a line with library frames:
+    # a transport/socket.py raising like the standard library's socket.py, a json package
+    # defining loads, a decorator copied from Django, a package since renamed
+    repo = {
+        "chat/transport/socket.py": "def create_connection(address):\n    err = None\n    raise err\n",
+        "app/json/__init__.py": "def loads(s):\n    return decode(s)\n",
+        "shop/auth/decorators.py": (
+            "def login_required(view_func):\n"
+            "    def _wrapper_view(request, *args, **kwargs):\n"
+            "        return view_func(request, *args, **kwargs)\n"
+            "    return _wrapper_view\n"
+        ),
+        "worker/buildbot_worker/commands/transfer.py": (
+            "class Upload:\n    def finished(self, res):\n        os.remove(self.tarname)\n"
+        ),
+    }
+    frames = [
+        ("/usr/lib/python3.10/socket.py", 845, "create_connection", "raise err"),
+        ("/usr/lib/python3.11/json/__init__.py", 346, "loads", "return _default_decoder.decode(s)"),
+        ("/srv/venv/lib/python3.12/site-packages/django/contrib/auth/decorators.py", 23, "_wrapper_view",
+         "return view_func(request, *args, **kwargs)"),
+        ("c:\\Python27\\lib\\site-packages\\buildslave\\commands\\transfer.py", 248, "finished",
+         "os.remove(self.tarname)"),
+    ]  # fmt: skip
+    for file, line, function, printed in frames:
+        trace = (
+            "Traceback (most recent call last):\n"
+            f'  File "{file}", line {line}, in {function}\n'
+            f"    {printed}\n"
+            "OSError: failed\n"
+        )
+        # WHEN / THEN none is the repository's: the path after the package root is not the
+        # file's whole path (a standard library path has no package root at all)
+        assert _located(trace, repo) == [], file
+
+
+@given(printed=st.sampled_from(["return x", "raise", "x = y"]), prefix=st.sampled_from(INSTALLS[:3]))
+def test_a_lone_installed_module_needs_a_specific_line(printed: str, prefix: str) -> None:
+    # GIVEN the repository's single-module package (six.py), a plain printed line it holds
+    repo = {"six.py": f"def f(x, y):\n    {printed}\n\n\ndef g(m):\n    return m.group(1)[0]\n"}
+
+    def trace(line: int, code: str) -> str:
+        return f'Traceback (most recent call last):\n  File "{prefix}six.py", line {line}, in f\n    {code}\nE: x\n'
+
+    # WHEN / THEN a plain line names too little; a specific one (a call, an index) maps
+    assert _located(trace(2, printed), repo) == []
+    assert _located(trace(6, "return m.group(1)[0]"), repo) == [("six.py", 6, "raising")]
 
 
 @given(

@@ -109,9 +109,28 @@ def test_the_localize_command_locates_a_pasted_pytest_report(tmp_path) -> None: 
     assert json.loads(result.stdout)["located"] == [{"path": "shop/cart.py", "line": 2, "function": "price"}]
 
 
+def test_a_long_entrys_function_is_the_def_around_the_marked_line_not_a_nested_one() -> None:
+    # GIVEN a long entry whose function defines a helper above the failing line
+    text = (
+        "________________________________ test_m ________________________________\n"
+        "\n"
+        "    def outer(x):\n"
+        "        def inner(y):\n"
+        "            return y * 2\n"
+        "        total = inner(x)\n"
+        ">       return build(total)\n"
+        "E       KeyError: 3\n"
+        "\n"
+        "pkg/m.py:9: KeyError\n"
+    )
+    # WHEN / THEN the frame runs outer, the def left of the marked code
+    [tb] = find_pytest(text)
+    assert [(f.file, f.line, f.function) for f in tb.exceptions[0].frames] == [("pkg/m.py", 9, "outer")]
+
+
 def test_prose_and_cpythons_own_form_are_not_read_as_a_report() -> None:
     # GIVEN a commit message naming a file and line in prose, and CPython's form
-    prose = "The check in setup.py:12: is wrong; see docs/conf.py:3.\n"
+    prose = "The check in setup.py:12: is wrong; see docs/conf.py:3.\nE   it raised nothing\n"
     cpython = 'Traceback (most recent call last):\n  File "a.py", line 2, in f\n    g()\nKeyError: 1\n'
     # WHEN / THEN the prose gives no traceback, and CPython's form keeps its own reader
     assert find_pytest(prose) == []

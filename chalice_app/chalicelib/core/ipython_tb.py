@@ -18,7 +18,8 @@ Two forms, the exception's type first in a ruled header, the message last:
 
 IPython 7 and older name a frame ``FILE in FUNCTION(ARGS)`` and mark its line with an arrow
 (``---->``, ``-->``, ``->``) before the line number; IPython 8 names it ``File FILE:LINE, in
-FUNCTION(ARGS)`` (``Cell In[3], line 1`` or ``Input In [3], in <cell line: 1>()`` for a cell). A
+FUNCTION(ARGS)`` (``Cell In[3], line 1`` or ``Input In [3], in <cell line: 1>()`` for a cell's
+code, ``Cell In[1], line 3, in f(x)`` for a function a cell defined). A
 frame's line is the arrow's number, its printed source the arrow's code; a Python 3.11 qualified
 name (``in MatrixDeterminant.det(self)``) is read as its last part, as CPython prints it. Colour
 codes are removed first. Chained exceptions (``During handling of the above exception…``, ``The
@@ -36,12 +37,15 @@ from chalicelib.core.models import ChainLink, Frame, RaisedException, Traceback
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _RULE = re.compile(r"^-{20,}\s*$")
-_HEADER = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)\s+Traceback \(most recent call last\)\s*$")
+# A type name longer than IPython's column touches the word: ``…NameTraceback (most recent…``.
+_HEADER = re.compile(r"^(?P<type>[A-Za-z_][\w.]*?)\s*Traceback \(most recent call last\)\s*$")
 _FRAME_NEW = re.compile(r"^File (?P<file>.+?):(?P<line>\d+), in (?P<function>.+?)\s*$")
-_CELL_NEW = re.compile(r"^(?:Cell In ?\[\d*\], line (?P<line>\d+)|Input In ?\[\d*\], in (?P<function>.+?))\s*$")
+_CELL_NEW = re.compile(
+    r"^(?:Cell In ?\[\d*\], line (?P<line>\d+)|Input In ?\[\d*\])(?:, in (?P<function>[^(]+?)(?:\(.*)?)?\s*$"
+)
 # The file ends as a module or a pseudo-file does (``.pyc``, ``<ipython-input-3-…>``), so the
 # lazy match tries one place per such ending, never every " in " of a long line.
-_FRAME_OLD = re.compile(r"^(?P<file>\S.*?(?:\.py[cowx]?|>)) in (?P<function>[\w.<>]+)\s*(?:\(.*)?$")
+_FRAME_OLD = re.compile(r"^(?P<file>\S.*?(?:\.py[cowx]?|\.pxi|>)) in (?P<function>[\w.<>]+)\s*(?:\(.*)?$")
 _ARROW = re.compile(r"^\s*-*->\s*(?P<line>\d+)(?: (?P<source>.*))?$")
 _CONTEXT = re.compile(r"^\s*\d+(?: .*)?$")
 _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
@@ -77,7 +81,9 @@ def _frame_header(line: str) -> tuple[str, int | None, str] | None:
     if m := _FRAME_NEW.match(line):
         return m.group("file"), int(m.group("line")), _function(m.group("function"))
     if m := _CELL_NEW.match(line):
-        return "<ipython-input>", int(m.group("line")) if m.group("line") else None, "<module>"
+        function = m.group("function")
+        cell = "<module>" if function is None or function.startswith("<cell") else _function(function)
+        return "<ipython-input>", int(m.group("line")) if m.group("line") else None, cell
     if (m := _FRAME_OLD.match(line)) and not _ARROW.match(line) and not _CONTEXT.match(line):
         return m.group("file"), None, _function(m.group("function"))
     return None

@@ -77,14 +77,6 @@ class Named:
     rank: int  # the module's place among the failing ones (0: the innermost failing frame's)
 
 
-def installed_parts(path: str) -> list[str]:
-    """The components of a path after its last install root (``…/site-packages/lxml/etree.py`` →
-    ``lxml``, ``etree.py``); none when the path has no install root."""
-    path = path.replace("\\", "/")
-    roots = list(_ROOT.finditer(path))
-    return [p for p in path[roots[-1].end() :].split("/") if p] if roots else []
-
-
 def frame_module(frame: Frame) -> str | None:
     """The dotted module a library frame runs, when its path says it: after an install root
     (``…/site-packages/lxml/etree.py`` → ``lxml.etree``), a frozen app's dotted name
@@ -92,9 +84,12 @@ def frame_module(frame: Frame) -> str | None:
     init = _CYTHON_INIT.match(frame.function or "")
     if init is not None and _MODULE.match(init.group(1)):
         return init.group(1)
-    parts = installed_parts(frame.file)
-    if parts:
-        parts[-1] = _SOURCE_SUFFIX.sub("", parts[-1])
+    path = frame.file.replace("\\", "/")
+    roots = list(_ROOT.finditer(path))
+    if not roots:
+        return None
+    rest = _SOURCE_SUFFIX.sub("", path[roots[-1].end() :])
+    parts = [p for p in rest.split("/") if p]
     if parts and parts[-1] == "__init__":
         parts.pop()
     if not parts:

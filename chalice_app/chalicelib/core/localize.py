@@ -61,7 +61,6 @@ from typing import TYPE_CHECKING, Literal
 from chalicelib.core import related, under_test
 from chalicelib.core.frames import is_in_app
 from chalicelib.core.ipython_tb import find_ipython
-from chalicelib.core.libraries import installed_parts
 from chalicelib.core.log_files import read_tracebacks
 from chalicelib.core.models import RaisedException, Traceback
 from chalicelib.core.pytest_tb import find_pytest
@@ -515,40 +514,41 @@ def _mapped_by_content(
     return mapped
 
 
+# Where pip puts an installed package: the last of these in a frame's path starts its module path
+# (the standard library's ``lib/python3.x/`` is none: no repository's package is installed there).
+_PACKAGE_ROOT = re.compile(r"(?:^|/)(?:site|dist)-packages/|\.egg/", re.IGNORECASE)
+
+
 def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], str | None]) -> bool:
     """Whether a library frame runs the repository's own package, installed: a reporter's
     ``…/site-packages/sympy/core/basic.py`` when the repository is sympy. ``path`` is the
-    repository file the frame maps to by its path's longest suffix.
+    repository file the frame maps to by its path's longest suffix; it must end with the whole
+    path after the package root (``site-packages/``, ``dist-packages/``, an ``.egg``):
+    ``sympy/core/basic.py``, not only ``core/basic.py`` (Django's ``django/contrib/auth/
+    decorators.py`` is never a service's ``shop/auth/decorators.py``).
 
-    When that file ends with the whole path after the install root (``sympy/core/basic.py``, not
-    only ``basic.py``), it must hold the frame's printed line; with a package directory in that
-    path, defining the frame's function is enough too (an install converted by 2to3 prints
-    ``http.cookies`` where the repository has ``Cookie``), as is a frame with no printed line. A
-    shorter suffix of a directory and the file (the package renamed since, ``buildslave/`` now
-    ``buildbot_worker/``; a copy vendored by another library, ``requests/packages/urllib3/``)
-    takes a printed line specific enough to name the code (``MIN_CONTENT_CHARS``, with a call, an
-    index or an attribute), held by the file."""
-    parts = installed_parts(frame.file)
-    if path is None or not parts:
+    With a package directory in that path, the file holds the frame's printed line, or defines
+    the frame's function (an install converted by 2to3 prints ``http.cookies`` where the
+    repository has ``Cookie``), or the frame printed no line. A lone module (``site-packages/
+    six.py``) names too little: its printed line must be held and specific (``MIN_CONTENT_CHARS``,
+    with a call, an index or an attribute)."""
+    normalized = frame.file.replace("\\", "/")
+    roots = list(_PACKAGE_ROOT.finditer(normalized))
+    if path is None or not roots:
         return False
-    if parts[-1].endswith((".pyc", ".pyo")):  # Python 2 prints the compiled file it ran
+    parts = [p for p in normalized[roots[-1].end() :].split("/") if p]
+    if parts and parts[-1].endswith((".pyc", ".pyo")):  # Python 2 prints the compiled file it ran
         parts[-1] = parts[-1][:-1]
-    repo_parts = path.split("/")
-    matched = 0
-    while matched < min(len(parts), len(repo_parts)) and parts[-1 - matched] == repo_parts[-1 - matched]:
-        matched += 1
     text = read(path)
-    if text is None or matched < min(2, len(parts)):
+    if not parts or text is None or path.split("/")[-len(parts) :] != parts:
         return False
     held = _holds_source(text, frame, slack=None)
-    if matched < len(parts):
-        printed = frame.source.strip()
+    printed = frame.source.strip()
+    if len(parts) == 1:
         return held and len(printed) >= MIN_CONTENT_CHARS and _SPECIFIC.search(printed) is not None
-    if held or len(parts) == 1:
-        return held
     name = frame.function or ""
     defines = name.isidentifier() and re.search(rf"^\s*(?:async\s+)?def\s+{name}\s*\(", text, re.MULTILINE)
-    return not frame.source.strip() or defines is not None
+    return held or not printed or defines is not None
 
 
 def locate(

@@ -73,7 +73,13 @@ class _Failure:
     start: int
     chain: list[_Exception] = field(default_factory=lambda: [_Exception()])
     marked: str | None = None  # the ``>`` line of the long entry being read
-    function: str | None = None  # the ``def`` above it
+    function: str | None = None  # the ``def`` around it
+    defs: list[tuple[int, str]] = field(default_factory=list)  # the listing's ``def`` lines: (column, name)
+
+    def reset(self) -> None:
+        """Forget the long entry being read (a location, a separator or a chain link ends it)."""
+        self.marked = self.function = None
+        self.defs = []
 
     @property
     def current(self) -> _Exception:
@@ -112,18 +118,22 @@ def find_pytest(text: str) -> list[Traceback]:
         if line in _LINKS:
             failure.current.link = _LINKS[line]
             failure.chain.append(_Exception())
-            failure.marked = failure.function = None
+            failure.reset()
         elif _SEPARATOR.match(line):
-            failure.marked = failure.function = None
+            failure.reset()
         elif location is not None:
             _read_location(failure, location, lines, n)
         elif (e_line := _E_LINE.match(line)) is not None:
             if not failure.current.type and (typed := _typed(e_line.group("text"))) is not None:
                 failure.current.type, failure.current.message = typed
         elif (marked := _MARKED.match(line)) is not None:
+            # the function around the marked line: the last ``def`` left of its code (not a nested
+            # function defined above it)
+            column = len(raw) - len(raw.lstrip()) + marked.start("code")
             failure.marked = marked.group("code").strip()
+            failure.function = next((name for col, name in reversed(failure.defs) if col < column), None)
         elif (definition := _DEF.match(line)) is not None:
-            failure.function = definition.group("name")
+            failure.defs.append((len(raw) - len(raw.lstrip()), definition.group("name")))
     return [tb for f in failures if (tb := _traceback(f, lines)) is not None]
 
 
@@ -144,7 +154,7 @@ def _read_location(failure: _Failure, location: re.Match[str], lines: list[str],
         current.frames.append(Frame(location.group("file"), number, failure.function, failure.marked))
         if not current.type and (typed := _typed(location.group("rest") or "")) is not None:
             current.type, current.message = typed
-    failure.marked = failure.function = None
+    failure.reset()
 
 
 def _traceback(failure: _Failure, lines: list[str]) -> Traceback | None:
