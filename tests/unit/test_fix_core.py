@@ -22,6 +22,7 @@ from tests.fix_fixtures import GOOD_EDIT, converse_answer
 # A Django-style layout (several files of the same name) and a src/ layout.
 TREE = [
     "manage.py",
+    "shop/__init__.py",
     "shop/orders/views.py",
     "shop/orders/models.py",
     "shop/payments/views.py",
@@ -31,6 +32,7 @@ TREE = [
     "tests/test_pricing.py",
 ]
 FILES = {
+    "shop/__init__.py": "",
     "shop/orders/views.py": "def create(request):\n    order = Order.objects.get(pk=request.id)\n    return order\n",
     "shop/payments/views.py": "def create(request):\n    charge = gateway.charge(request.amount)\n    return charge\n",
     "src/shop_core/pricing.py": "def price(x):\n    return x.amount / x.qty\n",
@@ -48,7 +50,9 @@ def test_ambiguous_paths_are_resolved_by_the_source_line_or_left_out() -> None:
     index = RepoIndex(TREE)
     by_line = Frame("/deploy/r42/views.py", 2, "create", "charge = gateway.charge(request.amount)")
     unknown = Frame("/deploy/r42/views.py", 2, "create", "something else")
-    library = Frame("/var/lang/lib/python3.12/site-packages/shop/orders/views.py", 2, "create", "x")
+    # another installed package's orders/views.py (not the repository's shop/orders/views.py: shop
+    # is a package)
+    library = Frame("/var/lang/lib/python3.12/site-packages/orders/views.py", 2, "create", "x")
     located = locate([library, unknown, by_line], index, FILES.get)
     assert [(loc.path, loc.frame.function) for loc in located] == [("shop/payments/views.py", "create")]
 

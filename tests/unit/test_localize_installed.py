@@ -146,3 +146,15 @@ def test_a_library_sharing_only_a_file_name_with_the_repository_stays_a_library(
     # WHEN / THEN no frame is the application's (its get() holds none of the printed lines, and
     # a lone module name with a different package is never enough)
     assert _located(trace, repo) == []
+
+
+@given(st.sampled_from(INSTALLS[:3]))
+def test_a_source_layout_maps_and_a_subpackage_of_the_repositorys_package_does_not(prefix: str) -> None:
+    # GIVEN the repository's package under src/ (a folder, not a package)
+    src = {"src/sympy/__init__.py": "", "src/sympy/core/basic.py": BASIC}
+    # WHEN / THEN the installed sympy/core/basic.py is src/sympy/core/basic.py
+    assert _located(_trace(prefix), src) == [("src/sympy/core/basic.py", 4, "raising")]
+    # AND an installed top-level package core/ is not the repository's sympy/core/ (sympy is a
+    # package: its core is sympy.core, another project's is core)
+    other = _trace(prefix).replace(f"{prefix}sympy/core/", f"{prefix}core/")
+    assert _located(other, REPO) == []

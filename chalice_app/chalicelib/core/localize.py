@@ -525,7 +525,9 @@ def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], st
     repository file the frame maps to by its path's longest suffix; it must end with the whole
     path after the package root (``site-packages/``, ``dist-packages/``, an ``.egg``):
     ``sympy/core/basic.py``, not only ``core/basic.py`` (Django's ``django/contrib/auth/
-    decorators.py`` is never a service's ``shop/auth/decorators.py``).
+    decorators.py`` is never a service's ``shop/auth/decorators.py``), with nothing above it but a
+    source layout's folder (``src/``): an installed ``orders/views.py`` is not the repository's
+    ``shop/orders/views.py``, ``shop`` being a package.
 
     With a package directory in that path, the file holds the frame's printed line, or defines
     the frame's function (an install converted by 2to3 prints ``http.cookies`` where the
@@ -539,8 +541,14 @@ def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], st
     parts = [p for p in normalized[roots[-1].end() :].split("/") if p]
     if parts and parts[-1].endswith((".pyc", ".pyo")):  # Python 2 prints the compiled file it ran
         parts[-1] = parts[-1][:-1]
+    repo_parts = path.split("/")
+    if not parts or len(repo_parts) < len(parts) or repo_parts[-len(parts) :] != parts:
+        return False
+    above = repo_parts[: -len(parts)]  # a source layout's src/ or lib/, never a package holding it
+    if above and read("/".join([*above, "__init__.py"])) is not None:
+        return False
     text = read(path)
-    if not parts or text is None or path.split("/")[-len(parts) :] != parts:
+    if text is None:
         return False
     held = _holds_source(text, frame, slack=None)
     printed = frame.source.strip()
