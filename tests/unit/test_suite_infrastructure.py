@@ -17,14 +17,15 @@ def test_a_child_and_its_child_are_found_and_ended() -> None:
     before = processes.descendants(os.getpid())
     child = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])  # noqa: S607 - sh from PATH
     try:
+        want = ["sh -c sleep 30 & wait", "sleep 30"]
         left: dict[int, str] = {}
-        for _ in range(50):  # the grandchild may not be forked yet
+        for _ in range(100):  # the grandchild may not be forked yet, or forked and not yet sleep
             left = processes.left_behind(os.getpid(), before, grace_s=0)
-            if len(left) == 2:
+            if sorted(left.values()) == want:
                 break
             time.sleep(0.1)
         # THEN both are named with their command lines
-        assert sorted(left.values()) == ["sh -c sleep 30 & wait", "sleep 30"]
+        assert sorted(left.values()) == want
         # WHEN they are ended
         processes.end(left)
         # THEN nothing is left (end() also reaped its own child)
