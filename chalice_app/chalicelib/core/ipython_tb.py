@@ -34,8 +34,8 @@ import re
 from dataclasses import dataclass, field
 
 from chalicelib.core.models import ChainLink, Frame, RaisedException, Traceback
+from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _RULE = re.compile(r"^-{20,}\s*$")
 # A type name longer than IPython's column touches the word: ``…NameTraceback (most recent…``.
 _HEADER = re.compile(r"^(?P<type>[A-Za-z_][\w.]*?)\s*Traceback \(most recent call last\)\s*$")
@@ -49,10 +49,6 @@ _FRAME_OLD = re.compile(r"^(?P<file>\S.*?(?:\.py[cowx]?|\.pxi|>)) in (?P<functio
 _ARROW = re.compile(r"^\s*-*->\s*(?P<line>\d+)(?: (?P<source>.*))?$")
 _CONTEXT = re.compile(r"^\s*\d+(?: .*)?$")
 _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
-_LINKS: dict[str, ChainLink] = {
-    "During handling of the above exception, another exception occurred:": "context",
-    "The above exception was the direct cause of the following exception:": "cause",
-}
 FORM = "ipython"
 MAX_HEADER_CHARS = 2_000  # a longer line is no frame header: its regex would backtrack over it
 
@@ -91,7 +87,7 @@ def _frame_header(line: str) -> tuple[str, int | None, str] | None:
 
 def find_ipython(text: str) -> list[Traceback]:
     """Every IPython or Jupyter traceback of ``text``, each with its chain, in order."""
-    lines = [_ANSI.sub("", raw).rstrip() for raw in text.splitlines()]
+    lines = [ANSI_CODE.sub("", raw).rstrip() for raw in text.splitlines()]
     blocks: list[_Block] = []
     pending_link: ChainLink | None = None
     current: _Block | None = None
@@ -121,8 +117,8 @@ def find_ipython(text: str) -> list[Traceback]:
             blocks.append(current)
             continue
         if current is None or current.message is not None:
-            if stripped in _LINKS and blocks:
-                pending_link = _LINKS[stripped]
+            if stripped in CHAIN_LINKS and blocks:
+                pending_link = CHAIN_LINKS[stripped]
             continue
         if not stripped:
             continue

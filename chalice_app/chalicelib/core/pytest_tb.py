@@ -38,8 +38,8 @@ import re
 from dataclasses import dataclass, field
 
 from chalicelib.core.models import ChainLink, Frame, RaisedException, Traceback
+from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOCATION = re.compile(
     r"^(?P<file>(?:[A-Za-z]:)?[^\s:>][^:]*?\.pyx?|<[^>]+>):(?P<line>\d+):"
     r"(?: in (?P<function>[\w.<>-]+)\s*$|(?P<rest>.*)$)"
@@ -52,10 +52,6 @@ _DEF = re.compile(r"^(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 _E_LINE = re.compile(r"^E\s+(?P<text>\S.*)$")
 _TYPED = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s*(?P<message>.*))?$")
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit|Interrupt|Iteration|Failed)$|^[A-Z]\w*$")
-_LINKS: dict[str, ChainLink] = {
-    "During handling of the above exception, another exception occurred:": "context",
-    "The above exception was the direct cause of the following exception:": "cause",
-}
 FORM = "pytest"
 MAX_LOCATION_CHARS = 2_000  # a longer line is no location: its regex would backtrack over it
 
@@ -99,7 +95,7 @@ def _typed(text: str) -> tuple[str, str] | None:
 
 def find_pytest(text: str) -> list[Traceback]:
     """Every test failure's traceback in a pasted pytest report, in order."""
-    lines = [_ANSI.sub("", raw).rstrip() for raw in text.splitlines()]
+    lines = [ANSI_CODE.sub("", raw).rstrip() for raw in text.splitlines()]
     failures: list[_Failure] = []
     failure: _Failure | None = None
     for n, raw in enumerate(lines):
@@ -115,8 +111,8 @@ def find_pytest(text: str) -> list[Traceback]:
                 continue
         if failure is None:
             continue
-        if line in _LINKS:
-            failure.current.link = _LINKS[line]
+        if line in CHAIN_LINKS:
+            failure.current.link = CHAIN_LINKS[line]
             failure.chain.append(_Exception())
             failure.reset()
         elif _SEPARATOR.match(line):

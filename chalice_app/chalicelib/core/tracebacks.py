@@ -82,6 +82,8 @@ _TYPE_NAME = re.compile(r"[A-Za-z_]\w*+(?:\.[A-Za-z_]\w*+)*+")
 _STRONG_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Iteration", "Group", "Failure", "Timeout")
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
+CHAIN_LINKS: dict[str, ChainLink] = {_CAUSE: "cause", _CONTEXT: "context"}  # the pasted forms' readers too
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a terminal's colour codes, in pasted IPython or pytest output
 # What the standard library's ``logging.Handler.handleError`` prints after the traceback of a
 # handler that failed (a logging call whose format string its arguments do not fit): the stack of
 # the code that logged, or (no such frame found, and Python 2 with no ``Call stack:`` line) where
@@ -851,7 +853,7 @@ def _chain(
         while cur.line is not None and not cur.line.strip():
             cur.advance()
         s = cur.line
-        link: ChainLink | None = "cause" if s == _CAUSE else "context" if s == _CONTEXT else None
+        link: ChainLink | None = CHAIN_LINKS.get(s or "")
         if link is None:
             cur.pos = mark
             break
