@@ -119,9 +119,12 @@ def test_a_lone_installed_module_needs_a_specific_line(printed: str, prefix: str
     def trace(line: int, code: str) -> str:
         return f'Traceback (most recent call last):\n  File "{prefix}six.py", line {line}, in f\n    {code}\nE: x\n'
 
-    # WHEN / THEN a plain line names too little; a specific one (a call, an index) maps
+    # WHEN / THEN a plain line names too little; a specific one (a call, an index) maps, as does
+    # an import (black's single module failing to import its version)
     assert _located(trace(2, printed), repo) == []
     assert _located(trace(6, "return m.group(1)[0]"), repo) == [("six.py", 6, "raising")]
+    repo["six.py"] += "from _six_version import version as __version__\n"
+    assert _located(trace(7, "from _six_version import version as __version__"), repo) == [("six.py", 7, "raising")]
 
 
 @given(

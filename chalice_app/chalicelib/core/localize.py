@@ -533,7 +533,8 @@ def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], st
     the frame's function (an install converted by 2to3 prints ``http.cookies`` where the
     repository has ``Cookie``), or the frame printed no line. A lone module (``site-packages/
     six.py``) names too little: its printed line must be held and specific (``MIN_CONTENT_CHARS``,
-    with a call, an index or an attribute)."""
+    with a call, an index or an attribute, or an import: black's ``from _black_version import
+    version as __version__``)."""
     normalized = frame.file.replace("\\", "/")
     roots = list(_PACKAGE_ROOT.finditer(normalized))
     if path is None or not roots:
@@ -553,7 +554,8 @@ def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], st
     held = _holds_source(text, frame, slack=None)
     printed = frame.source.strip()
     if len(parts) == 1:
-        return held and len(printed) >= MIN_CONTENT_CHARS and _SPECIFIC.search(printed) is not None
+        specific = _SPECIFIC.search(printed) is not None or printed.startswith(("import ", "from "))
+        return held and len(printed) >= MIN_CONTENT_CHARS and specific
     name = frame.function or ""
     defines = name.isidentifier() and re.search(rf"^\s*(?:async\s+)?def\s+{name}\s*\(", text, re.MULTILINE)
     return held or not printed or defines is not None
