@@ -31,7 +31,7 @@ Pure: text in, ``Traceback`` values out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chalicelib.core.models import ChainLink, Frame, RaisedException, Traceback
 from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS
@@ -91,13 +91,12 @@ def find_ipython(text: str) -> list[Traceback]:
     blocks: list[_Block] = []
     pending_link: ChainLink | None = None
     current: _Block | None = None
-    frame: list[object] | None = None  # [file, line, function, source] of the frame being read
+    frame: Frame | None = None  # the frame being read: its header seen, its arrow maybe not yet
 
     def close_frame() -> None:
         nonlocal frame
         if current is not None and frame is not None:
-            file, number, function, source = frame
-            current.frames.append(Frame(str(file), number, str(function), str(source)))  # type: ignore[arg-type]
+            current.frames.append(frame)
         frame = None
 
     indent = 0  # the header's indentation: a paste indented as a block (Markdown, a commit message)
@@ -123,14 +122,15 @@ def find_ipython(text: str) -> list[Traceback]:
         if not stripped:
             continue
         if (arrow := _ARROW.match(line)) and frame is not None:
-            frame[1] = frame[1] or int(arrow.group("line"))
-            frame[3] = (arrow.group("source") or "").strip()
+            frame = replace(
+                frame, line=frame.line or int(arrow.group("line")), source=(arrow.group("source") or "").strip()
+            )
             continue
         if frame is not None and _CONTEXT.match(line):
             continue
         if (where := _frame_header(stripped)) is not None and not line.startswith((" ", "\t")):
             close_frame()
-            frame = [*where, ""]
+            frame = Frame(*where)
             continue
         exception = _EXCEPTION.match(stripped)
         if exception and exception.group("type").rsplit(".", 1)[-1] == current.type.rsplit(".", 1)[-1]:
@@ -144,11 +144,13 @@ def _chains(blocks: list[_Block], lines: list[str]) -> list[Traceback]:
     """The blocks joined into chains: a block followed by a linked one is its cause or context."""
     out: list[Traceback] = []
     chain: list[_Block] = []
-    for block in blocks:
+    for n, block in enumerate(blocks):
         chain.append(block)
         if block.link is None:
             exceptions = tuple(RaisedException(b.type, b.message or "", tuple(b.frames), link=b.link) for b in chain)
+            end = blocks[n + 1].start if n + 1 < len(blocks) else len(lines)
             if any(e.frames for e in exceptions):
-                out.append(Traceback(exceptions, "\n".join(lines[chain[0].start :]), FORM, origin=chain[0].start + 1))
+                text = "\n".join(lines[chain[0].start : end])
+                out.append(Traceback(exceptions, text, FORM, origin=chain[0].start + 1))
             chain = []
     return out

@@ -157,6 +157,9 @@ def _traceback(failure: _Failure, lines: list[str]) -> Traceback | None:
     chain = [e for e in failure.chain if e.frames and e.type]
     if not chain:
         return None
-    exceptions = tuple(RaisedException(e.type, e.message, tuple(e.frames), link=e.link) for e in chain)
-    exceptions = (*exceptions[:-1], RaisedException(chain[-1].type, chain[-1].message, tuple(chain[-1].frames)))
+    last = len(chain) - 1  # the final exception leads to none
+    exceptions = tuple(
+        RaisedException(e.type, e.message, tuple(e.frames), link=e.link if n < last else None)
+        for n, e in enumerate(chain)
+    )
     return Traceback(exceptions, "\n".join(lines[failure.start :]), FORM, origin=failure.start + 1)
