@@ -109,9 +109,20 @@ def test_edits_that_fail_twice_end_in_a_rejection_with_the_reason(bare, tmp_path
 
 
 def test_a_trace_of_library_code_only_is_skipped(bare, tmp_path) -> None:
-    trace = NONE_DISCOUNT_TRACE.replace("/var/task/", "/var/lang/lib/python3.12/site-packages/")
+    # GIVEN frames of an installed library that merely holds a shop/ folder like the repository's
+    trace = NONE_DISCOUNT_TRACE.replace("/var/task/", "/var/lang/lib/python3.12/site-packages/vendorlib/")
     outcome = fixer_for(bare, tmp_path, []).fix(group_from_log(trace), RecordingLease())
     assert outcome.status == Status.SKIPPED and "no frame" in outcome.reason
+
+
+def test_a_trace_of_the_repositorys_own_package_installed_is_fixed(bare, tmp_path) -> None:
+    # GIVEN the service installed into its image (pip install .): its frames under site-packages
+    trace = NONE_DISCOUNT_TRACE.replace("/var/task/", "/var/lang/lib/python3.12/site-packages/")
+    # WHEN it is fixed (a service that fixes groups classed "library": fix_library)
+    outcome = fixer_for(bare, tmp_path, [converse_answer([GOOD_EDIT])]).fix(group_from_log(trace), RecordingLease())
+    # THEN the frames are the repository's code, and the fix is the one of the deployed trace
+    assert outcome.status == Status.PR_OPENED
+    assert "+    if not code:" in git.Repo(bare).git.diff("main", outcome.branch)
 
 
 def test_ssh_without_known_hosts_is_refused(tmp_path) -> None:
