@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from chalicelib.core.models import ChainLink, Frame, RaisedException, Traceback
-from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS
+from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS, exception_line
 
 _RULE = re.compile(r"^-{20,}\s*$")
 # A type name longer than IPython's column touches the word: ``…NameTraceback (most recent…``.
@@ -48,7 +48,6 @@ _CELL_NEW = re.compile(
 _FRAME_OLD = re.compile(r"^(?P<file>\S.*?(?:\.py[cowx]?|\.pxi|>)) in (?P<function>[\w.<>]+)\s*(?:\(.*)?$")
 _ARROW = re.compile(r"^\s*-*->\s*(?P<line>\d+)(?: (?P<source>.*))?$")
 _CONTEXT = re.compile(r"^\s*\d+(?: .*)?$")
-_EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
 FORM = "ipython"
 MAX_HEADER_CHARS = 2_000  # a longer line is no frame header: its regex would backtrack over it
 
@@ -132,10 +131,10 @@ def find_ipython(text: str) -> list[Traceback]:
             close_frame()
             frame = Frame(*where)
             continue
-        exception = _EXCEPTION.match(stripped)
-        if exception and exception.group("type").rsplit(".", 1)[-1] == current.type.rsplit(".", 1)[-1]:
+        exception = exception_line(stripped)
+        if exception and exception[0].rsplit(".", 1)[-1] == current.type.rsplit(".", 1)[-1]:
             close_frame()
-            current.message = (exception.group("message") or "").strip()
+            current.message = exception[1].strip()
     close_frame()
     return _chains(blocks, lines)
 

@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 
 from chalicelib.core.models import ChainLink, Frame, RaisedException, Traceback
-from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS
+from chalicelib.core.tracebacks import ANSI_CODE, CHAIN_LINKS, exception_line
 
 _LOCATION = re.compile(
     r"^(?P<file>(?:[A-Za-z]:)?[^\s:>][^:]*?\.pyx?|<[^>]+>):(?P<line>\d+):"
@@ -50,7 +50,6 @@ _RULE = re.compile(r"^={3,}.*={3,}$")
 _MARKED = re.compile(r"^>\s+(?P<code>\S.*)$")
 _DEF = re.compile(r"^(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 _E_LINE = re.compile(r"^E\s+(?P<text>\S.*)$")
-_TYPED = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s*(?P<message>.*))?$")
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit|Interrupt|Iteration|Failed)$|^[A-Z]\w*$")
 FORM = "pytest"
 MAX_LOCATION_CHARS = 2_000  # a longer line is no location: its regex would backtrack over it
@@ -87,10 +86,10 @@ def _typed(text: str) -> tuple[str, str] | None:
     text = text.strip()
     if text.startswith("assert ") or text == "assert":
         return "AssertionError", text
-    m = _TYPED.match(text)
-    if m is None or not _EXCEPTION_NAME.search(m.group("type").rsplit(".", 1)[-1]):
+    typed = exception_line(text)
+    if typed is None or not _EXCEPTION_NAME.search(typed[0].rsplit(".", 1)[-1]):
         return None
-    return m.group("type"), (m.group("message") or "").strip()
+    return typed[0], typed[1].strip()
 
 
 def find_pytest(text: str) -> list[Traceback]:

@@ -470,6 +470,12 @@ def _exception_line(s: str | None, max_indent: int = 0) -> tuple[str, str] | Non
     return m["type"], m["msg"] or ""
 
 
+def exception_line(text: str) -> tuple[str, str] | None:
+    """(type, message) of a line that is an exception line as CPython prints it (``KeyError: 'k'``),
+    leading blanks ignored; for the pasted forms' readers, whose exception lines are CPython's."""
+    return _exception_line(text.strip())
+
+
 def _notes(cur: _Cursor, start_origin: int, exc_origin: int) -> list[str]:
     """Lines after the exception line that continue it (notes, multi-line message)."""
     notes: list[str] = []
