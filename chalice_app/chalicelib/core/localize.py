@@ -477,6 +477,12 @@ MAX_CONTENT_FILES = 600  # repository files read to map a frame by what it runs
 _SPECIFIC = re.compile(r"[\w.]++\(|\[|\.")  # a call, an index or an attribute
 
 
+def _specific(printed: str) -> bool:
+    """Whether a printed line says enough to tell which file holds it: ``MIN_CONTENT_CHARS`` or
+    more, with a call, an index or an attribute."""
+    return len(printed) >= MIN_CONTENT_CHARS and _SPECIFIC.search(printed) is not None
+
+
 def _mapped_by_content(
     chain: Sequence[RaisedException],
     index: RepoIndex,
@@ -493,7 +499,7 @@ def _mapped_by_content(
         for e in exc.with_leaves():
             for f in e.frames:
                 text = f.source.strip()
-                if len(text) >= MIN_CONTENT_CHARS and _SPECIFIC.search(text) and is_in_app(f.file):
+                if _specific(text) and is_in_app(f.file):
                     wanted[f.file].add(text)
     wanted = {file: lines for file, lines in wanted.items() if not index.candidates(file, prefixes)}
     if not wanted:
@@ -554,11 +560,9 @@ def runs_installed_copy(frame: Frame, path: str | None, read: Callable[[str], st
     held = _holds_source(text, frame, slack=None)
     printed = frame.source.strip()
     if len(parts) == 1:
-        specific = _SPECIFIC.search(printed) is not None or printed.startswith(("import ", "from "))
-        return held and len(printed) >= MIN_CONTENT_CHARS and specific
-    name = frame.function or ""
-    defines = name.isidentifier() and re.search(rf"^\s*(?:async\s+)?def\s+{name}\s*\(", text, re.MULTILINE)
-    return held or not printed or defines is not None
+        an_import = len(printed) >= MIN_CONTENT_CHARS and printed.startswith(("import ", "from "))
+        return held and (_specific(printed) or an_import)
+    return held or not printed or bool(related.named_functions(text.splitlines(), None, frame.function or ""))
 
 
 def locate(
