@@ -182,6 +182,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
     from chalicelib.core.log_files import read_tracebacks
 
     new_api = hasattr(loc_mod, "localize")
+    installed = getattr(loc_mod, "runs_installed_copy", lambda *_: False)  # older code: none
     repos: dict[str, Repo] = {}  # the release snapshots, each unpacked once
     git_key, git_repo = "", None  # one git snapshot on disk at a time: cases rarely share a parent
     rows = []
@@ -225,7 +226,6 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to (or a frame of
         # the repository's own package installed as a library, where the code reads it so)
-        installed = getattr(loc_mod, "runs_installed_copy", lambda *_: False)
         traced: dict[str, None] = {}
         for exc in chain:
             for f in exc.frames:
