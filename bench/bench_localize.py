@@ -50,7 +50,9 @@ MIRRORS = Path(os.environ.get("LOCALIZE_MIRRORS", "/work/.mirror"))
 class Repo:
     """An old release's package snapshot (a stored archive, or a parent commit of a git mirror), unpacked once."""
 
-    def __init__(self, archive: Path | None = None, git: tuple[Path, str] | None = None, recent: int = 0) -> None:
+    def __init__(
+        self, archive: Path | None = None, git: tuple[Path, str] | None = None, recent: int = 0, tests: bool = False
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-localize-"))
         # removed when the snapshot is collected or the run ends: a run unpacks a tree per case
         weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
@@ -59,7 +61,7 @@ class Repo:
             from build_git_cases import source_files
 
             mirror, commit = git
-            files = source_files(mirror, commit)
+            files = source_files(mirror, commit, tests=tests)
             data = subprocess.run(
                 ["git", "-C", str(mirror), "archive", "--format=tar", commit, "--", *files],
                 check=True, capture_output=True,
@@ -158,6 +160,11 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
         "--as-pasted", action="store_true", help="commit sets: keep the install paths the reporter pasted"
     )
     parser.add_argument(
+        "--with-tests",
+        action="store_true",
+        help="commit sets: the snapshot holds the repository's test files too (the fix is still scored outside them)",
+    )
+    parser.add_argument(
         "--only",
         choices=(
             "pypi",
@@ -212,7 +219,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             key = f"{name}@{case['parent']}"
             if key != git_key:
                 git_repo = None  # the last snapshot's tree is removed before the next is unpacked
-                git_key, git_repo = key, Repo(git=(mirror, case["parent"]), recent=args.recent)
+                git_key, git_repo = key, Repo(git=(mirror, case["parent"]), recent=args.recent, tests=args.with_tests)
             repo = git_repo
         case.setdefault("new", case.get("commit", "")[:10])
         if hasattr(loc_mod, "read_pasted"):

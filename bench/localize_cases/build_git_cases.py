@@ -65,10 +65,11 @@ def is_test_path(path: str) -> bool:
     )
 
 
-def source_files(repo: Path, commit: str) -> list[str]:
-    """The commit's Python files outside tests (the snapshot a case is localized in)."""
+def source_files(repo: Path, commit: str, tests: bool = False) -> list[str]:
+    """The commit's Python files outside tests (the snapshot a case is localized in); with
+    ``tests``, its test files too."""
     names = git(repo, "ls-tree", "-r", "--name-only", commit).splitlines()
-    return [n for n in names if n.endswith(".py") and not is_test_path(n)]
+    return [n for n in names if n.endswith(".py") and (tests or not is_test_path(n))]
 
 
 def fixed_ranges(repo: Path, parent: str, commit: str) -> list[dict[str, object]]:
