@@ -228,8 +228,10 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one report
             found_tbs = read_tracebacks(case["trace"].encode())
             if hasattr(loc_mod, "rejoin"):
                 found_tbs = loc_mod.rejoin(found_tbs)
-        # the first traceback's chain; none when the code measured cannot read the trace's form
-        chain = found_tbs[0].exceptions if found_tbs else ()
+        # the report's traceback through the repository's code (the first, for code that does not
+        # choose); no chain when the code measured cannot read the trace's form
+        chosen = loc_mod.primary(found_tbs, repo.paths, repo.read) if hasattr(loc_mod, "primary") else None
+        chain = (chosen or found_tbs[0]).exceptions if found_tbs else ()
         index = loc_mod.RepoIndex(repo.paths)
         # whole files: every repository file an in-app frame of the chain maps to (or a frame of
         # the repository's own package installed as a library, where the code reads it so)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chalicelib.core.context import select_context
-from chalicelib.core.localize import DEFAULT_PREFIXES, localize, read_pasted
+from chalicelib.core.localize import DEFAULT_PREFIXES, localize, primary, read_pasted
 from chalicelib.errors import PayloadError
 
 if TYPE_CHECKING:
@@ -81,14 +81,15 @@ class WorkTree:
 
 
 def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUDGET) -> dict[str, object] | None:
-    """The contract document for the first traceback of ``trace``; None when there is none."""
-    found = read_pasted(trace)
-    if not found:
-        return None
+    """The contract document for the traceback of ``trace`` that runs the repository's code (the
+    first when none does, ``localize.primary``); None when there is none."""
     tree = WorkTree(repo)
-    result = localize(
-        found[0].exceptions, list(tree.paths()), tree.read, (*prefixes, *DEFAULT_PREFIXES), changes=tree.changes()
-    )
+    paths = list(tree.paths())
+    prefixes = [*prefixes, *DEFAULT_PREFIXES]
+    chosen = primary(read_pasted(trace), paths, tree.read, prefixes)
+    if chosen is None:
+        return None
+    result = localize(chosen.exceptions, paths, tree.read, prefixes, changes=tree.changes())
     context = select_context(result.located, tree.read, budget, definitions=result.definitions, extra=result.extra)
     return {
         "located": [

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.core.localize import Limits, RepoIndex, find_definitions, group_chain, localize, locate, refind_line
+from chalicelib.core.localize import (
+    Limits,
+    RepoIndex,
+    find_definitions,
+    group_chain,
+    localize,
+    locate,
+    primary,
+    read_pasted,
+    refind_line,
+)
 from chalicelib.core.models import ErrorGroup, Frame, RaisedException, Status
 from chalicelib.core.tracebacks import find_in_text
 
@@ -259,3 +269,24 @@ def test_the_group_chain_is_read_back_from_its_sample_or_falls_back_to_its_frame
     bare = ErrorGroup("f" * 32, Status.FIXING, "RuntimeError", "cannot price", frames, sample="no trace here")
     [only] = group_chain(bare)
     assert only.frames == frames
+
+
+CONSOLE = """>>> discount_percent(None)
+Traceback (most recent call last):
+  File "<stdin>", line 1, in <module>
+  File "/usr/lib/python3.12/site-packages/otherlib/api.py", line 4, in call
+    return fn()
+AttributeError: 'NoneType' object has no attribute 'upper'
+"""
+
+
+def test_a_report_is_localized_by_its_first_traceback_through_the_repository() -> None:
+    # GIVEN a report pasting a console failure (no repository frame), then the service's trace
+    found = read_pasted((CONSOLE + "\nIn the service:\n\n" + CHAINED).encode())
+    assert len(found) == 2
+    # WHEN / THEN the second is chosen; alone, or with no repository frame anywhere, the first
+    assert primary(found, list(REPO), REPO.get) is found[1]
+    assert primary(found[:1], list(REPO), REPO.get) is found[0]
+    console_only = read_pasted((CONSOLE + "\nagain:\n\n" + CONSOLE).encode())
+    assert primary(console_only, list(REPO), REPO.get) is console_only[0]
+    assert primary([], list(REPO), REPO.get) is None

@@ -93,3 +93,20 @@ def test_a_file_without_a_traceback_exits_1_and_says_so(tmp_path) -> None:
     result = run("localize", str(empty), "--repo", str(SAMPLE), "--json")
     assert result.returncode == 1
     assert "no traceback" in result.stderr and result.stdout == ""
+
+
+def test_a_report_pasting_a_console_failure_first_is_localized_by_the_traceback_through_the_code(tmp_path) -> None:
+    # GIVEN an issue that shows the reporter's console failure (a `<stdin>` frame only) before the
+    # traceback that runs the app's code
+    trace = tmp_path / "issue.md"
+    trace.write_text(
+        ">>> order_total({'code': None})\n"
+        "Traceback (most recent call last):\n"
+        '  File "<stdin>", line 1, in <module>\n'
+        "TypeError: order_total() missing 1 required positional argument: 'items'\n\n"
+        "and through the handler:\n\n" + NONE_DISCOUNT_TRACE
+    )
+    # WHEN
+    doc = json.loads(run("localize", str(trace), "--repo", str(SAMPLE), "--json").stdout)
+    # THEN the second traceback is the one localized
+    assert doc["located"][0] == {"path": "shop/pricing.py", "line": 10, "function": "discount_percent"}

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from chalicelib.core.changes import Changed
     from chalicelib.core.models import ErrorGroup, Frame
 
+MAX_REPORT_TRACEBACKS = 8  # of a pasted report, read for one that runs the repository's code
 DEFAULT_PREFIXES = ("/var/task/", "/opt/python/", "/app/", "/usr/src/app/", "/srv/app/", "/workspace/")
 
 Evidence = Literal["raising", "cause", "caller"]
@@ -460,6 +461,25 @@ def read_pasted(data: bytes) -> list[Traceback]:
         return sum(len(e.frames) for e in tbs[0].exceptions) if tbs else -1
 
     return again if frames(again) >= frames(found) else found
+
+
+def primary(
+    tracebacks: Sequence[Traceback],
+    paths: Iterable[str],
+    read: Callable[[str], str | None],
+    prefixes: Sequence[str] = DEFAULT_PREFIXES,
+) -> Traceback | None:
+    """The traceback of a pasted report to localize: the first of its ``MAX_REPORT_TRACEBACKS``
+    whose chain runs the repository's code, else the first. A report often shows the failure as
+    the reporter met it (``>>> f(x)`` at a console: a ``<stdin>`` frame only, or a library's)
+    before the traceback that goes through the code."""
+    if len(tracebacks) < 2:  # noqa: PLR2004 - nothing to choose from
+        return tracebacks[0] if tracebacks else None
+    index = RepoIndex(paths)
+    for tb in tracebacks[:MAX_REPORT_TRACEBACKS]:
+        if locate(tb.exceptions, index, read, prefixes):
+            return tb
+    return tracebacks[0]
 
 
 def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
