@@ -90,3 +90,22 @@ def test_a_bounded_search_reads_the_traced_files_folders_first() -> None:
     # THEN it read the traced folder, not the first files of the alphabet, and found the definition
     assert set(read) == {"app/main.py", "app/needle.py"}
     assert [h.path for h in hits] == ["app/needle.py"]
+
+
+def test_test_files_are_neither_read_nor_found_and_take_no_place_under_the_bound() -> None:
+    # GIVEN a repository whose tests, first in the alphabet, call the needle by name (gap: the
+    # bench's snapshots held no tests until `--with-tests`; a real checkout has them)
+    repo = {f"master/test/test_m{i:02}.py": "def test_needle():\n    find_needle()\n" for i in range(5)}
+    repo |= {"master/conftest.py": "def needle_fixture():\n    return 'needle'\n"}
+    repo |= {"worker/needle.py": "def find_needle():\n    return 'needle'\n"}
+    read: list[str] = []
+
+    def reader(path: str) -> str | None:
+        read.append(path)
+        return repo.get(path)
+
+    # WHEN the search may read one file
+    hits = search(Query({"needle": 1.0}, frozenset()), repo, reader, limits=SearchLimits(max_files=1, min_share=0.0))
+    # THEN it read the code, not a test, and found its definition
+    assert read == ["worker/needle.py"]
+    assert [h.path for h in hits] == ["worker/needle.py"]
