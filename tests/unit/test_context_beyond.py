@@ -544,3 +544,20 @@ def test_a_searched_secret_merged_into_a_traced_range_is_still_redacted() -> Non
     assert ctx.covers("app/settings.py", 1) and ctx.covers("app/settings.py", 4)
     rendered = ctx.render()
     assert key not in rendered and "STRIPE_KEY" in rendered and "x = x + 2" in rendered
+
+
+def test_a_trace_through_a_test_only_gives_the_search_its_share_as_a_trace_reaching_no_code() -> None:
+    # GIVEN the same long module raising, once as a test's file (an assertion in the test), once as
+    # the code's; the message names a long function only the search finds (gap: the bench's
+    # snapshots held no test files until `--with-tests`, so a test frame never mapped)
+    found_def = "def unicode_normalizer(text):\n" + "".join(f"    v{i} = text[{i}]\n" for i in range(40))
+    shown = {}
+    for path in ("tests/test_main.py", "app/main.py"):
+        repo = {path: _long_module(100), "app/text.py": found_def}
+        found = localize(chain(NORMALIZER_TRACE.replace("app/main.py", path)), repo, repo.get)
+        # WHEN
+        ctx = select_context(found.located, repo.get, 6_000, definitions=found.definitions)
+        shown[path] = {s.path for s in ctx.snippets if s.found_by == "search"}
+    # THEN the test's file is not the code under repair: its size sets no ceiling, and the found
+    # function is shown; the code's own long file keeps the search under its ceiling
+    assert shown == {"tests/test_main.py": {"app/text.py"}, "app/main.py": set()}

@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core import related
 from chalicelib.core.redact import redact
 from chalicelib.core.related import indented_range, named_functions
+from chalicelib.core.under_test import is_test_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -614,8 +615,12 @@ def _room_under(sel: _Selection, traced: int, ceiling: float, room: int) -> int:
 
 
 def _traced_tokens(sel: _Selection, located: Sequence[Located]) -> int:
-    """The whole traced files' size in tokens: what the shares of the optional steps are taken of."""
-    traced = [p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None]
+    """The whole traced files' size in tokens: what the shares of the optional steps are taken of.
+    A test's file is not counted: it is not the code under repair, and a trace through tests only
+    (an assertion in the test) reached none, so the search has its share."""
+    traced = [
+        p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None and not is_test_file(p)
+    ]
     return sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
 
 
