@@ -4,10 +4,20 @@ printed line names, the constants a dynamic ``getattr`` reads, and the module's 
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from chalicelib.core.context import select_context
 from chalicelib.core.localize import localize
 from chalicelib.core.tracebacks import find_in_text
-from chalicelib.core.under_test import is_test_file, module_tested_by, name_tested_by, shown, similarity
+from chalicelib.core.under_test import (
+    is_test_file,
+    listed_tests,
+    module_tested_by,
+    name_tested_by,
+    shown,
+    similarity,
+)
 
 TAP = (
     '"""Domain Name Server"""\n'
@@ -243,3 +253,40 @@ def test_a_look_alike_is_never_taken_for_the_name_and_a_top_level_try_is_no_defi
     found = shown("pkg/transport.py", "transport._generateX(random, 8)  # trying", read)
     # THEN the head comes before the look-alike (a guess), and no range is named "try"
     assert [(s.name, s.kind) for s in found] == [("head", "head"), ("_generateY", "named")]
+
+
+def test_the_test_files_are_read_from_the_listing_and_library_code_in_a_test_directory_is_code() -> None:
+    listing = [
+        "django/test/client.py",  # a package named test, holding no test's file: code
+        "django/test/utils.py",
+        "numpy/testing/_private/utils.py",  # its own tests are in an inner test directory
+        "numpy/testing/tests/test_utils.py",
+        "numpy/testing/tests/helpers.py",
+        "tests/integration/helpers.py",  # beside a test deeper in the tree
+        "tests/integration/test_api.py",
+        "pkg/test_shape.py",  # a test's name wherever it is
+        "pkg/conftest.py",
+        "pkg/core.py",
+    ]
+    assert listed_tests(listing) == {
+        "numpy/testing/tests/test_utils.py",
+        "numpy/testing/tests/helpers.py",
+        "tests/integration/helpers.py",
+        "tests/integration/test_api.py",
+        "pkg/test_shape.py",
+        "pkg/conftest.py",
+    }
+
+
+_PART = st.sampled_from(["pkg", "tests", "test", "testing", "sub", "util", "core"])
+_NAME = st.sampled_from(["test_a.py", "a_test.py", "conftest.py", "mod.py", "util.py", "__init__.py"])
+
+
+@given(st.lists(st.tuples(st.lists(_PART, max_size=4), _NAME), max_size=12))
+def test_a_test_file_read_from_the_listing_is_always_one_by_its_path(files: list[tuple[list[str], str]]) -> None:
+    # the listing only narrows the path rule: what it calls a test, the path alone does too
+    listing = ["/".join([*parts, name]) for parts, name in files]
+    found = listed_tests(listing)
+    assert found <= set(listing)
+    assert all(is_test_file(p) for p in found)
+    assert all(p in found for p in listing if p.rsplit("/", 1)[-1] in ("test_a.py", "a_test.py", "conftest.py"))

@@ -10,10 +10,10 @@ localized, this module ranks the repository's definitions against the trace's wo
   words of the failing library's modules (``sphinx.ext.extlinks``: a project's ``extlinks``
   configuration);
 - **the documents**: each top-level function, class head, method and module-level assignment of
-  the repository's Python files outside its tests (bounded by ``SearchLimits``; a test calls the
-  names the trace holds, and is not where a fault is fixed), as identifiers split into words
-  (``visit_tryexcept`` → ``visit``, ``tryexcept``; ``AsString`` → ``as``, ``string``) plus the
-  words of its file's name;
+  the repository's Python files outside its tests (``under_test.listed_tests``; bounded by
+  ``SearchLimits``; a test calls the names the trace holds, and is not where a fault is fixed), as
+  identifiers split into words (``visit_tryexcept`` → ``visit``, ``tryexcept``; ``AsString`` →
+  ``as``, ``string``) plus the words of its file's name;
 - **the ranking**: BM25 over those words; a definition *of* a quoted name scores more; vendored
   or installed library code scores less than the repository's own, a definition the latest
   commits changed more (``changes.py``); what the trace already shows is left out;
@@ -42,7 +42,7 @@ from chalicelib.core.libraries import failing_modules, frame_module, named_after
 from chalicelib.core.named_modules import declared, missing_modules, module_named, requirements_list
 from chalicelib.core.related import assigned
 from chalicelib.core.structure import KIND_RANK, Traced, candidates
-from chalicelib.core.under_test import is_test_file
+from chalicelib.core.under_test import listed_tests
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -294,7 +294,9 @@ def search(  # noqa: PLR0913 - the search's inputs
     # The repository's own code first, and in it the folders of what is already shown (the traced
     # files) first: a bounded search reads the nearest candidates.
     near = {posixpath.dirname(path) for path, _, _ in exclude}
-    paths_list = [p for p in paths if not is_test_file(p)]  # a test is not where the fault is fixed
+    listed = list(paths)
+    tests = listed_tests(listed)
+    paths_list = [p for p in listed if p not in tests]  # a test is not where the fault is fixed
     python = sorted(
         (p for p in paths_list if p.endswith(".py")), key=lambda p: (is_library(p), posixpath.dirname(p) not in near, p)
     )

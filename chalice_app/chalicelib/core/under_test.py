@@ -78,6 +78,30 @@ def is_test_file(path: str) -> bool:
     return is_test_name(parts[-1]) or any(p.lower() in TEST_DIRS for p in parts[:-1])
 
 
+def listed_tests(paths: Iterable[str]) -> frozenset[str]:
+    """The test files of a repository, read from its listing: a file with a test's name, and
+    every file under a test directory (``TEST_DIRS``) whose tree holds a test's file outside any
+    inner test directory. Library code kept in a directory so named (``django/test/client.py``,
+    ``numpy/testing/_private/utils.py``, whose own tests are in ``numpy/testing/tests/``) is not
+    a test's."""
+    listed = [_parts(p) for p in paths]
+    holding: set[tuple[str, ...]] = set()  # test directories whose tree holds a test's file
+    for parts in listed:
+        if parts and is_test_name(parts[-1]):
+            for n in range(len(parts) - 2, -1, -1):  # the innermost test directory above it
+                if parts[n].lower() in TEST_DIRS:
+                    holding.add(tuple(parts[: n + 1]))
+                    break
+    found = set()
+    for parts in listed:
+        if not parts:
+            continue
+        above = [tuple(parts[: n + 1]) for n in range(len(parts) - 1)]
+        if is_test_name(parts[-1]) or any(d in holding for d in above):
+            found.add("/".join(parts))
+    return frozenset(found)
+
+
 def is_test_name(name: str) -> bool:
     """Whether a file name is a test's: ``test_*.py``, ``*_test.py``, ``conftest.py``."""
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
