@@ -1,7 +1,8 @@
 """`selfheal localize`: what the fixer would locate and show the model for one traceback, offline.
 
 ``localize TRACE_FILE --repo DIR --json [--path-prefix P]... [--budget TOKENS]`` (**contract**) reads
-one traceback (the first found; any form ``inspect`` reads) and a repository work tree, and prints
+one traceback (any form ``inspect`` reads; of several, the first through the repository's code,
+``localize.primary``) and a repository work tree, and prints
 ``{"located": [{"path", "line", "function"}], "context": [{"path", "start", "end", "found_by"}], "tokens"}``:
 the repository files the frames of the whole chain map to, best evidence first, with the line
 where that code is today (re-found when the file moved on); and the line ranges (1-based,
@@ -81,14 +82,15 @@ class WorkTree:
 
 
 def run(trace: bytes, repo: Path, prefixes: list[str], budget: int = DEFAULT_BUDGET) -> dict[str, object] | None:
-    """The contract document for the traceback of ``trace`` that runs the repository's code (the
-    first when none does, ``localize.primary``); None when there is none."""
+    """The contract document for the traceback of ``trace`` that runs the repository's code, outside
+    its tests first (the first when none does, ``localize.primary``); None when there is none."""
+    found = read_pasted(trace)
+    if not found:
+        return None
     tree = WorkTree(repo)
     paths = list(tree.paths())
     prefixes = [*prefixes, *DEFAULT_PREFIXES]
-    chosen = primary(read_pasted(trace), paths, tree.read, prefixes)
-    if chosen is None:
-        return None
+    chosen = primary(found, paths, tree.read, prefixes) or found[0]
     result = localize(chosen.exceptions, paths, tree.read, prefixes, changes=tree.changes())
     context = select_context(result.located, tree.read, budget, definitions=result.definitions, extra=result.extra)
     return {

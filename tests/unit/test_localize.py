@@ -290,3 +290,35 @@ def test_a_report_is_localized_by_its_first_traceback_through_the_repository() -
     console_only = read_pasted((CONSOLE + "\nagain:\n\n" + CONSOLE).encode())
     assert primary(console_only, list(REPO), REPO.get) is console_only[0]
     assert primary([], list(REPO), REPO.get) is None
+
+
+def test_a_tests_double_of_a_name_does_not_make_the_codes_definition_ambiguous() -> None:
+    # GIVEN a test defining its own Basket beside the code's (gap: the bench's snapshots held no
+    # tests until `--with-tests`; a checkout does)
+    repo = dict(REPO) | {"tests/test_pricing.py": "class Basket:\n    LIMIT = 1\n\n\ndef test_total():\n    pass\n"}
+    repo["shop/orders.py"] = ORDERS.replace("return R.apply(percent)", "return Basket().total([percent])")
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/shop/orders.py", line 11, in order_total\n'
+        "    return Basket().total([percent])\n"
+        "TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'\n"
+    )
+    # WHEN
+    found = localize(find_in_text(trace)[0].exceptions, list(repo), repo.get, retrieve=False)
+    # THEN the code's Basket is the definition, as with no test in the repository
+    assert ("shop/pricing.py", "Basket") in {(d.path, d.name) for d in found.definitions}
+    assert all(not d.path.startswith("tests/") for d in found.definitions)
+
+
+def test_a_report_prefers_a_traceback_through_the_code_to_one_through_its_tests_only() -> None:
+    repo = dict(REPO) | {"tests/test_pricing.py": "def test_total():\n    assert total() == 3\n"}
+    in_test = (
+        "Traceback (most recent call last):\n"
+        '  File "/ci/tests/test_pricing.py", line 2, in test_total\n'
+        "    assert total() == 3\n"
+        "AssertionError\n"
+    )
+    found = read_pasted((in_test + "\nand in the service:\n\n" + CHAINED).encode())
+    assert primary(found, list(repo), repo.get) is found[1]
+    alone = read_pasted((in_test + "\nagain:\n\n" + CONSOLE).encode())
+    assert primary(alone, list(repo), repo.get) is alone[0]  # through a test, before a console's

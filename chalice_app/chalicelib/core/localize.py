@@ -70,7 +70,7 @@ from chalicelib.core.structure import Traced, absolute_module
 from chalicelib.core.tracebacks import find_in_text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
     from chalicelib.core.changes import Changed
     from chalicelib.core.models import ErrorGroup, Frame
@@ -173,9 +173,15 @@ class RepoIndex:
         """The repository's Python files in the order a bounded search reads them: the project's
         own code before vendored copies, shallow modules before deep ones (a project vendoring a
         library, ``pkg/patched/pip/…``, has hundreds of files sorting before its own
-        ``pkg/project.py``). Sorted once for every search of one localization."""
+        ``pkg/project.py``), tests after the code. Sorted once for every search of one localization."""
         python = (p for p in self.paths if p.endswith(".py") and is_in_app(p))
-        return sorted(python, key=lambda p: (is_library(p), p.count("/"), p))
+        return sorted(python, key=lambda p: (is_library(p), p in self.tests, p.count("/"), p))
+
+    @cached_property
+    def tests(self) -> frozenset[str]:
+        """The repository's test files (``under_test.listed_tests``): read after the code by a
+        bounded search, and never a fault's place for the ranked one."""
+        return under_test.listed_tests(self.paths)
 
     def candidates(self, file: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> list[str]:
         """Repository paths sharing the longest component suffix with ``file`` (at least the name).
@@ -465,21 +471,25 @@ def read_pasted(data: bytes) -> list[Traceback]:
 
 def primary(
     tracebacks: Sequence[Traceback],
-    paths: Iterable[str],
+    paths: Collection[str],
     read: Callable[[str], str | None],
     prefixes: Sequence[str] = DEFAULT_PREFIXES,
 ) -> Traceback | None:
     """The traceback of a pasted report to localize: the first of its ``MAX_REPORT_TRACEBACKS``
-    whose chain runs the repository's code, else the first. A report often shows the failure as
+    whose chain runs the repository's code outside its tests, else the first that runs a test of
+    it, else the first. A report often shows the failure as
     the reporter met it (``>>> f(x)`` at a console: a ``<stdin>`` frame only, or a library's)
     before the traceback that goes through the code."""
     if len(tracebacks) < 2:  # noqa: PLR2004 - nothing to choose from
         return tracebacks[0] if tracebacks else None
     index = RepoIndex(paths)
-    for tb in tracebacks[:MAX_REPORT_TRACEBACKS]:
-        if locate(tb.exceptions, index, read, prefixes):
-            return tb
-    return tracebacks[0]
+    reached = [
+        (tb, {loc.path for loc in locate(tb.exceptions, index, read, prefixes)})
+        for tb in tracebacks[:MAX_REPORT_TRACEBACKS]
+    ]
+    code = [tb for tb, files in reached if files - index.tests]
+    tests = [tb for tb, files in reached if files]
+    return (code or tests or tracebacks)[0]
 
 
 def group_chain(group: ErrorGroup) -> tuple[RaisedException, ...]:
@@ -1052,6 +1062,8 @@ class _Resolver:
         if name.startswith("__") or name in (_BUILTIN_METHODS if methods else _BUILTINS):
             return []
         found = self._scan().get(("." if methods else "") + name, [])
+        if len(found) > 1:  # a test's double of the name (``class Pricing`` in a test) is no rival
+            found = [f for f in found if f[0] not in self.index.tests]
         return found if len(found) == 1 else []
 
 
