@@ -57,6 +57,7 @@ any of it. ``Context.shown`` lists what was selected, for the PR.
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -64,7 +65,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core import related
 from chalicelib.core.redact import redact
 from chalicelib.core.related import indented_range, named_functions
-from chalicelib.core.under_test import is_test_file
+from chalicelib.core.under_test import is_test_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -614,12 +615,16 @@ def _room_under(sel: _Selection, traced: int, ceiling: float, room: int) -> int:
     return min(room, under) if under > 0 else room
 
 
-def _traced_tokens(sel: _Selection, located: Sequence[Located]) -> int:
+def _traced_tokens(sel: _Selection, located: Sequence[Located], code_only: bool = False) -> int:
     """The whole traced files' size in tokens: what the shares of the optional steps are taken of.
-    A test's file is not counted: it is not the code under repair, and a trace through tests only
-    (an assertion in the test) reached none, so the search has its share."""
+    ``code_only``: without the files named as tests' (``test_*.py``, ``*_test.py``,
+    ``conftest.py``), the base of the search's ceilings: a test is not the code under repair, and a
+    trace through tests only (an assertion in the test) reached none of it, so the search has its
+    share, as for a trace that maps to no file."""
     traced = [
-        p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None and not is_test_file(p)
+        p
+        for p in dict.fromkeys(loc.path for loc in located)
+        if sel.source(p) is not None and not (code_only and is_test_name(posixpath.basename(p)))
     ]
     return sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
 
@@ -747,7 +752,8 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
-    room = _search_room(sel, traced)  # what the search may add; the writer, trace evidence, goes first in it
+    code = _traced_tokens(sel, located, code_only=True)  # the search's ceilings: of the code, not its tests
+    room = _search_room(sel, code)  # what the search may add; the writer, trace evidence, goes first in it
     before = sel.used()
     _writers(sel, top[:1], traced)
     # finds on specific evidence first, in the search's share whatever the traced files' size; the
@@ -762,7 +768,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     tested = [d for d in definitions if d.under_test]  # the module a test frame tests: last, so
     _add_definitions(sel, tested, room=int(sel.budget * UNDER_TEST_SHARE))  # no ceiling above moves
     _other_imports(sel, traced)
-    _add_definitions(sel, further, room=_further_room(sel, traced, spent))
+    _add_definitions(sel, further, room=_further_room(sel, code, spent))
     for path in extra:
         if sel.source(path) is not None:
             sel.add(path, [(1, len(sel.lines[path]) or 1)])
