@@ -477,9 +477,8 @@ def primary(
 ) -> Traceback | None:
     """The traceback of a pasted report to localize: the first of its ``MAX_REPORT_TRACEBACKS``
     whose chain runs the repository's code outside its tests, else the first that runs a test of
-    it, else the first. A report often shows the failure as
-    the reporter met it (``>>> f(x)`` at a console: a ``<stdin>`` frame only, or a library's)
-    before the traceback that goes through the code."""
+    it, else the first. A report often shows the failure as the reporter met it (``>>> f(x)`` at a
+    console: a ``<stdin>`` frame only, or a library's) before the traceback through the code."""
     if len(tracebacks) < 2:  # noqa: PLR2004 - nothing to choose from
         return tracebacks[0] if tracebacks else None
     index = RepoIndex(paths)
