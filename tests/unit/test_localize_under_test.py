@@ -290,3 +290,13 @@ def test_a_test_file_read_from_the_listing_is_always_one_by_its_path(files: list
     assert found <= set(listing)
     assert all(is_test_file(p) for p in found)
     assert all(p in found for p in listing if p.rsplit("/", 1)[-1] in ("test_a.py", "a_test.py", "conftest.py"))
+
+
+def test_tests_named_in_the_plural_are_tests_and_name_their_module() -> None:
+    # pywikibot's tests/api_tests.py tests api; a Django app's tests.py is its tests
+    assert name_tested_by("tests/api_tests.py") == "api"
+    assert listed_tests(["tests/api_tests.py", "tests/utils.py", "shop/tests.py", "shop/views.py"]) == {
+        "tests/api_tests.py",
+        "tests/utils.py",
+        "shop/tests.py",
+    }

@@ -617,10 +617,10 @@ def _room_under(sel: _Selection, traced: int, ceiling: float, room: int) -> int:
 
 def _traced_tokens(sel: _Selection, located: Sequence[Located], code_only: bool = False) -> int:
     """The whole traced files' size in tokens: what the shares of the optional steps are taken of.
-    ``code_only``: without the files named as tests' (``test_*.py``, ``*_test.py``,
-    ``conftest.py``), the base of the search's ceilings: a test is not the code under repair, and a
-    trace through tests only (an assertion in the test) reached none of it, so the search has its
-    share, as for a trace that maps to no file."""
+    ``code_only``: without the files named as tests' (``under_test.is_test_name``), the base of the
+    search's ceilings: a test is not the code under repair, and a trace through tests only (an
+    assertion in the test) reached none of it, so the search has its share, as for a trace that
+    maps to no file."""
     traced = [
         p
         for p in dict.fromkeys(loc.path for loc in located)

@@ -70,7 +70,7 @@ def _parts(path: str) -> list[str]:
 
 
 def is_test_file(path: str) -> bool:
-    """Whether ``path`` is a test's file: ``test_*.py``, ``*_test.py``, ``conftest.py``, or any
+    """Whether ``path`` is a test's file: a test's name (``is_test_name``), or any
     file under a ``test``/``tests``/``testing`` directory."""
     parts = _parts(path)
     if not parts:
@@ -103,12 +103,14 @@ def listed_tests(paths: Iterable[str]) -> frozenset[str]:
 
 
 def is_test_name(name: str) -> bool:
-    """Whether a file name is a test's: ``test_*.py``, ``*_test.py``, ``conftest.py``."""
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    """Whether a file name is a test's: ``test_*.py``, ``*_test.py``, ``*_tests.py`` (pywikibot's
+    ``api_tests.py``), ``tests.py`` (a Django app's), ``conftest.py``."""
+    return name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name in ("tests.py", "conftest.py")
 
 
 def name_tested_by(path: str) -> str | None:
-    """The module name a test file is named after (``test_tap.py``, ``tap_test.py`` → ``tap``)."""
+    """The module name a test file is named after (``test_tap.py``, ``tap_test.py``,
+    ``tap_tests.py`` → ``tap``)."""
     parts = _parts(path)
     name = parts[-1] if parts else ""
     if not name.endswith(".py"):
@@ -116,8 +118,8 @@ def name_tested_by(path: str) -> str | None:
     stem = name[: -len(".py")]
     if stem.startswith("test_"):
         stem = stem[len("test_") :]
-    elif stem.endswith("_test"):
-        stem = stem[: -len("_test")]
+    elif stem.endswith(("_test", "_tests")):
+        stem = stem[: stem.rindex("_")]
     else:
         return None
     return stem if stem.isidentifier() else None
