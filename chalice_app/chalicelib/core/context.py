@@ -615,18 +615,13 @@ def _room_under(sel: _Selection, traced: int, ceiling: float, room: int) -> int:
     return min(room, under) if under > 0 else room
 
 
-def _traced_tokens(sel: _Selection, located: Sequence[Located], code_only: bool = False) -> int:
-    """The whole traced files' size in tokens: what the shares of the optional steps are taken of.
-    ``code_only``: without the files named as tests' (``under_test.is_test_name``), the base of the
-    search's ceilings: a test is not the code under repair, and a trace through tests only (an
-    assertion in the test) reached none of it, so the search has its share, as for a trace that
-    maps to no file."""
-    traced = [
-        p
-        for p in dict.fromkeys(loc.path for loc in located)
-        if sel.source(p) is not None and not (code_only and is_test_name(posixpath.basename(p)))
-    ]
-    return sum(sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced)
+def _traced_sizes(sel: _Selection, located: Sequence[Located]) -> dict[str, int]:
+    """Each traced file's whole size in tokens: what the shares of the optional steps are taken of.
+    The search's ceilings take theirs of the files not named as tests' (``under_test.is_test_name``):
+    a test is not the code under repair, and a trace through tests only (an assertion in the test)
+    reached none of it, so the search has its share, as for a trace that maps to no file."""
+    traced = [p for p in dict.fromkeys(loc.path for loc in located) if sel.source(p) is not None]
+    return {p: sel.tokens({p: [(1, len(sel.lines[p]) or 1)]}) for p in traced}
 
 
 def _writers(sel: _Selection, raising: Sequence[Located], traced: int) -> None:
@@ -744,7 +739,8 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     _bindings(sel, top, callers)
     _class_attributes(sel, _inherited_calls(top, callers))
     full = sel.budget
-    traced = _traced_tokens(sel, located)  # the size the optional steps' ceilings are shares of
+    sizes = _traced_sizes(sel, located)
+    traced = sum(sizes.values())  # the size the optional steps' ceilings are shares of
     sel.budget = min(full, sel.used() + _room_under(sel, traced, CALLERS_CEILING, full))
     for loc in callers:
         if loc.path in sel.ranges:
@@ -752,7 +748,7 @@ def select_context(  # noqa: PLR0913 - the budget's knobs
     sel.budget = full
     for loc in top[:1]:  # budget left: the raising function whole, however long
         _long_function(sel, loc.path, loc.current_line, window)
-    code = _traced_tokens(sel, located, code_only=True)  # the search's ceilings: of the code, not its tests
+    code = sum(n for p, n in sizes.items() if not is_test_name(posixpath.basename(p)))  # the search's: not tests
     room = _search_room(sel, code)  # what the search may add; the writer, trace evidence, goes first in it
     before = sel.used()
     _writers(sel, top[:1], traced)
